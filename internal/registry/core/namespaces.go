@@ -1,0 +1,50 @@
+package core
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/registry"
+)
+
+// namespaceHooks: a new namespace is Active and carries the "kubernetes"
+// finalizer in spec.finalizers; deleting it makes it Terminating, and it
+// stays until the namespace controller has emptied it and removed that
+// finalizer through the finalize subresource.
+var namespaceHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) {
+		ns := obj.(*corev1.Namespace)
+		ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+		if !hasFinalizer(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
+			ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
+		}
+		// kube-apiserver labels every namespace with its name.
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		ns.Labels[corev1.LabelMetadataName] = ns.Name
+	},
+	PrepareForUpdate: func(obj, old runtime.Object) {
+		ns, o := obj.(*corev1.Namespace), old.(*corev1.Namespace)
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		ns.Labels[corev1.LabelMetadataName] = ns.Name
+		_ = o
+	},
+	PrepareForDelete: func(obj runtime.Object) {
+		obj.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating
+	},
+	Retain: func(obj runtime.Object) bool {
+		return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0
+	},
+}
+
+func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/storage"
+)
+
+// generateNameRetries is how often a create with generateName tries a new
+// suffix when the name it drew is taken.
+const generateNameRetries = 8
+
+// Create stores a new object in namespace ns (ignored for cluster-scoped
+// resources). With dryRun it returns what would be stored.
+func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, dryRun bool) (runtime.Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if err := st.prepareCreate(ns, obj, m); err != nil {
+		return nil, err
+	}
+	generated := m.GetName() == "" && m.GetGenerateName() != ""
+	for try := 0; ; try++ {
+		if generated {
+			m.SetName(m.GetGenerateName() + randomSuffix())
+		}
+		if err := st.validateCreate(obj, m); err != nil {
+			return nil, err
+		}
+		if dryRun {
+			return obj, nil
+		}
+		stored, err := st.toStorage(obj)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		out, err := st.Storage.Create(ctx, st.key(m.GetNamespace(), m.GetName()), stored)
+		if storage.HasCode(err, storage.CodeAlreadyExists) && generated && try < generateNameRetries {
+			continue
+		}
+		if err != nil {
+			return nil, st.storageError(err, m.GetName())
+		}
+		return st.toServed(out)
+	}
+}
+
+// prepareCreate fills the fields the server owns and clears those a client
+// may not set on create.
+func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) error {
+	if st.R.Namespaced {
+		switch m.GetNamespace() {
+		case "":
+			m.SetNamespace(ns)
+		case ns:
+		default:
+			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+	} else {
+		m.SetNamespace("")
+	}
+	if m.GetResourceVersion() != "" {
+		return apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+	}
+	m.SetUID(types.UID(uuid.NewString()))
+	m.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetSelfLink("")
+	m.SetGeneration(0)
+	if st.R.Generation {
+		m.SetGeneration(1)
+	}
+	if st.hasStatus() && !st.R.KeepStatusOnCreate {
+		resetStatus(obj)
+	}
+	if h := st.R.Hooks; h != nil && h.PrepareForCreate != nil {
+		h.PrepareForCreate(obj)
+	}
+	return nil
+}
+
+// validateCreate checks the metadata every object shares and then the
+// type's own rules; a failure is 422 Invalid with field causes.
+func (st *Store) validateCreate(obj runtime.Object, m metav1.Object) error {
+	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
+		apimachineryvalidation.ValidateNameFunc(st.R.nameRule()), field.NewPath("metadata"))
+	if h := st.R.Hooks; h != nil && h.Validate != nil {
+		errs = append(errs, h.Validate(obj, nil)...)
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(st.R.GVK().GroupKind(), m.GetName(), errs)
+	}
+	return nil
+}
+
+// randomSuffix is kube-apiserver's generateName suffix: five characters
+// from an alphabet without vowels and look-alikes.
+func randomSuffix() string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = alphabet[rand.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+

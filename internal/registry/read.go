@@ -1,0 +1,216 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"kapi/internal/storage"
+)
+
+// Get reads ns/name, at the newest revision unless opts.ResourceVersion
+// says otherwise ("0": any; N: not older than N).
+func (st *Store) Get(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error) {
+	var ro storage.ReadOptions
+	if opts != nil && opts.ResourceVersion != "" {
+		rv, err := parseRV(opts.ResourceVersion)
+		if err != nil {
+			return nil, err
+		}
+		ro.ResourceVersion = rv
+	}
+	obj, err := st.Storage.Get(ctx, st.key(ns, name), ro)
+	if err != nil {
+		return nil, st.storageError(err, name)
+	}
+	return st.toServed(obj)
+}
+
+// List reads the objects in ns (all namespaces when ns is "") that match
+// the options' selectors, one page at a time when opts.Limit is set.
+func (st *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
+	lo, err := st.listOptions(opts, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.Storage.List(ctx, st.prefix(ns), lo)
+	if err != nil {
+		return nil, st.storageError(err, "")
+	}
+	items := make([]runtime.Object, len(res.Items))
+	for i, o := range res.Items {
+		if items[i], err = st.toServed(o); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+	}
+	list := st.NewList()
+	if err := meta.SetList(list, items); err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	la, err := meta.ListAccessor(list)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	la.SetResourceVersion(strconv.FormatInt(res.ResourceVersion, 10))
+	la.SetContinue(res.Continue)
+	la.SetRemainingItemCount(res.RemainingItemCount)
+	return list, nil
+}
+
+// Watch streams the changes in ns that match the options' selectors.
+func (st *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) (watch.Interface, error) {
+	lo, err := st.listOptions(opts, true)
+	if err != nil {
+		return nil, err
+	}
+	wo := storage.WatchOptions{ResourceVersion: lo.ResourceVersion, Predicate: lo.Predicate, Bookmarks: opts.AllowWatchBookmarks}
+	w, err := st.Storage.Watch(ctx, st.prefix(ns), wo)
+	if err != nil {
+		return nil, st.storageError(err, "")
+	}
+	if st.R.Convert == nil {
+		return w, nil
+	}
+	return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+		if e.Type == watch.Error {
+			return e, true
+		}
+		obj, err := st.toServed(e.Object)
+		if err != nil {
+			return watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus}, true
+		}
+		e.Object = obj
+		return e, true
+	}), nil
+}
+
+// listOptions validates the list options as kube-apiserver does and turns
+// them into storage options.
+func (st *Store) listOptions(opts *metav1.ListOptions, isWatch bool) (storage.ListOptions, error) {
+	var lo storage.ListOptions
+	if opts == nil {
+		opts = &metav1.ListOptions{}
+	}
+	if errs := validateListOptions(opts, isWatch); len(errs) > 0 {
+		return lo, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("ListOptions").GroupKind(), "", errs)
+	}
+	if opts.ResourceVersion != "" {
+		rv, err := parseRV(opts.ResourceVersion)
+		if err != nil {
+			return lo, err
+		}
+		lo.ResourceVersion = rv
+		// An exact read: asked for, or the legacy meaning of a resourceVersion
+		// with a limit and no match.
+		lo.Exact = rv > 0 && (opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||
+			(opts.ResourceVersionMatch == "" && opts.Limit > 0 && !isWatch))
+	}
+	lo.Limit = opts.Limit
+	lo.Continue = opts.Continue
+	pred, err := st.predicate(opts.LabelSelector, opts.FieldSelector)
+	if err != nil {
+		return lo, err
+	}
+	lo.Predicate = pred
+	return lo, nil
+}
+
+func validateListOptions(opts *metav1.ListOptions, isWatch bool) field.ErrorList {
+	var errs field.ErrorList
+	if opts.Continue != "" && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+		errs = append(errs, field.Forbidden(field.NewPath("resourceVersion"), "specifying resource version is not allowed when using continue"))
+	}
+	if opts.Continue != "" && opts.ResourceVersionMatch != "" {
+		errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden when continue is provided"))
+	}
+	switch opts.ResourceVersionMatch {
+	case "":
+	case metav1.ResourceVersionMatchExact, metav1.ResourceVersionMatchNotOlderThan:
+		if isWatch && !(opts.SendInitialEvents != nil && opts.ResourceVersionMatch == metav1.ResourceVersionMatchNotOlderThan) {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+		}
+		if opts.ResourceVersion == "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden unless resourceVersion is provided"))
+		}
+		if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && opts.ResourceVersion == "0" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""))
+		}
+	default:
+		errs = append(errs, field.NotSupported(field.NewPath("resourceVersionMatch"), opts.ResourceVersionMatch,
+			[]string{string(metav1.ResourceVersionMatchExact), string(metav1.ResourceVersionMatchNotOlderThan), ""}))
+	}
+	if opts.Limit < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("limit"), opts.Limit, "must be greater than or equal to 0"))
+	}
+	return errs
+}
+
+func parseRV(s string) (int64, error) {
+	rv, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || rv < 0 {
+		return 0, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %q", s))
+	}
+	return rv, nil
+}
+
+// predicate parses the selectors; a field selector may only name the
+// resource's selectable fields.
+func (st *Store) predicate(labelSel, fieldSel string) (storage.Predicate, error) {
+	var p storage.Predicate
+	if labelSel != "" {
+		sel, err := labels.Parse(labelSel)
+		if err != nil {
+			return p, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+		}
+		p.Label = sel
+	}
+	if fieldSel != "" {
+		sel, err := fields.ParseSelector(fieldSel)
+		if err != nil {
+			return p, apierrors.NewBadRequest(err.Error())
+		}
+		supported := st.fieldSet(st.New())
+		for _, r := range sel.Requirements() {
+			if _, ok := supported[r.Field]; !ok {
+				return p, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", r.Field))
+			}
+		}
+		p.Field = sel
+	}
+	p.Attrs = func(obj runtime.Object) (labels.Set, fields.Set, error) {
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return nil, nil, err
+		}
+		return labels.Set(m.GetLabels()), st.fieldSet(obj), nil
+	}
+	return p, nil
+}
+
+// fieldSet is the selectable fields of obj: metadata.name, and
+// metadata.namespace for namespaced resources, plus the row's own.
+func (st *Store) fieldSet(obj runtime.Object) fields.Set {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil
+	}
+	set := fields.Set{"metadata.name": m.GetName()}
+	if st.R.Namespaced {
+		set["metadata.namespace"] = m.GetNamespace()
+	}
+	if st.R.Fields != nil {
+		for k, v := range st.R.Fields(obj) {
+			set[k] = v
+		}
+	}
+	return set
+}

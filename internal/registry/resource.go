@@ -1,0 +1,160 @@
+package registry
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Resource is one row of the catalogue: a group-version-resource as
+// discovery shows it, and where and how its objects are stored.
+//
+// The catalogue is data: adding a built-in resource is adding a row, not
+// writing a handler. Behaviour that differs per type (defaulting,
+// validation, print columns) hangs off the row as small hooks.
+type Resource struct {
+	Group, Version, Name string // Name is the plural resource name, e.g. "deployments"
+	Kind                 string
+	Singular             string // defaults to lower-case Kind
+	Namespaced           bool
+	ShortNames           []string
+	Categories           []string
+	// Verbs as discovery lists them; nil means the full set
+	// (create delete deletecollection get list patch update watch).
+	Verbs []string
+	// Subresources served below the object: "status", "scale", ...
+	Subresources []string
+
+	// KeyPrefix is the path below the storage prefix (/registry), as
+	// kube-apiserver lays it out: "deployments", "services/specs",
+	// "apiextensions.k8s.io/customresourcedefinitions". Empty means Name.
+	KeyPrefix string
+	// StorageVersion is the version objects are stored in when it differs
+	// from Version; Convert translates between the two.
+	StorageVersion string
+	Convert        *Conversion
+
+	// Columns and Row produce the Table that kubectl prints; nil means
+	// NAME and AGE.
+	Table *TableDef
+
+	// Generation: metadata.generation starts at 1 and grows with every
+	// change outside metadata and status, as for kube-apiserver's
+	// workloads.
+	Generation bool
+	// Names says how object names are validated; nil is a DNS subdomain.
+	Names NameRule
+	// ReturnDeletedObject: a delete answers with the object rather than a
+	// Status, as kube-apiserver does for pods, namespaces and some others.
+	ReturnDeletedObject bool
+	// AllowCreateOnUpdate: a PUT of a missing object creates it.
+	AllowCreateOnUpdate bool
+	// KeepStatusOnCreate: a create keeps the status it is given (nodes).
+	KeepStatusOnCreate bool
+	// Fields adds the type's own selectable fields (status.phase, ...) to
+	// metadata.name and metadata.namespace.
+	Fields func(obj runtime.Object) map[string]string
+	// Hooks are the type's defaulting and validation.
+	Hooks *Hooks
+}
+
+// Hooks are per-type steps of a write, after the generic ones.
+type Hooks struct {
+	// PrepareForCreate defaults and resets fields of a new object.
+	PrepareForCreate func(obj runtime.Object)
+	// PrepareForUpdate adjusts the new object given the stored one.
+	PrepareForUpdate func(obj, old runtime.Object)
+	// Validate checks a new object (create) or the result of an update
+	// (old is then the stored object).
+	Validate func(obj, old runtime.Object) field.ErrorList
+	// PrepareForDelete marks an object whose deletion has begun
+	// (a namespace's phase becomes Terminating).
+	PrepareForDelete func(obj runtime.Object)
+	// Retain keeps an object being deleted while the type's own
+	// finalizers remain (a namespace's spec.finalizers).
+	Retain func(obj runtime.Object) bool
+}
+
+// Conversion translates objects of a served version to and from the stored
+// version, for resources that two group versions share.
+type Conversion struct {
+	ToStorage   func(served runtime.Object) (runtime.Object, error)
+	FromStorage func(stored runtime.Object) (runtime.Object, error)
+}
+
+// GVR is the served group-version-resource.
+func (r *Resource) GVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Name}
+}
+
+// GVK is the served group-version-kind.
+func (r *Resource) GVK() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+}
+
+// StorageGVK is the kind as it is stored in etcd.
+func (r *Resource) StorageGVK() schema.GroupVersionKind {
+	v := r.Version
+	if r.StorageVersion != "" {
+		v = r.StorageVersion
+	}
+	return schema.GroupVersionKind{Group: r.Group, Version: v, Kind: r.Kind}
+}
+
+// HasSubresource reports whether sub is served for this resource.
+func (r *Resource) HasSubresource(sub string) bool {
+	for _, s := range r.Subresources {
+		if s == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// AllVerbs is what a resource supports unless its row says otherwise.
+var AllVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// VerbList returns the verbs discovery shows.
+func (r *Resource) VerbList() []string {
+	if r.Verbs == nil {
+		return AllVerbs
+	}
+	return r.Verbs
+}
+
+// Supports reports whether verb is allowed on the resource.
+func (r *Resource) Supports(verb string) bool {
+	for _, v := range r.VerbList() {
+		if v == verb {
+			return true
+		}
+	}
+	return false
+}
+
+// Key is the prefix under which the resource's objects are stored, without
+// the etcd prefix, e.g. "services/specs".
+func (r *Resource) Key() string {
+	if r.KeyPrefix != "" {
+		return r.KeyPrefix
+	}
+	return r.Name
+}
+
+// SingularName is the singular form discovery shows.
+func (r *Resource) SingularName() string {
+	if r.Singular != "" {
+		return r.Singular
+	}
+	return lower(r.Kind)
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

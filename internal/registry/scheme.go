@@ -1,0 +1,35 @@
+package registry
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+)
+
+// Scheme knows every Go type kapi serves: the k8s.io/api types (as client-go
+// registers them), CustomResourceDefinitions, APIServices and the meta.k8s.io
+// types (Status, Table, PartialObjectMetadata, WatchEvent, ...).
+var Scheme = runtime.NewScheme()
+
+// Codecs builds the JSON, YAML and protobuf serializers for Scheme.
+var Codecs = serializer.NewCodecFactory(Scheme)
+
+// StrictCodecs decodes like Codecs but reports unknown and duplicate fields
+// (fieldValidation=Strict and Warn).
+var StrictCodecs = serializer.NewCodecFactory(Scheme, serializer.EnableStrict)
+
+// ParameterCodec decodes query parameters into option structs (ListOptions, ...).
+var ParameterCodec = runtime.NewParameterCodec(Scheme)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
+	utilruntime.Must(apiextensionsv1.AddToScheme(Scheme))
+	utilruntime.Must(apiregistrationv1.AddToScheme(Scheme))
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	utilruntime.Must(metav1.AddMetaToScheme(Scheme))
+}

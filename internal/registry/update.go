@@ -1,0 +1,256 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/storage"
+)
+
+// UpdatedObject computes the object a write wants from the stored one: the
+// request body for PUT, the patched object for PATCH. old is nil when the
+// object does not exist; it is the caller's to change.
+type UpdatedObject func(ctx context.Context, old runtime.Object) (runtime.Object, error)
+
+// errDeleteNow aborts an update whose result is an object being deleted
+// with no finalizers left: it is deleted instead of written.
+type errDeleteNow struct{ rv string }
+
+func (errDeleteNow) Error() string { return "object is to be deleted" }
+
+// errDryRun aborts an update after validation, carrying its result.
+type errDryRun struct{ obj runtime.Object }
+
+func (errDryRun) Error() string { return "dry run" }
+
+// Update writes the object named ns/name, or its subresource sub
+// ("status", "finalize" or ""). created reports a create-on-update.
+func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj UpdatedObject, dryRun bool) (out runtime.Object, created bool, err error) {
+	key := st.key(ns, name)
+	allowCreate := st.R.AllowCreateOnUpdate && sub == ""
+	var result runtime.Object
+	stored, err := st.Storage.Update(ctx, key, allowCreate, func(current runtime.Object) (runtime.Object, error) {
+		if current == nil {
+			obj, err := st.createOnUpdate(ctx, ns, name, newObj)
+			if err != nil {
+				return nil, err
+			}
+			created = true
+			result = obj
+			if dryRun {
+				return nil, errDryRun{obj}
+			}
+			return st.toStorage(obj)
+		}
+		created = false
+		old, err := st.toServed(current)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := st.updated(ctx, ns, name, sub, old, newObj)
+		if err != nil {
+			return nil, err
+		}
+		result = obj
+		if st.shouldDelete(obj) {
+			return nil, errDeleteNow{rv: mustAccessor(old).GetResourceVersion()}
+		}
+		if dryRun {
+			return nil, errDryRun{obj}
+		}
+		return st.toStorage(obj)
+	})
+	var dr errDryRun
+	if errors.As(err, &dr) {
+		return dr.obj, created, nil
+	}
+	var del errDeleteNow
+	if errors.As(err, &del) {
+		out, err := st.deleteAt(ctx, key, name, del.rv, result)
+		return out, false, err
+	}
+	if err != nil {
+		return nil, false, st.storageError(err, name)
+	}
+	out, err = st.toServed(stored)
+	return out, created, err
+}
+
+// createOnUpdate handles a PUT of a missing object for resources that
+// allow it.
+func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj UpdatedObject) (runtime.Object, error) {
+	obj, err := newObj(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := mustAccessor(obj)
+	if err := checkNameMatches(m, name); err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion("")
+	if err := st.prepareCreate(ns, obj, m); err != nil {
+		return nil, err
+	}
+	if err := st.validateCreate(obj, m); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// updated computes and validates the new object from the stored one.
+func (st *Store) updated(ctx context.Context, ns, name, sub string, old runtime.Object, newObj UpdatedObject) (runtime.Object, error) {
+	obj, err := newObj(ctx, old.DeepCopyObject())
+	if err != nil {
+		return nil, err
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	oldMeta := mustAccessor(old)
+	if err := checkNameMatches(m, name); err != nil {
+		return nil, err
+	}
+	if st.R.Namespaced {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(ns)
+		} else if m.GetNamespace() != ns {
+			return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+	} else {
+		m.SetNamespace("")
+	}
+	if rv := m.GetResourceVersion(); rv != "" && rv != oldMeta.GetResourceVersion() {
+		return nil, apierrors.NewConflict(st.GroupResource(), name,
+			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	m.SetResourceVersion(oldMeta.GetResourceVersion())
+
+	switch sub {
+	case "status":
+		obj = statusUpdate(obj, old)
+		m = mustAccessor(obj)
+	case "":
+		if st.hasStatus() {
+			copyStatus(obj, old)
+		}
+	}
+	keepSystemFields(m, oldMeta)
+	if st.R.Generation {
+		m.SetGeneration(oldMeta.GetGeneration())
+		if sub == "" && specChanged(obj, old) {
+			m.SetGeneration(oldMeta.GetGeneration() + 1)
+		}
+	}
+	if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
+		h.PrepareForUpdate(obj, old)
+	}
+	fld := field.NewPath("metadata")
+	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
+		apimachineryvalidation.ValidateNameFunc(st.R.nameRule()), fld)
+	errs = append(errs, apimachineryvalidation.ValidateObjectMetaAccessorUpdate(m, oldMeta, fld)...)
+	if h := st.R.Hooks; h != nil && h.Validate != nil {
+		errs = append(errs, h.Validate(obj, old)...)
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
+	}
+	return obj, nil
+}
+
+func checkNameMatches(m metav1.Object, name string) error {
+	if m.GetName() != name {
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
+	}
+	return nil
+}
+
+// keepSystemFields restores what only the server sets: a client cannot
+// change the creation time or undo a deletion, and an empty uid means
+// "the same object".
+func keepSystemFields(m, old metav1.Object) {
+	if m.GetUID() == "" {
+		m.SetUID(old.GetUID())
+	}
+	m.SetCreationTimestamp(old.GetCreationTimestamp())
+	if old.GetDeletionTimestamp() != nil {
+		m.SetDeletionTimestamp(old.GetDeletionTimestamp())
+		m.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())
+	} else {
+		m.SetDeletionTimestamp(nil)
+		m.SetDeletionGracePeriodSeconds(nil)
+	}
+	m.SetSelfLink("")
+}
+
+// statusUpdate is the stored object with the status of obj: a status write
+// changes nothing else, not even labels (as kube-apiserver's
+// ResetObjectMetaForStatus).
+func statusUpdate(obj, old runtime.Object) runtime.Object {
+	out := old.DeepCopyObject()
+	copyStatus(out, obj)
+	return out
+}
+
+// specChanged reports a change outside metadata and status.
+func specChanged(obj, old runtime.Object) bool {
+	a, err1 := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	b, err2 := runtime.DefaultUnstructuredConverter.ToUnstructured(old)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	for _, k := range []string{"metadata", "status", "apiVersion", "kind"} {
+		delete(a, k)
+		delete(b, k)
+	}
+	return !equality.Semantic.DeepEqual(a, b)
+}
+
+// shouldDelete reports an object that is being deleted and has nothing
+// left to wait for.
+func (st *Store) shouldDelete(obj runtime.Object) bool {
+	m := mustAccessor(obj)
+	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+		return false
+	}
+	if h := st.R.Hooks; h != nil && h.Retain != nil && h.Retain(obj) {
+		return false
+	}
+	return true
+}
+
+// deleteAt deletes key if it is still at resourceVersion rv.
+func (st *Store) deleteAt(ctx context.Context, key, name, rv string, last runtime.Object) (runtime.Object, error) {
+	out, err := st.Storage.Delete(ctx, key, func(current runtime.Object) error {
+		if mustAccessor(current).GetResourceVersion() != rv {
+			return apierrors.NewConflict(st.GroupResource(), name,
+				fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+		}
+		return nil
+	})
+	if err != nil {
+		if storage.HasCode(err, storage.CodeNotFound) {
+			return last, nil
+		}
+		return nil, st.storageError(err, name)
+	}
+	_ = out
+	return last, nil
+}
+
+func mustAccessor(obj runtime.Object) metav1.Object {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}

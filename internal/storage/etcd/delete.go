@@ -1,0 +1,49 @@
+package etcd
+
+import (
+	"context"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/storage"
+)
+
+// Delete removes the object at key in a transaction that compares the
+// mod_revision that check accepted; when the object changed in between,
+// check sees the new one.
+func (s *Store) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
+	k := s.key(key)
+	resp, err := s.client.Get(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	kvs := resp.Kvs
+	for {
+		if len(kvs) == 0 {
+			return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
+		}
+		cur := kvs[0]
+		obj, err := s.decode(cur.Value, cur.ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			if err := check(obj); err != nil {
+				return nil, err
+			}
+		}
+		txn, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.ModRevision)).
+			Then(clientv3.OpDelete(k)).
+			Else(clientv3.OpGet(k)).
+			Commit()
+		if err != nil {
+			return nil, err
+		}
+		if txn.Succeeded {
+			return obj, nil
+		}
+		kvs = txn.Responses[0].GetResponseRange().Kvs
+	}
+}

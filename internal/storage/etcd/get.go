@@ -1,0 +1,51 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/storage"
+)
+
+// Get reads one object, at the newest revision or exactly at
+// opts.ResourceVersion.
+func (s *Store) Get(ctx context.Context, key string, opts storage.ReadOptions) (runtime.Object, error) {
+	var ops []clientv3.OpOption
+	if opts.Exact && opts.ResourceVersion > 0 {
+		ops = append(ops, clientv3.WithRev(opts.ResourceVersion))
+	}
+	resp, err := s.client.Get(ctx, s.key(key), ops...)
+	if err != nil {
+		return nil, readError(err, opts.ResourceVersion)
+	}
+	if !opts.Exact && opts.ResourceVersion > resp.Header.Revision {
+		return nil, tooNew(opts.ResourceVersion)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
+	}
+	kv := resp.Kvs[0]
+	return s.decode(kv.Value, kv.ModRevision)
+}
+
+func tooNew(rv int64) error {
+	return &storage.Error{Code: storage.CodeTooLargeResourceVersion,
+		Msg: fmt.Sprintf("Too large resource version: %d", rv)}
+}
+
+// readError turns etcd's "compacted" and "future revision" answers into
+// storage errors.
+func readError(err error, rev int64) error {
+	switch err {
+	case rpctypes.ErrCompacted:
+		return &storage.Error{Code: storage.CodeGone,
+			Msg: fmt.Sprintf("too old resource version: %d", rev)}
+	case rpctypes.ErrFutureRev:
+		return tooNew(rev)
+	}
+	return err
+}

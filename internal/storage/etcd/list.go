@@ -1,0 +1,127 @@
+package etcd
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	"kapi/internal/storage"
+)
+
+// List reads the objects below prefix at one revision. A page ends after
+// opts.Limit matching objects; its continue token pins the revision of the
+// first page, so that every page of a list is read at the same revision.
+func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
+	full := s.root + prefix
+	rangeEnd := clientv3.GetPrefixRangeEnd(full)
+	start := full
+	var rev int64
+	if opts.Continue != "" {
+		token, err := decodeContinue(opts.Continue)
+		if err != nil {
+			return nil, err
+		}
+		rev, start = token.RV, s.root+token.Start
+		if !strings.HasPrefix(start, full) {
+			return nil, &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not within the listed prefix"}
+		}
+	} else if opts.Exact && opts.ResourceVersion > 0 {
+		rev = opts.ResourceVersion
+	}
+
+	batch := s.pagingBatch
+	if opts.Limit > 0 && opts.Predicate.Empty() {
+		batch = opts.Limit
+	}
+	out := &storage.ListResult{}
+	for {
+		ops := []clientv3.OpOption{clientv3.WithRange(rangeEnd), clientv3.WithLimit(batch)}
+		if rev > 0 {
+			ops = append(ops, clientv3.WithRev(rev))
+		}
+		resp, err := s.client.Get(ctx, start, ops...)
+		if err != nil {
+			if err == rpctypes.ErrCompacted && opts.Continue != "" {
+				return nil, &storage.Error{Code: storage.CodeGone, Msg: continueTooOld}
+			}
+			return nil, readError(err, rev)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+			if opts.ResourceVersion > rev {
+				return nil, tooNew(opts.ResourceVersion)
+			}
+		}
+		for i, kv := range resp.Kvs {
+			obj, err := s.decode(kv.Value, kv.ModRevision)
+			if err != nil {
+				return nil, err
+			}
+			ok, err := opts.Predicate.Matches(obj)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out.Items = append(out.Items, obj)
+			}
+			if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {
+				more := i < len(resp.Kvs)-1 || resp.More
+				if more {
+					next := string(kv.Key) + "\x00"
+					out.Continue = encodeContinue(rev, strings.TrimPrefix(next, s.root))
+					if opts.Predicate.Empty() {
+						n := resp.Count - int64(i) - 1
+						out.RemainingItemCount = &n
+					}
+				}
+				out.ResourceVersion = rev
+				return out, nil
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	out.ResourceVersion = rev
+	return out, nil
+}
+
+const continueTooOld = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
+
+// continueToken is kube-apiserver's continue format: base64 of
+// {"v":"meta.k8s.io/v1","rv":<revision>,"start":"<next key>"}.
+type continueToken struct {
+	APIVersion string `json:"v"`
+	RV         int64  `json:"rv"`
+	Start      string `json:"start"`
+}
+
+func encodeContinue(rev int64, start string) string {
+	b, _ := json.Marshal(continueToken{APIVersion: "meta.k8s.io/v1", RV: rev, Start: start})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeContinue(s string) (continueToken, error) {
+	var t continueToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return t, invalidContinue(err)
+	}
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, invalidContinue(err)
+	}
+	if t.APIVersion != "meta.k8s.io/v1" || t.RV <= 0 || t.Start == "" || strings.Contains(t.Start, "..") {
+		return t, invalidContinue(fmt.Errorf("malformed token"))
+	}
+	return t, nil
+}
+
+func invalidContinue(err error) error {
+	return &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not valid: " + err.Error()}
+}

@@ -1,0 +1,218 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"kapi/internal/storage"
+)
+
+// BookmarkInterval is how often a watch that asked for bookmarks gets one.
+var BookmarkInterval = time.Minute
+
+// Watch streams the changes below prefix after opts.ResourceVersion. With
+// ResourceVersion 0 it first sends the current state as ADDED events, read
+// at one revision, and then the changes after that revision.
+func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOptions) (watch.Interface, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &watcher{store: s, cancel: cancel, opts: opts, result: make(chan watch.Event, 100), done: make(chan struct{})}
+	key := s.root + prefix
+	rev := opts.ResourceVersion
+	var initial []runtime.Object
+	if rev == 0 {
+		list, err := s.List(ctx, prefix, storage.ListOptions{Predicate: opts.Predicate})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		if opts.Exact {
+			list.Items = exactItems(list.Items, prefix)
+		}
+		initial, rev = list.Items, list.ResourceVersion
+	}
+	wopts := []clientv3.OpOption{clientv3.WithRev(rev + 1), clientv3.WithPrevKV(), clientv3.WithProgressNotify()}
+	if !opts.Exact {
+		wopts = append(wopts, clientv3.WithPrefix())
+	}
+	// Each watch has its own stream, so that a progress request answers
+	// this watch alone.
+	w.etcd = clientv3.NewWatcher(s.client)
+	ch := w.etcd.Watch(clientv3.WithRequireLeader(ctx), key, wopts...)
+	go w.run(ctx, ch, initial, rev)
+	return w, nil
+}
+
+// exactItems keeps the one object a single-key watch is about.
+func exactItems(items []runtime.Object, key string) []runtime.Object {
+	var out []runtime.Object
+	for _, o := range items {
+		m, err := meta.Accessor(o)
+		if err != nil {
+			continue
+		}
+		if m.GetNamespace()+"/"+m.GetName() == key || m.GetName() == key {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+type watcher struct {
+	store    *Store
+	etcd     clientv3.Watcher
+	cancel   context.CancelFunc
+	opts     storage.WatchOptions
+	result   chan watch.Event
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+func (w *watcher) ResultChan() <-chan watch.Event { return w.result }
+
+// Stop ends the watch and waits until its goroutine has gone.
+func (w *watcher) Stop() {
+	w.stopOnce.Do(func() {
+		w.cancel()
+		<-w.done
+		w.etcd.Close()
+	})
+}
+
+func (w *watcher) send(ctx context.Context, e watch.Event) bool {
+	select {
+	case w.result <- e:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runtime.Object, rev int64) {
+	defer close(w.done)
+	defer close(w.result)
+	for _, obj := range initial {
+		if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
+			return
+		}
+	}
+	var tick <-chan time.Time
+	if w.opts.Bookmarks {
+		t := time.NewTicker(BookmarkInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			// etcd answers with a progress notification carrying the
+			// revision up to which this stream has delivered everything.
+			_ = w.etcd.RequestProgress(ctx)
+		case resp, ok := <-ch:
+			if !ok {
+				return
+			}
+			if resp.CompactRevision != 0 {
+				w.send(ctx, errorEvent(http.StatusGone, metav1.StatusReasonExpired,
+					fmt.Sprintf("too old resource version: %d (%d)", rev, resp.CompactRevision)))
+				return
+			}
+			if err := resp.Err(); err != nil {
+				w.send(ctx, errorEvent(http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error()))
+				return
+			}
+			if resp.IsProgressNotify() {
+				if w.opts.Bookmarks && resp.Header.Revision > rev {
+					rev = resp.Header.Revision
+					if !w.send(ctx, w.bookmark(rev)) {
+						return
+					}
+				}
+				continue
+			}
+			for _, ev := range resp.Events {
+				rev = ev.Kv.ModRevision
+				e, ok, err := w.translate(ev)
+				if err != nil {
+					w.send(ctx, errorEvent(http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error()))
+					return
+				}
+				if ok && !w.send(ctx, e) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// translate turns an etcd event into a watch event, applying the predicate:
+// an object that stops matching is DELETED for this watcher, one that starts
+// matching is ADDED.
+func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
+	var cur, prev runtime.Object
+	var err error
+	if ev.Type == clientv3.EventTypePut {
+		if cur, err = w.store.decode(ev.Kv.Value, ev.Kv.ModRevision); err != nil {
+			return watch.Event{}, false, err
+		}
+	}
+	if ev.PrevKv != nil && (ev.Type == clientv3.EventTypeDelete || !w.opts.Predicate.Empty()) {
+		// A deleted object carries the revision of its deletion.
+		if prev, err = w.store.decode(ev.PrevKv.Value, ev.Kv.ModRevision); err != nil {
+			return watch.Event{}, false, err
+		}
+	}
+	curOK, prevOK := cur != nil, prev != nil
+	if curOK {
+		if curOK, err = w.opts.Predicate.Matches(cur); err != nil {
+			return watch.Event{}, false, err
+		}
+	}
+	if prevOK {
+		if prevOK, err = w.opts.Predicate.Matches(prev); err != nil {
+			return watch.Event{}, false, err
+		}
+	}
+	switch {
+	case ev.Type == clientv3.EventTypeDelete:
+		return watch.Event{Type: watch.Deleted, Object: prev}, prevOK, nil
+	case curOK && ev.IsCreate():
+		return watch.Event{Type: watch.Added, Object: cur}, true, nil
+	case curOK && (prevOK || w.opts.Predicate.Empty()):
+		return watch.Event{Type: watch.Modified, Object: cur}, true, nil
+	case curOK:
+		return watch.Event{Type: watch.Added, Object: cur}, true, nil
+	case prevOK:
+		// Deleted for this watcher: the object as it is now, which no
+		// longer matches.
+		return watch.Event{Type: watch.Deleted, Object: cur}, true, nil
+	}
+	return watch.Event{}, false, nil
+}
+
+func (w *watcher) bookmark(rev int64) watch.Event {
+	obj := w.store.codec.New()
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+	obj.GetObjectKind().SetGroupVersionKind(w.store.codec.GVK)
+	return watch.Event{Type: watch.Bookmark, Object: obj}
+}
+
+func errorEvent(code int32, reason metav1.StatusReason, msg string) watch.Event {
+	return watch.Event{Type: watch.Error, Object: &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure, Code: code, Reason: reason, Message: msg,
+	}}
+}

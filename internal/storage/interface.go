@@ -1,0 +1,86 @@
+// Package storage keeps objects in etcd: the interface the registry uses,
+// its etcd implementation (one Store per resource), and the embedded etcd.
+//
+// Keys given to a Store are relative to its resource root, so the registry
+// never sees the layout: "default/cm1" for a namespaced object, "node1" for
+// a cluster-scoped one, "default/" or "" as a list prefix. A watch cache can
+// implement Interface in front of a Store without the handlers noticing.
+package storage
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// Interface is what the registry needs from storage: the four transaction
+// shapes of an API server (create, get/list, compare-and-swap update,
+// compare-and-swap delete) and watch.
+type Interface interface {
+	// Create stores obj at key if nothing is there (mod_revision == 0) and
+	// returns the stored object with its resourceVersion.
+	Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error)
+	// Get reads one object.
+	Get(ctx context.Context, key string, opts ReadOptions) (runtime.Object, error)
+	// List reads the objects below prefix that match opts.Predicate.
+	List(ctx context.Context, prefix string, opts ListOptions) (*ListResult, error)
+	// Update reads the object at key, passes it to tryUpdate and writes the
+	// result if the object did not change in between; on a conflict it
+	// reads again and retries. tryUpdate gets nil when the object does not
+	// exist and allowCreate is true. If tryUpdate returns an object whose
+	// encoding equals the stored one, nothing is written.
+	Update(ctx context.Context, key string, allowCreate bool, tryUpdate UpdateFunc) (runtime.Object, error)
+	// Delete removes the object at key if check accepts the current object
+	// and it did not change in between; it returns the deleted object.
+	Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error)
+	// Watch streams changes below prefix (or of exactly one key if
+	// opts.Exact) after opts.ResourceVersion.
+	Watch(ctx context.Context, prefix string, opts WatchOptions) (watch.Interface, error)
+	// Revision returns the current revision of the store (the newest
+	// resourceVersion).
+	Revision(ctx context.Context) (int64, error)
+}
+
+// UpdateFunc computes the new object from the current one.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// ReadOptions says which revision a read may be served from.
+type ReadOptions struct {
+	// ResourceVersion is 0 for "latest" (a consistent read); otherwise the
+	// read is served at least as new as it (NotOlderThan) or exactly at it.
+	ResourceVersion int64
+	Exact           bool
+}
+
+// ListOptions adds paging and filtering to ReadOptions.
+type ListOptions struct {
+	ReadOptions
+	Predicate Predicate
+	// Limit is the page size; 0 means everything.
+	Limit int64
+	// Continue is the token of the previous page.
+	Continue string
+}
+
+// ListResult is one page of objects.
+type ListResult struct {
+	Items           []runtime.Object
+	ResourceVersion int64
+	// Continue is set when more objects follow.
+	Continue string
+	// RemainingItemCount is known when the list is not filtered.
+	RemainingItemCount *int64
+}
+
+// WatchOptions selects the changes a watch delivers.
+type WatchOptions struct {
+	// ResourceVersion is where the watch starts. 0 sends the current state
+	// as ADDED events first, then changes.
+	ResourceVersion int64
+	// Exact watches one key rather than a prefix.
+	Exact     bool
+	Predicate Predicate
+	// Bookmarks asks for BOOKMARK events carrying the current revision.
+	Bookmarks bool
+}

@@ -1,0 +1,40 @@
+package storage
+
+import (
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Predicate selects objects by labels and fields. The zero Predicate
+// matches everything.
+type Predicate struct {
+	Label labels.Selector
+	Field fields.Selector
+	// Attrs returns the label and field sets of an object; required when
+	// either selector is set.
+	Attrs func(obj runtime.Object) (labels.Set, fields.Set, error)
+}
+
+// Empty reports whether the predicate matches everything.
+func (p Predicate) Empty() bool {
+	return (p.Label == nil || p.Label.Empty()) && (p.Field == nil || p.Field.Empty())
+}
+
+// Matches reports whether obj is selected.
+func (p Predicate) Matches(obj runtime.Object) (bool, error) {
+	if p.Empty() {
+		return true, nil
+	}
+	l, f, err := p.Attrs(obj)
+	if err != nil {
+		return false, err
+	}
+	if p.Label != nil && !p.Label.Matches(l) {
+		return false, nil
+	}
+	if p.Field != nil && !p.Field.Matches(f) {
+		return false, nil
+	}
+	return true, nil
+}
