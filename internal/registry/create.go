@@ -116,4 +116,3 @@ func randomSuffix() string {
 	}
 	return string(b)
 }
-

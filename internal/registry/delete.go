@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-
 )
 
 // errFinalizing sends a delete down the graceful path: the object has
@@ -138,4 +137,3 @@ func checkPreconditions(st *Store, name string, obj runtime.Object, opts *metav1
 	}
 	return nil
 }
-

@@ -77,9 +77,6 @@ func (st *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions)
 	if err != nil {
 		return nil, st.storageError(err, "")
 	}
-	if st.R.Convert == nil {
-		return w, nil
-	}
 	return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
 		if e.Type == watch.Error {
 			return e, true

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,12 +17,12 @@ import (
 // types (Status, Table, PartialObjectMetadata, WatchEvent, ...).
 var Scheme = runtime.NewScheme()
 
-// Codecs builds the JSON, YAML and protobuf serializers for Scheme.
-var Codecs = serializer.NewCodecFactory(Scheme)
-
-// StrictCodecs decodes like Codecs but reports unknown and duplicate fields
-// (fieldValidation=Strict and Warn).
-var StrictCodecs = serializer.NewCodecFactory(Scheme, serializer.EnableStrict)
+// Codecs builds the JSON, YAML and protobuf serializers for Scheme (each
+// with a strict variant for fieldValidation), pretty JSON for ?pretty=true,
+// and lists encoded item by item as kube-apiserver does.
+var Codecs = serializer.NewCodecFactory(Scheme, serializer.EnablePretty,
+	serializer.WithStreamingCollectionEncodingToJSON(),
+	serializer.WithStreamingCollectionEncodingToProtobuf())
 
 // ParameterCodec decodes query parameters into option structs (ListOptions, ...).
 var ParameterCodec = runtime.NewParameterCodec(Scheme)
@@ -30,6 +31,8 @@ func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
 	utilruntime.Must(apiextensionsv1.AddToScheme(Scheme))
 	utilruntime.Must(apiregistrationv1.AddToScheme(Scheme))
+	utilruntime.Must(apidiscoveryv2.AddToScheme(Scheme))
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	metav1.AddToGroupVersion(Scheme, metav1.SchemeGroupVersion)
 	utilruntime.Must(metav1.AddMetaToScheme(Scheme))
 }

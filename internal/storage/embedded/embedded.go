@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -29,10 +31,15 @@ type Etcd struct {
 // fresh member elects itself at once, and no peer listener beyond the one
 // etcd insists on (loopback, on a free port).
 func Start(ctx context.Context, dir string) (*Etcd, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.Name = "kapi"
-	cfg.LogLevel = "error"
+	// etcd's own log goes beside its data, not into kapi's output.
+	cfg.LogLevel = "warn"
+	cfg.LogOutputs = []string{filepath.Join(dir, "..", "etcd.log")}
 	cfg.TickMs = 10
 	cfg.ElectionMs = 100
 	cfg.WatchProgressNotifyInterval = 5 * time.Second

@@ -1,0 +1,133 @@
+package endpoints
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// MaxBodyBytes is the largest request body kapi reads, as kube-apiserver
+// (3 MiB).
+const MaxBodyBytes = 3 * 1024 * 1024
+
+// readBody reads the whole body, refusing with 413 one that exceeds
+// MaxBodyBytes without reading more than that.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("reading request body: %v", err))
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return b, nil
+}
+
+func tooLarge() error {
+	return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", MaxBodyBytes))
+}
+
+// fieldValidation reads the fieldValidation parameter: Strict, Warn (the
+// default) or Ignore.
+func fieldValidation(r *http.Request) (string, error) {
+	v := r.URL.Query().Get("fieldValidation")
+	switch v {
+	case "":
+		return metav1.FieldValidationWarn, nil
+	case metav1.FieldValidationStrict, metav1.FieldValidationWarn, metav1.FieldValidationIgnore:
+		return v, nil
+	}
+	return "", apierrors.NewBadRequest(fmt.Sprintf("fieldValidation parameter unsupported: %s", v))
+}
+
+// decodeObject decodes a request body as the served kind of the store.
+// Unknown or duplicate fields fail the request (Strict) or become warnings
+// (Warn). A body of another group, version or kind is 400 Bad Request.
+func decodeObject(w http.ResponseWriter, r *http.Request, s *scope, body []byte) (runtime.Object, error) {
+	info, err := inputSerializer(r)
+	if err != nil {
+		return nil, err
+	}
+	validation, err := fieldValidation(r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAs(w, info, validation, body, s.store.R.GVK(), s.store.New())
+}
+
+// decodeAs decodes body into a new object of kind gvk.
+func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation string, body []byte, gvk schema.GroupVersionKind, into runtime.Object) (runtime.Object, error) {
+	dec := info.Serializer
+	if validation != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
+		dec = info.StrictSerializer
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, apierrors.NewBadRequest("the request body is empty")
+	}
+	obj, got, err := dec.Decode(body, &gvk, into)
+	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
+		strictErr, _ := runtime.AsStrictDecodingError(err)
+		if validation == metav1.FieldValidationStrict {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		for _, e := range strictErr.Errors() {
+			AddWarning(w, e.Error())
+		}
+		err = nil
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(decodeMessage(err))
+	}
+	if got.GroupVersion() != gvk.GroupVersion() {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion()))
+	}
+	if got.Kind != gvk.Kind {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, nil
+}
+
+func decodeMessage(err error) string {
+	if runtime.IsNotRegisteredError(err) {
+		return err.Error()
+	}
+	return err.Error()
+}
+
+// AddWarning adds a Warning header as kube-apiserver words them
+// (code 299, agent "-").
+func AddWarning(w http.ResponseWriter, msg string) {
+	w.Header().Add("Warning", fmt.Sprintf("299 - %q", msg))
+}
+
+// decodeOptions decodes query parameters into one of the meta.k8s.io/v1
+// option structs (ListOptions, CreateOptions, ...); a bad value is 400.
+func decodeOptions(r *http.Request, into runtime.Object) error {
+	if err := metav1.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, into); err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	return nil
+}
+
+// dryRun reads the dryRun parameter; only "All" is defined.
+func dryRun(values []string) (bool, error) {
+	for _, v := range values {
+		if v != metav1.DryRunAll {
+			return false, apierrors.NewBadRequest(fmt.Sprintf("Invalid dryRun value: %q, the only supported value is %q", v, metav1.DryRunAll))
+		}
+	}
+	return len(values) > 0, nil
+}

@@ -1,0 +1,136 @@
+package endpoints
+
+import (
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/admission"
+)
+
+// deleteOptions reads DeleteOptions from the query and, if there is one,
+// the body (kubectl sends them as a body).
+func deleteOptions(r *http.Request) (*metav1.DeleteOptions, bool, error) {
+	opts := &metav1.DeleteOptions{}
+	if err := decodeOptions(r, opts); err != nil {
+		return nil, false, err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(body) > 0 {
+		info, err := inputSerializer(r)
+		if err != nil {
+			return nil, false, err
+		}
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		if _, _, err := info.Serializer.Decode(body, &gvk, opts); err != nil {
+			return nil, false, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	dry, err := dryRun(opts.DryRun)
+	if err != nil {
+		return nil, false, err
+	}
+	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
+		zero := int64(0)
+		opts.GracePeriodSeconds = &zero
+	}
+	return opts, dry, nil
+}
+
+// delete serves DELETE of one object. The answer is the object when the
+// resource returns deleted objects or when the object stays (finalizers),
+// else a Status of success.
+func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
+	opts, dry, err := deleteOptions(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Delete, Resource: s.store.R,
+		Namespace: s.namespace(), Name: s.info.Name, DryRun: dry}); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, dry)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if deleted && !s.store.R.ReturnDeletedObject {
+		details := &metav1.StatusDetails{Name: s.info.Name, Group: s.store.R.Group, Kind: s.store.R.Name}
+		if m, err := meta.Accessor(obj); err == nil {
+			details.UID = m.GetUID()
+		}
+		WriteSuccess(w, r, s.out, details)
+		return
+	}
+	if obj, err = transform(r, s, obj, false); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	WriteObject(w, r, http.StatusOK, s.out, obj)
+}
+
+// deleteCollection serves DELETE of a collection: every object the list
+// options select is deleted; the answer lists them.
+func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *scope) {
+	var listOpts metav1.ListOptions
+	if err := decodeOptions(r, &listOpts); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	opts, dry, err := deleteOptions(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	list, err := s.store.List(r.Context(), s.namespace(), &listOpts)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		WriteError(w, r, apierrors.NewInternalError(err))
+		return
+	}
+	var deleted []runtime.Object
+	for _, it := range items {
+		m, err := meta.Accessor(it)
+		if err != nil {
+			continue
+		}
+		if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Delete, Resource: s.store.R,
+			Namespace: m.GetNamespace(), Name: m.GetName(), DryRun: dry}); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		obj, _, err := s.store.Delete(r.Context(), m.GetNamespace(), m.GetName(), opts, dry)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		deleted = append(deleted, obj)
+	}
+	if err := meta.SetList(list, deleted); err != nil {
+		WriteError(w, r, apierrors.NewInternalError(err))
+		return
+	}
+	obj, err := transform(r, s, list, true)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	WriteObject(w, r, http.StatusOK, s.out, obj)
+}

@@ -1,0 +1,26 @@
+package endpoints
+
+import (
+	"net/http"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// get serves GET of one object (or its status).
+func (h *Resources) get(w http.ResponseWriter, r *http.Request, s *scope) {
+	var opts metav1.GetOptions
+	if err := decodeOptions(r, &opts); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	obj, err := s.store.Get(r.Context(), s.namespace(), s.info.Name, &opts)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if obj, err = transform(r, s, obj, false); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	WriteObject(w, r, http.StatusOK, s.out, obj)
+}

@@ -1,0 +1,113 @@
+package endpoints
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/mergepatch"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+)
+
+// patchers apply a patch of one content type to the JSON of an object.
+var patchers = map[string]func(s *scope, original, patch []byte) ([]byte, error){
+	string(jsonPatchType): func(_ *scope, original, patch []byte) ([]byte, error) {
+		p, err := jsonpatch.DecodePatch(patch)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		return p.Apply(original)
+	},
+	string(mergePatchType): func(_ *scope, original, patch []byte) ([]byte, error) {
+		return jsonpatch.MergePatch(original, patch)
+	},
+	string(strategicPatchType): func(s *scope, original, patch []byte) ([]byte, error) {
+		return strategicpatch.StrategicMergePatch(original, patch, s.store.New())
+	},
+}
+
+const (
+	jsonPatchType      = "application/json-patch+json"
+	mergePatchType     = "application/merge-patch+json"
+	strategicPatchType = "application/strategic-merge-patch+json"
+)
+
+// patch serves PATCH of an object or its status: the patch is applied to
+// the stored object (again after a conflict) and the result is written as
+// an update.
+func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
+	var opts metav1.PatchOptions
+	if err := decodeOptions(r, &opts); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	dry, err := dryRun(opts.DryRun)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	apply, ok := patchers[ct]
+	if !ok {
+		WriteError(w, r, statusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", jsonPatchType, mergePatchType, strategicPatchType)))
+		return
+	}
+	validation, err := fieldValidation(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	patch, err := readBody(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if !json.Valid(patch) {
+		WriteError(w, r, apierrors.NewBadRequest("the patch is not valid JSON"))
+		return
+	}
+	jsonInfo, _ := SerializerFor("application", "json")
+	newObj := func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
+		if old == nil {
+			return nil, apierrors.NewNotFound(s.store.GroupResource(), s.info.Name)
+		}
+		var buf strings.Builder
+		if err := jsonInfo.Serializer.Encode(old, &buf); err != nil {
+			return nil, err
+		}
+		patched, err := apply(s, []byte(buf.String()), patch)
+		if err != nil {
+			return nil, patchError(err, patch)
+		}
+		return decodeAs(w, jsonInfo, validation, patched, s.store.R.GVK(), s.store.New())
+	}
+	h.finishUpdate(w, r, s, h.admitted(s, registry.UpdatedObject(newObj), dry), dry)
+}
+
+// patchError words a failed patch as kube-apiserver: a malformed patch is
+// 400, a patch that does not apply (a failed test, a missing path) 422.
+func patchError(err error, patch []byte) error {
+	var se apierrors.APIStatus
+	switch {
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, mergepatch.ErrBadJSONDoc), errors.Is(err, mergepatch.ErrBadPatchFormatForPrimitiveList),
+		errors.Is(err, mergepatch.ErrBadPatchFormatForRetainKeys), errors.Is(err, mergepatch.ErrBadPatchFormatForSetElementOrderList),
+		errors.Is(err, mergepatch.ErrUnsupportedStrategicMergePatchFormat), errors.Is(err, jsonpatch.ErrBadJSONPatch),
+		errors.Is(err, jsonpatch.ErrBadJSONDoc):
+		return apierrors.NewBadRequest(err.Error())
+	}
+	return apierrors.NewInvalid(schemaGroupKind, "", field.ErrorList{field.Invalid(field.NewPath("patch"), string(patch), err.Error())})
+}

@@ -1,0 +1,78 @@
+package endpoints
+
+import (
+	"context"
+	"net/http"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/admission"
+	"kapi/internal/registry"
+)
+
+// update serves PUT of an object or its status: the body replaces the
+// stored object if its resourceVersion (when given) is still current.
+func (h *Resources) update(w http.ResponseWriter, r *http.Request, s *scope) {
+	var opts metav1.UpdateOptions
+	if err := decodeOptions(r, &opts); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	dry, err := dryRun(opts.DryRun)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	obj, err := decodeObject(w, r, s, body)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	newObj := func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	}
+	h.finishUpdate(w, r, s, h.admitted(s, newObj, dry), dry)
+}
+
+// admitted wraps newObj so that admission sees every attempt of an update
+// with the object it replaces.
+func (h *Resources) admitted(s *scope, newObj registry.UpdatedObject, dry bool) registry.UpdatedObject {
+	return func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
+		obj, err := newObj(ctx, old)
+		if err != nil {
+			return nil, err
+		}
+		op := admission.Update
+		if old == nil {
+			op = admission.Create
+		}
+		err = h.admission.Admit(ctx, &admission.Attributes{Operation: op, Resource: s.store.R, Subresource: s.info.Subresource,
+			Namespace: s.namespace(), Name: s.info.Name, Object: obj, OldObject: old, DryRun: dry})
+		return obj, err
+	}
+}
+
+// finishUpdate runs the update and writes 200 OK, or 201 Created when it
+// created the object.
+func (h *Resources) finishUpdate(w http.ResponseWriter, r *http.Request, s *scope, newObj registry.UpdatedObject, dry bool) {
+	out, created, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.info.Subresource, newObj, dry)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if out, err = transform(r, s, out, false); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	WriteObject(w, r, code, s.out, out)
+}

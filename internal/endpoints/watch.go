@@ -1,0 +1,147 @@
+package endpoints
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// MinRequestTimeout is kube-apiserver's --min-request-timeout: a watch
+// without timeoutSeconds lasts between one and two times this.
+var MinRequestTimeout = 1800 * time.Second
+
+// watch serves a watch: a chunked stream of WatchEvents (newline-delimited
+// JSON, or length-prefixed protobuf), each object encoded like a GET
+// response, until the timeout, the client going away, or the server
+// shutting down.
+func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
+	var opts metav1.ListOptions
+	if err := decodeOptions(r, &opts); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if s.info.Name != "" {
+		sel := fields.OneTermEqualSelector("metadata.name", s.info.Name)
+		if opts.FieldSelector != "" {
+			extra, err := fields.ParseSelector(opts.FieldSelector)
+			if err != nil {
+				WriteError(w, r, apierrors.NewBadRequest(err.Error()))
+				return
+			}
+			sel = fields.AndSelectors(sel, extra)
+		}
+		opts.FieldSelector = sel.String()
+	}
+	stream := s.out.Info.StreamSerializer
+	if stream == nil {
+		WriteError(w, r, NotAcceptable())
+		return
+	}
+	timeout := time.Duration(float64(MinRequestTimeout) * (1 + rand.Float64()))
+	if opts.TimeoutSeconds != nil {
+		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
+	}
+	wi, err := s.store.Watch(r.Context(), s.namespace(), &opts)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	defer wi.Stop()
+
+	contentType := s.out.Info.MediaType
+	if contentType == "application/vnd.kubernetes.protobuf" {
+		contentType += ";stream=watch"
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Transfer-Encoding", "chunked")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	first := true
+	var buf bytes.Buffer
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-h.stopping:
+			return
+		case <-timer.C:
+			return
+		case ev, ok := <-wi.ResultChan():
+			if !ok {
+				return
+			}
+			obj, err := h.watchObject(r, s, ev, first)
+			if err != nil {
+				obj = &apierrors.NewInternalError(err).ErrStatus
+				ev.Type = watch.Error
+			}
+			if ev.Type != watch.Bookmark {
+				first = false
+			}
+			buf.Reset()
+			if err := s.out.Info.Serializer.Encode(obj, &buf); err != nil {
+				return
+			}
+			out := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}
+			if err := enc.Encode(out); err != nil {
+				return
+			}
+			if flusher != nil && len(wi.ResultChan()) == 0 {
+				flusher.Flush()
+			}
+			if ev.Type == watch.Error {
+				return
+			}
+		}
+	}
+}
+
+// watchObject is what one event carries: the object, or as asked, its
+// Table row (with the columns on the first event only) or its metadata.
+func (h *Resources) watchObject(r *http.Request, s *scope, ev watch.Event, first bool) (runtime.Object, error) {
+	if ev.Type == watch.Error {
+		if st, ok := ev.Object.(*metav1.Status); ok {
+			st.Kind, st.APIVersion = "Status", "v1"
+		}
+		return ev.Object, nil
+	}
+	switch s.out.As {
+	case "Table":
+		if ev.Type == watch.Bookmark {
+			t := &metav1.Table{}
+			t.APIVersion, t.Kind = "meta.k8s.io/v1", "Table"
+			if m, err := meta.Accessor(ev.Object); err == nil {
+				t.ResourceVersion = m.GetResourceVersion()
+			}
+			return t, nil
+		}
+		t, err := toTable(r, s.store.R, ev.Object, false)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			t.ColumnDefinitions = nil
+		}
+		return t, nil
+	case "PartialObjectMetadata":
+		return partialMetadata(ev.Object, s.out.Version)
+	case "":
+		return ev.Object, nil
+	}
+	return nil, NotAcceptable()
+}

@@ -1,0 +1,92 @@
+// Package router is the MUX: it sends resource requests to the endpoints
+// and serves what is not a resource: discovery, OpenAPI, /version, the
+// health endpoints and /metrics.
+package router
+
+import (
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/endpoints"
+	"kapi/internal/request"
+)
+
+// Config is what the router serves.
+type Config struct {
+	Resources *endpoints.Resources
+	Discovery *Discovery
+	Health    *Health
+	// Extra are more handlers by ServeMux pattern (OpenAPI, metrics).
+	Extra map[string]http.Handler
+}
+
+// New returns the MUX.
+func New(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	get := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				endpoints.WriteError(w, r, apierrors.NewMethodNotSupported(metav1.SchemeGroupVersion.WithResource("").GroupResource(), r.Method))
+				return
+			}
+			h(w, r)
+		}
+	}
+	api := func(w http.ResponseWriter, r *http.Request) {
+		info := request.InfoFrom(r.Context())
+		if info != nil && info.IsResourceRequest {
+			cfg.Resources.ServeHTTP(w, r)
+			return
+		}
+		get(cfg.Discovery.serve)(w, r)
+	}
+	mux.HandleFunc("/api", api)
+	mux.HandleFunc("/api/", api)
+	mux.HandleFunc("/apis", api)
+	mux.HandleFunc("/apis/", api)
+	mux.HandleFunc("/version", get(serveVersion))
+	mux.HandleFunc("/version/", get(serveVersion))
+	for _, name := range []string{"healthz", "livez", "readyz"} {
+		h := get(cfg.Health.handler(name))
+		mux.HandleFunc("/"+name, h)
+		mux.HandleFunc("/"+name+"/", h)
+	}
+	for pattern, h := range cfg.Extra {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			get(serveRootPaths(mux, cfg))(w, r)
+			return
+		}
+		endpoints.WriteError(w, r, notFound())
+	})
+	return mux
+}
+
+func notFound() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotFound,
+		Reason: metav1.StatusReasonNotFound, Message: "the server could not find the requested resource"}}
+}
+
+// serveRootPaths lists the paths the server serves, as kube-apiserver's
+// "/" does.
+func serveRootPaths(_ *http.ServeMux, cfg Config) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"}
+		for gv := range cfg.Discovery.resources {
+			if strings.Contains(gv, "/") {
+				paths = append(paths, "/apis/"+gv, "/apis/"+strings.Split(gv, "/")[0])
+			}
+		}
+		for p := range cfg.Extra {
+			if f := strings.Fields(p); len(f) > 0 {
+				paths = append(paths, strings.TrimSuffix(f[len(f)-1], "/{path...}"))
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string][]string{"paths": sortedUnique(paths)})
+	}
+}

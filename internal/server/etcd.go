@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"kapi/internal/storage/embedded"
+)
+
+// etcdBackend is the etcd kapi stores in, and how to let go of it.
+type etcdBackend struct {
+	client *clientv3.Client
+	close  func()
+}
+
+// connectEtcd starts the embedded etcd in <data-dir>/etcd, or connects to
+// --etcd-servers.
+func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
+	if len(cfg.EtcdServers) == 0 {
+		e, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "etcd"))
+		if err != nil {
+			return nil, err
+		}
+		return &etcdBackend{client: e.Client, close: e.Close}, nil
+	}
+	ccfg := clientv3.Config{Endpoints: cfg.EtcdServers, DialTimeout: 10 * time.Second, Logger: zap.NewNop()}
+	if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" {
+		tc, err := etcdTLS(cfg)
+		if err != nil {
+			return nil, err
+		}
+		ccfg.TLS = tc
+	}
+	c, err := clientv3.New(ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to etcd %v: %w", cfg.EtcdServers, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := c.Get(sctx, "health-check-kapi", clientv3.WithCountOnly()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("etcd %v does not answer: %w", cfg.EtcdServers, err)
+	}
+	return &etcdBackend{client: c, close: func() { c.Close() }}, nil
+}
+
+func etcdTLS(cfg Config) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.EtcdCAFile != "" {
+		pem, err := os.ReadFile(cfg.EtcdCAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--etcd-cafile %s holds no certificate", cfg.EtcdCAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if cfg.EtcdCertFile != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.EtcdCertFile, cfg.EtcdKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
+}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/registry"
+	"kapi/internal/storage"
+	"kapi/internal/storage/etcd"
+)
+
+type runtimeObject = runtime.Object
+
+// newStores builds a registry store per row. Rows that share a key prefix
+// (one resource served in two versions) share one storage.
+func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource) []*registry.Store {
+	proto := protobufSerializer()
+	byKey := map[string]storage.Interface{}
+	var stores []*registry.Store
+	for _, r := range rows {
+		s, ok := byKey[r.Key()]
+		if !ok {
+			gvk := r.StorageGVK()
+			s = etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{
+				Serializer: proto, GVK: gvk,
+				New: func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o },
+			})
+			byKey[r.Key()] = s
+		}
+		stores = append(stores, registry.NewStore(r, s))
+	}
+	return stores
+}
+
+// protobufSerializer is how built-in objects are stored, as kube-apiserver
+// stores them.
+func protobufSerializer() runtime.Serializer {
+	for _, info := range registry.Codecs.SupportedMediaTypes() {
+		if info.MediaType == runtime.ContentTypeProtobuf {
+			return info.Serializer
+		}
+	}
+	panic("no protobuf serializer")
+}
+
+func findStore(stores []*registry.Store, group, version, resource string) *registry.Store {
+	gvr := schema.GroupVersionResource{Group: group, Version: version, Resource: resource}
+	for _, s := range stores {
+		if s.R.GVR() == gvr {
+			return s
+		}
+	}
+	panic("no store for " + gvr.String())
+}
+
+// bootstrapNamespaces creates the namespaces every cluster has.
+func bootstrapNamespaces(ctx context.Context, ns *registry.Store) error {
+	for _, name := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
+		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := ns.Create(ctx, "", obj, false); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	return nil
+}
