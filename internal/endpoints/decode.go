@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/registry"
 )
 
 // MaxBodyBytes is the largest request body kapi reads, as kube-apiserver
@@ -116,7 +118,7 @@ func AddWarning(w http.ResponseWriter, msg string) {
 // decodeOptions decodes query parameters into one of the meta.k8s.io/v1
 // option structs (ListOptions, CreateOptions, ...); a bad value is 400.
 func decodeOptions(r *http.Request, into runtime.Object) error {
-	if err := metav1.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, into); err != nil {
+	if err := registry.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, into); err != nil {
 		return apierrors.NewBadRequest(err.Error())
 	}
 	return nil

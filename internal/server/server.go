@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
@@ -205,3 +206,7 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
 }
+
+// Etcd is the client kapi stores with (for compaction, and for tests that
+// look at what is stored).
+func (s *Server) Etcd() *clientv3.Client { return s.etcd.client }

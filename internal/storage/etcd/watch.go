@@ -17,7 +17,10 @@ import (
 	"kapi/internal/storage"
 )
 
-// BookmarkInterval is how often a watch that asked for bookmarks gets one.
+// BookmarkInterval is the least time between two bookmarks of a watch that
+// asked for them. Bookmarks ride on etcd's progress notifications, which
+// the embedded etcd sends every 5 s (an external etcd every 10 min by
+// default).
 var BookmarkInterval = time.Minute
 
 // Watch streams the changes below prefix after opts.ResourceVersion. With
@@ -44,10 +47,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOpti
 	if !opts.Exact {
 		wopts = append(wopts, clientv3.WithPrefix())
 	}
-	// Each watch has its own stream, so that a progress request answers
-	// this watch alone.
-	w.etcd = clientv3.NewWatcher(s.client)
-	ch := w.etcd.Watch(clientv3.WithRequireLeader(ctx), key, wopts...)
+	ch := s.client.Watch(clientv3.WithRequireLeader(ctx), key, wopts...)
 	go w.run(ctx, ch, initial, rev)
 	return w, nil
 }
@@ -69,7 +69,6 @@ func exactItems(items []runtime.Object, key string) []runtime.Object {
 
 type watcher struct {
 	store    *Store
-	etcd     clientv3.Watcher
 	cancel   context.CancelFunc
 	opts     storage.WatchOptions
 	result   chan watch.Event
@@ -84,7 +83,6 @@ func (w *watcher) Stop() {
 	w.stopOnce.Do(func() {
 		w.cancel()
 		<-w.done
-		w.etcd.Close()
 	})
 }
 
@@ -105,9 +103,10 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 			return
 		}
 	}
+	lastBookmark := time.Now()
 	var tick <-chan time.Time
 	if w.opts.Bookmarks {
-		t := time.NewTicker(BookmarkInterval)
+		t := time.NewTicker(max(BookmarkInterval, time.Second))
 		defer t.Stop()
 		tick = t.C
 	}
@@ -116,9 +115,19 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 		case <-ctx.Done():
 			return
 		case <-tick:
-			// etcd answers with a progress notification carrying the
-			// revision up to which this stream has delivered everything.
-			_ = w.etcd.RequestProgress(ctx)
+			// etcd sends no progress notification while the store's
+			// revision is below where this watch started; when nothing
+			// at all was written since this watch's last event, a
+			// bookmark at that revision is still true.
+			if time.Since(lastBookmark) < BookmarkInterval {
+				continue
+			}
+			if cur, err := w.store.Revision(ctx); err == nil && cur == rev {
+				lastBookmark = time.Now()
+				if !w.send(ctx, w.bookmark(rev)) {
+					return
+				}
+			}
 		case resp, ok := <-ch:
 			if !ok {
 				return
@@ -133,8 +142,10 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 				return
 			}
 			if resp.IsProgressNotify() {
-				if w.opts.Bookmarks && resp.Header.Revision > rev {
-					rev = resp.Header.Revision
+				// The header revision is one up to which this watch has
+				// seen every event.
+				if w.opts.Bookmarks && resp.Header.Revision >= rev && time.Since(lastBookmark) >= BookmarkInterval {
+					rev, lastBookmark = resp.Header.Revision, time.Now()
 					if !w.send(ctx, w.bookmark(rev)) {
 						return
 					}

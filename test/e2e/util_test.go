@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"strconv"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func portOf(t *testing.T, u string) int {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func isGone(err error) bool {
+	return apierrors.IsResourceExpired(err) || apierrors.IsGone(err)
+}
+
+// compact compacts kapi's etcd up to revision rv, through the etcd client
+// kapi exposes for its own compaction.
+func (k *kapi) compact(t *testing.T, rv string) {
+	t.Helper()
+	rev, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.srv.Etcd().Compact(context.Background(), rev, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+}

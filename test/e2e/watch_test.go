@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	etcdstore "kapi/internal/storage/etcd"
+)
+
+func TestWatchFromResourceVersion(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	cms := k.client.CoreV1().ConfigMaps("default")
+	first, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "w0"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion, LabelSelector: "watched=yes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	mk := func(name, label string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"watched": label}}}
+	}
+	if _, err := cms.Create(ctx, mk("w1", "yes"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Create(ctx, mk("w2", "no"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// w2 starts matching: ADDED for this watcher; w1 stops: DELETED.
+	if _, err := cms.Update(ctx, mk("w2", "yes"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Update(ctx, mk("w1", "no"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "w2", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ADDED w1", "ADDED w2", "DELETED w1", "DELETED w2"}
+	for _, wnt := range want {
+		select {
+		case ev := <-w.ResultChan():
+			cm, ok := ev.Object.(*corev1.ConfigMap)
+			if !ok {
+				t.Fatalf("event %s carries %T", ev.Type, ev.Object)
+			}
+			if got := fmt.Sprintf("%s %s", ev.Type, cm.Name); got != wnt {
+				t.Fatalf("got event %q, want %q", got, wnt)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event, want %q", wnt)
+		}
+	}
+}
+
+// TestWatchTimeoutAndBookmarks: a watch that asks for bookmarks gets them
+// (with the bookmark interval at zero, on each of etcd's progress
+// notifications, every 5 s), and the server ends it at timeoutSeconds.
+func TestWatchTimeoutAndBookmarks(t *testing.T) {
+	old := etcdstore.BookmarkInterval
+	etcdstore.BookmarkInterval = 0
+	defer func() { etcdstore.BookmarkInterval = old }()
+	k := startKapi(t)
+	ctx := context.Background()
+	cm, err := k.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "b"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout := int64(12)
+	w, err := k.client.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{TimeoutSeconds: &timeout,
+		AllowWatchBookmarks: true, ResourceVersion: cm.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	deadline := time.After(30 * time.Second)
+	bookmarks := 0
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				if bookmarks == 0 {
+					t.Fatal("the watch ended without a bookmark")
+				}
+				return // the server ended the watch at timeoutSeconds
+			}
+			if ev.Type != watch.Bookmark {
+				t.Fatalf("unexpected %s event", ev.Type)
+			}
+			if m := ev.Object.(*corev1.ConfigMap); m.ResourceVersion < cm.ResourceVersion {
+				t.Fatalf("bookmark at %s, before the watch started at %s", m.ResourceVersion, cm.ResourceVersion)
+			}
+			bookmarks++
+		case <-deadline:
+			t.Fatal("watch with timeoutSeconds=12 still open after 30s")
+		}
+	}
+}
+
+func TestWatchGoneAfterCompaction(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	cms := k.client.CoreV1().ConfigMaps("default")
+	var last *corev1.ConfigMap
+	for i := 0; i < 5; i++ {
+		var err error
+		last, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("g%d", i)}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.compact(t, last.ResourceVersion)
+	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: "2"})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Stop()
+	select {
+	case ev := <-w.ResultChan():
+		st, ok := ev.Object.(*metav1.Status)
+		if ev.Type != watch.Error || !ok || st.Code != 410 {
+			t.Fatalf("want an ERROR event with 410, got %s %#v", ev.Type, ev.Object)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event from a watch at a compacted revision")
+	}
+	// A list at an exact compacted revision is 410 too.
+	_, err = cms.List(ctx, metav1.ListOptions{ResourceVersion: "2", ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+	if !isGone(err) {
+		t.Fatalf("exact list at a compacted revision: want 410, got %v", err)
+	}
+}
+
+// TestInformerAcrossRestart: a SharedInformer sees adds, updates and
+// deletes in order, and goes on seeing them after kapi restarts.
+func TestInformerAcrossRestart(t *testing.T) {
+	k := startKapi(t)
+	var mu sync.Mutex
+	var events []string
+	record := func(s string) {
+		mu.Lock()
+		events = append(events, s)
+		mu.Unlock()
+	}
+	// The informer talks to kapi through a client that follows restarts:
+	// the port stays the same because the restart reuses it.
+	k.cfg.SecurePort = portOf(t, k.srv.URL)
+	client := kubernetes.NewForConfigOrDie(k.rest)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace("default"))
+	inf := factory.Core().V1().ConfigMaps().Informer()
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(o interface{}) { record("add " + o.(*corev1.ConfigMap).Name) },
+		UpdateFunc: func(_, o interface{}) {
+			cm := o.(*corev1.ConfigMap)
+			record("update " + cm.Name + "=" + cm.Data["v"])
+		},
+		DeleteFunc: func(o interface{}) {
+			if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = d.Obj
+			}
+			record("delete " + o.(*corev1.ConfigMap).Name)
+		},
+	})
+	stop := make(chan struct{})
+	defer close(stop)
+	factory.Start(stop)
+	if !cache.WaitForCacheSync(stop, inf.HasSynced) {
+		t.Fatal("informer did not sync")
+	}
+	ctx := context.Background()
+	cms := k.client.CoreV1().ConfigMaps("default")
+	mustDo(t, func() error {
+		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "i1"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
+		return err
+	})
+	mustDo(t, func() error {
+		_, err := cms.Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "i1"}, Data: map[string]string{"v": "2"}}, metav1.UpdateOptions{})
+		return err
+	})
+	waitFor(t, &mu, &events, []string{"add i1", "update i1=2"})
+
+	k.restart()
+	cms = k.client.CoreV1().ConfigMaps("default")
+	mustDo(t, func() error {
+		_, err := cms.Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "i1"}, Data: map[string]string{"v": "3"}}, metav1.UpdateOptions{})
+		return err
+	})
+	mustDo(t, func() error { return cms.Delete(ctx, "i1", metav1.DeleteOptions{}) })
+	waitFor(t, &mu, &events, []string{"add i1", "update i1=2", "update i1=3", "delete i1"})
+}
+
+func waitFor(t *testing.T, mu *sync.Mutex, events *[]string, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		got := fmt.Sprint(*events)
+		mu.Unlock()
+		if got == fmt.Sprint(want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Fatalf("informer events %v, want %v", *events, want)
+}
+
+func mustDo(t *testing.T, f func() error) {
+	t.Helper()
+	if err := f(); err != nil {
+		t.Fatal(err)
+	}
+}
