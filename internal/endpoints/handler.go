@@ -87,6 +87,9 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if info.Subresource != "" && verb != "get" && verb != "update" && verb != "patch" {
 		ok = false
 	}
+	if verb == "create" && info.Name != "" {
+		ok = false // POST goes to a collection
+	}
 	if !ok || (info.Subresource == "" && !st.R.Supports(verb)) {
 		WriteError(w, r, apierrors.NewMethodNotSupported(st.GroupResource(), verb))
 		return

@@ -32,10 +32,17 @@ type Resource struct {
 	// StorageVersion is the version objects are stored in when it differs
 	// from Version; Convert translates between the two.
 	StorageVersion string
-	Convert        *Conversion
+	// StorageGroup is the group objects are stored in when it differs from
+	// Group, for a resource that shares the storage of another group's:
+	// events.k8s.io/v1 Events are kept as core/v1 Events under "events", as
+	// kube-apiserver keeps them. The core group, whose name is empty, is
+	// written CoreGroup. Convert translates between the two.
+	StorageGroup string
+	Convert      *Conversion
 
 	// Columns and Row produce the Table that kubectl prints; nil means
-	// NAME and AGE.
+	// kube-apiserver's default for types without a printer, NAME and
+	// CREATED AT.
 	Table *TableDef
 
 	// Generation: metadata.generation starts at 1 and grows with every
@@ -73,6 +80,10 @@ type Hooks struct {
 	// Retain keeps an object being deleted while the type's own
 	// finalizers remain (a namespace's spec.finalizers).
 	Retain func(obj runtime.Object) bool
+	// Finalize computes the result of a write to the "finalize"
+	// subresource: the stored object with only the type's finalizers
+	// taken from the request.
+	Finalize func(obj, old runtime.Object) runtime.Object
 }
 
 // Conversion translates objects of a served version to and from the stored
@@ -92,13 +103,25 @@ func (r *Resource) GVK() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
 }
 
-// StorageGVK is the kind as it is stored in etcd.
+// CoreGroup names the core (legacy) group in StorageGroup, where an empty
+// string already means "the row's own group".
+const CoreGroup = "core"
+
+// StorageGVK is the kind as it is stored in etcd: the served kind, in
+// StorageGroup and StorageVersion where the row sets them.
 func (r *Resource) StorageGVK() schema.GroupVersionKind {
-	v := r.Version
-	if r.StorageVersion != "" {
-		v = r.StorageVersion
+	gvk := r.GVK()
+	switch r.StorageGroup {
+	case "":
+	case CoreGroup:
+		gvk.Group = ""
+	default:
+		gvk.Group = r.StorageGroup
 	}
-	return schema.GroupVersionKind{Group: r.Group, Version: v, Kind: r.Kind}
+	if r.StorageVersion != "" {
+		gvk.Version = r.StorageVersion
+	}
+	return gvk
 }
 
 // HasSubresource reports whether sub is served for this resource.

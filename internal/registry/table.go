@@ -10,45 +10,72 @@ import (
 )
 
 // TableDef is how kubectl prints a resource: the columns, and the cells of
-// one object's row (without NAME, which is always the first column, and
-// without AGE unless the columns place it).
+// one object's row. Row receives the object in the served version and
+// returns every column's cell, the wide (priority 1) ones included, as
+// kube-apiserver does: kubectl hides what -o wide does not ask for.
+//
+// Columns and cells leave out NAME, which is always the first column and
+// metadata.name, unless OwnName is set.
 type TableDef struct {
 	Columns []metav1.TableColumnDefinition
 	Row     func(obj runtime.Object, now time.Time) []interface{}
+	// OwnName: Columns and Row cover the name column themselves, for the
+	// tables where it is not first (an event's NAME is its last, wide,
+	// column) or its cell is not metadata.name (the default StorageClass
+	// prints as "standard (default)").
+	OwnName bool
 }
 
-var nameColumn = metav1.TableColumnDefinition{
-	Name: "Name", Type: "string", Format: "name",
-	Description: "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+var metaDocs = metav1.ObjectMeta{}.SwaggerDoc()
+
+// NameColumn is the NAME column every table has.
+var NameColumn = metav1.TableColumnDefinition{
+	Name: "Name", Type: "string", Format: "name", Description: metaDocs["name"],
 }
 
-var ageColumn = metav1.TableColumnDefinition{
-	Name: "Age", Type: "string",
-	Description: "CreationTimestamp is a timestamp representing the server time when this object was created. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+// AgeColumn is the AGE column, printed by Age.
+var AgeColumn = metav1.TableColumnDefinition{
+	Name: "Age", Type: "string", Description: metaDocs["creationTimestamp"],
 }
 
-// defaultTable prints NAME and AGE.
+// defaultTable is what kube-apiserver prints for a type without a printer
+// of its own (roles, CRDs, limit ranges, ...): NAME and CREATED AT, the
+// creation time in RFC 3339.
 var defaultTable = &TableDef{
-	Columns: []metav1.TableColumnDefinition{ageColumn},
+	Columns: []metav1.TableColumnDefinition{
+		{Name: "Created At", Type: "date", Description: metaDocs["creationTimestamp"]},
+	},
 	Row: func(obj runtime.Object, now time.Time) []interface{} {
-		return []interface{}{Age(obj, now)}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return []interface{}{""}
+		}
+		return []interface{}{m.GetCreationTimestamp().UTC().Format(time.RFC3339)}
 	},
 }
 
-// TableColumns returns every column of the resource's table, NAME first.
-func (r *Resource) TableColumns() []metav1.TableColumnDefinition {
-	t := r.Table
-	if t == nil {
-		t = defaultTable
+func (r *Resource) table() *TableDef {
+	if r.Table == nil {
+		return defaultTable
 	}
-	return append([]metav1.TableColumnDefinition{nameColumn}, t.Columns...)
+	return r.Table
 }
 
-// TableRow returns the cells of obj's row, NAME first.
+// TableColumns returns every column of the resource's table, NAME first
+// unless the table places it.
+func (r *Resource) TableColumns() []metav1.TableColumnDefinition {
+	t := r.table()
+	if t.OwnName {
+		return t.Columns
+	}
+	return append([]metav1.TableColumnDefinition{NameColumn}, t.Columns...)
+}
+
+// TableRow returns the cells of obj's row, in the order of TableColumns.
 func (r *Resource) TableRow(obj runtime.Object, now time.Time) []interface{} {
-	t := r.Table
-	if t == nil {
-		t = defaultTable
+	t := r.table()
+	if t.OwnName {
+		return t.Row(obj, now)
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {

@@ -139,6 +139,13 @@ func (st *Store) updated(ctx context.Context, ns, name, sub string, old runtime.
 	case "status":
 		obj = statusUpdate(obj, old)
 		m = mustAccessor(obj)
+	case "finalize":
+		h := st.R.Hooks
+		if h == nil || h.Finalize == nil {
+			return nil, apierrors.NewMethodNotSupported(st.GroupResource(), "finalize")
+		}
+		obj = h.Finalize(obj, old.DeepCopyObject())
+		m = mustAccessor(obj)
 	case "":
 		if st.hasStatus() {
 			copyStatus(obj, old)

@@ -19,8 +19,10 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/controllers"
 	"kapi/internal/endpoints"
 	"kapi/internal/filters"
+	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
 	"kapi/internal/router"
 )
@@ -39,8 +41,11 @@ type Server struct {
 	stopping chan struct{}
 	ready    atomic.Bool
 	served   chan error
-	stopOnce sync.Once
-	stopErr  error
+	// controllers run until stopControllers; done tracks them.
+	stopControllers context.CancelFunc
+	controllers     sync.WaitGroup
+	stopOnce        sync.Once
+	stopErr         error
 }
 
 // Run starts kapi and serves until ctx ends, then shuts down gracefully.
@@ -139,6 +144,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.served <- err
 	}()
+	s.startControllers(stores, nsStore)
 	s.ready.Store(true)
 	out := cfg.Out
 	if out == nil {
@@ -161,6 +167,8 @@ func (s *Server) Stop() error {
 			s.http.Close()
 			s.stopErr = err
 		}
+		s.stopControllers()
+		s.controllers.Wait()
 		s.etcd.close()
 	})
 	return s.stopErr
@@ -205,6 +213,28 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 		ClientCAs:    pool,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
+}
+
+// startControllers runs the control loops in the background until Stop.
+func (s *Server) startControllers(stores []*registry.Store, nsStore *registry.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopControllers = cancel
+	var contents []*registry.Store
+	seen := map[string]bool{}
+	for _, st := range stores {
+		if st.R.Namespaced && !seen[st.R.Key()] {
+			seen[st.R.Key()] = true
+			contents = append(contents, st)
+		}
+	}
+	run := func(f func(context.Context)) {
+		s.controllers.Add(1)
+		go func() {
+			defer s.controllers.Done()
+			f(ctx)
+		}()
+	}
+	run((&controllers.Namespaces{Namespaces: nsStore, Contents: contents}).Run)
 }
 
 // Etcd is the client kapi stores with (for compaction, and for tests that

@@ -2,13 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 func readFile(t *testing.T, path string) string {
@@ -48,4 +50,16 @@ func (k *kapi) compact(t *testing.T, rv string) {
 	if _, err := k.srv.Etcd().Compact(context.Background(), rev, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitUntil polls cond until it holds or the time is up.
+func waitUntil(d time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("condition not met in %s", d)
 }

@@ -7,18 +7,48 @@ import (
 )
 
 // Resources returns the core/v1 rows of the catalogue.
+//
+// Where a row differs from the defaults it follows kube-apiserver's
+// registry for the type (pkg/registry/core/*): its short names and
+// categories, the etcd key prefixes of pkg/kubeapiserver's storage factory
+// ("services/specs", "minions", "controllers"), the stores that answer a
+// delete with the object, and the name rule its validation applies. Core
+// events keep only the path-segment rule: kube-apiserver validates names
+// more strictly for events.k8s.io only, for compatibility with old clients.
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Version: "v1", Name: "namespaces", Kind: "Namespace", ShortNames: []string{"ns"},
 			Verbs:        []string{"create", "delete", "get", "list", "patch", "update", "watch"},
 			Subresources: []string{"status", "finalize"}, Names: registry.DNSLabel,
-			ReturnDeletedObject: true, Hooks: namespaceHooks},
-		{Version: "v1", Name: "configmaps", Kind: "ConfigMap", Namespaced: true, ShortNames: []string{"cm"}},
-		{Version: "v1", Name: "secrets", Kind: "Secret", Namespaced: true},
+			ReturnDeletedObject: true, Hooks: namespaceHooks, Table: namespaceTable},
+		{Version: "v1", Name: "configmaps", Kind: "ConfigMap", Namespaced: true, ShortNames: []string{"cm"},
+			Table: configMapTable},
+		{Version: "v1", Name: "secrets", Kind: "Secret", Namespaced: true, Table: secretTable},
 		{Version: "v1", Name: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"},
-			Categories: []string{"all"}, Subresources: []string{"status"}, ReturnDeletedObject: true, Generation: true},
+			Categories: []string{"all"}, Subresources: []string{"status"}, ReturnDeletedObject: true, Generation: true,
+			Table: PodTable},
 		{Version: "v1", Name: "services", Kind: "Service", Namespaced: true, ShortNames: []string{"svc"},
 			Categories: []string{"all"}, Subresources: []string{"status"}, Names: registry.DNSLabel, KeyPrefix: "services/specs",
-			ReturnDeletedObject: true},
+			ReturnDeletedObject: true, Table: serviceTable},
+		{Version: "v1", Name: "endpoints", Kind: "Endpoints", Namespaced: true, ShortNames: []string{"ep"},
+			KeyPrefix: "services/endpoints", AllowCreateOnUpdate: true, Table: endpointsTable},
+		{Version: "v1", Name: "serviceaccounts", Kind: "ServiceAccount", Namespaced: true, ShortNames: []string{"sa"},
+			ReturnDeletedObject: true, Table: serviceAccountTable},
+		{Version: "v1", Name: "events", Kind: "Event", Namespaced: true, ShortNames: []string{"ev"},
+			Names: registry.PathSegment, Table: EventTable},
+		{Version: "v1", Name: "nodes", Kind: "Node", ShortNames: []string{"no"}, Subresources: []string{"status"},
+			KeyPrefix: "minions", KeepStatusOnCreate: true, Table: nodeTable},
+		{Version: "v1", Name: "persistentvolumes", Kind: "PersistentVolume", ShortNames: []string{"pv"},
+			Subresources: []string{"status"}, ReturnDeletedObject: true, Table: persistentVolumeTable},
+		{Version: "v1", Name: "persistentvolumeclaims", Kind: "PersistentVolumeClaim", Namespaced: true,
+			ShortNames: []string{"pvc"}, Subresources: []string{"status"}, ReturnDeletedObject: true,
+			Table: persistentVolumeClaimTable},
+		{Version: "v1", Name: "limitranges", Kind: "LimitRange", Namespaced: true, ShortNames: []string{"limits"}},
+		{Version: "v1", Name: "resourcequotas", Kind: "ResourceQuota", Namespaced: true, ShortNames: []string{"quota"},
+			Subresources: []string{"status"}, Table: resourceQuotaTable},
+		{Version: "v1", Name: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true,
+			ShortNames: []string{"rc"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
+			KeyPrefix: "controllers", Generation: true, Table: replicationControllerTable},
+		{Version: "v1", Name: "podtemplates", Kind: "PodTemplate", Namespaced: true, Table: podTemplateTable},
 	}
 }

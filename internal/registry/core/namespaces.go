@@ -38,6 +38,11 @@ var namespaceHooks = &registry.Hooks{
 	Retain: func(obj runtime.Object) bool {
 		return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0
 	},
+	Finalize: func(obj, old runtime.Object) runtime.Object {
+		out := old.(*corev1.Namespace)
+		out.Spec.Finalizers = obj.(*corev1.Namespace).Spec.Finalizers
+		return out
+	},
 }
 
 func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {

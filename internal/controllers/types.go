@@ -1,0 +1,5 @@
+package controllers
+
+import "k8s.io/apimachinery/pkg/watch"
+
+type watchEvent = watch.Event

@@ -1,0 +1,26 @@
+// Package admissionregistration holds the rows of
+// admissionregistration.k8s.io, v1: webhook configurations and admission
+// policies with their bindings.
+package admissionregistration
+
+import (
+	"kapi/internal/registry"
+)
+
+// Resources returns the admissionregistration.k8s.io/v1 rows. All are in
+// the "api-extensions" category and count generations; of them only
+// validating admission policies have a status subresource.
+func Resources() []*registry.Resource {
+	row := func(name, kind string, table *registry.TableDef, subresources ...string) *registry.Resource {
+		return &registry.Resource{Group: "admissionregistration.k8s.io", Version: "v1", Name: name, Kind: kind,
+			Categories: []string{"api-extensions"}, Subresources: subresources, Generation: true, Table: table}
+	}
+	return []*registry.Resource{
+		row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable),
+		row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable),
+		row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable),
+		row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, "status"),
+		row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable),
+		row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable),
+	}
+}

@@ -1,0 +1,29 @@
+// Package apps holds the rows of the apps group, v1: the workload
+// controllers' objects.
+package apps
+
+import (
+	"kapi/internal/registry"
+)
+
+// Resources returns the apps/v1 rows. The workloads are in the "all"
+// category, count generations and have status subresources; all but
+// daemon sets scale.
+func Resources() []*registry.Resource {
+	return []*registry.Resource{
+		{Group: "apps", Version: "v1", Name: "controllerrevisions", Kind: "ControllerRevision", Namespaced: true,
+			Table: controllerRevisionTable},
+		{Group: "apps", Version: "v1", Name: "daemonsets", Kind: "DaemonSet", Namespaced: true,
+			ShortNames: []string{"ds"}, Categories: []string{"all"}, Subresources: []string{"status"},
+			Generation: true, Table: daemonSetTable},
+		{Group: "apps", Version: "v1", Name: "deployments", Kind: "Deployment", Namespaced: true,
+			ShortNames: []string{"deploy"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
+			Generation: true, Table: DeploymentTable},
+		{Group: "apps", Version: "v1", Name: "replicasets", Kind: "ReplicaSet", Namespaced: true,
+			ShortNames: []string{"rs"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
+			Generation: true, Table: replicaSetTable},
+		{Group: "apps", Version: "v1", Name: "statefulsets", Kind: "StatefulSet", Namespaced: true,
+			ShortNames: []string{"sts"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
+			Generation: true, Table: statefulSetTable},
+	}
+}

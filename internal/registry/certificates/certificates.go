@@ -1,0 +1,93 @@
+// Package certificates holds the rows of certificates.k8s.io, v1.
+package certificates
+
+import (
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"kapi/internal/registry"
+)
+
+const group = "certificates.k8s.io"
+
+// Resources returns the certificates.k8s.io/v1 rows: signing requests,
+// and the trust bundles and pod certificate requests that 1.37 serves in
+// v1. kube-apiserver does not care what a CSR is called (its name only
+// has to be a path segment); a trust bundle's name is tied to its signer
+// ("example.com:signer:abc"), which the type's own validation checks.
+func Resources() []*registry.Resource {
+	return []*registry.Resource{
+		{Group: group, Version: "v1", Name: "certificatesigningrequests", Kind: "CertificateSigningRequest",
+			ShortNames: []string{"csr"}, Subresources: []string{"status"}, Names: registry.PathSegment, Table: csrTable},
+		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
+			Names: registry.PathSegment, Table: clusterTrustBundleTable},
+		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
+			Subresources: []string{"status"}},
+	}
+}
+
+var csrDocs = certificatesv1.CertificateSigningRequestSpec{}.SwaggerDoc()
+
+// csrTable: NAME AGE SIGNERNAME REQUESTOR REQUESTEDDURATION CONDITION.
+var csrTable = &registry.TableDef{
+	Columns: []metav1.TableColumnDefinition{
+		registry.AgeColumn,
+		{Name: "SignerName", Type: "string", Description: csrDocs["signerName"]},
+		{Name: "Requestor", Type: "string", Description: csrDocs["request"]},
+		{Name: "RequestedDuration", Type: "string", Description: csrDocs["expirationSeconds"]},
+		{Name: "Condition", Type: "string", Description: certificatesv1.CertificateSigningRequestStatus{}.SwaggerDoc()["conditions"]},
+	},
+	Row: func(obj runtime.Object, now time.Time) []interface{} {
+		csr := obj.(*certificatesv1.CertificateSigningRequest)
+		requested := "<none>"
+		if s := csr.Spec.ExpirationSeconds; s != nil {
+			requested = duration.HumanDuration(time.Duration(*s) * time.Second)
+		}
+		return []interface{}{registry.Age(csr, now), registry.OrNone(csr.Spec.SignerName), csr.Spec.Username,
+			requested, csrCondition(csr)}
+	},
+}
+
+// csrCondition is Denied, Approved or Pending, then ",Failed" and
+// ",Issued" as they apply.
+func csrCondition(csr *certificatesv1.CertificateSigningRequest) string {
+	var approved, denied, failed bool
+	for _, c := range csr.Status.Conditions {
+		switch c.Type {
+		case certificatesv1.CertificateApproved:
+			approved = true
+		case certificatesv1.CertificateDenied:
+			denied = true
+		case certificatesv1.CertificateFailed:
+			failed = true
+		}
+	}
+	status := "Pending"
+	switch {
+	case denied:
+		status = "Denied"
+	case approved:
+		status = "Approved"
+	}
+	if failed {
+		status += ",Failed"
+	}
+	if len(csr.Status.Certificate) > 0 {
+		status += ",Issued"
+	}
+	return status
+}
+
+// clusterTrustBundleTable: NAME SIGNERNAME, without an age.
+var clusterTrustBundleTable = &registry.TableDef{
+	Columns: []metav1.TableColumnDefinition{
+		{Name: "SignerName", Type: "string", Description: certificatesv1.ClusterTrustBundleSpec{}.SwaggerDoc()["signerName"]},
+	},
+	Row: func(obj runtime.Object, now time.Time) []interface{} {
+		return []interface{}{registry.OrNone(obj.(*certificatesv1.ClusterTrustBundle).Spec.SignerName)}
+	},
+}

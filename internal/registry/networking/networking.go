@@ -1,0 +1,41 @@
+// Package networking holds the rows of networking.k8s.io, v1.
+package networking
+
+import (
+	"net/netip"
+
+	"kapi/internal/registry"
+)
+
+const group = "networking.k8s.io"
+
+// Resources returns the networking.k8s.io/v1 rows. Ingresses live under
+// the key prefix "ingress", as kube-apiserver has kept them since
+// extensions/v1beta1.
+func Resources() []*registry.Resource {
+	return []*registry.Resource{
+		{Group: group, Version: "v1", Name: "ingressclasses", Kind: "IngressClass", Generation: true,
+			Table: ingressClassTable},
+		{Group: group, Version: "v1", Name: "ingresses", Kind: "Ingress", Namespaced: true, ShortNames: []string{"ing"},
+			Subresources: []string{"status"}, KeyPrefix: "ingress", Generation: true, Table: ingressTable},
+		{Group: group, Version: "v1", Name: "ipaddresses", Kind: "IPAddress", ShortNames: []string{"ip"},
+			Names: ipAddressName, Table: ipAddressTable},
+		{Group: group, Version: "v1", Name: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true,
+			ShortNames: []string{"netpol"}, Generation: true, Table: networkPolicyTable},
+		{Group: group, Version: "v1", Name: "servicecidrs", Kind: "ServiceCIDR", Subresources: []string{"status"},
+			Table: serviceCIDRTable},
+	}
+}
+
+// ipAddressName: an IPAddress is named by its address, in canonical form
+// ("2001:db8::1", not "2001:0db8::1").
+func ipAddressName(name string, prefix bool) []string {
+	ip, err := netip.ParseAddr(name)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if ip.String() != name {
+		return []string{"must be a canonical format IP address"}
+	}
+	return nil
+}

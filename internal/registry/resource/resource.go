@@ -1,0 +1,86 @@
+// Package resource holds the rows of resource.k8s.io/v1: dynamic resource
+// allocation.
+package resource
+
+import (
+	"strings"
+	"time"
+
+	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/registry"
+)
+
+const group = "resource.k8s.io"
+
+// Resources returns the resource.k8s.io/v1 rows, DeviceTaintRules
+// included, which 1.37 serves in v1.
+func Resources() []*registry.Resource {
+	return []*registry.Resource{
+		{Group: group, Version: "v1", Name: "deviceclasses", Kind: "DeviceClass", Generation: true, Table: ageOnly},
+		{Group: group, Version: "v1", Name: "devicetaintrules", Kind: "DeviceTaintRule", Subresources: []string{"status"},
+			Generation: true},
+		{Group: group, Version: "v1", Name: "resourceclaims", Kind: "ResourceClaim", Namespaced: true,
+			Subresources: []string{"status"}, Table: resourceClaimTable},
+		{Group: group, Version: "v1", Name: "resourceclaimtemplates", Kind: "ResourceClaimTemplate", Namespaced: true,
+			Table: ageOnly},
+		{Group: group, Version: "v1", Name: "resourceslices", Kind: "ResourceSlice", Generation: true,
+			Table: resourceSliceTable},
+	}
+}
+
+// ageOnly is NAME AGE, which kube-apiserver prints for device classes and
+// claim templates.
+var ageOnly = &registry.TableDef{
+	Columns: []metav1.TableColumnDefinition{registry.AgeColumn},
+	Row: func(obj runtime.Object, now time.Time) []interface{} {
+		return []interface{}{registry.Age(obj, now)}
+	},
+}
+
+// resourceClaimTable: NAME STATE AGE, the state a summary such as
+// "allocated,reserved" or "pending".
+var resourceClaimTable = &registry.TableDef{
+	Columns: []metav1.TableColumnDefinition{
+		{Name: "State", Type: "string", Description: "A summary of the current state (allocated, pending, reserved, etc.)."},
+		registry.AgeColumn,
+	},
+	Row: func(obj runtime.Object, now time.Time) []interface{} {
+		c := obj.(*resourcev1.ResourceClaim)
+		var states []string
+		if c.DeletionTimestamp != nil {
+			states = append(states, "deleted")
+		}
+		switch {
+		case c.Status.Allocation == nil && c.DeletionTimestamp == nil:
+			states = append(states, "pending")
+		case c.Status.Allocation != nil:
+			states = append(states, "allocated")
+			if len(c.Status.ReservedFor) > 0 {
+				states = append(states, "reserved")
+			}
+		}
+		return []interface{}{strings.Join(states, ","), registry.Age(c, now)}
+	},
+}
+
+var sliceDocs = resourcev1.ResourceSliceSpec{}.SwaggerDoc()
+
+var resourceSliceTable = &registry.TableDef{
+	Columns: []metav1.TableColumnDefinition{
+		{Name: "Node", Type: "string", Description: sliceDocs["nodeName"]},
+		{Name: "Driver", Type: "string", Description: sliceDocs["driver"]},
+		{Name: "Pool", Type: "string", Description: resourcev1.ResourcePool{}.SwaggerDoc()["name"]},
+		registry.AgeColumn,
+	},
+	Row: func(obj runtime.Object, now time.Time) []interface{} {
+		s := obj.(*resourcev1.ResourceSlice)
+		node := ""
+		if s.Spec.NodeName != nil {
+			node = *s.Spec.NodeName
+		}
+		return []interface{}{node, s.Spec.Driver, s.Spec.Pool.Name, registry.Age(s, now)}
+	},
+}

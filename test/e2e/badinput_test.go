@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+)
+
+// do sends a raw request to kapi and returns the status code, the decoded
+// Status (if the body is one) and the body.
+func (k *kapi) do(t *testing.T, method, path, contentType string, body []byte, header ...string) (int, *metav1.Status, []byte) {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(k.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, k.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var st metav1.Status
+	if json.Unmarshal(b, &st) == nil && st.Kind == "Status" {
+		return resp.StatusCode, &st, b
+	}
+	return resp.StatusCode, nil, b
+}
+
+// TestBadInput: each bad request gets a Status with the right code and
+// reason, and nothing is stored.
+func TestBadInput(t *testing.T) {
+	k := startKapi(t)
+	cms := "/api/v1/namespaces/default/configmaps"
+	long := strings.Repeat("a", 254)
+	cases := []struct {
+		name, method, path, ct, body string
+		code                         int
+		reason                       metav1.StatusReason
+	}{
+		{"malformed JSON", "POST", cms, "application/json", `{"metadata": {"name": "x"`, 400, metav1.StatusReasonBadRequest},
+		{"malformed YAML", "POST", cms, "application/yaml", "metadata:\n  name: [x\n", 400, metav1.StatusReasonBadRequest},
+		{"malformed protobuf", "POST", cms, "application/vnd.kubernetes.protobuf", "k8s\x00\x0a\xff\xff", 400, metav1.StatusReasonBadRequest},
+		{"kind mismatch", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
+		{"version mismatch", "POST", cms, "application/json", `{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
+		{"name with slash", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a/b"}}`, 422, metav1.StatusReasonInvalid},
+		{"name dot dot", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":".."}}`, 422, metav1.StatusReasonInvalid},
+		{"upper case name", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Upper"}}`, 422, metav1.StatusReasonInvalid},
+		{"name too long", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + long + `"}}`, 422, metav1.StatusReasonInvalid},
+		{"no name", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}`, 422, metav1.StatusReasonInvalid},
+		{"bad label", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","labels":{"a b":"c"}}}`, 422, metav1.StatusReasonInvalid},
+		{"bad annotation", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","annotations":{"/bad":"c"}}}`, 422, metav1.StatusReasonInvalid},
+		{"namespace differs", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"kube-system"}}`, 400, metav1.StatusReasonBadRequest},
+		{"unknown content type", "POST", cms, "text/plain", `x`, 415, metav1.StatusReasonUnsupportedMediaType},
+		{"unknown resource", "GET", "/api/v1/namespaces/default/widgets", "", "", 404, metav1.StatusReasonNotFound},
+		{"unknown group", "GET", "/apis/nothing.example.com/v1/widgets", "", "", 404, metav1.StatusReasonNotFound},
+		{"unknown path", "GET", "/nothing/here", "", "", 404, metav1.StatusReasonNotFound},
+		{"wrong method", "POST", "/version", "application/json", "{}", 405, metav1.StatusReasonMethodNotAllowed},
+		{"wrong method on object", "POST", cms + "/x", "application/json", "{}", 405, metav1.StatusReasonMethodNotAllowed},
+		{"bad label selector", "GET", cms + "?labelSelector=a%20%3D%3D%3D", "", "", 400, metav1.StatusReasonBadRequest},
+		{"bad field selector", "GET", cms + "?fieldSelector=spec.nothing%3Dx", "", "", 400, metav1.StatusReasonBadRequest},
+		{"bad resourceVersion", "GET", cms + "?resourceVersion=abc", "", "", 400, metav1.StatusReasonBadRequest},
+		{"bad continue", "GET", cms + "?limit=1&continue=garbage", "", "", 400, metav1.StatusReasonBadRequest},
+		{"exact without rv", "GET", cms + "?resourceVersionMatch=Exact", "", "", 422, metav1.StatusReasonInvalid},
+		{"bad dryRun", "POST", cms + "?dryRun=Some", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
+		{"bad patch", "PATCH", cms + "/nothing", "application/merge-patch+json", `{`, 400, metav1.StatusReasonBadRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, st, body := k.do(t, c.method, c.path, c.ct, []byte(c.body))
+			if code != c.code || st == nil || st.Reason != c.reason || st.Code != int32(c.code) {
+				t.Fatalf("got %d %s, want %d %s", code, body, c.code, c.reason)
+			}
+		})
+	}
+	// Nothing of the above was stored.
+	list, err := k.client.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 0 {
+		t.Fatalf("bad requests stored %d objects", len(list.Items))
+	}
+}
+
+// TestBodyTooLarge: a body over 3 MiB is refused with 413 and nothing is
+// stored; a 1.5 MiB object (over etcd's limit) is refused without a write.
+func TestBodyTooLarge(t *testing.T) {
+	k := startKapi(t)
+	big := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"a":"` + strings.Repeat("x", 3*1024*1024) + `"}}`
+	code, st, body := k.do(t, "POST", "/api/v1/namespaces/default/configmaps", "application/json", []byte(big))
+	if code != 413 || st == nil || st.Reason != metav1.StatusReasonRequestEntityTooLarge {
+		t.Fatalf("got %d %.200s", code, body)
+	}
+	mid := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mid"},"data":{"a":"` + strings.Repeat("x", 1600*1024) + `"}}`
+	code, st, body = k.do(t, "POST", "/api/v1/namespaces/default/configmaps", "application/json", []byte(mid))
+	if code != 413 || st == nil {
+		t.Fatalf("got %d %.200s", code, body)
+	}
+	list, err := k.client.CoreV1().ConfigMaps("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(list.Items) != 0 {
+		t.Fatalf("list: %v, %d items", err, len(list.Items))
+	}
+}
