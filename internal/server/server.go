@@ -25,6 +25,7 @@ import (
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
 	"kapi/internal/router"
+	"kapi/internal/router/openapi"
 )
 
 // Server is a running kapi.
@@ -109,7 +110,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil
 	}})
 	resources := endpoints.NewResources(stores, adm, s.stopping)
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(builtin.Resources()), Health: health})
+	docs, err := openapi.New(builtin.Resources())
+	if err != nil {
+		ln.Close()
+		s.etcd.close()
+		return nil, err
+	}
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(builtin.Resources()),
+		Health: health, Extra: docs.Handlers()})
 
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		ln.Close()

@@ -37,16 +37,16 @@ type route struct {
 	responses []common.StatusCodeResponse
 }
 
-func (r *route) Method() string                                 { return r.method }
-func (r *route) Path() string                                   { return r.path }
-func (r *route) OperationName() string                          { return r.operation }
-func (r *route) Parameters() []common.Parameter                 { return r.params }
-func (r *route) Description() string                            { return r.doc }
-func (r *route) Consumes() []string                             { return r.consumes }
-func (r *route) Produces() []string                             { return r.produces }
-func (r *route) Metadata() map[string]any                       { return r.metadata }
-func (r *route) RequestPayloadSample() any                      { return r.reads }
-func (r *route) ResponsePayloadSample() any                     { return r.writes }
+func (r *route) Method() string                                   { return r.method }
+func (r *route) Path() string                                     { return r.path }
+func (r *route) OperationName() string                            { return r.operation }
+func (r *route) Parameters() []common.Parameter                   { return r.params }
+func (r *route) Description() string                              { return r.doc }
+func (r *route) Consumes() []string                               { return r.consumes }
+func (r *route) Produces() []string                               { return r.produces }
+func (r *route) Metadata() map[string]any                         { return r.metadata }
+func (r *route) RequestPayloadSample() any                        { return r.reads }
+func (r *route) ResponsePayloadSample() any                       { return r.writes }
 func (r *route) StatusCodeResponses() []common.StatusCodeResponse { return r.responses }
 
 // returns documents one more status code the operation answers with.
@@ -80,12 +80,12 @@ type param struct {
 	required bool
 }
 
-func (p *param) Name() string                { return p.name }
-func (p *param) Description() string         { return p.doc }
-func (p *param) Required() bool              { return p.required }
-func (p *param) Kind() common.ParameterKind  { return p.kind }
-func (p *param) DataType() string            { return p.dataType }
-func (p *param) AllowMultiple() bool         { return false }
+func (p *param) Name() string               { return p.name }
+func (p *param) Description() string        { return p.doc }
+func (p *param) Required() bool             { return p.required }
+func (p *param) Kind() common.ParameterKind { return p.kind }
+func (p *param) DataType() string           { return p.dataType }
+func (p *param) AllowMultiple() bool        { return false }
 
 func pathParam(name, doc string) *param {
 	return &param{name: name, doc: doc, kind: common.PathParameterKind, dataType: "string", required: true}
