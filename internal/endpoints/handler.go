@@ -68,7 +68,7 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := h.stores[schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource}]
-	if st == nil || !scopeMatches(st.R, info) || (info.Subresource != "" && !st.R.HasSubresource(info.Subresource)) {
+	if st == nil || !scopeMatches(st.R, info) || (info.Subresource != "" && !st.R.Serves(info.Subresource)) {
 		WriteError(w, r, notFound())
 		return
 	}

@@ -124,7 +124,7 @@ func (r *Resource) StorageGVK() schema.GroupVersionKind {
 	return gvk
 }
 
-// HasSubresource reports whether sub is served for this resource.
+// HasSubresource reports whether the resource has sub (in kube-apiserver).
 func (r *Resource) HasSubresource(sub string) bool {
 	for _, s := range r.Subresources {
 		if s == sub {
@@ -132,6 +132,27 @@ func (r *Resource) HasSubresource(sub string) bool {
 		}
 	}
 	return false
+}
+
+// servedSubresources are the subresources kapi implements so far; the
+// rows list what kube-apiserver has, and discovery and the handlers show
+// only these ("scale" arrives with its issue).
+var servedSubresources = map[string]bool{"status": true, "finalize": true}
+
+// Serves reports whether kapi serves sub for this resource.
+func (r *Resource) Serves(sub string) bool {
+	return servedSubresources[sub] && r.HasSubresource(sub)
+}
+
+// ServedSubresources lists the subresources kapi serves for the resource.
+func (r *Resource) ServedSubresources() []string {
+	var out []string
+	for _, s := range r.Subresources {
+		if servedSubresources[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // AllVerbs is what a resource supports unless its row says otherwise.

@@ -76,7 +76,7 @@ func NewDiscovery(resources []*registry.Resource) *Discovery {
 			aggVersions[r.Group][r.Version] = &apidiscoveryv2.APIVersionDiscovery{Version: r.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
 		}
 		list.APIResources = append(list.APIResources, apiResource(r))
-		for _, sub := range r.Subresources {
+		for _, sub := range r.ServedSubresources() {
 			list.APIResources = append(list.APIResources, apiSubresource(r, sub))
 		}
 		av := aggVersions[r.Group][r.Version]
@@ -149,7 +149,7 @@ func aggResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscovery {
 		ShortNames: r.ShortNames, Categories: r.Categories,
 		ResponseKind: &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
 	}
-	for _, sub := range r.Subresources {
+	for _, sub := range r.ServedSubresources() {
 		k := subresourceKinds[sub]
 		kind := k.gvk
 		if kind.Kind == "" {

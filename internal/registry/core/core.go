@@ -29,7 +29,7 @@ func Resources() []*registry.Resource {
 			Table: PodTable},
 		{Version: "v1", Name: "services", Kind: "Service", Namespaced: true, ShortNames: []string{"svc"},
 			Categories: []string{"all"}, Subresources: []string{"status"}, Names: registry.DNSLabel, KeyPrefix: "services/specs",
-			ReturnDeletedObject: true, Table: serviceTable},
+			ReturnDeletedObject: true, Hooks: serviceHooks, Table: serviceTable},
 		{Version: "v1", Name: "endpoints", Kind: "Endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			KeyPrefix: "services/endpoints", AllowCreateOnUpdate: true, Table: endpointsTable},
 		{Version: "v1", Name: "serviceaccounts", Kind: "ServiceAccount", Namespaced: true, ShortNames: []string{"sa"},

@@ -74,7 +74,7 @@ func New(resources []*registry.Resource) (*Docs, error) {
 				groups = append(groups, r.Group)
 			}
 		}
-		for _, sub := range append([]string{""}, r.Subresources...) {
+		for _, sub := range append([]string{""}, r.ServedSubresources()...) {
 			e, err := newEndpoint(r, sub)
 			if err != nil {
 				return nil, err
