@@ -11,7 +11,12 @@ import (
 )
 
 func TestConfigMapLifecycle(t *testing.T) {
-	k := startKapi(t)
+	configMapLifecycle(t, startKapi(t))
+}
+
+// configMapLifecycle is create, conflicts, the three patches, selectors and
+// delete on one kapi; the external etcd test runs it too.
+func configMapLifecycle(t *testing.T, k *kapi) {
 	ctx := context.Background()
 	cms := k.client.CoreV1().ConfigMaps("default")
 

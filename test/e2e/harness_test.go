@@ -22,7 +22,7 @@ import (
 
 // bins holds the binaries TestMain builds: a real kubectl from
 // k8s.io/kubectl and an etcd server from go.etcd.io/etcd/server/v3.
-var bins struct{ kubectl, etcd string }
+var bins struct{ kubectl, etcd, kapi string }
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kapi-e2e-bin-")
@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 	}
 	bins.kubectl = filepath.Join(dir, "kubectl")
 	bins.etcd = filepath.Join(dir, "etcd")
-	for pkg, out := range map[string]string{"kapi/test/kubectl": bins.kubectl, "kapi/test/etcd": bins.etcd} {
+	bins.kapi = filepath.Join(dir, "kapi")
+	for pkg, out := range map[string]string{"kapi/test/kubectl": bins.kubectl, "kapi/test/etcd": bins.etcd, "kapi/cmd/kapi": bins.kapi} {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -74,10 +74,13 @@ func New(resources []*registry.Resource) (*Docs, error) {
 				groups = append(groups, r.Group)
 			}
 		}
-		for _, sub := range append([]string{""}, r.ServedSubresources()...) {
+		for _, sub := range append([]string{""}, r.Subresources...) {
 			e, err := newEndpoint(r, sub)
 			if err != nil {
 				return nil, err
+			}
+			if sub != "" && !r.Serves(sub) {
+				continue // documented once kapi serves it
 			}
 			routes, err := in.routes(root, e)
 			if err != nil {
