@@ -62,8 +62,8 @@ func TestProtobufClient(t *testing.T) {
 func TestContentTypes(t *testing.T) {
 	k := startKapi(t)
 	cms := "/api/v1/namespaces/default/configmaps"
-	code, _, body := k.do(t, "POST", cms, "application/yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  k: v\n"), "Accept", "application/yaml")
-	if code != 201 || !strings.Contains(string(body), "name: y") {
+	code, _, body := k.do(t, "POST", cms, "application/yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yamlcm\ndata:\n  k: v\n"), "Accept", "application/yaml")
+	if code != 201 || !strings.Contains(string(body), "name: yamlcm") {
 		t.Fatalf("YAML create: %d\n%s", code, body)
 	}
 	var cm corev1.ConfigMap
@@ -71,19 +71,19 @@ func TestContentTypes(t *testing.T) {
 		t.Fatalf("YAML answer: %v\n%s", err, body)
 	}
 
-	code, _, body = k.do(t, "GET", cms+"/y", "", nil, "Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+	code, _, body = k.do(t, "GET", cms+"/yamlcm", "", nil, "Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
 	var table metav1.Table
 	if err := json.Unmarshal(body, &table); code != 200 || err != nil || table.Kind != "Table" {
 		t.Fatalf("Table: %d %v\n%s", code, err, body)
 	}
 	if len(table.ColumnDefinitions) < 3 || table.ColumnDefinitions[0].Name != "Name" || table.ColumnDefinitions[1].Name != "Data" ||
-		len(table.Rows) != 1 || table.Rows[0].Cells[0] != "y" {
+		len(table.Rows) != 1 || table.Rows[0].Cells[0] != "yamlcm" {
 		t.Fatalf("Table: %s", body)
 	}
 
-	code, _, body = k.do(t, "GET", cms+"/y", "", nil, "Accept", "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io")
+	code, _, body = k.do(t, "GET", cms+"/yamlcm", "", nil, "Accept", "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io")
 	var pom metav1.PartialObjectMetadata
-	if err := json.Unmarshal(body, &pom); code != 200 || err != nil || pom.Kind != "PartialObjectMetadata" || pom.Name != "y" || strings.Contains(string(body), `"data"`) {
+	if err := json.Unmarshal(body, &pom); code != 200 || err != nil || pom.Kind != "PartialObjectMetadata" || pom.Name != "yamlcm" || strings.Contains(string(body), `"data"`) {
 		t.Fatalf("PartialObjectMetadata: %d %v\n%s", code, err, body)
 	}
 	code, _, body = k.do(t, "GET", cms, "", nil, "Accept", "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io")
