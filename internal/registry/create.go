@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -71,9 +72,12 @@ func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) e
 	} else {
 		m.SetNamespace("")
 	}
-	if m.GetResourceVersion() != "" {
-		return apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+	if rv := m.GetResourceVersion(); rv != "" && rv != "0" {
+		// kube-apiserver's answer, code and all: 500 with no reason.
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+			Message: "resourceVersion should not be set on objects to be created"}}
 	}
+	m.SetResourceVersion("")
 	m.SetUID(types.UID(uuid.NewString()))
 	m.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
 	m.SetDeletionTimestamp(nil)

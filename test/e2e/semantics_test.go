@@ -212,3 +212,66 @@ func TestNamespaceDeletion(t *testing.T) {
 		t.Fatalf("contents after namespace deletion: %v %d", err, len(list.Items))
 	}
 }
+
+// TestDeleteCollectionAndDryRun: deletecollection deletes what the
+// selector picks; dry-run writes validate and store nothing.
+func TestDeleteCollectionAndDryRun(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	cms := k.client.CoreV1().ConfigMaps("default")
+	for i := 0; i < 4; i++ {
+		tier := "keep"
+		if i%2 == 0 {
+			tier = "drop"
+		}
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("dc%d", i), Labels: map[string]string{"tier": tier}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cms.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "tier=drop"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := cms.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, it := range list.Items {
+		names = append(names, it.Name)
+	}
+	if fmt.Sprint(names) != "[dc1 dc3]" {
+		t.Fatalf("after deletecollection: %v", names)
+	}
+
+	dry := []string{metav1.DryRunAll}
+	out, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dry"}}, metav1.CreateOptions{DryRun: dry})
+	if err != nil || out.Name != "dry" || out.UID == "" {
+		t.Fatalf("dry-run create: %v %+v", err, out)
+	}
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "Bad"}}, metav1.CreateOptions{DryRun: dry}); !apierrors.IsInvalid(err) {
+		t.Fatalf("dry-run create of an invalid object: want Invalid, got %v", err)
+	}
+	if _, err := cms.Get(ctx, "dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("dry-run create stored the object: %v", err)
+	}
+	cur, _ := cms.Get(ctx, "dc1", metav1.GetOptions{})
+	cur.Data = map[string]string{"x": "y"}
+	if _, err := cms.Update(ctx, cur, metav1.UpdateOptions{DryRun: dry}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "dc3", metav1.DeleteOptions{DryRun: dry}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := cms.Get(ctx, "dc1", metav1.GetOptions{})
+	if err != nil || after.Data != nil || after.ResourceVersion != cur.ResourceVersion {
+		t.Fatalf("dry-run update changed the object: %v %+v", err, after)
+	}
+	if _, err := cms.Get(ctx, "dc3", metav1.GetOptions{}); err != nil {
+		t.Fatalf("dry-run delete deleted: %v", err)
+	}
+	// A create with a resourceVersion is refused as kube-apiserver refuses it.
+	_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "rv", ResourceVersion: "5"}}, metav1.CreateOptions{})
+	if st, ok := err.(apierrors.APIStatus); !ok || st.Status().Code != 500 {
+		t.Fatalf("create with a resourceVersion: %v", err)
+	}
+}

@@ -1,0 +1,210 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"kapi/internal/storage"
+	"kapi/internal/storage/embedded"
+)
+
+// newTestStore runs a real embedded etcd for the test and returns a Store
+// of ConfigMaps on it.
+func newTestStore(t *testing.T) *Store {
+	t.Helper()
+	e, err := embedded.Start(context.Background(), t.TempDir()+"/etcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	gvk := corev1.SchemeGroupVersion.WithKind("ConfigMap")
+	return New(e.Client, "/registry/configmaps/", Codec{
+		Serializer: protobuf.NewSerializer(scheme.Scheme, scheme.Scheme), GVK: gvk,
+		New: func() runtime.Object { return &corev1.ConfigMap{} },
+	})
+}
+
+func cm(ns, name, label string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"l": label}}}
+}
+
+func rv(t *testing.T, obj runtime.Object) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCreateGetUpdateDelete(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	out, err := s.Create(ctx, "a/one", cm("a", "one", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := rv(t, out)
+	if _, err := s.Create(ctx, "a/one", cm("a", "one", "x")); !storage.HasCode(err, storage.CodeAlreadyExists) {
+		t.Fatalf("second create: %v", err)
+	}
+	// The key layout is kube-apiserver's, and the resourceVersion is not
+	// stored in the value.
+	resp, err := s.client.Get(ctx, "/registry/configmaps/a/one")
+	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].ModRevision != first {
+		t.Fatalf("raw key: %v %v", err, resp)
+	}
+	got, err := s.Get(ctx, "a/one", storage.ReadOptions{})
+	if err != nil || rv(t, got) != first {
+		t.Fatalf("get: %v %v", err, got)
+	}
+	// Unchanged update: no write.
+	same, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (runtime.Object, error) { return cur, nil })
+	if err != nil || rv(t, same) != first {
+		t.Fatalf("no-op update wrote: %v", err)
+	}
+	// Concurrent updates: none lost.
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (runtime.Object, error) {
+				c := cur.(*corev1.ConfigMap)
+				if c.Data == nil {
+					c.Data = map[string]string{}
+				}
+				c.Data[fmt.Sprint(i)] = "x"
+				return c, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	got, _ = s.Get(ctx, "a/one", storage.ReadOptions{})
+	if n := len(got.(*corev1.ConfigMap).Data); n != 10 {
+		t.Fatalf("concurrent updates: %d of 10 kept", n)
+	}
+	if _, err := s.Update(ctx, "a/none", false, func(cur runtime.Object) (runtime.Object, error) { return cur, nil }); !storage.HasCode(err, storage.CodeNotFound) {
+		t.Fatalf("update of a missing key: %v", err)
+	}
+	if _, err := s.Delete(ctx, "a/one", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "a/one", storage.ReadOptions{}); !storage.HasCode(err, storage.CodeNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+	// Read the past exactly.
+	old, err := s.Get(ctx, "a/one", storage.ReadOptions{ResourceVersion: first, Exact: true})
+	if err != nil || rv(t, old) != first {
+		t.Fatalf("exact read of the past: %v", err)
+	}
+}
+
+func TestListPagingAndPredicate(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	for i := 0; i < 10; i++ {
+		ns := "a"
+		if i >= 6 {
+			ns = "b"
+		}
+		label := "odd"
+		if i%2 == 0 {
+			label = "even"
+		}
+		if _, err := s.Create(ctx, fmt.Sprintf("%s/o%d", ns, i), cm(ns, fmt.Sprintf("o%d", i), label)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.List(ctx, "", storage.ListOptions{})
+	if err != nil || len(all.Items) != 10 {
+		t.Fatalf("list: %v %d", err, len(all.Items))
+	}
+	inA, err := s.List(ctx, "a/", storage.ListOptions{})
+	if err != nil || len(inA.Items) != 6 {
+		t.Fatalf("namespace list: %v %d", err, len(inA.Items))
+	}
+	even := storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "even"}), Field: fields.Everything(),
+		Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) {
+			return o.(*corev1.ConfigMap).Labels, nil, nil
+		}}
+	s.pagingBatch = 3 // several round trips per page
+	var got []string
+	opts := storage.ListOptions{Limit: 2, Predicate: even}
+	for {
+		page, err := s.List(ctx, "", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.ResourceVersion != all.ResourceVersion {
+			t.Fatalf("page at %d, list at %d", page.ResourceVersion, all.ResourceVersion)
+		}
+		for _, it := range page.Items {
+			got = append(got, it.(*corev1.ConfigMap).Name)
+		}
+		if page.Continue == "" {
+			break
+		}
+		opts.Continue = page.Continue
+	}
+	if fmt.Sprint(got) != "[o0 o2 o4 o6 o8]" {
+		t.Fatalf("filtered pages %v", got)
+	}
+}
+
+func TestWatchTransitions(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	start, err := s.Create(ctx, "a/x", cm("a", "x", "no"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred := storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "yes"}),
+		Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) { return o.(*corev1.ConfigMap).Labels, nil, nil }}
+	w, err := s.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: rv(t, start), Predicate: pred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	set := func(label string) {
+		if _, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+			c := cur.(*corev1.ConfigMap)
+			c.Labels = map[string]string{"l": label}
+			return c, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("yes")
+	set("yes-still") // leaves the selection
+	set("yes")
+	if _, err := s.Delete(ctx, "a/x", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []watch.EventType{watch.Added, watch.Deleted, watch.Added, watch.Deleted} {
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type != want {
+				t.Fatalf("got %s, want %s", ev.Type, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s event", want)
+		}
+	}
+}
