@@ -12,21 +12,12 @@ import (
 // with the stored object.
 func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 	var opts metav1.CreateOptions
-	if err := decodeOptions(r, &opts); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	dry, err := dryRun(opts.DryRun)
+	dry, err := writeOptions(r, &opts, &opts.DryRun)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	body, err := readBody(r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	obj, err := decodeObject(w, r, s, body)
+	obj, err := readObject(w, r, s)
 	if err != nil {
 		WriteError(w, r, err)
 		return

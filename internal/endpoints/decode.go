@@ -54,6 +54,24 @@ func fieldValidation(r *http.Request) (string, error) {
 	return "", apierrors.NewBadRequest(fmt.Sprintf("fieldValidation parameter unsupported: %s", v))
 }
 
+// writeOptions decodes the options of a write (CreateOptions, ...) and
+// its dryRun values.
+func writeOptions(r *http.Request, opts runtime.Object, dryRunValues *[]string) (bool, error) {
+	if err := decodeOptions(r, opts); err != nil {
+		return false, err
+	}
+	return dryRun(*dryRunValues)
+}
+
+// readObject reads and decodes the request body as the served kind.
+func readObject(w http.ResponseWriter, r *http.Request, s *scope) (runtime.Object, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(w, r, s, body)
+}
+
 // decodeObject decodes a request body as the served kind of the store.
 // Unknown or duplicate fields fail the request (Strict) or become warnings
 // (Warn). A body of another group, version or kind is 400 Bad Request.

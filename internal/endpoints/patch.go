@@ -48,11 +48,7 @@ const (
 // an update.
 func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 	var opts metav1.PatchOptions
-	if err := decodeOptions(r, &opts); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	dry, err := dryRun(opts.DryRun)
+	dry, err := writeOptions(r, &opts, &opts.DryRun)
 	if err != nil {
 		WriteError(w, r, err)
 		return
