@@ -4,8 +4,10 @@ import (
 	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/admission"
+	"kapi/internal/registry"
 )
 
 // create serves POST to a collection: decode, admit, store; 201 Created
@@ -27,6 +29,10 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, badNamespace())
 		return
 	}
+	if s.store.R.Compute != nil {
+		h.compute(w, r, s, obj)
+		return
+	}
 	name := ""
 	if m, err := metaAccessor(obj); err == nil {
 		name = m.GetName()
@@ -45,5 +51,63 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
+	WriteObject(w, r, http.StatusCreated, s.out, out)
+}
+
+// compute answers a create of a resource that is never stored (an access
+// review): 201 with the computed object.
+func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, obj runtime.Object) {
+	if m, err := metaAccessor(obj); err == nil && s.store.R.Namespaced {
+		m.SetNamespace(s.namespace())
+	}
+	out, err := s.store.R.Compute(r.Context(), obj)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out.GetObjectKind().SetGroupVersionKind(s.store.R.GVK())
+	WriteObject(w, r, http.StatusCreated, s.out, out)
+}
+
+// action serves a POST to a subresource that computes something for an
+// existing object (serviceaccounts/token): 201 with the answer.
+func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
+	a := s.store.R.Actions[s.info.Subresource]
+	var opts metav1.CreateOptions
+	if _, err := writeOptions(r, &opts, &opts.DryRun); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	info, err := inputSerializer(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	validation, err := fieldValidation(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	into, err := registry.Scheme.New(a.Kind)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	obj, err := decodeAs(w, info, validation, body, a.Kind, into)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out, err := a.Do(r.Context(), s.namespace(), s.info.Name, obj)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out.GetObjectKind().SetGroupVersionKind(a.Kind)
 	WriteObject(w, r, http.StatusCreated, s.out, out)
 }

@@ -84,10 +84,11 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	handle, ok := verbHandlers[info.Verb]
 	verb := info.Verb
-	if info.Subresource != "" && verb != "get" && verb != "update" && verb != "patch" {
+	if action := st.R.Actions[info.Subresource]; action != nil {
+		handle, ok = (*Resources).action, verb == "create"
+	} else if info.Subresource != "" && verb != "get" && verb != "update" && verb != "patch" {
 		ok = false
-	}
-	if verb == "create" && info.Name != "" {
+	} else if verb == "create" && info.Name != "" {
 		ok = false // POST goes to a collection
 	}
 	if !ok || (info.Subresource == "" && !st.R.Supports(verb)) {

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -63,6 +65,23 @@ type Resource struct {
 	Fields func(obj runtime.Object) map[string]string
 	// Hooks are the type's defaulting and validation.
 	Hooks *Hooks
+
+	// Compute answers the creates of a resource that is never stored
+	// (access reviews, TokenReview): the decoded request in (its
+	// namespace set from the URL for namespaced rows), the answer out.
+	// The context carries the request's user (request.UserFrom).
+	Compute func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
+	// Actions are subresources answered by a POST that computes something
+	// for the named object (serviceaccounts/token): by subresource name.
+	Actions map[string]*Action
+}
+
+// Action is a POST to a subresource of an existing object.
+type Action struct {
+	// Kind is what the request body and the answer are.
+	Kind schema.GroupVersionKind
+	// Do computes the answer for the object ns/name.
+	Do func(ctx context.Context, ns, name string, obj runtime.Object) (runtime.Object, error)
 }
 
 // Hooks are per-type steps of a write, after the generic ones.
@@ -141,6 +160,9 @@ var servedSubresources = map[string]bool{"status": true, "finalize": true}
 
 // Serves reports whether kapi serves sub for this resource.
 func (r *Resource) Serves(sub string) bool {
+	if _, ok := r.Actions[sub]; ok {
+		return true
+	}
 	return servedSubresources[sub] && r.HasSubresource(sub)
 }
 
@@ -148,7 +170,7 @@ func (r *Resource) Serves(sub string) bool {
 func (r *Resource) ServedSubresources() []string {
 	var out []string
 	for _, s := range r.Subresources {
-		if servedSubresources[s] {
+		if r.Serves(s) {
 			out = append(out, s)
 		}
 	}

@@ -129,8 +129,22 @@ func apiResource(r *registry.Resource) metav1.APIResource {
 	}
 }
 
-func apiSubresource(r *registry.Resource, sub string) metav1.APIResource {
+// subresourceKind is the kind and verbs discovery shows for a
+// subresource.
+func subresourceKind(r *registry.Resource, sub string) (metav1.GroupVersionKind, []string) {
+	if a := r.Actions[sub]; a != nil {
+		return metav1.GroupVersionKind{Group: a.Kind.Group, Version: a.Kind.Version, Kind: a.Kind.Kind}, []string{"create"}
+	}
 	k := subresourceKinds[sub]
+	return k.gvk, k.verbs
+}
+
+func apiSubresource(r *registry.Resource, sub string) metav1.APIResource {
+	gvk, verbs := subresourceKind(r, sub)
+	k := struct {
+		gvk   metav1.GroupVersionKind
+		verbs []string
+	}{gvk, verbs}
 	res := metav1.APIResource{Name: r.Name + "/" + sub, Namespaced: r.Namespaced, Kind: r.Kind, Verbs: k.verbs}
 	if k.gvk.Kind != "" {
 		res.Group, res.Version, res.Kind = k.gvk.Group, k.gvk.Version, k.gvk.Kind
@@ -150,13 +164,12 @@ func aggResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscovery {
 		ResponseKind: &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
 	}
 	for _, sub := range r.ServedSubresources() {
-		k := subresourceKinds[sub]
-		kind := k.gvk
+		kind, verbs := subresourceKind(r, sub)
 		if kind.Kind == "" {
 			kind = *res.ResponseKind
 		}
 		res.Subresources = append(res.Subresources, apidiscoveryv2.APISubresourceDiscovery{
-			Subresource: sub, ResponseKind: &kind, Verbs: k.verbs,
+			Subresource: sub, ResponseKind: &kind, Verbs: verbs,
 		})
 	}
 	return res
