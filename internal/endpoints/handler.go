@@ -3,6 +3,7 @@ package endpoints
 import (
 	"context"
 	"net/http"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/validation/path"
@@ -22,12 +23,16 @@ type Resources struct {
 	admission admission.Interface
 	// stopping ends watches when the server shuts down.
 	stopping <-chan struct{}
+	// MinRequestTimeout is --min-request-timeout: a watch without
+	// timeoutSeconds lasts between one and two times this.
+	MinRequestTimeout time.Duration
 }
 
 // NewResources returns the handler for stores, with admission run on
 // every write; watches end when stopping closes.
 func NewResources(stores []*registry.Store, adm admission.Interface, stopping <-chan struct{}) *Resources {
-	h := &Resources{stores: map[schema.GroupVersionResource]*registry.Store{}, admission: adm, stopping: stopping}
+	h := &Resources{stores: map[schema.GroupVersionResource]*registry.Store{}, admission: adm, stopping: stopping,
+		MinRequestTimeout: 1800 * time.Second}
 	for _, s := range stores {
 		h.stores[s.R.GVR()] = s
 	}

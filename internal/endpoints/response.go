@@ -111,7 +111,7 @@ func writeStatus(w http.ResponseWriter, r *http.Request, err error) {
 func WriteSuccess(w http.ResponseWriter, r *http.Request, out Output, details *metav1.StatusDetails) {
 	WriteObject(w, r, http.StatusOK, out, &metav1.Status{
 		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   metav1.StatusSuccess, Details: details,
+		Status:   metav1.StatusSuccess, Code: http.StatusOK, Details: details,
 	})
 }
 

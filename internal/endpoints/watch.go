@@ -15,10 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
-// MinRequestTimeout is kube-apiserver's --min-request-timeout: a watch
-// without timeoutSeconds lasts between one and two times this.
-var MinRequestTimeout = 1800 * time.Second
-
 // watch serves a watch: a chunked stream of WatchEvents (newline-delimited
 // JSON, or length-prefixed protobuf), each object encoded like a GET
 // response, until the timeout, the client going away, or the server
@@ -46,7 +42,7 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, NotAcceptable())
 		return
 	}
-	timeout := time.Duration(float64(MinRequestTimeout) * (1 + rand.Float64()))
+	timeout := time.Duration(float64(h.MinRequestTimeout) * (1 + rand.Float64()))
 	if opts.TimeoutSeconds != nil {
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}

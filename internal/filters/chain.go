@@ -1,15 +1,55 @@
 package filters
 
-import "net/http"
+import (
+	"net/http"
+	"regexp"
+	"time"
 
-// Chain wraps the MUX in the filters, outermost first, as kube-apiserver
-// orders them: panic recovery, request info, (in-flight limits, timeout,
-// CORS, authentication, audit, impersonation, authorization come with
-// their issue).
-func Chain(mux http.Handler) http.Handler {
+	"kapi/internal/authn"
+	"kapi/internal/authz"
+	"kapi/internal/request"
+)
+
+// Config is what the filters need.
+type Config struct {
+	Authenticator authn.Authenticator
+	// Anonymous allows requests without credentials as system:anonymous
+	// (--anonymous-auth).
+	Anonymous  bool
+	Authorizer authz.Authorizer
+	// Audit is the audit filter; nil is no auditing.
+	Audit func(http.Handler) http.Handler
+	// OnImpersonate and Annotate tell audit about impersonation and the
+	// authorization decision; nil is fine.
+	OnImpersonate func(r *http.Request, u *request.User)
+	Annotate      func(r *http.Request, key, value string)
+
+	CORSAllowedOrigins  []*regexp.Regexp
+	MaxRequestsInFlight int
+	MaxMutatingInFlight int
+	RequestTimeout      time.Duration
+}
+
+// Chain wraps the MUX in the filters. The order, outermost first, is
+// kube-apiserver's: panic recovery, (the request's log line), request
+// info, in-flight limits, timeout, CORS, authentication, audit,
+// impersonation, authorization.
+func Chain(mux http.Handler, c Config) http.Handler {
+	audit := c.Audit
+	if audit == nil {
+		audit = func(h http.Handler) http.Handler { return h }
+	}
 	chain := []func(http.Handler) http.Handler{
 		Recover,
+		Logging,
 		RequestInfo,
+		MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight),
+		Timeout(c.RequestTimeout),
+		CORS(c.CORSAllowedOrigins),
+		Authenticate(c.Authenticator, c.Anonymous),
+		audit,
+		Impersonate(c.Authorizer, c.OnImpersonate),
+		Authorize(c.Authorizer, c.Annotate),
 	}
 	h := mux
 	for i := len(chain) - 1; i >= 0; i-- {

@@ -23,7 +23,7 @@ func Recover(next http.Handler) http.Handler {
 				panic(v)
 			}
 			klog.ErrorS(fmt.Errorf("%v", v), "panic serving request", "method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
-			writeStatus(w, http.StatusInternalServerError, "InternalError", "Internal error occurred: the server panicked while serving this request")
+			writeStatus(w, r, http.StatusInternalServerError, "InternalError", "Internal error occurred: the server panicked while serving this request")
 		}()
 		next.ServeHTTP(w, r)
 	})

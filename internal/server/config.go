@@ -5,7 +5,11 @@ package server
 
 import (
 	"io"
+	"net/http"
 	"os"
+	"time"
+
+	"kapi/internal/audit"
 )
 
 // Config is everything the flags set. Names follow kube-apiserver's flags.
@@ -24,6 +28,28 @@ type Config struct {
 	TLSPrivateKeyFile string // --tls-private-key-file
 	ClientCAFile      string // --client-ca-file
 
+	AnonymousAuth                    bool          // --anonymous-auth
+	TokenAuthFile                    string        // --token-auth-file
+	ServiceAccountKeyFiles           []string      // --service-account-key-file
+	ServiceAccountSigningKeyFile     string        // --service-account-signing-key-file
+	ServiceAccountIssuers            []string      // --service-account-issuer
+	APIAudiences                     []string      // --api-audiences
+	ServiceAccountMaxTokenExpiration time.Duration // --service-account-max-token-expiration
+
+	AuthorizationModes []string // --authorization-mode
+
+	CORSAllowedOrigins          []string      // --cors-allowed-origins
+	MaxRequestsInFlight         int           // --max-requests-inflight
+	MaxMutatingRequestsInFlight int           // --max-mutating-requests-inflight
+	RequestTimeout              time.Duration // --request-timeout
+	MinRequestTimeout           time.Duration // --min-request-timeout
+
+	Audit audit.Options // --audit-*
+
+	// Extra are more handlers on the MUX, by ServeMux pattern, behind
+	// every filter (for embedding, and for tests).
+	Extra map[string]http.Handler
+
 	// Out receives the start-up line; nil means stdout.
 	Out io.Writer
 }
@@ -36,5 +62,13 @@ func Defaults() Config {
 		SecurePort:  6443,
 		EtcdPrefix:  "/registry",
 		Out:         os.Stdout,
+
+		AnonymousAuth:               true,
+		AuthorizationModes:          []string{"RBAC"},
+		MaxRequestsInFlight:         400,
+		MaxMutatingRequestsInFlight: 200,
+		RequestTimeout:              60 * time.Second,
+		MinRequestTimeout:           1800 * time.Second,
+		Audit:                       audit.DefaultOptions(),
 	}
 }

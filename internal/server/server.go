@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -19,11 +18,13 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/audit"
 	"kapi/internal/controllers"
 	"kapi/internal/endpoints"
 	"kapi/internal/filters"
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
+	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
 )
@@ -40,6 +41,7 @@ type Server struct {
 	http     *http.Server
 	etcd     *etcdBackend
 	stopping chan struct{}
+	auditor  *audit.Auditor
 	ready    atomic.Bool
 	served   chan error
 	// controllers run until stopControllers; done tracks them.
@@ -77,6 +79,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{PKI: newPKI(filepath.Join(cfg.DataDir, "pki")), stopping: make(chan struct{}), served: make(chan error, 1)}
+	var cleanups []func()
+	fail := func(err error) (*Server, error) {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		return nil, err
+	}
 	tlsConfig, err := s.tlsConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -85,16 +94,37 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err)
 	}
+	cleanups = append(cleanups, func() { ln.Close() })
 	if s.etcd, err = connectEtcd(ctx, cfg); err != nil {
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
+	cleanups = append(cleanups, s.etcd.close)
+	ctrlCtx, stopControllers := context.WithCancel(context.Background())
+	s.stopControllers = stopControllers
+	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
 
-	stores := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources())
+	rows := builtin.Resources()
+	stores := newStores(s.etcd.client, cfg.EtcdPrefix, rows)
 	nsStore := findStore(stores, "", "v1", "namespaces")
-	adm := admission.Chain{admission.NamespaceLifecycle{Get: func(ctx context.Context, name string) (runtimeObject, error) {
+	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
+		return fail(err)
+	}
+	an, err := s.newAuthn(cfg, rows, stores)
+	if err != nil {
+		return fail(err)
+	}
+	az, err := s.newAuthz(ctrlCtx, cfg, stores)
+	if err != nil {
+		return fail(err)
+	}
+	for _, r := range append(an.rows, az.rows...) {
+		rows = append(rows, r)
+		stores = append(stores, registry.NewStore(r, nil))
+	}
+	adm := append(admission.Chain{admission.NamespaceLifecycle{Get: func(ctx context.Context, name string) (runtimeObject, error) {
 		return nsStore.Get(ctx, "", name, nil)
-	}}}
+	}}}, az.admission...)
+
 	health := router.NewHealth()
 	etcdCheck := router.Check{Name: "etcd", Fn: func(ctx context.Context) error {
 		_, err := nsStore.Storage.Revision(ctx)
@@ -110,19 +140,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil
 	}})
 	resources := endpoints.NewResources(stores, adm, s.stopping)
-	docs, err := openapi.New(builtin.Resources())
+	resources.MinRequestTimeout = cfg.MinRequestTimeout
+	docs, err := openapi.New(rows)
 	if err != nil {
-		ln.Close()
-		s.etcd.close()
-		return nil, err
+		return fail(err)
 	}
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(builtin.Resources()),
-		Health: health, Extra: docs.Handlers()})
-
-	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
-		ln.Close()
-		s.etcd.close()
-		return nil, err
+	extra := docs.Handlers()
+	for p, h := range cfg.Extra {
+		extra[p] = h
+	}
+	extra["GET /metrics"] = metricsHandler()
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(rows), Health: health, Extra: extra})
+	auditor, err := audit.New(cfg.Audit)
+	if err != nil {
+		return fail(err)
+	}
+	s.auditor = auditor
+	cleanups = append(cleanups, func() { auditor.Shutdown(context.Background()) })
+	origins, err := filters.CompileOrigins(cfg.CORSAllowedOrigins)
+	if err != nil {
+		return fail(fmt.Errorf("--cors-allowed-origins: %w", err))
 	}
 
 	host := cfg.BindAddress
@@ -133,17 +170,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.URL = "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 	s.Kubeconfig = filepath.Join(cfg.DataDir, "admin.kubeconfig")
 	if err := writeKubeconfig(s.Kubeconfig, s.URL, s.PKI, cfg); err != nil {
-		ln.Close()
-		s.etcd.close()
-		return nil, err
+		return fail(err)
 	}
 
 	s.http = &http.Server{
-		Handler:           filters.Chain(mux),
+		Handler: filters.Chain(mux, filters.Config{
+			Authenticator: an.union, Anonymous: cfg.AnonymousAuth, Authorizer: az.authorizer,
+			Audit:              filters.Audit(auditor),
+			OnImpersonate:      func(r *http.Request, u *request.User) { audit.SetImpersonatedUser(r.Context(), u) },
+			Annotate:           func(r *http.Request, k, v string) { audit.AddAnnotation(r.Context(), k, v) },
+			CORSAllowedOrigins: origins, MaxRequestsInFlight: cfg.MaxRequestsInFlight,
+			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,
+		}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          nil,
 	}
 	go func() {
 		err := s.http.Serve(tls.NewListener(ln, tlsConfig))
@@ -152,7 +193,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.served <- err
 	}()
-	s.startControllers(stores, nsStore)
+	s.startControllers(ctrlCtx, stores, nsStore, az.controllers)
 	s.ready.Store(true)
 	out := cfg.Out
 	if out == nil {
@@ -175,6 +216,7 @@ func (s *Server) Stop() error {
 			s.http.Close()
 			s.stopErr = err
 		}
+		s.auditor.Shutdown(ctx)
 		s.stopControllers()
 		s.controllers.Wait()
 		s.etcd.close()
@@ -201,36 +243,22 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the serving certificate: %w", err)
 	}
-	pool := x509.NewCertPool()
-	for _, f := range []string{s.PKI.CACert, cfg.ClientCAFile} {
-		if f == "" {
-			continue
-		}
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s holds no certificate", f)
-		}
-	}
+	// The handshake only asks for a client certificate; the x509
+	// authenticator verifies it, so that a bad one is a 401 Status.
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    pool,
+		ClientAuth:   tls.RequestClientCert,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
 }
 
 // startControllers runs the control loops in the background until Stop.
-func (s *Server) startControllers(stores []*registry.Store, nsStore *registry.Store) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopControllers = cancel
+func (s *Server) startControllers(ctx context.Context, stores []*registry.Store, nsStore *registry.Store, more []func(context.Context)) {
 	var contents []*registry.Store
 	seen := map[string]bool{}
 	for _, st := range stores {
-		if st.R.Namespaced && !seen[st.R.Key()] {
+		if st.R.Namespaced && st.Storage != nil && !seen[st.R.Key()] {
 			seen[st.R.Key()] = true
 			contents = append(contents, st)
 		}
@@ -243,6 +271,9 @@ func (s *Server) startControllers(stores []*registry.Store, nsStore *registry.St
 		}()
 	}
 	run((&controllers.Namespaces{Namespaces: nsStore, Contents: contents}).Run)
+	for _, f := range more {
+		run(f)
+	}
 }
 
 // Etcd is the client kapi stores with (for compaction, and for tests that

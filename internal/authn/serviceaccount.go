@@ -1,0 +1,293 @@
+package authn
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"kapi/internal/request"
+)
+
+// Lookup finds an object a token names ("ServiceAccount", "Pod", "Secret",
+// "Node"): its uid, and whether it exists.
+type Lookup func(ctx context.Context, kind, namespace, name string) (uid string, found bool, err error)
+
+// ServiceAccounts issues and authenticates service-account tokens: JWTs
+// signed with --service-account-signing-key-file, verified with
+// --service-account-key-file, whose issuer is one of
+// --service-account-issuer and whose audience is one of --api-audiences.
+// A token is refused once its service account (or the pod or secret it is
+// bound to) is gone or replaced.
+type ServiceAccounts struct {
+	Issuers   []string // the first issues
+	Audiences []string
+	Keys      []crypto.PublicKey
+	Signer    *Signer
+	Lookup    Lookup
+	// MaxExpiration caps the lifetime of issued tokens (0: no cap).
+	MaxExpiration time.Duration
+	Now           func() time.Time
+}
+
+// Ref names an object a token is bound to.
+type Ref struct {
+	Name string `json:"name"`
+	UID  string `json:"uid"`
+}
+
+type kubeClaims struct {
+	Namespace      string `json:"namespace"`
+	ServiceAccount *Ref   `json:"serviceaccount,omitempty"`
+	Pod            *Ref   `json:"pod,omitempty"`
+	Secret         *Ref   `json:"secret,omitempty"`
+	Node           *Ref   `json:"node,omitempty"`
+}
+
+// claims of a kube service-account token, bound (kubernetes.io) or legacy
+// (kubernetes.io/serviceaccount/*).
+type claims struct {
+	Issuer     string      `json:"iss"`
+	Subject    string      `json:"sub"`
+	Audience   audience    `json:"aud,omitempty"`
+	Expiry     int64       `json:"exp,omitempty"`
+	IssuedAt   int64       `json:"iat,omitempty"`
+	NotBefore  int64       `json:"nbf,omitempty"`
+	ID         string      `json:"jti,omitempty"`
+	Kubernetes *kubeClaims `json:"kubernetes.io,omitempty"`
+
+	LegacyNamespace string `json:"kubernetes.io/serviceaccount/namespace,omitempty"`
+	LegacySecret    string `json:"kubernetes.io/serviceaccount/secret.name,omitempty"`
+	LegacyName      string `json:"kubernetes.io/serviceaccount/service-account.name,omitempty"`
+	LegacyUID       string `json:"kubernetes.io/serviceaccount/service-account.uid,omitempty"`
+}
+
+// audience is a JWT "aud": one string or a list.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// legacyIssuer is the issuer of the old secret-based tokens.
+const legacyIssuer = "kubernetes/serviceaccount"
+
+// Token is what Issue needs to know.
+type Token struct {
+	Namespace, ServiceAccount, ServiceAccountUID string
+	Audiences                                    []string
+	Expiration                                   time.Duration
+	// BoundKind is "Pod", "Secret", "Node" or "".
+	BoundKind string
+	Bound     Ref
+}
+
+// Issue signs a bound token; it returns the token and its expiry.
+func (s *ServiceAccounts) Issue(t Token) (string, time.Time, error) {
+	if s.Signer == nil {
+		return "", time.Time{}, errors.New("no service-account signing key")
+	}
+	now := s.now()
+	exp := t.Expiration
+	if s.MaxExpiration > 0 && exp > s.MaxExpiration {
+		exp = s.MaxExpiration
+	}
+	aud := t.Audiences
+	if len(aud) == 0 {
+		aud = s.Audiences
+	}
+	var jti [16]byte
+	rand.Read(jti[:])
+	c := claims{
+		Issuer: s.Issuers[0], Subject: ServiceAccountUser(t.Namespace, t.ServiceAccount), Audience: aud,
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(exp).Unix(), ID: hex.EncodeToString(jti[:]),
+		Kubernetes: &kubeClaims{Namespace: t.Namespace, ServiceAccount: &Ref{Name: t.ServiceAccount, UID: t.ServiceAccountUID}},
+	}
+	switch t.BoundKind {
+	case "Pod":
+		c.Kubernetes.Pod = &t.Bound
+	case "Secret":
+		c.Kubernetes.Secret = &t.Bound
+	case "Node":
+		c.Kubernetes.Node = &t.Bound
+	}
+	tok, err := s.Signer.Sign(c)
+	return tok, now.Add(exp), err
+}
+
+func (s *ServiceAccounts) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// ServiceAccountUser is the user name of a service account.
+func ServiceAccountUser(namespace, name string) string {
+	return "system:serviceaccount:" + namespace + ":" + name
+}
+
+// SplitServiceAccountUser splits system:serviceaccount:<ns>:<name>.
+func SplitServiceAccountUser(user string) (namespace, name string, ok bool) {
+	rest, found := strings.CutPrefix(user, "system:serviceaccount:")
+	if !found {
+		return "", "", false
+	}
+	namespace, name, ok = strings.Cut(rest, ":")
+	return namespace, name, ok && namespace != "" && name != ""
+}
+
+// ServiceAccountGroups are the groups of a service account's user.
+func ServiceAccountGroups(namespace string) []string {
+	return []string{request.ServiceAccountGroup, request.ServiceAccountGroup + ":" + namespace}
+}
+
+// AuthenticateRequest implements Authenticator for bearer tokens that are
+// JWTs of one of the accepted issuers.
+func (s *ServiceAccounts) AuthenticateRequest(r *http.Request) (*request.User, bool, error) {
+	token, ok := BearerToken(r)
+	if !ok {
+		return nil, false, nil
+	}
+	return s.AuthenticateToken(r.Context(), token, nil)
+}
+
+// AuthenticateToken checks one token for one of audiences (nil: the API
+// audiences); TokenReview uses it too.
+func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, audiences []string) (*request.User, bool, error) {
+	if audiences == nil {
+		audiences = s.Audiences
+	}
+	var c claims
+	err := verifyJWT(token, s.Keys, &c)
+	if errors.Is(err, errNotJWT) {
+		return nil, false, nil
+	}
+	if err != nil {
+		// Not signed by our keys: another issuer's token is not ours.
+		if unverifiedIssuer(token) != "" && !s.acceptsIssuer(unverifiedIssuer(token)) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("service account token: %w", err)
+	}
+	if !s.acceptsIssuer(c.Issuer) {
+		return nil, false, nil
+	}
+	if c.Issuer == legacyIssuer {
+		return s.legacy(ctx, &c)
+	}
+	now := s.now()
+	if c.Expiry != 0 && now.Unix() >= c.Expiry {
+		return nil, false, errors.New("service account token has expired")
+	}
+	if c.NotBefore != 0 && now.Add(time.Minute).Unix() < c.NotBefore {
+		return nil, false, errors.New("service account token is not valid yet")
+	}
+	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(audiences, a) }) {
+		return nil, false, errors.New("service account token has an audience this server does not accept")
+	}
+	k := c.Kubernetes
+	if k == nil || k.ServiceAccount == nil {
+		return nil, false, errors.New("service account token lacks its kubernetes.io claims")
+	}
+	ns, name, ok := SplitServiceAccountUser(c.Subject)
+	if !ok || ns != k.Namespace || name != k.ServiceAccount.Name {
+		return nil, false, errors.New("service account token subject does not match its claims")
+	}
+	if err := s.exists(ctx, "ServiceAccount", ns, *k.ServiceAccount); err != nil {
+		return nil, false, err
+	}
+	u := &request.User{Name: c.Subject, UID: k.ServiceAccount.UID, Groups: ServiceAccountGroups(ns), Extra: map[string][]string{}}
+	for _, b := range []struct {
+		kind string
+		ref  *Ref
+	}{{"Pod", k.Pod}, {"Secret", k.Secret}, {"Node", k.Node}} {
+		if b.ref == nil {
+			continue
+		}
+		bns := ns
+		if b.kind == "Node" {
+			bns = ""
+		}
+		if err := s.exists(ctx, b.kind, bns, *b.ref); err != nil {
+			return nil, false, err
+		}
+		key := "authentication.kubernetes.io/" + strings.ToLower(b.kind)
+		u.Extra[key+"-name"] = []string{b.ref.Name}
+		u.Extra[key+"-uid"] = []string{b.ref.UID}
+	}
+	if c.ID != "" {
+		u.Extra["authentication.kubernetes.io/credential-id"] = []string{"JTI=" + c.ID}
+	}
+	return u, true, nil
+}
+
+// legacy authenticates an old secret-based token: its secret must still
+// exist.
+func (s *ServiceAccounts) legacy(ctx context.Context, c *claims) (*request.User, bool, error) {
+	ns, name, ok := SplitServiceAccountUser(c.Subject)
+	if !ok || ns != c.LegacyNamespace || name != c.LegacyName {
+		return nil, false, errors.New("legacy service account token subject does not match its claims")
+	}
+	if err := s.exists(ctx, "ServiceAccount", ns, Ref{Name: name, UID: c.LegacyUID}); err != nil {
+		return nil, false, err
+	}
+	if err := s.exists(ctx, "Secret", ns, Ref{Name: c.LegacySecret}); err != nil {
+		return nil, false, err
+	}
+	return &request.User{Name: c.Subject, UID: c.LegacyUID, Groups: ServiceAccountGroups(ns)}, true, nil
+}
+
+// exists refuses a token whose object is gone or was replaced.
+func (s *ServiceAccounts) exists(ctx context.Context, kind, ns string, ref Ref) error {
+	uid, found, err := s.Lookup(ctx, kind, ns, ref.Name)
+	if err != nil {
+		return fmt.Errorf("looking up %s %s/%s: %w", kind, ns, ref.Name, err)
+	}
+	if !found {
+		return fmt.Errorf("%s %s/%s has been deleted", kind, ns, ref.Name)
+	}
+	if ref.UID != "" && uid != ref.UID {
+		return fmt.Errorf("%s %s/%s uid (%s) does not match the token's (%s)", kind, ns, ref.Name, uid, ref.UID)
+	}
+	return nil
+}
+
+func (s *ServiceAccounts) acceptsIssuer(iss string) bool {
+	return iss == legacyIssuer || slices.Contains(s.Issuers, iss)
+}
+
+// unverifiedIssuer reads "iss" without checking the signature, to tell
+// another issuer's token (not ours: next authenticator) from a forged one.
+func unverifiedIssuer(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := b64.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	json.Unmarshal(b, &c)
+	return c.Issuer
+}

@@ -1,0 +1,54 @@
+package filters
+
+import (
+	"net/http"
+
+	"k8s.io/klog/v2"
+
+	"kapi/internal/authn"
+	"kapi/internal/metrics"
+	"kapi/internal/request"
+)
+
+var authenticationAttempts = metrics.Counter("authentication_attempts", "Counter of authenticated attempts.", "result")
+
+// Authenticate finds the request's user with a. A request that carries a
+// credential no authenticator accepts is 401, never anonymous; one that
+// carries none is system:anonymous when anonymous is allowed. Every
+// authenticated user is in system:authenticated. The Authorization header
+// does not go further than this filter.
+func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, ok, err := a.AuthenticateRequest(r)
+			log := request.LogFrom(r.Context())
+			_, hasToken := authn.BearerToken(r)
+			switch {
+			case err != nil || (!ok && hasToken):
+				if err != nil {
+					klog.V(2).InfoS("unable to authenticate the request", "err", err)
+				}
+				authenticationAttempts.WithLabelValues("error").Inc()
+				log.Add("authn", "error")
+				writeStatus(w, r, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+				return
+			case ok:
+				if !u.InGroup(request.AllAuthenticated) {
+					u.Groups = append(u.Groups, request.AllAuthenticated)
+				}
+				authenticationAttempts.WithLabelValues("success").Inc()
+				log.Add("authn", "user="+u.Name)
+			case anonymous:
+				u = &request.User{Name: request.Anonymous, Groups: []string{request.AllUnauthenticated}}
+				log.Add("authn", "anonymous")
+			default:
+				authenticationAttempts.WithLabelValues("failure").Inc()
+				log.Add("authn", "none")
+				writeStatus(w, r, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+				return
+			}
+			r.Header.Del("Authorization")
+			next.ServeHTTP(w, r.WithContext(request.WithUser(r.Context(), u)))
+		})
+	}
+}

@@ -1,0 +1,68 @@
+package filters
+
+import (
+	"net/http"
+
+	"k8s.io/klog/v2"
+
+	"kapi/internal/authz"
+	"kapi/internal/metrics"
+	"kapi/internal/request"
+)
+
+var authorizationDecisions = metrics.Counter("apiserver_authorization_decisions_total",
+	"Total number of terminal decisions made by an authorizer split by authorizer type, name, and decision.", "decision")
+
+// Authorize asks az whether the request's user may do what the request
+// asks; anything but Allow is 403 with kube-apiserver's message. annotate
+// records the decision (audit annotations authorization.k8s.io/decision
+// and authorization.k8s.io/reason).
+func Authorize(az authz.Authorizer, annotate func(r *http.Request, key, value string)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a := Attributes(r)
+			d, reason, err := az.Authorize(r.Context(), a)
+			if err != nil {
+				klog.ErrorS(err, "authorization error", "user", a.User.Name, "verb", a.Verb, "path", r.URL.Path)
+			}
+			if annotate != nil {
+				decision := "forbid"
+				if d == authz.Allow {
+					decision = "allow"
+				}
+				annotate(r, "authorization.k8s.io/decision", decision)
+				annotate(r, "authorization.k8s.io/reason", reason)
+			}
+			if d == authz.Allow {
+				authorizationDecisions.WithLabelValues("allowed").Inc()
+				request.LogFrom(r.Context()).Add("authz", "allow")
+				next.ServeHTTP(w, r)
+				return
+			}
+			authorizationDecisions.WithLabelValues("denied").Inc()
+			request.LogFrom(r.Context()).Add("authz", "forbid")
+			writeError(w, r, authz.Forbidden(a, reason))
+		})
+	}
+}
+
+// Attributes are the authorization attributes of a request.
+func Attributes(r *http.Request) authz.Attributes {
+	a := authz.Attributes{User: request.UserFrom(r.Context())}
+	if a.User == nil {
+		a.User = &request.User{Name: request.Anonymous, Groups: []string{request.AllUnauthenticated}}
+	}
+	info := request.InfoFrom(r.Context())
+	if info == nil {
+		info = request.Parse(r)
+	}
+	a.Verb = info.Verb
+	a.ResourceRequest = info.IsResourceRequest
+	if info.IsResourceRequest {
+		a.APIGroup, a.APIVersion, a.Resource, a.Subresource = info.APIGroup, info.APIVersion, info.Resource, info.Subresource
+		a.Namespace, a.Name = info.Namespace, info.Name
+	} else {
+		a.Path = r.URL.Path
+	}
+	return a
+}

@@ -1,0 +1,181 @@
+package filters
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/request"
+)
+
+func status(t *testing.T, rec *httptest.ResponseRecorder) metav1.Status {
+	t.Helper()
+	var st metav1.Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || st.Kind != "Status" {
+		t.Fatalf("body is not a Status: %v %s", err, rec.Body)
+	}
+	return st
+}
+
+func TestRecover(t *testing.T) {
+	h := Recover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/pods", nil))
+	if rec.Code != 500 || status(t, rec).Code != 500 {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	origins, err := CompileOrigins([]string{`//allowed\.example\.com$`, `^https://(.+\.)?corp\.example$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	h := CORS(origins)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+	cases := []struct {
+		method, origin string
+		allowed        bool
+		code           int
+		reaches        bool
+	}{
+		{"OPTIONS", "https://allowed.example.com", true, 204, false},
+		{"GET", "https://allowed.example.com", true, 200, true},
+		{"GET", "https://a.corp.example", true, 200, true},
+		{"GET", "https://evil.example.com", false, 200, true},
+		{"OPTIONS", "https://allowed.example.com.evil.net", false, 200, true},
+		{"GET", "", false, 200, true},
+	}
+	for _, c := range cases {
+		reached = false
+		r := httptest.NewRequest(c.method, "/api", nil)
+		if c.origin != "" {
+			r.Header.Set("Origin", c.origin)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		got := rec.Header().Get("Access-Control-Allow-Origin")
+		if (got == c.origin && c.allowed) != c.allowed || (!c.allowed && got != "") || rec.Code != c.code || reached != c.reaches {
+			t.Errorf("%s from %q: allow-origin %q code %d reached %v", c.method, c.origin, got, rec.Code, reached)
+		}
+		if c.allowed && rec.Header().Get("Access-Control-Allow-Credentials") != "true" {
+			t.Errorf("%s from %q: no credentials header", c.method, c.origin)
+		}
+	}
+}
+
+// TestMaxInFlight: beyond the limit, 429 with Retry-After; watches are not
+// counted.
+func TestMaxInFlight(t *testing.T) {
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	h := RequestInfo(MaxInFlight(2, 1)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started.Done()
+		<-release
+	})))
+	started.Add(2)
+	var done sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/pods", nil))
+		}()
+	}
+	started.Wait()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/pods", nil))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "1" || status(t, rec).Reason != metav1.StatusReasonTooManyRequests {
+		t.Fatalf("third read: %d %v", rec.Code, rec.Header())
+	}
+	// A watch is not limited.
+	started.Add(1)
+	go func() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/pods?watch=true", nil))
+	}()
+	started.Wait()
+	close(release)
+	done.Wait()
+}
+
+func TestTimeout(t *testing.T) {
+	h := RequestInfo(Timeout(50 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		w.Write([]byte("too late"))
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/pods", nil))
+	if rec.Code != 504 || status(t, rec).Reason != metav1.StatusReasonTimeout {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+	// A panic inside reaches Recover through the timeout goroutine.
+	p := Recover(RequestInfo(Timeout(time.Second)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("x") }))))
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/pods", nil))
+	if rec.Code != 500 {
+		t.Fatalf("panic under timeout: %d", rec.Code)
+	}
+}
+
+type fakeAuthn struct {
+	u   *request.User
+	ok  bool
+	err error
+}
+
+func (f fakeAuthn) AuthenticateRequest(*http.Request) (*request.User, bool, error) {
+	return f.u, f.ok, f.err
+}
+
+func TestAuthenticate(t *testing.T) {
+	var seen *request.User
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = request.UserFrom(r.Context()) })
+	cases := []struct {
+		name      string
+		a         fakeAuthn
+		anonymous bool
+		token     string
+		code      int
+		user      string
+		groups    int
+	}{
+		{"user", fakeAuthn{u: &request.User{Name: "alice", Groups: []string{"dev"}}, ok: true}, true, "", 200, "alice", 2},
+		{"bad credential", fakeAuthn{err: context.DeadlineExceeded}, true, "", 401, "", 0},
+		{"unknown token is not anonymous", fakeAuthn{}, true, "nobody-knows", 401, "", 0},
+		{"anonymous", fakeAuthn{}, true, "", 200, request.Anonymous, 1},
+		{"anonymous off", fakeAuthn{}, false, "", 401, "", 0},
+	}
+	for _, c := range cases {
+		seen = nil
+		r := httptest.NewRequest("GET", "/api", nil)
+		r.TLS = &tls.ConnectionState{}
+		if c.token != "" {
+			r.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		Authenticate(c.a, c.anonymous)(next).ServeHTTP(rec, r)
+		if rec.Code != c.code {
+			t.Errorf("%s: code %d", c.name, rec.Code)
+			continue
+		}
+		if c.code == 401 {
+			if st := status(t, rec); st.Reason != metav1.StatusReasonUnauthorized || seen != nil {
+				t.Errorf("%s: %+v, reached %v", c.name, st, seen)
+			}
+			continue
+		}
+		if seen == nil || seen.Name != c.user || len(seen.Groups) != c.groups {
+			t.Errorf("%s: user %+v", c.name, seen)
+		}
+	}
+}
+
+var _ = regexp.Compile

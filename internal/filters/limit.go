@@ -1,0 +1,69 @@
+package filters
+
+import (
+	"net/http"
+
+	"kapi/internal/metrics"
+	"kapi/internal/request"
+)
+
+var (
+	inflight = metrics.Gauge("apiserver_current_inflight_requests",
+		"Maximal number of currently used inflight request limit of this apiserver per request kind in last second.", "request_kind")
+	dropped = metrics.Counter("apiserver_dropped_requests_total",
+		"Number of requests dropped with 'Try again later' response.", "request_kind")
+)
+
+// mutatingVerbs are the verbs --max-mutating-requests-inflight limits.
+var mutatingVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true,
+	"post": true, "put": true}
+
+// MaxInFlight limits the requests served at once, read-only and mutating
+// apart (--max-requests-inflight, --max-mutating-requests-inflight; 0 is
+// no limit). Beyond a limit the answer is 429 with Retry-After: 1.
+// Long-running requests (watches) are not counted.
+func MaxInFlight(readOnly, mutating int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		slots := map[string]chan struct{}{}
+		if readOnly > 0 {
+			slots["readOnly"] = make(chan struct{}, readOnly)
+		}
+		if mutating > 0 {
+			slots["mutating"] = make(chan struct{}, mutating)
+		}
+		if len(slots) == 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			info := request.InfoFrom(r.Context())
+			if isLongRunning(info) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			kind := "readOnly"
+			if info != nil && mutatingVerbs[info.Verb] {
+				kind = "mutating"
+			}
+			ch := slots[kind]
+			if ch == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			select {
+			case ch <- struct{}{}:
+			default:
+				dropped.WithLabelValues(kind).Inc()
+				request.LogFrom(r.Context()).Add("limit", "dropped-"+kind)
+				w.Header().Set("Retry-After", "1")
+				writeStatusDetails(w, r, http.StatusTooManyRequests, "TooManyRequests", "Too many requests, please try again later.", 1)
+				return
+			}
+			inflight.WithLabelValues(kind).Inc()
+			defer func() {
+				<-ch
+				inflight.WithLabelValues(kind).Dec()
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,120 @@
+package filters
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"kapi/internal/request"
+)
+
+// Timeout ends a request that is not long-running after d (or the shorter
+// ?timeout= it asks for): the handler's context is cancelled, and the
+// client gets 504 with a Status if nothing was written yet. Writes after
+// the timeout are dropped, so the handler may finish at its pace without
+// touching a finished response. A panic in the handler is raised again
+// here, for Recover to answer.
+func Timeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if d <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if isLongRunning(request.InfoFrom(r.Context())) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			limit := d
+			if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 && t < limit {
+				limit = t
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), limit)
+			defer cancel()
+			tw := &timeoutWriter{w: w, h: w.Header().Clone()}
+			done := make(chan any, 1)
+			go func() {
+				defer func() { done <- recover() }()
+				next.ServeHTTP(tw, r.WithContext(ctx))
+			}()
+			select {
+			case v := <-done:
+				if v != nil {
+					panic(v)
+				}
+			case <-ctx.Done():
+				if tw.timeOut() {
+					request.LogFrom(r.Context()).Add("timeout", limit.String())
+					writeStatus(w, r, http.StatusGatewayTimeout, "Timeout",
+						"Timeout: request did not complete within requested timeout - "+ctx.Err().Error())
+				}
+			}
+		})
+	}
+}
+
+// timeoutWriter passes writes through until the timeout, and none after.
+// The handler sets headers on a map of its own, copied to the response
+// when it writes, so that the 504 written on timeout never races with it.
+type timeoutWriter struct {
+	mu       sync.Mutex
+	w        http.ResponseWriter
+	h        http.Header
+	wrote    bool
+	timedOut bool
+}
+
+func (t *timeoutWriter) Header() http.Header { return t.h }
+
+func (t *timeoutWriter) WriteHeader(code int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.timedOut || t.wrote {
+		return
+	}
+	t.writeHeader(code)
+}
+
+// writeHeader copies the handler's headers and writes the status; mu held.
+func (t *timeoutWriter) writeHeader(code int) {
+	t.wrote = true
+	dst := t.w.Header()
+	for k := range dst {
+		if _, ok := t.h[k]; !ok {
+			delete(dst, k)
+		}
+	}
+	for k, v := range t.h {
+		dst[k] = v
+	}
+	t.w.WriteHeader(code)
+}
+
+func (t *timeoutWriter) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.timedOut {
+		return 0, http.ErrHandlerTimeout
+	}
+	if !t.wrote {
+		t.writeHeader(http.StatusOK)
+	}
+	return t.w.Write(b)
+}
+
+func (t *timeoutWriter) Flush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f, ok := t.w.(http.Flusher); ok && !t.timedOut {
+		f.Flush()
+	}
+}
+
+// timeOut marks the response finished; it reports whether nothing had
+// been written, so that the 504 can still be.
+func (t *timeoutWriter) timeOut() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.timedOut = true
+	return !t.wrote
+}

@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/authn"
+	"kapi/internal/registry"
+	"kapi/internal/registry/authentication"
+	"kapi/internal/request"
+)
+
+// authnParts are the authenticators and what serves tokens.
+type authnParts struct {
+	union authn.Union
+	sa    *authn.ServiceAccounts
+	rows  []*registry.Resource
+}
+
+// newAuthn builds the authenticators in kube-apiserver's order: client
+// certificates, --token-auth-file, service-account tokens. Without
+// --service-account-signing-key-file kapi signs with a key it keeps in
+// <data-dir>/pki/sa.key, so that `kubectl create token` works out of the
+// box.
+func (s *Server) newAuthn(cfg Config, rows []*registry.Resource, stores []*registry.Store) (*authnParts, error) {
+	p := &authnParts{}
+	roots, err := s.clientCAs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.union = append(p.union, authn.X509{Roots: roots})
+	var tokenFile *authn.TokenFile
+	if cfg.TokenAuthFile != "" {
+		if tokenFile, err = authn.NewTokenFile(cfg.TokenAuthFile); err != nil {
+			return nil, err
+		}
+		p.union = append(p.union, tokenFile)
+	}
+
+	signingKey := cfg.ServiceAccountSigningKeyFile
+	if signingKey == "" {
+		signingKey = filepath.Join(s.PKI.Dir, "sa.key")
+		if err := ensureSAKey(signingKey); err != nil {
+			return nil, err
+		}
+	}
+	key, err := authn.ReadPrivateKey(signingKey)
+	if err != nil {
+		return nil, fmt.Errorf("--service-account-signing-key-file: %w", err)
+	}
+	signer, err := authn.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	keyFiles := cfg.ServiceAccountKeyFiles
+	if len(keyFiles) == 0 {
+		keyFiles = []string{signingKey}
+	}
+	var keys []any
+	for _, f := range keyFiles {
+		ks, err := authn.ReadPublicKeys(f)
+		if err != nil {
+			return nil, fmt.Errorf("--service-account-key-file: %w", err)
+		}
+		for _, k := range ks {
+			keys = append(keys, k)
+		}
+	}
+	issuers := cfg.ServiceAccountIssuers
+	if len(issuers) == 0 {
+		issuers = []string{DefaultIssuer}
+	}
+	audiences := cfg.APIAudiences
+	if len(audiences) == 0 {
+		audiences = issuers[:1]
+	}
+	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
+		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores)}
+	for _, k := range keys {
+		p.sa.Keys = append(p.sa.Keys, k)
+	}
+	p.union = append(p.union, p.sa)
+
+	tokens := func(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
+		if tokenFile != nil {
+			r := tokenRequestFor(ctx, token)
+			if u, ok, _ := tokenFile.AuthenticateRequest(r); ok {
+				return u, true, nil
+			}
+		}
+		return p.sa.AuthenticateToken(ctx, token, auds)
+	}
+	p.rows = authentication.Resources(tokens, audiences)
+	for _, r := range rows {
+		if r.Group == "" && r.Name == "serviceaccounts" {
+			r.Actions = map[string]*registry.Action{"token": {
+				Kind: authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),
+				Do:   p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores),
+			}}
+		}
+	}
+	return p, nil
+}
+
+// DefaultIssuer is kube-apiserver's usual --service-account-issuer.
+const DefaultIssuer = "https://kubernetes.default.svc.cluster.local"
+
+// ensureSAKey creates an ECDSA P-256 service-account key if there is none.
+func ensureSAKey(path string) error {
+	if exists(path) {
+		return nil
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	b, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: b}), 0o600)
+}
+
+// lookup finds the objects tokens are bound to.
+func lookup(stores []*registry.Store) authn.Lookup {
+	byKind := map[string]*registry.Store{
+		"ServiceAccount": findStore(stores, "", "v1", "serviceaccounts"),
+		"Pod":            findStore(stores, "", "v1", "pods"),
+		"Secret":         findStore(stores, "", "v1", "secrets"),
+		"Node":           findStore(stores, "", "v1", "nodes"),
+	}
+	return func(ctx context.Context, kind, ns, name string) (string, bool, error) {
+		st := byKind[kind]
+		if st == nil {
+			return "", false, fmt.Errorf("tokens cannot be bound to a %s", kind)
+		}
+		obj, err := st.Get(ctx, ns, name, nil)
+		if apierrors.IsNotFound(err) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return "", false, err
+		}
+		return string(m.GetUID()), true, nil
+	}
+}
+
+// tokenRequest serves serviceaccounts/<name>/token (TokenRequest), as
+// `kubectl create token` uses it.
+func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store) func(ctx context.Context, ns, name string, obj runtime.Object) (runtime.Object, error) {
+	find := lookup(stores)
+	return func(ctx context.Context, ns, name string, obj runtime.Object) (runtime.Object, error) {
+		tr := obj.(*authenticationv1.TokenRequest)
+		saObj, err := sas.Get(ctx, ns, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		sa := saObj.(interface{ GetUID() types.UID })
+		exp := int64(3600)
+		if tr.Spec.ExpirationSeconds != nil {
+			exp = *tr.Spec.ExpirationSeconds
+		}
+		gk := authenticationv1.SchemeGroupVersion.WithKind("TokenRequest").GroupKind()
+		if exp < 600 {
+			return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("spec", "expirationSeconds"), exp, "may not specify a duration less than 10 minutes")})
+		}
+		if exp > 1<<32 {
+			return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("spec", "expirationSeconds"), exp, "may not specify a duration larger than 2^32 seconds")})
+		}
+		t := authn.Token{Namespace: ns, ServiceAccount: name, ServiceAccountUID: string(sa.GetUID()),
+			Audiences: tr.Spec.Audiences, Expiration: time.Duration(exp) * time.Second}
+		if ref := tr.Spec.BoundObjectRef; ref != nil {
+			switch ref.Kind {
+			case "Pod", "Secret", "Node":
+			default:
+				return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.NotSupported(field.NewPath("spec", "boundObjectRef", "kind"), ref.Kind, []string{"Pod", "Secret", "Node"})})
+			}
+			bns := ns
+			if ref.Kind == "Node" {
+				bns = ""
+			}
+			uid, found, err := find(ctx, ref.Kind, bns, ref.Name)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, apierrors.NewNotFound(schemaResource(ref.Kind), ref.Name)
+			}
+			if ref.UID != "" && string(ref.UID) != uid {
+				return nil, apierrors.NewConflict(schemaResource(ref.Kind), ref.Name,
+					fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record. The object might have been deleted and then recreated", ref.UID))
+			}
+			t.BoundKind, t.Bound = ref.Kind, authn.Ref{Name: ref.Name, UID: uid}
+		}
+		token, expiry, err := p.sa.Issue(t)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		out := tr.DeepCopy()
+		out.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: ns, CreationTimestamp: metav1.NewTime(time.Now().Truncate(time.Second))}
+		if len(out.Spec.Audiences) == 0 {
+			out.Spec.Audiences = p.sa.Audiences
+		}
+		actual := int64(expiry.Sub(time.Now()).Round(time.Second) / time.Second)
+		out.Spec.ExpirationSeconds = &actual
+		out.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(expiry)}
+		return out, nil
+	}
+}
