@@ -73,6 +73,16 @@ func (st *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions)
 		return nil, err
 	}
 	wo := storage.WatchOptions{ResourceVersion: lo.ResourceVersion, Predicate: lo.Predicate, Bookmarks: opts.AllowWatchBookmarks}
+	switch {
+	case opts.SendInitialEvents != nil:
+		// The WatchList protocol: the state (not older than
+		// resourceVersion), a bookmark ending it, then changes.
+		wo.SendInitialEvents = *opts.SendInitialEvents
+		wo.InitialEventsEnd = *opts.SendInitialEvents
+	case opts.ResourceVersion == "" || opts.ResourceVersion == "0":
+		// Legacy: "get state and start at most recent".
+		wo.SendInitialEvents = true
+	}
 	w, err := st.Storage.Watch(ctx, st.prefix(ns), wo)
 	if err != nil {
 		return nil, st.storageError(err, "")
@@ -135,7 +145,7 @@ func validateListOptions(opts *metav1.ListOptions, isWatch bool) field.ErrorList
 		if isWatch && !(opts.SendInitialEvents != nil && opts.ResourceVersionMatch == metav1.ResourceVersionMatchNotOlderThan) {
 			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
 		}
-		if opts.ResourceVersion == "" {
+		if opts.ResourceVersion == "" && !(isWatch && opts.SendInitialEvents != nil) {
 			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden unless resourceVersion is provided"))
 		}
 		if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && opts.ResourceVersion == "0" {
@@ -144,6 +154,17 @@ func validateListOptions(opts *metav1.ListOptions, isWatch bool) field.ErrorList
 	default:
 		errs = append(errs, field.NotSupported(field.NewPath("resourceVersionMatch"), opts.ResourceVersionMatch,
 			[]string{string(metav1.ResourceVersionMatchExact), string(metav1.ResourceVersionMatchNotOlderThan), ""}))
+	}
+	if opts.SendInitialEvents != nil {
+		if !isWatch {
+			errs = append(errs, field.Forbidden(field.NewPath("sendInitialEvents"), "sendInitialEvents is forbidden for list"))
+		}
+		if opts.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+		}
+		if !opts.AllowWatchBookmarks {
+			errs = append(errs, field.Forbidden(field.NewPath("allowWatchBookmarks"), "sendInitialEvents requires setting allowWatchBookmarks to true"))
+		}
 	}
 	if opts.Limit < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("limit"), opts.Limit, "must be greater than or equal to 0"))

@@ -75,9 +75,15 @@ type ListResult struct {
 
 // WatchOptions selects the changes a watch delivers.
 type WatchOptions struct {
-	// ResourceVersion is where the watch starts. 0 sends the current state
-	// as ADDED events first, then changes.
+	// ResourceVersion is where the watch starts: the changes after it. 0
+	// is the current revision.
 	ResourceVersion int64
+	// SendInitialEvents sends the current state (at least as new as
+	// ResourceVersion) as ADDED events first, then the changes after it.
+	SendInitialEvents bool
+	// InitialEventsEnd marks the end of the initial events with a BOOKMARK
+	// annotated k8s.io/initial-events-end (the WatchList protocol).
+	InitialEventsEnd bool
 	// Exact watches one key rather than a prefix.
 	Exact     bool
 	Predicate Predicate

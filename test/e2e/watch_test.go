@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
@@ -223,5 +224,61 @@ func mustDo(t *testing.T, f func() error) {
 	t.Helper()
 	if err := f(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWatchList: sendInitialEvents=true streams the state, a bookmark
+// annotated k8s.io/initial-events-end, then the changes (client-go's
+// WatchList protocol).
+func TestWatchList(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	cms := k.client.CoreV1().ConfigMaps("default")
+	for _, n := range []string{"a", "b"} {
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yes := true
+	w, err := cms.Watch(ctx, metav1.ListOptions{SendInitialEvents: &yes, AllowWatchBookmarks: true, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	next := func() watch.Event {
+		select {
+		case ev := <-w.ResultChan():
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+		return watch.Event{}
+	}
+	var got []string
+	for len(got) < 3 {
+		ev := next()
+		cm := ev.Object.(*corev1.ConfigMap)
+		if ev.Type == watch.Bookmark {
+			if cm.Annotations[metav1.InitialEventsAnnotationKey] != "true" {
+				continue // an ordinary bookmark
+			}
+			got = append(got, "END")
+			continue
+		}
+		got = append(got, string(ev.Type)+" "+cm.Name)
+	}
+	if fmt.Sprint(got) != "[ADDED a ADDED b END]" {
+		t.Fatalf("initial events %v", got)
+	}
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "c" {
+		t.Fatalf("after the initial events: %s %v", ev.Type, ev.Object)
+	}
+	// Without bookmarks it is refused, as kube-apiserver refuses it.
+	_, err = cms.Watch(ctx, metav1.ListOptions{SendInitialEvents: &yes, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	if !apierrors.IsInvalid(err) {
+		t.Fatalf("sendInitialEvents without allowWatchBookmarks: %v", err)
 	}
 }

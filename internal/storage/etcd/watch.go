@@ -32,8 +32,9 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOpti
 	key := s.root + prefix
 	rev := opts.ResourceVersion
 	var initial []runtime.Object
-	if rev == 0 {
-		list, err := s.List(ctx, prefix, storage.ListOptions{Predicate: opts.Predicate})
+	switch {
+	case opts.SendInitialEvents:
+		list, err := s.List(ctx, prefix, storage.ListOptions{Predicate: opts.Predicate, ReadOptions: storage.ReadOptions{ResourceVersion: rev}})
 		if err != nil {
 			cancel()
 			return nil, err
@@ -42,6 +43,14 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOpti
 			list.Items = exactItems(list.Items, prefix)
 		}
 		initial, rev = list.Items, list.ResourceVersion
+		w.initialEnd = opts.InitialEventsEnd
+	case rev == 0:
+		current, err := s.Revision(ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		rev = current
 	}
 	wopts := []clientv3.OpOption{clientv3.WithRev(rev + 1), clientv3.WithPrevKV(), clientv3.WithProgressNotify()}
 	if !opts.Exact {
@@ -73,6 +82,8 @@ type watcher struct {
 	opts     storage.WatchOptions
 	result   chan watch.Event
 	done     chan struct{}
+	// initialEnd: a bookmark marks the end of the initial events.
+	initialEnd bool
 	stopOnce sync.Once
 }
 
@@ -100,6 +111,15 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 	defer close(w.result)
 	for _, obj := range initial {
 		if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
+			return
+		}
+	}
+	if w.initialEnd {
+		b := w.bookmark(rev)
+		if m, err := meta.Accessor(b.Object); err == nil {
+			m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+		}
+		if !w.send(ctx, b) {
 			return
 		}
 	}
