@@ -28,12 +28,14 @@ func CORS(allowed []*regexp.Regexp) func(http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Credentials", "true")
 				h.Add("Vary", "Origin")
 				request.LogFrom(r.Context()).Add("cors", "allowed")
+				filterOutcomes.WithLabelValues("cors", "allowed").Inc()
 				if r.Method == http.MethodOptions {
 					w.WriteHeader(http.StatusNoContent)
 					return
 				}
 			} else if origin != "" {
 				request.LogFrom(r.Context()).Add("cors", "denied")
+				filterOutcomes.WithLabelValues("cors", "denied").Inc()
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -58,6 +58,7 @@ func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *req
 				d, reason, err := az.Authorize(r.Context(), a)
 				if err != nil || d != authz.Allow {
 					request.LogFrom(r.Context()).Add("impersonate", "denied")
+					filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
 					writeError(w, r, authz.Forbidden(a, reason))
 					return
 				}
@@ -83,6 +84,7 @@ func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *req
 				}
 			}
 			request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", requestor.Name, name))
+			filterOutcomes.WithLabelValues("impersonate", "allowed").Inc()
 			if onImpersonate != nil {
 				onImpersonate(r, u)
 			}

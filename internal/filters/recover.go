@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"k8s.io/klog/v2"
+
+	"kapi/internal/request"
 )
 
 // Recover turns a panic in any later handler into a 500 Status for that
@@ -22,6 +24,8 @@ func Recover(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
+			filterOutcomes.WithLabelValues("recover", "panic").Inc()
+			request.LogFrom(r.Context()).Add("panic", fmt.Sprint(v))
 			klog.ErrorS(fmt.Errorf("%v", v), "panic serving request", "method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
 			writeStatus(w, r, http.StatusInternalServerError, "InternalError", "Internal error occurred: the server panicked while serving this request")
 		}()

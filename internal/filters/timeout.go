@@ -31,7 +31,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), limit)
 			defer cancel()
-			tw := &timeoutWriter{w: w, h: w.Header().Clone()}
+			tw := &timeoutWriter{w: w, h: w.Header().Clone(), ctx: ctx}
 			done := make(chan any, 1)
 			go func() {
 				defer func() { done <- recover() }()
@@ -42,13 +42,19 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 				if v != nil {
 					panic(v)
 				}
+				if ctx.Err() == nil || !tw.timeOut() {
+					return
+				}
 			case <-ctx.Done():
-				if tw.timeOut() {
-					request.LogFrom(r.Context()).Add("timeout", limit.String())
-					writeStatus(w, r, http.StatusGatewayTimeout, "Timeout",
-						"Timeout: request did not complete within requested timeout - "+ctx.Err().Error())
+				if !tw.timeOut() {
+					return
 				}
 			}
+			// The deadline passed before anything was written.
+			filterOutcomes.WithLabelValues("timeout", "timedout").Inc()
+			request.LogFrom(r.Context()).Add("timeout", limit.String())
+			writeStatus(w, r, http.StatusGatewayTimeout, "Timeout",
+				"Timeout: request did not complete within requested timeout - "+context.DeadlineExceeded.Error())
 		})
 	}
 }
@@ -58,6 +64,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 // when it writes, so that the 504 written on timeout never races with it.
 type timeoutWriter struct {
 	mu       sync.Mutex
+	ctx      context.Context
 	w        http.ResponseWriter
 	h        http.Header
 	wrote    bool
@@ -69,7 +76,7 @@ func (t *timeoutWriter) Header() http.Header { return t.h }
 func (t *timeoutWriter) WriteHeader(code int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.timedOut || t.wrote {
+	if t.late() || t.wrote {
 		return
 	}
 	t.writeHeader(code)
@@ -93,7 +100,7 @@ func (t *timeoutWriter) writeHeader(code int) {
 func (t *timeoutWriter) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.timedOut {
+	if t.late() {
 		return 0, http.ErrHandlerTimeout
 	}
 	if !t.wrote {
@@ -108,6 +115,15 @@ func (t *timeoutWriter) Flush() {
 	if f, ok := t.w.(http.Flusher); ok && !t.timedOut {
 		f.Flush()
 	}
+}
+
+// late reports whether the deadline has passed with nothing written: the
+// response is then the 504, whoever gets there first. mu held.
+func (t *timeoutWriter) late() bool {
+	if !t.wrote && t.ctx.Err() != nil {
+		t.timedOut = true
+	}
+	return t.timedOut
 }
 
 // timeOut marks the response finished; it reports whether nothing had

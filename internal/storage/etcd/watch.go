@@ -77,14 +77,14 @@ func exactItems(items []runtime.Object, key string) []runtime.Object {
 }
 
 type watcher struct {
-	store    *Store
-	cancel   context.CancelFunc
-	opts     storage.WatchOptions
-	result   chan watch.Event
-	done     chan struct{}
+	store  *Store
+	cancel context.CancelFunc
+	opts   storage.WatchOptions
+	result chan watch.Event
+	done   chan struct{}
 	// initialEnd: a bookmark marks the end of the initial events.
 	initialEnd bool
-	stopOnce sync.Once
+	stopOnce   sync.Once
 }
 
 func (w *watcher) ResultChan() <-chan watch.Event { return w.result }
