@@ -37,6 +37,12 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 	if m, err := metaAccessor(obj); err == nil {
 		name = m.GetName()
 	}
+	manager, err := managerName(r, opts.FieldManager)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	obj = h.trackUpdate(s, nil, obj, manager)
 	if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Create, Resource: s.store.R,
 		Namespace: ns, Name: name, Object: obj, DryRun: dry}); err != nil {
 		WriteError(w, r, err)

@@ -97,18 +97,15 @@ func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation str
 		return nil, apierrors.NewBadRequest("the request body is empty")
 	}
 	obj, got, err := dec.Decode(body, &gvk, into)
-	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
+	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil && validation != metav1.FieldValidationStrict {
 		strictErr, _ := runtime.AsStrictDecodingError(err)
-		if validation == metav1.FieldValidationStrict {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
 		for _, e := range strictErr.Errors() {
 			AddWarning(w, e.Error())
 		}
 		err = nil
 	}
 	if err != nil {
-		return nil, apierrors.NewBadRequest(decodeMessage(err))
+		return nil, apierrors.NewBadRequest(decodeMessage(err, got, gvk, body))
 	}
 	if got.GroupVersion() != gvk.GroupVersion() {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion()))
@@ -120,11 +117,18 @@ func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation str
 	return obj, nil
 }
 
-func decodeMessage(err error) string {
-	if runtime.IsNotRegisteredError(err) {
-		return err.Error()
+// decodeMessage words a body that cannot be decoded as kube-apiserver
+// does, e.g. `ConfigMap in version "v1" cannot be handled as a ConfigMap:
+// strict decoding error: unknown field "spec.foo"`.
+func decodeMessage(err error, got *schema.GroupVersionKind, want schema.GroupVersionKind, body []byte) string {
+	if got != nil && got.Kind != "" {
+		return fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", got.Kind, got.Version, want.Kind, err)
 	}
-	return err.Error()
+	summary := string(body)
+	if len(summary) > 30 {
+		summary = summary[:30] + "..."
+	}
+	return fmt.Sprintf("the object provided is unrecognized (must be of type %s): %v (%s)", want.Kind, err, summary)
 }
 
 // AddWarning adds a Warning header as kube-apiserver words them

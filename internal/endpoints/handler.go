@@ -26,6 +26,9 @@ type Resources struct {
 	// MinRequestTimeout is --min-request-timeout: a watch without
 	// timeoutSeconds lasts between one and two times this.
 	MinRequestTimeout time.Duration
+	// Fields tracks managedFields and serves server-side apply; nil
+	// tracks nothing.
+	Fields FieldManagers
 }
 
 // NewResources returns the handler for stores, with admission run on

@@ -38,6 +38,7 @@ var patchers = map[string]func(s *scope, original, patch []byte) ([]byte, error)
 }
 
 const (
+	applyPatchType     = "application/apply-patch+yaml"
 	jsonPatchType      = "application/json-patch+json"
 	mergePatchType     = "application/merge-patch+json"
 	strategicPatchType = "application/strategic-merge-patch+json"
@@ -54,10 +55,24 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == applyPatchType {
+		h.apply(w, r, s, &opts, dry)
+		return
+	}
+	if opts.Force != nil {
+		WriteError(w, r, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("PatchOptions").GroupKind(), "",
+			field.ErrorList{field.Forbidden(field.NewPath("force"), "may not be specified for non-apply patch")}))
+		return
+	}
 	apply, ok := patchers[ct]
 	if !ok {
 		WriteError(w, r, statusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", jsonPatchType, mergePatchType, strategicPatchType)))
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s, %s", jsonPatchType, mergePatchType, strategicPatchType, applyPatchType)))
+		return
+	}
+	manager, err := managerName(r, opts.FieldManager)
+	if err != nil {
+		WriteError(w, r, err)
 		return
 	}
 	validation, err := fieldValidation(r)
@@ -87,7 +102,11 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		if err != nil {
 			return nil, patchError(err, patch)
 		}
-		return decodeAs(w, jsonInfo, validation, patched, s.store.R.GVK(), s.store.New())
+		obj, err := decodeAs(w, jsonInfo, validation, patched, s.store.R.GVK(), s.store.New())
+		if err != nil {
+			return nil, err
+		}
+		return h.trackUpdate(s, old, obj, manager), nil
 	}
 	h.finishUpdate(w, r, s, h.admitted(s, registry.UpdatedObject(newObj), dry), dry)
 }

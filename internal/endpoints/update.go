@@ -25,8 +25,13 @@ func (h *Resources) update(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
+	manager, err := managerName(r, opts.FieldManager)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
 	newObj := func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
-		return obj.DeepCopyObject(), nil
+		return h.trackUpdate(s, old, obj.DeepCopyObject(), manager), nil
 	}
 	h.finishUpdate(w, r, s, h.admitted(s, newObj, dry), dry)
 }

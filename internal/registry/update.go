@@ -205,6 +205,8 @@ func keepSystemFields(m, old metav1.Object) {
 func statusUpdate(obj, old runtime.Object) runtime.Object {
 	out := old.DeepCopyObject()
 	copyStatus(out, obj)
+	// Who owns which field of the status is the write's to record.
+	mustAccessor(out).SetManagedFields(mustAccessor(obj).GetManagedFields())
 	return out
 }
 

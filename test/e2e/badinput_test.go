@@ -119,3 +119,20 @@ func TestBodyTooLarge(t *testing.T) {
 		t.Fatalf("list: %v, %d items", err, len(list.Items))
 	}
 }
+
+// rawHeaders sends a JSON request and returns the response headers.
+func (k *kapi) rawHeaders(t *testing.T, method, path string, body []byte) http.Header {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(k.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(method, k.srv.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header
+}
