@@ -23,7 +23,7 @@ func Resources() []*registry.Resource {
 			ReturnDeletedObject: true, Hooks: namespaceHooks, Table: namespaceTable},
 		{Version: "v1", Name: "configmaps", Kind: "ConfigMap", Namespaced: true, ShortNames: []string{"cm"},
 			Table: configMapTable},
-		{Version: "v1", Name: "secrets", Kind: "Secret", Namespaced: true, Table: secretTable},
+		{Version: "v1", Name: "secrets", Kind: "Secret", Namespaced: true, Hooks: secretHooks, Table: secretTable},
 		{Version: "v1", Name: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"},
 			Categories: []string{"all"}, Subresources: []string{"status"}, ReturnDeletedObject: true, Generation: true,
 			Table: PodTable},
