@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	etcdstore "kapi/internal/storage/etcd"
@@ -282,3 +285,56 @@ func TestWatchList(t *testing.T) {
 		t.Fatalf("sendInitialEvents without allowWatchBookmarks: %v", err)
 	}
 }
+
+// TestReflectorUsesWatchList: client-go's reflector (WatchListClient is
+// on by default in client-go 1.35+) syncs an informer through the
+// WatchList protocol alone: a watch with sendInitialEvents=true, no list.
+func TestReflectorUsesWatchList(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	if _, err := k.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "seen"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var queries []string
+	cfg := rest.CopyConfig(k.rest)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if strings.Contains(r.URL.Path, "/configmaps") {
+				mu.Lock()
+				queries = append(queries, r.URL.RawQuery)
+				mu.Unlock()
+			}
+			return rt.RoundTrip(r)
+		})
+	})
+	factory := informers.NewSharedInformerFactoryWithOptions(kubernetes.NewForConfigOrDie(cfg), 0, informers.WithNamespace("default"))
+	inf := factory.Core().V1().ConfigMaps().Informer()
+	stop := make(chan struct{})
+	defer close(stop)
+	factory.Start(stop)
+	if !cache.WaitForCacheSync(stop, inf.HasSynced) {
+		t.Fatal("informer did not sync")
+	}
+	if _, ok, _ := inf.GetStore().GetByKey("default/seen"); !ok {
+		t.Fatal("the informer's store lacks default/seen")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	watchList := false
+	for _, q := range queries {
+		if !strings.Contains(q, "watch=true") {
+			t.Fatalf("the reflector listed (%q); want WatchList only: %v", q, queries)
+		}
+		if strings.Contains(q, "sendInitialEvents=true") {
+			watchList = true
+		}
+	}
+	if !watchList {
+		t.Fatalf("no sendInitialEvents watch among %v", queries)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
