@@ -31,6 +31,12 @@ type Etcd struct {
 // fresh member elects itself at once, and no peer listener beyond the one
 // etcd insists on (loopback, on a free port).
 func Start(ctx context.Context, dir string) (*Etcd, error) {
+	return StartAt(ctx, dir, "")
+}
+
+// StartAt is Start with the client URL given ("" picks a free loopback
+// port), for an etcd that other processes reach.
+func StartAt(ctx context.Context, dir, clientURL string) (*Etcd, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -49,6 +55,9 @@ func Start(ctx context.Context, dir string) (*Etcd, error) {
 		return nil, err
 	}
 	client, err := freeURL()
+	if clientURL != "" {
+		client, err = url.Parse(clientURL)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,33 @@
+// Command kapi-bench measures kapi against the raw etcd it stores in, in
+// one run: flags -> bench.Run.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"kapi/internal/bench"
+)
+
+func main() {
+	cfg := bench.Defaults()
+	fs := pflag.NewFlagSet("kapi-bench", pflag.ExitOnError)
+	fs.IntVar(&cfg.Objects, "objects", cfg.Objects, "ConfigMaps created (each of --object-size bytes)")
+	fs.IntVar(&cfg.ObjectSize, "object-size", cfg.ObjectSize, "bytes of data per ConfigMap")
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "concurrent clients")
+	fs.IntVar(&cfg.Watchers, "watchers", cfg.Watchers, "watchers in the fan-out scenario")
+	fs.IntVar(&cfg.WatchUpdates, "watch-updates", cfg.WatchUpdates, "updates in the fan-out scenario")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each timed scenario runs")
+	fs.StringVar(&cfg.Child, "child", "", "internal: run as the kapi (\"kapi\") or etcd (\"etcd\") process of a benchmark")
+	fs.StringVar(&cfg.Dir, "dir", "", "internal: the child's data folder")
+	fs.IntVar(&cfg.Port, "port", 0, "internal: the child's port")
+	fs.StringVar(&cfg.EtcdURL, "etcd", "", "internal: the etcd kapi stores in")
+	fs.Parse(os.Args[1:])
+	if err := bench.Run(context.Background(), cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "kapi-bench:", err)
+		os.Exit(1)
+	}
+}

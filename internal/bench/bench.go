@@ -1,0 +1,203 @@
+// Package bench compares kapi with the raw etcd under it, in one run, so
+// that every figure is a ratio measured on the same machine at the same
+// time: creates, gets, read-modify-write updates, lists, a label-selector
+// list, a watch fan-out with missed events counted, and kapi's peak
+// resident memory. kapi and etcd run as child processes of the benchmark
+// (the benchmark's own binary, re-executed), so that kapi's memory is its
+// own.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"kapi/internal/server"
+	"kapi/internal/storage/embedded"
+)
+
+// Config is the benchmark's shape.
+type Config struct {
+	Objects, ObjectSize, Clients int
+	Watchers, WatchUpdates       int
+	Duration                     time.Duration
+
+	// Child, Dir, Port, EtcdURL: the re-executed processes.
+	Child   string
+	Dir     string
+	Port    int
+	EtcdURL string
+}
+
+// Defaults are the scenario: 2,000 one-KiB ConfigMaps, 16 clients,
+// 200 watchers x 500 updates.
+func Defaults() Config {
+	return Config{Objects: 2000, ObjectSize: 1024, Clients: 16, Watchers: 200, WatchUpdates: 500, Duration: 3 * time.Second}
+}
+
+// Run runs the benchmark, or a child process of it.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	switch cfg.Child {
+	case "etcd":
+		return runEtcd(ctx, cfg)
+	case "kapi":
+		return runKapi(ctx, cfg)
+	case "":
+	default:
+		return fmt.Errorf("unknown child %q", cfg.Child)
+	}
+	dir, err := os.MkdirTemp("", "kapi-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	etcdURL := "http://" + freeAddr()
+	etcdProc, err := spawn(ctx, "etcd", "--child", "etcd", "--dir", filepath.Join(dir, "etcd"), "--etcd", etcdURL)
+	if err != nil {
+		return err
+	}
+	defer etcdProc.stop()
+	raw, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	if err := waitFor(60*time.Second, func() bool {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := raw.Get(c, "ping")
+		return err == nil
+	}); err != nil {
+		return fmt.Errorf("etcd did not start: %w", err)
+	}
+
+	port, _ := strconv.Atoi(strings.Split(freeAddr(), ":")[1])
+	kapiDir := filepath.Join(dir, "kapi")
+	kapiProc, err := spawn(ctx, "kapi", "--child", "kapi", "--dir", kapiDir, "--port", strconv.Itoa(port), "--etcd", etcdURL)
+	if err != nil {
+		return err
+	}
+	defer kapiProc.stop()
+	kubeconfig := filepath.Join(kapiDir, "admin.kubeconfig")
+	var client kubernetes.Interface
+	if err := waitFor(60*time.Second, func() bool {
+		rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return false
+		}
+		rc.QPS, rc.Burst = -1, 0
+		rc.ContentType = "application/vnd.kubernetes.protobuf"
+		c, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			return false
+		}
+		if _, err := c.Discovery().ServerVersion(); err != nil {
+			return false
+		}
+		client = c
+		return true
+	}); err != nil {
+		return fmt.Errorf("kapi did not start: %w", err)
+	}
+	b := &bench{cfg: cfg, raw: raw, kapi: client, pid: kapiProc.cmd.Process.Pid, out: out}
+	return b.run(ctx)
+}
+
+// runEtcd is the etcd child: a single member, as kapi embeds it, on the
+// URL given.
+func runEtcd(ctx context.Context, cfg Config) error {
+	e, err := embedded.StartAt(ctx, cfg.Dir, cfg.EtcdURL)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	waitForStdinEOF()
+	return nil
+}
+
+// runKapi is the kapi child, on the benchmark's etcd.
+func runKapi(ctx context.Context, cfg Config) error {
+	c := server.Defaults()
+	c.DataDir, c.SecurePort, c.EtcdServers, c.Out = cfg.Dir, cfg.Port, []string{cfg.EtcdURL}, io.Discard
+	c.MaxRequestsInFlight, c.MaxMutatingRequestsInFlight = 0, 0
+	s, err := server.Start(ctx, c)
+	if err != nil {
+		return err
+	}
+	waitForStdinEOF()
+	return s.Stop()
+}
+
+// A child lives until its parent closes its standard input (or dies).
+func waitForStdinEOF() {
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// child is a process of the benchmark; closing its standard input ends it.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+}
+
+func spawn(ctx context.Context, name string, args ...string) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	return &child{cmd: cmd, stdin: stdin}, nil
+}
+
+// stop ends the child gracefully, or kills it after 30 s.
+func (c *child) stop() {
+	c.stdin.Close()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitFor(d time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("not within %s", d)
+}

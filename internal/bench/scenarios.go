@@ -1,0 +1,422 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+type bench struct {
+	cfg  Config
+	raw  *clientv3.Client
+	kapi kubernetes.Interface
+	pid  int
+	out  io.Writer
+	data string
+}
+
+// result is one line of the report: a figure for etcd and for kapi.
+type result struct {
+	name       string
+	etcd, kapi float64
+	unit       string
+	// higher: larger is better (throughput); else smaller (latency).
+	higher bool
+	goal   string
+	note   string
+}
+
+func (b *bench) run(ctx context.Context) error {
+	b.data = strings.Repeat("x", b.cfg.ObjectSize)
+	for _, ns := range []string{"bench", "bench-seq", "bench-watch"} {
+		if _, err := b.kapi.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(b.out, "kapi-bench: %d ConfigMaps of %d bytes, %d clients, %d watchers x %d updates, timed scenarios %s\n\n",
+		b.cfg.Objects, b.cfg.ObjectSize, b.cfg.Clients, b.cfg.Watchers, b.cfg.WatchUpdates, b.cfg.Duration)
+	var results []result
+	for _, s := range []func(context.Context) (result, error){
+		b.sequentialCreates, b.parallelCreates, b.gets, b.updates,
+		b.consistentList, b.anyList, b.pagedList, b.selectorList, b.watchFanOut,
+	} {
+		r, err := s(ctx)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+		printResult(b.out, r)
+	}
+	rss, err := peakRSS(b.pid)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "%-40s %12s %12.0f %10s  %s\n", "kapi peak resident memory (MB)", "-", rss, "-", "goal < 150 MB")
+	return nil
+}
+
+func printResult(out io.Writer, r result) {
+	ratio := r.kapi / r.etcd
+	label := "kapi/etcd"
+	if !r.higher {
+		label = "x slower"
+	}
+	note := ""
+	if r.note != "" {
+		note = "  (" + r.note + ")"
+	}
+	fmt.Fprintf(out, "%-40s %12.1f %12.1f %10.2f %s  goal %s%s\n", r.name+" ("+r.unit+")", r.etcd, r.kapi, ratio, label, r.goal, note)
+}
+
+func (b *bench) configMap(name string, labels map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Data: map[string]string{"d": b.data}}
+}
+
+// parallel runs n operations on c workers and returns operations/s.
+func parallel(n, c int, op func(i int) error) (float64, error) {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := op(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// timed runs op on c workers for d and returns operations/s.
+func timed(d time.Duration, c int, op func() error) (float64, error) {
+	var count atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := op(); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(count.Load()) / time.Since(start).Seconds(), nil
+}
+
+func (b *bench) sequentialCreates(ctx context.Context) (result, error) {
+	n := max(b.cfg.Objects/4, 1)
+	r := result{name: "sequential creates", unit: "/s", higher: true, goal: ">= 0.5"}
+	var err error
+	if r.etcd, err = parallel(n, 1, func(i int) error {
+		_, err := b.raw.Put(ctx, fmt.Sprintf("/bench-raw/seq/cm-%d", i), b.data)
+		return err
+	}); err != nil {
+		return r, err
+	}
+	r.kapi, err = parallel(n, 1, func(i int) error {
+		_, err := b.kapi.CoreV1().ConfigMaps("bench-seq").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), nil), metav1.CreateOptions{})
+		return err
+	})
+	return r, err
+}
+
+func (b *bench) parallelCreates(ctx context.Context) (result, error) {
+	r := result{name: fmt.Sprintf("parallel creates, %d clients", b.cfg.Clients), unit: "/s", higher: true, goal: ">= 0.5"}
+	var err error
+	if r.etcd, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
+		_, err := b.raw.Put(ctx, fmt.Sprintf("/bench-raw/cm/cm-%d", i), b.data)
+		return err
+	}); err != nil {
+		return r, err
+	}
+	r.kapi, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
+		var labels map[string]string
+		if i%100 == 0 {
+			labels = map[string]string{"selected": "yes"} // 1% for the selector list
+		}
+		_, err := b.kapi.CoreV1().ConfigMaps("bench").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), labels), metav1.CreateOptions{})
+		return err
+	})
+	return r, err
+}
+
+func (b *bench) gets(ctx context.Context) (result, error) {
+	r := result{name: fmt.Sprintf("parallel gets, %d clients", b.cfg.Clients), unit: "/s", higher: true, goal: ">= 1.0"}
+	var err error
+	if r.etcd, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+		_, err := b.raw.Get(ctx, fmt.Sprintf("/bench-raw/cm/cm-%d", rand.IntN(b.cfg.Objects)))
+		return err
+	}); err != nil {
+		return r, err
+	}
+	r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+		_, err := b.kapi.CoreV1().ConfigMaps("bench").Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), metav1.GetOptions{})
+		return err
+	})
+	return r, err
+}
+
+// updates are read-modify-write: read, change, write if unchanged since.
+func (b *bench) updates(ctx context.Context) (result, error) {
+	r := result{name: fmt.Sprintf("read-modify-write updates, %d clients", b.cfg.Clients), unit: "/s", higher: true, goal: ">= 0.5"}
+	var err error
+	if r.etcd, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+		key := fmt.Sprintf("/bench-raw/cm/cm-%d", rand.IntN(b.cfg.Objects))
+		resp, err := b.raw.Get(ctx, key)
+		if err != nil || len(resp.Kvs) == 0 {
+			return err
+		}
+		_, err = b.raw.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).
+			Then(clientv3.OpPut(key, b.data)).Commit()
+		return err
+	}); err != nil {
+		return r, err
+	}
+	r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+		cms := b.kapi.CoreV1().ConfigMaps("bench")
+		cm, err := cms.Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cm.Data["n"] = strconv.Itoa(rand.Int())
+		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		if err != nil && strings.Contains(err.Error(), "the object has been modified") {
+			return nil // another client won the race; that is the protocol
+		}
+		return err
+	})
+	return r, err
+}
+
+// p50 of ms over runs of op.
+func p50(runs int, op func() error) (float64, error) {
+	var d []float64
+	for i := 0; i < runs; i++ {
+		start := time.Now()
+		if err := op(); err != nil {
+			return 0, err
+		}
+		d = append(d, float64(time.Since(start).Microseconds())/1000)
+	}
+	sort.Float64s(d)
+	return d[len(d)/2], nil
+}
+
+func (b *bench) rawList(ctx context.Context) func() error {
+	return func() error {
+		_, err := b.raw.Get(ctx, "/bench-raw/cm/", clientv3.WithPrefix())
+		return err
+	}
+}
+
+func (b *bench) listWith(ctx context.Context, opts metav1.ListOptions, want int) func() error {
+	return func() error {
+		o := opts
+		n := 0
+		for {
+			l, err := b.kapi.CoreV1().ConfigMaps("bench").List(ctx, o)
+			if err != nil {
+				return err
+			}
+			n += len(l.Items)
+			if l.Continue == "" {
+				break
+			}
+			o.Continue = l.Continue
+		}
+		if n != want {
+			return fmt.Errorf("list of %+v: %d items, want %d", opts, n, want)
+		}
+		return nil
+	}
+}
+
+func (b *bench) listResult(ctx context.Context, name string, opts metav1.ListOptions, want int, goal string) (result, error) {
+	r := result{name: name, unit: "ms p50", goal: goal}
+	var err error
+	if r.etcd, err = p50(15, b.rawList(ctx)); err != nil {
+		return r, err
+	}
+	r.kapi, err = p50(15, b.listWith(ctx, opts, want))
+	return r, err
+}
+
+func (b *bench) consistentList(ctx context.Context) (result, error) {
+	return b.listResult(ctx, fmt.Sprintf("list of %d, consistent", b.cfg.Objects), metav1.ListOptions{}, b.cfg.Objects, "<= 2x")
+}
+
+func (b *bench) anyList(ctx context.Context) (result, error) {
+	return b.listResult(ctx, fmt.Sprintf("list of %d, resourceVersion=0", b.cfg.Objects), metav1.ListOptions{ResourceVersion: "0"}, b.cfg.Objects, "-")
+}
+
+func (b *bench) pagedList(ctx context.Context) (result, error) {
+	return b.listResult(ctx, fmt.Sprintf("list of %d, pages of 500", b.cfg.Objects), metav1.ListOptions{Limit: 500}, b.cfg.Objects, "-")
+}
+
+func (b *bench) selectorList(ctx context.Context) (result, error) {
+	r, err := b.listResult(ctx, "list with a 1% label selector", metav1.ListOptions{LabelSelector: "selected=yes"}, (b.cfg.Objects+99)/100, "-")
+	r.note = "etcd: the whole range, it cannot select"
+	return r, err
+}
+
+// watchFanOut: W watchers of one object each side, U updates; each update
+// carries its send time, each watcher measures delivery.
+func (b *bench) watchFanOut(ctx context.Context) (result, error) {
+	r := result{name: fmt.Sprintf("watch fan-out %dx%d, delivery p99", b.cfg.Watchers, b.cfg.WatchUpdates), unit: "ms", goal: "<= 1.5x"}
+	W, U := b.cfg.Watchers, b.cfg.WatchUpdates
+
+	// etcd
+	var lat latencies
+	var got atomic.Int64
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := 0; i < W; i++ {
+		wg.Add(1)
+		ch := b.raw.Watch(clientv3.WithRequireLeader(wctx), "/bench-raw/watch/w")
+		go func() {
+			defer wg.Done()
+			for resp := range ch {
+				for _, ev := range resp.Events {
+					lat.add(string(ev.Kv.Value))
+					got.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	for i := 0; i < U; i++ {
+		if _, err := b.raw.Put(ctx, "/bench-raw/watch/w", strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+			cancel()
+			return r, err
+		}
+	}
+	waitFor(15*time.Second, func() bool { return got.Load() >= int64(W*U) })
+	cancel()
+	wg.Wait()
+	r.etcd = lat.p99()
+	etcdMissed := int64(W*U) - got.Load()
+
+	// kapi
+	cms := b.kapi.CoreV1().ConfigMaps("bench-watch")
+	start, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "w"}, Data: map[string]string{"t": "0"}}, metav1.CreateOptions{})
+	if err != nil {
+		return r, err
+	}
+	var klat latencies
+	var kgot atomic.Int64
+	var watchers []watch.Interface
+	for i := 0; i < W; i++ {
+		w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: start.ResourceVersion})
+		if err != nil {
+			return r, err
+		}
+		watchers = append(watchers, w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range w.ResultChan() {
+				if cm, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type == watch.Modified {
+					klat.add(cm.Data["t"])
+					kgot.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	cm := start
+	for i := 0; i < U; i++ {
+		cm.Data["t"] = strconv.FormatInt(time.Now().UnixNano(), 10)
+		if cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			return r, err
+		}
+	}
+	waitFor(15*time.Second, func() bool { return kgot.Load() >= int64(W*U) })
+	for _, w := range watchers {
+		w.Stop()
+	}
+	wg.Wait()
+	r.kapi = klat.p99()
+	r.note = fmt.Sprintf("missed events: etcd %d, kapi %d", etcdMissed, int64(W*U)-kgot.Load())
+	return r, nil
+}
+
+// latencies collects delivery times from embedded send times.
+type latencies struct {
+	mu sync.Mutex
+	ms []float64
+}
+
+func (l *latencies) add(sent string) {
+	ns, err := strconv.ParseInt(sent, 10, 64)
+	if err != nil || ns == 0 {
+		return
+	}
+	d := float64(time.Now().UnixNano()-ns) / 1e6
+	l.mu.Lock()
+	l.ms = append(l.ms, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) p99() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ms) == 0 {
+		return 0
+	}
+	sort.Float64s(l.ms)
+	return l.ms[len(l.ms)*99/100]
+}
+
+// peakRSS is the process's VmHWM in MB.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
