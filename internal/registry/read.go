@@ -27,6 +27,7 @@ func (st *Store) Get(ctx context.Context, ns, name string, opts *metav1.GetOptio
 			return nil, err
 		}
 		ro.ResourceVersion = rv
+		ro.AnyVersion = opts.ResourceVersion == "0"
 	}
 	obj, err := st.Storage.Get(ctx, st.key(ns, name), ro)
 	if err != nil {
@@ -116,6 +117,7 @@ func (st *Store) listOptions(opts *metav1.ListOptions, isWatch bool) (storage.Li
 			return lo, err
 		}
 		lo.ResourceVersion = rv
+		lo.AnyVersion = opts.ResourceVersion == "0"
 		// An exact read: asked for, or the legacy meaning of a resourceVersion
 		// with a limit and no match.
 		lo.Exact = rv > 0 && (opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||

@@ -23,6 +23,7 @@ type Config struct {
 	EtcdCertFile string   // --etcd-certfile
 	EtcdKeyFile  string   // --etcd-keyfile
 	EtcdPrefix   string   // --etcd-prefix
+	WatchCache   bool     // --watch-cache
 
 	TLSCertFile       string // --tls-cert-file
 	TLSPrivateKeyFile string // --tls-private-key-file
@@ -61,6 +62,7 @@ func Defaults() Config {
 		BindAddress: "127.0.0.1",
 		SecurePort:  6443,
 		EtcdPrefix:  "/registry",
+		WatchCache:  true,
 		Out:         os.Stdout,
 
 		AnonymousAuth:               true,

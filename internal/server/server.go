@@ -42,8 +42,10 @@ type Server struct {
 	etcd     *etcdBackend
 	stopping chan struct{}
 	auditor  *audit.Auditor
-	ready    atomic.Bool
-	served   chan error
+	// stopCaches ends the watch caches.
+	stopCaches func()
+	ready      atomic.Bool
+	served     chan error
 	// controllers run until stopControllers; done tracks them.
 	stopControllers context.CancelFunc
 	controllers     sync.WaitGroup
@@ -104,7 +106,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
 
 	rows := builtin.Resources()
-	stores := newStores(s.etcd.client, cfg.EtcdPrefix, rows)
+	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, rows, cfg.WatchCache)
+	s.stopCaches = stopCaches
+	cleanups = append(cleanups, stopCaches)
 	nsStore := findStore(stores, "", "v1", "namespaces")
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		return fail(err)
@@ -220,6 +224,7 @@ func (s *Server) Stop() error {
 		s.auditor.Shutdown(ctx)
 		s.stopControllers()
 		s.controllers.Wait()
+		s.stopCaches()
 		s.etcd.close()
 	})
 	return s.stopErr

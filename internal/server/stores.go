@@ -12,30 +12,41 @@ import (
 
 	"kapi/internal/registry"
 	"kapi/internal/storage"
+	"kapi/internal/storage/cacher"
 	"kapi/internal/storage/etcd"
 )
 
 type runtimeObject = runtime.Object
 
 // newStores builds a registry store per row. Rows that share a key prefix
-// (one resource served in two versions) share one storage.
-func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource) []*registry.Store {
+// (one resource served in two versions) share one storage. With the watch
+// cache, each storage is a cache in front of its etcd store; stop ends
+// the caches.
+func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool) (stores []*registry.Store, stop func()) {
 	proto := protobufSerializer()
 	byKey := map[string]storage.Interface{}
-	var stores []*registry.Store
+	var caches []*cacher.Cacher
 	for _, r := range rows {
 		s, ok := byKey[r.Key()]
 		if !ok {
 			gvk := r.StorageGVK()
-			s = etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{
-				Serializer: proto, GVK: gvk,
-				New: func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o },
-			})
+			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o }
+			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj})
+			s = es
+			if watchCache {
+				c := cacher.New(es, cacher.Options{Name: r.Key(), New: newObj})
+				caches = append(caches, c)
+				s = c
+			}
 			byKey[r.Key()] = s
 		}
 		stores = append(stores, registry.NewStore(r, s))
 	}
-	return stores
+	return stores, func() {
+		for _, c := range caches {
+			c.Stop()
+		}
+	}
 }
 
 // protobufSerializer is how built-in objects are stored, as kube-apiserver

@@ -9,6 +9,7 @@ package storage
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -42,6 +43,10 @@ type Interface interface {
 	Revision(ctx context.Context) (int64, error)
 }
 
+// BookmarkInterval is the least time between two bookmarks of a watch that
+// asked for them (kube-apiserver sends one about every minute).
+var BookmarkInterval = time.Minute
+
 // UpdateFunc computes the new object from the current one.
 type UpdateFunc func(current runtime.Object) (runtime.Object, error)
 
@@ -51,6 +56,9 @@ type ReadOptions struct {
 	// read is served at least as new as it (NotOlderThan) or exactly at it.
 	ResourceVersion int64
 	Exact           bool
+	// AnyVersion: resourceVersion "0", any revision will do (a cache may
+	// answer without catching up first).
+	AnyVersion bool
 }
 
 // ListOptions adds paging and filtering to ReadOptions.
@@ -89,4 +97,7 @@ type WatchOptions struct {
 	Predicate Predicate
 	// Bookmarks asks for BOOKMARK events carrying the current revision.
 	Bookmarks bool
+	// ProgressBookmarks sends a BOOKMARK for every progress notification
+	// of the backend, however often (the watch cache's own watch).
+	ProgressBookmarks bool
 }

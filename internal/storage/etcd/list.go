@@ -2,9 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -22,7 +19,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	start := full
 	var rev int64
 	if opts.Continue != "" {
-		token, err := decodeContinue(opts.Continue)
+		token, err := storage.DecodeContinue(opts.Continue)
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +70,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 				more := i < len(resp.Kvs)-1 || resp.More
 				if more {
 					next := string(kv.Key) + "\x00"
-					out.Continue = encodeContinue(rev, strings.TrimPrefix(next, s.root))
+					out.Continue = storage.EncodeContinue(rev, strings.TrimPrefix(next, s.root))
 					if opts.Predicate.Empty() {
 						n := resp.Count - int64(i) - 1
 						out.RemainingItemCount = &n
@@ -93,35 +90,3 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 }
 
 const continueTooOld = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
-
-// continueToken is kube-apiserver's continue format: base64 of
-// {"v":"meta.k8s.io/v1","rv":<revision>,"start":"<next key>"}.
-type continueToken struct {
-	APIVersion string `json:"v"`
-	RV         int64  `json:"rv"`
-	Start      string `json:"start"`
-}
-
-func encodeContinue(rev int64, start string) string {
-	b, _ := json.Marshal(continueToken{APIVersion: "meta.k8s.io/v1", RV: rev, Start: start})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeContinue(s string) (continueToken, error) {
-	var t continueToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return t, invalidContinue(err)
-	}
-	if err := json.Unmarshal(b, &t); err != nil {
-		return t, invalidContinue(err)
-	}
-	if t.APIVersion != "meta.k8s.io/v1" || t.RV <= 0 || t.Start == "" || strings.Contains(t.Start, "..") {
-		return t, invalidContinue(fmt.Errorf("malformed token"))
-	}
-	return t, nil
-}
-
-func invalidContinue(err error) error {
-	return &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not valid: " + err.Error()}
-}

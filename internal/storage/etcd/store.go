@@ -94,3 +94,10 @@ func tooLarge(key string, n int) error {
 	return &storage.Error{Code: storage.CodeTooLarge, Key: key,
 		Msg: fmt.Sprintf("object is too large to store: %d bytes, limit is %d", n, maxObjectSize)}
 }
+
+// RequestProgress asks etcd to tell every watch of this client how far it
+// has been delivered (a progress notification on each), so that a watch
+// cache learns it is current even when nothing of its own changed.
+func (s *Store) RequestProgress(ctx context.Context) error {
+	return s.client.RequestProgress(clientv3.WithRequireLeader(ctx))
+}

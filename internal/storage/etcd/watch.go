@@ -17,12 +17,6 @@ import (
 	"kapi/internal/storage"
 )
 
-// BookmarkInterval is the least time between two bookmarks of a watch that
-// asked for them. Bookmarks ride on etcd's progress notifications, which
-// the embedded etcd sends every 5 s (an external etcd every 10 min by
-// default).
-var BookmarkInterval = time.Minute
-
 // Watch streams the changes below prefix after opts.ResourceVersion. With
 // ResourceVersion 0 it first sends the current state as ADDED events, read
 // at one revision, and then the changes after that revision.
@@ -126,7 +120,7 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 	lastBookmark := time.Now()
 	var tick <-chan time.Time
 	if w.opts.Bookmarks {
-		t := time.NewTicker(max(BookmarkInterval, time.Second))
+		t := time.NewTicker(max(storage.BookmarkInterval, time.Second))
 		defer t.Stop()
 		tick = t.C
 	}
@@ -139,7 +133,7 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 			// revision is below where this watch started; when nothing
 			// at all was written since this watch's last event, a
 			// bookmark at that revision is still true.
-			if time.Since(lastBookmark) < BookmarkInterval {
+			if time.Since(lastBookmark) < storage.BookmarkInterval {
 				continue
 			}
 			if cur, err := w.store.Revision(ctx); err == nil && cur == rev {
@@ -164,7 +158,8 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runt
 			if resp.IsProgressNotify() {
 				// The header revision is one up to which this watch has
 				// seen every event.
-				if w.opts.Bookmarks && resp.Header.Revision >= rev && time.Since(lastBookmark) >= BookmarkInterval {
+				if (w.opts.ProgressBookmarks && resp.Header.Revision >= rev) ||
+					(w.opts.Bookmarks && resp.Header.Revision >= rev && time.Since(lastBookmark) >= storage.BookmarkInterval) {
 					rev, lastBookmark = resp.Header.Revision, time.Now()
 					if !w.send(ctx, w.bookmark(rev)) {
 						return

@@ -1,0 +1,257 @@
+// Package cacher is the watch cache: it sits in front of one resource's
+// etcd store, keeps every object of the resource in memory at a known
+// revision (one etcd watch, not one per client), and a ring of recent
+// events, and serves gets, lists and watches from them. Writes go to etcd;
+// their effects arrive through the watch.
+//
+// Consistent reads (no resourceVersion) first learn etcd's current
+// revision (a count-only range request) and wait until the cache has
+// caught up: etcd's progress notifications, requested when needed, carry
+// the cache forward when the changes were to other resources. What cannot
+// be served from memory (exact reads of the past, continued pages) goes to
+// etcd.
+package cacher
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/klog/v2"
+
+	"kapi/internal/metrics"
+	"kapi/internal/storage"
+)
+
+// Backend is the store the cache fills from and writes through.
+type Backend interface {
+	storage.Interface
+	// RequestProgress makes the backend's watches report their revision.
+	RequestProgress(ctx context.Context) error
+}
+
+// Options tune the cache.
+type Options struct {
+	// Events is how many recent events the ring keeps for watches that
+	// resume from a resourceVersion.
+	Events int
+	// CatchUp is how long a consistent read waits for the cache before it
+	// is served by etcd instead.
+	CatchUp time.Duration
+	// WatcherBuffer is how many events a watcher may lag before it is
+	// ended (it then re-lists).
+	WatcherBuffer int
+	// Name labels the metrics.
+	Name string
+	// New returns an empty object of the resource (for bookmarks).
+	New func() runtime.Object
+}
+
+var (
+	fallbacks = metrics.Counter("kapi_watch_cache_fallbacks_total",
+		"Consistent reads the watch cache could not catch up for in time, served by etcd.", "resource")
+	slowWatchers = metrics.Counter("kapi_watch_cache_slow_watchers_total",
+		"Watchers ended because they fell too far behind.", "resource")
+)
+
+// Cacher implements storage.Interface from memory.
+type Cacher struct {
+	backend Backend
+	opts    Options
+
+	mu    sync.RWMutex
+	cond  *sync.Cond // broadcast when rev moves or readiness changes
+	ready bool
+	items *btree.BTreeG[*entry]
+	rev   int64 // the revision the items reflect
+	// ring holds the most recent events, oldest first; every event after
+	// ringFrom is in it.
+	ring     []*event
+	ringFrom int64
+	watchers map[*cacheWatcher]struct{}
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type entry struct {
+	key string
+	obj runtime.Object
+}
+
+// event is one change, with the object before it (for selectors).
+type event struct {
+	typ       watch.EventType
+	key       string
+	obj, prev runtime.Object
+	rev       int64
+}
+
+func byKey(a, b *entry) bool { return a.key < b.key }
+
+var _ storage.Interface = (*Cacher)(nil)
+
+// New starts a cache in front of backend; Stop ends it.
+func New(backend Backend, opts Options) *Cacher {
+	if opts.Events == 0 {
+		opts.Events = 1000
+	}
+	if opts.CatchUp == 0 {
+		opts.CatchUp = 3 * time.Second
+	}
+	if opts.WatcherBuffer == 0 {
+		opts.WatcherBuffer = 1000
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), watchers: map[*cacheWatcher]struct{}{},
+		cancel: cancel, done: make(chan struct{})}
+	c.cond = sync.NewCond(&c.mu)
+	go c.run(ctx)
+	return c
+}
+
+// Stop ends the cache's watch and every watcher.
+func (c *Cacher) Stop() {
+	c.cancel()
+	<-c.done
+	c.mu.Lock()
+	for w := range c.watchers {
+		w.terminate(nil)
+	}
+	c.watchers = map[*cacheWatcher]struct{}{}
+	c.ready = false
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// run lists and watches until ctx ends, re-listing after any failure.
+func (c *Cacher) run(ctx context.Context) {
+	defer close(c.done)
+	for ctx.Err() == nil {
+		if err := c.listAndWatch(ctx); err != nil && ctx.Err() == nil {
+			klog.V(2).InfoS("watch cache re-lists", "resource", c.opts.Name, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+}
+
+func (c *Cacher) listAndWatch(ctx context.Context) error {
+	list, err := c.backend.List(ctx, "", storage.ListOptions{})
+	if err != nil {
+		return err
+	}
+	items := btree.NewG(32, byKey)
+	for _, o := range list.Items {
+		items.ReplaceOrInsert(&entry{key: keyOf(o), obj: o})
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := c.backend.Watch(wctx, "", storage.WatchOptions{ResourceVersion: list.ResourceVersion, ProgressBookmarks: true})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	c.mu.Lock()
+	// Watchers of the previous generation may have missed events: end
+	// them, so that their clients resume or re-list.
+	for cw := range c.watchers {
+		cw.terminate(expired("the watch cache re-listed"))
+	}
+	c.watchers = map[*cacheWatcher]struct{}{}
+	c.items, c.rev, c.ring, c.ringFrom, c.ready = items, list.ResourceVersion, nil, list.ResourceVersion, true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.ready = false
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}()
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return fmt.Errorf("watch closed")
+			}
+			if err := c.apply(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// apply records one event from etcd.
+func (c *Cacher) apply(ev watch.Event) error {
+	if ev.Type == watch.Error {
+		return fmt.Errorf("watch error: %v", ev.Object)
+	}
+	m, err := meta.Accessor(ev.Object)
+	if err != nil {
+		return err
+	}
+	rev, err := parseRV(m.GetResourceVersion())
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ev.Type == watch.Bookmark {
+		if rev > c.rev {
+			c.rev = rev
+			c.cond.Broadcast()
+		}
+		return nil
+	}
+	key := keyOf(ev.Object)
+	e := &event{typ: ev.Type, key: key, obj: ev.Object, rev: rev}
+	if old, ok := c.items.Get(&entry{key: key}); ok {
+		e.prev = old.obj
+	}
+	switch ev.Type {
+	case watch.Deleted:
+		c.items.Delete(&entry{key: key})
+	default:
+		c.items.ReplaceOrInsert(&entry{key: key, obj: ev.Object})
+	}
+	c.rev = rev
+	c.ring = append(c.ring, e)
+	if len(c.ring) > c.opts.Events {
+		drop := len(c.ring) - c.opts.Events
+		c.ringFrom = c.ring[drop-1].rev
+		c.ring = append(c.ring[:0:0], c.ring[drop:]...)
+	}
+	for w := range c.watchers {
+		if !w.push(e) {
+			slowWatchers.WithLabelValues(c.opts.Name).Inc()
+			w.terminate(expired("the watcher fell too far behind"))
+			delete(c.watchers, w)
+		}
+	}
+	c.cond.Broadcast()
+	return nil
+}
+
+// keyOf is the key of an object below the resource root: "ns/name" or
+// "name".
+func keyOf(obj runtime.Object) string {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return ""
+	}
+	if ns := m.GetNamespace(); ns != "" {
+		return ns + "/" + m.GetName()
+	}
+	return m.GetName()
+}

@@ -1,0 +1,232 @@
+package cacher
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"kapi/internal/storage"
+	"kapi/internal/storage/embedded"
+	"kapi/internal/storage/etcd"
+)
+
+// newPair runs a real embedded etcd with a ConfigMap store on it and a
+// cache in front of that store.
+func newPair(t *testing.T, opts Options) (*etcd.Store, *Cacher) {
+	t.Helper()
+	e, err := embedded.Start(context.Background(), t.TempDir()+"/etcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	newCM := func() runtime.Object { return &corev1.ConfigMap{} }
+	s := etcd.New(e.Client, "/registry/configmaps/", etcd.Codec{
+		Serializer: protobuf.NewSerializer(scheme.Scheme, scheme.Scheme),
+		GVK:        corev1.SchemeGroupVersion.WithKind("ConfigMap"), New: newCM,
+	})
+	opts.New = newCM
+	c := New(s, opts)
+	t.Cleanup(c.Stop)
+	return s, c
+}
+
+func cm(ns, name, label string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"l": label}}}
+}
+
+func names(items []runtime.Object) []string {
+	var out []string
+	for _, o := range items {
+		m := o.(*corev1.ConfigMap)
+		out = append(out, m.Namespace+"/"+m.Name+"@"+m.ResourceVersion+"="+m.Labels["l"])
+	}
+	return out
+}
+
+var evenPred = storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "even"}), Field: fields.Everything(),
+	Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) { return o.(*corev1.ConfigMap).Labels, nil, nil }}
+
+// TestCacheMatchesEtcd: random writes interleaved with consistent lists
+// and gets (plain, by namespace, by selector, paged) from the cache and
+// from etcd directly; they must agree every time.
+func TestCacheMatchesEtcd(t *testing.T) {
+	s, c := newPair(t, Options{})
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := 0; step < 300; step++ {
+		ns := fmt.Sprintf("ns%d", rng.IntN(3))
+		name := fmt.Sprintf("o%d", rng.IntN(12))
+		key := ns + "/" + name
+		label := []string{"even", "odd"}[rng.IntN(2)]
+		switch rng.IntN(4) {
+		case 0, 1:
+			if _, err := s.Create(ctx, key, cm(ns, name, label)); err != nil && !storage.HasCode(err, storage.CodeAlreadyExists) {
+				t.Fatal(err)
+			}
+		case 2:
+			_, err := s.Update(ctx, key, false, func(cur runtime.Object) (runtime.Object, error) {
+				o := cur.(*corev1.ConfigMap)
+				o.Labels = map[string]string{"l": label}
+				return o, nil
+			})
+			if err != nil && !storage.HasCode(err, storage.CodeNotFound) {
+				t.Fatal(err)
+			}
+		case 3:
+			if _, err := s.Delete(ctx, key, nil); err != nil && !storage.HasCode(err, storage.CodeNotFound) {
+				t.Fatal(err)
+			}
+		}
+		for _, lo := range []struct {
+			prefix string
+			opts   storage.ListOptions
+		}{
+			{"", storage.ListOptions{}},
+			{ns + "/", storage.ListOptions{}},
+			{"", storage.ListOptions{Predicate: evenPred}},
+			{"", storage.ListOptions{Limit: 5}},
+		} {
+			want, err := s.List(ctx, lo.prefix, lo.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.List(ctx, lo.prefix, lo.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(names(got.Items), names(want.Items)) || got.ResourceVersion < want.ResourceVersion ||
+				(got.Continue == "") != (want.Continue == "") {
+				t.Fatalf("step %d list %q %+v:\ncache %v (rv %d)\netcd  %v (rv %d)", step, lo.prefix, lo.opts, names(got.Items), got.ResourceVersion, names(want.Items), want.ResourceVersion)
+			}
+		}
+		wantObj, werr := s.Get(ctx, key, storage.ReadOptions{})
+		gotObj, gerr := c.Get(ctx, key, storage.ReadOptions{})
+		if storage.CodeOf(werr) != storage.CodeOf(gerr) || (werr == nil && !reflect.DeepEqual(names([]runtime.Object{gotObj}), names([]runtime.Object{wantObj}))) {
+			t.Fatalf("step %d get %s: cache %v %v, etcd %v %v", step, key, gotObj, gerr, wantObj, werr)
+		}
+	}
+}
+
+// TestWatchResumeEverywhere: a watcher resuming from every revision in the
+// ring sees exactly the events after it, once each, in order.
+func TestWatchResumeEverywhere(t *testing.T) {
+	s, c := newPair(t, Options{})
+	ctx := context.Background()
+	var revs []int64
+	for i := 0; i < 20; i++ {
+		out, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "even"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rv, _ := strconv.ParseInt(out.(*corev1.ConfigMap).ResourceVersion, 10, 64)
+		revs = append(revs, rv)
+	}
+	// Wait until the cache has them all.
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, from := range revs {
+		w, err := c.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := i + 1; j < len(revs); j++ {
+			select {
+			case ev := <-w.ResultChan():
+				got := ev.Object.(*corev1.ConfigMap)
+				if ev.Type != watch.Added || got.ResourceVersion != strconv.FormatInt(revs[j], 10) {
+					t.Fatalf("from %d: event %d is %s %s, want ADDED at %d", from, j, ev.Type, got.ResourceVersion, revs[j])
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("from %d: no event %d", from, j)
+			}
+		}
+		select {
+		case ev := <-w.ResultChan():
+			t.Fatalf("from %d: an extra event %s", from, ev.Type)
+		case <-time.After(50 * time.Millisecond):
+		}
+		w.Stop()
+	}
+}
+
+// TestWatchTooOld: a resourceVersion before the ring is 410 Gone.
+func TestWatchTooOld(t *testing.T) {
+	s, c := newPair(t, Options{Events: 5})
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, "", storage.WatchOptions{ResourceVersion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := <-w.ResultChan()
+	if st, ok := ev.Object.(*metav1.Status); ev.Type != watch.Error || !ok || st.Code != 410 {
+		t.Fatalf("got %s %v", ev.Type, ev.Object)
+	}
+}
+
+// TestSlowWatcherEnds: a watcher that does not read is ended with a 410
+// once its buffer is full; the others go on receiving everything.
+func TestSlowWatcherEnds(t *testing.T) {
+	s, c := newPair(t, Options{WatcherBuffer: 10})
+	ctx := context.Background()
+	slow, err := c.Watch(ctx, "", storage.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Stop()
+	fast, err := c.Watch(ctx, "", storage.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Stop()
+	got := make(chan int)
+	go func() {
+		n := 0
+		for range fast.ResultChan() {
+			n++
+			if n == 50 {
+				got <- n
+			}
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fast watcher did not get every event")
+	}
+	var last watch.Event
+	n := 0
+	for ev := range slow.ResultChan() {
+		last = ev
+		n++
+	}
+	if st, ok := last.Object.(*metav1.Status); last.Type != watch.Error || !ok || st.Code != 410 || n > 12 {
+		t.Fatalf("slow watcher ended with %s %v after %d events", last.Type, last.Object, n)
+	}
+}

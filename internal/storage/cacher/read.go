@@ -1,0 +1,157 @@
+package cacher
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/storage"
+)
+
+func parseRV(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// waitFor blocks until the cache is ready and at revision rev or later,
+// asking etcd for progress while it waits (the changes up to rev may be to
+// other resources: only a progress notification then moves the cache).
+// It reports false when it could not catch up within the CatchUp time;
+// when true, the read lock is held.
+func (c *Cacher) waitFor(ctx context.Context, rev int64) bool {
+	start := time.Now()
+	var asked time.Time
+	c.mu.Lock()
+	for !c.ready || c.rev < rev {
+		if time.Since(start) > c.opts.CatchUp || ctx.Err() != nil {
+			c.mu.Unlock()
+			return false
+		}
+		if c.ready && time.Since(asked) > 100*time.Millisecond {
+			asked = time.Now()
+			c.mu.Unlock()
+			c.backend.RequestProgress(ctx)
+			c.mu.Lock()
+			continue
+		}
+		// sync.Cond has no timeout: a timer wakes the waiters.
+		t := time.AfterFunc(20*time.Millisecond, func() {
+			c.mu.Lock()
+			c.cond.Broadcast()
+			c.mu.Unlock()
+		})
+		c.cond.Wait()
+		t.Stop()
+	}
+	c.mu.Unlock()
+	c.mu.RLock()
+	return true
+}
+
+// readRevision is the revision a read must reflect: etcd's current one
+// for a consistent read, the asked one for "not older than", nothing for
+// "any".
+func (c *Cacher) readRevision(ctx context.Context, o storage.ReadOptions) (int64, error) {
+	switch {
+	case o.AnyVersion:
+		return 0, nil
+	case o.ResourceVersion > 0:
+		return o.ResourceVersion, nil
+	}
+	return c.backend.Revision(ctx)
+}
+
+// Get serves one object from memory.
+func (c *Cacher) Get(ctx context.Context, key string, opts storage.ReadOptions) (runtime.Object, error) {
+	if opts.Exact {
+		return c.backend.Get(ctx, key, opts)
+	}
+	rev, err := c.readRevision(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !c.waitFor(ctx, rev) {
+		fallbacks.WithLabelValues(c.opts.Name).Inc()
+		return c.backend.Get(ctx, key, opts)
+	}
+	e, ok := c.items.Get(&entry{key: key})
+	c.mu.RUnlock()
+	if !ok {
+		return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
+	}
+	return e.obj.DeepCopyObject(), nil
+}
+
+// List serves a list from memory, the first page of a paged one included;
+// later pages (continue) are read from etcd at the first page's revision.
+func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
+	if opts.Continue != "" || opts.Exact {
+		return c.backend.List(ctx, prefix, opts)
+	}
+	rev, err := c.readRevision(ctx, opts.ReadOptions)
+	if err != nil {
+		return nil, err
+	}
+	if !c.waitFor(ctx, rev) {
+		fallbacks.WithLabelValues(c.opts.Name).Inc()
+		return c.backend.List(ctx, prefix, opts)
+	}
+	defer c.mu.RUnlock()
+	out := &storage.ListResult{ResourceVersion: c.rev}
+	var last string
+	var more bool
+	var remaining int64
+	var failed error
+	visit := func(e *entry) bool {
+		if !strings.HasPrefix(e.key, prefix) {
+			return false
+		}
+		if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {
+			more = true
+			if !opts.Predicate.Empty() {
+				return false
+			}
+			remaining++
+			return true
+		}
+		ok, err := opts.Predicate.Matches(e.obj)
+		if err != nil {
+			failed = err
+			return false
+		}
+		if ok {
+			out.Items = append(out.Items, e.obj.DeepCopyObject())
+			last = e.key
+		}
+		return true
+	}
+	c.items.AscendGreaterOrEqual(&entry{key: prefix}, visit)
+	if failed != nil {
+		return nil, failed
+	}
+	if more {
+		out.Continue = storage.EncodeContinue(c.rev, last+"\x00")
+		if opts.Predicate.Empty() {
+			out.RemainingItemCount = &remaining
+		}
+	}
+	return out, nil
+}
+
+// Revision is etcd's.
+func (c *Cacher) Revision(ctx context.Context) (int64, error) { return c.backend.Revision(ctx) }
+
+// Create writes through to etcd.
+func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
+	return c.backend.Create(ctx, key, obj)
+}
+
+// Update writes through to etcd.
+func (c *Cacher) Update(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
+	return c.backend.Update(ctx, key, allowCreate, tryUpdate)
+}
+
+// Delete writes through to etcd.
+func (c *Cacher) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
+	return c.backend.Delete(ctx, key, check)
+}

@@ -1,0 +1,250 @@
+package cacher
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"kapi/internal/storage"
+)
+
+// Watch serves a watch from memory: the state first when asked, or the
+// events after opts.ResourceVersion from the ring (410 Gone when it is
+// older than the ring), then every change as it arrives.
+func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOptions) (watch.Interface, error) {
+	want := opts.ResourceVersion
+	if opts.SendInitialEvents && want == 0 {
+		var err error
+		if want, err = c.backend.Revision(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if !c.waitFor(ctx, want) {
+		fallbacks.WithLabelValues(c.opts.Name).Inc()
+		return c.backend.Watch(ctx, prefix, opts)
+	}
+	c.mu.RUnlock()
+
+	w := &cacheWatcher{cacher: c, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, bookmarks: opts.Bookmarks,
+		input: make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
+	var initial []watch.Event
+	c.mu.Lock()
+	switch {
+	case opts.SendInitialEvents:
+		c.items.AscendGreaterOrEqual(&entry{key: prefix}, func(e *entry) bool {
+			if !strings.HasPrefix(e.key, prefix) {
+				return false
+			}
+			if w.selects(e.key, e.obj) {
+				initial = append(initial, watch.Event{Type: watch.Added, Object: e.obj.DeepCopyObject()})
+			}
+			return true
+		})
+		if opts.InitialEventsEnd {
+			b := c.bookmark(c.rev)
+			if m, err := meta.Accessor(b.Object); err == nil {
+				m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+			}
+			initial = append(initial, b)
+		}
+	case want == 0:
+	case want < c.ringFrom:
+		c.mu.Unlock()
+		return errorWatcher(expired(fmt.Sprintf("too old resource version: %d (%d)", want, c.ringFrom))), nil
+	default:
+		for _, e := range c.ring {
+			if e.rev > want {
+				if ev, ok := w.translate(e); ok {
+					initial = append(initial, ev)
+				}
+			}
+		}
+	}
+	c.watchers[w] = struct{}{}
+	c.mu.Unlock()
+	go w.run(ctx, initial)
+	return w, nil
+}
+
+// bookmark is an empty object of the resource at rev.
+func (c *Cacher) bookmark(rev int64) watch.Event {
+	obj := c.opts.New()
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+	return watch.Event{Type: watch.Bookmark, Object: obj}
+}
+
+// cacheWatcher is one client's watch: events reach it through a buffer;
+// when the buffer is full the client is too slow and its watch ends with
+// a 410, so that it re-lists, rather than hold up the others or grow.
+type cacheWatcher struct {
+	cacher    *Cacher
+	prefix    string
+	exact     bool
+	pred      storage.Predicate
+	bookmarks bool
+	input     chan *event
+	result    chan watch.Event
+	done      chan struct{}
+
+	endOnce  sync.Once
+	mu       sync.Mutex
+	endEvent *watch.Event
+}
+
+func (w *cacheWatcher) ResultChan() <-chan watch.Event { return w.result }
+
+// Stop ends the watch from the client's side.
+func (w *cacheWatcher) Stop() {
+	w.cacher.mu.Lock()
+	delete(w.cacher.watchers, w)
+	w.cacher.mu.Unlock()
+	w.terminate(nil)
+}
+
+// push hands an event to the watcher; false when its buffer is full.
+// Called with the cacher's lock held.
+func (w *cacheWatcher) push(e *event) bool {
+	select {
+	case w.input <- e:
+		return true
+	default:
+		return false
+	}
+}
+
+// terminate ends the watcher, with a last event to send if not nil.
+func (w *cacheWatcher) terminate(last *watch.Event) {
+	w.endOnce.Do(func() {
+		w.mu.Lock()
+		w.endEvent = last
+		w.mu.Unlock()
+		close(w.done)
+	})
+}
+
+func (w *cacheWatcher) selects(key string, obj runtime.Object) bool {
+	if w.exact {
+		if key != w.prefix {
+			return false
+		}
+	} else if !strings.HasPrefix(key, w.prefix) {
+		return false
+	}
+	ok, err := w.pred.Matches(obj)
+	return err == nil && ok
+}
+
+// translate applies the watcher's selection to an event: an object that
+// stops matching is DELETED for it, one that starts matching ADDED.
+func (w *cacheWatcher) translate(e *event) (watch.Event, bool) {
+	cur := e.typ != watch.Deleted && w.selects(e.key, e.obj)
+	prev := e.prev != nil && w.selects(e.key, e.prev)
+	switch {
+	case e.typ == watch.Deleted:
+		if !prev {
+			return watch.Event{}, false
+		}
+		obj := e.prev.DeepCopyObject()
+		if m, err := meta.Accessor(obj); err == nil {
+			m.SetResourceVersion(strconv.FormatInt(e.rev, 10))
+		}
+		return watch.Event{Type: watch.Deleted, Object: obj}, true
+	case cur && prev:
+		return watch.Event{Type: watch.Modified, Object: e.obj.DeepCopyObject()}, true
+	case cur:
+		return watch.Event{Type: watch.Added, Object: e.obj.DeepCopyObject()}, true
+	case prev:
+		return watch.Event{Type: watch.Deleted, Object: e.obj.DeepCopyObject()}, true
+	}
+	return watch.Event{}, false
+}
+
+func (w *cacheWatcher) send(ev watch.Event) bool {
+	select {
+	case w.result <- ev:
+		return true
+	case <-w.done:
+		return false
+	}
+}
+
+func (w *cacheWatcher) run(ctx context.Context, initial []watch.Event) {
+	defer close(w.result)
+	defer func() {
+		w.mu.Lock()
+		last := w.endEvent
+		w.mu.Unlock()
+		if last != nil {
+			select {
+			case w.result <- *last:
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
+	for _, ev := range initial {
+		if !w.send(ev) {
+			return
+		}
+	}
+	var tick <-chan time.Time
+	if w.bookmarks {
+		t := time.NewTicker(max(storage.BookmarkInterval, 10*time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			w.Stop()
+			return
+		case <-w.done:
+			return
+		case e := <-w.input:
+			if ev, ok := w.translate(e); ok && !w.send(ev) {
+				return
+			}
+		case <-tick:
+			// Every event up to the cache's revision has reached this
+			// watcher when its buffer is empty.
+			w.cacher.mu.RLock()
+			rev, empty := w.cacher.rev, len(w.input) == 0
+			w.cacher.mu.RUnlock()
+			if empty && !w.send(w.cacher.bookmark(rev)) {
+				return
+			}
+		}
+	}
+}
+
+// expired is the ERROR event that makes a client re-list.
+func expired(msg string) *watch.Event {
+	return &watch.Event{Type: watch.Error, Object: &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure, Code: http.StatusGone, Reason: metav1.StatusReasonExpired, Message: msg,
+	}}
+}
+
+// errorWatcher sends one error event and ends.
+func errorWatcher(ev *watch.Event) watch.Interface {
+	ch := make(chan watch.Event, 1)
+	ch <- *ev
+	close(ch)
+	return &staticWatcher{ch: ch}
+}
+
+type staticWatcher struct{ ch chan watch.Event }
+
+func (s *staticWatcher) ResultChan() <-chan watch.Event { return s.ch }
+func (s *staticWatcher) Stop()                          {}
