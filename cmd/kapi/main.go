@@ -42,6 +42,7 @@ func main() {
 	fs.IntVar(&cfg.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingRequestsInFlight, "The maximum number of mutating requests in flight at a given time (0: no limit).")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "The duration a handler must keep a request open before timing it out (not for watches).")
 	fs.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "The minimum time a watch is held open; each watch lasts a random time between this and twice this.")
+	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling, "Enable profiling via web interface host:port/debug/pprof/.")
 	cfg.Audit.AddFlags(fs)
 	fs.Parse(os.Args[1:])
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {

@@ -44,7 +44,7 @@ func (s *Server) newAuthn(cfg Config, rows []*registry.Resource, stores []*regis
 	if err != nil {
 		return nil, err
 	}
-	p.union = append(p.union, authn.X509{Roots: roots})
+	p.union = append(p.union, &authn.X509{Roots: roots})
 	var tokenFile *authn.TokenFile
 	if cfg.TokenAuthFile != "" {
 		if tokenFile, err = authn.NewTokenFile(cfg.TokenAuthFile); err != nil {

@@ -44,6 +44,7 @@ type Config struct {
 	MaxMutatingRequestsInFlight int           // --max-mutating-requests-inflight
 	RequestTimeout              time.Duration // --request-timeout
 	MinRequestTimeout           time.Duration // --min-request-timeout
+	Profiling                   bool          // --profiling
 
 	Audit audit.Options // --audit-*
 
@@ -71,6 +72,7 @@ func Defaults() Config {
 		MaxMutatingRequestsInFlight: 200,
 		RequestTimeout:              60 * time.Second,
 		MinRequestTimeout:           1800 * time.Second,
+		Profiling:                   true,
 		Audit:                       audit.DefaultOptions(),
 	}
 }

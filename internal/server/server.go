@@ -155,6 +155,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		extra[p] = h
 	}
 	extra["GET /metrics"] = metricsHandler()
+	if cfg.Profiling {
+		for p, h := range profilingHandlers() {
+			extra[p] = h
+		}
+	}
 	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(rows), Health: health, Extra: extra})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {
