@@ -75,6 +75,8 @@ type Cacher struct {
 	ringFrom int64
 	watchers map[*cacheWatcher]struct{}
 
+	revs *revisions
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -111,6 +113,7 @@ func New(backend Backend, opts Options) *Cacher {
 	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), watchers: map[*cacheWatcher]struct{}{},
 		cancel: cancel, done: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
+	c.revs = &revisions{fetch: backend.Revision}
 	go c.run(ctx)
 	return c
 }

@@ -58,7 +58,7 @@ func (c *Cacher) readRevision(ctx context.Context, o storage.ReadOptions) (int64
 	case o.ResourceVersion > 0:
 		return o.ResourceVersion, nil
 	}
-	return c.backend.Revision(ctx)
+	return c.revs.get(ctx)
 }
 
 // Get serves one object from memory.

@@ -24,7 +24,7 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 	want := opts.ResourceVersion
 	if opts.SendInitialEvents && want == 0 {
 		var err error
-		if want, err = c.backend.Revision(ctx); err != nil {
+		if want, err = c.revs.get(ctx); err != nil {
 			return nil, err
 		}
 	}
