@@ -20,5 +20,5 @@ func hpa(version string, conv *registry.Conversion, table *registry.TableDef) *r
 	return &registry.Resource{Group: "autoscaling", Version: version, Name: "horizontalpodautoscalers",
 		Kind: "HorizontalPodAutoscaler", Namespaced: true, ShortNames: []string{"hpa"},
 		Categories: []string{"all"}, Subresources: []string{"status"}, Generation: true,
-		KeyPrefix: "horizontalpodautoscalers", StorageVersion: "v2", Convert: conv, Table: table}
+		KeyPrefix: "horizontalpodautoscalers", StorageVersion: "v2", Convert: conv, Hooks: hpaHooks, Table: table}
 }

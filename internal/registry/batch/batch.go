@@ -11,8 +11,9 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "batch", Version: "v1", Name: "cronjobs", Kind: "CronJob", Namespaced: true,
 			ShortNames: []string{"cj"}, Categories: []string{"all"}, Subresources: []string{"status"},
-			Generation: true, Table: cronJobTable},
+			Generation: true, Hooks: cronJobHooks, Table: cronJobTable},
 		{Group: "batch", Version: "v1", Name: "jobs", Kind: "Job", Namespaced: true,
-			Categories: []string{"all"}, Subresources: []string{"status"}, Generation: true, Table: jobTable},
+			Categories: []string{"all"}, Subresources: []string{"status"}, Generation: true, Hooks: jobHooks, Fields: jobFields,
+			Table: jobTable},
 	}
 }

@@ -22,7 +22,8 @@ const group = "certificates.k8s.io"
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "certificatesigningrequests", Kind: "CertificateSigningRequest",
-			ShortNames: []string{"csr"}, Subresources: []string{"status"}, Names: registry.PathSegment, Table: csrTable},
+			ShortNames: []string{"csr"}, Subresources: []string{"status"}, Names: registry.PathSegment,
+			Fields: csrFields, Table: csrTable},
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
 			Names: registry.PathSegment, Table: clusterTrustBundleTable},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
@@ -90,4 +91,10 @@ var clusterTrustBundleTable = &registry.TableDef{
 	Row: func(obj runtime.Object, now time.Time) []interface{} {
 		return []interface{}{registry.OrNone(obj.(*certificatesv1.ClusterTrustBundle).Spec.SignerName)}
 	},
+}
+
+// csrFields: signing requests select on spec.signerName, as in
+// kube-apiserver.
+func csrFields(obj runtime.Object) map[string]string {
+	return map[string]string{"spec.signerName": obj.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 }

@@ -22,7 +22,7 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "events.k8s.io", Version: "v1", Name: "events", Kind: "Event", Namespaced: true,
 			ShortNames: []string{"ev"}, KeyPrefix: "events", StorageGroup: registry.CoreGroup,
-			Convert: &registry.Conversion{ToStorage: toCore, FromStorage: fromCore}, Table: table},
+			Convert: &registry.Conversion{ToStorage: toCore, FromStorage: fromCore}, Fields: fields, Table: table},
 	}
 }
 
@@ -49,4 +49,14 @@ func fromCore(obj runtime.Object) (runtime.Object, error) {
 		return nil, errType("core/v1", obj)
 	}
 	return FromCore(e), nil
+}
+
+// fields are the core events' selectable fields: the store hands over
+// events in their stored, core/v1, form, and an empty served object when
+// it asks which fields exist.
+func fields(obj runtime.Object) map[string]string {
+	if e, ok := obj.(*eventsv1.Event); ok {
+		return core.EventFields(ToCore(e))
+	}
+	return core.EventFields(obj)
 }

@@ -20,21 +20,21 @@ const group = "rbac.authorization.k8s.io"
 // bootstrap policy reconcilers expect. Roles print kube-apiserver's
 // default table (NAME CREATED AT).
 func Resources() []*registry.Resource {
-	row := func(name, kind string, namespaced bool, table *registry.TableDef) *registry.Resource {
+	row := func(name, kind string, namespaced bool, hooks *registry.Hooks, table *registry.TableDef) *registry.Resource {
 		return &registry.Resource{Group: group, Version: "v1", Name: name, Kind: kind, Namespaced: namespaced,
-			Names: registry.PathSegment, AllowCreateOnUpdate: true, Table: table}
+			Names: registry.PathSegment, AllowCreateOnUpdate: true, Hooks: hooks, Table: table}
 	}
 	return []*registry.Resource{
-		row("clusterrolebindings", "ClusterRoleBinding", false, bindingTable(func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
+		row("clusterrolebindings", "ClusterRoleBinding", false, clusterRoleBindingHooks, bindingTable(func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
 			b := obj.(*rbacv1.ClusterRoleBinding)
 			return b.RoleRef, b.Subjects
 		})),
-		row("clusterroles", "ClusterRole", false, nil),
-		row("rolebindings", "RoleBinding", true, bindingTable(func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
+		row("clusterroles", "ClusterRole", false, clusterRoleHooks, nil),
+		row("rolebindings", "RoleBinding", true, roleBindingHooks, bindingTable(func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
 			b := obj.(*rbacv1.RoleBinding)
 			return b.RoleRef, b.Subjects
 		})),
-		row("roles", "Role", true, nil),
+		row("roles", "Role", true, roleHooks, nil),
 	}
 }
 

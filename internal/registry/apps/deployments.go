@@ -1,0 +1,127 @@
+package apps
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+	"kapi/internal/registry/core"
+)
+
+// The apps workloads' hooks: kube-apiserver's defaults (apps/v1
+// SetDefaults_*) on create and update, then its validation.
+var (
+	deploymentHooks = &registry.Hooks{
+		PrepareForCreate: func(obj runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
+		PrepareForUpdate: func(obj, _ runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
+		Validate: func(obj, old runtime.Object) field.ErrorList {
+			o, _ := old.(*appsv1.Deployment)
+			return validateDeployment(obj.(*appsv1.Deployment), o)
+		},
+	}
+	replicaSetHooks = &registry.Hooks{
+		PrepareForCreate: func(obj runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
+		PrepareForUpdate: func(obj, _ runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
+		Validate: func(obj, old runtime.Object) field.ErrorList {
+			o, _ := old.(*appsv1.ReplicaSet)
+			return validateReplicaSet(obj.(*appsv1.ReplicaSet), o)
+		},
+	}
+	statefulSetHooks = &registry.Hooks{
+		PrepareForCreate: func(obj runtime.Object) { defaultStatefulSet(obj.(*appsv1.StatefulSet)) },
+		PrepareForUpdate: func(obj, _ runtime.Object) { defaultStatefulSet(obj.(*appsv1.StatefulSet)) },
+		Validate: func(obj, old runtime.Object) field.ErrorList {
+			o, _ := old.(*appsv1.StatefulSet)
+			return validateStatefulSet(obj.(*appsv1.StatefulSet), o)
+		},
+	}
+	daemonSetHooks = &registry.Hooks{
+		PrepareForCreate: func(obj runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
+		PrepareForUpdate: func(obj, _ runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
+		Validate: func(obj, old runtime.Object) field.ErrorList {
+			o, _ := old.(*appsv1.DaemonSet)
+			return validateDaemonSet(obj.(*appsv1.DaemonSet), o)
+		},
+	}
+)
+
+// defaultDeployment: 1 replica, a RollingUpdate strategy with 25% surge
+// and unavailability, 10 revisions kept, a 600s progress deadline.
+func defaultDeployment(d *appsv1.Deployment) {
+	s := &d.Spec
+	core.DefaultPodSpec(&s.Template.Spec)
+	if s.Replicas == nil {
+		s.Replicas = int32Ptr(1)
+	}
+	if s.Strategy.Type == "" {
+		s.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+	}
+	if s.Strategy.Type == appsv1.RollingUpdateDeploymentStrategyType {
+		if s.Strategy.RollingUpdate == nil {
+			s.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{}
+		}
+		ru := s.Strategy.RollingUpdate
+		if ru.MaxUnavailable == nil {
+			v := intstr.FromString("25%")
+			ru.MaxUnavailable = &v
+		}
+		if ru.MaxSurge == nil {
+			v := intstr.FromString("25%")
+			ru.MaxSurge = &v
+		}
+	}
+	if s.RevisionHistoryLimit == nil {
+		s.RevisionHistoryLimit = int32Ptr(10)
+	}
+	if s.ProgressDeadlineSeconds == nil {
+		s.ProgressDeadlineSeconds = int32Ptr(600)
+	}
+}
+
+func validateDeployment(d, old *appsv1.Deployment) field.ErrorList {
+	s := &d.Spec
+	errs := nonNegative(map[string]*int32{"replicas": s.Replicas, "minReadySeconds": &s.MinReadySeconds,
+		"revisionHistoryLimit": s.RevisionHistoryLimit, "progressDeadlineSeconds": s.ProgressDeadlineSeconds})
+	errs = append(errs, validateSelectorAndTemplate(s.Selector, &s.Template, "deployment")...)
+	errs = append(errs, validateDeploymentStrategy(&s.Strategy, specPath.Child("strategy"))...)
+	if p := s.ProgressDeadlineSeconds; p != nil && *p <= s.MinReadySeconds {
+		errs = append(errs, field.Invalid(specPath.Child("progressDeadlineSeconds"), *p, "must be greater than minReadySeconds"))
+	}
+	if old != nil {
+		errs = append(errs, selectorImmutable(s.Selector, old.Spec.Selector)...)
+	}
+	return errs
+}
+
+func validateDeploymentStrategy(st *appsv1.DeploymentStrategy, path *field.Path) field.ErrorList {
+	switch st.Type {
+	case appsv1.RecreateDeploymentStrategyType:
+		if st.RollingUpdate != nil {
+			return field.ErrorList{field.Forbidden(path.Child("rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'")}
+		}
+	case appsv1.RollingUpdateDeploymentStrategyType:
+		if st.RollingUpdate == nil {
+			return field.ErrorList{field.Required(path.Child("rollingUpdate"), "this should be defaulted and never be nil")}
+		}
+		return validateRollingUpdate(st.RollingUpdate.MaxUnavailable, st.RollingUpdate.MaxSurge, path.Child("rollingUpdate"))
+	default:
+		return field.ErrorList{field.NotSupported(path.Child("type"), st.Type,
+			[]string{string(appsv1.RecreateDeploymentStrategyType), string(appsv1.RollingUpdateDeploymentStrategyType)})}
+	}
+	return nil
+}
+
+// validateRollingUpdate: both bounds valid, and not both zero, or a
+// rollout could never make progress.
+func validateRollingUpdate(maxUnavailable, maxSurge *intstr.IntOrString, path *field.Path) field.ErrorList {
+	errs := core.ValidateIntOrPercent(maxUnavailable, path.Child("maxUnavailable"))
+	errs = append(errs, core.ValidateIntOrPercent(maxSurge, path.Child("maxSurge"))...)
+	u, _ := core.IntOrPercentValue(maxUnavailable)
+	s, _ := core.IntOrPercentValue(maxSurge)
+	if u == 0 && s == 0 {
+		errs = append(errs, field.Invalid(path.Child("maxUnavailable"), maxUnavailable, "may not be 0 when `maxSurge` is 0"))
+	}
+	return errs
+}

@@ -1,0 +1,232 @@
+package core
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// DefaultPodSpec sets the defaults kube-apiserver's defaulters give every
+// pod spec, a pod's or a workload's template (SetDefaults_PodSpec,
+// SetDefaults_Container and the generated ones below them): dnsPolicy
+// ClusterFirst, restartPolicy Always, an empty securityContext, a 30s
+// grace period, the default scheduler; per container the pull policy from
+// the image tag, the termination message file, TCP ports, probe timings;
+// per volume the file modes and an emptyDir when no source is given.
+func DefaultPodSpec(s *corev1.PodSpec) {
+	if s.DNSPolicy == "" {
+		s.DNSPolicy = corev1.DNSClusterFirst
+	}
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if s.SecurityContext == nil {
+		s.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	if s.TerminationGracePeriodSeconds == nil {
+		p := int64(corev1.DefaultTerminationGracePeriodSeconds)
+		s.TerminationGracePeriodSeconds = &p
+	}
+	if s.SchedulerName == "" {
+		s.SchedulerName = corev1.DefaultSchedulerName
+	}
+	for i := range s.InitContainers {
+		defaultContainer(&s.InitContainers[i])
+	}
+	for i := range s.Containers {
+		defaultContainer(&s.Containers[i])
+	}
+	for i := range s.EphemeralContainers {
+		defaultContainer((*corev1.Container)(&s.EphemeralContainers[i].EphemeralContainerCommon))
+	}
+	for i := range s.Volumes {
+		defaultVolume(&s.Volumes[i])
+	}
+}
+
+// defaultPod adds what only a Pod (not a template) gets (SetDefaults_Pod):
+// requests copied from limits, enableServiceLinks, and host ports equal to
+// container ports on the host network.
+func defaultPod(pod *corev1.Pod) {
+	DefaultPodSpec(&pod.Spec)
+	s := &pod.Spec
+	for _, list := range [][]corev1.Container{s.InitContainers, s.Containers} {
+		for i := range list {
+			r := &list[i].Resources
+			if r.Limits == nil {
+				continue
+			}
+			if r.Requests == nil {
+				r.Requests = corev1.ResourceList{}
+			}
+			for k, v := range r.Limits {
+				if _, ok := r.Requests[k]; !ok {
+					r.Requests[k] = v.DeepCopy()
+				}
+			}
+		}
+		if s.HostNetwork {
+			for i := range list {
+				for j := range list[i].Ports {
+					if p := &list[i].Ports[j]; p.HostPort == 0 {
+						p.HostPort = p.ContainerPort
+					}
+				}
+			}
+		}
+	}
+	if s.EnableServiceLinks == nil {
+		t := corev1.DefaultEnableServiceLinks
+		s.EnableServiceLinks = &t
+	}
+}
+
+func defaultContainer(c *corev1.Container) {
+	if c.ImagePullPolicy == "" {
+		c.ImagePullPolicy = corev1.PullIfNotPresent
+		if imageTag(c.Image) == "latest" {
+			c.ImagePullPolicy = corev1.PullAlways
+		}
+	}
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
+	for i := range c.Ports {
+		if c.Ports[i].Protocol == "" {
+			c.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		defaultProbe(p)
+	}
+	for i := range c.Env {
+		if vf := c.Env[i].ValueFrom; vf != nil && vf.FieldRef != nil && vf.FieldRef.APIVersion == "" {
+			vf.FieldRef.APIVersion = "v1"
+		}
+	}
+	if l := c.Lifecycle; l != nil {
+		defaultHandler(l.PostStart)
+		defaultHandler(l.PreStop)
+	}
+}
+
+func defaultProbe(p *corev1.Probe) {
+	if p == nil {
+		return
+	}
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+	defaultHTTPGet(p.HTTPGet)
+}
+
+func defaultHandler(h *corev1.LifecycleHandler) {
+	if h != nil {
+		defaultHTTPGet(h.HTTPGet)
+	}
+}
+
+func defaultHTTPGet(h *corev1.HTTPGetAction) {
+	if h == nil {
+		return
+	}
+	if h.Path == "" {
+		h.Path = "/"
+	}
+	if h.Scheme == "" {
+		h.Scheme = corev1.URISchemeHTTP
+	}
+}
+
+func defaultVolume(v *corev1.Volume) {
+	s := &v.VolumeSource
+	if *s == (corev1.VolumeSource{}) {
+		s.EmptyDir = &corev1.EmptyDirVolumeSource{}
+	}
+	mode := func(p **int32, m int32) {
+		if *p == nil {
+			*p = &m
+		}
+	}
+	switch {
+	case s.Secret != nil:
+		mode(&s.Secret.DefaultMode, corev1.SecretVolumeSourceDefaultMode)
+	case s.ConfigMap != nil:
+		mode(&s.ConfigMap.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode)
+	case s.DownwardAPI != nil:
+		mode(&s.DownwardAPI.DefaultMode, corev1.DownwardAPIVolumeSourceDefaultMode)
+	case s.Projected != nil:
+		mode(&s.Projected.DefaultMode, corev1.ProjectedVolumeSourceDefaultMode)
+		for _, src := range s.Projected.Sources {
+			if t := src.ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
+				hour := int64(3600)
+				t.ExpirationSeconds = &hour
+			}
+		}
+	case s.HostPath != nil:
+		if s.HostPath.Type == nil {
+			t := corev1.HostPathUnset
+			s.HostPath.Type = &t
+		}
+	}
+}
+
+// imageTag is the tag of an image reference as the container runtime reads
+// it: "latest" when neither a tag nor a digest is given, "" for a digest
+// alone ("nginx@sha256:..."). A colon names a tag only after the last
+// slash, since "registry:5000/nginx" is a registry port.
+func imageTag(image string) string {
+	name, _, hasDigest := strings.Cut(image, "@")
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		return name[i+1:]
+	}
+	if hasDigest {
+		return ""
+	}
+	return "latest"
+}
+
+// qosClass is the pod's quality of service as the kubelet computes it
+// (kube's qos.GetPodQOS, in short): BestEffort without any request or
+// limit; Guaranteed when every container limits cpu and memory and
+// requests no other amount; Burstable otherwise.
+func qosClass(s *corev1.PodSpec) corev1.PodQOSClass {
+	some, guaranteed := false, true
+	for _, list := range [][]corev1.Container{s.InitContainers, s.Containers} {
+		for _, c := range list {
+			r := c.Resources
+			if len(r.Requests) > 0 || len(r.Limits) > 0 {
+				some = true
+			}
+			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				lim, ok := r.Limits[name]
+				if !ok {
+					guaranteed = false
+					continue
+				}
+				if req, ok := r.Requests[name]; ok && req.Cmp(lim) != 0 {
+					guaranteed = false
+				}
+			}
+		}
+	}
+	switch {
+	case !some:
+		return corev1.PodQOSBestEffort
+	case guaranteed:
+		return corev1.PodQOSGuaranteed
+	}
+	return corev1.PodQOSBurstable
+}

@@ -1,0 +1,69 @@
+package core
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+)
+
+// replicationControllerHooks: the selector and the labels default to the
+// template's labels and replicas to 1 (SetDefaults_ReplicationController);
+// the selector must be non-empty and match the template, which is
+// validated as any workload's.
+var replicationControllerHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { defaultReplicationController(obj.(*corev1.ReplicationController)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { defaultReplicationController(obj.(*corev1.ReplicationController)) },
+	Validate: func(obj, _ runtime.Object) field.ErrorList {
+		s := &obj.(*corev1.ReplicationController).Spec
+		spec := field.NewPath("spec")
+		var errs field.ErrorList
+		if s.Replicas != nil {
+			errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(*s.Replicas), spec.Child("replicas"))...)
+		}
+		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(s.MinReadySeconds), spec.Child("minReadySeconds"))...)
+		if len(s.Selector) == 0 {
+			errs = append(errs, field.Required(spec.Child("selector"), ""))
+		} else {
+			errs = append(errs, metav1validation.ValidateLabels(s.Selector, spec.Child("selector"))...)
+		}
+		if s.Template == nil {
+			return append(errs, field.Required(spec.Child("template"), ""))
+		}
+		sel := labels.SelectorFromSet(s.Selector)
+		return append(errs, ValidateWorkloadTemplate(s.Template, func(l map[string]string) bool {
+			return sel.Empty() || sel.Matches(labels.Set(l))
+		}, spec.Child("template"))...)
+	},
+}
+
+func defaultReplicationController(rc *corev1.ReplicationController) {
+	if t := rc.Spec.Template; t != nil {
+		DefaultPodSpec(&t.Spec)
+		if t.Labels != nil {
+			if len(rc.Spec.Selector) == 0 {
+				rc.Spec.Selector = t.Labels
+			}
+			if len(rc.Labels) == 0 {
+				rc.Labels = t.Labels
+			}
+		}
+	}
+	if rc.Spec.Replicas == nil {
+		one := int32(1)
+		rc.Spec.Replicas = &one
+	}
+}
+
+// podTemplateHooks default and validate a PodTemplate's template.
+var podTemplateHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { DefaultPodSpec(&obj.(*corev1.PodTemplate).Template.Spec) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultPodSpec(&obj.(*corev1.PodTemplate).Template.Spec) },
+	Validate: func(obj, _ runtime.Object) field.ErrorList {
+		return ValidatePodTemplateSpec(&obj.(*corev1.PodTemplate).Template, field.NewPath("template"))
+	},
+}

@@ -1,0 +1,74 @@
+package networking
+
+import (
+	"strings"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+)
+
+func errPaths(errs field.ErrorList) string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Field+": "+e.Type.String())
+	}
+	return strings.Join(out, "; ")
+}
+
+func TestNetworkingValidation(t *testing.T) {
+	prefix := networkingv1.PathTypePrefix
+	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web",
+		Port: networkingv1.ServiceBackendPort{Number: 80}}}
+	rule := func(host, path string, pt *networkingv1.PathType, b networkingv1.IngressBackend) networkingv1.IngressRule {
+		return networkingv1.IngressRule{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+			Paths: []networkingv1.HTTPIngressPath{{Path: path, PathType: pt, Backend: b}}}}}
+	}
+	ing := func(rules ...networkingv1.IngressRule) *networkingv1.Ingress {
+		return &networkingv1.Ingress{Spec: networkingv1.IngressSpec{Rules: rules}}
+	}
+	port := func(p intstr.IntOrString) *networkingv1.NetworkPolicy {
+		return &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{
+			Ports: []networkingv1.NetworkPolicyPort{{Port: &p}}}}}}
+	}
+	cases := []struct {
+		name string
+		hook *registry.Hooks
+		obj  runtime.Object
+		want string
+	}{
+		{"ingress valid", ingressHooks, ing(rule("*.example.com", "/", &prefix, backend)), ""},
+		{"ingress empty", ingressHooks, ing(), "spec: Invalid value"},
+		{"ingress ip host", ingressHooks, ing(rule("10.0.0.1", "/", &prefix, backend)), "spec.rules[0].host: Invalid value"},
+		{"ingress no path type", ingressHooks, ing(rule("a.com", "/", nil, backend)), "spec.rules[0].http.paths[0].pathType: Required value"},
+		{"ingress relative path", ingressHooks, ing(rule("a.com", "api", &prefix, backend)), "spec.rules[0].http.paths[0].path: Invalid value"},
+		{"ingress no port", ingressHooks, ing(rule("a.com", "/", &prefix, networkingv1.IngressBackend{
+			Service: &networkingv1.IngressServiceBackend{Name: "web"}})), "spec.rules[0].http.paths[0].backend.service.port: Required value"},
+		{"netpol valid", networkPolicyHooks, port(intstr.FromInt32(80)), ""},
+		{"netpol port", networkPolicyHooks, port(intstr.FromInt32(70000)), "spec.ingress[0].ports[0].port: Invalid value"},
+		{"netpol peer", networkPolicyHooks, &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{}}}}}}, "spec.ingress[0].from[0]: Required value"},
+		{"netpol cidr", networkPolicyHooks, &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{
+			Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8",
+				Except: []string{"192.168.0.0/16"}}}}}}}}, "spec.egress[0].to[0].ipBlock.except[0]: Invalid value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.hook.PrepareForCreate != nil {
+				c.hook.PrepareForCreate(c.obj)
+			}
+			if got := errPaths(c.hook.Validate(c.obj, nil)); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	np := &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{}}}}
+	networkPolicyHooks.PrepareForCreate(np)
+	if len(np.Spec.PolicyTypes) != 2 {
+		t.Errorf("policyTypes: %v", np.Spec.PolicyTypes)
+	}
+}
