@@ -84,7 +84,7 @@ func decodeObject(w http.ResponseWriter, r *http.Request, s *scope, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	return decodeAs(w, info, validation, body, s.store.R.GVK(), s.store.New())
+	return decodeAs(w, info, validation, body, s.bodyKind(), s.newBody())
 }
 
 // decodeAs decodes body into a new object of kind gvk.

@@ -37,9 +37,10 @@ func deleteOptions(r *http.Request) (*metav1.DeleteOptions, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	// As kube-apiserver: a negative grace period means one second.
 	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
-		zero := int64(0)
-		opts.GracePeriodSeconds = &zero
+		one := int64(1)
+		opts.GracePeriodSeconds = &one
 	}
 	return opts, dry, nil
 }

@@ -6,14 +6,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// get serves GET of one object (or its status).
+// get serves GET of one object (or its status, or its Scale).
 func (h *Resources) get(w http.ResponseWriter, r *http.Request, s *scope) {
 	var opts metav1.GetOptions
 	if err := decodeOptions(r, &opts); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	obj, err := s.store.Get(r.Context(), s.namespace(), s.info.Name, &opts)
+	get := s.store.Get
+	if s.info.Subresource == "scale" {
+		get = s.store.GetScale
+	}
+	obj, err := get(r.Context(), s.namespace(), s.info.Name, &opts)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -33,7 +33,7 @@ var patchers = map[string]func(s *scope, original, patch []byte) ([]byte, error)
 		return jsonpatch.MergePatch(original, patch)
 	},
 	string(strategicPatchType): func(s *scope, original, patch []byte) ([]byte, error) {
-		return strategicpatch.StrategicMergePatch(original, patch, s.store.New())
+		return strategicpatch.StrategicMergePatch(original, patch, s.newBody())
 	},
 }
 
@@ -102,7 +102,7 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		if err != nil {
 			return nil, patchError(err, patch)
 		}
-		obj, err := decodeAs(w, jsonInfo, validation, patched, s.store.R.GVK(), s.store.New())
+		obj, err := decodeAs(w, jsonInfo, validation, patched, s.bodyKind(), s.newBody())
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,7 @@ func transform(r *http.Request, s *scope, obj runtime.Object, isList bool) (runt
 	case "":
 		return obj, nil
 	case "Table":
-		return toTable(r, s.store.R, obj, isList)
+		return toTable(r, s.tableResource(), obj, isList)
 	case "PartialObjectMetadata":
 		if isList {
 			return nil, NotAcceptable()

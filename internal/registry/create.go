@@ -40,14 +40,22 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, dryR
 		if err := st.validateCreate(obj, m); err != nil {
 			return nil, err
 		}
+		undo, err := st.allocate(ctx, obj, nil, dryRun)
+		if err != nil {
+			return nil, err
+		}
 		if dryRun {
 			return obj, nil
 		}
 		stored, err := st.toStorage(obj)
 		if err != nil {
+			undo()
 			return nil, apierrors.NewInternalError(err)
 		}
 		out, err := st.Storage.Create(ctx, st.key(m.GetNamespace(), m.GetName()), stored)
+		if err != nil {
+			undo()
+		}
 		if storage.HasCode(err, storage.CodeAlreadyExists) && generated && try < generateNameRetries {
 			continue
 		}
@@ -119,4 +127,27 @@ func randomSuffix() string {
 		b[i] = alphabet[rand.IntN(len(alphabet))]
 	}
 	return string(b)
+}
+
+// allocate runs the row's Allocate hook; undo is never nil.
+func (st *Store) allocate(ctx context.Context, obj, old runtime.Object, dryRun bool) (undo func(), err error) {
+	undo = func() {}
+	if h := st.R.Hooks; h != nil && h.Allocate != nil {
+		u, err := h.Allocate(ctx, obj, old, dryRun)
+		if err != nil {
+			return undo, err
+		}
+		if u != nil {
+			undo = u
+		}
+	}
+	return undo, nil
+}
+
+// release runs the row's Release hook after a write: what old held and
+// obj (nil after a delete) does not.
+func (st *Store) release(ctx context.Context, obj, old runtime.Object) {
+	if h := st.R.Hooks; h != nil && h.Release != nil && old != nil {
+		h.Release(context.WithoutCancel(ctx), obj, old)
+	}
 }

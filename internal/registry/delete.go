@@ -9,30 +9,46 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// errFinalizing sends a delete down the graceful path: the object has
-// finalizers (or the type retains it), so it is marked, not removed.
-var errFinalizing = errors.New("object has finalizers")
+// errMark sends a delete down the marking path: the object stays, with a
+// deletionTimestamp, for its finalizers or its grace period.
+var errMark = errors.New("object is to be marked, not removed")
 
-// Delete deletes ns/name. An object with finalizers gets a
-// deletionTimestamp and stays until they are gone; deleted reports whether
-// it is gone now.
+// Delete deletes ns/name, as kube-apiserver's generic store does:
+//
+//   - propagationPolicy (or the legacy orphanDependents) sets the
+//     garbage collector's finalizers: Orphan adds "orphan", Foreground
+//     adds "foregroundDeletion", Background (the default) neither;
+//   - an object with finalizers, or that its row retains, is marked with
+//     a deletionTimestamp and a zero grace period and stays until they go;
+//   - a row with a GracePeriod (pods) marks the object with a
+//     deletionTimestamp that many seconds ahead and its
+//     deletionGracePeriodSeconds; it stays until a later delete with a
+//     grace period of 0 (kubelet's, or kubectl's --force);
+//   - otherwise the object is removed at once.
+//
+// deleted reports whether it is gone now.
 func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (out runtime.Object, deleted bool, err error) {
+	if opts == nil {
+		opts = &metav1.DeleteOptions{}
+	}
+	if errs := validateDeleteOptions(opts); len(errs) > 0 {
+		return nil, false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", errs)
+	}
 	key := st.key(ns, name)
 	for attempt := 0; attempt < 10; attempt++ {
-		var last runtime.Object
 		stored, err := st.Storage.Delete(ctx, key, func(current runtime.Object) error {
 			obj, err := st.toServed(current)
 			if err != nil {
 				return err
 			}
-			last = obj
 			if err := checkPreconditions(st, name, obj, opts); err != nil {
 				return err
 			}
-			if st.mustFinalize(obj) {
-				return errFinalizing
+			if st.deletion(obj, opts) {
+				return errMark
 			}
 			if dryRun {
 				return errDryRun{obj}
@@ -43,25 +59,28 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 		switch {
 		case errors.As(err, &dr):
 			return dr.obj, true, nil
-		case errors.Is(err, errFinalizing):
-			out, deleted, err := st.finalize(ctx, ns, name, last, opts, dryRun)
+		case errors.Is(err, errMark):
+			out, err := st.mark(ctx, ns, name, opts, dryRun)
 			if errors.Is(err, errRetryDelete) {
 				continue
 			}
-			return out, deleted, err
+			return out, false, err
 		case err != nil:
 			return nil, false, st.storageError(err, name)
 		}
 		out, err := st.toServed(stored)
+		if err == nil {
+			st.release(ctx, nil, out)
+		}
 		return out, true, err
 	}
 	return nil, false, apierrors.NewConflict(st.GroupResource(), name, fmt.Errorf("the object kept changing during its deletion"))
 }
 
-// errRetryDelete: the finalizers went away while marking; delete again.
+// errRetryDelete: the object no longer needs marking; delete again.
 var errRetryDelete = errors.New("retry delete")
 
-// mustFinalize reports whether deleting obj must wait.
+// mustFinalize reports whether deleting obj must wait for finalizers.
 func (st *Store) mustFinalize(obj runtime.Object) bool {
 	m := mustAccessor(obj)
 	if len(m.GetFinalizers()) > 0 {
@@ -73,10 +92,127 @@ func (st *Store) mustFinalize(obj runtime.Object) bool {
 	return false
 }
 
-// finalize marks the object as being deleted: deletionTimestamp now and a
-// zero grace period, unless it is marked already.
-func (st *Store) finalize(ctx context.Context, ns, name string, seen runtime.Object, opts *metav1.DeleteOptions, dryRun bool) (runtime.Object, bool, error) {
-	var result runtime.Object
+// deletion applies a delete with opts to obj (a copy it may change) and
+// reports whether obj stays, marked, rather than being removed. It is
+// kube-apiserver's BeforeDelete and deletionFinalizersForGarbageCollection
+// in one place: see Delete.
+func (st *Store) deletion(obj runtime.Object, opts *metav1.DeleteOptions) (stay bool) {
+	m := mustAccessor(obj)
+	now := time.Now()
+	if ts := m.GetDeletionTimestamp(); ts != nil {
+		// Deletion has begun: finalizers no longer change, and only a
+		// shorter grace period may be given, which moves the timestamp
+		// earlier by the difference.
+		gp := m.GetDeletionGracePeriodSeconds()
+		if gp != nil && *gp > 0 {
+			if opts.GracePeriodSeconds == nil || *opts.GracePeriodSeconds >= *gp {
+				return true
+			}
+			period := *opts.GracePeriodSeconds
+			moved := metav1.NewTime(ts.Add(time.Duration(period-*gp) * time.Second))
+			m.SetDeletionTimestamp(&moved)
+			m.SetDeletionGracePeriodSeconds(&period)
+			if period > 0 {
+				return true
+			}
+		}
+		return st.mustFinalize(obj)
+	}
+	if fin, changed := gcFinalizers(m.GetFinalizers(), opts); changed {
+		m.SetFinalizers(fin)
+	}
+	var grace int64
+	if st.R.GracePeriod != nil {
+		grace = st.R.GracePeriod(obj, opts)
+	}
+	if grace <= 0 && !st.mustFinalize(obj) {
+		return false
+	}
+	if grace < 0 {
+		grace = 0
+	}
+	at := metav1.NewTime(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+	m.SetDeletionTimestamp(&at)
+	m.SetDeletionGracePeriodSeconds(&grace)
+	if grace > 0 && m.GetGeneration() > 0 {
+		// As kube-apiserver: a graceful deletion is a change of intent.
+		m.SetGeneration(m.GetGeneration() + 1)
+	}
+	if h := st.R.Hooks; h != nil && h.PrepareForDelete != nil {
+		h.PrepareForDelete(obj)
+	}
+	return true
+}
+
+// gcFinalizers are the finalizers after a delete with opts: the garbage
+// collector's "orphan" and "foregroundDeletion" as the options ask (an
+// explicit orphanDependents or propagationPolicy wins over the finalizers
+// the object has); changed reports a difference.
+func gcFinalizers(current []string, opts *metav1.DeleteOptions) (out []string, changed bool) {
+	orphan, foreground := false, false
+	switch {
+	case opts.OrphanDependents != nil: //nolint:staticcheck // the legacy option, still honoured
+		orphan = *opts.OrphanDependents //nolint:staticcheck
+	case opts.PropagationPolicy != nil:
+		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
+		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	default:
+		return current, false
+	}
+	for _, f := range current {
+		if f != metav1.FinalizerOrphanDependents && f != metav1.FinalizerDeleteDependents {
+			out = append(out, f)
+		}
+	}
+	if orphan {
+		out = append(out, metav1.FinalizerOrphanDependents)
+	}
+	if foreground {
+		out = append(out, metav1.FinalizerDeleteDependents)
+	}
+	return out, !sameSet(out, current)
+}
+
+func sameSet(a, b []string) bool {
+	in := map[string]bool{}
+	for _, s := range a {
+		in[s] = true
+	}
+	for _, s := range b {
+		if !in[s] {
+			return false
+		}
+	}
+	inB := map[string]bool{}
+	for _, s := range b {
+		inB[s] = true
+	}
+	for _, s := range a {
+		if !inB[s] {
+			return false
+		}
+	}
+	return true
+}
+
+// validateDeleteOptions rejects options kube-apiserver rejects.
+func validateDeleteOptions(opts *metav1.DeleteOptions) field.ErrorList {
+	var errs field.ErrorList
+	if opts.OrphanDependents != nil && opts.PropagationPolicy != nil { //nolint:staticcheck
+		errs = append(errs, field.Invalid(field.NewPath("propagationPolicy"), opts.PropagationPolicy, "orphanDependents and deletionPropagation cannot be both set"))
+	}
+	if p := opts.PropagationPolicy; p != nil && *p != metav1.DeletePropagationForeground &&
+		*p != metav1.DeletePropagationBackground && *p != metav1.DeletePropagationOrphan {
+		errs = append(errs, field.NotSupported(field.NewPath("propagationPolicy"), *p,
+			[]string{string(metav1.DeletePropagationForeground), string(metav1.DeletePropagationBackground), string(metav1.DeletePropagationOrphan), "nil"}))
+	}
+	return errs
+}
+
+// mark writes the deletion marks computed by deletion; when the object no
+// longer needs them (its finalizers went meanwhile) it asks for the
+// delete to be retried.
+func (st *Store) mark(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (runtime.Object, error) {
 	stored, err := st.Storage.Update(ctx, st.key(ns, name), false, func(current runtime.Object) (runtime.Object, error) {
 		obj, err := st.toServed(current)
 		if err != nil {
@@ -85,20 +221,9 @@ func (st *Store) finalize(ctx context.Context, ns, name string, seen runtime.Obj
 		if err := checkPreconditions(st, name, obj, opts); err != nil {
 			return nil, err
 		}
-		if !st.mustFinalize(obj) {
+		if !st.deletion(obj, opts) {
 			return nil, errRetryDelete
 		}
-		m := mustAccessor(obj)
-		if m.GetDeletionTimestamp() == nil {
-			now := metav1.NewTime(time.Now().Truncate(time.Second))
-			zero := int64(0)
-			m.SetDeletionTimestamp(&now)
-			m.SetDeletionGracePeriodSeconds(&zero)
-			if h := st.R.Hooks; h != nil && h.PrepareForDelete != nil {
-				h.PrepareForDelete(obj)
-			}
-		}
-		result = obj
 		if dryRun {
 			return nil, errDryRun{obj}
 		}
@@ -106,17 +231,15 @@ func (st *Store) finalize(ctx context.Context, ns, name string, seen runtime.Obj
 	})
 	var dr errDryRun
 	if errors.As(err, &dr) {
-		return dr.obj, false, nil
+		return dr.obj, nil
 	}
 	if errors.Is(err, errRetryDelete) {
-		return nil, false, err
+		return nil, err
 	}
 	if err != nil {
-		return nil, false, st.storageError(err, name)
+		return nil, st.storageError(err, name)
 	}
-	_ = result
-	out, err := st.toServed(stored)
-	return out, false, err
+	return st.toServed(stored)
 }
 
 // checkPreconditions compares the delete's uid and resourceVersion

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -65,6 +66,11 @@ type Resource struct {
 	Fields func(obj runtime.Object) map[string]string
 	// Hooks are the type's defaulting and validation.
 	Hooks *Hooks
+	// GracePeriod decides how long a deleted object stays, marked with a
+	// deletionTimestamp, before it goes (kube-apiserver's
+	// CheckGracefulDelete, for pods): the seconds, or 0 to delete it at
+	// once. It may read but must not change obj. nil: always at once.
+	GracePeriod func(obj runtime.Object, opts *metav1.DeleteOptions) int64
 
 	// Compute answers the creates of a resource that is never stored
 	// (access reviews, TokenReview): the decoded request in (its
@@ -103,6 +109,17 @@ type Hooks struct {
 	// subresource: the stored object with only the type's finalizers
 	// taken from the request.
 	Finalize func(obj, old runtime.Object) runtime.Object
+
+	// Allocate reserves what an object holds outside itself (a Service's
+	// cluster IP and node ports), after validation and before the create
+	// or update is written, and may fill obj in; old is nil on a create.
+	// undo gives the reservation back when the write then fails. With
+	// dryRun it checks and reserves nothing. It runs on writes of the
+	// object itself, not of its subresources.
+	Allocate func(ctx context.Context, obj, old runtime.Object, dryRun bool) (undo func(), err error)
+	// Release gives back, after a write succeeded, what old held and obj
+	// no longer does; obj is nil when old was deleted.
+	Release func(ctx context.Context, obj, old runtime.Object)
 }
 
 // Conversion translates objects of a served version to and from the stored
@@ -155,8 +172,8 @@ func (r *Resource) HasSubresource(sub string) bool {
 
 // servedSubresources are the subresources kapi implements so far; the
 // rows list what kube-apiserver has, and discovery and the handlers show
-// only these ("scale" arrives with its issue).
-var servedSubresources = map[string]bool{"status": true, "finalize": true}
+// only these.
+var servedSubresources = map[string]bool{"status": true, "finalize": true, "scale": true}
 
 // Serves reports whether kapi serves sub for this resource.
 func (r *Resource) Serves(sub string) bool {

@@ -37,15 +37,23 @@ func (errDryRun) Error() string { return "dry run" }
 func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj UpdatedObject, dryRun bool) (out runtime.Object, created bool, err error) {
 	key := st.key(ns, name)
 	allowCreate := st.R.AllowCreateOnUpdate && sub == ""
-	var result runtime.Object
+	var result, previous runtime.Object
+	// undo gives back what the last attempt reserved (Hooks.Allocate):
+	// an attempt that loses a conflict gives it back before the next.
+	undo := func() {}
 	stored, err := st.Storage.Update(ctx, key, allowCreate, func(current runtime.Object) (runtime.Object, error) {
+		undo()
+		undo = func() {}
 		if current == nil {
 			obj, err := st.createOnUpdate(ctx, ns, name, newObj)
 			if err != nil {
 				return nil, err
 			}
-			created = true
+			created, previous = true, nil
 			result = obj
+			if undo, err = st.allocate(ctx, obj, nil, dryRun); err != nil {
+				return nil, err
+			}
 			if dryRun {
 				return nil, errDryRun{obj}
 			}
@@ -56,6 +64,7 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 		if err != nil {
 			return nil, err
 		}
+		previous = old
 		obj, err := st.updated(ctx, ns, name, sub, old, newObj)
 		if err != nil {
 			return nil, err
@@ -64,6 +73,11 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 		if st.shouldDelete(obj) {
 			return nil, errDeleteNow{rv: mustAccessor(old).GetResourceVersion()}
 		}
+		if sub == "" {
+			if undo, err = st.allocate(ctx, obj, old, dryRun); err != nil {
+				return nil, err
+			}
+		}
 		if dryRun {
 			return nil, errDryRun{obj}
 		}
@@ -71,7 +85,7 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 	})
 	var dr errDryRun
 	if errors.As(err, &dr) {
-		return dr.obj, created, nil
+		return st.subresourceView(sub, dr.obj), created, nil
 	}
 	var del errDeleteNow
 	if errors.As(err, &del) {
@@ -79,10 +93,27 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 		return out, false, err
 	}
 	if err != nil {
+		undo()
 		return nil, false, st.storageError(err, name)
 	}
 	out, err = st.toServed(stored)
-	return out, created, err
+	if err == nil && sub == "" {
+		st.release(ctx, out, previous)
+	}
+	return st.subresourceView(sub, out), created, err
+}
+
+// subresourceView is what a write of sub answers with: the Scale of the
+// object for "scale", else the object.
+func (st *Store) subresourceView(sub string, obj runtime.Object) runtime.Object {
+	if sub != "scale" || obj == nil {
+		return obj
+	}
+	scale, err := scaleOf(obj)
+	if err != nil {
+		return obj
+	}
+	return scale
 }
 
 // createOnUpdate handles a PUT of a missing object for resources that
@@ -108,6 +139,9 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 
 // updated computes and validates the new object from the stored one.
 func (st *Store) updated(ctx context.Context, ns, name, sub string, old runtime.Object, newObj UpdatedObject) (runtime.Object, error) {
+	if sub == "scale" {
+		return st.scaled(ctx, name, old, newObj)
+	}
 	obj, err := newObj(ctx, old.DeepCopyObject())
 	if err != nil {
 		return nil, err
@@ -231,6 +265,11 @@ func (st *Store) shouldDelete(obj runtime.Object) bool {
 	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
 		return false
 	}
+	// A graceful deletion still running (a pod's grace period) ends with
+	// a delete of its own, not with the next write.
+	if gp := m.GetDeletionGracePeriodSeconds(); gp != nil && *gp > 0 {
+		return false
+	}
 	if h := st.R.Hooks; h != nil && h.Retain != nil && h.Retain(obj) {
 		return false
 	}
@@ -252,7 +291,9 @@ func (st *Store) deleteAt(ctx context.Context, key, name, rv string, last runtim
 		}
 		return nil, st.storageError(err, name)
 	}
-	_ = out
+	if deleted, err := st.toServed(out); err == nil {
+		st.release(ctx, nil, deleted)
+	}
 	return last, nil
 }
 

@@ -39,6 +39,9 @@ type Config struct {
 
 	AuthorizationModes []string // --authorization-mode
 
+	ServiceClusterIPRange string // --service-cluster-ip-range
+	ServiceNodePortRange  string // --service-node-port-range
+
 	CORSAllowedOrigins          []string      // --cors-allowed-origins
 	MaxRequestsInFlight         int           // --max-requests-inflight
 	MaxMutatingRequestsInFlight int           // --max-mutating-requests-inflight
@@ -68,6 +71,8 @@ func Defaults() Config {
 
 		AnonymousAuth:               true,
 		AuthorizationModes:          []string{"RBAC"},
+		ServiceClusterIPRange:       "10.96.0.0/12",
+		ServiceNodePortRange:        "30000-32767",
 		MaxRequestsInFlight:         400,
 		MaxMutatingRequestsInFlight: 200,
 		RequestTimeout:              60 * time.Second,

@@ -113,6 +113,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		return fail(err)
 	}
+	if err := startServices(ctx, cfg, s.etcd.client, stores, ln.Addr()); err != nil {
+		return fail(err)
+	}
 	an, err := s.newAuthn(cfg, rows, stores)
 	if err != nil {
 		return fail(err)

@@ -1,22 +1,44 @@
 package core
 
 import (
+	"fmt"
+	"net/netip"
+
 	corev1 "k8s.io/api/core/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 )
 
-// serviceHooks default a Service as kube-apiserver's defaulters do for the
-// fields every client reads back: type ClusterIP, sessionAffinity None,
-// internalTrafficPolicy Cluster, and each port's protocol (TCP) and
-// targetPort (the port). ClusterIP allocation comes with its own issue.
+// serviceHooks default and validate a Service as kube-apiserver does for
+// the fields every client reads back and writes by hand. Allocation of
+// cluster IPs and node ports is added by ServiceHooks when the server
+// wires its allocators (services_alloc.go).
 var serviceHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) { defaultService(obj.(*corev1.Service)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultService(obj.(*corev1.Service)) },
+	PrepareForUpdate: func(obj, old runtime.Object) {
+		svc := obj.(*corev1.Service)
+		keepAllocated(svc, old.(*corev1.Service))
+		defaultService(svc)
+	},
+	Validate: func(obj, old runtime.Object) field.ErrorList {
+		errs := validateService(obj.(*corev1.Service))
+		if old != nil {
+			errs = append(errs, validateServiceUpdate(obj.(*corev1.Service), old.(*corev1.Service))...)
+		}
+		return errs
+	},
 }
 
+// defaultService fills what kube-apiserver's defaulters fill: type
+// ClusterIP, sessionAffinity None, internalTrafficPolicy Cluster,
+// externalTrafficPolicy Cluster for node ports, each port's protocol
+// (TCP) and targetPort (the port), and clusterIP and clusterIPs from each
+// other.
 func defaultService(svc *corev1.Service) {
 	s := &svc.Spec
 	if s.Type == "" {
@@ -29,6 +51,13 @@ func defaultService(svc *corev1.Service) {
 		p := corev1.ServiceInternalTrafficPolicyCluster
 		s.InternalTrafficPolicy = &p
 	}
+	if (s.Type == corev1.ServiceTypeNodePort || s.Type == corev1.ServiceTypeLoadBalancer) && s.ExternalTrafficPolicy == "" {
+		s.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+	}
+	if s.Type == corev1.ServiceTypeLoadBalancer && s.AllocateLoadBalancerNodePorts == nil {
+		yes := true
+		s.AllocateLoadBalancerNodePorts = &yes
+	}
 	for i := range s.Ports {
 		p := &s.Ports[i]
 		if p.Protocol == "" {
@@ -38,4 +67,258 @@ func defaultService(svc *corev1.Service) {
 			p.TargetPort = intstr.FromInt32(p.Port)
 		}
 	}
+	switch {
+	case s.ClusterIP == "" && len(s.ClusterIPs) > 0:
+		s.ClusterIP = s.ClusterIPs[0]
+	case s.ClusterIP != "" && len(s.ClusterIPs) == 0:
+		s.ClusterIPs = []string{s.ClusterIP}
+	}
+	if s.ClusterIP != "" && s.Type != corev1.ServiceTypeExternalName {
+		family := corev1.IPv4Protocol
+		if ip, err := netip.ParseAddr(s.ClusterIP); err == nil && ip.Is6() {
+			family = corev1.IPv6Protocol
+		}
+		if len(s.IPFamilies) == 0 {
+			s.IPFamilies = []corev1.IPFamily{family}
+		}
+		if s.IPFamilyPolicy == nil {
+			single := corev1.IPFamilyPolicySingleStack
+			s.IPFamilyPolicy = &single
+		}
+	}
+}
+
+// keepAllocated carries over what the server allocated when an update
+// leaves it out (a PUT of a manifest without clusterIP or nodePort), as
+// kube-apiserver's patchAllocatedValues: the cluster IPs while the type
+// still needs them, and each port's node port by port number.
+func keepAllocated(svc, old *corev1.Service) {
+	if needsClusterIP(svc) && needsClusterIP(old) && svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
+		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = old.Spec.ClusterIP, append([]string(nil), old.Spec.ClusterIPs...)
+		if len(svc.Spec.IPFamilies) == 0 {
+			svc.Spec.IPFamilies = append([]corev1.IPFamily(nil), old.Spec.IPFamilies...)
+		}
+		if svc.Spec.IPFamilyPolicy == nil {
+			svc.Spec.IPFamilyPolicy = old.Spec.IPFamilyPolicy
+		}
+	}
+	if needsNodePorts(svc) && needsNodePorts(old) {
+		held := map[int32]int32{}
+		for _, p := range old.Spec.Ports {
+			held[p.Port] = p.NodePort
+		}
+		for i := range svc.Spec.Ports {
+			if p := &svc.Spec.Ports[i]; p.NodePort == 0 {
+				p.NodePort = held[p.Port]
+			}
+		}
+	}
+	if needsHealthCheckPort(svc) && needsHealthCheckPort(old) && svc.Spec.HealthCheckNodePort == 0 {
+		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+	}
+	dropTypeDependentFields(svc, old)
+}
+
+// dropTypeDependentFields clears, when an update changes the type, the
+// allocated values the new type does not use and the client merely
+// carried over from the old object (kube-apiserver's function of the
+// same name): the cluster IPs of a service turned ExternalName, the node
+// ports of one turned ClusterIP.
+func dropTypeDependentFields(svc, old *corev1.Service) {
+	if svc.Spec.Type == corev1.ServiceTypeExternalName && old.Spec.Type != corev1.ServiceTypeExternalName &&
+		svc.Spec.ClusterIP == old.Spec.ClusterIP {
+		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
+		svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy = nil, nil
+	}
+	if !needsNodePorts(svc) && needsNodePorts(old) {
+		held := map[int32]int32{}
+		for _, p := range old.Spec.Ports {
+			held[p.Port] = p.NodePort
+		}
+		for i := range svc.Spec.Ports {
+			if p := &svc.Spec.Ports[i]; p.NodePort != 0 && p.NodePort == held[p.Port] {
+				p.NodePort = 0
+			}
+		}
+	}
+	if !needsHealthCheckPort(svc) && svc.Spec.HealthCheckNodePort == old.Spec.HealthCheckNodePort {
+		svc.Spec.HealthCheckNodePort = 0
+	}
+}
+
+// needsClusterIP: every type but ExternalName has a cluster IP, unless
+// it is headless (clusterIP None).
+func needsClusterIP(svc *corev1.Service) bool {
+	return svc.Spec.Type != corev1.ServiceTypeExternalName && svc.Spec.ClusterIP != corev1.ClusterIPNone
+}
+
+// needsNodePorts: NodePort services, and LoadBalancer ones unless they
+// opt out with allocateLoadBalancerNodePorts: false.
+func needsNodePorts(svc *corev1.Service) bool {
+	switch svc.Spec.Type {
+	case corev1.ServiceTypeNodePort:
+		return true
+	case corev1.ServiceTypeLoadBalancer:
+		return svc.Spec.AllocateLoadBalancerNodePorts == nil || *svc.Spec.AllocateLoadBalancerNodePorts
+	}
+	return false
+}
+
+// needsHealthCheckPort: a LoadBalancer with externalTrafficPolicy Local.
+func needsHealthCheckPort(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
+}
+
+var (
+	serviceTypes = []string{string(corev1.ServiceTypeClusterIP), string(corev1.ServiceTypeExternalName),
+		string(corev1.ServiceTypeLoadBalancer), string(corev1.ServiceTypeNodePort)}
+	serviceProtocols  = []string{string(corev1.ProtocolSCTP), string(corev1.ProtocolTCP), string(corev1.ProtocolUDP)}
+	sessionAffinities = []string{string(corev1.ServiceAffinityClientIP), string(corev1.ServiceAffinityNone)}
+)
+
+// validateService checks a Service with kube-apiserver's rules and field
+// paths (pkg/apis/core/validation ValidateService), for what people
+// write: type, ports, selector, cluster IPs, external name.
+func validateService(svc *corev1.Service) field.ErrorList {
+	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	s := &svc.Spec
+	validType := true
+	switch s.Type {
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeExternalName:
+	default:
+		validType = false
+		errs = append(errs, field.NotSupported(spec.Child("type"), s.Type, serviceTypes))
+	}
+	headless := s.ClusterIP == corev1.ClusterIPNone
+	if s.Type == corev1.ServiceTypeExternalName {
+		if len(s.ClusterIPs) > 0 {
+			errs = append(errs, field.Forbidden(spec.Child("clusterIPs"), "may not be set for ExternalName services"))
+		}
+		if s.ExternalName == "" {
+			errs = append(errs, field.Required(spec.Child("externalName"), ""))
+		} else {
+			for _, msg := range validation.IsDNS1123Subdomain(s.ExternalName) {
+				errs = append(errs, field.Invalid(spec.Child("externalName"), s.ExternalName, msg))
+			}
+		}
+	} else if len(s.Ports) == 0 && !headless && validType {
+		errs = append(errs, field.Required(spec.Child("ports"), ""))
+	}
+	errs = append(errs, validateClusterIPs(svc)...)
+	errs = append(errs, validateServicePorts(svc)...)
+	errs = append(errs, metav1validation.ValidateLabels(s.Selector, spec.Child("selector"))...)
+	if s.SessionAffinity != corev1.ServiceAffinityNone && s.SessionAffinity != corev1.ServiceAffinityClientIP {
+		errs = append(errs, field.NotSupported(spec.Child("sessionAffinity"), s.SessionAffinity, sessionAffinities))
+	}
+	return errs
+}
+
+// validateClusterIPs: each cluster IP an address ("None" alone), the
+// first equal to clusterIP, and no headless NodePort or LoadBalancer.
+func validateClusterIPs(svc *corev1.Service) field.ErrorList {
+	var errs field.ErrorList
+	s := &svc.Spec
+	path := field.NewPath("spec", "clusterIPs")
+	if len(s.ClusterIPs) > 0 && s.ClusterIP != s.ClusterIPs[0] {
+		errs = append(errs, field.Invalid(path, s.ClusterIPs, "first value must match `clusterIP`"))
+	}
+	if len(s.ClusterIPs) > 2 {
+		errs = append(errs, field.Invalid(path, s.ClusterIPs, "may only hold up to 2 values"))
+	}
+	for i, ip := range s.ClusterIPs {
+		if ip == corev1.ClusterIPNone {
+			if i > 0 || len(s.ClusterIPs) > 1 {
+				errs = append(errs, field.Invalid(path, s.ClusterIPs, "'None' must be the first and only value"))
+			}
+			if s.Type == corev1.ServiceTypeNodePort || s.Type == corev1.ServiceTypeLoadBalancer {
+				errs = append(errs, field.Invalid(path.Index(i), ip, fmt.Sprintf("may not be set to 'None' for %s services", s.Type)))
+			}
+			continue
+		}
+		if _, err := netip.ParseAddr(ip); err != nil {
+			errs = append(errs, field.Invalid(path.Index(i), ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+		}
+	}
+	return errs
+}
+
+// validateServicePorts: names (required and unique when there are
+// several), port, targetPort and nodePort ranges, protocols.
+func validateServicePorts(svc *corev1.Service) field.ErrorList {
+	var errs field.ErrorList
+	s := &svc.Spec
+	names := map[string]bool{}
+	seen := map[corev1.ServicePort]bool{}
+	for i, p := range s.Ports {
+		path := field.NewPath("spec", "ports").Index(i)
+		if len(s.Ports) > 1 && p.Name == "" {
+			errs = append(errs, field.Required(path.Child("name"), ""))
+		} else if p.Name != "" {
+			for _, msg := range validation.IsDNS1123Label(p.Name) {
+				errs = append(errs, field.Invalid(path.Child("name"), p.Name, msg))
+			}
+			if names[p.Name] {
+				errs = append(errs, field.Duplicate(path.Child("name"), p.Name))
+			}
+			names[p.Name] = true
+		}
+		for _, msg := range validation.IsValidPortNum(int(p.Port)) {
+			errs = append(errs, field.Invalid(path.Child("port"), p.Port, msg))
+		}
+		switch p.Protocol {
+		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
+		case "":
+			errs = append(errs, field.Required(path.Child("protocol"), ""))
+		default:
+			errs = append(errs, field.NotSupported(path.Child("protocol"), p.Protocol, serviceProtocols))
+		}
+		errs = append(errs, validateTargetPort(p.TargetPort, path.Child("targetPort"))...)
+		if p.NodePort != 0 {
+			if s.Type == corev1.ServiceTypeClusterIP || s.Type == corev1.ServiceTypeExternalName {
+				errs = append(errs, field.Forbidden(path.Child("nodePort"), fmt.Sprintf("may not be used when `type` is '%s'", s.Type)))
+			} else {
+				for _, msg := range validation.IsValidPortNum(int(p.NodePort)) {
+					errs = append(errs, field.Invalid(path.Child("nodePort"), p.NodePort, msg))
+				}
+			}
+		}
+		key := corev1.ServicePort{Protocol: p.Protocol, Port: p.Port}
+		if seen[key] {
+			errs = append(errs, field.Duplicate(path, key))
+		}
+		seen[key] = true
+	}
+	return errs
+}
+
+// validateTargetPort: a port number or an IANA service name.
+func validateTargetPort(tp intstr.IntOrString, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if tp.Type == intstr.String {
+		for _, msg := range validation.IsValidPortName(tp.StrVal) {
+			errs = append(errs, field.Invalid(path, tp.StrVal, msg))
+		}
+		return errs
+	}
+	for _, msg := range validation.IsValidPortNum(tp.IntValue()) {
+		errs = append(errs, field.Invalid(path, tp.IntValue(), msg))
+	}
+	return errs
+}
+
+// validateServiceUpdate: the cluster IPs are immutable while the service
+// has them (only a change to or from ExternalName frees them), worded as
+// kube-apiserver's validateUpgradeDowngradeClusterIPs.
+func validateServiceUpdate(svc, old *corev1.Service) field.ErrorList {
+	if svc.Spec.Type == corev1.ServiceTypeExternalName || old.Spec.Type == corev1.ServiceTypeExternalName {
+		return nil
+	}
+	if len(old.Spec.ClusterIPs) == 0 {
+		return nil
+	}
+	if len(svc.Spec.ClusterIPs) == 0 || svc.Spec.ClusterIPs[0] != old.Spec.ClusterIPs[0] {
+		return field.ErrorList{field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), svc.Spec.ClusterIPs, "may not change once set")}
+	}
+	return nil
 }

@@ -143,10 +143,11 @@ func TestV2(t *testing.T) {
 	if status == nil || status.ID != "replaceAppsV1NamespacedDeploymentStatus" || status.Extensions[extGVK].(map[string]any)["kind"] != "Deployment" {
 		t.Errorf("PUT of deployments/status: %+v", status)
 	}
-	// Only the subresources kapi serves are documented: scale comes with
-	// its issue.
-	if _, ok := sw.Paths.Paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]; ok {
-		t.Errorf("deployments/scale is documented but not served")
+	// The scale subresource is served, and documented as an
+	// autoscaling/v1 Scale.
+	scale := sw.Paths.Paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"].Put
+	if scale == nil || scale.Extensions[extGVK].(map[string]any)["kind"] != "Scale" {
+		t.Errorf("PUT of deployments/scale: %+v", scale)
 	}
 }
 

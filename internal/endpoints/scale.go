@@ -1,0 +1,40 @@
+package endpoints
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/registry"
+)
+
+// The scale subresource reads and writes an autoscaling/v1 Scale rather
+// than the stored kind: these say what a request's body and answer are.
+
+// bodyKind is the kind a request body must be.
+func (s *scope) bodyKind() schema.GroupVersionKind {
+	if s.info.Subresource == "scale" {
+		return registry.ScaleGVK
+	}
+	return s.store.R.GVK()
+}
+
+// newBody is an empty object of bodyKind.
+func (s *scope) newBody() runtime.Object {
+	if s.info.Subresource == "scale" {
+		obj, _ := registry.Scheme.New(registry.ScaleGVK)
+		return obj
+	}
+	return s.store.New()
+}
+
+// scaleResource prints a Scale with the default columns, as
+// kube-apiserver prints kinds without a printer of their own.
+var scaleResource = &registry.Resource{Group: registry.ScaleGVK.Group, Version: registry.ScaleGVK.Version, Name: "scale", Kind: "Scale"}
+
+// tableResource is the resource whose table a response is printed with.
+func (s *scope) tableResource() *registry.Resource {
+	if s.info.Subresource == "scale" {
+		return scaleResource
+	}
+	return s.store.R
+}

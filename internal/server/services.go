@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"kapi/internal/registry"
+	"kapi/internal/registry/core"
+	"kapi/internal/registry/core/allocation"
+	"kapi/internal/storage/etcd"
+)
+
+// startServices gives Services their cluster IPs and node ports and makes
+// the kubernetes Service: it builds the allocators on etcd (cluster IPs
+// as IPAddress objects in the ipaddresses store, node ports as kube's
+// RangeAllocation bitmap at <prefix>/ranges/servicenodeports), installs
+// them as the services row's hooks, and ensures the ServiceCIDR
+// "kubernetes" and the kubernetes Service in default (the first address
+// of the range, port 443 to the secure port) with its Endpoints and
+// EndpointSlice. It runs before kapi serves.
+func startServices(ctx context.Context, cfg Config, client *clientv3.Client, stores []*registry.Store, addr net.Addr) error {
+	cidr, portRange := cfg.ServiceClusterIPRange, cfg.ServiceNodePortRange
+	if cidr == "" {
+		cidr = "10.96.0.0/12"
+	}
+	if portRange == "" {
+		portRange = "30000-32767"
+	}
+	ips, err := allocation.NewClusterIPs(cidr, findStore(stores, "networking.k8s.io", "v1", "ipaddresses"))
+	if err != nil {
+		return fmt.Errorf("--service-cluster-ip-range: %w", err)
+	}
+	rangeAllocation := corev1.SchemeGroupVersion.WithKind("RangeAllocation")
+	ranges := etcd.New(client, cfg.EtcdPrefix+"/ranges/", etcd.Codec{Serializer: protobufSerializer(), GVK: rangeAllocation,
+		New: func() runtime.Object { return &corev1.RangeAllocation{} }})
+	ports, err := allocation.NewNodePorts(portRange, ranges, "servicenodeports")
+	if err != nil {
+		return fmt.Errorf("--service-node-port-range: %w", err)
+	}
+	services := findStore(stores, "", "v1", "services")
+	services.R.Hooks = core.ServiceHooks(&core.ServiceAllocators{IPs: ips, Ports: ports})
+
+	cidrs := findStore(stores, "networking.k8s.io", "v1", "servicecidrs")
+	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
+		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{ips.CIDR().String()}}}
+	if _, err := cidrs.Create(ctx, "", sc, false); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the ServiceCIDR kubernetes: %w", err)
+	}
+	port := int32(addr.(*net.TCPAddr).Port)
+	if err := ensureKubernetesService(ctx, services, ips.First().String(), port); err != nil {
+		return err
+	}
+	host := cfg.BindAddress
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return ensureKubernetesEndpoints(ctx, stores, host, port)
+}
+
+// kubernetesLabels are the labels kube-apiserver gives the kubernetes
+// Service.
+var kubernetesLabels = map[string]string{"component": "apiserver", "provider": "kubernetes"}
+
+// ensureKubernetesService creates the kubernetes Service unless it exists;
+// another replica starting at the same moment may win, which is fine.
+func ensureKubernetesService(ctx context.Context, services *registry.Store, clusterIP string, port int32) error {
+	if cur, err := services.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); err == nil {
+		// Kept from an earlier start; point it at this start's port.
+		if p := cur.(*corev1.Service).Spec.Ports; len(p) == 1 && p[0].TargetPort.IntValue() == int(port) {
+			return nil
+		}
+		_, _, err := services.Update(ctx, metav1.NamespaceDefault, "kubernetes", "", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+			svc := old.(*corev1.Service)
+			svc.Spec.Ports = []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}
+			return svc, nil
+		}, false)
+		return err
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: kubernetesLabels},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: clusterIP,
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}},
+	}
+	_, err := services.Create(ctx, metav1.NamespaceDefault, svc, false)
+	if apierrors.IsAlreadyExists(err) || apierrors.IsInvalid(err) {
+		// Created (and its IP taken) by another replica meanwhile.
+		if _, getErr := services.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); getErr == nil {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating the kubernetes Service: %w", err)
+	}
+	return nil
+}
+
+// ensureKubernetesEndpoints points the kubernetes Service's Endpoints and
+// EndpointSlice at this kapi (the last replica to start wins: there is no
+// lease reconciler).
+func ensureKubernetesEndpoints(ctx context.Context, stores []*registry.Store, host string, port int32) error {
+	eps := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: host}},
+			Ports: []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}}}},
+	}
+	https, tcp, ready := "https", corev1.ProtocolTCP, true
+	family := discoveryv1.AddressTypeIPv4
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		family = discoveryv1.AddressTypeIPv6
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
+		AddressType: family,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &https, Port: &port, Protocol: &tcp}},
+	}
+	for _, want := range []struct {
+		store *registry.Store
+		obj   runtime.Object
+	}{
+		{findStore(stores, "", "v1", "endpoints"), eps},
+		{findStore(stores, "discovery.k8s.io", "v1", "endpointslices"), slice},
+	} {
+		if err := putObject(ctx, want.store, want.obj); err != nil {
+			return fmt.Errorf("writing the kubernetes %s: %w", want.store.R.Kind, err)
+		}
+	}
+	return nil
+}
+
+// putObject creates obj or replaces the stored one's content with it.
+func putObject(ctx context.Context, st *registry.Store, obj runtime.Object) error {
+	m, err := metaAccessor(obj)
+	if err != nil {
+		return err
+	}
+	_, err = st.Create(ctx, m.GetNamespace(), obj.DeepCopyObject(), false)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	_, _, err = st.Update(ctx, m.GetNamespace(), m.GetName(), "", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+		out := obj.DeepCopyObject()
+		om, _ := metaAccessor(old)
+		nm, _ := metaAccessor(out)
+		nm.SetUID(om.GetUID())
+		return out, nil
+	}, false)
+	return err
+}
+
+func metaAccessor(obj runtime.Object) (metav1.Object, error) { return meta.Accessor(obj) }
