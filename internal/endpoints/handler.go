@@ -103,6 +103,9 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, apierrors.NewMethodNotSupported(st.GroupResource(), verb))
 		return
 	}
+	if st.R.Deprecation != "" {
+		AddWarning(w, st.R.Deprecation)
+	}
 	out, err := NegotiateOutput(r)
 	if err != nil {
 		WriteError(w, r, err)

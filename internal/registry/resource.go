@@ -66,6 +66,10 @@ type Resource struct {
 	Fields func(obj runtime.Object) map[string]string
 	// Hooks are the type's defaulting and validation.
 	Hooks *Hooks
+	// Deprecation is the warning kube-apiserver sends with every request
+	// to a deprecated resource ("v1 Endpoints is deprecated in v1.33+;
+	// use discovery.k8s.io/v1 EndpointSlice").
+	Deprecation string
 	// GracePeriod decides how long a deleted object stays, marked with a
 	// deletionTimestamp, before it goes (kube-apiserver's
 	// CheckGracefulDelete, for pods): the seconds, or 0 to delete it at

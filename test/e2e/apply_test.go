@@ -80,3 +80,17 @@ func TestFieldValidation(t *testing.T) {
 		t.Fatalf("Warn (the default): Warning header %q", hc.Get("Warning"))
 	}
 }
+
+// TestDeprecationWarning: requests to a deprecated resource carry kube-
+// apiserver's Warning header, which kubectl prints.
+func TestDeprecationWarning(t *testing.T) {
+	k := startKapi(t)
+	h := k.rawHeaders(t, "GET", "/api/v1/namespaces/default/endpoints", nil)
+	if !strings.Contains(h.Get("Warning"), "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice") {
+		t.Fatalf("Warning %q", h.Get("Warning"))
+	}
+	out := k.mustKubectl("", "get", "endpoints")
+	if !strings.Contains(out, "Warning: v1 Endpoints is deprecated") {
+		t.Fatalf("kubectl get endpoints:\n%s", out)
+	}
+}
