@@ -15,6 +15,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
@@ -128,8 +130,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		rows = append(rows, r)
 		stores = append(stores, registry.NewStore(r, nil))
 	}
+	// The namespace check reads the cache as it is (resourceVersion "0"),
+	// as kube-apiserver's plugin reads its informer, rather than a
+	// consistent read per write.
 	adm := append(admission.Chain{admission.NamespaceLifecycle{Get: func(ctx context.Context, name string) (runtimeObject, error) {
-		return nsStore.Get(ctx, "", name, nil)
+		obj, err := nsStore.Get(ctx, "", name, &metav1.GetOptions{ResourceVersion: "0"})
+		if apierrors.IsNotFound(err) {
+			// Not in the cache yet, perhaps just created: ask etcd.
+			obj, err = nsStore.Get(ctx, "", name, nil)
+		}
+		return obj, err
 	}}}, az.admission...)
 
 	health := router.NewHealth()
