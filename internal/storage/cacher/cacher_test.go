@@ -125,6 +125,10 @@ func TestCacheMatchesEtcd(t *testing.T) {
 func TestWatchResumeEverywhere(t *testing.T) {
 	s, c := newPair(t, Options{})
 	ctx := context.Background()
+	// The cache's window starts where it first listed: let it list first.
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	var revs []int64
 	for i := 0; i < 20; i++ {
 		out, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "even"))
@@ -228,5 +232,47 @@ func TestSlowWatcherEnds(t *testing.T) {
 	}
 	if st, ok := last.Object.(*metav1.Status); last.Type != watch.Error || !ok || st.Code != 410 || n > 12 {
 		t.Fatalf("slow watcher ended with %s %v after %d events", last.Type, last.Object, n)
+	}
+}
+
+// TestUpdateFromStaleCache: an update that starts from the cached object
+// still compares revisions in etcd: a write the cache has not seen yet is
+// not overwritten, the update is retried on the current object.
+func TestUpdateFromStaleCache(t *testing.T) {
+	s, c := newPair(t, Options{})
+	ctx := context.Background()
+	if _, err := s.Create(ctx, "a/x", cm("a", "x", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the cache's view back: stop its watch so it keeps the old
+	// object, and let it believe it is current.
+	c.cancel()
+	<-c.done
+	c.mu.Lock()
+	c.ready = true
+	c.mu.Unlock()
+	if _, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+		o := cur.(*corev1.ConfigMap)
+		o.Data = map[string]string{"written": "behind the cache's back"}
+		return o, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	out, err := c.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+		seen++
+		o := cur.(*corev1.ConfigMap)
+		o.Labels = map[string]string{"l": "v2"}
+		return o, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.ConfigMap)
+	if got.Data["written"] == "" || got.Labels["l"] != "v2" || seen != 2 {
+		t.Fatalf("update from a stale cache: %+v after %d tries", got, seen)
 	}
 }

@@ -148,8 +148,23 @@ func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object) (ru
 	return c.backend.Create(ctx, key, obj)
 }
 
-// Update writes through to etcd.
+// updaterFrom is a backend that can start an update from a cached object.
+type updaterFrom interface {
+	UpdateFrom(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc, hint runtime.Object) (runtime.Object, error)
+}
+
+// Update writes through to etcd, starting from the cached object when
+// there is one: no read before the write.
 func (c *Cacher) Update(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
+	if u, ok := c.backend.(updaterFrom); ok {
+		c.mu.RLock()
+		e, found := c.items.Get(&entry{key: key})
+		ready := c.ready
+		c.mu.RUnlock()
+		if ready && found {
+			return u.UpdateFrom(ctx, key, allowCreate, tryUpdate, e.obj)
+		}
+	}
 	return c.backend.Update(ctx, key, allowCreate, tryUpdate)
 }
 

@@ -3,9 +3,11 @@ package etcd
 import (
 	"bytes"
 	"context"
+	"strconv"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/storage"
@@ -16,14 +18,24 @@ import (
 // mod_revision read. When another writer came first, the transaction's
 // else branch returns the new current value and the loop runs again.
 func (s *Store) Update(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
+	return s.UpdateFrom(ctx, key, allowCreate, tryUpdate, nil)
+}
+
+// UpdateFrom is Update starting from hint, the object as a cache last saw
+// it, instead of reading it first: one transaction when the hint is
+// current. A stale hint costs nothing but a retry: the transaction
+// compares its revision, and its else branch returns the current object.
+func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc, hint runtime.Object) (runtime.Object, error) {
 	k := s.key(key)
-	resp, err := s.client.Get(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	var cur *mvccpb.KeyValue
-	if len(resp.Kvs) > 0 {
-		cur = resp.Kvs[0]
+	cur, err := s.hinted(hint)
+	if err != nil || cur == nil {
+		resp, err := s.client.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.Kvs) > 0 {
+			cur = resp.Kvs[0]
+		}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -70,4 +82,25 @@ func (s *Store) Update(ctx context.Context, key string, allowCreate bool, tryUpd
 			cur = kvs[0]
 		}
 	}
+}
+
+// hinted is the key-value a hint stands for: its encoding at its
+// resourceVersion. nil without a usable hint.
+func (s *Store) hinted(hint runtime.Object) (*mvccpb.KeyValue, error) {
+	if hint == nil {
+		return nil, nil
+	}
+	m, err := meta.Accessor(hint)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
+	if err != nil || rev <= 0 {
+		return nil, err
+	}
+	data, err := s.encode(hint.DeepCopyObject())
+	if err != nil {
+		return nil, err
+	}
+	return &mvccpb.KeyValue{Value: data, ModRevision: rev}, nil
 }
