@@ -276,3 +276,42 @@ func TestUpdateFromStaleCache(t *testing.T) {
 		t.Fatalf("update from a stale cache: %+v after %d tries", got, seen)
 	}
 }
+
+// TestUpdateFromStaleCacheConflict: a resourceVersion the cache has not
+// seen yet is not a conflict: the update is decided again on the object
+// read from etcd.
+func TestUpdateFromStaleCacheConflict(t *testing.T) {
+	s, c := newPair(t, Options{})
+	ctx := context.Background()
+	if _, err := s.Create(ctx, "a/x", cm("a", "x", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.cancel()
+	<-c.done
+	c.mu.Lock()
+	c.ready = true
+	c.mu.Unlock()
+	newer, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+		o := cur.(*corev1.ConfigMap)
+		o.Labels = map[string]string{"l": "v2"}
+		return o, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := newer.(*corev1.ConfigMap).ResourceVersion
+	out, err := c.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+		o := cur.(*corev1.ConfigMap)
+		if o.ResourceVersion != want {
+			return nil, fmt.Errorf("conflict: stored %s, client has %s", o.ResourceVersion, want)
+		}
+		o.Labels = map[string]string{"l": "v3"}
+		return o, nil
+	})
+	if err != nil || out.(*corev1.ConfigMap).Labels["l"] != "v3" {
+		t.Fatalf("update with a resourceVersion newer than the cache: %v %v", out, err)
+	}
+}

@@ -28,13 +28,24 @@ func (s *Store) Update(ctx context.Context, key string, allowCreate bool, tryUpd
 func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc, hint runtime.Object) (runtime.Object, error) {
 	k := s.key(key)
 	cur, err := s.hinted(hint)
-	if err != nil || cur == nil {
+	// fromHint: cur may be stale. What tryUpdate decides on a stale object
+	// (a conflict, nothing to change) is only believed after a fresh read.
+	fromHint := err == nil && cur != nil
+	fetch := func() error {
 		resp, err := s.client.Get(ctx, k)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		cur = nil
 		if len(resp.Kvs) > 0 {
 			cur = resp.Kvs[0]
+		}
+		fromHint = false
+		return nil
+	}
+	if !fromHint {
+		if err := fetch(); err != nil {
+			return nil, err
 		}
 	}
 	for {
@@ -53,6 +64,12 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		}
 		updated, err := tryUpdate(current)
 		if err != nil {
+			if fromHint {
+				if err := fetch(); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return nil, err
 		}
 		data, err := s.encode(updated)
@@ -60,6 +77,12 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			return nil, err
 		}
 		if cur != nil && bytes.Equal(data, cur.Value) {
+			if fromHint {
+				if err := fetch(); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			// Nothing changed: no write, same resourceVersion.
 			return s.decode(cur.Value, cur.ModRevision)
 		}
@@ -77,7 +100,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		if txn.Succeeded {
 			return s.decode(data, txn.Header.Revision)
 		}
-		cur = nil
+		cur, fromHint = nil, false
 		if kvs := txn.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
 			cur = kvs[0]
 		}
