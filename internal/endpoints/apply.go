@@ -78,11 +78,7 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		WriteError(w, r, err)
 		return
 	}
-	if out, err = transform(r, s, out, false); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	WriteObject(w, r, http.StatusOK, s.out, out)
+	respond(w, r, s, http.StatusOK, out)
 }
 
 // applyCreate creates the object an apply names when it does not exist:
@@ -111,9 +107,5 @@ func (h *Resources) applyCreate(w http.ResponseWriter, r *http.Request, s *scope
 		WriteError(w, r, err)
 		return
 	}
-	if out, err = transform(r, s, out, false); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	WriteObject(w, r, http.StatusCreated, s.out, out)
+	respond(w, r, s, http.StatusCreated, out)
 }

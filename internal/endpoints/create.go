@@ -53,11 +53,7 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	if out, err = transform(r, s, out, false); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	WriteObject(w, r, http.StatusCreated, s.out, out)
+	respond(w, r, s, http.StatusCreated, out)
 }
 
 // compute answers a create of a resource that is never stored (an access

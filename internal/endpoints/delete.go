@@ -72,11 +72,7 @@ func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteSuccess(w, r, s.out, details)
 		return
 	}
-	if obj, err = transform(r, s, obj, false); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	WriteObject(w, r, http.StatusOK, s.out, obj)
+	respond(w, r, s, http.StatusOK, obj)
 }
 
 // deleteCollection serves DELETE of a collection: every object the list

@@ -22,9 +22,5 @@ func (h *Resources) get(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	if obj, err = transform(r, s, obj, false); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	WriteObject(w, r, http.StatusOK, s.out, obj)
+	respond(w, r, s, http.StatusOK, obj)
 }

@@ -118,3 +118,14 @@ func WriteSuccess(w http.ResponseWriter, r *http.Request, out Output, details *m
 }
 
 func isTrue(s string) bool { return s == "true" || s == "1" }
+
+// respond writes a verb's answer for one object: as the client asked it
+// (the object, its Table row, its metadata), with code.
+func respond(w http.ResponseWriter, r *http.Request, s *scope, code int, obj runtime.Object) {
+	obj, err := transform(r, s, obj, false)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	WriteObject(w, r, code, s.out, obj)
+}

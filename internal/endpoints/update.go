@@ -62,13 +62,9 @@ func (h *Resources) finishUpdate(w http.ResponseWriter, r *http.Request, s *scop
 		WriteError(w, r, err)
 		return
 	}
-	if out, err = transform(r, s, out, false); err != nil {
-		WriteError(w, r, err)
-		return
-	}
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated
 	}
-	WriteObject(w, r, code, s.out, out)
+	respond(w, r, s, code, out)
 }

@@ -247,13 +247,7 @@ func TestUpdateFromStaleCache(t *testing.T) {
 	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Hold the cache's view back: stop its watch so it keeps the old
-	// object, and let it believe it is current.
-	c.cancel()
-	<-c.done
-	c.mu.Lock()
-	c.ready = true
-	c.mu.Unlock()
+	freeze(c)
 	if _, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
 		o := cur.(*corev1.ConfigMap)
 		o.Data = map[string]string{"written": "behind the cache's back"}
@@ -289,11 +283,7 @@ func TestUpdateFromStaleCacheConflict(t *testing.T) {
 	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c.cancel()
-	<-c.done
-	c.mu.Lock()
-	c.ready = true
-	c.mu.Unlock()
+	freeze(c)
 	newer, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
 		o := cur.(*corev1.ConfigMap)
 		o.Labels = map[string]string{"l": "v2"}
@@ -314,4 +304,14 @@ func TestUpdateFromStaleCacheConflict(t *testing.T) {
 	if err != nil || out.(*corev1.ConfigMap).Labels["l"] != "v3" {
 		t.Fatalf("update with a resourceVersion newer than the cache: %v %v", out, err)
 	}
+}
+
+// freeze holds the cache's view back: its watch stops, so it keeps the
+// objects it has, and it still believes it is current.
+func freeze(c *Cacher) {
+	c.cancel()
+	<-c.done
+	c.mu.Lock()
+	c.ready = true
+	c.mu.Unlock()
 }
