@@ -1,10 +1,10 @@
 package endpoints
 
 import (
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -23,9 +23,11 @@ func WriteObject(w http.ResponseWriter, r *http.Request, code int, out Output, o
 	WriteObjectAs(w, r, code, out, obj, out.Info.MediaType)
 }
 
-// WriteObjectAs is WriteObject with the Content-Type given.
+// WriteObjectAs is WriteObject with the Content-Type given. The answer is
+// encoded straight into the response (a list item by item, with the
+// streaming encoders of the CodecFactory): only its first 128 KiB are
+// held, to decide on gzip, so a large list is never built whole in memory.
 func WriteObjectAs(w http.ResponseWriter, r *http.Request, code int, out Output, obj runtime.Object, contentType string) {
-	var buf bytes.Buffer
 	if n, ok := obj.(runtime.NestedObjectEncoder); ok {
 		// Table rows carry objects that must be encoded the same way.
 		if err := n.EncodeNestedObjects(out.Info.Serializer); err != nil {
@@ -37,32 +39,81 @@ func WriteObjectAs(w http.ResponseWriter, r *http.Request, code int, out Output,
 	if out.Info.PrettySerializer != nil && isTrue(r.URL.Query().Get("pretty")) {
 		enc = out.Info.PrettySerializer
 	}
-	if err := enc.Encode(obj, &buf); err != nil {
-		writeStatus(w, r, apierrors.NewInternalError(fmt.Errorf("encoding response: %w", err)))
-		return
+	d := &deferredWriter{w: w, r: r, code: code, contentType: contentType}
+	if err := enc.Encode(obj, d); err != nil {
+		if !d.started() {
+			writeStatus(w, r, apierrors.NewInternalError(fmt.Errorf("encoding response: %w", err)))
+			return
+		}
+		// Half an answer is out: end the stream rather than pass it as
+		// whole.
+		klog.ErrorS(err, "encoding a response failed midway", "path", r.URL.Path)
+		panic(http.ErrAbortHandler)
 	}
-	writeBytes(w, r, code, contentType, buf.Bytes())
+	if err := d.Close(); err != nil {
+		klog.V(2).InfoS("writing a response failed", "path", r.URL.Path, "err", err)
+	}
 }
 
-// writeBytes writes a body, gzipped when it is large and the client takes
-// gzip.
-func writeBytes(w http.ResponseWriter, r *http.Request, code int, contentType string, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
+// deferredWriter holds the start of an answer until it knows whether the
+// answer is large: past gzipThreshold it is sent as it comes, gzipped
+// (level 1, as kube-apiserver: most of the size for a fraction of the CPU)
+// when the client takes gzip; below, it is sent whole when done.
+type deferredWriter struct {
+	w           http.ResponseWriter
+	r           *http.Request
+	code        int
+	contentType string
+	buf         []byte
+	out         io.Writer // nil until started
+	gz          *gzip.Writer
+}
+
+func (d *deferredWriter) started() bool { return d.out != nil }
+
+func (d *deferredWriter) Write(p []byte) (int, error) {
+	if d.out != nil {
+		return d.out.Write(p)
+	}
+	if len(d.buf)+len(p) < gzipThreshold {
+		d.buf = append(d.buf, p...)
+		return len(p), nil
+	}
+	d.start(true)
+	if _, err := d.out.Write(d.buf); err != nil {
+		return 0, err
+	}
+	d.buf = nil
+	return d.out.Write(p)
+}
+
+func (d *deferredWriter) start(large bool) {
+	h := d.w.Header()
+	h.Set("Content-Type", d.contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
-	if len(body) >= gzipThreshold && acceptsGzip(r) {
+	if large && acceptsGzip(d.r) {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
-		w.WriteHeader(code)
-		// Level 1, as kube-apiserver: most of the size for a fraction of
-		// the CPU of the default level.
-		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		gz.Write(body)
-		gz.Close()
+		d.w.WriteHeader(d.code)
+		d.gz, _ = gzip.NewWriterLevel(d.w, gzip.BestSpeed)
+		d.out = d.gz
 		return
 	}
-	w.WriteHeader(code)
-	w.Write(body)
+	d.w.WriteHeader(d.code)
+	d.out = d.w
+}
+
+// Close sends what is held, and ends the gzip stream.
+func (d *deferredWriter) Close() error {
+	if d.out == nil {
+		d.start(false)
+		_, err := d.out.Write(d.buf)
+		return err
+	}
+	if d.gz != nil {
+		return d.gz.Close()
+	}
+	return nil
 }
 
 func acceptsGzip(r *http.Request) bool {
