@@ -7,7 +7,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/admission"
-	"kapi/internal/registry"
 )
 
 // create serves POST to a collection: decode, admit, store; 201 Created
@@ -80,27 +79,7 @@ func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	body, err := readBody(r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	info, err := inputSerializer(r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	validation, err := fieldValidation(r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	into, err := registry.Scheme.New(a.Kind)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	obj, err := decodeAs(w, info, validation, body, a.Kind, into)
+	obj, err := readObject(w, r, s)
 	if err != nil {
 		WriteError(w, r, err)
 		return

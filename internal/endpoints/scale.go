@@ -7,11 +7,15 @@ import (
 	"kapi/internal/registry"
 )
 
-// The scale subresource reads and writes an autoscaling/v1 Scale rather
-// than the stored kind: these say what a request's body and answer are.
+// The scale subresource reads and writes an autoscaling/v1 Scale, and an
+// action (serviceaccounts/token) its own kind, rather than the stored
+// kind: these say what a request's body and answer are.
 
 // bodyKind is the kind a request body must be.
 func (s *scope) bodyKind() schema.GroupVersionKind {
+	if a := s.store.R.Actions[s.info.Subresource]; a != nil {
+		return a.Kind
+	}
 	if s.info.Subresource == "scale" {
 		return registry.ScaleGVK
 	}
@@ -20,8 +24,8 @@ func (s *scope) bodyKind() schema.GroupVersionKind {
 
 // newBody is an empty object of bodyKind.
 func (s *scope) newBody() runtime.Object {
-	if s.info.Subresource == "scale" {
-		obj, _ := registry.Scheme.New(registry.ScaleGVK)
+	if gvk := s.bodyKind(); gvk != s.store.R.GVK() {
+		obj, _ := registry.Scheme.New(gvk)
 		return obj
 	}
 	return s.store.New()
