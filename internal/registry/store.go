@@ -1,7 +1,7 @@
 package registry
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -101,7 +101,7 @@ func (st *Store) storageError(err error, name string) error {
 	}
 	gr := st.GroupResource()
 	var se *storage.Error
-	if !asStorageError(err, &se) {
+	if !errors.As(err, &se) {
 		return apierrors.NewInternalError(err)
 	}
 	switch se.Code {
@@ -121,21 +121,6 @@ func (st *Store) storageError(err error, name string) error {
 		return apierrors.NewBadRequest(se.Msg)
 	}
 	return apierrors.NewInternalError(err)
-}
-
-func asStorageError(err error, target **storage.Error) bool {
-	for err != nil {
-		if se, ok := err.(*storage.Error); ok {
-			*target = se
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 // hasStatus reports whether the resource's objects have a status that the
@@ -167,6 +152,3 @@ func resetStatus(obj runtime.Object) {
 		f.Set(reflect.Zero(f.Type()))
 	}
 }
-
-// ctxDone is a short check used in loops.
-func ctxDone(ctx context.Context) error { return ctx.Err() }

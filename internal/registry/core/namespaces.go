@@ -18,19 +18,10 @@ var namespaceHooks = &registry.Hooks{
 		if !hasFinalizer(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
 			ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 		}
-		// kube-apiserver labels every namespace with its name.
-		if ns.Labels == nil {
-			ns.Labels = map[string]string{}
-		}
-		ns.Labels[corev1.LabelMetadataName] = ns.Name
+		labelWithName(ns)
 	},
-	PrepareForUpdate: func(obj, old runtime.Object) {
-		ns, o := obj.(*corev1.Namespace), old.(*corev1.Namespace)
-		if ns.Labels == nil {
-			ns.Labels = map[string]string{}
-		}
-		ns.Labels[corev1.LabelMetadataName] = ns.Name
-		_ = o
+	PrepareForUpdate: func(obj, _ runtime.Object) {
+		labelWithName(obj.(*corev1.Namespace))
 	},
 	PrepareForDelete: func(obj runtime.Object) {
 		obj.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating
@@ -52,4 +43,13 @@ func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
 		}
 	}
 	return false
+}
+
+// labelWithName sets kubernetes.io/metadata.name, as kube-apiserver labels
+// every namespace with its name.
+func labelWithName(ns *corev1.Namespace) {
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	ns.Labels[corev1.LabelMetadataName] = ns.Name
 }
