@@ -21,6 +21,8 @@ func main() {
 	fs.IntVar(&cfg.Watchers, "watchers", cfg.Watchers, "watchers in the fan-out scenario")
 	fs.IntVar(&cfg.WatchUpdates, "watch-updates", cfg.WatchUpdates, "updates in the fan-out scenario")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each timed scenario runs")
+	fs.StringVar(&cfg.ProfileDir, "profile", "", "write kapi's CPU profile of each scenario to this folder (<scenario>.pprof)")
+	fs.BoolVar(&cfg.CPU, "cpu", false, "print the cores the client, kapi and etcd used in each scenario")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run as the kapi (\"kapi\") or etcd (\"etcd\") process of a benchmark")
 	fs.StringVar(&cfg.Dir, "dir", "", "internal: the child's data folder")
 	fs.IntVar(&cfg.Port, "port", 0, "internal: the child's port")

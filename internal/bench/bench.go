@@ -33,6 +33,12 @@ type Config struct {
 	Objects, ObjectSize, Clients int
 	Watchers, WatchUpdates       int
 	Duration                     time.Duration
+	// ProfileDir, when set, receives kapi's CPU profile of each
+	// scenario (<scenario>.pprof), for `go tool pprof`.
+	ProfileDir string
+	// CPU prints the cores the client, kapi and etcd used in each
+	// scenario.
+	CPU bool
 
 	// Child, Dir, Port, EtcdURL: the re-executed processes.
 	Child   string
@@ -112,7 +118,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}); err != nil {
 		return fmt.Errorf("kapi did not start: %w", err)
 	}
-	b := &bench{cfg: cfg, raw: raw, kapi: client, pid: kapiProc.cmd.Process.Pid, out: out}
+	b := &bench{cfg: cfg, raw: raw, kapi: client, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, out: out}
 	return b.run(ctx)
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,9 +25,42 @@ type bench struct {
 	cfg  Config
 	raw  *clientv3.Client
 	kapi kubernetes.Interface
-	pid  int
-	out  io.Writer
-	data string
+	pid  int // kapi's
+	// etcdPid is the etcd child's; current is the scenario being run.
+	etcdPid int
+	current *result
+	out     io.Writer
+	data    string
+}
+
+// profile, when Config.ProfileDir is set, records kapi's CPU profile for
+// the length of one scenario's kapi half (from /debug/pprof/profile) into
+// ProfileDir/<name>.pprof; the returned func waits for it.
+func (b *bench) profile(ctx context.Context, name string, d time.Duration) func() error {
+	if b.cfg.ProfileDir == "" {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() {
+		secs := max(int(d.Round(time.Second)/time.Second), 1)
+		data, err := b.kapi.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(secs)).DoRaw(ctx)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(b.cfg.ProfileDir, name+".pprof"), data, 0o644)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
+}
+
+// profiled runs the kapi half of a scenario under profile.
+func (b *bench) profiled(ctx context.Context, name string, d time.Duration, op func() error) error {
+	wait := b.profile(ctx, name, d)
+	err := b.cpu(&b.current.kapiCPU, op)
+	if perr := wait(); err == nil {
+		err = perr
+	}
+	return err
 }
 
 // result is one line of the report: a figure for etcd and for kapi.
@@ -38,6 +72,40 @@ type result struct {
 	higher bool
 	goal   string
 	note   string
+	// etcdCPU and kapiCPU: the cores each process used in each half.
+	etcdCPU, kapiCPU cores
+}
+
+// cores is how many cores the benchmark's client (this process), kapi and
+// etcd used over a stretch of time.
+type cores struct{ client, kapi, etcd float64 }
+
+// cpu runs op and records in into the cores each process used meanwhile.
+func (b *bench) cpu(into *cores, op func() error) error {
+	start := time.Now()
+	c0, k0, e0 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
+	err := op()
+	wall := time.Since(start).Seconds()
+	c1, k1, e1 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
+	*into = cores{client: (c1 - c0) / wall, kapi: (k1 - k0) / wall, etcd: (e1 - e0) / wall}
+	return err
+}
+
+// cpuSeconds is the user and system CPU time of process pid, from
+// /proc/<pid>/stat (0 when it cannot be read).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces: fields count from its closing ")".
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
 func (b *bench) run(ctx context.Context) error {
@@ -54,12 +122,14 @@ func (b *bench) run(ctx context.Context) error {
 		b.sequentialCreates, b.parallelCreates, b.gets, b.updates,
 		b.consistentList, b.anyList, b.pagedList, b.selectorList, b.watchFanOut,
 	} {
+		b.current = &result{}
 		r, err := s(ctx)
+		r.kapiCPU = b.current.kapiCPU
 		if err != nil {
 			return err
 		}
 		results = append(results, r)
-		printResult(b.out, r)
+		printResult(b.out, r, b.cfg.CPU)
 	}
 	rss, err := peakRSS(b.pid)
 	if err != nil {
@@ -69,7 +139,7 @@ func (b *bench) run(ctx context.Context) error {
 	return nil
 }
 
-func printResult(out io.Writer, r result) {
+func printResult(out io.Writer, r result, showCPU bool) {
 	ratio := r.kapi / r.etcd
 	label := "kapi/etcd"
 	if !r.higher {
@@ -80,6 +150,10 @@ func printResult(out io.Writer, r result) {
 		note = "  (" + r.note + ")"
 	}
 	fmt.Fprintf(out, "%-40s %12.1f %12.1f %10.2f %s  goal %s%s\n", r.name+" ("+r.unit+")", r.etcd, r.kapi, ratio, label, r.goal, note)
+	if showCPU {
+		fmt.Fprintf(out, "    cores used: etcd run: client %.2f, etcd %.2f; kapi run: client %.2f, kapi %.2f, etcd %.2f\n",
+			r.etcdCPU.client, r.etcdCPU.etcd, r.kapiCPU.client, r.kapiCPU.kapi, r.kapiCPU.etcd)
+	}
 }
 
 func (b *bench) configMap(name string, labels map[string]string) *corev1.ConfigMap {
@@ -146,14 +220,20 @@ func (b *bench) sequentialCreates(ctx context.Context) (result, error) {
 	n := max(b.cfg.Objects/4, 1)
 	r := result{name: "sequential creates", unit: "/s", higher: true, goal: ">= 0.5"}
 	var err error
-	if r.etcd, err = parallel(n, 1, func(i int) error {
-		_, err := b.raw.Put(ctx, fmt.Sprintf("/bench-raw/seq/cm-%d", i), b.data)
+	if err = b.cpu(&r.etcdCPU, func() (err error) {
+		r.etcd, err = parallel(n, 1, func(i int) error {
+			_, err := b.raw.Put(ctx, fmt.Sprintf("/bench-raw/seq/cm-%d", i), b.data)
+			return err
+		})
 		return err
 	}); err != nil {
 		return r, err
 	}
-	r.kapi, err = parallel(n, 1, func(i int) error {
-		_, err := b.kapi.CoreV1().ConfigMaps("bench-seq").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), nil), metav1.CreateOptions{})
+	err = b.profiled(ctx, "sequential-creates", time.Second, func() (err error) {
+		r.kapi, err = parallel(n, 1, func(i int) error {
+			_, err := b.kapi.CoreV1().ConfigMaps("bench-seq").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), nil), metav1.CreateOptions{})
+			return err
+		})
 		return err
 	})
 	return r, err
@@ -162,18 +242,24 @@ func (b *bench) sequentialCreates(ctx context.Context) (result, error) {
 func (b *bench) parallelCreates(ctx context.Context) (result, error) {
 	r := result{name: fmt.Sprintf("parallel creates, %d clients", b.cfg.Clients), unit: "/s", higher: true, goal: ">= 0.5"}
 	var err error
-	if r.etcd, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
-		_, err := b.raw.Put(ctx, fmt.Sprintf("/bench-raw/cm/cm-%d", i), b.data)
+	if err = b.cpu(&r.etcdCPU, func() (err error) {
+		r.etcd, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
+			_, err := b.raw.Put(ctx, fmt.Sprintf("/bench-raw/cm/cm-%d", i), b.data)
+			return err
+		})
 		return err
 	}); err != nil {
 		return r, err
 	}
-	r.kapi, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
-		var labels map[string]string
-		if i%100 == 0 {
-			labels = map[string]string{"selected": "yes"} // 1% for the selector list
-		}
-		_, err := b.kapi.CoreV1().ConfigMaps("bench").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), labels), metav1.CreateOptions{})
+	err = b.profiled(ctx, "parallel-creates", time.Second, func() (err error) {
+		r.kapi, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
+			var labels map[string]string
+			if i%100 == 0 {
+				labels = map[string]string{"selected": "yes"} // 1% for the selector list
+			}
+			_, err := b.kapi.CoreV1().ConfigMaps("bench").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), labels), metav1.CreateOptions{})
+			return err
+		})
 		return err
 	})
 	return r, err
@@ -182,14 +268,20 @@ func (b *bench) parallelCreates(ctx context.Context) (result, error) {
 func (b *bench) gets(ctx context.Context) (result, error) {
 	r := result{name: fmt.Sprintf("parallel gets, %d clients", b.cfg.Clients), unit: "/s", higher: true, goal: ">= 1.0"}
 	var err error
-	if r.etcd, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
-		_, err := b.raw.Get(ctx, fmt.Sprintf("/bench-raw/cm/cm-%d", rand.IntN(b.cfg.Objects)))
+	if err = b.cpu(&r.etcdCPU, func() (err error) {
+		r.etcd, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+			_, err := b.raw.Get(ctx, fmt.Sprintf("/bench-raw/cm/cm-%d", rand.IntN(b.cfg.Objects)))
+			return err
+		})
 		return err
 	}); err != nil {
 		return r, err
 	}
-	r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
-		_, err := b.kapi.CoreV1().ConfigMaps("bench").Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), metav1.GetOptions{})
+	err = b.profiled(ctx, "gets", b.cfg.Duration, func() (err error) {
+		r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+			_, err := b.kapi.CoreV1().ConfigMaps("bench").Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), metav1.GetOptions{})
+			return err
+		})
 		return err
 	})
 	return r, err
@@ -199,19 +291,31 @@ func (b *bench) gets(ctx context.Context) (result, error) {
 func (b *bench) updates(ctx context.Context) (result, error) {
 	r := result{name: fmt.Sprintf("read-modify-write updates, %d clients", b.cfg.Clients), unit: "/s", higher: true, goal: ">= 0.5"}
 	var err error
-	if r.etcd, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
-		key := fmt.Sprintf("/bench-raw/cm/cm-%d", rand.IntN(b.cfg.Objects))
-		resp, err := b.raw.Get(ctx, key)
-		if err != nil || len(resp.Kvs) == 0 {
+	if err = b.cpu(&r.etcdCPU, func() (err error) {
+		r.etcd, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+			key := fmt.Sprintf("/bench-raw/cm/cm-%d", rand.IntN(b.cfg.Objects))
+			resp, err := b.raw.Get(ctx, key)
+			if err != nil || len(resp.Kvs) == 0 {
+				return err
+			}
+			_, err = b.raw.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).
+				Then(clientv3.OpPut(key, b.data)).Commit()
 			return err
-		}
-		_, err = b.raw.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", resp.Kvs[0].ModRevision)).
-			Then(clientv3.OpPut(key, b.data)).Commit()
+		})
 		return err
 	}); err != nil {
 		return r, err
 	}
-	r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+	err = b.profiled(ctx, "updates", b.cfg.Duration, func() (err error) {
+		r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, b.kapiUpdate(ctx))
+		return err
+	})
+	return r, err
+}
+
+// kapiUpdate is one read-modify-write of a random ConfigMap.
+func (b *bench) kapiUpdate(ctx context.Context) func() error {
+	return func() error {
 		cms := b.kapi.CoreV1().ConfigMaps("bench")
 		cm, err := cms.Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), metav1.GetOptions{})
 		if err != nil {
@@ -223,8 +327,7 @@ func (b *bench) updates(ctx context.Context) (result, error) {
 			return nil // another client won the race; that is the protocol
 		}
 		return err
-	})
-	return r, err
+	}
 }
 
 // p50 of ms over runs of op.
@@ -273,10 +376,17 @@ func (b *bench) listWith(ctx context.Context, opts metav1.ListOptions, want int)
 func (b *bench) listResult(ctx context.Context, name string, opts metav1.ListOptions, want int, goal string) (result, error) {
 	r := result{name: name, unit: "ms p50", goal: goal}
 	var err error
-	if r.etcd, err = p50(15, b.rawList(ctx)); err != nil {
+	if err = b.cpu(&r.etcdCPU, func() (err error) { r.etcd, err = p50(15, b.rawList(ctx)); return err }); err != nil {
 		return r, err
 	}
-	r.kapi, err = p50(15, b.listWith(ctx, opts, want))
+	runs := 15
+	if b.cfg.ProfileDir != "" {
+		runs = 100 // enough samples to say something
+	}
+	err = b.profiled(ctx, strings.NewReplacer(" ", "-", ",", "", "%", "pc", "=", "").Replace(name), time.Second, func() (err error) {
+		r.kapi, err = p50(runs, b.listWith(ctx, opts, want))
+		return err
+	})
 	return r, err
 }
 
