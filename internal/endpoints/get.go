@@ -13,7 +13,7 @@ func (h *Resources) get(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	get := s.store.Get
+	get := s.store.GetShared // the answer is only encoded: share the cache's object
 	if s.info.Subresource == "scale" {
 		get = s.store.GetScale
 	}

@@ -15,7 +15,17 @@ func (h *Resources) list(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	list, err := s.store.List(r.Context(), s.namespace(), &opts)
+	// The list is only encoded: share the cache's objects, whose encodings
+	// are kept with them.
+	shared, err := s.store.ListShared(r.Context(), s.namespace(), &opts)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if writeSharedList(w, r, s.out, shared) {
+		return
+	}
+	list, err := shared.Typed()
 	if err != nil {
 		WriteError(w, r, err)
 		return

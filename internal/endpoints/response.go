@@ -40,7 +40,12 @@ func WriteObjectAs(w http.ResponseWriter, r *http.Request, code int, out Output,
 		enc = out.Info.PrettySerializer
 	}
 	d := &deferredWriter{w: w, r: r, code: code, contentType: contentType}
-	if err := enc.Encode(obj, d); err != nil {
+	finish(w, r, d, enc.Encode(obj, d))
+}
+
+// finish ends an answer written into d, given the error of writing it.
+func finish(w http.ResponseWriter, r *http.Request, d *deferredWriter, err error) {
+	if err != nil {
 		if !d.started() {
 			writeStatus(w, r, apierrors.NewInternalError(fmt.Errorf("encoding response: %w", err)))
 			return

@@ -10,15 +10,19 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
 // transform turns a response object into what the client asked for with
 // the "as" parameter of its Accept header: a Table, or only the metadata.
 // isList says whether obj is a list.
 func transform(r *http.Request, s *scope, obj runtime.Object, isList bool) (runtime.Object, error) {
-	switch s.out.As {
-	case "":
+	if s.out.As == "" {
 		return obj, nil
+	}
+	// What follows only reads a shared object.
+	obj = storage.Unwrap(obj)
+	switch s.out.As {
 	case "Table":
 		return toTable(r, s.tableResource(), obj, isList)
 	case "PartialObjectMetadata":
@@ -114,7 +118,10 @@ func toTable(r *http.Request, res *registry.Resource, obj runtime.Object, isList
 		switch opts.IncludeObject {
 		case metav1.IncludeNone:
 		case metav1.IncludeObject:
-			it.GetObjectKind().SetGroupVersionKind(res.GVK())
+			if it.GetObjectKind().GroupVersionKind() != res.GVK() {
+				it = it.DeepCopyObject()
+				it.GetObjectKind().SetGroupVersionKind(res.GVK())
+			}
 			row.Object.Object = it
 		default:
 			p, err := partialMetadata(it, "v1")

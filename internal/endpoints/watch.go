@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"kapi/internal/storage"
 )
 
 // watch serves a watch: a chunked stream of WatchEvents (newline-delimited
@@ -46,7 +48,9 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	if opts.TimeoutSeconds != nil {
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
-	wi, err := s.store.Watch(r.Context(), s.namespace(), &opts)
+	// The events are only encoded: share the cache's objects, encoded once
+	// for every watcher.
+	wi, err := s.store.WatchShared(r.Context(), s.namespace(), &opts)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -126,7 +130,7 @@ func (h *Resources) watchObject(r *http.Request, s *scope, ev watch.Event, first
 			}
 			return t, nil
 		}
-		t, err := toTable(r, s.store.R, ev.Object, false)
+		t, err := toTable(r, s.store.R, storage.Unwrap(ev.Object), false)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +139,7 @@ func (h *Resources) watchObject(r *http.Request, s *scope, ev watch.Event, first
 		}
 		return t, nil
 	case "PartialObjectMetadata":
-		return partialMetadata(ev.Object, s.out.Version)
+		return partialMetadata(storage.Unwrap(ev.Object), s.out.Version)
 	case "":
 		return ev.Object, nil
 	}

@@ -20,7 +20,18 @@ import (
 // Get reads ns/name, at the newest revision unless opts.ResourceVersion
 // says otherwise ("0": any; N: not older than N).
 func (st *Store) Get(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error) {
-	var ro storage.ReadOptions
+	return st.get(ctx, ns, name, opts, false)
+}
+
+// GetShared is Get for a reader that changes nothing (a handler writing the
+// answer): the object may be the watch cache's own, a *storage.Cached,
+// encoded once for every reader.
+func (st *Store) GetShared(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error) {
+	return st.get(ctx, ns, name, opts, true)
+}
+
+func (st *Store) get(ctx context.Context, ns, name string, opts *metav1.GetOptions, shared bool) (runtime.Object, error) {
+	ro := storage.ReadOptions{Shared: shared}
 	if opts != nil && opts.ResourceVersion != "" {
 		rv, err := parseRV(opts.ResourceVersion)
 		if err != nil {
@@ -39,10 +50,53 @@ func (st *Store) Get(ctx context.Context, ns, name string, opts *metav1.GetOptio
 // List reads the objects in ns (all namespaces when ns is "") that match
 // the options' selectors, one page at a time when opts.Limit is set.
 func (st *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
+	l, err := st.list(ctx, ns, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := meta.SetList(l.List, l.Items); err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return l.List, nil
+}
+
+// SharedList is a list whose items may be the watch cache's own objects
+// (*storage.Cached), shared by every reader and not to be changed: List
+// is the typed list with its metadata and no items, Items the items.
+type SharedList struct {
+	List  runtime.Object
+	Items []runtime.Object
+}
+
+// Typed returns the typed list with copies of the items, to change at
+// will (Table rows, metadata only, ...).
+func (l *SharedList) Typed() (runtime.Object, error) {
+	items := make([]runtime.Object, len(l.Items))
+	for i, it := range l.Items {
+		if c, ok := it.(*storage.Cached); ok {
+			it = c.DeepCopyObject()
+		}
+		items[i] = it
+	}
+	if err := meta.SetList(l.List, items); err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return l.List, nil
+}
+
+// ListShared is List for a reader that changes nothing (a handler writing
+// the answer): the items may be the watch cache's own, encoded once for
+// every reader.
+func (st *Store) ListShared(ctx context.Context, ns string, opts *metav1.ListOptions) (*SharedList, error) {
+	return st.list(ctx, ns, opts, true)
+}
+
+func (st *Store) list(ctx context.Context, ns string, opts *metav1.ListOptions, shared bool) (*SharedList, error) {
 	lo, err := st.listOptions(opts, false)
 	if err != nil {
 		return nil, err
 	}
+	lo.Shared = shared
 	res, err := st.Storage.List(ctx, st.prefix(ns), lo)
 	if err != nil {
 		return nil, st.storageError(err, "")
@@ -54,9 +108,6 @@ func (st *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) 
 		}
 	}
 	list := st.NewList()
-	if err := meta.SetList(list, items); err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
 	la, err := meta.ListAccessor(list)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
@@ -64,16 +115,27 @@ func (st *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) 
 	la.SetResourceVersion(strconv.FormatInt(res.ResourceVersion, 10))
 	la.SetContinue(res.Continue)
 	la.SetRemainingItemCount(res.RemainingItemCount)
-	return list, nil
+	return &SharedList{List: list, Items: items}, nil
 }
 
 // Watch streams the changes in ns that match the options' selectors.
 func (st *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) (watch.Interface, error) {
+	return st.watch(ctx, ns, opts, false)
+}
+
+// WatchShared is Watch for a reader that changes nothing (a handler
+// writing the events): the events' objects may be the watch cache's own,
+// encoded once for every watcher.
+func (st *Store) WatchShared(ctx context.Context, ns string, opts *metav1.ListOptions) (watch.Interface, error) {
+	return st.watch(ctx, ns, opts, true)
+}
+
+func (st *Store) watch(ctx context.Context, ns string, opts *metav1.ListOptions, shared bool) (watch.Interface, error) {
 	lo, err := st.listOptions(opts, true)
 	if err != nil {
 		return nil, err
 	}
-	wo := storage.WatchOptions{ResourceVersion: lo.ResourceVersion, Predicate: lo.Predicate, Bookmarks: opts.AllowWatchBookmarks}
+	wo := storage.WatchOptions{ResourceVersion: lo.ResourceVersion, Predicate: lo.Predicate, Bookmarks: opts.AllowWatchBookmarks, Shared: shared}
 	switch {
 	case opts.SendInitialEvents != nil:
 		// The WatchList protocol: the state (not older than

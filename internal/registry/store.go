@@ -81,6 +81,14 @@ func (st *Store) toServed(obj runtime.Object) (runtime.Object, error) {
 	if obj == nil {
 		return nil, nil
 	}
+	if c, ok := obj.(*storage.Cached); ok {
+		// A shared object is served as it is when it is already of the
+		// served version; otherwise a copy is converted.
+		if st.R.Convert == nil && c.GetObjectKind().GroupVersionKind() == st.R.GVK() {
+			return c, nil
+		}
+		obj = c.DeepCopyObject()
+	}
 	if st.R.Convert != nil {
 		var err error
 		if obj, err = st.R.Convert.FromStorage(obj); err != nil {

@@ -59,6 +59,9 @@ type ReadOptions struct {
 	// AnyVersion: resourceVersion "0", any revision will do (a cache may
 	// answer without catching up first).
 	AnyVersion bool
+	// Shared: the reader changes nothing it gets, so a cache may return
+	// the objects it holds, as *Cached, rather than copies.
+	Shared bool
 }
 
 // ListOptions adds paging and filtering to ReadOptions.
@@ -100,4 +103,6 @@ type WatchOptions struct {
 	// ProgressBookmarks sends a BOOKMARK for every progress notification
 	// of the backend, however often (the watch cache's own watch).
 	ProgressBookmarks bool
+	// Shared: as ReadOptions.Shared, for the events' objects.
+	Shared bool
 }

@@ -81,16 +81,19 @@ type Cacher struct {
 	done   chan struct{}
 }
 
+// entry is one object: shared with the readers that ask for shared
+// objects, copied for the others.
 type entry struct {
 	key string
-	obj runtime.Object
+	obj *storage.Cached
 }
 
-// event is one change, with the object before it (for selectors).
+// event is one change, with the object before it (for selectors). A
+// DELETED event's obj is the object as it was, at the deletion's revision.
 type event struct {
 	typ       watch.EventType
 	key       string
-	obj, prev runtime.Object
+	obj, prev *storage.Cached
 	rev       int64
 }
 
@@ -153,7 +156,7 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	}
 	items := btree.NewG(32, byKey)
 	for _, o := range list.Items {
-		items.ReplaceOrInsert(&entry{key: keyOf(o), obj: o})
+		items.ReplaceOrInsert(&entry{key: keyOf(o), obj: storage.NewCached(o)})
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -218,7 +221,7 @@ func (c *Cacher) apply(ev watch.Event) error {
 		return nil
 	}
 	key := keyOf(ev.Object)
-	e := &event{typ: ev.Type, key: key, obj: ev.Object, rev: rev}
+	e := &event{typ: ev.Type, key: key, obj: storage.NewCached(ev.Object), rev: rev}
 	if old, ok := c.items.Get(&entry{key: key}); ok {
 		e.prev = old.obj
 	}
@@ -226,7 +229,7 @@ func (c *Cacher) apply(ev watch.Event) error {
 	case watch.Deleted:
 		c.items.Delete(&entry{key: key})
 	default:
-		c.items.ReplaceOrInsert(&entry{key: key, obj: ev.Object})
+		c.items.ReplaceOrInsert(&entry{key: key, obj: e.obj})
 	}
 	c.rev = rev
 	c.ring = append(c.ring, e)

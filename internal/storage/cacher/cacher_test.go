@@ -315,3 +315,54 @@ func freeze(c *Cacher) {
 	c.ready = true
 	c.mu.Unlock()
 }
+
+// TestSharedReads: a reader that shares gets the cache's own object, the
+// same one from a get, a list and a watch event of one revision, so that
+// its encodings are made once for all of them; a reader that does not
+// share gets a copy of its own, and changing it changes nothing shared.
+func TestSharedReads(t *testing.T) {
+	_, c := newPair(t, Options{})
+	ctx := context.Background()
+	w, err := c.Watch(ctx, "a/", storage.WatchOptions{Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	created, err := c.Create(ctx, "a/x", cm("a", "x", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := <-w.ResultChan()
+	fromWatch, ok := ev.Object.(*storage.Cached)
+	if !ok || ev.Type != watch.Added {
+		t.Fatalf("shared watch event: %s %T", ev.Type, ev.Object)
+	}
+	got, err := c.Get(ctx, "a/x", storage.ReadOptions{Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.List(ctx, "a/", storage.ListOptions{ReadOptions: storage.ReadOptions{Shared: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != runtime.Object(fromWatch) || len(list.Items) != 1 || list.Items[0] != got {
+		t.Fatalf("get %p, list %v, watch %p: not one shared object", got, list.Items, fromWatch)
+	}
+	if m := fromWatch.Object().(*corev1.ConfigMap); m.ResourceVersion != created.(*corev1.ConfigMap).ResourceVersion ||
+		fromWatch.GetObjectKind().GroupVersionKind().Kind != "ConfigMap" {
+		t.Fatalf("shared object: %+v", m)
+	}
+
+	own, err := c.Get(ctx, "a/x", storage.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := own.(*corev1.ConfigMap)
+	if !ok {
+		t.Fatalf("unshared get: %T", own)
+	}
+	o.Labels["l"] = "changed"
+	if fromWatch.Object().(*corev1.ConfigMap).Labels["l"] != "v1" {
+		t.Fatal("changing an unshared copy changed the shared object")
+	}
+}

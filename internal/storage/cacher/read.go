@@ -81,7 +81,16 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.ReadOptions) 
 	if !ok {
 		return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
 	}
-	return e.obj.DeepCopyObject(), nil
+	return out(e.obj, opts.Shared), nil
+}
+
+// out is what a reader gets of a cached object: the object itself when it
+// shares, else a copy of its own.
+func out(c *storage.Cached, shared bool) runtime.Object {
+	if shared {
+		return c
+	}
+	return c.DeepCopyObject()
 }
 
 // List serves a list from memory, the first page of a paged one included;
@@ -99,7 +108,7 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		return c.backend.List(ctx, prefix, opts)
 	}
 	defer c.mu.RUnlock()
-	out := &storage.ListResult{ResourceVersion: c.rev}
+	res := &storage.ListResult{ResourceVersion: c.rev}
 	var last string
 	var more bool
 	var remaining int64
@@ -108,7 +117,7 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		if !strings.HasPrefix(e.key, prefix) {
 			return false
 		}
-		if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {
+		if opts.Limit > 0 && int64(len(res.Items)) == opts.Limit {
 			more = true
 			if !opts.Predicate.Empty() {
 				return false
@@ -116,13 +125,13 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 			remaining++
 			return true
 		}
-		ok, err := opts.Predicate.Matches(e.obj)
+		ok, err := opts.Predicate.Matches(e.obj.Object())
 		if err != nil {
 			failed = err
 			return false
 		}
 		if ok {
-			out.Items = append(out.Items, e.obj.DeepCopyObject())
+			res.Items = append(res.Items, out(e.obj, opts.Shared))
 			last = e.key
 		}
 		return true
@@ -132,12 +141,12 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		return nil, failed
 	}
 	if more {
-		out.Continue = storage.EncodeContinue(c.rev, last+"\x00")
+		res.Continue = storage.EncodeContinue(c.rev, last+"\x00")
 		if opts.Predicate.Empty() {
-			out.RemainingItemCount = &remaining
+			res.RemainingItemCount = &remaining
 		}
 	}
-	return out, nil
+	return res, nil
 }
 
 // Revision is etcd's.
@@ -162,7 +171,7 @@ func (c *Cacher) Update(ctx context.Context, key string, allowCreate bool, tryUp
 		ready := c.ready
 		c.mu.RUnlock()
 		if ready && found {
-			return u.UpdateFrom(ctx, key, allowCreate, tryUpdate, e.obj)
+			return u.UpdateFrom(ctx, key, allowCreate, tryUpdate, e.obj.Object())
 		}
 	}
 	return c.backend.Update(ctx, key, allowCreate, tryUpdate)

@@ -11,7 +11,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"kapi/internal/storage"
@@ -34,7 +33,7 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 	}
 	c.mu.RUnlock()
 
-	w := &cacheWatcher{cacher: c, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, bookmarks: opts.Bookmarks,
+	w := &cacheWatcher{cacher: c, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, bookmarks: opts.Bookmarks, shared: opts.Shared,
 		input: make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
 	var initial []watch.Event
 	c.mu.Lock()
@@ -45,7 +44,7 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 				return false
 			}
 			if w.selects(e.key, e.obj) {
-				initial = append(initial, watch.Event{Type: watch.Added, Object: e.obj.DeepCopyObject()})
+				initial = append(initial, watch.Event{Type: watch.Added, Object: out(e.obj, w.shared)})
 			}
 			return true
 		})
@@ -93,6 +92,7 @@ type cacheWatcher struct {
 	exact     bool
 	pred      storage.Predicate
 	bookmarks bool
+	shared    bool // events carry the cache's objects, not copies
 	input     chan *event
 	result    chan watch.Event
 	done      chan struct{}
@@ -133,7 +133,7 @@ func (w *cacheWatcher) terminate(last *watch.Event) {
 	})
 }
 
-func (w *cacheWatcher) selects(key string, obj runtime.Object) bool {
+func (w *cacheWatcher) selects(key string, obj *storage.Cached) bool {
 	if w.exact {
 		if key != w.prefix {
 			return false
@@ -141,7 +141,7 @@ func (w *cacheWatcher) selects(key string, obj runtime.Object) bool {
 	} else if !strings.HasPrefix(key, w.prefix) {
 		return false
 	}
-	ok, err := w.pred.Matches(obj)
+	ok, err := w.pred.Matches(obj.Object())
 	return err == nil && ok
 }
 
@@ -155,17 +155,13 @@ func (w *cacheWatcher) translate(e *event) (watch.Event, bool) {
 		if !prev {
 			return watch.Event{}, false
 		}
-		obj := e.prev.DeepCopyObject()
-		if m, err := meta.Accessor(obj); err == nil {
-			m.SetResourceVersion(strconv.FormatInt(e.rev, 10))
-		}
-		return watch.Event{Type: watch.Deleted, Object: obj}, true
+		return watch.Event{Type: watch.Deleted, Object: out(e.obj, w.shared)}, true
 	case cur && prev:
-		return watch.Event{Type: watch.Modified, Object: e.obj.DeepCopyObject()}, true
+		return watch.Event{Type: watch.Modified, Object: out(e.obj, w.shared)}, true
 	case cur:
-		return watch.Event{Type: watch.Added, Object: e.obj.DeepCopyObject()}, true
+		return watch.Event{Type: watch.Added, Object: out(e.obj, w.shared)}, true
 	case prev:
-		return watch.Event{Type: watch.Deleted, Object: e.obj.DeepCopyObject()}, true
+		return watch.Event{Type: watch.Deleted, Object: out(e.obj, w.shared)}, true
 	}
 	return watch.Event{}, false
 }

@@ -74,6 +74,9 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 		return nil, err
 	}
 	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	// Objects read carry their kind, whatever the serializer does: the
+	// registry then need not set it on objects shared from the cache.
+	obj.GetObjectKind().SetGroupVersionKind(s.codec.GVK)
 	return obj, nil
 }
 

@@ -1,0 +1,230 @@
+package endpoints
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/registry"
+	"kapi/internal/storage"
+)
+
+// Serialize once, for lists. A list is written item by item, as the
+// CodecFactory's streaming encoders do, with the same bytes; but an item
+// that is the watch cache's (a *storage.Cached) brings its encoding, made
+// by the first list that needed it and kept with the object until it
+// changes. The encoding of a list item differs from the object's own: a
+// protobuf item is the bare message (no envelope), a JSON item has no
+// apiVersion and kind.
+
+// itemEncodingSuffix names an item encoding in a Cached object's cache.
+const itemEncodingSuffix = "/list-item"
+
+// listWriter writes lists of one format, or is nil for formats it does
+// not know (YAML, pretty JSON): those go the usual way.
+type listWriter interface {
+	writeList(w io.Writer, l *registry.SharedList) error
+}
+
+func newListWriter(r *http.Request, out Output) listWriter {
+	if out.As != "" || isTrue(r.URL.Query().Get("pretty")) {
+		return nil
+	}
+	switch out.Info.MediaType {
+	case runtime.ContentTypeJSON:
+		return jsonList{enc: out.Info.Serializer}
+	case runtime.ContentTypeProtobuf:
+		return protobufList{}
+	}
+	return nil
+}
+
+// writeSharedList writes l as out asks, from the items' cached encodings
+// when it can; it reports false, having written nothing, when the format
+// is not one it knows.
+func writeSharedList(w http.ResponseWriter, r *http.Request, out Output, l *registry.SharedList) bool {
+	lw := newListWriter(r, out)
+	if lw == nil {
+		return false
+	}
+	d := &deferredWriter{w: w, r: r, code: http.StatusOK, contentType: out.Info.MediaType}
+	finish(w, r, d, lw.writeList(d, l))
+	return true
+}
+
+// itemBytes is an item's encoding: from the cache when the item is shared,
+// else computed.
+func itemBytes(item runtime.Object, id runtime.Identifier, encode func(runtime.Object, io.Writer) error) ([]byte, error) {
+	if c, ok := item.(*storage.Cached); ok {
+		return c.Encoded(id, encode)
+	}
+	var buf bytes.Buffer
+	err := encode(item.DeepCopyObject(), &buf)
+	return buf.Bytes(), err
+}
+
+// jsonList writes {"kind":...,"apiVersion":...,"metadata":{...},"items":[...]}
+// as the json serializer's streaming collection encoder.
+type jsonList struct{ enc runtime.Encoder }
+
+func (j jsonList) writeList(w io.Writer, l *registry.SharedList) error {
+	lm, err := listMeta(l.List)
+	if err != nil {
+		return err
+	}
+	head := []byte{'{'}
+	apiVersion, kind := l.List.GetObjectKind().GroupVersionKind().ToAPIVersionAndKind()
+	if kind != "" {
+		head = append(append(append(head, `"kind":`...), jsonString(kind)...), ',')
+	}
+	if apiVersion != "" {
+		head = append(append(append(head, `"apiVersion":`...), jsonString(apiVersion)...), ',')
+	}
+	m, err := json.Marshal(lm)
+	if err != nil {
+		return err
+	}
+	head = append(append(append(head, `"metadata":`...), m...), `,"items":[`...)
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	id := runtime.Identifier(string(j.enc.Identifier()) + itemEncodingSuffix)
+	encode := func(obj runtime.Object, w io.Writer) error {
+		// List items carry no apiVersion and kind, as kube-apiserver's.
+		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		return j.enc.Encode(obj, w)
+	}
+	for i, item := range l.Items {
+		b, err := itemBytes(item, id, encode)
+		if err != nil {
+			return err
+		}
+		b = bytes.TrimSuffix(b, []byte{'\n'})
+		if i > 0 {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write([]byte("]}\n"))
+	return err
+}
+
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// protobufList writes the kube protobuf envelope (magic, then a
+// runtime.Unknown) around a list message: ListMeta as field 1, each item
+// as field 2, as the protobuf serializer's streaming collection encoder.
+type protobufList struct{}
+
+// protobufMagic starts every kube protobuf message.
+var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
+
+// protoMessage is what generated kube types implement.
+type protoMessage interface {
+	Marshal() ([]byte, error)
+}
+
+const protobufItemEncoding = runtime.Identifier("protobuf" + itemEncodingSuffix)
+
+func encodeProtoItem(obj runtime.Object, w io.Writer) error {
+	m, ok := obj.(protoMessage)
+	if !ok {
+		return fmt.Errorf("%T cannot be encoded as protobuf", obj)
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
+	lm, err := listMeta(l.List)
+	if err != nil {
+		return err
+	}
+	metaBytes, err := lm.Marshal()
+	if err != nil {
+		return err
+	}
+	// The envelope states the list's size first: every item is encoded
+	// (or found) before anything is written.
+	items := make([][]byte, len(l.Items))
+	size := 1 + varintSize(len(metaBytes)) + len(metaBytes)
+	for i, item := range l.Items {
+		if items[i], err = itemBytes(item, protobufItemEncoding, encodeProtoItem); err != nil {
+			return err
+		}
+		size += 1 + varintSize(len(items[i])) + len(items[i])
+	}
+	if _, err := w.Write(protobufMagic); err != nil {
+		return err
+	}
+	gvk := l.List.GetObjectKind().GroupVersionKind()
+	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind}}
+	_, err = unk.MarshalToWriter(w, size, func(w io.Writer) (int, error) {
+		n := 0
+		field := func(tag byte, b []byte) error {
+			hdr := appendVarint([]byte{tag}, len(b))
+			k, err := w.Write(hdr)
+			n += k
+			if err != nil {
+				return err
+			}
+			k, err = w.Write(b)
+			n += k
+			return err
+		}
+		if err := field(0xa, metaBytes); err != nil {
+			return n, err
+		}
+		for _, b := range items {
+			if err := field(0x12, b); err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	})
+	return err
+}
+
+func listMeta(list runtime.Object) (*metav1.ListMeta, error) {
+	la, err := meta.ListAccessor(list)
+	if err != nil {
+		return nil, err
+	}
+	return &metav1.ListMeta{ResourceVersion: la.GetResourceVersion(), Continue: la.GetContinue(),
+		RemainingItemCount: la.GetRemainingItemCount(), SelfLink: la.GetSelfLink()}, nil
+}
+
+func varintSize(v int) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func appendVarint(b []byte, v int) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}

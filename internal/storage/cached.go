@@ -1,0 +1,106 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Cached is an object the watch cache holds and hands, as it is, to every
+// reader that asked for shared objects (ReadOptions.Shared,
+// WatchOptions.Shared): nobody may change it. It keeps its encodings, so
+// that one revision of an object is encoded once per format, however many
+// gets, lists and watchers send it.
+//
+// A Cached is a runtime.Object: DeepCopyObject gives a plain object to
+// change, and it is a runtime.CacheableObject, so apimachinery's
+// serializers encode it from (and into) its cache.
+type Cached struct {
+	obj runtime.Object
+
+	mu  sync.Mutex
+	enc []*encoding // a handful at most: small slices beat maps
+}
+
+type encoding struct {
+	id   runtime.Identifier
+	once sync.Once
+	raw  []byte
+	err  error
+}
+
+// NewCached wraps obj, which the caller gives up: it must not change
+// afterwards.
+func NewCached(obj runtime.Object) *Cached { return &Cached{obj: obj} }
+
+// Object is the shared object: to be read, never changed.
+func (c *Cached) Object() runtime.Object { return c.obj }
+
+// DeepCopyObject is a plain copy of the object, the caller's to change.
+func (c *Cached) DeepCopyObject() runtime.Object { return c.obj.DeepCopyObject() }
+
+// GetObject is DeepCopyObject (runtime.CacheableObject).
+func (c *Cached) GetObject() runtime.Object { return c.obj.DeepCopyObject() }
+
+// GetObjectKind reads the object's kind; setting a different one panics
+// (the object is shared: copy it first).
+func (c *Cached) GetObjectKind() schema.ObjectKind { return readOnlyKind{c.obj.GetObjectKind()} }
+
+// CacheEncode writes the encoding id, computed by encode on first use
+// (runtime.CacheableObject).
+func (c *Cached) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
+	raw, err := c.Encoded(id, encode)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(raw)
+	return err
+}
+
+// Encoded returns the encoding id of the object, computed by encode (on a
+// copy, which encode may change) the first time it is asked for. The bytes
+// are shared: read them, never change them.
+func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.Writer) error) ([]byte, error) {
+	c.mu.Lock()
+	var e *encoding
+	for _, x := range c.enc {
+		if x.id == id {
+			e = x
+			break
+		}
+	}
+	if e == nil {
+		e = &encoding{id: id}
+		c.enc = append(c.enc, e)
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		var buf bytes.Buffer
+		e.err = encode(c.obj.DeepCopyObject(), &buf)
+		e.raw = buf.Bytes()
+	})
+	return e.raw, e.err
+}
+
+// Unwrap returns the object inside obj when it is a Cached (to be read
+// only), else obj.
+func Unwrap(obj runtime.Object) runtime.Object {
+	if c, ok := obj.(*Cached); ok {
+		return c.obj
+	}
+	return obj
+}
+
+type readOnlyKind struct{ kind schema.ObjectKind }
+
+func (k readOnlyKind) GroupVersionKind() schema.GroupVersionKind { return k.kind.GroupVersionKind() }
+
+func (k readOnlyKind) SetGroupVersionKind(gvk schema.GroupVersionKind) {
+	if k.kind.GroupVersionKind() != gvk {
+		panic(fmt.Sprintf("setting kind %v on a shared storage.Cached object: copy it first", gvk))
+	}
+}
