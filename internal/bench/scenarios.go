@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +30,7 @@ type bench struct {
 	pid  int // kapi's
 	// etcdPid is the etcd child's; current is the scenario being run.
 	etcdPid int
+	etcdURL string
 	current *result
 	out     io.Writer
 	data    string
@@ -78,17 +81,57 @@ type result struct {
 
 // cores is how many cores the benchmark's client (this process), kapi and
 // etcd used over a stretch of time.
-type cores struct{ client, kapi, etcd float64 }
+type cores struct {
+	client, kapi, etcd float64
+	// calls counts etcd's requests by method meanwhile.
+	calls map[string]float64
+}
 
 // cpu runs op and records in into the cores each process used meanwhile.
 func (b *bench) cpu(into *cores, op func() error) error {
 	start := time.Now()
+	calls0 := b.etcdCalls()
 	c0, k0, e0 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
 	err := op()
 	wall := time.Since(start).Seconds()
 	c1, k1, e1 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
-	*into = cores{client: (c1 - c0) / wall, kapi: (k1 - k0) / wall, etcd: (e1 - e0) / wall}
+	*into = cores{client: (c1 - c0) / wall, kapi: (k1 - k0) / wall, etcd: (e1 - e0) / wall, calls: b.etcdCalls()}
+	for m, n := range calls0 {
+		into.calls[m] -= n
+	}
 	return err
+}
+
+// etcdCalls reads etcd's request counts by gRPC method from its /metrics
+// (grpc_server_handled_total); nil when --cpu is off.
+func (b *bench) etcdCalls() map[string]float64 {
+	if !b.cfg.CPU {
+		return nil
+	}
+	resp, err := http.Get(b.etcdURL + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		_, rest, _ := strings.Cut(line, `grpc_method="`)
+		method, _, _ := strings.Cut(rest, `"`)
+		switch {
+		case strings.HasPrefix(line, "grpc_server_handled_total{"):
+		case strings.HasPrefix(line, "grpc_server_msg_received_total{") && method == "Watch":
+			// Watch creations and progress requests, on open streams.
+			method = "Watch messages"
+		default:
+			continue
+		}
+		f := strings.Fields(line)
+		n, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		out[method] += n
+	}
+	return out
 }
 
 // cpuSeconds is the user and system CPU time of process pid, from
@@ -153,6 +196,14 @@ func printResult(out io.Writer, r result, showCPU bool) {
 	if showCPU {
 		fmt.Fprintf(out, "    cores used: etcd run: client %.2f, etcd %.2f; kapi run: client %.2f, kapi %.2f, etcd %.2f\n",
 			r.etcdCPU.client, r.etcdCPU.etcd, r.kapiCPU.client, r.kapiCPU.kapi, r.kapiCPU.etcd)
+		var calls []string
+		for m, n := range r.kapiCPU.calls {
+			if n > 0 {
+				calls = append(calls, fmt.Sprintf("%s %.0f", m, n))
+			}
+		}
+		sort.Strings(calls)
+		fmt.Fprintf(out, "    etcd requests in the kapi run: %s\n", strings.Join(calls, ", "))
 	}
 }
 
@@ -229,7 +280,7 @@ func (b *bench) sequentialCreates(ctx context.Context) (result, error) {
 	}); err != nil {
 		return r, err
 	}
-	err = b.profiled(ctx, "sequential-creates", time.Second, func() (err error) {
+	err = b.profiled(ctx, "sequential-creates", b.cfg.Duration, func() (err error) {
 		r.kapi, err = parallel(n, 1, func(i int) error {
 			_, err := b.kapi.CoreV1().ConfigMaps("bench-seq").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), nil), metav1.CreateOptions{})
 			return err
@@ -251,7 +302,7 @@ func (b *bench) parallelCreates(ctx context.Context) (result, error) {
 	}); err != nil {
 		return r, err
 	}
-	err = b.profiled(ctx, "parallel-creates", time.Second, func() (err error) {
+	err = b.profiled(ctx, "parallel-creates", b.cfg.Duration, func() (err error) {
 		r.kapi, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
 			var labels map[string]string
 			if i%100 == 0 {

@@ -69,6 +69,10 @@ type Cacher struct {
 	ready bool
 	items *btree.BTreeG[*entry]
 	rev   int64 // the revision the items reflect
+	// lastChange is the revision of the newest change to the items (or
+	// of the list they were filled from): they are the state at every
+	// revision from lastChange to rev.
+	lastChange int64
 	// ring holds the most recent events, oldest first; every event after
 	// ringFrom is in it.
 	ring     []*event
@@ -174,6 +178,7 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	}
 	c.watchers = map[*cacheWatcher]struct{}{}
 	c.items, c.rev, c.ring, c.ringFrom, c.ready = items, list.ResourceVersion, nil, list.ResourceVersion, true
+	c.lastChange = list.ResourceVersion
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	defer func() {
@@ -231,7 +236,7 @@ func (c *Cacher) apply(ev watch.Event) error {
 	default:
 		c.items.ReplaceOrInsert(&entry{key: key, obj: e.obj})
 	}
-	c.rev = rev
+	c.rev, c.lastChange = rev, rev
 	c.ring = append(c.ring, e)
 	if len(c.ring) > c.opts.Events {
 		drop := len(c.ring) - c.opts.Events

@@ -27,6 +27,13 @@ import (
 // cache in front of that store.
 func newPair(t *testing.T, opts Options) (*etcd.Store, *Cacher) {
 	t.Helper()
+	_, s, c := newPairOn(t, opts)
+	return s, c
+}
+
+// newPairOn is newPair, with the etcd they run on.
+func newPairOn(t *testing.T, opts Options) (*embedded.Etcd, *etcd.Store, *Cacher) {
+	t.Helper()
 	e, err := embedded.Start(context.Background(), t.TempDir()+"/etcd")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +47,7 @@ func newPair(t *testing.T, opts Options) (*etcd.Store, *Cacher) {
 	opts.New = newCM
 	c := New(s, opts)
 	t.Cleanup(c.Stop)
-	return s, c
+	return e, s, c
 }
 
 func cm(ns, name, label string) *corev1.ConfigMap {
@@ -66,6 +73,7 @@ func TestCacheMatchesEtcd(t *testing.T) {
 	s, c := newPair(t, Options{})
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
+	var pending string // the continue token of a paged list under way
 	for step := 0; step < 300; step++ {
 		ns := fmt.Sprintf("ns%d", rng.IntN(3))
 		name := fmt.Sprintf("o%d", rng.IntN(12))
@@ -90,6 +98,24 @@ func TestCacheMatchesEtcd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A paged list goes on across writes: its next page, from
+		// memory or from etcd, is the one etcd gives at its revision.
+		if pending != "" {
+			want, err := s.List(ctx, "", storage.ListOptions{Limit: 5, Continue: pending})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.List(ctx, "", storage.ListOptions{Limit: 5, Continue: pending})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(names(got.Items), names(want.Items)) || got.ResourceVersion != want.ResourceVersion ||
+				got.Continue != want.Continue || !reflect.DeepEqual(got.RemainingItemCount, want.RemainingItemCount) {
+				t.Fatalf("step %d next page:\ncache %v (rv %d, %q)\netcd  %v (rv %d, %q)", step, names(got.Items), got.ResourceVersion, got.Continue,
+					names(want.Items), want.ResourceVersion, want.Continue)
+			}
+			pending = got.Continue
+		}
 		for _, lo := range []struct {
 			prefix string
 			opts   storage.ListOptions
@@ -110,6 +136,9 @@ func TestCacheMatchesEtcd(t *testing.T) {
 			if !reflect.DeepEqual(names(got.Items), names(want.Items)) || got.ResourceVersion < want.ResourceVersion ||
 				(got.Continue == "") != (want.Continue == "") {
 				t.Fatalf("step %d list %q %+v:\ncache %v (rv %d)\netcd  %v (rv %d)", step, lo.prefix, lo.opts, names(got.Items), got.ResourceVersion, names(want.Items), want.ResourceVersion)
+			}
+			if lo.opts.Limit > 0 && pending == "" && step%3 == 0 {
+				pending = got.Continue
 			}
 		}
 		wantObj, werr := s.Get(ctx, key, storage.ReadOptions{})
@@ -364,5 +393,55 @@ func TestSharedReads(t *testing.T) {
 	o.Labels["l"] = "changed"
 	if fromWatch.Object().(*corev1.ConfigMap).Labels["l"] != "v1" {
 		t.Fatal("changing an unshared copy changed the shared object")
+	}
+}
+
+// TestPagesFromMemory: while the resource does not change, every page of a
+// paged list comes from memory (etcd, compacted past the list's revision,
+// could no longer serve it); after a change, the next page comes from
+// etcd at the list's revision, here compacted away: 410 Gone, as
+// kube-apiserver answers an expired continue token.
+func TestPagesFromMemory(t *testing.T) {
+	e, s, c := newPairOn(t, Options{})
+	ctx := context.Background()
+	for i := 0; i < 12; i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%02d", i), cm("a", fmt.Sprintf("o%02d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := c.List(ctx, "", storage.ListOptions{Limit: 5})
+	if err != nil || len(first.Items) != 5 || first.Continue == "" {
+		t.Fatalf("first page: %v %v", first, err)
+	}
+	// Another resource moves etcd on; compacting there drops the list's
+	// revision from etcd.
+	other, err := e.Client.Put(ctx, "/registry/other/x", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Client.Compact(ctx, other.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(ctx, "", storage.ListOptions{Limit: 5, Continue: first.Continue}); !storage.HasCode(err, storage.CodeGone) {
+		t.Fatalf("etcd still serves the compacted revision: %v", err)
+	}
+	second, err := c.List(ctx, "", storage.ListOptions{Limit: 5, Continue: first.Continue})
+	if err != nil {
+		t.Fatalf("second page, not from memory: %v", err)
+	}
+	if got := names(second.Items); len(got) != 5 || got[0] != "a/o05@"+second.Items[0].(*corev1.ConfigMap).ResourceVersion+"=x" ||
+		second.ResourceVersion != first.ResourceVersion || second.Continue == "" || *second.RemainingItemCount != 2 {
+		t.Fatalf("second page: %v rv %d (first %d) remaining %v", got, second.ResourceVersion, first.ResourceVersion, second.RemainingItemCount)
+	}
+	// A change to the resource: its state at the list's revision is no
+	// longer in memory.
+	if _, err := c.Create(ctx, "a/o99", cm("a", "o99", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, "a/o99", storage.ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.List(ctx, "", storage.ListOptions{Limit: 5, Continue: second.Continue}); !storage.HasCode(err, storage.CodeGone) {
+		t.Fatalf("third page after a change: %v, want 410 from etcd", err)
 	}
 }

@@ -93,11 +93,31 @@ func out(c *storage.Cached, shared bool) runtime.Object {
 	return c.DeepCopyObject()
 }
 
-// List serves a list from memory, the first page of a paged one included;
-// later pages (continue) are read from etcd at the first page's revision.
+// List serves a list from memory, every page of a paged one included
+// while the resource has not changed since the first page's revision;
+// a later page of a list whose objects have changed since is read from
+// etcd at that revision.
 func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
-	if opts.Continue != "" || opts.Exact {
+	if opts.Exact {
 		return c.backend.List(ctx, prefix, opts)
+	}
+	if opts.Continue != "" {
+		token, err := storage.DecodeContinue(opts.Continue)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(token.Start, prefix) {
+			return nil, &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not within the listed prefix"}
+		}
+		c.mu.RLock()
+		if !c.ready || token.RV < c.lastChange || token.RV > c.rev {
+			c.mu.RUnlock()
+			return c.backend.List(ctx, prefix, opts)
+		}
+		// No change since token.RV: the objects in memory are the
+		// objects at token.RV.
+		defer c.mu.RUnlock()
+		return c.list(prefix, token.Start, token.RV, opts)
 	}
 	rev, err := c.readRevision(ctx, opts.ReadOptions)
 	if err != nil {
@@ -108,7 +128,13 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		return c.backend.List(ctx, prefix, opts)
 	}
 	defer c.mu.RUnlock()
-	res := &storage.ListResult{ResourceVersion: c.rev}
+	return c.list(prefix, prefix, c.rev, opts)
+}
+
+// list is one page of the objects below prefix, from start on, as of rev;
+// the read lock is held.
+func (c *Cacher) list(prefix, start string, rev int64, opts storage.ListOptions) (*storage.ListResult, error) {
+	res := &storage.ListResult{ResourceVersion: rev}
 	var last string
 	var more bool
 	var remaining int64
@@ -136,12 +162,12 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		}
 		return true
 	}
-	c.items.AscendGreaterOrEqual(&entry{key: prefix}, visit)
+	c.items.AscendGreaterOrEqual(&entry{key: start}, visit)
 	if failed != nil {
 		return nil, failed
 	}
 	if more {
-		res.Continue = storage.EncodeContinue(c.rev, last+"\x00")
+		res.Continue = storage.EncodeContinue(rev, last+"\x00")
 		if opts.Predicate.Empty() {
 			res.RemainingItemCount = &remaining
 		}
