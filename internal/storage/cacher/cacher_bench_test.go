@@ -15,13 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"kapi/internal/storage"
-	"kapi/internal/storage/embedded"
-	"kapi/internal/storage/etcd"
 )
 
 const (
@@ -39,21 +35,10 @@ var payload = strings.Repeat("x", 900)
 var selectedPred = storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "sel"}), Field: fields.Everything(),
 	Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) { return o.(*corev1.ConfigMap).Labels, nil, nil }}
 
-// newBenchCacher is newPair for benchmarks (newPair takes a *testing.T).
+// newBenchCacher is a cache on a fresh embedded etcd.
 func newBenchCacher(b *testing.B) *Cacher {
 	b.Helper()
-	e, err := embedded.Start(context.Background(), b.TempDir()+"/etcd")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(e.Close)
-	newCM := func() runtime.Object { return &corev1.ConfigMap{} }
-	s := etcd.New(e.Client, "/registry/configmaps/", etcd.Codec{
-		Serializer: protobuf.NewSerializer(scheme.Scheme, scheme.Scheme),
-		GVK:        corev1.SchemeGroupVersion.WithKind("ConfigMap"), New: newCM,
-	})
-	c := New(s, Options{New: newCM})
-	b.Cleanup(c.Stop)
+	_, _, c := newPairOn(b, Options{})
 	return c
 }
 

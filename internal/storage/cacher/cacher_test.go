@@ -25,14 +25,14 @@ import (
 
 // newPair runs a real embedded etcd with a ConfigMap store on it and a
 // cache in front of that store.
-func newPair(t *testing.T, opts Options) (*etcd.Store, *Cacher) {
+func newPair(t testing.TB, opts Options) (*etcd.Store, *Cacher) {
 	t.Helper()
 	_, s, c := newPairOn(t, opts)
 	return s, c
 }
 
 // newPairOn is newPair, with the etcd they run on.
-func newPairOn(t *testing.T, opts Options) (*embedded.Etcd, *etcd.Store, *Cacher) {
+func newPairOn(t testing.TB, opts Options) (*embedded.Etcd, *etcd.Store, *Cacher) {
 	t.Helper()
 	e, err := embedded.Start(context.Background(), t.TempDir()+"/etcd")
 	if err != nil {
