@@ -23,6 +23,7 @@ func main() {
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each timed scenario runs")
 	fs.StringVar(&cfg.ProfileDir, "profile", "", "write kapi's CPU profile of each scenario to this folder (<scenario>.pprof)")
 	fs.BoolVar(&cfg.CPU, "cpu", false, "print the cores the client, kapi and etcd used in each scenario")
+	fs.BoolVar(&cfg.NoGzip, "no-gzip", false, "the kapi client does not ask for gzip (client-go's DisableCompression)")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run as the kapi (\"kapi\") or etcd (\"etcd\") process of a benchmark")
 	fs.StringVar(&cfg.Dir, "dir", "", "internal: the child's data folder")
 	fs.IntVar(&cfg.Port, "port", 0, "internal: the child's port")

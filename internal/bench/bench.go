@@ -39,6 +39,9 @@ type Config struct {
 	// CPU prints the cores the client, kapi and etcd used in each
 	// scenario.
 	CPU bool
+	// NoGzip: the client does not ask for gzip (client-go's
+	// DisableCompression), so large answers come uncompressed.
+	NoGzip bool
 
 	// Child, Dir, Port, EtcdURL: the re-executed processes.
 	Child   string
@@ -106,6 +109,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		rc.QPS, rc.Burst = -1, 0
 		rc.ContentType = "application/vnd.kubernetes.protobuf"
+		rc.DisableCompression = cfg.NoGzip
 		c, err := kubernetes.NewForConfig(rc)
 		if err != nil {
 			return false
