@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,10 @@ type deferredWriter struct {
 	buf         []byte
 	out         io.Writer // nil until started
 	gz          *gzip.Writer
+	// bw gathers a large answer into big writes: each write to an HTTP/2
+	// response is a hand-over to the connection's goroutine and a frame,
+	// so 64 KiB at a time rather than an item or a 4 KiB buffer at a time.
+	bw *bufio.Writer
 }
 
 func (d *deferredWriter) started() bool { return d.out != nil }
@@ -97,17 +102,22 @@ func (d *deferredWriter) start(large bool) {
 	h := d.w.Header()
 	h.Set("Content-Type", d.contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
-	if large && acceptsGzip(d.r) {
-		h.Set("Content-Encoding", "gzip")
-		h.Add("Vary", "Accept-Encoding")
+	if !large {
 		d.w.WriteHeader(d.code)
-		d.gz = gzipWriters.Get().(*gzip.Writer)
-		d.gz.Reset(d.w)
-		d.out = d.gz
+		d.out = d.w
 		return
 	}
+	d.bw = bufWriters.Get().(*bufio.Writer)
+	d.bw.Reset(d.w)
+	d.out = d.bw
+	if acceptsGzip(d.r) {
+		h.Set("Content-Encoding", "gzip")
+		h.Add("Vary", "Accept-Encoding")
+		d.gz = gzipWriters.Get().(*gzip.Writer)
+		d.gz.Reset(d.bw)
+		d.out = d.gz
+	}
 	d.w.WriteHeader(d.code)
-	d.out = d.w
 }
 
 // Close sends what is held, and ends the gzip stream.
@@ -117,14 +127,24 @@ func (d *deferredWriter) Close() error {
 		_, err := d.out.Write(d.buf)
 		return err
 	}
+	var err error
 	if d.gz != nil {
-		err := d.gz.Close()
+		err = d.gz.Close()
 		gzipWriters.Put(d.gz)
 		d.gz = nil
-		return err
 	}
-	return nil
+	if d.bw != nil {
+		if ferr := d.bw.Flush(); err == nil {
+			err = ferr
+		}
+		d.bw.Reset(nil)
+		bufWriters.Put(d.bw)
+		d.bw = nil
+	}
+	return err
 }
+
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 // gzipWriters are reused: a compressor's state is large. The compressor
 // is klauspost/compress's, whose level 1 takes half the CPU of the
