@@ -79,25 +79,36 @@ type result struct {
 	etcdCPU, kapiCPU cores
 }
 
-// cores is how many cores the benchmark's client (this process), kapi and
-// etcd used over a stretch of time.
+// cores is the CPU time the benchmark's client (this process), kapi and
+// etcd used over stretches of wall time, and etcd's requests by method
+// meanwhile.
 type cores struct {
-	client, kapi, etcd float64
-	// calls counts etcd's requests by method meanwhile.
-	calls map[string]float64
+	client, kapi, etcd, wall float64 // seconds
+	calls                    map[string]float64
 }
 
-// cpu runs op and records in into the cores each process used meanwhile.
+func (c cores) used() (client, kapi, etcd float64) {
+	if c.wall == 0 {
+		return 0, 0, 0
+	}
+	return c.client / c.wall, c.kapi / c.wall, c.etcd / c.wall
+}
+
+// cpu runs op and adds the CPU each process used meanwhile to into.
 func (b *bench) cpu(into *cores, op func() error) error {
 	start := time.Now()
 	calls0 := b.etcdCalls()
 	c0, k0, e0 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
 	err := op()
-	wall := time.Since(start).Seconds()
-	c1, k1, e1 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
-	*into = cores{client: (c1 - c0) / wall, kapi: (k1 - k0) / wall, etcd: (e1 - e0) / wall, calls: b.etcdCalls()}
-	for m, n := range calls0 {
-		into.calls[m] -= n
+	into.wall += time.Since(start).Seconds()
+	into.client += cpuSeconds(os.Getpid()) - c0
+	into.kapi += cpuSeconds(b.pid) - k0
+	into.etcd += cpuSeconds(b.etcdPid) - e0
+	if into.calls == nil {
+		into.calls = map[string]float64{}
+	}
+	for m, n := range b.etcdCalls() {
+		into.calls[m] += n - calls0[m]
 	}
 	return err
 }
@@ -194,8 +205,10 @@ func printResult(out io.Writer, r result, showCPU bool) {
 	}
 	fmt.Fprintf(out, "%-40s %12.1f %12.1f %10.2f %s  goal %s%s\n", r.name+" ("+r.unit+")", r.etcd, r.kapi, ratio, label, r.goal, note)
 	if showCPU {
+		ec, _, ee := r.etcdCPU.used()
+		kc, kk, ke := r.kapiCPU.used()
 		fmt.Fprintf(out, "    cores used: etcd run: client %.2f, etcd %.2f; kapi run: client %.2f, kapi %.2f, etcd %.2f\n",
-			r.etcdCPU.client, r.etcdCPU.etcd, r.kapiCPU.client, r.kapiCPU.kapi, r.kapiCPU.etcd)
+			ec, ee, kc, kk, ke)
 		var calls []string
 		for m, n := range r.kapiCPU.calls {
 			if n > 0 {
@@ -393,18 +406,21 @@ func (b *bench) kapiUpdate(ctx context.Context) func() error {
 	}
 }
 
-// p50 of ms over runs of op.
-func p50(runs int, op func() error) (float64, error) {
-	var d []float64
-	for i := 0; i < runs; i++ {
+// sample appends the ms of n runs of op to d.
+func sample(d *[]float64, n int, op func() error) error {
+	for i := 0; i < n; i++ {
 		start := time.Now()
 		if err := op(); err != nil {
-			return 0, err
+			return err
 		}
-		d = append(d, float64(time.Since(start).Microseconds())/1000)
+		*d = append(*d, float64(time.Since(start).Microseconds())/1000)
 	}
+	return nil
+}
+
+func median(d []float64) float64 {
 	sort.Float64s(d)
-	return d[len(d)/2], nil
+	return d[len(d)/2]
 }
 
 func (b *bench) rawList(ctx context.Context) func() error {
@@ -436,20 +452,34 @@ func (b *bench) listWith(ctx context.Context, opts metav1.ListOptions, want int)
 	}
 }
 
+// listResult measures lists in alternating rounds (five of etcd's, five
+// of kapi's, five times), so that both meet the same moments of a shared
+// machine: a list takes milliseconds, and the machine's speed drifts over
+// seconds.
 func (b *bench) listResult(ctx context.Context, name string, opts metav1.ListOptions, want int, goal string) (result, error) {
 	r := result{name: name, unit: "ms p50", goal: goal}
-	var err error
-	if err = b.cpu(&r.etcdCPU, func() (err error) { r.etcd, err = p50(15, b.rawList(ctx)); return err }); err != nil {
-		return r, err
+	etcdList, kapiList := b.rawList(ctx), b.listWith(ctx, opts, want)
+	var ed, kd []float64
+	for range 5 {
+		if err := b.cpu(&r.etcdCPU, func() error { return sample(&ed, 5, etcdList) }); err != nil {
+			return r, err
+		}
+		if err := b.cpu(&b.current.kapiCPU, func() error { return sample(&kd, 5, kapiList) }); err != nil {
+			return r, err
+		}
 	}
-	runs := 15
-	if b.cfg.ProfileDir != "" {
-		runs = 100 // enough samples to say something
+	r.etcd, r.kapi = median(ed), median(kd)
+	if b.cfg.ProfileDir == "" {
+		return r, nil
 	}
-	err = b.profiled(ctx, strings.NewReplacer(" ", "-", ",", "", "%", "pc", "=", "").Replace(name), time.Second, func() (err error) {
-		r.kapi, err = p50(runs, b.listWith(ctx, opts, want))
-		return err
-	})
+	// The profile: a hundred more of kapi's lists, enough samples to say
+	// something, not counted.
+	wait := b.profile(ctx, strings.NewReplacer(" ", "-", ",", "", "%", "pc", "=", "").Replace(name), time.Second)
+	var discard []float64
+	err := sample(&discard, 100, kapiList)
+	if perr := wait(); err == nil {
+		err = perr
+	}
 	return r, err
 }
 
