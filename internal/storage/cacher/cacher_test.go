@@ -445,3 +445,52 @@ func TestPagesFromMemory(t *testing.T) {
 		t.Fatalf("third page after a change: %v, want 410 from etcd", err)
 	}
 }
+
+// TestDeletedEventCarriesObject: a DELETED event carries the whole
+// object as it was, at the deletion's revision, to copying and sharing
+// watchers alike.
+func TestDeletedEventCarriesObject(t *testing.T) {
+	_, c := newPair(t, Options{})
+	ctx := context.Background()
+	created, err := c.Create(ctx, "a/x", cm("a", "x", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var watchers []watch.Interface
+	for _, shared := range []bool{false, true} {
+		w, err := c.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: mustRV(t, created), Shared: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		watchers = append(watchers, w)
+	}
+	if _, err := c.Delete(ctx, "a/x", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range watchers {
+		checkDeleted(t, w, mustRV(t, created))
+	}
+}
+
+func mustRV(t *testing.T, obj runtime.Object) int64 {
+	t.Helper()
+	rv, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rv
+}
+
+func checkDeleted(t *testing.T, w watch.Interface, createdRV int64) {
+	t.Helper()
+	select {
+	case ev := <-w.ResultChan():
+		m, ok := storage.Unwrap(ev.Object).(*corev1.ConfigMap)
+		if ev.Type != watch.Deleted || !ok || m.Name != "x" || m.Labels["l"] != "v1" || mustRV(t, m) <= createdRV {
+			t.Fatalf("deleted event: %s %#v", ev.Type, ev.Object)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no deleted event")
+	}
+}
