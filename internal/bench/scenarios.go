@@ -43,17 +43,29 @@ func (b *bench) profile(ctx context.Context, name string, d time.Duration) func(
 	if b.cfg.ProfileDir == "" {
 		return func() error { return nil }
 	}
-	done := make(chan error, 1)
-	go func() {
-		secs := max(int(d.Round(time.Second)/time.Second), 1)
-		data, err := b.kapi.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
-			Param("seconds", strconv.Itoa(secs)).DoRaw(ctx)
-		if err == nil {
-			err = os.WriteFile(filepath.Join(b.cfg.ProfileDir, name+".pprof"), data, 0o644)
+	secs := strconv.Itoa(max(int(d.Round(time.Second)/time.Second), 1))
+	// The CPU profile, and the allocations made meanwhile (a delta).
+	kinds := map[string]string{"profile": name + ".pprof", "allocs": name + ".allocs.pprof"}
+	done := make(chan error, len(kinds))
+	for kind, file := range kinds {
+		go func() {
+			data, err := b.kapi.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/"+kind).
+				Param("seconds", secs).DoRaw(ctx)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(b.cfg.ProfileDir, file), data, 0o644)
+			}
+			done <- err
+		}()
+	}
+	return func() error {
+		var first error
+		for range kinds {
+			if err := <-done; first == nil {
+				first = err
+			}
 		}
-		done <- err
-	}()
-	return func() error { return <-done }
+		return first
+	}
 }
 
 // profiled runs the kapi half of a scenario under profile.
