@@ -33,8 +33,9 @@ type Config struct {
 	Objects, ObjectSize, Clients int
 	Watchers, WatchUpdates       int
 	Duration                     time.Duration
-	// ProfileDir, when set, receives kapi's CPU profile of each
-	// scenario (<scenario>.pprof), for `go tool pprof`.
+	// ProfileDir, when set, receives kapi's CPU and allocation profiles
+	// of each scenario (<scenario>.pprof, <scenario>.allocs.pprof), for
+	// `go tool pprof`.
 	ProfileDir string
 	// CPU prints the cores the client, kapi and etcd used in each
 	// scenario.

@@ -28,17 +28,17 @@ type bench struct {
 	raw  *clientv3.Client
 	kapi kubernetes.Interface
 	pid  int // kapi's
-	// etcdPid is the etcd child's; current is the scenario being run.
+	// etcdPid and etcdURL are the etcd child's.
 	etcdPid int
 	etcdURL string
-	current *result
 	out     io.Writer
 	data    string
 }
 
-// profile, when Config.ProfileDir is set, records kapi's CPU profile for
-// the length of one scenario's kapi half (from /debug/pprof/profile) into
-// ProfileDir/<name>.pprof; the returned func waits for it.
+// profile, when Config.ProfileDir is set, records kapi's CPU profile and
+// allocations for the length of one scenario's kapi half (from
+// /debug/pprof) into ProfileDir/<name>.pprof and <name>.allocs.pprof; the
+// returned func waits for them.
 func (b *bench) profile(ctx context.Context, name string, d time.Duration) func() error {
 	if b.cfg.ProfileDir == "" {
 		return func() error { return nil }
@@ -68,10 +68,11 @@ func (b *bench) profile(ctx context.Context, name string, d time.Duration) func(
 	}
 }
 
-// profiled runs the kapi half of a scenario under profile.
-func (b *bench) profiled(ctx context.Context, name string, d time.Duration, op func() error) error {
+// profiled runs the kapi half of a scenario under profile, adding the
+// CPU it used to into (unless nil).
+func (b *bench) profiled(ctx context.Context, into *cores, name string, d time.Duration, op func() error) error {
 	wait := b.profile(ctx, name, d)
-	err := b.cpu(&b.current.kapiCPU, op)
+	err := b.cpu(into, op)
 	if perr := wait(); err == nil {
 		err = perr
 	}
@@ -106,8 +107,12 @@ func (c cores) used() (client, kapi, etcd float64) {
 	return c.client / c.wall, c.kapi / c.wall, c.etcd / c.wall
 }
 
-// cpu runs op and adds the CPU each process used meanwhile to into.
+// cpu runs op and adds the CPU each process used meanwhile to into (nil:
+// just runs op).
 func (b *bench) cpu(into *cores, op func() error) error {
+	if into == nil {
+		return op()
+	}
 	start := time.Now()
 	calls0 := b.etcdCalls()
 	c0, k0, e0 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
@@ -188,9 +193,7 @@ func (b *bench) run(ctx context.Context) error {
 		b.sequentialCreates, b.parallelCreates, b.gets, b.anyGets, b.updates,
 		b.consistentList, b.anyList, b.pagedList, b.selectorList, b.watchFanOut,
 	} {
-		b.current = &result{}
 		r, err := s(ctx)
-		r.kapiCPU = b.current.kapiCPU
 		if err != nil {
 			return err
 		}
@@ -305,7 +308,7 @@ func (b *bench) sequentialCreates(ctx context.Context) (result, error) {
 	}); err != nil {
 		return r, err
 	}
-	err = b.profiled(ctx, "sequential-creates", b.cfg.Duration, func() (err error) {
+	err = b.profiled(ctx, &r.kapiCPU, "sequential-creates", b.cfg.Duration, func() (err error) {
 		r.kapi, err = parallel(n, 1, func(i int) error {
 			_, err := b.kapi.CoreV1().ConfigMaps("bench-seq").Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), nil), metav1.CreateOptions{})
 			return err
@@ -327,7 +330,7 @@ func (b *bench) parallelCreates(ctx context.Context) (result, error) {
 	}); err != nil {
 		return r, err
 	}
-	err = b.profiled(ctx, "parallel-creates", b.cfg.Duration, func() (err error) {
+	err = b.profiled(ctx, &r.kapiCPU, "parallel-creates", b.cfg.Duration, func() (err error) {
 		r.kapi, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
 			var labels map[string]string
 			if i%100 == 0 {
@@ -365,7 +368,7 @@ func (b *bench) getsWith(ctx context.Context, name, goal, profile string, opts m
 	}); err != nil {
 		return r, err
 	}
-	err = b.profiled(ctx, profile, b.cfg.Duration, func() (err error) {
+	err = b.profiled(ctx, &r.kapiCPU, profile, b.cfg.Duration, func() (err error) {
 		r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
 			_, err := b.kapi.CoreV1().ConfigMaps("bench").Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), opts)
 			return err
@@ -394,7 +397,7 @@ func (b *bench) updates(ctx context.Context) (result, error) {
 	}); err != nil {
 		return r, err
 	}
-	err = b.profiled(ctx, "updates", b.cfg.Duration, func() (err error) {
+	err = b.profiled(ctx, &r.kapiCPU, "updates", b.cfg.Duration, func() (err error) {
 		r.kapi, err = timed(b.cfg.Duration, b.cfg.Clients, b.kapiUpdate(ctx))
 		return err
 	})
@@ -476,7 +479,7 @@ func (b *bench) listResult(ctx context.Context, name string, opts metav1.ListOpt
 		if err := b.cpu(&r.etcdCPU, func() error { return sample(&ed, 5, etcdList) }); err != nil {
 			return r, err
 		}
-		if err := b.cpu(&b.current.kapiCPU, func() error { return sample(&kd, 5, kapiList) }); err != nil {
+		if err := b.cpu(&r.kapiCPU, func() error { return sample(&kd, 5, kapiList) }); err != nil {
 			return r, err
 		}
 	}
@@ -486,12 +489,9 @@ func (b *bench) listResult(ctx context.Context, name string, opts metav1.ListOpt
 	}
 	// The profile: a hundred more of kapi's lists, enough samples to say
 	// something, not counted.
-	wait := b.profile(ctx, strings.NewReplacer(" ", "-", ",", "", "%", "pc", "=", "").Replace(name), time.Second)
 	var discard []float64
-	err := sample(&discard, 100, kapiList)
-	if perr := wait(); err == nil {
-		err = perr
-	}
+	err := b.profiled(ctx, nil, strings.NewReplacer(" ", "-", ",", "", "%", "pc", "=", "").Replace(name), time.Second,
+		func() error { return sample(&discard, 100, kapiList) })
 	return r, err
 }
 
