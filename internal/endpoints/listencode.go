@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -130,6 +131,9 @@ func jsonString(s string) []byte {
 // as field 2, as the protobuf serializer's streaming collection encoder.
 type protobufList struct{}
 
+// The fields of every kube list message: ListMeta, then the items.
+const listMetaField, listItemsField protowire.Number = 1, 2
+
 // protobufMagic starts every kube protobuf message.
 var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
 
@@ -165,12 +169,12 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 	// The envelope states the list's size first: every item is encoded
 	// (or found) before anything is written.
 	items := make([][]byte, len(l.Items))
-	size := 1 + varintSize(len(metaBytes)) + len(metaBytes)
+	size := protowire.SizeTag(listMetaField) + protowire.SizeBytes(len(metaBytes))
 	for i, item := range l.Items {
 		if items[i], err = itemBytes(item, protobufItemEncoding, encodeProtoItem); err != nil {
 			return err
 		}
-		size += 1 + varintSize(len(items[i])) + len(items[i])
+		size += protowire.SizeTag(listItemsField) + protowire.SizeBytes(len(items[i]))
 	}
 	if _, err := w.Write(protobufMagic); err != nil {
 		return err
@@ -179,8 +183,8 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind}}
 	_, err = unk.MarshalToWriter(w, size, func(w io.Writer) (int, error) {
 		n := 0
-		field := func(tag byte, b []byte) error {
-			hdr := appendVarint([]byte{tag}, len(b))
+		field := func(num protowire.Number, b []byte) error {
+			hdr := protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.BytesType), uint64(len(b)))
 			k, err := w.Write(hdr)
 			n += k
 			if err != nil {
@@ -190,11 +194,11 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 			n += k
 			return err
 		}
-		if err := field(0xa, metaBytes); err != nil {
+		if err := field(listMetaField, metaBytes); err != nil {
 			return n, err
 		}
 		for _, b := range items {
-			if err := field(0x12, b); err != nil {
+			if err := field(listItemsField, b); err != nil {
 				return n, err
 			}
 		}
@@ -210,21 +214,4 @@ func listMeta(list runtime.Object) (*metav1.ListMeta, error) {
 	}
 	return &metav1.ListMeta{ResourceVersion: la.GetResourceVersion(), Continue: la.GetContinue(),
 		RemainingItemCount: la.GetRemainingItemCount(), SelfLink: la.GetSelfLink()}, nil
-}
-
-func varintSize(v int) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
-
-func appendVarint(b []byte, v int) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
 }

@@ -54,10 +54,7 @@ func (st *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) 
 	if err != nil {
 		return nil, err
 	}
-	if err := meta.SetList(l.List, l.Items); err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	return l.List, nil
+	return l.Typed()
 }
 
 // SharedList is a list whose items may be the watch cache's own objects
