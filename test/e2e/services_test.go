@@ -100,11 +100,17 @@ func TestServiceClusterIPs(t *testing.T) {
 		t.Fatalf("IPAddress objects: %d, %v (want 201)", len(addrs.Items), err)
 	}
 
-	// A requested address: honoured when free, 422 when taken.
-	want := "10.100.0.250"
+	// A requested address: honoured when free, 422 when taken. The 200
+	// services hold 200 of the range's 253 other addresses at random, so
+	// the test looks for one they left free.
+	taken := map[string]bool{"10.100.0.1": true}
 	for _, ip := range ips {
-		if ip == want {
-			want = "10.100.0.2"
+		taken[ip] = true
+	}
+	want := ""
+	for a := netip.MustParseAddr("10.100.0.254"); want == ""; a = a.Prev() {
+		if !taken[a.String()] {
+			want = a.String()
 		}
 	}
 	req := clusterIPService("requested")
