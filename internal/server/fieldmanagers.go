@@ -21,12 +21,13 @@ type fieldManagers struct {
 	once     sync.Once
 	tc       managedfields.TypeConverter
 	tcErr    error
+	conv     *registry.Convertor
 	mu       sync.Mutex
 	managers map[string]*managedfields.FieldManager
 }
 
-func newFieldManagers() *fieldManagers {
-	return &fieldManagers{managers: map[string]*managedfields.FieldManager{}}
+func newFieldManagers(rows []*registry.Resource) *fieldManagers {
+	return &fieldManagers{conv: registry.NewConvertor(rows), managers: map[string]*managedfields.FieldManager{}}
 }
 
 // For returns the FieldManager of r's subresource sub ("" or "status").
@@ -44,7 +45,7 @@ func (f *fieldManagers) For(r *registry.Resource, sub string) (*managedfields.Fi
 		return m, nil
 	}
 	gvk := r.GVK()
-	m, err := managedfields.NewDefaultFieldManager(f.tc, registry.Scheme, registry.Scheme, registry.Scheme,
+	m, err := managedfields.NewDefaultFieldManager(f.tc, f.conv, registry.Scheme, registry.Scheme,
 		gvk, gvk.GroupVersion(), sub, resetFields(r, sub))
 	if err != nil {
 		return nil, err

@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}})
 	resources := endpoints.NewResources(stores, adm, s.stopping)
 	resources.MinRequestTimeout = cfg.MinRequestTimeout
-	resources.Fields = newFieldManagers()
+	resources.Fields = newFieldManagers(rows)
 	docs, err := openapi.New(rows)
 	if err != nil {
 		return fail(err)

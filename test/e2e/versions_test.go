@@ -38,9 +38,13 @@ func TestHPAVersions(t *testing.T) {
 	}
 	pct := int32(80)
 	v1.Spec.TargetCPUUtilizationPercentage = &pct
-	if _, err := k.client.AutoscalingV1().HorizontalPodAutoscalers("default").Update(ctx, v1, metav1.UpdateOptions{}); err != nil {
+	updated, err := k.client.AutoscalingV1().HorizontalPodAutoscalers("default").Update(ctx, v1, metav1.UpdateOptions{FieldManager: "v1-writer"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// The v1 writer owns the field it changed, recorded in its version,
+	// beside the v2 creator's entry.
+	checkManagers(t, updated.ManagedFields, "v1-writer", "autoscaling/v1", created.ManagedFields[0].Manager, "autoscaling/v2")
 	back, err := k.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "h", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -80,5 +84,28 @@ func TestEventVersions(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the core/v1 watch did not see the events.k8s.io/v1 write")
+	}
+	// A core/v1 writer's fields are recorded in core/v1, beside the
+	// events.k8s.io/v1 creator's.
+	core.Message = "changed"
+	updated, err := k.client.CoreV1().Events("default").Update(ctx, core, metav1.UpdateOptions{FieldManager: "core-writer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkManagers(t, updated.ManagedFields, "core-writer", "v1", core.ManagedFields[0].Manager, "events.k8s.io/v1")
+}
+
+// checkManagers fails unless fields holds exactly the two Update entries
+// of managers a and b, in versions va and vb, each owning some field.
+func checkManagers(t *testing.T, fields []metav1.ManagedFieldsEntry, a, va, b, vb string) {
+	t.Helper()
+	want := map[string]string{a: va, b: vb}
+	if len(fields) != 2 {
+		t.Fatalf("managedFields: %d entries, want %s and %s: %+v", len(fields), a, b, fields)
+	}
+	for _, f := range fields {
+		if want[f.Manager] != f.APIVersion || f.Operation != metav1.ManagedFieldsOperationUpdate || f.FieldsV1 == nil || len(f.FieldsV1.Raw) < 3 {
+			t.Errorf("managedFields entry %s %s %s %v, want %s in %s and %s in %s", f.Manager, f.APIVersion, f.Operation, f.FieldsV1, a, va, b, vb)
+		}
 	}
 }
