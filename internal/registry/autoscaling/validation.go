@@ -1,6 +1,8 @@
 package autoscaling
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -47,11 +49,112 @@ func defaultHPA(obj runtime.Object) {
 		if len(h.Spec.Metrics) == 0 {
 			h.Spec.Metrics = []autoscalingv2.MetricSpec{cpuUtilization(defaultCPUUtilization)}
 		}
+		if b := h.Spec.Behavior; b != nil {
+			b.ScaleUp = withDefaults(b.ScaleUp, defaultScaleUp())
+			b.ScaleDown = withDefaults(b.ScaleDown, defaultScaleDown())
+		}
 	case *autoscalingv1.HorizontalPodAutoscaler:
 		if h.Spec.MinReplicas == nil {
 			h.Spec.MinReplicas = &one
 		}
 	}
+}
+
+// The scaling rules a behavior that is given but leaves a direction out
+// gets, as kube-apiserver's autoscaling/v2 defaults: up by at most 4 pods
+// or 100% per 15 seconds, whichever is more, without a stabilization
+// window; down by at most 100% per 15 seconds, with the controller's own
+// window (nil here).
+func defaultScaleUp() *autoscalingv2.HPAScalingRules {
+	zero, max := int32(0), autoscalingv2.MaxChangePolicySelect
+	return &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &zero, SelectPolicy: &max,
+		Policies: []autoscalingv2.HPAScalingPolicy{
+			{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: 15},
+			{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15},
+		}}
+}
+
+func defaultScaleDown() *autoscalingv2.HPAScalingRules {
+	max := autoscalingv2.MaxChangePolicySelect
+	return &autoscalingv2.HPAScalingRules{SelectPolicy: &max,
+		Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15}}}
+}
+
+// withDefaults is given with def's values where given leaves them nil;
+// a policy list that is given, even empty, is kept (validation refuses
+// an empty one).
+func withDefaults(given, def *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
+	if given == nil {
+		return def
+	}
+	if given.SelectPolicy != nil {
+		def.SelectPolicy = given.SelectPolicy
+	}
+	if given.StabilizationWindowSeconds != nil {
+		def.StabilizationWindowSeconds = given.StabilizationWindowSeconds
+	}
+	if given.Policies != nil {
+		def.Policies = given.Policies
+	}
+	if given.Tolerance != nil {
+		def.Tolerance = given.Tolerance
+	}
+	return def
+}
+
+// Limits of kube-apiserver's behavior validation.
+const (
+	maxPeriodSeconds              = 1800
+	maxStabilizationWindowSeconds = 3600
+)
+
+var (
+	selectPolicies = []string{string(autoscalingv2.DisabledPolicySelect), string(autoscalingv2.MaxChangePolicySelect), string(autoscalingv2.MinChangePolicySelect)}
+	policyTypes    = []string{string(autoscalingv2.PercentScalingPolicy), string(autoscalingv2.PodsScalingPolicy)}
+)
+
+func validateBehavior(b *autoscalingv2.HorizontalPodAutoscalerBehavior, p *field.Path) field.ErrorList {
+	if b == nil {
+		return nil
+	}
+	return append(validateRules(b.ScaleUp, p.Child("scaleUp")), validateRules(b.ScaleDown, p.Child("scaleDown"))...)
+}
+
+func validateRules(r *autoscalingv2.HPAScalingRules, p *field.Path) field.ErrorList {
+	if r == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if w := r.StabilizationWindowSeconds; w != nil && *w < 0 {
+		errs = append(errs, field.Invalid(p.Child("stabilizationWindowSeconds"), *w, "must be greater than or equal to zero"))
+	} else if w != nil && *w > maxStabilizationWindowSeconds {
+		errs = append(errs, field.Invalid(p.Child("stabilizationWindowSeconds"), *w, fmt.Sprintf("must be less than or equal to %d", maxStabilizationWindowSeconds)))
+	}
+	if sp := r.SelectPolicy; sp != nil && !slices.Contains(selectPolicies, string(*sp)) {
+		errs = append(errs, field.NotSupported(p.Child("selectPolicy"), *sp, selectPolicies))
+	}
+	policies := p.Child("policies")
+	if len(r.Policies) == 0 {
+		errs = append(errs, field.Required(policies, "must specify at least one Policy"))
+	}
+	for i, pol := range r.Policies {
+		pp := policies.Index(i)
+		if !slices.Contains(policyTypes, string(pol.Type)) {
+			errs = append(errs, field.NotSupported(pp.Child("type"), pol.Type, policyTypes))
+		}
+		if pol.Value <= 0 {
+			errs = append(errs, field.Invalid(pp.Child("value"), pol.Value, "must be greater than zero"))
+		}
+		if pol.PeriodSeconds <= 0 {
+			errs = append(errs, field.Invalid(pp.Child("periodSeconds"), pol.PeriodSeconds, "must be greater than zero"))
+		} else if pol.PeriodSeconds > maxPeriodSeconds {
+			errs = append(errs, field.Invalid(pp.Child("periodSeconds"), pol.PeriodSeconds, fmt.Sprintf("must be less than or equal to %d", maxPeriodSeconds)))
+		}
+	}
+	if t := r.Tolerance; t != nil && t.Sign() < 0 {
+		errs = append(errs, field.Invalid(p.Child("tolerance"), t.String(), "must be greater than or equal to zero"))
+	}
+	return errs
 }
 
 func validateHPASpec(s *autoscalingv2.HorizontalPodAutoscalerSpec, p *field.Path) field.ErrorList {
@@ -78,7 +181,7 @@ func validateHPASpec(s *autoscalingv2.HorizontalPodAutoscalerSpec, p *field.Path
 	for i := range s.Metrics {
 		errs = append(errs, validateMetric(&s.Metrics[i], p.Child("metrics").Index(i))...)
 	}
-	return errs
+	return append(errs, validateBehavior(s.Behavior, p.Child("behavior"))...)
 }
 
 var metricTypes = []string{string(autoscalingv2.ContainerResourceMetricSourceType), string(autoscalingv2.ExternalMetricSourceType),
