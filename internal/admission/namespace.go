@@ -13,7 +13,7 @@ import (
 // exist (404) or is being deleted (403), as kube-apiserver's plugin of the
 // same name.
 type NamespaceLifecycle struct {
-	// Get reads a namespace.
+	// Get reads a namespace; the plugin does not change what it returns.
 	Get func(ctx context.Context, name string) (runtime.Object, error)
 }
 

@@ -29,6 +29,7 @@ import (
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
+	"kapi/internal/storage"
 )
 
 // Server is a running kapi.
@@ -132,9 +133,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The namespace check reads the cache as it is (resourceVersion "0"),
 	// as kube-apiserver's plugin reads its informer, rather than a
-	// consistent read per write.
+	// consistent read per write. The plugin only reads the namespace, so
+	// it gets the cache's shared object rather than a copy.
 	adm := append(admission.Chain{admission.NamespaceLifecycle{Get: func(ctx context.Context, name string) (runtimeObject, error) {
-		obj, err := nsStore.Get(ctx, "", name, &metav1.GetOptions{ResourceVersion: "0"})
+		obj, err := nsStore.GetShared(ctx, "", name, &metav1.GetOptions{ResourceVersion: "0"})
+		if err == nil {
+			return storage.Unwrap(obj), nil
+		}
 		if apierrors.IsNotFound(err) {
 			// Not in the cache yet, perhaps just created: ask etcd.
 			obj, err = nsStore.Get(ctx, "", name, nil)
