@@ -208,7 +208,7 @@ func TestServiceNodePorts(t *testing.T) {
 		t.Fatalf("NodePort service spec: %+v", a.Spec)
 	}
 	_, err = svcs.Create(ctx, np("b", 31005), metav1.CreateOptions{})
-	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.ports[0].nodePort") || !strings.Contains(err.Error(), "provided port is already allocated") {
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `Service "b" is invalid`) || !strings.Contains(err.Error(), "spec.ports[0].nodePort") || !strings.Contains(err.Error(), "provided port is already allocated") {
 		t.Fatalf("a taken node port: %v", err)
 	}
 	_, err = svcs.Create(ctx, np("c", 32000), metav1.CreateOptions{})
@@ -238,6 +238,51 @@ func TestServiceNodePorts(t *testing.T) {
 	}
 	if _, err := svcs.Create(ctx, np("after-delete", 0), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("a node port after a delete: %v", err)
+	}
+}
+
+// TestServiceNodePortsRequestedFirst: in a range of two ports, a service
+// that names one port and draws another always draws the port it did not
+// name (the named one is taken first), whichever entry or the health
+// check names it; and a port number's TCP and UDP entries share one node
+// port, as in kube-apiserver.
+func TestServiceNodePortsRequestedFirst(t *testing.T) {
+	k := startKapi(t, func(c *server.Config) { c.ServiceNodePortRange = "31000-31001" })
+	ctx := context.Background()
+	svcs := k.client.CoreV1().Services("default")
+	for i := 0; i < 20; i++ {
+		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "two"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{
+			{Name: "drawn", Port: 80}, {Name: "named", Port: 81, NodePort: 31001}}}}
+		if i%2 == 1 {
+			s.Spec.Type = corev1.ServiceTypeLoadBalancer
+			s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+			s.Spec.Ports = s.Spec.Ports[:1]
+			s.Spec.HealthCheckNodePort = 31001
+		}
+		got, err := svcs.Create(ctx, s, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+		if p := got.Spec.Ports[0].NodePort; p != 31000 {
+			t.Fatalf("create %d: the drawn node port is %d, want 31000 (31001 is named): %+v", i, p, got.Spec)
+		}
+		if err := svcs.Delete(ctx, "two", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dns := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "dns"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{
+		{Name: "tcp", Port: 53, Protocol: corev1.ProtocolTCP}, {Name: "udp", Port: 53, Protocol: corev1.ProtocolUDP}}}}
+	got, err := svcs.Create(ctx, dns, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := got.Spec.Ports[0].NodePort, got.Spec.Ports[1].NodePort; a == 0 || a != b {
+		t.Fatalf("TCP and UDP 53 got node ports %d and %d, want one shared", a, b)
+	}
+	// One port of two is taken: another service still gets the other.
+	if _, err := svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "other"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort,
+		Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("the second port after a shared one: %v", err)
 	}
 }
 

@@ -70,37 +70,63 @@ func (a *ServiceAllocators) allocate(ctx context.Context, obj, oldObj runtime.Ob
 			undos = append(undos, func() { logRelease(a.IPs.Release(bg, ip, owner)) })
 		}
 	}
+	// Node ports: the entries' and the health check's. Requested ports are
+	// taken first, so a port drawn for one entry never takes a port
+	// another entry names.
+	type want struct {
+		port    *int32
+		path    *field.Path
+		service int32 // the entry's port number; 0 for the health check
+	}
+	var wants []want
+	held := map[int32]bool{} // the old service's, and those taken here
 	if needsNodePorts(svc) {
-		held := map[int32]bool{}
 		if old != nil && needsNodePorts(old) {
 			for _, p := range old.Spec.Ports {
 				held[p.NodePort] = true
 			}
 		}
 		for i := range svc.Spec.Ports {
-			p := &svc.Spec.Ports[i]
-			if p.NodePort != 0 && held[p.NodePort] {
-				continue // the old service's, or one this loop took for another protocol
-			}
-			port, err := a.nodePort(ctx, int(p.NodePort), field.NewPath("spec", "ports").Index(i).Child("nodePort"), dryRun)
-			if err != nil {
-				return fail(err)
-			}
-			p.NodePort = int32(port)
-			held[p.NodePort] = true
-			if port != 0 && !dryRun {
-				undos = append(undos, func() { logRelease(a.Ports.Release(bg, port)) })
-			}
+			wants = append(wants, want{&svc.Spec.Ports[i].NodePort, field.NewPath("spec", "ports").Index(i).Child("nodePort"), svc.Spec.Ports[i].Port})
 		}
 	}
 	if needsHealthCheckPort(svc) && (old == nil || old.Spec.HealthCheckNodePort != svc.Spec.HealthCheckNodePort || svc.Spec.HealthCheckNodePort == 0) {
-		port, err := a.nodePort(ctx, int(svc.Spec.HealthCheckNodePort), field.NewPath("spec", "healthCheckNodePort"), dryRun)
+		wants = append(wants, want{&svc.Spec.HealthCheckNodePort, field.NewPath("spec", "healthCheckNodePort"), 0})
+	}
+	take := func(w want) error {
+		port, err := a.nodePort(ctx, svc.Name, int(*w.port), w.path, dryRun)
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		svc.Spec.HealthCheckNodePort = int32(port)
+		*w.port = int32(port)
+		held[int32(port)] = true
 		if port != 0 && !dryRun {
 			undos = append(undos, func() { logRelease(a.Ports.Release(bg, port)) })
+		}
+		return nil
+	}
+	for _, w := range wants {
+		// An entry may name a port the old service held, or one taken here
+		// for the same port number's other protocol.
+		if *w.port != 0 && (w.service == 0 || !held[*w.port]) {
+			if err := take(w); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	for _, w := range wants {
+		// An entry shares the node port of the entry with its port number
+		// (another protocol), as in kube-apiserver.
+		for _, q := range wants {
+			if *w.port == 0 && w.service != 0 && q.service == w.service {
+				*w.port = *q.port
+			}
+		}
+		if *w.port != 0 {
+			continue
+		}
+		if err := take(w); err != nil {
+			return fail(err)
 		}
 	}
 	return undo, nil
@@ -143,7 +169,7 @@ func (a *ServiceAllocators) clusterIP(ctx context.Context, svc *corev1.Service, 
 // nodePort reserves port, or the next free one when it is 0, and
 // returns it; errors name path. With dryRun a requested port is checked
 // and none is drawn.
-func (a *ServiceAllocators) nodePort(ctx context.Context, port int, path *field.Path, dryRun bool) (int, error) {
+func (a *ServiceAllocators) nodePort(ctx context.Context, name string, port int, path *field.Path, dryRun bool) (int, error) {
 	if port == 0 {
 		if dryRun {
 			return 0, nil
@@ -157,7 +183,7 @@ func (a *ServiceAllocators) nodePort(ctx context.Context, port int, path *field.
 	err := a.Ports.Allocate(ctx, port, dryRun)
 	var nr *allocation.ErrPortNotInRange
 	if errors.Is(err, allocation.ErrPortAllocated) || errors.As(err, &nr) {
-		return 0, apierrors.NewInvalid(serviceKind, "", field.ErrorList{field.Invalid(path, port, err.Error())})
+		return 0, apierrors.NewInvalid(serviceKind, name, field.ErrorList{field.Invalid(path, port, err.Error())})
 	}
 	return port, err
 }
