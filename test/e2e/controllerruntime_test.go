@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ func (r *copier) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 // TestControllerRuntime: a controller-runtime manager, with a reconciler
 // that watches ConfigMaps and writes a Secret by server-side apply, runs
 // against kapi.
+var controllerRuns int
+
 func TestControllerRuntime(t *testing.T) {
 	k := startKapi(t)
 	scheme := runtime.NewScheme()
@@ -45,7 +48,10 @@ func TestControllerRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).For(&corev1.ConfigMap{}).Complete(&copier{c: mgr.GetClient()}); err != nil {
+	// Controller names are unique per process: a name per run lets the
+	// test run again with -count.
+	controllerRuns++
+	if err := ctrl.NewControllerManagedBy(mgr).Named(fmt.Sprint("configmap-copier-", controllerRuns)).For(&corev1.ConfigMap{}).Complete(&copier{c: mgr.GetClient()}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
