@@ -68,6 +68,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	default:
 		return fmt.Errorf("unknown child %q", cfg.Child)
 	}
+	if cfg.ProfileDir != "" {
+		// Made before the run, so that a bad folder fails at once.
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return err
+		}
+	}
 	dir, err := os.MkdirTemp("", "kapi-bench-")
 	if err != nil {
 		return err
