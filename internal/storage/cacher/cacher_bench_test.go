@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"kapi/internal/storage"
+	"kapi/internal/storage/storagetest"
 )
 
 const (
@@ -60,7 +61,7 @@ func fillBench(b *testing.B, c *Cacher, ns string, n int) {
 				if i%benchSelectEvery == 0 {
 					label = "sel"
 				}
-				o := cm(ns, benchName(i), label)
+				o := storagetest.CM(ns, benchName(i), label)
 				o.Data = map[string]string{"payload": payload}
 				if _, err := c.Create(ctx, ns+"/"+o.Name, o); err != nil {
 					select {

@@ -21,6 +21,7 @@ import (
 	"kapi/internal/storage"
 	"kapi/internal/storage/embedded"
 	"kapi/internal/storage/etcd"
+	"kapi/internal/storage/storagetest"
 )
 
 // newPair runs a real embedded etcd with a ConfigMap store on it and a
@@ -50,10 +51,6 @@ func newPairOn(t testing.TB, opts Options) (*embedded.Etcd, *etcd.Store, *Cacher
 	return e, s, c
 }
 
-func cm(ns, name, label string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"l": label}}}
-}
-
 func names(items []runtime.Object) []string {
 	var out []string
 	for _, o := range items {
@@ -81,7 +78,7 @@ func TestCacheMatchesEtcd(t *testing.T) {
 		label := []string{"even", "odd"}[rng.IntN(2)]
 		switch rng.IntN(4) {
 		case 0, 1:
-			if _, err := s.Create(ctx, key, cm(ns, name, label)); err != nil && !storage.HasCode(err, storage.CodeAlreadyExists) {
+			if _, err := s.Create(ctx, key, storagetest.CM(ns, name, label)); err != nil && !storage.HasCode(err, storage.CodeAlreadyExists) {
 				t.Fatal(err)
 			}
 		case 2:
@@ -160,12 +157,11 @@ func TestWatchResumeEverywhere(t *testing.T) {
 	}
 	var revs []int64
 	for i := 0; i < 20; i++ {
-		out, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "even"))
+		out, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "even"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rv, _ := strconv.ParseInt(out.(*corev1.ConfigMap).ResourceVersion, 10, 64)
-		revs = append(revs, rv)
+		revs = append(revs, storagetest.RV(t, out))
 	}
 	// Wait until the cache has them all.
 	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
@@ -201,7 +197,7 @@ func TestWatchTooOld(t *testing.T) {
 	s, c := newPair(t, Options{Events: 5})
 	ctx := context.Background()
 	for i := 0; i < 20; i++ {
-		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,7 +240,7 @@ func TestSlowWatcherEnds(t *testing.T) {
 		}
 	}()
 	for i := 0; i < 50; i++ {
-		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), cm("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -270,7 +266,7 @@ func TestSlowWatcherEnds(t *testing.T) {
 func TestUpdateFromStaleCache(t *testing.T) {
 	s, c := newPair(t, Options{})
 	ctx := context.Background()
-	if _, err := s.Create(ctx, "a/x", cm("a", "x", "v1")); err != nil {
+	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
@@ -306,7 +302,7 @@ func TestUpdateFromStaleCache(t *testing.T) {
 func TestUpdateFromStaleCacheConflict(t *testing.T) {
 	s, c := newPair(t, Options{})
 	ctx := context.Background()
-	if _, err := s.Create(ctx, "a/x", cm("a", "x", "v1")); err != nil {
+	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
@@ -357,7 +353,7 @@ func TestSharedReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	created, err := c.Create(ctx, "a/x", cm("a", "x", "v1"))
+	created, err := c.Create(ctx, "a/x", storagetest.CM("a", "x", "v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +401,7 @@ func TestPagesFromMemory(t *testing.T) {
 	e, s, c := newPairOn(t, Options{})
 	ctx := context.Background()
 	for i := 0; i < 12; i++ {
-		if _, err := s.Create(ctx, fmt.Sprintf("a/o%02d", i), cm("a", fmt.Sprintf("o%02d", i), "x")); err != nil {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%02d", i), storagetest.CM("a", fmt.Sprintf("o%02d", i), "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -435,7 +431,7 @@ func TestPagesFromMemory(t *testing.T) {
 	}
 	// A change to the resource: its state at the list's revision is no
 	// longer in memory.
-	if _, err := c.Create(ctx, "a/o99", cm("a", "o99", "x")); err != nil {
+	if _, err := c.Create(ctx, "a/o99", storagetest.CM("a", "o99", "x")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Get(ctx, "a/o99", storage.ReadOptions{}); err != nil {
@@ -452,13 +448,13 @@ func TestPagesFromMemory(t *testing.T) {
 func TestDeletedEventCarriesObject(t *testing.T) {
 	_, c := newPair(t, Options{})
 	ctx := context.Background()
-	created, err := c.Create(ctx, "a/x", cm("a", "x", "v1"))
+	created, err := c.Create(ctx, "a/x", storagetest.CM("a", "x", "v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var watchers []watch.Interface
 	for _, shared := range []bool{false, true} {
-		w, err := c.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: mustRV(t, created), Shared: shared})
+		w, err := c.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: storagetest.RV(t, created), Shared: shared})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -469,17 +465,8 @@ func TestDeletedEventCarriesObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range watchers {
-		checkDeleted(t, w, mustRV(t, created))
+		checkDeleted(t, w, storagetest.RV(t, created))
 	}
-}
-
-func mustRV(t *testing.T, obj runtime.Object) int64 {
-	t.Helper()
-	rv, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rv
 }
 
 func checkDeleted(t *testing.T, w watch.Interface, createdRV int64) {
@@ -487,7 +474,7 @@ func checkDeleted(t *testing.T, w watch.Interface, createdRV int64) {
 	select {
 	case ev := <-w.ResultChan():
 		m, ok := storage.Unwrap(ev.Object).(*corev1.ConfigMap)
-		if ev.Type != watch.Deleted || !ok || m.Name != "x" || m.Labels["l"] != "v1" || mustRV(t, m) <= createdRV {
+		if ev.Type != watch.Deleted || !ok || m.Name != "x" || m.Labels["l"] != "v1" || storagetest.RV(t, m) <= createdRV {
 			t.Fatalf("deleted event: %s %#v", ev.Type, ev.Object)
 		}
 	case <-time.After(10 * time.Second):

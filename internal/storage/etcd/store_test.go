@@ -3,13 +3,11 @@ package etcd
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,6 +17,7 @@ import (
 
 	"kapi/internal/storage"
 	"kapi/internal/storage/embedded"
+	"kapi/internal/storage/storagetest"
 )
 
 // newTestStore runs a real embedded etcd for the test and returns a Store
@@ -37,28 +36,15 @@ func newTestStore(t *testing.T) *Store {
 	})
 }
 
-func cm(ns, name, label string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"l": label}}}
-}
-
-func rv(t *testing.T, obj runtime.Object) int64 {
-	t.Helper()
-	n, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func TestCreateGetUpdateDelete(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	out, err := s.Create(ctx, "a/one", cm("a", "one", "x"))
+	out, err := s.Create(ctx, "a/one", storagetest.CM("a", "one", "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := rv(t, out)
-	if _, err := s.Create(ctx, "a/one", cm("a", "one", "x")); !storage.HasCode(err, storage.CodeAlreadyExists) {
+	first := storagetest.RV(t, out)
+	if _, err := s.Create(ctx, "a/one", storagetest.CM("a", "one", "x")); !storage.HasCode(err, storage.CodeAlreadyExists) {
 		t.Fatalf("second create: %v", err)
 	}
 	// The key layout is kube-apiserver's, and the resourceVersion is not
@@ -68,12 +54,12 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 		t.Fatalf("raw key: %v %v", err, resp)
 	}
 	got, err := s.Get(ctx, "a/one", storage.ReadOptions{})
-	if err != nil || rv(t, got) != first {
+	if err != nil || storagetest.RV(t, got) != first {
 		t.Fatalf("get: %v %v", err, got)
 	}
 	// Unchanged update: no write.
 	same, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (runtime.Object, error) { return cur, nil })
-	if err != nil || rv(t, same) != first {
+	if err != nil || storagetest.RV(t, same) != first {
 		t.Fatalf("no-op update wrote: %v", err)
 	}
 	// Concurrent updates: none lost.
@@ -111,7 +97,7 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 	}
 	// Read the past exactly.
 	old, err := s.Get(ctx, "a/one", storage.ReadOptions{ResourceVersion: first, Exact: true})
-	if err != nil || rv(t, old) != first {
+	if err != nil || storagetest.RV(t, old) != first {
 		t.Fatalf("exact read of the past: %v", err)
 	}
 }
@@ -128,7 +114,7 @@ func TestListPagingAndPredicate(t *testing.T) {
 		if i%2 == 0 {
 			label = "even"
 		}
-		if _, err := s.Create(ctx, fmt.Sprintf("%s/o%d", ns, i), cm(ns, fmt.Sprintf("o%d", i), label)); err != nil {
+		if _, err := s.Create(ctx, fmt.Sprintf("%s/o%d", ns, i), storagetest.CM(ns, fmt.Sprintf("o%d", i), label)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,13 +157,13 @@ func TestListPagingAndPredicate(t *testing.T) {
 func TestWatchTransitions(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	start, err := s.Create(ctx, "a/x", cm("a", "x", "no"))
+	start, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "no"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pred := storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "yes"}),
 		Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) { return o.(*corev1.ConfigMap).Labels, nil, nil }}
-	w, err := s.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: rv(t, start), Predicate: pred})
+	w, err := s.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: storagetest.RV(t, start), Predicate: pred})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,28 @@
+// Package storagetest holds what the storage packages' tests share: the
+// ConfigMaps they store and read back. Tests import it; kapi does not.
+package storagetest
+
+import (
+	"strconv"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// CM is ConfigMap ns/name with the label l=label.
+func CM(ns, name, label string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"l": label}}}
+}
+
+// RV is the resourceVersion of obj, a ConfigMap, as a number; the test
+// fails when it is not one.
+func RV(t testing.TB, obj runtime.Object) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
