@@ -33,11 +33,12 @@ func (r *copier) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	return ctrl.Result{}, r.c.Apply(ctx, secret, client.FieldOwner("copier"), client.ForceOwnership)
 }
 
+// controllerRuns numbers TestControllerRuntime's runs in this process.
+var controllerRuns int
+
 // TestControllerRuntime: a controller-runtime manager, with a reconciler
 // that watches ConfigMaps and writes a Secret by server-side apply, runs
 // against kapi.
-var controllerRuns int
-
 func TestControllerRuntime(t *testing.T) {
 	k := startKapi(t)
 	scheme := runtime.NewScheme()
