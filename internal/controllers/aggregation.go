@@ -19,7 +19,7 @@ import (
 
 // ObjectUpdater writes an object (a registry.Store).
 type ObjectUpdater interface {
-	Update(ctx context.Context, ns, name, sub string, newObj registry.UpdatedObject, dryRun bool) (runtime.Object, bool, error)
+	Update(ctx context.Context, ns, name string, sub *registry.Subresource, newObj registry.UpdatedObject, dryRun bool) (runtime.Object, bool, error)
 }
 
 // ClusterRoleAggregation keeps the rules of every ClusterRole that has an
@@ -102,7 +102,7 @@ func (c *ClusterRoleAggregation) clusterRoles() []*rbacv1.ClusterRole {
 
 // write sets the rules of the stored role (whatever else changed in it).
 func (c *ClusterRoleAggregation) write(ctx context.Context, name string, rules []rbacv1.PolicyRule) error {
-	_, _, err := c.store.Update(ctx, "", name, "", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+	_, _, err := c.store.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		role, ok := old.(*rbacv1.ClusterRole)
 		if !ok {
 			return nil, apierrors.NewNotFound(rbacv1.Resource("clusterroles"), name)

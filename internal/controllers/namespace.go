@@ -23,9 +23,10 @@ import (
 type Namespaces struct {
 	// Namespaces is the namespaces store.
 	Namespaces *registry.Store
-	// Contents are the stores of the namespaced resources (one per stored
-	// resource: the rows of two versions of a resource share a store).
-	Contents []*registry.Store
+	// Catalogue has the stores of what a namespace holds: every
+	// namespaced resource, custom resources included, as it is when the
+	// namespace is emptied.
+	Catalogue *registry.Catalogue
 	// Resync is how often terminating namespaces are looked at again while
 	// they still hold objects.
 	Resync time.Duration
@@ -92,7 +93,7 @@ func (c *Namespaces) finish(ctx context.Context, name string) (bool, error) {
 		return true, nil
 	}
 	remaining := 0
-	for _, st := range c.Contents {
+	for _, st := range contents(c.Catalogue.Snapshot()) {
 		list, err := st.List(ctx, name, &metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -118,7 +119,7 @@ func (c *Namespaces) finish(ctx context.Context, name string) (bool, error) {
 	if remaining > 0 {
 		return false, nil
 	}
-	_, _, err = c.Namespaces.Update(ctx, "", name, "finalize", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+	_, _, err = c.Namespaces.Update(ctx, "", name, c.Namespaces.R.Sub("finalize"), func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		ns := old.(*corev1.Namespace)
 		var keep []corev1.FinalizerName
 		for _, f := range ns.Spec.Finalizers {
@@ -133,6 +134,20 @@ func (c *Namespaces) finish(ctx context.Context, name string) (bool, error) {
 		return true, nil
 	}
 	return err == nil, err
+}
+
+// contents are the stores of the namespaced resources, one per stored
+// resource (the rows of two versions of a resource share a store).
+func contents(snap *registry.Snapshot) []*registry.Store {
+	var out []*registry.Store
+	seen := map[any]bool{}
+	for _, st := range snap.Stores() {
+		if st.R.Namespaced && st.Storage != nil && !seen[st.Storage] {
+			seen[st.Storage] = true
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func hasKubernetesFinalizer(ns *corev1.Namespace) bool {

@@ -69,8 +69,8 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		}
 		return applied(old)
 	}
-	out, _, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.info.Subresource, h.admitted(s, newObj, dry), dry)
-	if apierrors.IsNotFound(err) && s.info.Subresource == "" {
+	out, _, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, h.admitted(s, newObj, dry), dry)
+	if apierrors.IsNotFound(err) && s.sub == nil {
 		h.applyCreate(w, r, s, applied, dry)
 		return
 	}

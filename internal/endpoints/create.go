@@ -67,13 +67,12 @@ func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, ob
 		return
 	}
 	out.GetObjectKind().SetGroupVersionKind(s.store.R.GVK())
-	WriteObject(w, r, http.StatusCreated, s.out, out)
+	respond(w, r, s, http.StatusCreated, out)
 }
 
 // action serves a POST to a subresource that computes something for an
 // existing object (serviceaccounts/token): 201 with the answer.
 func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
-	a := s.store.R.Actions[s.info.Subresource]
 	var opts metav1.CreateOptions
 	if _, err := writeOptions(r, &opts, &opts.DryRun); err != nil {
 		WriteError(w, r, err)
@@ -84,11 +83,11 @@ func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	out, err := a.Do(r.Context(), s.namespace(), s.info.Name, obj)
+	out, err := s.sub.Action(r.Context(), s.namespace(), s.info.Name, obj)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	out.GetObjectKind().SetGroupVersionKind(a.Kind)
+	out.GetObjectKind().SetGroupVersionKind(s.sub.Kind)
 	WriteObject(w, r, http.StatusCreated, s.out, out)
 }

@@ -76,7 +76,7 @@ func readObject(w http.ResponseWriter, r *http.Request, s *scope) (runtime.Objec
 // Unknown or duplicate fields fail the request (Strict) or become warnings
 // (Warn). A body of another group, version or kind is 400 Bad Request.
 func decodeObject(w http.ResponseWriter, r *http.Request, s *scope, body []byte) (runtime.Object, error) {
-	info, err := inputSerializer(r)
+	info, err := inputSerializer(r, s.serializers)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func deleteOptions(r *http.Request) (*metav1.DeleteOptions, bool, error) {
 		return nil, false, err
 	}
 	if len(body) > 0 {
-		info, err := inputSerializer(r)
+		info, err := inputSerializer(r, nil)
 		if err != nil {
 			return nil, false, err
 		}
@@ -117,7 +117,9 @@ func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *
 			WriteError(w, r, err)
 			return
 		}
-		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		if !s.store.R.Type.KindInListItems {
+			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		}
 		deleted = append(deleted, obj)
 	}
 	if err := meta.SetList(list, deleted); err != nil {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/storage"
 )
 
 // get serves GET of one object (or its status, or its Scale).
@@ -13,11 +15,11 @@ func (h *Resources) get(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	get := s.store.GetShared // the answer is only encoded: share the cache's object
-	if s.info.Subresource == "scale" {
-		get = s.store.GetScale
+	// The answer is only encoded: share the cache's object.
+	obj, err := s.store.GetShared(r.Context(), s.namespace(), s.info.Name, &opts)
+	if err == nil && s.sub != nil && s.sub.View != nil {
+		obj, err = s.sub.View(s.store.R, storage.Unwrap(obj))
 	}
-	obj, err := get(r.Context(), s.namespace(), s.info.Name, &opts)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -3,11 +3,13 @@ package endpoints
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/admission"
@@ -17,9 +19,10 @@ import (
 
 // Resources serves every resource request (/api/v1/..., /apis/g/v/...)
 // from the stores of the catalogue, by the verb the requestinfo filter
-// found.
+// found. Each request reads the catalogue as it is when the request
+// comes: a resource published a moment ago is served, one removed is not.
 type Resources struct {
-	stores    map[schema.GroupVersionResource]*registry.Store
+	cat       *registry.Catalogue
 	admission admission.Interface
 	// stopping ends watches when the server shuts down.
 	stopping <-chan struct{}
@@ -31,20 +34,10 @@ type Resources struct {
 	Fields FieldManagers
 }
 
-// NewResources returns the handler for stores, with admission run on
-// every write; watches end when stopping closes.
-func NewResources(stores []*registry.Store, adm admission.Interface, stopping <-chan struct{}) *Resources {
-	h := &Resources{stores: map[schema.GroupVersionResource]*registry.Store{}, admission: adm, stopping: stopping,
-		MinRequestTimeout: 1800 * time.Second}
-	for _, s := range stores {
-		h.stores[s.R.GVR()] = s
-	}
-	return h
-}
-
-// Store returns the store of a group-version-resource, or nil.
-func (h *Resources) Store(gvr schema.GroupVersionResource) *registry.Store {
-	return h.stores[gvr]
+// NewResources returns the handler for the catalogue's stores, with
+// admission run on every write; watches end when stopping closes.
+func NewResources(cat *registry.Catalogue, adm admission.Interface, stopping <-chan struct{}) *Resources {
+	return &Resources{cat: cat, admission: adm, stopping: stopping, MinRequestTimeout: 1800 * time.Second}
 }
 
 // verbHandlers are the handlers by verb, for requests naming no
@@ -64,7 +57,13 @@ var verbHandlers = map[string]func(h *Resources, w http.ResponseWriter, r *http.
 type scope struct {
 	info  *request.Info
 	store *registry.Store
-	out   Output
+	// sub is the subresource the request addresses, or nil.
+	sub *registry.Subresource
+	// serializers are the media types of what the request reads and
+	// writes (the row's; every one for a subresource of a built-in kind,
+	// a Scale).
+	serializers []runtime.SerializerInfo
+	out         Output
 }
 
 func (s *scope) ctx(r *http.Request) context.Context { return r.Context() }
@@ -75,14 +74,17 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, notFound())
 		return
 	}
-	st := h.stores[schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource}]
-	if st == nil || !scopeMatches(st.R, info) || (info.Subresource != "" && !st.R.Serves(info.Subresource)) {
+	st := h.cat.Snapshot().Store(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource})
+	if st == nil || !scopeMatches(st.R, info) || len(info.Parts) > 3 {
 		WriteError(w, r, notFound())
 		return
 	}
-	if len(info.Parts) > 3 {
-		WriteError(w, r, notFound())
-		return
+	var sub *registry.Subresource
+	if info.Subresource != "" {
+		if sub = st.R.Sub(info.Subresource); sub == nil {
+			WriteError(w, r, notFound())
+			return
+		}
 	}
 	if info.Name != "" {
 		if errs := path.IsValidPathSegmentName(info.Name); len(errs) > 0 {
@@ -90,28 +92,36 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	handle, ok := verbHandlers[info.Verb]
 	verb := info.Verb
-	if action := st.R.Actions[info.Subresource]; action != nil {
+	handle, ok := verbHandlers[verb]
+	switch {
+	case sub != nil && sub.Action != nil:
 		handle, ok = (*Resources).action, verb == "create"
-	} else if info.Subresource != "" && verb != "get" && verb != "update" && verb != "patch" {
-		ok = false
-	} else if verb == "create" && info.Name != "" {
+	case sub != nil:
+		ok = ok && slices.Contains(sub.Verbs, verb)
+	case verb == "create" && info.Name != "":
 		ok = false // POST goes to a collection
+	default:
+		ok = ok && st.R.Supports(verb)
 	}
-	if !ok || (info.Subresource == "" && !st.R.Supports(verb)) {
+	if !ok {
 		WriteError(w, r, apierrors.NewMethodNotSupported(st.GroupResource(), verb))
 		return
 	}
 	if st.R.Deprecation != "" {
 		AddWarning(w, st.R.Deprecation)
 	}
-	out, err := NegotiateOutput(r)
+	s := &scope{info: info, store: st, sub: sub, serializers: st.R.Type.Serializers}
+	if sub != nil && sub.New != nil {
+		s.serializers = registry.Codecs.SupportedMediaTypes()
+	}
+	out, err := NegotiateOutput(r, s.serializers, s.tableResource().HasTable())
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	handle(h, w, r, &scope{info: info, store: st, out: out})
+	s.out = out
+	handle(h, w, r, s)
 }
 
 // scopeMatches rejects a namespaced resource addressed by name without a

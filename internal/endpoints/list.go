@@ -30,11 +30,14 @@ func (h *Resources) list(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	// Items of a list carry no apiVersion and kind, as kube-apiserver's.
-	meta.EachListItem(list, func(o runtimeObject) error {
-		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
-		return nil
-	})
+	// Items of a built-in list carry no apiVersion and kind, as
+	// kube-apiserver's.
+	if !shared.ItemKinds {
+		meta.EachListItem(list, func(o runtimeObject) error {
+			o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+			return nil
+		})
+	}
 	obj, err := transform(r, s, list, true)
 	if err != nil {
 		WriteError(w, r, err)

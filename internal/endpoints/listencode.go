@@ -98,9 +98,14 @@ func (j jsonList) writeList(w io.Writer, l *registry.SharedList) error {
 	}
 	id := runtime.Identifier(string(j.enc.Identifier()) + itemEncodingSuffix)
 	encode := func(obj runtime.Object, w io.Writer) error {
-		// List items carry no apiVersion and kind, as kube-apiserver's.
+		// Built-in list items carry no apiVersion and kind, as
+		// kube-apiserver's.
 		obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 		return j.enc.Encode(obj, w)
+	}
+	if l.ItemKinds {
+		id = runtime.Identifier(j.enc.Identifier())
+		encode = j.enc.Encode
 	}
 	for i, item := range l.Items {
 		b, err := itemBytes(item, id, encode)

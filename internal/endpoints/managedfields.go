@@ -16,9 +16,9 @@ import (
 )
 
 // FieldManagers hands out the managed-fields machinery (server-side apply,
-// metadata.managedFields) of a resource and subresource.
+// metadata.managedFields) of a resource, or of its subresource sub.
 type FieldManagers interface {
-	For(r *registry.Resource, subresource string) (*managedfields.FieldManager, error)
+	For(r *registry.Resource, sub *registry.Subresource) (*managedfields.FieldManager, error)
 }
 
 // maxManagerLength is kube-apiserver's limit on a field manager's name.
@@ -52,11 +52,10 @@ func (h *Resources) fieldManager(s *scope) *managedfields.FieldManager {
 	if h.Fields == nil {
 		return nil
 	}
-	sub := s.info.Subresource
-	if sub != "" && sub != "status" {
+	if s.sub != nil && !s.sub.TrackFields {
 		return nil
 	}
-	fm, err := h.Fields.For(s.store.R, sub)
+	fm, err := h.Fields.For(s.store.R, s.sub)
 	if err != nil {
 		klog.ErrorS(err, "no field manager", "resource", s.store.R.GVR())
 		return nil

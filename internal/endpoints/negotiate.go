@@ -70,13 +70,19 @@ func ParseAccept(header string) []AcceptClause {
 	return out
 }
 
-// SerializerFor finds the serializer for type/subtype, with JSON for
-// wildcards.
+// SerializerFor finds the serializer for type/subtype among every media
+// type kapi speaks, with JSON for wildcards.
 func SerializerFor(typ, sub string) (runtime.SerializerInfo, bool) {
+	return serializerIn(registry.Codecs.SupportedMediaTypes(), typ, sub)
+}
+
+// serializerIn finds the serializer for type/subtype in infos, with JSON
+// for wildcards.
+func serializerIn(infos []runtime.SerializerInfo, typ, sub string) (runtime.SerializerInfo, bool) {
 	if typ == "*" || (typ == "application" && sub == "*") {
 		typ, sub = "application", "json"
 	}
-	for _, info := range registry.Codecs.SupportedMediaTypes() {
+	for _, info := range infos {
 		if info.MediaTypeType == typ && info.MediaTypeSubType == sub {
 			return info, true
 		}
@@ -89,21 +95,35 @@ func SerializerFor(typ, sub string) (runtime.SerializerInfo, bool) {
 var asKinds = map[string]bool{"Table": true, "PartialObjectMetadata": true, "PartialObjectMetadataList": true}
 
 // NegotiateOutput picks the response encoding from the Accept header;
-// an empty header means JSON. The error is 406 Not Acceptable.
-func NegotiateOutput(r *http.Request) (Output, error) {
+// an empty header means JSON. objects are the media types the object
+// itself is answered in (nil: all): a custom resource is not answered as
+// protobuf, but its Table or metadata are, as kube-apiserver does. table
+// says whether the answer can be a Table: a clause asking for one is
+// passed over when it cannot. The error is 406 Not Acceptable.
+func NegotiateOutput(r *http.Request, objects []runtime.SerializerInfo, table bool) (Output, error) {
 	header := r.Header.Get("Accept")
 	if header == "" {
 		header = "application/json"
 	}
+	if objects == nil {
+		objects = registry.Codecs.SupportedMediaTypes()
+	}
 	for _, c := range ParseAccept(header) {
-		info, ok := SerializerFor(c.Type, c.Sub)
-		if !ok || c.Q == 0 {
+		if c.Q == 0 {
+			continue
+		}
+		infos := objects
+		if c.Params["as"] != "" {
+			infos = registry.Codecs.SupportedMediaTypes()
+		}
+		info, ok := serializerIn(infos, c.Type, c.Sub)
+		if !ok {
 			continue
 		}
 		out := Output{Info: info}
 		if as := c.Params["as"]; as != "" {
 			g, v := c.Params["g"], c.Params["v"]
-			if !asKinds[as] || g != "meta.k8s.io" || (v != "v1" && v != "v1beta1") {
+			if !asKinds[as] || g != "meta.k8s.io" || (v != "v1" && v != "v1beta1") || (as == "Table" && !table) {
 				continue
 			}
 			out.As, out.Group, out.Version = as, g, v
@@ -136,9 +156,12 @@ func statusError(code int32, reason metav1.StatusReason, msg string) *apierrors.
 	}}
 }
 
-// inputSerializer finds the serializer for a request body's Content-Type;
-// the error is 415 Unsupported Media Type.
-func inputSerializer(r *http.Request) (runtime.SerializerInfo, error) {
+// inputSerializer finds the serializer of infos for a request body's
+// Content-Type; the error is 415 Unsupported Media Type.
+func inputSerializer(r *http.Request, infos []runtime.SerializerInfo) (runtime.SerializerInfo, error) {
+	if infos == nil {
+		infos = registry.Codecs.SupportedMediaTypes()
+	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
@@ -147,11 +170,15 @@ func inputSerializer(r *http.Request) (runtime.SerializerInfo, error) {
 	if err == nil {
 		parts := strings.SplitN(mt, "/", 2)
 		if len(parts) == 2 && parts[1] != "*" && parts[0] != "*" {
-			if info, ok := SerializerFor(parts[0], parts[1]); ok {
+			if info, ok := serializerIn(infos, parts[0], parts[1]); ok {
 				return info, nil
 			}
 		}
 	}
+	var types []string
+	for _, info := range infos {
+		types = append(types, info.MediaType)
+	}
 	return runtime.SerializerInfo{}, statusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
-		"the body of the request was in an unknown format - accepted media types include: "+strings.Join(mediaTypes(), ", "))
+		"the body of the request was in an unknown format - accepted media types include: "+strings.Join(types, ", "))
 }

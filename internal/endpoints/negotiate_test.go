@@ -30,7 +30,7 @@ func TestNegotiateOutput(t *testing.T) {
 		if c.accept != "" {
 			r.Header.Set("Accept", c.accept)
 		}
-		out, err := NegotiateOutput(r)
+		out, err := NegotiateOutput(r, nil, true)
 		if c.fail {
 			if err == nil {
 				t.Errorf("%q: want 406, got %s", c.accept, out.Info.MediaType)

@@ -185,9 +185,9 @@ func writeStatus(w http.ResponseWriter, r *http.Request, err error) {
 		code = http.StatusInternalServerError
 		status.Code = int32(code)
 	}
-	out, nerr := NegotiateOutput(r)
+	out, nerr := NegotiateOutput(r, nil, false)
 	if nerr != nil || out.As != "" {
-		out, _ = NegotiateOutput(&http.Request{Header: http.Header{}, URL: r.URL})
+		out, _ = NegotiateOutput(&http.Request{Header: http.Header{}, URL: r.URL}, nil, false)
 	}
 	if status.Reason == metav1.StatusReasonTooManyRequests || (status.Details != nil && status.Details.RetryAfterSeconds > 0) {
 		if status.Details != nil && status.Details.RetryAfterSeconds > 0 {

@@ -7,38 +7,33 @@ import (
 	"kapi/internal/registry"
 )
 
-// The scale subresource reads and writes an autoscaling/v1 Scale, and an
-// action (serviceaccounts/token) its own kind, rather than the stored
-// kind: these say what a request's body and answer are.
+// A subresource may read and write another kind than the row's (the
+// scale subresource an autoscaling/v1 Scale, serviceaccounts/token a
+// TokenRequest): these say what a request's body and answer are.
 
 // bodyKind is the kind a request body must be.
 func (s *scope) bodyKind() schema.GroupVersionKind {
-	if a := s.store.R.Actions[s.info.Subresource]; a != nil {
-		return a.Kind
-	}
-	if s.info.Subresource == "scale" {
-		return registry.ScaleGVK
+	if s.sub != nil {
+		return s.sub.BodyKind(s.store.R)
 	}
 	return s.store.R.GVK()
 }
 
 // newBody is an empty object of bodyKind.
 func (s *scope) newBody() runtime.Object {
-	if gvk := s.bodyKind(); gvk != s.store.R.GVK() {
-		obj, _ := registry.Scheme.New(gvk)
-		return obj
+	if s.sub != nil {
+		return s.sub.NewBody(s.store.R)
 	}
 	return s.store.New()
 }
 
-// scaleResource prints a Scale with the default columns, as
-// kube-apiserver prints kinds without a printer of their own.
-var scaleResource = &registry.Resource{Group: registry.ScaleGVK.Group, Version: registry.ScaleGVK.Version, Name: "scale", Kind: "Scale"}
-
-// tableResource is the resource whose table a response is printed with.
+// tableResource is the resource whose table a response is printed with:
+// the row's, or for a subresource of another kind (a Scale) the default
+// columns, as kube-apiserver prints kinds without a printer of their own.
 func (s *scope) tableResource() *registry.Resource {
-	if s.info.Subresource == "scale" {
-		return scaleResource
+	if s.sub != nil && s.sub.New != nil {
+		gvk := s.sub.Kind
+		return &registry.Resource{Group: gvk.Group, Version: gvk.Version, Name: s.sub.Name, Kind: gvk.Kind}
 	}
 	return s.store.R
 }

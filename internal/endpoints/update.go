@@ -57,7 +57,7 @@ func (h *Resources) admitted(s *scope, newObj registry.UpdatedObject, dry bool) 
 // finishUpdate runs the update and writes 200 OK, or 201 Created when it
 // created the object.
 func (h *Resources) finishUpdate(w http.ResponseWriter, r *http.Request, s *scope, newObj registry.UpdatedObject, dry bool) {
-	out, created, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.info.Subresource, newObj, dry)
+	out, created, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, newObj, dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return

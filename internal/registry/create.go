@@ -95,8 +95,8 @@ func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) e
 	if st.R.Generation {
 		m.SetGeneration(1)
 	}
-	if st.hasStatus() && !st.R.KeepStatusOnCreate {
-		resetStatus(obj)
+	if st.R.HasStatus() && !st.R.KeepStatusOnCreate {
+		st.R.Type.Status.Reset(obj)
 	}
 	if h := st.R.Hooks; h != nil && h.PrepareForCreate != nil {
 		h.PrepareForCreate(obj)

@@ -63,6 +63,10 @@ func (st *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) 
 type SharedList struct {
 	List  runtime.Object
 	Items []runtime.Object
+	// ItemKinds: items are answered with their apiVersion and kind
+	// (custom resources), not without (built-in kinds), as
+	// kube-apiserver answers them.
+	ItemKinds bool
 }
 
 // Typed returns the typed list with copies of the items, to change at
@@ -112,7 +116,7 @@ func (st *Store) list(ctx context.Context, ns string, opts *metav1.ListOptions, 
 	la.SetResourceVersion(strconv.FormatInt(res.ResourceVersion, 10))
 	la.SetContinue(res.Continue)
 	la.SetRemainingItemCount(res.RemainingItemCount)
-	return &SharedList{List: list, Items: items}, nil
+	return &SharedList{List: list, Items: items, ItemKinds: st.R.Type.KindInListItems}, nil
 }
 
 // Watch streams the changes in ns that match the options' selectors.

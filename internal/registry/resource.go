@@ -25,8 +25,15 @@ type Resource struct {
 	// Verbs as discovery lists them; nil means the full set
 	// (create delete deletecollection get list patch update watch).
 	Verbs []string
-	// Subresources served below the object: "status", "scale", ...
-	Subresources []string
+	// Subresources are the entries below an object: status, scale, ...
+	Subresources []*Subresource
+	// Type is how the row's objects are made, encoded and taken apart.
+	Type *Type
+	// Revision names what the row was made from, for what is built from
+	// rows and kept while they do not change (OpenAPI documents): a
+	// custom resource's rows carry their CRD's. Built-in rows, which do
+	// not change while kapi runs, have none.
+	Revision string
 
 	// KeyPrefix is the path below the storage prefix (/registry), as
 	// kube-apiserver lays it out: "deployments", "services/specs",
@@ -79,19 +86,9 @@ type Resource struct {
 	// Compute answers the creates of a resource that is never stored
 	// (access reviews, TokenReview): the decoded request in (its
 	// namespace set from the URL for namespaced rows), the answer out.
-	// The context carries the request's user (request.UserFrom).
+	// The context carries the request's user (request.UserFrom). Such a
+	// resource has no table: asked for one, it answers 406.
 	Compute func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
-	// Actions are subresources answered by a POST that computes something
-	// for the named object (serviceaccounts/token): by subresource name.
-	Actions map[string]*Action
-}
-
-// Action is a POST to a subresource of an existing object.
-type Action struct {
-	// Kind is what the request body and the answer are.
-	Kind schema.GroupVersionKind
-	// Do computes the answer for the object ns/name.
-	Do func(ctx context.Context, ns, name string, obj runtime.Object) (runtime.Object, error)
 }
 
 // Hooks are per-type steps of a write, after the generic ones.
@@ -109,10 +106,6 @@ type Hooks struct {
 	// Retain keeps an object being deleted while the type's own
 	// finalizers remain (a namespace's spec.finalizers).
 	Retain func(obj runtime.Object) bool
-	// Finalize computes the result of a write to the "finalize"
-	// subresource: the stored object with only the type's finalizers
-	// taken from the request.
-	Finalize func(obj, old runtime.Object) runtime.Object
 
 	// Allocate reserves what an object holds outside itself (a Service's
 	// cluster IP and node ports), after validation and before the create
@@ -164,38 +157,40 @@ func (r *Resource) StorageGVK() schema.GroupVersionKind {
 	return gvk
 }
 
-// HasSubresource reports whether the resource has sub (in kube-apiserver).
-func (r *Resource) HasSubresource(sub string) bool {
+// Sub returns the subresource named name, or nil.
+func (r *Resource) Sub(name string) *Subresource {
 	for _, s := range r.Subresources {
-		if s == sub {
-			return true
+		if s.Name == name {
+			return s
 		}
 	}
-	return false
+	return nil
 }
 
-// servedSubresources are the subresources kapi implements so far; the
-// rows list what kube-apiserver has, and discovery and the handlers show
-// only these.
-var servedSubresources = map[string]bool{"status": true, "finalize": true, "scale": true}
+// HasStatus reports a status subresource: the status of the objects is
+// written through it, not with the rest.
+func (r *Resource) HasStatus() bool { return r.Sub("status") != nil }
 
-// Serves reports whether kapi serves sub for this resource.
-func (r *Resource) Serves(sub string) bool {
-	if _, ok := r.Actions[sub]; ok {
-		return true
-	}
-	return servedSubresources[sub] && r.HasSubresource(sub)
+// HasTable reports whether the resource can be printed as a Table: every
+// stored resource can; a computed one (an access review) cannot.
+func (r *Resource) HasTable() bool { return r.Compute == nil }
+
+// WithHooks returns a copy of r with hooks h: for a row whose hooks need
+// what exists only once the server runs (a Service's allocators), made
+// before the row is published.
+func (r *Resource) WithHooks(h *Hooks) *Resource {
+	c := *r
+	c.Hooks = h
+	return &c
 }
 
-// ServedSubresources lists the subresources kapi serves for the resource.
-func (r *Resource) ServedSubresources() []string {
-	var out []string
-	for _, s := range r.Subresources {
-		if r.Serves(s) {
-			out = append(out, s)
-		}
-	}
-	return out
+// WithSubresource returns a copy of r with one more subresource, made
+// before the row is published (serviceaccounts/token, which needs the
+// token signer).
+func (r *Resource) WithSubresource(s *Subresource) *Resource {
+	c := *r
+	c.Subresources = append(append([]*Subresource(nil), r.Subresources...), s)
+	return &c
 }
 
 // AllVerbs is what a resource supports unless its row says otherwise.

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 
@@ -16,116 +15,106 @@ import (
 // ScaleGVK is what the scale subresource reads and writes.
 var ScaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 
-// The scale subresource (deployments, replicasets, statefulsets,
-// replicationcontrollers) shows and sets spec.replicas through an
-// autoscaling/v1 Scale, so that kubectl scale and autoscalers need not
-// know the workload's type. All four types share the shape it reads:
-// Spec.Replicas *int32, Status.Replicas int32, and Spec.Selector, a
-// *metav1.LabelSelector or (replication controllers) a map of labels; it
-// is read by reflection rather than with a hook per row.
-
-// GetScale reads ns/name and answers its Scale.
-func (st *Store) GetScale(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error) {
-	obj, err := st.Get(ctx, ns, name, opts)
-	if err != nil {
-		return nil, err
-	}
-	scale, err := scaleOf(obj)
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	return scale, nil
+// ScaleSubresource shows and sets the desired replicas of an object
+// through an autoscaling/v1 Scale, so that kubectl scale and autoscalers
+// need not know the workload's type; the row's Type.Scale says where the
+// replicas are.
+var ScaleSubresource = &Subresource{
+	Name: "scale", Kind: ScaleGVK, Verbs: getUpdatePatch,
+	New: func() runtime.Object { return &autoscalingv1.Scale{} },
+	View: func(r *Resource, obj runtime.Object) (runtime.Object, error) {
+		return r.Type.Scale.Scale(obj)
+	},
+	Write: func(r *Resource, in, old runtime.Object) (runtime.Object, error) {
+		scale, ok := in.(*autoscalingv1.Scale)
+		if !ok {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("expected a Scale, got %T", in))
+		}
+		if scale.Spec.Replicas < 0 {
+			return nil, apierrors.NewInvalid(ScaleGVK.GroupKind(), scale.Name, field.ErrorList{
+				field.Invalid(field.NewPath("spec", "replicas"), scale.Spec.Replicas, "must be greater than or equal to 0")})
+		}
+		obj := old.DeepCopyObject()
+		if err := r.Type.Scale.SetReplicas(obj, scale.Spec.Replicas); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		return obj, nil
+	},
+	ChangesSpec: true,
 }
 
-// scaleOf is the Scale of a workload: its identity and resourceVersion,
-// spec.replicas, status.replicas and the selector as a string.
-func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
-	spec, status, ok := specAndStatus(obj)
-	if !ok {
-		return nil, fmt.Errorf("%T has no spec and status to scale", obj)
-	}
-	m := mustAccessor(obj)
-	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: m.GetName(), Namespace: m.GetNamespace(), UID: m.GetUID(),
-		ResourceVersion: m.GetResourceVersion(), CreationTimestamp: m.GetCreationTimestamp()}}
+// ScaleOf is the Scale of obj's identity, with the replicas and selector
+// given: what every kind's Scale is made of.
+func ScaleOf(obj metav1.Object, spec, status int32, selector string) *autoscalingv1.Scale {
+	s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: obj.GetName(), Namespace: obj.GetNamespace(), UID: obj.GetUID(),
+		ResourceVersion: obj.GetResourceVersion(), CreationTimestamp: obj.GetCreationTimestamp()}}
 	s.APIVersion, s.Kind = ScaleGVK.GroupVersion().String(), ScaleGVK.Kind
+	s.Spec.Replicas, s.Status.Replicas, s.Status.Selector = spec, status, selector
+	return s
+}
+
+// structScale is the scale of the built-in workloads (deployments,
+// replicasets, statefulsets, replicationcontrollers), which share one
+// shape: Spec.Replicas *int32, Status.Replicas int32, and Spec.Selector,
+// a *metav1.LabelSelector or (replication controllers) a map of labels.
+// The fields are found once, when the row's Type is made.
+type structScale struct {
+	spec, status       int // the Spec and Status fields
+	replicas, selector int // in Spec: Replicas, and Selector (-1: none)
+	statusReplicas     int // in Status: Replicas
+}
+
+func newStructScale(obj runtime.Object) (*structScale, bool) {
+	t := reflect.TypeOf(obj)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	t = t.Elem()
+	spec, ok1 := t.FieldByName("Spec")
+	status, ok2 := t.FieldByName("Status")
+	if !ok1 || !ok2 || spec.Type.Kind() != reflect.Struct || status.Type.Kind() != reflect.Struct {
+		return nil, false
+	}
+	replicas, ok1 := spec.Type.FieldByName("Replicas")
+	statusReplicas, ok2 := status.Type.FieldByName("Replicas")
+	if !ok1 || !ok2 || replicas.Type != reflect.TypeOf((*int32)(nil)) || statusReplicas.Type != reflect.TypeOf(int32(0)) {
+		return nil, false
+	}
+	s := &structScale{spec: spec.Index[0], status: status.Index[0], replicas: replicas.Index[0],
+		statusReplicas: statusReplicas.Index[0], selector: -1}
+	if sel, ok := spec.Type.FieldByName("Selector"); ok {
+		s.selector = sel.Index[0]
+	}
+	return s, true
+}
+
+func (s *structScale) Scale(obj runtime.Object) (*autoscalingv1.Scale, error) {
+	v := reflect.ValueOf(obj).Elem()
+	spec, status := v.Field(s.spec), v.Field(s.status)
 	// An unset spec.replicas means the default, 1.
-	s.Spec.Replicas = 1
-	if r, ok := spec.FieldByName("Replicas").Interface().(*int32); ok && r != nil {
-		s.Spec.Replicas = *r
+	replicas := int32(1)
+	if r := spec.Field(s.replicas).Interface().(*int32); r != nil {
+		replicas = *r
 	}
-	if r, ok := status.FieldByName("Replicas").Interface().(int32); ok {
-		s.Status.Replicas = r
-	}
-	switch sel := spec.FieldByName("Selector").Interface().(type) {
-	case *metav1.LabelSelector:
-		if sel != nil {
-			ls, err := metav1.LabelSelectorAsSelector(sel)
-			if err != nil {
-				return nil, err
+	selector := ""
+	if s.selector >= 0 {
+		switch sel := spec.Field(s.selector).Interface().(type) {
+		case *metav1.LabelSelector:
+			if sel != nil {
+				ls, err := metav1.LabelSelectorAsSelector(sel)
+				if err != nil {
+					return nil, err
+				}
+				selector = ls.String()
 			}
-			s.Status.Selector = ls.String()
-		}
-	case map[string]string:
-		s.Status.Selector = labels.SelectorFromSet(sel).String()
-	}
-	return s, nil
-}
-
-// specAndStatus are the Spec and Status fields of a typed object.
-func specAndStatus(obj runtime.Object) (spec, status reflect.Value, ok bool) {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return spec, status, false
-	}
-	spec, status = v.Elem().FieldByName("Spec"), v.Elem().FieldByName("Status")
-	ok = spec.IsValid() && status.IsValid() && spec.Kind() == reflect.Struct && spec.FieldByName("Replicas").IsValid()
-	return spec, status, ok
-}
-
-// scaled computes the result of a write to the scale subresource: the
-// stored object with spec.replicas from the Scale the write sends. A
-// Scale naming a resourceVersion other than the stored one is a conflict,
-// as for any update.
-func (st *Store) scaled(ctx context.Context, name string, old runtime.Object, newObj UpdatedObject) (runtime.Object, error) {
-	current, err := scaleOf(old)
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	got, err := newObj(ctx, current)
-	if err != nil {
-		return nil, err
-	}
-	scale, ok := got.(*autoscalingv1.Scale)
-	if !ok {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("expected a Scale, got %T", got))
-	}
-	if scale.Name != name {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", scale.Name, name))
-	}
-	oldMeta := mustAccessor(old)
-	if rv := scale.ResourceVersion; rv != "" && rv != oldMeta.GetResourceVersion() {
-		return nil, apierrors.NewConflict(st.GroupResource(), name,
-			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
-	}
-	if scale.Spec.Replicas < 0 {
-		return nil, apierrors.NewInvalid(ScaleGVK.GroupKind(), name, field.ErrorList{
-			field.Invalid(field.NewPath("spec", "replicas"), scale.Spec.Replicas, "must be greater than or equal to 0")})
-	}
-	obj := old.DeepCopyObject()
-	spec, _, _ := specAndStatus(obj)
-	replicas := scale.Spec.Replicas
-	spec.FieldByName("Replicas").Set(reflect.ValueOf(&replicas))
-	m := mustAccessor(obj)
-	if st.R.Generation && specChanged(obj, old) {
-		m.SetGeneration(oldMeta.GetGeneration() + 1)
-	}
-	if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
-		h.PrepareForUpdate(obj, old)
-	}
-	if h := st.R.Hooks; h != nil && h.Validate != nil {
-		if errs := h.Validate(obj, old); len(errs) > 0 {
-			return nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
+		case map[string]string:
+			selector = labels.SelectorFromSet(sel).String()
 		}
 	}
-	return obj, nil
+	return ScaleOf(mustAccessor(obj), replicas, int32(status.Field(s.statusReplicas).Int()), selector), nil
+}
+
+func (s *structScale) SetReplicas(obj runtime.Object, replicas int32) error {
+	reflect.ValueOf(obj).Elem().Field(s.spec).Field(s.replicas).Set(reflect.ValueOf(&replicas))
+	return nil
 }

@@ -3,7 +3,6 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -33,25 +32,10 @@ func (st *Store) GroupResource() schema.GroupResource {
 }
 
 // New returns an empty object of the served kind.
-func (st *Store) New() runtime.Object {
-	obj, err := Scheme.New(st.R.GVK())
-	if err != nil {
-		panic(fmt.Sprintf("catalogue row %s has no Go type: %v", st.R.GVR(), err))
-	}
-	return obj
-}
+func (st *Store) New() runtime.Object { return st.R.Type.New() }
 
 // NewList returns an empty list of the served kind.
-func (st *Store) NewList() runtime.Object {
-	gvk := st.R.GVK()
-	gvk.Kind += "List"
-	obj, err := Scheme.New(gvk)
-	if err != nil {
-		panic(fmt.Sprintf("catalogue row %s has no list type: %v", st.R.GVR(), err))
-	}
-	obj.GetObjectKind().SetGroupVersionKind(gvk)
-	return obj
-}
+func (st *Store) NewList() runtime.Object { return st.R.Type.NewList() }
 
 func (st *Store) key(ns, name string) string {
 	if st.R.Namespaced {
@@ -129,34 +113,4 @@ func (st *Store) storageError(err error, name string) error {
 		return apierrors.NewBadRequest(se.Msg)
 	}
 	return apierrors.NewInternalError(err)
-}
-
-// hasStatus reports whether the resource's objects have a status that the
-// status subresource owns.
-func (st *Store) hasStatus() bool { return st.R.HasSubresource("status") }
-
-// statusField returns the addressable Status field of a typed object.
-func statusField(obj runtime.Object) (reflect.Value, bool) {
-	v := reflect.ValueOf(obj)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return reflect.Value{}, false
-	}
-	f := v.Elem().FieldByName("Status")
-	return f, f.IsValid() && f.CanSet()
-}
-
-// copyStatus sets dst's status to src's.
-func copyStatus(dst, src runtime.Object) {
-	d, ok1 := statusField(dst)
-	s, ok2 := statusField(src)
-	if ok1 && ok2 {
-		d.Set(s)
-	}
-}
-
-// resetStatus clears obj's status.
-func resetStatus(obj runtime.Object) {
-	if f, ok := statusField(obj); ok {
-		f.Set(reflect.Zero(f.Type()))
-	}
 }

@@ -32,11 +32,12 @@ type errDryRun struct{ obj runtime.Object }
 
 func (errDryRun) Error() string { return "dry run" }
 
-// Update writes the object named ns/name, or its subresource sub
-// ("status", "finalize" or ""). created reports a create-on-update.
-func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj UpdatedObject, dryRun bool) (out runtime.Object, created bool, err error) {
+// Update writes the object named ns/name, or its subresource sub (nil
+// for the object itself). created reports a create-on-update. The answer
+// is what the subresource shows of the result (a Scale), or the object.
+func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, newObj UpdatedObject, dryRun bool) (out runtime.Object, created bool, err error) {
 	key := st.key(ns, name)
-	allowCreate := st.R.AllowCreateOnUpdate && sub == ""
+	allowCreate := st.R.AllowCreateOnUpdate && sub == nil
 	var result, previous runtime.Object
 	// undo gives back what the last attempt reserved (Hooks.Allocate):
 	// an attempt that loses a conflict gives it back before the next.
@@ -73,7 +74,7 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 		if st.shouldDelete(obj) {
 			return nil, errDeleteNow{rv: mustAccessor(old).GetResourceVersion()}
 		}
-		if sub == "" {
+		if sub == nil {
 			if undo, err = st.allocate(ctx, obj, old, dryRun); err != nil {
 				return nil, err
 			}
@@ -85,7 +86,8 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 	})
 	var dr errDryRun
 	if errors.As(err, &dr) {
-		return st.subresourceView(sub, dr.obj), created, nil
+		out, err := st.view(sub, dr.obj)
+		return out, created, err
 	}
 	var del errDeleteNow
 	if errors.As(err, &del) {
@@ -97,23 +99,27 @@ func (st *Store) Update(ctx context.Context, ns, name, sub string, newObj Update
 		return nil, false, st.storageError(err, name)
 	}
 	out, err = st.toServed(stored)
-	if err == nil && sub == "" {
+	if err != nil {
+		return nil, false, err
+	}
+	if sub == nil {
 		st.release(ctx, out, previous)
 	}
-	return st.subresourceView(sub, out), created, err
+	out, err = st.view(sub, out)
+	return out, created, err
 }
 
-// subresourceView is what a write of sub answers with: the Scale of the
-// object for "scale", else the object.
-func (st *Store) subresourceView(sub string, obj runtime.Object) runtime.Object {
-	if sub != "scale" || obj == nil {
-		return obj
+// view is what a write of sub answers with: the subresource's view of
+// the object (a Scale), or the object.
+func (st *Store) view(sub *Subresource, obj runtime.Object) (runtime.Object, error) {
+	if sub == nil {
+		return obj, nil
 	}
-	scale, err := scaleOf(obj)
+	v, err := sub.ViewOf(st.R, obj)
 	if err != nil {
-		return obj
+		return nil, apierrors.NewInternalError(err)
 	}
-	return scale
+	return v, nil
 }
 
 // createOnUpdate handles a PUT of a missing object for resources that
@@ -137,12 +143,21 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 	return obj, nil
 }
 
-// updated computes and validates the new object from the stored one.
-func (st *Store) updated(ctx context.Context, ns, name, sub string, old runtime.Object, newObj UpdatedObject) (runtime.Object, error) {
-	if sub == "scale" {
-		return st.scaled(ctx, name, old, newObj)
+// updated computes and validates the new object from the stored one. A
+// write of a subresource starts from its view of the stored object (a
+// Scale), and its Write makes the object to store of the result.
+func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource, old runtime.Object, newObj UpdatedObject) (runtime.Object, error) {
+	view := old.DeepCopyObject()
+	if sub != nil {
+		if sub.Write == nil {
+			return nil, apierrors.NewMethodNotSupported(st.GroupResource(), "update")
+		}
+		var err error
+		if view, err = sub.ViewOf(st.R, view); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
 	}
-	obj, err := newObj(ctx, old.DeepCopyObject())
+	obj, err := newObj(ctx, view)
 	if err != nil {
 		return nil, err
 	}
@@ -167,28 +182,20 @@ func (st *Store) updated(ctx context.Context, ns, name, sub string, old runtime.
 		return nil, apierrors.NewConflict(st.GroupResource(), name,
 			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 	}
-	m.SetResourceVersion(oldMeta.GetResourceVersion())
-
-	switch sub {
-	case "status":
-		obj = statusUpdate(obj, old)
-		m = mustAccessor(obj)
-	case "finalize":
-		h := st.R.Hooks
-		if h == nil || h.Finalize == nil {
-			return nil, apierrors.NewMethodNotSupported(st.GroupResource(), "finalize")
+	switch {
+	case sub != nil:
+		if obj, err = sub.Write(st.R, obj, old); err != nil {
+			return nil, err
 		}
-		obj = h.Finalize(obj, old.DeepCopyObject())
 		m = mustAccessor(obj)
-	case "":
-		if st.hasStatus() {
-			copyStatus(obj, old)
-		}
+	case st.R.HasStatus():
+		st.R.Type.Status.Keep(obj, old)
 	}
+	m.SetResourceVersion(oldMeta.GetResourceVersion())
 	keepSystemFields(m, oldMeta)
 	if st.R.Generation {
 		m.SetGeneration(oldMeta.GetGeneration())
-		if sub == "" && specChanged(obj, old) {
+		if (sub == nil || sub.ChangesSpec) && specChanged(obj, old) {
 			m.SetGeneration(oldMeta.GetGeneration() + 1)
 		}
 	}
@@ -233,29 +240,27 @@ func keepSystemFields(m, old metav1.Object) {
 	m.SetSelfLink("")
 }
 
-// statusUpdate is the stored object with the status of obj: a status write
-// changes nothing else, not even labels (as kube-apiserver's
-// ResetObjectMetaForStatus).
-func statusUpdate(obj, old runtime.Object) runtime.Object {
-	out := old.DeepCopyObject()
-	copyStatus(out, obj)
-	// Who owns which field of the status is the write's to record.
-	mustAccessor(out).SetManagedFields(mustAccessor(obj).GetManagedFields())
-	return out
-}
-
-// specChanged reports a change outside metadata and status.
+// specChanged reports a change outside metadata and status. (The
+// contents of an unstructured object are its own map: it is read, never
+// changed.)
 func specChanged(obj, old runtime.Object) bool {
 	a, err1 := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	b, err2 := runtime.DefaultUnstructuredConverter.ToUnstructured(old)
 	if err1 != nil || err2 != nil {
 		return true
 	}
-	for _, k := range []string{"metadata", "status", "apiVersion", "kind"} {
-		delete(a, k)
-		delete(b, k)
+	outside := func(k string) bool { return k != "metadata" && k != "status" && k != "apiVersion" && k != "kind" }
+	for k, v := range a {
+		if outside(k) && !equality.Semantic.DeepEqual(v, b[k]) {
+			return true
+		}
 	}
-	return !equality.Semantic.DeepEqual(a, b)
+	for k, v := range b {
+		if _, ok := a[k]; !ok && outside(k) && v != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // shouldDelete reports an object that is being deleted and has nothing

@@ -5,18 +5,31 @@ import (
 	"encoding/base64"
 	"net/http"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/version"
 
 	"kapi/internal/endpoints"
 	"kapi/internal/registry"
 )
 
-// Discovery holds the discovery documents, computed once from the
-// catalogue: the legacy ones (/api, /api/v1, /apis, /apis/g, /apis/g/v)
-// and the aggregated ones (apidiscovery.k8s.io/v2) kubectl asks for first.
+// Discovery serves the discovery documents of the catalogue: the legacy
+// ones (/api, /api/v1, /apis, /apis/g, /apis/g/v) and the aggregated ones
+// (apidiscovery.k8s.io/v2) kubectl asks for first. They are built from a
+// snapshot of the catalogue on the first request after it changed, and
+// kept until it changes again.
 type Discovery struct {
+	cat *registry.Catalogue
+	mu  sync.Mutex // one build at a time
+	cur atomic.Pointer[discoveryDocs]
+}
+
+// discoveryDocs are the documents of one snapshot of the catalogue.
+type discoveryDocs struct {
+	gen         uint64
 	core        *metav1.APIVersions
 	groups      *metav1.APIGroupList
 	groupByName map[string]*metav1.APIGroup
@@ -25,24 +38,41 @@ type Discovery struct {
 	aggGroups   *apidiscoveryv2.APIGroupDiscoveryList
 }
 
-// subresourceKinds gives the kind and verbs of each served subresource;
-// an empty kind means the parent's.
-var subresourceKinds = map[string]struct {
-	gvk   metav1.GroupVersionKind
-	verbs []string
-}{
-	"status":   {verbs: []string{"get", "patch", "update"}},
-	"scale":    {gvk: metav1.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}, verbs: []string{"get", "patch", "update"}},
-	"finalize": {verbs: []string{"update"}},
-}
-
 // preferredVersions orders the versions of a group when it serves several:
 // the first is preferred, as kube-apiserver prefers them.
 var preferredVersions = map[string][]string{"autoscaling": {"v2", "v1"}}
 
-// NewDiscovery builds the documents for the catalogue.
-func NewDiscovery(resources []*registry.Resource) *Discovery {
-	d := &Discovery{
+// NewDiscovery serves the discovery documents of cat.
+func NewDiscovery(cat *registry.Catalogue) *Discovery {
+	return &Discovery{cat: cat}
+}
+
+// docs returns the documents of the current snapshot, building them if
+// the catalogue changed since they were last built.
+func (d *Discovery) docs() *discoveryDocs {
+	snap := d.cat.Snapshot()
+	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen {
+		return cur
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen {
+		return cur
+	}
+	built := buildDiscovery(snap)
+	d.cur.Store(built)
+	return built
+}
+
+// buildDiscovery lays out the documents of a snapshot. The built-in
+// groups come first, in the catalogue's order; then the other groups
+// (custom resources'), by name, as kube-apiserver orders groups of equal
+// priority. A group's versions are in the order of preferredVersions for
+// built-in groups and by Kubernetes version priority for the others
+// (v2 before v1 before v1beta1), the first one preferred.
+func buildDiscovery(snap *registry.Snapshot) *discoveryDocs {
+	d := &discoveryDocs{
+		gen:         snap.Gen,
 		core:        &metav1.APIVersions{Versions: []string{"v1"}},
 		groups:      &metav1.APIGroupList{},
 		groupByName: map[string]*metav1.APIGroup{},
@@ -55,10 +85,15 @@ func NewDiscovery(resources []*registry.Resource) *Discovery {
 	d.aggCore.Kind, d.aggCore.APIVersion = "APIGroupDiscoveryList", "apidiscovery.k8s.io/v2"
 	d.aggGroups.Kind, d.aggGroups.APIVersion = "APIGroupDiscoveryList", "apidiscovery.k8s.io/v2"
 
-	var groupOrder []string
+	builtin := map[string]bool{}
+	for _, st := range snap.Owner(registry.BuiltinOwner) {
+		builtin[st.R.Group] = true
+	}
+	var groupOrder, others []string
 	versionsOf := map[string][]string{}
 	aggVersions := map[string]map[string]*apidiscoveryv2.APIVersionDiscovery{}
-	for _, r := range resources {
+	for _, st := range snap.Stores() {
+		r := st.R
 		gv := r.Version
 		if r.Group != "" {
 			gv = r.Group + "/" + r.Version
@@ -69,21 +104,26 @@ func NewDiscovery(resources []*registry.Resource) *Discovery {
 			list.Kind, list.APIVersion = "APIResourceList", "v1"
 			d.resources[gv] = list
 			if _, seen := versionsOf[r.Group]; !seen {
-				groupOrder = append(groupOrder, r.Group)
+				if builtin[r.Group] {
+					groupOrder = append(groupOrder, r.Group)
+				} else {
+					others = append(others, r.Group)
+				}
 				aggVersions[r.Group] = map[string]*apidiscoveryv2.APIVersionDiscovery{}
 			}
 			versionsOf[r.Group] = append(versionsOf[r.Group], r.Version)
 			aggVersions[r.Group][r.Version] = &apidiscoveryv2.APIVersionDiscovery{Version: r.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
 		}
 		list.APIResources = append(list.APIResources, apiResource(r))
-		for _, sub := range r.ServedSubresources() {
+		for _, sub := range r.Subresources {
 			list.APIResources = append(list.APIResources, apiSubresource(r, sub))
 		}
 		av := aggVersions[r.Group][r.Version]
 		av.Resources = append(av.Resources, aggResource(r))
 	}
-	for _, g := range groupOrder {
-		versions := orderVersions(g, versionsOf[g])
+	sort.Strings(others)
+	for _, g := range append(groupOrder, others...) {
+		versions := orderVersions(g, versionsOf[g], builtin[g])
 		agg := apidiscoveryv2.APIGroupDiscovery{}
 		agg.Name = g
 		for _, v := range versions {
@@ -107,7 +147,12 @@ func NewDiscovery(resources []*registry.Resource) *Discovery {
 	return d
 }
 
-func orderVersions(group string, versions []string) []string {
+func orderVersions(group string, versions []string, builtin bool) []string {
+	if !builtin {
+		out := append([]string(nil), versions...)
+		sort.SliceStable(out, func(i, j int) bool { return version.CompareKubeAwareVersionStrings(out[i], out[j]) > 0 })
+		return out
+	}
 	pref, ok := preferredVersions[group]
 	if !ok {
 		return versions
@@ -129,25 +174,16 @@ func apiResource(r *registry.Resource) metav1.APIResource {
 	}
 }
 
-// subresourceKind is the kind and verbs discovery shows for a
-// subresource.
-func subresourceKind(r *registry.Resource, sub string) (metav1.GroupVersionKind, []string) {
-	if a := r.Actions[sub]; a != nil {
-		return metav1.GroupVersionKind{Group: a.Kind.Group, Version: a.Kind.Version, Kind: a.Kind.Kind}, []string{"create"}
-	}
-	k := subresourceKinds[sub]
-	return k.gvk, k.verbs
+// subresourceKind is the kind discovery shows for a subresource: its
+// own, or (empty) the parent's.
+func subresourceKind(sub *registry.Subresource) metav1.GroupVersionKind {
+	return metav1.GroupVersionKind{Group: sub.Kind.Group, Version: sub.Kind.Version, Kind: sub.Kind.Kind}
 }
 
-func apiSubresource(r *registry.Resource, sub string) metav1.APIResource {
-	gvk, verbs := subresourceKind(r, sub)
-	k := struct {
-		gvk   metav1.GroupVersionKind
-		verbs []string
-	}{gvk, verbs}
-	res := metav1.APIResource{Name: r.Name + "/" + sub, Namespaced: r.Namespaced, Kind: r.Kind, Verbs: k.verbs}
-	if k.gvk.Kind != "" {
-		res.Group, res.Version, res.Kind = k.gvk.Group, k.gvk.Version, k.gvk.Kind
+func apiSubresource(r *registry.Resource, sub *registry.Subresource) metav1.APIResource {
+	res := metav1.APIResource{Name: r.Name + "/" + sub.Name, Namespaced: r.Namespaced, Kind: r.Kind, Verbs: sub.Verbs}
+	if k := subresourceKind(sub); k.Kind != "" {
+		res.Group, res.Version, res.Kind = k.Group, k.Version, k.Kind
 	}
 	return res
 }
@@ -163,13 +199,13 @@ func aggResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscovery {
 		ShortNames: r.ShortNames, Categories: r.Categories,
 		ResponseKind: &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
 	}
-	for _, sub := range r.ServedSubresources() {
-		kind, verbs := subresourceKind(r, sub)
+	for _, sub := range r.Subresources {
+		kind := subresourceKind(sub)
 		if kind.Kind == "" {
 			kind = *res.ResponseKind
 		}
 		res.Subresources = append(res.Subresources, apidiscoveryv2.APISubresourceDiscovery{
-			Subresource: sub, ResponseKind: &kind, Verbs: verbs,
+			Subresource: sub.Name, ResponseKind: &kind, Verbs: sub.Verbs,
 		})
 	}
 	return res

@@ -77,7 +77,7 @@ func notFound() error {
 func serveRootPaths(_ *http.ServeMux, cfg Config) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"}
-		for gv := range cfg.Discovery.resources {
+		for gv := range cfg.Discovery.docs().resources {
 			if strings.Contains(gv, "/") {
 				paths = append(paths, "/apis/"+gv, "/apis/"+strings.Split(gv, "/")[0])
 			}

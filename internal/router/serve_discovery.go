@@ -5,26 +5,22 @@ import (
 	"strings"
 
 	"kapi/internal/endpoints"
-	"kapi/internal/request"
 )
 
 // serve answers the discovery paths: /api, /api/v1, /apis, /apis/<g>,
 // /apis/<g>/<v>.
 func (d *Discovery) serve(w http.ResponseWriter, r *http.Request) {
-	info := request.InfoFrom(r.Context())
-	if info == nil {
-		info = request.Parse(r)
-	}
+	docs := d.docs()
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if agg, ok := aggregatedAccept(r); ok && len(parts) == 1 {
 		if parts[0] == "api" {
-			serveAggregated(w, r, agg, d.aggCore)
+			serveAggregated(w, r, agg, docs.aggCore)
 		} else {
-			serveAggregated(w, r, agg, d.aggGroups)
+			serveAggregated(w, r, agg, docs.aggGroups)
 		}
 		return
 	}
-	out, err := endpoints.NegotiateOutput(r)
+	out, err := endpoints.NegotiateOutput(r, nil, false)
 	if err != nil || out.As != "" {
 		if err == nil {
 			err = endpoints.NotAcceptable()
@@ -34,23 +30,23 @@ func (d *Discovery) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(parts) == 1 && parts[0] == "api":
-		endpoints.WriteObject(w, r, http.StatusOK, out, d.core)
+		endpoints.WriteObject(w, r, http.StatusOK, out, docs.core)
 		return
 	case len(parts) == 2 && parts[0] == "api":
-		if list := d.resources[parts[1]]; list != nil {
+		if list := docs.resources[parts[1]]; list != nil {
 			endpoints.WriteObject(w, r, http.StatusOK, out, list)
 			return
 		}
 	case len(parts) == 1 && parts[0] == "apis":
-		endpoints.WriteObject(w, r, http.StatusOK, out, d.groups)
+		endpoints.WriteObject(w, r, http.StatusOK, out, docs.groups)
 		return
 	case len(parts) == 2 && parts[0] == "apis":
-		if g := d.groupByName[parts[1]]; g != nil {
+		if g := docs.groupByName[parts[1]]; g != nil {
 			endpoints.WriteObject(w, r, http.StatusOK, out, g)
 			return
 		}
 	case len(parts) == 3 && parts[0] == "apis":
-		if list := d.resources[parts[1]+"/"+parts[2]]; list != nil {
+		if list := docs.resources[parts[1]+"/"+parts[2]]; list != nil {
 			endpoints.WriteObject(w, r, http.StatusOK, out, list)
 			return
 		}

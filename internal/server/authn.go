@@ -23,14 +23,17 @@ import (
 	"kapi/internal/authn"
 	"kapi/internal/registry"
 	"kapi/internal/registry/authentication"
+	"kapi/internal/registry/builtin"
 	"kapi/internal/request"
 )
 
-// authnParts are the authenticators and what serves tokens.
+// authnParts are the authenticators and what serves tokens: the
+// TokenReview and SelfSubjectReview rows, and serviceaccounts/token.
 type authnParts struct {
 	union authn.Union
 	sa    *authn.ServiceAccounts
 	rows  []*registry.Resource
+	token *registry.Subresource
 }
 
 // newAuthn builds the authenticators in kube-apiserver's order: client
@@ -38,7 +41,7 @@ type authnParts struct {
 // --service-account-signing-key-file kapi signs with a key it keeps in
 // <data-dir>/pki/sa.key, so that `kubectl create token` works out of the
 // box.
-func (s *Server) newAuthn(cfg Config, rows []*registry.Resource, stores []*registry.Store) (*authnParts, error) {
+func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, error) {
 	p := &authnParts{}
 	roots, err := s.clientCAs(cfg)
 	if err != nil {
@@ -106,15 +109,10 @@ func (s *Server) newAuthn(cfg Config, rows []*registry.Resource, stores []*regis
 		}
 		return p.sa.AuthenticateToken(ctx, token, auds)
 	}
-	p.rows = authentication.Resources(tokens, audiences)
-	for _, r := range rows {
-		if r.Group == "" && r.Name == "serviceaccounts" {
-			r.Actions = map[string]*registry.Action{"token": {
-				Kind: authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),
-				Do:   p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores),
-			}}
-		}
-	}
+	p.rows = builtin.Typed(authentication.Resources(tokens, audiences)...)
+	p.token = registry.ActionSubresource("token", authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),
+		func() runtime.Object { return &authenticationv1.TokenRequest{} },
+		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores))
 	return p, nil
 }
 

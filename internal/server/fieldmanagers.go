@@ -1,52 +1,60 @@
 package server
 
 import (
-	"fmt"
+	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"kapi/internal/registry"
-	"kapi/internal/router/openapi"
 )
 
-// fieldManagers builds, on first use, the managed-fields machinery of
-// k8s.io/apimachinery (structured-merge-diff, the domain's standard
-// algorithm for server-side apply and managedFields) from the generated
-// OpenAPI schemas, one FieldManager per resource and subresource. Built
-// lazily: the type converter parses every schema, which start-up should
-// not wait for.
+// fieldManagers hands out the managed-fields machinery of k8s.io/apimachinery
+// (structured-merge-diff, the domain's standard algorithm for server-side
+// apply and managedFields), one FieldManager per row and subresource,
+// made on first use from the row's Type: its type converter (the
+// generated schemas for built-in kinds, the CRD's schema for a custom
+// resource) and its conversions. A row that leaves the catalogue takes
+// its managers with it.
 type fieldManagers struct {
-	once     sync.Once
-	tc       managedfields.TypeConverter
-	tcErr    error
-	conv     *registry.Convertor
+	cat *registry.Catalogue
+
 	mu       sync.Mutex
-	managers map[string]*managedfields.FieldManager
+	gen      uint64 // the snapshot the managers were last pruned for
+	managers map[managerKey]*managedfields.FieldManager
 }
 
-func newFieldManagers(rows []*registry.Resource) *fieldManagers {
-	return &fieldManagers{conv: registry.NewConvertor(rows), managers: map[string]*managedfields.FieldManager{}}
+type managerKey struct {
+	r   *registry.Resource
+	sub string
 }
 
-// For returns the FieldManager of r's subresource sub ("" or "status").
-func (f *fieldManagers) For(r *registry.Resource, sub string) (*managedfields.FieldManager, error) {
-	f.once.Do(func() {
-		f.tc, f.tcErr = managedfields.NewTypeConverter(openapi.Schemas(), false)
-	})
-	if f.tcErr != nil {
-		return nil, fmt.Errorf("building the managed-fields type converter: %w", f.tcErr)
+func newFieldManagers(cat *registry.Catalogue) *fieldManagers {
+	return &fieldManagers{cat: cat, managers: map[managerKey]*managedfields.FieldManager{}}
+}
+
+// For returns the FieldManager of r, or of its subresource sub.
+func (f *fieldManagers) For(r *registry.Resource, sub *registry.Subresource) (*managedfields.FieldManager, error) {
+	key := managerKey{r: r}
+	if sub != nil {
+		key.sub = sub.Name
 	}
-	key := r.GVR().String() + "/" + sub
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.prune()
 	if m := f.managers[key]; m != nil {
 		return m, nil
 	}
+	tc, err := r.Type.Schema.TypeConverter()
+	if err != nil {
+		return nil, err
+	}
 	gvk := r.GVK()
-	m, err := managedfields.NewDefaultFieldManager(f.tc, f.conv, registry.Scheme, registry.Scheme,
-		gvk, gvk.GroupVersion(), sub, resetFields(r, sub))
+	m, err := managedfields.NewDefaultFieldManager(tc, r.Type.Convertor, noDefaults{}, creater{r},
+		gvk, gvk.GroupVersion(), key.sub, resetFields(r, sub))
 	if err != nil {
 		return nil, err
 	}
@@ -54,19 +62,59 @@ func (f *fieldManagers) For(r *registry.Resource, sub string) (*managedfields.Fi
 	return m, nil
 }
 
+// prune drops the managers of rows the catalogue no longer has.
+func (f *fieldManagers) prune() {
+	snap := f.cat.Snapshot()
+	if snap.Gen == f.gen {
+		return
+	}
+	f.gen = snap.Gen
+	for k := range f.managers {
+		if st := snap.Store(k.r.GVR()); st == nil || st.R != k.r {
+			delete(f.managers, k)
+		}
+	}
+}
+
 // resetFields are the fields a write cannot own because the store resets
-// them: the status on the main resource, the spec on the status
-// subresource (as kube-apiserver's strategies declare).
-func resetFields(r *registry.Resource, sub string) map[fieldpath.APIVersion]fieldpath.Filter {
-	if !r.HasSubresource("status") {
+// them: the status on the main resource; on the status subresource what
+// its Write resets (the spec, more for some kinds), as kube-apiserver's
+// strategies declare.
+func resetFields(r *registry.Resource, sub *registry.Subresource) map[fieldpath.APIVersion]fieldpath.Filter {
+	if !r.HasStatus() || (sub != nil && sub.Name != "status") {
 		return nil
 	}
-	v := fieldpath.APIVersion(r.GVK().GroupVersion().String())
-	switch sub {
-	case "":
-		return map[fieldpath.APIVersion]fieldpath.Filter{v: fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie("status")))}
-	case "status":
-		return map[fieldpath.APIVersion]fieldpath.Filter{v: fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie("spec")))}
+	var paths []string
+	if sub == nil {
+		paths = []string{"status"}
+	} else {
+		paths = append(append(paths, r.Type.Status.WriteResets()...), sub.Resets...)
 	}
-	return nil
+	set := fieldpath.NewSet()
+	for _, p := range paths {
+		var parts []interface{}
+		for _, part := range strings.Split(p, ".") {
+			parts = append(parts, part)
+		}
+		set.Insert(fieldpath.MakePathOrDie(parts...))
+	}
+	v := fieldpath.APIVersion(r.GVK().GroupVersion().String())
+	return map[fieldpath.APIVersion]fieldpath.Filter{v: fieldpath.NewExcludeSetFilter(set)}
+}
+
+// noDefaults is the managed-fields defaulter: kapi's defaulting is the
+// rows' hooks, which run on the write itself.
+type noDefaults struct{}
+
+func (noDefaults) Default(runtime.Object) {}
+
+// creater makes empty objects of the row's kind from its Type, and of
+// other kinds from the Scheme.
+type creater struct{ r *registry.Resource }
+
+func (c creater) New(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	if gvk == c.r.GVK() {
+		return c.r.Type.New(), nil
+	}
+	return registry.Scheme.New(gvk)
 }

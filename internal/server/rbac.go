@@ -13,6 +13,7 @@ import (
 	"kapi/internal/controllers"
 	"kapi/internal/registry"
 	"kapi/internal/registry/authorization"
+	"kapi/internal/registry/builtin"
 	"kapi/internal/request"
 )
 
@@ -44,7 +45,7 @@ func (s *Server) addRBACStorage(ctx context.Context, p *authzParts, union *authz
 	az := rbac.New(cache)
 	whole := wholeUnion{union}
 	p.admission = append(p.admission, admission.RBACEscalation{Authorizer: whole, Held: az, Roles: az})
-	p.rows = append(p.rows, authorization.Resources(whole, whole)...)
+	p.rows = append(p.rows, builtin.Typed(authorization.Resources(whole, whole)...)...)
 	return az, nil
 }
 

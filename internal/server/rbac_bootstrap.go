@@ -216,7 +216,7 @@ func binding(obj runtime.Object) (reconciliation.RoleBinding, error) {
 // replace writes want over the stored object if it is still at want's
 // resourceVersion (a Conflict otherwise); it never creates.
 func replace(ctx context.Context, st *registry.Store, ns, name string, want runtime.Object) (runtime.Object, error) {
-	out, _, err := st.Update(ctx, ns, name, "", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+	out, _, err := st.Update(ctx, ns, name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		if old == nil {
 			return nil, apierrors.NewNotFound(st.GroupResource(), name)
 		}

@@ -26,6 +26,7 @@ import (
 	"kapi/internal/filters"
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
+	"kapi/internal/registry/core"
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
@@ -108,28 +109,43 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.stopControllers = stopControllers
 	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
 
-	rows := builtin.Resources()
-	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, rows, cfg.WatchCache)
+	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
 	nsStore := findStore(stores, "", "v1", "namespaces")
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		return fail(err)
 	}
-	if err := startServices(ctx, cfg, s.etcd.client, stores, ln.Addr()); err != nil {
-		return fail(err)
-	}
-	an, err := s.newAuthn(cfg, rows, stores)
+	// Rows whose hooks need what exists only now get them before the
+	// catalogue is published: Services their allocators, service
+	// accounts their token subresource.
+	alloc, err := serviceAllocators(cfg, s.etcd.client, stores)
 	if err != nil {
 		return fail(err)
 	}
+	replaceRow(stores, "", "services", func(r *registry.Resource) *registry.Resource {
+		return r.WithHooks(core.ServiceHooks(alloc))
+	})
+	if err := ensureKubernetesServices(ctx, cfg, stores, alloc.IPs, ln.Addr()); err != nil {
+		return fail(err)
+	}
+	an, err := s.newAuthn(cfg, stores)
+	if err != nil {
+		return fail(err)
+	}
+	replaceRow(stores, "", "serviceaccounts", func(r *registry.Resource) *registry.Resource {
+		return r.WithSubresource(an.token)
+	})
 	az, err := s.newAuthz(ctrlCtx, cfg, stores)
 	if err != nil {
 		return fail(err)
 	}
 	for _, r := range append(an.rows, az.rows...) {
-		rows = append(rows, r)
 		stores = append(stores, registry.NewStore(r, nil))
+	}
+	cat := registry.NewCatalogue()
+	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
+		return fail(err)
 	}
 	// The namespace check reads the cache as it is (resourceVersion "0"),
 	// as kube-apiserver's plugin reads its informer, rather than a
@@ -161,10 +177,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return nil
 	}})
-	resources := endpoints.NewResources(stores, adm, s.stopping)
+	resources := endpoints.NewResources(cat, adm, s.stopping)
 	resources.MinRequestTimeout = cfg.MinRequestTimeout
-	resources.Fields = newFieldManagers(rows)
-	docs, err := openapi.New(rows)
+	resources.Fields = newFieldManagers(cat)
+	docs, err := openapi.New(cat)
 	if err != nil {
 		return fail(err)
 	}
@@ -178,7 +194,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			extra[p] = h
 		}
 	}
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(rows), Health: health, Extra: extra})
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat), Health: health, Extra: extra})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {
 		return fail(err)
@@ -221,7 +237,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.served <- err
 	}()
-	s.startControllers(ctrlCtx, stores, nsStore, az.controllers)
+	s.startControllers(ctrlCtx, cat, nsStore, az.controllers)
 	s.ready.Store(true)
 	out := cfg.Out
 	if out == nil {
@@ -283,15 +299,7 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 }
 
 // startControllers runs the control loops in the background until Stop.
-func (s *Server) startControllers(ctx context.Context, stores []*registry.Store, nsStore *registry.Store, more []func(context.Context)) {
-	var contents []*registry.Store
-	seen := map[string]bool{}
-	for _, st := range stores {
-		if st.R.Namespaced && st.Storage != nil && !seen[st.R.Key()] {
-			seen[st.R.Key()] = true
-			contents = append(contents, st)
-		}
-	}
+func (s *Server) startControllers(ctx context.Context, cat *registry.Catalogue, nsStore *registry.Store, more []func(context.Context)) {
 	run := func(f func(context.Context)) {
 		s.controllers.Add(1)
 		go func() {
@@ -299,7 +307,7 @@ func (s *Server) startControllers(ctx context.Context, stores []*registry.Store,
 			f(ctx)
 		}()
 	}
-	run((&controllers.Namespaces{Namespaces: nsStore, Contents: contents}).Run)
+	run((&controllers.Namespaces{Namespaces: nsStore, Catalogue: cat}).Run)
 	for _, f := range more {
 		run(f)
 	}

@@ -21,15 +21,12 @@ import (
 	"kapi/internal/storage/etcd"
 )
 
-// startServices gives Services their cluster IPs and node ports and makes
-// the kubernetes Service: it builds the allocators on etcd (cluster IPs
-// as IPAddress objects in the ipaddresses store, node ports as kube's
-// RangeAllocation bitmap at <prefix>/ranges/servicenodeports), installs
-// them as the services row's hooks, and ensures the ServiceCIDR
-// "kubernetes" and the kubernetes Service in default (the first address
-// of the range, port 443 to the secure port) with its Endpoints and
-// EndpointSlice. It runs before kapi serves.
-func startServices(ctx context.Context, cfg Config, client *clientv3.Client, stores []*registry.Store, addr net.Addr) error {
+// serviceAllocators builds what gives Services their cluster IPs and node
+// ports, on etcd: cluster IPs as IPAddress objects in the ipaddresses
+// store, node ports as kube's RangeAllocation bitmap at
+// <prefix>/ranges/servicenodeports. They become the services row's hooks
+// before the row is published.
+func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.Store) (*core.ServiceAllocators, error) {
 	cidr, portRange := cfg.ServiceClusterIPRange, cfg.ServiceNodePortRange
 	if cidr == "" {
 		cidr = "10.96.0.0/12"
@@ -39,18 +36,24 @@ func startServices(ctx context.Context, cfg Config, client *clientv3.Client, sto
 	}
 	ips, err := allocation.NewClusterIPs(cidr, findStore(stores, "networking.k8s.io", "v1", "ipaddresses"))
 	if err != nil {
-		return fmt.Errorf("--service-cluster-ip-range: %w", err)
+		return nil, fmt.Errorf("--service-cluster-ip-range: %w", err)
 	}
 	rangeAllocation := corev1.SchemeGroupVersion.WithKind("RangeAllocation")
 	ranges := etcd.New(client, cfg.EtcdPrefix+"/ranges/", etcd.Codec{Serializer: protobufSerializer(), GVK: rangeAllocation,
 		New: func() runtime.Object { return &corev1.RangeAllocation{} }})
 	ports, err := allocation.NewNodePorts(portRange, ranges, "servicenodeports")
 	if err != nil {
-		return fmt.Errorf("--service-node-port-range: %w", err)
+		return nil, fmt.Errorf("--service-node-port-range: %w", err)
 	}
-	services := findStore(stores, "", "v1", "services")
-	services.R.Hooks = core.ServiceHooks(&core.ServiceAllocators{IPs: ips, Ports: ports})
+	return &core.ServiceAllocators{IPs: ips, Ports: ports}, nil
+}
 
+// ensureKubernetesServices makes the ServiceCIDR "kubernetes" and the
+// kubernetes Service in default (the first address of the range, port 443
+// to the secure port) with its Endpoints and EndpointSlice. It runs
+// before kapi serves.
+func ensureKubernetesServices(ctx context.Context, cfg Config, stores []*registry.Store, ips *allocation.ClusterIPs, addr net.Addr) error {
+	services := findStore(stores, "", "v1", "services")
 	cidrs := findStore(stores, "networking.k8s.io", "v1", "servicecidrs")
 	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
 		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{ips.CIDR().String()}}}
@@ -80,7 +83,7 @@ func ensureKubernetesService(ctx context.Context, services *registry.Store, clus
 		if p := cur.(*corev1.Service).Spec.Ports; len(p) == 1 && p[0].TargetPort.IntValue() == int(port) {
 			return nil
 		}
-		_, _, err := services.Update(ctx, metav1.NamespaceDefault, "kubernetes", "", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+		_, _, err := services.Update(ctx, metav1.NamespaceDefault, "kubernetes", nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 			svc := old.(*corev1.Service)
 			svc.Spec.Ports = []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}
 			return svc, nil
@@ -151,7 +154,7 @@ func putObject(ctx context.Context, st *registry.Store, obj runtime.Object) erro
 	if !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	_, _, err = st.Update(ctx, m.GetNamespace(), m.GetName(), "", func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+	_, _, err = st.Update(ctx, m.GetNamespace(), m.GetName(), nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		out := obj.DeepCopyObject()
 		om, _ := metaAccessor(old)
 		nm, _ := metaAccessor(out)

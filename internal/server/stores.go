@@ -30,7 +30,7 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 		s, ok := byKey[r.Key()]
 		if !ok {
 			gvk := r.StorageGVK()
-			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o }
+			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o } // the built-in kinds' storage
 			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj})
 			s = es
 			if watchCache {
@@ -58,6 +58,18 @@ func protobufSerializer() runtime.Serializer {
 		}
 	}
 	panic("no protobuf serializer")
+}
+
+// replaceRow gives the store of group/v1/resource the row change makes of
+// its row, on the same storage.
+func replaceRow(stores []*registry.Store, group, resource string, change func(*registry.Resource) *registry.Resource) {
+	for i, st := range stores {
+		if st.R.Group == group && st.R.Version == "v1" && st.R.Name == resource {
+			stores[i] = registry.NewStore(change(st.R), st.Storage)
+			return
+		}
+	}
+	panic("no store for " + group + "/v1/" + resource)
 }
 
 func findStore(stores []*registry.Store, group, version, resource string) *registry.Store {

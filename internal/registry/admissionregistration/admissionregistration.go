@@ -11,7 +11,7 @@ import (
 // the "api-extensions" category and count generations; of them only
 // validating admission policies have a status subresource.
 func Resources() []*registry.Resource {
-	row := func(name, kind string, table *registry.TableDef, subresources ...string) *registry.Resource {
+	row := func(name, kind string, table *registry.TableDef, subresources ...*registry.Subresource) *registry.Resource {
 		return &registry.Resource{Group: "admissionregistration.k8s.io", Version: "v1", Name: name, Kind: kind,
 			Categories: []string{"api-extensions"}, Subresources: subresources, Generation: true, Table: table}
 	}
@@ -19,7 +19,7 @@ func Resources() []*registry.Resource {
 		row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable),
 		row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable),
 		row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable),
-		row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, "status"),
+		row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, registry.Status),
 		row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable),
 		row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable),
 	}

@@ -17,7 +17,7 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "apiextensions.k8s.io", Version: "v1", Name: "customresourcedefinitions",
 			Kind: "CustomResourceDefinition", ShortNames: []string{"crd", "crds"},
-			Categories: []string{"api-extensions"}, Subresources: []string{"status"},
+			Categories: []string{"api-extensions"}, Subresources: []*registry.Subresource{registry.Status},
 			KeyPrefix: "apiextensions.k8s.io/customresourcedefinitions", Generation: true},
 	}
 }

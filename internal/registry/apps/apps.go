@@ -14,16 +14,19 @@ func Resources() []*registry.Resource {
 		{Group: "apps", Version: "v1", Name: "controllerrevisions", Kind: "ControllerRevision", Namespaced: true,
 			Table: controllerRevisionTable},
 		{Group: "apps", Version: "v1", Name: "daemonsets", Kind: "DaemonSet", Namespaced: true,
-			ShortNames: []string{"ds"}, Categories: []string{"all"}, Subresources: []string{"status"},
+			ShortNames: []string{"ds"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status},
 			Generation: true, Hooks: daemonSetHooks, Table: daemonSetTable},
 		{Group: "apps", Version: "v1", Name: "deployments", Kind: "Deployment", Namespaced: true,
-			ShortNames: []string{"deploy"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
-			Generation: true, Hooks: deploymentHooks, Table: DeploymentTable},
+			ShortNames: []string{"deploy"}, Categories: []string{"all"},
+			// As kube-apiserver's: a status write cannot change a
+			// deployment's labels.
+			Subresources: []*registry.Subresource{registry.StatusSubresource("metadata.labels"), registry.ScaleSubresource},
+			Generation:   true, Hooks: deploymentHooks, Table: DeploymentTable},
 		{Group: "apps", Version: "v1", Name: "replicasets", Kind: "ReplicaSet", Namespaced: true,
-			ShortNames: []string{"rs"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
+			ShortNames: []string{"rs"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
 			Generation: true, Hooks: replicaSetHooks, Fields: replicaSetFields, Table: replicaSetTable},
 		{Group: "apps", Version: "v1", Name: "statefulsets", Kind: "StatefulSet", Namespaced: true,
-			ShortNames: []string{"sts"}, Categories: []string{"all"}, Subresources: []string{"status", "scale"},
+			ShortNames: []string{"sts"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
 			Generation: true, Hooks: statefulSetHooks, Table: statefulSetTable},
 	}
 }

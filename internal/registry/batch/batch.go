@@ -10,10 +10,10 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "batch", Version: "v1", Name: "cronjobs", Kind: "CronJob", Namespaced: true,
-			ShortNames: []string{"cj"}, Categories: []string{"all"}, Subresources: []string{"status"},
+			ShortNames: []string{"cj"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status},
 			Generation: true, Hooks: cronJobHooks, Table: cronJobTable},
 		{Group: "batch", Version: "v1", Name: "jobs", Kind: "Job", Namespaced: true,
-			Categories: []string{"all"}, Subresources: []string{"status"}, Generation: true, Hooks: jobHooks, Fields: jobFields,
+			Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status}, Generation: true, Hooks: jobHooks, Fields: jobFields,
 			Table: jobTable},
 	}
 }

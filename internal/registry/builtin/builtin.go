@@ -3,6 +3,8 @@
 package builtin
 
 import (
+	"fmt"
+
 	"kapi/internal/registry"
 	"kapi/internal/registry/admissionregistration"
 	"kapi/internal/registry/apiextensions"
@@ -22,6 +24,7 @@ import (
 	"kapi/internal/registry/rbac"
 	"kapi/internal/registry/resource"
 	"kapi/internal/registry/scheduling"
+	"kapi/internal/registry/schemas"
 	"kapi/internal/registry/storagegroup"
 	"kapi/internal/registry/storagemigration"
 )
@@ -56,5 +59,21 @@ func Resources() []*registry.Resource {
 	} {
 		all = append(all, group...)
 	}
-	return all
+	return Typed(all...)
+}
+
+// Typed gives rows of built-in kinds their Type, from their Go types: the
+// stored rows of Resources, and the computed ones (access reviews,
+// TokenReview) the server makes. Conversions between the versions of a
+// kind are the rows' own (Convert).
+func Typed(rows ...*registry.Resource) []*registry.Resource {
+	conv := registry.NewConvertor(rows)
+	for _, r := range rows {
+		t, err := registry.GoType(r.GVK(), schemas.Builtin, conv)
+		if err != nil {
+			panic(fmt.Sprintf("catalogue row %s: %v", r.GVR(), err))
+		}
+		r.Type = t
+	}
+	return rows
 }

@@ -120,14 +120,26 @@ func TestStoredElsewhereConverts(t *testing.T) {
 	}
 }
 
-// Only the subresources kapi serves are listed.
-func TestSubresources(t *testing.T) {
+// A row's subresources find in its Type what they need: the status
+// subresource a status field, the scale subresource the replicas.
+func TestSubresourcesMatchTheirTypes(t *testing.T) {
 	for _, r := range Resources() {
 		for _, s := range r.Subresources {
-			switch {
-			case s == "status", s == "scale", s == "finalize" && gvr(r) == "v1/namespaces":
+			switch s.Name {
+			case "status":
+				if r.Type.Status == nil {
+					t.Errorf("%s has a status subresource but its type no status", gvr(r))
+				}
+			case "scale":
+				if r.Type.Scale == nil {
+					t.Errorf("%s has a scale subresource but its type no replicas", gvr(r))
+				}
+			case "finalize":
+				if gvr(r) != "v1/namespaces" {
+					t.Errorf("%s lists subresource finalize", gvr(r))
+				}
 			default:
-				t.Errorf("%s lists subresource %q", gvr(r), s)
+				t.Errorf("%s lists subresource %q", gvr(r), s.Name)
 			}
 		}
 	}

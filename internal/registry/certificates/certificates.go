@@ -22,12 +22,12 @@ const group = "certificates.k8s.io"
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "certificatesigningrequests", Kind: "CertificateSigningRequest",
-			ShortNames: []string{"csr"}, Subresources: []string{"status"}, Names: registry.PathSegment,
+			ShortNames: []string{"csr"}, Subresources: []*registry.Subresource{registry.Status}, Names: registry.PathSegment,
 			Fields: csrFields, Table: csrTable},
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
 			Names: registry.PathSegment, Table: clusterTrustBundleTable},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
-			Subresources: []string{"status"}},
+			Subresources: []*registry.Subresource{registry.Status}},
 	}
 }
 

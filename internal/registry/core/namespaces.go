@@ -29,10 +29,17 @@ var namespaceHooks = &registry.Hooks{
 	Retain: func(obj runtime.Object) bool {
 		return len(obj.(*corev1.Namespace).Spec.Finalizers) > 0
 	},
-	Finalize: func(obj, old runtime.Object) runtime.Object {
-		out := old.(*corev1.Namespace)
-		out.Spec.Finalizers = obj.(*corev1.Namespace).Spec.Finalizers
-		return out
+}
+
+// namespaceFinalize is the finalize subresource: a write to it changes
+// only spec.finalizers (the namespace controller removes "kubernetes"
+// once the namespace is empty).
+var namespaceFinalize = &registry.Subresource{
+	Name: "finalize", Verbs: []string{"update"},
+	Write: func(_ *registry.Resource, in, old runtime.Object) (runtime.Object, error) {
+		out := old.DeepCopyObject().(*corev1.Namespace)
+		out.Spec.Finalizers = in.(*corev1.Namespace).Spec.Finalizers
+		return out, nil
 	},
 }
 

@@ -16,9 +16,9 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "flowschemas", Kind: "FlowSchema",
-			Subresources: []string{"status"}, Generation: true, Table: flowSchemaTable},
+			Subresources: []*registry.Subresource{registry.Status}, Generation: true, Table: flowSchemaTable},
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "prioritylevelconfigurations",
-			Kind: "PriorityLevelConfiguration", Subresources: []string{"status"}, Generation: true,
+			Kind: "PriorityLevelConfiguration", Subresources: []*registry.Subresource{registry.Status}, Generation: true,
 			Table: priorityLevelTable},
 	}
 }

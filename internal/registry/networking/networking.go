@@ -17,13 +17,13 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "ingressclasses", Kind: "IngressClass", Generation: true,
 			Table: ingressClassTable},
 		{Group: group, Version: "v1", Name: "ingresses", Kind: "Ingress", Namespaced: true, ShortNames: []string{"ing"},
-			Subresources: []string{"status"}, KeyPrefix: "ingress", Generation: true, Hooks: ingressHooks,
+			Subresources: []*registry.Subresource{registry.Status}, KeyPrefix: "ingress", Generation: true, Hooks: ingressHooks,
 			Table: ingressTable},
 		{Group: group, Version: "v1", Name: "ipaddresses", Kind: "IPAddress", ShortNames: []string{"ip"},
 			Names: ipAddressName, Table: ipAddressTable},
 		{Group: group, Version: "v1", Name: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true,
 			ShortNames: []string{"netpol"}, Generation: true, Hooks: networkPolicyHooks, Table: networkPolicyTable},
-		{Group: group, Version: "v1", Name: "servicecidrs", Kind: "ServiceCIDR", Subresources: []string{"status"},
+		{Group: group, Version: "v1", Name: "servicecidrs", Kind: "ServiceCIDR", Subresources: []*registry.Subresource{registry.Status},
 			Table: serviceCIDRTable},
 	}
 }

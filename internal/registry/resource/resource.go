@@ -20,10 +20,10 @@ const group = "resource.k8s.io"
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "deviceclasses", Kind: "DeviceClass", Generation: true, Table: ageOnly},
-		{Group: group, Version: "v1", Name: "devicetaintrules", Kind: "DeviceTaintRule", Subresources: []string{"status"},
+		{Group: group, Version: "v1", Name: "devicetaintrules", Kind: "DeviceTaintRule", Subresources: []*registry.Subresource{registry.Status},
 			Generation: true},
 		{Group: group, Version: "v1", Name: "resourceclaims", Kind: "ResourceClaim", Namespaced: true,
-			Subresources: []string{"status"}, Table: resourceClaimTable},
+			Subresources: []*registry.Subresource{registry.Status}, Table: resourceClaimTable},
 		{Group: group, Version: "v1", Name: "resourceclaimtemplates", Kind: "ResourceClaimTemplate", Namespaced: true,
 			Table: ageOnly},
 		{Group: group, Version: "v1", Name: "resourceslices", Kind: "ResourceSlice", Generation: true,

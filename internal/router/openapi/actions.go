@@ -10,6 +10,7 @@ import (
 	"k8s.io/kube-openapi/pkg/common"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/schemas"
 )
 
 // The routes of a resource follow kube-apiserver's API installer
@@ -96,53 +97,43 @@ type endpoint struct {
 	object model                   // its schema
 	list   model                   // the list kind's schema, for listable resources
 	can    map[string]bool         // verbs served
-	subresource
 }
 
-// newEndpoint describes r, or its subresource sub.
-func newEndpoint(r *registry.Resource, sub string) (*endpoint, error) {
-	e := &endpoint{r: r, sub: sub, gvk: r.GVK(), can: map[string]bool{}}
+// newEndpoint describes r, or its subresource sub, from the row: the
+// schemas its Type names, the verbs and kind of the subresource entry.
+func newEndpoint(r *registry.Resource, sub *registry.Subresource) (*endpoint, error) {
+	e := &endpoint{r: r, gvk: r.GVK(), can: map[string]bool{}}
 	verbs := r.VerbList()
-	if sub != "" {
-		s, ok := lookupSubresource(r.Name, sub)
-		if !ok {
-			return nil, fmt.Errorf("openapi: subresource %s/%s is not described; add it to the table in subresources.go", r.Name, sub)
+	schemaOf := r.Type.Schema
+	if sub != nil {
+		e.sub, verbs = sub.Name, sub.Verbs
+		if sub.New != nil {
+			// A kind of its own (a Scale) is a built-in kind.
+			e.gvk, schemaOf = sub.Kind, schemas.Builtin
 		}
-		e.subresource = s
-		if !s.kind.Empty() {
-			e.gvk = s.kind
-		}
-		verbs = s.verbs
 	}
 	for _, v := range verbs {
 		e.can[v] = true
 	}
-	var err error
-	if e.object, err = modelFor(e.gvk); err != nil {
+	name, err := schemaOf.Model(e.gvk)
+	if err != nil {
 		return nil, err
 	}
-	if sub == "" && e.can["list"] {
-		if e.list, err = modelFor(e.gvk.GroupVersion().WithKind(e.gvk.Kind + "List")); err != nil {
+	e.object = model(name)
+	if sub == nil && e.can["list"] {
+		name, err := schemaOf.Model(e.gvk.GroupVersion().WithKind(e.gvk.Kind + "List"))
+		if err != nil {
 			return nil, err
 		}
+		e.list = model(name)
 	}
 	return e, nil
-}
-
-// modelFor names the schema of a kind as kube-apiserver does (the Go
-// package path, domain reversed: io.k8s.api.apps.v1.Deployment).
-func modelFor(gvk schema.GroupVersionKind) (model, error) {
-	name, err := registry.Scheme.ToOpenAPIDefinitionName(gvk)
-	if err != nil {
-		return "", fmt.Errorf("openapi: %v: %w", gvk, err)
-	}
-	return model(name), nil
 }
 
 // action is a verb on a path, before it becomes one route (or, for
 // connect, one route per HTTP method).
 type action struct {
-	verb          string // LIST POST DELETECOLLECTION WATCHLIST GET PUT PATCH DELETE WATCH CONNECT
+	verb          string // LIST POST DELETECOLLECTION WATCHLIST GET PUT PATCH DELETE WATCH
 	path          string // below the group version's root
 	params        []common.Parameter
 	allNamespaces bool
@@ -166,8 +157,6 @@ func (e *endpoint) actions() []action {
 		itemPath += "/" + e.sub
 		resourcePath, resourceParams = itemPath, nameParams
 	}
-	proxyParams := append(append([]common.Parameter{}, nameParams...), pathParam("path", "path to the resource"))
-
 	v := e.can
 	var acts []action
 	add := func(ok bool, a action) {
@@ -184,8 +173,6 @@ func (e *endpoint) actions() []action {
 	add(v["patch"], action{verb: "PATCH", path: itemPath, params: nameParams})
 	add(v["delete"], action{verb: "DELETE", path: itemPath, params: nameParams})
 	add(v["watch"], action{verb: "WATCH", path: "watch/" + itemPath, params: nameParams})
-	add(e.connect != nil, action{verb: "CONNECT", path: itemPath, params: nameParams})
-	add(e.connect != nil && e.subpath, action{verb: "CONNECT", path: itemPath + "/{path}", params: proxyParams})
 	if e.r.Namespaced && e.sub == "" {
 		add(v["list"], action{verb: "LIST", path: e.r.Name, allNamespaces: true})
 		add(v["watch"] && v["list"], action{verb: "WATCHLIST", path: "watch/" + e.r.Name, allNamespaces: true})
@@ -227,9 +214,6 @@ func (in *installer) actionRoutes(e *endpoint, a action) ([]*route, error) {
 	if e.r.Namespaced {
 		namespaced = "Namespaced"
 	}
-	if strings.HasSuffix(a.path, "/{path}") {
-		suffix += "WithPath"
-	}
 	if a.allNamespaces {
 		namespaced, suffix = "", suffix+"ForAllNamespaces"
 	}
@@ -248,20 +232,8 @@ func (in *installer) actionRoutes(e *endpoint, a action) ([]*route, error) {
 	case "GET":
 		r := &route{method: "GET", operation: "read" + name,
 			doc:      of("read the specified "+kind, "read "+e.sub+" of the specified "+kind),
-			produces: append(append([]string{}, e.produces...), in.media...)}
-		out := e.object
-		if e.text {
-			out = textModel
-		}
-		r.writes = out
-		r.returns(200, "OK", out).param(in.pretty)
-		if e.options != nil {
-			p, err := optionParams(e.options)
-			if err != nil {
-				return nil, err
-			}
-			r.param(p...)
-		}
+			produces: in.media, writes: e.object}
+		r.returns(200, "OK", e.object).param(in.pretty)
 		return []*route{r}, nil
 
 	case "LIST":
@@ -333,19 +305,6 @@ func (in *installer) actionRoutes(e *endpoint, a action) ([]*route, error) {
 		r.returns(200, "OK", watchEventModel).param(in.pretty).param(in.list...)
 		return []*route{r}, nil
 
-	case "CONNECT":
-		opts, err := optionParams(e.options)
-		if err != nil {
-			return nil, err
-		}
-		var rs []*route
-		for _, method := range e.connect {
-			r := &route{method: method, operation: "connect" + title(method) + name,
-				doc:      of("connect "+method+" requests to "+kind, "connect "+method+" requests to "+e.sub+" of "+kind),
-				consumes: []string{"*/*"}, produces: []string{"*/*"}, writes: textModel}
-			rs = append(rs, r.param(opts...))
-		}
-		return rs, nil
 	}
 	return nil, fmt.Errorf("openapi: unknown action %s", a.verb)
 }

@@ -1,12 +1,15 @@
 package openapi
 
 import (
+	"crypto/sha512"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kube-openapi/pkg/builder"
@@ -17,99 +20,271 @@ import (
 	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/schemas"
 )
 
-// Docs are the OpenAPI documents of a set of resources: one v2 document
-// of everything, and one v3 document per root (a group version, or a
+// Docs are the OpenAPI documents of the catalogue: one v2 document of
+// everything, and one v3 document per root (a group version, or a
 // discovery or /version root), each encoded as JSON and protobuf.
 //
-// New only lays out the routes, so that a server is ready at once and a
-// catalogue mistake (a subresource nobody described, a kind the scheme
-// does not know) fails at start-up. The schemas and their encodings are
-// built on first request, once, and then served from memory; Build does
-// all of it up front.
+// The catalogue changes while kapi runs, so nothing is built ahead:
+//
+//   - the layout (which roots exist, and a hash of what each is made of:
+//     its rows and their revisions) is made from a snapshot of the
+//     catalogue when first asked after a change; the /openapi/v3 index is
+//     made of these hashes alone, and builds no document;
+//   - a root's v3 document is built when first asked, and kept while its
+//     hash stays the same: a new CRD builds its own group version's
+//     document, not the others;
+//   - the v2 document, which holds everything, is built when first asked
+//     after any change.
 type Docs struct {
-	services []*webService // every root, in order
-	namer    gvkNamer
+	cat *registry.Catalogue
+	in  *installer
 
-	v2 *document
-	v3 map[string]*document // by root without the leading slash: "apis/apps/v1", "api/v1", "version"
+	layout atomic.Pointer[layout]
 
-	// v3Index is the /openapi/v3 discovery document; it hashes every v3
-	// document, so building it builds them all.
-	v3Index *document
+	mu    sync.Mutex           // the caches below; and one build at a time
+	built map[string]*document // v3 documents by root, for the hash they were built for
 
-	// v3Mu makes v3 documents one at a time: builder3 writes into the
-	// definitions (v3Defs) the documents share, and so into schemas a
-	// document being encoded holds.
-	v3Mu   sync.Mutex
-	v3Defs map[string]common.OpenAPIDefinition
+	// defs are the built-in v3 definitions the v3 documents share:
+	// builder3 writes into the schemas it is given, so builds take mu.
+	defs map[string]common.OpenAPIDefinition
 }
 
-// New lays out the documents of resources (the rows of the catalogue).
-func New(resources []*registry.Resource) (*Docs, error) {
+// layout is the documents of one snapshot of the catalogue, unbuilt.
+type layout struct {
+	gen   uint64
+	roots []*root // in document order
+	byKey map[string]*root
+	v2    *document
+	index *document
+}
+
+// root is what one v3 document is made of.
+type root struct {
+	ws   *webService // its routes
+	rows []*registry.Resource
+	hash string // of what the document is made of: its ETag and v3 hash
+}
+
+func (r *root) key() string { return strings.TrimPrefix(r.ws.root, "/") }
+
+// New serves the documents of cat. It lays out the current snapshot at
+// once, so that a catalogue mistake (a subresource of a kind nobody
+// described, a kind without a schema) fails at start-up.
+func New(cat *registry.Catalogue) (*Docs, error) {
 	in, err := newInstaller()
 	if err != nil {
 		return nil, err
 	}
-	d := &Docs{v3: map[string]*document{}, namer: newGVKNamer(registry.Scheme)}
+	d := &Docs{cat: cat, in: in, built: map[string]*document{}}
+	l, err := d.newLayout(cat.Snapshot(), nil)
+	if err != nil {
+		return nil, err
+	}
+	defs := schemas.V3Definitions()
+	var services []*webService
+	for _, r := range l.roots {
+		services = append(services, r.ws)
+	}
+	if err := checkSchemas(services, defs, l.extraDefs(schemas.V3Ref)); err != nil {
+		return nil, err
+	}
+	d.layout.Store(l)
+	return d, nil
+}
 
-	// One web service per group version, in the order the rows come.
-	byRoot := map[string]*webService{}
-	var gvServices []*webService
+// current returns the layout of the current snapshot.
+func (d *Docs) current() (*layout, error) {
+	snap := d.cat.Snapshot()
+	prev := d.layout.Load()
+	if prev != nil && prev.gen == snap.Gen {
+		return prev, nil
+	}
+	l, err := d.newLayout(snap, prev)
+	if err != nil {
+		return nil, err
+	}
+	d.layout.Store(l)
+	return l, nil
+}
+
+// newLayout lays out the roots of snap: one web service per group
+// version, in the order of the rows (built-in groups first), after the
+// discovery and /version roots. A root whose hash did not change since
+// prev keeps its routes, and the v2 document its encoding when no root
+// changed.
+func (d *Docs) newLayout(snap *registry.Snapshot, prev *layout) (*layout, error) {
+	l := &layout{gen: snap.Gen, byKey: map[string]*root{}}
+	var gvRoots []*root
 	var groups []string
 	legacy := false
-	for _, r := range resources {
-		root := "/apis/" + r.Group + "/" + r.Version
+	for _, st := range snap.Stores() {
+		r := st.R
+		name := "/apis/" + r.Group + "/" + r.Version
 		if r.Group == "" {
-			root, legacy = "/api/"+r.Version, true
+			name, legacy = "/api/"+r.Version, true
 		}
-		ws := byRoot[root]
-		if ws == nil {
-			ws = &webService{root: root}
-			ws.routes = append(ws.routes, in.discoveryRoute(root, "getAPIResources", "get available resources", model(metav1.APIResourceList{}.OpenAPIModelName())))
-			byRoot[root] = ws
-			gvServices = append(gvServices, ws)
+		rt := l.byKey[strings.TrimPrefix(name, "/")]
+		if rt == nil {
+			rt = &root{ws: &webService{root: name}}
+			l.byKey[rt.key()] = rt
+			gvRoots = append(gvRoots, rt)
 			if r.Group != "" && !slices.Contains(groups, r.Group) {
 				groups = append(groups, r.Group)
 			}
 		}
-		for _, sub := range append([]string{""}, r.Subresources...) {
-			e, err := newEndpoint(r, sub)
-			if err != nil {
-				return nil, err
+		rt.rows = append(rt.rows, r)
+	}
+	for _, rt := range gvRoots {
+		rt.hash = rootHash(rt)
+		if prev != nil {
+			if old := prev.byKey[rt.key()]; old != nil && old.hash == rt.hash {
+				l.byKey[rt.key()] = old
+				continue
 			}
-			if sub != "" && !r.Serves(sub) {
-				continue // documented once kapi serves it
-			}
-			routes, err := in.routes(root, e)
-			if err != nil {
-				return nil, err
-			}
-			ws.routes = append(ws.routes, routes...)
+		}
+		if err := d.route(rt); err != nil {
+			return nil, err
 		}
 	}
-	d.services = append(in.rootServices(legacy, groups), gvServices...)
-
-	// The v3 documents share one set of definitions; made now, they also
-	// show at start-up whether every schema the routes need was generated.
-	d.v3Defs = v3Definitions()
-	if err := checkSchemas(d.services, d.v3Defs); err != nil {
+	for _, ws := range d.in.rootServices(legacy, groups) {
+		rt := &root{ws: ws}
+		rt.hash = rootHash(rt)
+		l.byKey[rt.key()] = rt
+		l.roots = append(l.roots, rt)
+	}
+	for _, rt := range gvRoots {
+		l.roots = append(l.roots, l.byKey[rt.key()])
+	}
+	all := sha512.New()
+	for _, rt := range l.roots {
+		all.Write([]byte(rt.hash))
+	}
+	v2Hash := fmt.Sprintf("%X", all.Sum(nil))
+	if prev != nil && prev.v2.etag == v2Hash {
+		l.v2 = prev.v2
+	} else {
+		l.v2 = newDocument(v2Hash, func() ([]byte, error) { return d.buildV2(l) }, toV2Proto)
+	}
+	index, err := l.buildV3Index()
+	if err != nil {
 		return nil, err
 	}
-
-	d.v2 = newDocument(d.buildV2, toV2Proto)
-	for _, ws := range d.services {
-		d.v3[strings.TrimPrefix(ws.root, "/")] = newDocument(func() ([]byte, error) { return d.buildV3(ws) }, toV3Proto)
-	}
-	d.v3Index = newDocument(d.buildV3Index, nil)
-	return d, nil
+	l.index = newDocument(fmt.Sprintf("%X", sha512.Sum512(index)), func() ([]byte, error) { return index, nil }, nil)
+	return l, nil
 }
 
-// Build builds and encodes every document now rather than on first
-// request.
+// route lays out the routes of a group version's rows.
+func (d *Docs) route(rt *root) error {
+	rt.ws.routes = []common.Route{d.in.discoveryRoute(rt.ws.root, "getAPIResources", "get available resources", model(metav1.APIResourceList{}.OpenAPIModelName()))}
+	for _, r := range rt.rows {
+		for _, sub := range append([]*registry.Subresource{nil}, r.Subresources...) {
+			e, err := newEndpoint(r, sub)
+			if err != nil {
+				return err
+			}
+			routes, err := d.in.routes(rt.ws.root, e)
+			if err != nil {
+				return err
+			}
+			rt.ws.routes = append(rt.ws.routes, routes...)
+		}
+	}
+	return nil
+}
+
+// rootHash is the hex SHA-512 of what a root's document is made of: the
+// server's version, the root, and each row with its revision (built-in
+// rows do not change while kapi runs; a custom resource's rows carry the
+// revision of their CRD). Every replica of one kapi version gives the same
+// document the same hash, so that clients do not chase redirects between
+// them.
+func rootHash(rt *root) string {
+	h := sha512.New()
+	fmt.Fprintf(h, "kapi %s\n%s\n", buildVersion, rt.ws.root)
+	for _, r := range rt.rows {
+		fmt.Fprintf(h, "%s %s\n", r.GVR(), r.Revision)
+	}
+	return fmt.Sprintf("%X", h.Sum(nil))
+}
+
+// buildVersion is what the built-in documents depend on: the kapi binary
+// (its module versions).
+var buildVersion = func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	h := sha512.New()
+	for _, m := range bi.Deps {
+		fmt.Fprintf(h, "%s %s\n", m.Path, m.Version)
+	}
+	return fmt.Sprintf("%s %X", bi.Main.Version, h.Sum(nil)[:8])
+}()
+
+// extraDefs are the definitions of the custom kinds of the layout's rows.
+func (l *layout) extraDefs(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+	var rows []*registry.Resource
+	for _, rt := range l.roots {
+		rows = append(rows, rt.rows...)
+	}
+	return rowDefs(rows, ref)
+}
+
+// rowDefs are the definitions rows add to the built-in ones.
+func rowDefs(rows []*registry.Resource, ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+	out := map[string]common.OpenAPIDefinition{}
+	for _, r := range rows {
+		maps.Copy(out, r.Type.Schema.Definitions(ref))
+	}
+	return out
+}
+
+// document returns the v3 document of the root key ("apis/apps/v1"), or
+// nil.
+func (d *Docs) document(key string) (*document, error) {
+	l, err := d.current()
+	if err != nil {
+		return nil, err
+	}
+	rt := l.byKey[key]
+	if rt == nil {
+		return nil, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if doc := d.built[key]; doc != nil && doc.etag == rt.hash {
+		return doc, nil
+	}
+	doc := newDocument(rt.hash, func() ([]byte, error) { return d.buildV3(rt) }, toV3Proto)
+	d.built[key] = doc
+	// Roots that went with their rows go with their documents.
+	for k := range d.built {
+		if l.byKey[k] == nil {
+			delete(d.built, k)
+		}
+	}
+	return doc, nil
+}
+
+// Build builds and encodes every document of the current catalogue now
+// rather than on first request.
 func (d *Docs) Build() error {
-	for _, doc := range append([]*document{d.v2, d.v3Index}, d.v3Docs()...) {
+	l, err := d.current()
+	if err != nil {
+		return err
+	}
+	docs := []*document{l.v2, l.index}
+	for _, rt := range l.roots {
+		doc, err := d.document(rt.key())
+		if err != nil {
+			return err
+		}
+		docs = append(docs, doc)
+	}
+	for _, doc := range docs {
 		if _, err := doc.json.get(); err != nil {
 			return err
 		}
@@ -120,14 +295,6 @@ func (d *Docs) Build() error {
 		}
 	}
 	return nil
-}
-
-func (d *Docs) v3Docs() []*document {
-	var docs []*document
-	for _, ws := range d.services {
-		docs = append(docs, d.v3[strings.TrimPrefix(ws.root, "/")])
-	}
-	return docs
 }
 
 // info is what kube-apiserver says of itself: its title, and its
@@ -153,11 +320,11 @@ var bearerToken = spec.SecuritySchemeProps{
 	Type: "apiKey", Name: "authorization", In: "header", Description: "Bearer Token authentication",
 }
 
-// buildV2 builds /openapi/v2 from every route.
-func (d *Docs) buildV2() ([]byte, error) {
-	containers := make([]common.RouteContainer, len(d.services))
-	for i, ws := range d.services {
-		containers[i] = ws
+// buildV2 builds /openapi/v2 from every route of the layout.
+func (d *Docs) buildV2(l *layout) ([]byte, error) {
+	containers := make([]common.RouteContainer, len(l.roots))
+	for i, rt := range l.roots {
+		containers[i] = rt.ws
 	}
 	cfg := &common.Config{
 		ProtocolList:                   []string{"https"},
@@ -165,10 +332,14 @@ func (d *Docs) buildV2() ([]byte, error) {
 		DefaultResponse:                &spec.Response{ResponseProps: spec.ResponseProps{Description: "Default Response."}},
 		CommonResponses:                map[int]spec.Response{401: {ResponseProps: spec.ResponseProps{Description: "Unauthorized"}}},
 		GetOperationIDAndTagsFromRoute: operationIDAndTags,
-		GetDefinitionName:              d.namer.name,
-		GetDefinitions:                 GetOpenAPIDefinitions,
-		SecurityDefinitions:            &spec.SecurityDefinitions{"BearerToken": &spec.SecurityScheme{SecuritySchemeProps: bearerToken}},
-		DefaultSecurity:                []map[string][]string{{"BearerToken": {}}},
+		GetDefinitionName:              schemas.Names().Name,
+		GetDefinitions: func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+			defs := schemas.GetOpenAPIDefinitions(ref)
+			maps.Copy(defs, l.extraDefs(ref))
+			return defs
+		},
+		SecurityDefinitions: &spec.SecurityDefinitions{"BearerToken": &spec.SecurityScheme{SecuritySchemeProps: bearerToken}},
+		DefaultSecurity:     []map[string][]string{{"BearerToken": {}}},
 	}
 	sw, err := builder.BuildOpenAPISpecFromRoutes(containers, cfg)
 	if err != nil {
@@ -201,43 +372,40 @@ func withoutDefaults(s *spec.Schema) *spec.Schema {
 }
 
 // buildV3 builds the v3 document of one root.
-func (d *Docs) buildV3(ws *webService) ([]byte, error) {
-	d.v3Mu.Lock()
-	defer d.v3Mu.Unlock()
-	if d.v3Defs == nil {
-		d.v3Defs = v3Definitions()
+func (d *Docs) buildV3(rt *root) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.defs == nil {
+		d.defs = schemas.V3Definitions()
+	}
+	defs := d.defs
+	if extra := rowDefs(rt.rows, schemas.V3Ref); len(extra) > 0 {
+		defs = maps.Clone(d.defs)
+		maps.Copy(defs, extra)
 	}
 	cfg := &common.OpenAPIV3Config{
 		Info:                           info(),
 		DefaultResponse:                &spec3.Response{ResponseProps: spec3.ResponseProps{Description: "Default Response."}},
 		CommonResponses:                map[int]*spec3.Response{401: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}}},
 		GetOperationIDAndTagsFromRoute: operationIDAndTags,
-		GetDefinitionName:              d.namer.name,
-		Definitions:                    d.v3Defs,
+		GetDefinitionName:              schemas.Names().Name,
+		Definitions:                    defs,
 		SecuritySchemes:                spec3.SecuritySchemes{"BearerToken": &spec3.SecurityScheme{SecuritySchemeProps: spec3.SecuritySchemeProps{Type: bearerToken.Type, Name: bearerToken.Name, In: bearerToken.In, Description: bearerToken.Description}}},
 	}
-	doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{ws}, cfg)
+	doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{rt.ws}, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("openapi v3 %s: %w", ws.root, err)
+		return nil, fmt.Errorf("openapi v3 %s: %w", rt.ws.root, err)
 	}
-	if group, version, ok := groupVersion(ws.root); ok {
+	if group, version, ok := groupVersion(rt.ws.root); ok {
 		narrowGVKs(doc, group, version)
 	}
 	return json.Marshal(doc)
 }
 
-// v3Definitions are the generated schemas, referring to each other as
-// OpenAPI v3 components.
-func v3Definitions() map[string]common.OpenAPIDefinition {
-	return GetOpenAPIDefinitions(func(name string) spec.Ref {
-		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(name))
-	})
-}
-
 // checkSchemas reports a schema a route needs, directly or through
-// another schema, that openapi-gen did not generate: a kind of a package
-// missing from the go:generate line in doc.go.
-func checkSchemas(services []*webService, defs map[string]common.OpenAPIDefinition) error {
+// another schema, that is not defined: for a built-in kind, one of a
+// package missing from the go:generate line of registry/schemas.
+func checkSchemas(services []*webService, defs, extra map[string]common.OpenAPIDefinition) error {
 	seen := map[string]bool{}
 	var need func(name, by string) error
 	need = func(name, by string) error {
@@ -247,7 +415,10 @@ func checkSchemas(services []*webService, defs map[string]common.OpenAPIDefiniti
 		seen[name] = true
 		def, ok := defs[name]
 		if !ok {
-			return fmt.Errorf("openapi: no schema %s (needed by %s): add its package to the go:generate line in doc.go and run go generate", name, by)
+			def, ok = extra[name]
+		}
+		if !ok {
+			return fmt.Errorf("openapi: no schema %s (needed by %s): add its package to the go:generate line of registry/schemas and run go generate", name, by)
 		}
 		for _, dep := range def.Dependencies {
 			if err := need(dep, name); err != nil {
@@ -299,18 +470,13 @@ type v3DiscoveryPath struct {
 	ServerRelativeURL string `json:"serverRelativeURL"`
 }
 
-func (d *Docs) buildV3Index() ([]byte, error) {
+// buildV3Index writes the index from the roots' hashes; no document is
+// built for it.
+func (l *layout) buildV3Index() ([]byte, error) {
 	index := v3Discovery{Paths: map[string]v3DiscoveryPath{}}
-	for name, doc := range d.v3 {
-		if _, err := doc.json.get(); err != nil {
-			return nil, err
-		}
-		index.Paths[name] = v3DiscoveryPath{ServerRelativeURL: hashURL(name, doc.etag)}
+	for _, rt := range l.roots {
+		index.Paths[rt.key()] = v3DiscoveryPath{ServerRelativeURL: hashURL(rt.key(), rt.hash)}
 	}
-	// Every v3 document is made: the definitions they shared can go.
-	d.v3Mu.Lock()
-	d.v3Defs = nil
-	d.v3Mu.Unlock()
 	return json.Marshal(index)
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
+	"kapi/internal/registry/schemas"
 )
 
 var (
@@ -36,7 +37,7 @@ var (
 // server serves the documents of the GA catalogue; built once, as kapi
 // does, and shared by the tests.
 var server = sync.OnceValue(func() *httptest.Server {
-	d, err := New(gaResources())
+	d, err := New(catalogueOf(gaResources()))
 	if err != nil {
 		panic(err)
 	}
@@ -104,7 +105,7 @@ func TestV2(t *testing.T) {
 		t.Fatal("no definition io.k8s.api.apps.v1.Deployment")
 	}
 	want := []any{map[string]any{"group": "apps", "version": "v1", "kind": "Deployment"}}
-	if got := def.Extensions[extGVK]; !reflect.DeepEqual(got, want) {
+	if got := def.Extensions[schemas.ExtGVK]; !reflect.DeepEqual(got, want) {
 		t.Errorf("Deployment x-kubernetes-group-version-kind = %v, want %v", got, want)
 	}
 	if _, ok := sw.Definitions["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]; !ok {
@@ -136,17 +137,17 @@ func TestV2(t *testing.T) {
 	if params := v2Params(t, &sw, patch.Parameters); params["fieldValidation"] != "query" || params["force"] != "query" {
 		t.Errorf("PATCH parameters %v", params)
 	}
-	if gvk := patch.Extensions[extGVK].(map[string]any); gvk["kind"] != "Deployment" || gvk["group"] != "apps" {
+	if gvk := patch.Extensions[schemas.ExtGVK].(map[string]any); gvk["kind"] != "Deployment" || gvk["group"] != "apps" {
 		t.Errorf("PATCH x-kubernetes-group-version-kind = %v", gvk)
 	}
 	status := sw.Paths.Paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status"].Put
-	if status == nil || status.ID != "replaceAppsV1NamespacedDeploymentStatus" || status.Extensions[extGVK].(map[string]any)["kind"] != "Deployment" {
+	if status == nil || status.ID != "replaceAppsV1NamespacedDeploymentStatus" || status.Extensions[schemas.ExtGVK].(map[string]any)["kind"] != "Deployment" {
 		t.Errorf("PUT of deployments/status: %+v", status)
 	}
 	// The scale subresource is served, and documented as an
 	// autoscaling/v1 Scale.
 	scale := sw.Paths.Paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"].Put
-	if scale == nil || scale.Extensions[extGVK].(map[string]any)["kind"] != "Scale" {
+	if scale == nil || scale.Extensions[schemas.ExtGVK].(map[string]any)["kind"] != "Scale" {
 		t.Errorf("PUT of deployments/scale: %+v", scale)
 	}
 }
@@ -251,7 +252,7 @@ func TestV3(t *testing.T) {
 		t.Error("apps/v1 has no deployments path")
 	}
 	// The meta kinds of every group are narrowed to this one and core/v1.
-	if got := len(doc.Components.Schemas["io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"].Extensions[extGVK].([]any)); got != 2 {
+	if got := len(doc.Components.Schemas["io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"].Extensions[schemas.ExtGVK].([]any)); got != 2 {
 		t.Errorf("DeleteOptions has %d group-version-kinds in apps/v1, want 2", got)
 	}
 
@@ -354,23 +355,27 @@ func TestGzip(t *testing.T) {
 // TestDeterministic: every replica of kapi must give a document the same
 // hash, or clients would chase redirects between them.
 func TestDeterministic(t *testing.T) {
-	a, err := New(gaResources())
+	a, err := New(catalogueOf(gaResources()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(gaResources())
+	b, err := New(catalogueOf(gaResources()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"api/v1", "apis/apps/v1"} {
-		ja, _ := a.v3[name].json.get()
-		jb, _ := b.v3[name].json.get()
-		if !bytes.Equal(ja, jb) {
+		da, _ := a.document(name)
+		db, _ := b.document(name)
+		ja, _ := da.json.get()
+		jb, _ := db.json.get()
+		if !bytes.Equal(ja, jb) || da.etag != db.etag {
 			t.Errorf("%s differs between two builds", name)
 		}
 	}
-	ja, _ := a.v3Index.json.get()
-	jb, _ := b.v3Index.json.get()
+	la, _ := a.current()
+	lb, _ := b.current()
+	ja, _ := la.index.json.get()
+	jb, _ := lb.index.json.get()
 	if !bytes.Equal(ja, jb) {
 		t.Error("v3 index differs between two builds")
 	}
@@ -378,7 +383,7 @@ func TestDeterministic(t *testing.T) {
 
 // TestBuiltin builds every document of the catalogue kapi serves.
 func TestBuiltin(t *testing.T) {
-	d, err := New(builtin.Resources())
+	d, err := New(catalogueOf(builtin.Resources()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,29 +395,100 @@ func TestBuiltin(t *testing.T) {
 // TestCatalogueMistakes: a row New cannot document fails at start-up,
 // saying what to do.
 func TestCatalogueMistakes(t *testing.T) {
-	rows := gaResources()
-	rows[0].Subresources = []string{"nosuch"}
-	if _, err := New(rows); err == nil || !strings.Contains(err.Error(), "subresources.go") {
-		t.Errorf("New with an unknown subresource: %v", err)
-	}
-
 	// The scheme knows apps/v1beta1, but its schemas are not generated.
-	beta := &registry.Resource{Group: "apps", Version: "v1beta1", Name: "deployments", Kind: "Deployment", Namespaced: true}
-	if _, err := New([]*registry.Resource{beta}); err == nil || !strings.Contains(err.Error(), "io.k8s.api.apps.v1beta1.Deployment") {
+	beta := builtin.Typed(&registry.Resource{Group: "apps", Version: "v1beta1", Name: "deployments", Kind: "Deployment", Namespaced: true})
+	if _, err := New(catalogueOf(beta)); err == nil || !strings.Contains(err.Error(), "io.k8s.api.apps.v1beta1.Deployment") {
 		t.Errorf("New with a kind without schema: %v", err)
 	}
 
+	// A kind the scheme does not know has no Go type, and no schema name.
 	unknown := &registry.Resource{Group: "example.com", Version: "v1", Name: "widgets", Kind: "Widget"}
-	if _, err := New([]*registry.Resource{unknown}); err == nil {
-		t.Error("New with a kind the scheme does not know: no error")
+	if _, err := registry.GoType(unknown.GVK(), schemas.Builtin, nil); err == nil {
+		t.Error("GoType of a kind the scheme does not know: no error")
 	}
+	if _, err := schemas.Builtin.Model(unknown.GVK()); err == nil {
+		t.Error("schema name of a kind the scheme does not know: no error")
+	}
+}
+
+// TestChanges: a group version published after the documents were made
+// is documented at once, with a hash of its own; the documents of the
+// others keep theirs; a group version removed is gone.
+func TestChanges(t *testing.T) {
+	cat := catalogueOf(gaResources())
+	d, err := New(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, _ := d.document("apis/apps/v1")
+	if _, err := apps.json.get(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := d.current()
+
+	// A row of a built-in kind in a group of its own, published under
+	// another owner, as a CRD's rows are.
+	typ, err := registry.GoType(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, renamed{schemas.Builtin}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := &registry.Resource{Group: "example.com", Version: "v1", Name: "configmaps", Kind: "ConfigMap", Namespaced: true, Type: typ}
+	if err := cat.Set("crd/configmaps.example.com", []*registry.Store{registry.NewStore(extra, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := d.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := after.byKey["apis/example.com/v1"]
+	if rt == nil || before.byKey["apis/example.com/v1"] != nil {
+		t.Fatalf("example.com/v1 before %v, after %v", before.byKey["apis/example.com/v1"], rt)
+	}
+	if after.byKey["apis/apps/v1"] != before.byKey["apis/apps/v1"] {
+		t.Error("apps/v1 was laid out again though its rows did not change")
+	}
+	if again, _ := d.document("apis/apps/v1"); again != apps {
+		t.Error("apps/v1 was built again though its rows did not change")
+	}
+	if after.v2.etag == before.v2.etag || after.index.etag == before.index.etag {
+		t.Error("v2 or the v3 index kept its hash through a change")
+	}
+	doc, err := d.document("apis/example.com/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := doc.json.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(j, []byte("/apis/example.com/v1/namespaces/{namespace}/configmaps")) {
+		t.Error("example.com/v1 does not document its resource")
+	}
+
+	if err := cat.Set("crd/configmaps.example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	if doc, _ := d.document("apis/example.com/v1"); doc != nil {
+		t.Error("example.com/v1 is still documented after its rows went")
+	}
+	if gone, _ := d.current(); gone.v2.etag != before.v2.etag {
+		t.Error("v2's hash is not what it was before the change came and went")
+	}
+}
+
+// renamed is the built-in schema of a kind served in another group.
+type renamed struct{ registry.Schema }
+
+func (r renamed) Model(gvk schema.GroupVersionKind) (string, error) {
+	gvk.Group = ""
+	return r.Schema.Model(gvk)
 }
 
 // BenchmarkNew is what start-up pays: laying out the routes.
 func BenchmarkNew(b *testing.B) {
-	rows := gaResources()
+	cat := catalogueOf(gaResources())
 	for b.Loop() {
-		if _, err := New(rows); err != nil {
+		if _, err := New(cat); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -421,9 +497,9 @@ func BenchmarkNew(b *testing.B) {
 // BenchmarkBuild is what the first requests pay, once: every document in
 // JSON and protobuf.
 func BenchmarkBuild(b *testing.B) {
-	rows := gaResources()
+	cat := catalogueOf(gaResources())
 	for b.Loop() {
-		d, err := New(rows)
+		d, err := New(cat)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -434,15 +510,26 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 // BenchmarkFirstExplain is what `kubectl explain` waits for on a fresh
-// server: the v3 index (every v3 document in JSON) and one document.
+// server: the v3 index (made of hashes, no document) and one document.
 func BenchmarkFirstExplain(b *testing.B) {
-	rows := gaResources()
+	cat := catalogueOf(gaResources())
 	for b.Loop() {
-		d, err := New(rows)
+		d, err := New(cat)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.v3Index.json.get(); err != nil {
+		l, err := d.current()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.index.json.get(); err != nil {
+			b.Fatal(err)
+		}
+		doc, err := d.document("apis/apps/v1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := doc.json.get(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,9 +3,7 @@ package openapi
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha512"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,13 +43,23 @@ func (d *Docs) Handlers() map[string]http.Handler {
 }
 
 func (d *Docs) serveV2(w http.ResponseWriter, r *http.Request) {
+	l, err := d.current()
+	if err != nil {
+		unavailable(w, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-cache, private")
-	serve(w, r, d.v2, mediaV2Proto, mediaV2ProtoA)
+	serve(w, r, l.v2, mediaV2Proto, mediaV2ProtoA)
 }
 
 func (d *Docs) serveV3Index(w http.ResponseWriter, r *http.Request) {
+	l, err := d.current()
+	if err != nil {
+		unavailable(w, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-cache, private")
-	serve(w, r, d.v3Index, "", "")
+	serve(w, r, l.index, "", "")
 }
 
 // serveV3 serves one root's document. Asked for by the URL the index
@@ -60,16 +68,16 @@ func (d *Docs) serveV3Index(w http.ResponseWriter, r *http.Request) {
 // one.
 func (d *Docs) serveV3(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/openapi/v3/")
-	doc := d.v3[name]
+	doc, err := d.document(name)
+	if err != nil {
+		unavailable(w, err)
+		return
+	}
 	if doc == nil {
 		notFound(w)
 		return
 	}
 	if hash := r.URL.Query().Get("hash"); hash != "" {
-		if _, err := doc.json.get(); err != nil {
-			unavailable(w, err)
-			return
-		}
 		if hash != doc.etag {
 			http.Redirect(w, r, hashURL(name, doc.etag), http.StatusMovedPermanently)
 			return
@@ -160,7 +168,7 @@ func notFound(w http.ResponseWriter) {
 }
 
 // unavailable reports a document that could not be built: a bug (a kind
-// without a generated schema), which the package's tests exist to catch.
+// without a schema), which the package's tests exist to catch.
 func unavailable(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
 }
@@ -170,23 +178,15 @@ type document struct {
 	json  *encoding
 	proto *encoding // nil: served as JSON only (the v3 index)
 
-	// Set with json: the hex SHA-512 of the JSON (the ETag, and a v3
-	// document's hash) and when it was made.
+	// etag is the hex SHA-512 of what the document is made of (its ETag,
+	// and a v3 document's hash); modified is when it was laid out.
 	etag     string
 	modified time.Time
 }
 
-func newDocument(build func() ([]byte, error), toProto func([]byte) ([]byte, error)) *document {
-	doc := &document{}
-	doc.json = &encoding{make: func() ([]byte, error) {
-		b, err := build()
-		if err != nil {
-			return nil, err
-		}
-		doc.etag = fmt.Sprintf("%X", sha512.Sum512(b))
-		doc.modified = time.Now()
-		return b, nil
-	}}
+func newDocument(etag string, build func() ([]byte, error), toProto func([]byte) ([]byte, error)) *document {
+	doc := &document{etag: etag, modified: time.Now()}
+	doc.json = &encoding{make: build}
 	if toProto != nil {
 		doc.proto = &encoding{make: func() ([]byte, error) {
 			j, err := doc.json.get()

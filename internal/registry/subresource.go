@@ -1,0 +1,124 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+type metaObject = metav1.Object
+
+// Subresource is an entry below the objects of a row: status, scale,
+// finalize, or an action such as serviceaccounts/token. What it reads and
+// writes is part of the entry, so that neither the store nor the handlers
+// switch on its name:
+//
+//   - a read (GET) answers View of the stored object;
+//   - a write (PUT, PATCH) starts from View of the stored object, and
+//     stores Write of what the request made of it;
+//   - an action (POST) answers Action, and stores nothing.
+type Subresource struct {
+	Name string
+	// Kind is what the subresource reads and writes when it is not the
+	// row's own kind (autoscaling/v1 Scale, authentication.k8s.io/v1
+	// TokenRequest); New makes an empty one.
+	Kind schema.GroupVersionKind
+	New  func() runtime.Object
+	// Verbs as discovery lists them: get, update, patch; create for an
+	// action.
+	Verbs []string
+
+	// View is what the subresource shows of an object; nil: the object.
+	View func(r *Resource, obj runtime.Object) (runtime.Object, error)
+	// Write computes the object to store from the stored one (old, not
+	// to be changed) and what the request made of its view (in, the
+	// caller's); nil: the subresource cannot be written.
+	Write func(r *Resource, in, old runtime.Object) (runtime.Object, error)
+	// Action answers a POST to the subresource of the object ns/name.
+	Action func(ctx context.Context, ns, name string, body runtime.Object) (runtime.Object, error)
+
+	// TrackFields: writes record managed fields under the subresource's
+	// name, as the status subresource's do.
+	TrackFields bool
+	// ChangesSpec: a write may change the spec, which counts a
+	// generation (scale); otherwise metadata.generation stays.
+	ChangesSpec bool
+	// Resets are managed-fields paths a write through the subresource
+	// cannot own, because Write resets them ("spec").
+	Resets []string
+}
+
+var getUpdatePatch = []string{"get", "update", "patch"}
+
+// ViewOf is what sub shows of obj: View's answer, or obj.
+func (s *Subresource) ViewOf(r *Resource, obj runtime.Object) (runtime.Object, error) {
+	if s.View == nil {
+		return obj, nil
+	}
+	return s.View(r, obj)
+}
+
+// NewBody is an empty object of what the subresource reads: its Kind, or
+// the row's.
+func (s *Subresource) NewBody(r *Resource) runtime.Object {
+	if s.New != nil {
+		obj := s.New()
+		obj.GetObjectKind().SetGroupVersionKind(s.Kind)
+		return obj
+	}
+	return r.Type.New()
+}
+
+// BodyKind is the kind the subresource reads.
+func (s *Subresource) BodyKind(r *Resource) schema.GroupVersionKind {
+	if !s.Kind.Empty() {
+		return s.Kind
+	}
+	return r.GVK()
+}
+
+// StatusSubresource is the status of the objects, written apart from the
+// rest: a write stores the status it sends with the stored spec (the
+// row's Type.Status says how), and with the stored values of the
+// metadata fields resets names ("metadata.labels" for the apps
+// workloads, "metadata.ownerReferences" for pods), as kube-apiserver's
+// status strategy for the kind.
+func StatusSubresource(resets ...string) *Subresource {
+	for _, p := range resets {
+		if metadataResets[p] == nil {
+			panic(fmt.Sprintf("status subresource: cannot reset %s", p))
+		}
+	}
+	return &Subresource{
+		Name: "status", Verbs: getUpdatePatch, TrackFields: true, Resets: resets,
+		Write: func(r *Resource, in, old runtime.Object) (runtime.Object, error) {
+			out := r.Type.Status.Write(in, old)
+			m, o := mustAccessor(out), mustAccessor(old)
+			for _, p := range resets {
+				metadataResets[p](m, o)
+			}
+			return out, nil
+		},
+	}
+}
+
+// Status is the status subresource of most kinds: the spec is reset, the
+// metadata written.
+var Status = StatusSubresource()
+
+// metadataResets copy one metadata field from the stored object.
+var metadataResets = map[string]func(m, old metaObject){
+	"metadata.labels":          func(m, old metaObject) { m.SetLabels(old.GetLabels()) },
+	"metadata.annotations":     func(m, old metaObject) { m.SetAnnotations(old.GetAnnotations()) },
+	"metadata.ownerReferences": func(m, old metaObject) { m.SetOwnerReferences(old.GetOwnerReferences()) },
+}
+
+// ActionSubresource answers a POST of a kind's body for an existing
+// object (serviceaccounts/token: a TokenRequest).
+func ActionSubresource(name string, kind schema.GroupVersionKind, newBody func() runtime.Object,
+	do func(ctx context.Context, ns, name string, body runtime.Object) (runtime.Object, error)) *Subresource {
+	return &Subresource{Name: name, Kind: kind, New: newBody, Verbs: []string{"create"}, Action: do}
+}
