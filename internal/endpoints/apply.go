@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
@@ -41,8 +42,14 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		WriteError(w, r, err)
 		return
 	}
+	// Through JSON, so that integers stay integers (int64) as in every
+	// other unstructured object.
 	patch := &unstructured.Unstructured{Object: map[string]interface{}{}}
-	if err := yaml.Unmarshal(body, &patch.Object); err != nil {
+	j, err := yaml.YAMLToJSON(body)
+	if err == nil {
+		err = utiljson.Unmarshal(j, &patch.Object)
+	}
+	if err != nil {
 		WriteError(w, r, apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err)))
 		return
 	}
@@ -60,6 +67,13 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		out, err := fm.Apply(live, patch, opts.FieldManager, force)
 		if err != nil {
 			return nil, applyError(err)
+		}
+		// The applied object is finished as a decoded one is (a custom
+		// resource's defaults).
+		if decoded := s.decoded(); decoded != nil {
+			if _, err := decoded(out); err != nil {
+				return nil, apierrors.NewBadRequest(err.Error())
+			}
 		}
 		return out, nil
 	}

@@ -51,7 +51,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for i := 0; i < b.N; i++ {
-				if _, err := decodeAs(w, info, metav1.FieldValidationWarn, body, gvk, &corev1.ConfigMap{}); err != nil {
+				if _, err := decodeAs(w, info, metav1.FieldValidationWarn, body, gvk, &corev1.ConfigMap{}, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -84,11 +84,24 @@ func decodeObject(w http.ResponseWriter, r *http.Request, s *scope, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	return decodeAs(w, info, validation, body, s.bodyKind(), s.newBody())
+	return decodeAs(w, info, validation, body, s.bodyKind(), s.newBody(), s.decoded())
 }
 
-// decodeAs decodes body into a new object of kind gvk.
-func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation string, body []byte, gvk schema.GroupVersionKind, into runtime.Object) (runtime.Object, error) {
+// decoded is the row's Decoded step for a body of the row's kind (not
+// for a Scale or a TokenRequest), or nil.
+func (s *scope) decoded() func(runtime.Object) ([]string, error) {
+	if s.sub != nil && s.sub.New != nil {
+		return nil
+	}
+	return s.store.R.Type.Decoded
+}
+
+// decodeAs decodes body into a new object of kind gvk, then finishes it
+// with decoded (a custom resource's defaults and pruning) when not nil.
+// Fields nobody knows fail the request (Strict) or become warnings
+// (Warn), whether the decoder or decoded found them.
+func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation string, body []byte, gvk schema.GroupVersionKind, into runtime.Object,
+	decoded func(runtime.Object) ([]string, error)) (runtime.Object, error) {
 	dec := info.Serializer
 	if validation != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
 		dec = info.StrictSerializer
@@ -97,12 +110,28 @@ func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation str
 		return nil, apierrors.NewBadRequest("the request body is empty")
 	}
 	obj, got, err := dec.Decode(body, &gvk, into)
-	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil && validation != metav1.FieldValidationStrict {
+	var strict []error
+	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
 		strictErr, _ := runtime.AsStrictDecodingError(err)
-		for _, e := range strictErr.Errors() {
-			AddWarning(w, e.Error())
+		strict, err = strictErr.Errors(), nil
+	}
+	if err == nil && decoded != nil && got != nil && *got == gvk {
+		unknown, derr := decoded(obj)
+		if derr != nil {
+			return nil, apierrors.NewBadRequest(decodeMessage(derr, got, gvk, body))
 		}
-		err = nil
+		for _, p := range unknown {
+			strict = append(strict, fmt.Errorf("unknown field %q", p))
+		}
+	}
+	if len(strict) > 0 && validation != metav1.FieldValidationIgnore {
+		if validation == metav1.FieldValidationStrict {
+			err = runtime.NewStrictDecodingError(strict)
+		} else {
+			for _, e := range strict {
+				AddWarning(w, e.Error())
+			}
+		}
 	}
 	if err != nil {
 		return nil, apierrors.NewBadRequest(decodeMessage(err, got, gvk, body))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -65,9 +64,16 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	apply, ok := patchers[ct]
+	if ct == strategicPatchType && !s.strategicMerge() {
+		ok = false
+	}
 	if !ok {
+		accepted := []string{jsonPatchType, mergePatchType, strategicPatchType, applyPatchType}
+		if !s.strategicMerge() {
+			accepted = []string{jsonPatchType, mergePatchType, applyPatchType}
+		}
 		WriteError(w, r, statusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s, %s", jsonPatchType, mergePatchType, strategicPatchType, applyPatchType)))
+			"the body of the request was in an unknown format - accepted media types include: "+strings.Join(accepted, ", ")))
 		return
 	}
 	manager, err := managerName(r, opts.FieldManager)
@@ -102,13 +108,20 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		if err != nil {
 			return nil, patchError(err, patch)
 		}
-		obj, err := decodeAs(w, jsonInfo, validation, patched, s.bodyKind(), s.newBody())
+		obj, err := decodeAs(w, jsonInfo, validation, patched, s.bodyKind(), s.newBody(), s.decoded())
 		if err != nil {
 			return nil, err
 		}
 		return h.trackUpdate(s, old, obj, manager), nil
 	}
 	h.finishUpdate(w, r, s, h.admitted(s, registry.UpdatedObject(newObj), dry), dry)
+}
+
+// strategicMerge reports whether the body of a patch takes strategic
+// merge patches: the row's kind does (built-in kinds), or the
+// subresource's own (a Scale).
+func (s *scope) strategicMerge() bool {
+	return (s.sub != nil && s.sub.New != nil) || s.store.R.Type.StrategicMerge
 }
 
 // patchError words a failed patch as kube-apiserver: a malformed patch is

@@ -25,6 +25,12 @@ const generateNameRetries = 8
 // Create stores a new object in namespace ns (ignored for cluster-scoped
 // resources). With dryRun it returns what would be stored.
 func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, dryRun bool) (runtime.Object, error) {
+	if st.R.Terminating {
+		// kube-apiserver's answer for a custom resource whose CRD goes.
+		err := apierrors.NewMethodNotSupported(st.GroupResource(), "create")
+		err.ErrStatus.Message = "create not allowed while custom resource definition is terminating"
+		return nil, err
+	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())

@@ -29,6 +29,9 @@ type Resource struct {
 	Subresources []*Subresource
 	// Type is how the row's objects are made, encoded and taken apart.
 	Type *Type
+	// Terminating refuses creates: the resource is going (a custom
+	// resource whose CRD is being deleted), its objects being removed.
+	Terminating bool
 	// Revision names what the row was made from, for what is built from
 	// rows and kept while they do not change (OpenAPI documents): a
 	// custom resource's rows carry their CRD's. Built-in rows, which do

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 type metaObject = metav1.Object
@@ -39,6 +40,10 @@ type Subresource struct {
 	Write func(r *Resource, in, old runtime.Object) (runtime.Object, error)
 	// Action answers a POST to the subresource of the object ns/name.
 	Action func(ctx context.Context, ns, name string, body runtime.Object) (runtime.Object, error)
+	// Validate checks the result of a write through the subresource in
+	// place of the row's Hooks.Validate (a custom resource's status is
+	// validated against the status schema alone); nil: the row's.
+	Validate func(obj, old runtime.Object) field.ErrorList
 
 	// TrackFields: writes record managed fields under the subresource's
 	// name, as the status subresource's do.

@@ -37,6 +37,15 @@ type Type struct {
 	// Convertor converts objects of the kind between the versions it is
 	// served in (managed fields are recorded per version).
 	Convertor runtime.ObjectConvertor
+	// Decoded finishes an object decoded from a request, before anything
+	// else sees it: a custom resource gets its schema's defaults and
+	// loses the fields the schema does not know, which Decoded names
+	// (for fieldValidation). nil for built-in kinds, whose decoders
+	// report unknown fields themselves.
+	Decoded func(obj runtime.Object) (unknown []string, err error)
+	// StrategicMerge: the kind takes strategic merge patches, whose
+	// merge keys its Go type carries; custom resources do not (415).
+	StrategicMerge bool
 	// KindInListItems keeps apiVersion and kind on the items of a list,
 	// as kube-apiserver does for custom resources (built-in lists drop
 	// them).
@@ -101,9 +110,10 @@ func GoType(gvk schema.GroupVersionKind, sch Schema, convertor runtime.ObjectCon
 			o.GetObjectKind().SetGroupVersionKind(listGVK)
 			return o
 		},
-		Serializers: Codecs.SupportedMediaTypes(),
-		Schema:      sch,
-		Convertor:   convertor,
+		Serializers:    Codecs.SupportedMediaTypes(),
+		Schema:         sch,
+		Convertor:      convertor,
+		StrategicMerge: true,
 	}
 	if !Scheme.Recognizes(listGVK) {
 		t.NewList = nil // a kind that is never listed (Binding)

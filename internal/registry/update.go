@@ -195,7 +195,7 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	keepSystemFields(m, oldMeta)
 	if st.R.Generation {
 		m.SetGeneration(oldMeta.GetGeneration())
-		if (sub == nil || sub.ChangesSpec) && specChanged(obj, old) {
+		if (sub == nil || sub.ChangesSpec) && specChanged(obj, old, st.R.HasStatus()) {
 			m.SetGeneration(oldMeta.GetGeneration() + 1)
 		}
 	}
@@ -206,7 +206,9 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
 		apimachineryvalidation.ValidateNameFunc(st.R.nameRule()), fld)
 	errs = append(errs, apimachineryvalidation.ValidateObjectMetaAccessorUpdate(m, oldMeta, fld)...)
-	if h := st.R.Hooks; h != nil && h.Validate != nil {
+	if sub != nil && sub.Validate != nil {
+		errs = append(errs, sub.Validate(obj, old)...)
+	} else if h := st.R.Hooks; h != nil && h.Validate != nil {
 		errs = append(errs, h.Validate(obj, old)...)
 	}
 	if len(errs) > 0 {
@@ -240,16 +242,20 @@ func keepSystemFields(m, old metav1.Object) {
 	m.SetSelfLink("")
 }
 
-// specChanged reports a change outside metadata and status. (The
+// specChanged reports a change outside metadata, and outside the status
+// when a status subresource owns it (kube-apiserver counts a change of a
+// custom resource's status as a change of intent when it has none). (The
 // contents of an unstructured object are its own map: it is read, never
 // changed.)
-func specChanged(obj, old runtime.Object) bool {
+func specChanged(obj, old runtime.Object, ownStatus bool) bool {
 	a, err1 := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	b, err2 := runtime.DefaultUnstructuredConverter.ToUnstructured(old)
 	if err1 != nil || err2 != nil {
 		return true
 	}
-	outside := func(k string) bool { return k != "metadata" && k != "status" && k != "apiVersion" && k != "kind" }
+	outside := func(k string) bool {
+		return k != "metadata" && (k != "status" || !ownStatus) && k != "apiVersion" && k != "kind"
+	}
 	for k, v := range a {
 		if outside(k) && !equality.Semantic.DeepEqual(v, b[k]) {
 			return true

@@ -237,7 +237,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.served <- err
 	}()
-	s.startControllers(ctrlCtx, cat, nsStore, az.controllers)
+	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), cat,
+		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat))
+	s.startControllers(ctrlCtx, cat, nsStore, append(az.controllers, crds.Run))
+	// As kube-apiserver, ready once the custom resources that exist are
+	// served.
+	select {
+	case <-crds.Synced():
+	case <-ctx.Done():
+		s.Stop()
+		return nil, ctx.Err()
+	}
 	s.ready.Store(true)
 	out := cfg.Out
 	if out == nil {

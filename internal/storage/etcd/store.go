@@ -23,6 +23,9 @@ type Codec struct {
 	Serializer runtime.Serializer
 	GVK        schema.GroupVersionKind
 	New        func() runtime.Object
+	// Decoded, when set, finishes every object read (a custom resource
+	// gets its schema's defaults), once per revision read.
+	Decoded func(runtime.Object) error
 }
 
 // Store keeps the objects of one resource below Root,
@@ -77,6 +80,11 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 	// Objects read carry their kind, whatever the serializer does: the
 	// registry then need not set it on objects shared from the cache.
 	obj.GetObjectKind().SetGroupVersionKind(s.codec.GVK)
+	if s.codec.Decoded != nil {
+		if err := s.codec.Decoded(obj); err != nil {
+			return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
+		}
+	}
 	return obj, nil
 }
 

@@ -1,0 +1,269 @@
+package apiextensions
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+	"kapi/internal/storage"
+)
+
+// Serving is what one state of a CRD serves: the schema of each version,
+// the conversion between versions, and the catalogue's rows of the
+// served versions, on one storage. A CRD that changes is served by a new
+// Serving.
+type Serving struct {
+	crd            *apiextensionsv1.CustomResourceDefinition
+	names          names
+	storageVersion string
+	versions       map[string]*versionSchema // every version
+	schemas        map[string]*crdSchema     // the served ones
+	selectable     map[string][]interface{}  // OpenAPI's x-kubernetes-selectable-fields, by version
+	conv           converter
+	typeConverter  func() (managedfields.TypeConverter, error)
+}
+
+// Owner is the catalogue owner of a CRD's rows.
+func Owner(crdName string) string { return "crd/" + crdName }
+
+// NewServing prepares what crd serves. crd is the caller's no more.
+func NewServing(crd *apiextensionsv1.CustomResourceDefinition, resolve ServiceResolver) (*Serving, error) {
+	s := &Serving{crd: crd, versions: map[string]*versionSchema{}, schemas: map[string]*crdSchema{},
+		selectable: map[string][]interface{}{}}
+	an := crd.Status.AcceptedNames
+	s.names = names{group: crd.Spec.Group, kind: an.Kind, listKind: an.ListKind, plural: an.Plural}
+	if s.names.kind == "" {
+		// Not accepted yet: the names asked for (nothing is served).
+		n := crd.Spec.Names
+		s.names = names{group: crd.Spec.Group, kind: n.Kind, listKind: n.ListKind, plural: n.Plural}
+	}
+	if s.names.listKind == "" {
+		s.names.listKind = s.names.kind + "List"
+	}
+	for i := range crd.Spec.Versions {
+		v := &crd.Spec.Versions[i]
+		vs, err := newVersionSchema(crd, v)
+		if err != nil {
+			return nil, err
+		}
+		vs.kind.Kind = s.names.kind
+		s.versions[v.Name] = vs
+		if v.Storage {
+			s.storageVersion = v.Name
+		}
+		if v.Served {
+			s.schemas[v.Name] = &crdSchema{serving: s, version: v.Name, vs: vs, names: s.names}
+		}
+		for _, f := range v.SelectableFields {
+			s.selectable[v.Name] = append(s.selectable[v.Name], map[string]interface{}{"fieldPath": f.JSONPath[1:]})
+		}
+	}
+	if s.storageVersion == "" {
+		return nil, fmt.Errorf("%s has no storage version", crd.Name)
+	}
+	s.conv = noneConverter{group: crd.Spec.Group}
+	if c := crd.Spec.Conversion; c != nil && c.Strategy == apiextensionsv1.WebhookConverter {
+		wc, err := newWebhookConverter(crd, resolve)
+		if err != nil {
+			return nil, err
+		}
+		s.conv = wc
+	}
+	s.typeConverter = sync.OnceValues(s.buildTypeConverter)
+	return s, nil
+}
+
+// Key is where the custom resources are stored, below the etcd prefix:
+// "<group>/<plural>", as kube-apiserver lays them out.
+func (s *Serving) Key() string { return s.crd.Spec.Group + "/" + s.names.plural }
+
+// StorageGVK is the kind as stored (in the storage version).
+func (s *Serving) StorageGVK() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: s.crd.Spec.Group, Version: s.storageVersion, Kind: s.names.kind}
+}
+
+// NewStored returns an empty object to decode a stored one into.
+func (s *Serving) NewStored() runtime.Object { return &unstructured.Unstructured{} }
+
+// FromStorage finishes an object read from etcd, as kube-apiserver's
+// decoder: the storage version's defaults, pruning and metadata checks,
+// dropping what is malformed rather than failing the read.
+func (s *Serving) FromStorage(obj runtime.Object) error {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return fmt.Errorf("a stored %s is a %T", s.names.kind, obj)
+	}
+	_, err := s.versions[s.storageVersion].coerce(u.Object, true)
+	return err
+}
+
+// Stores are the catalogue's stores of the served versions, on st. While
+// the CRD is being deleted (terminating) they refuse creates.
+func (s *Serving) Stores(st storage.Interface, terminating bool) ([]*registry.Store, error) {
+	crd := s.crd
+	var out []*registry.Store
+	for i := range crd.Spec.Versions {
+		v := &crd.Spec.Versions[i]
+		if !v.Served {
+			continue
+		}
+		r, err := s.row(v, terminating)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, registry.NewStore(r, st))
+	}
+	return out, nil
+}
+
+// row is the catalogue row of served version v.
+func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, terminating bool) (*registry.Resource, error) {
+	crd, vs := s.crd, s.versions[v.Name]
+	an := crd.Status.AcceptedNames
+	gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: s.names.kind}
+	table, err := newTable(v.AdditionalPrinterColumns)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := selectableFields(v.SelectableFields)
+	if err != nil {
+		return nil, err
+	}
+	t := &registry.Type{
+		New: func() runtime.Object {
+			u := &unstructured.Unstructured{Object: map[string]interface{}{}}
+			u.SetGroupVersionKind(gvk)
+			return u
+		},
+		NewList: func() runtime.Object {
+			l := &unstructured.UnstructuredList{Object: map[string]interface{}{}}
+			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(s.names.listKind))
+			return l
+		},
+		Serializers: serializers(),
+		Schema:      s.schemas[v.Name],
+		Convertor:   convertor{s},
+		Decoded: func(obj runtime.Object) ([]string, error) {
+			u, ok := obj.(*unstructured.Unstructured)
+			if !ok {
+				return nil, fmt.Errorf("a %s is a %T", gvk.Kind, obj)
+			}
+			return vs.coerce(u.Object, false)
+		},
+		KindInListItems: true,
+	}
+	r := &registry.Resource{
+		Group: crd.Spec.Group, Version: v.Name, Name: an.Plural, Kind: an.Kind, Singular: an.Singular,
+		Namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped, ShortNames: an.ShortNames,
+		Categories: an.Categories, Type: t, KeyPrefix: s.Key(), Table: table, Generation: true, Fields: fields,
+		Hooks: &registry.Hooks{Validate: func(obj, old runtime.Object) field.ErrorList {
+			o, _ := old.(*unstructured.Unstructured)
+			return vs.validate(obj.(*unstructured.Unstructured), o)
+		}},
+		Terminating: terminating,
+		// What the rows are made of: the spec (its generation), the
+		// accepted names, whether the CRD goes.
+		Revision: fmt.Sprintf("%s/%d/%s/%s/%s/%v", crd.UID, crd.Generation, an.Plural, an.Kind, an.ListKind, terminating),
+	}
+	if v.Deprecated {
+		r.Deprecation = fmt.Sprintf("%s/%s %s is deprecated", crd.Spec.Group, v.Name, an.Kind)
+		if v.DeprecationWarning != nil {
+			r.Deprecation = *v.DeprecationWarning
+		}
+	}
+	if v.Subresources != nil && v.Subresources.Status != nil {
+		t.Status = unstructuredStatus{}
+		r.Subresources = append(r.Subresources, &registry.Subresource{
+			Name: "status", Verbs: []string{"get", "patch", "update"}, TrackFields: true,
+			Write: func(r *registry.Resource, in, old runtime.Object) (runtime.Object, error) {
+				return r.Type.Status.Write(in, old), nil
+			},
+			Validate: func(obj, old runtime.Object) field.ErrorList {
+				return vs.validateStatus(obj.(*unstructured.Unstructured), old.(*unstructured.Unstructured))
+			},
+		})
+	}
+	if v.Subresources != nil && v.Subresources.Scale != nil {
+		t.Scale = newPathScale(v.Subresources.Scale)
+		r.Subresources = append(r.Subresources, registry.ScaleSubresource)
+	}
+	if v.Name != s.storageVersion {
+		r.StorageVersion = s.storageVersion
+		r.Convert = &registry.Conversion{
+			ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, s.storageVersion) },
+			FromStorage: func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, v.Name) },
+		}
+	}
+	return r, nil
+}
+
+// convertOne converts a custom resource to version to; one that comes
+// from storage then gets to's defaults and pruning, as kube-apiserver
+// decodes it.
+func (s *Serving) convertOne(obj runtime.Object, to string) (runtime.Object, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("a %s is a %T", s.names.kind, obj)
+	}
+	out, err := s.conv.convert(context.Background(), []*unstructured.Unstructured{u}, to)
+	if err != nil {
+		return nil, err
+	}
+	if to != s.storageVersion {
+		if _, err := s.versions[to].coerce(out[0].Object, true); err != nil {
+			return nil, err
+		}
+	}
+	return out[0], nil
+}
+
+// serializers are JSON and YAML: custom resources are not encoded as
+// protobuf.
+var serializers = sync.OnceValue(func() []runtime.SerializerInfo {
+	var out []runtime.SerializerInfo
+	for _, info := range registry.Codecs.SupportedMediaTypes() {
+		if info.MediaType == runtime.ContentTypeJSON || info.MediaType == runtime.ContentTypeYAML {
+			out = append(out, info)
+		}
+	}
+	return out
+})
+
+// convertor converts custom resources between the CRD's versions for the
+// managed-fields machinery.
+type convertor struct{ s *Serving }
+
+func (c convertor) Convert(in, out, context interface{}) error {
+	return fmt.Errorf("custom resources are converted with ConvertToVersion")
+}
+
+func (c convertor) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
+	u, ok := in.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("a %s is a %T", c.s.names.kind, in)
+	}
+	gvk, ok := target.KindForGroupVersionKinds([]schema.GroupVersionKind{u.GroupVersionKind()})
+	if !ok {
+		return nil, fmt.Errorf("%v cannot be converted to %v", u.GroupVersionKind(), target)
+	}
+	if gvk == u.GroupVersionKind() {
+		return u.DeepCopy(), nil
+	}
+	out, err := c.s.conv.convert(context.Background(), []*unstructured.Unstructured{u}, gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+func (c convertor) ConvertFieldLabel(_ schema.GroupVersionKind, label, value string) (string, string, error) {
+	return label, value, nil
+}
