@@ -479,4 +479,3 @@ func TestCRDBadInput(t *testing.T) {
 		t.Errorf("an unknown subresource: %d", code)
 	}
 }
-
