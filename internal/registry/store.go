@@ -60,20 +60,21 @@ func (st *Store) toStorage(obj runtime.Object) (runtime.Object, error) {
 }
 
 // toServed converts a stored object to the served version and sets its
-// apiVersion and kind.
+// apiVersion and kind. An object already of the served version is served
+// as it is (a custom resource stored in the version served); a shared one
+// then stays shared.
 func (st *Store) toServed(obj runtime.Object) (runtime.Object, error) {
 	if obj == nil {
 		return nil, nil
 	}
+	served := obj.GetObjectKind().GroupVersionKind() == st.R.GVK()
 	if c, ok := obj.(*storage.Cached); ok {
-		// A shared object is served as it is when it is already of the
-		// served version; otherwise a copy is converted.
-		if st.R.Convert == nil && c.GetObjectKind().GroupVersionKind() == st.R.GVK() {
+		if served {
 			return c, nil
 		}
 		obj = c.DeepCopyObject()
 	}
-	if st.R.Convert != nil {
+	if st.R.Convert != nil && !served {
 		var err error
 		if obj, err = st.R.Convert.FromStorage(obj); err != nil {
 			return nil, err

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -142,14 +141,21 @@ func (c *webhookConverter) convert(ctx context.Context, objs []*unstructured.Uns
 	if len(send) == 0 {
 		return out, nil
 	}
-	gvk := schema.GroupVersionKind{Group: c.group, Version: to, Kind: c.kind}
+	// As kube-apiserver, errors name the kind converted from.
+	from := objs[send[0]].GroupVersionKind()
 	converted, err := c.call(ctx, objs, send, desired)
 	if err != nil {
-		return nil, fmt.Errorf("conversion webhook for %v failed: %w", gvk, err)
+		return nil, fmt.Errorf("conversion webhook for %v failed: %w", from, err)
+	}
+	if len(converted) != len(send) {
+		return nil, fmt.Errorf("conversion webhook for %v returned %d objects, expected %d", from, len(converted), len(send))
 	}
 	for j, i := range send {
 		if err := checkConverted(objs[i], converted[j], desired); err != nil {
-			return nil, fmt.Errorf("conversion webhook for %v returned invalid converted object: %w", gvk, err)
+			if len(send) == 1 {
+				return nil, fmt.Errorf("conversion webhook for %v returned invalid object: %w", from, err)
+			}
+			return nil, fmt.Errorf("conversion webhook for %v returned invalid converted object at index %d: %w", from, j, err)
 		}
 		out[i] = converted[j]
 	}
@@ -211,11 +217,11 @@ func (c *webhookConverter) call(ctx context.Context, objs []*unstructured.Unstru
 	case r == nil:
 		return nil, errors.New("no response provided")
 	case r.UID != req.UID:
-		return nil, fmt.Errorf("expected response uid %q, got %q", req.UID, r.UID)
+		return nil, fmt.Errorf("expected response.uid=%q, got %q", req.UID, r.UID)
+	case r.Result.Status != "Success" && r.Result.Message != "":
+		return nil, errors.New(r.Result.Message)
 	case r.Result.Status != "Success":
-		return nil, fmt.Errorf("conversion failed: %s", r.Result.Message)
-	case len(r.ConvertedObjects) != len(send):
-		return nil, fmt.Errorf("expected %d converted objects, got %d", len(send), len(r.ConvertedObjects))
+		return nil, fmt.Errorf("response.result.status was '%s', not 'Success'", r.Result.Status)
 	}
 	out := make([]*unstructured.Unstructured, len(send))
 	for j, raw := range r.ConvertedObjects {
@@ -229,18 +235,20 @@ func (c *webhookConverter) call(ctx context.Context, objs []*unstructured.Unstru
 }
 
 // checkConverted is kube-apiserver's check of what a webhook returns:
-// the desired apiVersion, the same kind, and of the metadata only labels
-// and annotations changed (valid ones); the rest of the metadata is the
-// original's.
+// the desired apiVersion, the same kind, name, namespace and uid, and of
+// the metadata only labels and annotations changed (valid ones); the rest
+// of the metadata is the original's.
 func checkConverted(in, out *unstructured.Unstructured, desired string) error {
 	if out.GetAPIVersion() != desired {
-		return fmt.Errorf("expected apiVersion %q, got %q", desired, out.GetAPIVersion())
+		return fmt.Errorf("invalid groupVersion (expected %v, received %v)", desired, out.GetAPIVersion())
 	}
-	if out.GetKind() != in.GetKind() {
-		return fmt.Errorf("expected kind %q, got %q", in.GetKind(), out.GetKind())
-	}
-	if out.GetUID() != in.GetUID() || out.GetName() != in.GetName() || out.GetNamespace() != in.GetNamespace() {
-		return errors.New("metadata.uid, metadata.name and metadata.namespace must not change")
+	for _, c := range []struct{ what, e, a string }{
+		{"kind", in.GetKind(), out.GetKind()}, {"name", in.GetName(), out.GetName()},
+		{"namespace", in.GetNamespace(), out.GetNamespace()}, {"UID", string(in.GetUID()), string(out.GetUID())},
+	} {
+		if c.e != c.a {
+			return fmt.Errorf("must have the same %s: %v != %v", c.what, c.e, c.a)
+		}
 	}
 	errs := metav1validation.ValidateLabels(out.GetLabels(), field.NewPath("metadata", "labels"))
 	errs = append(errs, validation.ValidateAnnotations(out.GetAnnotations(), field.NewPath("metadata", "annotations"))...)

@@ -34,7 +34,8 @@ type Serving struct {
 // Owner is the catalogue owner of a CRD's rows.
 func Owner(crdName string) string { return "crd/" + crdName }
 
-// NewServing prepares what crd serves. crd is the caller's no more.
+// NewServing prepares what crd serves; it keeps crd's metadata and
+// spec, which the caller must not change.
 func NewServing(crd *apiextensionsv1.CustomResourceDefinition, resolve ServiceResolver) (*Serving, error) {
 	s := &Serving{crd: crd, versions: map[string]*versionSchema{}, schemas: map[string]*crdSchema{},
 		selectable: map[string][]interface{}{}}
@@ -69,6 +70,15 @@ func NewServing(crd *apiextensionsv1.CustomResourceDefinition, resolve ServiceRe
 	if s.storageVersion == "" {
 		return nil, fmt.Errorf("%s has no storage version", crd.Name)
 	}
+	// What the schemas were made into is kept, not the schemas: a copy
+	// of the CRD without them, for the rows.
+	kept := *crd
+	kept.Spec.Versions = make([]apiextensionsv1.CustomResourceDefinitionVersion, len(crd.Spec.Versions))
+	for i, v := range crd.Spec.Versions {
+		v.Schema = nil
+		kept.Spec.Versions[i] = v
+	}
+	s.crd = &kept
 	s.conv = noneConverter{group: crd.Spec.Group}
 	if c := crd.Spec.Conversion; c != nil && c.Strategy == apiextensionsv1.WebhookConverter {
 		wc, err := newWebhookConverter(crd, resolve)
@@ -94,14 +104,19 @@ func (s *Serving) StorageGVK() schema.GroupVersionKind {
 func (s *Serving) NewStored() runtime.Object { return &unstructured.Unstructured{} }
 
 // FromStorage finishes an object read from etcd, as kube-apiserver's
-// decoder: the storage version's defaults, pruning and metadata checks,
-// dropping what is malformed rather than failing the read.
+// decoder: the defaults, pruning and metadata checks of the version it
+// was stored in (the storage version, or an earlier one), dropping what
+// is malformed rather than failing the read.
 func (s *Serving) FromStorage(obj runtime.Object) error {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return fmt.Errorf("a stored %s is a %T", s.names.kind, obj)
 	}
-	_, err := s.versions[s.storageVersion].coerce(u.Object, true)
+	vs := s.versions[u.GroupVersionKind().Version]
+	if vs == nil || u.GroupVersionKind().Group != s.crd.Spec.Group {
+		vs = s.versions[s.storageVersion]
+	}
+	_, err := vs.coerce(u.Object, true)
 	return err
 }
 
@@ -197,27 +212,33 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 	}
 	if v.Name != s.storageVersion {
 		r.StorageVersion = s.storageVersion
-		r.Convert = &registry.Conversion{
-			ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, s.storageVersion) },
-			FromStorage: func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, v.Name) },
-		}
+	}
+	// Every version converts, the storage version's too: objects stored
+	// before the storage version changed keep the version they were
+	// stored in until they are written again.
+	r.Convert = &registry.Conversion{
+		ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, s.storageVersion, false) },
+		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, v.Name, true) },
 	}
 	return r, nil
 }
 
-// convertOne converts a custom resource to version to; one that comes
-// from storage then gets to's defaults and pruning, as kube-apiserver
+// convertOne converts a custom resource to version to; one read from
+// storage (read) then gets to's defaults and pruning, as kube-apiserver
 // decodes it.
-func (s *Serving) convertOne(obj runtime.Object, to string) (runtime.Object, error) {
+func (s *Serving) convertOne(obj runtime.Object, to string, read bool) (runtime.Object, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return nil, fmt.Errorf("a %s is a %T", s.names.kind, obj)
+	}
+	if u.GetAPIVersion() == s.crd.Spec.Group+"/"+to {
+		return u, nil
 	}
 	out, err := s.conv.convert(context.Background(), []*unstructured.Unstructured{u}, to)
 	if err != nil {
 		return nil, err
 	}
-	if to != s.storageVersion {
+	if read {
 		if _, err := s.versions[to].coerce(out[0].Object, true); err != nil {
 			return nil, err
 		}

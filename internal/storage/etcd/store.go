@@ -58,7 +58,7 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 		return nil, err
 	}
 	m.SetResourceVersion("")
-	obj.GetObjectKind().SetGroupVersionKind(s.codec.GVK)
+	setKind(obj, s.codec.GVK)
 	var buf bytes.Buffer
 	if err := s.codec.Serializer.Encode(obj, &buf); err != nil {
 		return nil, err
@@ -79,13 +79,24 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 	m.SetResourceVersion(strconv.FormatInt(rev, 10))
 	// Objects read carry their kind, whatever the serializer does: the
 	// registry then need not set it on objects shared from the cache.
-	obj.GetObjectKind().SetGroupVersionKind(s.codec.GVK)
+	setKind(obj, s.codec.GVK)
 	if s.codec.Decoded != nil {
 		if err := s.codec.Decoded(obj); err != nil {
 			return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
 		}
 	}
 	return obj, nil
+}
+
+// setKind gives obj the stored kind gvk. An unstructured object (a custom
+// resource) keeps the version it has: one stored before its CRD's storage
+// version changed stays in the version it was written in (the registry
+// converts what it writes to the storage version first).
+func setKind(obj runtime.Object, gvk schema.GroupVersionKind) {
+	if _, ok := obj.(runtime.Unstructured); ok && !obj.GetObjectKind().GroupVersionKind().Empty() {
+		return
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
 }
 
 // Revision returns etcd's current revision, with one cheap range request.
