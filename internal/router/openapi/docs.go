@@ -33,20 +33,19 @@ import (
 //     its rows and their revisions) is made from a snapshot of the
 //     catalogue when first asked after a change; the /openapi/v3 index is
 //     made of these hashes alone, and builds no document;
-//   - a root's v3 document is built when first asked, and kept while its
-//     hash stays the same: a new CRD builds its own group version's
-//     document, not the others;
-//   - the v2 document, which holds everything, is built when first asked
-//     after any change.
+//   - a root's v3 document is built when a client asks for it, and the
+//     encodings served are kept, by hash, in a cache of bounded size
+//     (docCache): a new CRD builds its own group version's document, not
+//     the others, and a thousand CRDs do not keep a thousand documents;
+//   - the v2 document, which holds everything, is built when asked.
 type Docs struct {
-	cat *registry.Catalogue
-	in  *installer
+	cat   *registry.Catalogue
+	in    *installer
+	cache *docCache
 
 	layout atomic.Pointer[layout]
 
-	mu    sync.Mutex           // the caches below; and one build at a time
-	built map[string]*document // v3 documents by root, for the hash they were built for
-
+	mu sync.Mutex // one build at a time, and defs
 	// defs are the built-in v3 definitions the v3 documents share:
 	// builder3 writes into the schemas it is given, so builds take mu.
 	defs map[string]common.OpenAPIDefinition
@@ -61,14 +60,17 @@ type layout struct {
 	index *document
 }
 
-// root is what one v3 document is made of.
+// root is what one v3 document is made of: the rows of a group version,
+// or (fixed) the routes of a discovery or /version root.
 type root struct {
-	ws   *webService // its routes
-	rows []*registry.Resource
-	hash string // of what the document is made of: its ETag and v3 hash
+	path  string // "/apis/apps/v1"
+	rows  []*registry.Resource
+	fixed *webService
+	hash  string // of what the document is made of: its ETag and v3 hash
+	doc   *document
 }
 
-func (r *root) key() string { return strings.TrimPrefix(r.ws.root, "/") }
+func (r *root) key() string { return strings.TrimPrefix(r.path, "/") }
 
 // New serves the documents of cat. It lays out the current snapshot at
 // once, so that a catalogue mistake (a subresource of a kind nobody
@@ -78,17 +80,16 @@ func New(cat *registry.Catalogue) (*Docs, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Docs{cat: cat, in: in, built: map[string]*document{}}
+	d := &Docs{cat: cat, in: in, cache: newDocCache(cacheBudget)}
 	l, err := d.newLayout(cat.Snapshot(), nil)
 	if err != nil {
 		return nil, err
 	}
-	defs := schemas.V3Definitions()
-	var services []*webService
-	for _, r := range l.roots {
-		services = append(services, r.ws)
+	services, err := d.services(l)
+	if err != nil {
+		return nil, err
 	}
-	if err := checkSchemas(services, defs, l.extraDefs(schemas.V3Ref)); err != nil {
+	if err := checkSchemas(services, schemas.V3Definitions(), l.extraDefs(schemas.V3Ref)); err != nil {
 		return nil, err
 	}
 	d.layout.Store(l)
@@ -110,11 +111,11 @@ func (d *Docs) current() (*layout, error) {
 	return l, nil
 }
 
-// newLayout lays out the roots of snap: one web service per group
-// version, in the order of the rows (built-in groups first), after the
-// discovery and /version roots. A root whose hash did not change since
-// prev keeps its routes, and the v2 document its encoding when no root
-// changed.
+// newLayout lays out the roots of snap: one per group version, in the
+// order of the rows (built-in groups first), after the discovery and
+// /version roots. No route is made: what a document is made of is known
+// from the rows, and its routes are made when it is built. A root whose
+// hash did not change since prev keeps its document.
 func (d *Docs) newLayout(snap *registry.Snapshot, prev *layout) (*layout, error) {
 	l := &layout{gen: snap.Gen, byKey: map[string]*root{}}
 	var gvRoots []*root
@@ -128,7 +129,7 @@ func (d *Docs) newLayout(snap *registry.Snapshot, prev *layout) (*layout, error)
 		}
 		rt := l.byKey[strings.TrimPrefix(name, "/")]
 		if rt == nil {
-			rt = &root{ws: &webService{root: name}}
+			rt = &root{path: name}
 			l.byKey[rt.key()] = rt
 			gvRoots = append(gvRoots, rt)
 			if r.Group != "" && !slices.Contains(groups, r.Group) {
@@ -145,13 +146,12 @@ func (d *Docs) newLayout(snap *registry.Snapshot, prev *layout) (*layout, error)
 				continue
 			}
 		}
-		if err := d.route(rt); err != nil {
-			return nil, err
-		}
+		rt.doc = newDocument(rt.hash, func() ([]byte, error) { return d.buildV3(rt) }, toV3Proto)
 	}
 	for _, ws := range d.in.rootServices(legacy, groups) {
-		rt := &root{ws: ws}
+		rt := &root{path: ws.root, fixed: ws}
 		rt.hash = rootHash(rt)
+		rt.doc = newDocument(rt.hash, func() ([]byte, error) { return d.buildV3(rt) }, toV3Proto)
 		l.byKey[rt.key()] = rt
 		l.roots = append(l.roots, rt)
 	}
@@ -176,23 +176,41 @@ func (d *Docs) newLayout(snap *registry.Snapshot, prev *layout) (*layout, error)
 	return l, nil
 }
 
-// route lays out the routes of a group version's rows.
-func (d *Docs) route(rt *root) error {
-	rt.ws.routes = []common.Route{d.in.discoveryRoute(rt.ws.root, "getAPIResources", "get available resources", model(metav1.APIResourceList{}.OpenAPIModelName()))}
+// service makes the routes of a root: a group version's rows', or the
+// fixed ones of a discovery root.
+func (d *Docs) service(rt *root) (*webService, error) {
+	if rt.fixed != nil {
+		return rt.fixed, nil
+	}
+	ws := &webService{root: rt.path}
+	ws.routes = []common.Route{d.in.discoveryRoute(rt.path, "getAPIResources", "get available resources", model(metav1.APIResourceList{}.OpenAPIModelName()))}
 	for _, r := range rt.rows {
 		for _, sub := range append([]*registry.Subresource{nil}, r.Subresources...) {
 			e, err := newEndpoint(r, sub)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			routes, err := d.in.routes(rt.ws.root, e)
+			routes, err := d.in.routes(rt.path, e)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			rt.ws.routes = append(rt.ws.routes, routes...)
+			ws.routes = append(ws.routes, routes...)
 		}
 	}
-	return nil
+	return ws, nil
+}
+
+// services are the routes of every root of l.
+func (d *Docs) services(l *layout) ([]*webService, error) {
+	out := make([]*webService, len(l.roots))
+	for i, rt := range l.roots {
+		ws, err := d.service(rt)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ws
+	}
+	return out, nil
 }
 
 // rootHash is the hex SHA-512 of what a root's document is made of: the
@@ -203,7 +221,7 @@ func (d *Docs) route(rt *root) error {
 // them.
 func rootHash(rt *root) string {
 	h := sha512.New()
-	fmt.Fprintf(h, "kapi %s\n%s\n", buildVersion, rt.ws.root)
+	fmt.Fprintf(h, "kapi %s\n%s\n", buildVersion, rt.path)
 	for _, r := range rt.rows {
 		fmt.Fprintf(h, "%s %s\n", r.GVR(), r.Revision)
 	}
@@ -249,28 +267,15 @@ func (d *Docs) document(key string) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := l.byKey[key]
-	if rt == nil {
-		return nil, nil
+	if rt := l.byKey[key]; rt != nil {
+		return rt.doc, nil
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if doc := d.built[key]; doc != nil && doc.etag == rt.hash {
-		return doc, nil
-	}
-	doc := newDocument(rt.hash, func() ([]byte, error) { return d.buildV3(rt) }, toV3Proto)
-	d.built[key] = doc
-	// Roots that went with their rows go with their documents.
-	for k := range d.built {
-		if l.byKey[k] == nil {
-			delete(d.built, k)
-		}
-	}
-	return doc, nil
+	return nil, nil
 }
 
-// Build builds and encodes every document of the current catalogue now
-// rather than on first request.
+// Build builds and encodes every document of the current catalogue now,
+// as JSON and protobuf, rather than on first request (the cache keeps
+// what fits).
 func (d *Docs) Build() error {
 	l, err := d.current()
 	if err != nil {
@@ -278,18 +283,14 @@ func (d *Docs) Build() error {
 	}
 	docs := []*document{l.v2, l.index}
 	for _, rt := range l.roots {
-		doc, err := d.document(rt.key())
-		if err != nil {
-			return err
-		}
-		docs = append(docs, doc)
+		docs = append(docs, rt.doc)
 	}
 	for _, doc := range docs {
-		if _, err := doc.json.get(); err != nil {
+		if _, err := d.cache.get(doc, variant{}); err != nil {
 			return err
 		}
-		if doc.proto != nil {
-			if _, err := doc.proto.get(); err != nil {
+		if doc.toProto != nil {
+			if _, err := d.cache.get(doc, variant{proto: true}); err != nil {
 				return err
 			}
 		}
@@ -322,9 +323,13 @@ var bearerToken = spec.SecuritySchemeProps{
 
 // buildV2 builds /openapi/v2 from every route of the layout.
 func (d *Docs) buildV2(l *layout) ([]byte, error) {
-	containers := make([]common.RouteContainer, len(l.roots))
-	for i, rt := range l.roots {
-		containers[i] = rt.ws
+	services, err := d.services(l)
+	if err != nil {
+		return nil, err
+	}
+	containers := make([]common.RouteContainer, len(services))
+	for i, ws := range services {
+		containers[i] = ws
 	}
 	cfg := &common.Config{
 		ProtocolList:                   []string{"https"},
@@ -373,6 +378,10 @@ func withoutDefaults(s *spec.Schema) *spec.Schema {
 
 // buildV3 builds the v3 document of one root.
 func (d *Docs) buildV3(rt *root) ([]byte, error) {
+	ws, err := d.service(rt)
+	if err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.defs == nil {
@@ -392,11 +401,11 @@ func (d *Docs) buildV3(rt *root) ([]byte, error) {
 		Definitions:                    defs,
 		SecuritySchemes:                spec3.SecuritySchemes{"BearerToken": &spec3.SecurityScheme{SecuritySchemeProps: spec3.SecuritySchemeProps{Type: bearerToken.Type, Name: bearerToken.Name, In: bearerToken.In, Description: bearerToken.Description}}},
 	}
-	doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{rt.ws}, cfg)
+	doc, err := builder3.BuildOpenAPISpecFromRoutes([]common.RouteContainer{ws}, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("openapi v3 %s: %w", rt.ws.root, err)
+		return nil, fmt.Errorf("openapi v3 %s: %w", rt.path, err)
 	}
-	if group, version, ok := groupVersion(rt.ws.root); ok {
+	if group, version, ok := groupVersion(rt.path); ok {
 		narrowGVKs(doc, group, version)
 	}
 	return json.Marshal(doc)

@@ -366,16 +366,16 @@ func TestDeterministic(t *testing.T) {
 	for _, name := range []string{"api/v1", "apis/apps/v1"} {
 		da, _ := a.document(name)
 		db, _ := b.document(name)
-		ja, _ := da.json.get()
-		jb, _ := db.json.get()
+		ja, _ := a.cache.get(da, variant{})
+		jb, _ := b.cache.get(db, variant{})
 		if !bytes.Equal(ja, jb) || da.etag != db.etag {
 			t.Errorf("%s differs between two builds", name)
 		}
 	}
 	la, _ := a.current()
 	lb, _ := b.current()
-	ja, _ := la.index.json.get()
-	jb, _ := lb.index.json.get()
+	ja, _ := a.cache.get(la.index, variant{})
+	jb, _ := b.cache.get(lb.index, variant{})
 	if !bytes.Equal(ja, jb) {
 		t.Error("v3 index differs between two builds")
 	}
@@ -421,7 +421,7 @@ func TestChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	apps, _ := d.document("apis/apps/v1")
-	if _, err := apps.json.get(); err != nil {
+	if _, err := d.cache.get(apps, variant{}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := d.current()
@@ -457,7 +457,7 @@ func TestChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := doc.json.get()
+	j, err := d.cache.get(doc, variant{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,14 +522,14 @@ func BenchmarkFirstExplain(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.index.json.get(); err != nil {
+		if _, err := d.cache.get(l.index, variant{}); err != nil {
 			b.Fatal(err)
 		}
 		doc, err := d.document("apis/apps/v1")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := doc.json.get(); err != nil {
+		if _, err := d.cache.get(doc, variant{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,12 +2,10 @@ package openapi
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	openapi_v2 "github.com/google/gnostic-models/openapiv2"
@@ -49,7 +47,7 @@ func (d *Docs) serveV2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache, private")
-	serve(w, r, l.v2, mediaV2Proto, mediaV2ProtoA)
+	d.serve(w, r, l.v2, mediaV2Proto, mediaV2ProtoA)
 }
 
 func (d *Docs) serveV3Index(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +57,7 @@ func (d *Docs) serveV3Index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache, private")
-	serve(w, r, l.index, "", "")
+	d.serve(w, r, l.index, "", "")
 }
 
 // serveV3 serves one root's document. Asked for by the URL the index
@@ -87,7 +85,7 @@ func (d *Docs) serveV3(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Cache-Control", "no-cache, private")
 	}
-	serve(w, r, doc, mediaV3Proto, mediaV3ProtoA)
+	d.serve(w, r, doc, mediaV3Proto, mediaV3ProtoA)
 }
 
 // offer is a media type a document is served in: asked for as
@@ -96,10 +94,10 @@ type offer struct{ mediaType, returned string }
 
 // serve writes doc as JSON or, when protoType is set, as protobuf if the
 // Accept header prefers it; compressed if the client takes gzip. The ETag
-// (the JSON's hash, whatever the encoding, as kube-apiserver does; Vary
-// tells caches apart) lets a client revalidate with If-None-Match and get
-// a 304.
-func serve(w http.ResponseWriter, r *http.Request, doc *document, protoType, protoAlias string) {
+// (the document's hash, whatever the encoding, as kube-apiserver does;
+// Vary tells caches apart) lets a client revalidate with If-None-Match
+// and get a 304, which needs no build.
+func (d *Docs) serve(w http.ResponseWriter, r *http.Request, doc *document, protoType, protoAlias string) {
 	offers := []offer{{mediaJSON, mediaJSON}}
 	if protoType != "" {
 		offers = append(offers, offer{protoType, protoType}, offer{protoAlias, protoType})
@@ -115,27 +113,39 @@ func serve(w http.ResponseWriter, r *http.Request, doc *document, protoType, pro
 			if (clause.Type != typ && clause.Type != "*") || (clause.SubType != sub && clause.SubType != "*") {
 				continue
 			}
-			enc := doc.json
-			if o.returned != mediaJSON {
-				enc = doc.proto
+			v := variant{proto: o.returned != mediaJSON, gzip: acceptsGzip(r)}
+			w.Header().Add("Vary", "Accept-Encoding")
+			w.Header().Set("Etag", strconv.Quote(doc.etag))
+			if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, doc.etag) {
+				w.WriteHeader(http.StatusNotModified)
+				return
 			}
-			body, err := enc.get()
+			body, err := d.cache.get(doc, v)
 			if err != nil {
 				unavailable(w, err)
 				return
 			}
-			w.Header().Add("Vary", "Accept-Encoding")
-			if acceptsGzip(r) {
-				body = enc.gzipped()
+			if v.gzip {
 				w.Header().Set("Content-Encoding", "gzip")
 			}
 			w.Header().Set("Content-Type", o.returned)
-			w.Header().Set("Etag", strconv.Quote(doc.etag))
 			http.ServeContent(w, r, "", doc.modified, bytes.NewReader(body))
 			return
 		}
 	}
 	w.WriteHeader(http.StatusNotAcceptable)
+}
+
+// etagMatches reads If-None-Match: "*" or a list of (weak or strong)
+// entity tags.
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == strconv.Quote(etag) {
+			return true
+		}
+	}
+	return false
 }
 
 // acceptsGzip reads Accept-Encoding: "gzip", unless with q=0.
@@ -171,61 +181,6 @@ func notFound(w http.ResponseWriter) {
 // without a schema), which the package's tests exist to catch.
 func unavailable(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
-}
-
-// document is one served document, encoded on first use and kept.
-type document struct {
-	json  *encoding
-	proto *encoding // nil: served as JSON only (the v3 index)
-
-	// etag is the hex SHA-512 of what the document is made of (its ETag,
-	// and a v3 document's hash); modified is when it was laid out.
-	etag     string
-	modified time.Time
-}
-
-func newDocument(etag string, build func() ([]byte, error), toProto func([]byte) ([]byte, error)) *document {
-	doc := &document{etag: etag, modified: time.Now()}
-	doc.json = &encoding{make: build}
-	if toProto != nil {
-		doc.proto = &encoding{make: func() ([]byte, error) {
-			j, err := doc.json.get()
-			if err != nil {
-				return nil, err
-			}
-			return toProto(j)
-		}}
-	}
-	return doc
-}
-
-// encoding is a document's bytes in one media type, made once.
-type encoding struct {
-	make func() ([]byte, error)
-
-	once sync.Once
-	data []byte
-	err  error
-
-	gzOnce sync.Once
-	gz     []byte
-}
-
-func (e *encoding) get() ([]byte, error) {
-	e.once.Do(func() { e.data, e.err = e.make() })
-	return e.data, e.err
-}
-
-// gzipped is the encoding compressed; call after get succeeded.
-func (e *encoding) gzipped() []byte {
-	e.gzOnce.Do(func() {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		zw.Write(e.data)
-		zw.Close()
-		e.gz = buf.Bytes()
-	})
-	return e.gz
 }
 
 // toV2Proto and toV3Proto turn a JSON document into the gnostic protobuf
