@@ -98,19 +98,20 @@ func (c *CRDs) Run(ctx context.Context) {
 	}
 }
 
+// listAndWatch reads the CRDs as the watch cache shares them: the
+// controller never changes what it reads (Status works on a copy).
 func (c *CRDs) listAndWatch(ctx context.Context) error {
-	list, err := c.CRDs.List(ctx, "", &metav1.ListOptions{})
+	list, err := c.CRDs.ListShared(ctx, "", &metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return err
+	var items []*apiextensionsv1.CustomResourceDefinition
+	for _, it := range list.Items {
+		items = append(items, storage.Unwrap(it).(*apiextensionsv1.CustomResourceDefinition))
 	}
 	seen := map[string]bool{}
 	c.mu.Lock()
-	for _, it := range items {
-		crd := it.(*apiextensionsv1.CustomResourceDefinition)
+	for _, crd := range items {
 		c.crds[crd.Name] = crd
 		seen[crd.Name] = true
 	}
@@ -124,16 +125,16 @@ func (c *CRDs) listAndWatch(ctx context.Context) error {
 	for _, name := range gone {
 		c.remove(name)
 	}
-	for _, it := range items {
-		c.sync(ctx, it.(*apiextensionsv1.CustomResourceDefinition))
+	for _, crd := range items {
+		c.sync(ctx, crd)
 	}
 	c.once.Do(func() { close(c.synced) })
 
-	rv, err := meta.NewAccessor().ResourceVersion(list)
+	rv, err := meta.NewAccessor().ResourceVersion(list.List)
 	if err != nil {
 		return err
 	}
-	w, err := c.CRDs.Watch(ctx, "", &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
+	w, err := c.CRDs.WatchShared(ctx, "", &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 	if err != nil {
 		return err
 	}
@@ -152,13 +153,13 @@ func (c *CRDs) listAndWatch(ctx context.Context) error {
 			}
 			switch ev.Type {
 			case watch.Added, watch.Modified:
-				crd := ev.Object.(*apiextensionsv1.CustomResourceDefinition)
+				crd := storage.Unwrap(ev.Object).(*apiextensionsv1.CustomResourceDefinition)
 				c.mu.Lock()
 				c.crds[crd.Name] = crd
 				c.mu.Unlock()
 				c.sync(ctx, crd)
 			case watch.Deleted:
-				crd := ev.Object.(*apiextensionsv1.CustomResourceDefinition)
+				crd := storage.Unwrap(ev.Object).(*apiextensionsv1.CustomResourceDefinition)
 				c.mu.Lock()
 				delete(c.crds, crd.Name)
 				c.mu.Unlock()

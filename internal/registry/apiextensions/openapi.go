@@ -40,15 +40,14 @@ func modelName(group, version, kind string) string {
 	return strings.Join(parts, ".") + "." + version + "." + kind
 }
 
-// crdSchema is the registry.Schema of one version of a CRD.
+// crdSchema is the registry.Schema of one version of a CRD. Its
+// definitions are made when asked (a document built, a type converter
+// made), not kept.
 type crdSchema struct {
 	serving *Serving
 	version string
 	vs      *versionSchema
 	names   names
-
-	v2Once, v3Once sync.Once
-	v2, v3         map[string]common.OpenAPIDefinition
 }
 
 // names are a custom resource's names as served (its accepted names).
@@ -63,15 +62,10 @@ func (c *crdSchema) Model(gvk schema.GroupVersionKind) (string, error) {
 	return modelName(gvk.Group, gvk.Version, gvk.Kind), nil
 }
 
-// Definitions are the kind's and its list's, made once for each OpenAPI
-// version (told apart by the references the builder asks for).
+// Definitions are the kind's and its list's, for OpenAPI v2 or v3 (told
+// apart by the references the builder asks for).
 func (c *crdSchema) Definitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
-	if strings.HasPrefix(refString(ref, objectMetaName), "#/definitions/") {
-		c.v2Once.Do(func() { c.v2 = c.definitions(ref, true) })
-		return c.v2
-	}
-	c.v3Once.Do(func() { c.v3 = c.definitions(ref, false) })
-	return c.v3
+	return c.definitions(ref, strings.HasPrefix(refString(ref, objectMetaName), "#/definitions/"))
 }
 
 func (c *crdSchema) definitions(ref common.ReferenceCallback, v2 bool) map[string]common.OpenAPIDefinition {
