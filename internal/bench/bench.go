@@ -22,6 +22,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kapi/internal/server"
@@ -43,6 +44,13 @@ type Config struct {
 	// NoGzip: the client does not ask for gzip (client-go's
 	// DisableCompression), so large answers come uncompressed.
 	NoGzip bool
+	// CRDMode runs the CRD benchmark (crds.go) instead: CRDs created at
+	// once, CRDs in all, the properties of the large schema, and the
+	// kubectl to use (empty: built from kapi/test/kubectl).
+	CRDMode        bool
+	CRDs, CRDsMany int
+	CRDProperties  int
+	Kubectl        string
 
 	// Child, Dir, Port, EtcdURL: the re-executed processes.
 	Child   string
@@ -54,7 +62,8 @@ type Config struct {
 // Defaults are the scenario: 2,000 one-KiB ConfigMaps, 16 clients,
 // 200 watchers x 500 updates.
 func Defaults() Config {
-	return Config{Objects: 2000, ObjectSize: 1024, Clients: 16, Watchers: 200, WatchUpdates: 500, Duration: 3 * time.Second}
+	return Config{Objects: 2000, ObjectSize: 1024, Clients: 16, Watchers: 200, WatchUpdates: 500, Duration: 3 * time.Second,
+		CRDs: 200, CRDsMany: 1000, CRDProperties: 10000}
 }
 
 // Run runs the benchmark, or a child process of it.
@@ -109,6 +118,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	defer kapiProc.stop()
 	kubeconfig := filepath.Join(kapiDir, "admin.kubeconfig")
 	var client kubernetes.Interface
+	var restConfig *rest.Config
 	if err := waitFor(60*time.Second, func() bool {
 		rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 		if err != nil {
@@ -124,12 +134,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		if _, err := c.Discovery().ServerVersion(); err != nil {
 			return false
 		}
-		client = c
+		client, restConfig = c, rc
 		return true
 	}); err != nil {
 		return fmt.Errorf("kapi did not start: %w", err)
 	}
 	b := &bench{cfg: cfg, raw: raw, kapi: client, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, etcdURL: etcdURL, out: out}
+	if cfg.CRDMode {
+		// JSON: custom resources have no protobuf.
+		rc := rest.CopyConfig(restConfig)
+		rc.ContentType = "application/json"
+		return b.runCRDs(ctx, rc, kubeconfig, dir)
+	}
 	return b.run(ctx)
 }
 
