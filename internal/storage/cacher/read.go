@@ -16,16 +16,16 @@ func parseRV(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 // waitFor blocks until the cache is ready and at revision rev or later,
 // asking etcd for progress while it waits (the changes up to rev may be to
 // other resources: only a progress notification then moves the cache).
-// It reports false when it could not catch up within the CatchUp time;
-// when true, the read lock is held.
-func (c *Cacher) waitFor(ctx context.Context, rev int64) bool {
+// It reports false when it could not catch up within patience; when true,
+// the read lock is held.
+func (c *Cacher) waitFor(ctx context.Context, rev int64, patience time.Duration) bool {
 	start := time.Now()
 	// The cache's own watch usually brings the revision within
 	// milliseconds; progress is asked for only when it does not.
 	asked := start.Add(-95 * time.Millisecond)
 	c.mu.Lock()
 	for !c.ready || c.rev < rev {
-		if time.Since(start) > c.opts.CatchUp || ctx.Err() != nil {
+		if time.Since(start) > patience || ctx.Err() != nil {
 			c.mu.Unlock()
 			return false
 		}
@@ -37,7 +37,7 @@ func (c *Cacher) waitFor(ctx context.Context, rev int64) bool {
 			continue
 		}
 		// sync.Cond has no timeout: a timer wakes the waiters.
-		t := time.AfterFunc(20*time.Millisecond, func() {
+		t := time.AfterFunc(min(20*time.Millisecond, patience), func() {
 			c.mu.Lock()
 			c.cond.Broadcast()
 			c.mu.Unlock()
@@ -63,6 +63,14 @@ func (c *Cacher) readRevision(ctx context.Context, o storage.ReadOptions) (int64
 	return c.revs.get(ctx)
 }
 
+// getPatience is how long a get waits for the cache to reach the
+// revision it must reflect before it reads etcd instead. The cache's own
+// watch brings this resource's changes within a millisecond or so; when
+// the revision moved because of other resources, only a progress
+// notification would move the cache (tens of milliseconds), and one etcd
+// read is quicker (kube-apiserver reads every consistent get from etcd).
+const getPatience = 2 * time.Millisecond
+
 // Get serves one object from memory.
 func (c *Cacher) Get(ctx context.Context, key string, opts storage.ReadOptions) (runtime.Object, error) {
 	if opts.Exact {
@@ -72,8 +80,7 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.ReadOptions) 
 	if err != nil {
 		return nil, err
 	}
-	if !c.waitFor(ctx, rev) {
-		fallbacks.WithLabelValues(c.opts.Name).Inc()
+	if !c.waitFor(ctx, rev, getPatience) {
 		return c.backend.Get(ctx, key, opts)
 	}
 	e, ok := c.items.Get(&entry{key: key})
@@ -123,7 +130,7 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 	if err != nil {
 		return nil, err
 	}
-	if !c.waitFor(ctx, rev) {
+	if !c.waitFor(ctx, rev, c.opts.CatchUp) {
 		fallbacks.WithLabelValues(c.opts.Name).Inc()
 		return c.backend.List(ctx, prefix, opts)
 	}

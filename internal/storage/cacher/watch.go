@@ -27,7 +27,7 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 			return nil, err
 		}
 	}
-	if !c.waitFor(ctx, want) {
+	if !c.waitFor(ctx, want, c.opts.CatchUp) {
 		fallbacks.WithLabelValues(c.opts.Name).Inc()
 		return c.backend.Watch(ctx, prefix, opts)
 	}
