@@ -48,6 +48,7 @@ type crdBench struct {
 	kubectl string
 	kubecfg string
 	dir     string
+	heaps   int // heap profiles written
 }
 
 func (b *bench) runCRDs(ctx context.Context, rc *rest.Config, kubeconfig, dir string) error {
@@ -486,8 +487,17 @@ func (cb *crdBench) run(ctx context.Context, stdin string, args ...string) (stri
 // in MB.
 func (cb *crdBench) memory(ctx context.Context) (heap, rss float64, err error) {
 	rc := cb.kapi.Discovery().RESTClient()
-	if _, err := rc.Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx); err != nil {
+	profile, err := rc.Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx)
+	if err != nil {
 		return 0, 0, err
+	}
+	if cb.cfg.ProfileDir != "" {
+		// With --profile, each measurement's heap, to compare with
+		// go tool pprof -base.
+		cb.heaps++
+		if err := os.WriteFile(filepath.Join(cb.cfg.ProfileDir, fmt.Sprintf("crd-heap-%d.pprof", cb.heaps)), profile, 0o644); err != nil {
+			return 0, 0, err
+		}
 	}
 	raw, err := rc.Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {

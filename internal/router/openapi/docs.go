@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kube-openapi/pkg/builder"
@@ -48,8 +49,16 @@ type Docs struct {
 	mu sync.Mutex // one build at a time, and defs
 	// defs are the built-in v3 definitions the v3 documents share:
 	// builder3 writes into the schemas it is given, so builds take mu.
+	// They are made for a build and dropped once no build needed them
+	// for defsIdle (drop).
 	defs map[string]common.OpenAPIDefinition
+	drop *time.Timer
 }
+
+// defsIdle is how long the built-in definitions are kept after a build:
+// the documents asked for together (kubectl's, a client's first look)
+// share them; then they go (some megabytes).
+const defsIdle = 10 * time.Second
 
 // layout is the documents of one snapshot of the catalogue, unbuilt.
 type layout struct {
@@ -386,6 +395,15 @@ func (d *Docs) buildV3(rt *root) ([]byte, error) {
 	defer d.mu.Unlock()
 	if d.defs == nil {
 		d.defs = schemas.V3Definitions()
+	}
+	if d.drop == nil {
+		d.drop = time.AfterFunc(defsIdle, func() {
+			d.mu.Lock()
+			d.defs, d.drop = nil, nil
+			d.mu.Unlock()
+		})
+	} else {
+		d.drop.Reset(defsIdle)
 	}
 	defs := d.defs
 	if extra := rowDefs(rt.rows, schemas.V3Ref); len(extra) > 0 {
