@@ -244,3 +244,46 @@ func TestCRDCELCost(t *testing.T) {
 		t.Errorf("code %d", se.Status().Code)
 	}
 }
+
+// TestCRDRatcheting: after the schema tightens, an update that leaves an
+// invalid value as it was passes (validation ratchets, as kube-apiserver's
+// does since 1.30), one that changes it to another invalid value does not.
+func TestCRDRatcheting(t *testing.T) {
+	k := startKapi(t)
+	crd := k.createCRD(t, schemaCRD())
+	ctx := context.Background()
+	objs := k.crs(crd, "v1", "")
+	if _, err := objs.Create(ctx, schemaObj("r", map[string]interface{}{"name": "abcdef", "max": int64(500)}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := k.crdClient().ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cur.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+	name := s.Properties["name"]
+	name.MaxLength = ptrInt(3)
+	s.Properties["name"] = name
+	max := s.Properties["max"]
+	max.XValidations = apiextensionsv1.ValidationRules{{Rule: "self < 100", Message: "max must be under 100"}}
+	s.Properties["max"] = max
+	cur.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = s
+	if _, err := k.crdClient().ApiextensionsV1().CustomResourceDefinitions().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitUntil(10*time.Second, func() bool {
+		_, err := objs.Create(ctx, schemaObj("probe", map[string]interface{}{"name": "abcdef"}), metav1.CreateOptions{DryRun: []string{"All"}})
+		return apierrors.IsInvalid(err)
+	}); err != nil {
+		t.Fatal("the tightened schema does not take effect")
+	}
+	if _, err := objs.Patch(ctx, "r", types.MergePatchType, []byte(`{"spec":{"count":3}}`), metav1.PatchOptions{}); err != nil {
+		t.Errorf("an update leaving the now invalid name and max alone: %v", err)
+	}
+	if _, err := objs.Patch(ctx, "r", types.MergePatchType, []byte(`{"spec":{"name":"ghijkl"}}`), metav1.PatchOptions{}); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.name") {
+		t.Errorf("changing the name to another invalid one: %v", err)
+	}
+	if _, err := objs.Patch(ctx, "r", types.MergePatchType, []byte(`{"spec":{"max":600}}`), metav1.PatchOptions{}); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "max must be under 100") {
+		t.Errorf("changing max to another invalid one: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/model"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	structurallisttype "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/apiserver/pkg/cel/common"
 )
 
 // versionSchema is what the schema of one version of a CRD is made into:
@@ -158,7 +160,9 @@ func (vs *versionSchema) coerce(u map[string]interface{}, fromStorage bool) ([]s
 // create (old nil) or update: apiVersion and kind, the schema, the scale
 // paths, embedded resources' metadata, list types, then the CEL rules
 // (with oldSelf on update), unless an earlier error already makes them
-// moot. (The store has validated the object's own metadata.)
+// moot. On update, validation ratchets, as kube-apiserver's does: a value
+// that did not change passes even when the schema (since changed) refuses
+// it. (The store has validated the object's own metadata.)
 func (vs *versionSchema) validate(u, old *unstructured.Unstructured) field.ErrorList {
 	if errs := vs.validateTypeMeta(u); len(errs) > 0 {
 		return errs
@@ -166,11 +170,15 @@ func (vs *versionSchema) validate(u, old *unstructured.Unstructured) field.Error
 	ctx := context.Background()
 	var errs field.ErrorList
 	var oldContent map[string]interface{}
+	var celOpts []cel.Option
 	if old == nil {
 		errs = append(errs, apiservervalidation.ValidateCustomResource(nil, u.UnstructuredContent(), vs.validator)...)
 	} else {
 		oldContent = old.UnstructuredContent()
-		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, u.UnstructuredContent(), oldContent, vs.validator)...)
+		correlated := common.NewCorrelatedObject(u.Object, old.Object, &model.Structural{Structural: vs.structural})
+		celOpts = append(celOpts, cel.WithRatcheting(correlated))
+		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(nil, u.UnstructuredContent(), oldContent, vs.validator,
+			apiservervalidation.WithRatcheting(correlated))...)
 	}
 	errs = append(errs, vs.validateScale(u, true)...)
 	errs = append(errs, schemaobjectmeta.Validate(ctx, nil, u.Object, vs.structural, false)...)
@@ -179,7 +187,7 @@ func (vs *versionSchema) validate(u, old *unstructured.Unstructured) field.Error
 	} else if oldErrs := structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, oldContent); len(oldErrs) == 0 {
 		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, u.Object)...)
 	}
-	return append(errs, vs.validateCEL(ctx, u, old, errs)...)
+	return append(errs, vs.validateCEL(ctx, u, old, errs, celOpts...)...)
 }
 
 // validateStatus checks a write through the status subresource: its
@@ -191,8 +199,10 @@ func (vs *versionSchema) validateStatus(u, old *unstructured.Unstructured) field
 	}
 	ctx := context.Background()
 	var errs field.ErrorList
+	correlated := common.NewCorrelatedObject(u.Object, old.Object, &model.Structural{Structural: vs.structural})
 	if status, ok := u.Object["status"]; ok && vs.statusValidator != nil {
-		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(field.NewPath("status"), status, old.Object["status"], vs.statusValidator)...)
+		errs = append(errs, apiservervalidation.ValidateCustomResourceUpdate(field.NewPath("status"), status, old.Object["status"], vs.statusValidator,
+			apiservervalidation.WithRatcheting(correlated.Key("status")))...)
 	}
 	errs = append(errs, vs.validateScale(u, false)...)
 	if newErrs := structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, u.Object); len(newErrs) > 0 {
@@ -200,10 +210,10 @@ func (vs *versionSchema) validateStatus(u, old *unstructured.Unstructured) field
 			errs = append(errs, newErrs...)
 		}
 	}
-	return append(errs, vs.validateCEL(ctx, u, old, errs)...)
+	return append(errs, vs.validateCEL(ctx, u, old, errs, cel.WithRatcheting(correlated))...)
 }
 
-func (vs *versionSchema) validateCEL(ctx context.Context, u, old *unstructured.Unstructured, errs field.ErrorList) field.ErrorList {
+func (vs *versionSchema) validateCEL(ctx context.Context, u, old *unstructured.Unstructured, errs field.ErrorList, opts ...cel.Option) field.ErrorList {
 	if vs.cel == nil {
 		return nil
 	}
@@ -219,7 +229,7 @@ func (vs *versionSchema) validateCEL(ctx context.Context, u, old *unstructured.U
 	if old != nil {
 		oldObj = old.Object
 	}
-	out, _ := vs.cel.Validate(ctx, nil, vs.structural, u.Object, oldObj, celconfig.RuntimeCELCostBudget)
+	out, _ := vs.cel.Validate(ctx, nil, vs.structural, u.Object, oldObj, celconfig.RuntimeCELCostBudget, opts...)
 	return out
 }
 
