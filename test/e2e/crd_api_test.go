@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -477,5 +478,55 @@ func TestCRDBadInput(t *testing.T) {
 	}
 	if code, _, _ := k.do(t, "GET", "/apis/example.com/v1/namespaces/default/widgets/x/nosuch", "", nil); code != 404 {
 		t.Errorf("an unknown subresource: %d", code)
+	}
+}
+
+// TestCRDNamespaceAndWatchExpiry: deleting a namespace deletes the custom
+// resources in it (the namespace controller reads the live catalogue),
+// and a watch of custom resources from a resourceVersion older than the
+// watch cache holds gets 410 Gone, as for built-in resources.
+func TestCRDNamespaceAndWatchExpiry(t *testing.T) {
+	k := startKapi(t)
+	crd := k.createCRD(t, widgetCRD())
+	ctx := context.Background()
+	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "doomed"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ws := k.crs(crd, "v1", "doomed")
+	for i := 0; i < 3; i++ {
+		if _, err := ws.Create(ctx, widget(fmt.Sprintf("w%d", i), nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k.client.CoreV1().Namespaces().Delete(ctx, "doomed", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitUntil(20*time.Second, func() bool {
+		_, err := k.client.CoreV1().Namespaces().Get(ctx, "doomed", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}); err != nil {
+		l, _ := ws.List(ctx, metav1.ListOptions{})
+		t.Fatalf("the namespace stays; %d widgets left in it", len(l.Items))
+	}
+	if l, err := k.crs(crd, "v1", "").List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) != 0 {
+		t.Errorf("widgets after their namespace went: %v %d", err, len(l.Items))
+	}
+
+	w, err := k.crs(crd, "v1", "default").Watch(ctx, metav1.ListOptions{ResourceVersion: "1"})
+	if err != nil {
+		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+			t.Fatalf("watch from resourceVersion 1: %v", err)
+		}
+		return
+	}
+	defer w.Stop()
+	select {
+	case ev := <-w.ResultChan():
+		st, ok := ev.Object.(*metav1.Status)
+		if ev.Type != watch.Error || !ok || st.Code != http.StatusGone {
+			t.Errorf("watch from resourceVersion 1: %s %v", ev.Type, ev.Object)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("watch from resourceVersion 1: no 410")
 	}
 }
