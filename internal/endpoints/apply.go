@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -62,11 +63,29 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		WriteError(w, r, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", patch.GetName(), s.info.Name)))
 		return
 	}
+	validation, err := fieldValidation(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	// Duplicate fields in the configuration: checked, as kube-apiserver
+	// checks them, once the apply itself succeeded.
+	var strictErr error
+	if validation != metav1.FieldValidationIgnore {
+		strictErr = yaml.UnmarshalStrict(body, &map[string]any{})
+	}
+	var warned sync.Once
 	force := opts.Force != nil && *opts.Force
 	applied := func(live runtime.Object) (runtime.Object, error) {
 		out, err := fm.Apply(live, patch, opts.FieldManager, force)
 		if err != nil {
 			return nil, applyError(err)
+		}
+		if strictErr != nil {
+			if validation == metav1.FieldValidationStrict {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("error strict decoding patch: %v", strictErr))
+			}
+			warned.Do(func() { addStrictDecodingWarnings(w, []error{strictErr}) })
 		}
 		// The applied object is finished as a decoded one is (a custom
 		// resource's defaults).

@@ -98,52 +98,74 @@ func (s *scope) decoded() func(runtime.Object) ([]string, error) {
 
 // decodeAs decodes body into a new object of kind gvk, then finishes it
 // with decoded (a custom resource's defaults and pruning) when not nil.
-// Fields nobody knows fail the request (Strict) or become warnings
-// (Warn), whether the decoder or decoded found them.
+// Fields nobody knows and duplicate fields fail the request (Strict, 400)
+// or become warnings (Warn), whether the decoder or decoded found them. A
+// body of another group, version or kind is 400 Bad Request.
 func decodeAs(w http.ResponseWriter, info runtime.SerializerInfo, validation string, body []byte, gvk schema.GroupVersionKind, into runtime.Object,
 	decoded func(runtime.Object) ([]string, error)) (runtime.Object, error) {
-	dec := info.Serializer
-	if validation != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
-		dec = info.StrictSerializer
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil, apierrors.NewBadRequest("the request body is empty")
-	}
-	obj, got, err := dec.Decode(body, &gvk, into)
-	var strict []error
-	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
-		strictErr, _ := runtime.AsStrictDecodingError(err)
-		strict, err = strictErr.Errors(), nil
-	}
-	if err == nil && decoded != nil && got != nil && *got == gvk {
-		unknown, derr := decoded(obj)
-		if derr != nil {
-			return nil, apierrors.NewBadRequest(decodeMessage(derr, got, gvk, body))
-		}
-		for _, p := range unknown {
-			strict = append(strict, fmt.Errorf("unknown field %q", p))
-		}
-	}
-	if len(strict) > 0 && validation != metav1.FieldValidationIgnore {
+	obj, got, strict, err := decodeStrict(info, validation, body, gvk, into, decoded)
+	if err == nil && len(strict) > 0 {
 		if validation == metav1.FieldValidationStrict {
 			err = runtime.NewStrictDecodingError(strict)
 		} else {
-			for _, e := range strict {
-				AddWarning(w, e.Error())
-			}
+			addStrictDecodingWarnings(w, strict)
 		}
 	}
 	if err != nil {
 		return nil, apierrors.NewBadRequest(decodeMessage(err, got, gvk, body))
 	}
-	if got.GroupVersion() != gvk.GroupVersion() {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion()))
-	}
-	if got.Kind != gvk.Kind {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
+	if err := checkKind(got, gvk); err != nil {
+		return nil, err
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return obj, nil
+}
+
+// decodeStrict decodes body into a new object of kind gvk and finishes it
+// with decoded; strict are the unknown and duplicate fields found (none
+// with fieldValidation Ignore), which the caller words.
+func decodeStrict(info runtime.SerializerInfo, validation string, body []byte, gvk schema.GroupVersionKind, into runtime.Object,
+	decoded func(runtime.Object) ([]string, error)) (obj runtime.Object, got *schema.GroupVersionKind, strict []error, err error) {
+	dec := info.Serializer
+	if validation != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
+		dec = info.StrictSerializer
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, nil, nil, apierrors.NewBadRequest("the request body is empty")
+	}
+	obj, got, err = dec.Decode(body, &gvk, into)
+	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
+		strictErr, _ := runtime.AsStrictDecodingError(err)
+		strict, err = strictErr.Errors(), nil
+	}
+	if err != nil {
+		return nil, got, nil, err
+	}
+	if decoded != nil && got != nil && *got == gvk {
+		unknown, err := decoded(obj)
+		if err != nil {
+			return nil, got, nil, err
+		}
+		for _, p := range unknown {
+			strict = append(strict, fmt.Errorf("unknown field %q", p))
+		}
+	}
+	if validation == metav1.FieldValidationIgnore {
+		strict = nil
+	}
+	return obj, got, strict, nil
+}
+
+// checkKind refuses a body of another group, version or kind than gvk,
+// and gives the object gvk.
+func checkKind(got *schema.GroupVersionKind, gvk schema.GroupVersionKind) error {
+	if got.GroupVersion() != gvk.GroupVersion() {
+		return apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), gvk.GroupVersion()))
+	}
+	if got.Kind != gvk.Kind {
+		return apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
+	}
+	return nil
 }
 
 // decodeMessage words a body that cannot be decoded as kube-apiserver
@@ -158,12 +180,6 @@ func decodeMessage(err error, got *schema.GroupVersionKind, want schema.GroupVer
 		summary = summary[:30] + "..."
 	}
 	return fmt.Sprintf("the object provided is unrecognized (must be of type %s): %v (%s)", want.Kind, err, summary)
-}
-
-// AddWarning adds a Warning header as kube-apiserver words them
-// (code 299, agent "-").
-func AddWarning(w http.ResponseWriter, msg string) {
-	w.Header().Add("Warning", fmt.Sprintf("299 - %q", msg))
 }
 
 // decodeOptions decodes query parameters into one of the meta.k8s.io/v1

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	kjson "sigs.k8s.io/json"
 
 	"kapi/internal/registry"
 )
@@ -95,7 +98,30 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, apierrors.NewBadRequest("the patch is not valid JSON"))
 		return
 	}
+	// Duplicate fields in the patch itself count as the result's unknown
+	// fields do, as kube-apiserver counts them.
+	var patchStrict []error
+	if validation != metav1.FieldValidationIgnore && (ct == jsonPatchType || ct == mergePatchType) {
+		var ops []map[string]any
+		var fields map[string]any
+		var into any = &fields
+		if ct == jsonPatchType {
+			into = &ops
+		}
+		strict, err := kjson.UnmarshalStrict(patch, into)
+		if err != nil {
+			WriteError(w, r, apierrors.NewBadRequest(fmt.Sprintf("error decoding patch: %v", err)))
+			return
+		}
+		for _, e := range strict {
+			if ct == jsonPatchType {
+				e = fmt.Errorf("json patch %v", e)
+			}
+			patchStrict = append(patchStrict, e)
+		}
+	}
 	jsonInfo, _ := SerializerFor("application", "json")
+	var warned sync.Once
 	newObj := func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
 		if old == nil {
 			return nil, apierrors.NewNotFound(s.store.GroupResource(), s.info.Name)
@@ -108,10 +134,23 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		if err != nil {
 			return nil, patchError(err, patch)
 		}
-		obj, err := decodeAs(w, jsonInfo, validation, patched, s.bodyKind(), s.newBody(), s.decoded())
+		obj, got, strict, err := decodeStrict(jsonInfo, validation, patched, s.bodyKind(), s.newBody(), s.decoded())
 		if err != nil {
+			// kube-apiserver's answer to a patch whose result does not
+			// decode: 422 on the patch.
+			return nil, apierrors.NewInvalid(schemaGroupKind, "", field.ErrorList{field.Invalid(field.NewPath("patch"), string(patched), err.Error())})
+		}
+		if strict = append(append([]error(nil), patchStrict...), strict...); len(strict) > 0 {
+			if validation == metav1.FieldValidationStrict {
+				return nil, apierrors.NewInvalid(schemaGroupKind, "", field.ErrorList{
+					field.Invalid(field.NewPath("patch"), string(patched), runtime.NewStrictDecodingError(strict).Error())})
+			}
+			warned.Do(func() { addStrictDecodingWarnings(w, strict) })
+		}
+		if err := checkKind(got, s.bodyKind()); err != nil {
 			return nil, err
 		}
+		obj.GetObjectKind().SetGroupVersionKind(s.bodyKind())
 		return h.trackUpdate(s, old, obj, manager), nil
 	}
 	h.finishUpdate(w, r, s, h.admitted(s, registry.UpdatedObject(newObj), dry), dry)

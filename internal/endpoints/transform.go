@@ -24,7 +24,7 @@ func transform(r *http.Request, s *scope, obj runtime.Object, isList bool) (runt
 	obj = storage.Unwrap(obj)
 	switch s.out.As {
 	case "Table":
-		return toTable(r, s.tableResource(), obj, isList)
+		return toTable(r, s.tableResource(), obj, isList, s.out.Version)
 	case "PartialObjectMetadata":
 		if isList {
 			return nil, NotAcceptable()
@@ -86,16 +86,17 @@ func metaOf(m metav1.Object) *metav1.ObjectMeta {
 	}
 }
 
-// toTable prints obj (one object or a list) as the rows kubectl shows.
+// toTable prints obj (one object or a list) as the rows kubectl shows, a
+// meta.k8s.io Table of version (v1, v1beta1), as the client asked.
 // includeObject (None, Metadata, Object) says what each row carries; the
-// default is Metadata.
-func toTable(r *http.Request, res *registry.Resource, obj runtime.Object, isList bool) (*metav1.Table, error) {
+// default is Metadata, of the same version.
+func toTable(r *http.Request, res *registry.Resource, obj runtime.Object, isList bool, version string) (*metav1.Table, error) {
 	var opts metav1.TableOptions
 	if err := decodeOptions(r, &opts); err != nil {
 		return nil, err
 	}
 	table := &metav1.Table{ColumnDefinitions: res.TableColumns()}
-	table.APIVersion, table.Kind = "meta.k8s.io/v1", "Table"
+	table.APIVersion, table.Kind = "meta.k8s.io/"+version, "Table"
 	if opts.NoHeaders {
 		table.ColumnDefinitions = nil
 	}
@@ -124,7 +125,7 @@ func toTable(r *http.Request, res *registry.Resource, obj runtime.Object, isList
 			}
 			row.Object.Object = it
 		default:
-			p, err := partialMetadata(it, "v1")
+			p, err := partialMetadata(it, version)
 			if err != nil {
 				return nil, err
 			}

@@ -124,13 +124,13 @@ func (h *Resources) watchObject(r *http.Request, s *scope, ev watch.Event, first
 	case "Table":
 		if ev.Type == watch.Bookmark {
 			t := &metav1.Table{}
-			t.APIVersion, t.Kind = "meta.k8s.io/v1", "Table"
+			t.APIVersion, t.Kind = "meta.k8s.io/"+s.out.Version, "Table"
 			if m, err := meta.Accessor(ev.Object); err == nil {
 				t.ResourceVersion = m.GetResourceVersion()
 			}
 			return t, nil
 		}
-		t, err := toTable(r, s.store.R, storage.Unwrap(ev.Object), false)
+		t, err := toTable(r, s.store.R, storage.Unwrap(ev.Object), false, s.out.Version)
 		if err != nil {
 			return nil, err
 		}
