@@ -55,6 +55,7 @@ type CRDs struct {
 	Resync time.Duration
 
 	mu       sync.Mutex
+	retired  map[*served]func()                                   // stops of replaced storages, not yet run
 	crds     map[string]*apiextensionsv1.CustomResourceDefinition // as last seen, by name
 	served   map[string]*served                                   // by name
 	cleaning map[string]bool                                      // CRDs whose custom resources are being deleted
@@ -80,7 +81,7 @@ type served struct {
 // NewCRDs returns the controller; Run runs it.
 func NewCRDs(crds *registry.Store, cat *registry.Catalogue, st func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()), resolve apiextensions.ServiceResolver) *CRDs {
 	return &CRDs{CRDs: crds, Catalogue: cat, Storage: st, Resolve: resolve, Resync: time.Second,
-		crds: map[string]*apiextensionsv1.CustomResourceDefinition{}, served: map[string]*served{},
+		crds: map[string]*apiextensionsv1.CustomResourceDefinition{}, served: map[string]*served{}, retired: map[*served]func(){},
 		cleaning: map[string]bool{}, synced: make(chan struct{})}
 }
 
@@ -267,7 +268,7 @@ func (c *CRDs) serve(crd *apiextensionsv1.CustomResourceDefinition) error {
 	next.stores = stores
 	c.served[crd.Name] = next
 	if cur != nil && cur.storage != next.storage {
-		stopLater(cur.stop)
+		c.stopLater(cur)
 	}
 	return nil
 }
@@ -287,9 +288,19 @@ func (c *CRDs) remove(name string) {
 	cur.stop()
 }
 
-// stopLater stops a storage replaced by another once the requests that
-// hold it are done.
-func stopLater(stop func()) { time.AfterFunc(10*time.Second, stop) }
+// stopLater stops the storage of s, replaced by another, once the
+// requests that hold it are done (or when the controller stops). Called
+// with mu held.
+func (c *CRDs) stopLater(s *served) {
+	stop := sync.OnceFunc(s.stop)
+	c.retired[s] = stop
+	time.AfterFunc(10*time.Second, func() {
+		c.mu.Lock()
+		delete(c.retired, s)
+		c.mu.Unlock()
+		stop()
+	})
+}
 
 func (c *CRDs) stopAll() {
 	c.mu.Lock()
@@ -298,7 +309,10 @@ func (c *CRDs) stopAll() {
 		c.Catalogue.Set(apiextensions.Owner(name), nil)
 		s.stop()
 	}
-	c.served = map[string]*served{}
+	for _, stop := range c.retired {
+		stop()
+	}
+	c.served, c.retired = map[string]*served{}, map[*served]func(){}
 }
 
 // writeStatus changes the stored CRD's status with change.
