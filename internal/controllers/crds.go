@@ -355,17 +355,24 @@ func (c *CRDs) startCleanup(ctx context.Context, name string) {
 // finalizers honoured), then, none left, InstanceDeletionCompleted and
 // the cleanup finalizer removed.
 func (c *CRDs) cleanup(ctx context.Context, name string) error {
-	if err := c.writeStatus(ctx, name, func(crd *apiextensionsv1.CustomResourceDefinition) {
+	err := c.writeStatus(ctx, name, func(crd *apiextensionsv1.CustomResourceDefinition) {
 		apiextensions.SetCondition(crd, apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.Terminating,
 			Status: apiextensionsv1.ConditionTrue, Reason: "InstanceDeletionInProgress", Message: "CustomResource deletion is in progress"})
-	}); err != nil {
+	})
+	if apierrors.IsNotFound(err) {
+		return nil // gone meanwhile (another replica finished)
+	}
+	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	cur := c.served[name]
-	c.mu.Unlock()
-	if cur != nil && len(cur.stores) > 0 {
-		st := cur.stores[0]
+	st, done, err := c.storageStore(name)
+	if err != nil {
+		return err
+	}
+	defer done()
+	// Delete what is there; then, none left, list once more: a create
+	// that passed before the rows refused them may have landed since.
+	for pass := 0; pass < 2; pass++ {
 		remaining, err := deleteAll(ctx, st)
 		if err != nil {
 			return err
@@ -378,9 +385,9 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 		apiextensions.SetCondition(crd, apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.Terminating,
 			Status: apiextensionsv1.ConditionTrue, Reason: "InstanceDeletionCompleted", Message: "removed all instances"})
 	}); err != nil {
-		return err
+		return client(err)
 	}
-	_, _, err := c.CRDs.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+	_, _, err = c.CRDs.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		if old == nil {
 			return nil, apierrors.NewNotFound(c.CRDs.GroupResource(), name)
 		}
@@ -392,6 +399,42 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
+}
+
+// client is err, unless it says the CRD is gone (another replica
+// finished): nothing to do then.
+func client(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// storageStore is a store of the storage version of the CRD name: on the
+// storage it is served from, or, when none of its versions is served, on
+// a storage made for the cleanup (done stops it).
+func (c *CRDs) storageStore(name string) (st *registry.Store, done func(), err error) {
+	c.mu.Lock()
+	cur, crd := c.served[name], c.crds[name]
+	c.mu.Unlock()
+	if cur != nil {
+		st, err := cur.serving.StorageStore(cur.storage)
+		return st, func() {}, err
+	}
+	if crd == nil {
+		return nil, nil, apierrors.NewNotFound(c.CRDs.GroupResource(), name)
+	}
+	sv, err := apiextensions.NewServing(crd.DeepCopy(), c.Resolve)
+	if err != nil {
+		return nil, nil, err
+	}
+	storage, stop := c.Storage(sv.Key(), sv.StorageGVK(), sv.NewStored, sv.FromStorage)
+	st, err = sv.StorageStore(storage)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return st, stop, nil
 }
 
 // deleteAll deletes every object of st and reports how many remain

@@ -139,7 +139,23 @@ func (s *Serving) Stores(st storage.Interface, terminating bool) ([]*registry.St
 	return out, nil
 }
 
-// row is the catalogue row of served version v.
+// StorageStore is a store of the storage version on st, served or not,
+// not to be published: what the custom resources of a CRD being deleted
+// are deleted through when no version of it is served.
+func (s *Serving) StorageStore(st storage.Interface) (*registry.Store, error) {
+	for i := range s.crd.Spec.Versions {
+		if v := &s.crd.Spec.Versions[i]; v.Name == s.storageVersion {
+			r, err := s.row(v, true)
+			if err != nil {
+				return nil, err
+			}
+			return registry.NewStore(r, st), nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no storage version", s.crd.Name)
+}
+
+// row is the catalogue row of version v.
 func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, terminating bool) (*registry.Resource, error) {
 	crd, vs := s.crd, s.versions[v.Name]
 	an := crd.Status.AcceptedNames
