@@ -385,7 +385,7 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 		apiextensions.SetCondition(crd, apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.Terminating,
 			Status: apiextensionsv1.ConditionTrue, Reason: "InstanceDeletionCompleted", Message: "removed all instances"})
 	}); err != nil {
-		return client(err)
+		return unlessGone(err)
 	}
 	_, _, err = c.CRDs.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		if old == nil {
@@ -401,9 +401,9 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 	return err
 }
 
-// client is err, unless it says the CRD is gone (another replica
+// unlessGone is err, unless it says the CRD is gone (another replica
 // finished): nothing to do then.
-func client(err error) error {
+func unlessGone(err error) error {
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
