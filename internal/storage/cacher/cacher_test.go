@@ -269,7 +269,9 @@ func TestUpdateFromStaleCache(t *testing.T) {
 	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
+	// A consistent list waits for the cache to hold the object (a get
+	// would read etcd if the cache lagged).
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	freeze(c)
@@ -305,7 +307,9 @@ func TestUpdateFromStaleCacheConflict(t *testing.T) {
 	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(ctx, "a/x", storage.ReadOptions{}); err != nil {
+	// A consistent list waits for the cache to hold the object (a get
+	// would read etcd if the cache lagged).
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	freeze(c)
@@ -479,5 +483,28 @@ func checkDeleted(t *testing.T, w watch.Interface, createdRV int64) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no deleted event")
+	}
+}
+
+// TestGetReadsEtcdWhenTheCacheLags: a consistent get does not wait for a
+// cache that has not reached etcd's revision (here: frozen); it reads
+// etcd, where a list would wait for the cache to catch up.
+func TestGetReadsEtcdWhenTheCacheLags(t *testing.T) {
+	s, c := newPair(t, Options{CatchUp: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	freeze(c)
+	if _, err := s.Create(ctx, "a/late", storagetest.CM("a", "late", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(ctx, "a/late", storage.ReadOptions{Shared: true})
+	if err != nil {
+		t.Fatalf("get while the cache lags: %v", err)
+	}
+	if _, shared := got.(*storage.Cached); shared || got.(*corev1.ConfigMap).Name != "late" {
+		t.Errorf("get while the cache lags: %T %v", got, got)
 	}
 }
