@@ -54,13 +54,14 @@ type CRDs struct {
 	// Resync is how often CRDs being deleted are looked at again.
 	Resync time.Duration
 
-	mu       sync.Mutex
-	retired  map[*served]func()                                   // stops of replaced storages, not yet run
-	crds     map[string]*apiextensionsv1.CustomResourceDefinition // as last seen, by name
-	served   map[string]*served                                   // by name
-	cleaning map[string]bool                                      // CRDs whose custom resources are being deleted
-	synced   chan struct{}
-	once     sync.Once
+	mu         sync.Mutex
+	retired    map[*served]func()                                   // stops of replaced storages, not yet run
+	crds       map[string]*apiextensionsv1.CustomResourceDefinition // as last seen, by name
+	served     map[string]*served                                   // by name
+	cleaning   map[string]bool                                      // CRDs whose custom resources are being deleted
+	structural map[string]structuralCheck                           // by name
+	synced     chan struct{}
+	once       sync.Once
 }
 
 // served is what a CRD serves now.
@@ -82,7 +83,7 @@ type served struct {
 func NewCRDs(crds *registry.Store, cat *registry.Catalogue, st func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()), resolve apiextensions.ServiceResolver) *CRDs {
 	return &CRDs{CRDs: crds, Catalogue: cat, Storage: st, Resolve: resolve, Resync: time.Second,
 		crds: map[string]*apiextensionsv1.CustomResourceDefinition{}, served: map[string]*served{}, retired: map[*served]func(){},
-		cleaning: map[string]bool{}, synced: make(chan struct{})}
+		cleaning: map[string]bool{}, structural: map[string]structuralCheck{}, synced: make(chan struct{})}
 }
 
 // Synced is closed once the CRDs that existed at start are served.
@@ -163,6 +164,7 @@ func (c *CRDs) listAndWatch(ctx context.Context) error {
 				crd := storage.Unwrap(ev.Object).(*apiextensionsv1.CustomResourceDefinition)
 				c.mu.Lock()
 				delete(c.crds, crd.Name)
+				delete(c.structural, crd.Name)
 				c.mu.Unlock()
 				c.remove(crd.Name)
 				c.resync(ctx) // names it held may now be free
@@ -190,7 +192,7 @@ func (c *CRDs) resync(ctx context.Context) {
 
 // sync brings what crd serves and its status where they should be.
 func (c *CRDs) sync(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) {
-	want := apiextensions.Status(crd, apiextensions.TakenNames(crd.Spec.Group, crd.Name, c.others(), c.builtin()))
+	want := apiextensions.Status(crd, apiextensions.TakenNames(crd.Spec.Group, crd.Name, c.others(), c.builtin()), c.nonStructural(crd))
 	if apiextensions.Served(want) {
 		if err := c.serve(want); err != nil {
 			klog.ErrorS(err, "CRD controller: serving", "crd", crd.Name)
@@ -201,7 +203,7 @@ func (c *CRDs) sync(ctx context.Context, crd *apiextensionsv1.CustomResourceDefi
 	}
 	if !equality.Semantic.DeepEqual(want.Status, crd.Status) {
 		if err := c.writeStatus(ctx, crd.Name, func(cur *apiextensionsv1.CustomResourceDefinition) {
-			cur.Status = apiextensions.Status(cur, apiextensions.TakenNames(cur.Spec.Group, cur.Name, c.others(), c.builtin())).Status
+			cur.Status = apiextensions.Status(cur, apiextensions.TakenNames(cur.Spec.Group, cur.Name, c.others(), c.builtin()), c.nonStructural(cur)).Status
 		}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			klog.ErrorS(err, "CRD controller: writing the status", "crd", crd.Name)
 		}
@@ -209,6 +211,30 @@ func (c *CRDs) sync(ctx context.Context, crd *apiextensionsv1.CustomResourceDefi
 	if crd.DeletionTimestamp != nil && slices.Contains(crd.Finalizers, apiextensions.CleanupFinalizer) {
 		c.startCleanup(ctx, crd.Name)
 	}
+}
+
+// nonStructural is crd's NonStructuralSchema condition, computed once per
+// generation of its spec (it converts and checks every schema).
+func (c *CRDs) nonStructural(crd *apiextensionsv1.CustomResourceDefinition) *apiextensionsv1.CustomResourceDefinitionCondition {
+	c.mu.Lock()
+	e, ok := c.structural[crd.Name]
+	c.mu.Unlock()
+	if ok && e.uid == crd.UID && e.generation == crd.Generation {
+		return e.cond
+	}
+	cond := apiextensions.NonStructural(crd)
+	c.mu.Lock()
+	c.structural[crd.Name] = structuralCheck{uid: crd.UID, generation: crd.Generation, cond: cond}
+	c.mu.Unlock()
+	return cond
+}
+
+// structuralCheck is a CRD's NonStructuralSchema condition, for the
+// generation it was computed for.
+type structuralCheck struct {
+	uid        types.UID
+	generation int64
+	cond       *apiextensionsv1.CustomResourceDefinitionCondition
 }
 
 // others are the CRDs as last seen.

@@ -39,7 +39,7 @@ const CleanupFinalizer = apiextensionsv1.CustomResourceCleanupFinalizer
 func Resources() []*registry.Resource {
 	status := *registry.StatusSubresource()
 	status.Validate = func(obj, old runtime.Object) field.ErrorList {
-		return crdvalidation.ValidateUpdateCustomResourceDefinitionStatus(context.Background(), internal(obj), internal(old))
+		return crdvalidation.ValidateUpdateCustomResourceDefinitionStatus(context.Background(), internalStatus(obj), internalStatus(old))
 	}
 	return []*registry.Resource{
 		{Group: "apiextensions.k8s.io", Version: "v1", Name: "customresourcedefinitions",
@@ -107,6 +107,18 @@ func internal(obj runtime.Object) *apiextensions.CustomResourceDefinition {
 	if err := apiextensionsv1.Convert_v1_CustomResourceDefinition_To_apiextensions_CustomResourceDefinition(in, out, nil); err != nil {
 		// The conversion of a decoded v1 object does not fail; an
 		// empty object fails validation rather than pass it.
+		return &apiextensions.CustomResourceDefinition{}
+	}
+	return out
+}
+
+// internalStatus is the metadata and status of crd in the internal
+// version: all a status write's validation reads, without converting the
+// schemas.
+func internalStatus(obj runtime.Object) *apiextensions.CustomResourceDefinition {
+	in := obj.(*apiextensionsv1.CustomResourceDefinition)
+	out := &apiextensions.CustomResourceDefinition{ObjectMeta: in.ObjectMeta}
+	if err := apiextensionsv1.Convert_v1_CustomResourceDefinitionStatus_To_apiextensions_CustomResourceDefinitionStatus(&in.Status, &out.Status, nil); err != nil {
 		return &apiextensions.CustomResourceDefinition{}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -71,8 +72,10 @@ func NewServing(crd *apiextensionsv1.CustomResourceDefinition, resolve ServiceRe
 		return nil, fmt.Errorf("%s has no storage version", crd.Name)
 	}
 	// What the schemas were made into is kept, not the schemas: a copy
-	// of the CRD without them, for the rows.
+	// of the CRD without them (nor the metadata rows do not need: its
+	// managed fields and annotations can be as large as its schema).
 	kept := *crd
+	kept.ObjectMeta = metav1.ObjectMeta{Name: crd.Name, UID: crd.UID, Generation: crd.Generation, ResourceVersion: crd.ResourceVersion}
 	kept.Spec.Versions = make([]apiextensionsv1.CustomResourceDefinitionVersion, len(crd.Spec.Versions))
 	for i, v := range crd.Spec.Versions {
 		v.Schema = nil

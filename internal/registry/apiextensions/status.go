@@ -52,10 +52,14 @@ func TakenNames(group, name string, crds []*apiextensionsv1.CustomResourceDefini
 
 // Status computes the status kube-apiserver's controllers would give crd
 // (names accepted or in conflict with taken, Established, the schema's
-// structural violations, the API approval of *.k8s.io groups), on a copy;
-// crd is not changed.
-func Status(crd *apiextensionsv1.CustomResourceDefinition, taken Taken) *apiextensionsv1.CustomResourceDefinition {
-	out := crd.DeepCopy()
+// structural violations, the API approval of *.k8s.io groups), on a copy
+// of its metadata and status that shares crd's spec (a large schema is
+// not copied); neither is to be changed. nonStructural is the
+// NonStructuralSchema condition of crd's spec (NonStructural), which
+// depends on the spec alone, so a caller keeps it per generation.
+func Status(crd *apiextensionsv1.CustomResourceDefinition, taken Taken, nonStructural *apiextensionsv1.CustomResourceDefinitionCondition) *apiextensionsv1.CustomResourceDefinition {
+	out := &apiextensionsv1.CustomResourceDefinition{TypeMeta: crd.TypeMeta, ObjectMeta: *crd.ObjectMeta.DeepCopy(),
+		Spec: crd.Spec, Status: *crd.Status.DeepCopy()}
 	names, accepted := acceptNames(crd, taken)
 	out.Status.AcceptedNames = names
 	SetCondition(out, accepted)
@@ -70,7 +74,7 @@ func Status(crd *apiextensionsv1.CustomResourceDefinition, taken Taken) *apiexte
 		SetCondition(out, apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.Established,
 			Status: apiextensionsv1.ConditionFalse, Reason: "NotAccepted", Message: "not all names are accepted"})
 	}
-	setOrRemove(out, apiextensionsv1.NonStructuralSchema, nonStructural(crd))
+	setOrRemove(out, apiextensionsv1.NonStructuralSchema, nonStructural)
 	setOrRemove(out, apiextensionsv1.KubernetesAPIApprovalPolicyConformant, approval(crd))
 	return out
 }
@@ -158,9 +162,9 @@ func aggregate(errs []error) error {
 	return fmt.Errorf("%s]", msg)
 }
 
-// nonStructural is the NonStructuralSchema condition: the structural
+// NonStructural is the NonStructuralSchema condition: the structural
 // violations of the versions' schemas, or nil when there are none.
-func nonStructural(crd *apiextensionsv1.CustomResourceDefinition) *apiextensionsv1.CustomResourceDefinitionCondition {
+func NonStructural(crd *apiextensionsv1.CustomResourceDefinition) *apiextensionsv1.CustomResourceDefinitionCondition {
 	cond := &apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.NonStructuralSchema, Status: apiextensionsv1.ConditionTrue}
 	var errs field.ErrorList
 	if crd.Spec.PreserveUnknownFields {

@@ -84,6 +84,12 @@ func (c *docCache) get(doc *document, v variant) ([]byte, error) {
 	return out.([]byte), nil
 }
 
+// gzipWriters are reused: a compressor's state is over a megabyte.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
 func flag(b bool) byte {
 	if b {
 		return '1'
@@ -104,9 +110,11 @@ func (c *docCache) make(doc *document, v variant) ([]byte, error) {
 			return nil, err
 		}
 		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&buf)
 		zw.Write(plain)
 		zw.Close()
+		gzipWriters.Put(zw)
 		return buf.Bytes(), nil
 	}
 	if v.proto {

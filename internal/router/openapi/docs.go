@@ -331,7 +331,13 @@ var bearerToken = spec.SecuritySchemeProps{
 }
 
 // buildV2 builds /openapi/v2 from every route of the layout.
+//
+// The build is kube-openapi's, and allocates some hundreds of megabytes
+// for a moment with a thousand resources: they are given back to the
+// system at once, rather than kept mapped until the runtime returns them
+// a bit at a time.
 func (d *Docs) buildV2(l *layout) ([]byte, error) {
+	defer debug.FreeOSMemory()
 	services, err := d.services(l)
 	if err != nil {
 		return nil, err
@@ -405,10 +411,15 @@ func (d *Docs) buildV3(rt *root) ([]byte, error) {
 	} else {
 		d.drop.Reset(defsIdle)
 	}
+	// A custom resource's definitions join the shared ones for this
+	// build only (no copy of the shared map: builds hold mu).
 	defs := d.defs
-	if extra := rowDefs(rt.rows, schemas.V3Ref); len(extra) > 0 {
-		defs = maps.Clone(d.defs)
-		maps.Copy(defs, extra)
+	extra := rowDefs(rt.rows, schemas.V3Ref)
+	for name, def := range extra {
+		if _, builtin := defs[name]; !builtin {
+			defs[name] = def
+			defer delete(defs, name)
+		}
 	}
 	cfg := &common.OpenAPIV3Config{
 		Info:                           info(),
