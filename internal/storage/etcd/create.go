@@ -30,5 +30,5 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (run
 	if !resp.Succeeded {
 		return nil, &storage.Error{Code: storage.CodeAlreadyExists, Key: key}
 	}
-	return s.decode(data, resp.Header.Revision)
+	return s.decodeWritten(data, resp.Header.Revision)
 }

@@ -24,7 +24,9 @@ type Codec struct {
 	GVK        schema.GroupVersionKind
 	New        func() runtime.Object
 	// Decoded, when set, finishes every object read (a custom resource
-	// gets its schema's defaults), once per revision read.
+	// gets its schema's defaults), once per revision read. It is not run
+	// on what a write returns: the registry finished that object before
+	// writing it, and Decoded on a finished object changes nothing.
 	Decoded func(runtime.Object) error
 }
 
@@ -68,6 +70,22 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 
 // decode reads data and sets its resourceVersion to rev.
 func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
+	obj, err := s.decodeWritten(data, rev)
+	if err != nil {
+		return nil, err
+	}
+	if s.codec.Decoded != nil {
+		if err := s.codec.Decoded(obj); err != nil {
+			return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
+		}
+	}
+	return obj, nil
+}
+
+// decodeWritten is decode of what this store has just written, without
+// Codec.Decoded. (A write's result is what a client sees at once; for a
+// custom resource, Decoded's coercion costs as much as the decode.)
+func (s *Store) decodeWritten(data []byte, rev int64) (runtime.Object, error) {
 	obj, _, err := s.codec.Serializer.Decode(data, &s.codec.GVK, s.codec.New())
 	if err != nil {
 		return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
@@ -80,11 +98,6 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 	// Objects read carry their kind, whatever the serializer does: the
 	// registry then need not set it on objects shared from the cache.
 	setKind(obj, s.codec.GVK)
-	if s.codec.Decoded != nil {
-		if err := s.codec.Decoded(obj); err != nil {
-			return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
-		}
-	}
 	return obj, nil
 }
 

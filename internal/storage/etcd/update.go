@@ -27,7 +27,9 @@ func (s *Store) Update(ctx context.Context, key string, allowCreate bool, tryUpd
 // compares its revision, and its else branch returns the current object.
 func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc, hint runtime.Object) (runtime.Object, error) {
 	k := s.key(key)
-	cur, err := s.hinted(hint)
+	// hinted is the hint's copy: what decoding cur would give, without
+	// paying for the decode (the cache decoded it already).
+	cur, hinted, err := s.hinted(hint)
 	// fromHint: cur may be stale. What tryUpdate decides on a stale object
 	// (a conflict, nothing to change) is only believed after a fresh read.
 	fromHint := err == nil && cur != nil
@@ -36,7 +38,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		if err != nil {
 			return err
 		}
-		cur = nil
+		cur, hinted = nil, nil
 		if len(resp.Kvs) > 0 {
 			cur = resp.Kvs[0]
 		}
@@ -55,7 +57,9 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		var current runtime.Object
 		var modRev int64
 		if cur != nil {
-			if current, err = s.decode(cur.Value, cur.ModRevision); err != nil {
+			if hinted != nil {
+				current, hinted = hinted, nil
+			} else if current, err = s.decode(cur.Value, cur.ModRevision); err != nil {
 				return nil, err
 			}
 			modRev = cur.ModRevision
@@ -84,7 +88,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 				continue
 			}
 			// Nothing changed: no write, same resourceVersion.
-			return s.decode(cur.Value, cur.ModRevision)
+			return s.decodeWritten(cur.Value, cur.ModRevision)
 		}
 		if len(data) > maxObjectSize {
 			return nil, tooLarge(key, len(data))
@@ -98,32 +102,40 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			return nil, err
 		}
 		if txn.Succeeded {
-			return s.decode(data, txn.Header.Revision)
+			return s.decodeWritten(data, txn.Header.Revision)
 		}
-		cur, fromHint = nil, false
+		cur, hinted, fromHint = nil, nil, false
 		if kvs := txn.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
 			cur = kvs[0]
 		}
 	}
 }
 
-// hinted is the key-value a hint stands for: its encoding at its
-// resourceVersion. nil without a usable hint.
-func (s *Store) hinted(hint runtime.Object) (*mvccpb.KeyValue, error) {
+// hinted is the key-value a hint stands for, its encoding at its
+// resourceVersion, and a copy of the hint to update. nil without a usable
+// hint.
+func (s *Store) hinted(hint runtime.Object) (*mvccpb.KeyValue, runtime.Object, error) {
 	if hint == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	m, err := meta.Accessor(hint)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
+	rv := m.GetResourceVersion()
+	rev, err := strconv.ParseInt(rv, 10, 64)
 	if err != nil || rev <= 0 {
-		return nil, err
+		return nil, nil, err
 	}
-	data, err := s.encode(hint.DeepCopyObject())
+	obj := hint.DeepCopyObject()
+	data, err := s.encode(obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &mvccpb.KeyValue{Value: data, ModRevision: rev}, nil
+	m, err = meta.Accessor(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.SetResourceVersion(rv) // encode cleared it
+	return &mvccpb.KeyValue{Value: data, ModRevision: rev}, obj, nil
 }
