@@ -257,18 +257,13 @@ func (cb *crdBench) large(ctx context.Context) error {
 }
 
 // throughput compares custom resources with ConfigMaps, through the same
-// dynamic client.
+// dynamic client. The two kinds take turns, three rounds of each scenario
+// (a round's creates in a namespace of their own), and the medians are
+// compared: on a small machine one round of each drifts by a tenth or
+// more between runs.
 func (cb *crdBench) throughput(ctx context.Context) error {
-	for _, ns := range []string{"crd-bench-cm", "crd-bench-cr"} {
-		if _, err := cb.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(ctx,
-			&unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]interface{}{"name": ns}}},
-			metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
-	cms := cb.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace("crd-bench-cm")
+	const rounds = 3
 	c0 := smallCRD(0)
-	crs := cb.dyn.Resource(schema.GroupVersionResource{Group: c0.Spec.Group, Version: "v1", Resource: c0.Spec.Names.Plural}).Namespace("crd-bench-cr")
 	cm := func(name string) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "v1", "kind": "ConfigMap",
 			"metadata": map[string]interface{}{"name": name}, "data": map[string]interface{}{"data": cb.data}}}
@@ -279,63 +274,114 @@ func (cb *crdBench) throughput(ctx context.Context) error {
 	}
 	type kind struct {
 		name string
-		res  dynamic.ResourceInterface
+		gvr  schema.GroupVersionResource
 		make func(string) *unstructured.Unstructured
 		set  func(u *unstructured.Unstructured, v string)
 	}
 	kinds := []kind{
-		{"ConfigMaps", cms, cm, func(u *unstructured.Unstructured, v string) { u.Object["data"].(map[string]interface{})["v"] = v }},
-		{"custom resources", crs, cr, func(u *unstructured.Unstructured, v string) { u.Object["spec"].(map[string]interface{})["color"] = v }},
+		{"ConfigMaps", schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, cm,
+			func(u *unstructured.Unstructured, v string) { u.Object["data"].(map[string]interface{})["v"] = v }},
+		{"custom resources", schema.GroupVersionResource{Group: c0.Spec.Group, Version: "v1", Resource: c0.Spec.Names.Plural}, cr,
+			func(u *unstructured.Unstructured, v string) { u.Object["spec"].(map[string]interface{})["color"] = v }},
+	}
+	// in is kind k's resource in the namespace of round r.
+	in := func(k, r int) dynamic.ResourceInterface {
+		return cb.dyn.Resource(kinds[k].gvr).Namespace(fmt.Sprintf("crd-bench-%d-%d", k, r))
+	}
+	for k := range kinds {
+		for r := 0; r < rounds; r++ {
+			if _, err := cb.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(ctx,
+				&unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "v1", "kind": "Namespace",
+					"metadata": map[string]interface{}{"name": fmt.Sprintf("crd-bench-%d-%d", k, r)}}},
+				metav1.CreateOptions{}); err != nil {
+				return err
+			}
+		}
 	}
 	n, c := cb.cfg.Objects, cb.cfg.Clients
-	var creates, gets, updates, lists [2]float64
-	for k, kd := range kinds {
-		var err error
-		if creates[k], err = parallel(n, c, func(i int) error {
-			_, err := kd.res.Create(ctx, kd.make(fmt.Sprintf("o-%d", i)), metav1.CreateOptions{})
-			return err
-		}); err != nil {
-			return err
-		}
-		var next atomic.Int64
-		if gets[k], err = timed(cb.cfg.Duration, c, func() error {
-			_, err := kd.res.Get(ctx, fmt.Sprintf("o-%d", next.Add(1)%int64(n)), metav1.GetOptions{})
-			return err
-		}); err != nil {
-			return err
-		}
-		if updates[k], err = timed(cb.cfg.Duration, c, func() error {
-			name := fmt.Sprintf("o-%d", next.Add(1)%int64(n))
-			for {
-				u, err := kd.res.Get(ctx, name, metav1.GetOptions{})
+	var creates, gets, updates, lists [2][]float64
+	// turns runs op for each round and kind, the kinds taking turns.
+	// With --profile, the first round's is profiled, into
+	// crd-<kind>-<scenario>.pprof (creates: their first second).
+	turns := func(scenario string, d time.Duration, into *[2][]float64, op func(k, r int) (float64, error)) error {
+		for r := 0; r < rounds; r++ {
+			for k, kd := range kinds {
+				run := func() error {
+					v, err := op(k, r)
+					into[k] = append(into[k], v)
+					return err
+				}
+				var err error
+				if r == 0 {
+					err = cb.profiled(ctx, nil, "crd-"+strings.ReplaceAll(kd.name, " ", "-")+"-"+scenario, d, run)
+				} else {
+					err = run()
+				}
 				if err != nil {
 					return err
 				}
-				kd.set(u, strconv.FormatInt(next.Add(1), 10))
-				if _, err = kd.res.Update(ctx, u, metav1.UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "the object has been modified") {
+			}
+		}
+		return nil
+	}
+	if err := turns("creates", time.Second, &creates, func(k, r int) (float64, error) {
+		res := in(k, r)
+		return parallel(n, c, func(i int) error {
+			_, err := res.Create(ctx, kinds[k].make(fmt.Sprintf("o-%d", i)), metav1.CreateOptions{})
+			return err
+		})
+	}); err != nil {
+		return err
+	}
+	var next atomic.Int64
+	if err := turns("gets", cb.cfg.Duration, &gets, func(k, r int) (float64, error) {
+		res := in(k, r)
+		return timed(cb.cfg.Duration, c, func() error {
+			_, err := res.Get(ctx, fmt.Sprintf("o-%d", next.Add(1)%int64(n)), metav1.GetOptions{})
+			return err
+		})
+	}); err != nil {
+		return err
+	}
+	if err := turns("updates", cb.cfg.Duration, &updates, func(k, r int) (float64, error) {
+		res := in(k, r)
+		return timed(cb.cfg.Duration, c, func() error {
+			name := fmt.Sprintf("o-%d", next.Add(1)%int64(n))
+			for {
+				u, err := res.Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				kinds[k].set(u, strconv.FormatInt(next.Add(1), 10))
+				if _, err = res.Update(ctx, u, metav1.UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "the object has been modified") {
 					return err
 				}
 			}
-		}); err != nil {
-			return err
-		}
+		})
+	}); err != nil {
+		return err
+	}
+	// Lists: ten of each kind per round, the median of the ten.
+	if err := turns("lists", time.Second, &lists, func(k, r int) (float64, error) {
 		var ms []float64
 		for i := 0; i < 10; i++ {
 			t0 := time.Now()
-			l, err := kd.res.List(ctx, metav1.ListOptions{})
+			l, err := in(k, r).List(ctx, metav1.ListOptions{})
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if len(l.Items) != n {
-				return fmt.Errorf("list of %s: %d items, want %d", kd.name, len(l.Items), n)
+				return 0, fmt.Errorf("list of %s: %d items, want %d", kinds[k].name, len(l.Items), n)
 			}
 			ms = append(ms, float64(time.Since(t0).Microseconds())/1000)
 		}
-		lists[k] = median(ms)
+		return median(ms), nil
+	}); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name   string
-		v      [2]float64
+		v      [2][]float64
 		unit   string
 		higher bool
 	}{
@@ -344,21 +390,33 @@ func (cb *crdBench) throughput(ctx context.Context) error {
 		{fmt.Sprintf("read-modify-write updates, %d clients", c), updates, "/s", true},
 		{fmt.Sprintf("list of %d, p50", n), lists, "ms", false},
 	} {
-		ratio := f.v[1] / f.v[0]
+		rounds := [2]string{roundsOf(f.v[0]), roundsOf(f.v[1])}
+		v := [2]float64{median(f.v[0]), median(f.v[1])}
+		ratio := v[1] / v[0]
 		if !f.higher {
-			ratio = f.v[0] / f.v[1]
+			ratio = v[0] / v[1]
 		}
 		fmt.Fprintf(cb.out, "%-44s ConfigMaps %9.1f %-3s custom resources %9.1f %-3s ratio %.2f  goal >= 0.70: %s\n",
-			f.name, f.v[0], f.unit, f.v[1], f.unit, ratio, verdict(ratio >= 0.7))
+			f.name, v[0], f.unit, v[1], f.unit, ratio, verdict(ratio >= 0.7))
+		fmt.Fprintf(cb.out, "%-44s   rounds: ConfigMaps %s, custom resources %s\n", "", rounds[0], rounds[1])
 	}
 	for k, kd := range kinds {
-		p99, missed, err := cb.fanOut(ctx, kd.res, kd.make, kd.set)
+		p99, missed, err := cb.fanOut(ctx, in(k, 0), kd.make, kd.set)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(cb.out, "%-44s %s: delivery p99 %.1f ms, missed %d\n", fmt.Sprintf("watch fan-out %dx%d", cb.cfg.Watchers, cb.cfg.WatchUpdates), kinds[k].name, p99, missed)
 	}
 	return nil
+}
+
+// roundsOf is the rounds' figures, in their order.
+func roundsOf(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strings.Join(s, " ")
 }
 
 func verdict(ok bool) string {
