@@ -2,10 +2,18 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -16,12 +24,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -63,13 +74,19 @@ type convWebhook struct {
 	errors []string // requests it could not handle
 }
 
-func newConvWebhook(t *testing.T) *convWebhook {
+// With dnsNames, its certificate is one made for them alone (not for
+// 127.0.0.1, the address dialled), self-signed: a webhook reached through
+// a Service has a certificate for <service>.<namespace>.svc.
+func newConvWebhook(t *testing.T, dnsNames ...string) *convWebhook {
 	t.Helper()
 	w := &convWebhook{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/convert", w.serve)
 	w.srv = httptest.NewUnstartedServer(mux)
 	w.srv.EnableHTTP2 = true
+	if len(dnsNames) > 0 {
+		w.srv.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t, dnsNames)}}
+	}
 	w.srv.StartTLS()
 	t.Cleanup(w.srv.Close)
 	// httptest's certificate is self-signed and valid for 127.0.0.1:
@@ -80,6 +97,29 @@ func newConvWebhook(t *testing.T) *convWebhook {
 		t.Fatalf("webhook URL %s", w.srv.URL)
 	}
 	return w
+}
+
+// selfSigned is a serving certificate for dnsNames that is its own CA.
+func selfSigned(t *testing.T, dnsNames []string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: dnsNames[0]},
+		DNSNames:     dnsNames,
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func (w *convWebhook) callCount() int {
@@ -871,6 +911,102 @@ func TestCRDConversionWebhook(t *testing.T) {
 
 // noneCRD is a CRD of Gadgets in v1 (storage) and v2 of the same schema,
 // with the None conversion strategy.
+// TestCRDConversionWebhookService: a conversion webhook given as a
+// Service (clientConfig.service) is called at a ready endpoint of the
+// Service's EndpointSlices, on the target port of the Service's port, with
+// the certificate checked for <service>.<namespace>.svc; without a ready
+// endpoint the conversion fails, as kube-apiserver's, with "no endpoints
+// available for service".
+func TestCRDConversionWebhookService(t *testing.T) {
+	const svc = "thing-conv"
+	wh := newConvWebhook(t, svc+".default.svc")
+	k := startKapi(t)
+	ctx := context.Background()
+	_, portText, err := net.SplitHostPort(wh.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The Service has no selector: its EndpointSlice is the test's, as
+	// for a webhook running outside the cluster.
+	if _, err := k.client.CoreV1().Services("default").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: svc},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 8443, TargetPort: intstr.FromInt32(int32(port))}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: svc + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints: []discoveryv1.Endpoint{
+			// Not ready: never called.
+			{Addresses: []string{"192.0.2.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)}},
+			{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)}},
+		},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr("https"), Port: ptr(int32(port))}},
+	}
+	if _, err := k.client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	crd := thingCRD(wh.url, wh.caPEM)
+	crd.Spec.Conversion.Webhook.ClientConfig = &apiextensionsv1.WebhookClientConfig{
+		Service:  &apiextensionsv1.ServiceReference{Namespace: "default", Name: svc, Path: ptr("/convert"), Port: ptr(int32(8443))},
+		CABundle: wh.caPEM,
+	}
+	crd = k.createCRD(t, crd)
+	v1 := k.crs(crd, "v1", "default")
+	v2 := k.crs(crd, "v2", "default")
+	defer func() {
+		for _, p := range wh.problems() {
+			t.Errorf("the webhook got a bad request: %s", p)
+		}
+	}()
+
+	created, err := v2.Create(ctx, thingV2("s", 7, "Gi", "green", nil), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create through v2, converted by the webhook behind the Service: %v", err)
+	}
+	wantV2(t, "created through v2", created, 7, "Gi", "green")
+	if wh.callCount() == 0 {
+		t.Fatal("the webhook behind the Service was not called")
+	}
+	got1, err := v1.Get(ctx, "s", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantV1(t, "read through v1", got1, "7Gi", "green")
+	n := wh.callCount()
+	if _, err := v2.Get(ctx, "s", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if wh.callCount() == n {
+		t.Error("reading the v1-stored Thing through v2 did not call the webhook")
+	}
+
+	// No ready endpoint: the conversion fails, and nothing is written.
+	slice.Endpoints = slice.Endpoints[:1]
+	if _, err := k.client.DiscoveryV1().EndpointSlices("default").Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = v2.Get(ctx, "s", metav1.GetOptions{})
+		if err != nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wantConvError(t, "a read through v2 without a ready endpoint", err, `no endpoints available for service "`+svc+`"`)
+	_, err = v2.Create(ctx, thingV2("t", 1, "Mi", "red", nil), metav1.CreateOptions{})
+	wantConvError(t, "a create through v2 without a ready endpoint", err, `no endpoints available for service "`+svc+`"`)
+	if _, _, _, ok := convStored(t, k, thingKey("t")); ok {
+		t.Error("a create whose conversion failed was stored")
+	}
+}
+
 func noneCRD() *apiextensionsv1.CustomResourceDefinition {
 	schema := func() *apiextensionsv1.CustomResourceValidation {
 		return &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object",
