@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -102,11 +103,9 @@ func (st *Store) list(ctx context.Context, ns string, opts *metav1.ListOptions, 
 	if err != nil {
 		return nil, st.storageError(err, "")
 	}
-	items := make([]runtime.Object, len(res.Items))
-	for i, o := range res.Items {
-		if items[i], err = st.toServed(o); err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
+	items := slices.Clone(res.Items)
+	if err := st.toServedAll(items); err != nil {
+		return nil, apierrors.NewInternalError(err)
 	}
 	list := st.NewList()
 	la, err := meta.ListAccessor(list)

@@ -127,6 +127,10 @@ type Hooks struct {
 type Conversion struct {
 	ToStorage   func(served runtime.Object) (runtime.Object, error)
 	FromStorage func(stored runtime.Object) (runtime.Object, error)
+	// FromStorageAll, when set, is FromStorage of a list's objects at
+	// once, each of them (a CRD's conversion webhook gets one review for a
+	// list, as kube-apiserver sends it).
+	FromStorageAll func(stored []runtime.Object) ([]runtime.Object, error)
 }
 
 // GVR is the served group-version-resource.

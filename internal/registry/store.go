@@ -84,6 +84,46 @@ func (st *Store) toServed(obj runtime.Object) (runtime.Object, error) {
 	return obj, nil
 }
 
+// toServedAll is toServed of each of objs, in place; the objects to convert
+// are converted at once when the row converts lists at once.
+func (st *Store) toServedAll(objs []runtime.Object) error {
+	if st.R.Convert == nil || st.R.Convert.FromStorageAll == nil {
+		for i, o := range objs {
+			var err error
+			if objs[i], err = st.toServed(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var at []int
+	var convert []runtime.Object
+	for i, o := range objs {
+		if o == nil || o.GetObjectKind().GroupVersionKind() == st.R.GVK() {
+			continue
+		}
+		if c, ok := o.(*storage.Cached); ok {
+			o = c.DeepCopyObject()
+		}
+		at = append(at, i)
+		convert = append(convert, o)
+	}
+	if len(convert) > 0 {
+		out, err := st.R.Convert.FromStorageAll(convert)
+		if err != nil {
+			return err
+		}
+		if len(out) != len(convert) {
+			return fmt.Errorf("%d objects converted into %d", len(convert), len(out))
+		}
+		for j, i := range at {
+			out[j].GetObjectKind().SetGroupVersionKind(st.R.GVK())
+			objs[i] = out[j]
+		}
+	}
+	return nil
+}
+
 // storageError turns a storage error into the Status error a client sees.
 func (st *Store) storageError(err error, name string) error {
 	if err == nil {

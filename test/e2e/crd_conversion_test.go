@@ -565,9 +565,19 @@ func TestCRDConversionWebhook(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		n := wh.callCount()
 		l2, err := v2.List(ctx, metav1.ListOptions{LabelSelector: "list=yes"})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// As kube-apiserver, one ConversionReview for the list, with every
+		// item stored in v1.
+		if calls := wh.callsSince(n); len(calls) != 1 || len(calls[0].from) != 3 {
+			var sizes []int
+			for _, c := range calls {
+				sizes = append(sizes, len(c.from))
+			}
+			t.Errorf("listing 3 Things through v2 sent %d ConversionReviews of %v objects, want one of 3", len(calls), sizes)
 		}
 		if l1.GetAPIVersion() != convGroup+"/v1" || l2.GetAPIVersion() != convGroup+"/v2" || l2.GetKind() != "ThingList" {
 			t.Errorf("lists %s %s / %s %s", l1.GetAPIVersion(), l1.GetKind(), l2.GetAPIVersion(), l2.GetKind())

@@ -236,10 +236,39 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 	// before the storage version changed keep the version they were
 	// stored in until they are written again.
 	r.Convert = &registry.Conversion{
-		ToStorage:   func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, s.storageVersion, false) },
-		FromStorage: func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, v.Name, true) },
+		ToStorage:      func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, s.storageVersion, false) },
+		FromStorage:    func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, v.Name, true) },
+		FromStorageAll: func(objs []runtime.Object) ([]runtime.Object, error) { return s.convertRead(objs, v.Name) },
 	}
 	return r, nil
+}
+
+// convertRead converts custom resources read from storage to version to,
+// in one call of the converter (one ConversionReview for a list), and gives
+// each to's defaults and pruning.
+func (s *Serving) convertRead(objs []runtime.Object, to string) ([]runtime.Object, error) {
+	us := make([]*unstructured.Unstructured, len(objs))
+	for i, obj := range objs {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("a %s is a %T", s.names.kind, obj)
+		}
+		us[i] = u
+	}
+	converted, err := s.conv.convert(context.Background(), us, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runtime.Object, len(converted))
+	for i, u := range converted {
+		if us[i].GetAPIVersion() != s.crd.Spec.Group+"/"+to {
+			if _, err := s.versions[to].coerce(u.Object, true); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = u
+	}
+	return out, nil
 }
 
 // convertOne converts a custom resource to version to; one read from
