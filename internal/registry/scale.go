@@ -20,7 +20,7 @@ var ScaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 // need not know the workload's type; the row's Type.Scale says where the
 // replicas are.
 var ScaleSubresource = &Subresource{
-	Name: "scale", Kind: ScaleGVK, Verbs: getUpdatePatch,
+	Name: "scale", Kind: ScaleGVK, Verbs: getPatchUpdate,
 	New: func() runtime.Object { return &autoscalingv1.Scale{} },
 	View: func(r *Resource, obj runtime.Object) (runtime.Object, error) {
 		return r.Type.Scale.Scale(obj)

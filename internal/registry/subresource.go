@@ -56,7 +56,7 @@ type Subresource struct {
 	Resets []string
 }
 
-var getUpdatePatch = []string{"get", "update", "patch"}
+var getPatchUpdate = []string{"get", "patch", "update"}
 
 // ViewOf is what sub shows of obj: View's answer, or obj.
 func (s *Subresource) ViewOf(r *Resource, obj runtime.Object) (runtime.Object, error) {
@@ -98,7 +98,7 @@ func StatusSubresource(resets ...string) *Subresource {
 		}
 	}
 	return &Subresource{
-		Name: "status", Verbs: getUpdatePatch, TrackFields: true, Resets: resets,
+		Name: "status", Verbs: getPatchUpdate, TrackFields: true, Resets: resets,
 		Write: func(r *Resource, in, old runtime.Object) (runtime.Object, error) {
 			out := r.Type.Status.Write(in, old)
 			m, o := mustAccessor(out), mustAccessor(old)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,10 @@ func TestScale(t *testing.T) {
 	found := false
 	for _, r := range res.APIResources {
 		found = found || (r.Name == "deployments/scale" && r.Kind == "Scale" && r.Group == "autoscaling")
+		// The verbs of status and scale, in kube-apiserver's order.
+		if (r.Name == "deployments/scale" || r.Name == "deployments/status") && !slices.Equal(r.Verbs, []string{"get", "patch", "update"}) {
+			t.Errorf("discovery lists %s with verbs %v, want [get patch update]", r.Name, r.Verbs)
+		}
 	}
 	if !found {
 		t.Error("discovery does not list deployments/scale as an autoscaling/v1 Scale")
