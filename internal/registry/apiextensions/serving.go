@@ -215,15 +215,11 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 	}
 	if v.Subresources != nil && v.Subresources.Status != nil {
 		t.Status = unstructuredStatus{}
-		r.Subresources = append(r.Subresources, &registry.Subresource{
-			Name: "status", Verbs: []string{"get", "patch", "update"}, TrackFields: true,
-			Write: func(r *registry.Resource, in, old runtime.Object) (runtime.Object, error) {
-				return r.Type.Status.Write(in, old), nil
-			},
-			Validate: func(obj, old runtime.Object) field.ErrorList {
-				return vs.validateStatus(obj.(*unstructured.Unstructured), old.(*unstructured.Unstructured))
-			},
-		})
+		status := registry.StatusSubresource()
+		status.Validate = func(obj, old runtime.Object) field.ErrorList {
+			return vs.validateStatus(obj.(*unstructured.Unstructured), old.(*unstructured.Unstructured))
+		}
+		r.Subresources = append(r.Subresources, status)
 	}
 	if v.Subresources != nil && v.Subresources.Scale != nil {
 		t.Scale = newPathScale(v.Subresources.Scale)
