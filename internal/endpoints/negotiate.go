@@ -138,15 +138,17 @@ func NegotiateOutput(r *http.Request, objects []runtime.SerializerInfo, table bo
 // NotAcceptable is the 406 answer to an Accept header kapi cannot satisfy.
 func NotAcceptable() error {
 	return statusError(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable,
-		"only the following media types are accepted: "+strings.Join(mediaTypes(), ", "))
+		"only the following media types are accepted: "+mediaTypes(registry.Codecs.SupportedMediaTypes()))
 }
 
-func mediaTypes() []string {
+// mediaTypes lists the media types of infos, as the 406 and 415 answers
+// name them.
+func mediaTypes(infos []runtime.SerializerInfo) string {
 	var types []string
-	for _, info := range registry.Codecs.SupportedMediaTypes() {
+	for _, info := range infos {
 		types = append(types, info.MediaType)
 	}
-	return types
+	return strings.Join(types, ", ")
 }
 
 // statusError is a Status error with any code and reason.
@@ -175,10 +177,6 @@ func inputSerializer(r *http.Request, infos []runtime.SerializerInfo) (runtime.S
 			}
 		}
 	}
-	var types []string
-	for _, info := range infos {
-		types = append(types, info.MediaType)
-	}
 	return runtime.SerializerInfo{}, statusError(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
-		"the body of the request was in an unknown format - accepted media types include: "+strings.Join(types, ", "))
+		"the body of the request was in an unknown format - accepted media types include: "+mediaTypes(infos))
 }
