@@ -90,7 +90,7 @@ func decodeObject(w http.ResponseWriter, r *http.Request, s *scope, body []byte)
 // decoded is the row's Decoded step for a body of the row's kind (not
 // for a Scale or a TokenRequest), or nil.
 func (s *scope) decoded() func(runtime.Object) ([]string, error) {
-	if s.sub != nil && s.sub.New != nil {
+	if s.subKind() {
 		return nil
 	}
 	return s.store.R.Type.Decoded

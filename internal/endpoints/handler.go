@@ -112,7 +112,7 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		AddWarning(w, st.R.Deprecation)
 	}
 	s := &scope{info: info, store: st, sub: sub, serializers: st.R.Type.Serializers}
-	if sub != nil && sub.New != nil {
+	if s.subKind() {
 		s.serializers = registry.Codecs.SupportedMediaTypes()
 	}
 	out, err := NegotiateOutput(r, s.serializers, s.tableResource().HasTable())

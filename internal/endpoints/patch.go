@@ -160,7 +160,7 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 // merge patches: the row's kind does (built-in kinds), or the
 // subresource's own (a Scale).
 func (s *scope) strategicMerge() bool {
-	return (s.sub != nil && s.sub.New != nil) || s.store.R.Type.StrategicMerge
+	return s.subKind() || s.store.R.Type.StrategicMerge
 }
 
 // patchError words a failed patch as kube-apiserver: a malformed patch is

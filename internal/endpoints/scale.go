@@ -11,6 +11,10 @@ import (
 // scale subresource an autoscaling/v1 Scale, serviceaccounts/token a
 // TokenRequest): these say what a request's body and answer are.
 
+// subKind reports a subresource that reads and writes a kind of its own
+// (a Scale, a TokenRequest), not the row's.
+func (s *scope) subKind() bool { return s.sub != nil && s.sub.New != nil }
+
 // bodyKind is the kind a request body must be.
 func (s *scope) bodyKind() schema.GroupVersionKind {
 	if s.sub != nil {
@@ -31,7 +35,7 @@ func (s *scope) newBody() runtime.Object {
 // the row's, or for a subresource of another kind (a Scale) the default
 // columns, as kube-apiserver prints kinds without a printer of their own.
 func (s *scope) tableResource() *registry.Resource {
-	if s.sub != nil && s.sub.New != nil {
+	if s.subKind() {
 		gvk := s.sub.Kind
 		return &registry.Resource{Group: gvk.Group, Version: gvk.Version, Name: s.sub.Name, Kind: gvk.Kind}
 	}
