@@ -84,42 +84,38 @@ func (st *Store) toServed(obj runtime.Object) (runtime.Object, error) {
 	return obj, nil
 }
 
-// toServedAll is toServed of each of objs, in place; the objects to convert
-// are converted at once when the row converts lists at once.
+// toServedAll is toServed of each of objs, in place; when the row
+// converts lists at once, the objects to convert go in one call.
 func (st *Store) toServedAll(objs []runtime.Object) error {
-	if st.R.Convert == nil || st.R.Convert.FromStorageAll == nil {
-		for i, o := range objs {
-			var err error
-			if objs[i], err = st.toServed(o); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	batch := st.R.Convert != nil && st.R.Convert.FromStorageAll != nil
 	var at []int
 	var convert []runtime.Object
 	for i, o := range objs {
-		if o == nil || o.GetObjectKind().GroupVersionKind() == st.R.GVK() {
+		if batch && o != nil && o.GetObjectKind().GroupVersionKind() != st.R.GVK() {
+			if c, ok := o.(*storage.Cached); ok {
+				o = c.DeepCopyObject()
+			}
+			at, convert = append(at, i), append(convert, o)
 			continue
 		}
-		if c, ok := o.(*storage.Cached); ok {
-			o = c.DeepCopyObject()
-		}
-		at = append(at, i)
-		convert = append(convert, o)
-	}
-	if len(convert) > 0 {
-		out, err := st.R.Convert.FromStorageAll(convert)
-		if err != nil {
+		var err error
+		if objs[i], err = st.toServed(o); err != nil {
 			return err
 		}
-		if len(out) != len(convert) {
-			return fmt.Errorf("%d objects converted into %d", len(convert), len(out))
-		}
-		for j, i := range at {
-			out[j].GetObjectKind().SetGroupVersionKind(st.R.GVK())
-			objs[i] = out[j]
-		}
+	}
+	if len(convert) == 0 {
+		return nil
+	}
+	out, err := st.R.Convert.FromStorageAll(convert)
+	if err != nil {
+		return err
+	}
+	if len(out) != len(convert) {
+		return fmt.Errorf("%d objects converted into %d", len(convert), len(out))
+	}
+	for j, i := range at {
+		out[j].GetObjectKind().SetGroupVersionKind(st.R.GVK())
+		objs[i] = out[j]
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package apiextensions
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -234,58 +235,51 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 	r.Convert = &registry.Conversion{
 		ToStorage:      func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, s.storageVersion, false) },
 		FromStorage:    func(obj runtime.Object) (runtime.Object, error) { return s.convertOne(obj, v.Name, true) },
-		FromStorageAll: func(objs []runtime.Object) ([]runtime.Object, error) { return s.convertRead(objs, v.Name) },
+		FromStorageAll: func(objs []runtime.Object) ([]runtime.Object, error) { return s.convertAll(objs, v.Name, true) },
 	}
 	return r, nil
 }
 
-// convertRead converts custom resources read from storage to version to,
-// in one call of the converter (one ConversionReview for a list), and gives
-// each to's defaults and pruning.
-func (s *Serving) convertRead(objs []runtime.Object, to string) ([]runtime.Object, error) {
-	us := make([]*unstructured.Unstructured, len(objs))
+// convertAll converts custom resources to version to: those not in it
+// yet in one call of the converter (one ConversionReview for a list).
+// Ones read from storage (read) then get to's defaults and pruning, as
+// kube-apiserver decodes them.
+func (s *Serving) convertAll(objs []runtime.Object, to string, read bool) ([]runtime.Object, error) {
+	out := slices.Clone(objs)
+	var at []int
+	var send []*unstructured.Unstructured
 	for i, obj := range objs {
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
 			return nil, fmt.Errorf("a %s is a %T", s.names.kind, obj)
 		}
-		us[i] = u
+		if u.GetAPIVersion() != s.crd.Spec.Group+"/"+to {
+			at, send = append(at, i), append(send, u)
+		}
 	}
-	converted, err := s.conv.convert(context.Background(), us, to)
+	if len(send) == 0 {
+		return out, nil
+	}
+	converted, err := s.conv.convert(context.Background(), send, to)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]runtime.Object, len(converted))
-	for i, u := range converted {
-		if us[i].GetAPIVersion() != s.crd.Spec.Group+"/"+to {
-			if _, err := s.versions[to].coerce(u.Object, true); err != nil {
+	for j, i := range at {
+		if read {
+			if _, err := s.versions[to].coerce(converted[j].Object, true); err != nil {
 				return nil, err
 			}
 		}
-		out[i] = u
+		out[i] = converted[j]
 	}
 	return out, nil
 }
 
-// convertOne converts a custom resource to version to; one read from
-// storage (read) then gets to's defaults and pruning, as kube-apiserver
-// decodes it.
+// convertOne is convertAll of one object.
 func (s *Serving) convertOne(obj runtime.Object, to string, read bool) (runtime.Object, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil, fmt.Errorf("a %s is a %T", s.names.kind, obj)
-	}
-	if u.GetAPIVersion() == s.crd.Spec.Group+"/"+to {
-		return u, nil
-	}
-	out, err := s.conv.convert(context.Background(), []*unstructured.Unstructured{u}, to)
+	out, err := s.convertAll([]runtime.Object{obj}, to, read)
 	if err != nil {
 		return nil, err
-	}
-	if read {
-		if _, err := s.versions[to].coerce(out[0].Object, true); err != nil {
-			return nil, err
-		}
 	}
 	return out[0], nil
 }
