@@ -577,21 +577,6 @@ func (cb *crdBench) memory(ctx context.Context) (heap, rss float64, err error) {
 			heap = v / (1 << 20)
 		}
 	}
-	rss, err = currentRSS(cb.pid)
+	rss, err = procMB(cb.pid, "VmRSS")
 	return heap, rss, err
-}
-
-// currentRSS is the process's VmRSS in MB.
-func currentRSS(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseFloat(f[1], 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }

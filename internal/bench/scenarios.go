@@ -200,7 +200,7 @@ func (b *bench) run(ctx context.Context) error {
 		results = append(results, r)
 		printResult(b.out, r, b.cfg.CPU)
 	}
-	rss, err := peakRSS(b.pid)
+	rss, err := procMB(b.pid, "VmHWM")
 	if err != nil {
 		return err
 	}
@@ -621,17 +621,18 @@ func (l *latencies) p99() float64 {
 	return l.ms[len(l.ms)*99/100]
 }
 
-// peakRSS is the process's VmHWM in MB.
-func peakRSS(pid int) (float64, error) {
+// procMB is a memory figure of the process in MB, from /proc/<pid>/status:
+// "VmRSS" (resident now) or "VmHWM" (peak resident).
+func procMB(pid int, field string) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field+":" {
 			kb, err := strconv.ParseFloat(f[1], 64)
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
