@@ -399,7 +399,7 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 	// Delete what is there; then, none left, list once more: a create
 	// that passed before the rows refused them may have landed since.
 	for pass := 0; pass < 2; pass++ {
-		remaining, err := deleteAll(ctx, st)
+		_, remaining, err := deleteAll(ctx, st, "")
 		if err != nil {
 			return err
 		}
@@ -461,36 +461,4 @@ func (c *CRDs) storageStore(name string) (st *registry.Store, done func(), err e
 		return nil, nil, err
 	}
 	return st, stop, nil
-}
-
-// deleteAll deletes every object of st and reports how many remain
-// (being deleted, waiting for their finalizers).
-func deleteAll(ctx context.Context, st *registry.Store) (int, error) {
-	list, err := st.List(ctx, "", &metav1.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return 0, err
-	}
-	remaining := 0
-	for _, it := range items {
-		m, err := meta.Accessor(it)
-		if err != nil {
-			continue
-		}
-		remaining++
-		if m.GetDeletionTimestamp() != nil {
-			continue
-		}
-		_, deleted, err := st.Delete(ctx, m.GetNamespace(), m.GetName(), &metav1.DeleteOptions{}, false)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return 0, err
-		}
-		if deleted || apierrors.IsNotFound(err) {
-			remaining--
-		}
-	}
-	return remaining, nil
 }

@@ -92,29 +92,15 @@ func (c *Namespaces) finish(ctx context.Context, name string) (bool, error) {
 	if ns.DeletionTimestamp == nil || !hasKubernetesFinalizer(ns) {
 		return true, nil
 	}
+	// Whatever was there, deleted now or not, is looked for again on the
+	// next pass before the finalizer goes.
 	remaining := 0
 	for _, st := range contents(c.Catalogue.Snapshot()) {
-		list, err := st.List(ctx, name, &metav1.ListOptions{})
+		listed, _, err := deleteAll(ctx, st, name)
 		if err != nil {
 			return false, err
 		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return false, err
-		}
-		for _, it := range items {
-			m, err := meta.Accessor(it)
-			if err != nil {
-				continue
-			}
-			remaining++
-			if m.GetDeletionTimestamp() != nil {
-				continue // waiting for its own finalizers
-			}
-			if _, _, err := st.Delete(ctx, name, m.GetName(), &metav1.DeleteOptions{}, false); err != nil && !apierrors.IsNotFound(err) {
-				return false, err
-			}
-		}
+		remaining += listed
 	}
 	if remaining > 0 {
 		return false, nil
@@ -164,4 +150,38 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// deleteAll deletes every object of st in namespace ns (every namespace
+// for "") that is not being deleted already. It reports how many it
+// listed, and how many of those remain (being deleted, waiting for their
+// finalizers).
+func deleteAll(ctx context.Context, st *registry.Store, ns string) (listed, remaining int, err error) {
+	list, err := st.List(ctx, ns, &metav1.ListOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, it := range items {
+		m, err := meta.Accessor(it)
+		if err != nil {
+			continue
+		}
+		listed++
+		if m.GetDeletionTimestamp() != nil {
+			remaining++ // waiting for its own finalizers
+			continue
+		}
+		_, deleted, err := st.Delete(ctx, m.GetNamespace(), m.GetName(), &metav1.DeleteOptions{}, false)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return 0, 0, err
+		}
+		if !deleted && err == nil {
+			remaining++
+		}
+	}
+	return listed, remaining, nil
 }
