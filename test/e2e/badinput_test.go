@@ -13,9 +13,10 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// do sends a raw request to kapi and returns the status code, the decoded
-// Status (if the body is one) and the body.
-func (k *kapi) do(t *testing.T, method, path, contentType string, body []byte, header ...string) (int, *metav1.Status, []byte) {
+// request sends a raw request to kapi, with the headers given as name,
+// value pairs, and returns the status code, the response headers and the
+// body.
+func (k *kapi) request(t *testing.T, method, path, contentType string, body []byte, header ...string) (int, http.Header, []byte) {
 	t.Helper()
 	hc, err := rest.HTTPClientFor(k.rest)
 	if err != nil {
@@ -37,11 +38,18 @@ func (k *kapi) do(t *testing.T, method, path, contentType string, body []byte, h
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+// do is request, with the Status decoded when the body is one.
+func (k *kapi) do(t *testing.T, method, path, contentType string, body []byte, header ...string) (int, *metav1.Status, []byte) {
+	t.Helper()
+	code, _, b := k.request(t, method, path, contentType, body, header...)
 	var st metav1.Status
 	if json.Unmarshal(b, &st) == nil && st.Kind == "Status" {
-		return resp.StatusCode, &st, b
+		return code, &st, b
 	}
-	return resp.StatusCode, nil, b
+	return code, nil, b
 }
 
 // TestBadInput: each bad request gets a Status with the right code and
@@ -125,16 +133,6 @@ func TestBodyTooLarge(t *testing.T) {
 // rawHeaders sends a JSON request and returns the response headers.
 func (k *kapi) rawHeaders(t *testing.T, method, path string, body []byte) http.Header {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(k.rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(method, k.srv.URL+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.Header
+	_, h, _ := k.request(t, method, path, "application/json", body)
+	return h
 }

@@ -37,11 +37,9 @@ package e2e
 //   the Tables of custom resources (v1beta1, chunked lists): TestCRDConformanceTables (also TestCRDContent)
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -62,7 +60,6 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 )
@@ -1104,29 +1101,6 @@ func confMultiVersionCRD(singular string, v *apiextensionsv1.CustomResourceValid
 	return crd
 }
 
-// confRequest sends a raw request and returns its code, headers and
-// body.
-func confRequest(t *testing.T, k *kapi, method, path, contentType string, body []byte) (int, http.Header, []byte) {
-	t.Helper()
-	hc, err := rest.HTTPClientFor(k.rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(method, k.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
-}
-
 // confWarnings are the texts of a response's Warning headers.
 func confWarnings(h http.Header) []string {
 	ws, _ := utilnet.ParseWarningHeaders(h.Values("Warning"))
@@ -1151,7 +1125,7 @@ func TestCRDConformanceFieldValidation(t *testing.T) {
 		t.Helper()
 		path := fmt.Sprintf("/apis/%s/%s/%s/%s?fieldManager=field_validation_mgr&fieldValidation=%s",
 			crd.Spec.Group, crd.Spec.Versions[0].Name, crd.Spec.Names.Plural, name, validation)
-		return confRequest(t, k, "PATCH", path, "application/apply-patch+yaml", []byte(body))
+		return k.request(t, "PATCH", path, "application/apply-patch+yaml", []byte(body), "Accept", "application/json")
 	}
 	notStored := func(crd *apiextensionsv1.CustomResourceDefinition, name, what string) {
 		t.Helper()
@@ -1310,7 +1284,7 @@ spec:
 		}
 	}
 	notStored(embedded, "strict", "a JSON body with duplicate and unknown fields, Strict")
-	code, hdr, raw = confRequest(t, k, "POST", objPath+"?fieldValidation=Warn", "application/json", jsonBody("warn"))
+	code, hdr, raw = k.request(t, "POST", objPath+"?fieldValidation=Warn", "application/json", jsonBody("warn"), "Accept", "application/json")
 	if w := confWarnings(hdr); code != http.StatusCreated || !confSameSet(w, wantStrict) {
 		t.Errorf("a JSON body with duplicate and unknown fields, Warn: %d, warnings %q, want %q; %s", code, w, wantStrict, raw)
 	}
@@ -1323,7 +1297,7 @@ spec:
 			t.Errorf("the custom resource created with Warn (the last duplicate kept, unknown fields pruned): %v", got.Object)
 		}
 	}
-	code, hdr, raw = confRequest(t, k, "POST", objPath+"?fieldValidation=Ignore", "application/json", jsonBody("ignore"))
+	code, hdr, raw = k.request(t, "POST", objPath+"?fieldValidation=Ignore", "application/json", jsonBody("ignore"), "Accept", "application/json")
 	if w := confWarnings(hdr); code != http.StatusCreated || len(w) != 0 {
 		t.Errorf("a JSON body with duplicate and unknown fields, Ignore: %d, warnings %q; %s", code, w, raw)
 	}
@@ -1341,7 +1315,7 @@ spec:
 	// With Warn, each is a warning; the YAML error is cut into its lines
 	// (kube-apiserver's parseYAMLWarnings), as a warning has no line
 	// breaks.
-	code, hdr, raw = confRequest(t, k, "POST", objPath+"?fieldValidation=Warn", "application/yaml", []byte(yamlBody))
+	code, hdr, raw = k.request(t, "POST", objPath+"?fieldValidation=Warn", "application/yaml", []byte(yamlBody), "Accept", "application/json")
 	if w, want := confWarnings(hdr), []string{`line 8: key "foo" already set in map`, `unknown field "unknownRoot"`}; code != http.StatusCreated || !confSameSet(w, want) {
 		t.Errorf("a YAML body with a duplicate and an unknown field, Warn: %d, warnings %q, want %q; %s", code, w, want, raw)
 	}
