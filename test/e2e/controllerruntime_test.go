@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // copier mirrors the ConfigMap "source" into the Secret "derived" with
@@ -33,14 +35,17 @@ func (r *copier) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	return ctrl.Result{}, r.c.Apply(ctx, secret, client.FieldOwner("copier"), client.ForceOwnership)
 }
 
-// controllerRuns numbers TestControllerRuntime's runs in this process.
-var controllerRuns int
+// managerRuns numbers the controllers the tests run in this process:
+// controller-runtime refuses a controller's name twice in a process, and
+// the tests may run again with -count.
+var managerRuns atomic.Int64
 
-// TestControllerRuntime: a controller-runtime manager, with a reconciler
-// that watches ConfigMaps and writes a Secret by server-side apply, runs
-// against kapi.
-func TestControllerRuntime(t *testing.T) {
-	k := startKapi(t)
+// runController runs a controller-runtime manager against k with one
+// controller, named name and a number, that reconciles objects of the
+// kind of of with the reconciler made from the manager's client. The
+// test stops the manager, and fails if it ended in an error.
+func runController(t *testing.T, k *kapi, name string, of client.Object, reconciler func(client.Client) reconcile.Reconciler) {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
@@ -49,21 +54,26 @@ func TestControllerRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Controller names are unique per process: a name per run lets the
-	// test run again with -count.
-	controllerRuns++
-	if err := ctrl.NewControllerManagedBy(mgr).Named(fmt.Sprint("configmap-copier-", controllerRuns)).For(&corev1.ConfigMap{}).Complete(&copier{c: mgr.GetClient()}); err != nil {
+	if err := ctrl.NewControllerManagedBy(mgr).Named(fmt.Sprint(name, "-", managerRuns.Add(1))).For(of).Complete(reconciler(mgr.GetClient())); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("manager: %v", err)
 		}
-	}()
+	})
+}
+
+// TestControllerRuntime: a controller-runtime manager, with a reconciler
+// that watches ConfigMaps and writes a Secret by server-side apply, runs
+// against kapi.
+func TestControllerRuntime(t *testing.T) {
+	k := startKapi(t)
+	runController(t, k, "configmap-copier", &corev1.ConfigMap{}, func(c client.Client) reconcile.Reconciler { return &copier{c: c} })
 
 	cms := k.client.CoreV1().ConfigMaps("default")
 	if _, err := cms.Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "source"}, Data: map[string]string{"color": "blue"}}, metav1.CreateOptions{}); err != nil {

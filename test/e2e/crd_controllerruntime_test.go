@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -10,14 +9,12 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // gizmoGVK is the kind of gizmoCRD.
@@ -89,10 +86,6 @@ func (r *gizmoReconciler) count(name string) int {
 	return r.reconciles[name]
 }
 
-// crdControllerRuns numbers TestCRDControllerRuntime's runs in this
-// process.
-var crdControllerRuns int
-
 // TestCRDControllerRuntime: a controller-runtime manager whose reconciler
 // watches custom resources as unstructured objects and writes their
 // status through the status subresource runs against kapi: status
@@ -105,32 +98,13 @@ func TestCRDControllerRuntime(t *testing.T) {
 	crd := k.createCRD(t, gizmoCRD())
 	gizmos := k.crs(crd, "v1", "default")
 
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := ctrl.NewManager(k.rest, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &gizmoReconciler{c: mgr.GetClient(), reconciles: map[string]int{}}
+	r := &gizmoReconciler{reconciles: map[string]int{}}
 	watched := &unstructured.Unstructured{}
 	watched.SetGroupVersionKind(gizmoGVK)
-	// Controller names are unique per process: a name per run lets the
-	// test run again with -count.
-	crdControllerRuns++
-	if err := ctrl.NewControllerManagedBy(mgr).Named(fmt.Sprint("gizmo-status-", crdControllerRuns)).For(watched).Complete(r); err != nil {
-		t.Fatal(err)
-	}
-	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
+	runController(t, k, "gizmo-status", watched, func(c client.Client) reconcile.Reconciler {
+		r.c = c
+		return r
+	})
 
 	// waitStatus waits until name's status is observed=value,
 	// observedGeneration=gen and returns the object.
