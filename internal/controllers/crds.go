@@ -278,18 +278,19 @@ func (c *CRDs) serve(crd *apiextensionsv1.CustomResourceDefinition) error {
 	} else {
 		next.storage, next.stop = c.Storage(sv.Key(), sv.StorageGVK(), sv.NewStored, sv.FromStorage)
 	}
-	stores, err := sv.Stores(next.storage, terminating)
-	if err != nil {
+	// fail stops a storage made for next, which nothing serves.
+	fail := func(err error) error {
 		if cur == nil || next.storage != cur.storage {
 			next.stop()
 		}
 		return err
 	}
+	stores, err := sv.Stores(next.storage, terminating)
+	if err != nil {
+		return fail(err)
+	}
 	if err := c.Catalogue.Set(apiextensions.Owner(crd.Name), stores); err != nil {
-		if cur == nil || next.storage != cur.storage {
-			next.stop()
-		}
-		return err
+		return fail(err)
 	}
 	next.stores = stores
 	c.served[crd.Name] = next
@@ -343,7 +344,12 @@ func (c *CRDs) stopAll() {
 
 // writeStatus changes the stored CRD's status with change.
 func (c *CRDs) writeStatus(ctx context.Context, name string, change func(*apiextensionsv1.CustomResourceDefinition)) error {
-	_, _, err := c.CRDs.Update(ctx, "", name, c.CRDs.R.Sub("status"), func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+	return c.update(ctx, name, c.CRDs.R.Sub("status"), change)
+}
+
+// update changes the stored CRD name, or its subresource sub, with change.
+func (c *CRDs) update(ctx context.Context, name string, sub *registry.Subresource, change func(*apiextensionsv1.CustomResourceDefinition)) error {
+	_, _, err := c.CRDs.Update(ctx, "", name, sub, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 		if old == nil {
 			return nil, apierrors.NewNotFound(c.CRDs.GroupResource(), name)
 		}
@@ -385,11 +391,8 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 		apiextensions.SetCondition(crd, apiextensionsv1.CustomResourceDefinitionCondition{Type: apiextensionsv1.Terminating,
 			Status: apiextensionsv1.ConditionTrue, Reason: "InstanceDeletionInProgress", Message: "CustomResource deletion is in progress"})
 	})
-	if apierrors.IsNotFound(err) {
-		return nil // gone meanwhile (another replica finished)
-	}
 	if err != nil {
-		return err
+		return unlessGone(err)
 	}
 	st, done, err := c.storageStore(name)
 	if err != nil {
@@ -413,18 +416,9 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 	}); err != nil {
 		return unlessGone(err)
 	}
-	_, _, err = c.CRDs.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
-		if old == nil {
-			return nil, apierrors.NewNotFound(c.CRDs.GroupResource(), name)
-		}
-		crd := old.(*apiextensionsv1.CustomResourceDefinition)
+	return unlessGone(c.update(ctx, name, nil, func(crd *apiextensionsv1.CustomResourceDefinition) {
 		crd.Finalizers = slices.DeleteFunc(crd.Finalizers, func(f string) bool { return f == apiextensions.CleanupFinalizer })
-		return crd, nil
-	}, false)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
+	}))
 }
 
 // unlessGone is err, unless it says the CRD is gone (another replica
