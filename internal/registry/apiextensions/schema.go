@@ -182,11 +182,7 @@ func (vs *versionSchema) validate(u, old *unstructured.Unstructured) field.Error
 	}
 	errs = append(errs, vs.validateScale(u, true)...)
 	errs = append(errs, schemaobjectmeta.Validate(ctx, nil, u.Object, vs.structural, false)...)
-	if old == nil {
-		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, u.Object)...)
-	} else if oldErrs := structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, oldContent); len(oldErrs) == 0 {
-		errs = append(errs, structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, u.Object)...)
-	}
+	errs = append(errs, vs.validateLists(u, old)...)
 	return append(errs, vs.validateCEL(ctx, u, old, errs, celOpts...)...)
 }
 
@@ -205,12 +201,18 @@ func (vs *versionSchema) validateStatus(u, old *unstructured.Unstructured) field
 			apiservervalidation.WithRatcheting(correlated.Key("status")))...)
 	}
 	errs = append(errs, vs.validateScale(u, false)...)
-	if newErrs := structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, u.Object); len(newErrs) > 0 {
-		if oldErrs := structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, old.Object); len(oldErrs) == 0 {
-			errs = append(errs, newErrs...)
-		}
-	}
+	errs = append(errs, vs.validateLists(u, old)...)
 	return append(errs, vs.validateCEL(ctx, u, old, errs, cel.WithRatcheting(correlated))...)
+}
+
+// validateLists checks the sets and maps of x-kubernetes-list-type; on an
+// update (old not nil) only when old passed, as kube-apiserver does.
+func (vs *versionSchema) validateLists(u, old *unstructured.Unstructured) field.ErrorList {
+	errs := structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, u.Object)
+	if len(errs) > 0 && old != nil && len(structurallisttype.ValidateListSetsAndMaps(nil, vs.structural, old.Object)) > 0 {
+		return nil
+	}
+	return errs
 }
 
 func (vs *versionSchema) validateCEL(ctx context.Context, u, old *unstructured.Unstructured, errs field.ErrorList, opts ...cel.Option) field.ErrorList {
@@ -245,8 +247,8 @@ func (vs *versionSchema) validateTypeMeta(u *unstructured.Unstructured) field.Er
 	return errs
 }
 
-// validateScale checks the replicas at the scale paths (spec too unless
-// statusOnly) and the selector, as kube-apiserver's validator.
+// validateScale checks the replicas at the scale paths (the spec's too
+// when spec) and the selector, as kube-apiserver's validator.
 func (vs *versionSchema) validateScale(u *unstructured.Unstructured, spec bool) field.ErrorList {
 	s := vs.scale
 	if s == nil {
