@@ -98,12 +98,8 @@ func bootstrapNamespaces(ctx context.Context, ns *registry.Store) error {
 // with etcdctl), decoded into unstructured objects and finished by
 // decoded; with the watch cache, a cache in front.
 func customResourceStorage(client *clientv3.Client, prefix string, watchCache bool) func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()) {
-	var jsonSerializer runtime.Serializer
-	for _, info := range registry.Codecs.SupportedMediaTypes() {
-		if info.MediaType == runtime.ContentTypeJSON {
-			jsonSerializer = info.Serializer
-		}
-	}
+	jsonInfo, _ := runtime.SerializerInfoForMediaType(registry.Codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	jsonSerializer := jsonInfo.Serializer
 	return func(key string, gvk schema.GroupVersionKind, newObj func() runtime.Object, decoded func(runtime.Object) error) (storage.Interface, func()) {
 		es := etcd.New(client, prefix+"/"+key+"/", etcd.Codec{Serializer: jsonSerializer, GVK: gvk, New: newObj, Decoded: decoded})
 		if !watchCache {
