@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/btree"
@@ -80,6 +81,9 @@ type Cacher struct {
 	watchers map[*cacheWatcher]struct{}
 
 	revs *revisions
+	// progressAsked is when a reader last asked etcd for progress (unix
+	// nanoseconds): readers ask at most every progressEvery, together.
+	progressAsked atomic.Int64
 
 	cancel context.CancelFunc
 	done   chan struct{}

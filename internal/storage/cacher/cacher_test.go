@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -506,5 +507,66 @@ func TestGetReadsEtcdWhenTheCacheLags(t *testing.T) {
 	}
 	if _, shared := got.(*storage.Cached); shared || got.(*corev1.ConfigMap).Name != "late" {
 		t.Errorf("get while the cache lags: %T %v", got, got)
+	}
+}
+
+// progressCounter is an etcd store that counts the progress requests
+// made through it.
+type progressCounter struct {
+	*etcd.Store
+	asked atomic.Int32
+}
+
+func (p *progressCounter) RequestProgress(ctx context.Context) error {
+	p.asked.Add(1)
+	return p.Store.RequestProgress(ctx)
+}
+
+// TestGetsCatchUpAfterOtherResourcesWrite: when etcd's revision moved
+// because of another resource, a consistent get reads etcd, and asks for
+// progress, so that the gets after it are served from the cache again
+// (without it, every get would read etcd until this resource changed or
+// etcd's periodic progress notification came).
+func TestGetsCatchUpAfterOtherResourcesWrite(t *testing.T) {
+	e, s, _ := newPairOn(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	backend := &progressCounter{Store: s}
+	c := New(backend, Options{New: func() runtime.Object { return &corev1.ConfigMap{} }})
+	t.Cleanup(c.Stop)
+	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	cached := func() bool {
+		got, err := c.Get(ctx, "a/x", storage.ReadOptions{Shared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := got.(*storage.Cached)
+		return ok
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !cached() {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never served a/x")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Another resource's write: the cache's watch sees nothing of it.
+	if _, err := e.Client.Put(ctx, "/registry/secrets/a/other", "x"); err != nil {
+		t.Fatal(err)
+	}
+	c.progressAsked.Store(0) // the asks before do not hold this one back
+	asked := backend.asked.Load()
+	// The get reads etcd (unless etcd's periodic progress notification
+	// came in the meantime) and asks for progress.
+	if !cached() && backend.asked.Load() == asked {
+		t.Error("a get that read etcd because the cache was behind did not ask for progress")
+	}
+	for !cached() {
+		if time.Now().After(deadline) {
+			t.Fatal("after another resource's write, gets never came back to the cache")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

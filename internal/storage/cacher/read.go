@@ -17,24 +17,27 @@ func parseRV(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 // asking etcd for progress while it waits (the changes up to rev may be to
 // other resources: only a progress notification then moves the cache).
 // It reports false when it could not catch up within patience; when true,
-// the read lock is held.
+// the read lock is held. A reader that gives up asks for progress too, so
+// that the readers after it find the cache caught up.
 func (c *Cacher) waitFor(ctx context.Context, rev int64, patience time.Duration) bool {
 	start := time.Now()
-	// The cache's own watch usually brings the revision within
-	// milliseconds; progress is asked for only when it does not.
-	asked := start.Add(-95 * time.Millisecond)
 	c.mu.Lock()
 	for !c.ready || c.rev < rev {
+		// The cache's own watch usually brings the revision within
+		// milliseconds; progress is asked for only when it does not.
+		late := c.ready && time.Since(start) > progressAfter
 		if time.Since(start) > patience || ctx.Err() != nil {
+			behind := c.ready
 			c.mu.Unlock()
+			if behind {
+				c.askProgress(ctx)
+			}
 			return false
 		}
-		if c.ready && time.Since(asked) > 100*time.Millisecond {
-			asked = time.Now()
+		if late {
 			c.mu.Unlock()
-			c.backend.RequestProgress(ctx)
+			c.askProgress(ctx)
 			c.mu.Lock()
-			continue
 		}
 		// sync.Cond has no timeout: a timer wakes the waiters.
 		t := time.AfterFunc(min(20*time.Millisecond, patience), func() {
@@ -48,6 +51,25 @@ func (c *Cacher) waitFor(ctx context.Context, rev int64, patience time.Duration)
 	c.mu.Unlock()
 	c.mu.RLock()
 	return true
+}
+
+// progressAfter is how long a reader waits for the cache's own watch
+// before it asks for progress; progressEvery is how often the readers of
+// a cache ask, at most.
+const (
+	progressAfter = 5 * time.Millisecond
+	progressEvery = 100 * time.Millisecond
+)
+
+// askProgress asks etcd for a progress notification, unless a reader of
+// this cache asked less than progressEvery ago.
+func (c *Cacher) askProgress(ctx context.Context) {
+	now := time.Now().UnixNano()
+	last := c.progressAsked.Load()
+	if now-last < int64(progressEvery) || !c.progressAsked.CompareAndSwap(last, now) {
+		return
+	}
+	c.backend.RequestProgress(ctx)
 }
 
 // readRevision is the revision a read must reflect: etcd's current one
