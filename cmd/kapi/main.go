@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"kapi/internal/admission"
 	"kapi/internal/server"
 )
 
@@ -37,6 +39,8 @@ func main() {
 	fs.StringSliceVar(&cfg.APIAudiences, "api-audiences", nil, "Identifiers of the API. Service account tokens must carry one of them. Defaults to the first --service-account-issuer.")
 	fs.DurationVar(&cfg.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", 0, "The maximum validity duration of a token created by the service account token issuer (0: no limit).")
 	fs.StringSliceVar(&cfg.AuthorizationModes, "authorization-mode", cfg.AuthorizationModes, "Ordered list of plug-ins to do authorization on secure port: RBAC, AlwaysAllow.")
+	fs.StringSliceVar(&cfg.EnableAdmissionPlugins, "enable-admission-plugins", nil, "admission plugins that should be enabled in addition to default enabled ones ("+strings.Join(admission.DefaultOn, ", ")+"). Comma-delimited list of admission plugins: "+strings.Join(admission.Ordered, ", ")+". The order of plugins in this flag does not matter.")
+	fs.StringSliceVar(&cfg.DisableAdmissionPlugins, "disable-admission-plugins", nil, "admission plugins that should be disabled although they are in the default enabled plugins list. Comma-delimited list of admission plugins: "+strings.Join(admission.Ordered, ", ")+". The order of plugins in this flag does not matter.")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs. The first address goes to the kubernetes Service.")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", cfg.ServiceNodePortRange, "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends of the range.")
 	fs.StringSliceVar(&cfg.CORSAllowedOrigins, "cors-allowed-origins", nil, "List of allowed origins for CORS, comma separated. An allowed origin can be a regular expression to support subdomain matching.")

@@ -1,13 +1,23 @@
-// Package admission runs admission plugins, in a chain, on every write
-// after decoding and before storage.
+// Package admission runs admission on every write, in kube-apiserver's
+// two phases: mutating plugins may change the object after it is decoded
+// and defaulted; validating plugins may only refuse the final object,
+// inside the write, with the stored object beside it.
+//
+// The registry asks a registry.Admission of each write; a Request (one
+// per HTTP request: who asks, what, with which options) answers it from
+// a Chain of plugins.
 package admission
 
 import (
 	"context"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"kapi/internal/registry"
+	"kapi/internal/request"
 )
 
 // Operation is what a write does.
@@ -20,32 +30,148 @@ const (
 	Connect Operation = "CONNECT"
 )
 
-// Attributes describe one write.
+// Attributes describe one write as admission sees it: everything a
+// webhook's AdmissionReview and a policy's CEL are given.
 type Attributes struct {
-	Operation   Operation
+	Operation Operation
+	// Resource is the row written; Kind the kind of Object (the row's, or
+	// the subresource's: autoscaling/v1 Scale).
 	Resource    *registry.Resource
 	Subresource string
+	Kind        schema.GroupVersionKind
 	Namespace   string
 	Name        string
-	// Object is the new object (nil for deletes); OldObject the stored one.
+	// Object is the new object (nil for deletes); OldObject the stored
+	// one (nil for creates). A mutating plugin may replace Object.
 	Object, OldObject runtime.Object
-	DryRun            bool
+	// Options are the request's CreateOptions, UpdateOptions or
+	// DeleteOptions.
+	Options runtime.Object
+	DryRun  bool
+	User    *request.User
+	// UID names the request: the same in every call for one write.
+	UID types.UID
 }
 
-// Interface admits or rejects a write; a rejection is a Status error.
-type Interface interface {
+// GVR is the resource written.
+func (a *Attributes) GVR() schema.GroupVersionResource { return a.Resource.GVR() }
+
+// Mutator is a plugin of the mutating phase: it may change a.Object.
+type Mutator interface {
 	Admit(ctx context.Context, a *Attributes) error
 }
 
-// Chain runs plugins in order and stops at the first rejection.
-type Chain []Interface
+// Validator is a plugin of the validating phase: it may only refuse.
+type Validator interface {
+	Validate(ctx context.Context, a *Attributes) error
+}
 
-// Admit runs every plugin.
-func (c Chain) Admit(ctx context.Context, a *Attributes) error {
-	for _, p := range c {
+// Chain is the plugins of both phases, each phase in order.
+type Chain struct {
+	Mutators   []Mutator
+	Validators []Validator
+}
+
+// Add appends p to the phases it takes part in (a plugin may be a
+// Mutator, a Validator or both).
+func (c *Chain) Add(p any) {
+	if m, ok := p.(Mutator); ok {
+		c.Mutators = append(c.Mutators, m)
+	}
+	if v, ok := p.(Validator); ok {
+		c.Validators = append(c.Validators, v)
+	}
+}
+
+// Mutate runs the mutating phase; it stops at the first refusal.
+func (c *Chain) Mutate(ctx context.Context, a *Attributes) error {
+	for _, p := range c.Mutators {
 		if err := p.Admit(ctx, a); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Validate runs the validating phase; it stops at the first refusal.
+func (c *Chain) Validate(ctx context.Context, a *Attributes) error {
+	for _, p := range c.Validators {
+		if err := p.Validate(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Request is the admission of one request's writes: the registry.Admission
+// the endpoints hand to the store. The operation follows from what the
+// store passes (a PUT that creates is a CREATE with CreateOptions, as in
+// kube-apiserver).
+type Request struct {
+	Chain       *Chain
+	Resource    *registry.Resource
+	Subresource string
+	Kind        schema.GroupVersionKind
+	Namespace   string
+	Name        string
+	// Options of the request: CreateOptions, UpdateOptions (a patch's
+	// too) or DeleteOptions.
+	Options runtime.Object
+	DryRun  bool
+	User    *request.User
+	UID     types.UID
+}
+
+var _ registry.Admission = (*Request)(nil)
+
+// Mutate runs the mutating phase on obj.
+func (r *Request) Mutate(ctx context.Context, obj, old runtime.Object) (runtime.Object, error) {
+	if r.Chain == nil || len(r.Chain.Mutators) == 0 {
+		return obj, nil
+	}
+	a := r.attributes(obj, old)
+	if err := r.Chain.Mutate(ctx, a); err != nil {
+		return nil, err
+	}
+	return a.Object, nil
+}
+
+// Validate runs the validating phase on the final obj.
+func (r *Request) Validate(ctx context.Context, obj, old runtime.Object) error {
+	if r.Chain == nil || len(r.Chain.Validators) == 0 {
+		return nil
+	}
+	return r.Chain.Validate(ctx, r.attributes(obj, old))
+}
+
+func (r *Request) attributes(obj, old runtime.Object) *Attributes {
+	a := &Attributes{Resource: r.Resource, Subresource: r.Subresource, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
+		Object: obj, OldObject: old, Options: r.Options, DryRun: r.DryRun, User: r.User, UID: r.UID}
+	switch {
+	case obj == nil:
+		a.Operation = Delete
+	case old == nil:
+		a.Operation = Create
+		a.Options = createOptions(r.Options)
+	default:
+		a.Operation = Update
+	}
+	if a.Name == "" && obj != nil {
+		if m, ok := obj.(metav1.Object); ok {
+			a.Name = m.GetName()
+		}
+	}
+	return a
+}
+
+// createOptions are the options of a create made by an update (PUT of a
+// missing object, apply): kube-apiserver gives admission CreateOptions.
+func createOptions(opts runtime.Object) runtime.Object {
+	u, ok := opts.(*metav1.UpdateOptions)
+	if !ok {
+		return opts
+	}
+	c := &metav1.CreateOptions{DryRun: u.DryRun, FieldManager: u.FieldManager, FieldValidation: u.FieldValidation}
+	c.SetGroupVersionKind(metav1.SchemeGroupVersion.WithKind("CreateOptions"))
+	return c
 }

@@ -17,8 +17,8 @@ type NamespaceLifecycle struct {
 	Get func(ctx context.Context, name string) (runtime.Object, error)
 }
 
-// Admit checks creates of namespaced objects.
-func (p NamespaceLifecycle) Admit(ctx context.Context, a *Attributes) error {
+// Validate checks creates of namespaced objects.
+func (p NamespaceLifecycle) Validate(ctx context.Context, a *Attributes) error {
 	if a.Operation != Create || a.Subresource != "" || !a.Resource.Namespaced {
 		return nil
 	}

@@ -52,8 +52,8 @@ var fullAuthority = []rbacv1.PolicyRule{
 	{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}},
 }
 
-// Admit checks creates and updates of the four RBAC kinds.
-func (p RBACEscalation) Admit(ctx context.Context, a *Attributes) error {
+// Validate checks creates and updates of the four RBAC kinds.
+func (p RBACEscalation) Validate(ctx context.Context, a *Attributes) error {
 	if (a.Operation != Create && a.Operation != Update) || a.Subresource != "" || a.Resource.Group != rbacv1.GroupName {
 		return nil
 	}

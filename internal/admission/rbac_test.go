@@ -187,7 +187,7 @@ func TestEscalation(t *testing.T) {
 		if c.obj != nil {
 			name = mustName(c.obj)
 		}
-		err := p.Admit(ctx, &Attributes{Operation: c.op, Resource: rbacRow(c.resource), Namespace: c.ns, Name: name, Object: c.obj, OldObject: c.old})
+		err := p.Validate(ctx, &Attributes{Operation: c.op, Resource: rbacRow(c.resource), Namespace: c.ns, Name: name, Object: c.obj, OldObject: c.old})
 		code := 0
 		if err != nil {
 			code = -1

@@ -19,7 +19,7 @@ import (
 
 // ObjectUpdater writes an object (a registry.Store).
 type ObjectUpdater interface {
-	Update(ctx context.Context, ns, name string, sub *registry.Subresource, newObj registry.UpdatedObject, dryRun bool) (runtime.Object, bool, error)
+	Update(ctx context.Context, ns, name string, sub *registry.Subresource, newObj registry.UpdatedObject, adm registry.Admission, dryRun bool) (runtime.Object, bool, error)
 }
 
 // ClusterRoleAggregation keeps the rules of every ClusterRole that has an
@@ -109,7 +109,7 @@ func (c *ClusterRoleAggregation) write(ctx context.Context, name string, rules [
 		}
 		role.Rules = rules
 		return role, nil
-	}, false)
+	}, nil, false)
 	if apierrors.IsNotFound(err) {
 		return nil // deleted meanwhile
 	}

@@ -133,7 +133,7 @@ func (m *memStore) Watch(context.Context, string, *metav1.ListOptions) (watch.In
 	return w, nil
 }
 
-func (m *memStore) Update(ctx context.Context, _, name string, _ *registry.Subresource, f registry.UpdatedObject, _ bool) (runtime.Object, bool, error) {
+func (m *memStore) Update(ctx context.Context, _, name string, _ *registry.Subresource, f registry.UpdatedObject, _ registry.Admission, _ bool) (runtime.Object, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var old runtime.Object

@@ -356,7 +356,7 @@ func (c *CRDs) update(ctx context.Context, name string, sub *registry.Subresourc
 		crd := old.(*apiextensionsv1.CustomResourceDefinition)
 		change(crd)
 		return crd, nil
-	}, false)
+	}, nil, false)
 	return err
 }
 

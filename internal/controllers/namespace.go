@@ -115,7 +115,7 @@ func (c *Namespaces) finish(ctx context.Context, name string) (bool, error) {
 		}
 		ns.Spec.Finalizers = keep
 		return ns, nil
-	}, false)
+	}, nil, false)
 	if apierrors.IsNotFound(err) {
 		return true, nil
 	}
@@ -175,7 +175,7 @@ func deleteAll(ctx context.Context, st *registry.Store, ns string) (listed, rema
 			remaining++ // waiting for its own finalizers
 			continue
 		}
-		_, deleted, err := st.Delete(ctx, m.GetNamespace(), m.GetName(), &metav1.DeleteOptions{}, false)
+		_, deleted, err := st.Delete(ctx, m.GetNamespace(), m.GetName(), &metav1.DeleteOptions{}, nil, false)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return 0, 0, err
 		}

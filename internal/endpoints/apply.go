@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
-	"kapi/internal/admission"
+	"kapi/internal/registry"
 )
 
 // apply serves server-side apply (PATCH application/apply-patch+yaml):
@@ -102,9 +102,10 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		}
 		return applied(old)
 	}
-	out, _, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, h.admitted(s, newObj, dry), dry)
+	adm := h.admit(r, s, updateOptions(opts), dry)
+	out, _, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, newObj, adm, dry)
 	if apierrors.IsNotFound(err) && s.sub == nil {
-		h.applyCreate(w, r, s, applied, dry)
+		h.applyCreate(w, r, s, applied, adm, dry)
 		return
 	}
 	if err != nil {
@@ -116,7 +117,7 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 
 // applyCreate creates the object an apply names when it does not exist:
 // the configuration applied to an empty object.
-func (h *Resources) applyCreate(w http.ResponseWriter, r *http.Request, s *scope, applied func(runtime.Object) (runtime.Object, error), dry bool) {
+func (h *Resources) applyCreate(w http.ResponseWriter, r *http.Request, s *scope, applied func(runtime.Object) (runtime.Object, error), adm registry.Admission, dry bool) {
 	empty := s.store.New()
 	empty.GetObjectKind().SetGroupVersionKind(s.store.R.GVK())
 	obj, err := applied(empty)
@@ -130,12 +131,7 @@ func (h *Resources) applyCreate(w http.ResponseWriter, r *http.Request, s *scope
 		return
 	}
 	m.SetName(s.info.Name)
-	if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Create, Resource: s.store.R,
-		Namespace: s.namespace(), Name: s.info.Name, Object: obj, DryRun: dry}); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	out, err := s.store.Create(r.Context(), s.namespace(), obj, dry)
+	out, err := s.store.Create(r.Context(), s.namespace(), obj, adm, dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -5,8 +5,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"kapi/internal/admission"
 )
 
 // create serves POST to a collection: decode, admit, store; 201 Created
@@ -32,22 +30,13 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		h.compute(w, r, s, obj)
 		return
 	}
-	name := ""
-	if m, err := metaAccessor(obj); err == nil {
-		name = m.GetName()
-	}
 	manager, err := managerName(r, opts.FieldManager)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
 	obj = h.trackUpdate(s, nil, obj, manager)
-	if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Create, Resource: s.store.R,
-		Namespace: ns, Name: name, Object: obj, DryRun: dry}); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	out, err := s.store.Create(r.Context(), ns, obj, dry)
+	out, err := s.store.Create(r.Context(), ns, obj, h.admit(r, s, &opts, dry), dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return

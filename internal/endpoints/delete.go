@@ -8,8 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"kapi/internal/admission"
 )
 
 // deleteOptions reads DeleteOptions from the query and, if there is one,
@@ -54,12 +52,7 @@ func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Delete, Resource: s.store.R,
-		Namespace: s.namespace(), Name: s.info.Name, DryRun: dry}); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, dry)
+	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, h.admit(r, s, opts, dry), dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -104,12 +97,9 @@ func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *
 		if err != nil {
 			continue
 		}
-		if err := h.admission.Admit(r.Context(), &admission.Attributes{Operation: admission.Delete, Resource: s.store.R,
-			Namespace: m.GetNamespace(), Name: m.GetName(), DryRun: dry}); err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		obj, _, err := s.store.Delete(r.Context(), m.GetNamespace(), m.GetName(), opts, dry)
+		adm := h.admit(r, s, opts, dry)
+		adm.Namespace, adm.Name = m.GetNamespace(), m.GetName()
+		obj, _, err := s.store.Delete(r.Context(), m.GetNamespace(), m.GetName(), opts, adm, dry)
 		if apierrors.IsNotFound(err) {
 			continue
 		}

@@ -23,7 +23,7 @@ import (
 // comes: a resource published a moment ago is served, one removed is not.
 type Resources struct {
 	cat       *registry.Catalogue
-	admission admission.Interface
+	admission *admission.Chain
 	// stopping ends watches when the server shuts down.
 	stopping <-chan struct{}
 	// MinRequestTimeout is --min-request-timeout: a watch without
@@ -36,7 +36,7 @@ type Resources struct {
 
 // NewResources returns the handler for the catalogue's stores, with
 // admission run on every write; watches end when stopping closes.
-func NewResources(cat *registry.Catalogue, adm admission.Interface, stopping <-chan struct{}) *Resources {
+func NewResources(cat *registry.Catalogue, adm *admission.Chain, stopping <-chan struct{}) *Resources {
 	return &Resources{cat: cat, admission: adm, stopping: stopping, MinRequestTimeout: 1800 * time.Second}
 }
 

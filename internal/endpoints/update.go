@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"kapi/internal/admission"
 	"kapi/internal/registry"
 )
 
@@ -33,31 +32,13 @@ func (h *Resources) update(w http.ResponseWriter, r *http.Request, s *scope) {
 	newObj := func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
 		return h.trackUpdate(s, old, obj.DeepCopyObject(), manager), nil
 	}
-	h.finishUpdate(w, r, s, h.admitted(s, newObj, dry), dry)
-}
-
-// admitted wraps newObj so that admission sees every attempt of an update
-// with the object it replaces.
-func (h *Resources) admitted(s *scope, newObj registry.UpdatedObject, dry bool) registry.UpdatedObject {
-	return func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
-		obj, err := newObj(ctx, old)
-		if err != nil {
-			return nil, err
-		}
-		op := admission.Update
-		if old == nil {
-			op = admission.Create
-		}
-		err = h.admission.Admit(ctx, &admission.Attributes{Operation: op, Resource: s.store.R, Subresource: s.info.Subresource,
-			Namespace: s.namespace(), Name: s.info.Name, Object: obj, OldObject: old, DryRun: dry})
-		return obj, err
-	}
+	h.finishUpdate(w, r, s, newObj, h.admit(r, s, &opts, dry), dry)
 }
 
 // finishUpdate runs the update and writes 200 OK, or 201 Created when it
 // created the object.
-func (h *Resources) finishUpdate(w http.ResponseWriter, r *http.Request, s *scope, newObj registry.UpdatedObject, dry bool) {
-	out, created, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, newObj, dry)
+func (h *Resources) finishUpdate(w http.ResponseWriter, r *http.Request, s *scope, newObj registry.UpdatedObject, adm registry.Admission, dry bool) {
+	out, created, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, newObj, adm, dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return

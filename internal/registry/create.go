@@ -23,8 +23,9 @@ import (
 const generateNameRetries = 8
 
 // Create stores a new object in namespace ns (ignored for cluster-scoped
-// resources). With dryRun it returns what would be stored.
-func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, dryRun bool) (runtime.Object, error) {
+// resources), admitted by adm (nil: no admission). With dryRun it returns
+// what would be stored.
+func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm Admission, dryRun bool) (runtime.Object, error) {
 	if st.R.Terminating {
 		// kube-apiserver's answer for a custom resource whose CRD goes.
 		err := apierrors.NewMethodNotSupported(st.GroupResource(), "create")
@@ -38,12 +39,19 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, dryR
 	if err := st.prepareCreate(ns, obj, m); err != nil {
 		return nil, err
 	}
+	if obj, err = mutate(ctx, adm, obj, nil, func(o runtime.Object) error { return st.prepareCreate(ns, o, mustAccessor(o)) }); err != nil {
+		return nil, err
+	}
+	m = mustAccessor(obj)
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
 	for try := 0; ; try++ {
 		if generated {
 			m.SetName(m.GetGenerateName() + randomSuffix())
 		}
 		if err := st.validateCreate(obj, m); err != nil {
+			return nil, err
+		}
+		if err := validate(ctx, adm, obj, nil); err != nil {
 			return nil, err
 		}
 		undo, err := st.allocate(ctx, obj, nil, dryRun)

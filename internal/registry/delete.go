@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,11 +9,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-)
 
-// errMark sends a delete down the marking path: the object stays, with a
-// deletionTimestamp, for its finalizers or its grace period.
-var errMark = errors.New("object is to be marked, not removed")
+	"kapi/internal/storage"
+)
 
 // Delete deletes ns/name, as kube-apiserver's generic store does:
 //
@@ -29,56 +26,60 @@ var errMark = errors.New("object is to be marked, not removed")
 //     grace period of 0 (kubelet's, or kubectl's --force);
 //   - otherwise the object is removed at once.
 //
-// deleted reports whether it is gone now.
-func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (out runtime.Object, deleted bool, err error) {
+// Admission (adm, nil for none) sees the stored object of each attempt,
+// both phases, before anything is decided. deleted reports whether it is
+// gone now.
+func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, adm Admission, dryRun bool) (out runtime.Object, deleted bool, err error) {
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}
 	if errs := validateDeleteOptions(opts); len(errs) > 0 {
 		return nil, false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", errs)
 	}
-	key := st.key(ns, name)
-	for attempt := 0; attempt < 10; attempt++ {
-		stored, err := st.Storage.Delete(ctx, key, func(current runtime.Object) error {
-			obj, err := st.toServed(current)
-			if err != nil {
-				return err
-			}
-			if err := checkPreconditions(st, name, obj, opts); err != nil {
-				return err
-			}
-			if st.deletion(obj, opts) {
-				return errMark
-			}
-			if dryRun {
-				return errDryRun{obj}
-			}
-			return nil
-		})
-		var dr errDryRun
+	var action storage.Action
+	stored, err := st.Storage.Update(ctx, st.key(ns, name), false, func(current runtime.Object) (storage.Decision, error) {
+		obj, err := st.toServed(current)
+		if err != nil {
+			return storage.Decision{}, err
+		}
+		if err := checkPreconditions(st, name, obj, opts); err != nil {
+			return storage.Decision{}, err
+		}
+		if _, err := mutate(ctx, adm, nil, obj, nil); err != nil {
+			return storage.Decision{}, err
+		}
+		if err := validate(ctx, adm, nil, obj); err != nil {
+			return storage.Decision{}, err
+		}
+		stay := st.deletion(obj, opts)
+		deleted = !stay
 		switch {
-		case errors.As(err, &dr):
-			return dr.obj, true, nil
-		case errors.Is(err, errMark):
-			out, err := st.mark(ctx, ns, name, opts, dryRun)
-			if errors.Is(err, errRetryDelete) {
-				continue
-			}
-			return out, false, err
-		case err != nil:
-			return nil, false, st.storageError(err, name)
+		case dryRun:
+			action = storage.NoWrite
+			return storage.Decision{Action: storage.NoWrite, Object: obj}, nil
+		case stay:
+			action = storage.Write
+			stored, err := st.toStorage(obj)
+			return storage.WriteObject(stored), err
 		}
-		out, err := st.toServed(stored)
-		if err == nil {
-			st.release(ctx, nil, out)
-		}
-		return out, true, err
+		action = storage.Remove
+		return storage.Decision{Action: storage.Remove}, nil
+	})
+	if err != nil {
+		return nil, false, st.storageError(err, name)
 	}
-	return nil, false, apierrors.NewConflict(st.GroupResource(), name, fmt.Errorf("the object kept changing during its deletion"))
+	if action == storage.NoWrite {
+		return stored, deleted, nil
+	}
+	out, err = st.toServed(stored)
+	if err != nil {
+		return nil, false, err
+	}
+	if action == storage.Remove {
+		st.release(ctx, nil, out)
+	}
+	return out, deleted, nil
 }
-
-// errRetryDelete: the object no longer needs marking; delete again.
-var errRetryDelete = errors.New("retry delete")
 
 // mustFinalize reports whether deleting obj must wait for finalizers.
 func (st *Store) mustFinalize(obj runtime.Object) bool {
@@ -207,39 +208,6 @@ func validateDeleteOptions(opts *metav1.DeleteOptions) field.ErrorList {
 			[]string{string(metav1.DeletePropagationForeground), string(metav1.DeletePropagationBackground), string(metav1.DeletePropagationOrphan), "nil"}))
 	}
 	return errs
-}
-
-// mark writes the deletion marks computed by deletion; when the object no
-// longer needs them (its finalizers went meanwhile) it asks for the
-// delete to be retried.
-func (st *Store) mark(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (runtime.Object, error) {
-	stored, err := st.Storage.Update(ctx, st.key(ns, name), false, func(current runtime.Object) (runtime.Object, error) {
-		obj, err := st.toServed(current)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkPreconditions(st, name, obj, opts); err != nil {
-			return nil, err
-		}
-		if !st.deletion(obj, opts) {
-			return nil, errRetryDelete
-		}
-		if dryRun {
-			return nil, errDryRun{obj}
-		}
-		return st.toStorage(obj)
-	})
-	var dr errDryRun
-	if errors.As(err, &dr) {
-		return dr.obj, nil
-	}
-	if errors.Is(err, errRetryDelete) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, st.storageError(err, name)
-	}
-	return st.toServed(stored)
 }
 
 // checkPreconditions compares the delete's uid and resourceVersion

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,82 +20,44 @@ import (
 // object does not exist; it is the caller's to change.
 type UpdatedObject func(ctx context.Context, old runtime.Object) (runtime.Object, error)
 
-// errDeleteNow aborts an update whose result is an object being deleted
-// with no finalizers left: it is deleted instead of written.
-type errDeleteNow struct{ rv string }
-
-func (errDeleteNow) Error() string { return "object is to be deleted" }
-
-// errDryRun aborts an update after validation, carrying its result.
-type errDryRun struct{ obj runtime.Object }
-
-func (errDryRun) Error() string { return "dry run" }
-
 // Update writes the object named ns/name, or its subresource sub (nil
-// for the object itself). created reports a create-on-update. The answer
+// for the object itself), admitted by adm (nil: no admission): mutating
+// admission sees what newObj made, validating admission the final object
+// (views of both for a subresource with a view of its own, as a Scale).
+// Each attempt is admitted again: a conflict means another object.
+// created reports a create-on-update. The answer
 // is what the subresource shows of the result (a Scale), or the object.
-func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, newObj UpdatedObject, dryRun bool) (out runtime.Object, created bool, err error) {
+func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, newObj UpdatedObject, adm Admission, dryRun bool) (out runtime.Object, created bool, err error) {
 	key := st.key(ns, name)
 	allowCreate := st.R.AllowCreateOnUpdate && sub == nil
 	var result, previous runtime.Object
+	var action storage.Action
 	// undo gives back what the last attempt reserved (Hooks.Allocate):
 	// an attempt that loses a conflict gives it back before the next.
 	undo := func() {}
-	stored, err := st.Storage.Update(ctx, key, allowCreate, func(current runtime.Object) (runtime.Object, error) {
+	stored, err := st.Storage.Update(ctx, key, allowCreate, func(current runtime.Object) (storage.Decision, error) {
 		undo()
 		undo = func() {}
-		if current == nil {
-			obj, err := st.createOnUpdate(ctx, ns, name, newObj)
-			if err != nil {
-				return nil, err
-			}
-			created, previous = true, nil
-			result = obj
-			if undo, err = st.allocate(ctx, obj, nil, dryRun); err != nil {
-				return nil, err
-			}
-			if dryRun {
-				return nil, errDryRun{obj}
-			}
-			return st.toStorage(obj)
+		d, err := st.decide(ctx, ns, name, sub, current, newObj, adm, dryRun, &undo)
+		created, result, action = current == nil, d.Object, d.Action
+		if current != nil {
+			previous = d.previous
 		}
-		created = false
-		old, err := st.toServed(current)
-		if err != nil {
-			return nil, err
-		}
-		previous = old
-		obj, err := st.updated(ctx, ns, name, sub, old, newObj)
-		if err != nil {
-			return nil, err
-		}
-		result = obj
-		if st.shouldDelete(obj) {
-			return nil, errDeleteNow{rv: mustAccessor(old).GetResourceVersion()}
-		}
-		if sub == nil {
-			if undo, err = st.allocate(ctx, obj, old, dryRun); err != nil {
-				return nil, err
-			}
-		}
-		if dryRun {
-			return nil, errDryRun{obj}
-		}
-		return st.toStorage(obj)
+		return d.Decision, err
 	})
-	var dr errDryRun
-	if errors.As(err, &dr) {
-		out, err := st.view(sub, dr.obj)
-		return out, created, err
-	}
-	var del errDeleteNow
-	if errors.As(err, &del) {
-		out, err := st.deleteAt(ctx, key, name, del.rv, result)
-		return out, false, err
-	}
 	if err != nil {
 		undo()
 		return nil, false, st.storageError(err, name)
+	}
+	switch action {
+	case storage.NoWrite:
+		out, err := st.view(sub, result)
+		return out, created, err
+	case storage.Remove:
+		if deleted, err := st.toServed(stored); err == nil {
+			st.release(ctx, nil, deleted)
+		}
+		return result, false, nil
 	}
 	out, err = st.toServed(stored)
 	if err != nil {
@@ -107,6 +68,61 @@ func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, 
 	}
 	out, err = st.view(sub, out)
 	return out, created, err
+}
+
+// decision is a storage decision with the object it was taken on.
+type decision struct {
+	storage.Decision
+	previous runtime.Object
+}
+
+// decide is one attempt of an update on the stored object current (nil
+// when it does not exist): the object to write, nothing for a dry run,
+// or a removal for an object whose deletion has nothing left to wait for.
+func (st *Store) decide(ctx context.Context, ns, name string, sub *Subresource, current runtime.Object, newObj UpdatedObject, adm Admission, dryRun bool, undo *func()) (decision, error) {
+	var d decision
+	if current == nil {
+		obj, err := st.createOnUpdate(ctx, ns, name, newObj, adm)
+		if err != nil {
+			return d, err
+		}
+		d.Object = obj
+		if *undo, err = st.allocate(ctx, obj, nil, dryRun); err != nil {
+			return d, err
+		}
+	} else {
+		old, err := st.toServed(current)
+		if err != nil {
+			return d, err
+		}
+		d.previous = old
+		obj, err := st.updated(ctx, ns, name, sub, old, newObj, adm)
+		if err != nil {
+			return d, err
+		}
+		d.Object = obj
+		if st.shouldDelete(obj) {
+			d.Action = storage.Remove
+			if dryRun {
+				d.Action = storage.NoWrite
+			}
+			return d, nil
+		}
+		if sub == nil {
+			if *undo, err = st.allocate(ctx, obj, old, dryRun); err != nil {
+				return d, err
+			}
+		}
+	}
+	if dryRun {
+		d.Action = storage.NoWrite
+		return d, nil
+	}
+	stored, err := st.toStorage(d.Object)
+	if err != nil {
+		return d, err
+	}
+	return decision{Decision: storage.WriteObject(stored), previous: d.previous}, nil
 }
 
 // view is what a write of sub answers with: the subresource's view of
@@ -124,20 +140,29 @@ func (st *Store) view(sub *Subresource, obj runtime.Object) (runtime.Object, err
 
 // createOnUpdate handles a PUT of a missing object for resources that
 // allow it.
-func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj UpdatedObject) (runtime.Object, error) {
+func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj UpdatedObject, adm Admission) (runtime.Object, error) {
 	obj, err := newObj(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	m := mustAccessor(obj)
-	if err := checkNameMatches(m, name); err != nil {
+	prepare := func(o runtime.Object) error {
+		m := mustAccessor(o)
+		if err := checkNameMatches(m, name); err != nil {
+			return err
+		}
+		m.SetResourceVersion("")
+		return st.prepareCreate(ns, o, m)
+	}
+	if err := prepare(obj); err != nil {
 		return nil, err
 	}
-	m.SetResourceVersion("")
-	if err := st.prepareCreate(ns, obj, m); err != nil {
+	if obj, err = mutate(ctx, adm, obj, nil, prepare); err != nil {
 		return nil, err
 	}
-	if err := st.validateCreate(obj, m); err != nil {
+	if err := st.validateCreate(obj, mustAccessor(obj)); err != nil {
+		return nil, err
+	}
+	if err := validate(ctx, adm, obj, nil); err != nil {
 		return nil, err
 	}
 	return obj, nil
@@ -146,7 +171,7 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 // updated computes and validates the new object from the stored one. A
 // write of a subresource starts from its view of the stored object (a
 // Scale), and its Write makes the object to store of the result.
-func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource, old runtime.Object, newObj UpdatedObject) (runtime.Object, error) {
+func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource, old runtime.Object, newObj UpdatedObject, adm Admission) (runtime.Object, error) {
 	view := old.DeepCopyObject()
 	if sub != nil {
 		if sub.Write == nil {
@@ -157,8 +182,20 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 			return nil, apierrors.NewInternalError(err)
 		}
 	}
+	// What admission compares with: the stored object, which nothing
+	// changes, or a view of its own made of it (newObj may change view).
+	oldView := old
+	if adm != nil && sub != nil && sub.View != nil {
+		var err error
+		if oldView, err = sub.ViewOf(st.R, old); err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+	}
 	obj, err := newObj(ctx, view)
 	if err != nil {
+		return nil, err
+	}
+	if obj, err = mutate(ctx, adm, obj, oldView, nil); err != nil {
 		return nil, err
 	}
 	m, err := meta.Accessor(obj)
@@ -213,6 +250,17 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
+	}
+	if adm != nil {
+		final := obj
+		if sub != nil && sub.View != nil {
+			if final, err = sub.ViewOf(st.R, obj); err != nil {
+				return nil, apierrors.NewInternalError(err)
+			}
+		}
+		if err := validate(ctx, adm, final, oldView); err != nil {
+			return nil, err
+		}
 	}
 	return obj, nil
 }
@@ -285,27 +333,6 @@ func (st *Store) shouldDelete(obj runtime.Object) bool {
 		return false
 	}
 	return true
-}
-
-// deleteAt deletes key if it is still at resourceVersion rv.
-func (st *Store) deleteAt(ctx context.Context, key, name, rv string, last runtime.Object) (runtime.Object, error) {
-	out, err := st.Storage.Delete(ctx, key, func(current runtime.Object) error {
-		if mustAccessor(current).GetResourceVersion() != rv {
-			return apierrors.NewConflict(st.GroupResource(), name,
-				fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
-		}
-		return nil
-	})
-	if err != nil {
-		if storage.HasCode(err, storage.CodeNotFound) {
-			return last, nil
-		}
-		return nil, st.storageError(err, name)
-	}
-	if deleted, err := st.toServed(out); err == nil {
-		st.release(ctx, nil, deleted)
-	}
-	return last, nil
 }
 
 func mustAccessor(obj runtime.Object) metav1.Object {

@@ -14,7 +14,10 @@ import (
 // (access reviews) and its control loops (cache, aggregation).
 type authzParts struct {
 	authorizer  authz.Authorizer
-	admission   admission.Chain
+	// admission checks what only the authorizer can: RBAC escalation,
+	// which kube-apiserver's RBAC strategies run whatever the admission
+	// plugins.
+	admission   []admission.Validator
 	rows        []*registry.Resource
 	controllers []func(context.Context)
 }

@@ -39,6 +39,9 @@ type Config struct {
 
 	AuthorizationModes []string // --authorization-mode
 
+	EnableAdmissionPlugins  []string // --enable-admission-plugins
+	DisableAdmissionPlugins []string // --disable-admission-plugins
+
 	ServiceClusterIPRange string // --service-cluster-ip-range
 	ServiceNodePortRange  string // --service-node-port-range
 

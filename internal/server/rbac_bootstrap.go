@@ -140,7 +140,7 @@ func (c ruleOwners) Get(namespace, name string) (reconciliation.RuleOwner, error
 }
 
 func (c ruleOwners) Create(in reconciliation.RuleOwner) (reconciliation.RuleOwner, error) {
-	obj, err := c.st.Create(c.ctx, in.GetNamespace(), in.GetObject(), false)
+	obj, err := c.st.Create(c.ctx, in.GetNamespace(), in.GetObject(), nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (c bindings) Get(namespace, name string) (reconciliation.RoleBinding, error
 }
 
 func (c bindings) Create(in reconciliation.RoleBinding) (reconciliation.RoleBinding, error) {
-	obj, err := c.st.Create(c.ctx, in.GetNamespace(), in.GetObject(), false)
+	obj, err := c.st.Create(c.ctx, in.GetNamespace(), in.GetObject(), nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +199,7 @@ func (c bindings) Update(in reconciliation.RoleBinding) (reconciliation.RoleBind
 // Delete removes a binding whose roleRef must change (roleRef is
 // immutable), if it is still the one with uid.
 func (c bindings) Delete(namespace, name string, uid types.UID) error {
-	_, _, err := c.st.Delete(c.ctx, namespace, name, &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}, false)
+	_, _, err := c.st.Delete(c.ctx, namespace, name, &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}, nil, false)
 	return err
 }
 
@@ -221,6 +221,6 @@ func replace(ctx context.Context, st *registry.Store, ns, name string, want runt
 			return nil, apierrors.NewNotFound(st.GroupResource(), name)
 		}
 		return want.DeepCopyObject(), nil
-	}, false)
+	}, nil, false)
 	return out, err
 }

@@ -15,11 +15,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
-	"kapi/internal/admission"
 	"kapi/internal/audit"
 	"kapi/internal/controllers"
 	"kapi/internal/endpoints"
@@ -30,7 +27,6 @@ import (
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
-	"kapi/internal/storage"
 )
 
 // Server is a running kapi.
@@ -147,21 +143,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
 		return fail(err)
 	}
-	// The namespace check reads the cache as it is (resourceVersion "0"),
-	// as kube-apiserver's plugin reads its informer, rather than a
-	// consistent read per write. The plugin only reads the namespace, so
-	// it gets the cache's shared object rather than a copy.
-	adm := append(admission.Chain{admission.NamespaceLifecycle{Get: func(ctx context.Context, name string) (runtimeObject, error) {
-		obj, err := nsStore.GetShared(ctx, "", name, &metav1.GetOptions{ResourceVersion: "0"})
-		if err == nil {
-			return storage.Unwrap(obj), nil
-		}
-		if apierrors.IsNotFound(err) {
-			// Not in the cache yet, perhaps just created: ask etcd.
-			obj, err = nsStore.Get(ctx, "", name, nil)
-		}
-		return obj, err
-	}}}, az.admission...)
+	adm, err := s.newAdmission(cfg, cat, nsStore, az.authorizer, az.admission)
+	if err != nil {
+		return fail(err)
+	}
 
 	health := router.NewHealth()
 	etcdCheck := router.Check{Name: "etcd", Fn: func(ctx context.Context) error {

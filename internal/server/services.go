@@ -57,7 +57,7 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, stores []*registr
 	cidrs := findStore(stores, "networking.k8s.io", "v1", "servicecidrs")
 	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
 		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{ips.CIDR().String()}}}
-	if _, err := cidrs.Create(ctx, "", sc, false); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := cidrs.Create(ctx, "", sc, nil, false); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the ServiceCIDR kubernetes: %w", err)
 	}
 	port := int32(addr.(*net.TCPAddr).Port)
@@ -87,7 +87,7 @@ func ensureKubernetesService(ctx context.Context, services *registry.Store, clus
 			svc := old.(*corev1.Service)
 			svc.Spec.Ports = []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}
 			return svc, nil
-		}, false)
+		}, nil, false)
 		return err
 	} else if !apierrors.IsNotFound(err) {
 		return err
@@ -97,7 +97,7 @@ func ensureKubernetesService(ctx context.Context, services *registry.Store, clus
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: clusterIP,
 			Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}},
 	}
-	_, err := services.Create(ctx, metav1.NamespaceDefault, svc, false)
+	_, err := services.Create(ctx, metav1.NamespaceDefault, svc, nil, false)
 	if apierrors.IsAlreadyExists(err) || apierrors.IsInvalid(err) {
 		// Created (and its IP taken) by another replica meanwhile.
 		if _, getErr := services.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); getErr == nil {
@@ -150,7 +150,7 @@ func putObject(ctx context.Context, st *registry.Store, obj runtime.Object) erro
 	if err != nil {
 		return err
 	}
-	_, err = st.Create(ctx, m.GetNamespace(), obj.DeepCopyObject(), false)
+	_, err = st.Create(ctx, m.GetNamespace(), obj.DeepCopyObject(), nil, false)
 	if !apierrors.IsAlreadyExists(err) {
 		return err
 	}
@@ -160,7 +160,7 @@ func putObject(ctx context.Context, st *registry.Store, obj runtime.Object) erro
 		nm, _ := metaAccessor(out)
 		nm.SetUID(om.GetUID())
 		return out, nil
-	}, false)
+	}, nil, false)
 	return err
 }
 

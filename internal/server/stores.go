@@ -86,7 +86,7 @@ func findStore(stores []*registry.Store, group, version, resource string) *regis
 func bootstrapNamespaces(ctx context.Context, ns *registry.Store) error {
 	for _, name := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
 		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-		if _, err := ns.Create(ctx, "", obj, false); err != nil && !apierrors.IsAlreadyExists(err) {
+		if _, err := ns.Create(ctx, "", obj, nil, false); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
 	}

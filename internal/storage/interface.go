@@ -26,11 +26,18 @@ type Interface interface {
 	Get(ctx context.Context, key string, opts ReadOptions) (runtime.Object, error)
 	// List reads the objects below prefix that match opts.Predicate.
 	List(ctx context.Context, prefix string, opts ListOptions) (*ListResult, error)
-	// Update reads the object at key, passes it to tryUpdate and writes the
-	// result if the object did not change in between; on a conflict it
-	// reads again and retries. tryUpdate gets nil when the object does not
-	// exist and allowCreate is true. If tryUpdate returns an object whose
-	// encoding equals the stored one, nothing is written.
+	// Update reads the object at key, passes it to tryUpdate and carries
+	// out its Decision if the object did not change in between; on a
+	// conflict it reads again and retries. tryUpdate gets nil when the
+	// object does not exist and allowCreate is true. A Write whose object
+	// encodes as the stored one writes nothing. The answer is the object
+	// written, the decision's object for NoWrite, and the object removed
+	// for Remove.
+	//
+	// A decision is taken once on a current object: a store that starts
+	// from a cached copy confirms the copy's revision before it believes
+	// a NoWrite or an error, and calls tryUpdate again only when the copy
+	// was stale.
 	Update(ctx context.Context, key string, allowCreate bool, tryUpdate UpdateFunc) (runtime.Object, error)
 	// Delete removes the object at key if check accepts the current object
 	// and it did not change in between; it returns the deleted object.
@@ -47,8 +54,31 @@ type Interface interface {
 // asked for them (kube-apiserver sends one about every minute).
 var BookmarkInterval = time.Minute
 
-// UpdateFunc computes the new object from the current one.
-type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+// UpdateFunc decides what to do with the current object: write a new
+// one, write nothing, or remove it. An error ends the update.
+type UpdateFunc func(current runtime.Object) (Decision, error)
+
+// Action is what an update does with the object it read.
+type Action int8
+
+const (
+	// Write stores Decision.Object in place of the object read.
+	Write Action = iota
+	// NoWrite stores nothing and answers Decision.Object (a dry run).
+	NoWrite
+	// Remove deletes the object read (an update that ends a deletion:
+	// its last finalizer went).
+	Remove
+)
+
+// Decision is an UpdateFunc's answer.
+type Decision struct {
+	Action Action
+	Object runtime.Object
+}
+
+// WriteObject is the decision to store obj.
+func WriteObject(obj runtime.Object) Decision { return Decision{Action: Write, Object: obj} }
 
 // ReadOptions says which revision a read may be served from.
 type ReadOptions struct {

@@ -245,7 +245,7 @@ func BenchmarkFanOut(b *testing.B) {
 				n++
 				want.Store(n)
 				remaining.Store(int64(w))
-				if _, err := c.Update(ctx, key, false, setN); err != nil {
+				if _, err := c.Update(ctx, key, false, storagetest.Write(setN)); err != nil {
 					b.Fatal(err)
 				}
 				timeout.Reset(10 * time.Second)

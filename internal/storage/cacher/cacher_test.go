@@ -83,11 +83,11 @@ func TestCacheMatchesEtcd(t *testing.T) {
 				t.Fatal(err)
 			}
 		case 2:
-			_, err := s.Update(ctx, key, false, func(cur runtime.Object) (runtime.Object, error) {
+			_, err := s.Update(ctx, key, false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 				o := cur.(*corev1.ConfigMap)
 				o.Labels = map[string]string{"l": label}
 				return o, nil
-			})
+			}))
 			if err != nil && !storage.HasCode(err, storage.CodeNotFound) {
 				t.Fatal(err)
 			}
@@ -276,20 +276,20 @@ func TestUpdateFromStaleCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	freeze(c)
-	if _, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+	if _, err := s.Update(ctx, "a/x", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 		o := cur.(*corev1.ConfigMap)
 		o.Data = map[string]string{"written": "behind the cache's back"}
 		return o, nil
-	}); err != nil {
+	})); err != nil {
 		t.Fatal(err)
 	}
 	seen := 0
-	out, err := c.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+	out, err := c.Update(ctx, "a/x", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 		seen++
 		o := cur.(*corev1.ConfigMap)
 		o.Labels = map[string]string{"l": "v2"}
 		return o, nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,23 +314,23 @@ func TestUpdateFromStaleCacheConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	freeze(c)
-	newer, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+	newer, err := s.Update(ctx, "a/x", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 		o := cur.(*corev1.ConfigMap)
 		o.Labels = map[string]string{"l": "v2"}
 		return o, nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := newer.(*corev1.ConfigMap).ResourceVersion
-	out, err := c.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+	out, err := c.Update(ctx, "a/x", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 		o := cur.(*corev1.ConfigMap)
 		if o.ResourceVersion != want {
 			return nil, fmt.Errorf("conflict: stored %s, client has %s", o.ResourceVersion, want)
 		}
 		o.Labels = map[string]string{"l": "v3"}
 		return o, nil
-	})
+	}))
 	if err != nil || out.(*corev1.ConfigMap).Labels["l"] != "v3" {
 		t.Fatalf("update with a resourceVersion newer than the cache: %v %v", out, err)
 	}

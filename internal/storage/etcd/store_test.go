@@ -58,7 +58,7 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 		t.Fatalf("get: %v %v", err, got)
 	}
 	// Unchanged update: no write.
-	same, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (runtime.Object, error) { return cur, nil })
+	same, err := s.Update(ctx, "a/one", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) { return cur, nil }))
 	if err != nil || storagetest.RV(t, same) != first {
 		t.Fatalf("no-op update wrote: %v", err)
 	}
@@ -68,14 +68,14 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			_, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (runtime.Object, error) {
+			_, err := s.Update(ctx, "a/one", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 				c := cur.(*corev1.ConfigMap)
 				if c.Data == nil {
 					c.Data = map[string]string{}
 				}
 				c.Data[fmt.Sprint(i)] = "x"
 				return c, nil
-			})
+			}))
 			if err != nil {
 				t.Error(err)
 			}
@@ -86,7 +86,7 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 	if n := len(got.(*corev1.ConfigMap).Data); n != 10 {
 		t.Fatalf("concurrent updates: %d of 10 kept", n)
 	}
-	if _, err := s.Update(ctx, "a/none", false, func(cur runtime.Object) (runtime.Object, error) { return cur, nil }); !storage.HasCode(err, storage.CodeNotFound) {
+	if _, err := s.Update(ctx, "a/none", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) { return cur, nil })); !storage.HasCode(err, storage.CodeNotFound) {
 		t.Fatalf("update of a missing key: %v", err)
 	}
 	if _, err := s.Delete(ctx, "a/one", nil); err != nil {
@@ -169,11 +169,11 @@ func TestWatchTransitions(t *testing.T) {
 	}
 	defer w.Stop()
 	set := func(label string) {
-		if _, err := s.Update(ctx, "a/x", false, func(cur runtime.Object) (runtime.Object, error) {
+		if _, err := s.Update(ctx, "a/x", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
 			c := cur.(*corev1.ConfigMap)
 			c.Labels = map[string]string{"l": label}
 			return c, nil
-		}); err != nil {
+		})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,5 +192,77 @@ func TestWatchTransitions(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no %s event", want)
 		}
+	}
+}
+
+// TestUpdateDecisions: an update carries out its decision, and a decision
+// that writes nothing, taken on a cached copy, is believed after one read
+// shows the copy current: the decision is not taken twice. Only a stale
+// copy makes the update decide again, on the current object.
+func TestUpdateDecisions(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	hint, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := fmt.Errorf("refused")
+	calls := 0
+	decide := func(d storage.Decision, err error) storage.UpdateFunc {
+		return func(cur runtime.Object) (storage.Decision, error) {
+			calls++
+			return d, err
+		}
+	}
+	dry := storagetest.CM("a", "x", "dry")
+	for _, c := range []struct {
+		name string
+		f    storage.UpdateFunc
+		err  error
+	}{
+		{"no write", decide(storage.Decision{Action: storage.NoWrite, Object: dry}, nil), nil},
+		{"refused", decide(storage.Decision{}, refused), refused},
+		{"unchanged", storagetest.Write(func(cur runtime.Object) (runtime.Object, error) { calls++; return cur, nil }), nil},
+	} {
+		calls = 0
+		out, err := s.UpdateFrom(ctx, "a/x", false, c.f, hint)
+		if err != c.err || calls != 1 {
+			t.Fatalf("%s: err %v (want %v), decided %d times (want 1)", c.name, err, c.err, calls)
+		}
+		if c.name == "no write" && out != dry {
+			t.Fatalf("no write answered %v, not the decision's object", out)
+		}
+	}
+	// Written behind the hint's back: the refusal is taken again, on the
+	// current object.
+	if _, err := s.Update(ctx, "a/x", false, storagetest.Write(func(cur runtime.Object) (runtime.Object, error) {
+		cur.(*corev1.ConfigMap).Labels["l"] = "two"
+		return cur, nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	_, err = s.UpdateFrom(ctx, "a/x", false, func(cur runtime.Object) (storage.Decision, error) {
+		seen = append(seen, cur.(*corev1.ConfigMap).Labels["l"])
+		return storage.Decision{}, refused
+	}, hint)
+	if err != refused || fmt.Sprint(seen) != "[one two]" {
+		t.Fatalf("stale hint: err %v, decided on %v, want [one two]", err, seen)
+	}
+	// Remove from a stale hint: the transaction fails, the update decides
+	// again on the current object and removes it.
+	seen = nil
+	out, err := s.UpdateFrom(ctx, "a/x", false, func(cur runtime.Object) (storage.Decision, error) {
+		seen = append(seen, cur.(*corev1.ConfigMap).Labels["l"])
+		return storage.Decision{Action: storage.Remove}, nil
+	}, hint)
+	if err != nil || fmt.Sprint(seen) != "[one two]" || out.(*corev1.ConfigMap).Labels["l"] != "two" {
+		t.Fatalf("remove: err %v, decided on %v, answered %v", err, seen, out)
+	}
+	if _, err := s.Get(ctx, "a/x", storage.ReadOptions{}); !storage.HasCode(err, storage.CodeNotFound) {
+		t.Fatalf("get after remove: %v", err)
+	}
+	if _, err := s.Update(ctx, "a/x", false, decide(storage.Decision{Action: storage.Remove}, nil)); !storage.HasCode(err, storage.CodeNotFound) {
+		t.Fatalf("remove of a missing object: %v", err)
 	}
 }

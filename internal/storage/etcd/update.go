@@ -14,25 +14,26 @@ import (
 )
 
 // Update is a read-modify-write loop: read the current object, let
-// tryUpdate change it, and write it in a transaction that compares the
-// mod_revision read. When another writer came first, the transaction's
-// else branch returns the new current value and the loop runs again.
+// tryUpdate decide, and carry the decision out in a transaction that
+// compares the mod_revision read. When another writer came first, the
+// transaction's else branch returns the new current value and the loop
+// runs again.
 func (s *Store) Update(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
 	return s.UpdateFrom(ctx, key, allowCreate, tryUpdate, nil)
 }
 
 // UpdateFrom is Update starting from hint, the object as a cache last saw
 // it, instead of reading it first: one transaction when the hint is
-// current. A stale hint costs nothing but a retry: the transaction
-// compares its revision, and its else branch returns the current object.
+// current. A stale hint costs a retry: the transaction compares its
+// revision, and its else branch returns the current object. A decision
+// that writes nothing (an error, a NoWrite, an unchanged object) is
+// believed once a read shows the hint was current, without asking
+// tryUpdate again: a refused or dry-run update runs its admission once.
 func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc, hint runtime.Object) (runtime.Object, error) {
 	k := s.key(key)
 	// hinted is the hint's copy: what decoding cur would give, without
 	// paying for the decode (the cache decoded it already).
 	cur, hinted, err := s.hinted(hint)
-	// fromHint: cur may be stale. What tryUpdate decides on a stale object
-	// (a conflict, nothing to change) is only believed after a fresh read.
-	fromHint := err == nil && cur != nil
 	fetch := func() error {
 		resp, err := s.client.Get(ctx, k)
 		if err != nil {
@@ -42,8 +43,21 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		if len(resp.Kvs) > 0 {
 			cur = resp.Kvs[0]
 		}
-		fromHint = false
 		return nil
+	}
+	// stale reads the object again when cur came from the hint, and
+	// reports whether it changed since (then the loop decides again).
+	fromHint := err == nil && cur != nil
+	stale := func() (bool, error) {
+		if !fromHint {
+			return false, nil
+		}
+		fromHint = false
+		rev := cur.ModRevision
+		if err := fetch(); err != nil {
+			return false, err
+		}
+		return cur == nil || cur.ModRevision != rev, nil
 	}
 	if !fromHint {
 		if err := fetch(); err != nil {
@@ -66,42 +80,52 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		} else if !allowCreate {
 			return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
 		}
-		updated, err := tryUpdate(current)
-		if err != nil {
-			if fromHint {
-				if err := fetch(); err != nil {
-					return nil, err
-				}
+		d, err := tryUpdate(current)
+		if err == nil && d.Action == storage.Remove && cur == nil {
+			return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
+		}
+		var data []byte
+		if err == nil && d.Action == storage.Write {
+			data, err = s.encode(d.Object)
+			if err != nil {
+				return nil, err
+			}
+		}
+		unchanged := err == nil && d.Action == storage.Write && cur != nil && bytes.Equal(data, cur.Value)
+		if err != nil || d.Action == storage.NoWrite || unchanged {
+			if again, ferr := stale(); ferr != nil {
+				return nil, ferr
+			} else if again {
 				continue
 			}
-			return nil, err
-		}
-		data, err := s.encode(updated)
-		if err != nil {
-			return nil, err
-		}
-		if cur != nil && bytes.Equal(data, cur.Value) {
-			if fromHint {
-				if err := fetch(); err != nil {
-					return nil, err
-				}
-				continue
+			switch {
+			case err != nil:
+				return nil, err
+			case d.Action == storage.NoWrite:
+				return d.Object, nil
 			}
 			// Nothing changed: no write, same resourceVersion.
 			return s.decodeWritten(cur.Value, cur.ModRevision)
 		}
-		if len(data) > maxObjectSize {
-			return nil, tooLarge(key, len(data))
+		op := clientv3.OpDelete(k)
+		if d.Action == storage.Write {
+			if len(data) > maxObjectSize {
+				return nil, tooLarge(key, len(data))
+			}
+			op = clientv3.OpPut(k, string(data))
 		}
 		txn, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(k), "=", modRev)).
-			Then(clientv3.OpPut(k, string(data))).
+			Then(op).
 			Else(clientv3.OpGet(k)).
 			Commit()
 		if err != nil {
 			return nil, err
 		}
 		if txn.Succeeded {
+			if d.Action == storage.Remove {
+				return current, nil
+			}
 			return s.decodeWritten(data, txn.Header.Revision)
 		}
 		cur, hinted, fromHint = nil, nil, false

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/storage"
 )
 
 // CM is ConfigMap ns/name with the label l=label.
@@ -25,4 +27,13 @@ func RV(t testing.TB, obj runtime.Object) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Write is an UpdateFunc that always writes what f makes of the current
+// object.
+func Write(f func(cur runtime.Object) (runtime.Object, error)) storage.UpdateFunc {
+	return func(cur runtime.Object) (storage.Decision, error) {
+		obj, err := f(cur)
+		return storage.WriteObject(obj), err
+	}
 }

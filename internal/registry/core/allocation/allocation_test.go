@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/client-go/kubernetes/scheme"
 
+	"kapi/internal/registry"
 	"kapi/internal/storage/embedded"
 	"kapi/internal/storage/etcd"
 )
@@ -28,7 +29,7 @@ type fakeObjects struct {
 
 var gr = schema.GroupResource{Group: "networking.k8s.io", Resource: "ipaddresses"}
 
-func (f *fakeObjects) Create(_ context.Context, _ string, obj runtime.Object, _ bool) (runtime.Object, error) {
+func (f *fakeObjects) Create(_ context.Context, _ string, obj runtime.Object, _ registry.Admission, _ bool) (runtime.Object, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ip := obj.(*networkingv1.IPAddress)
@@ -49,7 +50,7 @@ func (f *fakeObjects) Get(_ context.Context, _, name string, _ *metav1.GetOption
 	return nil, apierrors.NewNotFound(gr, name)
 }
 
-func (f *fakeObjects) Delete(_ context.Context, _, name string, _ *metav1.DeleteOptions, _ bool) (runtime.Object, bool, error) {
+func (f *fakeObjects) Delete(_ context.Context, _, name string, _ *metav1.DeleteOptions, _ registry.Admission, _ bool) (runtime.Object, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	o, ok := f.objs[name]

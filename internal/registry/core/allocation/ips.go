@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/registry"
 )
 
 // The errors of an allocation, worded as kube-apiserver's allocators.
@@ -36,9 +38,9 @@ func (e *ErrNotInRange) Error() string {
 // Objects is where the IPAddress objects live: the ipaddresses store of
 // the registry (a *registry.Store).
 type Objects interface {
-	Create(ctx context.Context, ns string, obj runtime.Object, dryRun bool) (runtime.Object, error)
+	Create(ctx context.Context, ns string, obj runtime.Object, adm registry.Admission, dryRun bool) (runtime.Object, error)
 	Get(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error)
-	Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (runtime.Object, bool, error)
+	Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, adm registry.Admission, dryRun bool) (runtime.Object, bool, error)
 	List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error)
 }
 
@@ -182,7 +184,7 @@ func (a *ClusterIPs) create(ctx context.Context, ip netip.Addr, owner Owner, dry
 		}
 		return err
 	}
-	_, err := a.objects.Create(ctx, "", ipAddress(ip, owner), false)
+	_, err := a.objects.Create(ctx, "", ipAddress(ip, owner), nil, false)
 	if apierrors.IsAlreadyExists(err) {
 		return ErrAllocated
 	}
@@ -244,7 +246,7 @@ func (a *ClusterIPs) Release(ctx context.Context, ip netip.Addr, owner Owner) er
 		return nil
 	}
 	uid := addr.UID
-	_, _, err = a.objects.Delete(ctx, "", ip.String(), &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}, false)
+	_, _, err = a.objects.Delete(ctx, "", ip.String(), &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}, nil, false)
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}

@@ -130,31 +130,25 @@ func (p *NodePorts) Allocated(ctx context.Context, port int) (bool, error) {
 	return p.Contains(port) && bits.Bit(port-p.base) == 1, nil
 }
 
-// errDry ends a dry-run update after its checks passed.
-var errDry = errors.New("dry run")
-
 // update changes the bitmap with f in one compare-and-swap (retried by
 // the store when another writer came first).
 func (p *NodePorts) update(ctx context.Context, dryRun bool, f func(bits *big.Int) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := p.store.Update(ctx, p.key, true, func(current runtime.Object) (runtime.Object, error) {
+	_, err := p.store.Update(ctx, p.key, true, func(current runtime.Object) (storage.Decision, error) {
 		ra := &corev1.RangeAllocation{}
 		if current != nil {
 			ra = current.(*corev1.RangeAllocation).DeepCopy()
 		}
 		bits := new(big.Int).SetBytes(ra.Data)
 		if err := f(bits); err != nil {
-			return nil, err
+			return storage.Decision{}, err
 		}
 		if dryRun {
-			return nil, errDry
+			return storage.Decision{Action: storage.NoWrite}, nil
 		}
 		ra.Range, ra.Data = p.text, bits.Bytes()
-		return ra, nil
+		return storage.WriteObject(ra), nil
 	})
-	if errors.Is(err, errDry) {
-		return nil
-	}
 	return err
 }
