@@ -13,7 +13,7 @@ import (
 // with RBAC: its admission plugin (escalation), its computed resources
 // (access reviews) and its control loops (cache, aggregation).
 type authzParts struct {
-	authorizer  authz.Authorizer
+	authorizer authz.Authorizer
 	// admission checks what only the authorizer can: RBAC escalation,
 	// which kube-apiserver's RBAC strategies run whatever the admission
 	// plugins.
