@@ -111,8 +111,10 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st.R.Deprecation != "" {
 		AddWarning(w, st.R.Deprecation)
 	}
-	// Admission's warnings go into the response's headers.
-	r = r.WithContext(request.WithWarnings(r.Context(), func(text string) { AddWarning(w, text) }))
+	if verb != "get" && verb != "list" && verb != "watch" {
+		// Admission's warnings go into the response's headers.
+		r = r.WithContext(request.WithWarnings(r.Context(), func(text string) { AddWarning(w, text) }))
+	}
 	s := &scope{info: info, store: st, sub: sub, serializers: st.R.Type.Serializers}
 	if s.subKind() {
 		s.serializers = registry.Codecs.SupportedMediaTypes()
