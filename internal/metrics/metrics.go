@@ -28,3 +28,11 @@ func Gauge(name, help string, labels ...string) *prometheus.GaugeVec {
 	Registry.MustRegister(g)
 	return g
 }
+
+// Histogram registers a histogram vector with the given buckets and
+// labels.
+func Histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	Registry.MustRegister(h)
+	return h
+}

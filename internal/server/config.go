@@ -39,6 +39,12 @@ type Config struct {
 
 	AuthorizationModes []string // --authorization-mode
 
+	// ProxyAllowLoopback (--proxy-allow-loopback) accepts loopback and
+	// link-local addresses as the endpoints of services that webhooks,
+	// conversion and the proxy reach: for local development, where
+	// kapi's services are processes on the same machine.
+	ProxyAllowLoopback bool
+
 	EnableAdmissionPlugins  []string // --enable-admission-plugins
 	DisableAdmissionPlugins []string // --disable-admission-plugins
 

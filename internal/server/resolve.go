@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,9 +17,11 @@ import (
 )
 
 // serviceResolver finds where a Service's port is served, as conversion
-// webhooks given as a Service are called: the Service's port, its target
-// port, and a ready endpoint of its EndpointSlices.
-func serviceResolver(cat *registry.Catalogue) func(ctx context.Context, namespace, name string, port int32) (string, error) {
+// and admission webhooks given as a Service are called: the Service's
+// port, its target port, and a ready endpoint of its EndpointSlices.
+// Loopback and link-local endpoints are refused, as kube-apiserver's
+// validation refuses them, unless allowLoopback (--proxy-allow-loopback).
+func serviceResolver(cat *registry.Catalogue, allowLoopback bool) func(ctx context.Context, namespace, name string, port int32) (string, error) {
 	return func(ctx context.Context, namespace, name string, port int32) (string, error) {
 		snap := cat.Snapshot()
 		services := snap.Store(schema.GroupVersionResource{Version: "v1", Resource: "services"})
@@ -57,10 +60,24 @@ func serviceResolver(cat *registry.Catalogue) func(ctx context.Context, namespac
 			}
 			for _, ep := range es.Endpoints {
 				if (ep.Conditions.Ready == nil || *ep.Conditions.Ready) && len(ep.Addresses) > 0 {
+					if !allowLoopback && hostLocal(ep.Addresses[0]) {
+						return "", fmt.Errorf("endpoint %s of service %s/%s is a loopback or link-local address, refused without --proxy-allow-loopback", ep.Addresses[0], namespace, name)
+					}
 					return net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(target))), nil
 				}
 			}
 		}
 		return "", fmt.Errorf("no endpoints available for service %q", name)
 	}
+}
+
+// hostLocal reports a loopback, link-local or unspecified address: one
+// that would reach the machine kapi runs on rather than a cluster
+// endpoint.
+func hostLocal(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	return ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()
 }

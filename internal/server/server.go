@@ -143,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
 		return fail(err)
 	}
-	adm, err := s.newAdmission(cfg, cat, nsStore, az.authorizer, az.admission)
+	adm, err := s.newAdmission(ctrlCtx, cfg, cat, nsStore, az.authorizer, az.admission)
 	if err != nil {
 		return fail(err)
 	}
@@ -223,7 +223,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.served <- err
 	}()
 	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), cat,
-		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat))
+		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat, cfg.ProxyAllowLoopback))
 	s.startControllers(ctrlCtx, cat, nsStore, append(az.controllers, crds.Run))
 	// As kube-apiserver, ready once the custom resources that exist are
 	// served.

@@ -34,6 +34,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"kapi/internal/server"
 )
 
 // The Things of conv.example.com have two versions whose data differ:
@@ -930,7 +932,8 @@ func TestCRDConversionWebhook(t *testing.T) {
 func TestCRDConversionWebhookService(t *testing.T) {
 	const svc = "thing-conv"
 	wh := newConvWebhook(t, svc+".default.svc")
-	k := startKapi(t)
+	// The webhook runs on this machine: its endpoint is a loopback one.
+	k := startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
 	ctx := context.Background()
 	_, portText, err := net.SplitHostPort(wh.srv.Listener.Addr().String())
 	if err != nil {

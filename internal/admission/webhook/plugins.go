@@ -1,0 +1,321 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	apiadmission "k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/klog/v2"
+
+	"kapi/internal/admission"
+	"kapi/internal/audit"
+)
+
+// Mutating is kube-apiserver's MutatingAdmissionWebhook plugin.
+type Mutating struct{ *hooks }
+
+// Validating is kube-apiserver's ValidatingAdmissionWebhook plugin.
+type Validating struct{ *hooks }
+
+// NewMutating returns the mutating webhooks; Run (or Load) gives them
+// their configurations.
+func NewMutating(d Deps) *Mutating { return &Mutating{newHooks(true, d)} }
+
+// NewValidating returns the validating webhooks.
+func NewValidating(d Deps) *Validating { return &Validating{newHooks(false, d)} }
+
+// exempt are the resources no webhook sees, as in kube-apiserver: the
+// objects that configure admission, so that a broken webhook can always
+// be removed.
+var exempt = map[string]bool{
+	"mutatingwebhookconfigurations": true, "validatingwebhookconfigurations": true,
+	"validatingadmissionpolicies": true, "validatingadmissionpolicybindings": true,
+	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
+}
+
+// matching are the hooks that take a, in order.
+func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invocation, error) {
+	if a.Resource.Group == admissionregistrationv1.GroupName && exempt[a.Resource.Name] {
+		return nil, nil
+	}
+	cands := h.candidates(h.current.Load(), a.Resource, a.Subresource)
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	var out []*invocation
+	for _, c := range cands {
+		ok, err := h.takes(ctx, c, a)
+		if err != nil {
+			if c.h.failOpen {
+				klog.Warningf("Failed calling webhook, failing open %v: %v", c.h.name, err)
+				continue
+			}
+			return nil, apierrors.NewInternalError(err)
+		}
+		if !ok {
+			continue
+		}
+		inv, err := invocationFor(c, a)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		out = append(out, inv)
+	}
+	return out, nil
+}
+
+// takes reports whether c's hook is to be called for a: its rules name
+// the operation in the resource's scope, its selectors select the
+// namespace and the object, and its matchConditions hold.
+func (h *hooks) takes(ctx context.Context, c candidate, a *admission.Attributes) (bool, error) {
+	k := c.h
+	op := admissionregistrationv1.OperationType(a.Operation)
+	if !k.namesOperation(c.as.GVR(), a.Subresource, op, a.Resource.Namespaced) {
+		return false, nil
+	}
+	if k.broken != nil {
+		return false, &callError{name: k.name, reason: k.broken}
+	}
+	if !k.objSel.Empty() && !selects(k.objSel, a.Object) && !selects(k.objSel, a.OldObject) {
+		return false, nil
+	}
+	if !k.nsSel.Empty() {
+		ok, err := h.namespaceSelected(ctx, k.nsSel, a)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	if k.matcher != nil {
+		r := k.matcher.Match(ctx, versioned(a), nil, nil)
+		if r.Error != nil {
+			return false, &callError{name: k.name, reason: fmt.Errorf("failed to evaluate match conditions: %w", r.Error)}
+		}
+		return r.Matches, nil
+	}
+	return true, nil
+}
+
+// selects reports whether obj's labels match sel (never for no object).
+func selects(sel labels.Selector, obj runtime.Object) bool {
+	if obj == nil {
+		return false
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return false
+	}
+	return sel.Matches(labels.Set(m.GetLabels()))
+}
+
+// namespaceSelected applies a namespaceSelector as kube-apiserver does: a
+// cluster-scoped resource other than a namespace always matches; a
+// namespace is matched by its own labels.
+func (h *hooks) namespaceSelected(ctx context.Context, sel labels.Selector, a *admission.Attributes) (bool, error) {
+	if a.Resource.Group == "" && a.Resource.Name == "namespaces" {
+		return selects(sel, a.Object) || (a.Object == nil && selects(sel, a.OldObject)), nil
+	}
+	if !a.Resource.Namespaced {
+		return true, nil
+	}
+	if h.deps.Namespace == nil {
+		return false, errors.New("namespaces cannot be read")
+	}
+	obj, err := h.deps.Namespace(ctx, a.Namespace)
+	if apierrors.IsNotFound(err) {
+		return sel.Matches(labels.Set{}), nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return false, fmt.Errorf("namespace %q is a %T", a.Namespace, obj)
+	}
+	return sel.Matches(labels.Set(ns.Labels)), nil
+}
+
+// versioned is a as k8s.io/apiserver's CEL evaluation reads it.
+func versioned(a *admission.Attributes) *apiadmission.VersionedAttributes {
+	var u user.Info = &user.DefaultInfo{}
+	if a.User != nil {
+		u = &user.DefaultInfo{Name: a.User.Name, UID: a.User.UID, Groups: a.User.Groups, Extra: a.User.Extra}
+	}
+	attrs := apiadmission.NewAttributesRecord(a.Object, a.OldObject, a.Kind, a.Namespace, a.Name, a.GVR(), a.Subresource,
+		apiadmission.Operation(a.Operation), a.Options, a.DryRun, u)
+	return &apiadmission.VersionedAttributes{Attributes: attrs, VersionedKind: a.Kind,
+		VersionedObject: apiadmission.NewLazyObject(a.Object), VersionedOldObject: apiadmission.NewLazyObject(a.OldObject)}
+}
+
+// dryRunRefused is kube-apiserver's answer to a dry run that reaches a
+// webhook with side effects.
+func dryRunRefused(name string) error {
+	return apierrors.NewBadRequest(fmt.Sprintf("admission webhook %q does not support dry run", name))
+}
+
+// outcome turns the error of one call into what the request gets: nil to
+// go on (no error, or a call that failed open), or the error to end it.
+// It records the call's metrics.
+func outcome(ctx context.Context, inv *invocation, typ string, a *admission.Attributes, took time.Duration, err error, index int) error {
+	op := string(a.Operation)
+	var ce *callError
+	var se *apierrors.StatusError
+	switch {
+	case err == nil:
+		observe(inv.h.name, typ, op, took, false, 200, noError)
+		return nil
+	case errors.As(err, &ce):
+		if inv.h.failOpen {
+			observe(inv.h.name, typ, op, took, false, ce.code, callingError)
+			klog.Warningf("Failed calling webhook, failing open %v: %v", inv.h.name, err)
+			audit.AddAnnotation(ctx, fmt.Sprintf("failed-open.%s.webhook.admission.k8s.io/round_0_index_%d", kindWord(typ), index), inv.h.name)
+			return nil
+		}
+		observe(inv.h.name, typ, op, took, true, ce.code, callingError)
+		klog.Warningf("Failed calling webhook, failing closed %v: %v", inv.h.name, err)
+		return apierrors.NewInternalError(err)
+	case errors.As(err, &se) && se.ErrStatus.Message != "" && isRejection(se, inv.h.name):
+		observe(inv.h.name, typ, op, took, true, int(se.ErrStatus.Code), noError)
+		return err
+	default:
+		observe(inv.h.name, typ, op, took, true, 0, internalError)
+		return err
+	}
+}
+
+func isRejection(se *apierrors.StatusError, name string) bool {
+	prefix := fmt.Sprintf("admission webhook %q denied the request", name)
+	return len(se.ErrStatus.Message) >= len(prefix) && se.ErrStatus.Message[:len(prefix)] == prefix
+}
+
+func kindWord(typ string) string {
+	if typ == "admit" {
+		return "mutation"
+	}
+	return "validating"
+}
+
+// Admit calls the mutating webhooks that take a, one after the other,
+// each on the object as the ones before left it. A webhook with
+// reinvocationPolicy IfNeeded is called once more when a later webhook
+// changed the object after its call.
+func (m *Mutating) Admit(ctx context.Context, a *admission.Attributes) error {
+	invs, err := m.matching(ctx, a)
+	if err != nil || len(invs) == 0 {
+		return err
+	}
+	changes := 0
+	seen := map[string]int{} // reinvocable hook -> changes when it last ran
+	run := func(round int, invs []*invocation) error {
+		for i, inv := range invs {
+			if a.DryRun && !inv.h.dryRunOK {
+				return dryRunRefused(inv.h.name)
+			}
+			if i > 0 || round > 0 {
+				// Each webhook sees the object as the ones before left it.
+				fresh, err := invocationFor(candidate{inv.h, inv.as}, a)
+				if err != nil {
+					return apierrors.NewInternalError(err)
+				}
+				inv = fresh
+			}
+			start := time.Now()
+			ans, err := m.call(ctx, a, inv)
+			if err := outcome(ctx, inv, "admit", a, time.Since(start), err, i); err != nil {
+				return err
+			}
+			if ans.patched != nil {
+				a.Object = ans.patched
+				changes++
+				annotateMutation(ctx, inv, round, i, ans.patch)
+			}
+			if inv.h.reinvoke {
+				seen[inv.h.uid] = changes
+			}
+		}
+		return nil
+	}
+	if err := run(0, invs); err != nil {
+		return err
+	}
+	var again []*invocation
+	for _, inv := range invs {
+		if n, ok := seen[inv.h.uid]; ok && n < changes {
+			again = append(again, inv)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	return run(1, again)
+}
+
+// annotateMutation records in the audit event that a webhook changed the
+// object, and its patch, as kube-apiserver does.
+func annotateMutation(ctx context.Context, inv *invocation, round, index int, patch []byte) {
+	key := fmt.Sprintf("round_%d_index_%d", round, index)
+	mutated, _ := json.Marshal(map[string]any{"configuration": inv.h.config, "webhook": inv.h.name, "mutated": true})
+	audit.AddAnnotation(ctx, "mutation.webhook.admission.k8s.io/"+key, string(mutated))
+	var ops any
+	if json.Unmarshal(patch, &ops) == nil {
+		p, _ := json.Marshal(map[string]any{"configuration": inv.h.config, "webhook": inv.h.name, "patch": ops, "patchType": "JSONPatch"})
+		audit.AddAnnotation(ctx, "patch.webhook.admission.k8s.io/"+key, string(p))
+	}
+}
+
+// Validate calls the validating webhooks that take a, all at once; the
+// first refusal, in the webhooks' order, is the answer.
+func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) error {
+	invs, err := v.matching(ctx, a)
+	if err != nil || len(invs) == 0 {
+		return err
+	}
+	for _, inv := range invs {
+		if a.DryRun && !inv.h.dryRunOK {
+			return dryRunRefused(inv.h.name)
+		}
+		if err := inv.encode(); err != nil {
+			return apierrors.NewInternalError(err)
+		}
+	}
+	errs := make([]error, len(invs))
+	one := func(i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				errs[i] = apierrors.NewInternalError(fmt.Errorf("ValidatingAdmissionWebhook/%v has panicked: %v", invs[i].h.name, r))
+			}
+		}()
+		start := time.Now()
+		_, err := v.call(ctx, a, invs[i])
+		errs[i] = outcome(ctx, invs[i], "validating", a, time.Since(start), err, i)
+	}
+	if len(invs) == 1 {
+		one(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range invs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				one(i)
+			}()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
