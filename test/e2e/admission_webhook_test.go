@@ -304,9 +304,9 @@ func TestAdmissionWebhooks(t *testing.T) {
 			called   bool
 		}{
 			{"wh-match", "mc-1", nil, true},
-			{"wh-match", "other-1", nil, false},                       // matchConditions say no
+			{"wh-match", "other-1", nil, false},                        // matchConditions say no
 			{"wh-match", "mc-2", map[string]string{"skip": ""}, false}, // objectSelector says no
-			{"wh-other", "mc-3", nil, false},                          // namespaceSelector says no
+			{"wh-other", "mc-3", nil, false},                           // namespaceSelector says no
 		} {
 			_, err := e.cms(c.ns).Create(ctx, cm(c.name, c.labels), metav1.CreateOptions{})
 			if c.called != (err != nil) {

@@ -42,7 +42,9 @@ type callError struct {
 	code int
 }
 
-func (e *callError) Error() string { return fmt.Sprintf("failed calling webhook %q: %v", e.name, e.reason) }
+func (e *callError) Error() string {
+	return fmt.Sprintf("failed calling webhook %q: %v", e.name, e.reason)
+}
 
 // invocation is one call of a hook for a write: the objects as the hook
 // sees them (converted to the version it asked for, under matchPolicy
