@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -394,6 +395,55 @@ func TestAdmissionWebhooks(t *testing.T) {
 			if _, err := e.cms("wh-bad").Get(ctx, path, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Errorf("%s: the object was stored: %v", path, err)
 			}
+		}
+	})
+
+	t.Run("bad configurations are refused", func(t *testing.T) {
+		c := e.k.client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+		good := validatingHook("good.kapi.test", e.srv.clientConfig("/x"), "nowhere")
+		for _, bc := range []struct {
+			name   string
+			change func(*admissionregistrationv1.ValidatingWebhook)
+			field  string
+		}{
+			{"cel", func(w *admissionregistrationv1.ValidatingWebhook) {
+				w.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "c", Expression: "object.metadata.name +"}}
+			}, "webhooks[0].matchConditions[0].expression"},
+			{"cel-type", func(w *admissionregistrationv1.ValidatingWebhook) {
+				w.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "c", Expression: "object.metadata.name"}}
+			}, "webhooks[0].matchConditions[0].expression"},
+			{"timeout", func(w *admissionregistrationv1.ValidatingWebhook) { w.TimeoutSeconds = ptr(int32(31)) }, "webhooks[0].timeoutSeconds"},
+			{"side-effects", func(w *admissionregistrationv1.ValidatingWebhook) { w.SideEffects = nil }, "webhooks[0].sideEffects"},
+			{"http", func(w *admissionregistrationv1.ValidatingWebhook) { w.ClientConfig.URL = ptr("http://127.0.0.1:1/x") }, "webhooks[0].clientConfig.url"},
+			{"name", func(w *admissionregistrationv1.ValidatingWebhook) { w.Name = "short" }, "webhooks[0].name"},
+			{"too-many", func(w *admissionregistrationv1.ValidatingWebhook) {
+				for i := 0; i < 65; i++ {
+					w.MatchConditions = append(w.MatchConditions, admissionregistrationv1.MatchCondition{Name: fmt.Sprintf("c%d", i), Expression: "true"})
+				}
+			}, "webhooks[0].matchConditions"},
+		} {
+			w := *good.DeepCopy()
+			bc.change(&w)
+			_, err := c.Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "bad-" + bc.name},
+				Webhooks: []admissionregistrationv1.ValidatingWebhook{w}}, metav1.CreateOptions{})
+			var se *apierrors.StatusError
+			if !apierrors.IsInvalid(err) || !errors.As(err, &se) || se.ErrStatus.Details == nil || len(se.ErrStatus.Details.Causes) == 0 ||
+				se.ErrStatus.Details.Causes[0].Field != bc.field {
+				t.Errorf("%s: %v (want 422 on %s)", bc.name, err, bc.field)
+			}
+		}
+		// Defaults as kube's: what a client leaves out.
+		created, err := c.Create(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "defaults"},
+			Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "d.kapi.test", ClientConfig: e.srv.clientConfig("/x"), SideEffects: none,
+				AdmissionReviewVersions: v1Reviews, Rules: configMapRules()}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Delete(ctx, "defaults", metav1.DeleteOptions{})
+		d := created.Webhooks[0]
+		if *d.FailurePolicy != admissionregistrationv1.Fail || *d.MatchPolicy != admissionregistrationv1.Equivalent || *d.TimeoutSeconds != 10 ||
+			d.NamespaceSelector == nil || d.ObjectSelector == nil || *d.Rules[0].Scope != admissionregistrationv1.AllScopes {
+			t.Fatalf("defaults: %+v", d)
 		}
 	})
 

@@ -15,12 +15,16 @@ func Resources() []*registry.Resource {
 		return &registry.Resource{Group: "admissionregistration.k8s.io", Version: "v1", Name: name, Kind: kind,
 			Categories: []string{"api-extensions"}, Subresources: subresources, Generation: true, Table: table}
 	}
+	webhooks := func(r *registry.Resource) *registry.Resource {
+		r.Hooks = webhookHooks
+		return r
+	}
 	return []*registry.Resource{
 		row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable),
 		row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable),
-		row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable),
+		webhooks(row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable)),
 		row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, registry.Status),
 		row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable),
-		row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable),
+		webhooks(row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable)),
 	}
 }
