@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +137,14 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 		if opts := objectOf(t, last.Options.Raw); opts.GetKind() != "CreateOptions" {
 			t.Fatalf("options: %s", last.Options.Raw)
+		}
+		// The user is the one the request authenticated as.
+		if _, err := asUser(e.k, "alice", "system:masters").CoreV1().ConfigMaps("wh-mutate").Create(ctx, cm("by-alice", nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		reqs = e.srv.requests("/mutate")
+		if u := reqs[len(reqs)-1].UserInfo; u.Username != "alice" || !slices.Contains(u.Groups, "system:masters") || !slices.Contains(u.Groups, "system:authenticated") {
+			t.Fatalf("user info: %+v", u)
 		}
 		// An update sees the old object too, and UpdateOptions.
 		stored.Data["k"] = "w"
