@@ -29,6 +29,7 @@ func main() {
 	fs.IntVar(&cfg.CRDsMany, "crd-many", cfg.CRDsMany, "--crds: CRDs in all, for the discovery and OpenAPI latencies")
 	fs.IntVar(&cfg.CRDProperties, "crd-properties", cfg.CRDProperties, "--crds: properties of the large schema")
 	fs.StringVar(&cfg.Kubectl, "kubectl", "", "--crds: the kubectl to run (default: built from kapi/test/kubectl)")
+	fs.BoolVar(&cfg.AdmissionMode, "admission", false, "run the admission benchmark: creates with no webhook, with 100 configurations matching nothing, with one matching validating webhook")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run as the kapi (\"kapi\") or etcd (\"etcd\") process of a benchmark")
 	fs.StringVar(&cfg.Dir, "dir", "", "internal: the child's data folder")
 	fs.IntVar(&cfg.Port, "port", 0, "internal: the child's port")

@@ -51,6 +51,8 @@ type Config struct {
 	CRDs, CRDsMany int
 	CRDProperties  int
 	Kubectl        string
+	// AdmissionMode runs the admission benchmark (admission.go) instead.
+	AdmissionMode bool
 
 	// Child, Dir, Port, EtcdURL: the re-executed processes.
 	Child   string
@@ -140,6 +142,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return fmt.Errorf("kapi did not start: %w", err)
 	}
 	b := &bench{cfg: cfg, raw: raw, kapi: client, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, etcdURL: etcdURL, out: out}
+	if cfg.AdmissionMode {
+		return b.runAdmission(ctx)
+	}
 	if cfg.CRDMode {
 		// JSON: custom resources have no protobuf.
 		rc := rest.CopyConfig(restConfig)
