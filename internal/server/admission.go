@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/admission/policy"
 	"kapi/internal/admission/webhook"
 	"kapi/internal/authz"
 	"kapi/internal/controllers"
@@ -37,15 +38,25 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	plugins := builtinPlugins(cat, authorizer)
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(nsStore)} }
 	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback)}
-	var webhookErr error
+	var loadErr error
+	load := func(resource string, f func([]runtime.Object)) {
+		loadErr = errors.Join(loadErr, s.keepLoaded(ctx, cat, resource, f))
+	}
 	plugins["MutatingAdmissionWebhook"] = func() any {
 		m := webhook.NewMutating(deps)
-		webhookErr = errors.Join(webhookErr, s.runWebhooks(ctx, cat, "mutatingwebhookconfigurations", m.Load, m.Run))
+		load("mutatingwebhookconfigurations", m.Load)
 		return m
 	}
 	plugins["ValidatingAdmissionWebhook"] = func() any {
 		v := webhook.NewValidating(deps)
-		webhookErr = errors.Join(webhookErr, s.runWebhooks(ctx, cat, "validatingwebhookconfigurations", v.Load, v.Run))
+		load("validatingwebhookconfigurations", v.Load)
+		return v
+	}
+	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore)}
+	plugins["ValidatingAdmissionPolicy"] = func() any {
+		v := policy.NewValidating(policyDeps)
+		load("validatingadmissionpolicies", v.LoadPolicies)
+		load("validatingadmissionpolicybindings", v.LoadBindings)
 		return v
 	}
 	var missing []string
@@ -56,8 +67,8 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 			missing = append(missing, n)
 		}
 	}
-	if webhookErr != nil {
-		return nil, webhookErr
+	if loadErr != nil {
+		return nil, loadErr
 	}
 	if len(missing) > 0 {
 		klog.Warningf("admission plugins enabled but not implemented in kapi, they have no effect: %s", strings.Join(missing, ", "))
@@ -83,15 +94,15 @@ func namespaceGetter(nsStore *registry.Store) func(ctx context.Context, name str
 	}
 }
 
-// webhookSyncTimeout bounds the wait for the webhook configurations at
-// start-up: kapi serves no write before it knows its webhooks.
-const webhookSyncTimeout = 30 * time.Second
+// loadTimeout bounds the wait for admission's configuration objects at
+// start-up: kapi serves no write before it knows its webhooks and
+// policies.
+const loadTimeout = 30 * time.Second
 
-// runWebhooks keeps the webhooks of resource (one of the two
-// configuration kinds) current from an informer of its store: loaded
-// before kapi serves, reloaded at each change.
-func (s *Server) runWebhooks(ctx context.Context, cat *registry.Catalogue, resource string,
-	load func([]runtime.Object), run func(context.Context, func() []runtime.Object, <-chan struct{})) error {
+// keepLoaded keeps load current with the objects of resource (an
+// admissionregistration.k8s.io/v1 resource) through an informer of its
+// store: loaded before kapi serves, loaded again at each change.
+func (s *Server) keepLoaded(ctx context.Context, cat *registry.Catalogue, resource string, load func([]runtime.Object)) error {
 	st := cat.Snapshot().Store(schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: resource})
 	if st == nil {
 		return fmt.Errorf("no store of %s", resource)
@@ -99,17 +110,25 @@ func (s *Server) runWebhooks(ctx context.Context, cat *registry.Catalogue, resou
 	inf := controllers.NewInformer(st)
 	changed := inf.Changed()
 	s.runNow(ctx, inf.Run)
-	t := time.NewTimer(webhookSyncTimeout)
+	t := time.NewTimer(loadTimeout)
 	defer t.Stop()
 	select {
 	case <-inf.Synced():
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return fmt.Errorf("%s did not load within %s", resource, webhookSyncTimeout)
+		return fmt.Errorf("%s did not load within %s", resource, loadTimeout)
 	}
-	list := func() []runtime.Object { return inf.List("") }
-	load(list())
-	s.runNow(ctx, func(ctx context.Context) { run(ctx, list, changed) })
+	load(inf.List(""))
+	s.runNow(ctx, func(ctx context.Context) {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+				load(inf.List(""))
+			}
+		}
+	})
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"kapi/internal/admission"
+	"kapi/internal/admission/match"
 	"kapi/internal/audit"
 	"kapi/internal/registry"
 	"kapi/internal/request"
@@ -90,24 +91,14 @@ func invocationFor(c candidate, a *admission.Attributes) (*invocation, error) {
 	if c.as != a.Resource && a.Kind == a.Resource.GVK() {
 		inv.kind = c.as.GVK()
 		var err error
-		if inv.obj, err = convert(a.Resource, inv.obj, inv.kind.GroupVersion()); err != nil {
+		if inv.obj, err = match.Convert(a.Resource, inv.obj, inv.kind.GroupVersion()); err != nil {
 			return nil, err
 		}
-		if inv.old, err = convert(a.Resource, inv.old, inv.kind.GroupVersion()); err != nil {
+		if inv.old, err = match.Convert(a.Resource, inv.old, inv.kind.GroupVersion()); err != nil {
 			return nil, err
 		}
 	}
 	return inv, nil
-}
-
-func convert(r *registry.Resource, obj runtime.Object, gv schema.GroupVersion) (runtime.Object, error) {
-	if obj == nil {
-		return nil, nil
-	}
-	if r.Type.Convertor == nil {
-		return nil, fmt.Errorf("%s cannot be converted to %s", r.GVK(), gv)
-	}
-	return r.Type.Convertor.ConvertToVersion(obj, gv)
 }
 
 // encode is obj as JSON, with its apiVersion and kind; nil for nil.
@@ -298,7 +289,7 @@ func (h *hooks) applyPatch(a *admission.Attributes, inv *invocation, patch []byt
 		return answer{}, apierrors.NewInternalError(fmt.Errorf("admission webhook %q changed the object's kind from %s to %s", name, inv.kind, gvk))
 	}
 	if inv.kind != a.Kind {
-		if out, err = convert(a.Resource, out, a.Kind.GroupVersion()); err != nil {
+		if out, err = match.Convert(a.Resource, out, a.Kind.GroupVersion()); err != nil {
 			return answer{}, apierrors.NewInternalError(err)
 		}
 	}

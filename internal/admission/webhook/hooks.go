@@ -27,6 +27,8 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	"k8s.io/klog/v2"
 
+	"kapi/internal/admission"
+	"kapi/internal/admission/match"
 	"kapi/internal/registry"
 )
 
@@ -64,7 +66,7 @@ type Deps struct {
 	// Equivalent).
 	Catalogue *registry.Catalogue
 	// Namespace reads a namespace, for namespaceSelector.
-	Namespace func(ctx context.Context, name string) (runtime.Object, error)
+	Namespace match.NamespaceGetter
 	// Resolve finds where a Service's port is served (host:port).
 	Resolve func(ctx context.Context, namespace, name string, port int32) (string, error)
 }
@@ -114,19 +116,6 @@ func (h *hooks) Load(configs []runtime.Object) {
 	}
 	h.current.Store(&set{hooks: out})
 	h.clients.keep(out)
-}
-
-// Run loads list() now and after each signal of changed, until ctx ends.
-func (h *hooks) Run(ctx context.Context, list func() []runtime.Object, changed <-chan struct{}) {
-	h.Load(list())
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-			h.Load(list())
-		}
-	}
 }
 
 // sortedByName orders configurations by name, as kube-apiserver calls
@@ -197,10 +186,10 @@ func (h *hooks) compileOne(config string, i int, s spec) *hook {
 		k.timeout = time.Duration(*s.timeoutSeconds) * time.Second
 	}
 	var err error
-	if k.nsSel, err = selector(s.namespaceSelector); err != nil {
+	if k.nsSel, err = match.Selector(s.namespaceSelector); err != nil {
 		k.broken = fmt.Errorf("invalid namespaceSelector: %w", err)
 	}
-	if k.objSel, err = selector(s.objectSelector); err != nil {
+	if k.objSel, err = match.Selector(s.objectSelector); err != nil {
 		k.broken = fmt.Errorf("invalid objectSelector: %w", err)
 	}
 	if k.client, err = h.clients.get(s.clientConfig); err != nil {
@@ -221,14 +210,6 @@ func reviewVersion(versions []string) string {
 		}
 	}
 	return "v1"
-}
-
-// selector parses a label selector; nil selects everything.
-func selector(s *metav1.LabelSelector) (labels.Selector, error) {
-	if s == nil {
-		return labels.Everything(), nil
-	}
-	return metav1.LabelSelectorAsSelector(s)
 }
 
 // candidates are the hooks of s whose rules name the resource of a (any
@@ -252,7 +233,7 @@ func (h *hooks) candidates(s *set, res *registry.Resource, sub string) []candida
 			continue
 		}
 		if others == nil {
-			others = h.otherVersions(res)
+			others = match.OtherVersions(h.deps.Catalogue, res)
 		}
 		for _, o := range others {
 			if k.namesResource(o.GVR(), sub) {
@@ -265,65 +246,23 @@ func (h *hooks) candidates(s *set, res *registry.Resource, sub string) []candida
 	return out
 }
 
-// otherVersions are the rows of the same group and resource in other
-// versions, of the same kind: what matchPolicy Equivalent may send a
-// request as.
-func (h *hooks) otherVersions(res *registry.Resource) []*registry.Resource {
-	out := []*registry.Resource{}
-	if h.deps.Catalogue == nil {
-		return out
-	}
-	for _, st := range h.deps.Catalogue.Snapshot().Stores() {
-		r := st.R
-		if r.Group == res.Group && r.Name == res.Name && r.Version != res.Version && r.Kind == res.Kind {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// namesResource reports whether a rule of the hook names gvr and its
-// subresource sub (kube's rules: "*" any resource, "pods/*" pods and any
-// of its subresources, "*/scale" every scale subresource).
+// namesResource reports whether a rule of the hook names gvr and sub.
 func (k *hook) namesResource(gvr schema.GroupVersionResource, sub string) bool {
 	for _, r := range k.rules {
-		if !hasOrStar(r.APIGroups, gvr.Group) || !hasOrStar(r.APIVersions, gvr.Version) {
-			continue
-		}
-		for _, name := range r.Resources {
-			res, s, _ := strings.Cut(name, "/")
-			if (res == "*" || res == gvr.Resource) && (s == "*" || s == sub) {
-				return true
-			}
+		if match.NamesResource(r.Rule, gvr, sub) {
+			return true
 		}
 	}
 	return false
 }
 
-// namesOperation reports whether a rule of the hook that names the
-// resource takes op in the resource's scope.
-func (k *hook) namesOperation(gvr schema.GroupVersionResource, sub string, op admissionregistrationv1.OperationType, namespaced bool) bool {
+// takes reports whether a rule of the hook takes op on gvr and sub in the
+// resource's scope.
+func (k *hook) takes(gvr schema.GroupVersionResource, sub string, op admission.Operation, namespaced bool) bool {
 	for _, r := range k.rules {
-		if !hasOrStar(r.APIGroups, gvr.Group) || !hasOrStar(r.APIVersions, gvr.Version) {
-			continue
-		}
-		if !slices.Contains(r.Operations, op) && !slices.Contains(r.Operations, admissionregistrationv1.OperationAll) {
-			continue
-		}
-		if sc := r.Scope; sc != nil && *sc != admissionregistrationv1.AllScopes &&
-			(*sc == admissionregistrationv1.NamespacedScope) != namespaced {
-			continue
-		}
-		for _, name := range r.Resources {
-			res, s, _ := strings.Cut(name, "/")
-			if (res == "*" || res == gvr.Resource) && (s == "*" || s == sub) {
-				return true
-			}
+		if match.Takes(r, gvr, sub, op, namespaced) {
+			return true
 		}
 	}
 	return false
-}
-
-func hasOrStar(list []string, s string) bool {
-	return slices.Contains(list, s) || slices.Contains(list, "*")
 }

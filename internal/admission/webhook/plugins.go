@@ -9,16 +9,11 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	apiadmission "k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/admission/match"
 	"kapi/internal/audit"
 )
 
@@ -80,81 +75,26 @@ func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invoc
 // namespace and the object, and its matchConditions hold.
 func (h *hooks) takes(ctx context.Context, c candidate, a *admission.Attributes) (bool, error) {
 	k := c.h
-	op := admissionregistrationv1.OperationType(a.Operation)
-	if !k.namesOperation(c.as.GVR(), a.Subresource, op, a.Resource.Namespaced) {
+	if !k.takes(c.as.GVR(), a.Subresource, a.Operation, a.Resource.Namespaced) {
 		return false, nil
 	}
 	if k.broken != nil {
 		return false, &callError{name: k.name, reason: k.broken}
 	}
-	if !k.objSel.Empty() && !selects(k.objSel, a.Object) && !selects(k.objSel, a.OldObject) {
+	if !match.ObjectSelected(k.objSel, a) {
 		return false, nil
 	}
-	if !k.nsSel.Empty() {
-		ok, err := h.namespaceSelected(ctx, k.nsSel, a)
-		if err != nil || !ok {
-			return false, err
-		}
+	if ok, err := match.NamespaceSelected(ctx, k.nsSel, a, h.deps.Namespace); err != nil || !ok {
+		return false, err
 	}
 	if k.matcher != nil {
-		r := k.matcher.Match(ctx, versioned(a), nil, nil)
+		r := k.matcher.Match(ctx, match.Versioned(a, a.Kind, a.Object, a.OldObject), nil, nil)
 		if r.Error != nil {
 			return false, &callError{name: k.name, reason: fmt.Errorf("failed to evaluate match conditions: %w", r.Error)}
 		}
 		return r.Matches, nil
 	}
 	return true, nil
-}
-
-// selects reports whether obj's labels match sel (never for no object).
-func selects(sel labels.Selector, obj runtime.Object) bool {
-	if obj == nil {
-		return false
-	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return false
-	}
-	return sel.Matches(labels.Set(m.GetLabels()))
-}
-
-// namespaceSelected applies a namespaceSelector as kube-apiserver does: a
-// cluster-scoped resource other than a namespace always matches; a
-// namespace is matched by its own labels.
-func (h *hooks) namespaceSelected(ctx context.Context, sel labels.Selector, a *admission.Attributes) (bool, error) {
-	if a.Resource.Group == "" && a.Resource.Name == "namespaces" {
-		return selects(sel, a.Object) || (a.Object == nil && selects(sel, a.OldObject)), nil
-	}
-	if !a.Resource.Namespaced {
-		return true, nil
-	}
-	if h.deps.Namespace == nil {
-		return false, errors.New("namespaces cannot be read")
-	}
-	obj, err := h.deps.Namespace(ctx, a.Namespace)
-	if apierrors.IsNotFound(err) {
-		return sel.Matches(labels.Set{}), nil
-	}
-	if err != nil {
-		return false, err
-	}
-	ns, ok := obj.(*corev1.Namespace)
-	if !ok {
-		return false, fmt.Errorf("namespace %q is a %T", a.Namespace, obj)
-	}
-	return sel.Matches(labels.Set(ns.Labels)), nil
-}
-
-// versioned is a as k8s.io/apiserver's CEL evaluation reads it.
-func versioned(a *admission.Attributes) *apiadmission.VersionedAttributes {
-	var u user.Info = &user.DefaultInfo{}
-	if a.User != nil {
-		u = &user.DefaultInfo{Name: a.User.Name, UID: a.User.UID, Groups: a.User.Groups, Extra: a.User.Extra}
-	}
-	attrs := apiadmission.NewAttributesRecord(a.Object, a.OldObject, a.Kind, a.Namespace, a.Name, a.GVR(), a.Subresource,
-		apiadmission.Operation(a.Operation), a.Options, a.DryRun, u)
-	return &apiadmission.VersionedAttributes{Attributes: attrs, VersionedKind: a.Kind,
-		VersionedObject: apiadmission.NewLazyObject(a.Object), VersionedOldObject: apiadmission.NewLazyObject(a.OldObject)}
 }
 
 // dryRunRefused is kube-apiserver's answer to a dry run that reaches a

@@ -15,16 +15,16 @@ func Resources() []*registry.Resource {
 		return &registry.Resource{Group: "admissionregistration.k8s.io", Version: "v1", Name: name, Kind: kind,
 			Categories: []string{"api-extensions"}, Subresources: subresources, Generation: true, Table: table}
 	}
-	webhooks := func(r *registry.Resource) *registry.Resource {
-		r.Hooks = webhookHooks
+	with := func(h *registry.Hooks, r *registry.Resource) *registry.Resource {
+		r.Hooks = h
 		return r
 	}
 	return []*registry.Resource{
 		row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable),
 		row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable),
-		webhooks(row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable)),
-		row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, registry.Status),
-		row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable),
-		webhooks(row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable)),
+		with(webhookHooks, row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable)),
+		with(validatingPolicyHooks, row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, registry.Status)),
+		with(validatingBindingHooks, row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable)),
+		with(webhookHooks, row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable)),
 	}
 }

@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func deployment(name string, replicas int32, labels map[string]string) *appsv1.Deployment {
+	sel := map[string]string{"app": name}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}}}
+}
+
+func deploymentRules() *admissionregistrationv1.MatchResources {
+	return &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+		RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+			Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}}}}}}
+}
+
+// TestValidatingAdmissionPolicy: CEL validations with messages, reasons,
+// variables and matchConditions; parameters from a ConfigMap (by name, in
+// the request's namespace) and from a custom resource (by selector);
+// parameterNotFoundAction; the Deny, Warn and Audit actions; a policy
+// whose CEL does not compile.
+func TestValidatingAdmissionPolicy(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	e := &webhookEnv{t: t, k: k}
+	pols := k.client.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	binds := k.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+
+	t.Run("params from a ConfigMap", func(t *testing.T) {
+		e.namespace(t, "vap-cm")
+		if _, err := k.client.CoreV1().ConfigMaps("vap-cm").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "limits"},
+			Data: map[string]string{"maxReplicas": "3"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "max-replicas"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				ParamKind:        &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"},
+				MatchConstraints: deploymentRules(),
+				MatchConditions:  []admissionregistrationv1.MatchCondition{{Name: "not-exempt", Expression: `!has(object.metadata.labels) || !("exempt" in object.metadata.labels)`}},
+				Variables:        []admissionregistrationv1.Variable{{Name: "max", Expression: `int(params.data.maxReplicas)`}},
+				Validations: []admissionregistrationv1.Validation{
+					{Expression: `object.spec.replicas <= variables.max`, MessageExpression: `"replicas must be at most " + string(variables.max) + ", not " + string(object.spec.replicas)`,
+						Reason: ptr(metav1.StatusReasonForbidden)},
+					{Expression: `object.metadata.name != "bad"`, Message: "the name bad is taken"},
+				},
+				AuditAnnotations: []admissionregistrationv1.AuditAnnotation{{Key: "replicas", ValueExpression: `string(object.spec.replicas)`}},
+			}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pols.Delete(ctx, "max-replicas", metav1.DeleteOptions{}) })
+		if _, err := binds.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "max-replicas-vap-cm"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "max-replicas",
+				ParamRef: &admissionregistrationv1.ParamRef{Name: "limits", ParameterNotFoundAction: ptr(admissionregistrationv1.DenyAction)},
+				MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("vap-cm")},
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { binds.Delete(ctx, "max-replicas-vap-cm", metav1.DeleteOptions{}) })
+		deps := k.client.AppsV1().Deployments("vap-cm")
+		var err error
+		settle(t, "the policy", func() bool {
+			_, err = deps.Create(ctx, deployment("big", 5, nil), metav1.CreateOptions{})
+			return err != nil
+		})
+		want := `deployments.apps "big" is forbidden: ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas-vap-cm' denied request: replicas must be at most 3, not 5`
+		if !apierrors.IsForbidden(err) || err.Error() != want {
+			t.Fatalf("got %v\nwant %s", err, want)
+		}
+		if _, err := deps.Create(ctx, deployment("bad", 1, nil), metav1.CreateOptions{}); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "the name bad is taken") {
+			t.Fatalf("a validation without a reason is Invalid: %v", err)
+		}
+		if _, err := deps.Create(ctx, deployment("small", 2, nil), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("a deployment within the limit: %v", err)
+		}
+		if _, err := deps.Create(ctx, deployment("exempt", 9, map[string]string{"exempt": ""}), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("matchConditions exempt it: %v", err)
+		}
+		// Updates are validated too.
+		d, _ := deps.Get(ctx, "small", metav1.GetOptions{})
+		d.Spec.Replicas = ptr(int32(4))
+		if _, err := deps.Update(ctx, d, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+			t.Fatalf("update beyond the limit: %v", err)
+		}
+		// The parameter gone: the binding's Deny action for a missing one.
+		k.client.CoreV1().ConfigMaps("vap-cm").Delete(ctx, "limits", metav1.DeleteOptions{})
+		settle(t, "the missing parameter", func() bool {
+			_, err = deps.Create(ctx, deployment("tiny", 1, nil), metav1.CreateOptions{})
+			return err != nil
+		})
+		if !strings.Contains(err.Error(), "no params found for policy binding with `Deny` parameterNotFoundAction") {
+			t.Fatalf("missing parameter: %v", err)
+		}
+	})
+
+	t.Run("params from a custom resource, warn and audit", func(t *testing.T) {
+		e.namespace(t, "vap-cr")
+		crd := k.createCRD(t, &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: "rules.policy.kapi.test"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "policy.kapi.test", Scope: apiextensionsv1.ClusterScoped,
+				Names:    apiextensionsv1.CustomResourceDefinitionNames{Plural: "rules", Singular: "rule", Kind: "Rule", ListKind: "RuleList"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true, Schema: openSchema()}}},
+		})
+		rules := k.crs(crd, "v1", "")
+		for _, r := range []struct{ name, forbidden string }{{"r1", "latest"}, {"r2", "dev"}} {
+			if _, err := rules.Create(ctx, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "policy.kapi.test/v1", "kind": "Rule",
+				"metadata": map[string]any{"name": r.name, "labels": map[string]any{"set": "images"}}, "forbiddenTag": r.forbidden}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "image-tags"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				ParamKind:        &admissionregistrationv1.ParamKind{APIVersion: "policy.kapi.test/v1", Kind: "Rule"},
+				MatchConstraints: deploymentRules(),
+				Validations: []admissionregistrationv1.Validation{{
+					Expression:        `object.spec.template.spec.containers.all(c, !c.image.endsWith(":" + params.forbiddenTag))`,
+					MessageExpression: `"tag " + params.forbiddenTag + " is not allowed"`}},
+			}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pols.Delete(ctx, "image-tags", metav1.DeleteOptions{}) })
+		if _, err := binds.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "image-tags-warn"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "image-tags",
+				ParamRef:          &admissionregistrationv1.ParamRef{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"set": "images"}}, ParameterNotFoundAction: ptr(admissionregistrationv1.AllowAction)},
+				MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("vap-cr")},
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn, admissionregistrationv1.Audit}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { binds.Delete(ctx, "image-tags-warn", metav1.DeleteOptions{}) })
+		d := deployment("tagged", 1, nil)
+		d.Spec.Template.Spec.Containers[0].Image = "nginx:dev"
+		d.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
+		body, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var warnings string
+		settle(t, "the warning policy", func() bool {
+			k.client.AppsV1().Deployments("vap-cr").Delete(ctx, "tagged", metav1.DeleteOptions{})
+			code, hdr, _ := k.request(t, "POST", "/apis/apps/v1/namespaces/vap-cr/deployments", "application/json", body)
+			warnings = strings.Join(hdr.Values("Warning"), ";")
+			return code == 201 && warnings != ""
+		})
+		if !strings.Contains(warnings, `Validation failed for ValidatingAdmissionPolicy 'image-tags' with binding 'image-tags-warn': tag dev is not allowed`) ||
+			strings.Contains(warnings, "tag latest") {
+			t.Fatalf("warnings: %s", warnings)
+		}
+	})
+
+	t.Run("CEL that does not compile is refused", func(t *testing.T) {
+		_, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
+				Validations: []admissionregistrationv1.Validation{{Expression: `object.spec.replicas <`}}}}, metav1.CreateOptions{})
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.validations[0].expression") || !strings.Contains(err.Error(), "compilation failed") {
+			t.Fatalf("a policy that does not compile: %v", err)
+		}
+	})
+}
