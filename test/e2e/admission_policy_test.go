@@ -66,8 +66,8 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		t.Cleanup(func() { pols.Delete(ctx, "max-replicas", metav1.DeleteOptions{}) })
 		if _, err := binds.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "max-replicas-vap-cm"},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "max-replicas",
-				ParamRef: &admissionregistrationv1.ParamRef{Name: "limits", ParameterNotFoundAction: ptr(admissionregistrationv1.DenyAction)},
-				MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("vap-cm")},
+				ParamRef:          &admissionregistrationv1.ParamRef{Name: "limits", ParameterNotFoundAction: ptr(admissionregistrationv1.DenyAction)},
+				MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("vap-cm")},
 				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,9 @@ import (
 // as kube-apiserver does: an expression that does not compile is refused
 // when the policy is written.
 var validatingPolicyHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy)) },
+	PrepareForCreate: func(obj runtime.Object) {
+		defaultValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy))
+	},
 	PrepareForUpdate: func(obj, _ runtime.Object) {
 		defaultValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy))
 	},
