@@ -53,6 +53,12 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		return v
 	}
 	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore)}
+	plugins["MutatingAdmissionPolicy"] = func() any {
+		m := policy.NewMutating(policyDeps)
+		load("mutatingadmissionpolicies", m.LoadPolicies)
+		load("mutatingadmissionpolicybindings", m.LoadBindings)
+		return m
+	}
 	plugins["ValidatingAdmissionPolicy"] = func() any {
 		v := policy.NewValidating(policyDeps)
 		load("validatingadmissionpolicies", v.LoadPolicies)

@@ -171,3 +171,68 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		}
 	})
 }
+
+// TestMutatingAdmissionPolicy: mutations by ApplyConfiguration (merged
+// with the kind's schema) and by JSONPatch, with a parameter; a policy
+// with reinvocationPolicy IfNeeded applied again after a later change; an
+// expression that does not compile refused when written.
+func TestMutatingAdmissionPolicy(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	e := &webhookEnv{t: t, k: k}
+	e.namespace(t, "map")
+	pols := k.client.AdmissionregistrationV1().MutatingAdmissionPolicies()
+	binds := k.client.AdmissionregistrationV1().MutatingAdmissionPolicyBindings()
+	if _, err := k.client.CoreV1().ConfigMaps("map").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner"},
+		Data: map[string]string{"team": "storage"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string, reinvoke admissionregistrationv1.ReinvocationPolicyType, paramKind *admissionregistrationv1.ParamKind, ms ...admissionregistrationv1.Mutation) {
+		t.Helper()
+		if _, err := pols.Create(ctx, &admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.MutatingAdmissionPolicySpec{MatchConstraints: deploymentRules(), ParamKind: paramKind,
+				Mutations: ms, ReinvocationPolicy: reinvoke}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b := &admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.MutatingAdmissionPolicyBindingSpec{PolicyName: name,
+				MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("map")}}}
+		if paramKind != nil {
+			b.Spec.ParamRef = &admissionregistrationv1.ParamRef{Name: "owner", ParameterNotFoundAction: ptr(admissionregistrationv1.DenyAction)}
+		}
+		if _, err := binds.Create(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "a-team" labels with the parameter's team (ApplyConfiguration) and
+	// counts its runs in an annotation; "b-replicas" then sets the
+	// replicas (JSONPatch), which runs "a-team" again.
+	mk("a-team", admissionregistrationv1.IfNeededReinvocationPolicy, &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"},
+		admissionregistrationv1.Mutation{PatchType: admissionregistrationv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionregistrationv1.ApplyConfiguration{
+			Expression: `Object{metadata: Object.metadata{labels: {"team": params.data.team}, annotations: {"runs": string(int(has(object.metadata.annotations) && "runs" in object.metadata.annotations ? object.metadata.annotations["runs"] : "0") + 1), "saw-replicas": string(object.spec.replicas)}}}`}})
+	mk("b-replicas", admissionregistrationv1.NeverReinvocationPolicy, nil,
+		admissionregistrationv1.Mutation{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{
+			Expression: `object.spec.replicas > 2 ? [JSONPatch{op: "replace", path: "/spec/replicas", value: 2}] : []`}})
+	deps := k.client.AppsV1().Deployments("map")
+	var got *appsv1.Deployment
+	settle(t, "the mutating policies", func() bool {
+		deps.Delete(ctx, "d", metav1.DeleteOptions{})
+		var err error
+		got, err = deps.Create(ctx, deployment("d", 5, nil), metav1.CreateOptions{})
+		return err == nil && got.Labels["team"] != "" && *got.Spec.Replicas == 2
+	})
+	if got.Labels["team"] != "storage" || got.Annotations["runs"] != "2" || got.Annotations["saw-replicas"] != "2" {
+		t.Fatalf("labels %v annotations %v", got.Labels, got.Annotations)
+	}
+	if got.Spec.Template.Spec.Containers[0].Image != "nginx" {
+		t.Fatalf("the merge lost the rest of the object: %+v", got.Spec.Template.Spec)
+	}
+
+	_, err := pols.Create(ctx, &admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"},
+		Spec: admissionregistrationv1.MutatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
+			Mutations: []admissionregistrationv1.Mutation{{PatchType: admissionregistrationv1.PatchTypeJSONPatch,
+				JSONPatch: &admissionregistrationv1.JSONPatch{Expression: `[JSONPatch{op: "add"`}}}}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.mutations[0].jsonPatch.expression") {
+		t.Fatalf("a policy that does not compile: %v", err)
+	}
+}

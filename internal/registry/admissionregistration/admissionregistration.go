@@ -20,8 +20,8 @@ func Resources() []*registry.Resource {
 		return r
 	}
 	return []*registry.Resource{
-		row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable),
-		row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable),
+		with(mutatingPolicyHooks, row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable)),
+		with(mutatingBindingHooks, row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable)),
 		with(webhookHooks, row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable)),
 		with(validatingPolicyHooks, row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, registry.Status)),
 		with(validatingBindingHooks, row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable)),

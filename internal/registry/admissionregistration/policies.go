@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/cel/environment"
 
@@ -241,6 +242,104 @@ func validateParamRef(r *admissionregistrationv1.ParamRef, p *field.Path) field.
 		errs = append(errs, field.Required(p.Child("parameterNotFoundAction"), ""))
 	} else if a := *r.ParameterNotFoundAction; a != admissionregistrationv1.DenyAction && a != admissionregistrationv1.AllowAction {
 		errs = append(errs, field.NotSupported(p.Child("parameterNotFoundAction"), a, []string{string(admissionregistrationv1.DenyAction), string(admissionregistrationv1.AllowAction)}))
+	}
+	return errs
+}
+
+var mutatingPolicyHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) {
+		defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
+	},
+	Validate: func(obj, _ runtime.Object) field.ErrorList {
+		return validateMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
+	},
+}
+
+var mutatingBindingHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) {
+		defaultResources(obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding).Spec.MatchResources)
+	},
+	PrepareForUpdate: func(obj, _ runtime.Object) {
+		defaultResources(obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding).Spec.MatchResources)
+	},
+	Validate: func(obj, _ runtime.Object) field.ErrorList {
+		b := obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding)
+		var errs field.ErrorList
+		spec := field.NewPath("spec")
+		if b.Spec.PolicyName == "" {
+			errs = append(errs, field.Required(spec.Child("policyName"), ""))
+		}
+		errs = append(errs, validateParamRef(b.Spec.ParamRef, spec.Child("paramRef"))...)
+		if b.Spec.MatchResources != nil {
+			errs = append(errs, validateResources(b.Spec.MatchResources, spec.Child("matchResources"), false)...)
+		}
+		return errs
+	},
+}
+
+func defaultMutatingPolicy(p *admissionregistrationv1.MutatingAdmissionPolicy) {
+	if p.Spec.FailurePolicy == nil {
+		p.Spec.FailurePolicy = ptr(admissionregistrationv1.Fail)
+	}
+	if p.Spec.ReinvocationPolicy == "" {
+		p.Spec.ReinvocationPolicy = admissionregistrationv1.NeverReinvocationPolicy
+	}
+	defaultResources(p.Spec.MatchConstraints)
+}
+
+// validateMutatingPolicy is kube-apiserver's validation of a
+// MutatingAdmissionPolicy, the compilation of its expressions included.
+func validateMutatingPolicy(p *admissionregistrationv1.MutatingAdmissionPolicy) field.ErrorList {
+	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	if p.Spec.MatchConstraints == nil {
+		errs = append(errs, field.Required(spec.Child("matchConstraints"), ""))
+	} else {
+		errs = append(errs, validateResources(p.Spec.MatchConstraints, spec.Child("matchConstraints"), true)...)
+	}
+	if fp := p.Spec.FailurePolicy; fp != nil && *fp != admissionregistrationv1.Fail && *fp != admissionregistrationv1.Ignore {
+		errs = append(errs, field.NotSupported(spec.Child("failurePolicy"), *fp, []string{string(admissionregistrationv1.Fail), string(admissionregistrationv1.Ignore)}))
+	}
+	if rp := p.Spec.ReinvocationPolicy; rp != admissionregistrationv1.NeverReinvocationPolicy && rp != admissionregistrationv1.IfNeededReinvocationPolicy {
+		errs = append(errs, field.NotSupported(spec.Child("reinvocationPolicy"), rp, []string{string(admissionregistrationv1.NeverReinvocationPolicy), string(admissionregistrationv1.IfNeededReinvocationPolicy)}))
+	}
+	if len(p.Spec.Mutations) == 0 {
+		errs = append(errs, field.Required(spec.Child("mutations"), "mutations must contain at least one item"))
+	}
+	errs = append(errs, validateMatchConditions(p.Spec.MatchConditions, spec.Child("matchConditions"))...)
+	c, err := celplugin.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+	if err != nil {
+		return append(errs, field.InternalError(spec, err))
+	}
+	vars := celplugin.OptionalVariableDeclarations{HasParams: p.Spec.ParamKind != nil, HasAuthorizer: true}
+	for i, v := range p.Spec.Variables {
+		if r := c.CompileAndStoreVariable(&validating.Variable{Name: v.Name, Expression: v.Expression}, vars, environment.NewExpressions); r.Error != nil {
+			errs = append(errs, field.Invalid(spec.Child("variables").Index(i).Child("expression"), v.Expression, fmt.Sprintf("compilation failed: %v", r.Error)))
+		}
+	}
+	vars.HasPatchTypes = true
+	for i, m := range p.Spec.Mutations {
+		mp := spec.Child("mutations").Index(i)
+		var expr celplugin.ExpressionAccessor
+		var ep *field.Path
+		switch {
+		case m.PatchType == admissionregistrationv1.PatchTypeApplyConfiguration && m.ApplyConfiguration != nil:
+			expr, ep = &patch.ApplyConfigurationCondition{Expression: m.ApplyConfiguration.Expression}, mp.Child("applyConfiguration", "expression")
+		case m.PatchType == admissionregistrationv1.PatchTypeJSONPatch && m.JSONPatch != nil:
+			expr, ep = &patch.JSONPatchCondition{Expression: m.JSONPatch.Expression}, mp.Child("jsonPatch", "expression")
+		case m.PatchType != admissionregistrationv1.PatchTypeApplyConfiguration && m.PatchType != admissionregistrationv1.PatchTypeJSONPatch:
+			errs = append(errs, field.NotSupported(mp.Child("patchType"), m.PatchType, []string{string(admissionregistrationv1.PatchTypeApplyConfiguration), string(admissionregistrationv1.PatchTypeJSONPatch)}))
+			continue
+		default:
+			errs = append(errs, field.Required(mp, "the expression of the patch type is required"))
+			continue
+		}
+		ev := c.CompileMutatingEvaluator(expr, vars, environment.NewExpressions)
+		for _, err := range ev.CompilationErrors() {
+			errs = append(errs, field.Invalid(ep, expr.GetExpression(), fmt.Sprintf("compilation failed: %v", err)))
+			break
+		}
 	}
 	return errs
 }
