@@ -247,7 +247,9 @@ func validateParamRef(r *admissionregistrationv1.ParamRef, p *field.Path) field.
 }
 
 var mutatingPolicyHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy)) },
+	PrepareForCreate: func(obj runtime.Object) {
+		defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
+	},
 	PrepareForUpdate: func(obj, _ runtime.Object) {
 		defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
 	},
