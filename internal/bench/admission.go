@@ -22,6 +22,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -35,7 +36,9 @@ import (
 //     whose rules name other resources; the goal is no measurable cost;
 //   - webhook: one validating webhook that takes every ConfigMap of the
 //     namespace, served over HTTPS on loopback by the benchmark process
-//     (it answers "allowed" at once); the goal is at least 60% of none.
+//     (it answers "allowed" at once); the goal is at least 60% of none;
+//   - policy: one ValidatingAdmissionPolicy of three CEL rules that takes
+//     every ConfigMap of the namespace.
 
 // admissionBench is the state of one admission benchmark run.
 type admissionBench struct {
@@ -58,7 +61,7 @@ func (b *bench) runAdmission(ctx context.Context) error {
 	if err := ab.configure(ctx); err != nil {
 		return err
 	}
-	scenarios := []string{"none", "unmatched", "webhook"}
+	scenarios := []string{"none", "unmatched", "webhook", "policy"}
 	results := map[string][]float64{}
 	for r := 0; r < 3; r++ {
 		// Each round starts with another scenario, so that none gains
@@ -98,6 +101,7 @@ func (b *bench) runAdmission(ctx context.Context) error {
 	for _, s := range []struct{ name, label, goal string }{
 		{"unmatched", "creates, 100 configurations matching nothing", "no measurable cost"},
 		{"webhook", "creates, one matching validating webhook", ">= 0.60 of none"},
+		{"policy", "creates, one policy of three CEL rules", "reported"},
 	} {
 		v := medianOf(results[s.name])
 		fmt.Fprintf(b.out, "%-44s %10.0f creates/s  %.2f of none  (goal %s; rounds %v)\n", s.label, v, v/base, s.goal, rounded(results[s.name]))
@@ -155,18 +159,55 @@ func (ab *admissionBench) configure(ctx context.Context) error {
 		metav1.CreateOptions{}); err != nil {
 		return err
 	}
+	pol := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "three-rules.bench.kapi"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}}}},
+			Validations: []admissionregistrationv1.Validation{
+				{Expression: `object.metadata.name.startsWith("o-") || object.metadata.name.startsWith("p-")`},
+				{Expression: `!has(object.data) || size(object.data) <= 10`},
+				{Expression: `!has(object.metadata.labels) || !("forbidden" in object.metadata.labels)`},
+			}}}
+	if _, err := reg.ValidatingAdmissionPolicies().Create(ctx, pol, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if _, err := reg.ValidatingAdmissionPolicyBindings().Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "three-rules.bench.kapi"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: pol.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"bench": "policy"}}}}},
+		metav1.CreateOptions{}); err != nil {
+		return err
+	}
 	// In force once a probe is seen.
 	if _, err := ab.kapi.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "adm-probe",
 		Labels: map[string]string{"bench": "webhook"}}}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	i := 0
-	return waitFor(30*time.Second, func() bool {
+	if err := waitFor(30*time.Second, func() bool {
 		before := ab.served.Load()
 		i++
 		_, err := ab.kapi.CoreV1().ConfigMaps("adm-probe").Create(ctx, ab.configMap(fmt.Sprintf("p-%d", i), nil), metav1.CreateOptions{})
 		return err == nil && ab.served.Load() > before
-	})
+	}); err != nil {
+		return fmt.Errorf("the webhook did not take effect: %w", err)
+	}
+	// The policy is in force once it refuses a name its first rule does
+	// not allow.
+	if _, err := ab.kapi.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "adm-policy-probe",
+		Labels: map[string]string{"bench": "policy"}}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := waitFor(30*time.Second, func() bool {
+		i++
+		_, err := ab.kapi.CoreV1().ConfigMaps("adm-policy-probe").Create(ctx, ab.configMap(fmt.Sprintf("x-%d", i), nil), metav1.CreateOptions{})
+		return apierrors.IsInvalid(err)
+	}); err != nil {
+		return fmt.Errorf("the policy did not take effect: %w", err)
+	}
+	return nil
 }
 
 // serve starts the benchmark's webhook: HTTPS (HTTP/2) on loopback,
