@@ -31,6 +31,18 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	if err != nil {
 		return nil, err
 	}
+	conf, err := loadAdmissionConfig(cfg.AdmissionControlConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	mutatingAuth, err := conf.webhookAuth("MutatingAdmissionWebhook")
+	if err != nil {
+		return nil, err
+	}
+	validatingAuth, err := conf.webhookAuth("ValidatingAdmissionWebhook")
+	if err != nil {
+		return nil, err
+	}
 	chain := &admission.Chain{}
 	for _, v := range always {
 		chain.Add(v)
@@ -43,11 +55,15 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		loadErr = errors.Join(loadErr, s.keepLoaded(ctx, cat, resource, f))
 	}
 	plugins["MutatingAdmissionWebhook"] = func() any {
+		deps := deps
+		deps.Auth = restAuth(mutatingAuth)
 		m := webhook.NewMutating(deps)
 		load("mutatingwebhookconfigurations", m.Load)
 		return m
 	}
 	plugins["ValidatingAdmissionWebhook"] = func() any {
+		deps := deps
+		deps.Auth = restAuth(validatingAuth)
 		v := webhook.NewValidating(deps)
 		load("validatingwebhookconfigurations", v.Load)
 		return v

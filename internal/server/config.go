@@ -47,6 +47,10 @@ type Config struct {
 
 	EnableAdmissionPlugins  []string // --enable-admission-plugins
 	DisableAdmissionPlugins []string // --disable-admission-plugins
+	// AdmissionControlConfigFile is --admission-control-config-file: an
+	// AdmissionConfiguration with the plugins' configurations (the
+	// webhooks' kubeconfig, PodSecurity's defaults and exemptions).
+	AdmissionControlConfigFile string
 
 	ServiceClusterIPRange string // --service-cluster-ip-range
 	ServiceNodePortRange  string // --service-node-port-range

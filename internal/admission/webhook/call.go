@@ -187,6 +187,9 @@ func (h *hooks) post(ctx context.Context, k *hook, body []byte) (*admissionv1.Ad
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if k.client.token != "" {
+		req.Header.Set("Authorization", "Bearer "+k.client.token)
+	}
 	q := req.URL.Query()
 	q.Set("timeout", k.timeout.String())
 	req.URL.RawQuery = q.Encode()

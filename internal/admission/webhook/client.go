@@ -10,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/client-go/rest"
 )
 
 // client calls one webhook endpoint: a URL, or a Service's port resolved
@@ -24,6 +27,8 @@ import (
 type client struct {
 	url  string
 	http *http.Client
+	// token is the bearer token kapi authenticates with, if any.
+	token string
 }
 
 type clientKey struct {
@@ -35,12 +40,14 @@ type clientKey struct {
 // clients caches clients by endpoint and CA bundle.
 type clients struct {
 	resolve func(ctx context.Context, namespace, name string, port int32) (string, error)
+	auth    func(hostPort, svcName, svcNamespace string, svcPort int) (*rest.Config, error)
 	mu      sync.Mutex
 	byKey   map[clientKey]*client
 }
 
-func newClients(resolve func(ctx context.Context, namespace, name string, port int32) (string, error)) *clients {
-	return &clients{resolve: resolve, byKey: map[clientKey]*client{}}
+func newClients(resolve func(ctx context.Context, namespace, name string, port int32) (string, error),
+	auth func(hostPort, svcName, svcNamespace string, svcPort int) (*rest.Config, error)) *clients {
+	return &clients{resolve: resolve, auth: auth, byKey: map[clientKey]*client{}}
 }
 
 // get returns the client of cc, made on first use.
@@ -116,7 +123,11 @@ func (c *clients) make(cc admissionregistrationv1.WebhookClientConfig, key clien
 			return nil, fmt.Errorf("invalid clientConfig.url: %w", err)
 		}
 		cl.url = u.String()
-		return cl, nil
+		hostPort := u.Host
+		if u.Port() == "" {
+			hostPort = net.JoinHostPort(u.Hostname(), "443")
+		}
+		return cl, c.authenticate(cl, tlsConfig, hostPort, "", "", 0)
 	}
 	// A Service: the certificate names <service>.<namespace>.svc, and each
 	// connection goes to a ready endpoint of the Service.
@@ -124,6 +135,9 @@ func (c *clients) make(cc admissionregistrationv1.WebhookClientConfig, key clien
 	host := svc.Name + "." + svc.Namespace + ".svc"
 	tlsConfig.ServerName = host
 	cl.url = "https://" + net.JoinHostPort(host, strconv.Itoa(int(key.port))) + key.path
+	if err := c.authenticate(cl, tlsConfig, "", svc.Name, svc.Namespace, int(key.port)); err != nil {
+		return nil, err
+	}
 	transport.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		if c.resolve == nil {
 			return nil, errors.New("services cannot be resolved")
@@ -135,4 +149,33 @@ func (c *clients) make(cc admissionregistrationv1.WebhookClientConfig, key clien
 		return dialer.DialContext(ctx, network, addr)
 	}
 	return cl, nil
+}
+
+// authenticate gives cl the client certificate and bearer token the
+// AdmissionConfiguration's kubeconfig has for the webhook's host.
+func (c *clients) authenticate(cl *client, tlsConfig *tls.Config, hostPort, svcName, svcNamespace string, svcPort int) error {
+	if c.auth == nil {
+		return nil
+	}
+	cfg, err := c.auth(hostPort, svcName, svcNamespace, svcPort)
+	if err != nil || cfg == nil {
+		return err
+	}
+	tc, err := rest.TLSConfigFor(cfg)
+	if err != nil {
+		return fmt.Errorf("client certificate for the webhook: %w", err)
+	}
+	if tc != nil {
+		tlsConfig.Certificates = tc.Certificates
+		tlsConfig.GetClientCertificate = tc.GetClientCertificate
+	}
+	cl.token = cfg.BearerToken
+	if cl.token == "" && cfg.BearerTokenFile != "" {
+		b, err := os.ReadFile(cfg.BearerTokenFile)
+		if err != nil {
+			return fmt.Errorf("bearer token for the webhook: %w", err)
+		}
+		cl.token = strings.TrimSpace(string(b))
+	}
+	return nil
 }

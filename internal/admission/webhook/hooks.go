@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
@@ -69,6 +70,10 @@ type Deps struct {
 	Namespace match.NamespaceGetter
 	// Resolve finds where a Service's port is served (host:port).
 	Resolve func(ctx context.Context, namespace, name string, port int32) (string, error)
+	// Auth is how kapi authenticates to a webhook at hostPort (a URL's),
+	// or of a Service: client certificates and bearer tokens of the
+	// AdmissionConfiguration's kubeconfig. nil, or a nil answer: none.
+	Auth func(hostPort, svcName, svcNamespace string, svcPort int) (*rest.Config, error)
 }
 
 // set is the hooks of one version of the configurations.
@@ -102,7 +107,7 @@ type hooks struct {
 }
 
 func newHooks(mutating bool, deps Deps) *hooks {
-	h := &hooks{mutating: mutating, deps: deps, clients: newClients(deps.Resolve)}
+	h := &hooks{mutating: mutating, deps: deps, clients: newClients(deps.Resolve, deps.Auth)}
 	h.current.Store(&set{})
 	return h
 }
