@@ -24,6 +24,7 @@ import (
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
 	"kapi/internal/registry/core"
+	"kapi/internal/registry/discovery"
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
@@ -125,6 +126,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := ensureKubernetesServices(ctx, cfg, stores, alloc.IPs, ln.Addr()); err != nil {
 		return fail(err)
 	}
+	// Endpoints' addresses: never a loopback or link-local one unless
+	// --proxy-allow-loopback (kapi's own, just written, may be: it serves
+	// on the address it was given).
+	replaceRow(stores, "", "endpoints", func(r *registry.Resource) *registry.Resource {
+		return r.WithHooks(core.EndpointsHooks(cfg.ProxyAllowLoopback))
+	})
+	replaceRow(stores, "discovery.k8s.io", "endpointslices", func(r *registry.Resource) *registry.Resource {
+		return r.WithHooks(discovery.Hooks(cfg.ProxyAllowLoopback))
+	})
 	an, err := s.newAuthn(cfg, stores)
 	if err != nil {
 		return fail(err)

@@ -491,8 +491,8 @@ func TestAdmissionWebhooks(t *testing.T) {
 // TestAdmissionWebhookService: a webhook given as a Service is called at a
 // ready endpoint of its EndpointSlices (loopback here, which
 // --proxy-allow-loopback allows), with the certificate checked for
-// <service>.<namespace>.svc; a kapi without the flag refuses the
-// loopback endpoint.
+// <service>.<namespace>.svc; a kapi without the flag refuses loopback
+// and link-local endpoint addresses, as kube-apiserver's validation does.
 func TestAdmissionWebhookService(t *testing.T) {
 	const svc = "wh-svc"
 	srv := newAdmissionServer(t, svc+".default.svc")
@@ -500,42 +500,41 @@ func TestAdmissionWebhookService(t *testing.T) {
 	_, portText, _ := net.SplitHostPort(srv.srv.Listener.Addr().String())
 	port, _ := strconv.Atoi(portText)
 	ctx := context.Background()
-	setup := func(k *kapi) {
-		if _, err := k.client.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: svc},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(int32(port))}}}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := k.client.DiscoveryV1().EndpointSlices("default").Create(ctx, &discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Name: svc + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
-			AddressType: discoveryv1.AddressTypeIPv4,
-			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)}}},
-			Ports:       []discoveryv1.EndpointPort{{Name: ptr("https"), Port: ptr(int32(port))}},
-		}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		e := &webhookEnv{t: t, k: k, srv: srv}
-		e.namespace(t, "wh-svc")
-		hook := mutatingHook("svc.kapi.test", admissionregistrationv1.WebhookClientConfig{
-			Service: &admissionregistrationv1.ServiceReference{Namespace: "default", Name: svc, Path: ptr("/svc")}, CABundle: srv.caPEM}, "wh-svc")
-		e.mutating(t, "svc.kapi.test", hook)
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: svc + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("https"), Port: ptr(int32(port))}},
 	}
-	allowed := startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
-	setup(allowed)
+	k := startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
+	if _, err := k.client.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: svc},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(int32(port))}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e := &webhookEnv{t: t, k: k, srv: srv}
+	e.namespace(t, "wh-svc")
+	e.mutating(t, "svc.kapi.test", mutatingHook("svc.kapi.test", admissionregistrationv1.WebhookClientConfig{
+		Service: &admissionregistrationv1.ServiceReference{Namespace: "default", Name: svc, Path: ptr("/svc")}, CABundle: srv.caPEM}, "wh-svc"))
 	settle(t, "the webhook behind the Service", func() bool {
-		allowed.client.CoreV1().ConfigMaps("wh-svc").Delete(ctx, "s", metav1.DeleteOptions{})
-		got, err := allowed.client.CoreV1().ConfigMaps("wh-svc").Create(ctx, cm("s", nil), metav1.CreateOptions{})
+		k.client.CoreV1().ConfigMaps("wh-svc").Delete(ctx, "s", metav1.DeleteOptions{})
+		got, err := k.client.CoreV1().ConfigMaps("wh-svc").Create(ctx, cm("s", nil), metav1.CreateOptions{})
 		return err == nil && got.Labels["via"] == "service"
 	})
 
+	// Without the flag, a loopback endpoint is refused as kube-apiserver
+	// refuses it, and so is an Endpoints address.
 	refused := startKapi(t)
-	setup(refused)
-	var err error
-	settle(t, "the refusal of a loopback endpoint", func() bool {
-		_, err = refused.client.CoreV1().ConfigMaps("wh-svc").Create(ctx, cm("s", nil), metav1.CreateOptions{})
-		return err != nil
-	})
-	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "--proxy-allow-loopback") {
-		t.Fatalf("a loopback endpoint without --proxy-allow-loopback: %v", err)
+	_, err := refused.client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `endpoints[0].addresses[0]: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)`) {
+		t.Fatalf("a loopback EndpointSlice without --proxy-allow-loopback: %v", err)
+	}
+	_, err = refused.client.CoreV1().Endpoints("default").Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: svc},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "169.254.1.1"}}, Ports: []corev1.EndpointPort{{Port: 443}}}}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "link-local") {
+		t.Fatalf("a link-local Endpoints address without --proxy-allow-loopback: %v", err)
 	}
 }
 
