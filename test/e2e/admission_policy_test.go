@@ -162,6 +162,25 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		}
 	})
 
+	t.Run("type checking in the status", func(t *testing.T) {
+		if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "typo"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
+				Validations: []admissionregistrationv1.Validation{{Expression: `object.spec.replicass > 1`}, {Expression: `object.spec.replicas > 1`}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var p *admissionregistrationv1.ValidatingAdmissionPolicy
+		settle(t, "type checking", func() bool {
+			var err error
+			p, err = pols.Get(ctx, "typo", metav1.GetOptions{})
+			return err == nil && p.Status.TypeChecking != nil
+		})
+		w := p.Status.TypeChecking.ExpressionWarnings
+		if p.Status.ObservedGeneration != p.Generation || len(w) != 1 || w[0].FieldRef != "spec.validations[0].expression" ||
+			!strings.Contains(w[0].Warning, "undefined field 'replicass'") || !strings.Contains(w[0].Warning, "apps/v1, Kind=Deployment") {
+			t.Fatalf("status: %+v", p.Status)
+		}
+	})
+
 	t.Run("CEL that does not compile is refused", func(t *testing.T) {
 		_, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
