@@ -80,10 +80,10 @@ func TestAdmissionAudit(t *testing.T) {
 		return flagged["validation.policy.admission.k8s.io/validation_failure"] != ""
 	})
 	for key, want := range map[string]string{
-		"mutation.webhook.admission.k8s.io/round_0_index_0":      `"mutated":true`,
-		"patch.webhook.admission.k8s.io/round_0_index_0":         `"op":"add"`,
-		"audited.kapi.test/seen":                                 "flagged",
-		"audited/name":                                           "flagged",
+		"mutation.webhook.admission.k8s.io/round_0_index_0":     `"mutated":true`,
+		"patch.webhook.admission.k8s.io/round_0_index_0":        `"op":"add"`,
+		"audited.kapi.test/seen":                                "flagged",
+		"audited/name":                                          "flagged",
 		"validation.policy.admission.k8s.io/validation_failure": `"message":"flagged by policy"`,
 	} {
 		if !strings.Contains(flagged[key], want) {
