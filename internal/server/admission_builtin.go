@@ -1,13 +1,75 @@
 package server
 
 import (
+	"context"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/admission"
 	"kapi/internal/authz"
 	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
 // builtinPlugins makes kube-apiserver's built-in admission plugins that
 // kapi implements, by plugin name; each reads what it needs from the
 // catalogue's stores when it runs (the catalogue changes at runtime).
 func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer) map[string]func() any {
-	return map[string]func() any{}
+	objs := func(group, version, resource string) admission.Objects {
+		return catalogueObjects{cat: cat, gvr: schema.GroupVersionResource{Group: group, Version: version, Resource: resource}}
+	}
+	return map[string]func() any{
+		"ServiceAccount": func() any {
+			return &admission.ServiceAccount{ServiceAccounts: objs("", "v1", "serviceaccounts")}
+		},
+	}
+}
+
+// catalogueObjects reads one resource's objects for admission from its
+// store in the catalogue's current snapshot, from the watch cache as it
+// is (resourceVersion "0"), as kube-apiserver's plugins read their
+// informers; a Get the cache cannot answer is asked of etcd, as kube's
+// plugins make a live lookup before they refuse. The objects are the
+// cache's own: plugins only read them.
+type catalogueObjects struct {
+	cat *registry.Catalogue
+	gvr schema.GroupVersionResource
+}
+
+func (c catalogueObjects) store() *registry.Store { return c.cat.Snapshot().Store(c.gvr) }
+
+// Get implements admission.Objects.
+func (c catalogueObjects) Get(ctx context.Context, ns, name string) (runtime.Object, error) {
+	st := c.store()
+	if st == nil {
+		return nil, apierrors.NewNotFound(c.gvr.GroupResource(), name)
+	}
+	obj, err := st.GetShared(ctx, ns, name, &metav1.GetOptions{ResourceVersion: "0"})
+	if err == nil {
+		return storage.Unwrap(obj), nil
+	}
+	if apierrors.IsNotFound(err) {
+		obj, err = st.Get(ctx, ns, name, nil)
+	}
+	return obj, err
+}
+
+// List implements admission.Objects.
+func (c catalogueObjects) List(ctx context.Context, ns string) ([]runtime.Object, error) {
+	st := c.store()
+	if st == nil {
+		return nil, nil
+	}
+	l, err := st.ListShared(ctx, ns, &metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runtime.Object, len(l.Items))
+	for i, it := range l.Items {
+		out[i] = storage.Unwrap(it)
+	}
+	return out, nil
 }
