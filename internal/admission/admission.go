@@ -18,6 +18,7 @@ import (
 
 	"kapi/internal/registry"
 	"kapi/internal/request"
+	"kapi/internal/storage"
 )
 
 // Operation is what a write does.
@@ -51,6 +52,9 @@ type Attributes struct {
 	User    *request.User
 	// UID names the request: the same in every call for one write.
 	UID types.UID
+	// Charges are what validating plugins charge to other objects (a
+	// ResourceQuota's usage): written in the transaction of the write.
+	Charges []storage.Charge
 }
 
 // GVR is the resource written.
@@ -136,12 +140,17 @@ func (r *Request) Mutate(ctx context.Context, obj, old runtime.Object) (runtime.
 	return a.Object, nil
 }
 
-// Validate runs the validating phase on the final obj.
-func (r *Request) Validate(ctx context.Context, obj, old runtime.Object) error {
+// Validate runs the validating phase on the final obj, and answers what
+// it charged.
+func (r *Request) Validate(ctx context.Context, obj, old runtime.Object) ([]storage.Charge, error) {
 	if r.Chain == nil || len(r.Chain.Validators) == 0 {
-		return nil
+		return nil, nil
 	}
-	return r.Chain.Validate(ctx, r.attributes(obj, old))
+	a := r.attributes(obj, old)
+	if err := r.Chain.Validate(ctx, a); err != nil {
+		return nil, err
+	}
+	return a.Charges, nil
 }
 
 func (r *Request) attributes(obj, old runtime.Object) *Attributes {

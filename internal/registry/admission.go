@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/storage"
 )
 
 // Admission is what a write asks before it stores anything, in kube's two
@@ -17,8 +19,10 @@ import (
 type Admission interface {
 	// Mutate may change obj, or answer another object in its place.
 	Mutate(ctx context.Context, obj, old runtime.Object) (runtime.Object, error)
-	// Validate may only refuse: obj is final.
-	Validate(ctx context.Context, obj, old runtime.Object) error
+	// Validate may only refuse: obj is final. What it charges to other
+	// objects (a quota's usage) is written in the same transaction as
+	// obj.
+	Validate(ctx context.Context, obj, old runtime.Object) ([]storage.Charge, error)
 }
 
 // mutate runs mutating admission on obj, which the row has prepared (its
@@ -41,9 +45,9 @@ func mutate(ctx context.Context, adm Admission, obj, old runtime.Object, prepare
 }
 
 // validate runs validating admission on the final object of a write.
-func validate(ctx context.Context, adm Admission, obj, old runtime.Object) error {
+func validate(ctx context.Context, adm Admission, obj, old runtime.Object) ([]storage.Charge, error) {
 	if adm == nil {
-		return nil
+		return nil, nil
 	}
 	return adm.Validate(ctx, obj, old)
 }

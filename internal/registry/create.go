@@ -22,6 +22,11 @@ import (
 // suffix when the name it drew is taken.
 const generateNameRetries = 8
 
+// staleChargeRetries is how often a create is admitted again when what it
+// charged (a quota) changed meanwhile: many concurrent writers may take
+// turns at one quota.
+const staleChargeRetries = 64
+
 // Create stores a new object in namespace ns (ignored for cluster-scoped
 // resources), admitted by adm (nil: no admission). With dryRun it returns
 // what would be stored.
@@ -51,7 +56,8 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 		if err := st.validateCreate(obj, m); err != nil {
 			return nil, err
 		}
-		if err := validate(ctx, adm, obj, nil); err != nil {
+		charges, err := validate(ctx, adm, obj, nil)
+		if err != nil {
 			return nil, err
 		}
 		undo, err := st.allocate(ctx, obj, nil, dryRun)
@@ -66,11 +72,13 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 			undo()
 			return nil, apierrors.NewInternalError(err)
 		}
-		out, err := st.Storage.Create(ctx, st.key(m.GetNamespace(), m.GetName()), stored)
+		out, err := st.Storage.Create(ctx, st.key(m.GetNamespace(), m.GetName()), stored, charges...)
 		if err != nil {
 			undo()
 		}
-		if storage.HasCode(err, storage.CodeAlreadyExists) && generated && try < generateNameRetries {
+		if storage.HasCode(err, storage.CodeAlreadyExists) && generated && try < generateNameRetries ||
+			storage.HasCode(err, storage.CodeStaleCharge) && try < staleChargeRetries {
+			// Another name, or the usage charged again as it is now.
 			continue
 		}
 		if err != nil {

@@ -48,7 +48,8 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 		if _, err := mutate(ctx, adm, nil, obj, nil); err != nil {
 			return storage.Decision{}, err
 		}
-		if err := validate(ctx, adm, nil, obj); err != nil {
+		charges, err := validate(ctx, adm, nil, obj)
+		if err != nil {
 			return storage.Decision{}, err
 		}
 		stay := st.deletion(obj, opts)
@@ -63,7 +64,7 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 			return storage.WriteObject(stored), err
 		}
 		action = storage.Remove
-		return storage.Decision{Action: storage.Remove}, nil
+		return storage.Decision{Action: storage.Remove, Charges: charges}, nil
 	})
 	if err != nil {
 		return nil, false, st.storageError(err, name)

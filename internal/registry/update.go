@@ -82,11 +82,11 @@ type decision struct {
 func (st *Store) decide(ctx context.Context, ns, name string, sub *Subresource, current runtime.Object, newObj UpdatedObject, adm Admission, dryRun bool, undo *func()) (decision, error) {
 	var d decision
 	if current == nil {
-		obj, err := st.createOnUpdate(ctx, ns, name, newObj, adm)
+		obj, charges, err := st.createOnUpdate(ctx, ns, name, newObj, adm)
 		if err != nil {
 			return d, err
 		}
-		d.Object = obj
+		d.Object, d.Charges = obj, charges
 		if *undo, err = st.allocate(ctx, obj, nil, dryRun); err != nil {
 			return d, err
 		}
@@ -96,11 +96,11 @@ func (st *Store) decide(ctx context.Context, ns, name string, sub *Subresource, 
 			return d, err
 		}
 		d.previous = old
-		obj, err := st.updated(ctx, ns, name, sub, old, newObj, adm)
+		obj, charges, err := st.updated(ctx, ns, name, sub, old, newObj, adm)
 		if err != nil {
 			return d, err
 		}
-		d.Object = obj
+		d.Object, d.Charges = obj, charges
 		if st.shouldDelete(obj) {
 			d.Action = storage.Remove
 			if dryRun {
@@ -122,7 +122,7 @@ func (st *Store) decide(ctx context.Context, ns, name string, sub *Subresource, 
 	if err != nil {
 		return d, err
 	}
-	return decision{Decision: storage.WriteObject(stored), previous: d.previous}, nil
+	return decision{Decision: storage.Decision{Action: storage.Write, Object: stored, Charges: d.Charges}, previous: d.previous}, nil
 }
 
 // view is what a write of sub answers with: the subresource's view of
@@ -140,10 +140,10 @@ func (st *Store) view(sub *Subresource, obj runtime.Object) (runtime.Object, err
 
 // createOnUpdate handles a PUT of a missing object for resources that
 // allow it.
-func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj UpdatedObject, adm Admission) (runtime.Object, error) {
+func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj UpdatedObject, adm Admission) (runtime.Object, []storage.Charge, error) {
 	obj, err := newObj(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	prepare := func(o runtime.Object) error {
 		m := mustAccessor(o)
@@ -154,32 +154,33 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 		return st.prepareCreate(ns, o, m)
 	}
 	if err := prepare(obj); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if obj, err = mutate(ctx, adm, obj, nil, prepare); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := st.validateCreate(obj, mustAccessor(obj)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := validate(ctx, adm, obj, nil); err != nil {
-		return nil, err
+	charges, err := validate(ctx, adm, obj, nil)
+	if err != nil {
+		return nil, nil, err
 	}
-	return obj, nil
+	return obj, charges, nil
 }
 
 // updated computes and validates the new object from the stored one. A
 // write of a subresource starts from its view of the stored object (a
 // Scale), and its Write makes the object to store of the result.
-func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource, old runtime.Object, newObj UpdatedObject, adm Admission) (runtime.Object, error) {
+func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource, old runtime.Object, newObj UpdatedObject, adm Admission) (runtime.Object, []storage.Charge, error) {
 	view := old.DeepCopyObject()
 	if sub != nil {
 		if sub.Write == nil {
-			return nil, apierrors.NewMethodNotSupported(st.GroupResource(), "update")
+			return nil, nil, apierrors.NewMethodNotSupported(st.GroupResource(), "update")
 		}
 		var err error
 		if view, err = sub.ViewOf(st.R, view); err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, nil, apierrors.NewInternalError(err)
 		}
 	}
 	// What admission compares with: the stored object, which nothing
@@ -188,41 +189,41 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	if adm != nil && sub != nil && sub.View != nil {
 		var err error
 		if oldView, err = sub.ViewOf(st.R, old); err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, nil, apierrors.NewInternalError(err)
 		}
 	}
 	obj, err := newObj(ctx, view)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if obj, err = mutate(ctx, adm, obj, oldView, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
+		return nil, nil, apierrors.NewBadRequest(err.Error())
 	}
 	oldMeta := mustAccessor(old)
 	if err := checkNameMatches(m, name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if st.R.Namespaced {
 		if m.GetNamespace() == "" {
 			m.SetNamespace(ns)
 		} else if m.GetNamespace() != ns {
-			return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+			return nil, nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 		}
 	} else {
 		m.SetNamespace("")
 	}
 	if rv := m.GetResourceVersion(); rv != "" && rv != oldMeta.GetResourceVersion() {
-		return nil, apierrors.NewConflict(st.GroupResource(), name,
+		return nil, nil, apierrors.NewConflict(st.GroupResource(), name,
 			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 	}
 	switch {
 	case sub != nil:
 		if obj, err = sub.Write(st.R, obj, old); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m = mustAccessor(obj)
 	case st.R.HasStatus():
@@ -249,20 +250,22 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 		errs = append(errs, h.Validate(obj, old)...)
 	}
 	if len(errs) > 0 {
-		return nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
+		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
 	}
 	if adm != nil {
 		final := obj
 		if sub != nil && sub.View != nil {
 			if final, err = sub.ViewOf(st.R, obj); err != nil {
-				return nil, apierrors.NewInternalError(err)
+				return nil, nil, apierrors.NewInternalError(err)
 			}
 		}
-		if err := validate(ctx, adm, final, oldView); err != nil {
-			return nil, err
+		charges, err := validate(ctx, adm, final, oldView)
+		if err != nil {
+			return nil, nil, err
 		}
+		return obj, charges, nil
 	}
-	return obj, nil
+	return obj, nil, nil
 }
 
 func checkNameMatches(m metav1.Object, name string) error {

@@ -20,6 +20,9 @@ const (
 	CodeTooLargeResourceVersion
 	// CodeInvalidContinue: the continue token cannot be used.
 	CodeInvalidContinue
+	// CodeStaleCharge: another object a write charges changed since it
+	// was read; the write can be tried again.
+	CodeStaleCharge
 )
 
 // Error is an error with a Code and the key it is about.

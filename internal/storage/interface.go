@@ -20,8 +20,13 @@ import (
 // compare-and-swap delete) and watch.
 type Interface interface {
 	// Create stores obj at key if nothing is there (mod_revision == 0) and
-	// returns the stored object with its resourceVersion.
-	Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error)
+	// returns the stored object with its resourceVersion. charges are
+	// written in the same transaction, if their objects did not change
+	// (CodeStaleCharge otherwise).
+	Create(ctx context.Context, key string, obj runtime.Object, charges ...Charge) (runtime.Object, error)
+	// Charge is the write of obj at key, in the transaction of another
+	// write: at obj's resourceVersion, or failing the other write.
+	Charge(key string, obj runtime.Object) (Charge, error)
 	// Get reads one object.
 	Get(ctx context.Context, key string, opts ReadOptions) (runtime.Object, error)
 	// List reads the objects below prefix that match opts.Predicate.
@@ -71,10 +76,24 @@ const (
 	Remove
 )
 
-// Decision is an UpdateFunc's answer.
+// Decision is an UpdateFunc's answer. Charges are written with a Write or
+// a Remove, in the same transaction.
 type Decision struct {
-	Action Action
-	Object runtime.Object
+	Action  Action
+	Object  runtime.Object
+	Charges []Charge
+}
+
+// Charge is a write to another object in the transaction of a write:
+// what admission charges to it (a ResourceQuota's usage, charged with
+// the object that uses it, so that concurrent writes cannot overshoot).
+// It holds only if that object is still at Rev; the write fails
+// otherwise, and is tried again.
+type Charge struct {
+	// Key is the object's etcd key; Value its new encoding.
+	Key   string
+	Rev   int64
+	Value []byte
 }
 
 // WriteObject is the decision to store obj.

@@ -208,8 +208,13 @@ func (c *Cacher) list(prefix, start string, rev int64, opts storage.ListOptions)
 func (c *Cacher) Revision(ctx context.Context) (int64, error) { return c.backend.Revision(ctx) }
 
 // Create writes through to etcd.
-func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
-	return c.backend.Create(ctx, key, obj)
+func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object, charges ...storage.Charge) (runtime.Object, error) {
+	return c.backend.Create(ctx, key, obj, charges...)
+}
+
+// Charge is the backend's.
+func (c *Cacher) Charge(key string, obj runtime.Object) (storage.Charge, error) {
+	return c.backend.Charge(key, obj)
 }
 
 // updaterFrom is a backend that can start an update from a cached object.

@@ -2,8 +2,11 @@ package etcd
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/storage"
@@ -11,7 +14,7 @@ import (
 
 // Create writes obj at key in one transaction that succeeds only if the key
 // has never been written since it was last deleted (mod_revision == 0).
-func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
+func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, charges ...storage.Charge) (runtime.Object, error) {
 	data, err := s.encode(obj)
 	if err != nil {
 		return nil, err
@@ -20,15 +23,52 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (run
 		return nil, tooLarge(key, len(data))
 	}
 	k := s.key(key)
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(k), "=", 0)).
-		Then(clientv3.OpPut(k, string(data))).
-		Commit()
+	ifs, thens := chargeOps(charges)
+	txn := s.client.Txn(ctx).
+		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", 0)}, ifs...)...).
+		Then(append([]clientv3.Op{clientv3.OpPut(k, string(data))}, thens...)...)
+	if len(charges) > 0 {
+		txn = txn.Else(clientv3.OpGet(k, clientv3.WithKeysOnly()))
+	}
+	resp, err := txn.Commit()
 	if err != nil {
 		return nil, err
 	}
 	if !resp.Succeeded {
+		if len(charges) > 0 && len(resp.Responses[0].GetResponseRange().Kvs) == 0 {
+			return nil, &storage.Error{Code: storage.CodeStaleCharge, Key: key}
+		}
 		return nil, &storage.Error{Code: storage.CodeAlreadyExists, Key: key}
 	}
 	return s.decodeWritten(data, resp.Header.Revision)
+}
+
+// Charge encodes obj for a write at key in another write's transaction,
+// compared at obj's resourceVersion.
+func (s *Store) Charge(key string, obj runtime.Object) (storage.Charge, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return storage.Charge{}, err
+	}
+	rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return storage.Charge{}, fmt.Errorf("charging %s: resourceVersion %q: %w", key, m.GetResourceVersion(), err)
+	}
+	obj = obj.DeepCopyObject()
+	data, err := s.encode(obj)
+	if err != nil {
+		return storage.Charge{}, err
+	}
+	return storage.Charge{Key: s.key(key), Rev: rev, Value: data}, nil
+}
+
+// chargeOps are the comparisons and puts of charges.
+func chargeOps(charges []storage.Charge) ([]clientv3.Cmp, []clientv3.Op) {
+	var ifs []clientv3.Cmp
+	var thens []clientv3.Op
+	for _, c := range charges {
+		ifs = append(ifs, clientv3.Compare(clientv3.ModRevision(c.Key), "=", c.Rev))
+		thens = append(thens, clientv3.OpPut(c.Key, string(c.Value)))
+	}
+	return ifs, thens
 }

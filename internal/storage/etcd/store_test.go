@@ -266,3 +266,66 @@ func TestUpdateDecisions(t *testing.T) {
 		t.Fatalf("remove of a missing object: %v", err)
 	}
 }
+
+// TestCharges: what a write charges to another object is written in the
+// same transaction, only if that object did not change since it was
+// read; otherwise nothing is written and the create says so
+// (CodeStaleCharge), or the update decides again.
+func TestCharges(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	quota, err := s.Create(ctx, "a/quota", storagetest.CM("a", "quota", "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	charge := func(used string, at runtime.Object) storage.Charge {
+		q := at.DeepCopyObject().(*corev1.ConfigMap)
+		q.Labels["l"] = used
+		c, err := s.Charge("a/quota", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	used := func() string {
+		q, err := s.Get(ctx, "a/quota", storage.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		quota = q
+		return q.(*corev1.ConfigMap).Labels["l"]
+	}
+	if _, err := s.Create(ctx, "a/one", storagetest.CM("a", "one", "x"), charge("1", quota)); err != nil || used() != "1" {
+		t.Fatalf("create with a charge: %v, used %s", err, used())
+	}
+	stale := charge("5", quota)
+	stale.Rev = 1 // a revision the quota is not at
+	if _, err := s.Create(ctx, "a/two", storagetest.CM("a", "two", "x"), stale); !storage.HasCode(err, storage.CodeStaleCharge) {
+		t.Fatalf("create with a stale charge: %v", err)
+	}
+	if _, err := s.Get(ctx, "a/two", storage.ReadOptions{}); !storage.HasCode(err, storage.CodeNotFound) || used() != "1" {
+		t.Fatalf("a stale charge wrote: %v, used %s", err, used())
+	}
+	if _, err := s.Create(ctx, "a/one", storagetest.CM("a", "one", "x"), charge("2", quota)); !storage.HasCode(err, storage.CodeAlreadyExists) || used() != "1" {
+		t.Fatalf("create of an existing object with a charge: %v, used %s", err, used())
+	}
+	// An update whose first charge is stale decides again.
+	tries := 0
+	if _, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (storage.Decision, error) {
+		tries++
+		o := cur.(*corev1.ConfigMap)
+		o.Labels["l"] = "y"
+		c := charge("3", quota)
+		if tries == 1 {
+			c.Rev = 1
+		}
+		return storage.Decision{Action: storage.Write, Object: o, Charges: []storage.Charge{c}}, nil
+	}); err != nil || tries != 2 || used() != "3" {
+		t.Fatalf("update with a stale, then a current charge: %v, %d tries, used %s", err, tries, used())
+	}
+	if _, err := s.Update(ctx, "a/one", false, func(cur runtime.Object) (storage.Decision, error) {
+		return storage.Decision{Action: storage.Remove, Charges: []storage.Charge{charge("0", quota)}}, nil
+	}); err != nil || used() != "0" {
+		t.Fatalf("remove with a charge: %v, used %s", err, used())
+	}
+}

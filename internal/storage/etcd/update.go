@@ -114,9 +114,13 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			}
 			op = clientv3.OpPut(k, string(data))
 		}
+		// A stale charge fails the transaction too; the object, read
+		// again, may be unchanged: the loop decides again on it (the
+		// decision reads the charged object anew).
+		ifs, thens := chargeOps(d.Charges)
 		txn, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(k), "=", modRev)).
-			Then(op).
+			If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", modRev)}, ifs...)...).
+			Then(append([]clientv3.Op{op}, thens...)...).
 			Else(clientv3.OpGet(k)).
 			Commit()
 		if err != nil {
