@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,18 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer) map[st
 	return map[string]func() any{
 		"ServiceAccount": func() any {
 			return &admission.ServiceAccount{ServiceAccounts: objs("", "v1", "serviceaccounts")}
+		},
+		// Its configuration (defaults, exemptions) is kube's default here:
+		// privileged at the latest version, nothing exempt. An
+		// AdmissionConfiguration's would be read with
+		// admission.PodSecurityConfiguration and given to
+		// admission.NewPodSecurity.
+		"PodSecurity": func() any {
+			p, err := admission.NewPodSecurity(nil, objs("", "v1", "namespaces"), objs("", "v1", "pods"))
+			if err != nil {
+				panic(fmt.Sprintf("PodSecurity with its default configuration: %v", err))
+			}
+			return p
 		},
 	}
 }
