@@ -26,6 +26,11 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer) map[st
 		"ServiceAccount": func() any {
 			return &admission.ServiceAccount{ServiceAccounts: objs("", "v1", "serviceaccounts")}
 		},
+		"Priority": func() any {
+			return &admission.Priority{PriorityClasses: objs("scheduling.k8s.io", "v1", "priorityclasses")}
+		},
+		"DefaultTolerationSeconds": func() any { return admission.DefaultTolerations{} },
+		"TaintNodesByCondition":    func() any { return admission.TaintNodesByCondition{} },
 		// Its configuration (defaults, exemptions) is kube's default here:
 		// privileged at the latest version, nothing exempt. An
 		// AdmissionConfiguration's would be read with
