@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -150,4 +151,19 @@ func (st *Store) storageError(err error, name string) error {
 		return apierrors.NewBadRequest(se.Msg)
 	}
 	return apierrors.NewInternalError(err)
+}
+
+// Charge is the write of obj (an object of this store, as read, at its
+// resourceVersion) in the transaction of another store's write: what
+// admission charges to it (a ResourceQuota's usage).
+func (st *Store) Charge(obj runtime.Object) (storage.Charge, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return storage.Charge{}, err
+	}
+	stored, err := st.toStorage(obj)
+	if err != nil {
+		return storage.Charge{}, err
+	}
+	return st.Storage.Charge(st.key(m.GetNamespace(), m.GetName()), stored)
 }

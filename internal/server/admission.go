@@ -15,6 +15,7 @@ import (
 
 	"kapi/internal/admission"
 	"kapi/internal/admission/policy"
+	"kapi/internal/admission/quota"
 	"kapi/internal/admission/webhook"
 	"kapi/internal/authz"
 	"kapi/internal/controllers"
@@ -70,6 +71,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		return v
 	}
 	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore)}
+	plugins["ResourceQuota"] = func() any { return &quota.ResourceQuota{Catalogue: cat} }
 	plugins["MutatingAdmissionPolicy"] = func() any {
 		m := policy.NewMutating(policyDeps)
 		load("mutatingadmissionpolicies", m.LoadPolicies)

@@ -1,0 +1,326 @@
+// Package quota is kube-apiserver's ResourceQuota admission plugin: a
+// write that would take a namespace's usage beyond a quota's hard limits
+// is refused, and the usage it adds (or gives back) is charged to the
+// quota's status.used in the same etcd transaction as the write, so that
+// concurrent writers can never overshoot.
+package quota
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/admission"
+	"kapi/internal/registry"
+	"kapi/internal/storage"
+)
+
+// ResourceQuota is the plugin.
+type ResourceQuota struct {
+	Catalogue *registry.Catalogue
+}
+
+var quotasGVR = schema.GroupVersionResource{Version: "v1", Resource: "resourcequotas"}
+
+// Validate checks a's usage against the quotas of its namespace and
+// charges it to them.
+func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) error {
+	if a.Subresource != "" || !a.Resource.Namespaced || a.Namespace == "" || a.Operation == admission.Connect {
+		return nil
+	}
+	st := p.Catalogue.Snapshot().Store(quotasGVR)
+	if st == nil {
+		return nil
+	}
+	// Most namespaces have no quota: the cache says so without a read of
+	// etcd.
+	shared, err := st.ListShared(ctx, a.Namespace, &metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil || len(shared.Items) == 0 {
+		return err
+	}
+	d := delta(usage(a.Resource, a.Object), usage(a.Resource, a.OldObject))
+	if len(d) == 0 {
+		return nil
+	}
+	// The quotas as they are now: what is charged compares their revision.
+	list, err := st.List(ctx, a.Namespace, &metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	sort.Slice(items, func(i, j int) bool { return name(items[i]) < name(items[j]) })
+	var charges []storage.Charge
+	for _, it := range items {
+		q := it.(*corev1.ResourceQuota).DeepCopy()
+		if !appliesTo(q, a) {
+			continue
+		}
+		if err := requiresResources(q, a); err != nil {
+			return forbidden(a, err)
+		}
+		var tracked []corev1.ResourceName
+		for n := range d {
+			if _, ok := q.Spec.Hard[n]; ok {
+				tracked = append(tracked, n)
+			}
+		}
+		if len(tracked) == 0 {
+			continue
+		}
+		slices.Sort(tracked)
+		if err := p.initialize(ctx, q, a, tracked); err != nil {
+			return err
+		}
+		var requested, used, limited []string
+		for _, n := range tracked {
+			now := q.Status.Used[n].DeepCopy()
+			now.Add(d[n])
+			hard := q.Spec.Hard[n]
+			dn := d[n]
+			if dn.Sign() > 0 && now.Cmp(hard) > 0 {
+				cur := q.Status.Used[n]
+				requested = append(requested, fmt.Sprintf("%s=%s", n, dn.String()))
+				used = append(used, fmt.Sprintf("%s=%s", n, cur.String()))
+				limited = append(limited, fmt.Sprintf("%s=%s", n, hard.String()))
+			}
+			if now.Sign() < 0 {
+				now.Set(0)
+			}
+			q.Status.Used[n] = now
+		}
+		if len(requested) > 0 {
+			return forbidden(a, fmt.Errorf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
+				strings.Join(requested, ","), strings.Join(used, ","), strings.Join(limited, ",")))
+		}
+		c, err := st.Charge(q)
+		if err != nil {
+			return apierrors.NewInternalError(err)
+		}
+		charges = append(charges, c)
+	}
+	a.Charges = append(a.Charges, charges...)
+	return nil
+}
+
+func name(obj runtime.Object) string { return obj.(metav1.Object).GetName() }
+
+// initialize gives a quota that no write charged yet (no controller has
+// computed its usage) its status: hard as in its spec, and the usage of
+// the tracked resources counted from the namespace's objects as they are.
+func (p *ResourceQuota) initialize(ctx context.Context, q *corev1.ResourceQuota, a *admission.Attributes, tracked []corev1.ResourceName) error {
+	if q.Status.Used == nil {
+		q.Status.Used = corev1.ResourceList{}
+	}
+	if !equalLists(q.Status.Hard, q.Spec.Hard) {
+		q.Status.Hard = q.Spec.Hard.DeepCopy()
+	}
+	var missing bool
+	for _, n := range tracked {
+		if _, ok := q.Status.Used[n]; !ok {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	st := p.Catalogue.Snapshot().Store(a.Resource.GVR())
+	if st == nil {
+		return nil
+	}
+	list, err := st.List(ctx, a.Namespace, &metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	sums := corev1.ResourceList{}
+	for _, it := range items {
+		if appliesTo(q, &admission.Attributes{Resource: a.Resource, Object: it}) {
+			add(sums, usage(a.Resource, it))
+		}
+	}
+	for _, n := range tracked {
+		if _, ok := q.Status.Used[n]; !ok {
+			q.Status.Used[n] = sums[n].DeepCopy()
+		}
+	}
+	return nil
+}
+
+func equalLists(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for n, q := range a {
+		if o, ok := b[n]; !ok || o.Cmp(q) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appliesTo reports whether q's scopes select a's object: a quota with
+// scopes only counts pods.
+func appliesTo(q *corev1.ResourceQuota, a *admission.Attributes) bool {
+	scopes := slices.Clone(q.Spec.Scopes)
+	var reqs []corev1.ScopedResourceSelectorRequirement
+	if q.Spec.ScopeSelector != nil {
+		reqs = q.Spec.ScopeSelector.MatchExpressions
+	}
+	if len(scopes) == 0 && len(reqs) == 0 {
+		return true
+	}
+	obj := a.Object
+	if obj == nil {
+		obj = a.OldObject
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return false
+	}
+	for _, s := range scopes {
+		if !inScope(pod, s) {
+			return false
+		}
+	}
+	for _, r := range reqs {
+		if !selected(pod, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func inScope(p *corev1.Pod, s corev1.ResourceQuotaScope) bool {
+	switch s {
+	case corev1.ResourceQuotaScopeTerminating:
+		return p.Spec.ActiveDeadlineSeconds != nil && *p.Spec.ActiveDeadlineSeconds >= 0
+	case corev1.ResourceQuotaScopeNotTerminating:
+		return p.Spec.ActiveDeadlineSeconds == nil || *p.Spec.ActiveDeadlineSeconds < 0
+	case corev1.ResourceQuotaScopeBestEffort:
+		return bestEffort(p)
+	case corev1.ResourceQuotaScopeNotBestEffort:
+		return !bestEffort(p)
+	case corev1.ResourceQuotaScopeCrossNamespacePodAffinity:
+		return crossNamespaceAffinity(p)
+	}
+	return false
+}
+
+func selected(p *corev1.Pod, r corev1.ScopedResourceSelectorRequirement) bool {
+	if r.ScopeName != corev1.ResourceQuotaScopePriorityClass {
+		return inScope(p, r.ScopeName) == (r.Operator != corev1.ScopeSelectorOpDoesNotExist)
+	}
+	class := p.Spec.PriorityClassName
+	switch r.Operator {
+	case corev1.ScopeSelectorOpIn:
+		return slices.Contains(r.Values, class)
+	case corev1.ScopeSelectorOpNotIn:
+		return !slices.Contains(r.Values, class)
+	case corev1.ScopeSelectorOpExists:
+		return class != ""
+	case corev1.ScopeSelectorOpDoesNotExist:
+		return class == ""
+	}
+	return false
+}
+
+func bestEffort(p *corev1.Pod) bool {
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for _, c := range cs {
+			for _, l := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
+				if _, ok := l[corev1.ResourceCPU]; ok {
+					return false
+				}
+				if _, ok := l[corev1.ResourceMemory]; ok {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func crossNamespaceAffinity(p *corev1.Pod) bool {
+	a := p.Spec.Affinity
+	if a == nil {
+		return false
+	}
+	var terms []corev1.PodAffinityTerm
+	if a.PodAffinity != nil {
+		terms = append(terms, a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution...)
+		for _, w := range a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			terms = append(terms, w.PodAffinityTerm)
+		}
+	}
+	if a.PodAntiAffinity != nil {
+		terms = append(terms, a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution...)
+		for _, w := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			terms = append(terms, w.PodAffinityTerm)
+		}
+	}
+	for _, t := range terms {
+		if len(t.Namespaces) > 0 || t.NamespaceSelector != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// requiresResources: a quota on compute resources requires every
+// container of a new pod to state them, as kube-apiserver requires it.
+func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
+	pod, ok := a.Object.(*corev1.Pod)
+	if !ok || a.Operation != admission.Create {
+		return nil
+	}
+	var missing []string
+	for _, n := range []corev1.ResourceName{corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory, corev1.ResourceRequestsCPU,
+		corev1.ResourceRequestsMemory, corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := q.Spec.Hard[n]; !ok {
+			continue
+		}
+		base, limit := corev1.ResourceName(strings.TrimPrefix(strings.TrimPrefix(string(n), "limits."), "requests.")), strings.HasPrefix(string(n), "limits.")
+		var lacking []string
+		for _, c := range pod.Spec.Containers {
+			l := c.Resources.Requests
+			if limit {
+				l = c.Resources.Limits
+			}
+			if _, ok := l[base]; !ok {
+				lacking = append(lacking, c.Name)
+			}
+		}
+		if len(lacking) > 0 {
+			missing = append(missing, fmt.Sprintf("%s for: %s", n, strings.Join(lacking, ",")))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("failed quota: %s: must specify %s", q.Name, strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// forbidden is kube-apiserver's admission Forbidden for a.
+func forbidden(a *admission.Attributes, err error) error {
+	gr := a.GVR().GroupResource()
+	n := a.Name
+	if n == "" && a.Object != nil {
+		n = name(a.Object)
+	}
+	return apierrors.NewForbidden(gr, n, err)
+}

@@ -1,0 +1,148 @@
+package quota
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/registry"
+)
+
+// usage is what an object uses of the resources a quota can limit, as
+// kube-controller-manager's evaluators count it: one of its kind
+// ("count/<resource>.<group>", and the legacy names of core kinds), and
+// for pods, persistent volume claims and services what they request.
+func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
+	if obj == nil {
+		return nil
+	}
+	out := corev1.ResourceList{}
+	one := resource.MustParse("1")
+	count := "count/" + r.Name
+	if r.Group != "" {
+		count += "." + r.Group
+	}
+	out[corev1.ResourceName(count)] = one
+	if r.Group != "" {
+		return out
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		if terminal(o) {
+			return corev1.ResourceList{}
+		}
+		out[corev1.ResourcePods] = one
+		podUsage(o, out)
+	case *corev1.PersistentVolumeClaim:
+		out[corev1.ResourcePersistentVolumeClaims] = one
+		if q, ok := o.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+			out[corev1.ResourceRequestsStorage] = q
+			if c := o.Spec.StorageClassName; c != nil && *c != "" {
+				out[corev1.ResourceName(*c+".storageclass.storage.k8s.io/requests.storage")] = q
+			}
+		}
+		if c := o.Spec.StorageClassName; c != nil && *c != "" {
+			out[corev1.ResourceName(*c+".storageclass.storage.k8s.io/persistentvolumeclaims")] = one
+		}
+	case *corev1.Service:
+		out[corev1.ResourceServices] = one
+		switch o.Spec.Type {
+		case corev1.ServiceTypeLoadBalancer:
+			out[corev1.ResourceServicesLoadBalancers] = one
+			out[corev1.ResourceServicesNodePorts] = *resource.NewQuantity(int64(len(o.Spec.Ports)), resource.DecimalSI)
+		case corev1.ServiceTypeNodePort:
+			out[corev1.ResourceServicesNodePorts] = *resource.NewQuantity(int64(len(o.Spec.Ports)), resource.DecimalSI)
+		}
+	case *corev1.ConfigMap:
+		out[corev1.ResourceConfigMaps] = one
+	case *corev1.Secret:
+		out[corev1.ResourceSecrets] = one
+	case *corev1.ReplicationController:
+		out[corev1.ResourceReplicationControllers] = one
+	case *corev1.ResourceQuota:
+		out[corev1.ResourceQuotas] = one
+	}
+	return out
+}
+
+// terminal pods use nothing.
+func terminal(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+}
+
+// podUsage adds what a pod requests and limits: its containers' sum, or
+// an init container's if larger, plus its overhead, as the scheduler
+// counts it. Requests are also counted under their bare names ("cpu").
+func podUsage(p *corev1.Pod, out corev1.ResourceList) {
+	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		add(requests, c.Resources.Requests)
+		add(limits, c.Resources.Limits)
+	}
+	for _, c := range p.Spec.InitContainers {
+		atLeast(requests, c.Resources.Requests)
+		atLeast(limits, c.Resources.Limits)
+	}
+	add(requests, p.Spec.Overhead)
+	add(limits, p.Spec.Overhead)
+	for name, q := range requests {
+		if standard(name) {
+			out[corev1.ResourceName("requests."+string(name))] = q
+			if name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage {
+				out[name] = q
+			}
+		} else {
+			out[corev1.ResourceName("requests."+string(name))] = q
+		}
+	}
+	for name, q := range limits {
+		if standard(name) {
+			out[corev1.ResourceName("limits."+string(name))] = q
+		}
+	}
+}
+
+func standard(name corev1.ResourceName) bool {
+	return name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage ||
+		strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
+}
+
+func add(into, l corev1.ResourceList) {
+	for name, q := range l {
+		sum := into[name].DeepCopy()
+		sum.Add(q)
+		into[name] = sum
+	}
+}
+
+func atLeast(into, l corev1.ResourceList) {
+	for name, q := range l {
+		if cur, ok := into[name]; !ok || q.Cmp(cur) > 0 {
+			into[name] = q.DeepCopy()
+		}
+	}
+}
+
+// delta is now's usage less before's.
+func delta(now, before corev1.ResourceList) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for name, q := range now {
+		d := q.DeepCopy()
+		if b, ok := before[name]; ok {
+			d.Sub(b)
+		}
+		if !d.IsZero() {
+			out[name] = d
+		}
+	}
+	for name, b := range before {
+		if _, ok := now[name]; !ok && !b.IsZero() {
+			d := b.DeepCopy()
+			d.Neg()
+			out[name] = d
+		}
+	}
+	return out
+}
