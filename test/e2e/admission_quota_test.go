@@ -105,7 +105,9 @@ func TestResourceQuota(t *testing.T) {
 	// Compute: requests counted, and required.
 	mk("compute", corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1"), corev1.ResourcePods: resource.MustParse("3")})
 	pods := k.client.CoreV1().Pods("quota")
-	cpu := func(v string) corev1.ResourceList { return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(v)} }
+	cpu := func(v string) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(v)}
+	}
 	settle(t, "the compute quota", func() bool {
 		_, err := pods.Create(ctx, pod("none", nil), metav1.CreateOptions{})
 		return err != nil
