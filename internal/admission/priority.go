@@ -60,7 +60,7 @@ func (p *Priority) Admit(ctx context.Context, a *Attributes) error {
 			return apierrors.NewInternalError(fmt.Errorf("failed to get default priority class: %v", err))
 		}
 		if dpc != nil {
-			pod.Spec.PriorityClassName, priority, policy = dpc.Name, dpc.Value, dpc.PreemptionPolicy
+			pod.Spec.PriorityClassName, priority, policy = dpc.Name, dpc.Value, classPolicy(dpc)
 		} else {
 			policy = ptrTo(corev1.PreemptLowerPriority)
 		}
@@ -72,7 +72,7 @@ func (p *Priority) Admit(ctx context.Context, a *Attributes) error {
 		if err != nil {
 			return apierrors.NewInternalError(fmt.Errorf("failed to get PriorityClass with name %s: %v", pod.Spec.PriorityClassName, err))
 		}
-		priority, policy = pc.Value, pc.PreemptionPolicy
+		priority, policy = pc.Value, classPolicy(pc)
 	}
 	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
 		return forbidden(a, fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
@@ -150,6 +150,15 @@ func asPriorityClass(obj runtime.Object) (*schedulingv1.PriorityClass, error) {
 		return nil, fmt.Errorf("a PriorityClass is a %T", obj)
 	}
 	return pc, nil
+}
+
+// classPolicy is a class's preemption policy; a class stored without
+// one has kube's default (scheduling/v1 defaulting sets it).
+func classPolicy(pc *schedulingv1.PriorityClass) *corev1.PreemptionPolicy {
+	if pc.PreemptionPolicy == nil {
+		return ptrTo(corev1.PreemptLowerPriority)
+	}
+	return pc.PreemptionPolicy
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -18,7 +18,7 @@ func TestPriority(t *testing.T) {
 	}
 	high := class("high", 1000, false, &never)
 	withDefault := objects("scheduling.k8s.io/priorityclasses", high, class("low", 10, true, &lower), class("lower", 5, true, &lower))
-	without := objects("scheduling.k8s.io/priorityclasses", high)
+	without := objects("scheduling.k8s.io/priorityclasses", high, class("plain", 3, false, nil))
 	pod := func(class string, priority *int32, policy *corev1.PreemptionPolicy) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
 			Spec: corev1.PodSpec{PriorityClassName: class, Priority: priority, PreemptionPolicy: policy}}
@@ -34,6 +34,7 @@ func TestPriority(t *testing.T) {
 		preemptor corev1.PreemptionPolicy
 	}{
 		{"named class", without, pod("high", nil, nil), "", "high", 1000, never},
+		{"class stored without a policy", without, pod("plain", nil, nil), "", "plain", 3, lower},
 		{"same priority given", without, pod("high", i32(1000), nil), "", "high", 1000, never},
 		{"no class, no default", without, pod("", nil, nil), "", "", 0, lower},
 		{"no class, the lowest default", withDefault, pod("", nil, nil), "", "lower", 5, lower},

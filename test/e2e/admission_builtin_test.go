@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// warningCollector keeps the Warning headers a client receives.
+type warningCollector struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (w *warningCollector) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, text)
+}
+
+func (w *warningCollector) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.seen
+	w.seen = nil
+	return out
+}
+
+// TestAdmissionBuiltin: kube-apiserver's built-in admission plugins, on
+// by default, in one kapi.
+func TestAdmissionBuiltin(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	warnings := &warningCollector{}
+	cfg := rest.CopyConfig(k.rest)
+	cfg.WarningHandler = warnings
+	c := kubernetes.NewForConfigOrDie(cfg)
+
+	// newNamespace makes a namespace with its default service account
+	// (no controller makes it yet).
+	newNamespace := func(t *testing.T, name string, labels map[string]string) {
+		t.Helper()
+		if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod := func(name string, mutate ...func(*corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		for _, m := range mutate {
+			m(p)
+		}
+		return p
+	}
+
+	t.Run("immortal namespaces", func(t *testing.T) {
+		err := c.CoreV1().Namespaces().Delete(ctx, "default", metav1.DeleteOptions{})
+		if !apierrors.IsForbidden(err) || err.Error() != `namespaces "default" is forbidden: this namespace may not be deleted` {
+			t.Fatalf("deleting default: %v", err)
+		}
+	})
+
+	t.Run("service account", func(t *testing.T) {
+		newNamespace(t, "sa", nil)
+		got, err := c.CoreV1().Pods("sa").Create(ctx, pod("p"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Spec.ServiceAccountName != "default" || len(got.Spec.Volumes) != 1 || !strings.HasPrefix(got.Spec.Volumes[0].Name, "kube-api-access-") ||
+			got.Spec.Volumes[0].Projected == nil || len(got.Spec.Volumes[0].Projected.Sources) != 3 {
+			t.Fatalf("pod spec: %+v", got.Spec)
+		}
+		m := got.Spec.Containers[0].VolumeMounts
+		if len(m) != 1 || m[0].Name != got.Spec.Volumes[0].Name || m[0].MountPath != "/var/run/secrets/kubernetes.io/serviceaccount" || !m[0].ReadOnly {
+			t.Fatalf("mounts: %+v", m)
+		}
+		_, err = c.CoreV1().Pods("sa").Create(ctx, pod("q", func(p *corev1.Pod) { p.Spec.ServiceAccountName = "nobody" }), metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || err.Error() != `pods "q" is forbidden: error looking up service account sa/nobody: serviceaccount "nobody" not found` {
+			t.Fatalf("unknown service account: %v", err)
+		}
+	})
+
+	t.Run("pod security", func(t *testing.T) {
+		newNamespace(t, "psa", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
+		_, err := c.CoreV1().Pods("psa").Create(ctx, pod("x", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
+		}), metav1.CreateOptions{})
+		want := `pods "x" is forbidden: violates PodSecurity "restricted:latest": privileged (container "c" must not set securityContext.privileged=true), ` +
+			`allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), ` +
+			`unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), ` +
+			`runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), ` +
+			`seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`
+		if !apierrors.IsForbidden(err) || err.Error() != want {
+			t.Fatalf("privileged pod:\n%v\nwant:\n%s", err, want)
+		}
+
+		newNamespace(t, "psa-warn", map[string]string{"pod-security.kubernetes.io/warn": "baseline"})
+		warnings.take()
+		if _, err := c.CoreV1().Pods("psa-warn").Create(ctx, pod("x", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
+		}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if w := warnings.take(); len(w) != 1 || w[0] != `would violate PodSecurity "baseline:latest": privileged (container "c" must not set securityContext.privileged=true)` {
+			t.Fatalf("warnings: %q", w)
+		}
+	})
+
+	t.Run("priority", func(t *testing.T) {
+		newNamespace(t, "prio", nil)
+		if _, err := c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Value: 1000}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.CoreV1().Pods("prio").Create(ctx, pod("p", func(p *corev1.Pod) { p.Spec.PriorityClassName = "high" }), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Spec.Priority == nil || *got.Spec.Priority != 1000 || got.Spec.PreemptionPolicy == nil || *got.Spec.PreemptionPolicy != corev1.PreemptLowerPriority {
+			t.Fatalf("priority %v, preemption policy %v", got.Spec.Priority, got.Spec.PreemptionPolicy)
+		}
+		_, err = c.CoreV1().Pods("prio").Create(ctx, pod("q", func(p *corev1.Pod) { p.Spec.PriorityClassName = "nope" }), metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || err.Error() != `pods "q" is forbidden: no PriorityClass with name nope was found` {
+			t.Fatalf("unknown class: %v", err)
+		}
+	})
+
+	t.Run("default tolerations", func(t *testing.T) {
+		newNamespace(t, "tol", nil)
+		got, err := c.CoreV1().Pods("tol").Create(ctx, pod("p"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, tl := range got.Spec.Tolerations {
+			if tl.Operator == corev1.TolerationOpExists && tl.Effect == corev1.TaintEffectNoExecute && tl.TolerationSeconds != nil && *tl.TolerationSeconds == 300 {
+				seen[tl.Key] = true
+			}
+		}
+		if !seen["node.kubernetes.io/not-ready"] || !seen["node.kubernetes.io/unreachable"] || len(got.Spec.Tolerations) != 2 {
+			t.Fatalf("tolerations: %+v", got.Spec.Tolerations)
+		}
+	})
+
+	t.Run("new nodes are not ready", func(t *testing.T) {
+		got, err := c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Spec.Taints) != 1 || got.Spec.Taints[0].Key != "node.kubernetes.io/not-ready" || got.Spec.Taints[0].Effect != corev1.TaintEffectNoSchedule {
+			t.Fatalf("taints: %+v", got.Spec.Taints)
+		}
+	})
+}
