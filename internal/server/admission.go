@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/admission/limits"
 	"kapi/internal/admission/policy"
 	"kapi/internal/admission/quota"
 	"kapi/internal/admission/webhook"
@@ -72,6 +73,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	}
 	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore)}
 	plugins["ResourceQuota"] = func() any { return &quota.ResourceQuota{Catalogue: cat} }
+	plugins["LimitRanger"] = func() any { return &limits.LimitRanger{Catalogue: cat} }
 	plugins["MutatingAdmissionPolicy"] = func() any {
 		m := policy.NewMutating(policyDeps)
 		load("mutatingadmissionpolicies", m.LoadPolicies)
