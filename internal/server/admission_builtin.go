@@ -31,6 +31,22 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer) map[st
 		},
 		"DefaultTolerationSeconds": func() any { return admission.DefaultTolerations{} },
 		"TaintNodesByCondition":    func() any { return admission.TaintNodesByCondition{} },
+		"DefaultStorageClass": func() any {
+			return &admission.DefaultStorageClass{StorageClasses: objs("storage.k8s.io", "v1", "storageclasses")}
+		},
+		"StorageObjectInUseProtection": func() any { return admission.StorageObjectInUseProtection{} },
+		"PersistentVolumeClaimResize": func() any {
+			return &admission.PersistentVolumeClaimResize{StorageClasses: objs("storage.k8s.io", "v1", "storageclasses")}
+		},
+		"RuntimeClass": func() any {
+			return &admission.RuntimeClass{RuntimeClasses: objs("node.k8s.io", "v1", "runtimeclasses")}
+		},
+		"CertificateApproval":           func() any { return admission.CertificateApproval{Authorizer: authorizer} },
+		"CertificateSigning":            func() any { return admission.CertificateSigning{Authorizer: authorizer} },
+		"CertificateSubjectRestriction": func() any { return admission.CertificateSubjectRestriction{} },
+		"DefaultIngressClass": func() any {
+			return &admission.DefaultIngressClass{IngressClasses: objs("networking.k8s.io", "v1", "ingressclasses")}
+		},
 		// Its configuration (defaults, exemptions) is kube's default here:
 		// privileged at the latest version, nothing exempt. An
 		// AdmissionConfiguration's would be read with

@@ -2,13 +2,23 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -158,6 +168,45 @@ func TestAdmissionBuiltin(t *testing.T) {
 		}
 		if len(got.Spec.Taints) != 1 || got.Spec.Taints[0].Key != "node.kubernetes.io/not-ready" || got.Spec.Taints[0].Effect != corev1.TaintEffectNoSchedule {
 			t.Fatalf("taints: %+v", got.Spec.Taints)
+		}
+	})
+
+	t.Run("storage", func(t *testing.T) {
+		newNamespace(t, "store", nil)
+		if _, err := c.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "standard",
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}}, Provisioner: "example.com/disk"}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+		var got *corev1.PersistentVolumeClaim
+		// The class reaches the cache the plugin reads a moment later.
+		if err := waitUntil(10*time.Second, func() bool {
+			got, _ = c.CoreV1().PersistentVolumeClaims("store").Create(ctx, claim, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			return got != nil && got.Spec.StorageClassName != nil
+		}); err != nil {
+			t.Fatalf("no default class: %+v", got)
+		}
+		if *got.Spec.StorageClassName != "standard" || len(got.Finalizers) != 1 || got.Finalizers[0] != "kubernetes.io/pvc-protection" {
+			t.Fatalf("claim: class %q finalizers %v", *got.Spec.StorageClassName, got.Finalizers)
+		}
+	})
+
+	t.Run("certificate subject restriction", func(t *testing.T) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "root", Organization: []string{"system:masters"}}}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CertificatesV1().CertificateSigningRequests().Create(ctx, &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: "root"},
+			Spec: certificatesv1.CertificateSigningRequestSpec{Request: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+				SignerName: certificatesv1.KubeAPIServerClientSignerName, Usages: []certificatesv1.KeyUsage{certificatesv1.UsageClientAuth}}}, metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || err.Error() != `certificatesigningrequests.certificates.k8s.io "root" is forbidden: use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed` {
+			t.Fatalf("system:masters CSR: %v", err)
 		}
 	})
 }
