@@ -55,6 +55,48 @@ type Attributes struct {
 	// Charges are what validating plugins charge to other objects (a
 	// ResourceQuota's usage): written in the transaction of the write.
 	Charges []storage.Charge
+	// Reinvocation tracks, in the mutating phase, which reinvocable parts
+	// ran and what changed after them.
+	Reinvocation *Reinvocation
+}
+
+// Reinvocation is kube-apiserver's reinvocation of mutating webhooks and
+// policies with reinvocationPolicy IfNeeded: after the first pass of the
+// mutating plugins, each such part that ran is called once more if the
+// object changed after it ran.
+type Reinvocation struct {
+	// Round is 0 in the first pass, 1 in the reinvocation.
+	Round   int
+	changes int
+	invoked map[string]int
+}
+
+// Changed records a change of the object.
+func (r *Reinvocation) Changed() { r.changes++ }
+
+// Invoked records that the reinvocable part key ran (after its own
+// change, which does not call it again).
+func (r *Reinvocation) Invoked(key string) {
+	if r.invoked == nil {
+		r.invoked = map[string]int{}
+	}
+	r.invoked[key] = r.changes
+}
+
+// Again reports whether key is to run in the reinvocation: it ran, and
+// the object changed after it.
+func (r *Reinvocation) Again(key string) bool {
+	n, ok := r.invoked[key]
+	return ok && n < r.changes
+}
+
+func (r *Reinvocation) pending() bool {
+	for _, n := range r.invoked {
+		if n < r.changes {
+			return true
+		}
+	}
+	return false
 }
 
 // GVR is the resource written.
@@ -87,11 +129,38 @@ func (c *Chain) Add(p any) {
 	}
 }
 
-// Mutate runs the mutating phase; it stops at the first refusal.
+// Reinvoker is a mutating plugin with parts to call again when a later
+// plugin changed the object (webhooks and policies with
+// reinvocationPolicy IfNeeded).
+type Reinvoker interface {
+	Reinvoke(ctx context.Context, a *Attributes) error
+}
+
+// Mutate runs the mutating phase; it stops at the first refusal. As in
+// kube-apiserver, reinvocable parts of plugins (Reinvokers) that ran
+// before the object changed run once more, after the first pass.
 func (c *Chain) Mutate(ctx context.Context, a *Attributes) error {
+	if a.Reinvocation == nil {
+		a.Reinvocation = &Reinvocation{}
+	}
 	for _, p := range c.Mutators {
+		before := a.Object
 		if err := p.Admit(ctx, a); err != nil {
 			return err
+		}
+		if _, ok := p.(Reinvoker); !ok && a.Object != before {
+			a.Reinvocation.Changed()
+		}
+	}
+	if !a.Reinvocation.pending() {
+		return nil
+	}
+	a.Reinvocation.Round = 1
+	for _, p := range c.Mutators {
+		if r, ok := p.(Reinvoker); ok {
+			if err := r.Reinvoke(ctx, a); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -228,19 +228,28 @@ func TestMutatingAdmissionPolicy(t *testing.T) {
 	// replicas (JSONPatch), which runs "a-team" again.
 	mk("a-team", admissionregistrationv1.IfNeededReinvocationPolicy, &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"},
 		admissionregistrationv1.Mutation{PatchType: admissionregistrationv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionregistrationv1.ApplyConfiguration{
-			Expression: `Object{metadata: Object.metadata{labels: {"team": params.data.team}, annotations: {"runs": string(int(has(object.metadata.annotations) && "runs" in object.metadata.annotations ? object.metadata.annotations["runs"] : "0") + 1), "saw-replicas": string(object.spec.replicas)}}}`}})
+			Expression: `Object{metadata: Object.metadata{labels: {"team": params.data.team}, annotations: {"runs": string(int(has(object.metadata.annotations) && "runs" in object.metadata.annotations ? object.metadata.annotations["runs"] : "0") + 1), "saw-replicas": string(object.spec.replicas), "saw-hook": string(has(object.metadata.labels) && "hooked" in object.metadata.labels)}}}`}})
 	mk("b-replicas", admissionregistrationv1.NeverReinvocationPolicy, nil,
 		admissionregistrationv1.Mutation{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{
 			Expression: `object.spec.replicas > 2 ? [JSONPatch{op: "replace", path: "/spec/replicas", value: 2}] : []`}})
+	// A mutating webhook, which runs after the policies, changes the
+	// object too: "a-team" runs again after it, once in all.
+	srv := newAdmissionServer(t)
+	e.srv = srv
+	srv.on("/hook", addLabel("hooked", "yes"))
+	hook := mutatingHook("hook.kapi.test", srv.clientConfig("/hook"), "map")
+	hook.Rules[0].Rule = admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}}
+	hook.Rules[0].Operations = []admissionregistrationv1.OperationType{admissionregistrationv1.Create}
+	e.mutating(t, "hook.kapi.test", hook)
 	deps := k.client.AppsV1().Deployments("map")
 	var got *appsv1.Deployment
 	settle(t, "the mutating policies", func() bool {
 		deps.Delete(ctx, "d", metav1.DeleteOptions{})
 		var err error
 		got, err = deps.Create(ctx, deployment("d", 5, nil), metav1.CreateOptions{})
-		return err == nil && got.Labels["team"] != "" && *got.Spec.Replicas == 2
+		return err == nil && got.Labels["team"] != "" && *got.Spec.Replicas == 2 && got.Labels["hooked"] != ""
 	})
-	if got.Labels["team"] != "storage" || got.Annotations["runs"] != "2" || got.Annotations["saw-replicas"] != "2" {
+	if got.Labels["team"] != "storage" || got.Annotations["runs"] != "2" || got.Annotations["saw-replicas"] != "2" || got.Annotations["saw-hook"] != "true" {
 		t.Fatalf("labels %v annotations %v", got.Labels, got.Annotations)
 	}
 	if got.Spec.Template.Spec.Containers[0].Image != "nginx" {

@@ -140,16 +140,42 @@ func compileMutating(p *admissionregistrationv1.MutatingAdmissionPolicy) *map_ {
 var objectInterfaces = apiadmission.NewObjectInterfacesFromScheme(registry.Scheme)
 
 // Admit applies the mutations of the policies whose constraints and
-// bindings take a. Policies with reinvocationPolicy IfNeeded are applied
-// once more when a later policy changed the object after them. An error
-// a policy's failurePolicy says to ignore is dropped.
+// bindings take a; those with reinvocationPolicy IfNeeded are recorded
+// for the chain's reinvocation. An error a policy's failurePolicy says to
+// ignore is dropped.
 func (m *Mutating) Admit(ctx context.Context, a *admission.Attributes) error {
-	policies := *m.current.Load()
-	if len(policies) == 0 || a.Object == nil || a.Resource.Group == admissionregistrationv1.GroupName && exemptPolicies[a.Resource.Name] {
+	return m.admit(ctx, a, func(*map_) bool { return true })
+}
+
+// Reinvoke applies once more the policies with reinvocationPolicy
+// IfNeeded that ran before the object changed.
+func (m *Mutating) Reinvoke(ctx context.Context, a *admission.Attributes) error {
+	return m.admit(ctx, a, func(p *map_) bool {
+		return p.policy.Spec.ReinvocationPolicy == admissionregistrationv1.IfNeededReinvocationPolicy && a.Reinvocation.Again(p.key())
+	})
+}
+
+func (p *map_) key() string { return "MutatingAdmissionPolicy/" + p.policy.Name }
+
+// admit applies the policies only selects.
+func (m *Mutating) admit(ctx context.Context, a *admission.Attributes, only func(*map_) bool) error {
+	if a.Object == nil || a.Resource.Group == admissionregistrationv1.GroupName && exemptPolicies[a.Resource.Name] {
 		return nil
 	}
-	changes := 0
-	seen := map[*map_]int{}
+	var policies []*map_
+	for _, p := range *m.current.Load() {
+		if only(p) {
+			policies = append(policies, p)
+		}
+	}
+	if len(policies) == 0 {
+		return nil
+	}
+	r := a.Reinvocation
+	if r == nil {
+		r = &admission.Reinvocation{}
+		a.Reinvocation = r
+	}
 	var namespace *corev1.Namespace
 	if a.Namespace != "" && !match.IsNamespace(a.Resource) {
 		var err error
@@ -157,41 +183,26 @@ func (m *Mutating) Admit(ctx context.Context, a *admission.Attributes) error {
 			return apierrors.NewInternalError(err)
 		}
 	}
-	run := func(policies []*map_) error {
-		for _, p := range policies {
-			changed, err := m.apply(ctx, p, a, namespace)
-			if err != nil {
-				if p.policy.Spec.FailurePolicy != nil && *p.policy.Spec.FailurePolicy == admissionregistrationv1.Ignore {
-					continue
-				}
-				var se *apierrors.StatusError
-				if errors.As(err, &se) {
-					return err
-				}
-				return forbiddenInvalid(a, fmt.Sprintf("policy '%s' with binding '%s' denied request: %v", p.policy.Name, p.bindingName(), err))
-			}
-			if changed {
-				changes++
-			}
-			if p.policy.Spec.ReinvocationPolicy == admissionregistrationv1.IfNeededReinvocationPolicy {
-				seen[p] = changes
-			}
-		}
-		return nil
-	}
-	if err := run(policies); err != nil {
-		return err
-	}
-	var again []*map_
 	for _, p := range policies {
-		if n, ok := seen[p]; ok && n < changes {
-			again = append(again, p)
+		changed, err := m.apply(ctx, p, a, namespace)
+		if err != nil {
+			if p.policy.Spec.FailurePolicy != nil && *p.policy.Spec.FailurePolicy == admissionregistrationv1.Ignore {
+				continue
+			}
+			var se *apierrors.StatusError
+			if errors.As(err, &se) {
+				return err
+			}
+			return forbiddenInvalid(a, fmt.Sprintf("policy '%s' with binding '%s' denied request: %v", p.policy.Name, p.bindingName(), err))
+		}
+		if changed {
+			r.Changed()
+		}
+		if p.policy.Spec.ReinvocationPolicy == admissionregistrationv1.IfNeededReinvocationPolicy {
+			r.Invoked(p.key())
 		}
 	}
-	if len(again) == 0 {
-		return nil
-	}
-	return run(again)
+	return nil
 }
 
 func (p *map_) bindingName() string {

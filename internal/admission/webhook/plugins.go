@@ -146,58 +146,70 @@ func kindWord(typ string) string {
 }
 
 // Admit calls the mutating webhooks that take a, one after the other,
-// each on the object as the ones before left it. A webhook with
-// reinvocationPolicy IfNeeded is called once more when a later webhook
-// changed the object after its call.
+// each on the object as the ones before left it. Those with
+// reinvocationPolicy IfNeeded are recorded for the chain's reinvocation.
 func (m *Mutating) Admit(ctx context.Context, a *admission.Attributes) error {
 	invs, err := m.matching(ctx, a)
 	if err != nil || len(invs) == 0 {
 		return err
 	}
-	changes := 0
-	seen := map[string]int{} // reinvocable hook -> changes when it last ran
-	run := func(round int, invs []*invocation) error {
-		for i, inv := range invs {
-			if a.DryRun && !inv.h.dryRunOK {
-				return dryRunRefused(inv.h.name)
-			}
-			if i > 0 || round > 0 {
-				// Each webhook sees the object as the ones before left it.
-				fresh, err := invocationFor(candidate{inv.h, inv.as}, a)
-				if err != nil {
-					return apierrors.NewInternalError(err)
-				}
-				inv = fresh
-			}
-			start := time.Now()
-			ans, err := m.call(ctx, a, inv)
-			if err := outcome(ctx, inv, "admit", a, time.Since(start), err, i); err != nil {
-				return err
-			}
-			if ans.patched != nil {
-				a.Object = ans.patched
-				changes++
-				annotateMutation(ctx, inv, round, i, ans.patch)
-			}
-			if inv.h.reinvoke {
-				seen[inv.h.uid] = changes
-			}
-		}
-		return nil
+	r := a.Reinvocation
+	if r == nil {
+		r = &admission.Reinvocation{}
+		a.Reinvocation = r
 	}
-	if err := run(0, invs); err != nil {
+	return m.run(ctx, a, 0, invs, func(inv *invocation, changed bool) {
+		if changed {
+			r.Changed()
+		}
+		if inv.h.reinvoke {
+			r.Invoked(inv.h.uid)
+		}
+	})
+}
+
+// Reinvoke calls once more the webhooks with reinvocationPolicy IfNeeded
+// that ran before the object changed.
+func (m *Mutating) Reinvoke(ctx context.Context, a *admission.Attributes) error {
+	invs, err := m.matching(ctx, a)
+	if err != nil {
 		return err
 	}
 	var again []*invocation
 	for _, inv := range invs {
-		if n, ok := seen[inv.h.uid]; ok && n < changes {
+		if inv.h.reinvoke && a.Reinvocation.Again(inv.h.uid) {
 			again = append(again, inv)
 		}
 	}
-	if len(again) == 0 {
-		return nil
+	return m.run(ctx, a, 1, again, func(*invocation, bool) {})
+}
+
+// run calls invs in order, each on the object as the ones before left it,
+// telling done of each call and whether it changed the object.
+func (m *Mutating) run(ctx context.Context, a *admission.Attributes, round int, invs []*invocation, done func(*invocation, bool)) error {
+	for i, inv := range invs {
+		if a.DryRun && !inv.h.dryRunOK {
+			return dryRunRefused(inv.h.name)
+		}
+		if i > 0 || round > 0 {
+			fresh, err := invocationFor(candidate{inv.h, inv.as}, a)
+			if err != nil {
+				return apierrors.NewInternalError(err)
+			}
+			inv = fresh
+		}
+		start := time.Now()
+		ans, err := m.call(ctx, a, inv)
+		if err := outcome(ctx, inv, "admit", a, time.Since(start), err, i); err != nil {
+			return err
+		}
+		if ans.patched != nil {
+			a.Object = ans.patched
+			annotateMutation(ctx, inv, round, i, ans.patch)
+		}
+		done(inv, ans.patched != nil)
 	}
-	return run(1, again)
+	return nil
 }
 
 // annotateMutation records in the audit event that a webhook changed the
