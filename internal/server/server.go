@@ -15,6 +15,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/audit"
@@ -313,6 +314,11 @@ func (s *Server) startControllers(ctx context.Context, cat *registry.Catalogue, 
 		}()
 	}
 	run((&controllers.Namespaces{Namespaces: nsStore, Catalogue: cat}).Run)
+	namespaces := controllers.NewInformer(nsStore)
+	accounts := &controllers.DefaultServiceAccounts{Namespaces: namespaces, Changed: namespaces.Changed(),
+		Accounts: cat.Snapshot().Store(schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"})}
+	run(namespaces.Run)
+	run(accounts.Run)
 	for _, f := range more {
 		run(f)
 	}

@@ -54,15 +54,18 @@ func TestAdmissionBuiltin(t *testing.T) {
 	cfg.WarningHandler = warnings
 	c := kubernetes.NewForConfigOrDie(cfg)
 
-	// newNamespace makes a namespace with its default service account
-	// (no controller makes it yet).
+	// newNamespace makes a namespace, and waits for the default service
+	// account kapi's controller gives it.
 	newNamespace := func(t *testing.T, name string, labels map[string]string) {
 		t.Helper()
 		if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+		if err := waitUntil(10*time.Second, func() bool {
+			_, err := c.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+			return err == nil
+		}); err != nil {
+			t.Fatalf("namespace %s has no default service account: %v", name, err)
 		}
 	}
 	pod := func(name string, mutate ...func(*corev1.Pod)) *corev1.Pod {

@@ -20,9 +20,6 @@ func TestLimitRanger(t *testing.T) {
 	ctx := context.Background()
 	e := &webhookEnv{t: t, k: k}
 	e.namespace(t, "limits")
-	if _, err := k.client.CoreV1().ServiceAccounts("limits").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	q := resource.MustParse
 	if _, err := k.client.CoreV1().LimitRanges("limits").Create(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "bounds"},
 		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{

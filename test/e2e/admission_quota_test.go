@@ -27,14 +27,7 @@ func TestResourceQuota(t *testing.T) {
 	k := startKapi(t)
 	ctx := context.Background()
 	e := &webhookEnv{t: t, k: k}
-	// Pods need their namespace's default service account (no controller
-	// makes it yet).
-	namespace := func(name string) {
-		e.namespace(t, name)
-		if _, err := k.client.CoreV1().ServiceAccounts(name).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	namespace := func(name string) { e.namespace(t, name) }
 	namespace("quota")
 	quotas := k.client.CoreV1().ResourceQuotas("quota")
 	mk := func(name string, hard corev1.ResourceList, scopes ...corev1.ResourceQuotaScope) {
