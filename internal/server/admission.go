@@ -50,7 +50,10 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	for _, v := range always {
 		chain.Add(v)
 	}
-	plugins := builtinPlugins(cat, authorizer)
+	plugins, err := builtinPlugins(cat, authorizer, conf.plugins)
+	if err != nil {
+		return nil, err
+	}
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(nsStore)} }
 	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback)}
 	var loadErr error

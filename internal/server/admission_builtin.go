@@ -18,9 +18,20 @@ import (
 // builtinPlugins makes kube-apiserver's built-in admission plugins that
 // kapi implements, by plugin name; each reads what it needs from the
 // catalogue's stores when it runs (the catalogue changes at runtime).
-func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer) map[string]func() any {
+// conf are the plugins' configurations of --admission-control-config-file
+// (PodSecurity's defaults and exemptions).
+func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf map[string][]byte) (map[string]func() any, error) {
 	objs := func(group, version, resource string) admission.Objects {
 		return catalogueObjects{cat: cat, gvr: schema.GroupVersionResource{Group: group, Version: version, Resource: resource}}
+	}
+	// PodSecurity's configuration: kube's default (privileged at the
+	// latest version, nothing exempt) unless the file gives one.
+	podSecurity, err := admission.PodSecurityConfiguration(conf["PodSecurity"])
+	if err != nil {
+		return nil, fmt.Errorf("configuration of admission plugin PodSecurity: %w", err)
+	}
+	if _, err := admission.NewPodSecurity(podSecurity, objs("", "v1", "namespaces"), objs("", "v1", "pods")); err != nil {
+		return nil, fmt.Errorf("configuration of admission plugin PodSecurity: %w", err)
 	}
 	return map[string]func() any{
 		"ServiceAccount": func() any {
@@ -47,19 +58,12 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer) map[st
 		"DefaultIngressClass": func() any {
 			return &admission.DefaultIngressClass{IngressClasses: objs("networking.k8s.io", "v1", "ingressclasses")}
 		},
-		// Its configuration (defaults, exemptions) is kube's default here:
-		// privileged at the latest version, nothing exempt. An
-		// AdmissionConfiguration's would be read with
-		// admission.PodSecurityConfiguration and given to
-		// admission.NewPodSecurity.
 		"PodSecurity": func() any {
-			p, err := admission.NewPodSecurity(nil, objs("", "v1", "namespaces"), objs("", "v1", "pods"))
-			if err != nil {
-				panic(fmt.Sprintf("PodSecurity with its default configuration: %v", err))
-			}
+			// Checked above: it cannot fail here.
+			p, _ := admission.NewPodSecurity(podSecurity, objs("", "v1", "namespaces"), objs("", "v1", "pods"))
 			return p
 		},
-	}
+	}, nil
 }
 
 // catalogueObjects reads one resource's objects for admission from its

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"kapi/internal/server"
@@ -102,6 +103,15 @@ plugins:
     apiVersion: apiserver.config.k8s.io/v1
     kind: WebhookAdmissionConfiguration
     kubeConfigFile: webhooks.kubeconfig
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults:
+      enforce: baseline
+      enforce-version: latest
+    exemptions:
+      namespaces: ["exempt"]
 `)
 	k := startKapi(t, func(c *server.Config) { c.AdmissionControlConfigFile = config })
 	e := &webhookEnv{t: t, k: k, srv: srv}
@@ -118,6 +128,19 @@ plugins:
 		t.Errorf("client certificates seen: %v", clients)
 	}
 	srv.mu.Unlock()
+
+	// PodSecurity's defaults and exemptions from the file.
+	privileged := func(ns string) error {
+		p := pod("privileged", nil)
+		p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
+		_, err := k.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+		return err
+	}
+	if err := privileged("wh-auth"); err == nil || !strings.Contains(err.Error(), `violates PodSecurity "baseline:latest": privileged`) {
+		t.Errorf("a privileged pod under the file's baseline default: %v", err)
+	}
+	e.namespace(t, "exempt")
+	settle(t, "the exempt namespace's service account", func() bool { return privileged("exempt") == nil })
 
 	for _, c := range []struct {
 		name string
