@@ -142,10 +142,11 @@ func escapeJSONPointer(s string) string {
 
 // settle waits until probe reports the webhooks in force (a write the
 // webhook sees), as configurations take effect a moment after they are
-// written.
+// written. The bound is generous: CI runs packages side by side on two
+// cores.
 func settle(t *testing.T, what string, probe func() bool) {
 	t.Helper()
-	if err := waitUntil(5*time.Second, probe); err != nil {
+	if err := waitUntil(20*time.Second, probe); err != nil {
 		t.Fatalf("%s did not take effect: %v", what, err)
 	}
 }

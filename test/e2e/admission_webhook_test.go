@@ -518,11 +518,18 @@ func TestAdmissionWebhookService(t *testing.T) {
 	e.namespace(t, "wh-svc")
 	e.mutating(t, "svc.kapi.test", mutatingHook("svc.kapi.test", admissionregistrationv1.WebhookClientConfig{
 		Service: &admissionregistrationv1.ServiceReference{Namespace: "default", Name: svc, Path: ptr("/svc")}, CABundle: srv.caPEM}, "wh-svc"))
+	var last error
 	settle(t, "the webhook behind the Service", func() bool {
 		k.client.CoreV1().ConfigMaps("wh-svc").Delete(ctx, "s", metav1.DeleteOptions{})
 		got, err := k.client.CoreV1().ConfigMaps("wh-svc").Create(ctx, cm("s", nil), metav1.CreateOptions{})
-		return err == nil && got.Labels["via"] == "service"
+		if last = err; err == nil && got.Labels["via"] != "service" {
+			last = fmt.Errorf("labels %v", got.Labels)
+		}
+		return last == nil
 	})
+	if last != nil {
+		t.Fatal(last)
+	}
 
 	// Without the flag, a loopback endpoint is refused as kube-apiserver
 	// refuses it, and so is an Endpoints address.

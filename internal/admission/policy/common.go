@@ -11,6 +11,9 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -200,4 +203,37 @@ func objectsAs(a *admission.Attributes, as *registry.Resource) (kind schema.Grou
 	}
 	old, err = match.Convert(a.Resource, old, kind.GroupVersion())
 	return kind, obj, old, err
+}
+
+// loader keeps the latest lists of a kind's policies and bindings, from
+// two informers, and gives both, ordered by name, to publish at each
+// change of either.
+type loader struct {
+	mu                 sync.Mutex
+	policies, bindings []runtime.Object
+	publish            func(policies, bindings []runtime.Object)
+}
+
+// LoadPolicies takes the policies as they are now.
+func (l *loader) LoadPolicies(objs []runtime.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.policies = objs
+	l.publish(sortedByName(l.policies), sortedByName(l.bindings))
+}
+
+// LoadBindings takes the bindings as they are now.
+func (l *loader) LoadBindings(objs []runtime.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bindings = objs
+	l.publish(sortedByName(l.policies), sortedByName(l.bindings))
+}
+
+func sortedByName(objs []runtime.Object) []runtime.Object {
+	out := slices.Clone(objs)
+	slices.SortFunc(out, func(a, b runtime.Object) int {
+		return strings.Compare(a.(metav1.Object).GetName(), b.(metav1.Object).GetName())
+	})
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -32,11 +31,9 @@ import (
 // with the kind's schema, or JSONPatch) applied in order, once per
 // matching binding and parameter.
 type Mutating struct {
+	loader
 	deps    Deps
 	current atomic.Pointer[[]*map_]
-	mu      sync.Mutex
-	// policies and bindings are the latest lists Load got of each.
-	policies, bindings []runtime.Object
 }
 
 // map_ is a compiled MutatingAdmissionPolicy with its bindings.
@@ -60,33 +57,20 @@ type mapBinding struct {
 func NewMutating(d Deps) *Mutating {
 	m := &Mutating{deps: d}
 	m.current.Store(&[]*map_{})
+	m.publish = m.compile
 	return m
 }
 
-// LoadPolicies compiles the policies anew.
-func (m *Mutating) LoadPolicies(objs []runtime.Object) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.policies = objs
-	m.publish()
-}
-
-// LoadBindings rebinds the policies.
-func (m *Mutating) LoadBindings(objs []runtime.Object) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.bindings = objs
-	m.publish()
-}
-
-func (m *Mutating) publish() {
+// compile compiles the policies (those with at least one binding) and
+// their bindings.
+func (m *Mutating) compile(policies, bindings []runtime.Object) {
 	byPolicy := map[string][]*mapBinding{}
-	for _, o := range sortedByName(m.bindings) {
+	for _, o := range bindings {
 		b := o.(*admissionregistrationv1.MutatingAdmissionPolicyBinding)
 		byPolicy[b.Spec.PolicyName] = append(byPolicy[b.Spec.PolicyName], &mapBinding{binding: b, resources: bindingResources(b.Spec.MatchResources)})
 	}
 	var out []*map_
-	for _, o := range sortedByName(m.policies) {
+	for _, o := range policies {
 		p := o.(*admissionregistrationv1.MutatingAdmissionPolicy)
 		if bs := byPolicy[p.Name]; len(bs) > 0 {
 			c := compileMutating(p)

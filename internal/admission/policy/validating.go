@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -31,11 +28,9 @@ import (
 
 // Validating is kube-apiserver's ValidatingAdmissionPolicy plugin.
 type Validating struct {
+	loader
 	deps    Deps
 	current atomic.Pointer[[]*vap]
-	// mu guards the latest lists Load got of policies and bindings.
-	mu                 sync.Mutex
-	policies, bindings []runtime.Object
 }
 
 // vap is a compiled ValidatingAdmissionPolicy with its bindings.
@@ -56,41 +51,24 @@ type vapBinding struct {
 func NewValidating(d Deps) *Validating {
 	v := &Validating{deps: d}
 	v.current.Store(&[]*vap{})
+	v.publish = v.compile
 	return v
 }
 
-// LoadPolicies compiles the policies anew.
-func (v *Validating) LoadPolicies(objs []runtime.Object) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.policies = objs
-	v.publish()
-}
-
-// LoadBindings rebinds the policies.
-func (v *Validating) LoadBindings(objs []runtime.Object) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.bindings = objs
-	v.publish()
-}
-
-// publish compiles the policies (those with at least one binding) and
-// their bindings, ordered by name.
-func (v *Validating) publish() {
+// compile compiles the policies (those with at least one binding) and
+// their bindings.
+func (v *Validating) compile(policies, bindings []runtime.Object) {
 	byPolicy := map[string][]*vapBinding{}
-	for _, o := range sortedByName(v.bindings) {
+	for _, o := range bindings {
 		b := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
 		byPolicy[b.Spec.PolicyName] = append(byPolicy[b.Spec.PolicyName], &vapBinding{binding: b, resources: bindingResources(b.Spec.MatchResources)})
 	}
 	var out []*vap
-	for _, o := range sortedByName(v.policies) {
+	for _, o := range policies {
 		p := o.(*admissionregistrationv1.ValidatingAdmissionPolicy)
-		bs := byPolicy[p.Name]
-		if len(bs) == 0 {
-			continue
+		if bs := byPolicy[p.Name]; len(bs) > 0 {
+			out = append(out, &vap{policy: p, validator: compileValidating(p), constraints: compileResources(p.Spec.MatchConstraints), bindings: bs})
 		}
-		out = append(out, &vap{policy: p, validator: compileValidating(p), constraints: compileResources(p.Spec.MatchConstraints), bindings: bs})
 	}
 	v.current.Store(&out)
 }
@@ -100,14 +78,6 @@ func bindingResources(m *admissionregistrationv1.MatchResources) *resources {
 		return nil
 	}
 	return compileResources(m)
-}
-
-func sortedByName(objs []runtime.Object) []runtime.Object {
-	out := slices.Clone(objs)
-	slices.SortFunc(out, func(a, b runtime.Object) int {
-		return strings.Compare(a.(metav1.Object).GetName(), b.(metav1.Object).GetName())
-	})
-	return out
 }
 
 // compositionEnv is kube-apiserver's CEL environment for stored admission

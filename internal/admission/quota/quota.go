@@ -52,13 +52,9 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 		return nil
 	}
 	// The quotas as they are now: what is charged compares their revision.
-	list, err := st.List(ctx, a.Namespace, &metav1.ListOptions{})
+	items, err := current(ctx, st, a.Namespace)
 	if err != nil {
 		return err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return apierrors.NewInternalError(err)
 	}
 	sort.Slice(items, func(i, j int) bool { return name(items[i]) < name(items[j]) })
 	var charges []storage.Charge
@@ -116,6 +112,20 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 
 func name(obj runtime.Object) string { return obj.(metav1.Object).GetName() }
 
+// current are the objects of st in ns as they are now (a consistent
+// read).
+func current(ctx context.Context, st *registry.Store, ns string) ([]runtime.Object, error) {
+	list, err := st.List(ctx, ns, &metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return items, nil
+}
+
 // initialize gives a quota that no write charged yet (no controller has
 // computed its usage) its status: hard as in its spec, and the usage of
 // the tracked resources counted from the namespace's objects as they are.
@@ -139,18 +149,18 @@ func (p *ResourceQuota) initialize(ctx context.Context, q *corev1.ResourceQuota,
 	if st == nil {
 		return nil
 	}
-	list, err := st.List(ctx, a.Namespace, &metav1.ListOptions{})
+	items, err := current(ctx, st, a.Namespace)
 	if err != nil {
 		return err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return apierrors.NewInternalError(err)
 	}
 	sums := corev1.ResourceList{}
 	for _, it := range items {
 		if appliesTo(q, &admission.Attributes{Resource: a.Resource, Object: it}) {
-			add(sums, usage(a.Resource, it))
+			for n, u := range usage(a.Resource, it) {
+				sum := sums[n].DeepCopy()
+				sum.Add(u)
+				sums[n] = sum
+			}
 		}
 	}
 	for _, n := range tracked {

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"kapi/internal/registry"
 )
@@ -72,32 +73,19 @@ func terminal(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
-// podUsage adds what a pod requests and limits: its containers' sum, or
-// an init container's if larger, plus its overhead, as the scheduler
-// counts it. Requests are also counted under their bare names ("cpu").
+// podUsage adds what a pod requests and limits, as the scheduler counts
+// it (its containers' sum, or an init container's if larger, its
+// overhead, pod-level resources): k8s.io/component-helpers' PodRequests
+// and PodLimits, as kube's quota evaluator counts them. Requests are also
+// counted under their bare names ("cpu").
 func podUsage(p *corev1.Pod, out corev1.ResourceList) {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	for _, c := range p.Spec.Containers {
-		add(requests, c.Resources.Requests)
-		add(limits, c.Resources.Limits)
-	}
-	for _, c := range p.Spec.InitContainers {
-		atLeast(requests, c.Resources.Requests)
-		atLeast(limits, c.Resources.Limits)
-	}
-	add(requests, p.Spec.Overhead)
-	add(limits, p.Spec.Overhead)
-	for name, q := range requests {
-		if standard(name) {
-			out[corev1.ResourceName("requests."+string(name))] = q
-			if name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage {
-				out[name] = q
-			}
-		} else {
-			out[corev1.ResourceName("requests."+string(name))] = q
+	for name, q := range resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}) {
+		out[corev1.ResourceName("requests."+string(name))] = q
+		if name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage {
+			out[name] = q
 		}
 	}
-	for name, q := range limits {
+	for name, q := range resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{}) {
 		if standard(name) {
 			out[corev1.ResourceName("limits."+string(name))] = q
 		}
@@ -107,22 +95,6 @@ func podUsage(p *corev1.Pod, out corev1.ResourceList) {
 func standard(name corev1.ResourceName) bool {
 	return name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage ||
 		strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix)
-}
-
-func add(into, l corev1.ResourceList) {
-	for name, q := range l {
-		sum := into[name].DeepCopy()
-		sum.Add(q)
-		into[name] = sum
-	}
-}
-
-func atLeast(into, l corev1.ResourceList) {
-	for name, q := range l {
-		if cur, ok := into[name]; !ok || q.Cmp(cur) > 0 {
-			into[name] = q.DeepCopy()
-		}
-	}
 }
 
 // delta is now's usage less before's.
