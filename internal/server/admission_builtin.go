@@ -55,6 +55,7 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"CertificateApproval":           func() any { return admission.CertificateApproval{Authorizer: authorizer} },
 		"CertificateSigning":            func() any { return admission.CertificateSigning{Authorizer: authorizer} },
 		"CertificateSubjectRestriction": func() any { return admission.CertificateSubjectRestriction{} },
+		"ClusterTrustBundleAttest":      func() any { return admission.ClusterTrustBundleAttest{Authorizer: authorizer} },
 		"DefaultIngressClass": func() any {
 			return &admission.DefaultIngressClass{IngressClasses: objs("networking.k8s.io", "v1", "ingressclasses")}
 		},
