@@ -92,3 +92,31 @@ func TestCandidates(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRunSideEffects: a dry run that reaches a webhook whose side
+// effects are not None or NoneOnDryRun is refused before the call, with
+// kube-apiserver's message (v1 configurations cannot say so any more;
+// stored ones from older versions could).
+func TestDryRunSideEffects(t *testing.T) {
+	some := admissionregistrationv1.SideEffectClassSome
+	url := "https://127.0.0.1:1/x"
+	rules := []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{"*"},
+		Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}}
+	v := NewValidating(Deps{})
+	v.Load([]runtime.Object{&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "side.kapi.test"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "side.kapi.test", SideEffects: &some, Rules: rules,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url}}}}})
+	m := NewMutating(Deps{})
+	m.Load([]runtime.Object{&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "side.kapi.test"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: "side.kapi.test", SideEffects: &some, Rules: rules,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url}}}}})
+	a := func() *admission.Attributes {
+		return &admission.Attributes{Operation: admission.Create, Resource: configMaps, Kind: configMaps.GVK(), Namespace: "default", Name: "x", DryRun: true,
+			Object: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default"}}}
+	}
+	for name, err := range map[string]error{"validating": v.Validate(context.Background(), a()), "mutating": m.Admit(context.Background(), a())} {
+		if err == nil || err.Error() != `admission webhook "side.kapi.test" does not support dry run` {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
