@@ -162,6 +162,41 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		}
 	})
 
+	t.Run("failure policy", func(t *testing.T) {
+		e.namespace(t, "vap-fail")
+		for _, fp := range []admissionregistrationv1.FailurePolicyType{admissionregistrationv1.Fail, admissionregistrationv1.Ignore} {
+			name := "unknown-params-" + strings.ToLower(string(fp))
+			if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{FailurePolicy: ptr(fp),
+					ParamKind:        &admissionregistrationv1.ParamKind{APIVersion: "nowhere.kapi.test/v1", Kind: "Nothing"},
+					MatchConstraints: deploymentRules(), Validations: []admissionregistrationv1.Validation{{Expression: `true`}}}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pols.Delete(ctx, name, metav1.DeleteOptions{}) })
+			sel := &metav1.LabelSelector{MatchLabels: map[string]string{"policy": string(fp)}}
+			if _, err := binds.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name,
+					ParamRef:          &admissionregistrationv1.ParamRef{Name: "p", ParameterNotFoundAction: ptr(admissionregistrationv1.DenyAction)},
+					MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("vap-fail"), ObjectSelector: sel},
+					ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { binds.Delete(ctx, name, metav1.DeleteOptions{}) })
+		}
+		deps := k.client.AppsV1().Deployments("vap-fail")
+		var err error
+		settle(t, "the failing policy", func() bool {
+			_, err = deps.Create(ctx, deployment("f", 1, map[string]string{"policy": "Fail"}), metav1.CreateOptions{})
+			return err != nil
+		})
+		if !strings.Contains(err.Error(), "failed to configure binding: paramKind kind `&ParamKind{APIVersion:nowhere.kapi.test/v1,Kind:Nothing,}` not known") {
+			t.Fatalf("Fail: %v", err)
+		}
+		if _, err := deps.Create(ctx, deployment("i", 1, map[string]string{"policy": "Ignore"}), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("Ignore: %v", err)
+		}
+	})
+
 	t.Run("type checking in the status", func(t *testing.T) {
 		if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "typo"},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
