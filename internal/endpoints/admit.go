@@ -14,8 +14,9 @@ import (
 
 // admit is the admission of the writes of request r: who sends it, what
 // it writes, with which options (CreateOptions, UpdateOptions,
-// DeleteOptions).
-func (h *Resources) admit(r *http.Request, s *scope, opts runtime.Object, dry bool) *admission.Request {
+// DeleteOptions). Its uid is the request's audit ID, which the audit
+// filter gave the response.
+func (h *Resources) admit(w http.ResponseWriter, r *http.Request, s *scope, opts runtime.Object, dry bool) *admission.Request {
 	kind := s.store.R.GVK()
 	if s.subKind() {
 		kind = s.sub.Kind
@@ -23,9 +24,13 @@ func (h *Resources) admit(r *http.Request, s *scope, opts runtime.Object, dry bo
 	if opts != nil {
 		opts.GetObjectKind().SetGroupVersionKind(metav1.SchemeGroupVersion.WithKind(kindOf(opts)))
 	}
+	uid := w.Header().Get("Audit-ID")
+	if uid == "" {
+		uid = uuid.NewString()
+	}
 	return &admission.Request{Chain: h.admission, Resource: s.store.R, Subresource: s.info.Subresource, Kind: kind,
 		Namespace: s.namespace(), Name: s.info.Name, Options: opts, DryRun: dry,
-		User: request.UserFrom(r.Context()), UID: types.UID(uuid.NewString())}
+		User: request.UserFrom(r.Context()), UID: types.UID(uid)}
 }
 
 // kindOf names the kind of write options.

@@ -102,7 +102,7 @@ func (h *Resources) apply(w http.ResponseWriter, r *http.Request, s *scope, opts
 		}
 		return applied(old)
 	}
-	adm := h.admit(r, s, updateOptions(opts), dry)
+	adm := h.admit(w, r, s, updateOptions(opts), dry)
 	out, _, err := s.store.Update(r.Context(), s.namespace(), s.info.Name, s.sub, newObj, adm, dry)
 	if apierrors.IsNotFound(err) && s.sub == nil {
 		h.applyCreate(w, r, s, applied, adm, dry)

@@ -36,7 +36,7 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	obj = h.trackUpdate(s, nil, obj, manager)
-	out, err := s.store.Create(r.Context(), ns, obj, h.admit(r, s, &opts, dry), dry)
+	out, err := s.store.Create(r.Context(), ns, obj, h.admit(w, r, s, &opts, dry), dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -52,7 +52,7 @@ func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, h.admit(r, s, opts, dry), dry)
+	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, h.admit(w, r, s, opts, dry), dry)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -97,7 +97,7 @@ func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *
 		if err != nil {
 			continue
 		}
-		adm := h.admit(r, s, opts, dry)
+		adm := h.admit(w, r, s, opts, dry)
 		adm.Namespace, adm.Name = m.GetNamespace(), m.GetName()
 		obj, _, err := s.store.Delete(r.Context(), m.GetNamespace(), m.GetName(), opts, adm, dry)
 		if apierrors.IsNotFound(err) {

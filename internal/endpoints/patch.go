@@ -153,7 +153,7 @@ func (h *Resources) patch(w http.ResponseWriter, r *http.Request, s *scope) {
 		obj.GetObjectKind().SetGroupVersionKind(s.bodyKind())
 		return h.trackUpdate(s, old, obj, manager), nil
 	}
-	h.finishUpdate(w, r, s, registry.UpdatedObject(newObj), h.admit(r, s, updateOptions(&opts), dry), dry)
+	h.finishUpdate(w, r, s, registry.UpdatedObject(newObj), h.admit(w, r, s, updateOptions(&opts), dry), dry)
 }
 
 // strategicMerge reports whether the body of a patch takes strategic

@@ -32,7 +32,7 @@ func (h *Resources) update(w http.ResponseWriter, r *http.Request, s *scope) {
 	newObj := func(ctx context.Context, old runtime.Object) (runtime.Object, error) {
 		return h.trackUpdate(s, old, obj.DeepCopyObject(), manager), nil
 	}
-	h.finishUpdate(w, r, s, newObj, h.admit(r, s, &opts, dry), dry)
+	h.finishUpdate(w, r, s, newObj, h.admit(w, r, s, &opts, dry), dry)
 }
 
 // finishUpdate runs the update and writes 200 OK, or 201 Created when it
