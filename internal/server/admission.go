@@ -15,6 +15,7 @@ import (
 
 	"kapi/internal/admission"
 	"kapi/internal/admission/limits"
+	"kapi/internal/admission/match"
 	"kapi/internal/admission/policy"
 	"kapi/internal/admission/quota"
 	"kapi/internal/admission/webhook"
@@ -55,7 +56,8 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		return nil, err
 	}
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(nsStore)} }
-	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback)}
+	celAuthz := match.CELAuthorizer(authorizer)
+	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz}
 	var loadErr error
 	load := func(resource string, f func([]runtime.Object)) {
 		loadErr = errors.Join(loadErr, s.keepLoaded(ctx, cat, resource, f))
@@ -74,7 +76,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		load("validatingwebhookconfigurations", v.Load)
 		return v
 	}
-	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore)}
+	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Authorizer: celAuthz}
 	plugins["ResourceQuota"] = func() any { return &quota.ResourceQuota{Catalogue: cat} }
 	plugins["LimitRanger"] = func() any { return &limits.LimitRanger{Catalogue: cat} }
 	plugins["MutatingAdmissionPolicy"] = func() any {

@@ -9,6 +9,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -75,6 +76,7 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		deps := k.client.AppsV1().Deployments("vap-cm")
 		var err error
 		settle(t, "the policy", func() bool {
+			deps.Delete(ctx, "big", metav1.DeleteOptions{})
 			_, err = deps.Create(ctx, deployment("big", 5, nil), metav1.CreateOptions{})
 			return err != nil
 		})
@@ -100,6 +102,7 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		// The parameter gone: the binding's Deny action for a missing one.
 		k.client.CoreV1().ConfigMaps("vap-cm").Delete(ctx, "limits", metav1.DeleteOptions{})
 		settle(t, "the missing parameter", func() bool {
+			deps.Delete(ctx, "tiny", metav1.DeleteOptions{})
 			_, err = deps.Create(ctx, deployment("tiny", 1, nil), metav1.CreateOptions{})
 			return err != nil
 		})
@@ -186,6 +189,7 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		deps := k.client.AppsV1().Deployments("vap-fail")
 		var err error
 		settle(t, "the failing policy", func() bool {
+			deps.Delete(ctx, "f", metav1.DeleteOptions{})
 			_, err = deps.Create(ctx, deployment("f", 1, map[string]string{"policy": "Fail"}), metav1.CreateOptions{})
 			return err != nil
 		})
@@ -194,6 +198,43 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		}
 		if _, err := deps.Create(ctx, deployment("i", 1, map[string]string{"policy": "Ignore"}), metav1.CreateOptions{}); err != nil {
 			t.Fatalf("Ignore: %v", err)
+		}
+	})
+
+	t.Run("the authorizer in CEL", func(t *testing.T) {
+		e.namespace(t, "vap-authz")
+		if _, err := k.client.RbacV1().Roles("vap-authz").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "create-only"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"create", "get"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.client.RbacV1().RoleBindings("vap-authz").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "carol"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "create-only"},
+			Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "carol"}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deleters-only"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
+				Validations: []admissionregistrationv1.Validation{{
+					Expression: `authorizer.group('apps').resource('deployments').namespace(object.metadata.namespace).check('delete').allowed()`,
+					Message:    "only who may delete deployments creates them"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pols.Delete(ctx, "deleters-only", metav1.DeleteOptions{}) })
+		if _, err := binds.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "deleters-only"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "deleters-only",
+				MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("vap-authz")},
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { binds.Delete(ctx, "deleters-only", metav1.DeleteOptions{}) })
+		carol := asUser(k, "carol").AppsV1().Deployments("vap-authz")
+		var err error
+		settle(t, "the authorizer policy", func() bool {
+			_, err = carol.Create(ctx, deployment("by-carol", 1, nil), metav1.CreateOptions{})
+			return err != nil && strings.Contains(err.Error(), "only who may delete")
+		})
+		if _, err := k.client.AppsV1().Deployments("vap-authz").Create(ctx, deployment("by-admin", 1, nil), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("the admin may delete, and create: %v", err)
 		}
 	})
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -36,7 +37,7 @@ func TestAdmissionReplicas(t *testing.T) {
 			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}}}},
-			Validations: []admissionregistrationv1.Validation{{Expression: `object.metadata.name != "x"`}}}}, metav1.CreateOptions{}); err != nil {
+			Validations: []admissionregistrationv1.Validation{{Expression: `!object.metadata.name.startsWith("x-")`}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reg.ValidatingAdmissionPolicyBindings().Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "no-x"},
@@ -44,15 +45,17 @@ func TestAdmissionReplicas(t *testing.T) {
 			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: inNamespace("replicas")}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, "the policy written through the other replica", func() bool {
-		_, err := b.client.CoreV1().ConfigMaps("replicas").Create(ctx, cm("x", nil), metav1.CreateOptions{})
-		return apierrors.IsInvalid(err)
-	})
+	// Each probe a new name: one made before the policy was in force
+	// must not answer AlreadyExists to the next.
+	n := 0
+	probe := func(k *kapi) error {
+		n++
+		_, err := k.client.CoreV1().ConfigMaps("replicas").Create(ctx, cm(fmt.Sprintf("x-%d", n), nil), metav1.CreateOptions{})
+		return err
+	}
+	settle(t, "the policy written through the other replica", func() bool { return apierrors.IsInvalid(probe(b)) })
 	if err := b.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, "no-x", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, "the binding's removal through the other replica", func() bool {
-		_, err := a.client.CoreV1().ConfigMaps("replicas").Create(ctx, cm("x", nil), metav1.CreateOptions{})
-		return err == nil
-	})
+	settle(t, "the binding's removal through the other replica", func() bool { return probe(a) == nil })
 }

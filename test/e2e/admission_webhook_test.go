@@ -180,6 +180,8 @@ func TestAdmissionWebhooks(t *testing.T) {
 		e.validating(t, "deny.kapi.test", validatingHook("deny.kapi.test", e.srv.clientConfig("/deny"), "wh-deny"))
 		var err error
 		settle(t, "the validating webhook", func() bool {
+			// Made before the webhook was in force, it goes again.
+			e.cms("wh-deny").Delete(ctx, "forbidden-1", metav1.DeleteOptions{})
 			_, err = e.cms("wh-deny").Create(ctx, cm("forbidden-1", nil), metav1.CreateOptions{})
 			return err != nil
 		})
@@ -393,8 +395,9 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 		e.mutating(t, "bad.kapi.test", hooks...)
 		settle(t, "the bad webhooks", func() bool {
+			e.cms("wh-bad").Delete(ctx, "probe", metav1.DeleteOptions{})
 			_, err := e.cms("wh-bad").Create(ctx, cm("probe", map[string]string{"case": "garbage"}), metav1.CreateOptions{})
-			return err != nil
+			return apierrors.IsInternalError(err)
 		})
 		for path, want := range cases {
 			_, err := e.cms("wh-bad").Create(ctx, cm(path, map[string]string{"case": path}), metav1.CreateOptions{})
@@ -471,8 +474,14 @@ func TestAdmissionWebhooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		var err error
+		n := 0
+		probe := func() error {
+			n++
+			_, err := e.cms("default").Create(ctx, cm(fmt.Sprintf("x-%d", n), nil), metav1.CreateOptions{})
+			return err
+		}
 		settle(t, "the refuse-all webhook", func() bool {
-			_, err = e.cms("default").Create(ctx, cm("x", nil), metav1.CreateOptions{})
+			err = probe()
 			return err != nil
 		})
 		if err.Error() != `admission webhook "all.kapi.test" denied the request without explanation` {
@@ -481,10 +490,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 		if err := c.Delete(ctx, "all.kapi.test", metav1.DeleteOptions{}); err != nil {
 			t.Fatalf("the configuration could not be deleted: %v", err)
 		}
-		settle(t, "the removal", func() bool {
-			_, err := e.cms("default").Create(ctx, cm("x", nil), metav1.CreateOptions{})
-			return err == nil
-		})
+		settle(t, "the removal", func() bool { return probe() == nil })
 	})
 }
 

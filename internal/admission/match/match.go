@@ -20,9 +20,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiadmission "k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"kapi/internal/admission"
+	"kapi/internal/authz"
 	"kapi/internal/registry"
+	"kapi/internal/request"
 )
 
 // NamesResource reports whether rule names gvr and its subresource sub
@@ -179,4 +182,33 @@ func Convert(r *registry.Resource, obj runtime.Object, gv schema.GroupVersion) (
 		return nil, fmt.Errorf("%s cannot be converted to %s", r.GVK(), gv)
 	}
 	return r.Type.Convertor.ConvertToVersion(obj, gv)
+}
+
+// CELAuthorizer is kapi's authorizer as k8s.io/apiserver's CEL reads it:
+// the `authorizer` variable of match conditions and policies
+// (authorizer.group('').resource('pods').check('create').allowed()).
+func CELAuthorizer(az authz.Authorizer) authorizer.UnconditionalAuthorizer {
+	if az == nil {
+		return nil
+	}
+	return celAuthorizer{az}
+}
+
+type celAuthorizer struct{ az authz.Authorizer }
+
+func (c celAuthorizer) Authorize(ctx context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
+	var u *request.User
+	if info := a.GetUser(); info != nil {
+		u = &request.User{Name: info.GetName(), UID: info.GetUID(), Groups: info.GetGroups(), Extra: info.GetExtra()}
+	}
+	d, reason, err := c.az.Authorize(ctx, authz.Attributes{User: u, Verb: a.GetVerb(), ResourceRequest: a.IsResourceRequest(),
+		APIGroup: a.GetAPIGroup(), APIVersion: a.GetAPIVersion(), Resource: a.GetResource(), Subresource: a.GetSubresource(),
+		Namespace: a.GetNamespace(), Name: a.GetName(), Path: a.GetPath()})
+	switch d {
+	case authz.Allow:
+		return authorizer.DecisionAllow, reason, err
+	case authz.Deny:
+		return authorizer.DecisionDeny, reason, err
+	}
+	return authorizer.DecisionNoOpinion, reason, err
 }

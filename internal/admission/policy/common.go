@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"kapi/internal/admission"
 	"kapi/internal/admission/match"
@@ -35,6 +36,8 @@ type Deps struct {
 	// Namespace reads a namespace: for namespaceSelector, and the
 	// namespace object CEL sees.
 	Namespace match.NamespaceGetter
+	// Authorizer answers CEL's `authorizer`.
+	Authorizer authorizer.UnconditionalAuthorizer
 }
 
 // resources is a compiled MatchResources: which writes a policy or a

@@ -250,7 +250,7 @@ func (m *Mutating) applyOne(ctx context.Context, p *map_, a *admission.Attribute
 	ctx = p.compiler.CreateContext(ctx)
 	versioned := match.Versioned(a, kind, obj, old)
 	if p.matcher != nil {
-		r := p.matcher.Match(ctx, versioned, param, nil)
+		r := p.matcher.Match(ctx, versioned, param, m.deps.Authorizer)
 		if r.Error != nil {
 			return false, r.Error
 		}
@@ -265,7 +265,7 @@ func (m *Mutating) applyOne(ctx context.Context, p *map_, a *admission.Attribute
 	before := obj
 	for _, patcher := range p.patchers {
 		out, err := patcher.Patch(ctx, patch.Request{MatchedResource: as.GVR(), VersionedAttributes: versioned, ObjectInterfaces: objectInterfaces,
-			OptionalVariables: celplugin.OptionalVariableBindings{VersionedParams: param}, Namespace: namespace, TypeConverter: tc},
+			OptionalVariables: celplugin.OptionalVariableBindings{VersionedParams: param, Authorizer: m.deps.Authorizer}, Namespace: namespace, TypeConverter: tc},
 			celconfig.RuntimeCELCostBudget)
 		if err != nil {
 			return false, err

@@ -215,7 +215,7 @@ func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) erro
 				namespaceRead = true
 			}
 			for _, param := range ps {
-				result := p.validator.Validate(ctx, matchedAs.GVR(), versioned, param, namespace, celconfig.RuntimeCELCostBudget, nil)
+				result := p.validator.Validate(ctx, matchedAs.GVR(), versioned, param, namespace, celconfig.RuntimeCELCostBudget, v.deps.Authorizer)
 				for i, d := range result.Decisions {
 					if d.Action != validating.ActionDeny {
 						continue

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
@@ -68,6 +69,8 @@ type Deps struct {
 	Catalogue *registry.Catalogue
 	// Namespace reads a namespace, for namespaceSelector.
 	Namespace match.NamespaceGetter
+	// Authorizer answers the `authorizer` of matchConditions.
+	Authorizer authorizer.UnconditionalAuthorizer
 	// Resolve finds where a Service's port is served (host:port).
 	Resolve func(ctx context.Context, namespace, name string, port int32) (string, error)
 	// Auth is how kapi authenticates to a webhook at hostPort (a URL's),

@@ -88,7 +88,7 @@ func (h *hooks) takes(ctx context.Context, c candidate, a *admission.Attributes)
 		return false, err
 	}
 	if k.matcher != nil {
-		r := k.matcher.Match(ctx, match.Versioned(a, a.Kind, a.Object, a.OldObject), nil, nil)
+		r := k.matcher.Match(ctx, match.Versioned(a, a.Kind, a.Object, a.OldObject), nil, h.deps.Authorizer)
 		if r.Error != nil {
 			return false, &callError{name: k.name, reason: fmt.Errorf("failed to evaluate match conditions: %w", r.Error)}
 		}
