@@ -186,7 +186,7 @@ func Convert(r *registry.Resource, obj runtime.Object, gv schema.GroupVersion) (
 
 // CELAuthorizer is kapi's authorizer as k8s.io/apiserver's CEL reads it:
 // the `authorizer` variable of match conditions and policies
-// (authorizer.group(”).resource('pods').check('create').allowed()).
+// (authorizer.group("").resource("pods").check("create").allowed()).
 func CELAuthorizer(az authz.Authorizer) authorizer.UnconditionalAuthorizer {
 	if az == nil {
 		return nil
