@@ -89,8 +89,11 @@ func validatingHook(name string, cc admissionregistrationv1.WebhookClientConfig,
 		AdmissionReviewVersions: v1Reviews, NamespaceSelector: inNamespace(ns), FailurePolicy: fail}
 }
 
+// mutatingHook takes creates and updates: a patch for a delete is an error
+// (a probe deletes what it made before the webhook was in force).
 func mutatingHook(name string, cc admissionregistrationv1.WebhookClientConfig, ns string) admissionregistrationv1.MutatingWebhook {
-	return admissionregistrationv1.MutatingWebhook{Name: name, ClientConfig: cc, Rules: configMapRules(), SideEffects: none,
+	return admissionregistrationv1.MutatingWebhook{Name: name, ClientConfig: cc, SideEffects: none,
+		Rules: configMapRules(admissionregistrationv1.Create, admissionregistrationv1.Update),
 		AdmissionReviewVersions: v1Reviews, NamespaceSelector: inNamespace(ns), FailurePolicy: fail}
 }
 
@@ -172,7 +175,9 @@ func TestAdmissionWebhooks(t *testing.T) {
 	t.Run("deny by name", func(t *testing.T) {
 		e.namespace(t, "wh-deny")
 		e.srv.on("/deny", func(r *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
-			if strings.HasPrefix(r.Name, "forbidden") {
+			// Creates only: the probe below deletes what it made before
+			// the webhook was in force.
+			if r.Operation == admissionv1.Create && strings.HasPrefix(r.Name, "forbidden") {
 				return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Code: 403, Reason: metav1.StatusReasonForbidden, Message: "no forbidden names"}}
 			}
 			return &admissionv1.AdmissionResponse{Allowed: true}
@@ -215,6 +220,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 		gone := "https://" + ln.Addr().String() + "/gone"
 		ln.Close()
 		failing := validatingHook("down-fail.kapi.test", admissionregistrationv1.WebhookClientConfig{URL: &gone, CABundle: e.srv.caPEM}, "wh-down")
+		failing.Rules = configMapRules(admissionregistrationv1.Create)
 		failing.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"policy": "fail"}}
 		ignoring := validatingHook("down-ignore.kapi.test", admissionregistrationv1.WebhookClientConfig{URL: &gone, CABundle: e.srv.caPEM}, "wh-down")
 		ignoring.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"policy": "ignore"}}
@@ -238,6 +244,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 		e.namespace(t, "wh-slow")
 		e.srv.onRaw("/slow", func(w http.ResponseWriter, r *admissionv1.AdmissionReview) { time.Sleep(3 * time.Second) })
 		slow := validatingHook("slow.kapi.test", e.srv.clientConfig("/slow"), "wh-slow")
+		slow.Rules = configMapRules(admissionregistrationv1.Create)
 		slow.TimeoutSeconds = ptr(int32(1))
 		slow.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"policy": "fail"}}
 		slowIgnored := slow
@@ -348,6 +355,31 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 		if _, err := e.cms("wh-dry").Get(ctx, "d", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("a dry run stored the object: %v", err)
+		}
+		// A dry-run update, and one the webhook refuses, each call the
+		// webhook once: the decision taken on the cache's copy is not
+		// taken again after the read that confirms the copy.
+		stored, err := e.cms("wh-dry").Create(ctx, cm("u", nil), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := len(e.srv.requests("/dry"))
+		stored.Data["k"] = "dry"
+		if _, err := e.cms("wh-dry").Update(ctx, stored, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.srv.requests("/dry")) - before; n != 1 {
+			t.Fatalf("a dry-run update called the webhook %d times", n)
+		}
+		e.srv.on("/dry", func(*admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+			return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Message: "no"}}
+		})
+		before = len(e.srv.requests("/dry"))
+		if _, err := e.cms("wh-dry").Update(ctx, stored, metav1.UpdateOptions{}); !apierrors.IsBadRequest(err) {
+			t.Fatalf("a refused update: %v", err)
+		}
+		if n := len(e.srv.requests("/dry")) - before; n != 1 {
+			t.Fatalf("a refused update called the webhook %d times", n)
 		}
 	})
 
