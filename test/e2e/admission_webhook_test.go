@@ -93,7 +93,7 @@ func validatingHook(name string, cc admissionregistrationv1.WebhookClientConfig,
 // (a probe deletes what it made before the webhook was in force).
 func mutatingHook(name string, cc admissionregistrationv1.WebhookClientConfig, ns string) admissionregistrationv1.MutatingWebhook {
 	return admissionregistrationv1.MutatingWebhook{Name: name, ClientConfig: cc, SideEffects: none,
-		Rules: configMapRules(admissionregistrationv1.Create, admissionregistrationv1.Update),
+		Rules:                   configMapRules(admissionregistrationv1.Create, admissionregistrationv1.Update),
 		AdmissionReviewVersions: v1Reviews, NamespaceSelector: inNamespace(ns), FailurePolicy: fail}
 }
 
