@@ -19,28 +19,21 @@ import (
 // validatingPolicyHooks default and validate ValidatingAdmissionPolicies
 // as kube-apiserver does: an expression that does not compile is refused
 // when the policy is written.
-var validatingPolicyHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		defaultValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy))
-	},
-	PrepareForUpdate: func(obj, _ runtime.Object) {
-		defaultValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy))
-	},
-	Validate: func(obj, _ runtime.Object) field.ErrorList {
-		return validateValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy))
-	},
-}
+var validatingPolicyHooks = typedHooks(defaultValidatingPolicy, validateValidatingPolicy)
 
-var validatingBindingHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		defaultResources(obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.MatchResources)
-	},
-	PrepareForUpdate: func(obj, _ runtime.Object) {
-		defaultResources(obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.MatchResources)
-	},
-	Validate: func(obj, _ runtime.Object) field.ErrorList {
-		return validateValidatingBinding(obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding))
-	},
+var validatingBindingHooks = typedHooks(func(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	defaultResources(b.Spec.MatchResources)
+},
+	validateValidatingBinding)
+
+// typedHooks are a row's hooks from its kind's defaulting (on create and
+// update) and validation.
+func typedHooks[T runtime.Object](def func(T), validate func(T) field.ErrorList) *registry.Hooks {
+	return &registry.Hooks{
+		PrepareForCreate: func(obj runtime.Object) { def(obj.(T)) },
+		PrepareForUpdate: func(obj, _ runtime.Object) { def(obj.(T)) },
+		Validate:         func(obj, _ runtime.Object) field.ErrorList { return validate(obj.(T)) },
+	}
 }
 
 func defaultValidatingPolicy(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
@@ -198,15 +191,8 @@ func validateResources(m *admissionregistrationv1.MatchResources, p *field.Path,
 }
 
 func validateValidatingBinding(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) field.ErrorList {
-	var errs field.ErrorList
+	errs := validateBinding(b.Spec.PolicyName, b.Spec.ParamRef, b.Spec.MatchResources)
 	spec := field.NewPath("spec")
-	if b.Spec.PolicyName == "" {
-		errs = append(errs, field.Required(spec.Child("policyName"), ""))
-	}
-	errs = append(errs, validateParamRef(b.Spec.ParamRef, spec.Child("paramRef"))...)
-	if b.Spec.MatchResources != nil {
-		errs = append(errs, validateResources(b.Spec.MatchResources, spec.Child("matchResources"), false)...)
-	}
 	actions := sets.New[admissionregistrationv1.ValidationAction]()
 	ap := spec.Child("validationActions")
 	if len(b.Spec.ValidationActions) == 0 {
@@ -246,38 +232,30 @@ func validateParamRef(r *admissionregistrationv1.ParamRef, p *field.Path) field.
 	return errs
 }
 
-var mutatingPolicyHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
-	},
-	PrepareForUpdate: func(obj, _ runtime.Object) {
-		defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
-	},
-	Validate: func(obj, _ runtime.Object) field.ErrorList {
-		return validateMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
-	},
+var mutatingPolicyHooks = typedHooks(defaultMutatingPolicy, validateMutatingPolicy)
+
+var mutatingBindingHooks = typedHooks(func(b *admissionregistrationv1.MutatingAdmissionPolicyBinding) {
+	defaultResources(b.Spec.MatchResources)
+},
+	validateMutatingBinding)
+
+func validateMutatingBinding(b *admissionregistrationv1.MutatingAdmissionPolicyBinding) field.ErrorList {
+	return validateBinding(b.Spec.PolicyName, b.Spec.ParamRef, b.Spec.MatchResources)
 }
 
-var mutatingBindingHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		defaultResources(obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding).Spec.MatchResources)
-	},
-	PrepareForUpdate: func(obj, _ runtime.Object) {
-		defaultResources(obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding).Spec.MatchResources)
-	},
-	Validate: func(obj, _ runtime.Object) field.ErrorList {
-		b := obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding)
-		var errs field.ErrorList
-		spec := field.NewPath("spec")
-		if b.Spec.PolicyName == "" {
-			errs = append(errs, field.Required(spec.Child("policyName"), ""))
-		}
-		errs = append(errs, validateParamRef(b.Spec.ParamRef, spec.Child("paramRef"))...)
-		if b.Spec.MatchResources != nil {
-			errs = append(errs, validateResources(b.Spec.MatchResources, spec.Child("matchResources"), false)...)
-		}
-		return errs
-	},
+// validateBinding checks what both kinds of bindings have: the policy's
+// name, the parameter reference, the resources.
+func validateBinding(policy string, ref *admissionregistrationv1.ParamRef, m *admissionregistrationv1.MatchResources) field.ErrorList {
+	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	if policy == "" {
+		errs = append(errs, field.Required(spec.Child("policyName"), ""))
+	}
+	errs = append(errs, validateParamRef(ref, spec.Child("paramRef"))...)
+	if m != nil {
+		errs = append(errs, validateResources(m, spec.Child("matchResources"), false)...)
+	}
+	return errs
 }
 
 func defaultMutatingPolicy(p *admissionregistrationv1.MutatingAdmissionPolicy) {
