@@ -19,6 +19,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -380,6 +381,35 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 		if n := len(e.srv.requests("/dry")) - before; n != 1 {
 			t.Fatalf("a refused update called the webhook %d times", n)
+		}
+	})
+
+	t.Run("an update is seen defaulted", func(t *testing.T) {
+		// A PUT without a Deployment's defaulted fields: the webhook sees
+		// them, as the stored object will have them.
+		e.namespace(t, "wh-defaults")
+		hook := validatingHook("defaults.kapi.test", e.srv.clientConfig("/defaults"), "wh-defaults")
+		hook.Rules = []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+			Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}}}}
+		e.validating(t, "defaults.kapi.test", hook)
+		deps := e.k.client.AppsV1().Deployments("wh-defaults")
+		if _, err := deps.Create(ctx, deployment("d", 1, nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		const body = `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","labels":{"n":"%d"}},"spec":{"replicas":1,
+			"selector":{"matchLabels":{"app":"d"}},"template":{"metadata":{"labels":{"app":"d"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}`
+		n := 0
+		settle(t, "the webhook on updates", func() bool {
+			n++
+			code, _, _ := e.k.request(t, "PUT", "/apis/apps/v1/namespaces/wh-defaults/deployments/d", "application/json", []byte(fmt.Sprintf(body, n)))
+			return code == 200 && len(e.srv.requests("/defaults")) > 0
+		})
+		reqs := e.srv.requests("/defaults")
+		seen := objectOf(t, reqs[len(reqs)-1].Object.Raw)
+		strategy, _, _ := unstructured.NestedString(seen.Object, "spec", "strategy", "type")
+		history, _, _ := unstructured.NestedFieldNoCopy(seen.Object, "spec", "revisionHistoryLimit")
+		if strategy != "RollingUpdate" || fmt.Sprint(history) != "10" {
+			t.Errorf("the webhook saw strategy %q and revisionHistoryLimit %v, not the defaults, in %s", strategy, history, reqs[len(reqs)-1].Object.Raw)
 		}
 	})
 
