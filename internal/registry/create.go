@@ -48,6 +48,7 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 		return nil, err
 	}
 	m = mustAccessor(obj)
+	st.systemFields(m)
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
 	for try := 0; ; try++ {
 		if generated {
@@ -88,8 +89,9 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 	}
 }
 
-// prepareCreate fills the fields the server owns and clears those a client
-// may not set on create.
+// prepareCreate clears what a client may not set on create and runs the
+// row's preparation (defaults); systemFields, after admission, fills what
+// the server owns.
 func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) error {
 	if st.R.Namespaced {
 		switch m.GetNamespace() {
@@ -108,6 +110,19 @@ func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) e
 			Message: "resourceVersion should not be set on objects to be created"}}
 	}
 	m.SetResourceVersion("")
+	if st.R.HasStatus() && !st.R.KeepStatusOnCreate {
+		st.R.Type.Status.Reset(obj)
+	}
+	if h := st.R.Hooks; h != nil && h.PrepareForCreate != nil {
+		h.PrepareForCreate(obj)
+	}
+	return nil
+}
+
+// systemFields sets what only the server sets on a new object: its uid,
+// creation time and first generation, and no deletion. Admission does not
+// see them, as in kube-apiserver.
+func (st *Store) systemFields(m metav1.Object) {
 	m.SetUID(types.UID(uuid.NewString()))
 	m.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
 	m.SetDeletionTimestamp(nil)
@@ -117,13 +132,6 @@ func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) e
 	if st.R.Generation {
 		m.SetGeneration(1)
 	}
-	if st.R.HasStatus() && !st.R.KeepStatusOnCreate {
-		st.R.Type.Status.Reset(obj)
-	}
-	if h := st.R.Hooks; h != nil && h.PrepareForCreate != nil {
-		h.PrepareForCreate(obj)
-	}
-	return nil
 }
 
 // validateCreate checks the metadata every object shares and then the

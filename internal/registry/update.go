@@ -159,6 +159,7 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 	if obj, err = mutate(ctx, adm, obj, nil, prepare); err != nil {
 		return nil, nil, err
 	}
+	st.systemFields(mustAccessor(obj))
 	if err := st.validateCreate(obj, mustAccessor(obj)); err != nil {
 		return nil, nil, err
 	}

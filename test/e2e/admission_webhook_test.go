@@ -142,6 +142,14 @@ func TestAdmissionWebhooks(t *testing.T) {
 		if opts := objectOf(t, last.Options.Raw); opts.GetKind() != "CreateOptions" {
 			t.Fatalf("options: %s", last.Options.Raw)
 		}
+		// As in kube-apiserver, what only the server sets comes after
+		// admission.
+		if sent := objectOf(t, last.Object.Raw); sent.GetUID() != "" || sent.GetCreationTimestamp() != (metav1.Time{}) {
+			t.Fatalf("the webhook saw a uid or creation time on create: %s", last.Object.Raw)
+		}
+		if got.UID == "" || got.CreationTimestamp.IsZero() {
+			t.Fatalf("the created object lacks its uid or creation time: %+v", got.ObjectMeta)
+		}
 		// The user is the one the request authenticated as.
 		if _, err := asUser(e.k, "alice", "system:masters").CoreV1().ConfigMaps("wh-mutate").Create(ctx, cm("by-alice", nil), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
