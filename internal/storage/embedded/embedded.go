@@ -5,11 +5,13 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -50,26 +52,34 @@ func StartAt(ctx context.Context, dir, clientURL string) (*Etcd, error) {
 	cfg.ElectionMs = 100
 	cfg.WatchProgressNotifyInterval = 5 * time.Second
 	cfg.MaxRequestBytes = 2 * 1024 * 1024
-	peer, err := freeURL()
-	if err != nil {
-		return nil, err
-	}
-	client, err := freeURL()
-	if clientURL != "" {
-		client, err = url.Parse(clientURL)
-	}
-	if err != nil {
-		return nil, err
-	}
-	cfg.ListenPeerUrls = []url.URL{*peer}
-	cfg.AdvertisePeerUrls = []url.URL{*peer}
-	cfg.ListenClientUrls = []url.URL{*client}
-	cfg.AdvertiseClientUrls = []url.URL{*client}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("starting embedded etcd in %s: %w", dir, err)
+	// A port free a moment ago may be taken by the time etcd binds it
+	// (another process picked it too): then etcd starts again on others.
+	var e *embed.Etcd
+	var client *url.URL
+	for attempt := 0; ; attempt++ {
+		peer, err := freeURL()
+		if err != nil {
+			return nil, err
+		}
+		client, err = freeURL()
+		if clientURL != "" {
+			client, err = url.Parse(clientURL)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cfg.ListenPeerUrls = []url.URL{*peer}
+		cfg.AdvertisePeerUrls = []url.URL{*peer}
+		cfg.ListenClientUrls = []url.URL{*client}
+		cfg.AdvertiseClientUrls = []url.URL{*client}
+		cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+		e, err = embed.StartEtcd(cfg)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt >= 4 {
+			return nil, fmt.Errorf("starting embedded etcd in %s: %w", dir, err)
+		}
 	}
 	select {
 	case <-e.Server.ReadyNotify():
@@ -92,8 +102,11 @@ func (e *Etcd) Close() {
 	e.etcd.Close()
 }
 
-// freeURL returns an http URL on a loopback port that was free just now.
-func freeURL() (*url.URL, error) {
+// freeURL returns an http URL on a loopback port that was free just now
+// (a variable for the tests).
+var freeURL = loopbackURL
+
+func loopbackURL() (*url.URL, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
