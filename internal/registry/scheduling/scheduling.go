@@ -4,6 +4,7 @@ package scheduling
 import (
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,7 +16,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "scheduling.k8s.io", Version: "v1", Name: "priorityclasses", Kind: "PriorityClass",
-			ShortNames: []string{"pc"}, Table: priorityClassTable},
+			ShortNames: []string{"pc"}, Table: priorityClassTable, Hooks: priorityClassHooks},
 	}
 }
 
@@ -38,4 +39,18 @@ var priorityClassTable = &registry.TableDef{
 		}
 		return []interface{}{int64(pc.Value), pc.GlobalDefault, registry.Age(pc, now), policy}
 	},
+}
+
+// priorityClassHooks default preemptionPolicy to PreemptLowerPriority, as
+// kube-apiserver's defaulting does.
+var priorityClassHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
+}
+
+func defaultPriorityClass(pc *schedulingv1.PriorityClass) {
+	if pc.PreemptionPolicy == nil {
+		policy := corev1.PreemptLowerPriority
+		pc.PreemptionPolicy = &policy
+	}
 }
