@@ -212,3 +212,27 @@ func (c celAuthorizer) Authorize(ctx context.Context, a authorizer.Attributes) (
 	}
 	return authorizer.DecisionNoOpinion, reason, err
 }
+
+// exempt are the resources no webhook or policy sees, as in
+// kube-apiserver: the objects that configure admission, so that a broken
+// webhook or policy can always be removed.
+var exempt = map[string]bool{
+	"mutatingwebhookconfigurations": true, "validatingwebhookconfigurations": true,
+	"validatingadmissionpolicies": true, "validatingadmissionpolicybindings": true,
+	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
+}
+
+// Exempt reports a write no webhook or policy sees.
+func Exempt(a *admission.Attributes) bool {
+	return a.Resource.Group == admissionregistrationv1.GroupName && exempt[a.Resource.Name]
+}
+
+// SortedByName orders configuration objects (webhook configurations,
+// policies, bindings) by name, as kube-apiserver applies them.
+func SortedByName(objs []runtime.Object) []runtime.Object {
+	out := slices.Clone(objs)
+	slices.SortFunc(out, func(a, b runtime.Object) int {
+		return strings.Compare(a.(metav1.Object).GetName(), b.(metav1.Object).GetName())
+	})
+	return out
+}

@@ -11,8 +11,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -222,7 +220,7 @@ func (l *loader) LoadPolicies(objs []runtime.Object) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.policies = objs
-	l.publish(sortedByName(l.policies), sortedByName(l.bindings))
+	l.publish(match.SortedByName(l.policies), match.SortedByName(l.bindings))
 }
 
 // LoadBindings takes the bindings as they are now.
@@ -230,13 +228,5 @@ func (l *loader) LoadBindings(objs []runtime.Object) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.bindings = objs
-	l.publish(sortedByName(l.policies), sortedByName(l.bindings))
-}
-
-func sortedByName(objs []runtime.Object) []runtime.Object {
-	out := slices.Clone(objs)
-	slices.SortFunc(out, func(a, b runtime.Object) int {
-		return strings.Compare(a.(metav1.Object).GetName(), b.(metav1.Object).GetName())
-	})
-	return out
+	l.publish(match.SortedByName(l.policies), match.SortedByName(l.bindings))
 }

@@ -143,7 +143,7 @@ func (p *map_) key() string { return "MutatingAdmissionPolicy/" + p.policy.Name 
 
 // admit applies the policies only selects.
 func (m *Mutating) admit(ctx context.Context, a *admission.Attributes, only func(*map_) bool) error {
-	if a.Object == nil || a.Resource.Group == admissionregistrationv1.GroupName && exemptPolicies[a.Resource.Name] {
+	if a.Object == nil || match.Exempt(a) {
 		return nil
 	}
 	var policies []*map_

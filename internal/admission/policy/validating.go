@@ -148,7 +148,7 @@ type failure struct {
 // policy's failurePolicy.
 func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) error {
 	policies := *v.current.Load()
-	if len(policies) == 0 || a.Resource.Group == admissionregistrationv1.GroupName && exemptPolicies[a.Resource.Name] {
+	if len(policies) == 0 || match.Exempt(a) {
 		return nil
 	}
 	var denials []denial
@@ -256,14 +256,6 @@ func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) erro
 		return nil
 	}
 	return denied(a, denials[0])
-}
-
-// exemptPolicies: as kube-apiserver, the objects that configure admission
-// are not subject to policies.
-var exemptPolicies = map[string]bool{
-	"mutatingwebhookconfigurations": true, "validatingwebhookconfigurations": true,
-	"validatingadmissionpolicies": true, "validatingadmissionpolicybindings": true,
-	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
 }
 
 // denied is kube-apiserver's error for a denial: Forbidden's message

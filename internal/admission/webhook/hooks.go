@@ -13,8 +13,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,21 +117,11 @@ func newHooks(mutating bool, deps Deps) *hooks {
 // ValidatingWebhookConfigurations) and publishes them.
 func (h *hooks) Load(configs []runtime.Object) {
 	var out []*hook
-	for _, obj := range sortedByName(configs) {
+	for _, obj := range match.SortedByName(configs) {
 		out = append(out, h.compile(obj)...)
 	}
 	h.current.Store(&set{hooks: out})
 	h.clients.keep(out)
-}
-
-// sortedByName orders configurations by name, as kube-apiserver calls
-// them.
-func sortedByName(configs []runtime.Object) []runtime.Object {
-	out := slices.Clone(configs)
-	slices.SortFunc(out, func(a, b runtime.Object) int {
-		return strings.Compare(a.(metav1.Object).GetName(), b.(metav1.Object).GetName())
-	})
-	return out
 }
 
 // spec is what mutating and validating webhooks share.

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 
@@ -30,18 +29,9 @@ func NewMutating(d Deps) *Mutating { return &Mutating{newHooks(true, d)} }
 // NewValidating returns the validating webhooks.
 func NewValidating(d Deps) *Validating { return &Validating{newHooks(false, d)} }
 
-// exempt are the resources no webhook sees, as in kube-apiserver: the
-// objects that configure admission, so that a broken webhook can always
-// be removed.
-var exempt = map[string]bool{
-	"mutatingwebhookconfigurations": true, "validatingwebhookconfigurations": true,
-	"validatingadmissionpolicies": true, "validatingadmissionpolicybindings": true,
-	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
-}
-
 // matching are the hooks that take a, in order.
 func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invocation, error) {
-	if a.Resource.Group == admissionregistrationv1.GroupName && exempt[a.Resource.Name] {
+	if match.Exempt(a) {
 		return nil, nil
 	}
 	cands := h.candidates(h.current.Load(), a.Resource, a.Subresource)
