@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
@@ -23,14 +21,13 @@ import (
 	"kapi/internal/controllers"
 	"kapi/internal/registry"
 	"kapi/internal/registry/schemas"
-	"kapi/internal/storage"
 )
 
 // newAdmission builds the admission chain: the plugins
 // --enable-admission-plugins and --disable-admission-plugins select, in
 // kube-apiserver's order, after the checks that are not plugins in kube
 // either (always) (RBAC escalation).
-func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Catalogue, nsStore *registry.Store, authorizer authz.Authorizer, always []admission.Validator) (*admission.Chain, error) {
+func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Catalogue, authorizer authz.Authorizer, always []admission.Validator) (*admission.Chain, error) {
 	names, err := admission.Enabled(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
 	if err != nil {
 		return nil, err
@@ -55,9 +52,9 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	if err != nil {
 		return nil, err
 	}
-	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(nsStore)} }
+	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(cat)} }
 	celAuthz := match.CELAuthorizer(authorizer)
-	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz}
+	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz}
 	var loadErr error
 	load := func(resource string, f func([]runtime.Object)) {
 		loadErr = errors.Join(loadErr, s.keepLoaded(ctx, cat, resource, f))
@@ -76,7 +73,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		load("validatingwebhookconfigurations", v.Load)
 		return v
 	}
-	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(nsStore), Authorizer: celAuthz}
+	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Authorizer: celAuthz}
 	plugins["ResourceQuota"] = func() any { return &quota.ResourceQuota{Catalogue: cat} }
 	plugins["LimitRanger"] = func() any { return &limits.LimitRanger{Catalogue: cat} }
 	plugins["MutatingAdmissionPolicy"] = func() any {
@@ -114,22 +111,13 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	return chain, nil
 }
 
-// namespaceGetter reads a namespace from the cache as it is
-// (resourceVersion "0"), as kube-apiserver's plugin reads its informer,
-// rather than a consistent read per write. Readers only read the
-// namespace, so they get the cache's shared object rather than a copy.
-func namespaceGetter(nsStore *registry.Store) func(ctx context.Context, name string) (runtimeObject, error) {
-	return func(ctx context.Context, name string) (runtimeObject, error) {
-		obj, err := nsStore.GetShared(ctx, "", name, &metav1.GetOptions{ResourceVersion: "0"})
-		if err == nil {
-			return storage.Unwrap(obj), nil
-		}
-		if apierrors.IsNotFound(err) {
-			// Not in the cache yet, perhaps just created: ask etcd.
-			obj, err = nsStore.Get(ctx, "", name, nil)
-		}
-		return obj, err
-	}
+// namespaceGetter reads a namespace as the plugins read their objects
+// (catalogueObjects): from the cache as it is, as kube-apiserver's
+// plugins read their informers, and from etcd when the cache does not
+// have it yet.
+func namespaceGetter(cat *registry.Catalogue) func(ctx context.Context, name string) (runtimeObject, error) {
+	namespaces := catalogueObjects{cat: cat, gvr: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}}
+	return func(ctx context.Context, name string) (runtimeObject, error) { return namespaces.Get(ctx, "", name) }
 }
 
 // loadTimeout bounds the wait for admission's configuration objects at

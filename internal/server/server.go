@@ -154,7 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
 		return fail(err)
 	}
-	adm, err := s.newAdmission(ctrlCtx, cfg, cat, nsStore, az.authorizer, az.admission)
+	adm, err := s.newAdmission(ctrlCtx, cfg, cat, az.authorizer, az.admission)
 	if err != nil {
 		return fail(err)
 	}
