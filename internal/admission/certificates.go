@@ -35,10 +35,10 @@ func (p CertificateApproval) Validate(ctx context.Context, a *Attributes) error 
 	// is refused by validation, and must not pass here first.
 	csr, ok := a.Object.(*certificatesv1.CertificateSigningRequest)
 	if !ok {
-		return forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.OldObject))
+		return Forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.OldObject))
 	}
 	if !authorizedForSigner(ctx, p.Authorizer, a.User, "approve", csr.Spec.SignerName) {
-		return forbidden(a, fmt.Errorf("user not permitted to approve requests with signerName %q", csr.Spec.SignerName))
+		return Forbidden(a, fmt.Errorf("user not permitted to approve requests with signerName %q", csr.Spec.SignerName))
 	}
 	return nil
 }
@@ -59,17 +59,17 @@ func (p CertificateSigning) Validate(ctx context.Context, a *Attributes) error {
 	}
 	old, ok := a.OldObject.(*certificatesv1.CertificateSigningRequest)
 	if !ok {
-		return forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.OldObject))
+		return Forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.OldObject))
 	}
 	csr, ok := a.Object.(*certificatesv1.CertificateSigningRequest)
 	if !ok {
-		return forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.Object))
+		return Forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.Object))
 	}
 	if bytes.Equal(old.Status.Certificate, csr.Status.Certificate) && apiequality.Semantic.DeepEqual(old.Status.Conditions, csr.Status.Conditions) {
 		return nil
 	}
 	if !authorizedForSigner(ctx, p.Authorizer, a.User, "sign", old.Spec.SignerName) {
-		return forbidden(a, fmt.Errorf("user not permitted to sign requests with signerName %q", old.Spec.SignerName))
+		return Forbidden(a, fmt.Errorf("user not permitted to sign requests with signerName %q", old.Spec.SignerName))
 	}
 	return nil
 }
@@ -106,18 +106,18 @@ func (CertificateSubjectRestriction) Validate(_ context.Context, a *Attributes) 
 	}
 	csr, ok := a.Object.(*certificatesv1.CertificateSigningRequest)
 	if !ok {
-		return forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.Object))
+		return Forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.Object))
 	}
 	if csr.Spec.SignerName != certificatesv1.KubeAPIServerClientSignerName {
 		return nil
 	}
 	req, err := parseCSR(csr.Spec.Request)
 	if err != nil {
-		return forbidden(a, fmt.Errorf("failed to parse CSR: %v", err))
+		return Forbidden(a, fmt.Errorf("failed to parse CSR: %v", err))
 	}
 	for _, org := range req.Subject.Organization {
 		if org == request.SystemPrivileged {
-			return forbidden(a, fmt.Errorf("use of %s signer with system:masters group is not allowed", certificatesv1.KubeAPIServerClientSignerName))
+			return Forbidden(a, fmt.Errorf("use of %s signer with system:masters group is not allowed", certificatesv1.KubeAPIServerClientSignerName))
 		}
 	}
 	return nil

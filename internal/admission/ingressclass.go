@@ -30,7 +30,7 @@ func (p *DefaultIngressClass) Admit(ctx context.Context, a *Attributes) error {
 	}
 	objs, err := p.IngressClasses.List(ctx, "")
 	if err != nil {
-		return forbidden(a, err)
+		return Forbidden(a, err)
 	}
 	var defaults []metav1.Object
 	for _, o := range objs {

@@ -53,7 +53,7 @@ func (p NamespaceLifecycle) Admit(ctx context.Context, a *Attributes) error {
 	if ns.Status.Phase != corev1.NamespaceTerminating && ns.DeletionTimestamp == nil {
 		return nil
 	}
-	err = forbidden(a, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.Namespace))
+	err = Forbidden(a, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", a.Namespace))
 	if se, ok := err.(*apierrors.StatusError); ok && se.ErrStatus.Details != nil {
 		se.ErrStatus.Details.Causes = append(se.ErrStatus.Details.Causes, metav1.StatusCause{
 			Type:    corev1.NamespaceTerminatingCause,

@@ -19,7 +19,7 @@ func (TaintNodesByCondition) Admit(_ context.Context, a *Attributes) error {
 	}
 	node, ok := a.Object.(*corev1.Node)
 	if !ok {
-		return forbidden(a, fmt.Errorf("unexpected type %T", a.Object))
+		return Forbidden(a, fmt.Errorf("unexpected type %T", a.Object))
 	}
 	for _, t := range node.Spec.Taints {
 		if t.Key == corev1.TaintNodeNotReady && t.Effect == corev1.TaintEffectNoSchedule {

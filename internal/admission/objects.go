@@ -18,10 +18,10 @@ type Objects interface {
 	List(ctx context.Context, namespace string) ([]runtime.Object, error)
 }
 
-// forbidden is kube-apiserver's admission.NewForbidden: a Forbidden
+// Forbidden is kube-apiserver's admission.NewForbidden: a Forbidden
 // StatusError naming the object by its name, else its generateName, else
 // "Unknown" (a name is not generated yet when mutating admission runs).
-func forbidden(a *Attributes, err error) error {
+func Forbidden(a *Attributes, err error) error {
 	if apierrors.IsForbidden(err) {
 		return err
 	}

@@ -102,7 +102,7 @@ func (p *PodSecurity) Validate(ctx context.Context, a *Attributes) error {
 	}
 	// kube's answer: a generic refusal, with the library's message,
 	// reason, details and code where it gives them.
-	err := forbidden(a, errors.New("Not allowed by PodSecurity")).(*apierrors.StatusError)
+	err := Forbidden(a, errors.New("Not allowed by PodSecurity")).(*apierrors.StatusError)
 	if r := res.Result; r != nil {
 		if r.Message != "" {
 			err.ErrStatus.Message = r.Message

@@ -67,7 +67,7 @@ func (p *Priority) Admit(ctx context.Context, a *Attributes) error {
 	} else {
 		pc, err := p.class(ctx, pod.Spec.PriorityClassName)
 		if apierrors.IsNotFound(err) {
-			return forbidden(a, fmt.Errorf("no PriorityClass with name %v was found", pod.Spec.PriorityClassName))
+			return Forbidden(a, fmt.Errorf("no PriorityClass with name %v was found", pod.Spec.PriorityClassName))
 		}
 		if err != nil {
 			return apierrors.NewInternalError(fmt.Errorf("failed to get PriorityClass with name %s: %v", pod.Spec.PriorityClassName, err))
@@ -75,12 +75,12 @@ func (p *Priority) Admit(ctx context.Context, a *Attributes) error {
 		priority, policy = pc.Value, classPolicy(pc)
 	}
 	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
-		return forbidden(a, fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
+		return Forbidden(a, fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
 	}
 	pod.Spec.Priority = &priority
 	if policy != nil {
 		if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy != *policy {
-			return forbidden(a, fmt.Errorf("the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name", *pod.Spec.PreemptionPolicy, *policy))
+			return Forbidden(a, fmt.Errorf("the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name", *pod.Spec.PreemptionPolicy, *policy))
 		}
 		pod.Spec.PreemptionPolicy = ptrTo(*policy)
 	}
@@ -104,7 +104,7 @@ func (p *Priority) Validate(ctx context.Context, a *Attributes) error {
 		return apierrors.NewInternalError(fmt.Errorf("failed to get default priority class: %v", err))
 	}
 	if dpc != nil && (a.Operation == Create || dpc.Name != pc.Name) {
-		return forbidden(a, fmt.Errorf("PriorityClass %v is already marked as default. Only one default can exist", dpc.Name))
+		return Forbidden(a, fmt.Errorf("PriorityClass %v is already marked as default. Only one default can exist", dpc.Name))
 	}
 	return nil
 }

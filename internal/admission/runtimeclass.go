@@ -27,7 +27,7 @@ func (p *RuntimeClass) Admit(ctx context.Context, a *Attributes) error {
 	}
 	if rc.Overhead != nil {
 		if len(pod.Spec.Overhead) > 0 && !apiequality.Semantic.DeepEqual(rc.Overhead.PodFixed, pod.Spec.Overhead) {
-			return forbidden(a, fmt.Errorf("pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"))
+			return Forbidden(a, fmt.Errorf("pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"))
 		}
 		pod.Spec.Overhead = rc.Overhead.PodFixed.DeepCopy()
 	}
@@ -43,7 +43,7 @@ func (p *RuntimeClass) Admit(ctx context.Context, a *Attributes) error {
 		} else {
 			for k, v := range s.NodeSelector {
 				if podValue, ok := selector[k]; ok && podValue != v {
-					return forbidden(a, fmt.Errorf("conflict: runtimeClass.scheduling.nodeSelector[%s] = %s; pod.spec.nodeSelector[%s] = %s", k, v, k, podValue))
+					return Forbidden(a, fmt.Errorf("conflict: runtimeClass.scheduling.nodeSelector[%s] = %s; pod.spec.nodeSelector[%s] = %s", k, v, k, podValue))
 				}
 				selector[k] = v
 			}
@@ -62,10 +62,10 @@ func (p *RuntimeClass) Validate(ctx context.Context, a *Attributes) error {
 	}
 	if rc != nil && rc.Overhead != nil {
 		if !apiequality.Semantic.DeepEqual(rc.Overhead.PodFixed, pod.Spec.Overhead) {
-			return forbidden(a, fmt.Errorf("pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"))
+			return Forbidden(a, fmt.Errorf("pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"))
 		}
 	} else if pod.Spec.Overhead != nil {
-		return forbidden(a, fmt.Errorf("pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead"))
+		return Forbidden(a, fmt.Errorf("pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead"))
 	}
 	return nil
 }
@@ -85,7 +85,7 @@ func (p *RuntimeClass) objects(ctx context.Context, a *Attributes) (*corev1.Pod,
 	}
 	obj, err := p.RuntimeClasses.Get(ctx, "", *pod.Spec.RuntimeClassName)
 	if apierrors.IsNotFound(err) {
-		return pod, nil, forbidden(a, fmt.Errorf("pod rejected: RuntimeClass %q not found", *pod.Spec.RuntimeClassName))
+		return pod, nil, Forbidden(a, fmt.Errorf("pod rejected: RuntimeClass %q not found", *pod.Spec.RuntimeClassName))
 	}
 	if err != nil {
 		return nil, nil, err

@@ -72,7 +72,7 @@ func (p *ServiceAccount) Admit(ctx context.Context, a *Attributes) error {
 	}
 	sa, err := p.serviceAccount(ctx, a.Namespace, pod.Spec.ServiceAccountName)
 	if err != nil {
-		return forbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
+		return Forbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
 	}
 	if automount(sa, pod) {
 		p.mountToken(pod)
@@ -100,10 +100,10 @@ func (p *ServiceAccount) Validate(ctx context.Context, a *Attributes) error {
 	}
 	if _, mirror := pod.Annotations[MirrorPodAnnotation]; mirror {
 		if pod.Spec.ServiceAccountName != "" {
-			return forbidden(a, fmt.Errorf("a mirror pod may not reference service accounts"))
+			return Forbidden(a, fmt.Errorf("a mirror pod may not reference service accounts"))
 		}
 		if hasSecrets := !visitPodSecrets(pod, func(string) bool { return false }); hasSecrets {
-			return forbidden(a, fmt.Errorf("a mirror pod may not reference secrets"))
+			return Forbidden(a, fmt.Errorf("a mirror pod may not reference secrets"))
 		}
 		for _, v := range pod.Spec.Volumes {
 			if v.Projected == nil {
@@ -111,22 +111,22 @@ func (p *ServiceAccount) Validate(ctx context.Context, a *Attributes) error {
 			}
 			for _, s := range v.Projected.Sources {
 				if s.ServiceAccountToken != nil {
-					return forbidden(a, fmt.Errorf("a mirror pod may not use ServiceAccountToken volume projections"))
+					return Forbidden(a, fmt.Errorf("a mirror pod may not use ServiceAccountToken volume projections"))
 				}
 			}
 		}
 		return nil
 	}
 	if pod.Spec.ServiceAccountName == "" {
-		return forbidden(a, fmt.Errorf("no service account specified for pod %s/%s", a.Namespace, pod.Name))
+		return Forbidden(a, fmt.Errorf("no service account specified for pod %s/%s", a.Namespace, pod.Name))
 	}
 	sa, err := p.serviceAccount(ctx, a.Namespace, pod.Spec.ServiceAccountName)
 	if err != nil {
-		return forbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
+		return Forbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
 	}
 	if enforceMountableSecrets(sa) {
 		if err := limitSecretReferences(sa, pod); err != nil {
-			return forbidden(a, err)
+			return Forbidden(a, err)
 		}
 	}
 	return nil
@@ -307,11 +307,11 @@ func limitContainerSecrets(what, name string, env []corev1.EnvVar, envFrom []cor
 // added to a pod whose service account enforces mountable secrets.
 func (p *ServiceAccount) limitEphemeralContainers(ctx context.Context, a *Attributes, pod *corev1.Pod) error {
 	if pod.Spec.ServiceAccountName == "" {
-		return forbidden(a, fmt.Errorf("no service account specified for pod %s/%s", a.Namespace, pod.Name))
+		return Forbidden(a, fmt.Errorf("no service account specified for pod %s/%s", a.Namespace, pod.Name))
 	}
 	sa, err := p.serviceAccount(ctx, a.Namespace, pod.Spec.ServiceAccountName)
 	if err != nil {
-		return forbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
+		return Forbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
 	}
 	if !enforceMountableSecrets(sa) {
 		return nil
@@ -324,7 +324,7 @@ func (p *ServiceAccount) limitEphemeralContainers(ctx context.Context, a *Attrib
 		// kube answers these as errors of no status (500); kapi says
 		// what they are.
 		if err := limitContainerSecrets("ephemeral container", c.Name, c.Env, c.EnvFrom, mountable, sa.Name); err != nil {
-			return forbidden(a, err)
+			return Forbidden(a, err)
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ func (p *DefaultStorageClass) Admit(ctx context.Context, a *Attributes) error {
 	}
 	objs, err := p.StorageClasses.List(ctx, "")
 	if err != nil {
-		return forbidden(a, err)
+		return Forbidden(a, err)
 	}
 	var defaults []metav1.Object
 	for _, o := range objs {
@@ -136,10 +136,10 @@ func (p *PersistentVolumeClaimResize) Validate(ctx context.Context, a *Attribute
 		return nil
 	}
 	if old.Status.Phase != corev1.ClaimBound {
-		return forbidden(a, fmt.Errorf("Only bound persistent volume claims can be expanded"))
+		return Forbidden(a, fmt.Errorf("Only bound persistent volume claims can be expanded"))
 	}
 	if !p.allowResize(ctx, pvc, old) {
-		return forbidden(a, fmt.Errorf("only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"))
+		return Forbidden(a, fmt.Errorf("only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"))
 	}
 	return nil
 }

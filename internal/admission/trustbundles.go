@@ -26,7 +26,7 @@ func (p ClusterTrustBundleAttest) Validate(ctx context.Context, a *Attributes) e
 	}
 	bundle, ok := a.Object.(*certificatesv1.ClusterTrustBundle)
 	if !ok {
-		return forbidden(a, fmt.Errorf("expected type ClusterTrustBundle, got: %T", a.Object))
+		return Forbidden(a, fmt.Errorf("expected type ClusterTrustBundle, got: %T", a.Object))
 	}
 	if bundle.Spec.SignerName == "" {
 		return nil
@@ -36,7 +36,7 @@ func (p ClusterTrustBundleAttest) Validate(ctx context.Context, a *Attributes) e
 		return nil
 	}
 	if !authorizedForSigner(ctx, p.Authorizer, a.User, "attest", bundle.Spec.SignerName) {
-		return forbidden(a, fmt.Errorf("user not permitted to attest for signerName %q", bundle.Spec.SignerName))
+		return Forbidden(a, fmt.Errorf("user not permitted to attest for signerName %q", bundle.Spec.SignerName))
 	}
 	return nil
 }

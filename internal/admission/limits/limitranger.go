@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -190,11 +189,7 @@ func (p *LimitRanger) Validate(ctx context.Context, a *admission.Attributes) err
 	if len(errs) == 0 {
 		return nil
 	}
-	name := a.Name
-	if m, ok := a.Object.(metav1.Object); ok && name == "" {
-		name = m.GetName()
-	}
-	return apierrors.NewForbidden(a.GVR().GroupResource(), name, utilerrors.NewAggregate(errs))
+	return admission.Forbidden(a, utilerrors.NewAggregate(errs))
 }
 
 func checkPod(pod *corev1.Pod, it corev1.LimitRangeItem) []error {

@@ -64,7 +64,7 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 			continue
 		}
 		if err := requiresResources(q, a); err != nil {
-			return forbidden(a, err)
+			return admission.Forbidden(a, err)
 		}
 		var tracked []corev1.ResourceName
 		for n := range d {
@@ -97,7 +97,7 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 			q.Status.Used[n] = now
 		}
 		if len(requested) > 0 {
-			return forbidden(a, fmt.Errorf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
+			return admission.Forbidden(a, fmt.Errorf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
 				strings.Join(requested, ","), strings.Join(used, ","), strings.Join(limited, ",")))
 		}
 		c, err := st.Charge(q)
@@ -323,14 +323,4 @@ func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 		return fmt.Errorf("failed quota: %s: must specify %s", q.Name, strings.Join(missing, "; "))
 	}
 	return nil
-}
-
-// forbidden is kube-apiserver's admission Forbidden for a.
-func forbidden(a *admission.Attributes, err error) error {
-	gr := a.GVR().GroupResource()
-	n := a.Name
-	if n == "" && a.Object != nil {
-		n = name(a.Object)
-	}
-	return apierrors.NewForbidden(gr, n, err)
 }
