@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -222,9 +223,15 @@ func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) erro
 	if err != nil || len(invs) == 0 {
 		return err
 	}
-	for _, inv := range invs {
+	for i, inv := range invs {
 		if a.DryRun && !inv.h.dryRunOK {
 			return dryRunRefused(inv.h.name)
+		}
+		// Hooks that see the objects in the same version share one
+		// encoding of them.
+		if j := slices.IndexFunc(invs[:i], func(o *invocation) bool { return o.obj == inv.obj && o.old == inv.old && o.kind == inv.kind }); j >= 0 {
+			inv.objJSON, inv.oldJSON, inv.encoded = invs[j].objJSON, invs[j].oldJSON, true
+			continue
 		}
 		if err := inv.encode(); err != nil {
 			return apierrors.NewInternalError(err)
