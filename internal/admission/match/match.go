@@ -32,12 +32,18 @@ import (
 // (kube's rules: "*" any resource, "pods/*" pods and any of its
 // subresources, "*/scale" every scale subresource), for any operation.
 func NamesResource(rule admissionregistrationv1.Rule, gvr schema.GroupVersionResource, sub string) bool {
-	if !hasOrStar(rule.APIGroups, gvr.Group) || !hasOrStar(rule.APIVersions, gvr.Version) {
+	return hasOrStar(rule.APIVersions, gvr.Version) && NamesGroupResource(rule, gvr.GroupResource(), sub)
+}
+
+// NamesGroupResource is NamesResource in any version: whether rule may
+// take a version of gr (matchPolicy Equivalent) at all.
+func NamesGroupResource(rule admissionregistrationv1.Rule, gr schema.GroupResource, sub string) bool {
+	if !hasOrStar(rule.APIGroups, gr.Group) {
 		return false
 	}
 	for _, name := range rule.Resources {
 		res, s, _ := strings.Cut(name, "/")
-		if (res == "*" || res == gvr.Resource) && (s == "*" || s == sub) {
+		if (res == "*" || res == gr.Resource) && (s == "*" || s == sub) {
 			return true
 		}
 	}

@@ -11,6 +11,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -101,7 +102,11 @@ func (r *resources) matches(ctx context.Context, a *admission.Attributes, d Deps
 	if takes(r.include, a.Resource) {
 		return true, a.Resource, nil
 	}
-	if !r.equivalent {
+	if !r.equivalent || !slices.ContainsFunc(r.include, func(rule admissionregistrationv1.NamedRuleWithOperations) bool {
+		return match.NamesGroupResource(rule.Rule, a.GVR().GroupResource(), a.Subresource)
+	}) {
+		// No rule names the resource in another version either: no need
+		// to look for one.
 		return false, nil, nil
 	}
 	for _, o := range match.OtherVersions(d.Catalogue, a.Resource) {
