@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -75,24 +77,49 @@ func TestAdmissionControllerRuntimeWebhooks(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	srv := crwebhook.NewServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: dir})
-	srv.Register("/default", cradmission.WithDefaulter[*corev1.ConfigMap](scheme.Scheme, cmDefaulter{}))
-	srv.Register("/validate", cradmission.WithValidator[*corev1.ConfigMap](scheme.Scheme, cmValidator{}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("webhook server: %v", err)
+	// The server binds a port picked free a moment before; another
+	// process may take it first, and then it starts again on another.
+	var port int
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		srv := crwebhook.NewServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: dir})
+		srv.Register("/default", cradmission.WithDefaulter[*corev1.ConfigMap](scheme.Scheme, cmDefaulter{}))
+		srv.Register("/validate", cradmission.WithValidator[*corev1.ConfigMap](scheme.Scheme, cmValidator{}))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Start(ctx) }()
+		var failed error
+		if err := waitUntil(20*time.Second, func() bool {
+			select {
+			case failed = <-done:
+				return true
+			default:
+				return srv.StartedChecker()(nil) == nil
+			}
+		}); err != nil {
+			cancel()
+			t.Fatalf("the webhook server did not start: %v", err)
+		}
+		if failed != nil {
+			cancel()
+			if errors.Is(failed, syscall.EADDRINUSE) && attempt < 4 {
+				continue
+			}
+			t.Fatalf("webhook server: %v", failed)
+		}
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("webhook server: %v", err)
+			}
+		})
+		break
+	}
 
 	k := startKapi(t)
 	e := &webhookEnv{t: t, k: k}
@@ -104,6 +131,7 @@ func TestAdmissionControllerRuntimeWebhooks(t *testing.T) {
 	e.mutating(t, "default.cr.kapi.test", mutatingHook("default.cr.kapi.test", url("/default"), "cr-webhooks"))
 	e.validating(t, "validate.cr.kapi.test", validatingHook("validate.cr.kapi.test", url("/validate"), "cr-webhooks"))
 	cms := k.client.CoreV1().ConfigMaps("cr-webhooks")
+	ctx := context.Background()
 	var got *corev1.ConfigMap
 	settle(t, "controller-runtime's webhooks", func() bool {
 		cms.Delete(ctx, "c", metav1.DeleteOptions{})
