@@ -115,17 +115,17 @@ func (m *memStore) get(name string) *rbacv1.ClusterRole {
 	return m.objs[name].DeepCopy()
 }
 
-func (m *memStore) List(context.Context, string, *metav1.ListOptions) (runtime.Object, error) {
+func (m *memStore) ListShared(context.Context, string, *metav1.ListOptions) (*registry.SharedList, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := &rbacv1.ClusterRoleList{ListMeta: metav1.ListMeta{ResourceVersion: strconv.Itoa(m.rv)}}
+	l := &registry.SharedList{List: &rbacv1.ClusterRoleList{ListMeta: metav1.ListMeta{ResourceVersion: strconv.Itoa(m.rv)}}}
 	for _, r := range m.objs {
-		l.Items = append(l.Items, *r.DeepCopy())
+		l.Items = append(l.Items, r.DeepCopy())
 	}
 	return l, nil
 }
 
-func (m *memStore) Watch(context.Context, string, *metav1.ListOptions) (watch.Interface, error) {
+func (m *memStore) WatchShared(context.Context, string, *metav1.ListOptions) (watch.Interface, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	w := watch.NewFakeWithChanSize(100, false)

@@ -11,37 +11,79 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/klog/v2"
+
+	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
-// ListWatcher is what an Informer reads: a registry.Store.
+// ListWatcher is what an Informer reads: a registry.Store, whose shared
+// reads answer the watch cache's own objects.
 type ListWatcher interface {
-	List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error)
-	Watch(ctx context.Context, ns string, opts *metav1.ListOptions) (watch.Interface, error)
+	ListShared(ctx context.Context, ns string, opts *metav1.ListOptions) (*registry.SharedList, error)
+	WatchShared(ctx context.Context, ns string, opts *metav1.ListOptions) (watch.Interface, error)
 }
 
-// Informer keeps every object of one store in memory, current through a
-// watch that starts where a list ended; when the watch fails or ends
-// (etcd compacted past it, a restart) it lists again. The authorizer
-// reads roles and bindings from informers rather than from etcd, as
-// kube-apiserver's RBAC reads from its informers: a change is seen a
-// moment after it is written.
-//
-// Objects it returns are shared: readers must not change them.
+// Informer indexes every object of one store by namespace and name,
+// current through a watch that starts where a list ended; when the watch
+// fails or ends (etcd compacted past it, a restart) it lists again. The
+// objects are the watch cache's own (no copy is kept: an informer costs
+// a map of pointers), so readers must not change them: copy first. The
+// authorizer reads roles and bindings from informers rather than from
+// etcd, as kube-apiserver's RBAC reads from its informers: a change is
+// seen a moment after it is written.
 type Informer struct {
-	src ListWatcher
 	// Retry is how long it waits before listing again after an error.
 	Retry time.Duration
 
-	mu     sync.RWMutex
-	byNS   map[string]map[string]runtime.Object
-	subs   []chan struct{}
-	synced chan struct{}
-	once   sync.Once
+	mu       sync.RWMutex
+	src      ListWatcher
+	restart  context.CancelFunc // ends the current list and watch
+	byNS     map[string]map[string]runtime.Object
+	subs     []chan struct{}
+	handlers []func(Event)
+	synced   chan struct{}
+	once     sync.Once
+}
+
+// Event is one change an informer saw: Old is the object it replaced
+// (nil when Added), Object the new one (the last known state when
+// Deleted).
+type Event struct {
+	Type   watch.EventType
+	Object runtime.Object
+	Old    runtime.Object
 }
 
 // NewInformer returns an informer of src; Run fills it.
 func NewInformer(src ListWatcher) *Informer {
 	return &Informer{src: src, Retry: time.Second, byNS: map[string]map[string]runtime.Object{}, synced: make(chan struct{})}
+}
+
+// Handle calls h with every later change, after calling it with an Added
+// event for each object known now; h runs on the informer's goroutine
+// and must be quick (put a key on a queue).
+func (i *Informer) Handle(h func(Event)) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, objs := range i.byNS {
+		for _, o := range objs {
+			h(Event{Type: watch.Added, Object: o})
+		}
+	}
+	i.handlers = append(i.handlers, h)
+}
+
+// SetSource makes the informer read src from now on: it lists src and
+// reports the differences as events (a custom resource's new store after
+// its CRD changed holds the same objects, so nothing is reported).
+func (i *Informer) SetSource(src ListWatcher) {
+	i.mu.Lock()
+	i.src = src
+	restart := i.restart
+	i.mu.Unlock()
+	if restart != nil {
+		restart()
+	}
 }
 
 // Changed returns a channel that receives (without blocking the informer,
@@ -112,29 +154,28 @@ func (i *Informer) Run(ctx context.Context) {
 // watch's events until it ends; it returns nil when the watch simply
 // closed, a *watchError after an error event.
 func (i *Informer) listAndWatch(ctx context.Context) error {
-	list, err := i.src.List(ctx, "", &metav1.ListOptions{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	i.mu.Lock()
+	src := i.src
+	i.restart = cancel
+	i.mu.Unlock()
+	list, err := src.ListShared(ctx, "", &metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return err
-	}
-	la, err := meta.ListAccessor(list)
+	la, err := meta.ListAccessor(list.List)
 	if err != nil {
 		return err
 	}
 	fresh := map[string]map[string]runtime.Object{}
-	for _, o := range items {
-		put(fresh, o)
+	for _, o := range list.Items {
+		put(fresh, storage.Unwrap(o))
 	}
-	i.mu.Lock()
-	i.byNS = fresh
-	i.mu.Unlock()
-	i.notify()
+	i.replace(fresh)
 	i.once.Do(func() { close(i.synced) })
 
-	w, err := i.src.Watch(ctx, "", &metav1.ListOptions{ResourceVersion: la.GetResourceVersion(), AllowWatchBookmarks: true})
+	w, err := src.WatchShared(ctx, "", &metav1.ListOptions{ResourceVersion: la.GetResourceVersion(), AllowWatchBookmarks: true})
 	if err != nil {
 		return err
 	}
@@ -154,21 +195,90 @@ func (i *Informer) listAndWatch(ctx context.Context) error {
 	}
 }
 
+// replace makes fresh the contents, and tells the handlers what differs
+// from what was there: objects added, changed (another resourceVersion)
+// and gone.
+func (i *Informer) replace(fresh map[string]map[string]runtime.Object) {
+	i.mu.Lock()
+	old := i.byNS
+	i.byNS = fresh
+	var events []Event
+	if len(i.handlers) > 0 {
+		for ns, objs := range fresh {
+			for name, o := range objs {
+				was, ok := old[ns][name]
+				switch {
+				case !ok:
+					events = append(events, Event{Type: watch.Added, Object: o})
+				case resourceVersion(was) != resourceVersion(o):
+					events = append(events, Event{Type: watch.Modified, Object: o, Old: was})
+				}
+			}
+		}
+		for ns, objs := range old {
+			for name, o := range objs {
+				if _, ok := fresh[ns][name]; !ok {
+					events = append(events, Event{Type: watch.Deleted, Object: o})
+				}
+			}
+		}
+	}
+	i.mu.Unlock()
+	i.dispatch(events...)
+	i.notify()
+}
+
+func resourceVersion(o runtime.Object) string {
+	m, err := meta.Accessor(o)
+	if err != nil {
+		return ""
+	}
+	return m.GetResourceVersion()
+}
+
+// dispatch hands events to the handlers, in order.
+func (i *Informer) dispatch(events ...Event) {
+	if len(events) == 0 {
+		return
+	}
+	i.mu.RLock()
+	hs := i.handlers
+	i.mu.RUnlock()
+	for _, ev := range events {
+		for _, h := range hs {
+			h(ev)
+		}
+	}
+}
+
 // apply records one event; an error event ends the watch.
 func (i *Informer) apply(ev watch.Event) error {
 	switch ev.Type {
 	case watch.Added, watch.Modified:
+		obj := storage.Unwrap(ev.Object)
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return nil
+		}
 		i.mu.Lock()
-		put(i.byNS, ev.Object)
+		old := i.byNS[m.GetNamespace()][m.GetName()]
+		put(i.byNS, obj)
 		i.mu.Unlock()
+		typ := watch.Modified
+		if old == nil {
+			typ = watch.Added
+		}
+		i.dispatch(Event{Type: typ, Object: obj, Old: old})
 	case watch.Deleted:
-		m, err := meta.Accessor(ev.Object)
+		obj := storage.Unwrap(ev.Object)
+		m, err := meta.Accessor(obj)
 		if err != nil {
 			return nil
 		}
 		i.mu.Lock()
 		delete(i.byNS[m.GetNamespace()], m.GetName())
 		i.mu.Unlock()
+		i.dispatch(Event{Type: watch.Deleted, Object: obj})
 	case watch.Error:
 		if st, ok := ev.Object.(*metav1.Status); ok {
 			return &watchError{st.Message}

@@ -1,0 +1,65 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/util/workqueue"
+
+	"kapi/internal/metrics"
+)
+
+// The control loops queue their work on client-go's workqueue, whose
+// metrics are recorded under kube-controller-manager's names
+// (workqueue_depth, workqueue_adds_total, workqueue_retries_total, ...),
+// labelled with the queue's name, on kapi's /metrics.
+func init() { workqueue.SetProvider(queueMetrics{}) }
+
+var (
+	queueDepth = metrics.Gauge("workqueue_depth", "Current depth of workqueue", "name")
+	queueAdds  = metrics.Counter("workqueue_adds_total", "Total number of adds handled by workqueue", "name")
+	queueWait  = metrics.Histogram("workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested.",
+		prometheus.ExponentialBuckets(10e-9, 10, 10), "name")
+	queueWork = metrics.Histogram("workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes.",
+		prometheus.ExponentialBuckets(10e-9, 10, 10), "name")
+	queueUnfinished = metrics.Gauge("workqueue_unfinished_work_seconds",
+		"How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.", "name")
+	queueLongest = metrics.Gauge("workqueue_longest_running_processor_seconds",
+		"How many seconds has the longest running processor for workqueue been running.", "name")
+	queueRetries = metrics.Counter("workqueue_retries_total", "Total number of retries handled by workqueue", "name")
+)
+
+type queueMetrics struct{}
+
+func (queueMetrics) NewDepthMetric(name string) workqueue.GaugeMetric {
+	return queueDepth.WithLabelValues(name)
+}
+func (queueMetrics) NewAddsMetric(name string) workqueue.CounterMetric {
+	return queueAdds.WithLabelValues(name)
+}
+func (queueMetrics) NewLatencyMetric(name string) workqueue.HistogramMetric {
+	return queueWait.WithLabelValues(name)
+}
+func (queueMetrics) NewWorkDurationMetric(name string) workqueue.HistogramMetric {
+	return queueWork.WithLabelValues(name)
+}
+func (queueMetrics) NewUnfinishedWorkSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return queueUnfinished.WithLabelValues(name)
+}
+func (queueMetrics) NewLongestRunningProcessorSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return queueLongest.WithLabelValues(name)
+}
+func (queueMetrics) NewRetriesMetric(name string) workqueue.CounterMetric {
+	return queueRetries.WithLabelValues(name)
+}
+
+// NewQueue returns a rate-limited queue of keys whose metrics carry name
+// (kube-controller-manager's queue names, such as "namespace" or
+// "garbage_collector_attempt_to_delete").
+func NewQueue[T comparable](name string) workqueue.TypedRateLimitingInterface[T] {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[T](),
+		workqueue.TypedRateLimitingQueueConfig[T]{Name: name})
+}
+
+// NewQueueWith is NewQueue with its own rate limiter.
+func NewQueueWith[T comparable](name string, limiter workqueue.TypedRateLimiter[T]) workqueue.TypedRateLimitingInterface[T] {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[T]{Name: name})
+}
