@@ -456,3 +456,36 @@ func (c *CRDs) storageStore(name string) (st *registry.Store, done func(), err e
 	}
 	return st, stop, nil
 }
+// deleteAll deletes every object of st in namespace ns (every namespace
+// for "") that is not being deleted already. It reports how many it
+// listed, and how many of those remain (being deleted, waiting for their
+// finalizers).
+func deleteAll(ctx context.Context, st *registry.Store, ns string) (listed, remaining int, err error) {
+	list, err := st.List(ctx, ns, &metav1.ListOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, it := range items {
+		m, err := meta.Accessor(it)
+		if err != nil {
+			continue
+		}
+		listed++
+		if m.GetDeletionTimestamp() != nil {
+			remaining++ // waiting for its own finalizers
+			continue
+		}
+		_, deleted, err := st.Delete(ctx, m.GetNamespace(), m.GetName(), &metav1.DeleteOptions{}, nil, false)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return 0, 0, err
+		}
+		if !deleted && err == nil {
+			remaining++
+		}
+	}
+	return listed, remaining, nil
+}

@@ -1,125 +1,275 @@
-// Package controllers holds the few control loops a lone API server needs.
+// Package controllers holds the control loops a lone API server needs.
+// Each loop is a small type with a Run(ctx): it reads the watch caches
+// through informers and writes through the server's in-process client
+// (Env.ClientFor), so that every write is audited, authorized and
+// admitted as an HTTP request is.
 package controllers
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
-// Namespaces finishes the deletion of namespaces: once a namespace is
-// Terminating, it deletes every object in it and, when none is left,
-// removes the "kubernetes" finalizer through the finalize subresource, so
-// that the namespace itself goes, as kube-controller-manager's namespace
-// controller does.
+// Namespaces finishes the deletion of namespaces, as
+// kube-controller-manager's namespace controller: once a namespace is
+// Terminating it deletes everything in it (every namespaced resource the
+// catalogue has at that moment, custom resources included, with
+// background propagation), reports its progress in the namespace's
+// conditions, waits for the contents' own finalizers (foreground
+// deletion's among them), and when nothing is left removes the
+// "kubernetes" finalizer through the finalize subresource, so that the
+// namespace itself goes.
 type Namespaces struct {
-	// Namespaces is the namespaces store.
-	Namespaces *registry.Store
-	// Catalogue has the stores of what a namespace holds: every
-	// namespaced resource, custom resources included, as it is when the
-	// namespace is emptied.
-	Catalogue *registry.Catalogue
-	// Resync is how often terminating namespaces are looked at again while
-	// they still hold objects.
-	Resync time.Duration
+	env     *Env
+	typed   kubernetes.Interface
+	dynamic dynamic.Interface
+	queue   workqueue.TypedRateLimitingInterface[string]
 }
+
+// NewNamespaces returns the loop; it acts as kube-system/namespace-controller.
+func NewNamespaces(env *Env) *Namespaces {
+	cfg := env.ClientFor("namespace-controller")
+	return &Namespaces{env: env, typed: kubernetes.NewForConfigOrDie(cfg), dynamic: dynamic.NewForConfigOrDie(cfg),
+		// Waiting for contents: looked at again after 50 ms, doubling up
+		// to 5 s, as long as something remains.
+		queue: NewQueueWith[string]("namespace", workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 5*time.Second))}
+}
+
+var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
 // Run works until ctx ends.
 func (c *Namespaces) Run(ctx context.Context) {
-	if c.Resync == 0 {
-		c.Resync = time.Second
-	}
-	for ctx.Err() == nil {
-		w, err := c.Namespaces.Watch(ctx, "", &metav1.ListOptions{})
-		if err != nil {
-			klog.ErrorS(err, "namespace controller: watching namespaces")
-			sleep(ctx, c.Resync)
-			continue
+	defer c.queue.ShutDown()
+	inf := c.env.Informers.For(namespacesGVR)
+	inf.Handle(func(ev Event) {
+		if ns, ok := ev.Object.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil && ev.Type != "DELETED" {
+			c.queue.Add(ns.Name)
 		}
-		c.loop(ctx, w.ResultChan())
-		w.Stop()
-	}
-}
-
-func (c *Namespaces) loop(ctx context.Context, events <-chan watchEvent) {
-	tick := time.NewTicker(c.Resync)
-	defer tick.Stop()
-	pending := map[string]bool{}
+	})
+	go func() {
+		<-ctx.Done()
+		c.queue.ShutDown()
+	}()
 	for {
-		select {
-		case <-ctx.Done():
+		name, quit := c.queue.Get()
+		if quit {
 			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			if ns, ok := ev.Object.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
-				pending[ns.Name] = true
-			}
-		case <-tick.C:
 		}
-		for name := range pending {
-			done, err := c.finish(ctx, name)
-			if err != nil {
-				klog.ErrorS(err, "namespace controller: deleting the contents", "namespace", name)
-			}
-			if done {
-				delete(pending, name)
-			}
+		done, err := c.sync(ctx, inf, name)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			klog.ErrorS(err, "namespace controller: deleting the contents", "namespace", name)
+			c.queue.AddRateLimited(name)
+		case !done:
+			c.queue.AddRateLimited(name)
+		default:
+			c.queue.Forget(name)
 		}
+		c.queue.Done(name)
 	}
 }
 
-// finish deletes what is in the namespace; it reports done when the
+// sync takes one step of a namespace's deletion; it reports done when the
 // namespace is gone or its finalizer removed.
-func (c *Namespaces) finish(ctx context.Context, name string) (bool, error) {
-	obj, err := c.Namespaces.Get(ctx, "", name, nil)
-	if apierrors.IsNotFound(err) {
+func (c *Namespaces) sync(ctx context.Context, inf *Informer, name string) (bool, error) {
+	obj, ok := inf.Get("", name)
+	if !ok {
 		return true, nil
-	}
-	if err != nil {
-		return false, err
 	}
 	ns := obj.(*corev1.Namespace)
 	if ns.DeletionTimestamp == nil || !hasKubernetesFinalizer(ns) {
 		return true, nil
 	}
-	// Whatever was there, deleted now or not, is looked for again on the
-	// next pass before the finalizer goes.
-	remaining := 0
-	for _, st := range contents(c.Catalogue.Snapshot()) {
-		listed, _, err := deleteAll(ctx, st, name)
-		if err != nil {
-			return false, err
-		}
-		remaining += listed
+	p := c.deleteContents(ctx, name)
+	ns, err := c.setConditions(ctx, ns, p)
+	if err != nil {
+		return false, err
 	}
-	if remaining > 0 {
+	if p.failed() || p.remaining() {
 		return false, nil
 	}
-	_, _, err = c.Namespaces.Update(ctx, "", name, c.Namespaces.R.Sub("finalize"), func(_ context.Context, old runtime.Object) (runtime.Object, error) {
-		ns := old.(*corev1.Namespace)
-		var keep []corev1.FinalizerName
-		for _, f := range ns.Spec.Finalizers {
-			if f != corev1.FinalizerKubernetes {
-				keep = append(keep, f)
-			}
+	fin := ns.DeepCopy()
+	fin.Spec.Finalizers = nil
+	for _, f := range ns.Spec.Finalizers {
+		if f != corev1.FinalizerKubernetes {
+			fin.Spec.Finalizers = append(fin.Spec.Finalizers, f)
 		}
-		ns.Spec.Finalizers = keep
-		return ns, nil
-	}, nil, false)
-	if apierrors.IsNotFound(err) {
+	}
+	_, err = c.typed.CoreV1().Namespaces().Finalize(ctx, fin, metav1.UpdateOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
 		return true, nil
+	case apierrors.IsConflict(err):
+		return false, nil // changed meanwhile: the next pass reads it again
 	}
 	return err == nil, err
+}
+
+// progress is what one pass over a namespace's contents found.
+type progress struct {
+	discoveryErrs []string
+	deleteErrs    []string
+	// left counts the objects still there by resource; finalizers the
+	// finalizers they still carry, each with how many objects carry it.
+	left       map[string]int
+	finalizers map[string]int
+}
+
+func (p *progress) failed() bool    { return len(p.deleteErrs) > 0 || len(p.discoveryErrs) > 0 }
+func (p *progress) remaining() bool { return len(p.left) > 0 }
+
+// deleteContents deletes every object of every namespaced resource in ns
+// (one deletecollection per resource when it has the verb, else one
+// delete per object), then counts what is left in the watch caches.
+func (c *Namespaces) deleteContents(ctx context.Context, ns string) *progress {
+	p := &progress{left: map[string]int{}, finalizers: map[string]int{}}
+	background := metav1.DeletePropagationBackground
+	opts := metav1.DeleteOptions{PropagationPolicy: &background}
+	for _, st := range contents(c.env.Catalogue.Snapshot()) {
+		if !st.R.Supports("list") || !st.R.Supports("delete") {
+			continue
+		}
+		gvr := st.R.GVR()
+		items, err := present(ctx, st, ns)
+		if err != nil {
+			p.discoveryErrs = append(p.discoveryErrs, err.Error())
+			continue
+		}
+		if len(items) == 0 {
+			continue
+		}
+		res := c.dynamic.Resource(gvr).Namespace(ns)
+		if st.R.Supports("deletecollection") {
+			err = res.DeleteCollection(ctx, opts, metav1.ListOptions{})
+		} else {
+			for _, m := range items {
+				if m.GetDeletionTimestamp() == nil {
+					if e := res.Delete(ctx, m.GetName(), opts); e != nil && !apierrors.IsNotFound(e) {
+						err = e
+					}
+				}
+			}
+		}
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
+			p.deleteErrs = append(p.deleteErrs, fmt.Sprintf("%s: %v", gvr, err))
+		}
+		if items, err = present(ctx, st, ns); err == nil && len(items) > 0 {
+			p.left[gvr.Resource+"."+gvr.Group] = len(items)
+			for _, m := range items {
+				for _, f := range m.GetFinalizers() {
+					p.finalizers[f]++
+				}
+			}
+		}
+	}
+	return p
+}
+
+// present lists what the watch cache has of st in ns, without copies.
+func present(ctx context.Context, st *registry.Store, ns string) ([]metav1.Object, error) {
+	l, err := st.ListShared(ctx, ns, &metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metav1.Object, 0, len(l.Items))
+	for _, it := range l.Items {
+		if m, err := meta.Accessor(storage.Unwrap(it)); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// setConditions writes the conditions kube-controller-manager sets on a
+// terminating namespace, when they changed, and returns the namespace as
+// it now is.
+func (c *Namespaces) setConditions(ctx context.Context, ns *corev1.Namespace, p *progress) (*corev1.Namespace, error) {
+	want := []corev1.NamespaceCondition{
+		condition(corev1.NamespaceDeletionDiscoveryFailure, p.discoveryErrs,
+			"DiscoveryFailed", "Discovery failed for some groups, %d failing: %v", "ResourcesDiscovered", "All resources successfully discovered"),
+		condition(corev1.NamespaceDeletionGVParsingFailure, nil,
+			"GroupVersionParsingFailed", "", "ParsedGroupVersions", "All legacy kube types successfully parsed"),
+		condition(corev1.NamespaceDeletionContentFailure, p.deleteErrs,
+			"ContentDeletionFailed", "Failed to delete all resource types, %d remaining: %v", "ContentDeleted", "All content successfully deleted, may be waiting on finalization"),
+		remainingCondition(corev1.NamespaceContentRemaining, p.left, "%s has %d resource instances",
+			"SomeResourcesRemain", "Some resources are remaining: ", "ContentRemoved", "All content successfully removed"),
+		remainingCondition(corev1.NamespaceFinalizersRemaining, p.finalizers, "%s in %d resource instances",
+			"SomeFinalizersRemain", "Some content in the namespace has finalizers remaining: ", "ContentHasNoFinalizers", "All content-preserving finalizers finished"),
+	}
+	changed := false
+	next := ns.DeepCopy()
+	for _, w := range want {
+		i := conditionIndex(next.Status.Conditions, w.Type)
+		switch {
+		case i < 0:
+			w.LastTransitionTime = metav1.Now()
+			next.Status.Conditions = append(next.Status.Conditions, w)
+			changed = true
+		case next.Status.Conditions[i].Status != w.Status || next.Status.Conditions[i].Reason != w.Reason || next.Status.Conditions[i].Message != w.Message:
+			if next.Status.Conditions[i].Status != w.Status {
+				w.LastTransitionTime = metav1.Now()
+			} else {
+				w.LastTransitionTime = next.Status.Conditions[i].LastTransitionTime
+			}
+			next.Status.Conditions[i] = w
+			changed = true
+		}
+	}
+	if !changed {
+		return ns, nil
+	}
+	out, err := c.typed.CoreV1().Namespaces().UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return ns, nil // gone, or changed meanwhile: the finalize fails and the next pass reads it again
+	}
+	return out, err
+}
+
+func conditionIndex(cs []corev1.NamespaceCondition, t corev1.NamespaceConditionType) int {
+	for i, c := range cs {
+		if c.Type == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// condition is True with the errors when there are some, else False.
+func condition(t corev1.NamespaceConditionType, errs []string, badReason, badFormat, okReason, okMessage string) corev1.NamespaceCondition {
+	if len(errs) == 0 {
+		return corev1.NamespaceCondition{Type: t, Status: corev1.ConditionFalse, Reason: okReason, Message: okMessage}
+	}
+	return corev1.NamespaceCondition{Type: t, Status: corev1.ConditionTrue, Reason: badReason, Message: fmt.Sprintf(badFormat, len(errs), errs)}
+}
+
+// remainingCondition is True with what remains (sorted) when something
+// does, else False.
+func remainingCondition(t corev1.NamespaceConditionType, counts map[string]int, item, badReason, badPrefix, okReason, okMessage string) corev1.NamespaceCondition {
+	if len(counts) == 0 {
+		return corev1.NamespaceCondition{Type: t, Status: corev1.ConditionFalse, Reason: okReason, Message: okMessage}
+	}
+	var parts []string
+	for k, n := range counts {
+		parts = append(parts, fmt.Sprintf(item, k, n))
+	}
+	sort.Strings(parts)
+	return corev1.NamespaceCondition{Type: t, Status: corev1.ConditionTrue, Reason: badReason, Message: badPrefix + strings.Join(parts, ", ")}
 }
 
 // contents are the stores of the namespaced resources, one per stored
@@ -150,38 +300,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
-}
-
-// deleteAll deletes every object of st in namespace ns (every namespace
-// for "") that is not being deleted already. It reports how many it
-// listed, and how many of those remain (being deleted, waiting for their
-// finalizers).
-func deleteAll(ctx context.Context, st *registry.Store, ns string) (listed, remaining int, err error) {
-	list, err := st.List(ctx, ns, &metav1.ListOptions{})
-	if err != nil {
-		return 0, 0, err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, it := range items {
-		m, err := meta.Accessor(it)
-		if err != nil {
-			continue
-		}
-		listed++
-		if m.GetDeletionTimestamp() != nil {
-			remaining++ // waiting for its own finalizers
-			continue
-		}
-		_, deleted, err := st.Delete(ctx, m.GetNamespace(), m.GetName(), &metav1.DeleteOptions{}, nil, false)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return 0, 0, err
-		}
-		if !deleted && err == nil {
-			remaining++
-		}
-	}
-	return listed, remaining, nil
 }

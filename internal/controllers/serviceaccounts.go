@@ -2,62 +2,85 @@ package controllers
 
 import (
 	"context"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
-
-	"kapi/internal/registry"
 )
 
-// DefaultServiceAccounts gives every active namespace its "default"
-// ServiceAccount, as kube-controller-manager's service account controller
-// does: the ServiceAccount admission plugin refuses pods in a namespace
-// without it.
-type DefaultServiceAccounts struct {
-	// Namespaces is an informer of the namespaces store, with its Changed
-	// channel taken before it ran; Accounts the serviceaccounts store.
-	Namespaces *Informer
-	Changed    <-chan struct{}
-	Accounts   *registry.Store
+// ServiceAccounts gives every active namespace its "default"
+// ServiceAccount, and makes it again when it is deleted, as
+// kube-controller-manager's service account controller does: the
+// ServiceAccount admission plugin refuses pods in a namespace without it.
+type ServiceAccounts struct {
+	env    *Env
+	client kubernetes.Interface
+	queue  workqueue.TypedRateLimitingInterface[string]
 }
 
-// Run works until ctx ends; it looks at every namespace at each change,
-// and once a minute (an account deleted is made again).
-func (c *DefaultServiceAccounts) Run(ctx context.Context) {
-	select {
-	case <-c.Namespaces.Synced():
-	case <-ctx.Done():
+// NewServiceAccounts returns the loop; it acts as
+// kube-system/service-account-controller.
+func NewServiceAccounts(env *Env) *ServiceAccounts {
+	return &ServiceAccounts{env: env, client: kubernetes.NewForConfigOrDie(env.ClientFor("service-account-controller")),
+		queue: NewQueue[string]("serviceaccount")}
+}
+
+var serviceAccountsGVR = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+
+// Run works until ctx ends.
+func (c *ServiceAccounts) Run(ctx context.Context) {
+	namespaces := c.env.Informers.For(namespacesGVR)
+	accounts := c.env.Informers.For(serviceAccountsGVR)
+	namespaces.Handle(func(ev Event) {
+		if ev.Type != watch.Deleted {
+			c.queue.Add(ev.Object.(*corev1.Namespace).Name)
+		}
+	})
+	accounts.Handle(func(ev Event) {
+		if sa := ev.Object.(*corev1.ServiceAccount); ev.Type == watch.Deleted && sa.Name == "default" {
+			c.queue.Add(sa.Namespace)
+		}
+	})
+	go func() {
+		<-ctx.Done()
+		c.queue.ShutDown()
+	}()
+	if !waitSynced(ctx, namespaces, accounts) {
 		return
 	}
 	for {
-		for _, obj := range c.Namespaces.List("") {
-			ns := obj.(*corev1.Namespace)
-			if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
-				continue
-			}
-			if err := c.ensure(ctx, ns.Name); err != nil && ctx.Err() == nil {
-				klog.Warningf("default service account of namespace %s: %v", ns.Name, err)
-			}
-		}
-		select {
-		case <-ctx.Done():
+		ns, quit := c.queue.Get()
+		if quit {
 			return
-		case <-c.Changed:
-		case <-time.After(time.Minute):
 		}
+		if err := c.sync(ctx, namespaces, accounts, ns); err != nil && ctx.Err() == nil {
+			klog.Warningf("default service account of namespace %s: %v", ns, err)
+			c.queue.AddRateLimited(ns)
+		} else {
+			c.queue.Forget(ns)
+		}
+		c.queue.Done(ns)
 	}
 }
 
-func (c *DefaultServiceAccounts) ensure(ctx context.Context, ns string) error {
-	_, err := c.Accounts.GetShared(ctx, ns, "default", &metav1.GetOptions{ResourceVersion: "0"})
-	if !apierrors.IsNotFound(err) {
-		return err
+func (c *ServiceAccounts) sync(ctx context.Context, namespaces, accounts *Informer, name string) error {
+	obj, ok := namespaces.Get("", name)
+	if !ok {
+		return nil
 	}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}
-	_, err = c.Accounts.Create(ctx, ns, sa, nil, false)
+	if ns := obj.(*corev1.Namespace); ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
+		return nil
+	}
+	if _, ok := accounts.Get(name, "default"); ok {
+		return nil
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: name}}
+	_, err := c.client.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) || apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
 		// Made meanwhile, or the namespace is going.
 		return nil

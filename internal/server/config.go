@@ -64,12 +64,44 @@ type Config struct {
 
 	Audit audit.Options // --audit-*
 
+	// Controllers (--controllers) turns kapi's control loops on and off,
+	// with kube-controller-manager's syntax: "*" the loops on by default,
+	// "name" on, "-name" off. Nil is "*".
+	Controllers []string
+	// LeaderElect (--leader-elect) runs the loops on one replica at a
+	// time, elected through the Lease LeaderElection names.
+	LeaderElect    bool
+	LeaderElection LeaderElection
+	// ClusterSigningDuration (--cluster-signing-duration) is the longest a
+	// certificate signed for a CertificateSigningRequest lasts.
+	ClusterSigningDuration time.Duration
+
 	// Extra are more handlers on the MUX, by ServeMux pattern, behind
 	// every filter (for embedding, and for tests).
 	Extra map[string]http.Handler
 
 	// Out receives the start-up line; nil means stdout.
 	Out io.Writer
+}
+
+// LeaderElection is kube-controller-manager's --leader-elect-* flags.
+// The lease is shorter than kube's 15 s so that the loops move to another
+// replica within 15 s of the leader's death.
+type LeaderElection struct {
+	LeaseDuration     time.Duration // --leader-elect-lease-duration
+	RenewDeadline     time.Duration // --leader-elect-renew-deadline
+	RetryPeriod       time.Duration // --leader-elect-retry-period
+	ResourceName      string        // --leader-elect-resource-name
+	ResourceNamespace string        // --leader-elect-resource-namespace
+}
+
+// DefaultLeaderElection is the lease kapi's loops take when no flag says
+// otherwise: kube-system/kapi-controllers, apart from
+// kube-controller-manager's kube-system/kube-controller-manager so that
+// one can run beside kapi.
+func DefaultLeaderElection() LeaderElection {
+	return LeaderElection{LeaseDuration: 10 * time.Second, RenewDeadline: 7 * time.Second, RetryPeriod: 2 * time.Second,
+		ResourceName: "kapi-controllers", ResourceNamespace: "kube-system"}
 }
 
 // Defaults returns the configuration of a plain `kapi`.
@@ -92,5 +124,9 @@ func Defaults() Config {
 		MinRequestTimeout:           1800 * time.Second,
 		Profiling:                   true,
 		Audit:                       audit.DefaultOptions(),
+		Controllers:                 []string{"*"},
+		LeaderElect:                 true,
+		LeaderElection:              DefaultLeaderElection(),
+		ClusterSigningDuration:      365 * 24 * time.Hour,
 	}
 }

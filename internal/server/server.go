@@ -15,10 +15,10 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/audit"
+	"kapi/internal/authn"
 	"kapi/internal/controllers"
 	"kapi/internal/endpoints"
 	"kapi/internal/filters"
@@ -78,6 +78,9 @@ func Run(ctx context.Context, cfg Config) error {
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.EtcdPrefix == "" {
 		cfg.EtcdPrefix = "/registry"
+	}
+	if err := controllers.CheckNames(controllerLoops(nil), cfg.Controllers); err != nil {
+		return nil, fmt.Errorf("--controllers: %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
@@ -140,6 +143,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// The control loops' client of kapi: requests made in process,
+	// authenticated by a token that never leaves it.
+	lb := newLoopback()
+	an.union = append(authn.Union{lb}, an.union...)
 	replaceRow(stores, "", "serviceaccounts", func(r *registry.Resource) *registry.Resource {
 		return r.WithSubresource(an.token)
 	})
@@ -233,9 +240,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.served <- err
 	}()
+	lb.handler = s.http.Handler
 	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), cat,
 		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat, cfg.ProxyAllowLoopback))
-	s.startControllers(ctrlCtx, cat, nsStore, append(az.controllers, crds.Run))
+	for _, f := range append(az.controllers, crds.Run) {
+		s.runNow(ctrlCtx, f)
+	}
+	if err := s.runControllerLoops(ctrlCtx, cfg, cat, lb); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	// As kube-apiserver, ready once the custom resources that exist are
 	// served.
 	select {
@@ -302,26 +316,6 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 		ClientAuth:   tls.RequestClientCert,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
-}
-
-// startControllers runs the control loops in the background until Stop.
-func (s *Server) startControllers(ctx context.Context, cat *registry.Catalogue, nsStore *registry.Store, more []func(context.Context)) {
-	run := func(f func(context.Context)) {
-		s.controllers.Add(1)
-		go func() {
-			defer s.controllers.Done()
-			f(ctx)
-		}()
-	}
-	run((&controllers.Namespaces{Namespaces: nsStore, Catalogue: cat}).Run)
-	namespaces := controllers.NewInformer(nsStore)
-	accounts := &controllers.DefaultServiceAccounts{Namespaces: namespaces, Changed: namespaces.Changed(),
-		Accounts: cat.Snapshot().Store(schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"})}
-	run(namespaces.Run)
-	run(accounts.Run)
-	for _, f := range more {
-		run(f)
-	}
 }
 
 // Etcd is the client kapi stores with (for compaction, and for tests that

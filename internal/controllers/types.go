@@ -1,5 +1,0 @@
-package controllers
-
-import "k8s.io/apimachinery/pkg/watch"
-
-type watchEvent = watch.Event

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"kapi/internal/controllers"
+	"kapi/internal/registry"
+)
+
+// controllerLoops are kapi's control loops by kube-controller-manager's
+// names. The Run functions read env only when they run, so that
+// ControllerNames can list the loops without a server.
+func controllerLoops(env *controllers.Env) []controllers.Loop {
+	return []controllers.Loop{
+		{Name: "namespace-controller", Aliases: []string{"namespace"}, Run: func(ctx context.Context) {
+			controllers.NewNamespaces(env).Run(ctx)
+		}},
+		{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, Run: func(ctx context.Context) {
+			controllers.NewServiceAccounts(env).Run(ctx)
+		}},
+	}
+}
+
+// ControllerNames lists the loops --controllers can name.
+func ControllerNames() []string { return controllers.Names(controllerLoops(nil)) }
+
+// runControllerLoops starts the loops the configuration turns on, on this
+// replica or, with --leader-elect, on the replica that holds the lease.
+func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback) error {
+	env := &controllers.Env{
+		Catalogue: cat,
+		Informers: controllers.NewInformers(ctx, cat),
+		ClientFor: func(sa string) *rest.Config { return lb.Config(ServiceAccountUser("kube-system", sa)) },
+	}
+	loops := controllerLoops(env)
+	enabled := cfg.Controllers
+	if enabled == nil {
+		enabled = []string{"*"}
+	}
+	m := &controllers.Manager{Loops: loops, Enabled: enabled}
+	if cfg.LeaderElect {
+		le := cfg.LeaderElection
+		def := DefaultLeaderElection()
+		if le.LeaseDuration == 0 {
+			le = def
+		}
+		client, err := kubernetes.NewForConfig(lb.Config(APIServerUser))
+		if err != nil {
+			return err
+		}
+		m.Election = &controllers.LeaderElection{Client: client, Namespace: le.ResourceNamespace, Name: le.ResourceName,
+			LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod}
+	}
+	s.runNow(ctx, m.Run)
+	return nil
+}
