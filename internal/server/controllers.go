@@ -11,9 +11,9 @@ import (
 )
 
 // controllerLoops are kapi's control loops by kube-controller-manager's
-// names. The Run functions read env only when they run, so that
-// ControllerNames can list the loops without a server.
-func controllerLoops(env *controllers.Env) []controllers.Loop {
+// names. The Run functions read their arguments only when they run, so
+// that ControllerNames can list the loops without a server (all nil).
+func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers.Loop {
 	return []controllers.Loop{
 		{Name: "namespace-controller", Aliases: []string{"namespace"}, Run: func(ctx context.Context) {
 			controllers.NewNamespaces(env).Run(ctx)
@@ -25,7 +25,7 @@ func controllerLoops(env *controllers.Env) []controllers.Loop {
 }
 
 // ControllerNames lists the loops --controllers can name.
-func ControllerNames() []string { return controllers.Names(controllerLoops(nil)) }
+func ControllerNames() []string { return controllers.Names(controllerLoops(nil, nil, nil)) }
 
 // runControllerLoops starts the loops the configuration turns on, on this
 // replica or, with --leader-elect, on the replica that holds the lease.
@@ -35,7 +35,7 @@ func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *regist
 		Informers: controllers.NewInformers(ctx, cat),
 		ClientFor: func(sa string) *rest.Config { return lb.Config(ServiceAccountUser("kube-system", sa)) },
 	}
-	loops := controllerLoops(env)
+	loops := controllerLoops(s, &cfg, env)
 	enabled := cfg.Controllers
 	if enabled == nil {
 		enabled = []string{"*"}

@@ -79,7 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.EtcdPrefix == "" {
 		cfg.EtcdPrefix = "/registry"
 	}
-	if err := controllers.CheckNames(controllerLoops(nil), cfg.Controllers); err != nil {
+	if err := controllers.CheckNames(controllerLoops(nil, nil, nil), cfg.Controllers); err != nil {
 		return nil, fmt.Errorf("--controllers: %w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
