@@ -63,3 +63,6 @@ func NewQueue[T comparable](name string) workqueue.TypedRateLimitingInterface[T]
 func NewQueueWith[T comparable](name string, limiter workqueue.TypedRateLimiter[T]) workqueue.TypedRateLimitingInterface[T] {
 	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[T]{Name: name})
 }
+
+// workqueueOf is the queue a loop works through.
+type workqueueOf[T comparable] = workqueue.TypedRateLimitingInterface[T]

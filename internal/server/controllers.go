@@ -21,6 +21,12 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, Run: func(ctx context.Context) {
 			controllers.NewServiceAccounts(env).Run(ctx)
 		}},
+		{Name: "persistentvolumeclaim-protection-controller", Aliases: []string{"pvc-protection"}, Run: func(ctx context.Context) {
+			controllers.NewClaimProtection(env).Run(ctx)
+		}},
+		{Name: "persistentvolume-protection-controller", Aliases: []string{"pv-protection"}, Run: func(ctx context.Context) {
+			controllers.NewVolumeProtection(env).Run(ctx)
+		}},
 	}
 }
 
