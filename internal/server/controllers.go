@@ -27,6 +27,9 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "persistentvolume-protection-controller", Aliases: []string{"pv-protection"}, Run: func(ctx context.Context) {
 			controllers.NewVolumeProtection(env).Run(ctx)
 		}},
+		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Run: func(ctx context.Context) {
+			controllers.NewResourceQuotas(env).Run(ctx)
+		}},
 	}
 }
 

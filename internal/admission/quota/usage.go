@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	resourcehelper "k8s.io/component-helpers/resource"
 
+	"kapi/internal/admission"
 	"kapi/internal/registry"
 )
 
@@ -117,4 +118,16 @@ func delta(now, before corev1.ResourceList) corev1.ResourceList {
 		}
 	}
 	return out
+}
+
+// Usage is what obj of r uses, as the plugin charges it: the quota
+// controller sums it over a namespace's objects for status.used, so that
+// what it computes is what admission charged.
+func Usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList { return usage(r, obj) }
+
+// Selects reports whether q's scopes select obj, as the plugin decides
+// which quotas a write is charged to (a quota with scopes counts pods
+// only).
+func Selects(q *corev1.ResourceQuota, obj runtime.Object) bool {
+	return appliesTo(q, &admission.Attributes{Object: obj})
 }
