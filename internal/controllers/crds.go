@@ -456,6 +456,7 @@ func (c *CRDs) storageStore(name string) (st *registry.Store, done func(), err e
 	}
 	return st, stop, nil
 }
+
 // deleteAll deletes every object of st in namespace ns (every namespace
 // for "") that is not being deleted already. It reports how many it
 // listed, and how many of those remain (being deleted, waiting for their
