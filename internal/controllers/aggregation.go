@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"time"
@@ -12,6 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/registry"
@@ -31,15 +35,61 @@ type ObjectUpdater interface {
 type ClusterRoleAggregation struct {
 	roles   *Informer
 	changed <-chan struct{}
-	store   ObjectUpdater
+	write   RulesWriter
 	// Retry is how soon a failed write is tried again.
 	Retry time.Duration
 }
 
+// RulesWriter sets the rules of the ClusterRole name.
+type RulesWriter func(ctx context.Context, name string, rules []rbacv1.PolicyRule) error
+
 // NewClusterRoleAggregation returns the controller over the ClusterRoles
-// informer; it writes through store. Call it before the informer runs.
-func NewClusterRoleAggregation(roles *Informer, store ObjectUpdater) *ClusterRoleAggregation {
-	return &ClusterRoleAggregation{roles: roles, changed: roles.Changed(), store: store, Retry: time.Second}
+// informer; it writes with write. Call it before the informer runs.
+func NewClusterRoleAggregation(roles *Informer, write RulesWriter) *ClusterRoleAggregation {
+	return &ClusterRoleAggregation{roles: roles, changed: roles.Changed(), write: write, Retry: time.Second}
+}
+
+// NewAggregationLoop is the aggregation as a loop of the Manager: it
+// writes through the front door as kube-system/clusterrole-aggregation-controller.
+// (The server settles the bootstrap roles once at start with StoreRules,
+// so that a new server never serves an empty admin, edit or view.)
+func NewAggregationLoop(env *Env) *ClusterRoleAggregation {
+	client := kubernetes.NewForConfigOrDie(env.ClientFor("clusterrole-aggregation-controller"))
+	return NewClusterRoleAggregation(env.Informers.For(clusterRolesGVR), func(ctx context.Context, name string, rules []rbacv1.PolicyRule) error {
+		// As kube's loop: an apply of the rules alone would need the
+		// field manager's view; a JSON merge patch of them is the
+		// same write for the roles this loop owns.
+		patch, err := json.Marshal(map[string]any{"rules": rules})
+		if err != nil {
+			return err
+		}
+		_, err = client.RbacV1().ClusterRoles().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // deleted meanwhile
+		}
+		return err
+	})
+}
+
+var clusterRolesGVR = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}
+
+// StoreRules writes the rules straight to store, past admission: for the
+// bootstrap, as the RBAC bootstrap policy itself is written.
+func StoreRules(store ObjectUpdater) RulesWriter {
+	return func(ctx context.Context, name string, rules []rbacv1.PolicyRule) error {
+		_, _, err := store.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+			role, ok := old.(*rbacv1.ClusterRole)
+			if !ok {
+				return nil, apierrors.NewNotFound(rbacv1.Resource("clusterroles"), name)
+			}
+			role.Rules = rules
+			return role, nil
+		}, nil, false)
+		if apierrors.IsNotFound(err) {
+			return nil // deleted meanwhile
+		}
+		return err
+	}
 }
 
 // Run works until ctx ends: after the informer's first list, and after
@@ -98,22 +148,6 @@ func (c *ClusterRoleAggregation) clusterRoles() []*rbacv1.ClusterRole {
 		}
 	}
 	return out
-}
-
-// write sets the rules of the stored role (whatever else changed in it).
-func (c *ClusterRoleAggregation) write(ctx context.Context, name string, rules []rbacv1.PolicyRule) error {
-	_, _, err := c.store.Update(ctx, "", name, nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
-		role, ok := old.(*rbacv1.ClusterRole)
-		if !ok {
-			return nil, apierrors.NewNotFound(rbacv1.Resource("clusterroles"), name)
-		}
-		role.Rules = rules
-		return role, nil
-	}, nil, false)
-	if apierrors.IsNotFound(err) {
-		return nil // deleted meanwhile
-	}
-	return err
 }
 
 // AggregatedRules is the union of the rules of the ClusterRoles other than

@@ -155,7 +155,7 @@ func TestClusterRoleAggregation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	inf := NewInformer(store)
-	agg := NewClusterRoleAggregation(inf, store)
+	agg := NewClusterRoleAggregation(inf, StoreRules(store))
 	go inf.Run(ctx)
 	go agg.Run(ctx)
 	if err := agg.WaitSettled(ctx, 5*time.Second); err != nil {

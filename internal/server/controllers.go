@@ -21,6 +21,9 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "serviceaccount-controller", Aliases: []string{"serviceaccount"}, Run: func(ctx context.Context) {
 			controllers.NewServiceAccounts(env).Run(ctx)
 		}},
+		{Name: "clusterrole-aggregation-controller", Aliases: []string{"clusterrole-aggregation"}, Run: func(ctx context.Context) {
+			controllers.NewAggregationLoop(env).Run(ctx)
+		}},
 		{Name: "persistentvolumeclaim-protection-controller", Aliases: []string{"pvc-protection"}, Run: func(ctx context.Context) {
 			controllers.NewClaimProtection(env).Run(ctx)
 		}},

@@ -30,11 +30,16 @@ func (s *Server) addRBACStorage(ctx context.Context, p *authzParts, union *authz
 		return nil, fmt.Errorf("RBAC bootstrap policy: %w", err)
 	}
 	cache := newRBACCache(st)
-	aggregation := controllers.NewClusterRoleAggregation(cache.clusterRoles, st.clusterRoles)
+	// The aggregated roles are settled once here, written as the
+	// bootstrap policy is; afterwards the clusterrole-aggregation
+	// loop keeps them, on the replica that leads.
+	aggregation := controllers.NewClusterRoleAggregation(cache.clusterRoles, controllers.StoreRules(st.clusterRoles))
 	for _, inf := range cache.informers() {
 		s.runNow(ctx, inf.Run)
 	}
-	s.runNow(ctx, aggregation.Run)
+	settleCtx, settled := context.WithCancel(ctx)
+	defer settled()
+	s.runNow(settleCtx, aggregation.Run)
 	if err := cache.waitForSync(ctx, rbacSyncTimeout); err != nil {
 		return nil, err
 	}
