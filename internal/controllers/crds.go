@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/registry"
@@ -40,10 +42,16 @@ import (
 //     cleanup finalizer, so that the CRD goes and its rows with it.
 //
 // Every replica runs it: each serves what etcd holds. Their status
-// writes are idempotent, and conflicts resolve on the next event.
+// writes are idempotent, and conflicts resolve on the next event. As
+// kube-apiserver's apiextensions controllers, it writes the CRDs' status
+// and finalizers through the front door (Client, the loopback client as
+// system:apiserver); the custom resources of a CRD being deleted are
+// deleted in storage, as kube's CRD finalizer deletes them.
 type CRDs struct {
 	// CRDs is the customresourcedefinitions store.
 	CRDs *registry.Store
+	// Client writes the CRDs.
+	Client apiextensionsclient.Interface
 	// Catalogue is where the rows are published.
 	Catalogue *registry.Catalogue
 	// Storage makes the storage of a custom resource below key, of the
@@ -80,8 +88,8 @@ type served struct {
 }
 
 // NewCRDs returns the controller; Run runs it.
-func NewCRDs(crds *registry.Store, cat *registry.Catalogue, st func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()), resolve apiextensions.ServiceResolver) *CRDs {
-	return &CRDs{CRDs: crds, Catalogue: cat, Storage: st, Resolve: resolve, Resync: time.Second,
+func NewCRDs(crds *registry.Store, client apiextensionsclient.Interface, cat *registry.Catalogue, st func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()), resolve apiextensions.ServiceResolver) *CRDs {
+	return &CRDs{CRDs: crds, Client: client, Catalogue: cat, Storage: st, Resolve: resolve, Resync: time.Second,
 		crds: map[string]*apiextensionsv1.CustomResourceDefinition{}, served: map[string]*served{}, retired: map[*served]func(){},
 		cleaning: map[string]bool{}, structural: map[string]structuralCheck{}, synced: make(chan struct{})}
 }
@@ -344,20 +352,31 @@ func (c *CRDs) stopAll() {
 
 // writeStatus changes the stored CRD's status with change.
 func (c *CRDs) writeStatus(ctx context.Context, name string, change func(*apiextensionsv1.CustomResourceDefinition)) error {
-	return c.update(ctx, name, c.CRDs.R.Sub("status"), change)
+	return c.update(ctx, name, true, change)
 }
 
-// update changes the stored CRD name, or its subresource sub, with change.
-func (c *CRDs) update(ctx context.Context, name string, sub *registry.Subresource, change func(*apiextensionsv1.CustomResourceDefinition)) error {
-	_, _, err := c.CRDs.Update(ctx, "", name, sub, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
-		if old == nil {
-			return nil, apierrors.NewNotFound(c.CRDs.GroupResource(), name)
+// update changes the CRD name (its status subresource when status) with
+// change: read, changed and written again until no other writer came in
+// between; an unchanged CRD is not written.
+func (c *CRDs) update(ctx context.Context, name string, status bool, change func(*apiextensionsv1.CustomResourceDefinition)) error {
+	crds := c.Client.ApiextensionsV1().CustomResourceDefinitions()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := crds.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
 		}
-		crd := old.(*apiextensionsv1.CustomResourceDefinition)
-		change(crd)
-		return crd, nil
-	}, nil, false)
-	return err
+		next := cur.DeepCopy()
+		change(next)
+		if equality.Semantic.DeepEqual(next, cur) {
+			return nil
+		}
+		if status {
+			_, err = crds.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+		} else {
+			_, err = crds.Update(ctx, next, metav1.UpdateOptions{})
+		}
+		return err
+	})
 }
 
 // startCleanup deletes the custom resources of a CRD being deleted, in
@@ -416,7 +435,7 @@ func (c *CRDs) cleanup(ctx context.Context, name string) error {
 	}); err != nil {
 		return unlessGone(err)
 	}
-	return unlessGone(c.update(ctx, name, nil, func(crd *apiextensionsv1.CustomResourceDefinition) {
+	return unlessGone(c.update(ctx, name, false, func(crd *apiextensionsv1.CustomResourceDefinition) {
 		crd.Finalizers = slices.DeleteFunc(crd.Finalizers, func(f string) bool { return f == apiextensions.CleanupFinalizer })
 	}))
 }

@@ -8,9 +8,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/cel/openapi/resolver"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
 
@@ -18,34 +20,40 @@ import (
 )
 
 // PolicyTypeChecking writes each ValidatingAdmissionPolicy's
-// status.typeChecking, as kube-apiserver's policy controller does: the
-// warnings of k8s.io/apiserver's type checker (an expression that refers
-// to a field the matched kinds do not have, a wrong type) for the
-// generation it checked, in status.observedGeneration. Type checking
-// only informs: it never changes what the policy does.
+// status.typeChecking, as kube-controller-manager's
+// validatingadmissionpolicy-status-controller does: the warnings of
+// k8s.io/apiserver's type checker (an expression that refers to a field
+// the matched kinds do not have, a wrong type) for the generation it
+// checked, in status.observedGeneration. Type checking only informs: it
+// never changes what the policy does.
 type PolicyTypeChecking struct {
-	Policies *registry.Store
-	Informer *Informer
-	// Changed is the informer's Changed channel, taken before it runs.
-	Changed <-chan struct{}
-	// Catalogue maps the policy's resources to kinds; Definitions are the
-	// built-in kinds' OpenAPI definitions (custom resources are not
-	// checked, as their schemas are not among them).
-	Catalogue   *registry.Catalogue
-	Definitions common.GetOpenAPIDefinitions
+	env    *Env
+	client kubernetes.Interface
+	// Definitions are the built-in kinds' OpenAPI definitions (custom
+	// resources are not checked, as their schemas are not among them).
+	definitions common.GetOpenAPIDefinitions
 }
+
+// NewPolicyTypeChecking returns the loop; it acts as
+// kube-system/validatingadmissionpolicy-status-controller.
+func NewPolicyTypeChecking(env *Env, definitions common.GetOpenAPIDefinitions) *PolicyTypeChecking {
+	return &PolicyTypeChecking{env: env, definitions: definitions,
+		client: kubernetes.NewForConfigOrDie(env.ClientFor("validatingadmissionpolicy-status-controller"))}
+}
+
+var policiesGVR = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"}
 
 // Run checks the policies whenever they change, until ctx ends.
 func (c *PolicyTypeChecking) Run(ctx context.Context) {
-	select {
-	case <-c.Informer.Synced():
-	case <-ctx.Done():
+	inf := c.env.Informers.For(policiesGVR)
+	changed := inf.Changed()
+	if !waitSynced(ctx, inf) {
 		return
 	}
-	checker := &validating.TypeChecker{SchemaResolver: resolver.NewDefinitionsSchemaResolver(c.Definitions, registry.Scheme)}
+	checker := &validating.TypeChecker{SchemaResolver: resolver.NewDefinitionsSchemaResolver(c.definitions, registry.Scheme)}
 	for {
-		checker.RestMapper = restMapper(c.Catalogue)
-		for _, obj := range c.Informer.List("") {
+		checker.RestMapper = restMapper(c.env.Catalogue)
+		for _, obj := range inf.List("") {
 			p := obj.(*admissionregistrationv1.ValidatingAdmissionPolicy)
 			if p.Status.ObservedGeneration == p.Generation && p.Status.TypeChecking != nil {
 				continue
@@ -57,36 +65,24 @@ func (c *PolicyTypeChecking) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-c.Changed:
+		case <-changed:
 		case <-time.After(time.Minute):
 		}
 	}
 }
 
+// write updates the status of the policy the informer holds: a policy
+// changed since is a conflict, checked again after the informer sees it.
 func (c *PolicyTypeChecking) write(ctx context.Context, checker *validating.TypeChecker, p *admissionregistrationv1.ValidatingAdmissionPolicy) error {
-	warnings := checker.Check(p)
-	status := c.Policies.R.Sub("status")
-	_, _, err := c.Policies.Update(ctx, "", p.Name, status, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
-		cur := old.(*admissionregistrationv1.ValidatingAdmissionPolicy)
-		if cur.Generation != p.Generation {
-			return nil, apierrors.NewConflict(c.Policies.GroupResource(), p.Name, errGenerationMoved)
-		}
-		out := cur.DeepCopy()
-		out.Status.ObservedGeneration = p.Generation
-		out.Status.TypeChecking = &admissionregistrationv1.TypeChecking{ExpressionWarnings: warnings}
-		if equality.Semantic.DeepEqual(out.Status, cur.Status) {
-			return cur, nil
-		}
-		return out, nil
-	}, nil, false)
+	out := p.DeepCopy()
+	out.Status.ObservedGeneration = p.Generation
+	out.Status.TypeChecking = &admissionregistrationv1.TypeChecking{ExpressionWarnings: checker.Check(p)}
+	if equality.Semantic.DeepEqual(out.Status, p.Status) {
+		return nil
+	}
+	_, err := c.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().UpdateStatus(ctx, out, metav1.UpdateOptions{})
 	return err
 }
-
-type generationMoved struct{}
-
-func (generationMoved) Error() string { return "the policy changed while it was checked" }
-
-var errGenerationMoved = generationMoved{}
 
 // restMapper maps the catalogue's resources to their kinds and scopes.
 func restMapper(cat *registry.Catalogue) meta.RESTMapper {

@@ -20,7 +20,6 @@ import (
 	"kapi/internal/authz"
 	"kapi/internal/controllers"
 	"kapi/internal/registry"
-	"kapi/internal/registry/schemas"
 )
 
 // newAdmission builds the admission chain: the plugins
@@ -86,12 +85,6 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		v := policy.NewValidating(policyDeps)
 		load("validatingadmissionpolicies", v.LoadPolicies)
 		load("validatingadmissionpolicybindings", v.LoadBindings)
-		// Its controller writes the policies' status.typeChecking.
-		policies := cat.Snapshot().Store(schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"})
-		inf := controllers.NewInformer(policies)
-		tc := &controllers.PolicyTypeChecking{Policies: policies, Informer: inf, Changed: inf.Changed(), Catalogue: cat, Definitions: schemas.GetOpenAPIDefinitions}
-		s.runNow(ctx, inf.Run)
-		s.runNow(ctx, tc.Run)
 		return v
 	}
 	var missing []string

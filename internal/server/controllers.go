@@ -8,6 +8,7 @@ import (
 
 	"kapi/internal/controllers"
 	"kapi/internal/registry"
+	"kapi/internal/registry/schemas"
 )
 
 // controllerLoops are kapi's control loops by kube-controller-manager's
@@ -23,6 +24,9 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		}},
 		{Name: "clusterrole-aggregation-controller", Aliases: []string{"clusterrole-aggregation"}, Run: func(ctx context.Context) {
 			controllers.NewAggregationLoop(env).Run(ctx)
+		}},
+		{Name: "validatingadmissionpolicy-status-controller", Run: func(ctx context.Context) {
+			controllers.NewPolicyTypeChecking(env, schemas.GetOpenAPIDefinitions).Run(ctx)
 		}},
 		{Name: "persistentvolumeclaim-protection-controller", Aliases: []string{"pvc-protection"}, Run: func(ctx context.Context) {
 			controllers.NewClaimProtection(env).Run(ctx)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/audit"
@@ -241,7 +242,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.served <- err
 	}()
 	lb.handler = s.http.Handler
-	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), cat,
+	crdClient, err := apiextensionsclient.NewForConfig(lb.Config(APIServerUser))
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), crdClient, cat,
 		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat, cfg.ProxyAllowLoopback))
 	for _, f := range append(az.controllers, crds.Run) {
 		s.runNow(ctrlCtx, f)
