@@ -16,6 +16,9 @@ import (
 // that ControllerNames can list the loops without a server (all nil).
 func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers.Loop {
 	return []controllers.Loop{
+		{Name: "garbage-collector-controller", Aliases: []string{"garbagecollector"}, Run: func(ctx context.Context) {
+			controllers.NewGarbageCollector(env).Run(ctx)
+		}},
 		{Name: "namespace-controller", Aliases: []string{"namespace"}, Run: func(ctx context.Context) {
 			controllers.NewNamespaces(env).Run(ctx)
 		}},

@@ -1,0 +1,265 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/record"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"kapi/internal/metrics"
+)
+
+// GarbageCollector deletes the objects whose owners are gone, as
+// kube-controller-manager's garbage collector does:
+//
+//   - an owner graph is built from the informers of every resource that
+//     can be listed, watched and deleted (custom resources included, as
+//     CRDs come and go); an owner reference names an owner by uid, and a
+//     namespaced dependent's owner lives in its namespace;
+//   - a dependent all of whose owners are verified absent (a live GET
+//     answers 404, or another uid) is deleted; references to absent
+//     owners beside a live one are removed;
+//   - an owner deleted with propagationPolicy Foreground waits, with the
+//     foregroundDeletion finalizer, while dependents that block it
+//     (blockOwnerDeletion) exist: they are deleted (in the foreground too
+//     when they have dependents), then the finalizer is removed;
+//   - an owner deleted with Orphan keeps its dependents: its references
+//     are removed from them, then the orphan finalizer from it.
+//
+// It reads informers over the watch caches and writes through the
+// in-process client as kube-system/generic-garbage-collector. Its state
+// is the graph alone, so a restart rebuilds it from the caches and
+// finishes what was under way.
+type GarbageCollector struct {
+	env      *Env
+	meta     metadata.Interface
+	recorder record.EventRecorder
+	events   record.EventBroadcaster
+
+	graph        *graph
+	absentOwners *absentCache
+
+	graphChanges    workqueueOf[*graphChange]
+	attemptToDelete workqueueOf[*node]
+	attemptToOrphan workqueueOf[*node]
+
+	// Workers is how many goroutines work on each of the deletion and
+	// orphaning queues (kube's --concurrent-gc-syncs, 20, is much for a
+	// process that shares its cores with the API server).
+	Workers int
+
+	stopped atomic.Bool
+	mu      sync.Mutex
+	watched map[schema.GroupVersionResource]*Informer
+}
+
+// garbagecollector_controller_resources_sync_error_total is kube's: a
+// resource whose events the collector could not follow.
+var gcResourcesSyncErrors = metrics.Counter("garbagecollector_controller_resources_sync_error_total",
+	"Number of garbage collector resources sync errors")
+
+// NewGarbageCollector returns the loop; it acts as
+// kube-system/generic-garbage-collector.
+func NewGarbageCollector(env *Env) *GarbageCollector {
+	cfg := env.ClientFor("generic-garbage-collector")
+	events := record.NewBroadcaster()
+	return &GarbageCollector{
+		env:             env,
+		meta:            metadata.NewForConfigOrDie(cfg),
+		events:          events,
+		recorder:        events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"}),
+		graph:           newGraph(),
+		absentOwners:    newAbsentCache(500),
+		graphChanges:    NewQueue[*graphChange]("garbage_collector_graph_changes"),
+		attemptToDelete: NewQueue[*node]("garbage_collector_attempt_to_delete"),
+		attemptToOrphan: NewQueue[*node]("garbage_collector_attempt_to_orphan"),
+		Workers:         5,
+		watched:         map[schema.GroupVersionResource]*Informer{},
+	}
+}
+
+// Run works until ctx ends.
+func (gc *GarbageCollector) Run(ctx context.Context) {
+	client := kubernetes.NewForConfigOrDie(gc.env.ClientFor("generic-garbage-collector"))
+	gc.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer gc.events.Shutdown()
+	defer gc.stopped.Store(true)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer gc.graphChanges.ShutDown()
+	defer gc.attemptToDelete.ShutDown()
+	defer gc.attemptToOrphan.ShutDown()
+
+	changed := gc.env.Catalogue.Subscribe()
+	gc.follow()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for gc.processNextGraphChange() {
+		}
+	}()
+	for i := 0; i < gc.Workers; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for gc.processNextDelete(ctx) {
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for gc.processNextOrphan(ctx) {
+			}
+		}()
+	}
+	// The catalogue's changes bring and take resources; a periodic look
+	// is kube's resync of its monitors (a change missed while a store was
+	// still being built).
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+		gc.follow()
+	}
+}
+
+// follow watches every resource of the catalogue that supports list,
+// watch and delete (one version of each stored resource), and forgets the
+// resources that left it.
+func (gc *GarbageCollector) follow() {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	seen := map[schema.GroupVersionResource]bool{}
+	stores := map[any]bool{}
+	for _, st := range gc.env.Catalogue.Snapshot().Stores() {
+		if st.Storage == nil || stores[st.Storage] || !st.R.Supports("list") || !st.R.Supports("watch") || !st.R.Supports("delete") {
+			continue
+		}
+		stores[st.Storage] = true
+		gvr := st.R.GVR()
+		seen[gvr] = true
+		inf := gc.env.Informers.For(gvr)
+		if inf == nil {
+			gcResourcesSyncErrors.WithLabelValues().Inc()
+			continue
+		}
+		if gc.watched[gvr] == inf {
+			continue
+		}
+		gc.watched[gvr] = inf
+		gvk := st.R.GVK()
+		inf.Handle(func(ev Event) { gc.observe(gvk, ev) })
+	}
+	for gvr := range gc.watched {
+		if !seen[gvr] {
+			delete(gc.watched, gvr)
+		}
+	}
+}
+
+// observe queues an informer's event for the graph builder. It runs on
+// the informer's goroutine; the informer keeps the handler after Run
+// ends (informers outlive a loop that loses its lease), hence stopped.
+func (gc *GarbageCollector) observe(gvk schema.GroupVersionKind, ev Event) {
+	if gc.stopped.Load() {
+		return
+	}
+	m, err := meta.Accessor(ev.Object)
+	if err != nil {
+		return
+	}
+	c := &graphChange{gvk: gvk, obj: m}
+	switch ev.Type {
+	case watch.Added:
+		c.typ = addEvent
+	case watch.Modified:
+		c.typ = updateEvent
+		if ev.Old != nil {
+			if old, err := meta.Accessor(ev.Old); err == nil {
+				c.old = old
+			}
+		}
+	case watch.Deleted:
+		c.typ = deleteEvent
+	default:
+		return
+	}
+	gc.graphChanges.Add(c)
+}
+
+func (gc *GarbageCollector) processNextGraphChange() bool {
+	c, quit := gc.graphChanges.Get()
+	if quit {
+		return false
+	}
+	defer gc.graphChanges.Done(c)
+	gc.processGraphChange(c)
+	gc.graphChanges.Forget(c)
+	return true
+}
+
+// absentCache remembers owners verified absent (kube's absentOwnerCache,
+// an LRU of 500): a bounded set, emptied when full.
+type absentCache struct {
+	mu  sync.Mutex
+	max int
+	set map[objectReference]struct{}
+}
+
+func newAbsentCache(max int) *absentCache {
+	return &absentCache{max: max, set: map[objectReference]struct{}{}}
+}
+
+func (c *absentCache) add(r objectReference) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.set) >= c.max {
+		c.set = map[objectReference]struct{}{}
+	}
+	c.set[r] = struct{}{}
+}
+
+func (c *absentCache) has(r objectReference) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.set[r]
+	return ok
+}
+
+// resourceFor maps an apiVersion and kind to its resource and scope
+// through the catalogue (kube's REST mapper).
+func (gc *GarbageCollector) resourceFor(apiVersion, kind string) (schema.GroupVersionResource, bool, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return schema.GroupVersionResource{}, false, &restMappingError{apiVersion: apiVersion, kind: kind}
+	}
+	for _, st := range gc.env.Catalogue.Snapshot().Stores() {
+		r := st.R
+		if r.Group == gv.Group && r.Version == gv.Version && r.Kind == kind && st.Storage != nil {
+			return r.GVR(), r.Namespaced, nil
+		}
+	}
+	return schema.GroupVersionResource{}, false, &restMappingError{apiVersion: apiVersion, kind: kind}
+}
+
+type restMappingError struct{ apiVersion, kind string }
+
+func (e *restMappingError) Error() string {
+	return "unable to get REST mapping for " + e.kind + "." + e.apiVersion
+}
