@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -22,6 +23,7 @@ var serviceHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) { defaultService(obj.(*corev1.Service)) },
 	PrepareForUpdate: func(obj, old runtime.Object) {
 		svc := obj.(*corev1.Service)
+		normalizeClusterIPs(svc, old.(*corev1.Service))
 		keepAllocated(svc, old.(*corev1.Service))
 		defaultService(svc)
 	},
@@ -85,6 +87,35 @@ func defaultService(svc *corev1.Service) {
 			single := corev1.IPFamilyPolicySingleStack
 			s.IPFamilyPolicy = &single
 		}
+	}
+}
+
+// normalizeClusterIPs brings clusterIPs in line with clusterIP on an
+// update, as kube-apiserver's function of the same name, before anything
+// else looks at them: an old client knows only the singular field. It
+// clears clusterIPs when the client cleared clusterIP and left clusterIPs
+// as they were, and makes clusterIPs [clusterIP] when the client changed
+// clusterIP alone; so that
+//
+//	kubectl patch svc s --type=merge -p '{"spec":{"clusterIP":"10.96.0.77"}}'
+//
+// is refused as a change of spec.clusterIPs[0] ("may not change once
+// set"), not as clusterIPs disagreeing with clusterIP.
+func normalizeClusterIPs(svc, old *corev1.Service) {
+	s, o := &svc.Spec, &old.Spec
+	if len(o.ClusterIPs) > 0 && len(s.ClusterIPs) == 0 && o.ClusterIP == s.ClusterIP {
+		// An old client that patched another field.
+		s.ClusterIPs = o.ClusterIPs
+	}
+	if o.ClusterIP == s.ClusterIP {
+		return
+	}
+	same := slices.Equal(o.ClusterIPs, s.ClusterIPs)
+	if o.ClusterIP != "" && s.ClusterIP == "" && same {
+		s.ClusterIPs = nil
+	}
+	if s.ClusterIP != "" && same {
+		s.ClusterIPs = []string{s.ClusterIP}
 	}
 }
 
