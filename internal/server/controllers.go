@@ -40,6 +40,12 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Run: func(ctx context.Context) {
 			controllers.NewResourceQuotas(env).Run(ctx)
 		}},
+		{Name: "certificatesigningrequest-signing-controller", Aliases: []string{"csrsigning"}, Run: func(ctx context.Context) {
+			controllers.NewCSRSigning(env, s.PKI.CACert, s.PKI.CAKey, cfg.ClusterSigningDuration).Run(ctx)
+		}},
+		{Name: "certificatesigningrequest-cleaner-controller", Aliases: []string{"csrcleaner"}, Run: func(ctx context.Context) {
+			controllers.NewCSRCleaner(env).Run(ctx)
+		}},
 	}
 }
 

@@ -138,6 +138,10 @@ func TestSubresourcesMatchTheirTypes(t *testing.T) {
 				if gvr(r) != "v1/namespaces" {
 					t.Errorf("%s lists subresource finalize", gvr(r))
 				}
+			case "approval":
+				if gvr(r) != "certificates.k8s.io/v1/certificatesigningrequests" {
+					t.Errorf("%s lists subresource approval", gvr(r))
+				}
 			default:
 				t.Errorf("%s lists subresource %q", gvr(r), s.Name)
 			}

@@ -22,8 +22,8 @@ const group = "certificates.k8s.io"
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "certificatesigningrequests", Kind: "CertificateSigningRequest",
-			ShortNames: []string{"csr"}, Subresources: []*registry.Subresource{registry.Status}, Names: registry.PathSegment,
-			Fields: csrFields, Table: csrTable},
+			ShortNames: []string{"csr"}, Subresources: []*registry.Subresource{csrStatus, csrApproval}, Names: registry.PathSegment,
+			Fields: csrFields, Table: csrTable, Hooks: csrHooks},
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
 			Names: registry.PathSegment, Table: clusterTrustBundleTable},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
