@@ -34,11 +34,11 @@ func quotaTestHard() corev1.ResourceList {
 		corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("500Mi"),
 		corev1.ResourceConfigMaps: resource.MustParse("10"), corev1.ResourceSecrets: resource.MustParse("10"),
 		corev1.ResourcePersistentVolumeClaims: resource.MustParse("10"), corev1.ResourceRequestsStorage: resource.MustParse("10Gi"),
-		corev1.ResourceEphemeralStorage: resource.MustParse("50Gi"),
+		corev1.ResourceEphemeralStorage:                           resource.MustParse("50Gi"),
 		"gold.storageclass.storage.k8s.io/persistentvolumeclaims": resource.MustParse("10"),
 		"gold.storageclass.storage.k8s.io/requests.storage":       resource.MustParse("10Gi"),
-		"count/replicasets.apps":      resource.MustParse("5"),
-		"requests.example.com/dongle": resource.MustParse("3"),
+		"count/replicasets.apps":                                  resource.MustParse("5"),
+		"requests.example.com/dongle":                             resource.MustParse("3"),
 	}
 }
 
@@ -94,7 +94,9 @@ func waitUsed(t *testing.T, k *kapi, ns, name string, want func() corev1.Resourc
 	}
 }
 
-func fixed(l corev1.ResourceList) func() corev1.ResourceList { return func() corev1.ResourceList { return l } }
+func fixed(l corev1.ResourceList) func() corev1.ResourceList {
+	return func() corev1.ResourceList { return l }
+}
 
 func sameQuantities(a, b corev1.ResourceList) bool {
 	if len(a) != len(b) {
