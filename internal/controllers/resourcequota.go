@@ -37,7 +37,9 @@ import (
 // wrote), when a counted object is added, changed in what it uses, or
 // deleted (which is where a write the plugin charged may fail to
 // happen, or an object go without a charge: a namespace's deletion,
-// terminal pods), and on every ResyncPeriod. The informers it reads may
+// terminal pods), when the catalogue gains a resource a quota names
+// (count/widgets.example.com before its CRD), and on every
+// ResyncPeriod. The informers it reads may
 // lag the quota's charges by a moment; a count made before an informer
 // saw an object is made again when that informer reports it.
 type ResourceQuotas struct {
@@ -86,6 +88,7 @@ func (c *ResourceQuotas) Run(ctx context.Context) {
 			c.enqueue(q)
 		}
 	})
+	changed := c.env.Catalogue.Subscribe()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	go func() {
@@ -118,6 +121,14 @@ func (c *ResourceQuotas) Run(ctx context.Context) {
 		case <-t.C:
 			for _, o := range c.quotas.List("") {
 				c.primary.Add(quotaKey(o.(*corev1.ResourceQuota)))
+			}
+		case <-changed:
+			// A resource came (a CRD): quotas that could not count it
+			// until now count it at once.
+			for _, o := range c.quotas.List("") {
+				if q := o.(*corev1.ResourceQuota); needsUsage(q) {
+					c.enqueue(q)
+				}
 			}
 		}
 	}
