@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"os"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/controllers"
 	"kapi/internal/registry"
@@ -36,6 +38,14 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		}},
 		{Name: "persistentvolume-protection-controller", Aliases: []string{"pv-protection"}, Run: func(ctx context.Context) {
 			controllers.NewVolumeProtection(env).Run(ctx)
+		}},
+		{Name: "root-ca-certificate-publisher-controller", Aliases: []string{"root-ca-cert-publisher"}, Run: func(ctx context.Context) {
+			ca, err := os.ReadFile(s.PKI.CACert)
+			if err != nil {
+				klog.ErrorS(err, "root-ca-certificate-publisher-controller: reading the CA bundle")
+				return
+			}
+			controllers.NewRootCAPublisher(env, ca).Run(ctx)
 		}},
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Run: func(ctx context.Context) {
 			controllers.NewResourceQuotas(env).Run(ctx)

@@ -128,7 +128,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	replaceRow(stores, "", "services", func(r *registry.Resource) *registry.Resource {
 		return r.WithHooks(core.ServiceHooks(alloc))
 	})
-	if err := ensureKubernetesServices(ctx, cfg, stores, alloc.IPs, ln.Addr()); err != nil {
+	leases, err := ensureKubernetesServices(ctx, cfg, s.etcd.client, stores, alloc.IPs, ln.Addr())
+	if err != nil {
 		return fail(err)
 	}
 	// Endpoints' addresses: never a loopback or link-local one unless
@@ -255,6 +256,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.runControllerLoops(ctrlCtx, cfg, cat, lb); err != nil {
 		s.Stop()
 		return nil, err
+	}
+	for _, f := range s.apiserverLoops(cat, lb, leases) {
+		s.runNow(ctrlCtx, f)
 	}
 	// As kube-apiserver, ready once the custom resources that exist are
 	// served.

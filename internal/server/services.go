@@ -7,7 +7,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,25 +49,38 @@ func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.S
 
 // ensureKubernetesServices makes the ServiceCIDR "kubernetes" and the
 // kubernetes Service in default (the first address of the range, port 443
-// to the secure port) with its Endpoints and EndpointSlice. It runs
-// before kapi serves.
-func ensureKubernetesServices(ctx context.Context, cfg Config, stores []*registry.Store, ips *allocation.ClusterIPs, addr net.Addr) error {
+// to the secure port), and puts this replica into its Endpoints and
+// EndpointSlice through the endpoint leases, which it returns to run. It
+// runs before kapi serves.
+func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.Client, stores []*registry.Store, ips *allocation.ClusterIPs, addr net.Addr) (*endpointLeases, error) {
 	services := findStore(stores, "", "v1", "services")
 	cidrs := findStore(stores, "networking.k8s.io", "v1", "servicecidrs")
 	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
 		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{ips.CIDR().String()}}}
 	if _, err := cidrs.Create(ctx, "", sc, nil, false); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the ServiceCIDR kubernetes: %w", err)
+		return nil, fmt.Errorf("creating the ServiceCIDR kubernetes: %w", err)
 	}
 	port := int32(addr.(*net.TCPAddr).Port)
 	if err := ensureKubernetesService(ctx, services, ips.First().String(), port); err != nil {
-		return err
+		return nil, err
 	}
-	host := cfg.BindAddress
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "127.0.0.1"
+	leases := newEndpointLeases(client, cfg.EtcdPrefix, advertiseAddress(cfg), port, stores)
+	if err := leases.reconcile(ctx); err != nil {
+		return nil, fmt.Errorf("writing the kubernetes endpoints: %w", err)
 	}
-	return ensureKubernetesEndpoints(ctx, stores, host, port)
+	return leases, nil
+}
+
+// advertiseAddress is the address other replicas and clients reach this
+// one at, as kube-apiserver's --advertise-address defaults to
+// --bind-address: the bind address, or 127.0.0.1 when kapi binds to all
+// interfaces (kube would pick the host's default interface; kapi serves
+// local development first).
+func advertiseAddress(cfg Config) string {
+	if ip := net.ParseIP(cfg.BindAddress); ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	return "127.0.0.1"
 }
 
 // kubernetesLabels are the labels kube-apiserver gives the kubernetes
@@ -106,40 +118,6 @@ func ensureKubernetesService(ctx context.Context, services *registry.Store, clus
 	}
 	if err != nil {
 		return fmt.Errorf("creating the kubernetes Service: %w", err)
-	}
-	return nil
-}
-
-// ensureKubernetesEndpoints points the kubernetes Service's Endpoints and
-// EndpointSlice at this kapi (the last replica to start wins: there is no
-// lease reconciler).
-func ensureKubernetesEndpoints(ctx context.Context, stores []*registry.Store, host string, port int32) error {
-	eps := &corev1.Endpoints{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
-		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: host}},
-			Ports: []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}}}},
-	}
-	https, tcp, ready := "https", corev1.ProtocolTCP, true
-	family := discoveryv1.AddressTypeIPv4
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		family = discoveryv1.AddressTypeIPv6
-	}
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes"}},
-		AddressType: family,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{host}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: &https, Port: &port, Protocol: &tcp}},
-	}
-	for _, want := range []struct {
-		store *registry.Store
-		obj   runtime.Object
-	}{
-		{findStore(stores, "", "v1", "endpoints"), eps},
-		{findStore(stores, "discovery.k8s.io", "v1", "endpointslices"), slice},
-	} {
-		if err := putObject(ctx, want.store, want.obj); err != nil {
-			return fmt.Errorf("writing the kubernetes %s: %w", want.store.R.Kind, err)
-		}
 	}
 	return nil
 }
