@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/server"
+)
+
+// gcRing makes n ConfigMaps each owning the next, the last owning the
+// first: a cycle of blocking references (the first is made without its
+// owner, which is added once the last exists).
+func gcRing(t *testing.T, k *kapi, ns string, n int) []*corev1.ConfigMap {
+	t.Helper()
+	ctx := context.Background()
+	ring := []*corev1.ConfigMap{gcConfigMap(t, k, ns, "ring-0")}
+	for i := 1; i < n; i++ {
+		ring = append(ring, gcConfigMap(t, k, ns, fmt.Sprint("ring-", i), gcOwner("v1", "ConfigMap", ring[i-1])))
+	}
+	first := ring[0].DeepCopy()
+	first.OwnerReferences = []metav1.OwnerReference{gcOwner("v1", "ConfigMap", ring[n-1])}
+	got, err := k.client.CoreV1().ConfigMaps(ns).Update(ctx, first, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring[0] = got
+	return ring
+}
+
+// TestGCCycle deletes rings of owners: in the foreground (each waits for
+// the next, which waits for the first: the collector unblocks the
+// references that close the cycle) and in the background.
+func TestGCCycle(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t)
+	ctx := context.Background()
+	for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationForeground, metav1.DeletePropagationBackground} {
+		t.Run(string(policy), func(t *testing.T) {
+			t.Parallel()
+			ns := gcNamespace(t, k, "gc-cycle-"+map[metav1.DeletionPropagation]string{metav1.DeletePropagationForeground: "fg", metav1.DeletePropagationBackground: "bg"}[policy])
+			ring := gcRing(t, k, ns, 3)
+			if err := k.client.CoreV1().ConfigMaps(ns).Delete(ctx, ring[1].Name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
+				t.Fatal(err)
+			}
+			for _, cm := range ring {
+				gcWaitGone(t, "ConfigMap "+cm.Name+" of the ring", gcGetConfigMap(k, ns, cm.Name))
+			}
+		})
+	}
+}
+
+// TestGCRestart: the collector keeps no state but its graph, which a new
+// kapi rebuilds from the watch caches and then finishes what was begun.
+func TestGCRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("ForegroundBegunWithoutCollector", func(t *testing.T) {
+		t.Parallel()
+		// kapi without the collector: the API server marks the owner
+		// and nothing more happens
+		k := startKapi(t, func(c *server.Config) { c.Controllers = []string{"*", "-garbage-collector-controller"} })
+		ns := gcNamespace(t, k, "gc-restart")
+		rc, _ := gcOwnedRC(t, k, ns, "web", 3, 0)
+		fg := metav1.DeletePropagationForeground
+		if err := k.client.CoreV1().ReplicationControllers(ns).Delete(ctx, rc.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+			t.Fatal(err)
+		}
+		orphans := gcNamespace(t, k, "gc-restart-orphans")
+		rc2, pods2 := gcOwnedRC(t, k, orphans, "web", 2, 0)
+		orphan := metav1.DeletePropagationOrphan
+		if err := k.client.CoreV1().ReplicationControllers(orphans).Delete(ctx, rc2.Name, metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := k.client.CoreV1().ReplicationControllers(ns).Get(ctx, rc.Name, metav1.GetOptions{})
+		if err != nil || !gcHas(got.Finalizers, metav1.FinalizerDeleteDependents) {
+			t.Fatalf("the rc after a foreground delete: %v %v", err, got)
+		}
+		k.cfg.Controllers = nil
+		k.restart()
+		gcWaitGone(t, "the rc", func() error {
+			_, err := k.client.CoreV1().ReplicationControllers(ns).Get(ctx, rc.Name, metav1.GetOptions{})
+			return err
+		})
+		// foreground: the owner went last
+		l, err := k.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) != 0 {
+			t.Fatalf("%d pods left after their owner went in the foreground", len(l.Items))
+		}
+		gcWaitGone(t, "the orphaning rc", func() error {
+			_, err := k.client.CoreV1().ReplicationControllers(orphans).Get(ctx, rc2.Name, metav1.GetOptions{})
+			return err
+		})
+		gcExpectOrphans(t, k, orphans, len(pods2))
+	})
+
+	t.Run("MidForeground", func(t *testing.T) {
+		t.Parallel()
+		k := startKapi(t)
+		ns := gcNamespace(t, k, "gc-restart")
+		rc, pods := gcOwnedRC(t, k, ns, "web", 3, 1)
+		fg := metav1.DeletePropagationForeground
+		if err := k.client.CoreV1().ReplicationControllers(ns).Delete(ctx, rc.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+			t.Fatal(err)
+		}
+		held := pods[0].Name
+		if err := waitUntil(gcWait, func() bool {
+			l, err := k.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			return err == nil && len(l.Items) == 1 && l.Items[0].DeletionTimestamp != nil
+		}); err != nil {
+			t.Fatalf("the foreground deletion did not begin: %v", err)
+		}
+		k.restart()
+		if _, err := k.client.CoreV1().ReplicationControllers(ns).Get(ctx, rc.Name, metav1.GetOptions{}); err != nil {
+			t.Fatalf("the rc after the restart, its held dependent still there: %v", err)
+		}
+		gcRelease(t, k, ns, held)
+		gcWaitGone(t, "the rc", func() error {
+			_, err := k.client.CoreV1().ReplicationControllers(ns).Get(ctx, rc.Name, metav1.GetOptions{})
+			return err
+		})
+		gcWaitPodsGone(t, k, ns)
+	})
+}
