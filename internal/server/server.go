@@ -16,6 +16,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/audit"
@@ -250,7 +251,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), crdClient, cat,
 		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat, cfg.ProxyAllowLoopback))
-	for _, f := range append(az.controllers, crds.Run) {
+	// Every group-version served gets its APIService, as in kube.
+	apiServices := &controllers.APIServices{Catalogue: cat, Client: aggregator.NewForConfigOrDie(lb.Config(APIServerUser)),
+		Store: findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")}
+	for _, f := range append(az.controllers, crds.Run, apiServices.Run) {
 		s.runNow(ctrlCtx, f)
 	}
 	if err := s.runControllerLoops(ctrlCtx, cfg, cat, lb); err != nil {
