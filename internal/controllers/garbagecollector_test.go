@@ -1,0 +1,178 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+)
+
+var configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+
+func testCollector() (*GarbageCollector, *record.FakeRecorder) {
+	rec := record.NewFakeRecorder(10)
+	return &GarbageCollector{graph: newGraph(), absentOwners: newAbsentCache(10), recorder: rec,
+		graphChanges:    NewQueue[*graphChange]("test_graph_changes"),
+		attemptToDelete: NewQueue[*node]("test_attempt_to_delete"),
+		attemptToOrphan: NewQueue[*node]("test_attempt_to_orphan")}, rec
+}
+
+func cm(ns, name, uid string, owners ...metav1.OwnerReference) *metav1.ObjectMeta {
+	return &metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(uid), OwnerReferences: owners}
+}
+
+func refTo(m *metav1.ObjectMeta, block bool) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: m.Name, UID: m.UID, BlockOwnerDeletion: &block}
+}
+
+// queued drains q into the uids it held.
+func queued(q workqueueOf[*node]) map[types.UID]bool {
+	out := map[types.UID]bool{}
+	for q.Len() > 0 {
+		n, _ := q.Get()
+		out[n.identity.UID] = true
+		q.Done(n)
+		q.Forget(n)
+	}
+	return out
+}
+
+func TestGCGraphVirtualOwnerThenObserved(t *testing.T) {
+	gc, _ := testCollector()
+	owner := cm("a", "owner", "u-owner")
+	dep := cm("a", "dep", "u-dep", refTo(owner, true))
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: dep})
+	n, ok := gc.graph.get("u-owner")
+	if !ok || !n.virtual || len(n.dependents) != 1 {
+		t.Fatalf("the owner named by a dependent must be a virtual node with it as dependent: %+v", n)
+	}
+	if q := queued(gc.attemptToDelete); !q["u-owner"] || len(q) != 1 {
+		t.Fatalf("the virtual owner must be queued to be verified, got %v", q)
+	}
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: owner})
+	if n, _ := gc.graph.get("u-owner"); n.virtual {
+		t.Fatal("an observed owner stays virtual")
+	}
+	// its deletion queues the dependent and remembers the owner absent
+	gc.processGraphChange(&graphChange{typ: deleteEvent, gvk: configMapGVK, obj: owner})
+	if _, ok := gc.graph.get("u-owner"); ok {
+		t.Fatal("a deleted owner stays in the graph")
+	}
+	if q := queued(gc.attemptToDelete); !q["u-dep"] {
+		t.Fatalf("the dependent of a deleted owner must be queued, got %v", q)
+	}
+	if !gc.absentOwners.has(identityOf(configMapGVK, owner)) {
+		t.Fatal("the deleted owner is not remembered absent")
+	}
+}
+
+func TestGCGraphInvalidNamespaceEvent(t *testing.T) {
+	gc, rec := testCollector()
+	owner := cm("a", "owner", "u-owner")
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: owner})
+	astray := cm("b", "astray", "u-astray", refTo(owner, false))
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: astray})
+	if q := queued(gc.attemptToDelete); !q["u-astray"] {
+		t.Fatalf("a dependent naming an owner of another namespace must be queued, got %v", q)
+	}
+	select {
+	case ev := <-rec.Events:
+		want := `Warning OwnerRefInvalidNamespace ownerRef [v1/ConfigMap, namespace: b, name: owner, uid: u-owner] does not exist in namespace "b"`
+		if ev != want {
+			t.Fatalf("event %q, want %q", ev, want)
+		}
+	default:
+		t.Fatal("no OwnerRefInvalidNamespace event")
+	}
+}
+
+func TestGCGraphForegroundTransition(t *testing.T) {
+	gc, _ := testCollector()
+	owner := cm("a", "owner", "u-owner")
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: owner})
+	blocking := cm("a", "blocking", "u-b", refTo(owner, true))
+	plain := cm("a", "plain", "u-p", refTo(owner, false))
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: blocking})
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: plain})
+	queued(gc.attemptToDelete)
+
+	deleting := owner.DeepCopy()
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	deleting.Finalizers = []string{metav1.FinalizerDeleteDependents}
+	gc.processGraphChange(&graphChange{typ: updateEvent, gvk: configMapGVK, obj: deleting, old: owner})
+	n, _ := gc.graph.get("u-owner")
+	if !n.deletingDependents || !n.beingDeleted {
+		t.Fatalf("the owner is not deleting its dependents: %+v", n)
+	}
+	if q := queued(gc.attemptToDelete); !q["u-owner"] || !q["u-b"] || !q["u-p"] {
+		t.Fatalf("the owner and its dependents must be queued, got %v", q)
+	}
+	if b := gc.graph.blockingDependents(n); len(b) != 1 || b[0].identity.UID != "u-b" {
+		t.Fatalf("blocking dependents: %v", b)
+	}
+	// the blocking dependent drops its blockOwnerDeletion: the owner is
+	// looked at again
+	unblocked := blocking.DeepCopy()
+	unblocked.OwnerReferences = []metav1.OwnerReference{refTo(owner, false)}
+	gc.processGraphChange(&graphChange{typ: updateEvent, gvk: configMapGVK, obj: unblocked, old: blocking})
+	if q := queued(gc.attemptToDelete); !q["u-owner"] {
+		t.Fatalf("the unblocked owner must be queued, got %v", q)
+	}
+	if b := gc.graph.blockingDependents(n); len(b) != 0 {
+		t.Fatalf("blocking dependents after the change: %v", b)
+	}
+}
+
+func TestGCGraphOrphanTransition(t *testing.T) {
+	gc, _ := testCollector()
+	owner := cm("a", "owner", "u-owner")
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: owner})
+	deleting := owner.DeepCopy()
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	deleting.Finalizers = []string{metav1.FinalizerOrphanDependents}
+	gc.processGraphChange(&graphChange{typ: updateEvent, gvk: configMapGVK, obj: deleting, old: owner})
+	if q := queued(gc.attemptToOrphan); !q["u-owner"] {
+		t.Fatalf("the owner must be queued to orphan its dependents, got %v", q)
+	}
+	// an update that changes nothing of the deletion starts nothing again
+	again := deleting.DeepCopy()
+	again.Labels = map[string]string{"x": "y"}
+	gc.processGraphChange(&graphChange{typ: updateEvent, gvk: configMapGVK, obj: again, old: deleting})
+	if gc.attemptToOrphan.Len() != 0 {
+		t.Fatal("an orphaning was queued twice")
+	}
+}
+
+func TestGCReferencesDiffs(t *testing.T) {
+	yes, no := true, false
+	a := metav1.OwnerReference{UID: "a", Name: "a", BlockOwnerDeletion: &yes}
+	b := metav1.OwnerReference{UID: "b", Name: "b"}
+	a2 := a
+	a2.BlockOwnerDeletion = &no
+	c := metav1.OwnerReference{UID: "c", Name: "c"}
+	added, removed, changed := referencesDiffs([]metav1.OwnerReference{a, b}, []metav1.OwnerReference{a2, c})
+	if len(added) != 1 || added[0].UID != "c" || len(removed) != 1 || removed[0].UID != "b" || len(changed) != 1 || changed[0][0].UID != "a" {
+		t.Fatalf("added %v removed %v changed %v", added, removed, changed)
+	}
+	if added, removed, changed := referencesDiffs([]metav1.OwnerReference{a}, []metav1.OwnerReference{a}); len(added)+len(removed)+len(changed) != 0 {
+		t.Fatal("equal lists differ")
+	}
+}
+
+func TestGCAlternateOwnerIdentity(t *testing.T) {
+	absent := objectReference{OwnerReference: metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "o", UID: "u"}, Namespace: "a"}
+	same := &node{identity: objectReference{Namespace: "a"}, owners: []metav1.OwnerReference{absent.OwnerReference}}
+	other := &node{identity: objectReference{Namespace: "b"}, owners: []metav1.OwnerReference{absent.OwnerReference}}
+	if alt := alternateOwnerIdentity([]*node{same}, absent); alt != nil {
+		t.Fatalf("no alternate expected, got %v", alt)
+	}
+	alt := alternateOwnerIdentity([]*node{same, other}, absent)
+	if alt == nil || alt.Namespace != "b" || !strings.Contains(alt.String(), "namespace: b") {
+		t.Fatalf("alternate %v, want the owner in namespace b", alt)
+	}
+}
