@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,10 @@ type ServiceAccounts struct {
 	Keys      []crypto.PublicKey
 	Signer    *Signer
 	Lookup    Lookup
+	// SecretToken reads the "token" of a legacy token's Secret; found is
+	// false when the Secret is gone or being deleted. Without it a legacy
+	// token is checked against its Secret's existence only.
+	SecretToken func(ctx context.Context, namespace, name string) (token []byte, found bool, err error)
 	// MaxExpiration caps the lifetime of issued tokens (0: no cap).
 	MaxExpiration time.Duration
 	Now           func() time.Time
@@ -191,7 +196,7 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 		return nil, false, nil
 	}
 	if c.Issuer == legacyIssuer {
-		return s.legacy(ctx, &c)
+		return s.legacy(ctx, token, &c)
 	}
 	now := s.now()
 	if c.Expiry != 0 && now.Unix() >= c.Expiry {
@@ -239,20 +244,48 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 	return u, true, nil
 }
 
-// legacy authenticates an old secret-based token: its secret must still
-// exist.
-func (s *ServiceAccounts) legacy(ctx context.Context, c *claims) (*request.User, bool, error) {
+// legacy authenticates an old secret-based token as kube-apiserver's
+// legacy validator: its claims complete, its Secret still there (not
+// being deleted) and holding this very token, its service account there
+// with the uid it names.
+func (s *ServiceAccounts) legacy(ctx context.Context, token string, c *claims) (*request.User, bool, error) {
+	for _, claim := range []struct{ name, value string }{{"sub", c.Subject}, {"namespace", c.LegacyNamespace},
+		{"secretName", c.LegacySecret}, {"serviceAccountName", c.LegacyName}, {"serviceAccountUID", c.LegacyUID}} {
+		if claim.value == "" {
+			return nil, false, fmt.Errorf("%s claim is missing", claim.name)
+		}
+	}
 	ns, name, ok := SplitServiceAccountUser(c.Subject)
 	if !ok || ns != c.LegacyNamespace || name != c.LegacyName {
-		return nil, false, errors.New("legacy service account token subject does not match its claims")
+		return nil, false, errors.New("sub claim is invalid")
+	}
+	if s.SecretToken != nil {
+		stored, found, err := s.SecretToken(ctx, ns, c.LegacySecret)
+		if err != nil || !found {
+			return nil, false, errors.New("Token has been invalidated")
+		}
+		if subtle.ConstantTimeCompare(stored, []byte(token)) != 1 {
+			return nil, false, errors.New("Token does not match server's copy")
+		}
+	} else if err := s.exists(ctx, "Secret", ns, Ref{Name: c.LegacySecret}); err != nil {
+		return nil, false, err
 	}
 	if err := s.exists(ctx, "ServiceAccount", ns, Ref{Name: name, UID: c.LegacyUID}); err != nil {
 		return nil, false, err
 	}
-	if err := s.exists(ctx, "Secret", ns, Ref{Name: c.LegacySecret}); err != nil {
-		return nil, false, err
-	}
 	return &request.User{Name: c.Subject, UID: c.LegacyUID, Groups: ServiceAccountGroups(ns)}, true, nil
+}
+
+// LegacyToken signs the token kube-controller-manager's token controller
+// puts into a Secret of type kubernetes.io/service-account-token: issuer
+// kubernetes/serviceaccount, no audience and no expiry, the service
+// account and the Secret in kubernetes.io/serviceaccount/* claims.
+func LegacyToken(signer *Signer, namespace, serviceAccount, serviceAccountUID, secret string) (string, error) {
+	if signer == nil {
+		return "", errors.New("no service-account signing key")
+	}
+	return signer.Sign(claims{Issuer: legacyIssuer, Subject: ServiceAccountUser(namespace, serviceAccount),
+		LegacyNamespace: namespace, LegacySecret: secret, LegacyName: serviceAccount, LegacyUID: serviceAccountUID})
 }
 
 // exists refuses a token whose object is gone or was replaced.

@@ -17,4 +17,9 @@ type Env struct {
 	// through authentication, audit, authorization (the bootstrap role
 	// system:controller:<name>), admission and validation, in process.
 	ClientFor func(serviceAccount string) *rest.Config
+	// ClientForUser returns a client configuration acting as the user name
+	// (group system:authenticated): kube-controller-manager's own
+	// credentials, which the loops kube runs without a service account of
+	// their own use (system:kube-controller-manager).
+	ClientForUser func(name string) *rest.Config
 }

@@ -20,6 +20,7 @@ import (
 const LegacyTokenTrackingConfigMap = "kube-apiserver-legacy-service-account-token-tracking"
 
 const (
+	recreateEvery          = 30 * time.Minute
 	legacyTokenTrackingKey = "since"
 	legacyTokenDateFormat  = "2006-01-02"
 )
@@ -27,15 +28,16 @@ const (
 // LegacyTokenTracking publishes that ConfigMap as kube-apiserver does on
 // every replica (legacytokentracking.Controller): it makes it when it is
 // missing, with today's date (UTC), and puts a date back when "since" is
-// not one; it never moves a valid date. A deleted ConfigMap is made again,
-// at most once a minute, as kube-apiserver limits re-creation so that
-// replicas racing on it do not churn the date.
+// not one; it never moves a valid date. A replica makes it at most once
+// every 30 minutes, as kube-apiserver's limiter, so that a deleted one
+// comes back at the next start or within half an hour (kube's reason:
+// replicas of which some track and some do not would otherwise fight).
 type LegacyTokenTracking struct {
 	client kubernetes.Interface
 	inf    *Informer
 	queue  workqueue.TypedRateLimitingInterface[string]
-	// created is when this replica last made it: re-creation waits a
-	// minute after.
+	// created is when this replica last made it: re-creation waits
+	// recreateEvery after.
 	created time.Time
 	now     func() time.Time
 }
@@ -83,7 +85,7 @@ func (c *LegacyTokenTracking) sync(ctx context.Context) error {
 	today := now.UTC().Format(legacyTokenDateFormat)
 	obj, ok := c.inf.Get(metav1.NamespaceSystem, LegacyTokenTrackingConfigMap)
 	if !ok {
-		if next := c.created.Add(time.Minute); now.Before(next) {
+		if next := c.created.Add(recreateEvery); !c.created.IsZero() && now.Before(next) {
 			c.queue.AddAfter(LegacyTokenTrackingConfigMap, next.Sub(now))
 			return nil
 		}

@@ -94,7 +94,8 @@ func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, er
 		audiences = issuers[:1]
 	}
 	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
-		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores)}
+		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores),
+		SecretToken: secretToken(findStore(stores, "", "v1", "secrets"))}
 	for _, k := range keys {
 		p.sa.Keys = append(p.sa.Keys, k)
 	}

@@ -47,6 +47,14 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 			}
 			controllers.NewRootCAPublisher(env, ca).Run(ctx)
 		}},
+		{Name: "serviceaccount-token-controller", Aliases: []string{"serviceaccount-token"}, Run: func(ctx context.Context) {
+			tokens, err := tokensController(s, cfg, env)
+			if err != nil {
+				klog.ErrorS(err, "serviceaccount-token-controller")
+				return
+			}
+			tokens.Run(ctx)
+		}},
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Run: func(ctx context.Context) {
 			controllers.NewResourceQuotas(env).Run(ctx)
 		}},
@@ -70,6 +78,7 @@ func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *regist
 		Informers: controllers.NewInformers(ctx, cat),
 		ClientFor: func(sa string) *rest.Config { return lb.Config(ServiceAccountUser("kube-system", sa)) },
 	}
+	env.ClientForUser = func(name string) *rest.Config { return lb.Config(authenticatedUser(name)) }
 	loops := controllerLoops(s, &cfg, env)
 	enabled := cfg.Controllers
 	if enabled == nil {

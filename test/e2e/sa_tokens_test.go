@@ -2,17 +2,167 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
+
+// tokenSecret is a Secret of type kubernetes.io/service-account-token
+// for the service account sa.
+func tokenSecret(name, sa string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{corev1.ServiceAccountNameKey: sa}},
+		Type: corev1.SecretTypeServiceAccountToken}
+}
+
+// whoAmI asks kapi who the bearer of token is (SelfSubjectReview).
+func whoAmI(k *kapi, token string) (authenticationv1.UserInfo, error) {
+	c := kubernetes.NewForConfigOrDie(&rest.Config{Host: k.srv.URL, BearerToken: token,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: k.srv.PKI.CACert}})
+	r, err := c.AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return authenticationv1.UserInfo{}, err
+	}
+	return r.Status.UserInfo, nil
+}
+
+// TestLegacyTokenController: a token Secret of a service account gets
+// its token, ca.crt and namespace and the account's uid annotation, as
+// from kube-controller-manager's token controller; the token is a legacy
+// JWT that authenticates as the account, until its Secret is deleted or
+// holds another token. A token Secret of an account that does not exist
+// is deleted, and so are an account's token Secrets when it goes.
+func TestLegacyTokenController(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	ns := "tok"
+	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := k.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := k.client.CoreV1().Secrets(ns)
+	filled := func(name string) *corev1.Secret {
+		t.Helper()
+		var s *corev1.Secret
+		if err := waitUntil(60*time.Second, func() bool {
+			s, err = secrets.Get(ctx, name, metav1.GetOptions{})
+			return err == nil && len(s.Data["token"]) > 0 && len(s.Data["ca.crt"]) > 0 && len(s.Data["namespace"]) > 0
+		}); err != nil {
+			t.Fatalf("secret %s not filled: %+v (%v)", name, s, err)
+		}
+		return s
+	}
+	if _, err := secrets.Create(ctx, tokenSecret("builder-token", "builder"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := filled("builder-token")
+	if got := string(s.Data["ca.crt"]); got != readFile(t, k.srv.PKI.CACert) {
+		t.Errorf("ca.crt is not kapi's CA:\n%s", got)
+	}
+	if got := string(s.Data["namespace"]); got != ns {
+		t.Errorf("namespace %q, want %q", got, ns)
+	}
+	if got := s.Annotations[corev1.ServiceAccountUIDKey]; got != string(sa.UID) {
+		t.Errorf("annotation %s %q, want %q", corev1.ServiceAccountUIDKey, got, sa.UID)
+	}
+	token := string(s.Data["token"])
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("the token is no JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	for claim, want := range map[string]any{
+		"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:tok:builder",
+		"kubernetes.io/serviceaccount/namespace":            ns,
+		"kubernetes.io/serviceaccount/secret.name":          "builder-token",
+		"kubernetes.io/serviceaccount/service-account.name": "builder",
+		"kubernetes.io/serviceaccount/service-account.uid":  string(sa.UID),
+	} {
+		if claims[claim] != want {
+			t.Errorf("claim %s = %v, want %v", claim, claims[claim], want)
+		}
+	}
+	if _, ok := claims["exp"]; ok {
+		t.Errorf("a legacy token has an expiry: %v", claims)
+	}
+	u, err := whoAmI(k, token)
+	if err != nil {
+		t.Fatalf("the token does not authenticate: %v", err)
+	}
+	if u.Username != "system:serviceaccount:tok:builder" || u.UID != string(sa.UID) {
+		t.Errorf("the token is %s (uid %s)", u.Username, u.UID)
+	}
+
+	// Another token in the Secret: the old one no longer authenticates.
+	s.Data["token"] = []byte("replaced")
+	if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whoAmI(k, token); !apierrors.IsUnauthorized(err) {
+		t.Errorf("a token its Secret no longer holds: %v, want 401", err)
+	}
+
+	// A token Secret whose Secret is deleted no longer authenticates.
+	if _, err := secrets.Create(ctx, tokenSecret("second", "builder"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second := string(filled("second").Data["token"])
+	if _, err := whoAmI(k, second); err != nil {
+		t.Fatalf("the second token does not authenticate: %v", err)
+	}
+	if err := secrets.Delete(ctx, "second", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whoAmI(k, second); !apierrors.IsUnauthorized(err) {
+		t.Errorf("the token of a deleted Secret: %v, want 401", err)
+	}
+
+	// No such account: the Secret is deleted.
+	if _, err := secrets.Create(ctx, tokenSecret("orphan", "nobody"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := func(name string) {
+		t.Helper()
+		if err := waitUntil(60*time.Second, func() bool {
+			_, err := secrets.Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}); err != nil {
+			t.Errorf("secret %s is still there", name)
+		}
+	}
+	gone("orphan")
+
+	// The account deleted: its token Secrets go, and its tokens stop working.
+	if err := k.client.CoreV1().ServiceAccounts(ns).Delete(ctx, "builder", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone("builder-token")
+}
 
 // TestLegacyTokenTrackingConfigMap: kapi publishes
 // kube-system/kube-apiserver-legacy-service-account-token-tracking with
 // "since" a date, as kube-apiserver does (kube-controller-manager's
 // legacy token cleaner reads it), puts a date back when it is not one,
-// and makes it again when deleted.
+// and makes it again when deleted (at the next start: kube-apiserver
+// makes it at most once every 30 minutes).
 func TestLegacyTokenTrackingConfigMap(t *testing.T) {
 	k := startKapi(t)
 	ctx := context.Background()
@@ -54,5 +204,7 @@ func TestLegacyTokenTrackingConfigMap(t *testing.T) {
 	if err := cms.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	k.restart()
+	cms = k.client.CoreV1().ConfigMaps("kube-system")
 	dated(uid)
 }

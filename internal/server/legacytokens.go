@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"kapi/internal/authn"
+	"kapi/internal/controllers"
+	"kapi/internal/registry"
+	"kapi/internal/request"
+)
+
+// secretToken reads the token a legacy service-account token's Secret
+// holds, for the authenticator to compare; a Secret being deleted holds
+// none.
+func secretToken(secrets *registry.Store) func(ctx context.Context, ns, name string) ([]byte, bool, error) {
+	return func(ctx context.Context, ns, name string) ([]byte, bool, error) {
+		obj, err := secrets.Get(ctx, ns, name, nil)
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		secret := obj.(*corev1.Secret)
+		if secret.DeletionTimestamp != nil {
+			return nil, false, nil
+		}
+		return secret.Data[corev1.ServiceAccountTokenKey], true, nil
+	}
+}
+
+// tokensController is kube-controller-manager's serviceaccount-token
+// controller: it signs with the key the server signs service-account
+// tokens with (--service-account-signing-key-file, or the one kapi keeps
+// in its data folder), which is one of those the authenticator verifies
+// with, and hands out kapi's CA.
+func tokensController(s *Server, cfg *Config, env *controllers.Env) (*controllers.Tokens, error) {
+	keyFile := cfg.ServiceAccountSigningKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(s.PKI.Dir, "sa.key")
+	}
+	key, err := authn.ReadPrivateKey(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the service-account signing key: %w", err)
+	}
+	signer, err := authn.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile(s.PKI.CACert)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA bundle: %w", err)
+	}
+	sign := func(namespace, serviceAccount, uid, secret string) (string, error) {
+		return authn.LegacyToken(signer, namespace, serviceAccount, uid, secret)
+	}
+	return controllers.NewTokens(env, sign, ca), nil
+}
+
+// authenticatedUser is the user name of a client certificate or token
+// without groups: what kube-controller-manager is with its own
+// kubeconfig (system:kube-controller-manager).
+func authenticatedUser(name string) *request.User {
+	return &request.User{Name: name, Groups: []string{"system:authenticated"}}
+}
