@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,7 +127,7 @@ func TestGCPropagationKubectl(t *testing.T) {
 			ns := gcNamespace(t, k, "gc-kubectl-"+cascade)
 			rc, pods := gcOwnedRC(t, k, ns, "web", 3, 0)
 			// kubectl waits until the rc is gone
-			k.mustKubectl("", "delete", "rc", rc.Name, "-n", ns, "--cascade="+cascade, "--timeout=50s")
+			gcKubectl(t, k, "delete", "rc", rc.Name, "-n", ns, "--cascade="+cascade, "--timeout=50s")
 			if _, err := k.client.CoreV1().ReplicationControllers(ns).Get(ctx, rc.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Fatalf("the rc after kubectl delete: %v", err)
 			}
@@ -152,11 +153,11 @@ func TestGCPropagationKubectl(t *testing.T) {
 		t.Parallel()
 		ns := gcNamespace(t, k, "gc-kubectl-nowait")
 		rc, pods := gcOwnedRC(t, k, ns, "web", 2, 1)
-		out := k.mustKubectl("", "delete", "rc", rc.Name, "-n", ns, "--cascade=foreground", "--wait=false")
+		out := gcKubectl(t, k, "delete", "rc", rc.Name, "-n", ns, "--cascade=foreground", "--wait=false")
 		if want := fmt.Sprintf("replicationcontroller %q deleted", rc.Name); !gcContainsString(out, want) {
 			t.Errorf("kubectl said %q, want %q", out, want)
 		}
-		got := k.mustKubectl("", "get", "rc", rc.Name, "-n", ns, "-o", "jsonpath={.metadata.finalizers}")
+		got := gcKubectl(t, k, "get", "rc", rc.Name, "-n", ns, "-o", "jsonpath={.metadata.finalizers}")
 		if !gcContainsString(got, metav1.FinalizerDeleteDependents) {
 			t.Fatalf("the rc's finalizers: %s", got)
 		}
@@ -170,6 +171,17 @@ func TestGCPropagationKubectl(t *testing.T) {
 			return err
 		})
 	})
+}
+
+// gcKubectl is mustKubectl for a subtest: k.mustKubectl fails the test
+// that started kapi, which a parallel subtest must not.
+func gcKubectl(t *testing.T, k *kapi, args ...string) string {
+	t.Helper()
+	out, err := k.kubectl("", args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
 }
 
 func gcContainsString(s, sub string) bool {
