@@ -95,15 +95,15 @@ func (c *Tokens) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		drain(ctx, c.accounts, func(k accountKey) (bool, error) { return c.syncAccount(ctx, secrets, accounts, k) })
+		drain(ctx, "serviceaccount-token-controller", c.accounts, func(k accountKey) (bool, error) { return c.syncAccount(ctx, secrets, accounts, k) })
 	}()
-	drain(ctx, c.secrets, func(k tokenSecretKey) (bool, error) { return c.syncSecret(ctx, secrets, accounts, k) })
+	drain(ctx, "serviceaccount-token-controller", c.secrets, func(k tokenSecretKey) (bool, error) { return c.syncSecret(ctx, secrets, accounts, k) })
 	<-done
 }
 
 // drain works q through sync until the queue shuts down; a key whose
 // sync fails and may be retried comes back, at most tokenRetries times.
-func drain[K comparable](ctx context.Context, q workqueueOf[K], sync func(K) (retry bool, err error)) {
+func drain[K comparable](ctx context.Context, loop string, q workqueueOf[K], sync func(K) (retry bool, err error)) {
 	for {
 		k, quit := q.Get()
 		if quit {
@@ -112,10 +112,10 @@ func drain[K comparable](ctx context.Context, q workqueueOf[K], sync func(K) (re
 		retry, err := sync(k)
 		switch {
 		case err != nil && ctx.Err() == nil && retry && q.NumRequeues(k) < tokenRetries:
-			klog.Warningf("serviceaccount-token-controller: %v (retrying)", err)
+			klog.Warningf("%s: %v (retrying)", loop, err)
 			q.AddRateLimited(k)
 		case err != nil && ctx.Err() == nil:
-			klog.ErrorS(err, "serviceaccount-token-controller")
+			klog.ErrorS(err, loop)
 			q.Forget(k)
 		default:
 			q.Forget(k)

@@ -75,6 +75,10 @@ type Config struct {
 	// ClusterSigningDuration (--cluster-signing-duration) is the longest a
 	// certificate signed for a CertificateSigningRequest lasts.
 	ClusterSigningDuration time.Duration
+	// ServiceRepairInterval is how often the Service repair loops go over
+	// every cluster IP and node port (kube-apiserver's 3 minutes when 0;
+	// no flag: tests shorten it).
+	ServiceRepairInterval time.Duration
 
 	// Extra are more handlers on the MUX, by ServeMux pattern, behind
 	// every filter (for embedding, and for tests).

@@ -63,9 +63,15 @@ func tokensController(s *Server, cfg *Config, env *controllers.Env) (*controller
 	return controllers.NewTokens(env, sign, ca), nil
 }
 
-// authenticatedUser is the user name of a client certificate or token
-// without groups: what kube-controller-manager is with its own
-// kubeconfig (system:kube-controller-manager).
+// authenticatedUser is the user of a loop that acts as a user rather
+// than as a service account: system:apiserver is kube-apiserver's own
+// loopback user (for the loops kube runs inside kube-apiserver, such as
+// the Service repair loops); any other name is a user without groups, as
+// kube-controller-manager is with its own kubeconfig
+// (system:kube-controller-manager).
 func authenticatedUser(name string) *request.User {
+	if name == APIServerUser.Name {
+		return APIServerUser
+	}
 	return &request.User{Name: name, Groups: []string{"system:authenticated"}}
 }

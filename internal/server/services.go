@@ -26,16 +26,27 @@ import (
 // <prefix>/ranges/servicenodeports. They become the services row's hooks
 // before the row is published.
 func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.Store) (*core.ServiceAllocators, error) {
-	cidr, portRange := cfg.ServiceClusterIPRange, cfg.ServiceNodePortRange
+	cidr := cfg.ServiceClusterIPRange
 	if cidr == "" {
 		cidr = "10.96.0.0/12"
-	}
-	if portRange == "" {
-		portRange = "30000-32767"
 	}
 	ips, err := allocation.NewClusterIPs(cidr, findStore(stores, "networking.k8s.io", "v1", "ipaddresses"))
 	if err != nil {
 		return nil, fmt.Errorf("--service-cluster-ip-range: %w", err)
+	}
+	ports, err := nodePorts(cfg, client)
+	if err != nil {
+		return nil, err
+	}
+	return &core.ServiceAllocators{IPs: ips, Ports: ports}, nil
+}
+
+// nodePorts is the node-port allocator over kube's bitmap at
+// <prefix>/ranges/servicenodeports.
+func nodePorts(cfg Config, client *clientv3.Client) (*allocation.NodePorts, error) {
+	portRange := cfg.ServiceNodePortRange
+	if portRange == "" {
+		portRange = "30000-32767"
 	}
 	rangeAllocation := corev1.SchemeGroupVersion.WithKind("RangeAllocation")
 	ranges := etcd.New(client, cfg.EtcdPrefix+"/ranges/", etcd.Codec{Serializer: protobufSerializer(), GVK: rangeAllocation,
@@ -44,7 +55,7 @@ func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.S
 	if err != nil {
 		return nil, fmt.Errorf("--service-node-port-range: %w", err)
 	}
-	return &core.ServiceAllocators{IPs: ips, Ports: ports}, nil
+	return ports, nil
 }
 
 // ensureKubernetesServices makes the ServiceCIDR "kubernetes" and the

@@ -152,3 +152,29 @@ func (p *NodePorts) update(ctx context.Context, dryRun bool, f func(bits *big.In
 	})
 	return err
 }
+
+// Repair rewrites the bitmap in one compare-and-swap, as kube-apiserver's
+// port repair loop does: keep gets the ports marked now and returns those
+// to mark (ports outside the range are dropped). keep runs again when
+// another writer came first, so it must only compute.
+func (p *NodePorts) Repair(ctx context.Context, keep func(held []int) ([]int, error)) error {
+	return p.update(ctx, false, func(bits *big.Int) error {
+		var held []int
+		for i := 0; i < p.size; i++ {
+			if bits.Bit(i) == 1 {
+				held = append(held, p.base+i)
+			}
+		}
+		want, err := keep(held)
+		if err != nil {
+			return err
+		}
+		bits.SetInt64(0)
+		for _, port := range want {
+			if p.Contains(port) {
+				bits.SetBit(bits, port-p.base, 1)
+			}
+		}
+		return nil
+	})
+}
