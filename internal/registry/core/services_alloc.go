@@ -222,8 +222,8 @@ func (a *ServiceAllocators) release(ctx context.Context, obj, oldObj runtime.Obj
 	}
 }
 
-// logRelease logs a release that failed: the value stays taken until
-// someone frees it by hand (kube-apiserver's repair loop is not ported).
+// logRelease logs a release that failed: the value stays taken until the
+// repair loops (controllers.ClusterIPRepair, NodePortRepair) free it.
 func logRelease(err error) {
 	if err != nil {
 		klog.ErrorS(err, "releasing a service allocation")
