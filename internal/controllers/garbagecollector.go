@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -61,7 +62,14 @@ type GarbageCollector struct {
 
 	stopped atomic.Bool
 	mu      sync.Mutex
-	watched map[schema.GroupVersionResource]*Informer
+	watched map[schema.GroupVersionResource]watchedResource
+}
+
+// watchedResource is the informer the collector follows for a resource,
+// and the kind it reports.
+type watchedResource struct {
+	inf *Informer
+	gvk schema.GroupVersionKind
 }
 
 // garbagecollector_controller_resources_sync_error_total is kube's: a
@@ -85,7 +93,7 @@ func NewGarbageCollector(env *Env) *GarbageCollector {
 		attemptToDelete: NewQueue[*node]("garbage_collector_attempt_to_delete"),
 		attemptToOrphan: NewQueue[*node]("garbage_collector_attempt_to_orphan"),
 		Workers:         5,
-		watched:         map[schema.GroupVersionResource]*Informer{},
+		watched:         map[schema.GroupVersionResource]watchedResource{},
 	}
 }
 
@@ -141,14 +149,22 @@ func (gc *GarbageCollector) Run(ctx context.Context) {
 
 // follow watches every resource of the catalogue that supports list,
 // watch and delete (one version of each stored resource), and forgets the
-// resources that left it.
+// resources that left it: the objects of a kind no longer served at all
+// are gone (a CRD's custom resources are deleted before it goes), which
+// the graph learns even when the informer stopped before it reported
+// their deletions.
 func (gc *GarbageCollector) follow() {
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
 	seen := map[schema.GroupVersionResource]bool{}
+	kinds := map[schema.GroupKind]bool{}
 	stores := map[any]bool{}
 	for _, st := range gc.env.Catalogue.Snapshot().Stores() {
-		if st.Storage == nil || stores[st.Storage] || !st.R.Supports("list") || !st.R.Supports("watch") || !st.R.Supports("delete") {
+		if st.Storage == nil {
+			continue
+		}
+		kinds[st.R.GVK().GroupKind()] = true
+		if stores[st.Storage] || !st.R.Supports("list") || !st.R.Supports("watch") || !st.R.Supports("delete") {
 			continue
 		}
 		stores[st.Storage] = true
@@ -159,16 +175,20 @@ func (gc *GarbageCollector) follow() {
 			gcResourcesSyncErrors.WithLabelValues().Inc()
 			continue
 		}
-		if gc.watched[gvr] == inf {
+		if gc.watched[gvr].inf == inf {
 			continue
 		}
-		gc.watched[gvr] = inf
 		gvk := st.R.GVK()
+		gc.watched[gvr] = watchedResource{inf: inf, gvk: gvk}
 		inf.Handle(func(ev Event) { gc.observe(gvk, ev) })
 	}
-	for gvr := range gc.watched {
-		if !seen[gvr] {
-			delete(gc.watched, gvr)
+	for gvr, w := range gc.watched {
+		if seen[gvr] {
+			continue
+		}
+		delete(gc.watched, gvr)
+		if !kinds[w.gvk.GroupKind()] {
+			gc.graphChanges.Add(&graphChange{typ: kindGoneEvent, gvk: w.gvk, obj: &metav1.ObjectMeta{}})
 		}
 	}
 }

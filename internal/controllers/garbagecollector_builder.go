@@ -14,6 +14,8 @@ const (
 	addEvent changeType = iota
 	updateEvent
 	deleteEvent
+	// kindGoneEvent: no resource of the kind is served any more
+	kindGoneEvent
 )
 
 // graphChange is one informer event (or a virtual delete the workers
@@ -46,6 +48,10 @@ func (gc *GarbageCollector) processGraphChange(ev *graphChange) {
 	g := gc.graph
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if ev.typ == kindGoneEvent {
+		gc.processKindGone(ev.gvk.GroupKind())
+		return
+	}
 	uid := ev.obj.GetUID()
 	existing, found := g.nodes[uid]
 	if found && !ev.virtual && existing.virtual {
@@ -158,6 +164,26 @@ func (gc *GarbageCollector) processDelete(ev *graphChange, existing *node) {
 			// it may have been the last dependent its owner waited for
 			gc.attemptToDelete.Add(owner)
 		}
+	}
+}
+
+// processKindGone deletes from the graph the observed objects of a kind
+// that is no longer served, as if their informer had reported it.
+func (gc *GarbageCollector) processKindGone(gk schema.GroupKind) {
+	var gone []*node
+	for _, n := range gc.graph.nodes {
+		gv, err := schema.ParseGroupVersion(n.identity.APIVersion)
+		if err == nil && !n.virtual && gv.Group == gk.Group && n.identity.Kind == gk.Kind {
+			gone = append(gone, n)
+		}
+	}
+	for _, n := range gone {
+		if gc.graph.nodes[n.identity.UID] != n {
+			continue
+		}
+		gv, _ := schema.ParseGroupVersion(n.identity.APIVersion)
+		m := &metav1.ObjectMeta{Name: n.identity.Name, Namespace: n.identity.Namespace, UID: n.identity.UID}
+		gc.processDelete(&graphChange{typ: deleteEvent, gvk: gv.WithKind(n.identity.Kind), obj: m}, n)
 	}
 }
 

@@ -176,3 +176,27 @@ func TestGCAlternateOwnerIdentity(t *testing.T) {
 		t.Fatalf("alternate %v, want the owner in namespace b", alt)
 	}
 }
+
+func TestGCGraphKindGone(t *testing.T) {
+	gc, _ := testCollector()
+	widgetGVK := schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"}
+	w := cm("a", "w", "u-w")
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: widgetGVK, obj: w})
+	dep := cm("a", "dep", "u-dep", metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "Widget", Name: "w", UID: "u-w"})
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: dep})
+	queued(gc.attemptToDelete)
+	// another kind of the group stays
+	other := cm("a", "g", "u-g")
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gadget"}, obj: other})
+
+	gc.processGraphChange(&graphChange{typ: kindGoneEvent, gvk: widgetGVK, obj: &metav1.ObjectMeta{}})
+	if _, ok := gc.graph.get("u-w"); ok {
+		t.Fatal("an object of a kind no longer served stays in the graph")
+	}
+	if _, ok := gc.graph.get("u-g"); !ok {
+		t.Fatal("an object of another kind left the graph")
+	}
+	if q := queued(gc.attemptToDelete); !q["u-dep"] {
+		t.Fatalf("the dependent of an object whose kind went must be queued, got %v", q)
+	}
+}
