@@ -77,10 +77,18 @@ type watchedResource struct {
 var gcResourcesSyncErrors = metrics.Counter("garbagecollector_controller_resources_sync_error_total",
 	"Number of garbage collector resources sync errors")
 
+// gcIgnored are the resources kube-controller-manager's collector leaves
+// alone (DefaultIgnoredResources): events, many and short-lived.
+var gcIgnored = map[schema.GroupResource]bool{
+	{Group: "", Resource: "events"}:              true,
+	{Group: "events.k8s.io", Resource: "events"}: true,
+}
+
 // NewGarbageCollector returns the loop; it acts as
 // kube-system/generic-garbage-collector.
 func NewGarbageCollector(env *Env) *GarbageCollector {
 	cfg := env.ClientFor("generic-garbage-collector")
+	gcResourcesSyncErrors.WithLabelValues() // exported from the start, at 0, as kube's
 	events := record.NewBroadcaster()
 	return &GarbageCollector{
 		env:             env,
@@ -164,7 +172,7 @@ func (gc *GarbageCollector) follow() {
 			continue
 		}
 		kinds[st.R.GVK().GroupKind()] = true
-		if stores[st.Storage] || !st.R.Supports("list") || !st.R.Supports("watch") || !st.R.Supports("delete") {
+		if gcIgnored[st.R.GVR().GroupResource()] || stores[st.Storage] || !st.R.Supports("list") || !st.R.Supports("watch") || !st.R.Supports("delete") {
 			continue
 		}
 		stores[st.Storage] = true

@@ -219,5 +219,8 @@ func TestGCConformance(t *testing.T) {
 				t.Errorf("/metrics lacks %s", missing)
 			}
 		}
+		if m := gcMetrics(t, k); !gcContainsString(m, "garbagecollector_controller_resources_sync_error_total") {
+			t.Errorf("/metrics lacks garbagecollector_controller_resources_sync_error_total")
+		}
 	})
 }
