@@ -136,3 +136,19 @@ func (k *kapi) mustKubectl(stdin string, args ...string) string {
 	}
 	return out
 }
+
+// withoutLoops turns off the named control loops: for tests of the API
+// server's own behaviour that count every object in a namespace, where a
+// loop's writes (kube-root-ca.crt in every namespace) would be counted.
+func withoutLoops(names ...string) func(*server.Config) {
+	return func(c *server.Config) {
+		c.Controllers = []string{"*"}
+		for _, n := range names {
+			c.Controllers = append(c.Controllers, "-"+n)
+		}
+	}
+}
+
+// rootCAPublisher is the loop that puts kube-root-ca.crt in every
+// namespace.
+const rootCAPublisher = "root-ca-certificate-publisher-controller"

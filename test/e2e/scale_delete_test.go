@@ -220,9 +220,11 @@ func TestPodGracefulDeletion(t *testing.T) {
 
 // TestPropagationPolicy: Orphan and Foreground set the garbage
 // collector's finalizers as kube-apiserver does, Background none; the
-// legacy orphanDependents too; a bad policy is 422.
+// legacy orphanDependents too; a bad policy is 422. This is the API
+// server's half, so the garbage collector, which would remove the
+// finalizers at once, is off (its half is in gc_*_test.go).
 func TestPropagationPolicy(t *testing.T) {
-	k := startKapi(t)
+	k := startKapi(t, withoutLoops("garbage-collector-controller"))
 	ctx := context.Background()
 	cms := k.client.CoreV1().ConfigMaps("default")
 	for _, c := range []struct {

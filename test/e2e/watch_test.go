@@ -77,7 +77,7 @@ func TestWatchTimeoutAndBookmarks(t *testing.T) {
 	old := storage.BookmarkInterval
 	storage.BookmarkInterval = 0
 	defer func() { storage.BookmarkInterval = old }()
-	k := startKapi(t)
+	k := startKapi(t, withoutLoops(rootCAPublisher))
 	ctx := context.Background()
 	cm, err := k.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "b"}}, metav1.CreateOptions{})
 	if err != nil {
@@ -156,7 +156,7 @@ func TestWatchGoneAfterCompaction(t *testing.T) {
 // TestInformerAcrossRestart: a SharedInformer sees adds, updates and
 // deletes in order, and goes on seeing them after kapi restarts.
 func TestInformerAcrossRestart(t *testing.T) {
-	k := startKapi(t)
+	k := startKapi(t, withoutLoops(rootCAPublisher))
 	var mu sync.Mutex
 	var events []string
 	record := func(s string) {
