@@ -146,4 +146,32 @@ func TestGCDanglingReferences(t *testing.T) {
 			t.Errorf("the cluster-scoped dependent of a namespaced owner was collected; kube keeps it")
 		}
 	})
+
+	t.Run("ClusterScopedOwnerOfNamespacedDependents", func(t *testing.T) {
+		t.Parallel()
+		a := gcNamespace(t, k, "gc-clusterowner-a")
+		b := gcNamespace(t, k, "gc-clusterowner-b")
+		owner, err := k.client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "gc-cluster-owner"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := gcOwner("rbac.authorization.k8s.io/v1", "ClusterRole", owner)
+		gcConfigMap(t, k, a, "dep", ref)
+		gcConfigMap(t, k, b, "dep", ref)
+		// a cluster-scoped owner may own objects of any namespace: they
+		// stay while it exists
+		gcSettled(t, k, a)
+		gcSettled(t, k, b)
+		for _, ns := range []string{a, b} {
+			if err := gcGetConfigMap(k, ns, "dep")(); err != nil {
+				t.Fatalf("the dependent in %s of a live cluster-scoped owner: %v", ns, err)
+			}
+		}
+		if err := k.client.RbacV1().ClusterRoles().Delete(ctx, owner.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ns := range []string{a, b} {
+			gcWaitGone(t, "the dependent in "+ns+" of a deleted cluster-scoped owner", gcGetConfigMap(k, ns, "dep"))
+		}
+	})
 }
