@@ -1,13 +1,19 @@
 package controllers
 
 import (
+	"context"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
+
+	"kapi/internal/registry"
 )
 
 var configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
@@ -198,5 +204,36 @@ func TestGCGraphKindGone(t *testing.T) {
 	}
 	if q := queued(gc.attemptToDelete); !q["u-dep"] {
 		t.Fatalf("the dependent of an object whose kind went must be queued, got %v", q)
+	}
+}
+
+// TestGCRunStops: Run returns when its context ends and leaves no
+// goroutine behind (the informers' own end with theirs).
+func TestGCRunStops(t *testing.T) {
+	before := runtime.NumGoroutine()
+	infCtx, stopInformers := context.WithCancel(context.Background())
+	cat := registry.NewCatalogue()
+	env := &Env{Catalogue: cat, Informers: NewInformers(infCtx, cat),
+		ClientFor: func(string) *rest.Config { return &rest.Config{Host: "http://127.0.0.1:1"} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		NewGarbageCollector(env).Run(ctx)
+		close(done)
+	}()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	stopInformers()
+	deadline := time.Now().Add(30 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after Run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
