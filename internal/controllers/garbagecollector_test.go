@@ -237,3 +237,30 @@ func TestGCRunStops(t *testing.T) {
 		t.Fatalf("%d goroutines after Run, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestGCGraphInvalidNamespaceDependentFirst: the dependent is seen before
+// its owner (informers of different resources report in any order); the
+// owner's first sight in another namespace reports the dependent.
+func TestGCGraphInvalidNamespaceDependentFirst(t *testing.T) {
+	gc, rec := testCollector()
+	owner := cm("a", "owner", "u-owner")
+	astray := cm("b", "astray", "u-astray", refTo(owner, false))
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: astray})
+	queued(gc.attemptToDelete)
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: configMapGVK, obj: owner})
+	n, _ := gc.graph.get("u-owner")
+	if n.virtual || n.identity.Namespace != "a" {
+		t.Fatalf("the owner's node after its first sight: %+v", n.identity)
+	}
+	if q := queued(gc.attemptToDelete); !q["u-astray"] {
+		t.Fatalf("the dependent must be queued, got %v", q)
+	}
+	select {
+	case ev := <-rec.Events:
+		if !strings.Contains(ev, "OwnerRefInvalidNamespace") || !strings.Contains(ev, `does not exist in namespace "b"`) {
+			t.Fatalf("event %q", ev)
+		}
+	default:
+		t.Fatal("no OwnerRefInvalidNamespace event")
+	}
+}
