@@ -41,10 +41,10 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	if err := st.prepareCreate(ns, obj, m); err != nil {
+	if err := st.prepareCreate(ctx, ns, obj, m); err != nil {
 		return nil, err
 	}
-	if obj, err = mutate(ctx, adm, obj, nil, func(o runtime.Object) error { return st.prepareCreate(ns, o, mustAccessor(o)) }); err != nil {
+	if obj, err = mutate(ctx, adm, obj, nil, func(o runtime.Object) error { return st.prepareCreate(ctx, ns, o, mustAccessor(o)) }); err != nil {
 		return nil, err
 	}
 	m = mustAccessor(obj)
@@ -92,7 +92,7 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 // prepareCreate clears what a client may not set on create and runs the
 // row's preparation (defaults); systemFields, after admission, fills what
 // the server owns.
-func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) error {
+func (st *Store) prepareCreate(ctx context.Context, ns string, obj runtime.Object, m metav1.Object) error {
 	if st.R.Namespaced {
 		switch m.GetNamespace() {
 		case "":
@@ -115,6 +115,9 @@ func (st *Store) prepareCreate(ns string, obj runtime.Object, m metav1.Object) e
 	}
 	if h := st.R.Hooks; h != nil && h.PrepareForCreate != nil {
 		h.PrepareForCreate(obj)
+	}
+	if h := st.R.Hooks; h != nil && h.PrepareForCreateBy != nil {
+		h.PrepareForCreateBy(ctx, obj)
 	}
 	return nil
 }

@@ -98,6 +98,10 @@ type Resource struct {
 type Hooks struct {
 	// PrepareForCreate defaults and resets fields of a new object.
 	PrepareForCreate func(obj runtime.Object)
+	// PrepareForCreateBy is PrepareForCreate for what depends on the
+	// request: ctx carries its user (request.UserFrom), which a
+	// CertificateSigningRequest records as its requestor.
+	PrepareForCreateBy func(ctx context.Context, obj runtime.Object)
 	// PrepareForUpdate adjusts the new object given the stored one.
 	PrepareForUpdate func(obj, old runtime.Object)
 	// Validate checks a new object (create) or the result of an update

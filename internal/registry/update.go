@@ -151,7 +151,7 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 			return err
 		}
 		m.SetResourceVersion("")
-		return st.prepareCreate(ns, o, m)
+		return st.prepareCreate(ctx, ns, o, m)
 	}
 	if err := prepare(obj); err != nil {
 		return nil, nil, err

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/x509/pkix"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,29 @@ func TestCSRApproval(t *testing.T) {
 	eveCfg.Impersonate = rest.ImpersonationConfig{UserName: "eve"}
 	eve := kubernetes.NewForConfigOrDie(eveCfg).CertificatesV1().CertificateSigningRequests()
 	clientRequest, _ := csrFor(t, pkix.Name{CommonName: "ivan"})
-	mkCSR(t, k, "ivan", certificatesv1.KubeAPIServerClientSignerName, clientRequest, nil, certificatesv1.UsageClientAuth)
+	// Made by eve (impersonated), claiming another requestor: kapi
+	// records eve.
+	if _, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "csr-creator"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests"},
+			Verbs: []string{"create"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rbac.ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "eve-creator"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "csr-creator"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "eve"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var made *certificatesv1.CertificateSigningRequest
+	settle(t, "eve's creator role", func() bool {
+		made, err = eve.Create(ctx, &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: "ivan"},
+			Spec: certificatesv1.CertificateSigningRequestSpec{Request: clientRequest, SignerName: certificatesv1.KubeAPIServerClientSignerName,
+				Usages: []certificatesv1.KeyUsage{certificatesv1.UsageClientAuth}, Username: "root", Groups: []string{"system:masters"}}},
+			metav1.CreateOptions{})
+		return err == nil
+	})
+	if made.Spec.Username != "eve" || slices.Contains(made.Spec.Groups, "system:masters") || !slices.Contains(made.Spec.Groups, "system:authenticated") {
+		t.Fatalf("requestor %q %v", made.Spec.Username, made.Spec.Groups)
+	}
 	approve := func() error {
 		c, err := eve.Get(ctx, "ivan", metav1.GetOptions{})
 		if err != nil {

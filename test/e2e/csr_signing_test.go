@@ -163,7 +163,12 @@ func TestCSRSigning(t *testing.T) {
 	if user.Username != "alice" || !slices.Contains(user.Groups, "devs") || !slices.Contains(user.Groups, "system:authenticated") {
 		t.Fatalf("whoami: %+v", user)
 	}
-	if out := k.mustKubectl("", "get", "csr", "alice"); !strings.Contains(out, "Approved,Issued") {
+	// The requestor is who created the request.
+	if alice.Spec.Username != "kubernetes-admin" || !slices.Contains(alice.Spec.Groups, "system:masters") ||
+		!slices.Contains(alice.Spec.Groups, "system:authenticated") {
+		t.Fatalf("requestor %q %v", alice.Spec.Username, alice.Spec.Groups)
+	}
+	if out := k.mustKubectl("", "get", "csr", "alice"); !strings.Contains(out, "Approved,Issued") || !strings.Contains(out, "kubernetes-admin") {
 		t.Fatalf("kubectl get csr: %s", out)
 	}
 

@@ -2,10 +2,12 @@ package certificates
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/request"
 )
 
 // A CertificateSigningRequest is written in three ways, as
@@ -30,6 +33,20 @@ import (
 // CertificateSigning plugin's.
 
 var csrHooks = &registry.Hooks{
+	// The requestor is who creates the request, whatever it says.
+	PrepareForCreateBy: func(ctx context.Context, obj runtime.Object) {
+		csr := obj.(*certificatesv1.CertificateSigningRequest)
+		csr.Spec.Username, csr.Spec.UID, csr.Spec.Groups, csr.Spec.Extra = "", "", nil, nil
+		if u := request.UserFrom(ctx); u != nil {
+			csr.Spec.Username, csr.Spec.UID, csr.Spec.Groups = u.Name, u.UID, slices.Clone(u.Groups)
+			if len(u.Extra) > 0 {
+				csr.Spec.Extra = map[string]certificatesv1.ExtraValue{}
+				for k, v := range u.Extra {
+					csr.Spec.Extra[k] = slices.Clone(v)
+				}
+			}
+		}
+	},
 	// The spec never changes after a create (an update of the object
 	// keeps the stored status already; the subresources' writes, which
 	// this also sees, start from the stored spec).
