@@ -195,12 +195,12 @@ func (l *endpointLeases) write(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	eps, slices := kubernetesEndpoints(replicas)
+	eps, want := kubernetesEndpoints(replicas)
 	if err := putIfChanged(ctx, l.endpoints, eps); err != nil {
 		return fmt.Errorf("writing the kubernetes Endpoints: %w", err)
 	}
 	keep := map[string]bool{}
-	for _, s := range slices {
+	for _, s := range want {
 		keep[s.Name] = true
 		if err := putIfChanged(ctx, l.slices, s); err != nil {
 			return fmt.Errorf("writing the EndpointSlice %s: %w", s.Name, err)
