@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/klog/v2"
+
 	"kapi/internal/request"
 )
 
@@ -33,10 +35,16 @@ type ServiceAccounts struct {
 	Keys      []crypto.PublicKey
 	Signer    *Signer
 	Lookup    Lookup
-	// SecretToken reads the "token" of a legacy token's Secret; found is
-	// false when the Secret is gone or being deleted. Without it a legacy
-	// token is checked against its Secret's existence only.
-	SecretToken func(ctx context.Context, namespace, name string) (token []byte, found bool, err error)
+	// LegacySecret reads a legacy token's Secret: its "token" and its
+	// labels; found is false when the Secret is gone or being deleted.
+	// Without it a legacy token is checked against its Secret's existence
+	// only.
+	LegacySecret func(ctx context.Context, namespace, name string) (token []byte, labels map[string]string, found bool, err error)
+	// LegacyTokenUsed labels a legacy token's Secret as used on date
+	// (kubernetes.io/legacy-token-last-used), as kube-apiserver's legacy
+	// token tracking does once a day per Secret; kube-controller-manager's
+	// legacy-service-account-token-cleaner reads the label.
+	LegacyTokenUsed func(ctx context.Context, namespace, name, date string) error
 	// MaxExpiration caps the lifetime of issued tokens (0: no cap).
 	MaxExpiration time.Duration
 	Now           func() time.Time
@@ -259,21 +267,54 @@ func (s *ServiceAccounts) legacy(ctx context.Context, token string, c *claims) (
 	if !ok || ns != c.LegacyNamespace || name != c.LegacyName {
 		return nil, false, errors.New("sub claim is invalid")
 	}
-	if s.SecretToken != nil {
-		stored, found, err := s.SecretToken(ctx, ns, c.LegacySecret)
+	var labels map[string]string
+	if s.LegacySecret != nil {
+		stored, l, found, err := s.LegacySecret(ctx, ns, c.LegacySecret)
 		if err != nil || !found {
 			return nil, false, errors.New("Token has been invalidated")
 		}
 		if subtle.ConstantTimeCompare(stored, []byte(token)) != 1 {
 			return nil, false, errors.New("Token does not match server's copy")
 		}
+		labels = l
 	} else if err := s.exists(ctx, "Secret", ns, Ref{Name: c.LegacySecret}); err != nil {
 		return nil, false, err
 	}
 	if err := s.exists(ctx, "ServiceAccount", ns, Ref{Name: name, UID: c.LegacyUID}); err != nil {
 		return nil, false, err
 	}
+	// Tracked, as kube-apiserver tracks legacy tokens (the ConfigMap
+	// kube-apiserver-legacy-service-account-token-tracking says since
+	// when), also when the token is refused for having been invalidated.
+	s.legacyUsed(ctx, ns, c.LegacySecret, labels)
+	if labels[legacyTokenInvalidSince] != "" {
+		return nil, false, fmt.Errorf("the token in secret %s/%s for service account %s/%s has been marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or remove the '%s' label from the secret to temporarily allow use of this token",
+			ns, c.LegacySecret, ns, name, legacyTokenInvalidSince)
+	}
 	return &request.User{Name: c.Subject, UID: c.LegacyUID, Groups: ServiceAccountGroups(ns)}, true, nil
+}
+
+// The labels of legacy token tracking and clean-up.
+const (
+	legacyTokenLastUsed     = "kubernetes.io/legacy-token-last-used"
+	legacyTokenInvalidSince = "kubernetes.io/legacy-token-invalid-since"
+)
+
+// legacyUsed records today's use of a legacy token unless its Secret
+// says today (or tomorrow: another server's clock) already; a failure is
+// only logged.
+func (s *ServiceAccounts) legacyUsed(ctx context.Context, ns, secret string, labels map[string]string) {
+	if s.LegacyTokenUsed == nil {
+		return
+	}
+	now := s.now().UTC()
+	today, tomorrow := now.Format(time.DateOnly), now.AddDate(0, 0, 1).Format(time.DateOnly)
+	if last := labels[legacyTokenLastUsed]; last == today || last == tomorrow {
+		return
+	}
+	if err := s.LegacyTokenUsed(ctx, ns, secret, today); err != nil {
+		klog.ErrorS(err, "recording the use of a legacy service-account token", "secret", ns+"/"+secret)
+	}
 }
 
 // LegacyToken signs the token kube-controller-manager's token controller

@@ -95,7 +95,7 @@ func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, er
 	}
 	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
 		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores),
-		SecretToken: secretToken(findStore(stores, "", "v1", "secrets"))}
+		LegacySecret: legacySecret(findStore(stores, "", "v1", "secrets"))}
 	for _, k := range keys {
 		p.sa.Keys = append(p.sa.Keys, k)
 	}

@@ -2,12 +2,16 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"kapi/internal/authn"
 	"kapi/internal/controllers"
@@ -15,23 +19,39 @@ import (
 	"kapi/internal/request"
 )
 
-// secretToken reads the token a legacy service-account token's Secret
-// holds, for the authenticator to compare; a Secret being deleted holds
-// none.
-func secretToken(secrets *registry.Store) func(ctx context.Context, ns, name string) ([]byte, bool, error) {
-	return func(ctx context.Context, ns, name string) ([]byte, bool, error) {
+// legacySecret reads the token a legacy service-account token's Secret
+// holds, and its labels, for the authenticator; a Secret being deleted
+// holds none.
+func legacySecret(secrets *registry.Store) func(ctx context.Context, ns, name string) ([]byte, map[string]string, bool, error) {
+	return func(ctx context.Context, ns, name string) ([]byte, map[string]string, bool, error) {
 		obj, err := secrets.Get(ctx, ns, name, nil)
 		if apierrors.IsNotFound(err) {
-			return nil, false, nil
+			return nil, nil, false, nil
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		secret := obj.(*corev1.Secret)
 		if secret.DeletionTimestamp != nil {
-			return nil, false, nil
+			return nil, nil, false, nil
 		}
-		return secret.Data[corev1.ServiceAccountTokenKey], true, nil
+		return secret.Data[corev1.ServiceAccountTokenKey], secret.Labels, true, nil
+	}
+}
+
+// legacyTokenUsed labels a Secret kubernetes.io/legacy-token-last-used:
+// date with a merge patch through the loopback client as system:apiserver,
+// as kube-apiserver's legacy token authenticator does with its own.
+func legacyTokenUsed(lb *loopback) func(ctx context.Context, ns, name, date string) error {
+	client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
+	return func(ctx context.Context, ns, name, date string) error {
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+			"labels": map[string]string{"kubernetes.io/legacy-token-last-used": date}}})
+		if err != nil {
+			return err
+		}
+		_, err = client.CoreV1().Secrets(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+		return err
 	}
 }
 

@@ -150,6 +150,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// authenticated by a token that never leaves it.
 	lb := newLoopback()
 	an.union = append(authn.Union{lb}, an.union...)
+	an.sa.LegacyTokenUsed = legacyTokenUsed(lb)
 	replaceRow(stores, "", "serviceaccounts", func(r *registry.Resource) *registry.Resource {
 		return r.WithSubresource(an.token)
 	})

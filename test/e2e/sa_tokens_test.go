@@ -37,8 +37,9 @@ func whoAmI(k *kapi, token string) (authenticationv1.UserInfo, error) {
 // TestLegacyTokenController: a token Secret of a service account gets
 // its token, ca.crt and namespace and the account's uid annotation, as
 // from kube-controller-manager's token controller; the token is a legacy
-// JWT that authenticates as the account, until its Secret is deleted or
-// holds another token. A token Secret of an account that does not exist
+// JWT that authenticates as the account (its use tracked by a label, as
+// kube-apiserver tracks it), until its Secret is marked invalid, deleted
+// or holds another token. A token Secret of an account that does not exist
 // is deleted, and so are an account's token Secrets when it goes.
 func TestLegacyTokenController(t *testing.T) {
 	k := startKapi(t)
@@ -109,6 +110,34 @@ func TestLegacyTokenController(t *testing.T) {
 	}
 	if u.Username != "system:serviceaccount:tok:builder" || u.UID != string(sa.UID) {
 		t.Errorf("the token is %s (uid %s)", u.Username, u.UID)
+	}
+
+	// Its use is tracked, as kube-apiserver tracks legacy tokens.
+	if err := waitUntil(30*time.Second, func() bool {
+		s, err = secrets.Get(ctx, "builder-token", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		d, err := time.Parse(time.DateOnly, s.Labels["kubernetes.io/legacy-token-last-used"])
+		return err == nil && time.Since(d) >= -24*time.Hour && time.Since(d) < 48*time.Hour
+	}); err != nil {
+		t.Errorf("the used token's Secret is labelled %v", s.Labels)
+	}
+	// Marked invalid (by kube-controller-manager's legacy token cleaner),
+	// it is refused; unmarked, it works again.
+	s.Labels["kubernetes.io/legacy-token-invalid-since"] = "2020-01-01"
+	if s, err = secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whoAmI(k, token); !apierrors.IsUnauthorized(err) {
+		t.Errorf("a token marked invalid: %v, want 401", err)
+	}
+	delete(s.Labels, "kubernetes.io/legacy-token-invalid-since")
+	if s, err = secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whoAmI(k, token); err != nil {
+		t.Errorf("a token no longer marked invalid: %v", err)
 	}
 
 	// Another token in the Secret: the old one no longer authenticates.
