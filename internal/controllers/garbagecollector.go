@@ -15,6 +15,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -55,6 +56,9 @@ type GarbageCollector struct {
 	attemptToDelete workqueueOf[*node]
 	attemptToOrphan workqueueOf[*node]
 
+	// InitialSyncTimeout bounds the wait for the informers' first lists
+	// before the workers start (kube's is 30 s too).
+	InitialSyncTimeout time.Duration
 	// Workers is how many goroutines work on each of the deletion and
 	// orphaning queues (kube's --concurrent-gc-syncs, 20, is much for a
 	// process that shares its cores with the API server).
@@ -91,17 +95,18 @@ func NewGarbageCollector(env *Env) *GarbageCollector {
 	gcResourcesSyncErrors.WithLabelValues() // exported from the start, at 0, as kube's
 	events := record.NewBroadcaster()
 	return &GarbageCollector{
-		env:             env,
-		meta:            metadata.NewForConfigOrDie(cfg),
-		events:          events,
-		recorder:        events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"}),
-		graph:           newGraph(),
-		absentOwners:    newAbsentCache(500),
-		graphChanges:    NewQueue[*graphChange]("garbage_collector_graph_changes"),
-		attemptToDelete: NewQueue[*node]("garbage_collector_attempt_to_delete"),
-		attemptToOrphan: NewQueue[*node]("garbage_collector_attempt_to_orphan"),
-		Workers:         5,
-		watched:         map[schema.GroupVersionResource]watchedResource{},
+		env:                env,
+		meta:               metadata.NewForConfigOrDie(cfg),
+		events:             events,
+		recorder:           events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "garbage-collector-controller"}),
+		graph:              newGraph(),
+		absentOwners:       newAbsentCache(500),
+		graphChanges:       NewQueue[*graphChange]("garbage_collector_graph_changes"),
+		attemptToDelete:    NewQueue[*node]("garbage_collector_attempt_to_delete"),
+		attemptToOrphan:    NewQueue[*node]("garbage_collector_attempt_to_orphan"),
+		Workers:            5,
+		InitialSyncTimeout: 30 * time.Second,
+		watched:            map[schema.GroupVersionResource]watchedResource{},
 	}
 }
 
@@ -126,6 +131,13 @@ func (gc *GarbageCollector) Run(ctx context.Context) {
 		for gc.processNextGraphChange() {
 		}
 	}()
+	// As kube's, the workers start once the graph holds what the
+	// informers first listed (or after InitialSyncTimeout): an owner
+	// deleted in the foreground must not be finalized before its
+	// dependents are known, after a restart above all.
+	if !gc.waitGraphSynced(ctx) {
+		return
+	}
 	for i := 0; i < gc.Workers; i++ {
 		wg.Add(2)
 		go func() {
@@ -198,6 +210,34 @@ func (gc *GarbageCollector) follow() {
 		if !kinds[w.gvk.GroupKind()] {
 			gc.graphChanges.Add(&graphChange{typ: kindGoneEvent, gvk: w.gvk, obj: &metav1.ObjectMeta{}})
 		}
+	}
+}
+
+// waitGraphSynced waits until every informer followed has its first list
+// and the graph builder has applied every event queued until then (a
+// barrier through the FIFO queue); false when ctx ended first.
+func (gc *GarbageCollector) waitGraphSynced(ctx context.Context) bool {
+	gc.mu.Lock()
+	var infs []*Informer
+	for _, w := range gc.watched {
+		infs = append(infs, w.inf)
+	}
+	gc.mu.Unlock()
+	sctx, cancel := context.WithTimeout(ctx, gc.InitialSyncTimeout)
+	defer cancel()
+	if !waitSynced(sctx, infs...) {
+		if ctx.Err() != nil {
+			return false
+		}
+		klog.InfoS("garbage collector: not all resources could be synced, proceeding anyway")
+	}
+	barrier := &graphChange{typ: barrierEvent, obj: &metav1.ObjectMeta{}, done: make(chan struct{})}
+	gc.graphChanges.Add(barrier)
+	select {
+	case <-barrier.done:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

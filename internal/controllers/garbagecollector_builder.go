@@ -16,6 +16,9 @@ const (
 	deleteEvent
 	// kindGoneEvent: no resource of the kind is served any more
 	kindGoneEvent
+	// barrierEvent: closes done once every change queued before it is
+	// applied
+	barrierEvent
 )
 
 // graphChange is one informer event (or a virtual delete the workers
@@ -28,6 +31,7 @@ type graphChange struct {
 	gvk     schema.GroupVersionKind
 	obj     metav1.Object
 	old     metav1.Object // nil unless an update
+	done    chan struct{} // a barrier's
 }
 
 // virtualObject is the metadata of an object the workers found absent.
@@ -48,6 +52,10 @@ func (gc *GarbageCollector) processGraphChange(ev *graphChange) {
 	g := gc.graph
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if ev.typ == barrierEvent {
+		close(ev.done)
+		return
+	}
 	if ev.typ == kindGoneEvent {
 		gc.processKindGone(ev.gvk.GroupKind())
 		return
