@@ -124,11 +124,15 @@ func (l *endpointLeases) remove(ctx context.Context) error {
 }
 
 // renew keeps the lease alive, or grants a new one when it expired (a
-// long pause, etcd restored), and writes the key under it.
+// long pause, etcd restored), and writes the key under it unless it is
+// there already (a renewal writes nothing, so the revision stays).
 func (l *endpointLeases) renew(ctx context.Context) error {
 	if l.lease != 0 {
 		if _, err := l.client.KeepAliveOnce(ctx, l.lease); err != nil {
 			l.lease = 0
+		} else if resp, err := l.client.Get(ctx, l.key(), clientv3.WithKeysOnly()); err == nil &&
+			len(resp.Kvs) == 1 && resp.Kvs[0].Lease == int64(l.lease) {
+			return nil
 		}
 	}
 	if l.lease == 0 {
