@@ -207,6 +207,11 @@ func TestInformerAcrossRestart(t *testing.T) {
 		_, err := cms.Update(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "i1"}, Data: map[string]string{"v": "3"}}, metav1.UpdateOptions{})
 		return err
 	})
+	// The informer sees the update whether its watch resumed or it
+	// listed again: as kube-apiserver's, kapi's watch cache answers 410 to
+	// a resume from before the restart once anything (kapi's own leases at
+	// stop and start) was written meanwhile, and the informer lists again.
+	waitFor(t, &mu, &events, []string{"add i1", "update i1=2", "update i1=3"})
 	mustDo(t, func() error { return cms.Delete(ctx, "i1", metav1.DeleteOptions{}) })
 	waitFor(t, &mu, &events, []string{"add i1", "update i1=2", "update i1=3", "delete i1"})
 }
