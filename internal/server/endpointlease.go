@@ -226,7 +226,8 @@ func (l *endpointLeases) write(ctx context.Context) error {
 }
 
 // kubernetesEndpoints are the Endpoints and EndpointSlices of replicas
-// (sorted by port then address): one subset and one slice per port.
+// (sorted by port then address): one subset and one slice per port (and
+// address family); with no replica, no subset and an empty slice.
 func kubernetesEndpoints(replicas []masterLease) (*corev1.Endpoints, []*discoveryv1.EndpointSlice) {
 	eps := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: kubernetesService, Namespace: kubernetesNamespace,
 		Labels: map[string]string{skipMirrorLabel: "true"}}}
@@ -262,6 +263,14 @@ func kubernetesEndpoints(replicas []masterLease) (*corev1.Endpoints, []*discover
 				Ports:       []discoveryv1.EndpointPort{{Name: &https, Port: &p, Protocol: &tcp}},
 			})
 		}
+	}
+	if len(out) == 0 {
+		// The last replica gone: the slice stays, empty, as kube's.
+		out = append(out, &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{Name: kubernetesService, Namespace: kubernetesNamespace,
+				Labels: map[string]string{discoveryv1.LabelServiceName: kubernetesService}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+		})
 	}
 	return eps, out
 }

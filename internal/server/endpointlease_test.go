@@ -37,7 +37,7 @@ func TestKubernetesEndpointsShape(t *testing.T) {
 			t.Errorf("two ports: slices %v, want %v", names, want)
 		}
 	}
-	if eps, slices := kubernetesEndpoints(nil); len(eps.Subsets) != 0 || len(slices) != 0 {
+	if eps, slices := kubernetesEndpoints(nil); len(eps.Subsets) != 0 || len(slices) != 1 || slices[0].Name != "kubernetes" || len(slices[0].Endpoints) != 0 {
 		t.Errorf("no replica: %+v %+v", eps, slices)
 	}
 }
