@@ -37,9 +37,9 @@ import (
 // wrote), when a counted object is added, changed in what it uses, or
 // deleted (which is where a write the plugin charged may fail to
 // happen, or an object go without a charge: a namespace's deletion,
-// terminal pods), when the catalogue gains a resource a quota names
-// (count/widgets.example.com before its CRD), and on every
-// ResyncPeriod. The informers it reads may
+// terminal pods, pods stuck terminating past their grace period), when
+// the catalogue gains a resource a quota names (count/widgets.example.com
+// before its CRD), and on every ResyncPeriod. The informers it reads may
 // lag the quota's charges by a moment; a count made before an informer
 // saw an object is made again when that informer reports it.
 type ResourceQuotas struct {
@@ -327,6 +327,13 @@ func (c *ResourceQuotas) monitor(gvr schema.GroupVersionResource) *Informer {
 	c.monitored[gvr] = inf
 	var replayed atomic.Bool
 	inf.Handle(func(ev Event) {
+		if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type != watch.Deleted {
+			// A pod stuck terminating stops counting at a time of its
+			// own, which no event marks: count again then.
+			if end, ok := quota.StuckAfter(p); ok {
+				c.enqueueNamespaceAfter(p.Namespace, time.Until(end)+time.Second)
+			}
+		}
 		if !replayed.Load() && ev.Type == watch.Added {
 			// The objects known when the monitor starts are counted by the
 			// sync that started it.
@@ -348,6 +355,13 @@ func usageChanged(cat *registry.Catalogue, gvr schema.GroupVersionResource, old,
 		return true
 	}
 	return !equalResources(quota.Usage(st.R, old), quota.Usage(st.R, obj))
+}
+
+// enqueueNamespaceAfter queues every quota of ns after d.
+func (c *ResourceQuotas) enqueueNamespaceAfter(ns string, d time.Duration) {
+	for _, o := range c.quotas.List(ns) {
+		c.primary.AddAfter(quotaKey(o.(*corev1.ResourceQuota)), d)
+	}
 }
 
 // enqueueNamespace queues every quota of obj's namespace.

@@ -2,6 +2,7 @@ package quota
 
 import (
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -69,9 +70,26 @@ func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
 	return out
 }
 
-// terminal pods use nothing.
+// terminal pods use nothing; nor does a pod whose graceful deletion is
+// past its time (kube's QuotaV1Pod: a pod stuck terminating, on a lost
+// node or with no kubelet at all, must not keep its owner from making
+// new ones).
 func terminal(p *corev1.Pod) bool {
-	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return true
+	}
+	end, ok := StuckAfter(p)
+	return ok && time.Now().After(end)
+}
+
+// StuckAfter is when a pod being deleted gracefully stops counting: its
+// deletionTimestamp plus its grace period, as kube counts it; false for
+// a pod not being deleted so.
+func StuckAfter(p *corev1.Pod) (time.Time, bool) {
+	if p.DeletionTimestamp == nil || p.DeletionGracePeriodSeconds == nil {
+		return time.Time{}, false
+	}
+	return p.DeletionTimestamp.Add(time.Duration(*p.DeletionGracePeriodSeconds) * time.Second), true
 }
 
 // podUsage adds what a pod requests and limits, as the scheduler counts
