@@ -19,7 +19,6 @@ import (
 var (
 	errVirtualDeleteQueued      = errors.New("enqueued virtual delete event")
 	errNamespacedOwnerOfCluster = errors.New("cluster-scoped objects cannot refer to namespaced owners")
-	errClusterPathOfNamespaced  = errors.New("a namespaced object without a namespace")
 )
 
 func (gc *GarbageCollector) processNextDelete(ctx context.Context) bool {
@@ -78,7 +77,7 @@ func (gc *GarbageCollector) attemptToDeleteItem(ctx context.Context, n *node) er
 	}
 	latest, err := gc.getObject(ctx, v.identity)
 	switch {
-	case apierrors.IsNotFound(err), errors.Is(err, errClusterPathOfNamespaced):
+	case apierrors.IsNotFound(err):
 		gc.graphChanges.Add(virtualDelete(v.identity))
 		return errVirtualDeleteQueued
 	case err != nil:
@@ -251,9 +250,9 @@ func (gc *GarbageCollector) resource(id objectReference) (metadata.ResourceInter
 		return gc.meta.Resource(gvr), nil
 	}
 	if id.Namespace == "" {
-		// a virtual owner named by a cluster-scoped dependent: no such
-		// object can exist (kube-apiserver answers 404)
-		return nil, errClusterPathOfNamespaced
+		// a virtual owner named by a cluster-scoped dependent: there is
+		// nowhere to look for it, and nothing to retry (kube's getObject)
+		return nil, errNamespacedOwnerOfCluster
 	}
 	return gc.meta.Resource(gvr).Namespace(id.Namespace), nil
 }

@@ -130,8 +130,15 @@ func TestGCDanglingReferences(t *testing.T) {
 		if ev.Type != corev1.EventTypeWarning || ev.Message != want || ev.InvolvedObject.Kind != "ClusterRole" {
 			t.Errorf("event: type %s message %q kind %q; want Warning %q", ev.Type, ev.Message, ev.InvolvedObject.Kind, want)
 		}
+		// Nor is one naming a namespaced owner that exists nowhere.
+		nowhere := "gc-owned-by-no-configmap"
+		_, err = k.client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: nowhere,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "nowhere", UID: "6f0d1f5e-0000-4000-8000-000000000004"}}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		// A cluster-scoped dependent of a cluster-scoped owner that is
-		// gone is collected; the one naming a namespaced owner is not.
+		// gone is collected; those naming a namespaced owner are not.
 		sentinel := "gc-owned-by-a-missing-clusterrole"
 		_, err = k.client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: sentinel,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "gone", UID: "6f0d1f5e-0000-4000-8000-000000000003"}}}}, metav1.CreateOptions{})
@@ -142,8 +149,10 @@ func TestGCDanglingReferences(t *testing.T) {
 			_, err := k.client.RbacV1().ClusterRoles().Get(ctx, sentinel, metav1.GetOptions{})
 			return err
 		})
-		if _, err := k.client.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			t.Errorf("the cluster-scoped dependent of a namespaced owner was collected; kube keeps it")
+		for _, n := range []string{name, nowhere} {
+			if _, err := k.client.RbacV1().ClusterRoles().Get(ctx, n, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				t.Errorf("the cluster-scoped dependent %s of a namespaced owner was collected; kube keeps it", n)
+			}
 		}
 	})
 
