@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"kapi/internal/server"
 )
@@ -126,8 +130,20 @@ func TestCSRSigning(t *testing.T) {
 	csrs := k.client.CertificatesV1().CertificateSigningRequests()
 
 	request, keyPEM := csrFor(t, pkix.Name{CommonName: "alice", Organization: []string{"devs"}})
-	mkCSR(t, k, "alice", certificatesv1.KubeAPIServerClientSignerName, request, ptr(int32(3600)),
-		certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth)
+	// As the Kubernetes documentation's "issue a certificate for a user"
+	// does it: kubectl apply of the request.
+	k.mustKubectl(`apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata:
+  name: alice
+spec:
+  request: `+base64.StdEncoding.EncodeToString(request)+`
+  signerName: kubernetes.io/kube-apiserver-client
+  expirationSeconds: 3600
+  usages:
+  - digital signature
+  - client auth
+`, "apply", "-f", "-")
 	// A denied request, made and denied before alice's approval: the
 	// signer sees it first, and leaves it.
 	bobRequest, _ := csrFor(t, pkix.Name{CommonName: "bob"})
@@ -163,6 +179,23 @@ func TestCSRSigning(t *testing.T) {
 	if user.Username != "alice" || !slices.Contains(user.Groups, "devs") || !slices.Contains(user.Groups, "system:authenticated") {
 		t.Fatalf("whoami: %+v", user)
 	}
+	// kubectl with a kubeconfig of alice's certificate and key.
+	kc, err := clientcmd.LoadFromFile(k.srv.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range kc.AuthInfos {
+		*a = clientcmdapi.AuthInfo{ClientCertificateData: alice.Status.Certificate, ClientKeyData: keyPEM}
+	}
+	aliceConfig := filepath.Join(t.TempDir(), "alice.kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, aliceConfig); err != nil {
+		t.Fatal(err)
+	}
+	out := k.mustKubectl("", "--kubeconfig", aliceConfig, "auth", "whoami")
+	if !strings.Contains(out, "alice") || !strings.Contains(out, "devs") {
+		t.Fatalf("kubectl auth whoami as alice: %s", out)
+	}
+
 	// The requestor is who created the request.
 	if alice.Spec.Username != "kubernetes-admin" || !slices.Contains(alice.Spec.Groups, "system:masters") ||
 		!slices.Contains(alice.Spec.Groups, "system:authenticated") {
@@ -181,7 +214,7 @@ func TestCSRSigning(t *testing.T) {
 	}
 	// kubectl will not approve it now (kapi would refuse too: Approved
 	// and Denied exclude each other, TestCSRApproval).
-	out, err := k.kubectl("", "certificate", "approve", "bob")
+	out, err = k.kubectl("", "certificate", "approve", "bob")
 	if err == nil || !strings.Contains(out, `certificate signing request "bob" is already Denied`) {
 		t.Fatalf("approving a denied CSR: %v %s", err, out)
 	}
