@@ -250,12 +250,12 @@ func (gc *GarbageCollector) removeDependentFromOwners(n *node, refs []metav1.Own
 	}
 }
 
-// addUnblockedOwnersToDeleteQueue queues the owners waiting for their
-// dependents (foreground deletion) that a dependent no longer blocks: its
-// reference was removed, or lost blockOwnerDeletion.
+// addUnblockedOwnersToDeleteQueue queues the owners that a dependent no
+// longer blocks (its reference was removed, or lost blockOwnerDeletion):
+// one waiting for its dependents (foreground) may now go.
 func (gc *GarbageCollector) addUnblockedOwnersToDeleteQueue(removed []metav1.OwnerReference, changed [][2]metav1.OwnerReference) {
 	queue := func(uid types.UID) {
-		if owner, ok := gc.graph.nodes[uid]; ok && owner.deletingDependents {
+		if owner, ok := gc.graph.nodes[uid]; ok {
 			gc.attemptToDelete.Add(owner)
 		}
 	}

@@ -193,28 +193,60 @@ func partitionDependents(deps []*node, identity objectReference) (matching, nonm
 
 // alternateOwnerIdentity returns another identity by which deps name the
 // owner whose identity absent was verified not to exist (other
-// coordinates, or another namespace), the least in order for a stable
-// choice; nil when there is none.
+// coordinates, or another namespace): the first one after absent in
+// referenceLess order, else the first one; nil when there is none.
+// (Kube's getAlternateOwnerIdentity: the order makes the collector try
+// each identity in turn.)
 func alternateOwnerIdentity(deps []*node, absent objectReference) *objectReference {
-	var found []objectReference
+	clusterScoped := absent.Namespace == ""
+	seen := map[objectReference]bool{absent: true}
+	var first, following *objectReference
 	for _, d := range deps {
 		for _, ref := range d.owners {
 			if ref.UID != absent.UID {
 				continue
 			}
+			if sameCoordinates(ref, absent.OwnerReference) && (clusterScoped || absent.Namespace == d.identity.Namespace) {
+				continue // the absent identity itself
+			}
 			id := objectReference{OwnerReference: coordinates(ref), Namespace: d.identity.Namespace}
-			if id == absent || (absent.Namespace == "" && sameCoordinates(ref, absent.OwnerReference)) {
-				// the same owner, or a cluster-scoped one verified absent
+			if clusterScoped && id.APIVersion == absent.APIVersion && id.Kind == absent.Kind {
+				id.Namespace = "" // that kind is known cluster-scoped
+			}
+			if seen[id] {
 				continue
 			}
-			found = append(found, id)
+			seen[id] = true
+			if first == nil || referenceLess(id, *first) {
+				c := id
+				first = &c
+			}
+			if referenceLess(absent, id) && (following == nil || referenceLess(id, *following)) {
+				c := id
+				following = &c
+			}
 		}
 	}
-	if len(found) == 0 {
-		return nil
+	if following != nil {
+		return following
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].String() < found[j].String() })
-	return &found[0]
+	return first
+}
+
+// referenceLess orders identities by kind, apiVersion, namespace, name
+// and uid.
+func referenceLess(a, b objectReference) bool {
+	switch {
+	case a.Kind != b.Kind:
+		return a.Kind < b.Kind
+	case a.APIVersion != b.APIVersion:
+		return a.APIVersion < b.APIVersion
+	case a.Namespace != b.Namespace:
+		return a.Namespace < b.Namespace
+	case a.Name != b.Name:
+		return a.Name < b.Name
+	}
+	return a.UID < b.UID
 }
 
 func hasFinalizer(m metav1.Object, f string) bool {

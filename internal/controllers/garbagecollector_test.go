@@ -264,3 +264,17 @@ func TestGCGraphInvalidNamespaceDependentFirst(t *testing.T) {
 		t.Fatal("no OwnerRefInvalidNamespace event")
 	}
 }
+
+// TestGCAlternateOwnerIdentityOrder: the identities are tried in turn,
+// the next one after the one verified absent, wrapping around.
+func TestGCAlternateOwnerIdentityOrder(t *testing.T) {
+	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "o", UID: "u"}
+	in := func(ns string) *node { return &node{identity: objectReference{Namespace: ns}, owners: []metav1.OwnerReference{ref}} }
+	deps := []*node{in("a"), in("b"), in("c")}
+	for absent, want := range map[string]string{"a": "b", "b": "c", "c": "a"} {
+		alt := alternateOwnerIdentity(deps, objectReference{OwnerReference: ref, Namespace: absent})
+		if alt == nil || alt.Namespace != want {
+			t.Errorf("after %s verified absent: %v, want namespace %s", absent, alt, want)
+		}
+	}
+}
