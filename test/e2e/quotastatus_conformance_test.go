@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -505,6 +506,27 @@ func TestQuotaStatusConformance(t *testing.T) {
 		}
 		if _, err := quotas.Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("want NotFound, got %v", err)
+		}
+	})
+
+	// kubectl create quota, then get and describe show what is used.
+	t.Run("Kubectl", func(t *testing.T) {
+		ns := "rq-kubectl"
+		quotaNamespace(t, k, ns)
+		k.mustKubectl("", "create", "quota", "compute", "-n", ns, "--hard=pods=2,requests.cpu=1,count/deployments.apps=3")
+		waitUsed(t, k, ns, "compute", fixed(rl("pods", "0", "requests.cpu", "0", "count/deployments.apps", "0")))
+		if _, err := k.client.CoreV1().Pods(ns).Create(ctx, quotaPod("p", rl("cpu", "250m"), nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitUsed(t, k, ns, "compute", fixed(rl("pods", "1", "requests.cpu", "250m")))
+		if out := k.mustKubectl("", "get", "quota", "compute", "-n", ns); !strings.Contains(out, "pods: 1/2") || !strings.Contains(out, "requests.cpu: 250m/1") {
+			t.Fatalf("kubectl get quota:\n%s", out)
+		}
+		out := k.mustKubectl("", "describe", "quota", "compute", "-n", ns)
+		for _, line := range []string{"count/deployments.apps  0     3", "pods                    1     2", "requests.cpu            250m  1"} {
+			if !strings.Contains(out, line) {
+				t.Fatalf("kubectl describe quota lacks %q:\n%s", line, out)
+			}
 		}
 	})
 
