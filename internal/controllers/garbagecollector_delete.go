@@ -109,7 +109,7 @@ func (gc *GarbageCollector) attemptToDeleteItem(ctx context.Context, n *node) er
 		for _, r := range append(dangling, waiting...) {
 			drop[r.UID] = true
 		}
-		return gc.patchOwnerReferences(ctx, v.identity, func(refs []metav1.OwnerReference) []metav1.OwnerReference {
+		_, err := gc.patchOwnerReferences(ctx, v.identity, func(refs []metav1.OwnerReference) []metav1.OwnerReference {
 			var keep []metav1.OwnerReference
 			for _, r := range refs {
 				if !drop[r.UID] {
@@ -118,14 +118,19 @@ func (gc *GarbageCollector) attemptToDeleteItem(ctx context.Context, n *node) er
 			}
 			return keep
 		})
+		return err
 	case len(waiting) != 0 && len(v.dependents) != 0:
 		for _, d := range v.dependents {
 			if gc.graph.isDeletingDependents(d) {
 				// Its owner and a dependent both wait for their
 				// dependents: a possible cycle. Its references stop
 				// blocking, then it goes in the foreground.
-				if err := gc.patchOwnerReferences(ctx, v.identity, unblock); err != nil {
+				patched, err := gc.patchOwnerReferences(ctx, v.identity, unblock)
+				if err != nil {
 					return err
+				}
+				if patched != nil {
+					latest = patched // the delete's preconditions
 				}
 				break
 			}
@@ -301,20 +306,20 @@ type metadataPatch struct {
 	Metadata struct {
 		ResourceVersion string                  `json:"resourceVersion"`
 		OwnerReferences []metav1.OwnerReference `json:"ownerReferences,omitempty"`
-		Finalizers      []string                `json:"finalizers,omitempty"`
 	} `json:"metadata"`
 }
 
 // patchOwnerReferences replaces the owner references of id by what edit
 // makes of the live ones (nothing when it changes none), retrying on
 // conflict; an object that is gone (or another of the same name) needs
-// nothing.
-func (gc *GarbageCollector) patchOwnerReferences(ctx context.Context, id objectReference, edit func([]metav1.OwnerReference) []metav1.OwnerReference) error {
+// nothing. It returns the object patched, nil when there was no patch.
+func (gc *GarbageCollector) patchOwnerReferences(ctx context.Context, id objectReference, edit func([]metav1.OwnerReference) []metav1.OwnerReference) (*metav1.PartialObjectMetadata, error) {
 	r, err := gc.resource(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+	var patched *metav1.PartialObjectMetadata
+	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		live, err := r.Get(ctx, id.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -340,12 +345,14 @@ func (gc *GarbageCollector) patchOwnerReferences(ctx context.Context, id objectR
 		if err != nil {
 			return err
 		}
-		_, err = r.Patch(ctx, id.Name, types.MergePatchType, body, metav1.PatchOptions{})
+		patched, err = r.Patch(ctx, id.Name, types.MergePatchType, body, metav1.PatchOptions{})
 		if apierrors.IsNotFound(err) {
+			patched = nil
 			return nil
 		}
 		return err
 	})
+	return patched, err
 }
 
 // removeFinalizer removes finalizer f from the live object of n.
@@ -413,7 +420,7 @@ func (gc *GarbageCollector) attemptToOrphanItem(ctx context.Context, n *node) er
 	var errs []error
 	for _, d := range v.dependents {
 		did := gc.graph.view(d).identity
-		err := gc.patchOwnerReferences(ctx, did, func(refs []metav1.OwnerReference) []metav1.OwnerReference {
+		_, err := gc.patchOwnerReferences(ctx, did, func(refs []metav1.OwnerReference) []metav1.OwnerReference {
 			var keep []metav1.OwnerReference
 			for _, r := range refs {
 				if r.UID != v.identity.UID {
