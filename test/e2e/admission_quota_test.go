@@ -24,7 +24,7 @@ func pod(name string, requests corev1.ResourceList) *corev1.Pod {
 // transaction; a delete gives usage back; compute quotas count pods'
 // requests and require them; scopes select the pods a quota counts.
 func TestResourceQuota(t *testing.T) {
-	k := startKapi(t)
+	k := startKapi(t, withoutLoops(rootCAPublisher))
 	ctx := context.Background()
 	e := &webhookEnv{t: t, k: k}
 	namespace := func(name string) { e.namespace(t, name) }
