@@ -5,21 +5,58 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/controllers"
 	"kapi/internal/registry"
 )
 
-// apiserverLoops are the loops kube-apiserver itself runs, on every
-// replica and whatever --controllers says: the kubernetes Service's
-// endpoint leases, and the ConfigMap telling since when legacy
-// service-account tokens are tracked. They act as system:apiserver.
-func (s *Server) apiserverLoops(cat *registry.Catalogue, lb *loopback, leases *endpointLeases) []func(context.Context) {
+// apiserverLoops are the loops kube-apiserver itself runs, whatever
+// --controllers says (they are no kube-controller-manager loops, and a
+// kapi beside kube-controller-manager needs them as much): on every
+// replica the kubernetes Service's endpoint lease and the ConfigMap
+// telling since when legacy service-account tokens are tracked; on one
+// replica at a time (with --leader-elect, the holder of the Lease
+// kube-system/kapi-service-repair) the repair of Services' cluster IPs
+// and node ports. They act as system:apiserver.
+func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback, leases *endpointLeases) []func(context.Context) {
+	env := &controllers.Env{
+		Catalogue:     cat,
+		Informers:     controllers.NewInformers(ctx, cat),
+		ClientFor:     func(sa string) *rest.Config { return lb.Config(ServiceAccountUser("kube-system", sa)) },
+		ClientForUser: func(name string) *rest.Config { return lb.Config(authenticatedUser(name)) },
+	}
 	client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
-	configMaps := controllers.NewInformer(cat.Snapshot().Store(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}))
+	configMaps := env.Informers.For(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"})
+	repair := &controllers.Manager{Enabled: []string{"*"}, Loops: []controllers.Loop{
+		{Name: "ipallocator-repair-controller", Run: func(ctx context.Context) {
+			controllers.NewClusterIPRepair(env, cfg.ServiceRepairInterval).Run(ctx)
+		}},
+		{Name: "portallocator-repair-controller", Run: func(ctx context.Context) {
+			ports, err := nodePorts(cfg, s.etcd.client)
+			if err != nil {
+				klog.ErrorS(err, "portallocator-repair-controller")
+				return
+			}
+			controllers.NewNodePortRepair(env, ports, cfg.ServiceRepairInterval).Run(ctx)
+		}},
+	}}
+	if cfg.LeaderElect {
+		le := cfg.LeaderElection
+		if le.LeaseDuration == 0 {
+			le = DefaultLeaderElection()
+		}
+		repair.Election = &controllers.LeaderElection{Client: client, Namespace: le.ResourceNamespace, Name: serviceRepairLease,
+			LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod}
+	}
 	return []func(context.Context){
 		leases.Run,
-		configMaps.Run,
 		controllers.NewLegacyTokenTracking(client, configMaps).Run,
+		repair.Run,
 	}
 }
+
+// serviceRepairLease is the Lease of the replica that repairs Services'
+// allocations.
+const serviceRepairLease = "kapi-service-repair"

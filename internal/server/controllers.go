@@ -55,17 +55,6 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 			}
 			tokens.Run(ctx)
 		}},
-		{Name: "ipallocator-repair-controller", Run: func(ctx context.Context) {
-			controllers.NewClusterIPRepair(env, cfg.ServiceRepairInterval).Run(ctx)
-		}},
-		{Name: "portallocator-repair-controller", Run: func(ctx context.Context) {
-			ports, err := nodePorts(*cfg, s.etcd.client)
-			if err != nil {
-				klog.ErrorS(err, "portallocator-repair-controller")
-				return
-			}
-			controllers.NewNodePortRepair(env, ports, cfg.ServiceRepairInterval).Run(ctx)
-		}},
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Run: func(ctx context.Context) {
 			controllers.NewResourceQuotas(env).Run(ctx)
 		}},

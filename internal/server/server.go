@@ -262,7 +262,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.Stop()
 		return nil, err
 	}
-	for _, f := range s.apiserverLoops(cat, lb, leases) {
+	for _, f := range s.apiserverLoops(ctrlCtx, cfg, cat, lb, leases) {
 		s.runNow(ctrlCtx, f)
 	}
 	// As kube-apiserver, ready once the custom resources that exist are

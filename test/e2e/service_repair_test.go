@@ -117,9 +117,11 @@ func TestServiceRepairClusterIP(t *testing.T) {
 
 // TestServiceRepairNodePorts: with the node-port bitmap lost (removed from
 // etcd), the repair marks each Service's node port again, reported as
-// kube's PortNotAllocated, so that no other Service can take it.
+// kube's PortNotAllocated, so that no other Service can take it. The
+// repair is kube-apiserver's: it runs with kapi's controllers all off
+// (--controllers=, as beside kube-controller-manager).
 func TestServiceRepairNodePorts(t *testing.T) {
-	k := startKapi(t, func(c *server.Config) { c.ServiceRepairInterval = time.Second })
+	k := startKapi(t, func(c *server.Config) { c.ServiceRepairInterval, c.Controllers = time.Second, []string{} })
 	ctx := context.Background()
 	services := k.client.CoreV1().Services("default")
 	d, err := services.Create(ctx, nodePortService("d", 0), metav1.CreateOptions{})
@@ -173,5 +175,41 @@ func TestServiceClusterIPPatch(t *testing.T) {
 	}
 	if got.Spec.ClusterIP != ip || len(got.Spec.ClusterIPs) != 1 || got.Spec.ClusterIPs[0] != ip || got.Spec.Selector["app"] != "t" {
 		t.Errorf("after the patch: clusterIP %q clusterIPs %v selector %v; want %s", got.Spec.ClusterIP, got.Spec.ClusterIPs, got.Spec.Selector, ip)
+	}
+}
+
+// TestServiceRepairReplicas: of two replicas with --leader-elect, one
+// repairs (holds the Lease kube-system/kapi-service-repair); kill -9 of it
+// hands the repair to the other.
+func TestServiceRepairReplicas(t *testing.T) {
+	etcd := startEtcd(t)
+	rs := []*replica{startReplica(t, "r0", etcd, "--leader-elect"), startReplica(t, "r1", etcd, "--leader-elect")}
+	repairs := func(r *replica) bool {
+		v, err := metric(context.Background(), r.client, "leader_election_master_status", `name="kapi-service-repair"`)
+		return err == nil && v == 1
+	}
+	var leader, other *replica
+	if err := waitUntil(90*time.Second, func() bool {
+		a, b := repairs(rs[0]), repairs(rs[1])
+		switch {
+		case a && !b:
+			leader, other = rs[0], rs[1]
+		case b && !a:
+			leader, other = rs[1], rs[0]
+		default:
+			return false
+		}
+		return true
+	}); err != nil {
+		t.Fatal("not exactly one replica holds the repair lease")
+	}
+	lease, err := other.client.CoordinationV1().Leases("kube-system").Get(context.Background(), "kapi-service-repair", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("the Lease kube-system/kapi-service-repair: %+v %v", lease, err)
+	}
+	leader.cmd.Process.Kill()
+	leader.cmd.Wait()
+	if err := waitUntil(90*time.Second, func() bool { return repairs(other) }); err != nil {
+		t.Fatalf("%s did not take the repair over", other.name)
 	}
 }
