@@ -18,7 +18,9 @@ import (
 // dependents; kapi runs no workload controller, so each test makes them
 // itself as those controllers would (a controlling, blocking reference to
 // the owner, a Deployment's ReplicaSet named after it with the pods it
-// owns), then deletes as upstream does, with a uid precondition.
+// owns), then deletes as upstream does, with a uid precondition, and with
+// upstream's numbers of pods (100 where it makes as many as a node takes,
+// up to 100).
 func TestGCConformance(t *testing.T) {
 	t.Parallel()
 	k := startKapi(t)
@@ -83,7 +85,7 @@ func TestGCConformance(t *testing.T) {
 	t.Run("should orphan pods created by rc if delete options say so", func(t *testing.T) {
 		t.Parallel()
 		ns := gcNamespace(t, k, "gc-conf-2")
-		rc, pods := gcOwnedRC(t, k, ns, "simpletest.rc", 20, 0)
+		rc, pods := gcOwnedRC(t, k, ns, "simpletest.rc", 100, 0)
 		deleteRC(t, ns, rc, metav1.DeletePropagationOrphan)
 		waitRCGone(t, ns, rc.Name)
 		// upstream waits 30 s for a mistaken deletion; the collector
@@ -142,7 +144,7 @@ func TestGCConformance(t *testing.T) {
 	t.Run("should keep the rc around until all its pods are deleted if the deleteOptions says so", func(t *testing.T) {
 		t.Parallel()
 		ns := gcNamespace(t, k, "gc-conf-5")
-		rc, _ := gcOwnedRC(t, k, ns, "simpletest.rc", 20, 0)
+		rc, _ := gcOwnedRC(t, k, ns, "simpletest.rc", 100, 0)
 		deleteRC(t, ns, rc, metav1.DeletePropagationForeground)
 		waitRCGone(t, ns, rc.Name)
 		// there must be no pod left once the rc is gone
@@ -158,7 +160,7 @@ func TestGCConformance(t *testing.T) {
 	t.Run("should not delete dependents that have both valid owner and owner that's waiting for dependents to be deleted", func(t *testing.T) {
 		t.Parallel()
 		ns := gcNamespace(t, k, "gc-conf-6")
-		const replicas = 20
+		const replicas = 100
 		rc1, pods := gcOwnedRC(t, k, ns, "simpletest-rc-to-be-deleted", replicas, 0)
 		rc2, err := k.client.CoreV1().ReplicationControllers(ns).Create(ctx, gcRC("simpletest-rc-to-stay", 0, map[string]string{"gctest_s": "stay"}), metav1.CreateOptions{})
 		if err != nil {
