@@ -59,6 +59,7 @@ func main() {
 	fs.StringVar(&cfg.LeaderElection.ResourceName, "leader-elect-resource-name", cfg.LeaderElection.ResourceName, "The name of resource object that is used for locking during leader election.")
 	fs.StringVar(&cfg.LeaderElection.ResourceNamespace, "leader-elect-resource-namespace", cfg.LeaderElection.ResourceNamespace, "The namespace of resource object that is used for locking during leader election.")
 	fs.DurationVar(&cfg.ClusterSigningDuration, "cluster-signing-duration", cfg.ClusterSigningDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
+	fs.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", cfg.ResourceQuotaSyncPeriod, "The period for syncing quota usage status in the system.")
 	cfg.Audit.AddFlags(fs)
 	fs.Parse(os.Args[1:])
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {

@@ -75,6 +75,9 @@ type Config struct {
 	// ClusterSigningDuration (--cluster-signing-duration) is the longest a
 	// certificate signed for a CertificateSigningRequest lasts.
 	ClusterSigningDuration time.Duration
+	// ResourceQuotaSyncPeriod (--resource-quota-sync-period) is how often
+	// every quota's usage is computed again, besides on changes.
+	ResourceQuotaSyncPeriod time.Duration
 	// ServiceRepairInterval is how often the Service repair loops go over
 	// every cluster IP and node port (kube-apiserver's 3 minutes when 0;
 	// no flag: tests shorten it).
@@ -132,5 +135,6 @@ func Defaults() Config {
 		LeaderElect:                 true,
 		LeaderElection:              DefaultLeaderElection(),
 		ClusterSigningDuration:      365 * 24 * time.Hour,
+		ResourceQuotaSyncPeriod:     5 * time.Minute,
 	}
 }

@@ -56,7 +56,11 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 			tokens.Run(ctx)
 		}},
 		{Name: "resourcequota-controller", Aliases: []string{"resourcequota"}, Run: func(ctx context.Context) {
-			controllers.NewResourceQuotas(env).Run(ctx)
+			q := controllers.NewResourceQuotas(env)
+			if cfg.ResourceQuotaSyncPeriod > 0 {
+				q.ResyncPeriod = cfg.ResourceQuotaSyncPeriod
+			}
+			q.Run(ctx)
 		}},
 		{Name: "certificatesigningrequest-signing-controller", Aliases: []string{"csrsigning"}, Run: func(ctx context.Context) {
 			controllers.NewCSRSigning(env, s.PKI.CACert, s.PKI.CAKey, cfg.ClusterSigningDuration).Run(ctx)
