@@ -52,8 +52,12 @@ func (gc *GarbageCollector) attemptToDeleteWorker(ctx context.Context, n *node) 
 	case errors.Is(err, errVirtualDeleteQueued), errors.Is(err, errNamespacedOwnerOfCluster):
 		return false
 	case err != nil:
-		if ctx.Err() == nil {
-			klog.V(2).InfoS("garbage collector: error syncing item, will retry", "item", v.identity.String(), "err", err)
+		switch {
+		case ctx.Err() != nil:
+		case apierrors.IsConflict(err):
+			klog.V(2).InfoS("garbage collector: the item changed meanwhile, will retry", "item", v.identity.String(), "err", err)
+		default:
+			klog.ErrorS(err, "garbage collector: error syncing item, will retry", "item", v.identity.String())
 		}
 		return true
 	case !v.observed:
