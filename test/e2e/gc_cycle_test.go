@@ -59,7 +59,7 @@ func TestGCRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	t.Run("ForegroundBegunWithoutCollector", func(t *testing.T) {
+	t.Run("BegunWithoutCollector", func(t *testing.T) {
 		t.Parallel()
 		// kapi without the collector: the API server marks the owner
 		// and nothing more happens
@@ -68,6 +68,11 @@ func TestGCRestart(t *testing.T) {
 		rc, _ := gcOwnedRC(t, k, ns, "web", 3, 0)
 		fg := metav1.DeletePropagationForeground
 		if err := k.client.CoreV1().ReplicationControllers(ns).Delete(ctx, rc.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+			t.Fatal(err)
+		}
+		background := gcNamespace(t, k, "gc-restart-background")
+		rc3, _ := gcOwnedRC(t, k, background, "web", 2, 0)
+		if err := k.client.CoreV1().ReplicationControllers(background).Delete(ctx, rc3.Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		orphans := gcNamespace(t, k, "gc-restart-orphans")
@@ -94,6 +99,8 @@ func TestGCRestart(t *testing.T) {
 		if len(l.Items) != 0 {
 			t.Fatalf("%d pods left after their owner went in the foreground", len(l.Items))
 		}
+		// the dependents of an owner that went while no collector ran
+		gcWaitPodsGone(t, k, background)
 		gcWaitGone(t, "the orphaning rc", func() error {
 			_, err := k.client.CoreV1().ReplicationControllers(orphans).Get(ctx, rc2.Name, metav1.GetOptions{})
 			return err
