@@ -33,9 +33,8 @@ type ObjectUpdater interface {
 // what system:aggregate-to-* and any CRD author's roles labelled
 // rbac.authorization.k8s.io/aggregate-to-<role>: "true" grant.
 type ClusterRoleAggregation struct {
-	roles   *Informer
-	changed <-chan struct{}
-	write   RulesWriter
+	roles *Informer
+	write RulesWriter
 	// Retry is how soon a failed write is tried again.
 	Retry time.Duration
 }
@@ -44,9 +43,9 @@ type ClusterRoleAggregation struct {
 type RulesWriter func(ctx context.Context, name string, rules []rbacv1.PolicyRule) error
 
 // NewClusterRoleAggregation returns the controller over the ClusterRoles
-// informer; it writes with write. Call it before the informer runs.
+// informer; it writes with write.
 func NewClusterRoleAggregation(roles *Informer, write RulesWriter) *ClusterRoleAggregation {
-	return &ClusterRoleAggregation{roles: roles, changed: roles.Changed(), write: write, Retry: time.Second}
+	return &ClusterRoleAggregation{roles: roles, write: write, Retry: time.Second}
 }
 
 // NewAggregationLoop is the aggregation as a loop of the Manager: it
@@ -96,6 +95,7 @@ func StoreRules(store ObjectUpdater) RulesWriter {
 // every change of a ClusterRole, it brings every aggregated role up to
 // date.
 func (c *ClusterRoleAggregation) Run(ctx context.Context) {
+	changed := c.roles.Changed(ctx)
 	select {
 	case <-ctx.Done():
 		return
@@ -109,7 +109,7 @@ func (c *ClusterRoleAggregation) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-c.changed:
+		case <-changed:
 		case <-retry:
 		}
 	}

@@ -206,7 +206,7 @@ func TestInformerRelists(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	inf := NewInformer(store)
-	changed := inf.Changed()
+	changed := inf.Changed(ctx)
 	go inf.Run(ctx)
 	<-inf.Synced()
 	if _, ok := inf.Get("", "a"); !ok {

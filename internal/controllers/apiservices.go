@@ -42,7 +42,7 @@ func (c *APIServices) Run(ctx context.Context) {
 		c.Resync = time.Minute
 	}
 	inf := NewInformer(c.Store)
-	changed, catalogue := inf.Changed(), c.Catalogue.Subscribe()
+	changed, catalogue := inf.Changed(ctx), c.Catalogue.SubscribeUntil(ctx)
 	go inf.Run(ctx)
 	if !waitSynced(ctx, inf) {
 		return

@@ -70,7 +70,7 @@ func (c *CSRSigning) Run(ctx context.Context) {
 	if csrs == nil {
 		return
 	}
-	csrs.Handle(func(ev Event) {
+	csrs.Handle(ctx, func(ev Event) {
 		if ev.Type != watch.Deleted {
 			c.queue.Add(ev.Object.(*certificatesv1.CertificateSigningRequest).Name)
 		}

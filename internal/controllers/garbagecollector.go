@@ -44,6 +44,9 @@ import (
 // is the graph alone, so a restart rebuilds it from the caches and
 // finishes what was under way.
 type GarbageCollector struct {
+	// ctx is Run's: the informer handlers go with it.
+	ctx context.Context
+
 	env      *Env
 	meta     metadata.Interface
 	recorder record.EventRecorder
@@ -112,6 +115,7 @@ func NewGarbageCollector(env *Env) *GarbageCollector {
 
 // Run works until ctx ends.
 func (gc *GarbageCollector) Run(ctx context.Context) {
+	gc.ctx = ctx
 	client := kubernetes.NewForConfigOrDie(gc.env.ClientFor("generic-garbage-collector"))
 	gc.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	defer gc.events.Shutdown()
@@ -123,7 +127,7 @@ func (gc *GarbageCollector) Run(ctx context.Context) {
 	defer gc.attemptToDelete.ShutDown()
 	defer gc.attemptToOrphan.ShutDown()
 
-	changed := gc.env.Catalogue.Subscribe()
+	changed := gc.env.Catalogue.SubscribeUntil(ctx)
 	gc.follow()
 	wg.Add(1)
 	go func() {
@@ -200,7 +204,7 @@ func (gc *GarbageCollector) follow() {
 		}
 		gvk := st.R.GVK()
 		gc.watched[gvr] = watchedResource{inf: inf, gvk: gvk}
-		inf.Handle(func(ev Event) { gc.observe(gvk, ev) })
+		inf.Handle(gc.ctx, func(ev Event) { gc.observe(gvk, ev) })
 	}
 	for gvr, w := range gc.watched {
 		if seen[gvr] {

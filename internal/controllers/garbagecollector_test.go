@@ -269,7 +269,9 @@ func TestGCGraphInvalidNamespaceDependentFirst(t *testing.T) {
 // the next one after the one verified absent, wrapping around.
 func TestGCAlternateOwnerIdentityOrder(t *testing.T) {
 	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "o", UID: "u"}
-	in := func(ns string) *node { return &node{identity: objectReference{Namespace: ns}, owners: []metav1.OwnerReference{ref}} }
+	in := func(ns string) *node {
+		return &node{identity: objectReference{Namespace: ns}, owners: []metav1.OwnerReference{ref}}
+	}
 	deps := []*node{in("a"), in("b"), in("c")}
 	for absent, want := range map[string]string{"a": "b", "b": "c", "c": "a"} {
 		alt := alternateOwnerIdentity(deps, objectReference{OwnerReference: ref, Namespace: absent})

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ type Informer struct {
 	restart  context.CancelFunc // ends the current list and watch
 	byNS     map[string]map[string]runtime.Object
 	subs     []chan struct{}
-	handlers []func(Event)
+	handlers []*func(Event) // replaced, never changed in place: dispatch reads a copy
 	synced   chan struct{}
 	once     sync.Once
 }
@@ -59,10 +60,11 @@ func NewInformer(src ListWatcher) *Informer {
 	return &Informer{src: src, Retry: time.Second, byNS: map[string]map[string]runtime.Object{}, synced: make(chan struct{})}
 }
 
-// Handle calls h with every later change, after calling it with an Added
-// event for each object known now; h runs on the informer's goroutine
-// and must be quick (put a key on a queue).
-func (i *Informer) Handle(h func(Event)) {
+// Handle calls h with every later change until ctx ends, after calling
+// it with an Added event for each object known now; h runs on the
+// informer's goroutine and must be quick (put a key on a queue). A loop
+// that stops (it lost the lease) takes its handlers with it.
+func (i *Informer) Handle(ctx context.Context, h func(Event)) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	for _, objs := range i.byNS {
@@ -70,7 +72,13 @@ func (i *Informer) Handle(h func(Event)) {
 			h(Event{Type: watch.Added, Object: o})
 		}
 	}
-	i.handlers = append(i.handlers, h)
+	hp := &h
+	i.handlers = append(slices.Clip(i.handlers), hp)
+	context.AfterFunc(ctx, func() {
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		i.handlers = slices.DeleteFunc(slices.Clone(i.handlers), func(x *func(Event)) bool { return x == hp })
+	})
 }
 
 // SetSource makes the informer read src from now on: it lists src and
@@ -87,13 +95,18 @@ func (i *Informer) SetSource(src ListWatcher) {
 }
 
 // Changed returns a channel that receives (without blocking the informer,
-// so several changes may fold into one signal) after every change. Call
-// it before Run.
-func (i *Informer) Changed() <-chan struct{} {
+// so several changes may fold into one signal) after every change, until
+// ctx ends.
+func (i *Informer) Changed(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	i.mu.Lock()
 	i.subs = append(i.subs, ch)
 	i.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		i.subs = slices.DeleteFunc(i.subs, func(x chan struct{}) bool { return x == ch })
+	})
 	return ch
 }
 
@@ -246,7 +259,7 @@ func (i *Informer) dispatch(events ...Event) {
 	i.mu.RUnlock()
 	for _, ev := range events {
 		for _, h := range hs {
-			h(ev)
+			(*h)(ev)
 		}
 	}
 }

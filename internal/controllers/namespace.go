@@ -57,7 +57,7 @@ var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namesp
 func (c *Namespaces) Run(ctx context.Context) {
 	defer c.queue.ShutDown()
 	inf := c.env.Informers.For(namespacesGVR)
-	inf.Handle(func(ev Event) {
+	inf.Handle(ctx, func(ev Event) {
 		if ns, ok := ev.Object.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil && ev.Type != "DELETED" {
 			c.queue.Add(ns.Name)
 		}

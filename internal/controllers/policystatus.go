@@ -46,7 +46,7 @@ var policiesGVR = schema.GroupVersionResource{Group: "admissionregistration.k8s.
 // Run checks the policies whenever they change, until ctx ends.
 func (c *PolicyTypeChecking) Run(ctx context.Context) {
 	inf := c.env.Informers.For(policiesGVR)
-	changed := inf.Changed()
+	changed := inf.Changed(ctx)
 	if !waitSynced(ctx, inf) {
 		return
 	}

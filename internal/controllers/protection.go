@@ -47,13 +47,13 @@ func NewClaimProtection(env *Env) *ClaimProtection {
 func (c *ClaimProtection) Run(ctx context.Context) {
 	queue := NewQueue[types.NamespacedName]("pvcprotection")
 	claims, pods := c.env.Informers.For(pvcGVR), c.env.Informers.For(podsGVR)
-	claims.Handle(func(ev Event) {
+	claims.Handle(ctx, func(ev Event) {
 		if m := ev.Object.(*corev1.PersistentVolumeClaim); m.DeletionTimestamp != nil && slices.Contains(m.Finalizers, pvcProtection) {
 			queue.Add(types.NamespacedName{Namespace: m.Namespace, Name: m.Name})
 		}
 	})
 	// A pod that goes or ends may free its claims.
-	pods.Handle(func(ev Event) {
+	pods.Handle(ctx, func(ev Event) {
 		p := ev.Object.(*corev1.Pod)
 		for _, v := range p.Spec.Volumes {
 			if name := claimOf(p, v); name != "" {
@@ -121,7 +121,7 @@ func NewVolumeProtection(env *Env) *VolumeProtection {
 func (c *VolumeProtection) Run(ctx context.Context) {
 	queue := NewQueue[string]("pvprotection")
 	volumes := c.env.Informers.For(pvGVR)
-	volumes.Handle(func(ev Event) {
+	volumes.Handle(ctx, func(ev Event) {
 		if m := ev.Object.(*corev1.PersistentVolume); m.DeletionTimestamp != nil && slices.Contains(m.Finalizers, pvProtection) {
 			queue.Add(m.Name)
 		}

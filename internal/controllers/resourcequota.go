@@ -43,6 +43,9 @@ import (
 // lag the quota's charges by a moment; a count made before an informer
 // saw an object is made again when that informer reports it.
 type ResourceQuotas struct {
+	// ctx is Run's: the informer handlers go with it.
+	ctx context.Context
+
 	// ResyncPeriod is how often every quota is computed again (kube's
 	// --resource-quota-sync-period, 5m).
 	ResyncPeriod time.Duration
@@ -74,11 +77,12 @@ var resourceQuotasGVR = schema.GroupVersionResource{Version: "v1", Resource: "re
 
 // Run works until ctx ends.
 func (c *ResourceQuotas) Run(ctx context.Context) {
+	c.ctx = ctx
 	c.quotas = c.env.Informers.For(resourceQuotasGVR)
 	if c.quotas == nil {
 		return
 	}
-	c.quotas.Handle(func(ev Event) {
+	c.quotas.Handle(ctx, func(ev Event) {
 		q := ev.Object.(*corev1.ResourceQuota)
 		switch {
 		case ev.Type == watch.Deleted:
@@ -88,7 +92,7 @@ func (c *ResourceQuotas) Run(ctx context.Context) {
 			c.enqueue(q)
 		}
 	})
-	changed := c.env.Catalogue.Subscribe()
+	changed := c.env.Catalogue.SubscribeUntil(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	go func() {
@@ -326,7 +330,7 @@ func (c *ResourceQuotas) monitor(gvr schema.GroupVersionResource) *Informer {
 	}
 	c.monitored[gvr] = inf
 	var replayed atomic.Bool
-	inf.Handle(func(ev Event) {
+	inf.Handle(c.ctx, func(ev Event) {
 		if p, ok := ev.Object.(*corev1.Pod); ok && ev.Type != watch.Deleted {
 			// A pod stuck terminating stops counting at a time of its
 			// own, which no event marks: count again then.

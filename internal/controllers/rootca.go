@@ -48,12 +48,12 @@ var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "config
 func (c *RootCAPublisher) Run(ctx context.Context) {
 	namespaces := c.env.Informers.For(namespacesGVR)
 	configMaps := c.env.Informers.For(configMapsGVR)
-	namespaces.Handle(func(ev Event) {
+	namespaces.Handle(ctx, func(ev Event) {
 		if ev.Type != watch.Deleted {
 			c.queue.Add(ev.Object.(*corev1.Namespace).Name)
 		}
 	})
-	configMaps.Handle(func(ev Event) {
+	configMaps.Handle(ctx, func(ev Event) {
 		// Only a deletion or a change can make it wrong.
 		if cm := ev.Object.(*corev1.ConfigMap); cm.Name == RootCAConfigMap && ev.Type != watch.Added {
 			c.queue.Add(cm.Namespace)

@@ -36,12 +36,12 @@ var serviceAccountsGVR = schema.GroupVersionResource{Version: "v1", Resource: "s
 func (c *ServiceAccounts) Run(ctx context.Context) {
 	namespaces := c.env.Informers.For(namespacesGVR)
 	accounts := c.env.Informers.For(serviceAccountsGVR)
-	namespaces.Handle(func(ev Event) {
+	namespaces.Handle(ctx, func(ev Event) {
 		if ev.Type != watch.Deleted {
 			c.queue.Add(ev.Object.(*corev1.Namespace).Name)
 		}
 	})
-	accounts.Handle(func(ev Event) {
+	accounts.Handle(ctx, func(ev Event) {
 		if sa := ev.Object.(*corev1.ServiceAccount); ev.Type == watch.Deleted && sa.Name == "default" {
 			c.queue.Add(sa.Namespace)
 		}

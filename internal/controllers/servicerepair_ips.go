@@ -72,11 +72,11 @@ func (c *ClusterIPRepair) Run(ctx context.Context) {
 	services := c.env.Informers.For(servicesGVR)
 	ips := c.env.Informers.For(ipAddressesGVR)
 	cidrs := c.env.Informers.For(serviceCIDRsGVR)
-	services.Handle(func(ev Event) {
+	services.Handle(ctx, func(ev Event) {
 		svc := ev.Object.(*corev1.Service)
 		c.services.Add(svc.Namespace + "/" + svc.Name)
 	})
-	ips.Handle(func(ev Event) {
+	ips.Handle(ctx, func(ev Event) {
 		ip := ev.Object.(*networkingv1.IPAddress)
 		c.ips.Add(ip.Name)
 		if ref := ip.Spec.ParentRef; ev.Type == watch.Deleted && ref != nil && ref.Group == "" && ref.Resource == "services" {

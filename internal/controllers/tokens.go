@@ -73,12 +73,12 @@ var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 func (c *Tokens) Run(ctx context.Context) {
 	accounts := c.env.Informers.For(serviceAccountsGVR)
 	secrets := c.env.Informers.For(secretsGVR)
-	accounts.Handle(func(ev Event) {
+	accounts.Handle(ctx, func(ev Event) {
 		if sa := ev.Object.(*corev1.ServiceAccount); ev.Type == watch.Deleted {
 			c.accounts.Add(accountKey{sa.Namespace, sa.Name, sa.UID})
 		}
 	})
-	secrets.Handle(func(ev Event) {
+	secrets.Handle(ctx, func(ev Event) {
 		if s := ev.Object.(*corev1.Secret); s.Type == corev1.SecretTypeServiceAccountToken {
 			c.secrets.Add(tokenSecretKey{s.Namespace, s.Name, s.UID,
 				s.Annotations[corev1.ServiceAccountNameKey], types.UID(s.Annotations[corev1.ServiceAccountUIDKey])})

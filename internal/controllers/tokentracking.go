@@ -52,7 +52,7 @@ func NewLegacyTokenTracking(client kubernetes.Interface, configMaps *Informer) *
 
 // Run works until ctx ends.
 func (c *LegacyTokenTracking) Run(ctx context.Context) {
-	c.inf.Handle(func(ev Event) {
+	c.inf.Handle(ctx, func(ev Event) {
 		if cm := ev.Object.(*corev1.ConfigMap); cm.Namespace == metav1.NamespaceSystem && cm.Name == LegacyTokenTrackingConfigMap {
 			c.queue.Add(LegacyTokenTrackingConfigMap)
 		}

@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -59,6 +61,18 @@ func (c *Catalogue) Subscribe() <-chan struct{} {
 	c.mu.Lock()
 	c.subs = append(c.subs, ch)
 	c.mu.Unlock()
+	return ch
+}
+
+// SubscribeUntil is Subscribe for a subscriber that stops when ctx ends
+// (a control loop that lost its lease).
+func (c *Catalogue) SubscribeUntil(ctx context.Context) <-chan struct{} {
+	ch := c.Subscribe()
+	context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.subs = slices.DeleteFunc(c.subs, func(x chan struct{}) bool { return x == ch })
+	})
 	return ch
 }
 

@@ -127,7 +127,7 @@ func (s *Server) keepLoaded(ctx context.Context, cat *registry.Catalogue, resour
 		return fmt.Errorf("no store of %s", resource)
 	}
 	inf := controllers.NewInformer(st)
-	changed := inf.Changed()
+	changed := inf.Changed(ctx)
 	s.runNow(ctx, inf.Run)
 	t := time.NewTimer(loadTimeout)
 	defer t.Stop()
