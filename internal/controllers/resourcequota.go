@@ -22,6 +22,7 @@ import (
 
 	"kapi/internal/admission/quota"
 	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
 // ResourceQuotas keeps each ResourceQuota's status as
@@ -90,6 +91,15 @@ func (c *ResourceQuotas) Run(ctx context.Context) {
 			c.enqueue(q)
 		case !equalResources(q.Spec.Hard, ev.Old.(*corev1.ResourceQuota).Spec.Hard):
 			c.enqueue(q)
+		case !equalResources(q.Status.Used, ev.Old.(*corev1.ResourceQuota).Status.Used):
+			// An admission charge or this loop's own write. kube's loop
+			// ignores status changes (a recount costs it queries) and
+			// so may leave a count written from an informer that lagged
+			// until the next resync: computed 0 while the charge said
+			// 1, then 1 when the object arrived, compared against the
+			// charge not yet replaced by its own 0, so nothing written.
+			// Here a recount is a walk of the caches: count again.
+			c.primary.Add(quotaKey(q))
 		}
 	})
 	changed := c.env.Catalogue.SubscribeUntil(ctx)
@@ -233,15 +243,21 @@ func (c *ResourceQuotas) usage(ctx context.Context, q *corev1.ResourceQuota) (co
 	}
 	used := corev1.ResourceList{}
 	for st, names := range byStore {
-		inf := c.monitor(st.R.GVR())
-		if inf == nil {
+		if c.monitor(st.R.GVR()) == nil {
 			continue
 		}
-		if !waitSynced(ctx, inf) {
-			return nil, ctx.Err()
+		// The informers say when to count; the count itself is a
+		// consistent read of the watch cache, at a revision past every
+		// charge the quota shows. Counted from an informer that lagged
+		// behind a charge, the usage would be written too low, and
+		// admission would let in more than hard.
+		list, err := st.ListShared(ctx, q.Namespace, &metav1.ListOptions{})
+		if err != nil {
+			return nil, err
 		}
 		sums := corev1.ResourceList{}
-		for _, o := range inf.List(q.Namespace) {
+		for _, o := range list.Items {
+			o = storage.Unwrap(o)
 			if !quota.Selects(q, o) {
 				continue
 			}
