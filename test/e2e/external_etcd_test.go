@@ -67,7 +67,7 @@ func freeAddr(t *testing.T) string {
 func TestExternalEtcd(t *testing.T) {
 	url := startEtcd(t)
 	external := func(c *server.Config) { c.EtcdServers = []string{url} }
-	k := startKapi(t, external, func(c *server.Config) { c.EtcdPrefix = "/kapi-test" })
+	k := startKapi(t, external, withoutLoops(rootCAPublisher), func(c *server.Config) { c.EtcdPrefix = "/kapi-test" })
 	configMapLifecycle(t, k)
 
 	ctx := context.Background()
@@ -87,7 +87,7 @@ func TestExternalEtcd(t *testing.T) {
 
 	// A second replica on the same etcd sees the same objects and watches
 	// the first one's writes.
-	k2 := startKapi(t, external, func(c *server.Config) { c.EtcdPrefix = "/kapi-test" })
+	k2 := startKapi(t, external, withoutLoops(rootCAPublisher), func(c *server.Config) { c.EtcdPrefix = "/kapi-test" })
 	got, err := k2.client.CoreV1().ConfigMaps("default").Get(ctx, "layout", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

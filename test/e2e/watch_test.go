@@ -244,7 +244,7 @@ func mustDo(t *testing.T, f func() error) {
 // annotated k8s.io/initial-events-end, then the changes (client-go's
 // WatchList protocol).
 func TestWatchList(t *testing.T) {
-	k := startKapi(t)
+	k := startKapi(t, withoutLoops(rootCAPublisher))
 	ctx := context.Background()
 	cms := k.client.CoreV1().ConfigMaps("default")
 	for _, n := range []string{"a", "b"} {
