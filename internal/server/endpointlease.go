@@ -82,12 +82,30 @@ func (l *endpointLeases) key() string {
 }
 
 // Run reconciles every interval until ctx ends, then takes this replica
-// out.
+// out. It also writes the endpoints as soon as another replica's lease
+// comes or goes (etcd deletes an expired lease's key): a replica that
+// died leaves the endpoints when its lease expires, within the TTL of
+// its last renewal, rather than up to an interval later, as kube's.
 func (l *endpointLeases) Run(ctx context.Context) {
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
+	var changes clientv3.WatchChan
 	for {
+		if changes == nil {
+			changes = l.client.Watch(clientv3.WithRequireLeader(ctx), l.prefix, clientv3.WithPrefix(), clientv3.WithFilterPut())
+		}
 		select {
+		case resp, ok := <-changes:
+			if !ok || resp.Err() != nil {
+				changes = nil // watched again on the next turn
+				if ctx.Err() == nil {
+					sleepCtx(ctx, time.Second)
+				}
+				continue
+			}
+			if err := l.write(ctx); err != nil && ctx.Err() == nil {
+				klog.ErrorS(err, "writing the kubernetes endpoints after a replica left")
+			}
 		case <-ctx.Done():
 			bg, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -312,4 +330,11 @@ func sameContent(cur, want runtime.Object) bool {
 			apiequality.Semantic.DeepEqual(c.Endpoints, w.Endpoints) && apiequality.Semantic.DeepEqual(c.Ports, w.Ports)
 	}
 	return false
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
