@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	"kapi/internal/registry/certificates"
 )
@@ -75,26 +74,9 @@ func (c *CSRSigning) Run(ctx context.Context) {
 			c.queue.Add(ev.Object.(*certificatesv1.CertificateSigningRequest).Name)
 		}
 	})
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-	if !waitSynced(ctx, csrs) {
-		return
-	}
-	for {
-		name, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, csrs, name); err != nil && ctx.Err() == nil {
-			klog.Warningf("signing certificate signing request %s: %v", name, err)
-			c.queue.AddRateLimited(name)
-		} else {
-			c.queue.Forget(name)
-		}
-		c.queue.Done(name)
-	}
+	work(ctx, c.queue, "signing certificate signing request", func(name string) error {
+		return c.sync(ctx, csrs, name)
+	}, csrs)
 }
 
 func (c *CSRSigning) sync(ctx context.Context, csrs *Informer, name string) error {

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/klog/v2"
 )
 
 // The StorageObjectInUseProtection admission plugin puts these finalizers
@@ -61,7 +60,7 @@ func (c *ClaimProtection) Run(ctx context.Context) {
 			}
 		}
 	})
-	work(ctx, queue, func(key types.NamespacedName) error {
+	work(ctx, queue, "claim protection", func(key types.NamespacedName) error {
 		obj, ok := claims.Get(key.Namespace, key.Name)
 		if !ok {
 			return nil
@@ -126,7 +125,7 @@ func (c *VolumeProtection) Run(ctx context.Context) {
 			queue.Add(m.Name)
 		}
 	})
-	work(ctx, queue, func(name string) error {
+	work(ctx, queue, "volume protection", func(name string) error {
 		obj, ok := volumes.Get("", name)
 		if !ok {
 			return nil
@@ -149,30 +148,4 @@ func ignoreGoneOrConflict(err error) error {
 		return nil
 	}
 	return err
-}
-
-// work runs sync on each key of queue until ctx ends, once the informers
-// have their first lists; a key whose sync fails is retried with the
-// queue's back-off.
-func work[T comparable](ctx context.Context, queue workqueueOf[T], sync func(T) error, infs ...*Informer) {
-	go func() {
-		<-ctx.Done()
-		queue.ShutDown()
-	}()
-	if !waitSynced(ctx, infs...) {
-		return
-	}
-	for {
-		key, quit := queue.Get()
-		if quit {
-			return
-		}
-		if err := sync(key); err != nil && ctx.Err() == nil {
-			klog.V(2).InfoS("sync failed, will retry", "key", key, "err", err)
-			queue.AddRateLimited(key)
-		} else {
-			queue.Forget(key)
-		}
-		queue.Done(key)
-	}
 }

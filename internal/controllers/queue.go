@@ -1,8 +1,12 @@
 package controllers
 
 import (
+	"context"
+
 	"github.com/prometheus/client_golang/prometheus"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/metrics"
 )
@@ -66,3 +70,40 @@ func NewQueueWith[T comparable](name string, limiter workqueue.TypedRateLimiter[
 
 // workqueueOf is the queue a loop works through.
 type workqueueOf[T comparable] = workqueue.TypedRateLimitingInterface[T]
+
+// work runs sync on each key of queue until ctx ends (the queue shuts
+// down then), once the informers have their first lists; see serve.
+func work[T comparable](ctx context.Context, queue workqueueOf[T], what string, sync func(T) error, infs ...*Informer) {
+	go func() {
+		<-ctx.Done()
+		queue.ShutDown()
+	}()
+	if !waitSynced(ctx, infs...) {
+		return
+	}
+	serve(ctx, queue, what, sync)
+}
+
+// serve runs sync on each key of queue until it shuts down: a key whose
+// sync fails comes back with the queue's back-off, the failure logged as
+// what's (a conflict, someone else's write in between, only at V(2)).
+func serve[T comparable](ctx context.Context, queue workqueueOf[T], what string, sync func(T) error) {
+	for {
+		key, quit := queue.Get()
+		if quit {
+			return
+		}
+		switch err := sync(key); {
+		case err == nil || ctx.Err() != nil:
+			queue.Forget(key)
+		default:
+			if apierrors.IsConflict(err) {
+				klog.V(2).InfoS("sync: conflict, will retry", "what", what, "key", key, "err", err)
+			} else {
+				klog.Warningf("%s %v: %v", what, key, err)
+			}
+			queue.AddRateLimited(key)
+		}
+		queue.Done(key)
+	}
+}

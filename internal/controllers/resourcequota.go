@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 
 	"kapi/internal/admission/quota"
 	"kapi/internal/registry"
@@ -89,9 +88,9 @@ func (c *ResourceQuotas) Run(ctx context.Context) {
 		case ev.Type == watch.Deleted:
 		case ev.Type == watch.Added || needsUsage(q):
 			c.enqueue(q)
-		case !equalResources(q.Spec.Hard, ev.Old.(*corev1.ResourceQuota).Spec.Hard):
+		case !quota.Equal(q.Spec.Hard, ev.Old.(*corev1.ResourceQuota).Spec.Hard):
 			c.enqueue(q)
-		case !equalResources(q.Status.Used, ev.Old.(*corev1.ResourceQuota).Status.Used):
+		case !quota.Equal(q.Status.Used, ev.Old.(*corev1.ResourceQuota).Status.Used):
 			// An admission charge or this loop's own write. kube's loop
 			// ignores status changes (a recount costs it queries) and
 			// so may leave a count written from an informer that lagged
@@ -118,7 +117,7 @@ func (c *ResourceQuotas) Run(ctx context.Context) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c.work(ctx, q)
+				serve(ctx, q, "resource quota", func(k string) error { return c.sync(ctx, k) })
 			}()
 		}
 	}
@@ -163,7 +162,7 @@ func (c *ResourceQuotas) enqueue(q *corev1.ResourceQuota) {
 // needsUsage: status.hard is not spec.hard, or a hard resource has no
 // used value.
 func needsUsage(q *corev1.ResourceQuota) bool {
-	if q.Status.Hard == nil || q.Status.Used == nil || !equalResources(q.Spec.Hard, q.Status.Hard) {
+	if q.Status.Hard == nil || q.Status.Used == nil || !quota.Equal(q.Spec.Hard, q.Status.Hard) {
 		return true
 	}
 	for n := range q.Spec.Hard {
@@ -172,24 +171,6 @@ func needsUsage(q *corev1.ResourceQuota) bool {
 		}
 	}
 	return false
-}
-
-func (c *ResourceQuotas) work(ctx context.Context, q workqueue.TypedRateLimitingInterface[string]) {
-	for {
-		k, quit := q.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, k); err != nil && ctx.Err() == nil {
-			if !apierrors.IsConflict(err) {
-				klog.Warningf("resource quota %s: %v", k, err)
-			}
-			q.AddRateLimited(k)
-		} else {
-			q.Forget(k)
-		}
-		q.Done(k)
-	}
 }
 
 // sync writes the quota's status when what it computes differs.
@@ -217,8 +198,8 @@ func (c *ResourceQuotas) sync(ctx context.Context, k string) error {
 			status.Used[n] = u.DeepCopy()
 		}
 	}
-	if q.Status.Hard != nil && q.Status.Used != nil && equalResources(status.Hard, q.Status.Hard) &&
-		equalResources(status.Used, q.Status.Used) {
+	if q.Status.Hard != nil && q.Status.Used != nil && quota.Equal(status.Hard, q.Status.Hard) &&
+		quota.Equal(status.Used, q.Status.Used) {
 		return nil
 	}
 	up := q.DeepCopy()
@@ -374,7 +355,7 @@ func usageChanged(cat *registry.Catalogue, gvr schema.GroupVersionResource, old,
 	if st == nil || old == nil {
 		return true
 	}
-	return !equalResources(quota.Usage(st.R, old), quota.Usage(st.R, obj))
+	return !quota.Equal(quota.Usage(st.R, old), quota.Usage(st.R, obj))
 }
 
 // enqueueNamespaceAfter queues every quota of ns after d.
@@ -393,16 +374,4 @@ func (c *ResourceQuotas) enqueueNamespace(obj runtime.Object) {
 	for _, o := range c.quotas.List(m.GetNamespace()) {
 		c.primary.Add(quotaKey(o.(*corev1.ResourceQuota)))
 	}
-}
-
-func equalResources(a, b corev1.ResourceList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for n, q := range a {
-		if o, ok := b[n]; !ok || o.Cmp(q) != 0 {
-			return false
-		}
-	}
-	return true
 }

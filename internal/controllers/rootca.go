@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 )
 
 // RootCAConfigMap is the ConfigMap every namespace gets, holding the CA
@@ -59,26 +58,9 @@ func (c *RootCAPublisher) Run(ctx context.Context) {
 			c.queue.Add(cm.Namespace)
 		}
 	})
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-	if !waitSynced(ctx, namespaces, configMaps) {
-		return
-	}
-	for {
-		ns, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, namespaces, configMaps, ns); err != nil && ctx.Err() == nil {
-			klog.Warningf("%s of namespace %s: %v", RootCAConfigMap, ns, err)
-			c.queue.AddRateLimited(ns)
-		} else {
-			c.queue.Forget(ns)
-		}
-		c.queue.Done(ns)
-	}
+	work(ctx, c.queue, RootCAConfigMap+" of namespace", func(ns string) error {
+		return c.sync(ctx, namespaces, configMaps, ns)
+	}, namespaces, configMaps)
 }
 
 func (c *RootCAPublisher) sync(ctx context.Context, namespaces, configMaps *Informer, ns string) error {

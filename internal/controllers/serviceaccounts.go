@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 )
 
 // ServiceAccounts gives every active namespace its "default"
@@ -46,26 +45,9 @@ func (c *ServiceAccounts) Run(ctx context.Context) {
 			c.queue.Add(sa.Namespace)
 		}
 	})
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-	if !waitSynced(ctx, namespaces, accounts) {
-		return
-	}
-	for {
-		ns, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, namespaces, accounts, ns); err != nil && ctx.Err() == nil {
-			klog.Warningf("default service account of namespace %s: %v", ns, err)
-			c.queue.AddRateLimited(ns)
-		} else {
-			c.queue.Forget(ns)
-		}
-		c.queue.Done(ns)
-	}
+	work(ctx, c.queue, "default service account of namespace", func(ns string) error {
+		return c.sync(ctx, namespaces, accounts, ns)
+	}, namespaces, accounts)
 }
 
 func (c *ServiceAccounts) sync(ctx context.Context, namespaces, accounts *Informer, name string) error {

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 )
 
 // LegacyTokenTrackingConfigMap is the ConfigMap in kube-system whose
@@ -57,27 +56,8 @@ func (c *LegacyTokenTracking) Run(ctx context.Context) {
 			c.queue.Add(LegacyTokenTrackingConfigMap)
 		}
 	})
-	go func() {
-		<-ctx.Done()
-		c.queue.ShutDown()
-	}()
-	if !waitSynced(ctx, c.inf) {
-		return
-	}
 	c.queue.Add(LegacyTokenTrackingConfigMap)
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx); err != nil && ctx.Err() == nil {
-			klog.Warningf("ConfigMap %s/%s: %v", metav1.NamespaceSystem, LegacyTokenTrackingConfigMap, err)
-			c.queue.AddRateLimited(key)
-		} else {
-			c.queue.Forget(key)
-		}
-		c.queue.Done(key)
-	}
+	work(ctx, c.queue, "ConfigMap in "+metav1.NamespaceSystem, func(string) error { return c.sync(ctx) }, c.inf)
 }
 
 func (c *LegacyTokenTracking) sync(ctx context.Context) error {

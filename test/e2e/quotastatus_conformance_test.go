@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+
+	"kapi/internal/admission/quota"
 )
 
 // The scenarios of upstream's 12 "[sig-api-machinery] ResourceQuota
@@ -76,7 +78,7 @@ func waitUsed(t *testing.T, k *kapi, ns, name string, want func() corev1.Resourc
 			return false
 		}
 		last, lastWant = q, want()
-		if !sameQuantities(q.Status.Hard, q.Spec.Hard) {
+		if !quota.Equal(q.Status.Hard, q.Spec.Hard) {
 			return false
 		}
 		for n, v := range lastWant {
@@ -104,18 +106,6 @@ func waitUsed(t *testing.T, k *kapi, ns, name string, want func() corev1.Resourc
 
 func fixed(l corev1.ResourceList) func() corev1.ResourceList {
 	return func() corev1.ResourceList { return l }
-}
-
-func sameQuantities(a, b corev1.ResourceList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for n, q := range a {
-		if o, ok := b[n]; !ok || o.Cmp(q) != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func rl(kv ...string) corev1.ResourceList {
@@ -457,7 +447,7 @@ func TestQuotaStatusConformance(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if !sameQuantities(q.Spec.Hard, rl("cpu", "1", "memory", "500Mi")) {
+			if !quota.Equal(q.Spec.Hard, rl("cpu", "1", "memory", "500Mi")) {
 				t.Fatalf("spec.hard %v", q.Spec.Hard)
 			}
 			q.Spec.Hard = rl("cpu", "2", "memory", "1Gi")
@@ -553,7 +543,7 @@ func TestQuotaStatusConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameQuantities(up.Status.Hard, up.Spec.Hard) {
+		if !quota.Equal(up.Status.Hard, up.Spec.Hard) {
 			t.Fatalf("updated status.hard %v", up.Status.Hard)
 		}
 		// Used, which the update left out, is computed again.

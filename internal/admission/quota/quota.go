@@ -133,7 +133,7 @@ func (p *ResourceQuota) initialize(ctx context.Context, q *corev1.ResourceQuota,
 	if q.Status.Used == nil {
 		q.Status.Used = corev1.ResourceList{}
 	}
-	if !equalLists(q.Status.Hard, q.Spec.Hard) {
+	if !Equal(q.Status.Hard, q.Spec.Hard) {
 		q.Status.Hard = q.Spec.Hard.DeepCopy()
 	}
 	var missing bool
@@ -171,7 +171,9 @@ func (p *ResourceQuota) initialize(ctx context.Context, q *corev1.ResourceQuota,
 	return nil
 }
 
-func equalLists(a, b corev1.ResourceList) bool {
+// Equal reports whether a and b name the same resources in the same
+// quantities (1000m is 1).
+func Equal(a, b corev1.ResourceList) bool {
 	if len(a) != len(b) {
 		return false
 	}
