@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestBinarySIGTERM: the kapi binary prints how to use it, serves, and on
@@ -23,40 +21,12 @@ func TestBinarySIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	port := portOf(t, "https://"+freeAddr(t))
 	run := func() (*exec.Cmd, kubernetes.Interface) {
-		cmd := exec.Command(bins.kapi, "--data-dir", dir, "--secure-port", fmt.Sprint(port))
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		line := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				select {
-				case line <- sc.Text():
-				default:
-				}
-			}
-		}()
-		var first string
-		select {
-		case first = <-line:
-		case <-time.After(60 * time.Second):
-			t.Fatal("kapi printed nothing")
-		}
+		cmd, first, client := runKapiBinary(t, dir, "--secure-port", fmt.Sprint(port))
 		want := fmt.Sprintf("kubectl --kubeconfig %s/admin.kubeconfig get namespaces", dir)
 		if !strings.Contains(first, want) {
 			t.Fatalf("start line %q lacks %q", first, want)
 		}
-		rc, err := clientcmd.BuildConfigFromFlags("", dir+"/admin.kubeconfig")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cmd, kubernetes.NewForConfigOrDie(rc)
+		return cmd, client
 	}
 	cmd, c := run()
 	ctx := context.Background()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // replica is a kapi binary on a shared etcd, killed (-9) by the test or
@@ -30,38 +28,9 @@ type replica struct {
 // data folder, and waits for its start-up line.
 func startReplica(t *testing.T, name, etcd string, args ...string) *replica {
 	t.Helper()
-	dir := t.TempDir()
 	port := portOf(t, "https://"+freeAddr(t))
-	cmd := exec.Command(bins.kapi, append([]string{"--data-dir", dir, "--secure-port", fmt.Sprint(port), "--etcd-servers", etcd}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case line <- sc.Text():
-			default:
-			}
-		}
-	}()
-	select {
-	case <-line:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("replica %s printed nothing", name)
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", dir+"/admin.kubeconfig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.QPS, rc.Burst = -1, 0
-	return &replica{cmd: cmd, client: kubernetes.NewForConfigOrDie(rc), name: name}
+	cmd, _, client := runKapiBinary(t, t.TempDir(), append([]string{"--secure-port", fmt.Sprint(port), "--etcd-servers", etcd}, args...)...)
+	return &replica{cmd: cmd, client: client, name: name}
 }
 
 // metric reads one sample of kapi's /metrics (-1 when absent).

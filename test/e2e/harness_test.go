@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -152,3 +153,42 @@ func withoutLoops(names ...string) func(*server.Config) {
 // rootCAPublisher is the loop that puts kube-root-ca.crt in every
 // namespace.
 const rootCAPublisher = "root-ca-certificate-publisher-controller"
+
+// runKapiBinary starts the kapi binary on data folder dir with args, kills
+// it when the test ends, and waits for its first line of output, the
+// start-up line printed once it serves; it returns the process, that
+// line and a client of the admin kubeconfig it wrote.
+func runKapiBinary(t *testing.T, dir string, args ...string) (*exec.Cmd, string, kubernetes.Interface) {
+	t.Helper()
+	cmd := exec.Command(bins.kapi, append([]string{"--data-dir", dir}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case line <- sc.Text():
+			default:
+			}
+		}
+	}()
+	var first string
+	select {
+	case first = <-line:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("kapi %v printed nothing", args)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "admin.kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.QPS, rc.Burst = -1, 0
+	return cmd, first, kubernetes.NewForConfigOrDie(rc)
+}
