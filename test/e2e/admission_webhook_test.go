@@ -40,6 +40,9 @@ func (e *webhookEnv) namespace(t *testing.T, name string) {
 	if _, err := e.k.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The webhooks a case registers see only its own writes, not the
+	// root CA publisher's kube-root-ca.crt, made before.
+	waitRootCA(t, e.k, name)
 }
 
 // mutating creates a MutatingWebhookConfiguration of hooks and deletes

@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"kapi/internal/controllers"
 	"kapi/internal/server"
 )
 
@@ -191,4 +193,24 @@ func runKapiBinary(t *testing.T, dir string, args ...string) (*exec.Cmd, string,
 	}
 	rc.QPS, rc.Burst = -1, 0
 	return cmd, first, kubernetes.NewForConfigOrDie(rc)
+}
+
+// waitRootCA waits until the root CA publisher, when it runs, has put
+// kube-root-ca.crt in namespace ns, as a client waits for a new
+// namespace's default service account before using it.
+func waitRootCA(t testing.TB, k *kapi, ns string) {
+	t.Helper()
+	enabled := k.cfg.Controllers
+	if enabled == nil {
+		enabled = []string{"*"} // as the server reads it
+	}
+	if !(controllers.Loop{Name: rootCAPublisher}).Enabled(enabled) {
+		return
+	}
+	if err := waitUntil(30*time.Second, func() bool {
+		_, err := k.client.CoreV1().ConfigMaps(ns).Get(context.Background(), "kube-root-ca.crt", metav1.GetOptions{})
+		return err == nil
+	}); err != nil {
+		t.Fatalf("no kube-root-ca.crt in namespace %s", ns)
+	}
 }
