@@ -358,11 +358,18 @@ func usageChanged(cat *registry.Catalogue, gvr schema.GroupVersionResource, old,
 	return !quota.Equal(quota.Usage(st.R, old), quota.Usage(st.R, obj))
 }
 
-// enqueueNamespaceAfter queues every quota of ns after d.
+// enqueueNamespaceAfter queues every quota of ns after d, with a timer
+// of its own rather than the queue's AddAfter: the queue keeps one
+// waiting time per key, the earliest, so a conflict's retry (or another
+// pod's earlier time) would swallow this later one, and a pod stuck
+// terminating would count until the next resync. (A timer that fires
+// after Run ended adds to a queue shut down: nothing.)
 func (c *ResourceQuotas) enqueueNamespaceAfter(ns string, d time.Duration) {
-	for _, o := range c.quotas.List(ns) {
-		c.primary.AddAfter(quotaKey(o.(*corev1.ResourceQuota)), d)
-	}
+	time.AfterFunc(d, func() {
+		for _, o := range c.quotas.List(ns) {
+			c.primary.Add(quotaKey(o.(*corev1.ResourceQuota)))
+		}
+	})
 }
 
 // enqueueNamespace queues every quota of obj's namespace.

@@ -57,3 +57,33 @@ func TestQuotaStatusStuckPod(t *testing.T) {
 	}
 	waitUsed(t, k, ns, "pods", fixed(rl("pods", "0", "requests.cpu", "0")))
 }
+
+// TestQuotaStatusStuckPodsOwnTimes: two pods stuck terminating in one
+// namespace stop counting each at its own time. The later one's time
+// must not be lost to the earlier one's (a queue that keeps one waiting
+// time per quota keeps only the earliest).
+func TestQuotaStatusStuckPodsOwnTimes(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	ns := "rq-stuck-two"
+	quotaNamespace(t, k, ns)
+	mkQuota(t, k, ns, "pods", rl("pods", "2"))
+	waitUsed(t, k, ns, "pods", fixed(rl("pods", "0")))
+	pods := k.client.CoreV1().Pods(ns)
+	for _, name := range []string{"late", "early"} {
+		p := quotaPod(name, rl("cpu", "100m"), nil)
+		p.Spec.NodeName = "lost-node"
+		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUsed(t, k, ns, "pods", fixed(rl("pods", "2")))
+	// The later time is asked for first.
+	if err := pods.Delete(ctx, "late", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(4))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(ctx, "early", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(1))}); err != nil {
+		t.Fatal(err)
+	}
+	waitUsed(t, k, ns, "pods", fixed(rl("pods", "0")))
+}
