@@ -88,11 +88,18 @@ func TestExternalEtcd(t *testing.T) {
 	// A second replica on the same etcd sees the same objects and watches
 	// the first one's writes.
 	k2 := startKapi(t, external, withoutLoops(rootCAPublisher), func(c *server.Config) { c.EtcdPrefix = "/kapi-test" })
-	got, err := k2.client.CoreV1().ConfigMaps("default").Get(ctx, "layout", metav1.GetOptions{})
+	if _, err := k2.client.CoreV1().ConfigMaps("default").Get(ctx, "layout", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The watch starts from a list of replica two, as a client's would:
+	// the object's own resourceVersion may be older than replica two's
+	// watch cache, which started after the loops of both replicas had
+	// written (410 Expired, as kube-apiserver answers then).
+	list, err := k2.client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := k2.client.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{ResourceVersion: got.ResourceVersion})
+	w, err := k2.client.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
