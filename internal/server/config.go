@@ -27,7 +27,16 @@ type Config struct {
 
 	TLSCertFile       string // --tls-cert-file
 	TLSPrivateKeyFile string // --tls-private-key-file
-	ClientCAFile      string // --client-ca-file
+	// CertDir (--cert-dir) is where the serving certificate is when
+	// --tls-cert-file is not given: apiserver.crt and apiserver.key, as
+	// kube-apiserver reads them (envtest writes its own there). When they
+	// are absent kapi serves the one it generates in <data-dir>/pki.
+	CertDir      string
+	ClientCAFile string // --client-ca-file
+	// AdvertiseAddress (--advertise-address) is the address the
+	// kubernetes Service's endpoints give for this replica; empty: the
+	// bind address, or 127.0.0.1 when kapi binds to all interfaces.
+	AdvertiseAddress string
 
 	AnonymousAuth                    bool          // --anonymous-auth
 	TokenAuthFile                    string        // --token-auth-file
@@ -63,6 +72,14 @@ type Config struct {
 	Profiling                   bool          // --profiling
 
 	Audit audit.Options // --audit-*
+
+	// LoggingFormat (--logging-format) is "text" (klog's, the default) or
+	// "json".
+	LoggingFormat string
+	// TracingConfigFile (--tracing-config-file) is kube's
+	// TracingConfiguration (apiserver.config.k8s.io): where to export
+	// OpenTelemetry spans, and how many of every million requests.
+	TracingConfigFile string
 
 	// Controllers (--controllers) turns kapi's control loops on and off,
 	// with kube-controller-manager's syntax: "*" the loops on by default,
@@ -120,6 +137,8 @@ func Defaults() Config {
 		EtcdPrefix:  "/registry",
 		WatchCache:  true,
 		Out:         os.Stdout,
+
+		LoggingFormat: "text",
 
 		AnonymousAuth:               true,
 		AuthorizationModes:          []string{"RBAC"},

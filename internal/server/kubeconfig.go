@@ -8,15 +8,15 @@ import (
 
 // writeKubeconfig writes an admin kubeconfig for server (https://host:port)
 // that embeds the CA and the admin client certificate. With a serving
-// certificate of the user's (--tls-cert-file) it trusts that certificate.
+// certificate of the user's (--tls-cert-file, --cert-dir) it trusts that certificate.
 func writeKubeconfig(path, server string, p *PKI, cfg Config) error {
 	read := func(f string) (string, error) {
 		b, err := os.ReadFile(f)
 		return base64.StdEncoding.EncodeToString(b), err
 	}
 	caFile := p.CACert
-	if cfg.TLSCertFile != "" {
-		caFile = cfg.TLSCertFile
+	if cert, _ := servingFiles(cfg, p); cert != p.ServingCert {
+		caFile = cert
 	}
 	ca, err := read(caFile)
 	if err != nil {

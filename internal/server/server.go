@@ -315,10 +315,7 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 	if err := s.PKI.ensure(hosts); err != nil {
 		return nil, err
 	}
-	certFile, keyFile := s.PKI.ServingCert, s.PKI.ServingKey
-	if cfg.TLSCertFile != "" {
-		certFile, keyFile = cfg.TLSCertFile, cfg.TLSPrivateKeyFile
-	}
+	certFile, keyFile := servingFiles(cfg, s.PKI)
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading the serving certificate: %w", err)
@@ -331,6 +328,27 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 		ClientAuth:   tls.RequestClientCert,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
+}
+
+// servingFiles are the serving certificate and key: --tls-cert-file and
+// --tls-private-key-file; else apiserver.crt and apiserver.key in
+// --cert-dir when both are there; else the ones kapi generated.
+func servingFiles(cfg Config, p *PKI) (cert, key string) {
+	if cfg.TLSCertFile != "" {
+		return cfg.TLSCertFile, cfg.TLSPrivateKeyFile
+	}
+	if cfg.CertDir != "" {
+		cert, key = filepath.Join(cfg.CertDir, "apiserver.crt"), filepath.Join(cfg.CertDir, "apiserver.key")
+		if fileExists(cert) && fileExists(key) {
+			return cert, key
+		}
+	}
+	return p.ServingCert, p.ServingKey
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // Etcd is the client kapi stores with (for compaction, and for tests that

@@ -83,11 +83,14 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.
 }
 
 // advertiseAddress is the address other replicas and clients reach this
-// one at, as kube-apiserver's --advertise-address defaults to
+// one at: --advertise-address, which as kube-apiserver's defaults to
 // --bind-address: the bind address, or 127.0.0.1 when kapi binds to all
 // interfaces (kube would pick the host's default interface; kapi serves
 // local development first).
 func advertiseAddress(cfg Config) string {
+	if ip := net.ParseIP(cfg.AdvertiseAddress); ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
 	if ip := net.ParseIP(cfg.BindAddress); ip != nil && !ip.IsUnspecified() {
 		return ip.String()
 	}
