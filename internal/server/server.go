@@ -175,8 +175,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		_, err := nsStore.Storage.Revision(ctx)
 		return err
 	}}
+	// As kube-apiserver's post-start hooks, the custom resources that
+	// exist being served is a check of all three endpoints: /healthz
+	// (which envtest polls) turns 200 once kapi is ready, not before.
+	crdsSynced := make(chan struct{})
+	crdCheck := router.Check{Name: "poststarthook/crd-informer-synced", Fn: func(context.Context) error {
+		select {
+		case <-crdsSynced:
+			return nil
+		default:
+			return errors.New("not finished")
+		}
+	}}
 	for _, ep := range []string{"healthz", "livez", "readyz"} {
 		health.Add(ep, etcdCheck)
+		health.Add(ep, crdCheck)
 	}
 	health.Add("readyz", router.Check{Name: "shutdown", Fn: func(context.Context) error {
 		if !s.ready.Load() {
@@ -269,6 +282,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// served.
 	select {
 	case <-crds.Synced():
+		close(crdsSynced)
 	case <-ctx.Done():
 		s.Stop()
 		return nil, ctx.Err()

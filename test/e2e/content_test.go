@@ -184,4 +184,11 @@ func TestDiscovery(t *testing.T) {
 	if code, _, body := k.do(t, "GET", "/readyz?verbose", "", nil); code != 200 || !strings.Contains(string(body), "[+]etcd ok") || !strings.Contains(string(body), "readyz check passed") {
 		t.Errorf("/readyz?verbose: %d %s", code, body)
 	}
+	// kube's post-start hook check, on all three: /healthz is not 200
+	// before the custom resources are served.
+	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
+		if code, _, body := k.do(t, "GET", p+"?verbose", "", nil); code != 200 || !strings.Contains(string(body), "[+]poststarthook/crd-informer-synced ok") {
+			t.Errorf("%s?verbose: %d %s", p, code, body)
+		}
+	}
 }
