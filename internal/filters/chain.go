@@ -28,12 +28,17 @@ type Config struct {
 	MaxRequestsInFlight int
 	MaxMutatingInFlight int
 	RequestTimeout      time.Duration
+
+	// Served reports whether the MUX serves a request's resource or
+	// path, for the Metrics filter (asked of 404s only); nil is all.
+	Served func(*request.Info) bool
 }
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
 // kube-apiserver's: panic recovery, (the request's log line), request
 // info, in-flight limits, timeout, CORS, authentication, audit,
-// impersonation, authorization.
+// impersonation, authorization; then the request's metrics, around the
+// MUX as kube-apiserver's instrumented routes.
 func Chain(mux http.Handler, c Config) http.Handler {
 	audit := c.Audit
 	if audit == nil {
@@ -50,6 +55,7 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		audit,
 		Impersonate(c.Authorizer, c.OnImpersonate),
 		Authorize(c.Authorizer, c.Annotate),
+		Metrics(c.Served),
 	}
 	h := mux
 	for i := len(chain) - 1; i >= 0; i-- {

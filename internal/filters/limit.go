@@ -7,12 +7,17 @@ import (
 	"kapi/internal/request"
 )
 
-var (
-	inflight = metrics.Gauge("apiserver_current_inflight_requests",
-		"Maximal number of currently used inflight request limit of this apiserver per request kind in last second.", "request_kind")
-	dropped = metrics.Counter("apiserver_dropped_requests_total",
-		"Number of requests dropped with 'Try again later' response.", "request_kind")
-)
+// inflight is kube-apiserver's gauge of the requests being served, by
+// kind (readOnly, mutating). kube-apiserver samples the highest number of
+// each second; kapi reports the number now. Without API Priority and
+// Fairness (kapi has only these limits, as kube-apiserver with
+// --enable-priority-and-fairness=false), none of the
+// apiserver_flowcontrol_* metrics applies: they describe priority levels,
+// flow schemas and queues that kapi does not have. A 429 counts in
+// apiserver_request_total{code="429"} (recordDropped), as kube-apiserver
+// counts it.
+var inflight = metrics.Gauge("apiserver_current_inflight_requests",
+	"[STABLE] Maximal number of currently used inflight request limit of this apiserver per request kind in last second.", "request_kind")
 
 // mutatingVerbs are the verbs --max-mutating-requests-inflight limits.
 var mutatingVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true,
@@ -34,6 +39,9 @@ func MaxInFlight(readOnly, mutating int) func(http.Handler) http.Handler {
 		if len(slots) == 0 {
 			return next
 		}
+		for kind := range slots {
+			inflight.WithLabelValues(kind).Add(0)
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			info := request.InfoFrom(r.Context())
 			if isLongRunning(info) {
@@ -52,7 +60,7 @@ func MaxInFlight(readOnly, mutating int) func(http.Handler) http.Handler {
 			select {
 			case ch <- struct{}{}:
 			default:
-				dropped.WithLabelValues(kind).Inc()
+				recordDropped(r, info)
 				request.LogFrom(r.Context()).Add("limit", "dropped-"+kind)
 				w.Header().Set("Retry-After", "1")
 				writeStatusDetails(w, r, http.StatusTooManyRequests, "TooManyRequests", "Too many requests, please try again later.", 1)

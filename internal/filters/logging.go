@@ -2,22 +2,16 @@ package filters
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"k8s.io/klog/v2"
 
-	"kapi/internal/metrics"
 	"kapi/internal/request"
 )
 
-var requestsTotal = metrics.Counter("apiserver_request_total",
-	"Counter of apiserver requests broken out for each verb, group, version, resource and HTTP response code.",
-	"verb", "group", "version", "resource", "subresource", "code")
-
 // Logging writes one log line per request (klog verbosity 3, as
 // kube-apiserver's httplog) with what every filter recorded on the
-// request's Log, and counts requests by verb, resource and code.
+// request's Log. (The Metrics filter counts the requests.)
 func Logging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -29,13 +23,6 @@ func Logging(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			info := request.InfoFrom(r.Context())
-			verb := r.Method
-			var g, v, res, sub string
-			if info != nil {
-				verb, g, v, res, sub = info.Verb, info.APIGroup, info.APIVersion, info.Resource, info.Subresource
-			}
-			requestsTotal.WithLabelValues(verb, g, v, res, sub, strconv.Itoa(code)).Inc()
 			if klog.V(3).Enabled() {
 				kv := []any{"verb", r.Method, "URI", r.RequestURI, "latency", time.Since(start), "userAgent", r.UserAgent(),
 					"srcIP", r.RemoteAddr, "resp", code}

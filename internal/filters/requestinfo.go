@@ -2,6 +2,7 @@ package filters
 
 import (
 	"net/http"
+	"time"
 
 	"kapi/internal/request"
 )
@@ -10,6 +11,8 @@ import (
 // stores it in the context for the later filters and the MUX.
 func RequestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), request.Parse(r))))
+		info := request.Parse(r)
+		info.Received = time.Now()
+		next.ServeHTTP(w, r.WithContext(request.WithInfo(r.Context(), info)))
 	})
 }

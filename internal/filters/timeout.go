@@ -52,6 +52,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 			}
 			// The deadline passed before anything was written.
 			filterOutcomes.WithLabelValues("timeout", "timedout").Inc()
+			recordTermination(r, request.InfoFrom(r.Context()), http.StatusGatewayTimeout)
 			request.LogFrom(r.Context()).Add("timeout", limit.String())
 			writeStatus(w, r, http.StatusGatewayTimeout, "Timeout",
 				"Timeout: request did not complete within requested timeout - "+context.DeadlineExceeded.Error())

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Info describes a request as kube-apiserver's RequestInfo does.
@@ -30,6 +31,9 @@ type Info struct {
 	Name              string
 	// Parts are the path segments from the resource on.
 	Parts []string
+	// Received is when the request came in (set by the requestinfo
+	// filter): the start of apiserver_request_duration_seconds.
+	Received time.Time
 }
 
 // namespaceSubresources are subresources of a namespace object, not
