@@ -1,14 +1,140 @@
 package server
 
 import (
+	"context"
+	"math/rand/v2"
 	"net/http"
+	"sync"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/metrics"
+	"kapi/internal/registry"
+	"kapi/internal/request"
+	"kapi/internal/storage"
 )
 
-// metricsHandler serves /metrics in the Prometheus text format.
+// metricsHandler serves /metrics in the Prometheus text format. The
+// authorize filter asks RBAC for "get" on the non-resource URL /metrics,
+// as kube-apiserver does (the bootstrap role system:monitoring, bound to
+// the group system:monitoring, allows it).
 func metricsHandler() http.Handler {
 	return promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
+}
+
+// servedBy reports whether the MUX serves a request's resource, for the
+// request metrics: a 404 of a resource that does not exist, or of a path
+// the MUX does not know, is not counted.
+func servedBy(cat *registry.Catalogue) func(*request.Info) bool {
+	return func(info *request.Info) bool {
+		if !info.IsResourceRequest {
+			return false
+		}
+		return cat.Snapshot().Store(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource}) != nil
+	}
+}
+
+// kube-apiserver's storage gauges (k8s.io/apiserver/pkg/storage/etcd3/metrics),
+// counted when /metrics is read rather than every minute: from the watch
+// cache's memory where there is one, with a count-only etcd request
+// otherwise. apiserver_storage_objects is deprecated since 1.34 (hidden
+// from 1.37) in favour of apiserver_resource_objects; kapi serves both,
+// for the dashboards that read the old one.
+var (
+	storageObjectsDesc = prometheus.NewDesc("apiserver_storage_objects",
+		"[STABLE] (Deprecated since 1.34.0) [DEPRECATED, consider using apiserver_resource_objects instead] Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.",
+		[]string{"resource"}, nil)
+	resourceObjectsDesc = prometheus.NewDesc("apiserver_resource_objects",
+		"[ALPHA] Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.",
+		[]string{"group", "resource"}, nil)
+	storageSizeDesc = prometheus.NewDesc("apiserver_storage_size_bytes",
+		"[STABLE] Size of the storage database file physically allocated in bytes.",
+		[]string{"storage_cluster_id"}, nil)
+)
+
+// storageMetrics collects the storage gauges of the newest server of the
+// process that still runs (tests run several in one process; the
+// registry is the process's).
+var storageMetrics = func() *storageCollector {
+	c := &storageCollector{}
+	metrics.Registry.MustRegister(c)
+	return c
+}()
+
+type storageSource struct {
+	cat    *registry.Catalogue
+	client *clientv3.Client
+	done   <-chan struct{}
+}
+
+type storageCollector struct {
+	mu      sync.Mutex
+	sources []storageSource
+}
+
+// add reports the storage of cat and client until done closes.
+func (c *storageCollector) add(cat *registry.Catalogue, client *clientv3.Client, done <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sources = append(c.sources, storageSource{cat, client, done})
+}
+
+// current is the newest source still running.
+func (c *storageCollector) current() (storageSource, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	live := c.sources[:0]
+	for _, s := range c.sources {
+		select {
+		case <-s.done:
+		default:
+			live = append(live, s)
+		}
+	}
+	c.sources = live
+	if len(live) == 0 {
+		return storageSource{}, false
+	}
+	return live[len(live)-1], true
+}
+
+func (c *storageCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- storageObjectsDesc
+	ch <- resourceObjectsDesc
+	ch <- storageSizeDesc
+}
+
+func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
+	src, ok := c.current()
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	seen := map[schema.GroupResource]bool{}
+	for _, st := range src.cat.Snapshot().Stores() {
+		gr := st.GroupResource()
+		counter, ok := st.Storage.(storage.Counter)
+		if seen[gr] || !ok {
+			continue
+		}
+		seen[gr] = true
+		n, err := counter.Count(ctx)
+		if err != nil {
+			n = -1
+		}
+		ch <- prometheus.MustNewConstMetric(storageObjectsDesc, prometheus.GaugeValue, float64(n), gr.String())
+		ch <- prometheus.MustNewConstMetric(resourceObjectsDesc, prometheus.GaugeValue, float64(n), gr.Group, gr.Resource)
+	}
+	// As kube-apiserver, the size of one etcd member's database, of one
+	// cluster ("etcd-0"); a member that does not answer reports nothing.
+	if eps := src.client.Endpoints(); len(eps) > 0 {
+		if status, err := src.client.Status(ctx, eps[rand.IntN(len(eps))]); err == nil {
+			ch <- prometheus.MustNewConstMetric(storageSizeDesc, prometheus.GaugeValue, float64(status.DbSize), "etcd-0")
+		}
+	}
 }

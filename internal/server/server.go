@@ -209,6 +209,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		extra[p] = h
 	}
 	extra["GET /metrics"] = metricsHandler()
+	storageMetrics.add(cat, s.etcd.client, s.stopping)
 	if cfg.Profiling {
 		for p, h := range profilingHandlers() {
 			extra[p] = h
@@ -245,6 +246,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			Annotate:           func(r *http.Request, k, v string) { audit.AddAnnotation(r.Context(), k, v) },
 			CORSAllowedOrigins: origins, MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,
+			Served: servedBy(cat),
 		}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 30 * time.Second,

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +32,8 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 		if !ok {
 			gvk := r.StorageGVK()
 			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o } // the built-in kinds' storage
-			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj})
+			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj}).
+				SetResource(schema.GroupResource{Group: r.Group, Resource: r.Name})
 			s = es
 			if watchCache {
 				c := cacher.New(es, cacher.Options{Name: r.Key(), New: newObj})
@@ -102,6 +104,9 @@ func customResourceStorage(client *clientv3.Client, prefix string, watchCache bo
 	jsonSerializer := jsonInfo.Serializer
 	return func(key string, gvk schema.GroupVersionKind, newObj func() runtime.Object, decoded func(runtime.Object) error) (storage.Interface, func()) {
 		es := etcd.New(client, prefix+"/"+key+"/", etcd.Codec{Serializer: jsonSerializer, GVK: gvk, New: newObj, Decoded: decoded})
+		if group, resource, ok := strings.Cut(key, "/"); ok { // a custom resource's key is <group>/<plural>
+			es.SetResource(schema.GroupResource{Group: group, Resource: resource})
+		}
 		if !watchCache {
 			return es, func() {}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -30,7 +31,9 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, char
 	if len(charges) > 0 {
 		txn = txn.Else(clientv3.OpGet(k, clientv3.WithKeysOnly()))
 	}
+	start := time.Now()
 	resp, err := txn.Commit()
+	s.observe(opCreate, start, err)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,7 +15,9 @@ import (
 // check sees the new one.
 func (s *Store) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
 	k := s.key(key)
+	start := time.Now()
 	resp, err := s.client.Get(ctx, k)
+	s.observe(opGet, start, err)
 	if err != nil {
 		return nil, err
 	}
@@ -33,11 +36,13 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 				return nil, err
 			}
 		}
+		start := time.Now()
 		txn, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.ModRevision)).
 			Then(clientv3.OpDelete(k)).
 			Else(clientv3.OpGet(k)).
 			Commit()
+		s.observe(opDelete, start, err)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -18,7 +19,9 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.ReadOptions) (
 	if opts.Exact && opts.ResourceVersion > 0 {
 		ops = append(ops, clientv3.WithRev(opts.ResourceVersion))
 	}
+	start := time.Now()
 	resp, err := s.client.Get(ctx, s.key(key), ops...)
+	s.observe(opGet, start, err)
 	if err != nil {
 		return nil, readError(err, opts.ResourceVersion)
 	}

@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -41,7 +42,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		if rev > 0 {
 			ops = append(ops, clientv3.WithRev(rev))
 		}
+		began := time.Now()
 		resp, err := s.client.Get(ctx, start, ops...)
+		s.observe(opList, began, err)
 		if err != nil {
 			if err == rpctypes.ErrCompacted && opts.Continue != "" {
 				return nil, &storage.Error{Code: storage.CodeGone, Msg: continueTooOld}

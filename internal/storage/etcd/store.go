@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,6 +39,8 @@ type Store struct {
 	codec  Codec
 	// pagingBatch is how many keys a filtered list reads per round trip.
 	pagingBatch int64
+	// metrics are the observers of the etcd requests (SetResource).
+	metrics storeMetrics
 }
 
 var _ storage.Interface = (*Store)(nil)
@@ -114,7 +117,9 @@ func setKind(obj runtime.Object, gvk schema.GroupVersionKind) {
 
 // Revision returns etcd's current revision, with one cheap range request.
 func (s *Store) Revision(ctx context.Context) (int64, error) {
+	start := time.Now()
 	resp, err := s.client.Get(ctx, s.root, clientv3.WithCountOnly(), clientv3.WithLimit(1))
+	s.observe(opRevision, start, err)
 	if err != nil {
 		return 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -35,7 +36,9 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 	// paying for the decode (the cache decoded it already).
 	cur, hinted, err := s.hinted(hint)
 	fetch := func() error {
+		start := time.Now()
 		resp, err := s.client.Get(ctx, k)
+		s.observe(opGet, start, err)
 		if err != nil {
 			return err
 		}
@@ -118,11 +121,13 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		// again, may be unchanged: the loop decides again on it (the
 		// decision reads the charged object anew).
 		ifs, thens := chargeOps(d.Charges)
+		start := time.Now()
 		txn, err := s.client.Txn(ctx).
 			If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", modRev)}, ifs...)...).
 			Then(append([]clientv3.Op{op}, thens...)...).
 			Else(clientv3.OpGet(k)).
 			Commit()
+		s.observe(opUpdate, start, err)
 		if err != nil {
 			return nil, err
 		}
