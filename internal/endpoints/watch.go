@@ -56,6 +56,7 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	defer wi.Stop()
+	defer registerWatcher(s)()
 
 	contentType := s.out.Info.MediaType
 	if contentType == "application/vnd.kubernetes.protobuf" {
@@ -68,7 +69,8 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	if flusher != nil {
 		flusher.Flush()
 	}
-	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
+	rec := newWatchRecorder(stream.Framer.NewFrameWriter(w), s)
+	enc := streaming.NewEncoder(rec, stream.Serializer)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	first := true
@@ -101,6 +103,7 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 			if err := enc.Encode(out); err != nil {
 				return
 			}
+			rec.recordEvent()
 			if flusher != nil && len(wi.ResultChan()) == 0 {
 				flusher.Flush()
 			}
