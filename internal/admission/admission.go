@@ -10,6 +10,7 @@ package admission
 
 import (
 	"context"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -139,7 +140,8 @@ type Reinvoker interface {
 // Mutate runs the mutating phase; it stops at the first refusal. As in
 // kube-apiserver, reinvocable parts of plugins (Reinvokers) that ran
 // before the object changed run once more, after the first pass.
-func (c *Chain) Mutate(ctx context.Context, a *Attributes) error {
+func (c *Chain) Mutate(ctx context.Context, a *Attributes) (err error) {
+	defer func(start time.Time) { admitStep.observe(a.Operation, start, err) }(time.Now())
 	if a.Reinvocation == nil {
 		a.Reinvocation = &Reinvocation{}
 	}
@@ -167,7 +169,8 @@ func (c *Chain) Mutate(ctx context.Context, a *Attributes) error {
 }
 
 // Validate runs the validating phase; it stops at the first refusal.
-func (c *Chain) Validate(ctx context.Context, a *Attributes) error {
+func (c *Chain) Validate(ctx context.Context, a *Attributes) (err error) {
+	defer func(start time.Time) { validateStep.observe(a.Operation, start, err) }(time.Now())
 	for _, p := range c.Validators {
 		if err := p.Validate(ctx, a); err != nil {
 			return err

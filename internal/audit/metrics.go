@@ -7,12 +7,12 @@ import "kapi/internal/metrics"
 // as errors of the "buffered" plugin, which kapi does too).
 var (
 	eventCounter = metrics.Counter("apiserver_audit_event_total",
-		"Counter of audit events generated and sent to the audit backend.")
+		"[ALPHA] Counter of audit events generated and sent to the audit backend.")
 	errorCounter = metrics.Counter("apiserver_audit_error_total",
-		"Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.",
+		"[ALPHA] Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.",
 		"plugin")
 	levelCounter = metrics.Counter("apiserver_audit_level_total",
-		"Counter of policy levels for audit events (1 per request).",
+		"[ALPHA] Counter of policy levels for audit events (1 per request).",
 		"level")
 	droppedCounter = metrics.Counter("apiserver_audit_event_dropped_total",
 		"Counter of audit events dropped because the buffer of the audit backend was full or shut down. Plugin identifies the backend.",

@@ -90,7 +90,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	var missing []string
 	for _, n := range names {
 		if p, ok := plugins[n]; ok {
-			chain.Add(p())
+			chain.AddNamed(n, p())
 		} else {
 			missing = append(missing, n)
 		}

@@ -108,6 +108,7 @@ func outcome(ctx context.Context, inv *invocation, typ string, a *admission.Attr
 	case errors.As(err, &ce):
 		if inv.h.failOpen {
 			observe(inv.h.name, typ, op, took, false, ce.code, callingError)
+			failOpen.WithLabelValues(inv.h.name, typ).Inc()
 			klog.Warningf("Failed calling webhook, failing open %v: %v", inv.h.name, err)
 			audit.AddAnnotation(ctx, fmt.Sprintf("failed-open.%s.webhook.admission.k8s.io/round_0_index_%d", kindWord(typ), index), inv.h.name)
 			return nil

@@ -1,0 +1,117 @@
+package admission
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"kapi/internal/metrics"
+)
+
+// kube-apiserver's admission metrics (k8s.io/apiserver/pkg/admission/metrics):
+// the latency of each phase ("step": admit, validate) and of each named
+// plugin in it, by operation and whether it refused. The webhooks' own
+// metrics are in package webhook. (kube-apiserver's summary
+// apiserver_admission_step_admission_duration_seconds_summary is left
+// out: a summary costs a lock and a quantile stream per observation.)
+var (
+	stepLatency = metrics.Histogram("apiserver_admission_step_admission_duration_seconds",
+		"[STABLE] Admission sub-step latency histogram in seconds, broken out for each operation and API resource and step type (validate or admit).",
+		[]float64{0.005, 0.025, 0.1, 0.5, 1.0, 2.5}, "type", "operation", "rejected")
+	controllerLatency = metrics.Histogram("apiserver_admission_controller_admission_duration_seconds",
+		"[STABLE] Admission controller latency histogram in seconds, identified by name and broken out for each operation and API resource and type (validate or admit).",
+		[]float64{0.005, 0.025, 0.1, 0.5, 1.0, 2.5}, "name", "type", "operation", "rejected")
+)
+
+// Step types of the metrics.
+const (
+	stepAdmit    = "admit"
+	stepValidate = "validate"
+)
+
+// observers are one histogram's observers of one name and type, by
+// operation and refusal, looked up once.
+type observers map[Operation][2]prometheus.Observer
+
+func newObservers(h *prometheus.HistogramVec, labels ...string) observers {
+	o := observers{}
+	for _, op := range []Operation{Create, Update, Delete, Connect} {
+		l := append(labels[:len(labels):len(labels)], string(op))
+		o[op] = [2]prometheus.Observer{h.WithLabelValues(append(l, "false")...), h.WithLabelValues(append(l, "true")...)}
+	}
+	return o
+}
+
+// observe records one call of op that started at start and ended in err.
+func (o observers) observe(op Operation, start time.Time, err error) {
+	pair, ok := o[op]
+	if !ok {
+		return
+	}
+	i := 0
+	if err != nil {
+		i = 1
+	}
+	pair[i].Observe(time.Since(start).Seconds())
+}
+
+var (
+	admitStep    = newObservers(stepLatency, stepAdmit)
+	validateStep = newObservers(stepLatency, stepValidate)
+)
+
+// AddNamed appends the plugin name (one of Ordered) to the phases it takes
+// part in, with its latency recorded in
+// apiserver_admission_controller_admission_duration_seconds.
+func (c *Chain) AddNamed(name string, p any) {
+	if m, ok := p.(Mutator); ok {
+		nm := &namedMutator{m: m, obs: newObservers(controllerLatency, name, stepAdmit)}
+		if r, ok := p.(Reinvoker); ok {
+			c.Mutators = append(c.Mutators, &namedReinvoker{namedMutator: nm, r: r})
+		} else {
+			c.Mutators = append(c.Mutators, nm)
+		}
+	}
+	if v, ok := p.(Validator); ok {
+		c.Validators = append(c.Validators, &namedValidator{v: v, obs: newObservers(controllerLatency, name, stepValidate)})
+	}
+}
+
+type namedMutator struct {
+	m   Mutator
+	obs observers
+}
+
+func (n *namedMutator) Admit(ctx context.Context, a *Attributes) error {
+	start := time.Now()
+	err := n.m.Admit(ctx, a)
+	n.obs.observe(a.Operation, start, err)
+	return err
+}
+
+// namedReinvoker keeps a plugin's reinvocation: the chain treats
+// Reinvokers apart.
+type namedReinvoker struct {
+	*namedMutator
+	r Reinvoker
+}
+
+func (n *namedReinvoker) Reinvoke(ctx context.Context, a *Attributes) error {
+	start := time.Now()
+	err := n.r.Reinvoke(ctx, a)
+	n.obs.observe(a.Operation, start, err)
+	return err
+}
+
+type namedValidator struct {
+	v   Validator
+	obs observers
+}
+
+func (n *namedValidator) Validate(ctx context.Context, a *Attributes) error {
+	start := time.Now()
+	err := n.v.Validate(ctx, a)
+	n.obs.observe(a.Operation, start, err)
+	return err
+}
