@@ -18,3 +18,6 @@ var (
 		"Counter of audit events dropped because the buffer of the audit backend was full or shut down. Plugin identifies the backend.",
 		"plugin")
 )
+
+// The event counter has no labels: served from the start, at 0, as kube's.
+func init() { eventCounter.WithLabelValues() }

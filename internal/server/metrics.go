@@ -132,9 +132,13 @@ func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	// As kube-apiserver, the size of one etcd member's database, of one
 	// cluster ("etcd-0"); a member that does not answer reports nothing.
+	// The embedded etcd's in-process client has no endpoint, and answers
+	// for its one member.
+	endpoint := ""
 	if eps := src.client.Endpoints(); len(eps) > 0 {
-		if status, err := src.client.Status(ctx, eps[rand.IntN(len(eps))]); err == nil {
-			ch <- prometheus.MustNewConstMetric(storageSizeDesc, prometheus.GaugeValue, float64(status.DbSize), "etcd-0")
-		}
+		endpoint = eps[rand.IntN(len(eps))]
+	}
+	if status, err := src.client.Status(ctx, endpoint); err == nil {
+		ch <- prometheus.MustNewConstMetric(storageSizeDesc, prometheus.GaugeValue, float64(status.DbSize), "etcd-0")
 	}
 }
