@@ -7,7 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"kapi/internal/metrics"
 	"kapi/internal/request"
@@ -78,14 +81,76 @@ func Metrics(served func(*request.Info) bool) func(http.Handler) http.Handler {
 			if start.IsZero() {
 				start = time.Now()
 			}
-			dryRun := cleanDryRun(r)
-			requestCounter.WithLabelValues(l.verb, dryRun, l.group, l.version, l.resource, l.subresource, l.scope, l.component, codeString(code)).Inc()
-			requestLatencies.WithLabelValues(l.verb, dryRun, l.group, l.version, l.resource, l.subresource, l.scope, l.component).Observe(time.Since(start).Seconds())
+			s := seriesOf(l, cleanDryRun(r))
+			s.counter(code).Inc()
+			s.latency.Observe(time.Since(start).Seconds())
 			if l.read {
-				responseSizes.WithLabelValues(l.verb, l.group, l.version, l.resource, l.subresource, l.scope, l.component).Observe(float64(mw.written))
+				s.size.Observe(float64(mw.written))
 			}
 		})
 	}
+}
+
+// series are the metrics of one label set, looked up in the vectors once:
+// a vector hashes every label value of every lookup, which for three
+// vectors of eight labels was most of the filter's cost.
+type series struct {
+	key     seriesKey
+	latency prometheus.Observer
+	size    prometheus.Observer // nil unless key.read
+	mu      sync.RWMutex
+	codes   map[int]prometheus.Counter
+}
+
+type seriesKey struct {
+	labels
+	dryRun string
+}
+
+var (
+	seriesMu sync.RWMutex
+	seriesBy = map[seriesKey]*series{}
+)
+
+// seriesOf is the series of a request's labels. There are as many as the
+// vectors have children: the label values are bounded (served resources,
+// kube's verbs and scopes).
+func seriesOf(l labels, dryRun string) *series {
+	k := seriesKey{l, dryRun}
+	seriesMu.RLock()
+	s := seriesBy[k]
+	seriesMu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = &series{key: k, codes: map[int]prometheus.Counter{},
+		latency: requestLatencies.WithLabelValues(l.verb, dryRun, l.group, l.version, l.resource, l.subresource, l.scope, l.component)}
+	if l.read {
+		s.size = responseSizes.WithLabelValues(l.verb, l.group, l.version, l.resource, l.subresource, l.scope, l.component)
+	}
+	seriesMu.Lock()
+	defer seriesMu.Unlock()
+	if prev := seriesBy[k]; prev != nil {
+		return prev
+	}
+	seriesBy[k] = s
+	return s
+}
+
+// counter is apiserver_request_total of the series and code.
+func (s *series) counter(code int) prometheus.Counter {
+	s.mu.RLock()
+	c := s.codes[code]
+	s.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	l := s.key
+	c = requestCounter.WithLabelValues(l.verb, l.dryRun, l.group, l.version, l.resource, l.subresource, l.scope, l.component, codeString(code))
+	s.mu.Lock()
+	s.codes[code] = c
+	s.mu.Unlock()
+	return c
 }
 
 // recordDropped counts a request the in-flight limit refused with 429, as
