@@ -30,6 +30,8 @@ func main() {
 	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "Serve gets, lists and watches from an in-memory cache of each resource, kept current by one etcd watch.")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "File containing the default x509 certificate for HTTPS. If not set, one is generated in <data-dir>/pki.")
 	fs.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
+	fs.StringVar(&cfg.CertDir, "cert-dir", "", "The directory where the TLS certs are located (apiserver.crt, apiserver.key). If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored. Without --data-dir, kapi keeps its data here too.")
+	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "The IP address on which to advertise the apiserver to members of the cluster. If blank, the --bind-address will be used.")
 	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "Clients presenting a certificate signed by one of the authorities in this file are accepted, besides the kapi CA.")
 	fs.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "Enables anonymous requests to the secure port. Anonymous requests have a username of system:anonymous, and a group name of system:unauthenticated.")
 	fs.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid,\"group1,group2\").")
@@ -61,7 +63,14 @@ func main() {
 	fs.DurationVar(&cfg.ClusterSigningDuration, "cluster-signing-duration", cfg.ClusterSigningDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
 	fs.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", cfg.ResourceQuotaSyncPeriod, "The period for syncing quota usage status in the system.")
 	cfg.Audit.AddFlags(fs)
+	fs.Bool("allow-privileged", false, "If true, allow privileged containers. [default=false] (No effect in kapi: it runs no containers.)")
 	fs.Parse(os.Args[1:])
+	if fs.Changed("allow-privileged") {
+		fmt.Fprintln(os.Stderr, "kapi: --allow-privileged has no effect in kapi")
+	}
+	if fs.Changed("cert-dir") && !fs.Changed("data-dir") {
+		cfg.DataDir = cfg.CertDir
+	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {
 		fmt.Fprintln(os.Stderr, "kapi: --tls-cert-file and --tls-private-key-file go together")
 		os.Exit(2)
