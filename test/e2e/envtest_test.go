@@ -206,6 +206,21 @@ func TestEnvtest(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A user envtest makes (a client certificate of its CA) is who the
+	// certificate says, and RBAC applies to it.
+	alice, err := env.AddUser(envtest.User{Name: "alice", Groups: []string{"team"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := client.New(alice.Config(), client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ac.List(ctx, &corev1.SecretList{}, client.InNamespace("envtest-a"))
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `User "alice" cannot list resource "secrets"`) {
+		t.Fatalf("alice's list of secrets: %v", err)
+	}
+
 	// The CRD from the directory is served; the webhook envtest installed
 	// is called.
 	err = c.Create(ctx, gadget("envtest-a", "negative", -1))
