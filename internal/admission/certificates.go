@@ -82,7 +82,7 @@ func authorizedForSigner(ctx context.Context, az authz.Authorizer, user *request
 		d, reason, err := az.Authorize(ctx, authz.Attributes{User: user, Verb: verb, ResourceRequest: true,
 			APIGroup: "certificates.k8s.io", APIVersion: "*", Resource: "signers", Name: name})
 		if err != nil {
-			klog.V(3).Infof("cannot authorize %q %q for policy: %v,%v", verb, name, reason, err)
+			klog.FromContext(ctx).V(3).Info("cannot authorize for policy", "verb", verb, "signer", name, "reason", reason, "err", err)
 			continue
 		}
 		if d == authz.Allow {

@@ -54,11 +54,11 @@ func finish(w http.ResponseWriter, r *http.Request, d *deferredWriter, err error
 		}
 		// Half an answer is out: end the stream rather than pass it as
 		// whole.
-		klog.ErrorS(err, "encoding a response failed midway", "path", r.URL.Path)
+		klog.FromContext(r.Context()).Error(err, "encoding a response failed midway", "path", r.URL.Path)
 		panic(http.ErrAbortHandler)
 	}
 	if err := d.Close(); err != nil {
-		klog.V(2).InfoS("writing a response failed", "path", r.URL.Path, "err", err)
+		klog.FromContext(r.Context()).V(2).Info("writing a response failed", "path", r.URL.Path, "err", err)
 	}
 }
 
@@ -172,7 +172,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 func writeStatus(w http.ResponseWriter, r *http.Request, err error) {
 	var se apierrors.APIStatus
 	if !errors.As(err, &se) {
-		klog.ErrorS(err, "internal error", "method", r.Method, "path", r.URL.Path)
+		klog.FromContext(r.Context()).Error(err, "internal error", "method", r.Method, "path", r.URL.Path)
 		se = apierrors.NewInternalError(err)
 	}
 	status := se.Status()

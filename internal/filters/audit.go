@@ -59,7 +59,6 @@ func Audit(a *audit.Auditor) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			log.Add("auditID", id)
 			rec := a.NewRecord(r, id, received, cfg)
 			r = r.WithContext(audit.WithRecord(ctx, rec))
 			rec.Stage(auditv1.StageRequestReceived)
@@ -153,10 +152,13 @@ func attemptedAuthentication(r *http.Request) string {
 	return "Authentication failed, attempted: " + strings.Join(methods, ", ")
 }
 
-// auditID is the request's audit ID: the client's Audit-ID header, or a
-// new UUID. The response carries it.
+// auditID is the request's audit ID: AuditInit's, else the client's
+// Audit-ID header, or a new UUID. The response carries it.
 func auditID(w http.ResponseWriter, r *http.Request) string {
-	id := r.Header.Get(audit.HeaderAuditID)
+	id := request.AuditIDFrom(r.Context())
+	if id == "" {
+		id = r.Header.Get(audit.HeaderAuditID)
+	}
 	if id == "" {
 		id = uuid.NewString()
 	}

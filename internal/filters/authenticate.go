@@ -26,7 +26,7 @@ func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http
 			switch {
 			case err != nil || (!ok && hasToken):
 				if err != nil {
-					klog.V(2).InfoS("unable to authenticate the request", "err", err)
+					klog.FromContext(r.Context()).V(2).Info("unable to authenticate the request", "err", err)
 				}
 				authenticationAttempts.WithLabelValues("error").Inc()
 				log.Add("authn", "error")

@@ -23,7 +23,7 @@ func Authorize(az authz.Authorizer, annotate func(r *http.Request, key, value st
 			a := Attributes(r)
 			d, reason, err := az.Authorize(r.Context(), a)
 			if err != nil {
-				klog.ErrorS(err, "authorization error", "user", a.User.Name, "verb", a.Verb, "path", r.URL.Path)
+				klog.FromContext(r.Context()).Error(err, "authorization error", "user", a.User.Name, "verb", a.Verb, "path", r.URL.Path)
 			}
 			if annotate != nil {
 				decision := "forbid"

@@ -35,16 +35,18 @@ type Config struct {
 }
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
-// kube-apiserver's: panic recovery, (the request's log line), request
-// info, in-flight limits, timeout, CORS, authentication, audit,
-// impersonation, authorization; then the request's metrics, around the
-// MUX as kube-apiserver's instrumented routes.
+// kube-apiserver's: the audit ID (and the request's logger), panic
+// recovery, (the request's log line), request info, in-flight limits,
+// timeout, CORS, authentication, audit, impersonation, authorization;
+// then the request's metrics, around the MUX as kube-apiserver's
+// instrumented routes.
 func Chain(mux http.Handler, c Config) http.Handler {
 	audit := c.Audit
 	if audit == nil {
 		audit = func(h http.Handler) http.Handler { return h }
 	}
 	chain := []func(http.Handler) http.Handler{
+		AuditInit,
 		Recover,
 		Logging,
 		RequestInfo,

@@ -11,7 +11,8 @@ import (
 
 // Logging writes one log line per request (klog verbosity 3, as
 // kube-apiserver's httplog) with what every filter recorded on the
-// request's Log. (The Metrics filter counts the requests.)
+// request's Log, with the request's logger (its auditID). (The Metrics
+// filter counts the requests.)
 func Logging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -30,7 +31,7 @@ func Logging(next http.Handler) http.Handler {
 				for i := 0; i+1 < len(f); i += 2 {
 					kv = append(kv, f[i], f[i+1])
 				}
-				klog.V(3).InfoS("HTTP", kv...)
+				klog.FromContext(r.Context()).V(3).Info("HTTP", kv...)
 			}
 		}()
 		next.ServeHTTP(sw, r)

@@ -26,7 +26,7 @@ func Recover(next http.Handler) http.Handler {
 			}
 			filterOutcomes.WithLabelValues("recover", "panic").Inc()
 			request.LogFrom(r.Context()).Add("panic", fmt.Sprint(v))
-			klog.ErrorS(fmt.Errorf("%v", v), "panic serving request", "method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
+			klog.FromContext(r.Context()).Error(fmt.Errorf("%v", v), "panic serving request", "method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
 			writeStatus(w, r, http.StatusInternalServerError, "InternalError", "Internal error occurred: the server panicked while serving this request")
 		}()
 		next.ServeHTTP(w, r)

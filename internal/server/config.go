@@ -80,6 +80,10 @@ type Config struct {
 	// TracingConfiguration (apiserver.config.k8s.io): where to export
 	// OpenTelemetry spans, and how many of every million requests.
 	TracingConfigFile string
+	// LogOutput is where log lines go; nil is stderr, as kube-apiserver.
+	// Like the format, it is the process's (klog's): the last server
+	// started sets both.
+	LogOutput io.Writer
 
 	// Controllers (--controllers) turns kapi's control loops on and off,
 	// with kube-controller-manager's syntax: "*" the loops on by default,

@@ -78,6 +78,9 @@ func Run(ctx context.Context, cfg Config) error {
 // bootstrap namespaces, then the HTTPS listener. It returns once kapi
 // serves and is ready.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if err := applyLogging(cfg.LoggingFormat, cfg.LogOutput); err != nil {
+		return nil, err
+	}
 	if cfg.EtcdPrefix == "" {
 		cfg.EtcdPrefix = "/registry"
 	}

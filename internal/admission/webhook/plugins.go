@@ -44,7 +44,7 @@ func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invoc
 		ok, err := h.takes(ctx, c, a)
 		if err != nil {
 			if c.h.failOpen {
-				klog.Warningf("Failed calling webhook, failing open %v: %v", c.h.name, err)
+				klog.FromContext(ctx).Info("Failed calling webhook, failing open", "webhook", c.h.name, "err", err)
 				continue
 			}
 			return nil, apierrors.NewInternalError(err)
@@ -109,12 +109,12 @@ func outcome(ctx context.Context, inv *invocation, typ string, a *admission.Attr
 		if inv.h.failOpen {
 			observe(inv.h.name, typ, op, took, false, ce.code, callingError)
 			failOpen.WithLabelValues(inv.h.name, typ).Inc()
-			klog.Warningf("Failed calling webhook, failing open %v: %v", inv.h.name, err)
+			klog.FromContext(ctx).Info("Failed calling webhook, failing open", "webhook", inv.h.name, "err", err)
 			audit.AddAnnotation(ctx, fmt.Sprintf("failed-open.%s.webhook.admission.k8s.io/round_0_index_%d", kindWord(typ), index), inv.h.name)
 			return nil
 		}
 		observe(inv.h.name, typ, op, took, true, ce.code, callingError)
-		klog.Warningf("Failed calling webhook, failing closed %v: %v", inv.h.name, err)
+		klog.FromContext(ctx).Error(err, "Failed calling webhook, failing closed", "webhook", inv.h.name)
 		return apierrors.NewInternalError(err)
 	case errors.As(err, &se) && se.ErrStatus.Message != "" && isRejection(se, inv.h.name):
 		observe(inv.h.name, typ, op, took, true, int(se.ErrStatus.Code), noError)
