@@ -142,6 +142,8 @@ type Reinvoker interface {
 // before the object changed run once more, after the first pass.
 func (c *Chain) Mutate(ctx context.Context, a *Attributes) (err error) {
 	defer func(start time.Time) { admitStep.observe(a.Operation, start, err) }(time.Now())
+	ctx, end := traceStep(ctx, "Mutating admission", a)
+	defer func() { end(err) }()
 	if a.Reinvocation == nil {
 		a.Reinvocation = &Reinvocation{}
 	}
@@ -171,6 +173,8 @@ func (c *Chain) Mutate(ctx context.Context, a *Attributes) (err error) {
 // Validate runs the validating phase; it stops at the first refusal.
 func (c *Chain) Validate(ctx context.Context, a *Attributes) (err error) {
 	defer func(start time.Time) { validateStep.observe(a.Operation, start, err) }(time.Now())
+	ctx, end := traceStep(ctx, "Validating admission", a)
+	defer func() { end(err) }()
 	for _, p := range c.Validators {
 		if err := p.Validate(ctx, a); err != nil {
 			return err

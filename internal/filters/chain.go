@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"kapi/internal/authn"
 	"kapi/internal/authz"
 	"kapi/internal/request"
@@ -32,14 +34,19 @@ type Config struct {
 	// Served reports whether the MUX serves a request's resource or
 	// path, for the Metrics filter (asked of 404s only); nil is all.
 	Served func(*request.Info) bool
+
+	// Tracer is the server's OpenTelemetry provider (--tracing-config-file);
+	// nil is no tracing, and no tracing filters.
+	Tracer trace.TracerProvider
 }
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
 // kube-apiserver's: the audit ID (and the request's logger), panic
 // recovery, (the request's log line), request info, in-flight limits,
-// timeout, CORS, authentication, audit, impersonation, authorization;
-// then the request's metrics, around the MUX as kube-apiserver's
-// instrumented routes.
+// timeout, CORS, authentication, the request's span, audit,
+// impersonation, authorization (each in a span when tracing); then the
+// request's metrics, around the MUX as kube-apiserver's instrumented
+// routes, and the handler's span. A nil filter is none.
 func Chain(mux http.Handler, c Config) http.Handler {
 	audit := c.Audit
 	if audit == nil {
@@ -54,14 +61,18 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		Timeout(c.RequestTimeout),
 		CORS(c.CORSAllowedOrigins),
 		Authenticate(c.Authenticator, c.Anonymous),
-		audit,
-		Impersonate(c.Authorizer, c.OnImpersonate),
-		Authorize(c.Authorizer, c.Annotate),
+		Trace(c.Tracer),
+		TraceFilter(c.Tracer, "audit", audit),
+		TraceFilter(c.Tracer, "impersonation", Impersonate(c.Authorizer, c.OnImpersonate)),
+		TraceFilter(c.Tracer, "authorization", Authorize(c.Authorizer, c.Annotate)),
 		Metrics(c.Served),
+		TraceHandler(c.Tracer),
 	}
 	h := mux
 	for i := len(chain) - 1; i >= 0; i-- {
-		h = chain[i](h)
+		if chain[i] != nil {
+			h = chain[i](h)
+		}
 	}
 	return h
 }

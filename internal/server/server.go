@@ -31,6 +31,7 @@ import (
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
+	"kapi/internal/tracing"
 )
 
 // Server is a running kapi.
@@ -53,6 +54,7 @@ type Server struct {
 	// controllers run until stopControllers; done tracks them.
 	stopControllers context.CancelFunc
 	controllers     sync.WaitGroup
+	tracing         *tracing.Provider
 	stopOnce        sync.Once
 	stopErr         error
 }
@@ -102,6 +104,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.tracing, err = newTracing(cfg); err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { s.tracing.Shutdown(context.Background()) })
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err)
@@ -249,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			Annotate:           func(r *http.Request, k, v string) { audit.AddAnnotation(r.Context(), k, v) },
 			CORSAllowedOrigins: origins, MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,
-			Served: servedBy(cat),
+			Served: servedBy(cat), Tracer: s.tracing.TracerProvider(),
 		}),
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -315,6 +321,7 @@ func (s *Server) Stop() error {
 			s.stopErr = err
 		}
 		s.auditor.Shutdown(ctx)
+		s.tracing.Shutdown(ctx)
 		s.stopControllers()
 		s.controllers.Wait()
 		s.stopCaches()

@@ -28,6 +28,7 @@ import (
 	"kapi/internal/audit"
 	"kapi/internal/registry"
 	"kapi/internal/request"
+	"kapi/internal/tracing"
 )
 
 // maxResponseBytes bounds what kapi reads of a webhook's answer.
@@ -114,6 +115,8 @@ func encode(obj runtime.Object, gvk schema.GroupVersionKind) ([]byte, error) {
 
 // call asks inv's hook about a.
 func (h *hooks) call(ctx context.Context, a *admission.Attributes, inv *invocation) (answer, error) {
+	ctx, span := startCall(ctx, a, inv)
+	defer span.End()
 	name := inv.h.name
 	if err := inv.encode(); err != nil {
 		return answer{}, apierrors.NewInternalError(err)
@@ -126,6 +129,7 @@ func (h *hooks) call(ctx context.Context, a *admission.Attributes, inv *invocati
 		}
 	}
 	uid := types.UID(uuid.NewString())
+	setUID(span, uid)
 	dry := a.DryRun
 	requestKind, requestResource := metav1.GroupVersionKind(a.Kind), metav1.GroupVersionResource(a.GVR())
 	version := "admission.k8s.io/v1"
@@ -185,6 +189,7 @@ func (h *hooks) post(ctx context.Context, k *hook, body []byte) (*admissionv1.Ad
 	if err != nil {
 		return nil, 0, err
 	}
+	tracing.Inject(ctx, req.Header)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	if k.client.token != "" {

@@ -95,6 +95,8 @@ const getPatience = 2 * time.Millisecond
 
 // Get serves one object from memory.
 func (c *Cacher) Get(ctx context.Context, key string, opts storage.ReadOptions) (runtime.Object, error) {
+	ctx, span := c.startSpan(ctx, "cacher.Get", key)
+	defer span.End()
 	if opts.Exact {
 		return c.backend.Get(ctx, key, opts)
 	}
@@ -127,6 +129,8 @@ func out(c *storage.Cached, shared bool) runtime.Object {
 // a later page of a list whose objects have changed since is read from
 // etcd at that revision.
 func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
+	ctx, span := c.startSpan(ctx, "cacher.GetList", prefix)
+	defer span.End()
 	if opts.Exact {
 		return c.backend.List(ctx, prefix, opts)
 	}

@@ -16,6 +16,8 @@ import (
 // Create writes obj at key in one transaction that succeeds only if the key
 // has never been written since it was last deleted (mod_revision == 0).
 func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, charges ...storage.Charge) (runtime.Object, error) {
+	ctx, span := s.startSpan(ctx, "Create etcd3", key)
+	defer span.End()
 	data, err := s.encode(obj)
 	if err != nil {
 		return nil, err

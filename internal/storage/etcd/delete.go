@@ -14,6 +14,8 @@ import (
 // mod_revision that check accepted; when the object changed in between,
 // check sees the new one.
 func (s *Store) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
+	ctx, span := s.startSpan(ctx, "Delete etcd3", key)
+	defer span.End()
 	k := s.key(key)
 	start := time.Now()
 	resp, err := s.client.Get(ctx, k)

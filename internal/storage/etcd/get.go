@@ -15,6 +15,8 @@ import (
 // Get reads one object, at the newest revision or exactly at
 // opts.ResourceVersion.
 func (s *Store) Get(ctx context.Context, key string, opts storage.ReadOptions) (runtime.Object, error) {
+	ctx, span := s.startSpan(ctx, "Get etcd3", key)
+	defer span.End()
 	var ops []clientv3.OpOption
 	if opts.Exact && opts.ResourceVersion > 0 {
 		ops = append(ops, clientv3.WithRev(opts.ResourceVersion))

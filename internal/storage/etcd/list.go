@@ -15,6 +15,8 @@ import (
 // opts.Limit matching objects; its continue token pins the revision of the
 // first page, so that every page of a list is read at the same revision.
 func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
+	ctx, span := s.startSpan(ctx, "List(recursive=true) etcd3", prefix)
+	defer span.End()
 	full := s.root + prefix
 	rangeEnd := clientv3.GetPrefixRangeEnd(full)
 	start := full

@@ -31,6 +31,8 @@ func (s *Store) Update(ctx context.Context, key string, allowCreate bool, tryUpd
 // believed once a read shows the hint was current, without asking
 // tryUpdate again: a refused or dry-run update runs its admission once.
 func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tryUpdate storage.UpdateFunc, hint runtime.Object) (runtime.Object, error) {
+	ctx, span := s.startSpan(ctx, "GuaranteedUpdate etcd3", key)
+	defer span.End()
 	k := s.key(key)
 	// hinted is the hint's copy: what decoding cur would give, without
 	// paying for the decode (the cache decoded it already).
