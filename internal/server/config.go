@@ -24,6 +24,10 @@ type Config struct {
 	EtcdKeyFile  string   // --etcd-keyfile
 	EtcdPrefix   string   // --etcd-prefix
 	WatchCache   bool     // --watch-cache
+	// EtcdForTests tunes the embedded etcd for a server that lives as
+	// long as a test (no fsync, small snapshots, a quicker first
+	// election): kapitest sets it; no flag.
+	EtcdForTests bool
 
 	TLSCertFile       string // --tls-cert-file
 	TLSPrivateKeyFile string // --tls-private-key-file

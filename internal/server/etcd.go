@@ -25,7 +25,7 @@ type etcdBackend struct {
 // --etcd-servers.
 func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 	if len(cfg.EtcdServers) == 0 {
-		e, err := embedded.Start(ctx, filepath.Join(cfg.DataDir, "etcd"))
+		e, err := embedded.StartWith(ctx, filepath.Join(cfg.DataDir, "etcd"), embedded.Options{ForTests: cfg.EtcdForTests})
 		if err != nil {
 			return nil, err
 		}
