@@ -124,6 +124,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
+	if err := waitCaches(ctx, stores); err != nil {
+		return fail(err)
+	}
 	nsStore := findStore(stores, "", "v1", "namespaces")
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		return fail(err)

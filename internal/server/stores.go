@@ -114,3 +114,23 @@ func customResourceStorage(client *clientv3.Client, prefix string, watchCache bo
 		return c, c.Stop
 	}
 }
+
+// waitCaches waits until every watch cache has listed and its watch is
+// registered with etcd. Writing before then would start the caches'
+// watches in the past, which etcd catches up only every 100 ms: the
+// start would wait as long for its own writes to reach the caches.
+func waitCaches(ctx context.Context, stores []*registry.Store) error {
+	seen := map[storage.Interface]bool{}
+	for _, st := range stores {
+		c, ok := st.Storage.(*cacher.Cacher)
+		if !ok || seen[c] {
+			continue
+		}
+		seen[c] = true
+		// Any revision will do: this returns once the cache serves.
+		if _, err := c.List(ctx, "", storage.ListOptions{ReadOptions: storage.ReadOptions{AnyVersion: true}, Limit: 1}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

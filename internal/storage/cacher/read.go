@@ -39,8 +39,13 @@ func (c *Cacher) waitFor(ctx context.Context, rev int64, patience time.Duration)
 			c.askProgress(ctx)
 			c.mu.Lock()
 		}
-		// sync.Cond has no timeout: a timer wakes the waiters.
-		t := time.AfterFunc(min(20*time.Millisecond, patience), func() {
+		// sync.Cond has no timeout: a timer wakes the waiters, at the
+		// latest when it is time to ask for progress.
+		wake := min(20*time.Millisecond, patience)
+		if c.ready && !late {
+			wake = min(wake, progressAfter-time.Since(start)+time.Millisecond)
+		}
+		t := time.AfterFunc(wake, func() {
 			c.mu.Lock()
 			c.cond.Broadcast()
 			c.mu.Unlock()

@@ -46,12 +46,39 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOpti
 		}
 		rev = current
 	}
-	wopts := []clientv3.OpOption{clientv3.WithRev(rev + 1), clientv3.WithPrevKV(), clientv3.WithProgressNotify()}
+	wopts := []clientv3.OpOption{clientv3.WithRev(rev + 1), clientv3.WithPrevKV(), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify()}
 	if !opts.Exact {
 		wopts = append(wopts, clientv3.WithPrefix())
 	}
 	ch := s.client.Watch(clientv3.WithRequireLeader(ctx), key, wopts...)
-	go w.run(ctx, ch, initial, rev)
+	// etcd registers a watch after Watch returns; waiting for it means
+	// that whatever is written once Watch returns is seen by this watch
+	// at once, rather than by etcd's catch-up of watches that start in
+	// the past, which runs every 100 ms (a watch cache that lists at one
+	// revision while another resource is written would otherwise lag by
+	// up to 100 ms, and a server start by as much).
+	var early []clientv3.WatchResponse
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			cancel()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("watch of %s closed as it started", key)
+		}
+		if err := resp.Err(); err != nil && resp.CompactRevision == 0 {
+			cancel()
+			return nil, err
+		}
+		if !resp.Created {
+			early = append(early, resp)
+		}
+	case <-ctx.Done():
+		cancel()
+		return nil, ctx.Err()
+	}
+	go w.run(ctx, ch, early, initial, rev)
 	return w, nil
 }
 
@@ -100,9 +127,12 @@ func (w *watcher) send(ctx context.Context, e watch.Event) bool {
 	}
 }
 
-func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, initial []runtime.Object, rev int64) {
+func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []clientv3.WatchResponse, initial []runtime.Object, rev int64) {
 	defer close(w.done)
 	defer close(w.result)
+	if len(early) > 0 {
+		ch = prepend(ctx, early, ch)
+	}
 	for _, obj := range initial {
 		if !w.send(ctx, watch.Event{Type: watch.Added, Object: obj}) {
 			return
@@ -241,4 +271,27 @@ func errorEvent(code int32, reason metav1.StatusReason, msg string) watch.Event 
 		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
 		Status:   metav1.StatusFailure, Code: code, Reason: reason, Message: msg,
 	}}
+}
+
+// prepend is ch after the responses read from it already.
+func prepend(ctx context.Context, early []clientv3.WatchResponse, ch clientv3.WatchChan) clientv3.WatchChan {
+	out := make(chan clientv3.WatchResponse)
+	go func() {
+		defer close(out)
+		for _, r := range early {
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+		for r := range ch {
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
