@@ -43,6 +43,9 @@ func findRBACStores(stores []*registry.Store) rbacStores {
 // any) and recreates a binding whose roleRef differs. Writes go straight
 // to the stores, past admission, several at a time (etcd batches them).
 func reconcileBootstrapPolicy(ctx context.Context, st rbacStores) error {
+	if created, err := createBootstrapPolicy(ctx, st); err != nil || created {
+		return err
+	}
 	var jobs []func() error
 	for _, r := range bootstrap.ClusterRoles() {
 		r := r
