@@ -54,9 +54,11 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(cat)} }
 	celAuthz := match.CELAuthorizer(authorizer)
 	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz}
-	var loadErr error
+	// The configuration objects load in parallel: each informer's first
+	// list may wait for etcd to report its cache current.
+	var loads []func() error
 	load := func(resource string, f func([]runtime.Object)) {
-		loadErr = errors.Join(loadErr, s.keepLoaded(ctx, cat, resource, f))
+		loads = append(loads, s.keepLoaded(ctx, cat, resource, f))
 	}
 	plugins["MutatingAdmissionWebhook"] = func() any {
 		deps := deps
@@ -95,6 +97,10 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 			missing = append(missing, n)
 		}
 	}
+	var loadErr error
+	for _, wait := range loads {
+		loadErr = errors.Join(loadErr, wait())
+	}
 	if loadErr != nil {
 		return nil, loadErr
 	}
@@ -120,15 +126,20 @@ const loadTimeout = 30 * time.Second
 
 // keepLoaded keeps load current with the objects of resource (an
 // admissionregistration.k8s.io/v1 resource) through an informer of its
-// store: loaded before kapi serves, loaded again at each change.
-func (s *Server) keepLoaded(ctx context.Context, cat *registry.Catalogue, resource string, load func([]runtime.Object)) error {
+// store: loaded before kapi serves (wait returns once it is), loaded
+// again at each change.
+func (s *Server) keepLoaded(ctx context.Context, cat *registry.Catalogue, resource string, load func([]runtime.Object)) (wait func() error) {
 	st := cat.Snapshot().Store(schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: resource})
 	if st == nil {
-		return fmt.Errorf("no store of %s", resource)
+		return func() error { return fmt.Errorf("no store of %s", resource) }
 	}
 	inf := controllers.NewInformer(st)
 	changed := inf.Changed(ctx)
 	s.runNow(ctx, inf.Run)
+	return func() error { return s.loadWhenSynced(ctx, inf, changed, resource, load) }
+}
+
+func (s *Server) loadWhenSynced(ctx context.Context, inf *controllers.Informer, changed <-chan struct{}, resource string, load func([]runtime.Object)) error {
 	t := time.NewTimer(loadTimeout)
 	defer t.Stop()
 	select {
