@@ -53,6 +53,10 @@ type Config struct {
 	Kubectl        string
 	// AdmissionMode runs the admission benchmark (admission.go) instead.
 	AdmissionMode bool
+	// StartMode measures kapi's start-up instead (start.go): Starts
+	// first starts and restarts of a kapi process.
+	StartMode bool
+	Starts    int
 
 	// Child, Dir, Port, EtcdURL: the re-executed processes.
 	Child   string
@@ -65,7 +69,7 @@ type Config struct {
 // 200 watchers x 500 updates.
 func Defaults() Config {
 	return Config{Objects: 2000, ObjectSize: 1024, Clients: 16, Watchers: 200, WatchUpdates: 500, Duration: 3 * time.Second,
-		CRDs: 200, CRDsMany: 1000, CRDProperties: 10000}
+		CRDs: 200, CRDsMany: 1000, CRDProperties: 10000, Starts: 10}
 }
 
 // Run runs the benchmark, or a child process of it.
@@ -78,6 +82,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	case "":
 	default:
 		return fmt.Errorf("unknown child %q", cfg.Child)
+	}
+	if cfg.StartMode {
+		return runStart(ctx, cfg, out)
 	}
 	if cfg.ProfileDir != "" {
 		// Made before the run, so that a bad folder fails at once.
@@ -166,10 +173,14 @@ func runEtcd(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// runKapi is the kapi child, on the benchmark's etcd.
+// runKapi is the kapi child, on the benchmark's etcd, or on its embedded
+// one without --etcd.
 func runKapi(ctx context.Context, cfg Config) error {
 	c := server.Defaults()
-	c.DataDir, c.SecurePort, c.EtcdServers, c.Out = cfg.Dir, cfg.Port, []string{cfg.EtcdURL}, io.Discard
+	c.DataDir, c.SecurePort, c.Out = cfg.Dir, cfg.Port, io.Discard
+	if cfg.EtcdURL != "" { // else its embedded etcd (--start)
+		c.EtcdServers = []string{cfg.EtcdURL}
+	}
 	c.MaxRequestsInFlight, c.MaxMutatingRequestsInFlight = 0, 0
 	s, err := server.Start(ctx, c)
 	if err != nil {
