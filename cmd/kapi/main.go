@@ -4,21 +4,53 @@ package main
 
 import (
 	"context"
+	"errors"
+	goflag "flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/router"
 	"kapi/internal/server"
 )
 
 func main() {
+	cfg, showVersion, err := parseFlags(os.Args[0], os.Args[1:], os.Stdout, klog.Warningf)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		return
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "kapi:", err)
+		os.Exit(2)
+	case showVersion:
+		fmt.Println("Kubernetes " + router.Version.GitVersion)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := server.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "kapi:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads kube-apiserver's command line into a Config: the flags
+// kapi implements set it; every other kube-apiserver flag is accepted
+// (checked as its kube type) and warned about, once each, as having no
+// effect. --help writes the sectioned help to help.
+func parseFlags(program string, args []string, help io.Writer, warn func(string, ...any)) (server.Config, bool, error) {
 	cfg := server.Defaults()
-	fs := pflag.NewFlagSet("kapi", pflag.ExitOnError)
+	fs := pflag.NewFlagSet(filepath.Base(program), pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Folder for the embedded etcd, the certificates and the admin kubeconfig.")
 	fs.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "The IP address on which to listen for the --secure-port port.")
 	fs.IntVar(&cfg.SecurePort, "secure-port", cfg.SecurePort, "The port on which to serve HTTPS (0 picks a free port).")
@@ -31,7 +63,7 @@ func main() {
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "File containing the default x509 certificate for HTTPS. If not set, one is generated in <data-dir>/pki.")
 	fs.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
 	fs.StringVar(&cfg.CertDir, "cert-dir", "", "The directory where the TLS certs are located (apiserver.crt, apiserver.key). If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored. Without --data-dir, kapi keeps its data here too.")
-	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "The IP address on which to advertise the apiserver to members of the cluster. If blank, the --bind-address will be used.")
+	advertise := fs.IP("advertise-address", nil, "The IP address on which to advertise the apiserver to members of the cluster. If blank, the --bind-address will be used.")
 	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "Clients presenting a certificate signed by one of the authorities in this file are accepted, besides the kapi CA.")
 	fs.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "Enables anonymous requests to the secure port. Anonymous requests have a username of system:anonymous, and a group name of system:unauthenticated.")
 	fs.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid,\"group1,group2\").")
@@ -51,7 +83,7 @@ func main() {
 	fs.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", cfg.MaxRequestsInFlight, "The maximum number of non-mutating requests in flight at a given time (0: no limit).")
 	fs.IntVar(&cfg.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingRequestsInFlight, "The maximum number of mutating requests in flight at a given time (0: no limit).")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "The duration a handler must keep a request open before timing it out (not for watches).")
-	fs.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "The minimum time a watch is held open; each watch lasts a random time between this and twice this.")
+	minRequestTimeout := fs.Int("min-request-timeout", int(cfg.MinRequestTimeout/time.Second), "An optional field indicating the minimum number of seconds a handler must keep a request open before timing it out. Currently only honored by the watch request handler, which picks a randomized value above this number as the connection timeout, to spread out load.")
 	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling, "Enable profiling via web interface host:port/debug/pprof/.")
 	fs.StringSliceVar(&cfg.Controllers, "controllers", cfg.Controllers, "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. All controllers: "+strings.Join(server.ControllerNames(), ", ")+".")
 	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Start a leader election client and gain leadership before executing the main loop. Enable this when running replicated components for high availability.")
@@ -63,23 +95,40 @@ func main() {
 	fs.DurationVar(&cfg.ClusterSigningDuration, "cluster-signing-duration", cfg.ClusterSigningDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
 	fs.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", cfg.ResourceQuotaSyncPeriod, "The period for syncing quota usage status in the system.")
 	cfg.Audit.AddFlags(fs)
-	fs.Bool("allow-privileged", false, "If true, allow privileged containers. [default=false] (No effect in kapi: it runs no containers.)")
-	fs.Parse(os.Args[1:])
-	if fs.Changed("allow-privileged") {
-		fmt.Fprintln(os.Stderr, "kapi: --allow-privileged has no effect in kapi")
+	fs.StringVar(&cfg.LoggingFormat, "logging-format", cfg.LoggingFormat, `Sets the log format. Permitted formats: "json", "text".`)
+	fs.StringVar(&cfg.TracingConfigFile, "tracing-config-file", "", "File with apiserver tracing configuration.")
+	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for _, name := range []string{"v", "vmodule"} {
+		fs.AddGoFlag(klogFlags.Lookup(name))
 	}
+	fs.Lookup("v").Usage = "number for the log level verbosity"
+	fs.Lookup("vmodule").Usage = "comma-separated list of pattern=N settings for file-filtered logging (only works for text log format)"
+	showVersion := fs.String("version", "false", "--version, --version=raw prints version information and quits")
+	fs.Lookup("version").NoOptDefVal = "true"
+	noEffect := addKubeFlags(fs)
+	fs.Usage = func() { printHelp(help, fs, program) }
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, err // pflag has written the help for --help
+	}
+	if *showVersion != "false" {
+		return cfg, true, nil
+	}
+	for _, name := range noEffect {
+		if fs.Changed(name) {
+			warn("--%s has no effect in kapi", name)
+		}
+	}
+	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
+	if *advertise != nil {
+		cfg.AdvertiseAddress = advertise.String()
+	}
+	cfg.MinRequestTimeout = time.Duration(*minRequestTimeout) * time.Second
 	if fs.Changed("cert-dir") && !fs.Changed("data-dir") {
 		cfg.DataDir = cfg.CertDir
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {
-		fmt.Fprintln(os.Stderr, "kapi: --tls-cert-file and --tls-private-key-file go together")
-		os.Exit(2)
+		return cfg, false, errors.New("--tls-cert-file and --tls-private-key-file go together")
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := server.Run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "kapi:", err)
-		os.Exit(1)
-	}
+	return cfg, false, nil
 }

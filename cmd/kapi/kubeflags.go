@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"kapi/internal/kubeflags"
+)
+
+// addKubeFlags gives fs every kube-apiserver flag kapi does not define
+// itself: it parses as kube's type (a bad value fails as in kube) and has
+// no effect. It returns their names, to warn about those given.
+func addKubeFlags(fs *pflag.FlagSet) []string {
+	var noEffect []string
+	for _, s := range kubeflags.Sections {
+		for _, f := range s.Flags {
+			if fs.Lookup(f.Name) != nil || f.Name == "help" {
+				continue
+			}
+			fl := fs.VarPF(&kubeValue{typ: f.Type, val: strings.Trim(f.Default, "[]")}, f.Name, f.Short, f.Usage+" (No effect in kapi.)")
+			fl.DefValue = f.Default
+			if f.Type == "bool" {
+				fl.NoOptDefVal = "true"
+			}
+			noEffect = append(noEffect, f.Name)
+		}
+	}
+	return noEffect
+}
+
+// kubeValue holds a flag kapi accepts for kube's sake: it checks the value
+// as kube's type would.
+type kubeValue struct{ typ, val string }
+
+func (v *kubeValue) String() string { return v.val }
+func (v *kubeValue) Type() string   { return v.typ }
+
+var moduleSpec = regexp.MustCompile(`^([^=,]+=\d+)(,[^=,]+=\d+)*$`)
+
+func (v *kubeValue) Set(s string) error {
+	var err error
+	switch v.typ {
+	case "bool":
+		_, err = strconv.ParseBool(s)
+	case "int", "int32", "int64", "Level":
+		_, err = strconv.ParseInt(s, 10, 64)
+	case "uint", "uint32", "uint64":
+		_, err = strconv.ParseUint(s, 10, 64)
+	case "float", "float32", "float64":
+		_, err = strconv.ParseFloat(s, 64)
+	case "duration":
+		_, err = time.ParseDuration(s)
+	case "ip":
+		if net.ParseIP(s) == nil {
+			err = fmt.Errorf("failed to parse IP: %q", s)
+		}
+	case "stringToString", "mapStringString", "mapStringBool", "colonSeparatedMultimapStringString":
+		for _, kv := range strings.Split(s, ",") {
+			if kv != "" && !strings.ContainsAny(kv, "=:") {
+				err = fmt.Errorf("%s must be formatted as key=value", kv)
+			}
+		}
+	case "portRange":
+		if _, _, ok := strings.Cut(s, "-"); !ok && !strings.Contains(s, "+") {
+			err = fmt.Errorf("%q is not a port range (like 30000-32767)", s)
+		}
+	case "moduleSpec":
+		if s != "" && !moduleSpec.MatchString(s) {
+			err = fmt.Errorf("%q is not pattern=N,...", s)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	v.val = s
+	return nil
+}
+
+// authorizationModes keeps the modes kapi implements; the other modes
+// kube knows are dropped with a warning: each could only allow what the
+// kept ones refuse (AlwaysDeny has no opinion in kube's union), so
+// dropping them never grants more. A name kube does not know is kept,
+// for the server to refuse.
+func authorizationModes(modes []string, warn func(string, ...any)) []string {
+	var out []string
+	for _, m := range modes {
+		switch m {
+		case "Node", "Webhook", "ABAC", "AlwaysDeny":
+			warn("--authorization-mode=%s has no effect in kapi: the other modes decide alone", m)
+		default:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// printHelp writes kube-apiserver's --help: the description, the usage
+// line, then the flags by kube's sections, and kapi's own flags last.
+func printHelp(w io.Writer, fs *pflag.FlagSet, program string) {
+	fmt.Fprintf(w, `The Kubernetes API server validates and configures data
+for the api objects which include pods, services, replicationcontrollers, and
+others. The API Server services REST operations and provides the frontend to the
+cluster's shared state through which all other components interact.
+(This is kapi, a Kubernetes-compatible API server: flags it does not implement
+are accepted and have no effect.)
+
+Usage:
+  %s [flags]
+`, filepath.Base(program))
+	seen := map[string]bool{}
+	section := func(name string, names []string) {
+		part := pflag.NewFlagSet(name, pflag.ContinueOnError)
+		for _, n := range names {
+			if f := fs.Lookup(n); f != nil {
+				part.AddFlag(f)
+				seen[n] = true
+			} else if n == "help" {
+				part.BoolP("help", "h", false, "help for "+filepath.Base(program))
+				seen[n] = true
+			}
+		}
+		part.SortFlags = false
+		fmt.Fprintf(w, "\n%s:\n\n%s", name, part.FlagUsagesWrapped(0))
+	}
+	for _, s := range kubeflags.Sections {
+		var names []string
+		for _, f := range s.Flags {
+			names = append(names, f.Name)
+		}
+		section(s.Name, names)
+	}
+	var own []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !seen[f.Name] {
+			own = append(own, f.Name)
+		}
+	})
+	slices.Sort(own)
+	section("kapi flags", own)
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"kapi/internal/kubeflags"
+)
+
+// plausible is a value kube-apiserver would take for a flag of its type.
+func plausible(f kubeflags.Flag) string {
+	special := map[string]string{
+		"tls-cert-file": "", "tls-private-key-file": "", "logging-format": "text", "authorization-mode": "RBAC",
+		"enable-admission-plugins": "NodeRestriction", "disable-admission-plugins": "ServiceAccount",
+		"admission-control": "NamespaceLifecycle", "service-node-port-range": "30000-32767",
+		"service-cluster-ip-range": "10.96.0.0/12", "secure-port": "6443", "bind-address": "127.0.0.1",
+	}
+	if v, ok := special[f.Name]; ok {
+		return v
+	}
+	switch f.Type {
+	case "bool":
+		return "true"
+	case "int", "int32", "int64", "uint", "Level":
+		return "2"
+	case "float", "float32", "float64":
+		return "0.5"
+	case "duration":
+		return "5s"
+	case "ip":
+		return "127.0.0.1"
+	case "mapStringString", "stringToString":
+		return "a=b"
+	case "mapStringBool":
+		return "api/all=true"
+	case "colonSeparatedMultimapStringString":
+		return "kube:AllAlpha=false"
+	case "moduleSpec", "pattern=N,...":
+		return "server=2"
+	case "namedCertKey":
+		return "a.crt,a.key"
+	case "portRange":
+		return "30000-32767"
+	}
+	return "value"
+}
+
+// TestEveryKubeFlagParses: each of kube-apiserver's flags, given a
+// plausible value, parses; the ones kapi does not implement warn once
+// each, the ones it implements not at all.
+func TestEveryKubeFlagParses(t *testing.T) {
+	n := 0
+	for _, s := range kubeflags.Sections {
+		for _, f := range s.Flags {
+			if f.Name == "help" || f.Name == "version" {
+				continue
+			}
+			n++
+			var warned []string
+			warn := func(format string, args ...any) { warned = append(warned, fmt.Sprintf(format, args...)) }
+			arg := "--" + f.Name + "=" + plausible(f)
+			if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, warn); err != nil {
+				t.Errorf("%s (%s): %v", arg, f.Type, err)
+				continue
+			}
+			implemented := slices.Contains(implementedForTest, f.Name)
+			switch {
+			case implemented && len(warned) != 0:
+				t.Errorf("%s: kapi implements it, yet warned %q", arg, warned)
+			case !implemented && (len(warned) != 1 || !strings.Contains(warned[0], "--"+f.Name+" has no effect in kapi")):
+				t.Errorf("%s: want one warning that it has no effect, got %q", arg, warned)
+			}
+		}
+	}
+	if n < 150 {
+		t.Fatalf("only %d kube flags listed", n)
+	}
+}
+
+// implementedForTest are the kube-apiserver flags kapi implements.
+var implementedForTest = []string{
+	"advertise-address", "cors-allowed-origins", "max-mutating-requests-inflight", "max-requests-inflight",
+	"min-request-timeout", "request-timeout", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-prefix",
+	"etcd-servers", "watch-cache", "bind-address", "cert-dir", "secure-port", "tls-cert-file", "tls-private-key-file",
+	"profiling", "anonymous-auth", "api-audiences", "client-ca-file", "service-account-issuer", "service-account-key-file",
+	"service-account-max-token-expiration", "token-auth-file", "authorization-mode", "admission-control-config-file",
+	"disable-admission-plugins", "enable-admission-plugins", "logging-format", "v", "vmodule", "tracing-config-file",
+	"proxy-allow-loopback", "service-account-signing-key-file", "service-cluster-ip-range", "service-node-port-range",
+	"audit-log-batch-buffer-size", "audit-log-compress", "audit-log-format", "audit-log-maxage", "audit-log-maxbackup",
+	"audit-log-maxsize", "audit-log-path", "audit-policy-file", "audit-webhook-batch-buffer-size",
+	"audit-webhook-batch-max-size", "audit-webhook-batch-max-wait", "audit-webhook-batch-throttle-burst",
+	"audit-webhook-batch-throttle-enable", "audit-webhook-batch-throttle-qps", "audit-webhook-config-file",
+	"audit-webhook-initial-backoff",
+}
+
+// TestBadKubeValues: a value that is not of the flag's kube type fails,
+// as in kube-apiserver, for implemented and no-effect flags alike.
+func TestBadKubeValues(t *testing.T) {
+	for _, arg := range []string{"--kubelet-timeout=soon", "--min-request-timeout=30s", "--apiserver-count=two",
+		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1"} {
+		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
+			t.Errorf("%s: no error", arg)
+		}
+	}
+}
+
+// TestAuthorizationModes: kube's modes kapi lacks are dropped with a
+// warning; RBAC stays.
+func TestAuthorizationModes(t *testing.T) {
+	var warned []string
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--authorization-mode=Node,RBAC"}, &bytes.Buffer{},
+		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+	if err != nil || !slices.Equal(cfg.AuthorizationModes, []string{"RBAC"}) || len(warned) != 1 || !strings.Contains(warned[0], "Node") {
+		t.Fatalf("modes %v, warnings %q, %v", cfg.AuthorizationModes, warned, err)
+	}
+}
+
+// TestHelp: --help lists kube's sections in kube's order, every flag, and
+// no --insecure-port (envtest reads the help to tell kube versions apart).
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if _, _, err := parseFlags("/bin/kube-apiserver", []string{"--help"}, &out, func(string, ...any) {}); err == nil {
+		t.Fatal("--help: no ErrHelp")
+	}
+	help := out.String()
+	if !strings.Contains(help, "Usage:\n  kube-apiserver [flags]") {
+		t.Fatalf("usage line: %.300s", help)
+	}
+	at := 0
+	for _, s := range kubeflags.Sections {
+		i := strings.Index(help[at:], "\n"+s.Name+":\n")
+		if i < 0 {
+			t.Fatalf("section %q missing or out of order", s.Name)
+		}
+		at += i + 1
+		for _, f := range s.Flags {
+			if !strings.Contains(help, "--"+f.Name+" ") && !strings.Contains(help, "--"+f.Name+"\n") && !strings.Contains(help, "--"+f.Name+"[") {
+				t.Errorf("--%s not in the help", f.Name)
+			}
+		}
+	}
+	if strings.Contains(help, "insecure-port") {
+		t.Error("--insecure-port is in the help")
+	}
+}
