@@ -1,0 +1,217 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"kapi/internal/kubeflags"
+)
+
+// kubeFlagFiles writes the files kube-apiserver's file flags name: a
+// serving pair, a client CA, tokens, service-account keys, an audit
+// policy, an admission and a tracing configuration.
+func kubeFlagFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caPEM, certPEM, keyPEM := clientCert(t, "kube-apiserver")
+	saKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	saDER, _ := x509.MarshalPKCS8PrivateKey(saKey)
+	saPub, _ := x509.MarshalPKIXPublicKey(saKey.Public())
+	return map[string]string{
+		"ca":     write("ca.crt", caPEM),
+		"cert":   write("apiserver.crt", certPEM),
+		"key":    write("apiserver.key", keyPEM),
+		"sa.key": write("sa.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: saDER})),
+		"sa.pub": write("sa.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub})),
+		"tokens": write("tokens.csv", []byte("secret-token,alice,1,\"team\"\n")),
+		"audit":  write("audit.yaml", []byte("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")),
+		"admission": write("admission.yaml", []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins: []\n")),
+		"tracing":   write("tracing.yaml", []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: TracingConfiguration\nsamplingRatePerMillion: 0\n")),
+	}
+}
+
+// waitReadyz polls https://127.0.0.1:port/readyz (anonymous, as kube's
+// health checks are public) until 200.
+func waitReadyz(t *testing.T, port int, out *syncBuffer) {
+	t.Helper()
+	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	err := waitUntil(60*time.Second, func() bool {
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/readyz", port))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if err != nil {
+		t.Fatalf("/readyz never 200: %v\n%s", err, strings.Join(out.lines(), "\n"))
+	}
+}
+
+// startKubeCommandLine runs a kube-apiserver command line (kapi's binary
+// under that name) through sh, as a script would, and stops it when the
+// test ends.
+func startKubeCommandLine(t *testing.T, line string) *syncBuffer {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kube-apiserver")
+	if err := os.Symlink(bins.kapi, bin); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", "exec "+line)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return out
+}
+
+// TestKubeFlagList: kapi started with every one of kube-apiserver 1.37's
+// flags, each with a plausible value, starts and is ready; each flag it
+// does not implement is named once in a warning. (The etcd TLS flags
+// are left out: the test's etcd serves plain HTTP.)
+func TestKubeFlagList(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := kubeFlagFiles(t, dir)
+	port := portOf(t, "https://"+freeAddr(t))
+	values := map[string]string{
+		"etcd-servers": startEtcd(t), "etcd-prefix": "/registry", "bind-address": "127.0.0.1",
+		"secure-port": strconv.Itoa(port), "advertise-address": "127.0.0.1", "cert-dir": filepath.Join(dir, "certs"),
+		"tls-cert-file": files["cert"], "tls-private-key-file": files["key"], "client-ca-file": files["ca"],
+		"token-auth-file": files["tokens"], "service-account-key-file": files["sa.pub"],
+		"service-account-signing-key-file": files["sa.key"], "service-account-issuer": "https://kubernetes.default.svc.cluster.local",
+		"api-audiences": "https://kubernetes.default.svc.cluster.local", "audit-policy-file": files["audit"],
+		"audit-log-path": filepath.Join(dir, "audit.log"), "admission-control-config-file": files["admission"],
+		"tracing-config-file": files["tracing"], "authorization-mode": "Node,RBAC", "enable-admission-plugins": "NodeRestriction",
+		"disable-admission-plugins": "", "admission-control": "NamespaceLifecycle", "logging-format": "text",
+		"service-cluster-ip-range": "10.96.0.0/12", "service-node-port-range": "30000-32767", "min-request-timeout": "1800",
+		"request-timeout": "1m0s", "max-requests-inflight": "400", "max-mutating-requests-inflight": "200", "v": "1",
+		"vmodule": "", "cors-allowed-origins": "//127\\.0\\.0\\.1(:|$)", "audit-webhook-config-file": "",
+		"feature-gates": "kube:AllAlpha=false", "runtime-config": "api/all=true", "emulated-version": "kube=1.37",
+		"storage-backend": "etcd3", "storage-media-type": "application/vnd.kubernetes.protobuf", "watch-cache-sizes": "",
+		"tls-sni-cert-key": files["cert"] + "," + files["key"], "oidc-required-claim": "", "allow-metric-labels": "",
+		"service-account-jwks-uri": "", "endpoint-reconciler-type": "lease", "kubelet-preferred-address-types": "InternalIP,Hostname",
+		"tls-min-version": "VersionTLS12", "tls-cipher-suites": "", "tls-curve-preferences": "", "show-hidden-metrics-for-version": "",
+		"min-compatibility-version": "kube=1.37", "profiling": "true", "watch-cache": "true", "anonymous-auth": "true",
+	}
+	skip := map[string]bool{"help": true, "version": true, "etcd-cafile": true, "etcd-certfile": true, "etcd-keyfile": true}
+	var args []string
+	n := 0
+	for _, s := range kubeflags.Sections {
+		for _, f := range s.Flags {
+			if skip[f.Name] {
+				continue
+			}
+			v, ok := values[f.Name]
+			if !ok {
+				v = plausibleKubeValue(f)
+			}
+			args = append(args, fmt.Sprintf("--%s=%s", f.Name, v))
+			n++
+		}
+	}
+	if n < 150 {
+		t.Fatalf("only %d flags", n)
+	}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
+	}
+	out := startKubeCommandLine(t, "kube-apiserver --data-dir="+filepath.Join(dir, "data")+" "+strings.Join(quoted, " "))
+	waitReadyz(t, port, out)
+	log := strings.Join(out.lines(), "\n")
+	t.Logf("kapi started with %d of kube-apiserver's flags", n)
+	for _, name := range []string{"kubelet-timeout", "allow-privileged", "enable-bootstrap-token-auth", "event-ttl"} {
+		if c := strings.Count(log, "--"+name+" has no effect in kapi"); c != 1 {
+			t.Errorf("--%s: %d warnings, want 1", name, c)
+		}
+	}
+	if strings.Contains(log, "--secure-port has no effect") {
+		t.Error("an implemented flag was warned about")
+	}
+}
+
+// plausibleKubeValue is a value kube-apiserver takes for a flag of its
+// type.
+func plausibleKubeValue(f kubeflags.Flag) string {
+	switch f.Type {
+	case "bool":
+		return "false"
+	case "int", "int32", "int64", "uint", "Level":
+		return "1"
+	case "float", "float32", "float64":
+		return "0"
+	case "duration":
+		return "5s"
+	case "ip":
+		return "127.0.0.1"
+	case "colonSeparatedMultimapStringString":
+		return "kube:AllAlpha=false"
+	case "mapStringString", "stringToString", "mapStringBool":
+		return ""
+	}
+	return ""
+}
+
+// TestKubeadmCommandLine: the command of the kube-apiserver static pod
+// kubeadm 1.37 writes, run as a script with its files made real, starts
+// kapi. The etcd it names is the test's (plain HTTP, so without kubeadm's
+// three etcd TLS flags), the port a free one.
+func TestKubeadmCommandLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := kubeFlagFiles(t, dir)
+	port := portOf(t, "https://"+freeAddr(t))
+	line := strings.Join([]string{
+		"kube-apiserver",
+		"--advertise-address=127.0.0.1",
+		"--allow-privileged=true",
+		"--authorization-mode=Node,RBAC",
+		"--client-ca-file=" + f["ca"],
+		"--enable-admission-plugins=NodeRestriction",
+		"--enable-bootstrap-token-auth=true",
+		"--etcd-servers=" + startEtcd(t),
+		"--kubelet-client-certificate=" + f["cert"],
+		"--kubelet-client-key=" + f["key"],
+		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+		"--proxy-client-cert-file=" + f["cert"],
+		"--proxy-client-key-file=" + f["key"],
+		"--requestheader-allowed-names=front-proxy-client",
+		"--requestheader-client-ca-file=" + f["ca"],
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-username-headers=X-Remote-User",
+		"--secure-port=" + strconv.Itoa(port),
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + f["sa.pub"],
+		"--service-account-signing-key-file=" + f["sa.key"],
+		"--service-cluster-ip-range=10.96.0.0/12",
+		"--tls-cert-file=" + f["cert"],
+		"--tls-private-key-file=" + f["key"],
+		"--bind-address=127.0.0.1",
+		"--cert-dir=" + filepath.Join(dir, "kapi"),
+	}, " ")
+	waitReadyz(t, port, startKubeCommandLine(t, line))
+}
