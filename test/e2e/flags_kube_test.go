@@ -37,13 +37,13 @@ func kubeFlagFiles(t *testing.T, dir string) map[string]string {
 	saDER, _ := x509.MarshalPKCS8PrivateKey(saKey)
 	saPub, _ := x509.MarshalPKIXPublicKey(saKey.Public())
 	return map[string]string{
-		"ca":     write("ca.crt", caPEM),
-		"cert":   write("apiserver.crt", certPEM),
-		"key":    write("apiserver.key", keyPEM),
-		"sa.key": write("sa.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: saDER})),
-		"sa.pub": write("sa.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub})),
-		"tokens": write("tokens.csv", []byte("secret-token,alice,1,\"team\"\n")),
-		"audit":  write("audit.yaml", []byte("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")),
+		"ca":        write("ca.crt", caPEM),
+		"cert":      write("apiserver.crt", certPEM),
+		"key":       write("apiserver.key", keyPEM),
+		"sa.key":    write("sa.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: saDER})),
+		"sa.pub":    write("sa.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub})),
+		"tokens":    write("tokens.csv", []byte("secret-token,alice,1,\"team\"\n")),
+		"audit":     write("audit.yaml", []byte("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")),
 		"admission": write("admission.yaml", []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins: []\n")),
 		"tracing":   write("tracing.yaml", []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: TracingConfiguration\nsamplingRatePerMillion: 0\n")),
 	}
