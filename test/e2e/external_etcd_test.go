@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os/exec"
@@ -19,14 +20,28 @@ import (
 
 // startEtcd runs the test's etcd binary as a separate process on free
 // loopback ports and stops it when the test ends.
-func startEtcd(t *testing.T) string {
+func startEtcd(t *testing.T) string { return startEtcdWith(t, nil) }
+
+// startEtcdWith is startEtcd serving clients over TLS when files is set
+// (its certificate, key and the CA of the client certificates it asks
+// for), as kubeadm's etcd does.
+func startEtcdWith(t *testing.T, files *etcdTLSFiles) string {
 	t.Helper()
 	client, peer := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bins.etcd,
+	scheme := "http://"
+	var extra []string
+	var tc *tls.Config
+	if files != nil {
+		scheme = "https://"
+		extra = []string{"--cert-file", files.serverCert, "--key-file", files.serverKey,
+			"--trusted-ca-file", files.ca, "--client-cert-auth"}
+		tc = files.clientTLS(t)
+	}
+	cmd := exec.Command(bins.etcd, append([]string{
 		"--name", "e2e", "--data-dir", t.TempDir(),
-		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "e2e=http://"+peer, "--log-level", "error")
+		"--listen-client-urls", scheme + client, "--advertise-client-urls", scheme + client,
+		"--listen-peer-urls", "http://" + peer, "--initial-advertise-peer-urls", "http://" + peer,
+		"--initial-cluster", "e2e=http://" + peer, "--log-level", "error"}, extra...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -34,8 +49,8 @@ func startEtcd(t *testing.T) string {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	url := "http://" + client
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	url := scheme + client
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop(), TLS: tc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +22,59 @@ import (
 
 	"kapi/internal/kubeflags"
 )
+
+// etcdTLSFiles are an etcd's serving pair and a client pair for kapi,
+// both of one CA, as kubeadm makes them (etcd/ca.crt, etcd/server.crt,
+// apiserver-etcd-client.crt).
+type etcdTLSFiles struct{ ca, serverCert, serverKey, clientCert, clientKey string }
+
+func newEtcdTLSFiles(t *testing.T, dir string) *etcdTLSFiles {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "etcd-ca"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	write := func(name string, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pair := func(name string, serial int64, usage x509.ExtKeyUsage) (string, string) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+			ExtKeyUsage: []x509.ExtKeyUsage{usage}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+		return write(name+".crt", "CERTIFICATE", der), write(name+".key", "PRIVATE KEY", keyDER)
+	}
+	f := &etcdTLSFiles{ca: write("etcd-ca.crt", "CERTIFICATE", caDER)}
+	f.serverCert, f.serverKey = pair("etcd-server", 2, x509.ExtKeyUsageServerAuth)
+	f.clientCert, f.clientKey = pair("apiserver-etcd-client", 3, x509.ExtKeyUsageClientAuth)
+	return f
+}
+
+// clientTLS is the client side, for the test's own etcd client.
+func (f *etcdTLSFiles) clientTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(f.clientCert, f.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, _ := os.ReadFile(f.ca)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
 
 // kubeFlagFiles writes the files kube-apiserver's file flags name: a
 // serving pair, a client CA, tokens, service-account keys, an audit
@@ -89,15 +145,17 @@ func startKubeCommandLine(t *testing.T, line string) *syncBuffer {
 
 // TestKubeFlagList: kapi started with every one of kube-apiserver 1.37's
 // flags, each with a plausible value, starts and is ready; each flag it
-// does not implement is named once in a warning. (The etcd TLS flags
-// are left out: the test's etcd serves plain HTTP.)
+// does not implement is named once in a warning. Its etcd serves TLS and
+// asks for client certificates, as kubeadm's.
 func TestKubeFlagList(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	files := kubeFlagFiles(t, dir)
+	etcdFiles := newEtcdTLSFiles(t, dir)
 	port := portOf(t, "https://"+freeAddr(t))
 	values := map[string]string{
-		"etcd-servers": startEtcd(t), "etcd-prefix": "/registry", "bind-address": "127.0.0.1",
+		"etcd-servers": startEtcdWith(t, etcdFiles), "etcd-prefix": "/registry", "etcd-cafile": etcdFiles.ca,
+		"etcd-certfile": etcdFiles.clientCert, "etcd-keyfile": etcdFiles.clientKey, "bind-address": "127.0.0.1",
 		"secure-port": strconv.Itoa(port), "advertise-address": "127.0.0.1", "cert-dir": filepath.Join(dir, "certs"),
 		"tls-cert-file": files["cert"], "tls-private-key-file": files["key"], "client-ca-file": files["ca"],
 		"token-auth-file": files["tokens"], "service-account-key-file": files["sa.pub"],
@@ -116,7 +174,7 @@ func TestKubeFlagList(t *testing.T) {
 		"tls-min-version": "VersionTLS12", "tls-cipher-suites": "", "tls-curve-preferences": "", "show-hidden-metrics-for-version": "",
 		"min-compatibility-version": "kube=1.37", "profiling": "true", "watch-cache": "true", "anonymous-auth": "true",
 	}
-	skip := map[string]bool{"help": true, "version": true, "etcd-cafile": true, "etcd-certfile": true, "etcd-keyfile": true}
+	skip := map[string]bool{"help": true, "version": true}
 	var args []string
 	n := 0
 	for _, s := range kubeflags.Sections {
@@ -176,13 +234,14 @@ func plausibleKubeValue(f kubeflags.Flag) string {
 }
 
 // TestKubeadmCommandLine: the command of the kube-apiserver static pod
-// kubeadm 1.37 writes, run as a script with its files made real, starts
-// kapi. The etcd it names is the test's (plain HTTP, so without kubeadm's
-// three etcd TLS flags), the port a free one.
+// kubeadm 1.37 writes, run as a script with its files made real (its etcd
+// the test's, over TLS with client certificates), starts kapi; the port
+// is a free one.
 func TestKubeadmCommandLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := kubeFlagFiles(t, dir)
+	e := newEtcdTLSFiles(t, dir)
 	port := portOf(t, "https://"+freeAddr(t))
 	line := strings.Join([]string{
 		"kube-apiserver",
@@ -192,7 +251,10 @@ func TestKubeadmCommandLine(t *testing.T) {
 		"--client-ca-file=" + f["ca"],
 		"--enable-admission-plugins=NodeRestriction",
 		"--enable-bootstrap-token-auth=true",
-		"--etcd-servers=" + startEtcd(t),
+		"--etcd-cafile=" + e.ca,
+		"--etcd-certfile=" + e.clientCert,
+		"--etcd-keyfile=" + e.clientKey,
+		"--etcd-servers=" + startEtcdWith(t, e),
 		"--kubelet-client-certificate=" + f["cert"],
 		"--kubelet-client-key=" + f["key"],
 		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
