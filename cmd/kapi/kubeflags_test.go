@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"kapi/internal/kubeflags"
+	"kapi/internal/router"
 )
 
 // plausible is a value kube-apiserver would take for a flag of its type.
@@ -87,7 +88,7 @@ var implementedForTest = []string{
 	"etcd-servers", "watch-cache", "bind-address", "cert-dir", "secure-port", "tls-cert-file", "tls-private-key-file",
 	"profiling", "anonymous-auth", "api-audiences", "client-ca-file", "service-account-issuer", "service-account-key-file",
 	"service-account-max-token-expiration", "token-auth-file", "authorization-mode", "admission-control-config-file",
-	"disable-admission-plugins", "enable-admission-plugins", "logging-format", "v", "vmodule", "tracing-config-file",
+	"disable-admission-plugins", "enable-admission-plugins", "logging-format", "v", "vmodule", "log-flush-frequency", "tracing-config-file",
 	"proxy-allow-loopback", "service-account-signing-key-file", "service-cluster-ip-range", "service-node-port-range",
 	"audit-log-batch-buffer-size", "audit-log-compress", "audit-log-format", "audit-log-maxage", "audit-log-maxbackup",
 	"audit-log-maxsize", "audit-log-path", "audit-policy-file", "audit-webhook-batch-buffer-size",
@@ -142,7 +143,34 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
+	for _, line := range []string{"-v, --v Level", "--vmodule pattern=N,...", "--version version[=true]", "--log-flush-frequency duration"} {
+		if !strings.Contains(help, line) {
+			t.Errorf("help has no %q, as kube's", line)
+		}
+	}
 	if strings.Contains(help, "insecure-port") {
 		t.Error("--insecure-port is in the help")
+	}
+}
+
+// TestVersionFlag: --version as kube's verflag: true and raw quit,
+// vX.Y.Z of kapi's own release sets the reported gitVersion and runs on,
+// anything else fails.
+func TestVersionFlag(t *testing.T) {
+	for _, c := range []struct {
+		arg  string
+		quit bool
+		bad  bool
+	}{{"--version", true, false}, {"--version=raw", true, false}, {"--version=false", false, false},
+		{"--version=" + router.Version.GitVersion, false, false}, {"--version=v1.36.0", false, true}, {"--version=maybe", false, true}} {
+		_, proc, err := parseFlags("kube-apiserver", []string{c.arg}, &bytes.Buffer{}, func(string, ...any) {})
+		if (err != nil) != c.bad {
+			t.Errorf("%s: error %v", c.arg, err)
+			continue
+		}
+		var printed []string
+		if quit := proc.version.apply(func(s string) { printed = append(printed, s) }); !c.bad && quit != c.quit {
+			t.Errorf("%s: quit %v, printed %q", c.arg, quit, printed)
+		}
 	}
 }

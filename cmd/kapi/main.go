@@ -19,22 +19,21 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
-	"kapi/internal/router"
 	"kapi/internal/server"
 )
 
 func main() {
-	cfg, showVersion, err := parseFlags(os.Args[0], os.Args[1:], os.Stdout, klog.Warningf)
+	cfg, proc, err := parseFlags(os.Args[0], os.Args[1:], os.Stdout, klog.Warningf)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
 		return
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "kapi:", err)
 		os.Exit(2)
-	case showVersion:
-		fmt.Println("Kubernetes " + router.Version.GitVersion)
+	case proc.version.apply(func(s string) { fmt.Println(s) }):
 		return
 	}
+	klog.StartFlushDaemon(proc.logFlush)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := server.Run(ctx, cfg); err != nil {
@@ -46,9 +45,12 @@ func main() {
 // parseFlags reads kube-apiserver's command line into a Config: the flags
 // kapi implements set it; every other kube-apiserver flag is accepted
 // (checked as its kube type) and warned about, once each, as having no
-// effect. --help writes the sectioned help to help.
-func parseFlags(program string, args []string, help io.Writer, warn func(string, ...any)) (server.Config, bool, error) {
+// effect. --help writes the sectioned help to help. What concerns the
+// process rather than the server (--version, --log-flush-frequency) is
+// returned beside the Config, for main to apply.
+func parseFlags(program string, args []string, help io.Writer, warn func(string, ...any)) (server.Config, process, error) {
 	cfg := server.Defaults()
+	proc := process{version: "false"}
 	fs := pflag.NewFlagSet(filepath.Base(program), pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Folder for the embedded etcd, the certificates and the admin kubeconfig.")
@@ -104,15 +106,17 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	}
 	fs.Lookup("v").Usage = "number for the log level verbosity"
 	fs.Lookup("vmodule").Usage = "comma-separated list of pattern=N settings for file-filtered logging (only works for text log format)"
-	showVersion := fs.String("version", "false", "--version, --version=raw prints version information and quits")
+	fs.Lookup("vmodule").Value = typed{fs.Lookup("vmodule").Value, "pattern=N,..."}
+	fs.DurationVar(&proc.logFlush, "log-flush-frequency", 5*time.Second, "Maximum number of seconds between log flushes")
+	fs.Var(&proc.version, "version", "--version, --version=raw prints version information and quits; --version=vX.Y.Z... sets the reported version")
 	fs.Lookup("version").NoOptDefVal = "true"
 	noEffect := addKubeFlags(fs)
 	fs.Usage = func() { printHelp(help, fs, program) }
 	if err := fs.Parse(args); err != nil {
-		return cfg, false, err // pflag has written the help for --help
+		return cfg, proc, err // pflag has written the help for --help
 	}
-	if *showVersion != "false" {
-		return cfg, true, nil
+	if proc.version == "true" || proc.version == "raw" {
+		return cfg, proc, nil
 	}
 	for _, name := range noEffect {
 		if fs.Changed(name) {
@@ -128,7 +132,22 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		cfg.DataDir = cfg.CertDir
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {
-		return cfg, false, errors.New("--tls-cert-file and --tls-private-key-file go together")
+		return cfg, proc, errors.New("--tls-cert-file and --tls-private-key-file go together")
 	}
-	return cfg, false, nil
+	return cfg, proc, nil
 }
+
+// process is what the command line says to the process itself.
+type process struct {
+	version  versionFlag   // --version
+	logFlush time.Duration // --log-flush-frequency: klog's flush daemon, as kube starts it
+}
+
+// typed shows a flag's value under kube's type name in --help (klog's
+// --vmodule is a moduleSpec to pflag, "pattern=N,..." in kube's help).
+type typed struct {
+	pflag.Value
+	name string
+}
+
+func (t typed) Type() string { return t.name }
