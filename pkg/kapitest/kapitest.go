@@ -3,12 +3,31 @@
 // clean up: Start brings up a kapi on a free loopback port with an embedded
 // etcd in t.TempDir() and stops it when the test ends.
 //
-//	func TestWidgets(t *testing.T) {
+//	func TestWidgetReconciler(t *testing.T) {
 //		t.Parallel()
-//		s := kapitest.Start(t, kapitest.CRDs("testdata/crds"))
-//		c, err := client.New(s.Config, client.Options{})
-//		...
+//		s := kapitest.Start(t, kapitest.CRDs("testdata/crds")) // served when Start returns
+//
+//		mgr, err := ctrl.NewManager(s.Config, ctrl.Options{ // s.Config: an admin
+//			Metrics:    metricsserver.Options{BindAddress: "0"},
+//			Controller: config.Controller{SkipNameValidation: ptr.To(true)}, // managers side by side
+//		})
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		if err := ctrl.NewControllerManagedBy(mgr).For(&examplev1.Widget{}).
+//			Complete(&WidgetReconciler{Client: mgr.GetClient()}); err != nil {
+//			t.Fatal(err)
+//		}
+//		ctx, cancel := context.WithCancel(context.Background())
+//		done := make(chan error)
+//		go func() { done <- mgr.Start(ctx) }()
+//		t.Cleanup(func() { cancel(); <-done }) // before the server stops
+//
+//		c := mgr.GetClient()
+//		// ... create a Widget with c, wait until the reconciler wrote its status
 //	}
+//
+// TestControllerRuntime in example_test.go is this test, runnable.
 //
 // A start takes a few tens of milliseconds (see BenchmarkStart), so each
 // test can have a server of its own, and twenty run side by side in one
@@ -32,8 +51,6 @@
 // The server is kapi itself: the same API, admission, RBAC and control
 // loops (namespace deletion, garbage collection, service accounts, ...) as
 // the kapi binary. Options turn the loops off or pick some.
-//
-// See the example in example_test.go for a controller-runtime test.
 package kapitest
 
 import (
@@ -84,7 +101,6 @@ type options struct {
 	crds           []*apiextensionsv1.CustomResourceDefinition
 	controllers    []string
 	setControllers bool
-	anonymous      bool
 	timeout        time.Duration
 }
 
@@ -109,13 +125,6 @@ func CRDObjects(crds ...*apiextensionsv1.CustomResourceDefinition) Option {
 // name that is no loop.
 func Controllers(names ...string) Option {
 	return func(o *options) { o.controllers, o.setControllers = append([]string{}, names...), true }
-}
-
-// Anonymous turns anonymous requests on (kube-apiserver's
-// --anonymous-auth, the binary's default): off in kapitest, so that a
-// request without credentials is a 401.
-func Anonymous() Option {
-	return func(o *options) { o.anonymous = true }
 }
 
 // Timeout bounds the start, CRDs included (default one minute).
@@ -149,7 +158,6 @@ func Start(t testing.TB, opts ...Option) *Server {
 	cfg.ProxyAllowLoopback = true
 	// Alone, a server needs no election before its loops run.
 	cfg.LeaderElect = false
-	cfg.AnonymousAuth = o.anonymous
 	if o.setControllers {
 		cfg.Controllers = o.controllers
 	}

@@ -245,3 +245,14 @@ func serverGoroutines() []string {
 	}
 	return out
 }
+
+// TestReadCRDs: a folder's CRDs are read, its other documents skipped.
+func TestReadCRDs(t *testing.T) {
+	crds, err := kapitest.ReadCRDs("testdata/crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(crds) != 1 || crds[0].Name != "widgets.example.com" || crds[0].Spec.Versions[0].Schema == nil {
+		t.Fatalf("read %d CRDs (%v), want widgets.example.com with its schema", len(crds), crds)
+	}
+}
