@@ -39,6 +39,7 @@ var Ordered = []string{
 	"DefaultIngressClass",
 	"DenyServiceExternalIPs",
 	"PodTopologyLabels",
+	"NodeDeclaredFeatureValidator", // kube 1.35+, alpha, off by default; kapi lacks it
 	"MutatingAdmissionPolicy",
 	"MutatingAdmissionWebhook",
 	"ValidatingAdmissionPolicy",
