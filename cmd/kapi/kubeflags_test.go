@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"kapi/internal/admission"
 	"kapi/internal/kubeflags"
 	"kapi/internal/router"
 )
@@ -68,6 +69,7 @@ func TestEveryKubeFlagParses(t *testing.T) {
 				continue
 			}
 			implemented := slices.Contains(implementedForTest, f.Name)
+			warned = slices.DeleteFunc(warned, func(w string) bool { return strings.HasPrefix(w, "Flag --"+f.Name+" has been deprecated,") })
 			switch {
 			case implemented && len(warned) != 0:
 				t.Errorf("%s: kapi implements it, yet warned %q", arg, warned)
@@ -87,7 +89,7 @@ var implementedForTest = []string{
 	"min-request-timeout", "request-timeout", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-prefix",
 	"etcd-servers", "watch-cache", "bind-address", "cert-dir", "secure-port", "tls-cert-file", "tls-private-key-file",
 	"profiling", "anonymous-auth", "api-audiences", "client-ca-file", "service-account-issuer", "service-account-key-file",
-	"service-account-max-token-expiration", "token-auth-file", "authorization-mode", "admission-control-config-file",
+	"service-account-max-token-expiration", "token-auth-file", "authorization-mode", "admission-control", "admission-control-config-file",
 	"disable-admission-plugins", "enable-admission-plugins", "logging-format", "v", "vmodule", "log-flush-frequency", "tracing-config-file",
 	"proxy-allow-loopback", "service-account-signing-key-file", "service-cluster-ip-range", "service-node-port-range",
 	"audit-log-batch-buffer-size", "audit-log-compress", "audit-log-format", "audit-log-maxage", "audit-log-maxbackup",
@@ -173,4 +175,50 @@ func TestVersionFlag(t *testing.T) {
 			t.Errorf("%s: quit %v, printed %q", c.arg, quit, printed)
 		}
 	}
+}
+
+// TestAdmissionControl: kube's deprecated --admission-control names the
+// exact plugins (every other one off), warns that it is deprecated, and
+// refuses --enable-admission-plugins beside it and names kube lacks.
+func TestAdmissionControl(t *testing.T) {
+	var warned []string
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--admission-control=NamespaceLifecycle,ServiceAccount"}, &bytes.Buffer{},
+		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+	if err != nil || !slices.Equal(cfg.EnableAdmissionPlugins, []string{"NamespaceLifecycle", "ServiceAccount"}) ||
+		!slices.Contains(cfg.DisableAdmissionPlugins, "ResourceQuota") || slices.Contains(cfg.DisableAdmissionPlugins, "ServiceAccount") ||
+		len(warned) != 1 || !strings.Contains(warned[0], "deprecated") {
+		t.Fatalf("enable %v, disable %v, warnings %q, %v", cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, warned, err)
+	}
+	for _, args := range [][]string{{"--admission-control=NamespaceLifecycle", "--enable-admission-plugins=NodeRestriction"},
+		{"--admission-control=NoSuchPlugin"}} {
+		if _, _, err := parseFlags("kube-apiserver", args, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+// TestKubeAdmissionPluginsKnown: every plugin kube-apiserver's help names
+// is a name kapi knows (implemented, or accepted with a warning), so
+// --enable-admission-plugins refuses only names kube would refuse too.
+func TestKubeAdmissionPluginsKnown(t *testing.T) {
+	const marker = "Comma-delimited list of admission plugins: "
+	for _, s := range kubeflags.Sections {
+		for _, f := range s.Flags {
+			if f.Name != "enable-admission-plugins" {
+				continue
+			}
+			_, list, ok := strings.Cut(f.Usage, marker)
+			list, _, _ = strings.Cut(list, ". ")
+			if !ok || list == "" {
+				t.Fatalf("no plugin list in %q", f.Usage)
+			}
+			for _, name := range strings.Split(list, ", ") {
+				if !slices.Contains(admission.Ordered, name) {
+					t.Errorf("kube's admission plugin %s is unknown to kapi", name)
+				}
+			}
+			return
+		}
+	}
+	t.Fatal("no --enable-admission-plugins in kube's flags")
 }

@@ -110,6 +110,7 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	fs.DurationVar(&proc.logFlush, "log-flush-frequency", 5*time.Second, "Maximum number of seconds between log flushes")
 	fs.Var(&proc.version, "version", "--version, --version=raw prints version information and quits; --version=vX.Y.Z... sets the reported version")
 	fs.Lookup("version").NoOptDefVal = "true"
+	admissionControl := fs.StringSlice("admission-control", nil, admissionControlUsage+" Comma-delimited list of: "+strings.Join(admission.Ordered, ", ")+". (DEPRECATED: Use --enable-admission-plugins or --disable-admission-plugins instead. Will be removed in a future version.)")
 	noEffect := addKubeFlags(fs)
 	fs.Usage = func() { printHelp(help, fs, program) }
 	if err := fs.Parse(args); err != nil {
@@ -124,6 +125,11 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		}
 	}
 	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
+	if fs.Changed("admission-control") {
+		if err := applyAdmissionControl(&cfg, *admissionControl, warn); err != nil {
+			return cfg, proc, err
+		}
+	}
 	if *advertise != nil {
 		cfg.AdvertiseAddress = advertise.String()
 	}
