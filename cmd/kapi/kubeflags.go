@@ -70,9 +70,7 @@ func (v *kubeValue) Set(s string) error {
 			}
 		}
 	case "portRange":
-		if _, _, ok := strings.Cut(s, "-"); !ok && !strings.Contains(s, "+") {
-			err = fmt.Errorf("%q is not a port range (like 30000-32767)", s)
-		}
+		s, err = portRange(s)
 	case "moduleSpec":
 		if s != "" && !moduleSpec.MatchString(s) {
 			err = fmt.Errorf("%q is not pattern=N,...", s)
@@ -82,6 +80,52 @@ func (v *kubeValue) Set(s string) error {
 		return err
 	}
 	v.val = s
+	return nil
+}
+
+// portRange checks s as kube's utilnet.PortRange does ("30000-32767",
+// "30000+2767", a single port, or empty) and writes it as low-high, the
+// form kapi's node-port allocator reads: "30000+2767" is "30000-32767".
+func portRange(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s, nil
+	}
+	low, rest, sep := s, "", ""
+	if i := strings.IndexAny(s, "-+"); i >= 0 {
+		low, sep, rest = s[:i], s[i:i+1], s[i+1:]
+	}
+	lo, err := strconv.Atoi(low)
+	hi := lo
+	if err == nil && sep != "" {
+		hi, err = strconv.Atoi(rest)
+		if sep == "+" {
+			hi += lo
+		}
+	}
+	if err != nil || lo < 0 || hi > 65535 || hi < lo {
+		return "", fmt.Errorf("%q is not a port range (like 30000-32767 or 30000+2767)", s)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi), nil
+}
+
+// kubeString is a string field of kapi's Config read as kube's type
+// (--bind-address is an ip, --service-node-port-range a portRange), so a
+// value kube refuses fails at parsing, as in kube.
+type kubeString struct {
+	p   *string
+	typ string
+}
+
+func (v kubeString) String() string { return *v.p }
+func (v kubeString) Type() string   { return v.typ }
+
+func (v kubeString) Set(s string) error {
+	k := kubeValue{typ: v.typ}
+	if err := k.Set(s); err != nil {
+		return err
+	}
+	*v.p = k.val
 	return nil
 }
 

@@ -103,7 +103,8 @@ var implementedForTest = []string{
 // as in kube-apiserver, for implemented and no-effect flags alike.
 func TestBadKubeValues(t *testing.T) {
 	for _, arg := range []string{"--kubelet-timeout=soon", "--min-request-timeout=30s", "--apiserver-count=two",
-		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1"} {
+		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
+		"--bind-address=localhost", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}
@@ -221,4 +222,15 @@ func TestKubeAdmissionPluginsKnown(t *testing.T) {
 		}
 	}
 	t.Fatal("no --enable-admission-plugins in kube's flags")
+}
+
+// TestPortRange: --service-node-port-range takes kube's notations and
+// hands kapi low-high.
+func TestPortRange(t *testing.T) {
+	for in, want := range map[string]string{"30000-32767": "30000-32767", "30000+2767": "30000-32767", "8080": "8080-8080", " 1-2 ": "1-2"} {
+		cfg, _, err := parseFlags("kube-apiserver", []string{"--service-node-port-range=" + in}, &bytes.Buffer{}, func(string, ...any) {})
+		if err != nil || cfg.ServiceNodePortRange != want {
+			t.Errorf("%q: %q, %v; want %q", in, cfg.ServiceNodePortRange, err, want)
+		}
+	}
 }
