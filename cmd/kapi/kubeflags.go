@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"kapi/internal/kubeflags"
 )
@@ -63,7 +65,7 @@ func (v *kubeValue) Set(s string) error {
 		if net.ParseIP(s) == nil {
 			err = fmt.Errorf("failed to parse IP: %q", s)
 		}
-	case "stringToString", "mapStringString", "mapStringBool", "colonSeparatedMultimapStringString":
+	case "stringToString", "mapStringString", "colonSeparatedMultimapStringString":
 		for _, kv := range strings.Split(s, ",") {
 			if kv != "" && !strings.ContainsAny(kv, "=:") {
 				err = fmt.Errorf("%s must be formatted as key=value", kv)
@@ -71,6 +73,26 @@ func (v *kubeValue) Set(s string) error {
 		}
 	case "portRange":
 		s, err = portRange(s)
+	case "namedCertKey":
+		if files, _, _ := strings.Cut(s, ":"); len(strings.Split(files, ",")) != 2 {
+			err = errors.New("expected comma separated certificate and key file paths")
+		}
+	case "int32Slice":
+		for _, n := range strings.Split(s, ",") {
+			if _, e := strconv.ParseInt(n, 0, 32); e != nil {
+				err = e
+			}
+		}
+	case "quantity":
+		_, err = resource.ParseQuantity(s)
+	case "mapStringBool":
+		for _, kv := range strings.Split(s, ",") {
+			if k, b, ok := strings.Cut(kv, "="); kv != "" && (!ok || k == "") {
+				err = fmt.Errorf("malformed pair, expect string=bool: %q", kv)
+			} else if ok {
+				_, err = strconv.ParseBool(b)
+			}
+		}
 	case "moduleSpec":
 		if s != "" && !moduleSpec.MatchString(s) {
 			err = fmt.Errorf("%q is not pattern=N,...", s)

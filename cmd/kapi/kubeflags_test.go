@@ -46,6 +46,10 @@ func plausible(f kubeflags.Flag) string {
 		return "a.crt,a.key"
 	case "portRange":
 		return "30000-32767"
+	case "int32Slice":
+		return "23,29"
+	case "quantity":
+		return "64Ki"
 	}
 	return "value"
 }
@@ -104,7 +108,8 @@ var implementedForTest = []string{
 func TestBadKubeValues(t *testing.T) {
 	for _, arg := range []string{"--kubelet-timeout=soon", "--min-request-timeout=30s", "--apiserver-count=two",
 		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
-		"--bind-address=localhost", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
+		"--bind-address=localhost", "--tls-sni-cert-key=only-a-cert", "--tls-curve-preferences=x25519",
+		"--log-json-info-buffer-size=lots", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}

@@ -171,7 +171,7 @@ func TestKubeFlagList(t *testing.T) {
 		"storage-backend": "etcd3", "storage-media-type": "application/vnd.kubernetes.protobuf", "watch-cache-sizes": "",
 		"tls-sni-cert-key": files["cert"] + "," + files["key"], "oidc-required-claim": "", "allow-metric-labels": "",
 		"service-account-jwks-uri": "", "endpoint-reconciler-type": "lease", "kubelet-preferred-address-types": "InternalIP,Hostname",
-		"tls-min-version": "VersionTLS12", "tls-cipher-suites": "", "tls-curve-preferences": "", "show-hidden-metrics-for-version": "",
+		"tls-min-version": "VersionTLS12", "tls-cipher-suites": "", "tls-curve-preferences": "23,29", "show-hidden-metrics-for-version": "",
 		"min-compatibility-version": "kube=1.37", "profiling": "true", "watch-cache": "true", "anonymous-auth": "true",
 	}
 	skip := map[string]bool{"help": true, "version": true}
@@ -227,6 +227,8 @@ func plausibleKubeValue(f kubeflags.Flag) string {
 		return "127.0.0.1"
 	case "colonSeparatedMultimapStringString":
 		return "kube:AllAlpha=false"
+	case "quantity":
+		return "0"
 	case "mapStringString", "stringToString", "mapStringBool":
 		return ""
 	}
