@@ -65,7 +65,11 @@ func (v *kubeValue) Set(s string) error {
 		if net.ParseIP(s) == nil {
 			err = fmt.Errorf("failed to parse IP: %q", s)
 		}
-	case "stringToString", "mapStringString", "colonSeparatedMultimapStringString":
+	case "stringToString": // pflag's: one "=" makes one pair of the whole value; none (even empty) is refused
+		if !strings.Contains(s, "=") {
+			err = fmt.Errorf("%s must be formatted as key=value", s)
+		}
+	case "mapStringString", "colonSeparatedMultimapStringString":
 		for _, kv := range strings.Split(s, ",") {
 			if kv != "" && !strings.ContainsAny(kv, "=:") {
 				err = fmt.Errorf("%s must be formatted as key=value", kv)

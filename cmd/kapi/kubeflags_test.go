@@ -109,7 +109,7 @@ func TestBadKubeValues(t *testing.T) {
 	for _, arg := range []string{"--kubelet-timeout=soon", "--min-request-timeout=30s", "--apiserver-count=two",
 		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
 		"--bind-address=localhost", "--tls-sni-cert-key=only-a-cert", "--tls-curve-preferences=x25519",
-		"--log-json-info-buffer-size=lots", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
+		"--log-json-info-buffer-size=lots", "--allow-metric-labels=", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}
