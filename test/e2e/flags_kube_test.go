@@ -106,11 +106,19 @@ func kubeFlagFiles(t *testing.T, dir string) map[string]string {
 }
 
 // waitReadyz polls https://127.0.0.1:port/readyz (anonymous, as kube's
-// health checks are public) until 200.
-func waitReadyz(t *testing.T, port int, out *syncBuffer) {
+// health checks are public) until 200, and fails at once, with kapi's
+// output, if kapi has exited (a refused flag).
+func waitReadyz(t *testing.T, port int, k *kubeProcess) {
 	t.Helper()
 	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	exited := false
 	err := waitUntil(60*time.Second, func() bool {
+		select {
+		case <-k.exited:
+			exited = true
+			return true
+		default:
+		}
 		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/readyz", port))
 		if err != nil {
 			return false
@@ -118,15 +126,22 @@ func waitReadyz(t *testing.T, port int, out *syncBuffer) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	if err != nil {
-		t.Fatalf("/readyz never 200: %v\n%s", err, strings.Join(out.lines(), "\n"))
+	if err != nil || exited {
+		t.Fatalf("/readyz never 200 (exited: %v): %v\n%s", exited, err, strings.Join(k.out.lines(), "\n"))
 	}
+}
+
+// kubeProcess is a kube-apiserver command line running: its output, and
+// a channel closed when it exits.
+type kubeProcess struct {
+	out    *syncBuffer
+	exited chan struct{}
 }
 
 // startKubeCommandLine runs a kube-apiserver command line (kapi's binary
 // under that name) through sh, as a script would, and stops it when the
 // test ends.
-func startKubeCommandLine(t *testing.T, line string) *syncBuffer {
+func startKubeCommandLine(t *testing.T, line string) *kubeProcess {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "kube-apiserver")
 	if err := os.Symlink(bins.kapi, bin); err != nil {
@@ -139,8 +154,10 @@ func startKubeCommandLine(t *testing.T, line string) *syncBuffer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return out
+	k := &kubeProcess{out: out, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(k.exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-k.exited })
+	return k
 }
 
 // TestKubeFlagList: kapi started with every one of kube-apiserver 1.37's
@@ -197,9 +214,9 @@ func TestKubeFlagList(t *testing.T) {
 	for i, a := range args {
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
 	}
-	out := startKubeCommandLine(t, "kube-apiserver --data-dir="+filepath.Join(dir, "data")+" "+strings.Join(quoted, " "))
-	waitReadyz(t, port, out)
-	log := strings.Join(out.lines(), "\n")
+	k := startKubeCommandLine(t, "kube-apiserver --data-dir="+filepath.Join(dir, "data")+" "+strings.Join(quoted, " "))
+	waitReadyz(t, port, k)
+	log := strings.Join(k.out.lines(), "\n")
 	t.Logf("kapi started with %d of kube-apiserver's flags", n)
 	for _, name := range []string{"kubelet-timeout", "allow-privileged", "enable-bootstrap-token-auth", "event-ttl"} {
 		if c := strings.Count(log, "--"+name+" has no effect in kapi"); c != 1 {
