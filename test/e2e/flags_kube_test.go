@@ -148,6 +148,7 @@ func startKubeCommandLine(t *testing.T, line string) *kubeProcess {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("sh", "-c", "exec "+line)
+	cmd.Dir = t.TempDir() // a relative path kapi writes (./kapi-data) stays out of the working tree
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -252,47 +253,78 @@ func plausibleKubeValue(f kubeflags.Flag) string {
 	return ""
 }
 
-// TestKubeadmCommandLine: the command of the kube-apiserver static pod
-// kubeadm 1.37 writes, run as a script with its files made real (its etcd
-// the test's, over TLS with client certificates), starts kapi; the port
-// is a free one.
+// kubeadmCommand is the command of the kube-apiserver static pod kubeadm
+// 1.37 writes (/etc/kubernetes/manifests/kube-apiserver.yaml) for a node
+// at 192.168.0.10 with kubeadm's defaults (stacked etcd, service subnet
+// 10.96.0.0/12, port 6443), as it writes it: sorted, one flag a line.
+const kubeadmCommand = `
+    - kube-apiserver
+    - --advertise-address=192.168.0.10
+    - --allow-privileged=true
+    - --authorization-mode=Node,RBAC
+    - --client-ca-file=/etc/kubernetes/pki/ca.crt
+    - --enable-admission-plugins=NodeRestriction
+    - --enable-bootstrap-token-auth=true
+    - --etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt
+    - --etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt
+    - --etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key
+    - --etcd-servers=https://127.0.0.1:2379
+    - --kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt
+    - --kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key
+    - --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname
+    - --proxy-client-cert-file=/etc/kubernetes/pki/front-proxy-client.crt
+    - --proxy-client-key-file=/etc/kubernetes/pki/front-proxy-client.key
+    - --requestheader-allowed-names=front-proxy-client
+    - --requestheader-client-ca-file=/etc/kubernetes/pki/front-proxy-ca.crt
+    - --requestheader-extra-headers-prefix=X-Remote-Extra-
+    - --requestheader-group-headers=X-Remote-Group
+    - --requestheader-username-headers=X-Remote-User
+    - --secure-port=6443
+    - --service-account-issuer=https://kubernetes.default.svc.cluster.local
+    - --service-account-key-file=/etc/kubernetes/pki/sa.pub
+    - --service-account-signing-key-file=/etc/kubernetes/pki/sa.key
+    - --service-cluster-ip-range=10.96.0.0/12
+    - --tls-cert-file=/etc/kubernetes/pki/apiserver.crt
+    - --tls-private-key-file=/etc/kubernetes/pki/apiserver.key
+`
+
+// TestKubeadmCommandLine: kubeadm's command, joined into one line and run
+// by sh from a temporary folder (kapi keeps its data in ./kapi-data
+// there), starts kapi. What is changed is only what a test must: the
+// files of /etc/kubernetes/pki are the test's, under kubeadm's names; its
+// etcd is the test's, over TLS with client certificates as kubeadm's; the
+// port is a free one. kapi listens on loopback by default, so no
+// --bind-address is added.
 func TestKubeadmCommandLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := kubeFlagFiles(t, dir)
 	e := newEtcdTLSFiles(t, dir)
+	pki := filepath.Join(dir, "pki")
+	for name, from := range map[string]string{
+		"ca.crt": f["ca"], "apiserver.crt": f["cert"], "apiserver.key": f["key"],
+		"etcd/ca.crt": e.ca, "apiserver-etcd-client.crt": e.clientCert, "apiserver-etcd-client.key": e.clientKey,
+		"apiserver-kubelet-client.crt": f["cert"], "apiserver-kubelet-client.key": f["key"],
+		"front-proxy-ca.crt": f["ca"], "front-proxy-client.crt": f["cert"], "front-proxy-client.key": f["key"],
+		"sa.pub": f["sa.pub"], "sa.key": f["sa.key"],
+	} {
+		data, err := os.ReadFile(from)
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(filepath.Join(pki, name)), 0o700)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(pki, name), data, 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	port := portOf(t, "https://"+freeAddr(t))
-	line := strings.Join([]string{
-		"kube-apiserver",
-		"--advertise-address=127.0.0.1",
-		"--allow-privileged=true",
-		"--authorization-mode=Node,RBAC",
-		"--client-ca-file=" + f["ca"],
-		"--enable-admission-plugins=NodeRestriction",
-		"--enable-bootstrap-token-auth=true",
-		"--etcd-cafile=" + e.ca,
-		"--etcd-certfile=" + e.clientCert,
-		"--etcd-keyfile=" + e.clientKey,
-		"--etcd-servers=" + startEtcdWith(t, e),
-		"--kubelet-client-certificate=" + f["cert"],
-		"--kubelet-client-key=" + f["key"],
-		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-		"--proxy-client-cert-file=" + f["cert"],
-		"--proxy-client-key-file=" + f["key"],
-		"--requestheader-allowed-names=front-proxy-client",
-		"--requestheader-client-ca-file=" + f["ca"],
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-username-headers=X-Remote-User",
-		"--secure-port=" + strconv.Itoa(port),
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file=" + f["sa.pub"],
-		"--service-account-signing-key-file=" + f["sa.key"],
-		"--service-cluster-ip-range=10.96.0.0/12",
-		"--tls-cert-file=" + f["cert"],
-		"--tls-private-key-file=" + f["key"],
-		"--bind-address=127.0.0.1",
-		"--cert-dir=" + filepath.Join(dir, "kapi"),
-	}, " ")
+	var args []string
+	for _, l := range strings.Split(strings.TrimSpace(kubeadmCommand), "\n") {
+		args = append(args, strings.TrimPrefix(strings.TrimSpace(l), "- "))
+	}
+	line := strings.NewReplacer("/etc/kubernetes/pki/", pki+"/", "https://127.0.0.1:2379", startEtcdWith(t, e),
+		"--secure-port=6443", "--secure-port="+strconv.Itoa(port)).Replace(strings.Join(args, " "))
 	waitReadyz(t, port, startKubeCommandLine(t, line))
 }
