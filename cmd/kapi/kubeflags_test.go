@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"kapi/internal/admission"
 	"kapi/internal/kubeflags"
@@ -59,32 +60,40 @@ func plausible(f kubeflags.Flag) string {
 // each, the ones it implements not at all.
 func TestEveryKubeFlagParses(t *testing.T) {
 	n := 0
-	for _, s := range kubeflags.Sections {
-		for _, f := range s.Flags {
-			if f.Name == "help" || f.Name == "version" {
-				continue
-			}
-			n++
-			var warned []string
-			warn := func(format string, args ...any) { warned = append(warned, fmt.Sprintf(format, args...)) }
-			arg := "--" + f.Name + "=" + plausible(f)
-			if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, warn); err != nil {
-				t.Errorf("%s (%s): %v", arg, f.Type, err)
-				continue
-			}
-			implemented := slices.Contains(implementedForTest, f.Name)
-			warned = slices.DeleteFunc(warned, func(w string) bool { return strings.HasPrefix(w, "Flag --"+f.Name+" has been deprecated,") })
-			switch {
-			case implemented && len(warned) != 0:
-				t.Errorf("%s: kapi implements it, yet warned %q", arg, warned)
-			case !implemented && (len(warned) != 1 || !strings.Contains(warned[0], "--"+f.Name+" has no effect in kapi")):
-				t.Errorf("%s: want one warning that it has no effect, got %q", arg, warned)
-			}
+	for _, f := range allKubeFlags() {
+		if f.Name == "help" || f.Name == "version" {
+			continue
+		}
+		n++
+		var warned []string
+		warn := func(format string, args ...any) { warned = append(warned, fmt.Sprintf(format, args...)) }
+		arg := "--" + f.Name + "=" + plausible(f)
+		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, warn); err != nil {
+			t.Errorf("%s (%s): %v", arg, f.Type, err)
+			continue
+		}
+		implemented := slices.Contains(implementedForTest, f.Name)
+		warned = slices.DeleteFunc(warned, func(w string) bool { return strings.HasPrefix(w, "Flag --"+f.Name+" has been deprecated,") })
+		switch {
+		case implemented && len(warned) != 0:
+			t.Errorf("%s: kapi implements it, yet warned %q", arg, warned)
+		case !implemented && (len(warned) != 1 || !strings.Contains(warned[0], "--"+f.Name+" has no effect in kapi")):
+			t.Errorf("%s: want one warning that it has no effect, got %q", arg, warned)
 		}
 	}
 	if n < 150 {
 		t.Fatalf("only %d kube flags listed", n)
 	}
+}
+
+// allKubeFlags are kube-apiserver's flags, those its help shows and the
+// hidden ones.
+func allKubeFlags() []kubeflags.Flag {
+	var all []kubeflags.Flag
+	for _, s := range kubeflags.Sections {
+		all = append(all, s.Flags...)
+	}
+	return append(all, kubeflags.Hidden...)
 }
 
 // implementedForTest are the kube-apiserver flags kapi implements.
@@ -100,7 +109,7 @@ var implementedForTest = []string{
 	"audit-log-maxsize", "audit-log-path", "audit-policy-file", "audit-webhook-batch-buffer-size",
 	"audit-webhook-batch-max-size", "audit-webhook-batch-max-wait", "audit-webhook-batch-throttle-burst",
 	"audit-webhook-batch-throttle-enable", "audit-webhook-batch-throttle-qps", "audit-webhook-config-file",
-	"audit-webhook-initial-backoff",
+	"audit-webhook-initial-backoff", "audit-webhook-batch-initial-backoff",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -154,6 +163,11 @@ func TestHelp(t *testing.T) {
 	for _, line := range []string{"-v, --v Level", "--vmodule pattern=N,...", "--version version[=true]", "--log-flush-frequency duration"} {
 		if !strings.Contains(help, line) {
 			t.Errorf("help has no %q, as kube's", line)
+		}
+	}
+	for _, f := range kubeflags.Hidden {
+		if strings.Contains(help, "--"+f.Name+" ") {
+			t.Errorf("hidden --%s is in the help", f.Name)
 		}
 	}
 	if strings.Contains(help, "insecure-port") {
@@ -237,5 +251,20 @@ func TestPortRange(t *testing.T) {
 		if err != nil || cfg.ServiceNodePortRange != want {
 			t.Errorf("%q: %q, %v; want %q", in, cfg.ServiceNodePortRange, err, want)
 		}
+	}
+}
+
+// TestHiddenKubeFlags: kube's deprecated spelling of
+// --audit-webhook-initial-backoff sets it, with kube's deprecation
+// warning; --default-watch-cache-size parses and has no effect.
+func TestHiddenKubeFlags(t *testing.T) {
+	var warned []string
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--audit-webhook-batch-initial-backoff=3s", "--default-watch-cache-size=0"}, &bytes.Buffer{},
+		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+	if err != nil || len(warned) != 2 {
+		t.Fatalf("warnings %q, %v", warned, err)
+	}
+	if cfg.Audit.WebhookInitialBackoff != 3*time.Second {
+		t.Errorf("--audit-webhook-batch-initial-backoff=3s: the webhook's initial backoff is %s", cfg.Audit.WebhookInitialBackoff)
 	}
 }

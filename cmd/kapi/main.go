@@ -97,6 +97,8 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	fs.DurationVar(&cfg.ClusterSigningDuration, "cluster-signing-duration", cfg.ClusterSigningDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
 	fs.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", cfg.ResourceQuotaSyncPeriod, "The period for syncing quota usage status in the system.")
 	cfg.Audit.AddFlags(fs)
+	// kube's deprecated, hidden spelling of --audit-webhook-initial-backoff sets the same value
+	fs.VarPF(fs.Lookup("audit-webhook-initial-backoff").Value, "audit-webhook-batch-initial-backoff", "", "").Hidden = true
 	fs.StringVar(&cfg.LoggingFormat, "logging-format", cfg.LoggingFormat, `Sets the log format. Permitted formats: "json", "text".`)
 	fs.StringVar(&cfg.TracingConfigFile, "tracing-config-file", "", "File with apiserver tracing configuration.")
 	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
@@ -125,6 +127,9 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		}
 	}
 	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
+	if fs.Changed("audit-webhook-batch-initial-backoff") {
+		warn("Flag --audit-webhook-batch-initial-backoff has been deprecated, Deprecated, use --audit-webhook-initial-backoff instead.")
+	}
 	if fs.Changed("admission-control") {
 		if err := applyAdmissionControl(&cfg, *admissionControl, warn); err != nil {
 			return cfg, proc, err

@@ -30,17 +30,22 @@ type flag struct {
 	name, short, typ, def, usage string
 }
 
+// hidden collects the flags kube accepts but does not show (deprecated
+// ones pflag hides), as from meets them.
+var hidden []flag
+
 func from(add func(*pflag.FlagSet)) []flag {
 	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
 	add(fs)
 	var out []flag
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
-		}
 		usage := f.Usage
 		if f.Deprecated != "" {
 			usage += " (DEPRECATED: " + f.Deprecated + ")"
+		}
+		if f.Hidden {
+			hidden = append(hidden, flag{f.Name, f.Shorthand, f.Value.Type(), f.DefValue, usage})
+			return
 		}
 		out = append(out, flag{f.Name, f.Shorthand, f.Value.Type(), f.DefValue, usage})
 	})
@@ -87,6 +92,10 @@ func main() {
 		}
 		b.WriteString("\t}},\n")
 	}
+	b.WriteString("}\n\n// Hidden are the flags kube-apiserver accepts but its --help does not\n// show: deprecated ones, still parsed.\nvar Hidden = []Flag{\n")
+	for _, f := range hidden {
+		fmt.Fprintf(&b, "\t{Name: %q, Short: %q, Type: %q, Default: %q, Usage: %q},\n", f.name, f.short, f.typ, f.def, f.usage)
+	}
 	b.WriteString("}\n")
 	src, err := format.Source(b.Bytes())
 	if err != nil {
@@ -97,7 +106,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "%d flags in %d sections\n", n, len(sections))
+	fmt.Fprintf(os.Stderr, "%d flags in %d sections, %d hidden\n", n, len(sections), len(hidden))
 }
 
 // admissionFlags: kube-apiserver's admission section is the generic one

@@ -206,3 +206,10 @@ var Sections = []Section{
 		{Name: "version", Short: "", Type: "version", Default: "false", Usage: "--version, --version=raw prints version information and quits; --version=vX.Y.Z... sets the reported version"},
 	}},
 }
+
+// Hidden are the flags kube-apiserver accepts but its --help does not
+// show: deprecated ones, still parsed.
+var Hidden = []Flag{
+	{Name: "default-watch-cache-size", Short: "", Type: "int", Default: "100", Usage: "Default watch cache size. If zero, watch cache will be disabled for resources that do not have a default watch size set. (DEPRECATED: Watch caches are sized automatically. This flag is no-op and it will be removed in a future version.)"},
+	{Name: "audit-webhook-batch-initial-backoff", Short: "", Type: "duration", Default: "10s", Usage: "The amount of time to wait before retrying the first failed request. (DEPRECATED: Deprecated, use --audit-webhook-initial-backoff instead.)"},
+}

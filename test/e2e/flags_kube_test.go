@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -195,18 +196,20 @@ func TestKubeFlagList(t *testing.T) {
 	skip := map[string]bool{"help": true, "version": true}
 	var args []string
 	n := 0
+	flags := slices.Clone(kubeflags.Hidden) // deprecated, not in kube's help, still accepted
 	for _, s := range kubeflags.Sections {
-		for _, f := range s.Flags {
-			if skip[f.Name] {
-				continue
-			}
-			v, ok := values[f.Name]
-			if !ok {
-				v = plausibleKubeValue(f)
-			}
-			args = append(args, fmt.Sprintf("--%s=%s", f.Name, v))
-			n++
+		flags = append(flags, s.Flags...)
+	}
+	for _, f := range flags {
+		if skip[f.Name] {
+			continue
 		}
+		v, ok := values[f.Name]
+		if !ok {
+			v = plausibleKubeValue(f)
+		}
+		args = append(args, fmt.Sprintf("--%s=%s", f.Name, v))
+		n++
 	}
 	if n < 150 {
 		t.Fatalf("only %d flags", n)
