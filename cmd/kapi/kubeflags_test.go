@@ -268,3 +268,14 @@ func TestHiddenKubeFlags(t *testing.T) {
 		t.Errorf("--audit-webhook-batch-initial-backoff=3s: the webhook's initial backoff is %s", cfg.Audit.WebhookInitialBackoff)
 	}
 }
+
+// TestNoEffectWarnsOnce: a no-effect flag given twice is one warning
+// line, and kube flags left unset warn nothing.
+func TestNoEffectWarnsOnce(t *testing.T) {
+	var warned []string
+	_, _, err := parseFlags("kube-apiserver", []string{"--kubelet-timeout=1s", "--kubelet-timeout=2s", "--secure-port=6443"}, &bytes.Buffer{},
+		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+	if err != nil || !slices.Equal(warned, []string{"--kubelet-timeout has no effect in kapi"}) {
+		t.Fatalf("warnings %q, %v", warned, err)
+	}
+}
