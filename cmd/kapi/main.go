@@ -5,20 +5,17 @@ package main
 import (
 	"context"
 	"errors"
-	goflag "flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
-	"kapi/internal/admission"
 	"kapi/internal/server"
 )
 
@@ -53,66 +50,7 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	proc := process{version: "false"}
 	fs := pflag.NewFlagSet(filepath.Base(program), pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Folder for the embedded etcd, the certificates and the admin kubeconfig.")
-	fs.Var(kubeString{&cfg.BindAddress, "ip"}, "bind-address", "The IP address on which to listen for the --secure-port port.")
-	fs.IntVar(&cfg.SecurePort, "secure-port", cfg.SecurePort, "The port on which to serve HTTPS (0 picks a free port).")
-	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "List of etcd servers to connect with (scheme://ip:port), comma separated. When set, no embedded etcd is started.")
-	fs.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "SSL Certificate Authority file used to secure etcd communication.")
-	fs.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "SSL certification file used to secure etcd communication.")
-	fs.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "SSL key file used to secure etcd communication.")
-	fs.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "The prefix to prepend to all resource paths in etcd.")
-	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "Serve gets, lists and watches from an in-memory cache of each resource, kept current by one etcd watch.")
-	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "File containing the default x509 certificate for HTTPS. If not set, one is generated in <data-dir>/pki.")
-	fs.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
-	fs.StringVar(&cfg.CertDir, "cert-dir", "", "The directory where the TLS certs are located (apiserver.crt, apiserver.key). If --tls-cert-file and --tls-private-key-file are provided, this flag will be ignored. Without --data-dir, kapi keeps its data here too.")
-	advertise := fs.IP("advertise-address", nil, "The IP address on which to advertise the apiserver to members of the cluster. If blank, the --bind-address will be used.")
-	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "Clients presenting a certificate signed by one of the authorities in this file are accepted, besides the kapi CA.")
-	fs.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "Enables anonymous requests to the secure port. Anonymous requests have a username of system:anonymous, and a group name of system:unauthenticated.")
-	fs.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid,\"group1,group2\").")
-	fs.StringArrayVar(&cfg.ServiceAccountKeyFiles, "service-account-key-file", nil, "File containing PEM-encoded public keys (or private keys, or certificates) to verify service account tokens. May be given several times. Defaults to the signing key.")
-	fs.StringVar(&cfg.ServiceAccountSigningKeyFile, "service-account-signing-key-file", "", "Path to the file that contains the current private key of the service account token issuer. Defaults to <data-dir>/pki/sa.key, generated on first start.")
-	fs.StringArrayVar(&cfg.ServiceAccountIssuers, "service-account-issuer", nil, "Identifier of the service account token issuer; the first issues, all are accepted. Default "+server.DefaultIssuer+".")
-	fs.StringSliceVar(&cfg.APIAudiences, "api-audiences", nil, "Identifiers of the API. Service account tokens must carry one of them. Defaults to the first --service-account-issuer.")
-	fs.DurationVar(&cfg.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", 0, "The maximum validity duration of a token created by the service account token issuer (0: no limit).")
-	fs.StringSliceVar(&cfg.AuthorizationModes, "authorization-mode", cfg.AuthorizationModes, "Ordered list of plug-ins to do authorization on secure port: RBAC, AlwaysAllow.")
-	fs.BoolVar(&cfg.ProxyAllowLoopback, "proxy-allow-loopback", false, "Accept loopback and link-local addresses as the endpoints of services reached by admission and conversion webhooks and the proxy (for local development; off by default, as kube-apiserver refuses them).")
-	fs.StringSliceVar(&cfg.EnableAdmissionPlugins, "enable-admission-plugins", nil, "admission plugins that should be enabled in addition to default enabled ones ("+strings.Join(admission.DefaultOn, ", ")+"). Comma-delimited list of admission plugins: "+strings.Join(admission.Ordered, ", ")+". The order of plugins in this flag does not matter.")
-	fs.StringSliceVar(&cfg.DisableAdmissionPlugins, "disable-admission-plugins", nil, "admission plugins that should be disabled although they are in the default enabled plugins list. Comma-delimited list of admission plugins: "+strings.Join(admission.Ordered, ", ")+". The order of plugins in this flag does not matter.")
-	fs.StringVar(&cfg.AdmissionControlConfigFile, "admission-control-config-file", "", "File with admission control configuration (an apiserver.config.k8s.io/v1 AdmissionConfiguration).")
-	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs. The first address goes to the kubernetes Service.")
-	fs.Var(kubeString{&cfg.ServiceNodePortRange, "portRange"}, "service-node-port-range", "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends of the range.")
-	fs.StringSliceVar(&cfg.CORSAllowedOrigins, "cors-allowed-origins", nil, "List of allowed origins for CORS, comma separated. An allowed origin can be a regular expression to support subdomain matching.")
-	fs.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", cfg.MaxRequestsInFlight, "The maximum number of non-mutating requests in flight at a given time (0: no limit).")
-	fs.IntVar(&cfg.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingRequestsInFlight, "The maximum number of mutating requests in flight at a given time (0: no limit).")
-	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "The duration a handler must keep a request open before timing it out (not for watches).")
-	minRequestTimeout := fs.Int("min-request-timeout", int(cfg.MinRequestTimeout/time.Second), "An optional field indicating the minimum number of seconds a handler must keep a request open before timing it out. Currently only honored by the watch request handler, which picks a randomized value above this number as the connection timeout, to spread out load.")
-	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling, "Enable profiling via web interface host:port/debug/pprof/.")
-	fs.StringSliceVar(&cfg.Controllers, "controllers", cfg.Controllers, "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. All controllers: "+strings.Join(server.ControllerNames(), ", ")+".")
-	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Start a leader election client and gain leadership before executing the main loop. Enable this when running replicated components for high availability.")
-	fs.DurationVar(&cfg.LeaderElection.LeaseDuration, "leader-elect-lease-duration", cfg.LeaderElection.LeaseDuration, "The duration that non-leader candidates will wait after observing a leadership renewal until attempting to acquire leadership of a led but unrenewed leader slot.")
-	fs.DurationVar(&cfg.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", cfg.LeaderElection.RenewDeadline, "The interval between attempts by the acting master to renew a leadership slot before it stops leading. This must be less than the lease duration.")
-	fs.DurationVar(&cfg.LeaderElection.RetryPeriod, "leader-elect-retry-period", cfg.LeaderElection.RetryPeriod, "The duration the clients should wait between attempting acquisition and renewal of a leadership.")
-	fs.StringVar(&cfg.LeaderElection.ResourceName, "leader-elect-resource-name", cfg.LeaderElection.ResourceName, "The name of resource object that is used for locking during leader election.")
-	fs.StringVar(&cfg.LeaderElection.ResourceNamespace, "leader-elect-resource-namespace", cfg.LeaderElection.ResourceNamespace, "The namespace of resource object that is used for locking during leader election.")
-	fs.DurationVar(&cfg.ClusterSigningDuration, "cluster-signing-duration", cfg.ClusterSigningDuration, "The max length of duration signed certificates will be given. Individual CSRs may request shorter certs by setting spec.expirationSeconds.")
-	fs.DurationVar(&cfg.ResourceQuotaSyncPeriod, "resource-quota-sync-period", cfg.ResourceQuotaSyncPeriod, "The period for syncing quota usage status in the system.")
-	cfg.Audit.AddFlags(fs)
-	// kube's deprecated, hidden spelling of --audit-webhook-initial-backoff sets the same value
-	fs.VarPF(fs.Lookup("audit-webhook-initial-backoff").Value, "audit-webhook-batch-initial-backoff", "", "").Hidden = true
-	fs.StringVar(&cfg.LoggingFormat, "logging-format", cfg.LoggingFormat, `Sets the log format. Permitted formats: "json", "text".`)
-	fs.StringVar(&cfg.TracingConfigFile, "tracing-config-file", "", "File with apiserver tracing configuration.")
-	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	for _, name := range []string{"v", "vmodule"} {
-		fs.AddGoFlag(klogFlags.Lookup(name))
-	}
-	fs.Lookup("v").Usage = "number for the log level verbosity"
-	fs.Lookup("vmodule").Usage = "comma-separated list of pattern=N settings for file-filtered logging (only works for text log format)"
-	fs.Lookup("vmodule").Value = typed{fs.Lookup("vmodule").Value, "pattern=N,..."}
-	fs.DurationVar(&proc.logFlush, "log-flush-frequency", 5*time.Second, "Maximum number of seconds between log flushes")
-	fs.Var(&proc.version, "version", "--version, --version=raw prints version information and quits; --version=vX.Y.Z... sets the reported version")
-	fs.Lookup("version").NoOptDefVal = "true"
-	admissionControl := fs.StringSlice("admission-control", nil, admissionControlUsage+" Comma-delimited list of: "+strings.Join(admission.Ordered, ", ")+". (DEPRECATED: Use --enable-admission-plugins or --disable-admission-plugins instead. Will be removed in a future version.)")
+	late := configFlags(fs, &cfg, &proc)
 	noEffect := addKubeFlags(fs)
 	fs.Usage = func() { printHelp(help, fs, program) }
 	if err := fs.Parse(args); err != nil {
@@ -131,14 +69,14 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		warn("Flag --audit-webhook-batch-initial-backoff has been deprecated, Deprecated, use --audit-webhook-initial-backoff instead.")
 	}
 	if fs.Changed("admission-control") {
-		if err := applyAdmissionControl(&cfg, *admissionControl, warn); err != nil {
+		if err := applyAdmissionControl(&cfg, *late.admissionControl, warn); err != nil {
 			return cfg, proc, err
 		}
 	}
-	if *advertise != nil {
-		cfg.AdvertiseAddress = advertise.String()
+	if *late.advertise != nil {
+		cfg.AdvertiseAddress = late.advertise.String()
 	}
-	cfg.MinRequestTimeout = time.Duration(*minRequestTimeout) * time.Second
+	cfg.MinRequestTimeout = time.Duration(*late.minRequestTimeout) * time.Second
 	if fs.Changed("cert-dir") && !fs.Changed("data-dir") {
 		cfg.DataDir = cfg.CertDir
 	}
@@ -147,18 +85,3 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	}
 	return cfg, proc, nil
 }
-
-// process is what the command line says to the process itself.
-type process struct {
-	version  versionFlag   // --version
-	logFlush time.Duration // --log-flush-frequency: klog's flush daemon, as kube starts it
-}
-
-// typed shows a flag's value under kube's type name in --help (klog's
-// --vmodule is a moduleSpec to pflag, "pattern=N,..." in kube's help).
-type typed struct {
-	pflag.Value
-	name string
-}
-
-func (t typed) Type() string { return t.name }
