@@ -29,7 +29,7 @@ func addKubeFlags(fs *pflag.FlagSet) []string {
 		if fs.Lookup(f.Name) != nil || f.Name == "help" {
 			return
 		}
-		fl := fs.VarPF(&kubeValue{typ: f.Type, val: strings.Trim(f.Default, "[]")}, f.Name, f.Short, f.Usage+" (No effect in kapi.)")
+		fl := fs.VarPF(&kubeValue{name: f.Name, typ: f.Type, val: strings.Trim(f.Default, "[]")}, f.Name, f.Short, f.Usage+" (No effect in kapi.)")
 		fl.DefValue, fl.Hidden = f.Default, hidden
 		if f.Type == "bool" {
 			fl.NoOptDefVal = "true"
@@ -48,8 +48,10 @@ func addKubeFlags(fs *pflag.FlagSet) []string {
 }
 
 // kubeValue holds a flag kapi accepts for kube's sake: it checks the value
-// as kube's type would.
-type kubeValue struct{ typ, val string }
+// as kube's type would. name tells kube's two mapStringString parsers
+// apart: --runtime-config's takes a key alone ("api/all"), the others
+// refuse it.
+type kubeValue struct{ name, typ, val string }
 
 func (v *kubeValue) String() string { return v.val }
 func (v *kubeValue) Type() string   { return v.typ }
@@ -77,10 +79,20 @@ func (v *kubeValue) Set(s string) error {
 		if !strings.Contains(s, "=") {
 			err = fmt.Errorf("%s must be formatted as key=value", s)
 		}
-	case "mapStringString", "colonSeparatedMultimapStringString":
+	case "mapStringString":
 		for _, kv := range strings.Split(s, ",") {
-			if kv != "" && !strings.ContainsAny(kv, "=:") {
-				err = fmt.Errorf("%s must be formatted as key=value", kv)
+			if kv != "" && !strings.Contains(kv, "=") && v.name != "runtime-config" {
+				err = fmt.Errorf("malformed pair, expect string=string: %q", kv)
+			}
+		}
+	case "colonSeparatedMultimapStringString": // --feature-gates: [component:]Gate=bool,...
+		for _, kv := range strings.Split(s, ",") {
+			if _, b, ok := strings.Cut(kv, "="); kv != "" && !ok {
+				err = fmt.Errorf("missing bool value for %s", kv)
+			} else if ok {
+				if _, e := strconv.ParseBool(strings.TrimSpace(b)); e != nil {
+					err = fmt.Errorf("invalid value of %s, err: %v", kv, e)
+				}
 			}
 		}
 	case "portRange":

@@ -118,7 +118,8 @@ func TestBadKubeValues(t *testing.T) {
 	for _, arg := range []string{"--kubelet-timeout=soon", "--min-request-timeout=30s", "--apiserver-count=two",
 		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
 		"--bind-address=localhost", "--tls-sni-cert-key=only-a-cert", "--tls-curve-preferences=x25519",
-		"--log-json-info-buffer-size=lots", "--allow-metric-labels=", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
+		"--log-json-info-buffer-size=lots", "--allow-metric-labels=", "--feature-gates=AllAlpha=maybe", "--feature-gates=kube:AllAlpha",
+		"--oidc-required-claim=aud", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}
@@ -277,5 +278,13 @@ func TestNoEffectWarnsOnce(t *testing.T) {
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
 	if err != nil || !slices.Equal(warned, []string{"--kubelet-timeout has no effect in kapi"}) {
 		t.Fatalf("warnings %q, %v", warned, err)
+	}
+}
+
+// TestRuntimeConfigKeyAlone: --runtime-config takes a key without a
+// value, as kube's ConfigurationMap does.
+func TestRuntimeConfigKeyAlone(t *testing.T) {
+	if _, _, err := parseFlags("kube-apiserver", []string{"--runtime-config=api/all,batch/v1=true"}, &bytes.Buffer{}, func(string, ...any) {}); err != nil {
+		t.Fatal(err)
 	}
 }
