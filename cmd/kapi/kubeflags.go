@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,10 @@ func (v *kubeValue) Set(s string) error {
 					err = fmt.Errorf("invalid value of %s, err: %v", kv, e)
 				}
 			}
+		}
+	case "stringSlice", "strings": // pflag's: one line of CSV
+		if s != "" {
+			_, err = csv.NewReader(strings.NewReader(s)).Read()
 		}
 	case "portRange":
 		s, err = portRange(s)

@@ -119,7 +119,7 @@ func TestBadKubeValues(t *testing.T) {
 		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
 		"--bind-address=localhost", "--tls-sni-cert-key=only-a-cert", "--tls-curve-preferences=x25519",
 		"--log-json-info-buffer-size=lots", "--allow-metric-labels=", "--feature-gates=AllAlpha=maybe", "--feature-gates=kube:AllAlpha",
-		"--oidc-required-claim=aud", "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
+		"--oidc-required-claim=aud", `--kubelet-preferred-address-types=Internal"IP`, "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}
