@@ -288,3 +288,15 @@ func TestRuntimeConfigKeyAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEveryKubeTypeChecked: each type in kube's flag table has a check in
+// kubeTypes, takes any string as in kube, or belongs to a flag kapi
+// implements itself, so no kube value goes unchecked by oversight.
+func TestEveryKubeTypeChecked(t *testing.T) {
+	free := map[string]bool{"string": true, "stringArray": true}
+	for _, f := range allKubeFlags() {
+		if _, ok := kubeTypes[f.Type]; !ok && !free[f.Type] && !slices.Contains(implementedForTest, f.Name) && f.Name != "version" {
+			t.Errorf("--%s: kube type %s is not checked", f.Name, f.Type)
+		}
+	}
+}
