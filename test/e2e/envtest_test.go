@@ -29,13 +29,23 @@ import (
 // envtestAssets is a KUBEBUILDER_ASSETS directory as setup-envtest makes
 // one, with kapi's binary as its kube-apiserver, beside the etcd and
 // kubectl the tests build.
-func envtestAssets(t *testing.T) string {
+func envtestAssets(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, src := range map[string]string{"kube-apiserver": bins.kapi, "etcd": bins.etcd, "kubectl": bins.kubectl} {
 		if err := os.Symlink(src, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return dir
+}
+
+// envtestCRDDir is a folder holding the Gadget CRD, for CRDDirectoryPaths.
+func envtestCRDDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gadgets.yaml"), []byte(envtestCRD), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -115,10 +125,7 @@ func (r gadgetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 // runs beside envtest), and envtest's SIGTERM stops kapi cleanly.
 func TestEnvtest(t *testing.T) {
 	t.Parallel()
-	crdDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(crdDir, "gadgets.yaml"), []byte(envtestCRD), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	crdDir := envtestCRDDir(t)
 	fail := admissionregistrationv1.Fail
 	none := admissionregistrationv1.SideEffectClassNone
 	env := &envtest.Environment{
@@ -304,16 +311,7 @@ func TestEnvtest(t *testing.T) {
 //
 //	go test -run XXX -bench StartEnvtest -benchtime 10x ./test/e2e
 func BenchmarkStartEnvtest(b *testing.B) {
-	crdDir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(crdDir, "gadgets.yaml"), []byte(envtestCRD), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	assets := b.TempDir()
-	for name, src := range map[string]string{"kube-apiserver": bins.kapi, "etcd": bins.etcd, "kubectl": bins.kubectl} {
-		if err := os.Symlink(src, filepath.Join(assets, name)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	crdDir, assets := envtestCRDDir(b), envtestAssets(b)
 	var start, stop time.Duration
 	for b.Loop() {
 		env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDDirectoryPaths: []string{crdDir}}

@@ -144,10 +144,7 @@ type kubeProcess struct {
 // test ends.
 func startKubeCommandLine(t *testing.T, line string) *kubeProcess {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kube-apiserver")
-	if err := os.Symlink(bins.kapi, bin); err != nil {
-		t.Fatal(err)
-	}
+	bin := filepath.Join(envtestAssets(t), "kube-apiserver")
 	cmd := exec.Command("sh", "-c", "exec "+line)
 	cmd.Dir = t.TempDir() // a relative path kapi writes (./kapi-data) stays out of the working tree
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
