@@ -75,7 +75,7 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := h.cat.Snapshot().Store(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource})
-	if st == nil || !scopeMatches(st.R, info) || len(info.Parts) > 3 {
+	if st == nil || !scopeMatches(st.R, info) {
 		WriteError(w, r, notFound())
 		return
 	}
@@ -85,6 +85,14 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, r, notFound())
 			return
 		}
+	}
+	if sub != nil && sub.Connect != nil {
+		h.connect(w, r, st, sub)
+		return
+	}
+	if len(info.Parts) > 3 {
+		WriteError(w, r, notFound())
+		return
 	}
 	if info.Name != "" {
 		if errs := path.IsValidPathSegmentName(info.Name); len(errs) > 0 {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,7 +21,11 @@ type metaObject = metav1.Object
 //   - a read (GET) answers View of the stored object;
 //   - a write (PUT, PATCH) starts from View of the stored object, and
 //     stores Write of what the request made of it;
-//   - an action (POST) answers Action, and stores nothing.
+//   - an action (POST) answers Action, and stores nothing;
+//   - a connection (proxy, log, exec, attach, portforward: any method)
+//     is handed to the http.Handler Connect returns, which streams to
+//     where the object is served (a pod's kubelet, a service's endpoint),
+//     as kube-apiserver's rest.Connecter.
 type Subresource struct {
 	Name string
 	// Kind is what the subresource reads and writes when it is not the
@@ -40,6 +45,13 @@ type Subresource struct {
 	Write func(r *Resource, in, old runtime.Object) (runtime.Object, error)
 	// Action answers a POST to the subresource of the object ns/name.
 	Action func(ctx context.Context, ns, name string, body runtime.Object) (runtime.Object, error)
+	// Connect answers every method on the subresource of the object
+	// ns/name: the handler it returns serves the request. rest is the
+	// request's path below the subresource, still escaped as the client
+	// sent it ("" or "/a/b%2Fc/"); name is the path's segment as sent
+	// ("https:web:8443" for a proxy). Connect errors before anything is
+	// written (not found, no host) are the client's Status.
+	Connect func(ctx context.Context, ns, name, rest string) (http.Handler, error)
 	// Validate checks the result of a write through the subresource in
 	// place of the row's Hooks.Validate (a custom resource's status is
 	// validated against the status schema alone); nil: the row's.
@@ -127,3 +139,16 @@ func ActionSubresource(name string, kind schema.GroupVersionKind, newBody func()
 	do func(ctx context.Context, ns, name string, body runtime.Object) (runtime.Object, error)) *Subresource {
 	return &Subresource{Name: name, Kind: kind, New: newBody, Verbs: []string{"create"}, Action: do}
 }
+
+// ConnectSubresource answers any method below an object by the handler
+// connect returns (pods/proxy, pods/log, pods/exec): kind is what
+// discovery names (PodProxyOptions, Pod for a log), verbs what it lists
+// ("create", "get" for exec; the five of a proxy).
+func ConnectSubresource(name string, kind schema.GroupVersionKind, verbs []string,
+	connect func(ctx context.Context, ns, name, rest string) (http.Handler, error)) *Subresource {
+	return &Subresource{Name: name, Kind: kind, Verbs: verbs, Connect: connect}
+}
+
+// ProxyVerbs are the verbs discovery lists for a proxy subresource, as
+// kube-apiserver's.
+var ProxyVerbs = []string{"create", "delete", "get", "patch", "update"}
