@@ -110,6 +110,10 @@ var implementedForTest = []string{
 	"audit-webhook-batch-max-size", "audit-webhook-batch-max-wait", "audit-webhook-batch-throttle-burst",
 	"audit-webhook-batch-throttle-enable", "audit-webhook-batch-throttle-qps", "audit-webhook-config-file",
 	"audit-webhook-initial-backoff", "audit-webhook-batch-initial-backoff",
+	"requestheader-client-ca-file", "requestheader-allowed-names", "requestheader-username-headers",
+	"requestheader-uid-headers", "requestheader-group-headers", "requestheader-extra-headers-prefix",
+	"proxy-client-cert-file", "proxy-client-key-file", "kubelet-certificate-authority", "kubelet-client-certificate",
+	"kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -274,9 +278,9 @@ func TestHiddenKubeFlags(t *testing.T) {
 // line, and kube flags left unset warn nothing.
 func TestNoEffectWarnsOnce(t *testing.T) {
 	var warned []string
-	_, _, err := parseFlags("kube-apiserver", []string{"--kubelet-timeout=1s", "--kubelet-timeout=2s", "--secure-port=6443"}, &bytes.Buffer{},
+	_, _, err := parseFlags("kube-apiserver", []string{"--event-ttl=1h", "--event-ttl=2h", "--secure-port=6443"}, &bytes.Buffer{},
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
-	if err != nil || !slices.Equal(warned, []string{"--kubelet-timeout has no effect in kapi"}) {
+	if err != nil || !slices.Equal(warned, []string{"--event-ttl has no effect in kapi"}) {
 		t.Fatalf("warnings %q, %v", warned, err)
 	}
 }

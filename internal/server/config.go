@@ -58,6 +58,21 @@ type Config struct {
 	// kapi's services are processes on the same machine.
 	ProxyAllowLoopback bool
 
+	// RequestHeader is request-header authentication: kapi behind a
+	// front proxy (another API server aggregating kapi) believes the
+	// user named in headers of a request whose client certificate the
+	// CA signed, as kube-apiserver's --requestheader-* flags.
+	RequestHeader RequestHeaderConfig
+	// ProxyClientCertFile and ProxyClientKeyFile
+	// (--proxy-client-cert-file, --proxy-client-key-file) are the client
+	// certificate kapi shows an aggregated API server when it proxies a
+	// request to it, as the front proxy.
+	ProxyClientCertFile string
+	ProxyClientKeyFile  string
+	// Kubelet is how kapi reaches a node's kubelet (pods/log, exec,
+	// attach, portforward, nodes/proxy), as kube's --kubelet-* flags.
+	Kubelet KubeletClientConfig
+
 	EnableAdmissionPlugins  []string // --enable-admission-plugins
 	DisableAdmissionPlugins []string // --disable-admission-plugins
 	// AdmissionControlConfigFile is --admission-control-config-file: an
@@ -164,4 +179,23 @@ func Defaults() Config {
 		ClusterSigningDuration:      365 * 24 * time.Hour,
 		ResourceQuotaSyncPeriod:     5 * time.Minute,
 	}
+}
+
+// RequestHeaderConfig is kube-apiserver's --requestheader-* flags.
+type RequestHeaderConfig struct {
+	ClientCAFile        string   // --requestheader-client-ca-file
+	AllowedNames        []string // --requestheader-allowed-names
+	UsernameHeaders     []string // --requestheader-username-headers
+	UIDHeaders          []string // --requestheader-uid-headers
+	GroupHeaders        []string // --requestheader-group-headers
+	ExtraHeaderPrefixes []string // --requestheader-extra-headers-prefix
+}
+
+// KubeletClientConfig is kube-apiserver's --kubelet-* flags.
+type KubeletClientConfig struct {
+	CertificateAuthority  string        // --kubelet-certificate-authority
+	ClientCertificate     string        // --kubelet-client-certificate
+	ClientKey             string        // --kubelet-client-key
+	PreferredAddressTypes []string      // --kubelet-preferred-address-types
+	Timeout               time.Duration // --kubelet-timeout
 }
