@@ -1,0 +1,108 @@
+// Package proxy sends a request on to where an object is served: a
+// service's endpoint, a pod, a node's kubelet, an aggregated API server.
+// The subresources (services/proxy, pods/proxy, nodes/proxy, pods/log,
+// exec, attach, portforward) and the aggregator find the target; this
+// file streams to it.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// Location is where a request goes: the target's scheme and host, and
+// the path (escaped, as the client sent it) and query to ask for there.
+type Location struct {
+	URL *url.URL
+	// Transport reaches the target (TLS to a kubelet with its client
+	// certificate, a dialer refusing host-local addresses).
+	Transport http.RoundTripper
+}
+
+// Options say how the request is handed on.
+type Options struct {
+	// Error writes a failure the client sees as a Status (the router's
+	// error writer, with content negotiation).
+	Error func(w http.ResponseWriter, r *http.Request, err error)
+	// KeepQuery: the target's query is the client's (proxy); otherwise
+	// it is the Location's (log, exec: built from the options).
+	KeepQuery bool
+	// RedirectEmptyPath: a GET of the proxy itself without a trailing
+	// path is redirected to the same URL with "/", as kube-apiserver does
+	// (issue 4958), so that relative links of the proxied page resolve
+	// below the proxy.
+	RedirectEmptyPath bool
+}
+
+// Handler streams r to loc and the answer back: bodies both ways without
+// buffering, chunked and event streams flushed as they come, WebSocket
+// and SPDY upgrades spliced (httputil.ReverseProxy handles a 101), and
+// the target's request cancelled when the client goes.
+func Handler(loc Location, opts Options) http.Handler {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			u := *loc.URL
+			if opts.KeepQuery {
+				u.RawQuery = pr.In.URL.RawQuery
+			}
+			pr.Out.URL = &u
+			pr.Out.Host = u.Host
+			pr.SetXForwarded()
+		},
+		Transport:  loc.Transport,
+		BufferPool: buffers,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				return // the client went: nobody to answer
+			}
+			opts.Error(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach service: %v", err)))
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if opts.RedirectEmptyPath && loc.URL.Path == "" && r.Method == http.MethodGet {
+			u := *r.URL
+			u.Path += "/"
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
+			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
+}
+
+// JoinPath is base's path with rest (escaped) below it, as a URL's Path
+// and RawPath: an encoded slash in rest stays encoded.
+func JoinPath(u *url.URL, rest string) error {
+	escaped := strings.TrimSuffix(u.EscapedPath(), "/") + rest
+	if rest == "" {
+		escaped = u.EscapedPath()
+	}
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		return err
+	}
+	u.Path, u.RawPath = p, ""
+	if u.EscapedPath() != escaped {
+		u.RawPath = escaped
+	}
+	return nil
+}
+
+// buffers are the copy buffers of every proxied body (32 KiB, as
+// ReverseProxy's own), reused across requests.
+var buffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }

@@ -1,0 +1,128 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+func writeError(w http.ResponseWriter, _ *http.Request, err error) {
+	st := err.(apierrors.APIStatus).Status()
+	w.WriteHeader(int(st.Code))
+	json.NewEncoder(w).Encode(st)
+}
+
+// front serves the proxy of every request to backend's base path.
+func front(t *testing.T, backend string, opts Options) *httptest.Server {
+	opts.Error = writeError
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := url.Parse(backend)
+		if err := JoinPath(u, strings.TrimPrefix(r.URL.EscapedPath(), "/front")); err != nil {
+			t.Error(err)
+		}
+		Handler(Location{URL: u, Transport: http.DefaultTransport}, opts).ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestHandlerPathsQueriesAndHeaders(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.RawQuery+" "+r.Header.Get("X-Forwarded-Host"))
+	}))
+	defer backend.Close()
+	f := front(t, backend.URL+"/base", Options{KeepQuery: true})
+	for target, want := range map[string]string{
+		"/front/a/b?x=1":   "GET /base/a/b?x=1 ",
+		"/front/a%2Fb/":    "GET /base/a%2Fb/? ",
+		"/front/x%20y?q=a": "GET /base/x%20y?q=a ",
+	} {
+		resp, err := http.Get(f.URL + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := string(b); got != want+strings.TrimPrefix(f.URL, "http://") {
+			t.Errorf("%s: backend saw %q, want %q", target, got, want+strings.TrimPrefix(f.URL, "http://"))
+		}
+	}
+}
+
+func TestHandlerRedirectsEmptyPath(t *testing.T) {
+	backend := httptest.NewServer(http.NotFoundHandler())
+	defer backend.Close()
+	f := front(t, backend.URL, Options{RedirectEmptyPath: true})
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(f.URL + "/front?a=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/front/?a=b" {
+		t.Errorf("got %d to %q, want 301 to /front/?a=b", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestHandlerUnreachableIs503(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	f := front(t, "http://"+addr, Options{})
+	resp, err := http.Get(f.URL + "/front/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "error trying to reach service") {
+		t.Errorf("got %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestHandlerUpgrade: a 101 from the target splices the two
+// connections; bytes go both ways after it.
+func TestHandlerUpgrade(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "no upgrade", 400)
+			return
+		}
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		rw.Flush()
+		line, _ := rw.ReadString('\n')
+		rw.WriteString("echo " + line)
+		rw.Flush()
+	}))
+	defer backend.Close()
+	f := front(t, backend.URL, Options{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /front/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	io.WriteString(conn, "hello\n")
+	if line, _ := br.ReadString('\n'); line != "echo hello\n" {
+		t.Errorf("after the upgrade read %q", line)
+	}
+}
