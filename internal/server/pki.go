@@ -181,12 +181,16 @@ func exists(path string) bool {
 }
 
 // WritePKI writes into dir what a data folder's pki folder holds after a
-// first start: the CA, the serving and admin certificates and the
-// service-account signing key. A server whose <data-dir>/pki holds a
+// first start: the CA, the serving and admin certificates, the
+// front-proxy CA and client certificate and the service-account signing
+// key. A server whose <data-dir>/pki holds a
 // copy uses it and generates nothing: kapitest generates one bundle per
 // test process and copies it into each server's folder.
 func WritePKI(dir string) error {
 	if err := newPKI(dir).ensure(nil); err != nil {
+		return err
+	}
+	if err := ensureFrontProxy(dir); err != nil {
 		return err
 	}
 	return ensureSAKey(filepath.Join(dir, "sa.key"))

@@ -42,6 +42,9 @@ type Server struct {
 	Kubeconfig string
 	// PKI is its certificate material.
 	PKI *PKI
+	// FrontProxy is its request-header authentication and the client
+	// certificate it proxies to aggregated API servers with.
+	FrontProxy *FrontProxy
 
 	http     *http.Server
 	etcd     *etcdBackend
@@ -102,6 +105,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	tlsConfig, err := s.tlsConfig(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if s.FrontProxy, err = newFrontProxy(cfg, s.PKI.Dir); err != nil {
 		return nil, err
 	}
 	if s.tracing, err = newTracing(cfg); err != nil {
