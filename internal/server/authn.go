@@ -36,8 +36,8 @@ type authnParts struct {
 	token *registry.Subresource
 }
 
-// newAuthn builds the authenticators in kube-apiserver's order: client
-// certificates, --token-auth-file, service-account tokens. Without
+// newAuthn builds the authenticators in kube-apiserver's order:
+// request headers from a front proxy, client certificates, --token-auth-file, service-account tokens. Without
 // --service-account-signing-key-file kapi signs with a key it keeps in
 // <data-dir>/pki/sa.key, so that `kubectl create token` works out of the
 // box.
@@ -47,7 +47,13 @@ func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, er
 	if err != nil {
 		return nil, err
 	}
-	p.union = append(p.union, &authn.X509{Roots: roots})
+	// As kube-apiserver, request-header authentication comes before
+	// client certificates: a front proxy's certificate is not a user.
+	rh, err := requestHeaderAuthn(s.FrontProxy.RequestHeader)
+	if err != nil {
+		return nil, err
+	}
+	p.union = append(p.union, rh, &authn.X509{Roots: roots})
 	var tokenFile *authn.TokenFile
 	if cfg.TokenAuthFile != "" {
 		if tokenFile, err = authn.NewTokenFile(cfg.TokenAuthFile); err != nil {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"kapi/internal/authn"
 )
 
 // FrontProxy is kapi as a front proxy: the request-header authentication
@@ -192,4 +194,26 @@ func writeSelfSignedCA(cn, certFile, keyFile string) error {
 		return err
 	}
 	return writePair(certFile, keyFile, der, key)
+}
+
+// requestHeaderAuthn is the request-header authenticator of rh.
+func requestHeaderAuthn(rh RequestHeaderConfig) (*authn.RequestHeader, error) {
+	roots, err := readCAFile(rh.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("--requestheader-client-ca-file: %w", err)
+	}
+	return authn.NewRequestHeader(roots, rh.AllowedNames, rh.UsernameHeaders, rh.UIDHeaders, rh.GroupHeaders, rh.ExtraHeaderPrefixes)
+}
+
+// readCAFile reads a PEM bundle into a pool.
+func readCAFile(name string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no certificate", name)
+	}
+	return pool, nil
 }
