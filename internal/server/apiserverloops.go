@@ -15,8 +15,9 @@ import (
 // apiserverLoops are the loops kube-apiserver itself runs, whatever
 // --controllers says (they are no kube-controller-manager loops, and a
 // kapi beside kube-controller-manager needs them as much): on every
-// replica the kubernetes Service's endpoint lease and the ConfigMap
-// telling since when legacy service-account tokens are tracked; on one
+// replica the kubernetes Service's endpoint lease, the ConfigMap
+// telling since when legacy service-account tokens are tracked and
+// kube-system/extension-apiserver-authentication; on one
 // replica at a time (with --leader-elect, the holder of the Lease
 // kube-system/kapi-service-repair) the repair of Services' cluster IPs
 // and node ports. They act as system:apiserver.
@@ -53,6 +54,7 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 	return []func(context.Context){
 		leases.Run,
 		controllers.NewLegacyTokenTracking(client, configMaps).Run,
+		controllers.NewAuthenticationTrust(client, configMaps, s.authenticationInfo(cfg)).Run,
 		repair.Run,
 	}
 }

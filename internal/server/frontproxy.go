@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kapi/internal/authn"
+	"kapi/internal/controllers"
 )
 
 // FrontProxy is kapi as a front proxy: the request-header authentication
@@ -216,4 +217,33 @@ func readCAFile(name string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no certificate", name)
 	}
 	return pool, nil
+}
+
+// authenticationInfo is what kube-system/extension-apiserver-authentication
+// publishes, read from the files at each call: kapi's client CAs (its own
+// CA, which signs the admin certificate, and --client-ca-file) and the
+// request-header configuration.
+func (s *Server) authenticationInfo(cfg Config) func() (controllers.AuthenticationInfo, error) {
+	return func() (controllers.AuthenticationInfo, error) {
+		var info controllers.AuthenticationInfo
+		for _, f := range []string{s.PKI.CACert, cfg.ClientCAFile} {
+			if f == "" {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return info, err
+			}
+			info.ClientCA = append(info.ClientCA, b...)
+		}
+		rh := s.FrontProxy.RequestHeader
+		b, err := os.ReadFile(rh.ClientCAFile)
+		if err != nil {
+			return info, err
+		}
+		info.RequestHeaderCA = b
+		info.AllowedNames, info.UsernameHeaders, info.UIDHeaders = rh.AllowedNames, rh.UsernameHeaders, rh.UIDHeaders
+		info.GroupHeaders, info.ExtraPrefixes = rh.GroupHeaders, rh.ExtraHeaderPrefixes
+		return info, nil
+	}
 }
