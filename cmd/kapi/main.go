@@ -20,6 +20,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "console" { // a subcommand, before kube-apiserver's flags
+		os.Exit(runConsole(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	cfg, proc, err := parseFlags(os.Args[0], os.Args[1:], os.Stdout, klog.Warningf)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
