@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 
 	"kapi/internal/endpoints"
+	"kapi/internal/proxy"
 	"kapi/internal/registry"
 )
 
@@ -25,11 +26,13 @@ type Discovery struct {
 	cat *registry.Catalogue
 	mu  sync.Mutex // one build at a time
 	cur atomic.Pointer[discoveryDocs]
+	// agg, when set, adds the aggregated API servers' groups.
+	agg *proxy.Aggregator
 }
 
 // discoveryDocs are the documents of one snapshot of the catalogue.
 type discoveryDocs struct {
-	gen         uint64
+	gen, aggGen uint64
 	core        *metav1.APIVersions
 	groups      *metav1.APIGroupList
 	groupByName map[string]*metav1.APIGroup
@@ -51,17 +54,32 @@ func NewDiscovery(cat *registry.Catalogue) *Discovery {
 // the catalogue changed since they were last built.
 func (d *Discovery) docs() *discoveryDocs {
 	snap := d.cat.Snapshot()
-	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen {
+	var aggGen uint64
+	if d.agg != nil {
+		aggGen = d.agg.Gen()
+	}
+	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen && cur.aggGen == aggGen {
 		return cur
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen {
+	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen && cur.aggGen == aggGen {
 		return cur
 	}
 	built := buildDiscovery(snap)
+	if d.agg != nil {
+		ext := d.agg.Discovery()
+		built.aggGen = ext.Gen
+		addAggregated(built, ext)
+	}
 	d.cur.Store(built)
 	return built
+}
+
+// WithAggregator makes the documents include the groups agg proxies.
+func (d *Discovery) WithAggregator(agg *proxy.Aggregator) *Discovery {
+	d.agg = agg
+	return d
 }
 
 // buildDiscovery lays out the documents of a snapshot. The built-in

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"kapi/internal/endpoints"
+	"kapi/internal/proxy"
 	"kapi/internal/request"
 )
 
@@ -19,6 +20,9 @@ type Config struct {
 	Resources *endpoints.Resources
 	Discovery *Discovery
 	Health    *Health
+	// Aggregator, when set, proxies the group-versions of APIServices
+	// with a service; it is asked before kapi's own resources.
+	Aggregator *proxy.Aggregator
 	// Extra are more handlers by ServeMux pattern (OpenAPI, metrics).
 	Extra map[string]http.Handler
 }
@@ -36,6 +40,14 @@ func New(cfg Config) http.Handler {
 		}
 	}
 	api := func(w http.ResponseWriter, r *http.Request) {
+		if cfg.Aggregator != nil {
+			if g, v, ok := aggregatedGroupVersion(r.URL.Path); ok {
+				if h := cfg.Aggregator.Handler(g, v); h != nil {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
 		info := request.InfoFrom(r.Context())
 		if info != nil && info.IsResourceRequest {
 			cfg.Resources.ServeHTTP(w, r)

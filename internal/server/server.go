@@ -222,7 +222,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	extra := docs.Handlers()
+	// The APIServices backed by a Service are proxied to their servers,
+	// and their OpenAPI documents merged into kapi's.
+	agg := newAggregator(cfg, cat, s.FrontProxy)
+	extra := agg.OpenAPIHandlers(docs.Handlers())
 	for p, h := range cfg.Extra {
 		extra[p] = h
 	}
@@ -233,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			extra[p] = h
 		}
 	}
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat), Health: health, Extra: extra})
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg), Health: health, Extra: extra, Aggregator: agg})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {
 		return fail(err)
@@ -289,6 +292,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	apiServices := &controllers.APIServices{Catalogue: cat, Client: aggregator.NewForConfigOrDie(lb.Config(APIServerUser)),
 		Store: findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")}
 	for _, f := range append(az.controllers, crds.Run, apiServices.Run) {
+		s.runNow(ctrlCtx, f)
+	}
+	for _, f := range aggregatorLoops(cat, agg, apiServices.Client) {
 		s.runNow(ctrlCtx, f)
 	}
 	if err := s.runControllerLoops(ctrlCtx, cfg, cat, lb); err != nil {
