@@ -40,6 +40,14 @@ type Options struct {
 	// (issue 4958), so that relative links of the proxied page resolve
 	// below the proxy.
 	RedirectEmptyPath bool
+	// Rewrite: the answer is seen through the proxy, as kube's proxy
+	// transport shows it: the target gets X-Forwarded-Uri (the client's
+	// path), a Location header pointing at the target, and links of an
+	// HTML page, are rewritten below the proxy's prefix, and CORS headers
+	// are dropped (kapi's own apply). Rest is the client's escaped path
+	// below the proxy (Connect's rest): the path above it is the prefix.
+	Rewrite bool
+	Rest    string
 }
 
 // Handler streams r to loc and the answer back: bodies both ways without
@@ -57,17 +65,27 @@ func Handler(loc Location, opts Options) http.Handler {
 			pr.Out.Host = u.Host
 			pr.SetXForwarded()
 		},
-		Transport:  loc.Transport,
+		Transport:  throughProxy(loc.Transport, opts.Rewrite),
 		BufferPool: buffers,
+		// Flushed as written: an event stream or a watch through the
+		// proxy arrives event by event.
+		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			if r.Context().Err() != nil {
 				return // the client went: nobody to answer
 			}
-			opts.Error(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach service: %v", err)))
+			var status apierrors.APIStatus
+			if !errors.As(err, &status) {
+				err = apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach service: %v", err))
+			}
+			opts.Error(w, r, err)
 		},
 	}
+	if opts.Rewrite {
+		rp.ModifyResponse = dropCORS
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if opts.RedirectEmptyPath && loc.URL.Path == "" && r.Method == http.MethodGet {
+		if opts.RedirectEmptyPath && loc.URL.Path == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			u := *r.URL
 			u.Path += "/"
 			if u.RawPath != "" {
@@ -75,6 +93,9 @@ func Handler(loc Location, opts Options) http.Handler {
 			}
 			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
 			return
+		}
+		if opts.Rewrite {
+			r = r.WithContext(context.WithValue(r.Context(), prefixKey{}, strings.TrimSuffix(r.URL.EscapedPath(), opts.Rest)))
 		}
 		rp.ServeHTTP(w, r)
 	})

@@ -180,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		stores = append(stores, registry.NewStore(r, nil))
 	}
 	cat := registry.NewCatalogue()
+	proxySubresources(cfg, cat, stores)
 	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
 		return fail(err)
 	}
