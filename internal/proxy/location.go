@@ -86,8 +86,10 @@ func Dialer(allowLoopback bool) *net.Dialer {
 func NewTransport(allowLoopback bool) *http.Transport {
 	d := Dialer(allowLoopback)
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           func(ctx context.Context, network, addr string) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as kube-apiserver's proxy transport
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConns:          1000,
