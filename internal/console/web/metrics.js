@@ -133,7 +133,7 @@ export function drawChart(box, title, series, unit = '') {
     return;
   }
   const t0 = Math.min(...all.map((p) => p.t)), t1 = Math.max(...all.map((p) => p.t));
-  const vmax = Math.max(...all.map((p) => p.v), 1e-9) * 1.1;
+  const vmax = (Math.max(...all.map((p) => p.v)) || 1) * 1.1; // an all-zero chart keeps a 0..1 scale
   const x = (t) => L + ((t - t0) / Math.max(t1 - t0, 1)) * (W - L - 4);
   const y = (v) => H - B - (v / vmax) * (H - B - 6);
   for (const f of [0, 0.5, 1]) {
