@@ -24,6 +24,12 @@ func throughProxy(rt http.RoundTripper, rewrite bool) http.RoundTripper {
 	}
 	return roundTripper(func(r *http.Request) (*http.Response, error) {
 		prefix, _ := r.Context().Value(prefixKey{}).(string)
+		// The Host header is the target's either way; left to the URL,
+		// the transport sees a redirect to the target itself as one to
+		// "this" host, and makes it a path on the API server, as kube's
+		// (whose request carries the client's Host) does.
+		r = r.WithContext(r.Context())
+		r.Host = ""
 		return (&utilproxy.Transport{PathPrepend: prefix, RoundTripper: rt}).RoundTrip(r)
 	})
 }
