@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -297,6 +298,64 @@ func TestProxyServicesAuthorization(t *testing.T) {
 		code, _, body := proxyDo(t, k.rest, k.srv.URL, c.method, path, "", "Impersonate-User", c.user)
 		if code != c.code {
 			t.Errorf("%s %s as %s: %d %s, want %d", c.method, path, c.user, code, body, c.code)
+		}
+	}
+}
+
+// TestProxyDiscoveryOpenAPI: services/proxy and pods/proxy are in
+// discovery as kube's (kind, verbs), and OpenAPI v2 and v3 describe
+// them as kube's connect operations on .../proxy and .../proxy/{path}.
+func TestProxyDiscoveryOpenAPI(t *testing.T) {
+	k := startKapi(t, withoutLoops(rootCAPublisher))
+	list, err := k.client.Discovery().ServerResourcesForGroupVersion("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"services/proxy": "ServiceProxyOptions", "pods/proxy": "PodProxyOptions"}
+	for _, r := range list.APIResources {
+		if kind, ok := want[r.Name]; ok {
+			if r.Kind != kind || !r.Namespaced || strings.Join(r.Verbs, ",") != "create,delete,get,patch,update" {
+				t.Errorf("discovery of %s: %+v", r.Name, r)
+			}
+			delete(want, r.Name)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("discovery misses %v", want)
+	}
+
+	for _, doc := range []string{"/openapi/v2", "/openapi/v3/api/v1"} {
+		code, _, body := k.request(t, "GET", doc, "", nil, "Accept", "application/json")
+		if code != 200 {
+			t.Fatalf("%s: %d", doc, code)
+		}
+		var spec struct {
+			Paths map[string]map[string]json.RawMessage `json:"paths"`
+		}
+		if err := json.Unmarshal(body, &spec); err != nil {
+			t.Fatal(err)
+		}
+		for path, ops := range map[string]map[string]string{
+			"/api/v1/namespaces/{namespace}/services/{name}/proxy": {
+				"get": "connectCoreV1GetNamespacedServiceProxy", "head": "connectCoreV1HeadNamespacedServiceProxy", "options": "connectCoreV1OptionsNamespacedServiceProxy"},
+			"/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}": {
+				"post": "connectCoreV1PostNamespacedServiceProxyWithPath", "delete": "connectCoreV1DeleteNamespacedServiceProxyWithPath"},
+			"/api/v1/namespaces/{namespace}/pods/{name}/proxy/{path}": {
+				"put": "connectCoreV1PutNamespacedPodProxyWithPath", "patch": "connectCoreV1PatchNamespacedPodProxyWithPath"},
+		} {
+			for method, id := range ops {
+				var op struct {
+					OperationID string                `json:"operationId"`
+					Action      string                `json:"x-kubernetes-action"`
+					GVK         struct{ Kind string } `json:"x-kubernetes-group-version-kind"`
+				}
+				if err := json.Unmarshal(spec.Paths[path][method], &op); err != nil || op.OperationID != id || op.Action != "connect" || !strings.HasSuffix(op.GVK.Kind, "ProxyOptions") {
+					t.Errorf("%s: %s %s: %+v %v, want %s", doc, method, path, op, err, id)
+				}
+			}
+		}
+		if _, ok := spec.Paths["/api/v1/namespaces/{namespace}/services/{name}/proxy"]["parameters"]; !ok {
+			t.Errorf("%s: the proxy's path has no parameters", doc)
 		}
 	}
 }

@@ -97,6 +97,13 @@ type endpoint struct {
 	object model                   // its schema
 	list   model                   // the list kind's schema, for listable resources
 	can    map[string]bool         // verbs served
+
+	// A connection subresource's methods, its options' query
+	// parameters, and whether it has paths below it (connect.go).
+	connect        bool
+	connectMethods []string
+	connectParams  []common.Parameter
+	connectSubpath bool
 }
 
 // newEndpoint describes r, or its subresource sub, from the row: the
@@ -105,6 +112,18 @@ func newEndpoint(r *registry.Resource, sub *registry.Subresource) (*endpoint, er
 	e := &endpoint{r: r, gvk: r.GVK(), can: map[string]bool{}}
 	verbs := r.VerbList()
 	schemaOf := r.Type.Schema
+	if sub != nil && sub.Connect != nil {
+		e.sub, e.connect, e.connectMethods = sub.Name, true, connectMethods(sub)
+		if !sub.Kind.Empty() {
+			e.gvk = sub.Kind
+		}
+		var err error
+		if e.connectParams, e.connectSubpath, err = connectOptions(sub); err != nil {
+			return nil, err
+		}
+		e.object = textModel
+		return e, nil
+	}
 	if sub != nil {
 		e.sub, verbs = sub.Name, sub.Verbs
 		if sub.New != nil {
@@ -156,6 +175,9 @@ func (e *endpoint) actions() []action {
 	if e.sub != "" {
 		itemPath += "/" + e.sub
 		resourcePath, resourceParams = itemPath, nameParams
+	}
+	if e.connect {
+		return e.connectActions(itemPath, nameParams)
 	}
 	v := e.can
 	var acts []action
@@ -229,6 +251,9 @@ func (in *installer) actionRoutes(e *endpoint, a action) ([]*route, error) {
 	article := articleFor(kind)
 
 	switch a.verb {
+	case "CONNECT":
+		return in.connectRoutes(e, a, name), nil
+
 	case "GET":
 		r := &route{method: "GET", operation: "read" + name,
 			doc:      of("read the specified "+kind, "read "+e.sub+" of the specified "+kind),
