@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// TestAggregationAvailability: the Available condition of APIServices
+// with a service, with kube's reasons (Passed; ServiceNotFound, also once
+// the service of a passing one is deleted; MissingEndpoints;
+// FailedDiscoveryCheck when the server answers 500); an unavailable
+// group answers 503 with a Status while the others' discovery works
+// (kubectl api-resources); /apis orders groups by groupPriorityMinimum.
+func TestAggregationAvailability(t *testing.T) {
+	k := startKapi(t, aggAllowLoopback)
+	ctx := context.Background()
+
+	// A server that answers discovery: Passed. Its priority puts it
+	// first in /apis, after apiregistration.k8s.io (18000), before apps (17800).
+	good := startAggExtension(t, k, "ext", "good", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(metav1.APIResourceList{GroupVersion: "good.example.com/v1", APIResources: []metav1.APIResource{}})
+	}))
+	aggService(t, k, "ext", "good", good.Port, true)
+	aggAPIService(t, k, "good.example.com", "v1", "ext", "good", good.CA, 17900, 10)
+	aggWaitCondition(t, k, "v1.good.example.com", "Passed", "all checks passed")
+
+	// A server that fails its discovery: FailedDiscoveryCheck, and a 503
+	// Status for requests of the group.
+	bad := startAggExtension(t, k, "ext", "bad", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "broken", http.StatusInternalServerError)
+	}))
+	aggService(t, k, "ext", "bad", bad.Port, true)
+	aggAPIService(t, k, "bad.example.com", "v1", "ext", "bad", bad.CA, 100, 10)
+	aggWaitCondition(t, k, "v1.bad.example.com", "FailedDiscoveryCheck", "bad status from https://127.0.0.1:")
+	_, err := k.dynamic.Resource(schema.GroupVersionResource{Group: "bad.example.com", Version: "v1", Resource: "things"}).List(ctx, metav1.ListOptions{})
+	if !apierrors.IsServiceUnavailable(err) || !strings.Contains(err.Error(), "service unavailable") {
+		t.Fatalf("a request of the unavailable group: %v", err)
+	}
+
+	// No service, no ready endpoint.
+	aggAPIService(t, k, "none.example.com", "v1", "ext", "none", nil, 100, 10)
+	aggWaitCondition(t, k, "v1.none.example.com", "ServiceNotFound", `service/none in "ext" is not present`)
+	aggService(t, k, "ext", "unready", good.Port, false)
+	aggAPIService(t, k, "unready.example.com", "v1", "ext", "unready", good.CA, 100, 10)
+	aggWaitCondition(t, k, "v1.unready.example.com", "MissingEndpoints", `endpointslices for service/unready in "ext" have no addresses with port name "https"`)
+
+	// The others' discovery still works, with kubectl too.
+	if out, err := k.kubectl("", "api-resources"); err != nil || !strings.Contains(out, "deployments") {
+		t.Fatalf("kubectl api-resources: %v\n%s", err, out)
+	}
+	// The legacy /apis lists every group, available or not (client-go's
+	// ServerGroups would read aggregated discovery, which leaves out
+	// what has never answered).
+	raw, err := aggregatorRaw(t, k.rest, "/apis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups metav1.APIGroupList
+	if err := json.Unmarshal(raw, &groups); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range groups.Groups {
+		names = append(names, g.Name)
+	}
+	order := strings.Join(names, " ")
+	if !strings.HasPrefix(order, "apiregistration.k8s.io good.example.com apps ") || !strings.Contains(order, "bad.example.com") ||
+		strings.Index(order, "bad.example.com") < strings.Index(order, "storage.k8s.io") {
+		t.Fatalf("/apis groups in the wrong order: %s", order)
+	}
+
+	// The service of the passing one goes: ServiceNotFound.
+	if err := k.client.CoreV1().Services("ext").Delete(ctx, "good", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	aggWaitCondition(t, k, "v1.good.example.com", "ServiceNotFound", `service/good in "ext" is not present`)
+}
