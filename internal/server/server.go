@@ -181,6 +181,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	cat := registry.NewCatalogue()
 	proxySubresources(cfg, cat, stores)
+	if err := kubeletSubresources(cfg, cat, stores, az.authorizer); err != nil {
+		return fail(err)
+	}
 	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
 		return fail(err)
 	}
