@@ -179,7 +179,6 @@ func TestKubeletLogs(t *testing.T) {
 	settled(t, base)
 }
 
-
 func TestKubeletExec(t *testing.T) {
 	k, kl := kubeletCluster(t)
 	if out := k.mustKubectl("", "exec", "web", "--", "echo", "hello", "world"); out != "hello world\n" {
