@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -40,7 +40,7 @@ func TestConsole(t *testing.T) {
 	if _, err := k.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	stopConsole := startConsole(t, k)
+	_, stopConsole := startConsole(t, k)
 	proxy := startKubectlProxy(t, k)
 	b := newBrowser(t, browserPath)
 
@@ -124,6 +124,39 @@ func TestConsole(t *testing.T) {
 	b.checkErrors()
 }
 
+// TestConsoleToken opens the console directly rather than through the
+// API server's proxy: it forwards the page's API requests with no
+// identity of its own, so the page is anonymous (kube's 403 shown) until
+// a ServiceAccount's token is pasted in, and then acts as that account.
+func TestConsoleToken(t *testing.T) {
+	browserPath := chromium(t)
+	k := startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true }) // the console's EndpointSlice is on loopback
+	ctx := context.Background()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "console-viewer", Namespace: "default"}}
+	if _, err := k.client.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k.mustKubectl("", "create", "clusterrolebinding", "console-viewer", "--clusterrole=view", "--serviceaccount=default:console-viewer")
+	tr, err := k.client.CoreV1().ServiceAccounts("default").CreateToken(ctx, "console-viewer", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := startConsole(t, k)
+	b := newBrowser(t, browserPath)
+
+	b.do("open the console directly", chromedp.Navigate(url))
+	b.wait("without a token the page is anonymous, and told so", `document.querySelector('#error').textContent.includes('403') && document.querySelector('#error').textContent.includes('system:anonymous')`)
+	b.screenshot("anonymous")
+	b.do("paste the token", chromedp.SetValue(chromedp.CSS("#token"), tr.Status.Token), chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+	b.wait("the namespaces are listed as the service account", `document.querySelector('#resource-table tr[data-name="kube-system"]') && document.querySelector('#mode').textContent.includes('pasted bearer token')`)
+	b.wait("its error is gone", `document.querySelector('#error').hidden`)
+	b.screenshot("token")
+	b.do("open a secret's resource, which view may not list", chromedp.Click(chromedp.CSS(`#groups a[data-resource="core/v1/secrets"]`)))
+	b.wait("the API server's refusal names the service account", `document.querySelector('#error').textContent.includes('system:serviceaccount:default:console-viewer')`)
+	b.screenshot("forbidden-secrets")
+	b.checkErrors()
+}
+
 // chromium is the browser binary, or a skip when there is none and
 // KAPI_REQUIRE_BROWSER is not set (CI sets it and installs chromium).
 func chromium(t *testing.T) string {
@@ -139,9 +172,12 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+var consoleLine = regexp.MustCompile(`kapi console is serving on (http://\S+/)`)
+
 // startConsole runs `kapi console` against k until the returned stop (or
-// the test's end) sends it SIGTERM and waits for its exit.
-func startConsole(t *testing.T, k *kapi) (stop func()) {
+// the test's end) sends it SIGTERM and waits for its exit; url is the
+// console's own address.
+func startConsole(t *testing.T, k *kapi) (url string, stop func()) {
 	t.Helper()
 	cmd := exec.Command(bins.kapi, "console", "--kubeconfig", k.srv.Kubeconfig)
 	cmd.Stderr = os.Stderr
@@ -164,6 +200,7 @@ func startConsole(t *testing.T, k *kapi) (stop func()) {
 	t.Cleanup(stop)
 	first := make(chan string, 1)
 	go func() {
+		defer close(first) // it exited: its error is on stderr
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			select {
@@ -173,14 +210,19 @@ func startConsole(t *testing.T, k *kapi) (stop func()) {
 		}
 	}()
 	select {
-	case line := <-first:
-		if !strings.Contains(line, "kapi console is serving on") {
+	case line, ok := <-first:
+		if !ok {
+			t.Fatal("kapi console exited before serving")
+		}
+		m := consoleLine.FindStringSubmatch(line)
+		if m == nil {
 			t.Fatalf("kapi console printed %q", line)
 		}
+		return m[1], stop
 	case <-time.After(60 * time.Second):
 		t.Fatal("kapi console printed nothing")
 	}
-	return stop
+	return "", stop
 }
 
 var kubectlProxyLine = regexp.MustCompile(`Starting to serve on (\S+)`)
