@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/fields"
 )
 
 // Info describes a request as kube-apiserver's RequestInfo does.
@@ -111,7 +114,28 @@ func Parse(r *http.Request) *Info {
 	if (info.Verb == "list" || info.Verb == "get") && (watchPath || isTrue(r.URL.Query().Get("watch"))) {
 		info.Verb = "watch"
 	}
+	if info.Name == "" && ok && verbs[1] == "list" {
+		info.Name = selectedName(r)
+	}
 	return info
+}
+
+// selectedName is the name a list or watch selects with
+// fieldSelector=metadata.name=<name>: kube's RequestInfo names the object
+// then, so that RBAC's resourceNames allow an informer of one object
+// (an extension server's informer of
+// kube-system/extension-apiserver-authentication, which the
+// extension-apiserver-authentication-reader Role allows by name).
+func selectedName(r *http.Request) string {
+	sel, err := fields.ParseSelector(r.URL.Query().Get("fieldSelector"))
+	if err != nil {
+		return ""
+	}
+	name, found := sel.RequiresExactMatch("metadata.name")
+	if !found || len(path.IsValidPathSegmentName(name)) > 0 {
+		return ""
+	}
+	return name
 }
 
 func isTrue(s string) bool { return s == "true" || s == "1" }
