@@ -144,14 +144,43 @@ func (a *RequestHeader) verify(certs []*x509.Certificate) bool {
 // clear removes the headers the user came in, as kube's
 // ClearAuthenticationHeaders.
 func (a *RequestHeader) clear(h http.Header) {
-	for _, names := range [][]string{a.UsernameHeaders, a.UIDHeaders, a.GroupHeaders} {
-		for _, n := range names {
+	clearHeaders(h, [][]string{a.UsernameHeaders, a.UIDHeaders, a.GroupHeaders}, a.ExtraPrefixes)
+}
+
+// ClearHeaders implements HeaderClearer: the configured headers go from
+// every authenticated request, whoever authenticated it.
+func (a *RequestHeader) ClearHeaders(h http.Header) { a.clear(h) }
+
+// HeaderClearer is an authenticator whose headers must not outlive
+// authentication.
+type HeaderClearer interface {
+	ClearHeaders(h http.Header)
+}
+
+// ClearHeaders removes, as kube's authentication filter does after any
+// successful authentication, kube's standard front-proxy headers
+// (X-Remote-User, X-Remote-Uid, X-Remote-Group, X-Remote-Extra-*) and
+// those of each request-header authenticator of the union: what comes
+// after (a proxy to a service or an aggregated API server) never passes
+// on a client's claim to be someone.
+func (un Union) ClearHeaders(h http.Header) {
+	clearHeaders(h, [][]string{{"X-Remote-User"}, {"X-Remote-Uid"}, {"X-Remote-Group"}}, []string{"X-Remote-Extra-"})
+	for _, a := range un {
+		if c, ok := a.(HeaderClearer); ok {
+			c.ClearHeaders(h)
+		}
+	}
+}
+
+func clearHeaders(h http.Header, names [][]string, prefixes []string) {
+	for _, list := range names {
+		for _, n := range list {
 			h.Del(n)
 		}
 	}
 	for k := range h {
-		if hasAnyPrefix(k, a.ExtraPrefixes) {
-			delete(h, k)
+		if hasAnyPrefix(k, prefixes) {
+			delete(h, k) // the raw key: no reliance on canonical spelling
 		}
 	}
 }

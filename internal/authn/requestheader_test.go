@@ -136,3 +136,16 @@ func TestNewRequestHeaderRefusesBlankNames(t *testing.T) {
 		t.Fatal("a blank header name was accepted")
 	}
 }
+
+func TestUnionClearHeaders(t *testing.T) {
+	rh, err := NewRequestHeader(nil, nil, []string{"X-Proxy-User"}, []string{"X-Proxy-Uid"}, []string{"X-Proxy-Group"}, []string{"X-Proxy-Extra-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"X-Remote-User": {"a"}, "X-Remote-Uid": {"u"}, "X-Remote-Group": {"g"}, "x-remote-extra-scopes": {"s"},
+		"X-Proxy-User": {"a"}, "X-Proxy-Uid": {"u"}, "X-Proxy-Group": {"g"}, "X-Proxy-Extra-A": {"b"}, "Accept": {"*/*"}}
+	Union{&X509{}, rh}.ClearHeaders(h)
+	if want := (http.Header{"Accept": {"*/*"}}); !reflect.DeepEqual(h, want) {
+		t.Fatalf("headers left: %v", h)
+	}
+}

@@ -16,7 +16,8 @@ var authenticationAttempts = metrics.Counter("authentication_attempts", "Counter
 // credential no authenticator accepts is 401, never anonymous; one that
 // carries none is system:anonymous when anonymous is allowed. Every
 // authenticated user is in system:authenticated. The Authorization header
-// does not go further than this filter.
+// and the front-proxy headers (X-Remote-User, ...) do not go further than
+// this filter, as in kube.
 func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +49,9 @@ func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http
 				return
 			}
 			r.Header.Del("Authorization")
+			if c, ok := a.(authn.HeaderClearer); ok {
+				c.ClearHeaders(r.Header)
+			}
 			next.ServeHTTP(w, r.WithContext(request.WithUser(r.Context(), u)))
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"kapi/internal/authn"
 	"kapi/internal/request"
 )
 
@@ -174,6 +176,26 @@ func TestAuthenticate(t *testing.T) {
 		}
 		if seen == nil || seen.Name != c.user || len(seen.Groups) != c.groups {
 			t.Errorf("%s: user %+v", c.name, seen)
+		}
+	}
+}
+
+// TestAuthenticateClearsFrontProxyHeaders: as kube, what comes after
+// authentication (a proxy) never sees a client's X-Remote-* claims,
+// whoever authenticated the request, anonymous included.
+func TestAuthenticateClearsFrontProxyHeaders(t *testing.T) {
+	var seen http.Header
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header })
+	for _, a := range []authn.Union{
+		{fakeAuthn{u: &request.User{Name: "alice"}, ok: true}},
+		{fakeAuthn{}},
+	} {
+		seen = nil
+		r := httptest.NewRequest("GET", "/api", nil)
+		r.Header = http.Header{"X-Remote-User": {"root"}, "X-Remote-Group": {"system:masters"}, "X-Remote-Extra-Scopes": {"all"}, "Accept": {"*/*"}}
+		Authenticate(a, true)(next).ServeHTTP(httptest.NewRecorder(), r)
+		if want := (http.Header{"Accept": {"*/*"}}); !reflect.DeepEqual(seen, want) {
+			t.Errorf("after authentication the request has %v", seen)
 		}
 	}
 }
