@@ -37,7 +37,9 @@ import (
 // authenticators, and kapi's x509 authenticator refuses a certificate of
 // a CA it does not trust, which gives the same 401.
 type RequestHeader struct {
-	Roots           *x509.CertPool
+	// Roots is the request-header CA, asked at each verification so that
+	// a rotated CA file is used (CAFile.Pool).
+	Roots           func() *x509.CertPool
 	AllowedNames    []string
 	UsernameHeaders []string
 	UIDHeaders      []string
@@ -48,15 +50,17 @@ type RequestHeader struct {
 	verified map[[32]byte]verdict
 }
 
-// verdict remembers whether a chain verified, until its leaf expires.
+// verdict remembers whether a chain verified against a pool, until its
+// leaf expires.
 type verdict struct {
 	ok       bool
 	notAfter time.Time
+	pool     *x509.CertPool
 }
 
 // NewRequestHeader checks the header names as kube does (blank ones are
 // an error) and trims them.
-func NewRequestHeader(roots *x509.CertPool, allowedNames, username, uid, group, extraPrefixes []string) (*RequestHeader, error) {
+func NewRequestHeader(roots func() *x509.CertPool, allowedNames, username, uid, group, extraPrefixes []string) (*RequestHeader, error) {
 	a := &RequestHeader{Roots: roots, AllowedNames: allowedNames}
 	for _, h := range []struct {
 		flag string
@@ -100,8 +104,8 @@ func (a *RequestHeader) AuthenticateRequest(r *http.Request) (*request.User, boo
 
 // trusted verifies the chain against the request-header CA and the
 // common name against AllowedNames. The verdict is remembered (bounded,
-// until the leaf expires): every request of an ordinary client
-// certificate asks here first.
+// until the leaf expires, for the pool it was verified against): every
+// request of an ordinary client certificate asks here first.
 func (a *RequestHeader) trusted(certs []*x509.Certificate) bool {
 	h := sha256.New()
 	for _, c := range certs {
@@ -109,13 +113,17 @@ func (a *RequestHeader) trusted(certs []*x509.Certificate) bool {
 	}
 	var key [32]byte
 	h.Sum(key[:0])
+	var pool *x509.CertPool
+	if a.Roots != nil {
+		pool = a.Roots()
+	}
 	a.mu.Lock()
 	v, ok := a.verified[key]
 	a.mu.Unlock()
-	if ok && time.Now().Before(v.notAfter) {
+	if ok && v.pool == pool && time.Now().Before(v.notAfter) {
 		return v.ok
 	}
-	v = verdict{ok: a.verify(certs), notAfter: certs[0].NotAfter}
+	v = verdict{ok: a.verify(pool, certs), notAfter: certs[0].NotAfter, pool: pool}
 	a.mu.Lock()
 	if a.verified == nil || len(a.verified) >= maxVerified {
 		a.verified = map[[32]byte]verdict{}
@@ -125,15 +133,15 @@ func (a *RequestHeader) trusted(certs []*x509.Certificate) bool {
 	return v.ok
 }
 
-func (a *RequestHeader) verify(certs []*x509.Certificate) bool {
-	if a.Roots == nil {
+func (a *RequestHeader) verify(roots *x509.CertPool, certs []*x509.Certificate) bool {
+	if roots == nil {
 		return false
 	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, err := certs[0].Verify(x509.VerifyOptions{Roots: a.Roots, Intermediates: inter,
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	if err != nil {
 		return false

@@ -7,9 +7,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -40,6 +43,8 @@ func newTestCA(t *testing.T, cn string) *testCA {
 	return &testCA{cert: cert, key: key, pool: pool}
 }
 
+func (ca *testCA) roots() *x509.CertPool { return ca.pool }
+
 func (ca *testCA) client(t *testing.T, cn string, usage x509.ExtKeyUsage) *x509.Certificate {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -57,7 +62,7 @@ func (ca *testCA) client(t *testing.T, cn string, usage x509.ExtKeyUsage) *x509.
 func TestRequestHeader(t *testing.T) {
 	front, other := newTestCA(t, "front-proxy-ca"), newTestCA(t, "kapi-ca")
 	proxyCert := front.client(t, "front-proxy-client", x509.ExtKeyUsageClientAuth)
-	a, err := NewRequestHeader(front.pool, []string{"front-proxy-client"},
+	a, err := NewRequestHeader(front.roots, []string{"front-proxy-client"},
 		[]string{"X-Remote-User", " X-Other-User "}, []string{"X-Remote-Uid"}, []string{"X-Remote-Group", "X-Other-Group"}, []string{"X-Remote-Extra-", "X-Other-Extra-"})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +98,7 @@ func TestRequestHeader(t *testing.T) {
 			header: headers("X-Remote-User", "alice"), kept: []string{"X-Remote-User"}},
 		{name: "a server certificate", cert: front.client(t, "front-proxy-client", x509.ExtKeyUsageServerAuth),
 			header: headers("X-Remote-User", "alice"), kept: []string{"X-Remote-User"}},
-		{name: "any common name when none is listed", auth: &RequestHeader{Roots: front.pool, UsernameHeaders: []string{"X-Remote-User"}},
+		{name: "any common name when none is listed", auth: &RequestHeader{Roots: front.roots, UsernameHeaders: []string{"X-Remote-User"}},
 			cert: front.client(t, "anyone", x509.ExtKeyUsageClientAuth), header: headers("X-Remote-User", "carol"),
 			want: &request.User{Name: "carol", Groups: []string{}, Extra: map[string][]string{}}},
 		{name: "no certificate", header: headers("X-Remote-User", "alice"), kept: []string{"X-Remote-User"}},
@@ -147,5 +152,54 @@ func TestUnionClearHeaders(t *testing.T) {
 	Union{&X509{}, rh}.ClearHeaders(h)
 	if want := (http.Header{"Accept": {"*/*"}}); !reflect.DeepEqual(h, want) {
 		t.Fatalf("headers left: %v", h)
+	}
+}
+
+// TestRequestHeaderCAFileRotation: a new CA written into
+// --requestheader-client-ca-file is used without a restart, and the
+// remembered verdicts of the old one are not.
+func TestRequestHeaderCAFileRotation(t *testing.T) {
+	oldCA, newCA := newTestCA(t, "old"), newTestCA(t, "new")
+	pemOf := func(ca *testCA) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}) }
+	file := filepath.Join(t.TempDir(), "front-proxy-ca.crt")
+	if err := os.WriteFile(file, pemOf(oldCA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := NewCAFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.CheckEvery = 0
+	a, _ := NewRequestHeader(ca.Pool, nil, []string{"X-Remote-User"}, nil, nil, nil)
+	user := func(cert *x509.Certificate) bool {
+		r := httptest.NewRequest(http.MethodGet, "/api", nil)
+		r.Header.Set("X-Remote-User", "alice")
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
+		_, ok, _ := a.AuthenticateRequest(r)
+		return ok
+	}
+	oldCert, newCert := oldCA.client(t, "proxy", x509.ExtKeyUsageClientAuth), newCA.client(t, "proxy", x509.ExtKeyUsageClientAuth)
+	if !user(oldCert) || user(newCert) {
+		t.Fatal("before the rotation")
+	}
+	// Both during the rotation, then the new one alone.
+	if err := os.WriteFile(file, append(pemOf(oldCA), pemOf(newCA)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !user(oldCert) || !user(newCert) {
+		t.Fatal("during the rotation")
+	}
+	if err := os.WriteFile(file, append(pemOf(newCA), '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if user(oldCert) || !user(newCert) {
+		t.Fatal("after the rotation")
+	}
+	// A broken file keeps the last good CA.
+	if err := os.WriteFile(file, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !user(newCert) {
+		t.Fatal("a broken file dropped the CA")
 	}
 }

@@ -197,26 +197,14 @@ func writeSelfSignedCA(cn, certFile, keyFile string) error {
 	return writePair(certFile, keyFile, der, key)
 }
 
-// requestHeaderAuthn is the request-header authenticator of rh.
+// requestHeaderAuthn is the request-header authenticator of rh; its CA
+// file is read again when it changes.
 func requestHeaderAuthn(rh RequestHeaderConfig) (*authn.RequestHeader, error) {
-	roots, err := readCAFile(rh.ClientCAFile)
+	ca, err := authn.NewCAFile(rh.ClientCAFile)
 	if err != nil {
 		return nil, fmt.Errorf("--requestheader-client-ca-file: %w", err)
 	}
-	return authn.NewRequestHeader(roots, rh.AllowedNames, rh.UsernameHeaders, rh.UIDHeaders, rh.GroupHeaders, rh.ExtraHeaderPrefixes)
-}
-
-// readCAFile reads a PEM bundle into a pool.
-func readCAFile(name string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("%s holds no certificate", name)
-	}
-	return pool, nil
+	return authn.NewRequestHeader(ca.Pool, rh.AllowedNames, rh.UsernameHeaders, rh.UIDHeaders, rh.GroupHeaders, rh.ExtraHeaderPrefixes)
 }
 
 // authenticationInfo is what kube-system/extension-apiserver-authentication

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"kapi/internal/authn"
 )
 
 // TestFrontProxyGenerated: without --requestheader-client-ca-file kapi
@@ -28,11 +30,11 @@ func TestFrontProxyGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
-	roots, err := readCAFile(want.ClientCAFile)
+	ca, err := authn.NewCAFile(want.ClientCAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil || leaf.Subject.CommonName != "front-proxy-client" {
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil || leaf.Subject.CommonName != "front-proxy-client" {
 		t.Fatalf("client certificate %q: %v", leaf.Subject.CommonName, err)
 	}
 	before, _ := os.ReadFile(want.ClientCAFile)
