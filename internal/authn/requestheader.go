@@ -59,7 +59,7 @@ type verdict struct {
 }
 
 // NewRequestHeader checks the header names as kube does (blank ones are
-// an error) and trims them.
+// an error, with kube's message) and trims them.
 func NewRequestHeader(roots func() *x509.CertPool, allowedNames, username, uid, group, extraPrefixes []string) (*RequestHeader, error) {
 	a := &RequestHeader{Roots: roots, AllowedNames: allowedNames}
 	for _, h := range []struct {
@@ -67,15 +67,15 @@ func NewRequestHeader(roots func() *x509.CertPool, allowedNames, username, uid, 
 		in   []string
 		out  *[]string
 	}{
-		{"--requestheader-username-headers", username, &a.UsernameHeaders},
-		{"--requestheader-uid-headers", uid, &a.UIDHeaders},
-		{"--requestheader-group-headers", group, &a.GroupHeaders},
-		{"--requestheader-extra-headers-prefix", extraPrefixes, &a.ExtraPrefixes},
+		{"requestheader-username-headers", username, &a.UsernameHeaders},
+		{"requestheader-uid-headers", uid, &a.UIDHeaders},
+		{"requestheader-group-headers", group, &a.GroupHeaders},
+		{"requestheader-extra-headers-prefix", extraPrefixes, &a.ExtraPrefixes},
 	} {
 		for _, name := range h.in {
 			t := strings.TrimSpace(name)
 			if t == "" {
-				return nil, fmt.Errorf("%s: empty header %q", h.flag, name)
+				return nil, fmt.Errorf("empty value in %q", h.flag)
 			}
 			*h.out = append(*h.out, t)
 		}

@@ -160,7 +160,9 @@ func TestUnionClearHeaders(t *testing.T) {
 // remembered verdicts of the old one are not.
 func TestRequestHeaderCAFileRotation(t *testing.T) {
 	oldCA, newCA := newTestCA(t, "old"), newTestCA(t, "new")
-	pemOf := func(ca *testCA) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}) }
+	pemOf := func(ca *testCA) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+	}
 	file := filepath.Join(t.TempDir(), "front-proxy-ca.crt")
 	if err := os.WriteFile(file, pemOf(oldCA), 0o600); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/klog/v2"
 
 	"kapi/internal/authn"
 	"kapi/internal/controllers"
@@ -69,6 +72,9 @@ func newFrontProxy(cfg Config, pkiDir string) (*FrontProxy, error) {
 	if (f.CertFile == "") != (f.KeyFile == "") {
 		return nil, fmt.Errorf("--proxy-client-cert-file and --proxy-client-key-file must be given together")
 	}
+	if err := checkRequestHeader(cfg.RequestHeader); err != nil {
+		return nil, err
+	}
 	if cfg.RequestHeader.ClientCAFile == "" {
 		if err := ensureFrontProxy(pkiDir); err != nil {
 			return nil, fmt.Errorf("generating the front-proxy certificates: %w", err)
@@ -91,6 +97,55 @@ func newFrontProxy(cfg Config, pkiDir string) (*FrontProxy, error) {
 		}
 	}
 	return f, nil
+}
+
+// checkRequestHeader is kube's check of the --requestheader-* flags
+// (RequestHeaderAuthenticationOptions.Validate): blank values are
+// refused, and so are UID headers without X-Remote-Uid; username, group
+// and extra headers without kube's standard one are warned about, since
+// kube-aggregator always sends the standard ones.
+func checkRequestHeader(rh RequestHeaderConfig) error {
+	for _, f := range []struct {
+		flag   string
+		values []string
+	}{
+		{"requestheader-username-headers", rh.UsernameHeaders},
+		{"requestheader-group-headers", rh.GroupHeaders},
+		{"requestheader-extra-headers-prefix", rh.ExtraHeaderPrefixes},
+		{"requestheader-allowed-names", rh.AllowedNames},
+		{"requestheader-uid-headers", rh.UIDHeaders},
+	} {
+		for _, v := range f.values {
+			if strings.TrimSpace(v) == "" {
+				return fmt.Errorf("empty value in %q", f.flag)
+			}
+		}
+	}
+	for _, w := range []struct {
+		flag, what, standard string
+		values               []string
+	}{
+		{"username-headers", "header", KubeProxyHeaders.User, rh.UsernameHeaders},
+		{"group-headers", "header", KubeProxyHeaders.Group, rh.GroupHeaders},
+		{"extra-headers-prefix", "header prefix", KubeProxyHeaders.ExtraPrefix, rh.ExtraHeaderPrefixes},
+	} {
+		if len(w.values) > 0 && !containsFold(w.values, w.standard) {
+			klog.Warningf("--requestheader-%s is set without specifying the standard %s %s - API aggregation will not work", w.flag, w.standard, w.what)
+		}
+	}
+	if len(rh.UIDHeaders) > 0 && !containsFold(rh.UIDHeaders, KubeProxyHeaders.UID) {
+		return fmt.Errorf("--requestheader-uid-headers is set without specifying the standard X-Remote-Uid header - API aggregation will not work")
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClientCertificate is the proxy client certificate, read again when its

@@ -85,6 +85,21 @@ func TestFrontProxyFlags(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("kapi generated %v", entries)
 	}
+	for _, c := range []struct {
+		rh   RequestHeaderConfig
+		want string
+	}{
+		{RequestHeaderConfig{UsernameHeaders: []string{"X-Remote-User", " "}}, `empty value in "requestheader-username-headers"`},
+		{RequestHeaderConfig{AllowedNames: []string{""}}, `empty value in "requestheader-allowed-names"`},
+		{RequestHeaderConfig{UIDHeaders: []string{"X-User-Id"}}, "--requestheader-uid-headers is set without specifying the standard X-Remote-Uid header - API aggregation will not work"},
+	} {
+		bad := cfg
+		c.rh.ClientCAFile = cfg.RequestHeader.ClientCAFile
+		bad.RequestHeader = c.rh
+		if _, err := newFrontProxy(bad, dir); err == nil || err.Error() != c.want {
+			t.Errorf("%+v: %v, want %q", c.rh, err, c.want)
+		}
+	}
 	cfg.ProxyClientKeyFile = ""
 	if _, err := newFrontProxy(cfg, dir); err == nil {
 		t.Fatal("a client certificate without its key was accepted")
