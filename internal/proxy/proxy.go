@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/klog/v2"
 )
 
 // Location is where a request goes: the target's scheme and host, and
@@ -70,6 +72,7 @@ func Handler(loc Location, opts Options) http.Handler {
 		// Flushed as written: an event stream or a watch through the
 		// proxy arrives event by event.
 		FlushInterval: -1,
+		ErrorLog:      copyErrors,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client went: nobody to answer
@@ -117,6 +120,22 @@ func JoinPath(u *url.URL, rest string) error {
 		u.RawPath = escaped
 	}
 	return nil
+}
+
+// copyErrors is the ReverseProxy's own log: it reports there only a
+// body copy that stopped ("read error during body copy: unexpected
+// EOF"), which is how every watch or stream ends when the target or the
+// client goes, so it goes to klog at V(2) rather than to the standard
+// logger's stderr, where each ended watch would add a line. (kube's
+// UpgradeAwareHandler writes these to stderr. A target that cannot be
+// reached is not one of them: ErrorHandler answers it as a Status.)
+var copyErrors = log.New(klogWriter{}, "", 0)
+
+type klogWriter struct{}
+
+func (klogWriter) Write(p []byte) (int, error) {
+	klog.V(2).InfoS(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // buffers are the copy buffers of every proxied body (32 KiB, as
