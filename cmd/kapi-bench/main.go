@@ -30,6 +30,7 @@ func main() {
 	fs.IntVar(&cfg.CRDProperties, "crd-properties", cfg.CRDProperties, "--crds: properties of the large schema")
 	fs.StringVar(&cfg.Kubectl, "kubectl", "", "--crds: the kubectl to run (default: built from kapi/test/kubectl)")
 	fs.BoolVar(&cfg.AdmissionMode, "admission", false, "run the admission benchmark: creates with no webhook, with 100 configurations matching nothing, with one matching validating webhook")
+	fs.BoolVar(&cfg.ProxyMode, "proxy", false, "run the service proxy benchmark: small requests through services/proxy against direct, a 100 MB stream, kapi's memory around a 1 GiB download")
 	fs.BoolVar(&cfg.StartMode, "start", false, "run the start-up benchmark: exec to /readyz = 200 of kapi with its embedded etcd, empty and filled data folder")
 	fs.IntVar(&cfg.Starts, "starts", cfg.Starts, "--start: starts of each kind")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run as the kapi (\"kapi\") or etcd (\"etcd\") process of a benchmark")

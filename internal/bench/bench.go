@@ -53,6 +53,9 @@ type Config struct {
 	Kubectl        string
 	// AdmissionMode runs the admission benchmark (admission.go) instead.
 	AdmissionMode bool
+	// ProxyMode runs the service proxy benchmark (proxy.go) instead; its
+	// kapi child runs with --proxy-allow-loopback.
+	ProxyMode bool
 	// StartMode measures kapi's start-up instead (start.go): Starts
 	// first starts and restarts of a kapi process.
 	StartMode bool
@@ -120,7 +123,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 
 	port, _ := strconv.Atoi(strings.Split(freeAddr(), ":")[1])
 	kapiDir := filepath.Join(dir, "kapi")
-	kapiProc, err := spawn(ctx, "kapi", "--child", "kapi", "--dir", kapiDir, "--port", strconv.Itoa(port), "--etcd", etcdURL)
+	kapiArgs := []string{"--child", "kapi", "--dir", kapiDir, "--port", strconv.Itoa(port), "--etcd", etcdURL}
+	if cfg.ProxyMode {
+		kapiArgs = append(kapiArgs, "--proxy")
+	}
+	kapiProc, err := spawn(ctx, "kapi", kapiArgs...)
 	if err != nil {
 		return err
 	}
@@ -152,6 +159,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if cfg.AdmissionMode {
 		return b.runAdmission(ctx)
 	}
+	if cfg.ProxyMode {
+		return b.runProxy(ctx, restConfig)
+	}
 	if cfg.CRDMode {
 		// JSON: custom resources have no protobuf.
 		rc := rest.CopyConfig(restConfig)
@@ -182,6 +192,7 @@ func runKapi(ctx context.Context, cfg Config) error {
 		c.EtcdServers = []string{cfg.EtcdURL}
 	}
 	c.MaxRequestsInFlight, c.MaxMutatingRequestsInFlight = 0, 0
+	c.ProxyAllowLoopback = cfg.ProxyMode // its backend is on loopback
 	s, err := server.Start(ctx, c)
 	if err != nil {
 		return err
