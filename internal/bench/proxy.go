@@ -53,7 +53,11 @@ func (b *bench) runProxy(ctx context.Context, rc *rest.Config) error {
 	fmt.Fprintf(b.out, "kapi-bench --proxy: services/proxy to a backend on loopback, %d clients, %s per throughput run\n\n", b.cfg.Clients, b.cfg.Duration)
 
 	direct := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.cfg.Clients}}
+	wait := b.profile(ctx, "proxy-small", b.cfg.Duration)
 	proxied := b.throughput(kc, base+"/small")
+	if err := wait(); err != nil {
+		return err
+	}
 	straight := b.throughput(direct, "http://"+backend+"/small")
 	fmt.Fprintf(b.out, "small requests   proxied %8.0f req/s   direct %8.0f req/s   ratio %3.0f%%   (goal >= 50%%)\n",
 		proxied, straight, 100*proxied/straight)
