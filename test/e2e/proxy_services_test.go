@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 	corev1 "k8s.io/api/core/v1"
@@ -166,10 +167,11 @@ func TestProxyServices(t *testing.T) {
 
 // TestProxyServicesStreams: a request body and a response body stream
 // through, chunked; server-sent events arrive one by one (the backend
-// sends the next only once the client has read the previous); a
-// WebSocket upgrade passes every filter and echoes.
+// sends the next only once the client has read the previous), and
+// outlive --request-timeout (a proxy is long-running); a WebSocket
+// upgrade passes every filter and echoes.
 func TestProxyServicesStreams(t *testing.T) {
-	k := startKapi(t, allowLoopback, withoutLoops(rootCAPublisher))
+	k := startKapi(t, allowLoopback, withoutLoops(rootCAPublisher), func(c *server.Config) { c.RequestTimeout = time.Second })
 	next := make(chan struct{})
 	upgrader := websocket.Upgrader{}
 	mux := http.NewServeMux()
@@ -243,6 +245,9 @@ func TestProxyServicesStreams(t *testing.T) {
 			t.Fatalf("event %d: %q %v", i, line, err)
 		}
 		rd.ReadString('\n')
+		if i == 1 {
+			time.Sleep(2 * time.Second) // past --request-timeout
+		}
 		next <- struct{}{}
 	}
 	resp.Body.Close()
