@@ -74,7 +74,8 @@ func (s *Services) Location(ctx context.Context, ns, id string) (*url.URL, error
 
 // Endpoint is "host:port" of a ready endpoint serving the Service port
 // numbered port, as a webhook or an aggregated API server given as a
-// Service is called.
+// Service is called. Its errors are plain ones, for the caller to wrap
+// as its failure (a failed conversion is kube's 500, not a 503).
 func (s *Services) Endpoint(ctx context.Context, ns, name string, port int32) (string, error) {
 	svc, err := s.service(ctx, ns, name)
 	if err != nil {
@@ -82,7 +83,7 @@ func (s *Services) Endpoint(ctx context.Context, ns, name string, port int32) (s
 	}
 	sp := servicePort(svc, int64(port))
 	if sp == nil {
-		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("no service port %d found for service %q", port, name))
+		return "", fmt.Errorf("no service port %d found for service %q", port, name)
 	}
 	slices, err := s.slices(ctx, ns, name)
 	if err != nil {
@@ -93,7 +94,7 @@ func (s *Services) Endpoint(ctx context.Context, ns, name string, port int32) (s
 		if refused {
 			return "", fmt.Errorf("the endpoints of service %s/%s are loopback or link-local addresses, refused without --proxy-allow-loopback", ns, name)
 		}
-		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", name))
+		return "", fmt.Errorf("no endpoints available for service %q", name)
 	}
 	return hostPort, nil
 }
