@@ -75,18 +75,31 @@ func (f *flunderServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// watch streams an ADDED event per flunder added from now until the
-// client goes.
-func (f *flunderServer) watch(w http.ResponseWriter, r *http.Request) {
+// subscribe registers a watcher of the flunders added from now on, until
+// the returned func is called.
+func (f *flunderServer) subscribe() (<-chan map[string]any, func()) {
 	ch := make(chan map[string]any, 16)
 	f.mu.Lock()
 	f.watchers = append(f.watchers, ch)
 	f.mu.Unlock()
-	defer func() {
+	return ch, func() {
 		f.mu.Lock()
 		f.watchers = slices.DeleteFunc(f.watchers, func(c chan map[string]any) bool { return c == ch })
 		f.mu.Unlock()
-	}()
+	}
+}
+
+func (f *flunderServer) watcherCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.watchers)
+}
+
+// watch streams an ADDED event per flunder added from now until the
+// client goes.
+func (f *flunderServer) watch(w http.ResponseWriter, r *http.Request) {
+	ch, done := f.subscribe()
+	defer done()
 	w.WriteHeader(http.StatusOK)
 	w.(http.Flusher).Flush()
 	enc := json.NewEncoder(w)
@@ -103,36 +116,48 @@ func (f *flunderServer) watch(w http.ResponseWriter, r *http.Request) {
 
 func aggAllowLoopback(c *server.Config) { c.ProxyAllowLoopback = true }
 
-// TestAggregationFlunders: an APIService with spec.service makes kapi
-// proxy wardle.example.com/v1alpha1 to the test's extension server (TLS
-// verified with the caBundle, kapi's front-proxy certificate, the user in
-// X-Remote-* whatever the client sent there); client-go lists and
-// watches flunders through kapi, kubectl gets them, discovery (legacy and
-// aggregated) and OpenAPI v2 and v3 show them; deleting the APIService
-// ends the routing.
-func TestAggregationFlunders(t *testing.T) {
+// flundersGVR is the flunder server's resource.
+var flundersGVR = schema.GroupVersionResource{Group: "wardle.example.com", Version: "v1alpha1", Resource: "flunders"}
+
+// startFlunders is kapi with the flunder server (holding default/first)
+// registered as wardle.example.com/v1alpha1 behind the Service
+// wardle/api, Available and served through kapi.
+func startFlunders(t *testing.T) (*kapi, *flunderServer, *aggExtension) {
+	t.Helper()
 	k := startKapi(t, aggAllowLoopback)
-	ctx := context.Background()
 	flunders := &flunderServer{}
 	flunders.add("default", "first")
 	ext := startAggExtension(t, k, "wardle", "api", flunders)
 	aggService(t, k, "wardle", "api", ext.Port, true)
 	aggAPIService(t, k, "wardle.example.com", "v1alpha1", "wardle", "api", ext.CA, 2000, 10)
 	aggWaitCondition(t, k, "v1alpha1.wardle.example.com", "Passed", "all checks passed")
-
-	gvr := schema.GroupVersionResource{Group: "wardle.example.com", Version: "v1alpha1", Resource: "flunders"}
-	var list interface{ UnstructuredContent() map[string]any }
 	if err := waitUntil(30*time.Second, func() bool {
-		l, err := k.dynamic.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
-		if err == nil {
-			list = l
-		}
+		_, err := k.dynamic.Resource(flundersGVR).Namespace("default").List(context.Background(), metav1.ListOptions{})
 		return err == nil
 	}); err != nil {
-		t.Fatalf("listing flunders through kapi: %v", err)
+		t.Fatal("flunders are not served through kapi")
 	}
-	if items := list.UnstructuredContent()["items"].([]any); len(items) != 1 {
-		t.Fatalf("flunders: %v", items)
+	return k, flunders, ext
+}
+
+// TestAggregationFlunders: an APIService with spec.service makes kapi
+// proxy wardle.example.com/v1alpha1 to the test's extension server (TLS
+// verified with the caBundle; the server, standard, authenticates kapi's
+// front-proxy certificate and the user in X-Remote-* from kapi's
+// ConfigMap, whatever the client sent there); client-go lists and
+// watches flunders through kapi, kubectl gets them, discovery (legacy and
+// aggregated) and OpenAPI v2 and v3 show them; deleting the APIService
+// ends the routing.
+func TestAggregationFlunders(t *testing.T) {
+	k, flunders, ext := startFlunders(t)
+	ctx := context.Background()
+	gvr := flundersGVR
+	list, err := k.dynamic.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].GetName() != "first" {
+		t.Fatalf("flunders: %v", list.Items)
 	}
 
 	// The user arrives in the front proxy's headers; the client's own
@@ -154,6 +179,9 @@ func TestAggregationFlunders(t *testing.T) {
 			last = s
 		}
 	}
+	// k8s.io/apiserver's request-header authenticator (of the ConfigMap's
+	// requestheader-* keys) took the front proxy's certificate and
+	// headers.
 	if last.ProxyCN != "front-proxy-client" || last.User != "kubernetes-admin" || !slices.Contains(last.Groups, "system:masters") ||
 		!slices.Contains(last.Groups, "system:authenticated") || slices.Contains(last.Groups, "system:masters-forged") {
 		t.Fatalf("the extension saw %+v", last)
@@ -167,11 +195,7 @@ func TestAggregationFlunders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wi.Stop()
-	if err := waitUntil(10*time.Second, func() bool {
-		flunders.mu.Lock()
-		defer flunders.mu.Unlock()
-		return len(flunders.watchers) == 1
-	}); err != nil {
+	if err := waitUntil(10*time.Second, func() bool { return flunders.watcherCount() == 1 }); err != nil {
 		t.Fatal("the watch did not reach the extension")
 	}
 	flunders.add("default", "second")

@@ -2,20 +2,11 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,28 +16,30 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	genericrequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/rest"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 )
 
-// aggSeen is what an extension server saw of one request: the front
-// proxy's client certificate (verified against kapi's front-proxy CA)
-// and the user in its headers.
+// aggSeen is what an extension server saw of one request, once
+// k8s.io/apiserver authenticated and authorized it: the common name of
+// the client certificate (kapi's front proxy) and the user.
 type aggSeen struct {
 	Path, ProxyCN, User string
 	Groups              []string
+	Extra               map[string][]string
 }
 
-// aggExtension is an extension API server of the tests: HTTPS on a free
-// loopback port with a serving certificate for <service>.<namespace>.svc
-// signed by a CA of its own (the APIService's caBundle). As a
-// k8s.io/apiserver based server, it only takes requests from a client
-// certificate of the front-proxy CA kapi generated (others get 401), and
-// reads the user from X-Remote-User and X-Remote-Group.
+// aggExtension is an extension API server of the tests, standard as
+// sample-apiserver or metrics-server: delegatedAuth (k8s.io/apiserver's
+// delegated authentication from kapi's extension-apiserver-authentication
+// ConfigMap, SubjectAccessReviews to kapi) in front of the handler,
+// served by serveExtension with a certificate for
+// <service>.<namespace>.svc, the name kapi's aggregator verifies.
 type aggExtension struct {
 	Port int32
-	CA   []byte
+	CA   []byte // the APIService's caBundle
 
 	mu   sync.Mutex
 	seen []aggSeen
@@ -58,71 +51,35 @@ func (e *aggExtension) requests() []aggSeen {
 	return append([]aggSeen(nil), e.seen...)
 }
 
-// startAggExtension serves h for the service ns/svc until the test ends.
+// startAggExtension serves h for the service ns/svc until the test ends;
+// h sees only the requests k8s.io/apiserver let through.
 func startAggExtension(t *testing.T, k *kapi, ns, svc string, h http.Handler) *aggExtension {
 	t.Helper()
-	caPEM, err := os.ReadFile(filepath.Join(k.cfg.DataDir, "pki", "front-proxy-ca.crt"))
-	if err != nil {
-		t.Fatalf("kapi's front-proxy CA: %v", err)
-	}
-	frontProxy := x509.NewCertPool()
-	frontProxy.AppendCertsFromPEM(caPEM)
-	caBundle, serving := aggServingCert(t, svc+"."+ns+".svc")
-	e := &aggExtension{CA: caBundle}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	e := &aggExtension{}
+	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := aggSeen{Path: r.URL.Path}
+		if u, ok := genericrequest.UserFrom(r.Context()); ok {
+			s.User, s.Groups, s.Extra = u.GetName(), u.GetGroups(), u.GetExtra()
+		}
+		if len(r.TLS.PeerCertificates) > 0 {
+			s.ProxyCN = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
+		e.mu.Lock()
+		e.seen = append(e.seen, s)
+		e.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+	addr, caBundle := serveExtension(t, delegatedAuth(t, k)(record), svc+"."+ns+".svc")
+	u, err := url.Parse(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Port = int32(ln.Addr().(*net.TCPAddr).Port)
-	srv := &http.Server{
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{serving}, ClientAuth: tls.RequestClientCert},
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if len(r.TLS.PeerCertificates) == 0 {
-				http.Error(w, "no client certificate", http.StatusUnauthorized)
-				return
-			}
-			cert := r.TLS.PeerCertificates[0]
-			if _, err := cert.Verify(x509.VerifyOptions{Roots: frontProxy, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-				http.Error(w, "client certificate: "+err.Error(), http.StatusUnauthorized)
-				return
-			}
-			e.mu.Lock()
-			e.seen = append(e.seen, aggSeen{Path: r.URL.Path, ProxyCN: cert.Subject.CommonName,
-				User: r.Header.Get("X-Remote-User"), Groups: r.Header.Values("X-Remote-Group")})
-			e.mu.Unlock()
-			h.ServeHTTP(w, r)
-		}),
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
 	}
-	go srv.ServeTLS(ln, "", "")
-	t.Cleanup(func() { srv.Close() })
+	e.Port, e.CA = int32(port), caBundle
 	return e
-}
-
-// aggServingCert is a CA and a serving certificate it signs for dnsName
-// and 127.0.0.1.
-func aggServingCert(t *testing.T, dnsName string) (caPEM []byte, pair tls.Certificate) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "extension-ca"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: dnsName},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), DNSNames: []string{dnsName},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // aggService makes the Service ns/name (port 443, named https) and, when
