@@ -12,25 +12,31 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/websocket"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
 
 	"kapi/internal/server"
 )
 
 // flunderServer is the test's extension API server of
 // wardle.example.com/v1alpha1: namespaced flunders with list and watch
-// (a watch streams the flunders added after it started), discovery and
-// OpenAPI v2 and v3 documents.
+// (a watch streams the flunders added after it started, over HTTP or,
+// as k8s.io/apiserver's watch, over a WebSocket), discovery and OpenAPI
+// v2 and v3 documents.
 type flunderServer struct {
 	mu       sync.Mutex
 	rv       int
 	flunders []map[string]any
 	watchers []chan map[string]any
+	// received are the messages WebSocket watchers sent (kube's watch
+	// reads and ignores them).
+	received []string
 }
 
 func (f *flunderServer) add(ns, name string) {
@@ -60,6 +66,12 @@ func (f *flunderServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"openapi":"3.0.0","info":{"title":"wardle","version":"v1alpha1"},"paths":{"/apis/wardle.example.com/v1alpha1/namespaces/{namespace}/flunders":{"get":{"operationId":"listWardleV1alpha1NamespacedFlunder","responses":{"200":{"description":"OK"}}}}}}`)
 	case strings.HasPrefix(p, gv+"/") && strings.HasSuffix(p, "/flunders"):
 		if r.URL.Query().Get("watch") == "true" {
+			if wsstream.IsWebSocketRequest(r) {
+				// As k8s.io/apiserver's watch handler: golang.org/x/net's
+				// WebSocket server (which refuses a request without Origin).
+				websocket.Handler(f.watchWebSocket).ServeHTTP(w, r)
+				return
+			}
 			f.watch(w, r)
 			return
 		}
@@ -110,6 +122,40 @@ func (f *flunderServer) watch(w http.ResponseWriter, r *http.Request) {
 		case obj := <-ch:
 			enc.Encode(map[string]any{"type": "ADDED", "object": obj})
 			w.(http.Flusher).Flush()
+		}
+	}
+}
+
+// watchWebSocket is the watch over a WebSocket as k8s.io/apiserver's
+// WatchServer.HandleWS serves it: one JSON event per text message, what
+// the client sends read (here kept) until it closes, which ends the
+// watch.
+func (f *flunderServer) watchWebSocket(ws *websocket.Conn) {
+	defer ws.Close()
+	ch, done := f.subscribe()
+	defer done()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		for {
+			var msg string
+			if err := websocket.Message.Receive(ws, &msg); err != nil {
+				return
+			}
+			f.mu.Lock()
+			f.received = append(f.received, msg)
+			f.mu.Unlock()
+		}
+	}()
+	for {
+		select {
+		case <-closed:
+			return
+		case obj := <-ch:
+			b, _ := json.Marshal(map[string]any{"type": "ADDED", "object": obj})
+			if websocket.Message.Send(ws, string(b)) != nil {
+				return
+			}
 		}
 	}
 }
