@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -52,7 +53,12 @@ func (c proxyObjects) Get(ctx context.Context, gvr schema.GroupVersionResource, 
 	if err != nil {
 		return nil, err
 	}
-	return st.Get(ctx, ns, name, &metav1.GetOptions{ResourceVersion: "0"})
+	obj, err := st.Get(ctx, ns, name, &metav1.GetOptions{ResourceVersion: "0"})
+	if apierrors.IsNotFound(err) {
+		// Perhaps written a moment ago: a consistent read, as kube's.
+		obj, err = st.Get(ctx, ns, name, &metav1.GetOptions{})
+	}
+	return obj, err
 }
 
 func (c proxyObjects) List(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
@@ -60,5 +66,14 @@ func (c proxyObjects) List(ctx context.Context, gvr schema.GroupVersionResource,
 	if err != nil {
 		return nil, err
 	}
-	return st.List(ctx, ns, opts)
+	cached := *opts
+	cached.ResourceVersion = "0"
+	obj, err := st.List(ctx, ns, &cached)
+	if err == nil && meta.LenList(obj) == 0 {
+		// Perhaps written a moment ago: a consistent read, as kube's.
+		fresh := *opts
+		fresh.ResourceVersion = ""
+		obj, err = st.List(ctx, ns, &fresh)
+	}
+	return obj, err
 }
