@@ -14,8 +14,12 @@ import (
 // The control loops queue their work on client-go's workqueue, whose
 // metrics are recorded under kube-controller-manager's names
 // (workqueue_depth, workqueue_adds_total, workqueue_retries_total, ...),
-// labelled with the queue's name, on kapi's /metrics.
-func init() { workqueue.SetProvider(queueMetrics{}) }
+// labelled with the queue's name, on kapi's /metrics. Each queue is
+// given the provider itself rather than through workqueue.SetProvider:
+// the global provider is set once per process, by whichever package's
+// init comes first, and a test process that also links
+// controller-runtime (kapitest's users) would otherwise lose kapi's
+// queue metrics to it.
 
 var (
 	queueDepth = metrics.Gauge("workqueue_depth", "Current depth of workqueue", "name")
@@ -60,12 +64,12 @@ func (queueMetrics) NewRetriesMetric(name string) workqueue.CounterMetric {
 // "garbage_collector_attempt_to_delete").
 func NewQueue[T comparable](name string) workqueue.TypedRateLimitingInterface[T] {
 	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[T](),
-		workqueue.TypedRateLimitingQueueConfig[T]{Name: name})
+		workqueue.TypedRateLimitingQueueConfig[T]{Name: name, MetricsProvider: queueMetrics{}})
 }
 
 // NewQueueWith is NewQueue with its own rate limiter.
 func NewQueueWith[T comparable](name string, limiter workqueue.TypedRateLimiter[T]) workqueue.TypedRateLimitingInterface[T] {
-	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[T]{Name: name})
+	return workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[T]{Name: name, MetricsProvider: queueMetrics{}})
 }
 
 // workqueueOf is the queue a loop works through.
