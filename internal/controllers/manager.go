@@ -140,16 +140,19 @@ func (m *Manager) campaign(ctx context.Context, loops []Loop) {
 		Client:     e.Client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
 	}
+	leaderStatus.WithLabelValues(e.Name).Set(0)
 	for ctx.Err() == nil {
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 			Lock: lock, Name: e.Name, ReleaseOnCancel: true,
 			LeaseDuration: e.LeaseDuration, RenewDeadline: e.RenewDeadline, RetryPeriod: e.RetryPeriod,
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(ctx context.Context) {
+					leaderStatus.WithLabelValues(e.Name).Set(1)
 					klog.InfoS("leading: starting the controllers", "lease", e.Namespace+"/"+e.Name, "identity", e.Identity)
 					runAll(ctx, loops)
 				},
 				OnStoppedLeading: func() {
+					leaderStatus.WithLabelValues(e.Name).Set(0)
 					klog.InfoS("no longer leading: the controllers stopped", "lease", e.Namespace+"/"+e.Name, "identity", e.Identity)
 				},
 			},
@@ -186,17 +189,12 @@ func Names(loops []Loop) []string {
 	return out
 }
 
+// leaderStatus is client-go's leader_election_master_status, set from
+// the elector's callbacks rather than through leaderelection.SetProvider:
+// the global provider is set once per process, by whichever init comes
+// first (controller-runtime's, in a test process that links it).
 var leaderStatus = metrics.Gauge("leader_election_master_status",
 	"Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.", "name")
-
-type leaderMetrics struct{}
-
-func (leaderMetrics) NewLeaderMetric() leaderelection.LeaderMetric { return leaderMetrics{} }
-func (leaderMetrics) On(name string)                               { leaderStatus.WithLabelValues(name).Set(1) }
-func (leaderMetrics) Off(name string)                              { leaderStatus.WithLabelValues(name).Set(0) }
-func (leaderMetrics) SlowpathExercised(string)                     {}
-
-func init() { leaderelection.SetProvider(leaderMetrics{}) }
 
 func metaFor(namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: namespace, Name: name}
