@@ -6,10 +6,12 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -100,8 +102,25 @@ func Handler(loc Location, opts Options) http.Handler {
 		if opts.Rewrite {
 			r = r.WithContext(context.WithValue(r.Context(), prefixKey{}, strings.TrimSuffix(r.URL.EscapedPath(), opts.Rest)))
 		}
-		rp.ServeHTTP(w, r)
+		rp.ServeHTTP(hijackBuffered{w}, r)
 	})
+}
+
+// hijackBuffered gives ReverseProxy, which writes the target's 101
+// through the bufio.ReadWriter a Hijack returns, a ReadWriter even when
+// the writer's Hijack returns none: k8s.io/apiserver's TunnelingHandler
+// (a port forward tunnelled in a WebSocket) returns only the connection,
+// and ReverseProxy would dereference the nil.
+type hijackBuffered struct{ http.ResponseWriter }
+
+func (w hijackBuffered) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w hijackBuffered) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && brw == nil {
+		brw = bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn))
+	}
+	return conn, brw, err
 }
 
 // JoinPath is base's path with rest (escaped) below it, as a URL's Path

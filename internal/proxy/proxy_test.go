@@ -126,3 +126,54 @@ func TestHandlerUpgrade(t *testing.T) {
 		t.Errorf("after the upgrade read %q", line)
 	}
 }
+
+// connOnly hijacks as k8s.io/apiserver's TunnelingHandler's writer
+// does: the connection, and no bufio.ReadWriter.
+type connOnly struct{ http.ResponseWriter }
+
+func (w connOnly) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && brw.Reader.Buffered() > 0 {
+		return nil, nil, io.ErrUnexpectedEOF
+	}
+	return conn, nil, err
+}
+
+// TestHandlerUpgradeConnOnlyHijack: an upgrade through a writer whose
+// Hijack returns no ReadWriter (a port forward tunnelled in a
+// WebSocket) is spliced, not a nil dereference.
+func TestHandlerUpgradeConnOnlyHijack(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		rw.Flush()
+		line, _ := rw.ReadString('\n')
+		rw.WriteString("echo " + line)
+		rw.Flush()
+	}))
+	defer backend.Close()
+	u, _ := url.Parse(backend.URL)
+	h := Handler(Location{URL: u, Transport: http.DefaultTransport}, Options{Error: writeError})
+	f := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(connOnly{w}, r) }))
+	defer f.Close()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	io.WriteString(conn, "hello\n")
+	if line, _ := br.ReadString('\n'); line != "echo hello\n" {
+		t.Errorf("after the upgrade read %q", line)
+	}
+}
