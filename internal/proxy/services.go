@@ -107,14 +107,24 @@ func (s *Services) service(ctx context.Context, ns, name string) (*corev1.Servic
 	return obj.(*corev1.Service), nil
 }
 
-// slices are the Service's EndpointSlices (kubernetes.io/service-name).
-func (s *Services) slices(ctx context.Context, ns, name string) ([]discoveryv1.EndpointSlice, error) {
-	obj, err := s.Objects.List(ctx, endpointSlicesGVR, ns, &metav1.ListOptions{ResourceVersion: "0",
-		LabelSelector: labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: name}).String()})
+// slices are the Service's EndpointSlices (kubernetes.io/service-name),
+// read only: through the SliceReader of Objects when it has one.
+func (s *Services) slices(ctx context.Context, ns, name string) ([]*discoveryv1.EndpointSlice, error) {
+	// The name is a Service's that exists: a valid label value.
+	sel := labels.SelectorFromValidatedSet(labels.Set{discoveryv1.LabelServiceName: name})
+	if r, ok := s.Objects.(SliceReader); ok {
+		return r.EndpointSlices(ctx, ns, sel)
+	}
+	obj, err := s.Objects.List(ctx, endpointSlicesGVR, ns, &metav1.ListOptions{ResourceVersion: "0", LabelSelector: sel.String()})
 	if err != nil {
 		return nil, err
 	}
-	return obj.(*discoveryv1.EndpointSliceList).Items, nil
+	items := obj.(*discoveryv1.EndpointSliceList).Items
+	slices := make([]*discoveryv1.EndpointSlice, len(items))
+	for i := range items {
+		slices[i] = &items[i]
+	}
+	return slices, nil
 }
 
 // servicePort is the Service's port numbered n, or nil.
@@ -131,7 +141,7 @@ func servicePort(svc *corev1.Service, n int64) *corev1.ServicePort {
 // that has the port named portName ("" is the unnamed port): its
 // "host:port". refused tells that the only candidates were host-local
 // addresses, passed over without AllowLoopback.
-func (s *Services) pick(slices []discoveryv1.EndpointSlice, portName string) (hostPort string, refused bool) {
+func (s *Services) pick(slices []*discoveryv1.EndpointSlice, portName string) (hostPort string, refused bool) {
 	var candidates []string
 	for _, es := range slices {
 		port := int32(0)

@@ -99,6 +99,12 @@ func (st *Store) list(ctx context.Context, ns string, opts *metav1.ListOptions, 
 		return nil, err
 	}
 	lo.Shared = shared
+	return st.listWith(ctx, ns, lo)
+}
+
+// listWith reads the list lo asks for: the items served (converted from
+// the stored version where they differ), the metadata of the page.
+func (st *Store) listWith(ctx context.Context, ns string, lo storage.ListOptions) (*SharedList, error) {
 	res, err := st.Storage.List(ctx, st.prefix(ns), lo)
 	if err != nil {
 		return nil, st.storageError(err, "")

@@ -5,15 +5,18 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/endpoints"
 	"kapi/internal/proxy"
 	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
 // proxySubresources gives Services and Pods their proxy subresource
@@ -37,8 +40,13 @@ func proxySubresources(cfg Config, cat *registry.Catalogue, stores []*registry.S
 }
 
 // proxyObjects reads the proxy's objects from the catalogue's
-// current stores (their watch caches: resourceVersion 0).
+// current stores (their watch caches: resourceVersion 0), the caches' own
+// objects, which the proxy only reads: a proxied request reads its
+// Service and EndpointSlices every time, and copying them was a good part
+// of its cost.
 type proxyObjects struct{ cat *registry.Catalogue }
+
+var _ proxy.SliceReader = proxyObjects{}
 
 func (c proxyObjects) store(gvr schema.GroupVersionResource) (*registry.Store, error) {
 	st := c.cat.Snapshot().Store(gvr)
@@ -53,12 +61,15 @@ func (c proxyObjects) Get(ctx context.Context, gvr schema.GroupVersionResource, 
 	if err != nil {
 		return nil, err
 	}
-	obj, err := st.Get(ctx, ns, name, &metav1.GetOptions{ResourceVersion: "0"})
+	obj, err := st.GetShared(ctx, ns, name, &metav1.GetOptions{ResourceVersion: "0"})
 	if apierrors.IsNotFound(err) {
 		// Perhaps written a moment ago: a consistent read, as kube's.
-		obj, err = st.Get(ctx, ns, name, &metav1.GetOptions{})
+		obj, err = st.GetShared(ctx, ns, name, &metav1.GetOptions{})
 	}
-	return obj, err
+	if err != nil {
+		return nil, err
+	}
+	return storage.Unwrap(obj), nil
 }
 
 func (c proxyObjects) List(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
@@ -77,3 +88,31 @@ func (c proxyObjects) List(ctx context.Context, gvr schema.GroupVersionResource,
 	}
 	return obj, err
 }
+
+// EndpointSlices are the slices in ns sel selects, from the watch cache,
+// and consistently when it has none yet (a Service created a moment
+// ago), as List.
+func (c proxyObjects) EndpointSlices(ctx context.Context, ns string, sel labels.Selector) ([]*discoveryv1.EndpointSlice, error) {
+	st, err := c.store(endpointSlicesGVR)
+	if err != nil {
+		return nil, err
+	}
+	l, err := st.ListSharedSelected(ctx, ns, "0", sel)
+	if err == nil && len(l.Items) == 0 {
+		l, err = st.ListSharedSelected(ctx, ns, "", sel)
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices := make([]*discoveryv1.EndpointSlice, 0, len(l.Items))
+	for _, it := range l.Items {
+		es, ok := storage.Unwrap(it).(*discoveryv1.EndpointSlice)
+		if !ok {
+			return nil, apierrors.NewInternalError(fmt.Errorf("endpointslices store answered a %T", it))
+		}
+		slices = append(slices, es)
+	}
+	return slices, nil
+}
+
+var endpointSlicesGVR = discoveryv1.SchemeGroupVersion.WithResource("endpointslices")
