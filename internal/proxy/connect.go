@@ -17,6 +17,7 @@ import (
 // X-Forwarded-Uri and its rewriting of redirects below the proxy.
 func Connect(locate func(ctx context.Context, ns, id string) (*url.URL, error), transport http.RoundTripper,
 	writeError func(w http.ResponseWriter, r *http.Request, err error)) func(ctx context.Context, ns, name, rest string) (http.Handler, error) {
+	s := newStreamer(transport, Options{Error: writeError, KeepQuery: true, RedirectEmptyPath: true, Rewrite: true})
 	return func(ctx context.Context, ns, name, rest string) (http.Handler, error) {
 		u, err := locate(ctx, ns, name)
 		if err != nil {
@@ -25,8 +26,7 @@ func Connect(locate func(ctx context.Context, ns, id string) (*url.URL, error), 
 		if err := JoinPath(u, cleanRest(rest)); err != nil {
 			return nil, apierrors.NewBadRequest("invalid proxy path " + rest + ": " + err.Error())
 		}
-		return Handler(Location{URL: u, Transport: transport},
-			Options{Error: writeError, KeepQuery: true, RedirectEmptyPath: true, Rewrite: true, Rest: rest}), nil
+		return &to{s: s, url: u, rest: rest}, nil
 	}
 }
 

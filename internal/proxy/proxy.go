@@ -49,7 +49,8 @@ type Options struct {
 	// path), a Location header pointing at the target, and links of an
 	// HTML page, are rewritten below the proxy's prefix, and CORS headers
 	// are dropped (kapi's own apply). Rest is the client's escaped path
-	// below the proxy (Connect's rest): the path above it is the prefix.
+	// below the proxy (Connect's rest): the path above it is the prefix
+	// (Handler's; Connect gives each request its own).
 	Rewrite bool
 	Rest    string
 }
@@ -59,17 +60,62 @@ type Options struct {
 // and SPDY upgrades spliced (httputil.ReverseProxy handles a 101), and
 // the target's request cancelled when the client goes.
 func Handler(loc Location, opts Options) http.Handler {
-	rp := &httputil.ReverseProxy{
+	s := newStreamer(loc.Transport, opts)
+	s.fixed = loc.URL
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, loc.URL, opts.Rest) })
+}
+
+// streamer is Handler's machinery, built once for every target of a
+// subresource (Connect) rather than once a request: a proxied small
+// request allocated a ReverseProxy and its closures each time. The
+// target of a request is in its context (target), or fixed.
+type streamer struct {
+	rp    *httputil.ReverseProxy
+	opts  Options
+	fixed *url.URL
+}
+
+// target is the URL a request goes to and, with Options.Rewrite, the
+// proxy's prefix (the client's path above the proxied one,
+// "/api/v1/namespaces/ns/services/web:80/proxy"), carried from the
+// handler to the ReverseProxy and the transport of one request.
+type target struct {
+	url    *url.URL
+	prefix string
+}
+
+type targetKey struct{}
+
+func targetOf(ctx context.Context) *target {
+	t, _ := ctx.Value(targetKey{}).(*target)
+	return t
+}
+
+func newStreamer(transport http.RoundTripper, opts Options) *streamer {
+	s := &streamer{opts: opts}
+	s.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			u := *loc.URL
+			to := s.fixed
+			if t := targetOf(pr.In.Context()); t != nil {
+				to = t.url
+			}
+			u := *to
 			if opts.KeepQuery {
 				u.RawQuery = pr.In.URL.RawQuery
 			}
 			pr.Out.URL = &u
 			pr.Out.Host = u.Host
+			if opts.Rewrite {
+				// The Host header is the target's either way; left to
+				// the URL, kube's proxy transport sees a redirect to the
+				// target itself as one to "this" host, and makes it a
+				// path on the API server, as kube's (whose request
+				// carries the client's Host) does.
+				pr.Out.Host = ""
+			}
 			pr.SetXForwarded()
 		},
-		Transport:  throughProxy(loc.Transport, opts.Rewrite),
+		Transport:  throughProxy(transport, opts.Rewrite),
 		BufferPool: buffers,
 		// Flushed as written: an event stream or a watch through the
 		// proxy arrives event by event.
@@ -87,24 +133,41 @@ func Handler(loc Location, opts Options) http.Handler {
 		},
 	}
 	if opts.Rewrite {
-		rp.ModifyResponse = dropCORS
+		s.rp.ModifyResponse = dropCORS
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if opts.RedirectEmptyPath && loc.URL.Path == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			u := *r.URL
-			u.Path += "/"
-			if u.RawPath != "" {
-				u.RawPath += "/"
-			}
-			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
-			return
-		}
-		if opts.Rewrite {
-			r = r.WithContext(context.WithValue(r.Context(), prefixKey{}, strings.TrimSuffix(r.URL.EscapedPath(), opts.Rest)))
-		}
-		rp.ServeHTTP(hijackBuffered{w}, r)
-	})
+	return s
 }
+
+// serve streams r to u; rest is the client's escaped path below the
+// proxy (Options.Rest).
+func (s *streamer) serve(w http.ResponseWriter, r *http.Request, u *url.URL, rest string) {
+	if s.opts.RedirectEmptyPath && u.Path == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		ru := *r.URL
+		ru.Path += "/"
+		if ru.RawPath != "" {
+			ru.RawPath += "/"
+		}
+		http.Redirect(w, r, ru.RequestURI(), http.StatusMovedPermanently)
+		return
+	}
+	if u != s.fixed || s.opts.Rewrite {
+		t := &target{url: u}
+		if s.opts.Rewrite {
+			t.prefix = strings.TrimSuffix(r.URL.EscapedPath(), rest)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), targetKey{}, t))
+	}
+	s.rp.ServeHTTP(hijackBuffered{w}, r)
+}
+
+// to is s's handler for one target and path below the proxy.
+type to struct {
+	s    *streamer
+	url  *url.URL
+	rest string
+}
+
+func (h *to) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.s.serve(w, r, h.url, h.rest) }
 
 // hijackBuffered gives ReverseProxy, which writes the target's 101
 // through the bufio.ReadWriter a Hijack returns, a ReadWriter even when

@@ -6,11 +6,6 @@ import (
 	utilproxy "k8s.io/apimachinery/pkg/util/proxy"
 )
 
-// prefixKey carries the proxy's prefix (the client's path above the
-// proxied one, "/api/v1/namespaces/ns/services/web:80/proxy") from the
-// handler to the transport of one request.
-type prefixKey struct{}
-
 // throughProxy is rt, seen through the proxy when rewrite is set: kube's
 // own proxy transport from k8s.io/apimachinery/pkg/util/proxy (the
 // domain's standard: kube-apiserver's services/proxy and pods/proxy use
@@ -23,13 +18,12 @@ func throughProxy(rt http.RoundTripper, rewrite bool) http.RoundTripper {
 		return rt
 	}
 	return roundTripper(func(r *http.Request) (*http.Response, error) {
-		prefix, _ := r.Context().Value(prefixKey{}).(string)
-		// The Host header is the target's either way; left to the URL,
-		// the transport sees a redirect to the target itself as one to
-		// "this" host, and makes it a path on the API server, as kube's
-		// (whose request carries the client's Host) does.
-		r = r.WithContext(r.Context())
-		r.Host = ""
+		// The request's Host is empty (the streamer's Rewrite): see
+		// there why.
+		var prefix string
+		if t := targetOf(r.Context()); t != nil {
+			prefix = t.prefix
+		}
 		return (&utilproxy.Transport{PathPrepend: prefix, RoundTripper: rt}).RoundTrip(r)
 	})
 }
