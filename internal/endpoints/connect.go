@@ -60,23 +60,39 @@ func connectMethodAllowed(sub *registry.Subresource, method string) bool {
 // the decoded path (all of it but the parts below the subresource); ok
 // is false when they are not the same segments escaped (an encoded
 // slash in a namespace or name).
+//
+// It walks the paths in place, as every proxied request passes here: no
+// slice of segments is built and the rest is a piece of the escaped path.
 func connectRest(r *http.Request, parts []string) (rest string, ok bool) {
-	decoded := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	escapedPath := r.URL.EscapedPath()
+	escaped := strings.TrimPrefix(escapedPath, "/")
+	decoded := strings.TrimPrefix(r.URL.Path, "/")
+	nDecoded := strings.Count(decoded, "/") + 1
 	if strings.HasSuffix(r.URL.Path, "/") {
-		decoded = decoded[:len(decoded)-1]
+		nDecoded--
 	}
-	n := len(decoded) - (len(parts) - 3)
-	escaped := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
-	if n < 0 || n > len(escaped) {
+	n := nDecoded - (len(parts) - 3)
+	if n < 0 || n > strings.Count(escaped, "/")+1 {
 		return "", false
 	}
+	if n == 0 {
+		if len(escaped) < len(escapedPath) {
+			return escapedPath, true
+		}
+		return "/" + escaped, true
+	}
+	tail, dtail, more := escaped, decoded, false
 	for i := 0; i < n; i++ {
-		if seg, err := url.PathUnescape(escaped[i]); err != nil || seg != decoded[i] {
+		var e, d string
+		e, tail, more = strings.Cut(tail, "/")
+		d, dtail, _ = strings.Cut(dtail, "/")
+		if seg, err := url.PathUnescape(e); err != nil || seg != d {
 			return "", false
 		}
 	}
-	if n == len(escaped) {
+	if !more {
 		return "", true
 	}
-	return "/" + strings.Join(escaped[n:], "/"), true
+	// tail follows a '/' in escaped: the rest is tail with that slash.
+	return escaped[len(escaped)-len(tail)-1:], true
 }
