@@ -222,9 +222,29 @@ func (klogWriter) Write(p []byte) (int, error) {
 
 // buffers are the copy buffers of every proxied body (32 KiB, as
 // ReverseProxy's own), reused across requests.
-var buffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+var buffers = &bufferPool{}
 
-type bufferPool struct{ pool sync.Pool }
+// bufferPool keeps buffers behind pointers (a slice put in a sync.Pool
+// as it is would be boxed, an allocation each time); the emptied
+// pointers are kept too, so that a Put after a Get allocates nothing.
+type bufferPool struct{ full, empty sync.Pool }
 
-func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
-func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
+func (p *bufferPool) Get() []byte {
+	bp, ok := p.full.Get().(*[]byte)
+	if !ok {
+		return make([]byte, 32<<10)
+	}
+	b := *bp
+	*bp = nil
+	p.empty.Put(bp)
+	return b
+}
+
+func (p *bufferPool) Put(b []byte) {
+	bp, ok := p.empty.Get().(*[]byte)
+	if !ok {
+		bp = new([]byte)
+	}
+	*bp = b
+	p.full.Put(bp)
+}
