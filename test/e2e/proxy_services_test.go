@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -296,6 +297,15 @@ func TestProxyServicesAuthorization(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/api/v1/namespaces/default/services/web/proxy/x"
+	// RBAC sees a new binding through its informers, a moment after the
+	// write (as kube's): wait until it allows alice, as a client would.
+	if err := waitUntil(10*time.Second, func() bool {
+		sar, err := k.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "alice", ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "default", Verb: "get", Resource: "services", Subresource: "proxy", Name: "web"}}}, metav1.CreateOptions{})
+		return err == nil && sar.Status.Allowed
+	}); err != nil {
+		t.Fatalf("the RoleBinding never allowed alice: %v", err)
+	}
 	for _, c := range []struct {
 		user, method string
 		code         int
