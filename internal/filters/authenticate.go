@@ -3,6 +3,8 @@ package filters
 import (
 	"net/http"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"k8s.io/klog/v2"
 
 	"kapi/internal/authn"
@@ -18,7 +20,15 @@ var authenticationAttempts = metrics.Counter("authentication_attempts", "Counter
 // authenticated user is in system:authenticated. The Authorization header
 // and the front-proxy headers (X-Remote-User, ...) do not go further than
 // this filter, as in kube.
-func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http.Handler {
+//
+// failed answers the refused requests; nil is a plain 401. The chain
+// gives it the failed-authentication audit, as kube-apiserver's
+// WithAuthentication is given WithFailedAuthenticationAudit, since the
+// audit filter proper runs after this one and never sees a 401.
+func Authenticate(a authn.Authenticator, anonymous bool, failed http.Handler) func(http.Handler) http.Handler {
+	if failed == nil {
+		failed = Unauthorized
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u, ok, err := a.AuthenticateRequest(r)
@@ -31,7 +41,7 @@ func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http
 				}
 				authenticationAttempts.WithLabelValues("error").Inc()
 				log.Add("authn", "error")
-				writeStatus(w, r, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+				failed.ServeHTTP(w, r)
 				return
 			case ok:
 				if !u.InGroup(request.AllAuthenticated) {
@@ -45,7 +55,7 @@ func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http
 			default:
 				authenticationAttempts.WithLabelValues("failure").Inc()
 				log.Add("authn", "none")
-				writeStatus(w, r, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+				failed.ServeHTTP(w, r)
 				return
 			}
 			r.Header.Del("Authorization")
@@ -56,3 +66,9 @@ func Authenticate(a authn.Authenticator, anonymous bool) func(http.Handler) http
 		})
 	}
 }
+
+// Unauthorized answers a request whose credentials were refused: kube's
+// 401 Status.
+var Unauthorized http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	writeStatus(w, r, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized")
+})

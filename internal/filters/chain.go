@@ -19,8 +19,11 @@ type Config struct {
 	// (--anonymous-auth).
 	Anonymous  bool
 	Authorizer authz.Authorizer
-	// Audit is the audit filter; nil is no auditing.
-	Audit func(http.Handler) http.Handler
+	// Audit is the audit filter; nil is no auditing. AuditFailed wraps
+	// the handler that answers a request refused by authentication (401),
+	// which Audit, running after authentication, never sees; nil is none.
+	Audit       func(http.Handler) http.Handler
+	AuditFailed func(http.Handler) http.Handler
 	// OnImpersonate and Annotate tell audit about impersonation and the
 	// authorization decision; nil is fine.
 	OnImpersonate func(r *http.Request, u *request.User)
@@ -52,6 +55,10 @@ func Chain(mux http.Handler, c Config) http.Handler {
 	if audit == nil {
 		audit = func(h http.Handler) http.Handler { return h }
 	}
+	failed := Unauthorized
+	if c.AuditFailed != nil {
+		failed = c.AuditFailed(failed)
+	}
 	chain := []func(http.Handler) http.Handler{
 		AuditInit,
 		Recover,
@@ -60,7 +67,7 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight),
 		Timeout(c.RequestTimeout),
 		CORS(c.CORSAllowedOrigins),
-		Authenticate(c.Authenticator, c.Anonymous),
+		Authenticate(c.Authenticator, c.Anonymous, failed),
 		Trace(c.Tracer),
 		TraceFilter(c.Tracer, "audit", audit),
 		TraceFilter(c.Tracer, "impersonation", Impersonate(c.Authorizer, c.OnImpersonate)),

@@ -163,7 +163,7 @@ func TestAuthenticate(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+c.token)
 		}
 		rec := httptest.NewRecorder()
-		Authenticate(c.a, c.anonymous)(next).ServeHTTP(rec, r)
+		Authenticate(c.a, c.anonymous, nil)(next).ServeHTTP(rec, r)
 		if rec.Code != c.code {
 			t.Errorf("%s: code %d", c.name, rec.Code)
 			continue
@@ -193,7 +193,7 @@ func TestAuthenticateClearsFrontProxyHeaders(t *testing.T) {
 		seen = nil
 		r := httptest.NewRequest("GET", "/api", nil)
 		r.Header = http.Header{"X-Remote-User": {"root"}, "X-Remote-Group": {"system:masters"}, "X-Remote-Extra-Scopes": {"all"}, "Accept": {"*/*"}}
-		Authenticate(a, true)(next).ServeHTTP(httptest.NewRecorder(), r)
+		Authenticate(a, true, nil)(next).ServeHTTP(httptest.NewRecorder(), r)
 		if want := (http.Header{"Accept": {"*/*"}}); !reflect.DeepEqual(seen, want) {
 			t.Errorf("after authentication the request has %v", seen)
 		}

@@ -267,6 +267,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Handler: filters.Chain(mux, filters.Config{
 			Authenticator: an.union, Anonymous: cfg.AnonymousAuth, Authorizer: az.authorizer,
 			Audit:              filters.Audit(auditor),
+			AuditFailed:        filters.AuditFailedAuthentication(auditor),
 			OnImpersonate:      func(r *http.Request, u *request.User) { audit.SetImpersonatedUser(r.Context(), u) },
 			Annotate:           func(r *http.Request, k, v string) { audit.AddAnnotation(r.Context(), k, v) },
 			CORSAllowedOrigins: origins, MaxRequestsInFlight: cfg.MaxRequestsInFlight,

@@ -81,6 +81,11 @@ func TestAudit(t *testing.T) {
 			t.Fatalf("%s: %s %s: %d %v %s, want %d", s.id, s.method, s.path, code, st, body, s.code)
 		}
 	}
+	// A bad token, with no certificate: refused before the audit filter,
+	// and audited as kube's WithFailedAuthenticationAudit does.
+	if code, body := k.rawGet(t, ns+"/configmaps", "not-a-token"); code != http.StatusUnauthorized {
+		t.Fatalf("bad token: %d %s", code, body)
+	}
 	k.stop() // flushes the audit log
 
 	raw := readFile(t, logPath)
@@ -118,10 +123,22 @@ func TestAudit(t *testing.T) {
 		{"panic", auditv1.LevelMetadata, "RequestReceived Panic", "get", 500, "", ""},
 	}
 	byID := map[string][]auditv1.Event{}
+	var refused []auditv1.Event
 	for _, ev := range evs {
+		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == http.StatusUnauthorized {
+			refused = append(refused, ev)
+			continue
+		}
 		byID[string(ev.AuditID)] = append(byID[string(ev.AuditID)], ev)
 	}
-	n := 0
+	if len(refused) != 1 {
+		t.Errorf("refused requests audited %d times, want once: %+v", len(refused), refused)
+	} else if ev := refused[0]; ev.Stage != auditv1.StageResponseStarted || ev.Level != auditv1.LevelRequestResponse || ev.User.Username != "" ||
+		ev.Verb != "list" || ev.ObjectRef == nil || ev.ObjectRef.Resource != "configmaps" || ev.ObjectRef.Namespace != "audit-e2e" ||
+		ev.ResponseStatus.Message != "Authentication failed, attempted: bearer" || ev.AuditID == "" {
+		t.Errorf("the refused request's event: %+v %+v", ev, ev.ResponseStatus)
+	}
+	n := len(refused)
 	for _, w := range want {
 		got := byID[w.id]
 		delete(byID, w.id)
