@@ -26,6 +26,7 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterBinding("system:public-info-viewer", groups("system:authenticated", "system:unauthenticated")...),
 		clusterBinding("system:monitoring", groups("system:monitoring")...),
 		clusterBinding("system:service-account-issuer-discovery", groups("system:serviceaccounts")...),
+		clusterBinding("system:cluster-trust-bundle-discovery", groups("system:serviceaccounts")...),
 		clusterBinding("system:kube-controller-manager", users("system:kube-controller-manager")...),
 		clusterBinding("system:kube-scheduler", users("system:kube-scheduler")...),
 		clusterBinding("system:volume-scheduler", users("system:kube-scheduler")...),
@@ -48,9 +49,12 @@ func userRoles() []rbacv1.ClusterRole {
 			rule("create").in(authzGroup).on("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
 			rule("create").in(authn).on("selfsubjectreviews")),
 		clusterRole("system:public-info-viewer", rule("get").urls("/healthz", "/livez", "/readyz", "/version", "/version/")),
-		clusterRole("system:monitoring", rule("get").urls("/healthz", "/healthz/*", "/livez", "/livez/*",
-			"/metrics", "/metrics/slis", "/readyz", "/readyz/*")),
-		clusterRole("system:service-account-issuer-discovery", rule("get").urls("/.well-known/openid-configuration", "/openid/v1/jwks")),
+		clusterRole("system:monitoring", rule("get").urls("/flagz", "/healthz", "/healthz/*", "/livez", "/livez/*",
+			"/metrics", "/metrics/slis", "/readyz", "/readyz/*", "/statusz"),
+			rule("get").in(core).on("nodes/metrics")),
+		clusterRole("system:service-account-issuer-discovery", rule("get").urls("/.well-known/openid-configuration",
+			"/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/")),
+		clusterRole("system:cluster-trust-bundle-discovery", rule(read...).in(certificates).on("clustertrustbundles")),
 
 		aggregated("admin", aggregateToAdmin),
 		aggregated("edit", aggregateToEdit, aggregateToAdmin, "true"),
@@ -89,6 +93,8 @@ func aggregateToEditRole() rbacv1.ClusterRole {
 		rule(write...).in(policy).on("poddisruptionbudgets"),
 		rule(write...).in(networking).on("ingresses", "networkpolicies"),
 		rule(readWrite...).in(coordination).on("leases"),
+		rule(write...).in(events).on("events"),
+		rule(write...).in(resourceGroup).on("resourceclaims", "resourceclaimtemplates"),
 	)
 	r.Labels[aggregateToEdit] = "true"
 	return r
@@ -113,6 +119,8 @@ func aggregateToViewRole() rbacv1.ClusterRole {
 			"replicasets/scale", "replicasets/status", "replicationcontrollers/scale"),
 		rule(read...).in(policy).on("poddisruptionbudgets", "poddisruptionbudgets/status"),
 		rule(read...).in(networking).on("ingresses", "ingresses/status", "networkpolicies"),
+		rule(read...).in(events).on("events"),
+		rule(read...).in(resourceGroup).on("resourceclaims", "resourceclaims/status", "resourceclaimtemplates"),
 	)
 	r.Labels[aggregateToView] = "true"
 	return r
@@ -167,7 +175,8 @@ func componentRoles() []rbacv1.ClusterRole {
 			rule("list", "watch").in(core).on("endpoints", "services"),
 			rule(read...).in(core).on("nodes"),
 			eventsRule(),
-			rule("list", "watch").in(discoveryK8s).on("endpointslices")),
+			rule("list", "watch").in(discoveryK8s).on("endpointslices"),
+			rule("list", "watch").in(networking).on("servicecidrs")),
 		clusterRole("system:persistent-volume-provisioner",
 			rule("create", "delete", "get", "list", "watch").in(core).on("persistentvolumes"),
 			rule("get", "list", "update", "watch").in(core).on("persistentvolumeclaims"),
@@ -189,11 +198,13 @@ func schedulerRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		eventsRule(),
 		rule("create").in(coordination).on("leases"),
-		rule("get", "update").in(coordination).named("kube-scheduler").on("leases"),
+		rule("get", "list", "update", "watch").in(coordination).named("kube-scheduler").on("leases"),
+		rule(readWrite...).in(coordination).on("leasecandidates"),
 		rule(read...).in(core).on("nodes"),
 		rule("delete", "get", "list", "watch").in(core).on("pods"),
 		rule("create").in(core).on("bindings", "pods/binding"),
 		rule("patch", "update").in(core).on("pods/status"),
+		rule("update").in(core).on("pods/finalizers"),
 		rule(read...).in(core).on("replicationcontrollers", "services"),
 		rule(read...).in(apps, extensions).on("replicasets"),
 		rule(read...).in(apps).on("statefulsets"),
@@ -210,6 +221,12 @@ func schedulerRules() []rbacv1.PolicyRule {
 		rule("update").in(resourceGroup).on("resourceclaims/status"),
 		rule(read...).in(resourceGroup).on("resourceslices"),
 		rule(read...).in(resourceGroup).on("deviceclasses"),
+		rule(read...).in(resourceGroup).on("devicetaintrules"),
+		rule("create", "delete", "patch", "update").in(resourceGroup).on("resourceclaims"),
+		rule("patch", "update").in(resourceGroup).on("resourceclaims/binding"),
+		rule(read...).in(resourceGroup).on("resourceclaims/status"),
+		rule("patch").in(resourceGroup).on("resourceclaims/status"),
+		rule(read...).in(storage).on("volumeattachments"),
 	}
 }
 
@@ -242,5 +259,9 @@ func nodeRules() []rbacv1.PolicyRule {
 		// Dynamic resource allocation, GA and on by default since 1.34.
 		rule("get").in(resourceGroup).on("resourceclaims"),
 		rule("deletecollection").in(resourceGroup).on("resourceslices"),
+		rule("get").in(core).on("serviceaccounts"),
+		rule(read...).in(certificates).on("clustertrustbundles"),
+		rule("create", "get", "list", "watch").in(certificates).on("podcertificaterequests"),
+		rule("create", "patch", "update").in(events).on("events"),
 	}
 }
