@@ -25,9 +25,9 @@ func Resources() []*registry.Resource {
 			ShortNames: []string{"csr"}, Subresources: []*registry.Subresource{csrStatus, csrApproval}, Names: registry.PathSegment,
 			Fields: csrFields, Table: csrTable, Hooks: csrHooks},
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
-			Names: registry.PathSegment, Table: clusterTrustBundleTable},
+			Names: registry.PathSegment, Fields: clusterTrustBundleFields, Table: clusterTrustBundleTable},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
-			Subresources: []*registry.Subresource{registry.Status}},
+			Fields: podCertificateRequestFields, Subresources: []*registry.Subresource{registry.Status}},
 	}
 }
 
@@ -97,4 +97,17 @@ var clusterTrustBundleTable = &registry.TableDef{
 // kube-apiserver.
 func csrFields(obj runtime.Object) map[string]string {
 	return map[string]string{"spec.signerName": obj.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
+}
+
+// clusterTrustBundleFields: trust bundles select on spec.signerName, as in
+// kube-apiserver (kube-controller-manager's publisher lists its signer's).
+func clusterTrustBundleFields(obj runtime.Object) map[string]string {
+	return map[string]string{"spec.signerName": obj.(*certificatesv1.ClusterTrustBundle).Spec.SignerName}
+}
+
+// podCertificateRequestFields: kube-apiserver's selectable fields of a pod
+// certificate request.
+func podCertificateRequestFields(obj runtime.Object) map[string]string {
+	spec := obj.(*certificatesv1.PodCertificateRequest).Spec
+	return map[string]string{"spec.signerName": spec.SignerName, "spec.podName": spec.PodName, "spec.nodeName": string(spec.NodeName)}
 }
