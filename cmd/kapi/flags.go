@@ -109,6 +109,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 
 	// kapi's own flags (kube-apiserver has none of them)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Folder for the embedded etcd, the certificates and the admin kubeconfig.")
+	fs.StringVar(&cfg.Token, "token", "", "The cluster's join token: replicas on one etcd (--etcd-servers) started with the same token share the CA, the service-account key and the front-proxy CA, which the first replica keeps in etcd sealed with the token.")
 	fs.BoolVar(&cfg.ProxyAllowLoopback, "proxy-allow-loopback", false, "Accept loopback and link-local addresses as the endpoints of services reached by admission and conversion webhooks and the proxy (for local development; off by default, as kube-apiserver refuses them).")
 	fs.StringSliceVar(&cfg.Controllers, "controllers", cfg.Controllers, "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. All controllers: "+strings.Join(server.ControllerNames(), ", ")+".")
 	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "Start a leader election client and gain leadership before executing the main loop. Enable this when running replicated components for high availability.")

@@ -42,8 +42,12 @@ type Config struct {
 	// bind address, or 127.0.0.1 when kapi binds to all interfaces.
 	AdvertiseAddress string
 
-	AnonymousAuth                    bool          // --anonymous-auth
-	TokenAuthFile                    string        // --token-auth-file
+	AnonymousAuth bool   // --anonymous-auth
+	TokenAuthFile string // --token-auth-file
+	// Token (--token) is the cluster's join token: the replicas on one
+	// etcd that share it share the CA, the service-account key and the
+	// front-proxy CA, kept in etcd sealed with it (join.go).
+	Token                            string
 	ServiceAccountKeyFiles           []string      // --service-account-key-file
 	ServiceAccountSigningKeyFile     string        // --service-account-signing-key-file
 	ServiceAccountIssuers            []string      // --service-account-issuer

@@ -103,26 +103,33 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
+	// etcd first: with --token, the CA and keys come from it.
+	var err error
+	if s.etcd, err = connectEtcd(ctx, cfg); err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, s.etcd.close)
+	if err := joinCluster(ctx, s.etcd.client, cfg.EtcdPrefix, cfg.Token, s.PKI.Dir, func() error {
+		return s.ensureClusterSecrets(cfg)
+	}); err != nil {
+		return fail(err)
+	}
 	tlsConfig, err := s.tlsConfig(cfg)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if s.FrontProxy, err = newFrontProxy(cfg, s.PKI.Dir); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if s.tracing, err = newTracing(cfg); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	cleanups = append(cleanups, func() { s.tracing.Shutdown(context.Background()) })
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err)
+		return fail(fmt.Errorf("listening on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err))
 	}
 	cleanups = append(cleanups, func() { ln.Close() })
-	if s.etcd, err = connectEtcd(ctx, cfg); err != nil {
-		return fail(err)
-	}
-	cleanups = append(cleanups, s.etcd.close)
 	ctrlCtx, stopControllers := context.WithCancel(context.Background())
 	s.stopControllers = stopControllers
 	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
@@ -354,11 +361,7 @@ func (s *Server) Stop() error {
 // one, and asks for client certificates signed by the kapi CA or
 // --client-ca-file.
 func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
-	var hosts []string
-	if cfg.BindAddress != "" && cfg.BindAddress != "0.0.0.0" && cfg.BindAddress != "::" {
-		hosts = append(hosts, cfg.BindAddress)
-	}
-	if err := s.PKI.ensure(hosts); err != nil {
+	if err := s.PKI.ensure(servingHosts(cfg)); err != nil {
 		return nil, err
 	}
 	certFile, keyFile := servingFiles(cfg, s.PKI)
@@ -374,6 +377,28 @@ func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 		ClientAuth:   tls.RequestClientCert,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, nil
+}
+
+// ensureClusterSecrets makes what the replicas of a cluster share, when
+// this replica is the first: the CA (with this replica's serving and
+// admin certificates), the service-account key and the front-proxy CA.
+func (s *Server) ensureClusterSecrets(cfg Config) error {
+	if err := s.PKI.ensure(servingHosts(cfg)); err != nil {
+		return err
+	}
+	if err := ensureSAKey(filepath.Join(s.PKI.Dir, "sa.key")); err != nil {
+		return err
+	}
+	return ensureFrontProxy(s.PKI.Dir)
+}
+
+// servingHosts are the names the generated serving certificate covers
+// besides localhost: the address kapi binds, when it is one.
+func servingHosts(cfg Config) []string {
+	if cfg.BindAddress != "" && cfg.BindAddress != "0.0.0.0" && cfg.BindAddress != "::" {
+		return []string{cfg.BindAddress}
+	}
+	return nil
 }
 
 // servingFiles are the serving certificate and key: --tls-cert-file and
