@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,8 +34,8 @@ func TestJoinToken(t *testing.T) {
 	join := func(token string) func(*server.Config) {
 		return func(c *server.Config) { c.EtcdServers, c.Token = []string{url}, token }
 	}
-	k1 := startKapi(t, join("correct horse battery staple"))
-	k2 := startKapi(t, join("correct horse battery staple"))
+	k1 := startKapi(t, join("correct horse battery staple"), aggAllowLoopback)
+	k2 := startKapi(t, join("correct horse battery staple"), aggAllowLoopback)
 	ctx := context.Background()
 
 	for _, f := range []string{"ca.crt", "ca.key", "sa.key", "front-proxy-ca.crt", "front-proxy-ca.key"} {
@@ -83,6 +85,23 @@ func TestJoinToken(t *testing.T) {
 		t.Fatal("replica one's RoleBinding never took effect on replica two")
 	}
 	t.Logf("a RoleBinding written through replica one was in force on replica two after %v", time.Since(start).Round(time.Millisecond))
+
+	// An APIService written through replica one: replica two proxies
+	// its group (with the front-proxy certificate of the shared CA).
+	ext := startAggExtension(t, k1, "ext", "joined", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(metav1.APIResourceList{GroupVersion: "joined.example.com/v1", APIResources: []metav1.APIResource{}})
+	}))
+	aggService(t, k1, "ext", "joined", ext.Port, true)
+	start = time.Now()
+	aggAPIService(t, k1, "joined.example.com", "v1", "ext", "joined", ext.CA, 100, 10)
+	if err := waitUntil(30*time.Second, func() bool {
+		b, err := aggregatorRaw(t, k2.rest, "/apis/joined.example.com/v1")
+		return err == nil && strings.Contains(string(b), `"groupVersion":"joined.example.com/v1"`)
+	}); err != nil {
+		t.Fatal("replica two never proxied the APIService written through replica one")
+	}
+	t.Logf("an APIService written through replica one was served by replica two after %v", time.Since(start).Round(time.Millisecond))
 
 	// etcd holds the secrets sealed.
 	resp, err := k1.srv.Etcd().Get(ctx, "/registry/kapi/cluster-secrets")
