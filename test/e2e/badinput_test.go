@@ -56,41 +56,7 @@ func (k *kapi) do(t *testing.T, method, path, contentType string, body []byte, h
 // reason, and nothing is stored.
 func TestBadInput(t *testing.T) {
 	k := startKapi(t, withoutLoops(rootCAPublisher))
-	cms := "/api/v1/namespaces/default/configmaps"
-	long := strings.Repeat("a", 254)
-	cases := []struct {
-		name, method, path, ct, body string
-		code                         int
-		reason                       metav1.StatusReason
-	}{
-		{"malformed JSON", "POST", cms, "application/json", `{"metadata": {"name": "x"`, 400, metav1.StatusReasonBadRequest},
-		{"malformed YAML", "POST", cms, "application/yaml", "metadata:\n  name: [x\n", 400, metav1.StatusReasonBadRequest},
-		{"malformed protobuf", "POST", cms, "application/vnd.kubernetes.protobuf", "k8s\x00\x0a\xff\xff", 400, metav1.StatusReasonBadRequest},
-		{"kind mismatch", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
-		{"version mismatch", "POST", cms, "application/json", `{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
-		{"name with slash", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a/b"}}`, 422, metav1.StatusReasonInvalid},
-		{"name dot dot", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":".."}}`, 422, metav1.StatusReasonInvalid},
-		{"upper case name", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Upper"}}`, 422, metav1.StatusReasonInvalid},
-		{"name too long", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + long + `"}}`, 422, metav1.StatusReasonInvalid},
-		{"no name", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}`, 422, metav1.StatusReasonInvalid},
-		{"bad label", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","labels":{"a b":"c"}}}`, 422, metav1.StatusReasonInvalid},
-		{"bad annotation", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","annotations":{"/bad":"c"}}}`, 422, metav1.StatusReasonInvalid},
-		{"namespace differs", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"kube-system"}}`, 400, metav1.StatusReasonBadRequest},
-		{"unknown content type", "POST", cms, "text/plain", `x`, 415, metav1.StatusReasonUnsupportedMediaType},
-		{"unknown resource", "GET", "/api/v1/namespaces/default/widgets", "", "", 404, metav1.StatusReasonNotFound},
-		{"unknown group", "GET", "/apis/nothing.example.com/v1/widgets", "", "", 404, metav1.StatusReasonNotFound},
-		{"unknown path", "GET", "/nothing/here", "", "", 404, metav1.StatusReasonNotFound},
-		{"wrong method", "POST", "/version", "application/json", "{}", 405, metav1.StatusReasonMethodNotAllowed},
-		{"wrong method on object", "POST", cms + "/x", "application/json", "{}", 405, metav1.StatusReasonMethodNotAllowed},
-		{"bad label selector", "GET", cms + "?labelSelector=a%20%3D%3D%3D", "", "", 400, metav1.StatusReasonBadRequest},
-		{"bad field selector", "GET", cms + "?fieldSelector=spec.nothing%3Dx", "", "", 400, metav1.StatusReasonBadRequest},
-		{"bad resourceVersion", "GET", cms + "?resourceVersion=abc", "", "", 400, metav1.StatusReasonBadRequest},
-		{"bad continue", "GET", cms + "?limit=1&continue=garbage", "", "", 400, metav1.StatusReasonBadRequest},
-		{"exact without rv", "GET", cms + "?resourceVersionMatch=Exact", "", "", 422, metav1.StatusReasonInvalid},
-		{"bad dryRun", "POST", cms + "?dryRun=Some", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
-		{"bad patch", "PATCH", cms + "/nothing", "application/merge-patch+json", `{`, 400, metav1.StatusReasonBadRequest},
-	}
-	for _, c := range cases {
+	for _, c := range badInputCatalogue() {
 		t.Run(c.name, func(t *testing.T) {
 			code, st, body := k.do(t, c.method, c.path, c.ct, []byte(c.body))
 			if code != c.code || st == nil || st.Reason != c.reason || st.Code != int32(c.code) {
@@ -128,6 +94,48 @@ func TestBodyTooLarge(t *testing.T) {
 	list, err := k.client.CoreV1().ConfigMaps("default").List(context.Background(), metav1.ListOptions{})
 	if err != nil || len(list.Items) != 0 {
 		t.Fatalf("list: %v, %d items", err, len(list.Items))
+	}
+}
+
+// badRequest is a request kapi must refuse, with the answer it must give.
+type badRequest struct {
+	name, method, path, ct, body string
+	code                         int
+	reason                       metav1.StatusReason
+}
+
+// badInputCatalogue is the bad-input catalogue: each request writes, if it
+// wrote at all, in namespace default.
+func badInputCatalogue() []badRequest {
+	cms := "/api/v1/namespaces/default/configmaps"
+	long := strings.Repeat("a", 254)
+	return []badRequest{
+		{"malformed JSON", "POST", cms, "application/json", `{"metadata": {"name": "x"`, 400, metav1.StatusReasonBadRequest},
+		{"malformed YAML", "POST", cms, "application/yaml", "metadata:\n  name: [x\n", 400, metav1.StatusReasonBadRequest},
+		{"malformed protobuf", "POST", cms, "application/vnd.kubernetes.protobuf", "k8s\x00\x0a\xff\xff", 400, metav1.StatusReasonBadRequest},
+		{"kind mismatch", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
+		{"version mismatch", "POST", cms, "application/json", `{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
+		{"name with slash", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a/b"}}`, 422, metav1.StatusReasonInvalid},
+		{"name dot dot", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":".."}}`, 422, metav1.StatusReasonInvalid},
+		{"upper case name", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Upper"}}`, 422, metav1.StatusReasonInvalid},
+		{"name too long", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + long + `"}}`, 422, metav1.StatusReasonInvalid},
+		{"no name", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{}}`, 422, metav1.StatusReasonInvalid},
+		{"bad label", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","labels":{"a b":"c"}}}`, 422, metav1.StatusReasonInvalid},
+		{"bad annotation", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","annotations":{"/bad":"c"}}}`, 422, metav1.StatusReasonInvalid},
+		{"namespace differs", "POST", cms, "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"kube-system"}}`, 400, metav1.StatusReasonBadRequest},
+		{"unknown content type", "POST", cms, "text/plain", `x`, 415, metav1.StatusReasonUnsupportedMediaType},
+		{"unknown resource", "GET", "/api/v1/namespaces/default/widgets", "", "", 404, metav1.StatusReasonNotFound},
+		{"unknown group", "GET", "/apis/nothing.example.com/v1/widgets", "", "", 404, metav1.StatusReasonNotFound},
+		{"unknown path", "GET", "/nothing/here", "", "", 404, metav1.StatusReasonNotFound},
+		{"wrong method", "POST", "/version", "application/json", "{}", 405, metav1.StatusReasonMethodNotAllowed},
+		{"wrong method on object", "POST", cms + "/x", "application/json", "{}", 405, metav1.StatusReasonMethodNotAllowed},
+		{"bad label selector", "GET", cms + "?labelSelector=a%20%3D%3D%3D", "", "", 400, metav1.StatusReasonBadRequest},
+		{"bad field selector", "GET", cms + "?fieldSelector=spec.nothing%3Dx", "", "", 400, metav1.StatusReasonBadRequest},
+		{"bad resourceVersion", "GET", cms + "?resourceVersion=abc", "", "", 400, metav1.StatusReasonBadRequest},
+		{"bad continue", "GET", cms + "?limit=1&continue=garbage", "", "", 400, metav1.StatusReasonBadRequest},
+		{"exact without rv", "GET", cms + "?resourceVersionMatch=Exact", "", "", 422, metav1.StatusReasonInvalid},
+		{"bad dryRun", "POST", cms + "?dryRun=Some", "application/json", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`, 400, metav1.StatusReasonBadRequest},
+		{"bad patch", "PATCH", cms + "/nothing", "application/merge-patch+json", `{`, 400, metav1.StatusReasonBadRequest},
 	}
 }
 
