@@ -50,10 +50,13 @@ const componentAPIServer = "apiserver"
 // (401, 403) are not counted, as in kube-apiserver, which counts a 429 of
 // the in-flight limit apart (recordDropped).
 //
-// served reports whether the MUX serves the request's resource; it is
-// asked only of a 404, so that a request for a resource or path that does
+// served reports whether the MUX serves the request's resource and
+// subresource; it is asked only of an error (of a resource request, or a
+// 404), so that a request for a resource, subresource or path that does
 // not exist is not counted (kube-apiserver's unknown routes are not), and
-// no client can make up label values. nil counts every 404.
+// no client can make up label values, or send bytes that are not UTF-8
+// into one (which the Prometheus client refuses with a panic). nil counts
+// every error.
 func Metrics(served func(*request.Info) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +77,7 @@ func Metrics(served func(*request.Info) bool) func(http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			if code == http.StatusNotFound && served != nil && !served(info) {
+			if served != nil && (code == http.StatusNotFound || code >= 400 && info.IsResourceRequest) && !served(info) {
 				return
 			}
 			start := info.Received

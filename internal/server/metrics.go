@@ -34,7 +34,10 @@ func servedBy(cat *registry.Catalogue) func(*request.Info) bool {
 		if !info.IsResourceRequest {
 			return false
 		}
-		return cat.Snapshot().Store(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource}) != nil
+		st := cat.Snapshot().Store(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource})
+		// A subresource nobody serves is no label value either: a client
+		// could make up as many as it liked, and any bytes.
+		return st != nil && (info.Subresource == "" || st.R.Sub(info.Subresource) != nil)
 	}
 }
 
