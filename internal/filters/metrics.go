@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -239,7 +240,19 @@ func requestLabels(r *http.Request, info *request.Info) labels {
 		method = "other"
 	}
 	l.verb = method
+	// The Prometheus client panics on a label value that is not UTF-8;
+	// the path's bytes are the client's (most are refused before they
+	// are counted, but dropped and timed-out requests are counted as
+	// they came).
+	l.group, l.version, l.resource, l.subresource = utf8Label(l.group), utf8Label(l.version), utf8Label(l.resource), utf8Label(l.subresource)
 	return l
+}
+
+func utf8Label(v string) string {
+	if utf8.ValidString(v) {
+		return v
+	}
+	return strings.ToValidUTF8(v, "\uFFFD")
 }
 
 // cleanScope is kube-apiserver's scope of a request: "resource" for one
