@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,6 +164,13 @@ func (r *ipRepairPass) syncService(ctx context.Context, key string) error {
 		}
 		obj, ok := r.ips.Get("", ip.String())
 		if !ok {
+			// The Service may be gone already: its IPAddress is deleted
+			// after it, and the two watches need not report in that
+			// order, so the cache can still show a Service whose address
+			// was just released.
+			if held, err := r.holds(ctx, svc, clusterIP); err != nil || !held {
+				return err
+			}
 			r.recorder.Eventf(svc, nil, corev1.EventTypeWarning, "ClusterIPNotAllocated", "ClusterIPAllocation", "Cluster IP [%v]: %s is not allocated; repairing", family, ip)
 			klog.Warningf("the ClusterIP [%v]: %s for Service %s/%s is not allocated; repairing", family, ip, svc.Namespace, svc.Name)
 			_, err := r.c.client.NetworkingV1().IPAddresses().Create(ctx, newIPAddress(ip, svc), metav1.CreateOptions{})
@@ -254,12 +262,28 @@ func (r *ipRepairPass) delete(ctx context.Context, addr *networkingv1.IPAddress)
 }
 
 func (r *ipRepairPass) recreate(ctx context.Context, ip netip.Addr, svc *corev1.Service) error {
+	if held, err := r.holds(ctx, svc, ip.String()); err != nil || !held {
+		return err
+	}
 	err := r.c.client.NetworkingV1().IPAddresses().Delete(ctx, ip.String(), metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	_, err = r.c.client.NetworkingV1().IPAddresses().Create(ctx, newIPAddress(ip, svc), metav1.CreateOptions{})
 	return err
+}
+
+// holds reports whether svc, read now (not from the cache), still exists
+// and holds ip.
+func (r *ipRepairPass) holds(ctx context.Context, svc *corev1.Service, ip string) (bool, error) {
+	live, err := r.c.client.CoreV1().Services(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return live.UID == svc.UID && slices.Contains(live.Spec.ClusterIPs, ip), nil
 }
 
 // inServiceCIDR: ip is within one of the ServiceCIDRs.
