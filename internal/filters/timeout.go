@@ -2,7 +2,9 @@ package filters
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -34,7 +36,15 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 			tw := &timeoutWriter{w: w, h: w.Header().Clone(), ctx: ctx}
 			done := make(chan any, 1)
 			go func() {
-				defer func() { done <- recover() }()
+				defer func() {
+					v := recover()
+					if v != nil && v != http.ErrAbortHandler {
+						// As kube's timeout filter: the panic goes on in the
+						// filter's goroutine, so its stack is kept with it.
+						v = fmt.Sprintf("%v\n%s", v, debug.Stack())
+					}
+					done <- v
+				}()
 				next.ServeHTTP(tw, r.WithContext(ctx))
 			}()
 			select {
