@@ -29,6 +29,14 @@ var patchers = map[string]func(s *scope, original, patch []byte) ([]byte, error)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
+		// json-patch v4 (kube's) dereferences the value of an add,
+		// replace or test that has none: refused here instead, as
+		// json-patch v5 does (FuzzPatch found the panic).
+		for i, op := range p {
+			if k := op.Kind(); (k == "add" || k == "replace" || k == "test") && op["value"] == nil {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("the %s operation at index %d has no value", k, i))
+			}
+		}
 		return p.Apply(original)
 	},
 	string(mergePatchType): func(_ *scope, original, patch []byte) ([]byte, error) {
