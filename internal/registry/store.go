@@ -142,7 +142,9 @@ func (st *Store) storageError(err error, name string) error {
 	case storage.CodeConflict:
 		return apierrors.NewConflict(gr, name, fmt.Errorf("%s", se.Msg))
 	case storage.CodeGone:
-		return apierrors.NewResourceExpired(se.Msg)
+		e := apierrors.NewResourceExpired(se.Msg)
+		e.ErrStatus.ListMeta.Continue = se.Continue
+		return e
 	case storage.CodeTooLarge:
 		return apierrors.NewRequestEntityTooLargeError(se.Msg)
 	case storage.CodeTooLargeResourceVersion:

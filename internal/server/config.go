@@ -23,7 +23,10 @@ type Config struct {
 	EtcdCertFile string   // --etcd-certfile
 	EtcdKeyFile  string   // --etcd-keyfile
 	EtcdPrefix   string   // --etcd-prefix
-	WatchCache   bool     // --watch-cache
+	// EtcdCompactionInterval (--etcd-compaction-interval) is how often
+	// etcd is compacted, as kube-apiserver compacts it; 0 is never.
+	EtcdCompactionInterval time.Duration
+	WatchCache             bool // --watch-cache
 	// EtcdForTests tunes the embedded etcd for a server that lives as
 	// long as a test (no fsync, small snapshots, a quicker first
 	// election): kapitest sets it; no flag.
@@ -158,12 +161,13 @@ func DefaultLeaderElection() LeaderElection {
 // Defaults returns the configuration of a plain `kapi`.
 func Defaults() Config {
 	return Config{
-		DataDir:     "./kapi-data",
-		BindAddress: "127.0.0.1",
-		SecurePort:  6443,
-		EtcdPrefix:  "/registry",
-		WatchCache:  true,
-		Out:         os.Stdout,
+		DataDir:                "./kapi-data",
+		BindAddress:            "127.0.0.1",
+		SecurePort:             6443,
+		EtcdPrefix:             "/registry",
+		EtcdCompactionInterval: 5 * time.Minute,
+		WatchCache:             true,
+		Out:                    os.Stdout,
 
 		LoggingFormat: "text",
 

@@ -31,6 +31,7 @@ import (
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
+	"kapi/internal/storage/etcd"
 	"kapi/internal/tracing"
 )
 
@@ -133,6 +134,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctrlCtx, stopControllers := context.WithCancel(context.Background())
 	s.stopControllers = stopControllers
 	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
+	if cfg.EtcdCompactionInterval > 0 {
+		s.runNow(ctrlCtx, func(ctx context.Context) {
+			etcd.Compactor(ctx, s.etcd.client, cfg.EtcdCompactionInterval)
+		})
+	}
 
 	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache)
 	s.stopCaches = stopCaches

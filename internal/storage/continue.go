@@ -8,7 +8,9 @@ import (
 )
 
 // ContinueToken is kube-apiserver's continue format: base64 of
-// {"v":"meta.k8s.io/v1","rv":<revision>,"start":"<next key>"}.
+// {"v":"meta.k8s.io/v1","rv":<revision>,"start":"<next key>"}. An rv of
+// -1 goes on at the latest revision: the token kube gives with the 410
+// of a token whose revision was compacted.
 type ContinueToken struct {
 	APIVersion string `json:"v"`
 	RV         int64  `json:"rv"`
@@ -22,6 +24,10 @@ func EncodeContinue(rev int64, start string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// LatestRevision is the rv of a continue token that lists on at the
+// latest revision.
+const LatestRevision = -1
+
 // DecodeContinue reads a token; a malformed one is CodeInvalidContinue.
 func DecodeContinue(s string) (ContinueToken, error) {
 	var t ContinueToken
@@ -32,7 +38,7 @@ func DecodeContinue(s string) (ContinueToken, error) {
 	if err := json.Unmarshal(b, &t); err != nil {
 		return t, invalidContinue(err)
 	}
-	if t.APIVersion != "meta.k8s.io/v1" || t.RV <= 0 || t.Start == "" || strings.Contains(t.Start, "..") {
+	if t.APIVersion != "meta.k8s.io/v1" || (t.RV <= 0 && t.RV != LatestRevision) || t.Start == "" || strings.Contains(t.Start, "..") {
 		return t, invalidContinue(fmt.Errorf("malformed token"))
 	}
 	return t, nil

@@ -30,6 +30,10 @@ type Error struct {
 	Code Code
 	Key  string
 	Msg  string
+	// Continue is, for a CodeGone of a paged list, the token that goes on
+	// from the same key at the latest revision (kube's "inconsistent
+	// continue"), given to the client in the Status's metadata.
+	Continue string
 }
 
 func (e *Error) Error() string {

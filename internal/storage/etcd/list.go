@@ -21,12 +21,16 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	rangeEnd := clientv3.GetPrefixRangeEnd(full)
 	start := full
 	var rev int64
+	var continueKey string // the token's start, below the root
 	if opts.Continue != "" {
 		token, err := storage.DecodeContinue(opts.Continue)
 		if err != nil {
 			return nil, err
 		}
-		rev, start = token.RV, s.root+token.Start
+		rev, start, continueKey = token.RV, s.root+token.Start, token.Start
+		if rev == storage.LatestRevision {
+			rev = 0 // the rest, as it is now
+		}
 		if !strings.HasPrefix(start, full) {
 			return nil, &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not within the listed prefix"}
 		}
@@ -49,7 +53,10 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		s.observe(opList, began, err)
 		if err != nil {
 			if err == rpctypes.ErrCompacted && opts.Continue != "" {
-				return nil, &storage.Error{Code: storage.CodeGone, Msg: continueTooOld}
+				// As kube: 410, with a token that goes on from the same
+				// key at the latest revision.
+				return nil, &storage.Error{Code: storage.CodeGone, Msg: ContinueTooOld,
+					Continue: storage.EncodeContinue(storage.LatestRevision, continueKey)}
 			}
 			return nil, readError(err, rev)
 		}
@@ -94,4 +101,6 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	return out, nil
 }
 
-const continueTooOld = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
+// ContinueTooOld is kube's message for a continue token whose revision
+// etcd has compacted.
+const ContinueTooOld = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
