@@ -110,6 +110,9 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 
 	// kapi's own flags (kube-apiserver has none of them)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "Folder for the embedded etcd, the certificates and the admin kubeconfig.")
+	fs.DurationVar(&cfg.EtcdSnapshotInterval, "etcd-snapshot-interval", 0, "How often to save a snapshot of etcd (0: never); `kapi etcd-snapshot save` saves one at once.")
+	fs.StringVar(&cfg.EtcdSnapshotDir, "etcd-snapshot-dir", "", "Folder of the scheduled etcd snapshots. Defaults to <data-dir>/snapshots.")
+	fs.IntVar(&cfg.EtcdSnapshotRetention, "etcd-snapshot-retention", cfg.EtcdSnapshotRetention, "How many scheduled etcd snapshots to keep (0: all).")
 	fs.StringVar(&cfg.Token, "token", "", "The cluster's join token: replicas on one etcd (--etcd-servers) started with the same token share the CA, the service-account key and the front-proxy CA, which the first replica keeps in etcd sealed with the token.")
 	fs.BoolVar(&cfg.ProxyAllowLoopback, "proxy-allow-loopback", false, "Accept loopback and link-local addresses as the endpoints of services reached by admission and conversion webhooks and the proxy (for local development; off by default, as kube-apiserver refuses them).")
 	fs.StringSliceVar(&cfg.Controllers, "controllers", cfg.Controllers, "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables the controller named 'foo', '-foo' disables the controller named 'foo'. All controllers: "+strings.Join(server.ControllerNames(), ", ")+".")

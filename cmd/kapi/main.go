@@ -23,6 +23,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "console" { // a subcommand, before kube-apiserver's flags
 		os.Exit(runConsole(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "etcd-snapshot" {
+		os.Exit(runSnapshot(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	cfg, proc, err := parseFlags(os.Args[0], os.Args[1:], os.Stdout, klog.Warningf)
 	switch {
 	case errors.Is(err, pflag.ErrHelp):

@@ -26,7 +26,14 @@ type Config struct {
 	// EtcdCompactionInterval (--etcd-compaction-interval) is how often
 	// etcd is compacted, as kube-apiserver compacts it; 0 is never.
 	EtcdCompactionInterval time.Duration
-	WatchCache             bool // --watch-cache
+	// EtcdSnapshotInterval (--etcd-snapshot-interval) is how often kapi
+	// saves a snapshot of etcd into EtcdSnapshotDir (default
+	// <data-dir>/snapshots), keeping the newest EtcdSnapshotRetention
+	// (--etcd-snapshot-retention); 0 is never.
+	EtcdSnapshotInterval  time.Duration
+	EtcdSnapshotDir       string
+	EtcdSnapshotRetention int
+	WatchCache            bool // --watch-cache
 	// EtcdForTests tunes the embedded etcd for a server that lives as
 	// long as a test (no fsync, small snapshots, a quicker first
 	// election): kapitest sets it; no flag.
@@ -166,6 +173,7 @@ func Defaults() Config {
 		SecurePort:             6443,
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
+		EtcdSnapshotRetention:  5,
 		WatchCache:             true,
 		Out:                    os.Stdout,
 

@@ -29,7 +29,14 @@ func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &etcdBackend{client: e.Client, close: e.Close}, nil
+		// Where etcdctl and `kapi etcd-snapshot save` reach it, while it
+		// runs.
+		urlFile := EtcdURLFile(cfg.DataDir)
+		if err := os.WriteFile(urlFile, []byte(e.ClientURL+"\n"), 0o600); err != nil {
+			e.Close()
+			return nil, err
+		}
+		return &etcdBackend{client: e.Client, close: func() { os.Remove(urlFile); e.Close() }}, nil
 	}
 	ccfg := clientv3.Config{Endpoints: cfg.EtcdServers, DialTimeout: 10 * time.Second, Logger: zap.NewNop()}
 	if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" {

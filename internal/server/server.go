@@ -134,6 +134,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctrlCtx, stopControllers := context.WithCancel(context.Background())
 	s.stopControllers = stopControllers
 	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
+	if cfg.EtcdSnapshotInterval > 0 {
+		dir := cfg.EtcdSnapshotDir
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "snapshots")
+		}
+		s.runNow(ctrlCtx, func(ctx context.Context) {
+			snapshots(ctx, s.etcd.client, dir, cfg.EtcdSnapshotInterval, cfg.EtcdSnapshotRetention)
+		})
+	}
 	if cfg.EtcdCompactionInterval > 0 {
 		s.runNow(ctrlCtx, func(ctx context.Context) {
 			etcd.Compactor(ctx, s.etcd.client, cfg.EtcdCompactionInterval)

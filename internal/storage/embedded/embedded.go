@@ -41,6 +41,10 @@ type Options struct {
 	ForTests bool
 }
 
+// memberName is the embedded etcd's member name (a restore makes a member
+// of the same name).
+const memberName = "kapi"
+
 // Start starts etcd with its data in dir and waits until it serves.
 //
 // It is tuned for one member: a 5 ms tick with a 25 ms election (etcd's
@@ -67,7 +71,7 @@ func StartWith(ctx context.Context, dir string, opts Options) (*Etcd, error) {
 	}
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
-	cfg.Name = "kapi"
+	cfg.Name = memberName
 	// etcd's own log goes beside its data, not into kapi's output.
 	cfg.LogLevel = "warn"
 	cfg.LogOutputs = []string{filepath.Join(dir, "..", "etcd.log")}
