@@ -22,14 +22,18 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, char
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxObjectSize {
-		return nil, tooLarge(key, len(data))
-	}
 	k := s.key(key)
+	stored, err := s.seal(ctx, k, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(stored) > maxObjectSize {
+		return nil, tooLarge(key, len(stored))
+	}
 	ifs, thens := chargeOps(charges)
 	txn := s.client.Txn(ctx).
 		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", 0)}, ifs...)...).
-		Then(append([]clientv3.Op{clientv3.OpPut(k, string(data))}, thens...)...)
+		Then(append([]clientv3.Op{clientv3.OpPut(k, string(stored))}, thens...)...)
 	if len(charges) > 0 {
 		txn = txn.Else(clientv3.OpGet(k, clientv3.WithKeysOnly()))
 	}
@@ -62,6 +66,9 @@ func (s *Store) Charge(key string, obj runtime.Object) (storage.Charge, error) {
 	obj = obj.DeepCopyObject()
 	data, err := s.encode(obj)
 	if err != nil {
+		return storage.Charge{}, err
+	}
+	if data, err = s.seal(context.Background(), s.key(key), data); err != nil {
 		return storage.Charge{}, err
 	}
 	return storage.Charge{Key: s.key(key), Rev: rev, Value: data}, nil

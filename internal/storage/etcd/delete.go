@@ -29,7 +29,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 			return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
 		}
 		cur := kvs[0]
-		obj, err := s.decode(cur.Value, cur.ModRevision)
+		obj, err := s.decodeKV(ctx, cur)
 		if err != nil {
 			return nil, err
 		}

@@ -33,8 +33,7 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.ReadOptions) (
 	if len(resp.Kvs) == 0 {
 		return nil, &storage.Error{Code: storage.CodeNotFound, Key: key}
 	}
-	kv := resp.Kvs[0]
-	return s.decode(kv.Value, kv.ModRevision)
+	return s.decodeKV(ctx, resp.Kvs[0])
 }
 
 func tooNew(rv int64) error {

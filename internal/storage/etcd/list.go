@@ -67,7 +67,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 			}
 		}
 		for i, kv := range resp.Kvs {
-			obj, err := s.decode(kv.Value, kv.ModRevision)
+			obj, err := s.decodeKV(ctx, kv)
 			if err != nil {
 				return nil, err
 			}

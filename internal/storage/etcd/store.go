@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,6 +31,12 @@ type Codec struct {
 	// on what a write returns: the registry finished that object before
 	// writing it, and Decoded on a finished object changes nothing.
 	Decoded func(runtime.Object) error
+	// Transformer, when set, is what values pass through on their way to
+	// and from etcd: encryption at rest (--encryption-provider-config),
+	// kube's value.Transformer, with the full etcd key as the
+	// authenticated data, as kube-apiserver's. nil stores values as they
+	// are encoded.
+	Transformer value.Transformer
 }
 
 // Store keeps the objects of one resource below Root,
@@ -69,6 +77,43 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// seal is the value to store at etcd key k for the encoding data.
+func (s *Store) seal(ctx context.Context, k string, data []byte) ([]byte, error) {
+	if s.codec.Transformer == nil {
+		return data, nil
+	}
+	out, err := s.codec.Transformer.TransformToStorage(ctx, data, value.DefaultContext(k))
+	if err != nil {
+		return nil, fmt.Errorf("encrypting %s: %w", k, err)
+	}
+	return out, nil
+}
+
+// open is kv with its value as encoded (decrypted), and whether it was
+// stored with a key or provider that is no longer the first (kube's
+// "stale": an update writes it again even when nothing changed, so that
+// rewriting every object moves them to the new key).
+func (s *Store) open(ctx context.Context, kv *mvccpb.KeyValue) (*mvccpb.KeyValue, bool, error) {
+	if s.codec.Transformer == nil || kv == nil {
+		return kv, false, nil
+	}
+	data, stale, err := s.codec.Transformer.TransformFromStorage(ctx, kv.Value, value.DefaultContext(kv.Key))
+	if err != nil {
+		return nil, false, fmt.Errorf("decrypting %s: %w", kv.Key, err)
+	}
+	return &mvccpb.KeyValue{Key: kv.Key, Value: data, CreateRevision: kv.CreateRevision, ModRevision: kv.ModRevision,
+		Version: kv.Version, Lease: kv.Lease}, stale, nil
+}
+
+// decodeKV decodes a value read from etcd.
+func (s *Store) decodeKV(ctx context.Context, kv *mvccpb.KeyValue) (runtime.Object, error) {
+	kv, _, err := s.open(ctx, kv)
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(kv.Value, kv.ModRevision)
 }
 
 // decode reads data and sets its resourceVersion to rev.

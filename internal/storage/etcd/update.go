@@ -37,6 +37,9 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 	// hinted is the hint's copy: what decoding cur would give, without
 	// paying for the decode (the cache decoded it already).
 	cur, hinted, err := s.hinted(hint)
+	// curStale: cur was stored with a key that is no longer the first
+	// (Codec.Transformer), so an update writes it even if unchanged.
+	curStale := false
 	fetch := func() error {
 		start := time.Now()
 		resp, err := s.client.Get(ctx, k)
@@ -44,11 +47,11 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		if err != nil {
 			return err
 		}
-		cur, hinted = nil, nil
+		cur, hinted, curStale = nil, nil, false
 		if len(resp.Kvs) > 0 {
-			cur = resp.Kvs[0]
+			cur, curStale, err = s.open(ctx, resp.Kvs[0])
 		}
-		return nil
+		return err
 	}
 	// stale reads the object again when cur came from the hint, and
 	// reports whether it changed since (then the loop decides again).
@@ -62,7 +65,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		if err := fetch(); err != nil {
 			return false, err
 		}
-		return cur == nil || cur.ModRevision != rev, nil
+		return cur == nil || cur.ModRevision != rev || curStale, nil
 	}
 	if !fromHint {
 		if err := fetch(); err != nil {
@@ -96,7 +99,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 				return nil, err
 			}
 		}
-		unchanged := err == nil && d.Action == storage.Write && cur != nil && bytes.Equal(data, cur.Value)
+		unchanged := err == nil && d.Action == storage.Write && cur != nil && !curStale && bytes.Equal(data, cur.Value)
 		if err != nil || d.Action == storage.NoWrite || unchanged {
 			if again, ferr := stale(); ferr != nil {
 				return nil, ferr
@@ -114,10 +117,14 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		}
 		op := clientv3.OpDelete(k)
 		if d.Action == storage.Write {
-			if len(data) > maxObjectSize {
-				return nil, tooLarge(key, len(data))
+			stored, err := s.seal(ctx, k, data)
+			if err != nil {
+				return nil, err
 			}
-			op = clientv3.OpPut(k, string(data))
+			if len(stored) > maxObjectSize {
+				return nil, tooLarge(key, len(stored))
+			}
+			op = clientv3.OpPut(k, string(stored))
 		}
 		// A stale charge fails the transaction too; the object, read
 		// again, may be unchanged: the loop decides again on it (the
@@ -139,9 +146,11 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			}
 			return s.decodeWritten(data, txn.Header.Revision)
 		}
-		cur, hinted, fromHint = nil, nil, false
+		cur, hinted, fromHint, curStale = nil, nil, false, false
 		if kvs := txn.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-			cur = kvs[0]
+			if cur, curStale, err = s.open(ctx, kvs[0]); err != nil {
+				return nil, err
+			}
 		}
 	}
 }

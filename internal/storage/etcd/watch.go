@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -219,13 +220,13 @@ func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
 	var cur, prev runtime.Object
 	var err error
 	if ev.Type == clientv3.EventTypePut {
-		if cur, err = w.store.decode(ev.Kv.Value, ev.Kv.ModRevision); err != nil {
+		if cur, err = w.store.decodeKV(context.Background(), ev.Kv); err != nil {
 			return watch.Event{}, false, err
 		}
 	}
 	if ev.PrevKv != nil && (ev.Type == clientv3.EventTypeDelete || !w.opts.Predicate.Empty()) {
 		// A deleted object carries the revision of its deletion.
-		if prev, err = w.store.decode(ev.PrevKv.Value, ev.Kv.ModRevision); err != nil {
+		if prev, err = w.store.decodeKV(context.Background(), &mvccpb.KeyValue{Key: ev.PrevKv.Key, Value: ev.PrevKv.Value, ModRevision: ev.Kv.ModRevision}); err != nil {
 			return watch.Event{}, false, err
 		}
 	}
