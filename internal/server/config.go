@@ -33,7 +33,14 @@ type Config struct {
 	EtcdSnapshotInterval  time.Duration
 	EtcdSnapshotDir       string
 	EtcdSnapshotRetention int
-	WatchCache            bool // --watch-cache
+	// EncryptionProviderConfig (--encryption-provider-config) is kube's
+	// EncryptionConfiguration file: how values are encrypted in etcd.
+	// With EncryptionProviderConfigAutomaticReload
+	// (--encryption-provider-config-automatic-reload) a change of the file
+	// takes effect without a restart.
+	EncryptionProviderConfig                string
+	EncryptionProviderConfigAutomaticReload bool
+	WatchCache                              bool // --watch-cache
 	// EtcdForTests tunes the embedded etcd for a server that lives as
 	// long as a test (no fsync, small snapshots, a quicker first
 	// election): kapitest sets it; no flag.

@@ -149,7 +149,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		})
 	}
 
-	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache)
+	enc, err := newEncryption(ctrlCtx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if enc.reload != nil {
+		s.runNow(ctrlCtx, enc.reload.Run)
+	}
+	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache, enc)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
 	if err := waitCaches(ctx, stores); err != nil {
@@ -234,6 +241,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	for _, ep := range []string{"healthz", "livez", "readyz"} {
 		health.Add(ep, etcdCheck)
 		health.Add(ep, crdCheck)
+		if enc.dynamic != nil {
+			// kube's one check of every KMS provider when the file reloads
+			// (it passes without any).
+			health.Add(ep, router.Check{Name: enc.dynamic.Name(), Fn: func(ctx context.Context) error {
+				r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/"+ep, nil)
+				return enc.dynamic.Check(r)
+			}})
+		}
 	}
 	health.Add("readyz", router.Check{Name: "shutdown", Fn: func(context.Context) error {
 		if !s.ready.Load() {
@@ -314,7 +329,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), crdClient, cat,
-		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache), serviceResolver(cat, cfg.ProxyAllowLoopback))
+		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache, enc), serviceResolver(cat, cfg.ProxyAllowLoopback))
 	// Every group-version served gets its APIService, as in kube.
 	apiServices := &controllers.APIServices{Catalogue: cat, Client: aggregator.NewForConfigOrDie(lb.Config(APIServerUser)),
 		Store: findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")}

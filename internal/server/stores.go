@@ -23,7 +23,7 @@ type runtimeObject = runtime.Object
 // (one resource served in two versions) share one storage. With the watch
 // cache, each storage is a cache in front of its etcd store; stop ends
 // the caches.
-func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool) (stores []*registry.Store, stop func()) {
+func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool, enc *encryption) (stores []*registry.Store, stop func()) {
 	proto := protobufSerializer()
 	byKey := map[string]storage.Interface{}
 	var caches []*cacher.Cacher
@@ -32,8 +32,9 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 		if !ok {
 			gvk := r.StorageGVK()
 			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o } // the built-in kinds' storage
-			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj}).
-				SetResource(schema.GroupResource{Group: r.Group, Resource: r.Name})
+			gr := schema.GroupResource{Group: r.Group, Resource: r.Name}
+			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj, Transformer: enc.For(gr)}).
+				SetResource(gr)
 			s = es
 			if watchCache {
 				c := cacher.New(es, cacher.Options{Name: r.Key(), New: newObj})
@@ -99,13 +100,17 @@ func bootstrapNamespaces(ctx context.Context, ns *registry.Store) error {
 // objects as JSON under <prefix>/<key>/ (kube-apiserver's layout, readable
 // with etcdctl), decoded into unstructured objects and finished by
 // decoded; with the watch cache, a cache in front.
-func customResourceStorage(client *clientv3.Client, prefix string, watchCache bool) func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()) {
+func customResourceStorage(client *clientv3.Client, prefix string, watchCache bool, enc *encryption) func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()) {
 	jsonInfo, _ := runtime.SerializerInfoForMediaType(registry.Codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
 	jsonSerializer := jsonInfo.Serializer
 	return func(key string, gvk schema.GroupVersionKind, newObj func() runtime.Object, decoded func(runtime.Object) error) (storage.Interface, func()) {
-		es := etcd.New(client, prefix+"/"+key+"/", etcd.Codec{Serializer: jsonSerializer, GVK: gvk, New: newObj, Decoded: decoded})
+		var gr schema.GroupResource
 		if group, resource, ok := strings.Cut(key, "/"); ok { // a custom resource's key is <group>/<plural>
-			es.SetResource(schema.GroupResource{Group: group, Resource: resource})
+			gr = schema.GroupResource{Group: group, Resource: resource}
+		}
+		es := etcd.New(client, prefix+"/"+key+"/", etcd.Codec{Serializer: jsonSerializer, GVK: gvk, New: newObj, Decoded: decoded, Transformer: enc.For(gr)})
+		if gr.Resource != "" {
+			es.SetResource(gr)
 		}
 		if !watchCache {
 			return es, func() {}

@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apiserver/pkg/server/options/encryptionconfig"
+	"k8s.io/apiserver/pkg/server/options/encryptionconfig/controller"
+	storagevalue "k8s.io/apiserver/pkg/storage/value"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"kapi/internal/server"
+)
+
+func encryptionKey(b byte) string {
+	return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32))
+}
+
+// encryptionConfig is an EncryptionConfiguration: secrets with aescbc
+// (secretKeys in that order, then identity to read what was stored
+// before), ConfigMaps with secretbox, every resource of apps with aesgcm.
+func encryptionConfig(secretKeys ...string) string {
+	var keys strings.Builder
+	for _, k := range secretKeys {
+		keys.WriteString("          - name: " + k + "\n            secret: " + encryptionKey(k[len(k)-1]) + "\n")
+	}
+	return `apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - aescbc:
+          keys:
+` + keys.String() + `      - identity: {}
+  - resources: [configmaps]
+    providers:
+      - secretbox:
+          keys:
+          - name: s1
+            secret: ` + encryptionKey('s') + `
+  - resources: ["*.apps"]
+    providers:
+      - aesgcm:
+          keys:
+          - name: g1
+            secret: ` + encryptionKey('g') + `
+`
+}
+
+// TestEncryptionAtRest: with --encryption-provider-config, values are
+// stored with kube's k8s:enc:<provider>:v1:<key>: prefixes and no
+// plaintext, by resource and *.group; kube's own transformer (from
+// k8s.io/apiserver, as kube-apiserver builds it) reads what kapi wrote and
+// kapi reads what it wrote; with automatic reload, a new first key takes
+// effect without a restart, and rewriting the secrets with kubectl moves
+// them all to it; a bad file is refused at start.
+func TestEncryptionAtRest(t *testing.T) {
+	controller.EncryptionConfigFileChangePollDuration = 200 * time.Millisecond
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "encryption.yaml")
+	if err := os.WriteFile(cfgFile, []byte(encryptionConfig("key1")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := startKapi(t, withoutLoops(rootCAPublisher), func(c *server.Config) {
+		c.EncryptionProviderConfig, c.EncryptionProviderConfigAutomaticReload = cfgFile, true
+	})
+	ctx := context.Background()
+	etcd := k.srv.Etcd()
+	raw := func(key string) []byte {
+		t.Helper()
+		resp, err := etcd.Get(ctx, key)
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatalf("%s: %v %v", key, err, resp)
+		}
+		return resp.Kvs[0].Value
+	}
+
+	if _, err := k.client.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s"},
+		StringData: map[string]string{"password": "hunter2-secret"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"},
+		Data: map[string]string{"colour": "ultramarine"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	replicas := int32(0)
+	if _, err := k.client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d"},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"a": "b"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/secret-image"}}}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]struct{ prefix, plain string }{
+		"/registry/secrets/default/s":     {"k8s:enc:aescbc:v1:key1:", "hunter2-secret"},
+		"/registry/configmaps/default/c":  {"k8s:enc:secretbox:v1:s1:", "ultramarine"},
+		"/registry/deployments/default/d": {"k8s:enc:aesgcm:v1:g1:", "secret-image"},
+	} {
+		v := raw(key)
+		if !bytes.HasPrefix(v, []byte(want.prefix)) || bytes.Contains(v, []byte(want.plain)) {
+			t.Errorf("%s is stored as %.40q, want the prefix %s and no %q", key, v, want.prefix, want.plain)
+		}
+	}
+	if s, err := k.client.CoreV1().Secrets("default").Get(ctx, "s", metav1.GetOptions{}); err != nil || string(s.Data["password"]) != "hunter2-secret" {
+		t.Fatalf("the secret read back: %v %v", s, err)
+	}
+	// Not configured: stored as encoded.
+	if !bytes.HasPrefix(raw("/registry/namespaces/default"), []byte("k8s\x00")) {
+		t.Errorf("a namespace is not stored as kube's protobuf")
+	}
+
+	// kube-apiserver's transformers, from the same file.
+	kube, err := encryptionconfig.LoadEncryptionConfig(ctx, cfgFile, false, "kube-apiserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := encryptionconfig.StaticTransformers(kube.Transformers).TransformerForResource(schema.GroupResource{Resource: "secrets"})
+	plain, _, err := secrets.TransformFromStorage(ctx, raw("/registry/secrets/default/s"), storagevalue.DefaultContext("/registry/secrets/default/s"))
+	if err != nil || !bytes.HasPrefix(plain, []byte("k8s\x00")) || !bytes.Contains(plain, []byte("hunter2-secret")) {
+		t.Fatalf("kube's transformer on what kapi wrote: %v %.40q", err, plain)
+	}
+	pb := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	fromKube := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: "from-kube", Namespace: "default", UID: "0c6b2f42-0000-4000-8000-000000000001",
+			CreationTimestamp: metav1.Now()}, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"token": []byte("written-by-kube")}}
+	encoded, err := runtime.Encode(pb, fromKube)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := secrets.TransformToStorage(ctx, encoded, storagevalue.DefaultContext("/registry/secrets/default/from-kube"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := etcd.Put(ctx, "/registry/secrets/default/from-kube", string(sealed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitUntil(10*time.Second, func() bool {
+		s, err := k.client.CoreV1().Secrets("default").Get(ctx, "from-kube", metav1.GetOptions{})
+		return err == nil && string(s.Data["token"]) == "written-by-kube"
+	}); err != nil {
+		t.Fatal("kapi did not read the secret kube's transformer wrote")
+	}
+
+	// Rotation: key2 first, reloaded without a restart; a rewrite of
+	// every secret moves them to it.
+	if err := os.WriteFile(cfgFile, []byte(encryptionConfig("key2", "key1")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := waitUntil(30*time.Second, func() bool {
+		n++
+		name := "probe-" + strings.Repeat("x", n%5+1)
+		k.client.CoreV1().Secrets("default").Delete(ctx, name, metav1.DeleteOptions{})
+		if _, err := k.client.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			return false
+		}
+		return bytes.HasPrefix(raw("/registry/secrets/default/"+name), []byte("k8s:enc:aescbc:v1:key2:"))
+	}); err != nil {
+		t.Fatal("the new first key never took effect")
+	}
+	out, err := k.kubectl("", "get", "secrets", "-A", "-o", "json")
+	if err != nil {
+		t.Fatalf("kubectl get: %v\n%s", err, out)
+	}
+	if out, err := k.kubectl(out, "replace", "-f", "-"); err != nil {
+		t.Fatalf("kubectl replace: %v\n%s", err, out)
+	}
+	for _, name := range []string{"s", "from-kube"} {
+		if v := raw("/registry/secrets/default/" + name); !bytes.HasPrefix(v, []byte("k8s:enc:aescbc:v1:key2:")) {
+			t.Errorf("secret %s after the rewrite: %.30q", name, v)
+		}
+	}
+
+	// A file kube would refuse is refused at start.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - aescbc:\n          keys:\n          - name: short\n            secret: c2hvcnQ=\n"), 0o600)
+	cfg := server.Defaults()
+	cfg.DataDir, cfg.SecurePort, cfg.EncryptionProviderConfig = t.TempDir(), 0, bad
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if srv, err := server.Start(sctx, cfg); err == nil {
+		srv.Stop()
+		t.Fatal("kapi started with a 5-byte aescbc key")
+	} else if !strings.Contains(err.Error(), "--encryption-provider-config") {
+		t.Errorf("the bad file: %v", err)
+	}
+}
