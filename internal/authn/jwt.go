@@ -4,37 +4,31 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"hash"
-	"math/big"
 	"os"
 	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
-// A compact JWS (RFC 7515) signer and verifier for service-account tokens:
-// RS256 for RSA keys, ES256/ES384/ES512 for ECDSA keys, the algorithms
-// kube-apiserver signs with.
+// Service-account tokens are compact JWS (RFC 7515) signed and verified
+// by github.com/go-jose/go-jose/v4: RS256 for RSA keys, ES256/ES384/ES512
+// for ECDSA keys, the algorithms kube-apiserver signs with, and its key id
+// in the header.
 
-type jwsHeader struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid,omitempty"`
-	Typ string `json:"typ,omitempty"`
-}
+// jwsAlgorithms are the algorithms a token may be signed with.
+var jwsAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.ES384, jose.ES512}
 
 // Signer signs tokens with --service-account-signing-key-file.
 type Signer struct {
-	key crypto.Signer
-	alg string
-	kid string
+	signer jose.Signer
 }
 
 // NewSigner returns a signer for an RSA or ECDSA private key.
@@ -51,36 +45,28 @@ func NewSigner(key crypto.PrivateKey) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{key: s, alg: alg, kid: kid}, nil
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{signer: signer}, nil
 }
 
-func algFor(pub crypto.PublicKey) (string, error) {
+func algFor(pub crypto.PublicKey) (jose.SignatureAlgorithm, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		return "RS256", nil
+		return jose.RS256, nil
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return "ES256", nil
+			return jose.ES256, nil
 		case elliptic.P384():
-			return "ES384", nil
+			return jose.ES384, nil
 		case elliptic.P521():
-			return "ES512", nil
+			return jose.ES512, nil
 		}
 	}
 	return "", fmt.Errorf("unsupported key type %T", pub)
-}
-
-func hashFor(alg string) (crypto.Hash, func() hash.Hash, int) {
-	switch alg {
-	case "RS256", "ES256":
-		return crypto.SHA256, sha256.New, 32
-	case "ES384":
-		return crypto.SHA384, sha512.New384, 48
-	case "ES512":
-		return crypto.SHA512, sha512.New, 66
-	}
-	return 0, nil, 0
 }
 
 // KeyID is kube-apiserver's key id: the unpadded base64url SHA-256 of the
@@ -94,38 +80,17 @@ func KeyID(pub crypto.PublicKey) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
-var b64 = base64.RawURLEncoding
-
 // Sign returns the compact JWS of claims.
 func (s *Signer) Sign(claims any) (string, error) {
-	h, _ := json.Marshal(jwsHeader{Alg: s.alg, Kid: s.kid})
-	c, err := json.Marshal(claims)
+	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
-	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
-	hh, newHash, size := hashFor(s.alg)
-	d := newHash()
-	d.Write([]byte(input))
-	sum := d.Sum(nil)
-	var sig []byte
-	switch k := s.key.(type) {
-	case *rsa.PrivateKey:
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, hh, sum); err != nil {
-			return "", err
-		}
-	case *ecdsa.PrivateKey:
-		r, ss, err := ecdsa.Sign(rand.Reader, k, sum)
-		if err != nil {
-			return "", err
-		}
-		sig = make([]byte, 2*size)
-		r.FillBytes(sig[:size])
-		ss.FillBytes(sig[size:])
-	default:
-		return "", fmt.Errorf("unsupported key %T", s.key)
+	jws, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", err
 	}
-	return input + "." + b64.EncodeToString(sig), nil
+	return jws.CompactSerialize()
 }
 
 // errNotJWT: the bearer token is not a JWS at all (it may be a static
@@ -138,55 +103,43 @@ var (
 // verifyJWT checks the signature of token against keys and decodes its
 // claims into out.
 func verifyJWT(token string, keys []crypto.PublicKey, out any) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	if !looksLikeJWS(token) {
 		return errNotJWT
 	}
-	hb, err := b64.DecodeString(parts[0])
+	jws, err := jose.ParseSigned(token, jwsAlgorithms)
 	if err != nil {
-		return errNotJWT
+		return fmt.Errorf("malformed token: %w", err)
 	}
-	var h jwsHeader
-	if err := json.Unmarshal(hb, &h); err != nil || h.Alg == "" {
-		return errNotJWT
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil {
-		return fmt.Errorf("malformed signature: %w", err)
-	}
-	hh, newHash, size := hashFor(h.Alg)
-	if newHash == nil {
-		return fmt.Errorf("unsupported algorithm %q", h.Alg)
-	}
-	d := newHash()
-	d.Write([]byte(parts[0] + "." + parts[1]))
-	sum := d.Sum(nil)
-	ok := false
+	var payload []byte
 	for _, k := range keys {
-		switch pk := k.(type) {
-		case *rsa.PublicKey:
-			ok = h.Alg == "RS256" && rsa.VerifyPKCS1v15(pk, hh, sum, sig) == nil
-		case *ecdsa.PublicKey:
-			if alg, _ := algFor(pk); alg == h.Alg && len(sig) == 2*size {
-				r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
-				ok = ecdsa.Verify(pk, sum, r, s)
-			}
-		}
-		if ok {
+		if payload, err = jws.Verify(k); err == nil {
 			break
 		}
 	}
-	if !ok {
+	if payload == nil {
 		return errBadSignature
 	}
-	cb, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return fmt.Errorf("malformed claims: %w", err)
-	}
-	if err := json.Unmarshal(cb, out); err != nil {
+	if err := json.Unmarshal(payload, out); err != nil {
 		return fmt.Errorf("malformed claims: %w", err)
 	}
 	return nil
+}
+
+// looksLikeJWS: three base64url parts, the first a JSON header naming an
+// algorithm. Anything else is some other kind of bearer token.
+func looksLikeJWS(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	return json.Unmarshal(hb, &h) == nil && h.Alg != ""
 }
 
 // ReadPrivateKey reads an RSA or ECDSA private key from a PEM file.

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -355,7 +356,7 @@ func unverifiedIssuer(token string) string {
 	if len(parts) != 3 {
 		return ""
 	}
-	b, err := b64.DecodeString(parts[1])
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
 		return ""
 	}
