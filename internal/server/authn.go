@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,6 +35,7 @@ type authnParts struct {
 	sa    *authn.ServiceAccounts
 	rows  []*registry.Resource
 	token *registry.Subresource
+	jwt   *authn.JWT // nil without identity providers
 }
 
 // newAuthn builds the authenticators in kube-apiserver's order:
@@ -41,7 +43,7 @@ type authnParts struct {
 // --service-account-signing-key-file kapi signs with a key it keeps in
 // <data-dir>/pki/sa.key, so that `kubectl create token` works out of the
 // box.
-func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, error) {
+func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.Store) (*authnParts, error) {
 	p := &authnParts{}
 	roots, err := s.clientCAs(cfg)
 	if err != nil {
@@ -106,6 +108,15 @@ func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, er
 		p.sa.Keys = append(p.sa.Keys, k)
 	}
 	p.union = append(p.union, p.sa)
+	// Identity providers' tokens, after the service accounts', as in kube.
+	jwt, err := newJWT(ctx, cfg, issuers)
+	if err != nil {
+		return nil, err
+	}
+	if jwt != nil {
+		p.union = append(p.union, jwt)
+		p.jwt = jwt
+	}
 
 	tokens := func(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
 		if tokenFile != nil {
@@ -114,13 +125,55 @@ func (s *Server) newAuthn(cfg Config, stores []*registry.Store) (*authnParts, er
 				return u, true, nil
 			}
 		}
-		return p.sa.AuthenticateToken(ctx, token, auds)
+		u, ok, err := p.sa.AuthenticateToken(ctx, token, auds)
+		if ok || err != nil || jwt == nil {
+			return u, ok, err
+		}
+		return jwt.AuthenticateToken(ctx, token)
 	}
 	p.rows = builtin.Typed(authentication.Resources(tokens, audiences)...)
 	p.token = registry.ActionSubresource("token", authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),
 		func() runtime.Object { return &authenticationv1.TokenRequest{} },
 		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores))
 	return p, nil
+}
+
+// newJWT starts the JWT authenticators of --authentication-config or of
+// the --oidc-* flags; nil when neither is set. saIssuers are refused as
+// identity providers' issuers, as kube refuses them.
+func newJWT(ctx context.Context, cfg Config, saIssuers []string) (*authn.JWT, error) {
+	switch {
+	case cfg.AuthenticationConfig != "" && cfg.OIDC.Set():
+		return nil, errors.New("authentication-config file and oidc-* flags are mutually exclusive")
+	case cfg.AuthenticationConfig != "":
+		c, err := authn.LoadAuthenticationConfiguration(cfg.AuthenticationConfig)
+		if err != nil {
+			return nil, fmt.Errorf("--authentication-config: %w", err)
+		}
+		if len(c.JWT) == 0 {
+			return nil, nil
+		}
+		j, err := authn.NewJWT(ctx, c, nil, saIssuers, "kapi")
+		if err != nil {
+			return nil, fmt.Errorf("--authentication-config: %w", err)
+		}
+		return j, nil
+	case cfg.OIDC.Set():
+		c, err := authn.LegacyOIDCConfiguration(cfg.OIDC)
+		if err != nil {
+			return nil, err
+		}
+		algs := cfg.OIDC.SigningAlgs
+		if len(algs) == 0 {
+			algs = []string{"RS256"}
+		}
+		j, err := authn.NewJWT(ctx, c, algs, saIssuers, "kapi")
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-*: %w", err)
+		}
+		return j, nil
+	}
+	return nil, nil
 }
 
 // DefaultIssuer is kube-apiserver's usual --service-account-issuer.

@@ -5,6 +5,7 @@ package server
 
 import (
 	"io"
+	"kapi/internal/authn"
 	"net/http"
 	"os"
 	"time"
@@ -61,6 +62,11 @@ type Config struct {
 
 	AnonymousAuth bool   // --anonymous-auth
 	TokenAuthFile string // --token-auth-file
+	// AuthenticationConfig (--authentication-config) is kube's
+	// AuthenticationConfiguration file: JWT (OIDC) issuers. OIDC is the
+	// legacy --oidc-* flags, for one issuer; the two exclude each other.
+	AuthenticationConfig string
+	OIDC                 authn.OIDCFlags
 	// Token (--token) is the cluster's join token: the replicas on one
 	// etcd that share it share the CA, the service-account key and the
 	// front-proxy CA, kept in etcd sealed with it (join.go).

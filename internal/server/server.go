@@ -189,7 +189,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	replaceRow(stores, "discovery.k8s.io", "endpointslices", func(r *registry.Resource) *registry.Resource {
 		return r.WithHooks(discovery.Hooks(cfg.ProxyAllowLoopback))
 	})
-	an, err := s.newAuthn(cfg, stores)
+	an, err := s.newAuthn(ctrlCtx, cfg, stores)
 	if err != nil {
 		return fail(err)
 	}
