@@ -46,7 +46,7 @@ func authorizationModes(modes []string, warn func(string, ...any)) []string {
 	var out []string
 	for _, m := range modes {
 		switch m {
-		case "Node", "Webhook", "ABAC", "AlwaysDeny":
+		case "Node", "ABAC", "AlwaysDeny":
 			warn("--authorization-mode=%s has no effect in kapi: the other modes decide alone", m)
 		default:
 			out = append(out, m)

@@ -117,6 +117,15 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		p.union = append(p.union, jwt)
 		p.jwt = jwt
 	}
+	// Last, a token webhook, as in kube.
+	var hook *authn.WebhookToken
+	if cfg.AuthenticationTokenWebhookConfigFile != "" {
+		if hook, err = authn.NewWebhookToken(cfg.AuthenticationTokenWebhookConfigFile, cfg.AuthenticationTokenWebhookVersion,
+			cfg.AuthenticationTokenWebhookCacheTTL, cfg.APIAudiences); err != nil {
+			return nil, err
+		}
+		p.union = append(p.union, hook)
+	}
 
 	tokens := func(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
 		if tokenFile != nil {
@@ -126,10 +135,18 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 			}
 		}
 		u, ok, err := p.sa.AuthenticateToken(ctx, token, auds)
-		if ok || err != nil || jwt == nil {
+		if ok || err != nil {
 			return u, ok, err
 		}
-		return jwt.AuthenticateToken(ctx, token)
+		if jwt != nil {
+			if u, ok, err := jwt.AuthenticateToken(ctx, token); ok || err != nil {
+				return u, ok, err
+			}
+		}
+		if hook != nil {
+			return hook.AuthenticateToken(ctx, token)
+		}
+		return nil, false, nil
 	}
 	p.rows = builtin.Typed(authentication.Resources(tokens, audiences)...)
 	p.token = registry.ActionSubresource("token", authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),

@@ -40,8 +40,18 @@ func (s *Server) newAuthz(ctx context.Context, cfg Config, stores []*registry.St
 			union = append(union, authz.AlwaysAllow{})
 		case "RBAC":
 			union = append(union, rbacAuthorizer)
+		case "Webhook":
+			if cfg.AuthorizationWebhookConfigFile == "" {
+				return nil, fmt.Errorf("authorization-mode Webhook's authorization config file not passed")
+			}
+			w, err := authz.NewWebhook(cfg.AuthorizationWebhookConfigFile, cfg.AuthorizationWebhookVersion,
+				cfg.AuthorizationWebhookCacheAuthorizedTTL, cfg.AuthorizationWebhookCacheUnauthorizedTTL)
+			if err != nil {
+				return nil, err
+			}
+			union = append(union, w)
 		default:
-			return nil, fmt.Errorf("--authorization-mode: unknown mode %q (RBAC, AlwaysAllow)", mode)
+			return nil, fmt.Errorf("--authorization-mode: unknown mode %q (RBAC, AlwaysAllow, Webhook)", mode)
 		}
 	}
 	p.authorizer = union

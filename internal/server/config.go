@@ -67,6 +67,19 @@ type Config struct {
 	// legacy --oidc-* flags, for one issuer; the two exclude each other.
 	AuthenticationConfig string
 	OIDC                 authn.OIDCFlags
+	// The webhook token authenticator (--authentication-token-webhook-*):
+	// a kubeconfig naming a TokenReview service, the version sent, how
+	// long answers are cached.
+	AuthenticationTokenWebhookConfigFile string
+	AuthenticationTokenWebhookVersion    string
+	AuthenticationTokenWebhookCacheTTL   time.Duration
+	// The webhook authorizer (--authorization-webhook-*), for the Webhook
+	// mode: a kubeconfig naming a SubjectAccessReview service, the version
+	// sent, how long allowed and refused answers are cached.
+	AuthorizationWebhookConfigFile           string
+	AuthorizationWebhookVersion              string
+	AuthorizationWebhookCacheAuthorizedTTL   time.Duration
+	AuthorizationWebhookCacheUnauthorizedTTL time.Duration
 	// Token (--token) is the cluster's join token: the replicas on one
 	// etcd that share it share the CA, the service-account key and the
 	// front-proxy CA, kept in etcd sealed with it (join.go).
@@ -187,8 +200,14 @@ func Defaults() Config {
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
 		EtcdSnapshotRetention:  5,
-		WatchCache:             true,
-		Out:                    os.Stdout,
+
+		AuthenticationTokenWebhookVersion:        "v1beta1",
+		AuthenticationTokenWebhookCacheTTL:       2 * time.Minute,
+		AuthorizationWebhookVersion:              "v1beta1",
+		AuthorizationWebhookCacheAuthorizedTTL:   5 * time.Minute,
+		AuthorizationWebhookCacheUnauthorizedTTL: 30 * time.Second,
+		WatchCache:                               true,
+		Out:                                      os.Stdout,
 
 		LoggingFormat: "text",
 
