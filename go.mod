@@ -3,6 +3,7 @@ module kapi
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.24.0
 	github.com/go-jose/go-jose/v4 v4.1.9
