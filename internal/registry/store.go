@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -151,6 +152,13 @@ func (st *Store) storageError(err error, name string) error {
 		return apierrors.NewTimeoutError(se.Msg, 1)
 	case storage.CodeInvalidContinue:
 		return apierrors.NewBadRequest(se.Msg)
+	case storage.CodeTimeout:
+		// As kube's own request timeouts: 504, and when to try again.
+		return apierrors.NewTimeoutError(se.Msg, 2)
+	case storage.CodeUnavailable:
+		e := apierrors.NewServiceUnavailable(se.Msg)
+		e.ErrStatus.Details = &metav1.StatusDetails{RetryAfterSeconds: 1}
+		return e
 	}
 	return apierrors.NewInternalError(err)
 }

@@ -38,7 +38,11 @@ func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 		}
 		return &etcdBackend{client: e.Client, close: func() { os.Remove(urlFile); e.Close() }}, nil
 	}
-	ccfg := clientv3.Config{Endpoints: cfg.EtcdServers, DialTimeout: 10 * time.Second, Logger: zap.NewNop()}
+	// kube-apiserver's keepalive: a member that stops answering (frozen,
+	// or cut off) is found out and left for another within 40 s, before
+	// a request's 60 s timeout.
+	ccfg := clientv3.Config{Endpoints: cfg.EtcdServers, DialTimeout: 10 * time.Second, Logger: zap.NewNop(),
+		DialKeepAliveTime: 30 * time.Second, DialKeepAliveTimeout: 10 * time.Second}
 	if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" {
 		tc, err := etcdTLS(cfg)
 		if err != nil {

@@ -23,6 +23,11 @@ const (
 	// CodeStaleCharge: another object a write charges changed since it
 	// was read; the write can be tried again.
 	CodeStaleCharge
+	// CodeTimeout: etcd did not answer in time (it may still apply a
+	// write); CodeUnavailable: etcd has no leader or cannot be reached.
+	// Both are worth trying again shortly.
+	CodeTimeout
+	CodeUnavailable
 )
 
 // Error is an error with a Code and the key it is about.

@@ -5,13 +5,17 @@ package etcd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -77,6 +81,24 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// unavailable turns etcd's answers that it cannot serve now (a request
+// timed out inside etcd, no leader, a leader change, no member reachable)
+// into storage errors the registry answers with 504 or 503 and a
+// Retry-After, rather than a 500; other errors pass as they are.
+func unavailable(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, rpctypes.ErrTimeout), errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail),
+		errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost), errors.Is(err, rpctypes.ErrTimeoutWaitAppliedIndex):
+		return &storage.Error{Code: storage.CodeTimeout, Msg: "etcd: " + err.Error()}
+	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrNotCapable),
+		grpcstatus.Code(err) == codes.Unavailable:
+		return &storage.Error{Code: storage.CodeUnavailable, Msg: "etcd: " + err.Error()}
+	}
+	return err
 }
 
 // seal is the value to store at etcd key k for the encoding data.
@@ -165,6 +187,7 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.root, clientv3.WithCountOnly(), clientv3.WithLimit(1))
 	s.observe(opRevision, start, err)
+	err = unavailable(err)
 	if err != nil {
 		return 0, err
 	}
