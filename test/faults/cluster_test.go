@@ -114,7 +114,8 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startCluster(t *testing.T) *cluster {
+// startCluster starts the cluster, each etcd member with etcdArgs too.
+func startCluster(t *testing.T, etcdArgs ...string) *cluster {
 	t.Helper()
 	c := &cluster{dir: t.TempDir()}
 	var initial []string
@@ -132,6 +133,7 @@ func startCluster(t *testing.T) *cluster {
 			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error"}}
+		p.args = append(p.args, etcdArgs...)
 		p.start(t)
 		c.etcd = append(c.etcd, p)
 	}

@@ -1,0 +1,99 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestEtcdSpaceQuota: when etcd's space quota is exhausted, writes are
+// refused with a 5xx Status naming the cause while reads are still
+// served; after compaction, defragmentation and disarming the alarm (as an
+// operator does), writes succeed again without restarting kapi.
+func TestEtcdSpaceQuota(t *testing.T) {
+	c := startCluster(t, "--quota-backend-bytes", fmt.Sprint(24<<20))
+	ctx := context.Background()
+	cms := c.clientFor(0).CoreV1().ConfigMaps("default")
+	big := strings.Repeat("x", 900<<10)
+	var refused error
+	n := 0
+	for ; n < 200 && refused == nil; n++ {
+		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("fill-%d", n)}, Data: map[string]string{"x": big}}, metav1.CreateOptions{})
+		if err != nil {
+			refused = err
+		}
+	}
+	if refused == nil {
+		t.Fatalf("%d writes of 900 KiB under a 24 MiB quota all succeeded", n)
+	}
+	var st apierrors.APIStatus
+	if !errorsAs(refused, &st) || st.Status().Code < 500 || !strings.Contains(st.Status().Message, "database space exceeded") {
+		t.Fatalf("a write over the quota: %v", refused)
+	}
+	t.Logf("after %d writes: %d %s %q", n-1, st.Status().Code, st.Status().Reason, st.Status().Message)
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "small"}}, metav1.CreateOptions{}); err == nil {
+		t.Fatal("a small write succeeded with the alarm raised")
+	}
+	if _, err := cms.Get(ctx, "fill-0", metav1.GetOptions{}); err != nil {
+		t.Errorf("a read with the alarm raised: %v", err)
+	}
+	if l, err := cms.List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) < n-2 {
+		t.Errorf("a list with the alarm raised: %v", err)
+	}
+
+	// The operator's way out: delete, compact, defragment, disarm.
+	for i := 0; i < n; i++ {
+		cms.Delete(ctx, fmt.Sprintf("fill-%d", i), metav1.DeleteOptions{})
+	}
+	resp, err := c.etcdClient.Get(ctx, "/registry/configmaps/default/fill-0", clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.etcdClient.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range c.etcdURLs {
+		if _, err := c.etcdClient.Defragment(ctx, u); err != nil {
+			t.Fatalf("defragmenting %s: %v", u, err)
+		}
+	}
+	alarms, err := c.etcdClient.AlarmList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alarms.Alarms {
+		if _, err := c.etcdClient.AlarmDisarm(ctx, (*clientv3.AlarmMember)(a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(alarms.Alarms) == 0 || alarms.Alarms[0].Alarm != etcdserverpb.AlarmType_NOSPACE {
+		t.Errorf("etcd's alarms: %v", alarms.Alarms)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after"}, Data: map[string]string{"x": big}}, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes after the recovery: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func errorsAs(err error, st *apierrors.APIStatus) bool {
+	s, ok := err.(apierrors.APIStatus)
+	if ok {
+		*st = s
+	}
+	return ok
+}
