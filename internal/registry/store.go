@@ -155,6 +155,8 @@ func (st *Store) storageError(err error, name string) error {
 	case storage.CodeTimeout:
 		// As kube's own request timeouts: 504, and when to try again.
 		return apierrors.NewTimeoutError(se.Msg, 2)
+	case storage.CodeWriteUnknown:
+		return apierrors.NewTimeoutError(se.Msg+" (the write may have been applied)", 0)
 	case storage.CodeUnavailable:
 		e := apierrors.NewServiceUnavailable(se.Msg)
 		e.ErrStatus.Details = &metav1.StatusDetails{RetryAfterSeconds: 1}

@@ -28,6 +28,8 @@ const (
 	// Both are worth trying again shortly.
 	CodeTimeout
 	CodeUnavailable
+	// CodeWriteUnknown: etcd could not say whether a write was applied.
+	CodeWriteUnknown
 )
 
 // Error is an error with a Code and the key it is about.

@@ -101,7 +101,8 @@ type cluster struct {
 	rest       *rest.Config
 	dir        string
 	etcdClient *clientv3.Client
-	started    [2]int // the start lines seen in each replica's log
+	started    [2]int      // the start lines seen in each replica's log
+	proxies    []*tcpProxy // between the replicas and each etcd member
 }
 
 func freePort(t *testing.T) int {
@@ -168,12 +169,18 @@ func startCluster(t *testing.T, etcdArgs ...string) *cluster {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	var through []string
+	for _, u := range c.etcdURLs {
+		p := newTCPProxy(t, strings.TrimPrefix(u, "http://"))
+		c.proxies = append(c.proxies, p)
+		through = append(through, "http://"+p.addr())
+	}
 	for i := range 2 {
 		port := freePort(t)
 		c.kapiURLs = append(c.kapiURLs, fmt.Sprintf("https://127.0.0.1:%d", port))
 		log, _ := os.Create(filepath.Join(c.dir, fmt.Sprintf("kapi%d.log", i)))
 		p := &proc{name: fmt.Sprintf("kapi%d", i), log: log, args: []string{bins.kapi, "--data-dir", filepath.Join(c.dir, fmt.Sprintf("kapi%d", i)),
-			"--secure-port", fmt.Sprint(port), "--etcd-servers", strings.Join(c.etcdURLs, ","), "--token", "faults-token"}}
+			"--secure-port", fmt.Sprint(port), "--etcd-servers", strings.Join(through, ","), "--token", "faults-token"}}
 		c.kapi = append(c.kapi, p)
 		c.startKapi(t, i)
 	}

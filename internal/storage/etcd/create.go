@@ -40,7 +40,7 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, char
 	start := time.Now()
 	resp, err := txn.Commit()
 	s.observe(opCreate, start, err)
-	err = unavailable(err)
+	err = unavailable(err, true)
 	if err != nil {
 		return nil, err
 	}

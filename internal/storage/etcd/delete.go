@@ -20,7 +20,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 	start := time.Now()
 	resp, err := s.client.Get(ctx, k)
 	s.observe(opGet, start, err)
-	err = unavailable(err)
+	err = unavailable(err, false)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 			Else(clientv3.OpGet(k)).
 			Commit()
 		s.observe(opDelete, start, err)
-		err = unavailable(err)
+		err = unavailable(err, true)
 		if err != nil {
 			return nil, err
 		}

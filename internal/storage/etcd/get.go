@@ -24,7 +24,7 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.ReadOptions) (
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.key(key), ops...)
 	s.observe(opGet, start, err)
-	err = unavailable(err)
+	err = unavailable(err, false)
 	if err != nil {
 		return nil, readError(err, opts.ResourceVersion)
 	}

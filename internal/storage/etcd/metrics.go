@@ -86,7 +86,7 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.root, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	s.observe(opCount, start, err)
-	err = unavailable(err)
+	err = unavailable(err, false)
 	if err != nil {
 		return 0, err
 	}

@@ -85,20 +85,33 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 
 // unavailable turns etcd's answers that it cannot serve now (a request
 // timed out inside etcd, no leader, a leader change, no member reachable)
-// into storage errors the registry answers with 504 or 503 and a
-// Retry-After, rather than a 500; other errors pass as they are.
-func unavailable(err error) error {
+// into storage errors: a read is worth trying again shortly (504 or 503
+// with Retry-After); a write's outcome is unknown (etcd may still apply
+// it), so it is a 504 without Retry-After, which client-go does not
+// retry on its own: a retried create or update whose first attempt was
+// applied would answer AlreadyExists or Conflict for a write that
+// happened (the fault suite saw both). Other errors pass as they are.
+func unavailable(err error, write bool) error {
+	code := storage.CodeUnavailable
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, rpctypes.ErrTimeout), errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail),
-		errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost), errors.Is(err, rpctypes.ErrTimeoutWaitAppliedIndex):
-		return &storage.Error{Code: storage.CodeTimeout, Msg: "etcd: " + err.Error()}
+		errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost), errors.Is(err, rpctypes.ErrTimeoutWaitAppliedIndex),
+		errors.Is(err, context.DeadlineExceeded), grpcstatus.Code(err) == codes.DeadlineExceeded:
+		// (A deadline of the request's own has been answered by the
+		// timeout filter already; one of kapi's, as the shared revision
+		// fetch's, means etcd did not answer in time.)
+		code = storage.CodeTimeout
 	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrNotCapable),
 		grpcstatus.Code(err) == codes.Unavailable:
-		return &storage.Error{Code: storage.CodeUnavailable, Msg: "etcd: " + err.Error()}
+	default:
+		return err
 	}
-	return err
+	if write {
+		code = storage.CodeWriteUnknown
+	}
+	return &storage.Error{Code: code, Msg: "etcd: " + err.Error()}
 }
 
 // seal is the value to store at etcd key k for the encoding data.
@@ -187,7 +200,7 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.root, clientv3.WithCountOnly(), clientv3.WithLimit(1))
 	s.observe(opRevision, start, err)
-	err = unavailable(err)
+	err = unavailable(err, false)
 	if err != nil {
 		return 0, err
 	}

@@ -44,7 +44,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		start := time.Now()
 		resp, err := s.client.Get(ctx, k)
 		s.observe(opGet, start, err)
-		err = unavailable(err)
+		err = unavailable(err, false)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			Else(clientv3.OpGet(k)).
 			Commit()
 		s.observe(opUpdate, start, err)
-		err = unavailable(err)
+		err = unavailable(err, true)
 		if err != nil {
 			return nil, err
 		}
