@@ -2,6 +2,7 @@ package main
 
 import (
 	goflag "flag"
+	cliflag "k8s.io/component-base/cli/flag"
 	"net"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.StringVar(&cfg.OIDC.UsernamePrefix, "oidc-username-prefix", "", "If provided, all usernames will be prefixed with this value. If not provided, username claims other than 'email' are prefixed by the issuer URL to avoid clashes. To skip any prefixing, provide the value '-'.")
 	fs.StringVar(&cfg.OIDC.GroupsClaim, "oidc-groups-claim", "", "If provided, the name of a custom OpenID Connect claim for specifying user groups. The claim value is expected to be a string or array of strings. This flag is experimental, please see the authentication documentation for further details.")
 	fs.StringVar(&cfg.OIDC.GroupsPrefix, "oidc-groups-prefix", "", "If provided, all groups will be prefixed with this value to prevent conflicts with other authentication strategies.")
-	fs.StringToStringVar(&cfg.OIDC.RequiredClaims, "oidc-required-claim", nil, "A key=value pair that describes a required claim in the ID Token. If set, the claim is verified to be present in the ID Token with a matching value. Repeat this flag to specify multiple claims.")
+	fs.Var(cliflag.NewMapStringStringNoSplit(&cfg.OIDC.RequiredClaims), "oidc-required-claim", "A key=value pair that describes a required claim in the ID Token. If set, the claim is verified to be present in the ID Token with a matching value. Repeat this flag to specify multiple claims.")
 	fs.StringSliceVar(&cfg.OIDC.SigningAlgs, "oidc-signing-algs", []string{"RS256"}, "Comma-separated list of allowed JOSE asymmetric signing algorithms. JWTs with a supported 'alg' header values are: RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512. Values are defined by RFC 7518 https://tools.ietf.org/html/rfc7518#section-3.1.")
 	fs.StringVar(&cfg.AuthenticationTokenWebhookConfigFile, "authentication-token-webhook-config-file", "", "File with webhook configuration for token authentication in kubeconfig format. The API server will query the remote service to determine authentication for bearer tokens.")
 	fs.StringVar(&cfg.AuthenticationTokenWebhookVersion, "authentication-token-webhook-version", cfg.AuthenticationTokenWebhookVersion, "The API version of the authentication.k8s.io TokenReview to send to and expect from the webhook.")
