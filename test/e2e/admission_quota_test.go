@@ -46,7 +46,13 @@ func TestResourceQuota(t *testing.T) {
 	// once (one ConfigMap exists already, one the probe makes).
 	settle(t, "the quota", func() bool {
 		_, err := cms.Create(ctx, cm("probe", nil), metav1.CreateOptions{})
-		return err == nil || apierrors.IsAlreadyExists(err)
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return false
+		}
+		// In force: the probe was charged to it.
+		q, err := quotas.Get(ctx, "objects", metav1.GetOptions{})
+		used := q.Status.Used[corev1.ResourceName("count/configmaps")]
+		return err == nil && used.Value() == 2
 	})
 	var wg sync.WaitGroup
 	errs := make([]error, 16)

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,7 +29,19 @@ import (
 // ResourceQuota is the plugin.
 type ResourceQuota struct {
 	Catalogue *registry.Catalogue
+
+	// noneUntil remembers, per namespace, until when a consistent read
+	// found no quota there (kube's live lookup cache): the watch cache
+	// may not have seen a quota created a moment ago, so when it shows
+	// none the plugin reads etcd, at most once per liveLookupTTL.
+	mu        sync.Mutex
+	noneUntil map[string]time.Time
+	now       func() time.Time // for tests
 }
+
+// liveLookupTTL is kube's: how long a live lookup that found no quota is
+// believed.
+const liveLookupTTL = 30 * time.Second
 
 var quotasGVR = schema.GroupVersionResource{Version: "v1", Resource: "resourcequotas"}
 
@@ -44,8 +58,13 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 	// Most namespaces have no quota: the cache says so without a read of
 	// etcd.
 	shared, err := st.ListShared(ctx, a.Namespace, &metav1.ListOptions{ResourceVersion: "0"})
-	if err != nil || len(shared.Items) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(shared.Items) == 0 {
+		if none, err := p.noQuota(ctx, st, a.Namespace); err != nil || none {
+			return err
+		}
 	}
 	d := delta(usage(a.Resource, a.Object), usage(a.Resource, a.OldObject))
 	if len(d) == 0 {
@@ -108,6 +127,32 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 	}
 	a.Charges = append(a.Charges, charges...)
 	return nil
+}
+
+// noQuota reports whether ns has no quota, read from etcd when the cache
+// shows none, as kube's live lookup does, and believed for liveLookupTTL.
+func (p *ResourceQuota) noQuota(ctx context.Context, st *registry.Store, ns string) (bool, error) {
+	now := time.Now
+	if p.now != nil {
+		now = p.now
+	}
+	p.mu.Lock()
+	until, ok := p.noneUntil[ns]
+	p.mu.Unlock()
+	if ok && now().Before(until) {
+		return true, nil
+	}
+	items, err := current(ctx, st, ns)
+	if err != nil || len(items) > 0 {
+		return false, err
+	}
+	p.mu.Lock()
+	if p.noneUntil == nil {
+		p.noneUntil = map[string]time.Time{}
+	}
+	p.noneUntil[ns] = now().Add(liveLookupTTL)
+	p.mu.Unlock()
+	return true, nil
 }
 
 func name(obj runtime.Object) string { return obj.(metav1.Object).GetName() }
