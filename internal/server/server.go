@@ -53,6 +53,7 @@ type Server struct {
 	auditor  *audit.Auditor
 	// stopCaches ends the watch caches.
 	stopCaches func()
+	compaction *etcd.Compaction
 	ready      atomic.Bool
 	served     chan error
 	// controllers run until stopControllers; done tracks them.
@@ -143,10 +144,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			snapshots(ctx, s.etcd.client, dir, cfg.EtcdSnapshotInterval, cfg.EtcdSnapshotRetention)
 		})
 	}
+	// etcd's compactions, this replica's and the others' (kube's
+	// schedule, kube's compact_rev_key), known to the watch caches.
+	s.compaction = &etcd.Compaction{}
 	if cfg.EtcdCompactionInterval > 0 {
 		s.runNow(ctrlCtx, func(ctx context.Context) {
-			etcd.Compactor(ctx, s.etcd.client, cfg.EtcdCompactionInterval)
+			s.compaction.Run(ctx, s.etcd.client, cfg.EtcdCompactionInterval)
 		})
+	}
+	if cfg.WatchCache {
+		s.runNow(ctrlCtx, func(ctx context.Context) { s.compaction.Follow(ctx, s.etcd.client) })
 	}
 
 	enc, err := newEncryption(ctrlCtx, cfg)
@@ -156,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if enc.reload != nil {
 		s.runNow(ctrlCtx, enc.reload.Run)
 	}
-	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache, enc)
+	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache, enc, s.compaction)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
 	if err := waitCaches(ctx, stores); err != nil {
@@ -329,7 +336,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), crdClient, cat,
-		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache, enc), serviceResolver(cat, cfg.ProxyAllowLoopback))
+		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache, enc, s.compaction), serviceResolver(cat, cfg.ProxyAllowLoopback))
 	// Every group-version served gets its APIService, as in kube.
 	apiServices := &controllers.APIServices{Catalogue: cat, Client: aggregator.NewForConfigOrDie(lb.Config(APIServerUser)),
 		Store: findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")}

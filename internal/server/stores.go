@@ -22,8 +22,8 @@ type runtimeObject = runtime.Object
 // newStores builds a registry store per row. Rows that share a key prefix
 // (one resource served in two versions) share one storage. With the watch
 // cache, each storage is a cache in front of its etcd store; stop ends
-// the caches.
-func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool, enc *encryption) (stores []*registry.Store, stop func()) {
+// the caches, which learn etcd's compactions from compaction.
+func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func()) {
 	proto := protobufSerializer()
 	byKey := map[string]storage.Interface{}
 	var caches []*cacher.Cacher
@@ -37,7 +37,7 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 				SetResource(gr)
 			s = es
 			if watchCache {
-				c := cacher.New(es, cacher.Options{Name: r.Key(), New: newObj})
+				c := cacher.New(es, cacher.Options{Name: r.Key(), New: newObj, Compacted: compaction.Revision})
 				caches = append(caches, c)
 				s = c
 			}
@@ -100,7 +100,7 @@ func bootstrapNamespaces(ctx context.Context, ns *registry.Store) error {
 // objects as JSON under <prefix>/<key>/ (kube-apiserver's layout, readable
 // with etcdctl), decoded into unstructured objects and finished by
 // decoded; with the watch cache, a cache in front.
-func customResourceStorage(client *clientv3.Client, prefix string, watchCache bool, enc *encryption) func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()) {
+func customResourceStorage(client *clientv3.Client, prefix string, watchCache bool, enc *encryption, compaction *etcd.Compaction) func(string, schema.GroupVersionKind, func() runtime.Object, func(runtime.Object) error) (storage.Interface, func()) {
 	jsonInfo, _ := runtime.SerializerInfoForMediaType(registry.Codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
 	jsonSerializer := jsonInfo.Serializer
 	return func(key string, gvk schema.GroupVersionKind, newObj func() runtime.Object, decoded func(runtime.Object) error) (storage.Interface, func()) {
@@ -115,7 +115,7 @@ func customResourceStorage(client *clientv3.Client, prefix string, watchCache bo
 		if !watchCache {
 			return es, func() {}
 		}
-		c := cacher.New(es, cacher.Options{Name: key, New: newObj})
+		c := cacher.New(es, cacher.Options{Name: key, New: newObj, Compacted: compaction.Revision})
 		return c, c.Stop
 	}
 }

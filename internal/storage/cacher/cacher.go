@@ -51,6 +51,10 @@ type Options struct {
 	Name string
 	// New returns an empty object of the resource (for bookmarks).
 	New func() runtime.Object
+	// Compacted is the newest revision etcd has compacted (0 when not
+	// known): a continue token from before it is not served from memory,
+	// so that it is 410 Gone from the cache as from etcd.
+	Compacted func() int64
 }
 
 var (
@@ -119,6 +123,9 @@ func New(backend Backend, opts Options) *Cacher {
 	}
 	if opts.WatcherBuffer == 0 {
 		opts.WatcherBuffer = 1000
+	}
+	if opts.Compacted == nil {
+		opts.Compacted = func() int64 { return 0 }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), watchers: map[*cacheWatcher]struct{}{},

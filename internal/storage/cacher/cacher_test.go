@@ -2,6 +2,7 @@ package cacher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -444,6 +445,42 @@ func TestPagesFromMemory(t *testing.T) {
 	}
 	if _, err := c.List(ctx, "", storage.ListOptions{Limit: 5, Continue: second.Continue}); !storage.HasCode(err, storage.CodeGone) {
 		t.Fatalf("third page after a change: %v, want 410 from etcd", err)
+	}
+}
+
+// TestPagesFromMemoryEndAtCompaction: once the cache knows that etcd
+// compacted a list's revision, a later page is no longer served from
+// memory, even when nothing changed: it is etcd's 410 with kube's
+// inconsistent continue token, which lists on from the same key.
+func TestPagesFromMemoryEndAtCompaction(t *testing.T) {
+	var compacted atomic.Int64
+	e, s, c := newPairOn(t, Options{Compacted: compacted.Load})
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := c.List(ctx, "", storage.ListOptions{Limit: 2})
+	if err != nil || first.Continue == "" {
+		t.Fatalf("first page: %v %v", first, err)
+	}
+	other, err := e.Client.Put(ctx, "/registry/other/x", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Client.Compact(ctx, other.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	compacted.Store(other.Header.Revision)
+	_, err = c.List(ctx, "", storage.ListOptions{Limit: 2, Continue: first.Continue})
+	var se *storage.Error
+	if !errors.As(err, &se) || se.Code != storage.CodeGone || se.Msg != etcd.ContinueTooOld || se.Continue == "" {
+		t.Fatalf("a page of a compacted revision: %v, want 410 with a token", err)
+	}
+	rest, err := c.List(ctx, "", storage.ListOptions{Limit: 2, Continue: se.Continue})
+	if err != nil || len(rest.Items) != 2 || rest.Items[0].(*corev1.ConfigMap).Name != "o2" || rest.ResourceVersion < other.Header.Revision {
+		t.Fatalf("the inconsistent continue: %v %v", rest, err)
 	}
 }
 

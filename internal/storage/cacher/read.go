@@ -130,9 +130,9 @@ func out(c *storage.Cached, shared bool) runtime.Object {
 }
 
 // List serves a list from memory, every page of a paged one included
-// while the resource has not changed since the first page's revision;
-// a later page of a list whose objects have changed since is read from
-// etcd at that revision.
+// while the resource has not changed since the first page's revision and
+// etcd has not compacted it; a later page of a list whose objects have
+// changed since is read from etcd at that revision.
 func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
 	ctx, span := c.startSpan(ctx, "cacher.GetList", prefix)
 	defer span.End()
@@ -148,7 +148,10 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 			return nil, &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not within the listed prefix"}
 		}
 		c.mu.RLock()
-		if !c.ready || token.RV < c.lastChange || token.RV > c.rev {
+		// A token from before etcd's compaction is etcd's to refuse (410
+		// with a token that goes on inconsistently), even when nothing
+		// changed since.
+		if !c.ready || token.RV < c.lastChange || token.RV > c.rev || token.RV < c.opts.Compacted() {
 			c.mu.RUnlock()
 			return c.backend.List(ctx, prefix, opts)
 		}

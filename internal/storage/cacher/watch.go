@@ -18,7 +18,9 @@ import (
 
 // Watch serves a watch from memory: the state first when asked, or the
 // events after opts.ResourceVersion from the ring (410 Gone when it is
-// older than the ring), then every change as it arrives.
+// older than the ring), then every change as it arrives. As
+// kube-apiserver's watch cache, the ring serves a watch from a revision
+// etcd has compacted while it still holds the events after it.
 func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOptions) (watch.Interface, error) {
 	want := opts.ResourceVersion
 	if opts.SendInitialEvents && want == 0 {

@@ -178,8 +178,8 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []client
 				return
 			}
 			if resp.CompactRevision != 0 {
-				w.send(ctx, errorEvent(http.StatusGone, metav1.StatusReasonExpired,
-					fmt.Sprintf("too old resource version: %d (%d)", rev, resp.CompactRevision)))
+				// kube-apiserver's message for etcd's ErrCompacted.
+				w.send(ctx, errorEvent(http.StatusGone, metav1.StatusReasonExpired, WatchTooOld))
 				return
 			}
 			if err := resp.Err(); err != nil {
@@ -296,3 +296,7 @@ func prepend(ctx context.Context, early []clientv3.WatchResponse, ch clientv3.Wa
 	}()
 	return out
 }
+
+// WatchTooOld is kube-apiserver's message for a watch from a revision
+// etcd has compacted.
+const WatchTooOld = "The resourceVersion for the provided watch is too old."
