@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -72,7 +73,7 @@ func (c *NodePortRepair) Run(ctx context.Context) {
 	t := time.NewTicker(c.Interval)
 	defer t.Stop()
 	for {
-		if err := c.runOnce(ctx, services, recorder); err != nil && ctx.Err() == nil {
+		if err := c.runOnce(ctx, recorder); err != nil && ctx.Err() == nil {
 			klog.ErrorS(err, "portallocator-repair-controller")
 		}
 		select {
@@ -88,7 +89,7 @@ type serviceEvent struct {
 	reason, action, note string
 }
 
-func (c *NodePortRepair) runOnce(ctx context.Context, services *Informer, recorder events.EventRecorder) error {
+func (c *NodePortRepair) runOnce(ctx context.Context, recorder events.EventRecorder) error {
 	var found []serviceEvent
 	var leaks map[int]int
 	err := c.ports.Repair(ctx, func(held []int) ([]int, error) {
@@ -104,8 +105,16 @@ func (c *NodePortRepair) runOnce(ctx context.Context, services *Informer, record
 		report := func(svc *corev1.Service, reason, note string) {
 			found = append(found, serviceEvent{svc, reason, "PortAllocation", note})
 		}
-		for _, obj := range services.List("") {
-			svc := obj.(*corev1.Service)
+		// The Services as they are now, read after the bitmap, as kube's
+		// repair reads them: the cache may still show one just deleted,
+		// whose port the delete has released, and the repair would take
+		// it again for nobody.
+		list, err := c.client.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for i := range list.Items {
+			svc := &list.Items[i]
 			for _, port := range serviceNodePorts(svc) {
 				switch {
 				case !c.ports.Contains(port):
