@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,7 +61,8 @@ func TestEtcdSnapshots(t *testing.T) {
 				seen[e.Name()] = true
 			}
 		}
-		if len(names) > 2 {
+		// A new one is saved before the oldest is removed.
+		if len(names) > 2+1 {
 			t.Errorf("%d scheduled snapshots kept, retention 2: %v", len(names), names)
 		}
 		return names
@@ -75,18 +78,40 @@ func TestEtcdSnapshots(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("kapi after SIGTERM: %v", err)
 	}
-	if out, err := snapshotCmd("restore", snap); err != nil || !strings.Contains(out, "restored") {
+	// Stopped: the newest two of those saved are kept.
+	kept := scheduled()
+	var all []string
+	for name := range seen {
+		all = append(all, name)
+	}
+	sort.Strings(all)
+	if !slices.Equal(kept, all[len(all)-2:]) {
+		t.Errorf("scheduled snapshots kept: %v, want the newest two of %v", kept, all)
+	}
+
+	// Into a fresh data folder (a new machine), and into the old one.
+	fresh := t.TempDir()
+	if out, err := snapshotCmd("--data-dir="+fresh, "restore", snap); err != nil || !strings.Contains(out, "restored") || strings.Contains(out, "kept") {
+		t.Fatalf("restore into a fresh folder: %v\n%s", err, out)
+	}
+	if out, err := snapshotCmd("restore", snap); err != nil || !strings.Contains(out, "restored") || !strings.Contains(out, "kept") {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
-	_, _, c = runKapiBinary(t, dir, "--secure-port", port)
-	cms = c.CoreV1().ConfigMaps("default")
-	for name, want := range before {
-		got, err := cms.Get(ctx, name, metav1.GetOptions{})
-		if err != nil || got.ResourceVersion != want.ResourceVersion || got.UID != want.UID || got.Data["i"] != want.Data["i"] {
-			t.Errorf("%s after the restore: %v %v, want resourceVersion %s", name, got, err, want.ResourceVersion)
+	for _, d := range []string{fresh, dir} {
+		p := port
+		if d == fresh {
+			p = fmt.Sprint(portOf(t, "https://"+freeAddr(t)))
 		}
-	}
-	if _, err := cms.Get(ctx, "after", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the object written after the snapshot: %v", err)
+		_, _, c := runKapiBinary(t, d, "--secure-port", p)
+		cms := c.CoreV1().ConfigMaps("default")
+		for name, want := range before {
+			got, err := cms.Get(ctx, name, metav1.GetOptions{})
+			if err != nil || got.ResourceVersion != want.ResourceVersion || got.UID != want.UID || got.Data["i"] != want.Data["i"] {
+				t.Errorf("%s after the restore into %s: %v %v, want resourceVersion %s", name, d, got, err, want.ResourceVersion)
+			}
+		}
+		if _, err := cms.Get(ctx, "after", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the object written after the snapshot, in %s: %v", d, err)
+		}
 	}
 }
