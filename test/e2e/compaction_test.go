@@ -119,7 +119,10 @@ func TestEtcdCompaction(t *testing.T) {
 	type put struct{ version, modRev, compacts int64 }
 	var puts []put
 	for len(puts) < 5 {
-		wr := <-rounds
+		wr, ok := <-rounds
+		if !ok {
+			t.Fatalf("the watch of %s ended after %d rounds", etcd.CompactRevKey, len(puts))
+		}
 		if err := wr.Err(); err != nil {
 			t.Fatal(err)
 		}
