@@ -24,6 +24,9 @@ type encryption struct {
 	// (--encryption-provider-config-automatic-reload); nil when off.
 	reload  *controller.DynamicEncryptionConfigContent
 	dynamic *encryptionconfig.DynamicTransformers
+	// close ends the static transformers' KMS goroutines (they end with
+	// the server's context anyway).
+	close context.CancelFunc
 }
 
 // encryptionServerID names this server to the KMS providers.
@@ -45,7 +48,7 @@ func newEncryption(ctx context.Context, cfg Config) (*encryption, error) {
 		return nil, fmt.Errorf("--encryption-provider-config: %w", err)
 	}
 	if !cfg.EncryptionProviderConfigAutomaticReload {
-		e.transformers = encryptionconfig.StaticTransformers(ec.Transformers)
+		e.transformers, e.close = encryptionconfig.StaticTransformers(ec.Transformers), closeTransformers
 		return e, nil
 	}
 	// As kube-apiserver: one health check for every provider, and the
