@@ -18,12 +18,13 @@ import (
 	"kapi/internal/storage"
 )
 
-// metricsHandler serves /metrics in the Prometheus text format. The
+// metricsHandler serves /metrics in the Prometheus text format: kapi's
+// metrics and kube's metrics of encryption at rest (encryptionMetrics). The
 // authorize filter asks RBAC for "get" on the non-resource URL /metrics,
 // as kube-apiserver does (the bootstrap role system:monitoring, bound to
 // the group system:monitoring, allows it).
 func metricsHandler() http.Handler {
-	return promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, encryptionMetrics}, promhttp.HandlerOpts{})
 }
 
 // servedBy reports whether the MUX serves a request's resource, for the

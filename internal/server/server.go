@@ -248,15 +248,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	for _, ep := range []string{"healthz", "livez", "readyz"} {
 		health.Add(ep, etcdCheck)
 		health.Add(ep, crdCheck)
-		if enc.dynamic != nil {
-			// kube's one check of every KMS provider when the file reloads
-			// (it passes without any).
-			health.Add(ep, router.Check{Name: enc.dynamic.Name(), Fn: func(ctx context.Context) error {
-				r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/"+ep, nil)
-				return enc.dynamic.Check(r)
-			}})
-		}
 	}
+	enc.addChecks(health)
 	health.Add("readyz", router.Check{Name: "shutdown", Fn: func(context.Context) error {
 		if !s.ready.Load() {
 			return errors.New("not ready")
