@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/server/options/encryptionconfig"
 	"k8s.io/apiserver/pkg/server/options/encryptionconfig/controller"
 	storagevalue "k8s.io/apiserver/pkg/storage/value"
@@ -57,6 +58,27 @@ resources:
           - name: g1
             secret: ` + encryptionKey('g') + `
 `
+}
+
+// shortKeyConfig is a file kube refuses: an aescbc key of 5 bytes.
+const shortKeyConfig = "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - aescbc:\n          keys:\n          - name: short\n            secret: c2hvcnQ=\n"
+
+// metricLine is the first line of a /metrics body that starts with
+// prefix and holds every one of parts; "" when none does.
+func metricLine(body, prefix string, parts ...string) string {
+next:
+	for _, l := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(l, prefix) {
+			continue
+		}
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		return l
+	}
+	return ""
 }
 
 // TestEncryptionAtRest: with --encryption-provider-config, values are
@@ -182,9 +204,44 @@ func TestEncryptionAtRest(t *testing.T) {
 		}
 	}
 
+	// A file that no longer loads is refused by the reload, which keeps
+	// the transformers it has (key2 still writes); kube's metrics count
+	// both reloads.
+	if err := os.WriteFile(cfgFile, []byte(shortKeyConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reloads := func(status string) bool {
+		code, _, body := k.do(t, "GET", "/metrics", "", nil)
+		return code == 200 && metricLine(string(body), "apiserver_encryption_config_controller_automatic_reloads_total{", `status="`+status+`"`) != ""
+	}
+	if err := waitUntil(30*time.Second, func() bool { return reloads("failure") }); err != nil {
+		t.Fatal("the reload of a bad file was not counted as a failure")
+	}
+	if !reloads("success") {
+		t.Error("the reload of key2 was not counted as a success")
+	}
+	if _, err := k.client.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "after-bad-file"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := raw("/registry/secrets/default/after-bad-file"); !bytes.HasPrefix(v, []byte("k8s:enc:aescbc:v1:key2:")) {
+		t.Errorf("after a bad file was reloaded a secret is stored as %.30q, want key2", v)
+	}
+	_, _, body := k.do(t, "GET", "/metrics", "", nil)
+	if metricLine(string(body), "apiserver_storage_transformation_operations_total{", `transformation_type="to_storage"`, `transformer_prefix="k8s:enc:aescbc:v1:"`) == "" {
+		t.Error("/metrics has no apiserver_storage_transformation_operations_total of aescbc writes")
+	}
+	// kube's kms-providers check, on /readyz and /healthz, not /livez.
+	for ep, want := range map[string]bool{"/readyz?verbose": true, "/healthz?verbose": true, "/livez?verbose": false} {
+		if code, _, body := k.do(t, "GET", ep, "", nil); code != 200 || strings.Contains(string(body), "[+]kms-providers ok") != want {
+			t.Errorf("%s: %d %s", ep, code, body)
+		}
+	}
+
 	// A file kube would refuse is refused at start.
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - aescbc:\n          keys:\n          - name: short\n            secret: c2hvcnQ=\n"), 0o600)
+	if err := os.WriteFile(bad, []byte(shortKeyConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := server.Defaults()
 	cfg.DataDir, cfg.SecurePort, cfg.EncryptionProviderConfig = t.TempDir(), 0, bad
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -192,7 +249,142 @@ func TestEncryptionAtRest(t *testing.T) {
 	if srv, err := server.Start(sctx, cfg); err == nil {
 		srv.Stop()
 		t.Fatal("kapi started with a 5-byte aescbc key")
-	} else if !strings.Contains(err.Error(), "--encryption-provider-config") {
+	} else if !strings.Contains(err.Error(), "--encryption-provider-config") || !strings.Contains(err.Error(), "secret is not of the expected length") {
 		t.Errorf("the bad file: %v", err)
+	} else {
+		t.Logf("refused: %v", err)
+	}
+}
+
+// TestEncryptionIdentityFirst: kube's way out of encryption, without the
+// watch cache (every read from etcd) and without reload (a restart takes
+// the new file): with identity first and aescbc after it, new secrets
+// are stored as plaintext and the ones stored with aescbc still read
+// (get, list, a watch's events, a delete); rewriting them with kubectl
+// stores them as plaintext.
+func TestEncryptionIdentityFirst(t *testing.T) {
+	secretsWith := func(providers ...string) string {
+		p := map[string]string{"identity": "      - identity: {}\n",
+			"aescbc": "      - aescbc:\n          keys:\n          - name: key1\n            secret: " + encryptionKey('1') + "\n"}
+		s := "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n"
+		for _, name := range providers {
+			s += p[name]
+		}
+		return s
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "encryption.yaml")
+	if err := os.WriteFile(cfgFile, []byte(secretsWith("aescbc")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := startKapi(t, withoutLoops(rootCAPublisher), func(c *server.Config) {
+		c.EncryptionProviderConfig, c.WatchCache = cfgFile, false
+	})
+	ctx := context.Background()
+	raw := func(key string) []byte {
+		t.Helper()
+		resp, err := k.srv.Etcd().Get(ctx, key)
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatalf("%s: %v %v", key, err, resp)
+		}
+		return resp.Kvs[0].Value
+	}
+	secrets := k.client.CoreV1().Secrets("default")
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "old"},
+		StringData: map[string]string{"v": "old-plaintext"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := raw("/registry/secrets/default/old"); !bytes.HasPrefix(v, []byte("k8s:enc:aescbc:v1:key1:")) {
+		t.Fatalf("stored as %.30q", v)
+	}
+
+	if err := os.WriteFile(cfgFile, []byte(secretsWith("identity", "aescbc")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k.restart()
+	secrets = k.client.CoreV1().Secrets("default")
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "new"},
+		StringData: map[string]string{"v": "new-plaintext"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := raw("/registry/secrets/default/new"); !bytes.HasPrefix(v, []byte("k8s\x00")) || !bytes.Contains(v, []byte("new-plaintext")) {
+		t.Errorf("with identity first a new secret is stored as %.30q", v)
+	}
+	if s, err := secrets.Get(ctx, "old", metav1.GetOptions{}); err != nil || string(s.Data["v"]) != "old-plaintext" {
+		t.Fatalf("the aescbc secret after the restart: %v %v", s, err)
+	}
+	list, err := secrets.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range list.Items {
+		got[s.Name] = string(s.Data["v"])
+	}
+	if got["old"] != "old-plaintext" || got["new"] != "new-plaintext" {
+		t.Errorf("list: %v", got)
+	}
+
+	// A watch decrypts what it reads from etcd: a secret sealed by kube's
+	// transformer with key1 (still configured, second), then its delete.
+	w, err := secrets.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	kube, err := encryptionconfig.LoadEncryptionConfig(ctx, cfgFile, false, "kube-apiserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeSecrets := encryptionconfig.StaticTransformers(kube.Transformers).TransformerForResource(schema.GroupResource{Resource: "secrets"})
+	encoded, err := runtime.Encode(protobuf.NewSerializer(scheme.Scheme, scheme.Scheme), &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: "sealed", Namespace: "default", UID: "0c6b2f42-0000-4000-8000-000000000002", CreationTimestamp: metav1.Now()},
+		Type:       corev1.SecretTypeOpaque, Data: map[string][]byte{"v": []byte("sealed-plaintext")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kube's transformer writes with its first provider, identity: seal
+	// with the aescbc one by a file that has it first.
+	if err := os.WriteFile(filepath.Join(dir, "key1.yaml"), []byte(secretsWith("aescbc")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubeKey1, err := encryptionconfig.LoadEncryptionConfig(ctx, filepath.Join(dir, "key1.yaml"), false, "kube-apiserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer := encryptionconfig.StaticTransformers(kubeKey1.Transformers).TransformerForResource(schema.GroupResource{Resource: "secrets"})
+	sealed, err := sealer.TransformToStorage(ctx, encoded, storagevalue.DefaultContext("/registry/secrets/default/sealed"))
+	if err != nil || !bytes.HasPrefix(sealed, []byte("k8s:enc:aescbc:v1:key1:")) {
+		t.Fatalf("sealing: %v %.30q", err, sealed)
+	}
+	if _, err := k.srv.Etcd().Put(ctx, "/registry/secrets/default/sealed", string(sealed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := secrets.Delete(ctx, "sealed", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []watch.EventType{watch.Added, watch.Deleted} {
+		select {
+		case ev, ok := <-w.ResultChan():
+			s, _ := ev.Object.(*corev1.Secret)
+			if !ok || ev.Type != want || s == nil || s.Name != "sealed" || string(s.Data["v"]) != "sealed-plaintext" {
+				t.Fatalf("watch: want %s of the sealed secret, got %v %s %v", want, ok, ev.Type, ev.Object)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("watch: no %s event", want)
+		}
+	}
+
+	// Rewriting every secret stores them as plaintext; kube's transformer
+	// with this file reads them.
+	out := k.mustKubectl("", "get", "secrets", "-A", "-o", "json")
+	k.mustKubectl(out, "replace", "-f", "-")
+	v := raw("/registry/secrets/default/old")
+	if !bytes.HasPrefix(v, []byte("k8s\x00")) || !bytes.Contains(v, []byte("old-plaintext")) {
+		t.Errorf("after the rewrite the old secret is stored as %.30q", v)
+	}
+	if plain, stale, err := kubeSecrets.TransformFromStorage(ctx, v, storagevalue.DefaultContext("/registry/secrets/default/old")); err != nil || stale || !bytes.Equal(plain, v) {
+		t.Errorf("kube's transformer on the rewritten secret: %v stale=%v", err, stale)
 	}
 }
