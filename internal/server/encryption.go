@@ -26,8 +26,8 @@ import (
 // kube's k8s:enc:<provider>:v1:<key>: prefixes, the first provider of a
 // resource writes, all read; resources matched exactly, then
 // "*.<group>", then "*.*"), so that an etcd written by kapi reads in
-// kube-apiserver with the same file, and back. KMS v1 is refused by that
-// package unless its deprecated feature gate is on (kapi has no such
+// kube-apiserver with the same file, and back. KMS v1 is refused (kube
+// refuses it unless its deprecated feature gate is on; kapi has no such
 // gate); KMS v2 talks to its plugin over gRPC as kube-apiserver does.
 //
 // A value read with a provider or key that is not the first is "stale"
@@ -69,6 +69,10 @@ func newEncryption(ctx context.Context, cfg Config) (*encryption, error) {
 	ec, err := encryptionconfig.LoadEncryptionConfig(tctx, cfg.EncryptionProviderConfig, cfg.EncryptionProviderConfigAutomaticReload, encryptionServerID)
 	if err != nil {
 		closeTransformers()
+		if strings.Contains(err.Error(), "--feature-gates=KMSv1=true") {
+			// kapi has no KMSv1 gate to turn on: say so, not kube's advice.
+			return nil, fmt.Errorf("--encryption-provider-config: KMS v1 providers are not supported (kube-apiserver refuses them too unless its deprecated KMSv1 feature gate is on); use a KMS v2 provider (apiVersion: v2)")
+		}
 		return nil, fmt.Errorf("--encryption-provider-config: %w", err)
 	}
 	encryptionmetrics.RecordEncryptionConfigLastConfigInfo(encryptionServerID, ec.EncryptionFileContentHash)
