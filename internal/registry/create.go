@@ -73,7 +73,9 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 			undo()
 			return nil, apierrors.NewInternalError(err)
 		}
-		out, err := st.Storage.Create(ctx, st.key(m.GetNamespace(), m.GetName()), stored, charges...)
+		sctx, cancel := storageContext(ctx)
+		out, err := st.Storage.Create(sctx, st.key(m.GetNamespace(), m.GetName()), stored, charges...)
+		cancel()
 		if err != nil {
 			undo()
 		}
@@ -83,7 +85,7 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 			continue
 		}
 		if err != nil {
-			return nil, st.storageError(err, m.GetName())
+			return nil, st.callError(ctx, sctx, err, m.GetName(), true)
 		}
 		return st.toServed(out)
 	}

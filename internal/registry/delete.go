@@ -37,7 +37,9 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 		return nil, false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", errs)
 	}
 	var action storage.Action
-	stored, err := st.Storage.Update(ctx, st.key(ns, name), false, func(current runtime.Object) (storage.Decision, error) {
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	stored, err := st.Storage.Update(sctx, st.key(ns, name), false, func(current runtime.Object) (storage.Decision, error) {
 		obj, err := st.toServed(current)
 		if err != nil {
 			return storage.Decision{}, err
@@ -67,7 +69,7 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 		return storage.Decision{Action: storage.Remove, Charges: charges}, nil
 	})
 	if err != nil {
-		return nil, false, st.storageError(err, name)
+		return nil, false, st.callError(ctx, sctx, err, name, true)
 	}
 	if action == storage.NoWrite {
 		return stored, deleted, nil

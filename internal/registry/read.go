@@ -41,9 +41,11 @@ func (st *Store) get(ctx context.Context, ns, name string, opts *metav1.GetOptio
 		ro.ResourceVersion = rv
 		ro.AnyVersion = opts.ResourceVersion == "0"
 	}
-	obj, err := st.Storage.Get(ctx, st.key(ns, name), ro)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	obj, err := st.Storage.Get(sctx, st.key(ns, name), ro)
 	if err != nil {
-		return nil, st.storageError(err, name)
+		return nil, st.callError(ctx, sctx, err, name, false)
 	}
 	return st.toServed(obj)
 }
@@ -105,9 +107,11 @@ func (st *Store) list(ctx context.Context, ns string, opts *metav1.ListOptions, 
 // listWith reads the list lo asks for: the items served (converted from
 // the stored version where they differ), the metadata of the page.
 func (st *Store) listWith(ctx context.Context, ns string, lo storage.ListOptions) (*SharedList, error) {
-	res, err := st.Storage.List(ctx, st.prefix(ns), lo)
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	res, err := st.Storage.List(sctx, st.prefix(ns), lo)
 	if err != nil {
-		return nil, st.storageError(err, "")
+		return nil, st.callError(ctx, sctx, err, "", false)
 	}
 	items := slices.Clone(res.Items)
 	if err := st.toServedAll(items); err != nil {

@@ -35,7 +35,9 @@ func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, 
 	// undo gives back what the last attempt reserved (Hooks.Allocate):
 	// an attempt that loses a conflict gives it back before the next.
 	undo := func() {}
-	stored, err := st.Storage.Update(ctx, key, allowCreate, func(current runtime.Object) (storage.Decision, error) {
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	stored, err := st.Storage.Update(sctx, key, allowCreate, func(current runtime.Object) (storage.Decision, error) {
 		undo()
 		undo = func() {}
 		d, err := st.decide(ctx, ns, name, sub, current, newObj, adm, dryRun, &undo)
@@ -47,7 +49,7 @@ func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, 
 	})
 	if err != nil {
 		undo()
-		return nil, false, st.storageError(err, name)
+		return nil, false, st.callError(ctx, sctx, err, name, true)
 	}
 	switch action {
 	case storage.NoWrite:
