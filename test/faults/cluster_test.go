@@ -115,8 +115,11 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startCluster starts the cluster, each etcd member with etcdArgs too.
-func startCluster(t *testing.T, etcdArgs ...string) *cluster {
+// clusterArgs are flags added to every etcd member's and every replica's.
+type clusterArgs struct{ etcd, kapi []string }
+
+// startCluster starts the cluster.
+func startCluster(t *testing.T, extra clusterArgs) *cluster {
 	t.Helper()
 	c := &cluster{dir: t.TempDir()}
 	var initial []string
@@ -134,7 +137,7 @@ func startCluster(t *testing.T, etcdArgs ...string) *cluster {
 			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error"}}
-		p.args = append(p.args, etcdArgs...)
+		p.args = append(p.args, extra.etcd...)
 		p.start(t)
 		c.etcd = append(c.etcd, p)
 	}
@@ -181,6 +184,7 @@ func startCluster(t *testing.T, etcdArgs ...string) *cluster {
 		log, _ := os.Create(filepath.Join(c.dir, fmt.Sprintf("kapi%d.log", i)))
 		p := &proc{name: fmt.Sprintf("kapi%d", i), log: log, args: []string{bins.kapi, "--data-dir", filepath.Join(c.dir, fmt.Sprintf("kapi%d", i)),
 			"--secure-port", fmt.Sprint(port), "--etcd-servers", strings.Join(through, ","), "--token", "faults-token"}}
+		p.args = append(p.args, extra.kapi...)
 		c.kapi = append(c.kapi, p)
 		c.startKapi(t, i)
 	}

@@ -175,7 +175,7 @@ func describe(ops []objOp) string {
 // TestFaults runs the scenarios on one cluster, one after the other, each
 // in a namespace of its own.
 func TestFaults(t *testing.T) {
-	c := startCluster(t)
+	c := startCluster(t, clusterArgs{})
 	scenarios := []struct {
 		name   string
 		inject func(t *testing.T) int

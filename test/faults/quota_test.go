@@ -19,7 +19,7 @@ import (
 // served; after compaction, defragmentation and disarming the alarm (as an
 // operator does), writes succeed again without restarting kapi.
 func TestEtcdSpaceQuota(t *testing.T) {
-	c := startCluster(t, "--quota-backend-bytes", fmt.Sprint(24<<20))
+	c := startCluster(t, clusterArgs{etcd: []string{"--quota-backend-bytes", fmt.Sprint(24 << 20)}})
 	ctx := context.Background()
 	cms := c.clientFor(0).CoreV1().ConfigMaps("default")
 	big := strings.Repeat("x", 900<<10)
