@@ -89,7 +89,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.StringSliceVar(&cfg.RequestHeader.ExtraHeaderPrefixes, "requestheader-extra-headers-prefix", nil, "List of request header prefixes to inspect. X-Remote-Extra- is suggested.")
 
 	// Authorization flags
-	fs.StringSliceVar(&cfg.AuthorizationModes, "authorization-mode", cfg.AuthorizationModes, "Ordered list of plug-ins to do authorization on secure port: RBAC, AlwaysAllow, Webhook.")
+	fs.StringSliceVar(&cfg.AuthorizationModes, "authorization-mode", cfg.AuthorizationModes, "Ordered list of plug-ins to do authorization on secure port. Defaults to RBAC if --authorization-config is not used. Comma-delimited list of: AlwaysAllow,AlwaysDeny,Webhook,RBAC,Node.")
+	fs.StringVar(&cfg.AuthorizationConfig, "authorization-config", "", "File with Authorization Configuration to configure the authorizer chain. This flag is mutually exclusive with the other --authorization-mode and --authorization-webhook-* flags.")
 
 	// Admission flags
 	p.admissionControl = fs.StringSlice("admission-control", nil, admissionControlUsage+" Comma-delimited list of: "+strings.Join(admission.Ordered, ", ")+". (DEPRECATED: Use --enable-admission-plugins or --disable-admission-plugins instead. Will be removed in a future version.)")

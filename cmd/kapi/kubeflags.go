@@ -37,16 +37,15 @@ func addKubeFlags(fs *pflag.FlagSet) []string {
 	return noEffect
 }
 
-// authorizationModes keeps the modes kapi implements; the other modes
-// kube knows are dropped with a warning: each could only allow what the
-// kept ones refuse (AlwaysDeny has no opinion in kube's union), so
-// dropping them never grants more. A name kube does not know is kept,
-// for the server to refuse.
+// authorizationModes keeps the modes kapi implements; ABAC, the one
+// kube mode kapi lacks, is dropped with a warning: it could only allow
+// what the kept ones refuse, so dropping it never grants more. A name
+// kube does not know is kept, for the server to refuse.
 func authorizationModes(modes []string, warn func(string, ...any)) []string {
 	var out []string
 	for _, m := range modes {
 		switch m {
-		case "Node", "ABAC", "AlwaysDeny":
+		case "ABAC":
 			warn("--authorization-mode=%s has no effect in kapi: the other modes decide alone", m)
 		default:
 			out = append(out, m)

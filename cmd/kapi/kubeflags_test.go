@@ -99,7 +99,7 @@ func allKubeFlags() []kubeflags.Flag {
 // implementedForTest are the kube-apiserver flags kapi implements.
 var implementedForTest = []string{
 	"advertise-address", "cors-allowed-origins", "max-mutating-requests-inflight", "max-requests-inflight",
-	"min-request-timeout", "request-timeout", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-prefix", "etcd-compaction-interval", "encryption-provider-config", "encryption-provider-config-automatic-reload", "authentication-config", "oidc-issuer-url", "oidc-client-id", "oidc-ca-file", "oidc-username-claim", "oidc-username-prefix", "oidc-groups-claim", "oidc-groups-prefix", "oidc-required-claim", "oidc-signing-algs", "authentication-token-webhook-config-file", "authentication-token-webhook-version", "authentication-token-webhook-cache-ttl", "authorization-webhook-config-file", "authorization-webhook-version", "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl",
+	"min-request-timeout", "request-timeout", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-prefix", "etcd-compaction-interval", "encryption-provider-config", "encryption-provider-config-automatic-reload", "authentication-config", "oidc-issuer-url", "oidc-client-id", "oidc-ca-file", "oidc-username-claim", "oidc-username-prefix", "oidc-groups-claim", "oidc-groups-prefix", "oidc-required-claim", "oidc-signing-algs", "authentication-token-webhook-config-file", "authentication-token-webhook-version", "authentication-token-webhook-cache-ttl", "authorization-webhook-config-file", "authorization-webhook-version", "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl", "authorization-config",
 	"etcd-servers", "watch-cache", "bind-address", "cert-dir", "secure-port", "tls-cert-file", "tls-private-key-file",
 	"profiling", "anonymous-auth", "api-audiences", "client-ca-file", "service-account-issuer", "service-account-key-file",
 	"service-account-max-token-expiration", "token-auth-file", "authorization-mode", "admission-control", "admission-control-config-file",
@@ -130,14 +130,26 @@ func TestBadKubeValues(t *testing.T) {
 	}
 }
 
-// TestAuthorizationModes: kube's modes kapi lacks are dropped with a
-// warning; RBAC stays.
+// TestAuthorizationModes: ABAC, the kube mode kapi lacks, is dropped with
+// a warning; Node and RBAC stay, in order. --authorization-config refuses
+// the mode and webhook flags beside it, with kube's message.
 func TestAuthorizationModes(t *testing.T) {
 	var warned []string
-	cfg, _, err := parseFlags("kube-apiserver", []string{"--authorization-mode=Node,RBAC"}, &bytes.Buffer{},
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--authorization-mode=Node,ABAC,RBAC"}, &bytes.Buffer{},
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
-	if err != nil || !slices.Equal(cfg.AuthorizationModes, []string{"RBAC"}) || len(warned) != 1 || !strings.Contains(warned[0], "Node") {
+	if err != nil || !slices.Equal(cfg.AuthorizationModes, []string{"Node", "RBAC"}) || len(warned) != 1 || !strings.Contains(warned[0], "ABAC") {
 		t.Fatalf("modes %v, warnings %q, %v", cfg.AuthorizationModes, warned, err)
+	}
+	for _, flag := range []string{"--authorization-mode=RBAC", "--authorization-webhook-config-file=/x", "--authorization-webhook-version=v1",
+		"--authorization-webhook-cache-authorized-ttl=1s", "--authorization-webhook-cache-unauthorized-ttl=1s"} {
+		_, _, err := parseFlags("kube-apiserver", []string{"--authorization-config=/authz.yaml", flag}, &bytes.Buffer{}, func(string, ...any) {})
+		if err == nil || err.Error() != "--authorization-config can not be specified when --authorization-mode or --authorization-webhook-* flags are defined" {
+			t.Errorf("%s beside --authorization-config: %v", flag, err)
+		}
+	}
+	cfg, _, err = parseFlags("kube-apiserver", []string{"--authorization-config=/authz.yaml"}, &bytes.Buffer{}, func(string, ...any) {})
+	if err != nil || cfg.AuthorizationConfig != "/authz.yaml" {
+		t.Errorf("--authorization-config alone: %q, %v", cfg.AuthorizationConfig, err)
 	}
 }
 

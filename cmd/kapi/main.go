@@ -70,6 +70,15 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 			warn("--%s has no effect in kapi", name)
 		}
 	}
+	if cfg.AuthorizationConfig != "" {
+		// kube's AreLegacyFlagsSet.
+		for _, f := range []string{"authorization-mode", "authorization-webhook-config-file", "authorization-webhook-version",
+			"authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl"} {
+			if fs.Changed(f) {
+				return cfg, proc, errors.New("--authorization-config can not be specified when --authorization-mode or --authorization-webhook-* flags are defined")
+			}
+		}
+	}
 	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
 	if fs.Changed("audit-webhook-batch-initial-backoff") {
 		warn("Flag --audit-webhook-batch-initial-backoff has been deprecated, Deprecated, use --audit-webhook-initial-backoff instead.")

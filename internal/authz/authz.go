@@ -17,6 +17,9 @@ type Attributes struct {
 	ResourceRequest bool
 	// For resource requests.
 	APIGroup, APIVersion, Resource, Subresource, Namespace, Name string
+	// FieldSelector is a list's or watch's field selector as sent (the
+	// Node authorizer lets a node list the pods of spec.nodeName=itself).
+	FieldSelector string
 	// For non-resource requests.
 	Path string
 }
@@ -97,4 +100,14 @@ type ResourceRule struct {
 // NonResourceRule is one allowed non-resource combination.
 type NonResourceRule struct {
 	Verbs, NonResourceURLs []string
+}
+
+// AlwaysDeny has no opinion on anything, with kube's reason
+// (--authorization-mode=AlwaysDeny): what no other mode allows is
+// refused.
+type AlwaysDeny struct{}
+
+// Authorize implements Authorizer.
+func (AlwaysDeny) Authorize(context.Context, Attributes) (Decision, string, error) {
+	return NoOpinion, "Everything is forbidden.", nil
 }

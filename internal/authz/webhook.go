@@ -5,37 +5,66 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	authorizationcel "k8s.io/apiserver/pkg/authorization/cel"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
 	"k8s.io/apiserver/plugin/pkg/authorizer/webhook"
 	"k8s.io/apiserver/plugin/pkg/authorizer/webhook/metrics"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 )
 
 // Webhook asks a remote service with a SubjectAccessReview
 // (--authorization-mode=...,Webhook, --authorization-webhook-config-file,
-// a kubeconfig naming the service), caching allowed and refused answers
-// for their TTLs. It is k8s.io/apiserver's own webhook authorizer, as
+// a kubeconfig naming the service, or an authorizer of type Webhook in
+// --authorization-config), caching allowed and refused answers for their
+// TTLs; one with match conditions is asked only what they all match. It is k8s.io/apiserver's own webhook authorizer, as
 // kube-apiserver builds it: the standard client of the protocol. The
-// webhook's "no opinion" (neither allowed nor denied) and its errors pass
-// to the next authorizer, as in kube's union.
+// webhook's "no opinion" (neither allowed nor denied) passes to the next
+// authorizer, as in kube's union, and so do its errors unless its
+// failurePolicy is Deny.
 type Webhook struct {
 	w *webhook.WebhookAuthorizer
 }
 
-// NewWebhook reads the kubeconfig at configFile; version is the
-// SubjectAccessReview version sent (v1 or v1beta1).
-func NewWebhook(configFile, version string, authorizedTTL, unauthorizedTTL time.Duration) (*Webhook, error) {
-	cfg, err := webhookutil.LoadKubeconfig(configFile, nil)
-	if err != nil {
-		return nil, fmt.Errorf("--authorization-webhook-config-file: %w", err)
+// NewWebhook is the webhook c describes (an authorizer of
+// --authorization-config, or the one kube builds from the
+// --authorization-webhook-* flags), named name in its metrics and match
+// conditions: its kubeconfig (or the in-cluster configuration), timeout,
+// SubjectAccessReview version, TTLs, failure policy and CEL match
+// conditions, compiled by k8s.io/apiserver's compiler.
+func NewWebhook(name string, c *apiserver.WebhookConfiguration) (*Webhook, error) {
+	var cfg *rest.Config
+	var err error
+	switch c.ConnectionInfo.Type {
+	case apiserver.AuthorizationWebhookConnectionInfoTypeInCluster:
+		cfg, err = rest.InClusterConfig()
+	default:
+		cfg, err = webhookutil.LoadKubeconfig(*c.ConnectionInfo.KubeConfigFile, nil)
 	}
-	w, err := webhook.New(cfg, version, authorizedTTL, unauthorizedTTL, webhookutil.DefaultRetryBackoffWithInitialDelay(500*time.Millisecond),
-		authorizer.DecisionNoOpinion, nil, "webhook", metrics.NoopAuthorizerMetrics{}, authorizationcel.NewDefaultCompiler())
 	if err != nil {
-		return nil, fmt.Errorf("--authorization-webhook-config-file: %w", err)
+		return nil, fmt.Errorf("authorization webhook %s: %w", name, err)
+	}
+	if c.Timeout.Duration != 0 {
+		cfg.Timeout = c.Timeout.Duration
+	}
+	onError := authorizer.DecisionNoOpinion
+	if c.FailurePolicy == apiserver.FailurePolicyDeny {
+		onError = authorizer.DecisionDeny
+	}
+	authorizedTTL, unauthorizedTTL := c.AuthorizedTTL.Duration, c.UnauthorizedTTL.Duration
+	if !c.CacheAuthorizedRequests {
+		authorizedTTL = 0
+	}
+	if !c.CacheUnauthorizedRequests {
+		unauthorizedTTL = 0
+	}
+	w, err := webhook.New(cfg, c.SubjectAccessReviewVersion, authorizedTTL, unauthorizedTTL, webhookutil.DefaultRetryBackoffWithInitialDelay(500*time.Millisecond),
+		onError, c.MatchConditions, name, metrics.NoopAuthorizerMetrics{}, authorizationcel.NewDefaultCompiler())
+	if err != nil {
+		return nil, fmt.Errorf("authorization webhook %s: %w", name, err)
 	}
 	return &Webhook{w: w}, nil
 }

@@ -22,7 +22,8 @@ type authzParts struct {
 	controllers []func(context.Context)
 }
 
-// newAuthz builds the union of the modes, in order, after the
+// newAuthz builds the union of the authorizers, in the order of
+// --authorization-config or --authorization-mode, after the
 // system:masters shortcut kube-apiserver always has. The RBAC storage
 // side (bootstrap policy, caches, aggregation, escalation checks, access
 // reviews) is there whatever the modes, as in kube-apiserver; the RBAC
@@ -34,24 +35,32 @@ func (s *Server) newAuthz(ctx context.Context, cfg Config, stores []*registry.St
 	if err != nil {
 		return nil, err
 	}
-	for _, mode := range cfg.AuthorizationModes {
-		switch mode {
+	conf, err := authorizationConfiguration(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range conf.Authorizers {
+		switch a.Type {
 		case "AlwaysAllow":
 			union = append(union, authz.AlwaysAllow{})
+		case "AlwaysDeny":
+			union = append(union, authz.AlwaysDeny{})
 		case "RBAC":
 			union = append(union, rbacAuthorizer)
-		case "Webhook":
-			if cfg.AuthorizationWebhookConfigFile == "" {
-				return nil, fmt.Errorf("authorization-mode Webhook's authorization config file not passed")
+		case "Node":
+			n, err := s.newNodeAuthorizer(ctx, stores)
+			if err != nil {
+				return nil, err
 			}
-			w, err := authz.NewWebhook(cfg.AuthorizationWebhookConfigFile, cfg.AuthorizationWebhookVersion,
-				cfg.AuthorizationWebhookCacheAuthorizedTTL, cfg.AuthorizationWebhookCacheUnauthorizedTTL)
+			union = append(union, n)
+		case "Webhook":
+			w, err := authz.NewWebhook(a.Name, a.Webhook)
 			if err != nil {
 				return nil, err
 			}
 			union = append(union, w)
 		default:
-			return nil, fmt.Errorf("--authorization-mode: unknown mode %q (RBAC, AlwaysAllow, Webhook)", mode)
+			return nil, fmt.Errorf("authorization mode %s: not implemented in kapi", a.Type)
 		}
 	}
 	p.authorizer = union

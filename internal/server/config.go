@@ -80,6 +80,10 @@ type Config struct {
 	AuthorizationWebhookVersion              string
 	AuthorizationWebhookCacheAuthorizedTTL   time.Duration
 	AuthorizationWebhookCacheUnauthorizedTTL time.Duration
+	// AuthorizationConfig (--authorization-config) is kube's
+	// AuthorizationConfiguration file; it replaces AuthorizationModes and
+	// the webhook flags.
+	AuthorizationConfig string
 	// Token (--token) is the cluster's join token: the replicas on one
 	// etcd that share it share the CA, the service-account key and the
 	// front-proxy CA, kept in etcd sealed with it (join.go).
