@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
@@ -31,7 +32,9 @@ func encryptionKey(b byte) string {
 
 // encryptionConfig is an EncryptionConfiguration: secrets with aescbc
 // (secretKeys in that order, then identity to read what was stored
-// before), ConfigMaps with secretbox, every resource of apps with aesgcm.
+// before), ConfigMaps with secretbox, every resource of apps with
+// aesgcm, every resource of the group example.com (custom resources)
+// with secretbox.
 func encryptionConfig(secretKeys ...string) string {
 	var keys strings.Builder
 	for _, k := range secretKeys {
@@ -57,6 +60,12 @@ resources:
           keys:
           - name: g1
             secret: ` + encryptionKey('g') + `
+  - resources: ["*.example.com"]
+    providers:
+      - secretbox:
+          keys:
+          - name: w1
+            secret: ` + encryptionKey('w') + `
 `
 }
 
@@ -124,14 +133,37 @@ func TestEncryptionAtRest(t *testing.T) {
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/secret-image"}}}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string]struct{ prefix, plain string }{
-		"/registry/secrets/default/s":     {"k8s:enc:aescbc:v1:key1:", "hunter2-secret"},
-		"/registry/configmaps/default/c":  {"k8s:enc:secretbox:v1:s1:", "ultramarine"},
-		"/registry/deployments/default/d": {"k8s:enc:aesgcm:v1:g1:", "secret-image"},
+	k.createCRD(t, widgetCRD())
+	if _, err := k.dynamic.Resource(widgetGVR).Namespace("default").Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"},
+		"spec": map[string]any{"note": "widget-note-plain"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// kube-apiserver's transformers, from the same file.
+	kube, err := encryptionconfig.LoadEncryptionConfig(ctx, cfgFile, false, "kube-apiserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeFor := func(gr schema.GroupResource) storagevalue.Transformer {
+		return encryptionconfig.StaticTransformers(kube.Transformers).TransformerForResource(gr)
+	}
+	for key, want := range map[string]struct {
+		gr            schema.GroupResource
+		prefix, plain string
+	}{
+		"/registry/secrets/default/s":             {schema.GroupResource{Resource: "secrets"}, "k8s:enc:aescbc:v1:key1:", "hunter2-secret"},
+		"/registry/configmaps/default/c":          {schema.GroupResource{Resource: "configmaps"}, "k8s:enc:secretbox:v1:s1:", "ultramarine"},
+		"/registry/deployments/default/d":         {schema.GroupResource{Group: "apps", Resource: "deployments"}, "k8s:enc:aesgcm:v1:g1:", "secret-image"},
+		"/registry/example.com/widgets/default/w": {schema.GroupResource{Group: "example.com", Resource: "widgets"}, "k8s:enc:secretbox:v1:w1:", "widget-note-plain"},
 	} {
 		v := raw(key)
 		if !bytes.HasPrefix(v, []byte(want.prefix)) || bytes.Contains(v, []byte(want.plain)) {
 			t.Errorf("%s is stored as %.40q, want the prefix %s and no %q", key, v, want.prefix, want.plain)
+		}
+		// The etcd key is the authenticated data (aesgcm, secretbox): kube
+		// opens the value at that key only.
+		if plain, stale, err := kubeFor(want.gr).TransformFromStorage(ctx, v, storagevalue.DefaultContext(key)); err != nil || stale || !bytes.Contains(plain, []byte(want.plain)) {
+			t.Errorf("kube's transformer on %s: %v stale=%v %.40q", key, err, stale, plain)
 		}
 	}
 	if s, err := k.client.CoreV1().Secrets("default").Get(ctx, "s", metav1.GetOptions{}); err != nil || string(s.Data["password"]) != "hunter2-secret" {
@@ -142,12 +174,7 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Errorf("a namespace is not stored as kube's protobuf")
 	}
 
-	// kube-apiserver's transformers, from the same file.
-	kube, err := encryptionconfig.LoadEncryptionConfig(ctx, cfgFile, false, "kube-apiserver")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets := encryptionconfig.StaticTransformers(kube.Transformers).TransformerForResource(schema.GroupResource{Resource: "secrets"})
+	secrets := kubeFor(schema.GroupResource{Resource: "secrets"})
 	plain, _, err := secrets.TransformFromStorage(ctx, raw("/registry/secrets/default/s"), storagevalue.DefaultContext("/registry/secrets/default/s"))
 	if err != nil || !bytes.HasPrefix(plain, []byte("k8s\x00")) || !bytes.Contains(plain, []byte("hunter2-secret")) {
 		t.Fatalf("kube's transformer on what kapi wrote: %v %.40q", err, plain)
