@@ -61,6 +61,13 @@ func TestChecks(t *testing.T) {
 		}
 	}
 
+	if got := stateAt([]seen{a, b, d}, 6); len(got) != 2 || got["a"] != 5 || got["b"] != 6 {
+		t.Errorf("state at 6: %v", got)
+	}
+	if got := stateAt([]seen{a, b, d}, 7); len(got) != 1 || got["b"] != 6 {
+		t.Errorf("state at 7: %v", got)
+	}
+
 	// Two clients: one sets 1 from 0, acknowledged; the other reads 0
 	// after that returned: a stale read.
 	stale := []porcupine.Operation{

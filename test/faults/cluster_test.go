@@ -1,9 +1,17 @@
 // Package faults is kapi's fault-injection suite: a three-member etcd
-// cluster and two kapi replicas as separate processes, clients writing
-// with recorded histories and watchers on every replica, while a replica
-// or an etcd member is killed or stopped; then what was acknowledged is
-// checked to be there, the register's history to be linearizable
-// (porcupine), and every watch to have seen its events in order, once.
+// cluster and two kapi replicas as separate processes (each replica
+// reaching etcd through a TCP proxy of the test's), 12 clients creating,
+// updating and deleting ConfigMaps and 4 updating a register by
+// compare-and-swap, every write recorded, and a watcher on every replica,
+// while a fault is injected: kill -9 of a replica, of the etcd leader, of
+// every member; SIGSTOP of a follower, of the leader; latency, dropped
+// connections, a blackhole between kapi and etcd; a compaction. Then every
+// object is checked against the possible outcomes of its writes (0 lost,
+// no refused write present), the register's history for linearizability
+// (porcupine), and every list and watch of the watchers against etcd's own
+// events (no gap, no duplicate, in order). TestEtcdOutage checks the
+// answers while etcd cannot serve, TestEtcdSpaceQuota the answers when
+// its space quota is exhausted and the way out.
 //
 // `go test ./test/faults` (CI) runs the short form: each fault for a few
 // seconds. KAPI_FAULTS_LONG=1 runs the long form: each fault five times as

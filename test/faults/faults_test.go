@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -35,6 +36,13 @@ func run(t *testing.T, c *cluster, round int, inject func(t *testing.T) int) fig
 	ns := fmt.Sprintf("faults-%d", round)
 	bg := context.Background()
 	cl := c.clientFor(0)
+	before, err := c.etcdClient.Get(bg, "/registry/namespaces/"+ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stopRecording := context.WithCancel(bg)
+	defer stopRecording()
+	rec := record(rctx, c.etcdClient, ns, before.Header.Revision)
 	if _, err := cl.CoreV1().Namespaces().Create(bg, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +97,11 @@ func run(t *testing.T, c *cluster, round int, inject func(t *testing.T) int) fig
 	}
 	f := check(t, c, h, ns)
 	f.faults = faults
-	f.watch = checkWatches(t, c.etcdClient, ns, watchers, end)
+	truth, err := rec.upTo(end)
+	if err != nil {
+		t.Fatalf("etcd's history of %s: %v", ns, err)
+	}
+	f.watch = checkWatches(t, truth, watchers, end)
 	return f
 }
 
@@ -216,13 +228,34 @@ func TestFaults(t *testing.T) {
 			}
 			return 1
 		}},
-		{"kapi and etcd blackholed", func(t *testing.T) int {
+		{"kapi and etcd blackholed for 6 s", func(t *testing.T) int {
 			for _, p := range c.proxies {
 				p.blackhole()
 			}
-			time.Sleep(2 * time.Second * scale())
+			// Longer than the clients' 5 s: writes of unknown outcome.
+			time.Sleep(6 * time.Second * scale())
 			for _, p := range c.proxies {
 				p.heal()
+			}
+			return 1
+		}},
+		{"kill -9 of every etcd member", func(t *testing.T) int {
+			for _, p := range c.etcd {
+				p.kill9()
+			}
+			time.Sleep(3 * time.Second * scale())
+			for _, p := range c.etcd {
+				p.start(t)
+			}
+			return 3
+		}},
+		{"etcd compacted to its newest revision", func(t *testing.T) int {
+			resp, err := c.etcdClient.Get(context.Background(), "compact", clientv3.WithCountOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.etcdClient.Compact(context.Background(), resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+				t.Fatal(err)
 			}
 			return 1
 		}},

@@ -39,6 +39,9 @@ func TestEtcdSpaceQuota(t *testing.T) {
 		t.Fatalf("a write over the quota: %v", refused)
 	}
 	t.Logf("after %d writes: %d %s %q", n-1, st.Status().Code, st.Status().Reason, st.Status().Message)
+	if _, err := cms.Get(ctx, fmt.Sprintf("fill-%d", n-1), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused create of fill-%d: %v, want NotFound", n-1, err)
+	}
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "small"}}, metav1.CreateOptions{}); err == nil {
 		t.Fatal("a small write succeeded with the alarm raised")
 	}

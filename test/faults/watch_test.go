@@ -113,57 +113,91 @@ func (w *watcher) reached(rv int64) bool {
 // etcdPrefix is where etcd keeps the ConfigMaps of namespace ns.
 func etcdPrefix(ns string) string { return "/registry/configmaps/" + ns + "/" }
 
-// etcdEvents are the events etcd holds for the ConfigMaps of namespace ns
-// after revision from up to revision to, an event of the namespace: the
-// truth a watch is checked against.
-func etcdEvents(cli *clientv3.Client, ns string, from, to int64) ([]seen, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	prefix := etcdPrefix(ns)
-	var out []seen
-	if from >= to {
-		return nil, nil
-	}
-	for resp := range cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(from+1)) {
-		if err := resp.Err(); err != nil {
-			return nil, err
-		}
-		for _, ev := range resp.Events {
-			kv := ev.Kv
-			s := seen{name: strings.TrimPrefix(string(kv.Key), prefix), rv: kv.ModRevision, typ: watch.Modified}
-			switch {
-			case ev.Type == mvccpb.DELETE:
-				s.typ = watch.Deleted
-			case kv.CreateRevision == kv.ModRevision:
-				s.typ = watch.Added
-			}
-			if s.rv > to {
-				return out, nil
-			}
-			out = append(out, s)
-			if s.rv == to {
-				return out, nil
-			}
-		}
-	}
-	return nil, fmt.Errorf("etcd's events of %s from %d to %d: %w", ns, from, to, ctx.Err())
+// recorder records etcd's own events for the ConfigMaps of a namespace,
+// from before the namespace was made: the truth the watches are checked
+// against. Its watch is etcd's, on the test's own client (straight to
+// every member, not through the proxies), live from the start, so that
+// neither a compaction nor a fault between kapi and etcd takes the history
+// away.
+type recorder struct {
+	mu     sync.Mutex
+	events []seen
+	err    error
+	done   chan struct{}
 }
 
-// etcdState is what etcd held for the ConfigMaps of namespace ns at
-// revision rev: name, resourceVersion.
-func etcdState(cli *clientv3.Client, ns string, rev int64) (map[string]int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+func record(ctx context.Context, cli *clientv3.Client, ns string, from int64) *recorder {
+	r := &recorder{done: make(chan struct{})}
 	prefix := etcdPrefix(ns)
-	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithKeysOnly())
-	if err != nil {
-		return nil, err
+	go func() {
+		defer close(r.done)
+		for resp := range cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(from+1)) {
+			if err := resp.Err(); err != nil {
+				r.mu.Lock()
+				r.err = err
+				r.mu.Unlock()
+				return
+			}
+			for _, ev := range resp.Events {
+				kv := ev.Kv
+				s := seen{name: strings.TrimPrefix(string(kv.Key), prefix), rv: kv.ModRevision, typ: watch.Modified}
+				switch {
+				case ev.Type == mvccpb.DELETE:
+					s.typ = watch.Deleted
+				case kv.CreateRevision == kv.ModRevision:
+					s.typ = watch.Added
+				}
+				r.mu.Lock()
+				r.events = append(r.events, s)
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return r
+}
+
+// upTo waits until the recorder has come to revision rev and returns the
+// events up to it.
+func (r *recorder) upTo(rev int64) ([]seen, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r.mu.Lock()
+		events, err := r.events, r.err
+		r.mu.Unlock()
+		if len(events) > 0 && events[len(events)-1].rv >= rev {
+			var out []seen
+			for _, e := range events {
+				if e.rv <= rev {
+					out = append(out, e)
+				}
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("etcd's watch did not come to %d", rev)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// stateAt is what the namespace held at revision rev, replaying events
+// from the namespace's beginning: name, resourceVersion.
+func stateAt(events []seen, rev int64) map[string]int64 {
 	out := map[string]int64{}
-	for _, kv := range resp.Kvs {
-		out[strings.TrimPrefix(string(kv.Key), prefix)] = kv.ModRevision
+	for _, e := range events {
+		if e.rv > rev {
+			break
+		}
+		if e.typ == watch.Deleted {
+			delete(out, e.name)
+		} else {
+			out[e.name] = e.rv
+		}
 	}
-	return out, nil
+	return out
 }
 
 // watchFigures are what the watch checks counted.
@@ -171,36 +205,20 @@ type watchFigures struct {
 	events, watches, relists int
 }
 
-// checkWatches checks every segment of every watcher against etcd: the
-// list held what etcd held at its resourceVersion, and the watch saw
-// exactly etcd's events after it, in order, up to where it had come (to
-// end, the last revision of the history, for the watch open at the end):
-// no event missing, none twice, none of another type.
-func checkWatches(t *testing.T, cli *clientv3.Client, ns string, watchers []*watcher, end int64) watchFigures {
+// checkWatches checks every segment of every watcher against etcd's own
+// events: the list held what etcd held at its resourceVersion, and the
+// watch saw exactly etcd's events after it, in order, up to where it had
+// come (to end, the last revision of the history, for the watch open at
+// the end): no event missing, none twice, none of another type.
+func checkWatches(t *testing.T, truth []seen, watchers []*watcher, end int64) watchFigures {
 	t.Helper()
 	var f watchFigures
-	from := end
-	for _, w := range watchers {
-		for _, s := range w.segments {
-			from = min(from, s.start)
-		}
-	}
-	truth, err := etcdEvents(cli, ns, from, end)
-	if err != nil {
-		t.Errorf("reading etcd's history: %v", err)
-		return f
-	}
 	for _, w := range watchers {
 		f.watches += len(w.segments)
 		f.relists += len(w.segments) - 1
 		for i, s := range w.segments {
 			name := fmt.Sprintf("replica %d, watch %d of %d (from %d, %s)", w.replica, i+1, len(w.segments), s.start, s.ended)
-			state, err := etcdState(cli, ns, s.start)
-			if err != nil {
-				t.Errorf("%s: etcd at %d: %v", name, s.start, err)
-				continue
-			}
-			if d := diffState(s.list, state); d != "" {
+			if d := diffState(s.list, stateAt(truth, s.start)); d != "" {
 				t.Errorf("%s: the list differs from etcd at its resourceVersion: %s", name, d)
 			}
 			upTo := min(s.progress, end)
