@@ -35,7 +35,7 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 			controllers.NewClusterIPRepair(env, cfg.ServiceRepairInterval).Run(ctx)
 		}},
 		{Name: "portallocator-repair-controller", Run: func(ctx context.Context) {
-			ports, err := nodePorts(cfg, s.etcd.client)
+			ports, err := nodePorts(cfg, s.etcd.client, s.enc)
 			if err != nil {
 				klog.ErrorS(err, "portallocator-repair-controller")
 				return

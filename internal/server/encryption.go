@@ -99,6 +99,23 @@ func (e *encryption) For(gr schema.GroupResource) value.Transformer {
 	return e.transformers.TransformerForResource(gr)
 }
 
+// sealValue is data encrypted by t for etcd key k; data itself when t is nil.
+func sealValue(ctx context.Context, t value.Transformer, k string, data []byte) ([]byte, error) {
+	if t == nil {
+		return data, nil
+	}
+	return t.TransformToStorage(ctx, data, value.DefaultContext(k))
+}
+
+// openValue is sealValue undone.
+func openValue(ctx context.Context, t value.Transformer, k string, data []byte) ([]byte, error) {
+	if t == nil {
+		return data, nil
+	}
+	out, _, err := t.TransformFromStorage(ctx, data, value.DefaultContext(k))
+	return out, err
+}
+
 // addChecks adds the KMS health checks to /healthz and /readyz.
 func (e *encryption) addChecks(health *router.Health) {
 	for _, c := range e.checks {

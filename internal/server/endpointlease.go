@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/registry"
@@ -57,6 +58,10 @@ type endpointLeases struct {
 	// check.
 	endpoints, slices *registry.Store
 	lease             clientv3.LeaseID
+	// transformer encrypts the leases in etcd as kube-apiserver's
+	// (--encryption-provider-config, the resource apiServerIPInfo: a
+	// file with "*." or "*.*" covers them); nil stores them as encoded.
+	transformer value.Transformer
 }
 
 // kube-apiserver's defaults: --endpoint-reconciler lease TTL 15 s, a
@@ -164,6 +169,9 @@ func (l *endpointLeases) renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if value, err = sealValue(ctx, l.transformer, l.key(), value); err != nil {
+		return err
+	}
 	_, err = l.client.Put(ctx, l.key(), string(value), clientv3.WithLease(l.lease))
 	return err
 }
@@ -196,7 +204,12 @@ func (l *endpointLeases) live(ctx context.Context) ([]masterLease, error) {
 	}
 	var out []masterLease
 	for _, kv := range resp.Kvs {
-		obj, _, err := protobufSerializer().Decode(kv.Value, nil, &corev1.Endpoints{})
+		data, err := openValue(ctx, l.transformer, string(kv.Key), kv.Value)
+		if err != nil {
+			klog.Warningf("master lease %s cannot be read (%v); ignored", kv.Key, err)
+			continue
+		}
+		obj, _, err := protobufSerializer().Decode(data, nil, &corev1.Endpoints{})
 		ep, ok := obj.(*corev1.Endpoints)
 		if err != nil || !ok || len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || len(ep.Subsets[0].Ports) != 1 {
 			klog.Warningf("master lease %s cannot be read; ignored", kv.Key)

@@ -56,6 +56,9 @@ type Server struct {
 	compaction *etcd.Compaction
 	ready      atomic.Bool
 	served     chan error
+	// enc is encryption at rest (--encryption-provider-config).
+	enc *encryption
+
 	// controllers run until stopControllers; done tracks them.
 	stopControllers context.CancelFunc
 	controllers     sync.WaitGroup
@@ -160,6 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	s.enc = enc
 	if enc.reload != nil {
 		s.runNow(ctrlCtx, enc.reload.Run)
 	}
@@ -176,14 +180,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// Rows whose hooks need what exists only now get them before the
 	// catalogue is published: Services their allocators, service
 	// accounts their token subresource.
-	alloc, err := serviceAllocators(cfg, s.etcd.client, stores)
+	alloc, err := serviceAllocators(cfg, s.etcd.client, stores, enc)
 	if err != nil {
 		return fail(err)
 	}
 	replaceRow(stores, "", "services", func(r *registry.Resource) *registry.Resource {
 		return r.WithHooks(core.ServiceHooks(alloc))
 	})
-	leases, err := ensureKubernetesServices(ctx, cfg, s.etcd.client, stores, alloc.IPs, ln.Addr())
+	leases, err := ensureKubernetesServices(ctx, cfg, s.etcd.client, stores, alloc.IPs, ln.Addr(), enc)
 	if err != nil {
 		return fail(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"kapi/internal/registry"
@@ -25,7 +26,7 @@ import (
 // store, node ports as kube's RangeAllocation bitmap at
 // <prefix>/ranges/servicenodeports. They become the services row's hooks
 // before the row is published.
-func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.Store) (*core.ServiceAllocators, error) {
+func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.Store, enc *encryption) (*core.ServiceAllocators, error) {
 	cidr := cfg.ServiceClusterIPRange
 	if cidr == "" {
 		cidr = "10.96.0.0/12"
@@ -34,7 +35,7 @@ func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.S
 	if err != nil {
 		return nil, fmt.Errorf("--service-cluster-ip-range: %w", err)
 	}
-	ports, err := nodePorts(cfg, client)
+	ports, err := nodePorts(cfg, client, enc)
 	if err != nil {
 		return nil, err
 	}
@@ -42,15 +43,16 @@ func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.S
 }
 
 // nodePorts is the node-port allocator over kube's bitmap at
-// <prefix>/ranges/servicenodeports.
-func nodePorts(cfg Config, client *clientv3.Client) (*allocation.NodePorts, error) {
+// <prefix>/ranges/servicenodeports, encrypted as kube's (the resource
+// servicenodeportallocations: a file with "*." or "*.*" covers it).
+func nodePorts(cfg Config, client *clientv3.Client, enc *encryption) (*allocation.NodePorts, error) {
 	portRange := cfg.ServiceNodePortRange
 	if portRange == "" {
 		portRange = "30000-32767"
 	}
 	rangeAllocation := corev1.SchemeGroupVersion.WithKind("RangeAllocation")
 	ranges := etcd.New(client, cfg.EtcdPrefix+"/ranges/", etcd.Codec{Serializer: protobufSerializer(), GVK: rangeAllocation,
-		New: func() runtime.Object { return &corev1.RangeAllocation{} }})
+		New: func() runtime.Object { return &corev1.RangeAllocation{} }, Transformer: enc.For(schema.GroupResource{Resource: "servicenodeportallocations"})})
 	ports, err := allocation.NewNodePorts(portRange, ranges, "servicenodeports")
 	if err != nil {
 		return nil, fmt.Errorf("--service-node-port-range: %w", err)
@@ -63,7 +65,7 @@ func nodePorts(cfg Config, client *clientv3.Client) (*allocation.NodePorts, erro
 // to the secure port), and puts this replica into its Endpoints and
 // EndpointSlice through the endpoint leases, which it returns to run. It
 // runs before kapi serves.
-func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.Client, stores []*registry.Store, ips *allocation.ClusterIPs, addr net.Addr) (*endpointLeases, error) {
+func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.Client, stores []*registry.Store, ips *allocation.ClusterIPs, addr net.Addr, enc *encryption) (*endpointLeases, error) {
 	services := findStore(stores, "", "v1", "services")
 	cidrs := findStore(stores, "networking.k8s.io", "v1", "servicecidrs")
 	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
@@ -76,6 +78,7 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.
 		return nil, err
 	}
 	leases := newEndpointLeases(client, cfg.EtcdPrefix, advertiseAddress(cfg), port, stores)
+	leases.transformer = enc.For(schema.GroupResource{Resource: "apiServerIPInfo"})
 	if err := leases.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("writing the kubernetes endpoints: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +35,8 @@ func encryptionKey(b byte) string {
 // (secretKeys in that order, then identity to read what was stored
 // before), ConfigMaps with secretbox, every resource of apps with
 // aesgcm, every resource of the group example.com (custom resources)
-// with secretbox.
+// with secretbox, the rest of the core group (those kube stores outside
+// the API as well: the master leases, the node-port bitmap) with aescbc.
 func encryptionConfig(secretKeys ...string) string {
 	var keys strings.Builder
 	for _, k := range secretKeys {
@@ -66,6 +68,12 @@ resources:
           keys:
           - name: w1
             secret: ` + encryptionKey('w') + `
+  - resources: ["*."]
+    providers:
+      - aescbc:
+          keys:
+          - name: core
+            secret: ` + encryptionKey('c') + `
 `
 }
 
@@ -133,6 +141,14 @@ func TestEncryptionAtRest(t *testing.T) {
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/secret-image"}}}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := k.client.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "np"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	leases, err := etcd.Get(ctx, "/registry/masterleases/", clientv3.WithPrefix())
+	if err != nil || len(leases.Kvs) != 1 {
+		t.Fatalf("master leases: %v %v", err, leases)
+	}
 	k.createCRD(t, widgetCRD())
 	if _, err := k.dynamic.Resource(widgetGVR).Namespace("default").Create(ctx, &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "example.com/v1", "kind": "Widget", "metadata": map[string]any{"name": "w"},
@@ -155,6 +171,9 @@ func TestEncryptionAtRest(t *testing.T) {
 		"/registry/configmaps/default/c":          {schema.GroupResource{Resource: "configmaps"}, "k8s:enc:secretbox:v1:s1:", "ultramarine"},
 		"/registry/deployments/default/d":         {schema.GroupResource{Group: "apps", Resource: "deployments"}, "k8s:enc:aesgcm:v1:g1:", "secret-image"},
 		"/registry/example.com/widgets/default/w": {schema.GroupResource{Group: "example.com", Resource: "widgets"}, "k8s:enc:secretbox:v1:w1:", "widget-note-plain"},
+		"/registry/services/specs/default/np":     {schema.GroupResource{Resource: "services"}, "k8s:enc:aescbc:v1:core:", "NodePort"},
+		"/registry/ranges/servicenodeports":       {schema.GroupResource{Resource: "servicenodeportallocations"}, "k8s:enc:aescbc:v1:core:", "30000-32767"},
+		string(leases.Kvs[0].Key):                 {schema.GroupResource{Resource: "apiServerIPInfo"}, "k8s:enc:aescbc:v1:core:", "https"},
 	} {
 		v := raw(key)
 		if !bytes.HasPrefix(v, []byte(want.prefix)) || bytes.Contains(v, []byte(want.plain)) {
@@ -170,8 +189,8 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatalf("the secret read back: %v %v", s, err)
 	}
 	// Not configured: stored as encoded.
-	if !bytes.HasPrefix(raw("/registry/namespaces/default"), []byte("k8s\x00")) {
-		t.Errorf("a namespace is not stored as kube's protobuf")
+	if !bytes.HasPrefix(raw("/registry/clusterroles/admin"), []byte("k8s\x00")) {
+		t.Errorf("a ClusterRole is not stored as kube's protobuf")
 	}
 
 	secrets := kubeFor(schema.GroupResource{Resource: "secrets"})
