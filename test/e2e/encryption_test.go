@@ -106,7 +106,9 @@ next:
 // effect without a restart, and rewriting the secrets with kubectl moves
 // them all to it; a bad file is refused at start.
 func TestEncryptionAtRest(t *testing.T) {
-	controller.EncryptionConfigFileChangePollDuration = 200 * time.Millisecond
+	poll := controller.EncryptionConfigFileChangePollDuration
+	controller.EncryptionConfigFileChangePollDuration = 200 * time.Millisecond // kube's test hook: a minute is long
+	t.Cleanup(func() { controller.EncryptionConfigFileChangePollDuration = poll })
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "encryption.yaml")
 	if err := os.WriteFile(cfgFile, []byte(encryptionConfig("key1")), 0o600); err != nil {
