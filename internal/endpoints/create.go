@@ -60,14 +60,25 @@ func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, ob
 }
 
 // action serves a POST to a subresource that computes something for an
-// existing object (serviceaccounts/token): 201 with the answer.
+// existing object (serviceaccounts/token): 201 with the answer. The body
+// passes both phases of admission first, as a create of the subresource
+// (kube's NodeRestriction checks a node's TokenRequest there).
 func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
 	var opts metav1.CreateOptions
-	if _, err := writeOptions(r, &opts, &opts.DryRun); err != nil {
+	dry, err := writeOptions(r, &opts, &opts.DryRun)
+	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
 	obj, err := readObject(w, r, s)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	adm := h.admit(w, r, s, &opts, dry)
+	if obj, err = adm.Mutate(r.Context(), obj, nil); err == nil {
+		_, err = adm.Validate(r.Context(), obj, nil)
+	}
 	if err != nil {
 		WriteError(w, r, err)
 		return

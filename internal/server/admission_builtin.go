@@ -42,6 +42,9 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		},
 		"DefaultTolerationSeconds": func() any { return admission.DefaultTolerations{} },
 		"TaintNodesByCondition":    func() any { return admission.TaintNodesByCondition{} },
+		"NodeRestriction": func() any {
+			return &admission.NodeRestriction{Pods: objs("", "v1", "pods"), Nodes: objs("", "v1", "nodes")}
+		},
 		"DefaultStorageClass": func() any {
 			return &admission.DefaultStorageClass{StorageClasses: objs("storage.k8s.io", "v1", "storageclasses")}
 		},

@@ -375,3 +375,20 @@ func or(s, otherwise string) string {
 	}
 	return s
 }
+
+// PodSecretAndConfigMapNames are the secrets and config maps a pod
+// references (kube's VisitPodSecretNames and VisitPodConfigmapNames),
+// whatever its node.
+func PodSecretAndConfigMapNames(pod *corev1.Pod) (secrets, configMaps []string) {
+	p := *pod
+	p.Annotations = nil
+	for _, v := range podReferences(&p) {
+		switch v.kind {
+		case secretKind:
+			secrets = append(secrets, v.name)
+		case configMapKind:
+			configMaps = append(configMaps, v.name)
+		}
+	}
+	return secrets, configMaps
+}
