@@ -117,9 +117,9 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			return s.decodeWritten(cur.Value, cur.ModRevision)
 		}
 		op := clientv3.OpDelete(k)
+		var stored []byte
 		if d.Action == storage.Write {
-			stored, err := s.seal(ctx, k, data)
-			if err != nil {
+			if stored, err = s.seal(ctx, k, data); err != nil {
 				return nil, err
 			}
 			if len(stored) > maxObjectSize {
@@ -138,6 +138,9 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			Else(clientv3.OpGet(k)).
 			Commit()
 		s.observe(opUpdate, start, err)
+		if kv := s.appliedAnyway(ctx, err, k, stored); kv != nil {
+			return s.decodeWritten(data, kv.ModRevision)
+		}
 		err = unavailable(err, true)
 		if err != nil {
 			return nil, err
