@@ -34,6 +34,10 @@ func TestChecks(t *testing.T) {
 		{"404 after an unknown create", []objOp{create("1", unknown), {kind: opUpdate, value: "2", outcome: refused, notFound: true}}, objState{}, true, true, 0},
 		{"404 after an acknowledged create", []objOp{create("1", acked), {kind: opDelete, outcome: refused, notFound: true}}, present("1"), true, true, 1},
 		{"create acknowledged twice", []objOp{create("1", acked), create("2", acked)}, present("2"), true, true, 1},
+		{"unknown create after a 404", []objOp{create("1", unknown), {kind: opUpdate, value: "2", outcome: refused, notFound: true}, update("3", acked)}, present("3"), true, true, 0},
+		{"unknown create after a delete", []objOp{create("1", unknown), del(unknown)}, present("1"), true, true, 0},
+		{"unknown update after a delete", []objOp{create("1", acked), update("2", unknown), del(acked)}, objState{}, true, true, 0},
+		{"acknowledged delete before an unknown update", []objOp{create("1", acked), update("2", unknown), del(acked)}, present("2"), false, false, 0},
 	} {
 		strict, n := possible(c.ops, true)
 		loose, _ := possible(c.ops, false)

@@ -86,55 +86,101 @@ type objState struct {
 // possible is the set of states an object may be in after ops, and the
 // number of answers that contradict the answers before them (an update
 // acknowledged though no earlier write can have left the object there, a
-// 404 though it must exist). strict takes refusals at their word; not
-// strict takes them as writes of unknown outcome, to tell a refused write
-// that happened from a lost one.
+// 404 though it must exist). A write of unknown outcome may take effect at
+// any time after it was made, later writes of its client included (kapi
+// and etcd may still carry out what a client gave up on), or never. strict
+// takes refusals at their word; not strict takes them as writes of unknown
+// outcome, to tell a refused write that happened from a lost one.
 func possible(ops []objOp, strict bool) (map[objState]bool, int) {
-	states := map[objState]bool{{}: true}
-	contradictions := 0
-	has := func(present bool) bool {
+	// A state is the object with the writes of unknown outcome not yet
+	// taken effect (a bit each).
+	type state struct {
+		obj     objState
+		pending uint64
+	}
+	var unknowns []objOp
+	apply := func(s objState, op objOp) (objState, bool) {
+		switch {
+		case op.kind == opCreate && !s.present, op.kind == opUpdate && s.present:
+			return objState{present: true, value: op.value}, true
+		case op.kind == opDelete && s.present:
+			return objState{}, true
+		}
+		return s, false // etcd refuses it: AlreadyExists, NotFound
+	}
+	// settle adds the states where pending writes have taken effect.
+	settle := func(states map[state]bool) {
+		queue := make([]state, 0, len(states))
 		for s := range states {
-			if s.present == present {
-				return true
+			queue = append(queue, s)
+		}
+		for len(queue) > 0 {
+			s := queue[len(queue)-1]
+			queue = queue[:len(queue)-1]
+			for b := range unknowns {
+				if s.pending&(1<<b) == 0 {
+					continue
+				}
+				obj, _ := apply(s.obj, unknowns[b])
+				n := state{obj, s.pending &^ (1 << b)}
+				if !states[n] {
+					states[n] = true
+					queue = append(queue, n)
+				}
 			}
 		}
-		return false
 	}
+	states := map[state]bool{{}: true}
+	contradictions := 0
 	for _, op := range ops {
-		effect := objState{present: op.kind != opDelete, value: op.value}
-		if op.kind == opDelete {
-			effect.value = ""
-		}
+		settle(states)
 		out := op.outcome
 		if out == refused && !strict {
 			out = unknown
 		}
+		if out == unknown && len(unknowns) == 64 {
+			out = acked // too many to follow; not in these runs
+		}
+		next := map[state]bool{}
 		switch out {
 		case acked:
-			// A create needs the object absent, an update or delete present.
-			if !has(op.kind != opCreate) {
-				contradictions++
-			}
-			states = map[objState]bool{effect: true}
-		case unknown:
-			states[effect] = true
-		case refused:
-			if op.notFound || op.exists {
-				kept := map[objState]bool{}
-				for s := range states {
-					if s.present == op.exists {
-						kept[s] = true
-					}
+			for s := range states {
+				if obj, ok := apply(s.obj, op); ok {
+					next[state{obj, s.pending}] = true
 				}
-				if len(kept) == 0 {
-					contradictions++
-				} else {
-					states = kept
+			}
+		case unknown:
+			for s := range states {
+				next[state{s.obj, s.pending | 1<<len(unknowns)}] = true
+			}
+			unknowns = append(unknowns, op)
+		case refused:
+			for s := range states {
+				if !op.notFound && !op.exists || s.obj.present == op.exists {
+					next[s] = true
 				}
 			}
 		}
+		if len(next) == 0 {
+			contradictions++
+			for s := range states { // believe the answer
+				if out == acked {
+					s.obj = objState{present: op.kind != opDelete, value: op.value}
+					if op.kind == opDelete {
+						s.obj.value = ""
+					}
+				}
+				next[s] = true
+			}
+		}
+		states = next
 	}
-	return states, contradictions
+	settle(states)
+	final := map[objState]bool{}
+	for s := range states {
+		final[s.obj] = true
+	}
+	return final, contradictions
 }
 
 // registerInput: a read, or a compare-and-swap from the value read to a
