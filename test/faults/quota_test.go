@@ -48,8 +48,19 @@ func TestEtcdSpaceQuota(t *testing.T) {
 	if _, err := cms.Get(ctx, "fill-0", metav1.GetOptions{}); err != nil {
 		t.Errorf("a read with the alarm raised: %v", err)
 	}
-	if l, err := cms.List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) < n-2 {
+	// Every acknowledged create is there, served by a list.
+	if l, err := cms.List(ctx, metav1.ListOptions{}); err != nil {
 		t.Errorf("a list with the alarm raised: %v", err)
+	} else {
+		there := map[string]bool{}
+		for _, cm := range l.Items {
+			there[cm.Name] = true
+		}
+		for i := 0; i < n-1; i++ {
+			if !there[fmt.Sprintf("fill-%d", i)] {
+				t.Errorf("the acknowledged create of fill-%d is not listed", i)
+			}
+		}
 	}
 
 	// The operator's way out: delete, compact, defragment, disarm.
