@@ -102,6 +102,11 @@ func TestWebhookAuthnAuthz(t *testing.T) {
 	if who.Username != "hooked" || who.UID != "h-1" || !strings.Contains(strings.Join(who.Groups, ","), "hook-group") {
 		t.Fatalf("the webhook's user: %+v", who)
 	}
+	// kubectl with the webhook's token.
+	out, err := k.kubectlWith(k.tokenKubeconfig(t, "hook-token"), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if err != nil || out != "hooked" {
+		t.Errorf("kubectl auth whoami: %q %v", out, err)
+	}
 	before := authnCalls.Load()
 	for range 3 {
 		whoami(t, hooked)
@@ -123,7 +128,7 @@ func TestWebhookAuthnAuthz(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.client.CoreV1().ConfigMaps("default").Create(ctx, cm("victim", nil), metav1.CreateOptions{})
-	err := hooked.CoreV1().ConfigMaps("default").Delete(ctx, "victim", metav1.DeleteOptions{})
+	err = hooked.CoreV1().ConfigMaps("default").Delete(ctx, "victim", metav1.DeleteOptions{})
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "deletes are off") {
 		t.Errorf("a delete the webhook denies: %v", err)
 	}
