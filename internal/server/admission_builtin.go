@@ -43,7 +43,9 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"DefaultTolerationSeconds": func() any { return admission.DefaultTolerations{} },
 		"TaintNodesByCondition":    func() any { return admission.TaintNodesByCondition{} },
 		"NodeRestriction": func() any {
-			return &admission.NodeRestriction{Pods: objs("", "v1", "pods"), Nodes: objs("", "v1", "nodes")}
+			return &admission.NodeRestriction{Pods: objs("", "v1", "pods"), Nodes: objs("", "v1", "nodes"),
+				ServiceAccounts: objs("", "v1", "serviceaccounts"), Claims: objs("", "v1", "persistentvolumeclaims"),
+				Volumes: objs("", "v1", "persistentvolumes"), CSIDrivers: objs("storage.k8s.io", "v1", "csidrivers"), Authorizer: authorizer}
 		},
 		"DefaultStorageClass": func() any {
 			return &admission.DefaultStorageClass{StorageClasses: objs("storage.k8s.io", "v1", "storageclasses")}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -15,8 +17,9 @@ import (
 )
 
 // newNodeAuthorizer is the Node authorizer over a graph fed by informers
-// of pods, persistent volumes and volume attachments (kube's graph
-// populator), filled before kapi serves.
+// of pods, persistent volumes, volume attachments, resource slices and
+// pod certificate requests (kube's graph populator), filled before kapi
+// serves.
 func (s *Server) newNodeAuthorizer(ctx context.Context, stores []*registry.Store) (*node.Authorizer, error) {
 	g := node.NewGraph()
 	feeds := []struct {
@@ -39,6 +42,16 @@ func (s *Server) newNodeAuthorizer(ctx context.Context, stores []*registry.Store
 				g.SetVolumeAttachment(va)
 			}
 		}, func(_, name string) { g.DeleteVolumeAttachment(name) }},
+		{findStore(stores, "resource.k8s.io", "v1", "resourceslices"), func(o any) {
+			if rs, ok := o.(*resourcev1.ResourceSlice); ok {
+				g.SetResourceSlice(rs)
+			}
+		}, func(_, name string) { g.DeleteResourceSlice(name) }},
+		{findStore(stores, "certificates.k8s.io", "v1", "podcertificaterequests"), func(o any) {
+			if r, ok := o.(*certificatesv1.PodCertificateRequest); ok {
+				g.SetPodCertificateRequest(r)
+			}
+		}, g.DeletePodCertificateRequest},
 	}
 	var infs []*controllers.Informer
 	for _, f := range feeds {

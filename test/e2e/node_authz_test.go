@@ -75,7 +75,8 @@ func forbiddenWith(err error, msg string) bool {
 // own pods, reads only its own Node, writes its own Node's status and not
 // n2's, may not set restricted labels or change its taints, holds only
 // its own Lease, creates only its own mirror pods, deletes only its own
-// pods and asks tokens only for its own pods; all with kube's messages.
+// pods and asks tokens only for its own pods and their audiences; all
+// with kube's messages.
 func TestNodeAuthorizer(t *testing.T) {
 	k := startKapi(t, withoutLoops(rootCAPublisher), func(c *server.Config) {
 		c.AuthorizationModes = []string{"Node", "RBAC"}
@@ -93,7 +94,9 @@ func TestNodeAuthorizer(t *testing.T) {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pod-" + n}, Spec: corev1.PodSpec{NodeName: n,
 			AutomountServiceAccountToken: ptr(false), ServiceAccountName: "default",
 			Containers: []corev1.Container{{Name: "c", Image: "busybox"}},
-			Volumes:    []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "secret-" + n}}}}}}
+			Volumes: []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "secret-" + n}}},
+				{Name: "token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+					{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}}}}}}}}
 		if err := waitUntil(30*time.Second, func() bool {
 			_, err := admin.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
 			return err == nil
@@ -200,16 +203,24 @@ func TestNodeAuthorizer(t *testing.T) {
 	if !forbiddenWith(err, `pods "pod-n2" is forbidden: node "n1" can only delete pods with spec.nodeName set to itself`) {
 		t.Errorf("n1 deletes a pod of n2: %v", err)
 	}
-	// Tokens: for the service account of its pods, bound to its pods.
-	for _, c := range []struct{ pod, want string }{{"pod-n1", ""}, {"pod-n2", "node requested token bound to a pod scheduled on a different node"}} {
+	// Tokens: for the service account of its pods, bound to its pods, for
+	// the audiences they use.
+	for _, c := range []struct{ pod, audience, want string }{
+		{"pod-n1", "", ""},
+		{"pod-n2", "", "node requested token bound to a pod scheduled on a different node"},
+		{"pod-n1", "vault", `system:node:n1 is not authorized to request tokens for audience "vault"`},
+	} {
 		p, err := admin.CoreV1().Pods("default").Get(ctx, c.pod, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = n1.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-			BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: c.pod, UID: p.UID}}}, metav1.CreateOptions{})
+		spec := authenticationv1.TokenRequestSpec{BoundObjectRef: &authenticationv1.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: c.pod, UID: p.UID}}
+		if c.audience != "" {
+			spec.Audiences = []string{c.audience}
+		}
+		_, err = n1.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: spec}, metav1.CreateOptions{})
 		if (c.want == "" && err != nil) || (c.want != "" && !forbiddenWith(err, c.want)) {
-			t.Errorf("n1 asks a token bound to %s: %v", c.pod, err)
+			t.Errorf("n1 asks a token bound to %s for %q: %v", c.pod, c.audience, err)
 		}
 	}
 	// Not a node: the Node authorizer has no opinion, RBAC refuses.

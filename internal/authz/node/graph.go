@@ -3,7 +3,9 @@ package node
 import (
 	"sync"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	storagev1 "k8s.io/api/storage/v1"
 )
 
@@ -19,10 +21,13 @@ const (
 	serviceAccountKind
 	resourceClaimKind
 	vaKind
+	sliceKind
+	pcrKind
 )
 
 var kindNames = map[kind]string{podKind: "pod", secretKind: "secret", configMapKind: "configmap", pvcKind: "pvc",
-	pvKind: "pv", serviceAccountKind: "serviceAccount", resourceClaimKind: "resourceclaim", vaKind: "volumeattachment"}
+	pvKind: "pv", serviceAccountKind: "serviceAccount", resourceClaimKind: "resourceclaim", vaKind: "volumeattachment",
+	sliceKind: "resourceslice", pcrKind: "podcertificaterequest"}
 
 // vertex names one object.
 type vertex struct {
@@ -35,13 +40,13 @@ type vertex struct {
 // (spec.nodeName) and what the pod references (its service account, the
 // secrets and config maps of its volumes, env and image pull secrets, its
 // persistent volume claims, ephemeral ones included, its resource claims);
-// each persistent volume's claim and the secrets it names; each volume
-// attachment's node. A node reaches:
+// each persistent volume's claim and the secrets it names; the node of
+// each volume attachment, resource slice and pod certificate request. A node reaches:
 //
 //	node <- pod
 //	node <- pod <- secret, configmap, serviceaccount, pvc, resourceclaim
 //	node <- pod <- pvc <- pv <- secret
-//	node <- volumeattachment
+//	node <- volumeattachment, resourceslice, podcertificaterequest
 //
 // Mirror pods reach their node and nothing else, as in kube. The graph is
 // fed by informers of pods, persistent volumes and volume attachments.
@@ -57,7 +62,9 @@ type Graph struct {
 	pvClaim   map[string]vertex
 	pvSecrets map[string][]vertex
 	secretPVs map[vertex]map[string]bool
-	vaNode    map[string]string
+	// owned are the objects that name their node themselves: volume
+	// attachments, resource slices, pod certificate requests.
+	owned map[vertex]string
 }
 
 type podEdges struct {
@@ -68,7 +75,7 @@ type podEdges struct {
 // NewGraph returns an empty graph.
 func NewGraph() *Graph {
 	return &Graph{direct: map[vertex]map[string]int{}, pods: map[vertex]podEdges{}, pvClaim: map[string]vertex{},
-		pvSecrets: map[string][]vertex{}, secretPVs: map[vertex]map[string]bool{}, vaNode: map[string]string{}}
+		pvSecrets: map[string][]vertex{}, secretPVs: map[vertex]map[string]bool{}, owned: map[vertex]string{}}
 }
 
 // SetPod records pod (a new or changed one); a pod not bound to a node
@@ -164,20 +171,43 @@ func (g *Graph) dropPVLocked(name string) {
 
 // SetVolumeAttachment records an attachment's node.
 func (g *Graph) SetVolumeAttachment(va *storagev1.VolumeAttachment) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if va.Spec.NodeName == "" {
-		delete(g.vaNode, va.Name)
-		return
-	}
-	g.vaNode[va.Name] = va.Spec.NodeName
+	g.setOwned(vertex{vaKind, "", va.Name}, va.Spec.NodeName)
 }
 
 // DeleteVolumeAttachment forgets the attachment name.
-func (g *Graph) DeleteVolumeAttachment(name string) {
+func (g *Graph) DeleteVolumeAttachment(name string) { g.setOwned(vertex{vaKind, "", name}, "") }
+
+// SetResourceSlice records a resource slice's node.
+func (g *Graph) SetResourceSlice(s *resourcev1.ResourceSlice) {
+	node := ""
+	if s.Spec.NodeName != nil {
+		node = *s.Spec.NodeName
+	}
+	g.setOwned(vertex{sliceKind, "", s.Name}, node)
+}
+
+// DeleteResourceSlice forgets the slice name.
+func (g *Graph) DeleteResourceSlice(name string) { g.setOwned(vertex{sliceKind, "", name}, "") }
+
+// SetPodCertificateRequest records a pod certificate request's node.
+func (g *Graph) SetPodCertificateRequest(r *certificatesv1.PodCertificateRequest) {
+	g.setOwned(vertex{pcrKind, r.Namespace, r.Name}, string(r.Spec.NodeName))
+}
+
+// DeletePodCertificateRequest forgets the request ns/name.
+func (g *Graph) DeletePodCertificateRequest(namespace, name string) {
+	g.setOwned(vertex{pcrKind, namespace, name}, "")
+}
+
+// setOwned records v's node ("": forgets v).
+func (g *Graph) setOwned(v vertex, node string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.vaNode, name)
+	if node == "" {
+		delete(g.owned, v)
+		return
+	}
+	g.owned[v] = node
 }
 
 // reaches reports whether node reaches the object of kind k ns/name.
@@ -189,8 +219,8 @@ func (g *Graph) reaches(node string, k kind, namespace, name string) bool {
 
 func (g *Graph) reachesLocked(node string, v vertex) bool {
 	switch v.kind {
-	case vaKind:
-		return g.vaNode[v.name] == node
+	case vaKind, sliceKind, pcrKind:
+		return g.owned[v] == node
 	case pvKind:
 		claim, ok := g.pvClaim[v.name]
 		return ok && g.direct[claim][node] > 0

@@ -85,7 +85,11 @@ func (z *Authorizer) Authorize(_ context.Context, a authz.Attributes) (authz.Dec
 		case "storage.k8s.io/volumeattachments":
 			f = z.get(vaKind)
 		case "/serviceaccounts":
-			f = z.createToken
+			f = z.serviceAccount
+		case "resource.k8s.io/resourceslices":
+			f = z.resourceSlice
+		case "certificates.k8s.io/podcertificaterequests":
+			f = z.podCertificateRequest
 		case "coordination.k8s.io/leases":
 			f = lease
 		case "storage.k8s.io/csinodes":
@@ -163,7 +167,13 @@ func (z *Authorizer) statusUpdate(k kind) decide {
 	}
 }
 
-func (z *Authorizer) createToken(node string, a authz.Attributes) (authz.Decision, string) {
+// serviceAccount: a node reads the service accounts of its pods (kube's
+// KubeletServiceAccountTokenForCredentialProviders and
+// PodCertificateRequest, both on) and asks their tokens.
+func (z *Authorizer) serviceAccount(node string, a authz.Attributes) (authz.Decision, string) {
+	if a.Verb == "get" && a.Subresource == "" {
+		return z.readNamespaced(serviceAccountKind)(node, a)
+	}
 	switch {
 	case a.Verb != "create" || a.Name == "":
 		return authz.NoOpinion, "can only create tokens for individual service accounts"
@@ -278,4 +288,45 @@ func selectsNode(selector, node string) bool {
 		}
 	}
 	return false
+}
+
+// resourceSlice: a node creates slices (NodeRestriction checks their
+// node), reads and writes those of its node, lists and watches and
+// deletes collections with the field selector spec.nodeName=<itself>.
+func (z *Authorizer) resourceSlice(node string, a authz.Attributes) (authz.Decision, string) {
+	if a.Subresource != "" {
+		return authz.NoOpinion, "cannot authorize ResourceSlice subresources"
+	}
+	switch a.Verb {
+	case "create":
+		return authz.Allow, ""
+	case "get", "update", "patch", "delete":
+		return z.related(node, sliceKind, a)
+	case "watch", "list", "deletecollection":
+		if selectsNode(a.FieldSelector, node) {
+			return authz.Allow, ""
+		}
+		return authz.NoOpinion, "can only list/watch/deletecollection resourceslices with nodeName field selector"
+	}
+	return authz.NoOpinion, "only the following verbs are allowed for a ResourceSlice: get, watch, list, create, update, patch, delete, deletecollection"
+}
+
+// podCertificateRequest: a node creates them (NodeRestriction checks),
+// gets those of its node, lists and watches with spec.nodeName=<itself>.
+func (z *Authorizer) podCertificateRequest(node string, a authz.Attributes) (authz.Decision, string) {
+	if a.Subresource != "" {
+		return authz.NoOpinion, "nodes may not access the status subresource of PodCertificateRequests"
+	}
+	switch a.Verb {
+	case "create":
+		return authz.Allow, ""
+	case "get":
+		return z.related(node, pcrKind, a)
+	case "list", "watch":
+		if selectsNode(a.FieldSelector, node) {
+			return authz.Allow, ""
+		}
+		return authz.NoOpinion, "can only list/watch podcertificaterequests with nodeName field selector"
+	}
+	return authz.NoOpinion, fmt.Sprintf("nodes may not %s podcertificaterequests", a.Verb)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"testing"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"kapi/internal/authz"
@@ -41,6 +43,9 @@ func TestNodeAuthorizer(t *testing.T) {
 		ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "pvc1"},
 		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
 			NodePublishSecretRef: &corev1.SecretReference{Namespace: "csi", Name: "pub"}, ControllerPublishSecretRef: &corev1.SecretReference{Namespace: "csi", Name: "ctl"}}}}})
+
+	g.SetResourceSlice(&resourcev1.ResourceSlice{ObjectMeta: metav1.ObjectMeta{Name: "slice-n1"}, Spec: resourcev1.ResourceSliceSpec{NodeName: &[]string{"n1"}[0]}})
+	g.SetPodCertificateRequest(&certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pcr1"}, Spec: certificatesv1.PodCertificateRequestSpec{NodeName: "n1"}})
 
 	res := func(verb, group, resource, sub, ns, name string) authz.Attributes {
 		return authz.Attributes{Verb: verb, ResourceRequest: true, APIGroup: group, Resource: resource, Subresource: sub, Namespace: ns, Name: name}
@@ -86,6 +91,16 @@ func TestNodeAuthorizer(t *testing.T) {
 		{nodeUser("n1"), res("create", "authentication.k8s.io", "tokenreviews", "", "", ""), authz.Allow, ""},
 		{nodeUser("n1"), res("create", "certificates.k8s.io", "certificatesigningrequests", "", "", ""), authz.Allow, ""},
 		{nodeUser("n1"), res("delete", "", "namespaces", "", "", "ns"), authz.NoOpinion, ""},
+		{nodeUser("n1"), res("get", "", "serviceaccounts", "", "ns", "sa1"), authz.Allow, ""},
+		{nodeUser("n2"), res("get", "", "serviceaccounts", "", "ns", "sa1"), authz.NoOpinion, "no relationship found between node 'n2' and this object"},
+		{nodeUser("n1"), res("get", "resource.k8s.io", "resourceslices", "", "", "slice-n1"), authz.Allow, ""},
+		{nodeUser("n2"), res("delete", "resource.k8s.io", "resourceslices", "", "", "slice-n1"), authz.NoOpinion, "no relationship found between node 'n2' and this object"},
+		{nodeUser("n2"), res("create", "resource.k8s.io", "resourceslices", "", "", ""), authz.Allow, ""},
+		{nodeUser("n1"), authz.Attributes{Verb: "deletecollection", ResourceRequest: true, APIGroup: "resource.k8s.io", Resource: "resourceslices", FieldSelector: "spec.nodeName=n1"}, authz.Allow, ""},
+		{nodeUser("n1"), res("list", "resource.k8s.io", "resourceslices", "", "", ""), authz.NoOpinion, "can only list/watch/deletecollection resourceslices with nodeName field selector"},
+		{nodeUser("n1"), res("get", "certificates.k8s.io", "podcertificaterequests", "", "ns", "pcr1"), authz.Allow, ""},
+		{nodeUser("n2"), res("get", "certificates.k8s.io", "podcertificaterequests", "", "ns", "pcr1"), authz.NoOpinion, "no relationship found between node 'n2' and this object"},
+		{nodeUser("n2"), res("delete", "certificates.k8s.io", "podcertificaterequests", "", "ns", "pcr1"), authz.NoOpinion, "nodes may not delete podcertificaterequests"},
 		{&request.User{Name: "system:node:n1"}, res("get", "", "nodes", "", "", "n1"), authz.NoOpinion, ""},
 		{nodeUser(""), res("get", "", "nodes", "", "", "n1"), authz.NoOpinion, `unknown node for user "system:node:"`},
 	} {
