@@ -205,7 +205,7 @@ func TestFaults(t *testing.T) {
 			c.etcd[l].start(t)
 			return 1
 		}},
-		{"SIGSTOP of an etcd follower for 10 s", func(t *testing.T) int {
+		{fmt.Sprint("SIGSTOP of an etcd follower for ", 10*time.Second*scale()), func(t *testing.T) int {
 			m := (c.etcdLeader(t) + 1) % 3
 			c.etcd[m].signal(syscall.SIGSTOP)
 			time.Sleep(10 * time.Second * scale())
@@ -228,7 +228,7 @@ func TestFaults(t *testing.T) {
 			}
 			return 1
 		}},
-		{"kapi and etcd blackholed for 6 s", func(t *testing.T) int {
+		{fmt.Sprint("kapi and etcd blackholed for ", 6*time.Second*scale()), func(t *testing.T) int {
 			for _, p := range c.proxies {
 				p.blackhole()
 			}
@@ -259,7 +259,7 @@ func TestFaults(t *testing.T) {
 			}
 			return 1
 		}},
-		{"SIGSTOP of the etcd leader for 10 s", func(t *testing.T) int {
+		{fmt.Sprint("SIGSTOP of the etcd leader for ", 10*time.Second*scale()), func(t *testing.T) int {
 			l := c.etcdLeader(t)
 			c.etcd[l].signal(syscall.SIGSTOP)
 			time.Sleep(10 * time.Second * scale())
