@@ -95,6 +95,10 @@ func run(t *testing.T, c *cluster, round int, inject func(t *testing.T) int) fig
 	for range watchers {
 		<-done
 	}
+	// Every replica serves, as it did before the fault.
+	for r := range c.kapi {
+		waitServing(t, c, r)
+	}
 	f := check(t, c, h, ns)
 	f.faults = faults
 	truth, err := rec.upTo(end)
@@ -220,6 +224,13 @@ func TestFaults(t *testing.T) {
 			for _, p := range c.proxies {
 				p.setDelay(0)
 			}
+			return 1
+		}},
+		{fmt.Sprint("kapi's traffic to one etcd member blackholed for ", 10*time.Second*scale()), func(t *testing.T) int {
+			p := c.proxies[(c.etcdLeader(t)+1)%3]
+			p.blackhole()
+			time.Sleep(10 * time.Second * scale())
+			p.heal()
 			return 1
 		}},
 		{"connections between kapi and etcd dropped", func(t *testing.T) int {
