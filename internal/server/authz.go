@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apiserver/pkg/apis/apiserver"
+
 	"kapi/internal/admission"
 	"kapi/internal/authz"
 	"kapi/internal/registry"
@@ -30,39 +32,76 @@ type authzParts struct {
 // authorizer only where --authorization-mode names it.
 func (s *Server) newAuthz(ctx context.Context, cfg Config, stores []*registry.Store) (*authzParts, error) {
 	p := &authzParts{}
-	union := authz.Union{authz.Privileged{}}
-	rbacAuthorizer, err := s.addRBACStorage(ctx, p, &union, stores)
+	whole := &authz.Swappable{}
+	rbacAuthorizer, err := s.addRBACStorage(ctx, p, whole, stores)
 	if err != nil {
 		return nil, err
 	}
-	conf, err := authorizationConfiguration(cfg)
+	conf, data, err := authorizationConfiguration(cfg)
 	if err != nil {
 		return nil, err
 	}
+	b := &authzBuilder{}
 	for _, a := range conf.Authorizers {
 		switch a.Type {
-		case "AlwaysAllow":
-			union = append(union, authz.AlwaysAllow{})
-		case "AlwaysDeny":
-			union = append(union, authz.AlwaysDeny{})
 		case "RBAC":
-			union = append(union, rbacAuthorizer)
+			b.rbac = rbacAuthorizer
 		case "Node":
-			n, err := s.newNodeAuthorizer(ctx, stores)
-			if err != nil {
+			// Its graph outlives reloads of the file, as kube's.
+			if b.node, err = s.newNodeAuthorizer(ctx, stores); err != nil {
 				return nil, err
 			}
-			union = append(union, n)
+		}
+	}
+	u, err := b.union(conf)
+	if err != nil {
+		return nil, err
+	}
+	whole.Store(u)
+	if cfg.AuthorizationConfig != "" {
+		r := newAuthzReload(cfg.AuthorizationConfig, data, conf, b, whole)
+		if cfg.AuthorizationConfigReloadInterval > 0 {
+			r.interval = cfg.AuthorizationConfigReloadInterval
+		}
+		s.runNow(ctx, r.run)
+	}
+	p.authorizer = whole
+	return p, nil
+}
+
+// authzBuilder makes the union of a configuration's authorizers, with the
+// Node and RBAC authorizers made at start (a reload may not add them).
+type authzBuilder struct {
+	rbac authz.Authorizer
+	node authz.Authorizer
+}
+
+func (b *authzBuilder) union(conf *apiserver.AuthorizationConfiguration) (authz.Union, error) {
+	union := authz.Union{authz.Privileged{}}
+	for _, a := range conf.Authorizers {
+		var az authz.Authorizer
+		switch a.Type {
+		case "AlwaysAllow":
+			az = authz.AlwaysAllow{}
+		case "AlwaysDeny":
+			az = authz.AlwaysDeny{}
+		case "RBAC", "Node":
+			if az = b.rbac; a.Type == "Node" {
+				az = b.node
+			}
+			if az == nil {
+				return nil, fmt.Errorf("authorizer type %s is not allowed if it was not enabled at initial server startup", a.Type)
+			}
 		case "Webhook":
 			w, err := authz.NewWebhook(a.Name, a.Webhook)
 			if err != nil {
 				return nil, err
 			}
-			union = append(union, w)
+			az = w
 		default:
 			return nil, fmt.Errorf("authorization mode %s: not implemented in kapi", a.Type)
 		}
+		union = append(union, az)
 	}
-	p.authorizer = union
-	return p, nil
+	return union, nil
 }

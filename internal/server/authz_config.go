@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -14,6 +18,11 @@ import (
 	"k8s.io/apiserver/pkg/apis/apiserver/load"
 	"k8s.io/apiserver/pkg/apis/apiserver/validation"
 	authorizationcel "k8s.io/apiserver/pkg/authorization/cel"
+	authzconfigmetrics "k8s.io/apiserver/pkg/server/options/authorizationconfig/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/klog/v2"
+
+	"kapi/internal/authz"
 )
 
 // authorizationModes are kube-apiserver's modes (its
@@ -27,18 +36,23 @@ var authorizationModes = []string{"AlwaysAllow", "AlwaysDeny", "ABAC", "Webhook"
 // validation packages with kube's own checks beside them; or, without
 // it, the one kube builds from --authorization-mode and the
 // --authorization-webhook-* flags.
-func authorizationConfiguration(cfg Config) (*apiserver.AuthorizationConfiguration, error) {
-	if cfg.AuthorizationConfig != "" {
-		return loadAuthorizationConfiguration(cfg.AuthorizationConfig)
+// data is the file read, for its reloads.
+func authorizationConfiguration(cfg Config) (c *apiserver.AuthorizationConfiguration, data []byte, err error) {
+	if cfg.AuthorizationConfig == "" {
+		c, err = legacyAuthorizationConfiguration(cfg)
+		return c, nil, err
 	}
-	return legacyAuthorizationConfiguration(cfg)
+	if data, err = os.ReadFile(cfg.AuthorizationConfig); err != nil {
+		return nil, nil, err
+	}
+	c, err = loadAuthorizationConfiguration(data, nil)
+	return c, data, err
 }
 
-func loadAuthorizationConfiguration(file string) (*apiserver.AuthorizationConfiguration, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
+// loadAuthorizationConfiguration is kube's LoadAndValidateData: required
+// are the types other than Webhook a reloaded file must keep (those it
+// started with).
+func loadAuthorizationConfiguration(data []byte, required sets.Set[apiserver.AuthorizerType]) (*apiserver.AuthorizationConfiguration, error) {
 	c, err := load.LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load AuthorizationConfiguration from file: %w", err)
@@ -50,13 +64,18 @@ func loadAuthorizationConfiguration(file string) (*apiserver.AuthorizationConfig
 	// kube-apiserver's own check: an authorizer other than a webhook is
 	// named after its type.
 	var errs []error
+	seen := sets.New[apiserver.AuthorizerType]()
 	for _, a := range c.Authorizers {
 		if a.Type == apiserver.TypeWebhook {
 			continue
 		}
+		seen.Insert(a.Type)
 		if want := strings.ToLower(string(a.Type)); a.Name != want {
 			errs = append(errs, fmt.Errorf("expected name %s for authorizer %s instead of %s", want, a.Type, a.Name))
 		}
+	}
+	if missing := required.Difference(seen); missing.Len() > 0 {
+		errs = append(errs, fmt.Errorf("missing required types: %v", sets.List(missing)))
 	}
 	if len(errs) > 0 {
 		return nil, utilerrors.NewAggregate(errs)
@@ -111,3 +130,86 @@ func legacyAuthorizationConfiguration(cfg Config) (*apiserver.AuthorizationConfi
 	}
 	return c, nil
 }
+
+// authzReload is kube's reload of --authorization-config: the file is
+// read every interval (a minute); when its content changed and it loads,
+// validates and builds, its union replaces the one in use; otherwise the
+// one in use stays and the failure is logged and counted. Node and RBAC
+// must stay where they were at start and cannot be added. Its metrics are
+// kube's apiserver_authorization_config_controller_* (k8s.io/apiserver's).
+type authzReload struct {
+	file     string
+	interval time.Duration
+	last     []byte
+	lastConf *apiserver.AuthorizationConfiguration
+	required sets.Set[apiserver.AuthorizerType]
+	build    *authzBuilder
+	into     *authz.Swappable
+}
+
+func newAuthzReload(file string, data []byte, conf *apiserver.AuthorizationConfiguration, b *authzBuilder, into *authz.Swappable) *authzReload {
+	required := sets.New[apiserver.AuthorizerType]()
+	for _, a := range conf.Authorizers {
+		if a.Type != apiserver.TypeWebhook {
+			required.Insert(a.Type)
+		}
+	}
+	return &authzReload{file: file, interval: time.Minute, last: data, lastConf: conf, required: required, build: b, into: into}
+}
+
+func (r *authzReload) run(ctx context.Context) {
+	authzconfigmetrics.RegisterMetrics()
+	authzconfigmetrics.RecordAuthorizationConfigLastConfigInfo(encryptionServerID, string(r.last))
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.check()
+		}
+	}
+}
+
+func (r *authzReload) check() {
+	data, err := os.ReadFile(r.file)
+	if err != nil {
+		klog.ErrorS(err, "reloading authorization config")
+		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(encryptionServerID)
+		return
+	}
+	if bytes.Equal(data, r.last) {
+		return
+	}
+	klog.InfoS("found new authorization config data")
+	r.last = data
+	conf, err := loadAuthorizationConfiguration(data, r.required)
+	if err != nil {
+		klog.ErrorS(err, "reloading authorization config")
+		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(encryptionServerID)
+		return
+	}
+	if reflect.DeepEqual(conf, r.lastConf) {
+		return
+	}
+	r.lastConf = conf
+	u, err := r.build.union(conf)
+	if err != nil {
+		klog.ErrorS(err, "reloading authorization config")
+		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(encryptionServerID)
+		return
+	}
+	r.into.Store(u)
+	klog.InfoS("reloaded authz config")
+	authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadSuccess(encryptionServerID, string(data))
+}
+
+// authorizationMetrics are kube's metrics of the authorization webhooks,
+// their match conditions and the reloads of --authorization-config, which
+// k8s.io/apiserver records in component-base's legacy registry.
+var authorizationMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{
+	"apiserver_authorization_webhook_",
+	"apiserver_authorization_match_condition_",
+	"apiserver_authorization_config_controller_",
+}}

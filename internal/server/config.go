@@ -84,6 +84,9 @@ type Config struct {
 	// AuthorizationConfiguration file; it replaces AuthorizationModes and
 	// the webhook flags.
 	AuthorizationConfig string
+	// AuthorizationConfigReloadInterval is how often that file is
+	// checked for changes (0: kube's minute).
+	AuthorizationConfigReloadInterval time.Duration
 	// Token (--token) is the cluster's join token: the replicas on one
 	// etcd that share it share the CA, the service-account key and the
 	// front-proxy CA, kept in etcd sealed with it (join.go).

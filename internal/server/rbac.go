@@ -24,7 +24,7 @@ const rbacSyncTimeout = 30 * time.Second
 // and the aggregation loop (waiting until they are filled, so that Start
 // returns ready), and adds the escalation check and the access reviews. It
 // returns the RBAC authorizer for the modes that name it.
-func (s *Server) addRBACStorage(ctx context.Context, p *authzParts, union *authz.Union, stores []*registry.Store) (*rbac.Authorizer, error) {
+func (s *Server) addRBACStorage(ctx context.Context, p *authzParts, union *authz.Swappable, stores []*registry.Store) (*rbac.Authorizer, error) {
 	st := findRBACStores(stores)
 	if err := reconcileBootstrapPolicy(ctx, st); err != nil {
 		return nil, fmt.Errorf("RBAC bootstrap policy: %w", err)
@@ -64,9 +64,10 @@ func (s *Server) runNow(ctx context.Context, f func(context.Context)) {
 	}()
 }
 
-// wholeUnion is the server's authorizer, read when asked, and the rule
-// resolvers of its parts (RBAC's, AlwaysAllow's), in order.
-type wholeUnion struct{ u *authz.Union }
+// wholeUnion is the server's authorizer, read when asked (a reloaded
+// --authorization-config replaces it), and the rule resolvers of its
+// parts (RBAC's, AlwaysAllow's), in order.
+type wholeUnion struct{ u *authz.Swappable }
 
 func (w wholeUnion) Authorize(ctx context.Context, a authz.Attributes) (authz.Decision, string, error) {
 	return w.u.Authorize(ctx, a)
@@ -74,7 +75,7 @@ func (w wholeUnion) Authorize(ctx context.Context, a authz.Attributes) (authz.De
 
 func (w wholeUnion) RulesFor(ctx context.Context, user *request.User, namespace string) ([]authz.ResourceRule, []authz.NonResourceRule, bool, error) {
 	var rules authz.UnionRules
-	for _, a := range *w.u {
+	for _, a := range w.u.Load() {
 		if r, ok := a.(authz.RuleResolver); ok {
 			rules = append(rules, r)
 		}

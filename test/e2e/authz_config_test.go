@@ -3,11 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +39,10 @@ func authzConfigFile(t *testing.T, doc string) string {
 // denies another with its reason (403, RBAC not asked), has no opinion on
 // the rest (RBAC decides); its CEL match condition keeps the users of one
 // group from it (the webhook never hears of them); with failurePolicy
-// Deny a failing webhook refuses, though RBAC would allow. A file kube
-// refuses stops kapi from starting, with kube's message.
+// Deny a failing webhook refuses, though RBAC would allow. The file is
+// reloaded when it changes (a change that drops an authorizer kapi started
+// with is refused, and counted). A file kube refuses stops kapi from
+// starting, with kube's message.
 func TestAuthorizationConfig(t *testing.T) {
 	var lists atomic.Int64 // bob's lists of config maps
 	var users sync.Map
@@ -91,6 +95,7 @@ authorizers:
 		c.TokenAuthFile = tokens
 		c.AuthorizationConfig = conf
 		c.AuthorizationModes = nil
+		c.AuthorizationConfigReloadInterval = 100 * time.Millisecond
 	})
 	ctx := context.Background()
 	for _, u := range []string{"alice", "bob", "carol"} {
@@ -150,6 +155,37 @@ authorizers:
 		t.Errorf("a get while the webhook fails, with failurePolicy Deny: %v", err)
 	}
 
+	// The file is reloaded when it changes. One that drops the Node
+	// authorizer kapi started with is refused (counted in kube's metric),
+	// and the chain in use stays.
+	reloads := func(status string) float64 {
+		raw, err := k.client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return metricValue(string(raw), "apiserver_authorization_config_controller_automatic_reloads_total", `status="`+status+`"`)
+	}
+	failures := reloads("failure")
+	os.WriteFile(conf, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n- {type: RBAC, name: rbac}\n"), 0o600)
+	if err := waitUntil(30*time.Second, func() bool { return reloads("failure") > failures }); err != nil {
+		t.Fatal("a file without the Node authorizer was not refused")
+	}
+	if err := bob.CoreV1().ConfigMaps("default").Delete(ctx, "target", metav1.DeleteOptions{}); !strings.Contains(fmt.Sprint(err), "Fridays") {
+		t.Errorf("after a refused reload, the webhook no longer decides: %v", err)
+	}
+	// One that keeps Node and RBAC and ends with AlwaysAllow takes
+	// effect: bob may create.
+	os.WriteFile(conf, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n- {type: Node, name: node}\n- {type: RBAC, name: rbac}\n- {type: AlwaysAllow, name: alwaysallow}\n"), 0o600)
+	if err := waitUntil(30*time.Second, func() bool {
+		_, err := bob.CoreV1().ConfigMaps("default").Create(ctx, cm("after-reload", nil), metav1.CreateOptions{})
+		return err == nil
+	}); err != nil {
+		t.Error("the reloaded file did not take effect")
+	}
+	if n := reloads("success"); n < 1 {
+		t.Errorf("successful reloads counted: %v", n)
+	}
+
 	// Files kube refuses.
 	for _, c := range []struct{ doc, want string }{
 		{"apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n- type: RBAC\n  name: my-rbac\n",
@@ -172,4 +208,23 @@ authorizers:
 			t.Errorf("%q: %v, want %q", c.doc, err, c.want)
 		}
 	}
+}
+
+// metricValue sums the samples of name in a /metrics text whose labels
+// hold label (0 when none).
+func metricValue(text, name, label string) float64 {
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(line, name+"{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok || !strings.Contains(labels, label) {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		sum += v
+	}
+	return sum
 }
