@@ -17,9 +17,10 @@ type Attributes struct {
 	ResourceRequest bool
 	// For resource requests.
 	APIGroup, APIVersion, Resource, Subresource, Namespace, Name string
-	// FieldSelector is a list's or watch's field selector as sent (the
-	// Node authorizer lets a node list the pods of spec.nodeName=itself).
-	FieldSelector string
+	// FieldSelector and LabelSelector are a list's, watch's or
+	// deletecollection's selectors as sent (the Node authorizer lets a
+	// node list the pods of spec.nodeName=itself; a webhook is sent them).
+	FieldSelector, LabelSelector string
 	// For non-resource requests.
 	Path string
 }

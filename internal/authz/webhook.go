@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -92,6 +94,21 @@ func (w *Webhook) Authorize(ctx context.Context, a Attributes) (Decision, string
 	rec := authorizer.AttributesRecord{Verb: a.Verb, ResourceRequest: a.ResourceRequest, Path: a.Path,
 		APIGroup: a.APIGroup, APIVersion: a.APIVersion, Resource: a.Resource, Subresource: a.Subresource,
 		Namespace: a.Namespace, Name: a.Name}
+	// The selectors, as kube's authorization filter parses them.
+	if a.FieldSelector != "" {
+		if sel, err := fields.ParseSelector(a.FieldSelector); err != nil {
+			rec.FieldSelectorParsingErr = err
+		} else {
+			rec.FieldSelectorRequirements = sel.Requirements()
+		}
+	}
+	if a.LabelSelector != "" {
+		if sel, err := labels.Parse(a.LabelSelector); err != nil {
+			rec.LabelSelectorParsingErr = err
+		} else {
+			rec.LabelSelectorRequirements, _ = sel.Requirements()
+		}
+	}
 	if a.User != nil {
 		rec.User = &user.DefaultInfo{Name: a.User.Name, UID: a.User.UID, Groups: a.User.Groups, Extra: a.User.Extra}
 	}

@@ -61,8 +61,9 @@ func Attributes(r *http.Request) authz.Attributes {
 	if info.IsResourceRequest {
 		a.APIGroup, a.APIVersion, a.Resource, a.Subresource = info.APIGroup, info.APIVersion, info.Resource, info.Subresource
 		a.Namespace, a.Name = info.Namespace, info.Name
-		if a.Verb == "list" || a.Verb == "watch" {
-			a.FieldSelector = r.URL.Query().Get("fieldSelector")
+		if a.Verb == "list" || a.Verb == "watch" || a.Verb == "deletecollection" {
+			q := r.URL.Query()
+			a.FieldSelector, a.LabelSelector = q.Get("fieldSelector"), q.Get("labelSelector")
 		}
 	} else {
 		a.Path = r.URL.Path

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +60,12 @@ func TestAuthorizationConfig(t *testing.T) {
 			http.Error(w, "the webhook is down", http.StatusInternalServerError)
 			return
 		case ra == nil:
+		case ra.Resource == "secrets" && ra.Verb == "list":
+			// Only the team's own, by label.
+			if ls := ra.LabelSelector; ls != nil && len(ls.Requirements) == 1 && ls.Requirements[0].Key == "team" &&
+				ls.Requirements[0].Operator == metav1.LabelSelectorOpIn && slices.Equal(ls.Requirements[0].Values, []string{"blue"}) {
+				sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
+			}
 		case ra.Resource == "configmaps" && ra.Verb == "list":
 			sar.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true}
 		case ra.Resource == "configmaps" && ra.Verb == "delete":
@@ -134,6 +141,14 @@ authorizers:
 	}
 	if n := lists.Load() - before; n != 1 {
 		t.Errorf("three lists within the TTL asked the webhook %d times, want 1", n)
+	}
+
+	// The webhook is sent the list's label selector.
+	if _, err := bob.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{LabelSelector: "team=blue"}); err != nil {
+		t.Errorf("a list of secrets with the selector the webhook allows: %v", err)
+	}
+	if _, err := bob.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a list of secrets without it: %v", err)
 	}
 
 	// alice is trusted: the match condition keeps her from the webhook,
