@@ -138,7 +138,7 @@ func check(t *testing.T, c *cluster, h *history, ns string) figures {
 			switch op.outcome {
 			case acked:
 				f.acked++
-			case refused:
+			case refused, failed:
 				f.refused++
 			default:
 				f.unknown++
@@ -176,7 +176,7 @@ func describe(ops []objOp) string {
 	var parts []string
 	for _, op := range ops {
 		kind := [...]string{"create", "update", "delete"}[op.kind]
-		out := [...]string{"acknowledged", "refused", "unknown"}[op.outcome]
+		out := [...]string{"acknowledged", "refused", "unknown", "failed"}[op.outcome]
 		if op.notFound {
 			out += " (NotFound)"
 		}

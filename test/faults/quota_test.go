@@ -14,26 +14,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// quota is the etcd members' --quota-backend-bytes in the space quota
+// tests.
+var quota = clusterArgs{etcd: []string{"--quota-backend-bytes", fmt.Sprint(24 << 20)}}
+
 // TestEtcdSpaceQuota: when etcd's space quota is exhausted, writes are
 // refused with a 5xx Status naming the cause while reads are still
 // served; after compaction, defragmentation and disarming the alarm (as an
 // operator does), writes succeed again without restarting kapi.
 func TestEtcdSpaceQuota(t *testing.T) {
-	c := startCluster(t, clusterArgs{etcd: []string{"--quota-backend-bytes", fmt.Sprint(24 << 20)}})
+	c := startCluster(t, quota)
 	ctx := context.Background()
 	cms := c.clientFor(0).CoreV1().ConfigMaps("default")
-	big := strings.Repeat("x", 900<<10)
-	var refused error
-	n := 0
-	for ; n < 200 && refused == nil; n++ {
-		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("fill-%d", n)}, Data: map[string]string{"x": big}}, metav1.CreateOptions{})
-		if err != nil {
-			refused = err
-		}
-	}
-	if refused == nil {
-		t.Fatalf("%d writes of 900 KiB under a 24 MiB quota all succeeded", n)
-	}
+	n, refused := fillQuota(t, c)
 	var st apierrors.APIStatus
 	if !errorsAs(refused, &st) || st.Status().Code < 500 || !strings.Contains(st.Status().Message, "database space exceeded") {
 		t.Fatalf("a write over the quota: %v", refused)
@@ -63,7 +56,59 @@ func TestEtcdSpaceQuota(t *testing.T) {
 		}
 	}
 
-	// The operator's way out: delete, compact, defragment, disarm.
+	recoverQuota(t, c, n)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after"}, Data: map[string]string{"x": strings.Repeat("x", 900<<10)}}, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes after the recovery: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestEtcdSpaceQuotaUnderLoad: etcd's space quota exhausted and recovered
+// while the clients write and the watchers watch: a write refused for the
+// quota (a 500 that says so) has not happened, a write acknowledged is
+// there, the register's history is linearizable and the watches are whole.
+func TestEtcdSpaceQuotaUnderLoad(t *testing.T) {
+	c := startCluster(t, quota)
+	f := run(t, c, 0, func(t *testing.T) int {
+		n, _ := fillQuota(t, c)
+		time.Sleep(2 * time.Second * scale()) // the writes refused, the reads served
+		recoverQuota(t, c, n)
+		return 1
+	})
+	t.Logf("etcd's space quota exhausted: %v", f)
+	fmt.Println("faults: etcd's space quota exhausted:", f)
+}
+
+// fillQuota creates ConfigMaps of 900 KiB in namespace default, fill-0,
+// fill-1, ..., until one is refused: it returns how many it tried and the
+// refusal.
+func fillQuota(t *testing.T, c *cluster) (int, error) {
+	t.Helper()
+	cms := c.clientFor(0).CoreV1().ConfigMaps("default")
+	big := strings.Repeat("x", 900<<10)
+	for n := 0; n < 200; n++ {
+		_, err := cms.Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("fill-%d", n)}, Data: map[string]string{"x": big}}, metav1.CreateOptions{})
+		if err != nil {
+			return n + 1, err
+		}
+	}
+	t.Fatal("200 writes of 900 KiB under a 24 MiB quota all succeeded")
+	return 0, nil
+}
+
+// recoverQuota is the operator's way out: delete the n fill objects,
+// compact, defragment every member, disarm the alarm.
+func recoverQuota(t *testing.T, c *cluster, n int) {
+	t.Helper()
+	ctx := context.Background()
+	cms := c.clientFor(0).CoreV1().ConfigMaps("default")
 	for i := 0; i < n; i++ {
 		cms.Delete(ctx, fmt.Sprintf("fill-%d", i), metav1.DeleteOptions{})
 	}
@@ -83,24 +128,13 @@ func TestEtcdSpaceQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(alarms.Alarms) == 0 || alarms.Alarms[0].Alarm != etcdserverpb.AlarmType_NOSPACE {
+		t.Errorf("etcd's alarms: %v", alarms.Alarms)
+	}
 	for _, a := range alarms.Alarms {
 		if _, err := c.etcdClient.AlarmDisarm(ctx, (*clientv3.AlarmMember)(a)); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if len(alarms.Alarms) == 0 || alarms.Alarms[0].Alarm != etcdserverpb.AlarmType_NOSPACE {
-		t.Errorf("etcd's alarms: %v", alarms.Alarms)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after"}, Data: map[string]string{"x": big}}, metav1.CreateOptions{})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("writes after the recovery: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,14 +26,16 @@ const (
 )
 
 // outcome of a write: acknowledged, refused (the server said it did not
-// happen: a 4xx), or unknown (a timeout, a lost connection, a 5xx: it may
-// have happened).
+// happen: a 4xx), failed (a 5xx that says it did not happen: etcd's space
+// quota exhausted), or unknown (a timeout, a lost connection, another
+// 5xx: it may have happened).
 type outcome int
 
 const (
 	acked outcome = iota
 	refused
 	unknown
+	failed
 )
 
 func classify(err error) outcome {
@@ -42,6 +45,8 @@ func classify(err error) outcome {
 		return acked
 	case errors.As(err, &st) && st.Status().Code >= 400 && st.Status().Code < 500 && st.Status().Code != 408 && st.Status().Code != 429:
 		return refused
+	case errors.As(err, &st) && st.Status().Code == 500 && strings.Contains(st.Status().Message, "database space exceeded"):
+		return failed
 	}
 	return unknown
 }
@@ -135,6 +140,9 @@ func possible(ops []objOp, strict bool) (map[objState]bool, int) {
 	for _, op := range ops {
 		settle(states)
 		out := op.outcome
+		if out == failed {
+			out = refused // nothing changed, and nothing said about the object
+		}
 		if out == refused && !strict {
 			out = unknown
 		}
@@ -218,6 +226,8 @@ func registerModel(initial string) porcupine.Model {
 				if s != in.expect {
 					return []any{s}
 				}
+			case failed:
+				return []any{s}
 			case unknown:
 				if s == in.expect {
 					return []any{in.next, s}
@@ -291,7 +301,7 @@ func objectClient(ctx context.Context, cl kubernetes.Interface, h *history, ns s
 		h.mu.Lock()
 		h.objects[name] = append(h.objects[name], op)
 		h.mu.Unlock()
-		if op.outcome == unknown {
+		if op.outcome == unknown || op.outcome == failed {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
