@@ -259,6 +259,9 @@ func podStatus(name string, a *Attributes) error {
 	if !equality.Semantic.DeepEqual(old.Status.ExtendedResourceClaimStatus, pod.Status.ExtendedResourceClaimStatus) {
 		return nodeForbidden(a, fmt.Errorf("node %q cannot update extended resource claim status", name))
 	}
+	if !equality.Semantic.DeepEqual(old.Status.NodeAllocatableResourceClaimStatuses, pod.Status.NodeAllocatableResourceClaimStatuses) {
+		return nodeForbidden(a, fmt.Errorf("node %q cannot update node allocatable resource claim statuses", name))
+	}
 	return nil
 }
 
