@@ -14,6 +14,7 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -127,6 +128,23 @@ func TestNodeAuthorizer(t *testing.T) {
 	_, err = n1.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	if !forbiddenWith(err, "can only list/watch pods with spec.nodeName field selector") {
 		t.Errorf("n1 lists every pod: %v", err)
+	}
+	// An access review carries the selector to the Node authorizer.
+	for _, c := range []struct {
+		fs    *authorizationv1.FieldSelectorAttributes
+		allow bool
+	}{
+		{&authorizationv1.FieldSelectorAttributes{RawSelector: "spec.nodeName=n1"}, true},
+		{&authorizationv1.FieldSelectorAttributes{Requirements: []metav1.FieldSelectorRequirement{{Key: "spec.nodeName", Operator: metav1.FieldSelectorOpIn, Values: []string{"n1"}}}}, true},
+		{&authorizationv1.FieldSelectorAttributes{RawSelector: "spec.nodeName=n2"}, false},
+		{nil, false},
+	} {
+		sar, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "system:node:n1", Groups: []string{"system:nodes"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods", FieldSelector: c.fs}}}, metav1.CreateOptions{})
+		if err != nil || sar.Status.Allowed != c.allow {
+			t.Errorf("a review of n1 listing pods with %+v: %+v %v", c.fs, sar.Status, err)
+		}
 	}
 	_, err = n1.CoreV1().Nodes().Get(ctx, "n2", metav1.GetOptions{})
 	if !forbiddenWith(err, "node 'n1' cannot read 'n2', only its own Node object") {

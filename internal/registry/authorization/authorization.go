@@ -114,6 +114,7 @@ func (r *Reviews) review(ctx context.Context, user *request.User, ra *authorizat
 			a.APIVersion = "*"
 		}
 		ignored = selectorErrors(ra)
+		a.FieldSelector, a.LabelSelector = selectorStrings(ra)
 	} else if nra != nil {
 		a.Verb, a.Path = nra.Verb, nra.Path
 	}
