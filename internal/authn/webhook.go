@@ -21,7 +21,8 @@ import (
 // own webhook authenticator and token cache, as kube-apiserver builds
 // them: the standard client of the TokenReview protocol.
 type WebhookToken struct {
-	token authenticator.Token
+	token     authenticator.Token
+	audiences []string
 }
 
 // NewWebhookToken reads the kubeconfig at configFile; version is the
@@ -35,7 +36,7 @@ func NewWebhookToken(configFile, version string, ttl time.Duration, audiences []
 	if err != nil {
 		return nil, fmt.Errorf("--authentication-token-webhook-config-file: %w", err)
 	}
-	return &WebhookToken{token: tokencache.New(w, false, ttl, ttl)}, nil
+	return &WebhookToken{token: tokencache.New(w, false, ttl, ttl), audiences: audiences}, nil
 }
 
 // AuthenticateRequest implements Authenticator.
@@ -44,11 +45,19 @@ func (w *WebhookToken) AuthenticateRequest(r *http.Request) (*request.User, bool
 	if !ok {
 		return nil, false, nil
 	}
-	return w.AuthenticateToken(r.Context(), token)
+	return w.AuthenticateToken(r.Context(), token, nil)
 }
 
-// AuthenticateToken asks the webhook (or the cache) about token.
-func (w *WebhookToken) AuthenticateToken(ctx context.Context, token string) (*request.User, bool, error) {
+// AuthenticateToken asks the webhook (or the cache) about token for the
+// audiences auds (none: the API server's, as kube's authentication filter
+// and TokenReview give them), which the TokenReview carries.
+func (w *WebhookToken) AuthenticateToken(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
+	if len(auds) == 0 {
+		auds = w.audiences
+	}
+	if len(auds) > 0 {
+		ctx = authenticator.WithAudiences(ctx, auds)
+	}
 	resp, ok, err := w.token.AuthenticateToken(ctx, token)
 	if err != nil || !ok {
 		return nil, false, err

@@ -121,7 +121,7 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	var hook *authn.WebhookToken
 	if cfg.AuthenticationTokenWebhookConfigFile != "" {
 		if hook, err = authn.NewWebhookToken(cfg.AuthenticationTokenWebhookConfigFile, cfg.AuthenticationTokenWebhookVersion,
-			cfg.AuthenticationTokenWebhookCacheTTL, cfg.APIAudiences); err != nil {
+			cfg.AuthenticationTokenWebhookCacheTTL, audiences); err != nil {
 			return nil, err
 		}
 		p.union = append(p.union, hook)
@@ -144,7 +144,7 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 			}
 		}
 		if hook != nil {
-			return hook.AuthenticateToken(ctx, token)
+			return hook.AuthenticateToken(ctx, token, auds)
 		}
 		return nil, false, nil
 	}

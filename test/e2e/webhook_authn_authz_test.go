@@ -53,10 +53,12 @@ current-context: hook
 // decides; its answers are cached too.
 func TestWebhookAuthnAuthz(t *testing.T) {
 	var authnCalls, authzCalls atomic.Int64
+	var audiences atomic.Value // of the last TokenReview
 	mux := http.NewServeMux()
 	mux.HandleFunc("/authn", func(w http.ResponseWriter, r *http.Request) {
 		var tr authenticationv1.TokenReview
 		json.NewDecoder(r.Body).Decode(&tr)
+		audiences.Store(strings.Join(tr.Spec.Audiences, ","))
 		if tr.Spec.Token == "hook-token" {
 			authnCalls.Add(1)
 		}
@@ -106,6 +108,9 @@ func TestWebhookAuthnAuthz(t *testing.T) {
 	out, err := k.kubectlWith(k.tokenKubeconfig(t, "hook-token"), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
 	if err != nil || out != "hooked" {
 		t.Errorf("kubectl auth whoami: %q %v", out, err)
+	}
+	if got := audiences.Load(); got != server.DefaultIssuer {
+		t.Errorf("the TokenReview's audiences: %v, want kapi's API audiences (%s)", got, server.DefaultIssuer)
 	}
 	before := authnCalls.Load()
 	for range 3 {
