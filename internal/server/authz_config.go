@@ -205,11 +205,13 @@ func (r *authzReload) check() {
 	authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadSuccess(encryptionServerID, string(data))
 }
 
-// authorizationMetrics are kube's metrics of the authorization webhooks,
-// their match conditions and the reloads of --authorization-config, which
-// k8s.io/apiserver records in component-base's legacy registry.
-var authorizationMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{
+// authMetrics are kube's metrics of the authorization webhooks, their
+// match conditions, the reloads of --authorization-config and the token
+// webhook's cache (authentication_token_cache_*), which k8s.io/apiserver
+// records in component-base's legacy registry.
+var authMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{
 	"apiserver_authorization_webhook_",
 	"apiserver_authorization_match_condition_",
 	"apiserver_authorization_config_controller_",
+	"authentication_token_cache_",
 }}

@@ -120,6 +120,15 @@ func TestWebhookAuthnAuthz(t *testing.T) {
 		t.Errorf("the token webhook was asked %d more times within its cache TTL", n)
 	}
 
+	// kube's metrics of the token cache and of the webhook's decisions.
+	raw, err := k.client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metricValue(string(raw), "authentication_token_cache_request_total", `status="hit"`) < 3 {
+		t.Errorf("the token cache's hits are not counted")
+	}
+
 	// Allowed by the webhook, and cached.
 	for range 3 {
 		if _, err := hooked.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{}); err != nil {
@@ -150,5 +159,12 @@ func TestWebhookAuthnAuthz(t *testing.T) {
 	}
 	if n := authzCalls.Load() - calls; n != 0 {
 		t.Errorf("the authorization webhook was asked %d more times within its cache TTL", n)
+	}
+	raw, err = k.client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if metricValue(string(raw), "apiserver_authorization_webhook_evaluations_total", `name="webhook",result="success"`) < 1 {
+		t.Errorf("the authorization webhook's evaluations are not counted")
 	}
 }
