@@ -40,10 +40,13 @@ func Identity(u *request.User) (name string, ok bool) {
 
 // Authorizer is kube's NodeAuthorizer over a Graph: secrets, config maps,
 // persistent volume claims and volumes, resource claims, volume
-// attachments, service account tokens and pods only where the graph
-// relates them to the node; its own Node, Lease and CSINode by name; the
-// rest by the static rules of kube's system:node role. Its denials are no
-// opinion, with kube's reasons, so that RBAC may still allow.
+// attachments, resource slices, pod certificate requests, service
+// accounts and their tokens, and pods only where the graph relates them
+// to the node (lists and watches of pods, slices and certificate requests
+// by the field selector spec.nodeName=<itself>); its own Node, Lease and
+// CSINode by name; the rest by the static rules of kube's system:node
+// role. Its denials are no opinion, with kube's reasons, so that RBAC may
+// still allow.
 type Authorizer struct {
 	Graph *Graph
 	rules []rbacv1.PolicyRule
