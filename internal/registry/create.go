@@ -85,7 +85,7 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 			continue
 		}
 		if err != nil {
-			return nil, st.callError(ctx, sctx, err, m.GetName(), true)
+			return nil, st.callError(sctx, err, m.GetName(), true)
 		}
 		return st.toServed(out)
 	}

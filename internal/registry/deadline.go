@@ -27,11 +27,10 @@ func storageContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // callError is the Status error of err, from a storage call with context
-// sctx made for a request with context ctx. The watch cache waiting for
-// etcd's revision ends with the context's own error when sctx ends: etcd
-// did not answer in time.
-func (st *Store) callError(ctx, sctx context.Context, err error, name string, write bool) error {
-	if errors.Is(err, context.DeadlineExceeded) && sctx.Err() != nil && ctx.Err() == nil {
+// sctx. The watch cache waiting for etcd's revision ends with the
+// context's own error when sctx ends: etcd did not answer in time.
+func (st *Store) callError(sctx context.Context, err error, name string, write bool) error {
+	if errors.Is(err, context.DeadlineExceeded) && sctx.Err() != nil {
 		var se *storage.Error
 		if !errors.As(err, &se) {
 			code := storage.CodeTimeout

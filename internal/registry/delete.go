@@ -69,7 +69,7 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 		return storage.Decision{Action: storage.Remove, Charges: charges}, nil
 	})
 	if err != nil {
-		return nil, false, st.callError(ctx, sctx, err, name, true)
+		return nil, false, st.callError(sctx, err, name, true)
 	}
 	if action == storage.NoWrite {
 		return stored, deleted, nil

@@ -45,7 +45,7 @@ func (st *Store) get(ctx context.Context, ns, name string, opts *metav1.GetOptio
 	defer cancel()
 	obj, err := st.Storage.Get(sctx, st.key(ns, name), ro)
 	if err != nil {
-		return nil, st.callError(ctx, sctx, err, name, false)
+		return nil, st.callError(sctx, err, name, false)
 	}
 	return st.toServed(obj)
 }
@@ -111,7 +111,7 @@ func (st *Store) listWith(ctx context.Context, ns string, lo storage.ListOptions
 	defer cancel()
 	res, err := st.Storage.List(sctx, st.prefix(ns), lo)
 	if err != nil {
-		return nil, st.callError(ctx, sctx, err, "", false)
+		return nil, st.callError(sctx, err, "", false)
 	}
 	items := slices.Clone(res.Items)
 	if err := st.toServedAll(items); err != nil {

@@ -49,7 +49,7 @@ func (st *Store) Update(ctx context.Context, ns, name string, sub *Subresource, 
 	})
 	if err != nil {
 		undo()
-		return nil, false, st.callError(ctx, sctx, err, name, true)
+		return nil, false, st.callError(sctx, err, name, true)
 	}
 	switch action {
 	case storage.NoWrite:
