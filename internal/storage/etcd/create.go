@@ -39,11 +39,10 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, char
 	}
 	start := time.Now()
 	resp, err := txn.Commit()
-	s.observe(opCreate, start, err)
+	err = s.observe(opCreate, start, err)
 	if kv := s.appliedAnyway(ctx, err, k, stored); kv != nil {
 		return s.decodeWritten(data, kv.ModRevision)
 	}
-	err = unavailable(err, true)
 	if err != nil {
 		return nil, err
 	}

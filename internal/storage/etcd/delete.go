@@ -19,8 +19,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 	k := s.key(key)
 	start := time.Now()
 	resp, err := s.client.Get(ctx, k)
-	s.observe(opGet, start, err)
-	err = unavailable(err, false)
+	err = s.observe(opGet, start, err)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +44,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 			Then(clientv3.OpDelete(k)).
 			Else(clientv3.OpGet(k)).
 			Commit()
-		s.observe(opDelete, start, err)
-		err = unavailable(err, true)
+		err = s.observe(opDelete, start, err)
 		if err != nil {
 			return nil, err
 		}

@@ -23,8 +23,7 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.ReadOptions) (
 	}
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.key(key), ops...)
-	s.observe(opGet, start, err)
-	err = unavailable(err, false)
+	err = s.observe(opGet, start, err)
 	if err != nil {
 		return nil, readError(err, opts.ResourceVersion)
 	}

@@ -50,8 +50,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		}
 		began := time.Now()
 		resp, err := s.client.Get(ctx, start, ops...)
-		s.observe(opList, began, err)
-		err = unavailable(err, false)
+		err = s.observe(opList, began, err)
 		if err != nil {
 			if err == rpctypes.ErrCompacted && opts.Continue != "" {
 				// As kube: 410, with a token that goes on from the same

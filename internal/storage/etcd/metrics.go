@@ -67,17 +67,17 @@ func (s *Store) SetResource(gr schema.GroupResource) *Store {
 	return s
 }
 
-// observe records one etcd request of op that started at start.
-func (s *Store) observe(op string, start time.Time, err error) {
-	m := s.metrics[op]
-	if m == nil {
-		return
+// observe records one etcd request of op that started at start, and
+// returns its error as the registry should see it (unavailable).
+func (s *Store) observe(op string, start time.Time, err error) error {
+	if m := s.metrics[op]; m != nil {
+		m.latency.Observe(time.Since(start).Seconds())
+		m.count.Inc()
+		if err != nil {
+			m.errors.Inc()
+		}
 	}
-	m.latency.Observe(time.Since(start).Seconds())
-	m.count.Inc()
-	if err != nil {
-		m.errors.Inc()
-	}
+	return unavailable(err, op == opCreate || op == opUpdate || op == opDelete)
 }
 
 // Count is the number of objects stored, asked of etcd without reading
@@ -85,8 +85,7 @@ func (s *Store) observe(op string, start time.Time, err error) {
 func (s *Store) Count(ctx context.Context) (int64, error) {
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.root, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	s.observe(opCount, start, err)
-	err = unavailable(err, false)
+	err = s.observe(opCount, start, err)
 	if err != nil {
 		return 0, err
 	}

@@ -199,8 +199,7 @@ func setKind(obj runtime.Object, gvk schema.GroupVersionKind) {
 func (s *Store) Revision(ctx context.Context) (int64, error) {
 	start := time.Now()
 	resp, err := s.client.Get(ctx, s.root, clientv3.WithCountOnly(), clientv3.WithLimit(1))
-	s.observe(opRevision, start, err)
-	err = unavailable(err, false)
+	err = s.observe(opRevision, start, err)
 	if err != nil {
 		return 0, err
 	}

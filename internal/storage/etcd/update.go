@@ -43,8 +43,7 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 	fetch := func() error {
 		start := time.Now()
 		resp, err := s.client.Get(ctx, k)
-		s.observe(opGet, start, err)
-		err = unavailable(err, false)
+		err = s.observe(opGet, start, err)
 		if err != nil {
 			return err
 		}
@@ -137,11 +136,10 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			Then(append([]clientv3.Op{op}, thens...)...).
 			Else(clientv3.OpGet(k)).
 			Commit()
-		s.observe(opUpdate, start, err)
+		err = s.observe(opUpdate, start, err)
 		if kv := s.appliedAnyway(ctx, err, k, stored); kv != nil {
 			return s.decodeWritten(data, kv.ModRevision)
 		}
-		err = unavailable(err, true)
 		if err != nil {
 			return nil, err
 		}
