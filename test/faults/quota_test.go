@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func TestEtcdSpaceQuota(t *testing.T) {
 	cms := c.clientFor(0).CoreV1().ConfigMaps("default")
 	n, refused := fillQuota(t, c)
 	var st apierrors.APIStatus
-	if !errorsAs(refused, &st) || st.Status().Code < 500 || !strings.Contains(st.Status().Message, "database space exceeded") {
+	if !errors.As(refused, &st) || st.Status().Code < 500 || !strings.Contains(st.Status().Message, "database space exceeded") {
 		t.Fatalf("a write over the quota: %v", refused)
 	}
 	t.Logf("after %d writes: %d %s %q", n-1, st.Status().Code, st.Status().Reason, st.Status().Message)
@@ -136,12 +137,4 @@ func recoverQuota(t *testing.T, c *cluster, n int) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func errorsAs(err error, st *apierrors.APIStatus) bool {
-	s, ok := err.(apierrors.APIStatus)
-	if ok {
-		*st = s
-	}
-	return ok
 }
