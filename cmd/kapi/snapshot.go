@@ -57,7 +57,8 @@ func runSnapshot(args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(out, "saved a snapshot of %d bytes to %s\n", n, file)
 		return 0
 	case fs.NArg() == 2 && fs.Arg(0) == "restore":
-		if url, err := runningEtcd(*dataDir); err == nil {
+		if c, url, err := runningEtcd(*dataDir); err == nil {
+			c.Close()
 			return fail(fmt.Errorf("kapi is running on %s (its etcd answers at %s): stop it first", *dataDir, url))
 		}
 		kept, err := embedded.RestoreSnapshot(fs.Arg(1), filepath.Join(*dataDir, "etcd"))
@@ -74,33 +75,29 @@ func runSnapshot(args []string, out, errOut io.Writer) int {
 	return 2
 }
 
-// runningEtcd is the client URL of the embedded etcd of the kapi running
-// on dataDir, if it answers.
-func runningEtcd(dataDir string) (string, error) {
+// runningEtcd is a client of the embedded etcd of the kapi running on
+// dataDir, and its URL, if it answers; the caller closes the client.
+func runningEtcd(dataDir string) (*clientv3.Client, string, error) {
 	b, err := os.ReadFile(server.EtcdURLFile(dataDir))
 	if err != nil {
-		return "", fmt.Errorf("no kapi is running on %s", dataDir)
+		return nil, "", fmt.Errorf("no kapi is running on %s", dataDir)
 	}
 	url := strings.TrimSpace(string(b))
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if _, err := c.Get(ctx, "health-check-kapi", clientv3.WithCountOnly()); err != nil {
-		return "", fmt.Errorf("the etcd of the kapi on %s does not answer at %s: %w", dataDir, url, err)
+		c.Close()
+		return nil, "", fmt.Errorf("the etcd of the kapi on %s does not answer at %s: %w", dataDir, url, err)
 	}
-	return url, nil
+	return c, url, nil
 }
 
 func saveSnapshot(dataDir, file string) (int64, error) {
-	url, err := runningEtcd(dataDir)
-	if err != nil {
-		return 0, err
-	}
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
+	c, _, err := runningEtcd(dataDir)
 	if err != nil {
 		return 0, err
 	}
