@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -92,9 +93,10 @@ func (l *loopback) AuthenticateRequest(r *http.Request) (*request.User, bool, er
 // tell them apart.
 const loopbackAddr = "loopback"
 
-// loopbackTransport serves a request with the server's handler and
-// returns the recorded answer. The control loops read from the watch
-// caches and only write through it, so no answer is a stream.
+// loopbackTransport serves a request with the server's handler. The
+// answer of a watch is streamed (client-go informers over the loopback,
+// as API Priority and Fairness's config controller); any other is
+// recorded and returned whole, without a goroutine or a pipe.
 type loopbackTransport struct{ l *loopback }
 
 func (t loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -103,6 +105,9 @@ func (t loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.RequestURI = r.URL.RequestURI()
 	if r.Body == nil {
 		r.Body = http.NoBody
+	}
+	if w := r.URL.Query().Get("watch"); w == "true" || w == "1" {
+		return t.stream(r), nil
 	}
 	w := &recorder{header: http.Header{}, code: http.StatusOK}
 	t.l.handler.ServeHTTP(w, r)
@@ -132,4 +137,71 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(b []byte) (int, error) {
 	w.wrote = true
 	return w.body.Write(b)
+}
+
+// stream serves r in a goroutine and returns the answer once its header
+// is written; the body follows through a pipe until the handler returns.
+// Closing the body cancels the request, as a client going away does.
+func (t loopbackTransport) stream(r *http.Request) *http.Response {
+	ctx, cancel := context.WithCancel(r.Context())
+	r = r.WithContext(ctx)
+	pr, pw := io.Pipe()
+	w := &streamWriter{header: http.Header{}, code: http.StatusOK, pw: pw, ready: make(chan struct{})}
+	go func() {
+		defer pw.Close()
+		defer w.commit()
+		t.l.handler.ServeHTTP(w, r)
+	}()
+	<-w.ready
+	return &http.Response{
+		Status: http.StatusText(w.code), StatusCode: w.code, Header: w.sent, ContentLength: -1,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Body: cancelBody{pr, cancel}, Request: r,
+	}
+}
+
+// streamWriter is the http.ResponseWriter of a streamed loopback request.
+type streamWriter struct {
+	header http.Header
+	code   int
+	pw     *io.PipeWriter
+	once   sync.Once
+	ready  chan struct{}
+	sent   http.Header // the header as committed
+}
+
+func (w *streamWriter) Header() http.Header { return w.header }
+
+// commit sends the status and a copy of the header, once.
+func (w *streamWriter) commit() {
+	w.once.Do(func() {
+		w.sent = w.header.Clone()
+		close(w.ready)
+	})
+}
+
+func (w *streamWriter) WriteHeader(code int) {
+	select {
+	case <-w.ready:
+	default:
+		w.code = code
+		w.commit()
+	}
+}
+
+func (w *streamWriter) Write(b []byte) (int, error) {
+	w.commit()
+	return w.pw.Write(b)
+}
+
+func (w *streamWriter) Flush() { w.commit() }
+
+// cancelBody cancels the request when the client closes the body.
+type cancelBody struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (b cancelBody) Close() error {
+	b.cancel()
+	return b.PipeReader.Close()
 }
