@@ -16,10 +16,11 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "flowschemas", Kind: "FlowSchema",
-			Subresources: []*registry.Subresource{registry.Status}, Generation: true, Table: flowSchemaTable},
+			Subresources: []*registry.Subresource{registry.Status}, Generation: true, Table: flowSchemaTable,
+			Hooks: flowSchemaHooks},
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "prioritylevelconfigurations",
 			Kind: "PriorityLevelConfiguration", Subresources: []*registry.Subresource{registry.Status}, Generation: true,
-			Table: priorityLevelTable},
+			Table: priorityLevelTable, Hooks: priorityLevelHooks},
 	}
 }
 
