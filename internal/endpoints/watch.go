@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"kapi/internal/request"
 	"kapi/internal/storage"
 )
 
@@ -57,6 +58,8 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	}
 	defer wi.Stop()
 	defer registerWatcher(s)()
+	// Established: API Priority and Fairness frees the watch's seats.
+	request.WatchStarted(r.Context())
 
 	contentType := s.out.Info.MediaType
 	if contentType == "application/vnd.kubernetes.protobuf" {
