@@ -98,7 +98,7 @@ func allKubeFlags() []kubeflags.Flag {
 
 // implementedForTest are the kube-apiserver flags kapi implements.
 var implementedForTest = []string{
-	"advertise-address", "cors-allowed-origins", "max-mutating-requests-inflight", "max-requests-inflight",
+	"advertise-address", "cors-allowed-origins", "enable-priority-and-fairness", "max-mutating-requests-inflight", "max-requests-inflight",
 	"min-request-timeout", "request-timeout", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-prefix", "etcd-compaction-interval", "encryption-provider-config", "encryption-provider-config-automatic-reload", "authentication-config", "oidc-issuer-url", "oidc-client-id", "oidc-ca-file", "oidc-username-claim", "oidc-username-prefix", "oidc-groups-claim", "oidc-groups-prefix", "oidc-required-claim", "oidc-signing-algs", "authentication-token-webhook-config-file", "authentication-token-webhook-version", "authentication-token-webhook-cache-ttl", "authorization-webhook-config-file", "authorization-webhook-version", "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl", "authorization-config",
 	"etcd-servers", "watch-cache", "bind-address", "cert-dir", "secure-port", "tls-cert-file", "tls-private-key-file",
 	"profiling", "anonymous-auth", "api-audiences", "client-ca-file", "service-account-issuer", "service-account-key-file",

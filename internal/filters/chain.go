@@ -29,7 +29,11 @@ type Config struct {
 	OnImpersonate func(r *http.Request, u *request.User)
 	Annotate      func(r *http.Request, key, value string)
 
-	CORSAllowedOrigins  []*regexp.Regexp
+	CORSAllowedOrigins []*regexp.Regexp
+	// Fairness is API Priority and Fairness (--enable-priority-and-fairness);
+	// nil limits requests by MaxRequestsInFlight and MaxMutatingInFlight
+	// instead, as kube-apiserver does with the flag off.
+	Fairness            *Fairness
 	MaxRequestsInFlight int
 	MaxMutatingInFlight int
 	RequestTimeout      time.Duration
@@ -45,9 +49,10 @@ type Config struct {
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
 // kube-apiserver's: the audit ID (and the request's logger), panic
-// recovery, (the request's log line), request info, in-flight limits,
-// timeout, CORS, authentication, the request's span, audit,
-// impersonation, authorization (each in a span when tracing); then the
+// recovery, (the request's log line), request info, timeout, CORS,
+// authentication, the request's span, audit, impersonation, priority and
+// fairness or the in-flight limits (on the impersonated user, whom
+// flow schemas match), authorization (each in a span when tracing); then the
 // request's metrics, around the MUX as kube-apiserver's instrumented
 // routes, and the handler's span. A nil filter is none.
 func Chain(mux http.Handler, c Config) http.Handler {
@@ -59,18 +64,22 @@ func Chain(mux http.Handler, c Config) http.Handler {
 	if c.AuditFailed != nil {
 		failed = c.AuditFailed(failed)
 	}
+	limit := TraceFilter(c.Tracer, "priorityandfairness", PriorityAndFairness(c.Fairness))
+	if c.Fairness == nil {
+		limit = MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight)
+	}
 	chain := []func(http.Handler) http.Handler{
 		AuditInit,
 		Recover,
 		Logging,
 		RequestInfo,
-		MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight),
 		Timeout(c.RequestTimeout),
 		CORS(c.CORSAllowedOrigins),
 		Authenticate(c.Authenticator, c.Anonymous, failed),
 		Trace(c.Tracer),
 		TraceFilter(c.Tracer, "audit", audit),
 		TraceFilter(c.Tracer, "impersonation", Impersonate(c.Authorizer, c.OnImpersonate)),
+		limit,
 		TraceFilter(c.Tracer, "authorization", Authorize(c.Authorizer, c.Annotate)),
 		Metrics(c.Served),
 		TraceHandler(c.Tracer),

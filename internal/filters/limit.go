@@ -8,14 +8,11 @@ import (
 )
 
 // inflight is kube-apiserver's gauge of the requests being served, by
-// kind (readOnly, mutating). kube-apiserver samples the highest number of
-// each second; kapi reports the number now. Without API Priority and
-// Fairness (kapi has only these limits, as kube-apiserver with
-// --enable-priority-and-fairness=false), none of the
-// apiserver_flowcontrol_* metrics applies: they describe priority levels,
-// flow schemas and queues that kapi does not have. A 429 counts in
-// apiserver_request_total{code="429"} (recordDropped), as kube-apiserver
-// counts it.
+// kind (readOnly, mutating), kept by the in-flight limits or by API
+// Priority and Fairness, whichever runs. kube-apiserver samples the
+// highest number of each second; kapi reports the number now. A 429
+// counts in apiserver_request_total{code="429"} (recordDropped), as
+// kube-apiserver counts it.
 var inflight = metrics.Gauge("apiserver_current_inflight_requests",
 	"[STABLE] Maximal number of currently used inflight request limit of this apiserver per request kind in last second.", "request_kind")
 

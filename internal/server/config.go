@@ -130,7 +130,11 @@ type Config struct {
 	ServiceClusterIPRange string // --service-cluster-ip-range
 	ServiceNodePortRange  string // --service-node-port-range
 
-	CORSAllowedOrigins          []string      // --cors-allowed-origins
+	CORSAllowedOrigins []string // --cors-allowed-origins
+	// EnablePriorityAndFairness replaces the two in-flight limits by API
+	// Priority and Fairness, whose seats are their sum
+	// (--enable-priority-and-fairness, on by default as in kube).
+	EnablePriorityAndFairness   bool
 	MaxRequestsInFlight         int           // --max-requests-inflight
 	MaxMutatingRequestsInFlight int           // --max-mutating-requests-inflight
 	RequestTimeout              time.Duration // --request-timeout
@@ -222,6 +226,7 @@ func Defaults() Config {
 		AuthorizationModes:          []string{"RBAC"},
 		ServiceClusterIPRange:       "10.96.0.0/12",
 		ServiceNodePortRange:        "30000-32767",
+		EnablePriorityAndFairness:   true,
 		MaxRequestsInFlight:         400,
 		MaxMutatingRequestsInFlight: 200,
 		RequestTimeout:              60 * time.Second,

@@ -20,12 +20,13 @@ import (
 
 // metricsHandler serves /metrics in the Prometheus text format: kapi's
 // metrics and kube's metrics of encryption at rest (encryptionMetrics) and
-// of the authentication and authorization webhooks (authMetrics). The
+// of the authentication and authorization webhooks (authMetrics) and of API
+// Priority and Fairness (fairnessMetrics). The
 // authorize filter asks RBAC for "get" on the non-resource URL /metrics,
 // as kube-apiserver does (the bootstrap role system:monitoring, bound to
 // the group system:monitoring, allows it).
 func metricsHandler() http.Handler {
-	return promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, encryptionMetrics, authMetrics}, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics}, promhttp.HandlerOpts{})
 }
 
 // servedBy reports whether the MUX serves a request's resource, for the

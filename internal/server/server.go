@@ -304,6 +304,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(err)
 	}
 
+	apf, err := newFairness(cfg, lb, cat)
+	if err != nil {
+		return fail(err)
+	}
 	s.http = &http.Server{
 		Handler: filters.Chain(mux, filters.Config{
 			Authenticator: an.union, Anonymous: cfg.AnonymousAuth, Authorizer: az.authorizer,
@@ -311,7 +315,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			AuditFailed:        filters.AuditFailedAuthentication(auditor),
 			OnImpersonate:      func(r *http.Request, u *request.User) { audit.SetImpersonatedUser(r.Context(), u) },
 			Annotate:           func(r *http.Request, k, v string) { audit.AddAnnotation(r.Context(), k, v) },
-			CORSAllowedOrigins: origins, MaxRequestsInFlight: cfg.MaxRequestsInFlight,
+			CORSAllowedOrigins: origins, Fairness: apf.Filter(), MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,
 			Served: servedBy(cat), Tracer: s.tracing.TracerProvider(),
 		}),
@@ -337,7 +341,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// Every group-version served gets its APIService, as in kube.
 	apiServices := &controllers.APIServices{Catalogue: cat, Client: aggregator.NewForConfigOrDie(lb.Config(APIServerUser)),
 		Store: findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")}
-	for _, f := range append(az.controllers, crds.Run, apiServices.Run) {
+	for _, f := range append(append(az.controllers, crds.Run, apiServices.Run), apf.loops()...) {
 		s.runNow(ctrlCtx, f)
 	}
 	for _, f := range aggregatorLoops(cat, agg, apiServices.Client) {
