@@ -29,7 +29,7 @@ import (
 )
 
 // tokenFile writes a --token-auth-file with the test's users.
-func tokenFile(t *testing.T) string {
+func tokenFile(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "tokens.csv")
 	data := "alice-token,alice,uid-alice,\"dev,qa\"\nbob-token,bob,uid-bob\nadmin-token,root,uid-root,system:masters\n"

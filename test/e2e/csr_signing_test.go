@@ -275,7 +275,7 @@ spec:
 	}
 }
 
-func pemBlock(t *testing.T, s string) []byte {
+func pemBlock(t testing.TB, s string) []byte {
 	t.Helper()
 	b, _ := pem.Decode([]byte(s))
 	if b == nil {

@@ -12,10 +12,12 @@ import (
 	"kapi/internal/server"
 )
 
-// TestInFlightLimit: with --max-requests-inflight=2 a burst gets 429s
-// (with Retry-After), never a 5xx.
+// TestInFlightLimit: with --enable-priority-and-fairness=false and
+// --max-requests-inflight=2 a burst gets 429s (with Retry-After), never a
+// 5xx.
 func TestInFlightLimit(t *testing.T) {
 	k := startKapi(t, func(c *server.Config) {
+		c.EnablePriorityAndFairness = false
 		c.MaxRequestsInFlight = 2
 		// A slow read, so that the burst overlaps whatever the machine's speed.
 		c.Extra = map[string]http.Handler{"GET /test-slow": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -293,9 +293,17 @@ func TestMetricsKubeNames(t *testing.T) {
 			t.Errorf("%s (the Go and process collectors) is not served", name)
 		}
 	}
-	for name := range families {
-		if strings.HasPrefix(name, "apiserver_flowcontrol_") {
-			t.Errorf("%s is served, but kapi has no API Priority and Fairness", name)
+	// API Priority and Fairness: the requests dispatched by level and
+	// schema, and each bootstrap level's seats.
+	dispatched := family(t, families, "apiserver_flowcontrol_dispatched_requests_total", dto.MetricType_COUNTER,
+		"priority_level", "flow_schema")
+	if value(sample(dispatched, map[string]string{"priority_level": "exempt", "flow_schema": "exempt"})) < 1 {
+		t.Errorf("apiserver_flowcontrol_dispatched_requests_total has no request of system:masters (exempt)")
+	}
+	seats := family(t, families, "apiserver_flowcontrol_nominal_limit_seats", dto.MetricType_GAUGE, "priority_level")
+	for _, pl := range []string{"exempt", "catch-all", "global-default", "leader-election", "node-high", "system", "workload-high", "workload-low"} {
+		if sample(seats, map[string]string{"priority_level": pl}) == nil {
+			t.Errorf("apiserver_flowcontrol_nominal_limit_seats has no %s", pl)
 		}
 	}
 }

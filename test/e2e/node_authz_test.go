@@ -28,7 +28,7 @@ import (
 
 // asCertOf is a client of k with a client certificate for cn in the
 // groups orgs, signed by kapi's own CA.
-func (k *kapi) asCertOf(t *testing.T, cn string, orgs ...string) kubernetes.Interface {
+func (k *kapi) asCertOf(t testing.TB, cn string, orgs ...string) kubernetes.Interface {
 	t.Helper()
 	caCert := pemBlock(t, readFile(t, k.srv.PKI.CACert))
 	ca, err := x509.ParseCertificate(caCert)
