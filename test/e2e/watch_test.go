@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +105,7 @@ func TestWatchTimeoutAndBookmarks(t *testing.T) {
 			if ev.Type != watch.Bookmark {
 				t.Fatalf("unexpected %s event", ev.Type)
 			}
-			if m := ev.Object.(*corev1.ConfigMap); m.ResourceVersion < cm.ResourceVersion {
+			if m := ev.Object.(*corev1.ConfigMap); rv(t, m.ResourceVersion) < rv(t, cm.ResourceVersion) {
 				t.Fatalf("bookmark at %s, before the watch started at %s", m.ResourceVersion, cm.ResourceVersion)
 			}
 			bookmarks++
@@ -348,3 +349,14 @@ func TestReflectorUsesWatchList(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// rv is a resourceVersion as the number it is in kapi (an etcd
+// revision), for comparing two: as strings, "102" comes before "21".
+func rv(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("resourceVersion %q: %v", s, err)
+	}
+	return n
+}
