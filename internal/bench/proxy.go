@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sort"
 	"strconv"
 	"sync"
@@ -27,7 +30,9 @@ import (
 //     --duration, through kapi's service proxy (client-go's HTTP/2, and
 //     HTTP/1.1) and straight to the backend; the goal is at least 50% of
 //     direct. kapi's own GET of the Service, through the same filters,
-//     is printed beside it: the floor of any request to kapi;
+//     is printed beside it: the floor of any request to kapi; and so is a
+//     bare ReverseProxy behind TLS in the benchmark's process, the
+//     ceiling of any Go HTTPS proxy on the machine;
 //   - stream: a 100 MB body through the proxy (three times, the
 //     median); the goal is at least 300 MB/s;
 //   - memory: kapi's resident memory before and after a 1 GiB download
@@ -78,9 +83,15 @@ func (b *bench) runProxy(ctx context.Context, rc *rest.Config) error {
 	// the watch cache, through the same filters (TLS, authentication,
 	// authorization, audit) as a proxied one.
 	own := b.throughput(kc, rc.Host+"/api/v1/namespaces/default/services/bench-proxy?resourceVersion=0")
+	bare2, bare1, err := b.bareProxy(backend)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(b.out, "small requests   proxied %8.0f req/s (HTTP/2, client-go's)  %8.0f req/s (HTTP/1.1)   direct %8.0f req/s   ratio %3.0f%% / %3.0f%%   (goal >= 50%%)\n",
 		proxied, proxied1, straight, 100*proxied/straight, 100*proxied1/straight)
 	fmt.Fprintf(b.out, "                 kapi's own GET of the Service %8.0f req/s: the proxied request costs %.0f%% of it\n", own, 100*own/proxied)
+	fmt.Fprintf(b.out, "                 a bare Go ReverseProxy behind TLS, nothing else: %8.0f req/s (HTTP/2)  %8.0f req/s (HTTP/1.1)   ratio %3.0f%% / %3.0f%%\n",
+		bare2, bare1, 100*bare2/straight, 100*bare1/straight)
 
 	const blob = 100 << 20
 	var rates []float64
@@ -108,6 +119,32 @@ func (b *bench) runProxy(ctx context.Context, rc *rest.Config) error {
 	peak, _ := procMB(b.pid, "VmHWM")
 	fmt.Fprintf(b.out, "1 GiB download   kapi RSS before %.0f MB, after %.0f MB (peak since start %.0f MB)   (goal: flat)\n", before, after, peak)
 	return nil
+}
+
+// bareProxy measures the ceiling of any Go HTTPS proxy on this machine:
+// net/http/httputil's ReverseProxy to the same backend behind a TLS
+// listener in the benchmark's process, with no authentication,
+// authorization, audit, metrics or resolution, over HTTP/2 and HTTP/1.1.
+func (b *bench) bareProxy(backend string) (h2, h1 float64, err error) {
+	target, err := url.Parse("http://" + backend)
+	if err != nil {
+		return 0, 0, err
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = &http.Transport{MaxIdleConnsPerHost: b.cfg.Clients}
+	srv := httptest.NewUnstartedServer(rp)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	c2 := srv.Client()
+	tlsCfg := c2.Transport.(*http.Transport).TLSClientConfig.Clone()
+	tlsCfg.NextProtos = []string{"http/1.1"}
+	c1 := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: b.cfg.Clients}}
+	defer c1.CloseIdleConnections()
+	if err := get(c2, srv.URL+"/small"); err != nil {
+		return 0, 0, err
+	}
+	return b.throughput(c2, srv.URL+"/small"), b.throughput(c1, srv.URL+"/small"), nil
 }
 
 // proxyBackend serves /small (2 bytes) and /blob?size=n (n bytes of
