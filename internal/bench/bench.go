@@ -191,7 +191,6 @@ func runKapi(ctx context.Context, cfg Config) error {
 	if cfg.EtcdURL != "" { // else its embedded etcd (--start)
 		c.EtcdServers = []string{cfg.EtcdURL}
 	}
-	c.MaxRequestsInFlight, c.MaxMutatingRequestsInFlight = 0, 0
 	c.ProxyAllowLoopback = cfg.ProxyMode // its backend is on loopback
 	s, err := server.Start(ctx, c)
 	if err != nil {
