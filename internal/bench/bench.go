@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}); err != nil {
 		return fmt.Errorf("kapi did not start: %w", err)
 	}
-	b := &bench{cfg: cfg, raw: raw, kapi: client, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, etcdURL: etcdURL, out: out}
+	b := &bench{cfg: cfg, raw: raw, kapi: client, rc: restConfig, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, etcdURL: etcdURL, out: out}
 	if cfg.AdmissionMode {
 		return b.runAdmission(ctx)
 	}

@@ -21,13 +21,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 type bench struct {
 	cfg  Config
 	raw  *clientv3.Client
 	kapi kubernetes.Interface
-	pid  int // kapi's
+	rc   *rest.Config // kapi's client configuration
+	pid  int          // kapi's
 	// etcdPid and etcdURL are the etcd child's.
 	etcdPid int
 	etcdURL string
@@ -185,7 +187,7 @@ func cpuSeconds(pid int) float64 {
 
 func (b *bench) run(ctx context.Context) error {
 	b.data = strings.Repeat("x", b.cfg.ObjectSize)
-	for _, ns := range []string{"bench", "bench-seq", "bench-watch"} {
+	for _, ns := range []string{"bench", "bench-seq", "bench-watch", "bench-fan"} {
 		if _, err := b.kapi.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			return err
 		}
@@ -206,6 +208,13 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		results = append(results, r)
 		printResult(b.out, r, b.cfg.CPU)
+	}
+	spread, err := b.watchFanOutSpread(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range spread {
+		printResult(b.out, r, false)
 	}
 	rss, err := procMB(b.pid, "VmHWM")
 	if err != nil {
@@ -277,23 +286,27 @@ func parallel(n, c int, op func(i int) error) (float64, error) {
 
 // timed runs op on c workers for d and returns operations/s.
 func timed(d time.Duration, c int, op func() error) (float64, error) {
+	return timedEach(d, c, func(int) func() error { return op })
+}
+
+// timedEach is timed with an operation of each worker's own.
+func timedEach(d time.Duration, c int, op func(worker int) func() error) (float64, error) {
 	var count atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	for w := 0; w < c; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		do := op(w)
+		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				if err := op(); err != nil {
+				if err := do(); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
 				count.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if err, _ := firstErr.Load().(error); err != nil {

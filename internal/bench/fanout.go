@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// The fan-out of a real cluster: --watchers watchers, each on a
+// connection of its own (half of kapi's decode JSON, half protobuf),
+// while --clients writers update fanOutObjects objects at once for
+// --duration. Every write carries its send time; every watcher measures
+// each delivery. The writers' rate without the watchers is measured
+// first: the fan-out should slow the writes by no more than 2x.
+
+const fanOutObjects = 500
+
+// spreadResult is what one side of the fan-out measured.
+type spreadResult struct {
+	p99          float64 // ms
+	missed       int64
+	alone, under float64 // writes/s without and with the watchers
+}
+
+func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, error) {
+	e, err := b.etcdSpread(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.kapiSpread(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("fan-out %d connections x %d writers on %d objects", b.cfg.Watchers, b.cfg.Clients, fanOutObjects)
+	return []result{
+		{name: name + ", delivery p99", unit: "ms", etcd: e.p99, kapi: k.p99, goal: "<= 1.5x",
+			note: fmt.Sprintf("missed events: etcd %d, kapi %d; half of kapi's watchers protobuf, half JSON", e.missed, k.missed)},
+		{name: "writes during that fan-out", unit: "/s", etcd: e.under, kapi: k.under, higher: true, goal: "-",
+			note: fmt.Sprintf("without the watchers: etcd %.0f/s, kapi %.0f/s; the fan-out slows kapi's writes %.2fx (goal <= 2x), etcd's %.2fx",
+				e.alone, k.alone, k.alone/k.under, e.alone/e.under)},
+	}, nil
+}
+
+// etcdSpread: watchers on clients of their own over a prefix of 500
+// keys, the writers putting timestamped 1 KiB values.
+func (b *bench) etcdSpread(ctx context.Context) (spreadResult, error) {
+	var r spreadResult
+	const prefix = "/bench-raw/fan/"
+	pad := "|" + b.data
+	put := func() error {
+		key := prefix + strconv.Itoa(rand.IntN(fanOutObjects))
+		_, err := b.raw.Put(ctx, key, strconv.FormatInt(time.Now().UnixNano(), 10)+pad)
+		return err
+	}
+	if _, err := parallel(fanOutObjects, b.cfg.Clients, func(int) error { return put() }); err != nil {
+		return r, err
+	}
+	var err error
+	if r.alone, err = timed(b.cfg.Duration, b.cfg.Clients, put); err != nil {
+		return r, err
+	}
+	var lat latencies
+	var got atomic.Int64
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range b.cfg.Watchers {
+		c, err := clientv3.New(clientv3.Config{Endpoints: []string{b.etcdURL}, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+		if err != nil {
+			return r, err
+		}
+		defer c.Close()
+		ch := c.Watch(clientv3.WithRequireLeader(wctx), prefix, clientv3.WithPrefix())
+		wg.Go(func() {
+			for resp := range ch {
+				for _, ev := range resp.Events {
+					lat.add(sentAt(string(ev.Kv.Value)))
+					got.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	var writes atomic.Int64
+	if r.under, err = timed(b.cfg.Duration, b.cfg.Clients, func() error { writes.Add(1); return put() }); err != nil {
+		return r, err
+	}
+	want := writes.Load() * int64(b.cfg.Watchers)
+	waitFor(30*time.Second, func() bool { return got.Load() >= want })
+	cancel()
+	wg.Wait()
+	r.p99, r.missed = lat.p99(), want-got.Load()
+	return r, nil
+}
+
+// kapiSpread: the same with ConfigMaps in bench-fan; each writer updates
+// its own share of the objects from the copy it last wrote, so that no
+// write conflicts.
+func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
+	var r spreadResult
+	cms := b.kapi.CoreV1().ConfigMaps("bench-fan")
+	objs := make([]*corev1.ConfigMap, fanOutObjects)
+	if _, err := parallel(fanOutObjects, b.cfg.Clients, func(i int) error {
+		cm := b.configMap("fan-"+strconv.Itoa(i), nil)
+		cm.Data["t"] = "0"
+		var err error
+		objs[i], err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		return r, err
+	}
+	writer := func(w int) func() error {
+		return func() error {
+			i := w + b.cfg.Clients*rand.IntN((fanOutObjects-w+b.cfg.Clients-1)/b.cfg.Clients)
+			cm := objs[i].DeepCopy()
+			cm.Data["t"] = strconv.FormatInt(time.Now().UnixNano(), 10)
+			out, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
+			if err == nil {
+				objs[i] = out
+			}
+			return err
+		}
+	}
+	var err error
+	if r.alone, err = timedEach(b.cfg.Duration, b.cfg.Clients, writer); err != nil {
+		return r, err
+	}
+	list, err := cms.List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return r, err
+	}
+	var lat latencies
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	var watchers []watch.Interface
+	defer func() {
+		for _, w := range watchers {
+			w.Stop()
+		}
+		wg.Wait()
+	}()
+	for i := range b.cfg.Watchers {
+		c, err := b.ownConnection(i%2 == 0)
+		if err != nil {
+			return r, err
+		}
+		w, err := c.CoreV1().ConfigMaps("bench-fan").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+		if err != nil {
+			return r, err
+		}
+		watchers = append(watchers, w)
+		wg.Go(func() {
+			for ev := range w.ResultChan() {
+				if cm, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type == watch.Modified {
+					lat.add(cm.Data["t"])
+					got.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	var writes atomic.Int64
+	if r.under, err = timedEach(b.cfg.Duration, b.cfg.Clients, func(w int) func() error {
+		write := writer(w)
+		return func() error { writes.Add(1); return write() }
+	}); err != nil {
+		return r, err
+	}
+	want := writes.Load() * int64(b.cfg.Watchers)
+	waitFor(30*time.Second, func() bool { return got.Load() >= want })
+	r.p99, r.missed = lat.p99(), want-got.Load()
+	return r, nil
+}
+
+// ownConnection is a client of kapi on a connection of its own (a dialer
+// keeps client-go from sharing its cached transport), decoding protobuf
+// or JSON.
+func (b *bench) ownConnection(protobuf bool) (kubernetes.Interface, error) {
+	rc := rest.CopyConfig(b.rc)
+	rc.Dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+	rc.ContentType, rc.AcceptContentTypes = "application/json", "application/json"
+	if protobuf {
+		rc.ContentType, rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf", "application/vnd.kubernetes.protobuf"
+	}
+	return kubernetes.NewForConfig(rc)
+}
+
+// sentAt is the send time at the head of an etcd value ("<ns>|...").
+func sentAt(v string) string {
+	ns, _, _ := strings.Cut(v, "|")
+	return ns
+}
