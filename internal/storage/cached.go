@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"weak"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,8 +23,9 @@ import (
 type Cached struct {
 	obj runtime.Object
 
-	mu  sync.Mutex
-	enc []*encoding // a handful at most: small slices beat maps
+	mu     sync.Mutex
+	enc    []*encoding // a handful at most: small slices beat maps
+	frames []*frame
 }
 
 type encoding struct {
@@ -85,6 +87,51 @@ func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.W
 	})
 	return e.raw, e.err
 }
+
+// Frame returns the bytes id, written by write (which reads the object,
+// never changes it) unless they were written moments ago: a watch
+// event's whole frame, shared by the watchers that send the same event in
+// the same encoding at about the same time. The object keeps only a weak
+// reference to them, so that a cache of many objects does not keep a
+// frame of each beside its encodings; after a garbage collection the
+// next watcher writes them again. The bytes are shared: read them, never
+// change them.
+func (c *Cached) Frame(id runtime.Identifier, write func(io.Writer) error) ([]byte, error) {
+	c.mu.Lock()
+	var f *frame
+	for _, x := range c.frames {
+		if x.id == id {
+			f = x
+			break
+		}
+	}
+	if f == nil {
+		f = &frame{id: id}
+		c.frames = append(c.frames, f)
+	}
+	c.mu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b := f.bytes.Value(); b != nil {
+		return b.b, nil
+	}
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return nil, err
+	}
+	b := &frameBytes{buf.Bytes()}
+	f.bytes = weak.Make(b)
+	return b.b, nil
+}
+
+// frame is a weakly kept watch frame of the object (Frame).
+type frame struct {
+	id    runtime.Identifier
+	mu    sync.Mutex
+	bytes weak.Pointer[frameBytes]
+}
+
+type frameBytes struct{ b []byte }
 
 // Unwrap returns the object inside obj when it is a Cached (to be read
 // only), else obj.
