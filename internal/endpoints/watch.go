@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -72,8 +73,11 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	if flusher != nil {
 		flusher.Flush()
 	}
-	rec := newWatchRecorder(stream.Framer.NewFrameWriter(w), s)
-	enc := streaming.NewEncoder(rec, stream.Serializer)
+	// rec counts the bytes of each event's frame: written whole when it
+	// is shared, or by the stream's framer.
+	rec := newWatchRecorder(w, s)
+	frames := frameIDs(s, stream)
+	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(rec), stream.Serializer)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	first := true
@@ -98,6 +102,23 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 			if ev.Type != watch.Bookmark {
 				first = false
 			}
+			if c, ok := obj.(*storage.Cached); ok && frames[ev.Type] != "" {
+				// The frame is shared with every watcher of this event.
+				frame, err := c.Frame(frames[ev.Type], func(w io.Writer) error {
+					return writeEvent(w, s.out.Info.Serializer, stream, ev.Type, c)
+				})
+				if err != nil {
+					return
+				}
+				if _, err := rec.Write(frame); err != nil {
+					return
+				}
+				rec.recordEvent()
+				if flusher != nil && len(wi.ResultChan()) == 0 {
+					flusher.Flush()
+				}
+				continue
+			}
 			buf.Reset()
 			if err := s.out.Info.Serializer.Encode(obj, &buf); err != nil {
 				return
@@ -115,6 +136,35 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 			}
 		}
 	}
+}
+
+// frameIDs name a watch's shared event frames by event type (the
+// object's encoding and the stream's decide the bytes); none for Tables
+// and metadata, which are made per watcher.
+func frameIDs(s *scope, stream *runtime.StreamSerializerInfo) map[watch.EventType]runtime.Identifier {
+	if s.out.As != "" {
+		return nil
+	}
+	return frameIDsFor(s.out.Info.Serializer, stream)
+}
+
+func frameIDsFor(enc runtime.Encoder, stream *runtime.StreamSerializerInfo) map[watch.EventType]runtime.Identifier {
+	prefix := "watch-frame/" + string(enc.Identifier()) + "/" + string(stream.Serializer.Identifier()) + "/"
+	ids := map[watch.EventType]runtime.Identifier{}
+	for _, t := range []watch.EventType{watch.Added, watch.Modified, watch.Deleted} {
+		ids[t] = runtime.Identifier(prefix + string(t))
+	}
+	return ids
+}
+
+// writeEvent writes one event of obj as a whole frame of the stream.
+func writeEvent(w io.Writer, enc runtime.Encoder, stream *runtime.StreamSerializerInfo, typ watch.EventType, obj runtime.Object) error {
+	var buf bytes.Buffer
+	if err := enc.Encode(obj, &buf); err != nil {
+		return err
+	}
+	out := &metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: buf.Bytes()}}
+	return streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer).Encode(out)
 }
 
 // watchObject is what one event carries: the object, or as asked, its

@@ -22,6 +22,9 @@ import (
 	"kapi/internal/storage"
 )
 
+// TestWatchFromResourceVersion: watchers in JSON and in protobuf, which
+// share each event's frames among their kind, see the same events from a
+// resourceVersion, as a label selector lets objects in and out.
 func TestWatchFromResourceVersion(t *testing.T) {
 	k := startKapi(t)
 	ctx := context.Background()
@@ -30,11 +33,18 @@ func TestWatchFromResourceVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: first.ResourceVersion, LabelSelector: "watched=yes"})
-	if err != nil {
-		t.Fatal(err)
+	var watchers []watch.Interface
+	for _, ct := range []string{"application/json", "application/vnd.kubernetes.protobuf", "application/json", "application/vnd.kubernetes.protobuf"} {
+		rc := rest.CopyConfig(k.rest)
+		rc.ContentType, rc.AcceptContentTypes = ct, ct
+		w, err := kubernetes.NewForConfigOrDie(rc).CoreV1().ConfigMaps("default").Watch(ctx,
+			metav1.ListOptions{ResourceVersion: first.ResourceVersion, LabelSelector: "watched=yes"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		watchers = append(watchers, w)
 	}
-	defer w.Stop()
 	mk := func(name, label string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"watched": label}}}
 	}
@@ -55,18 +65,20 @@ func TestWatchFromResourceVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"ADDED w1", "ADDED w2", "DELETED w1", "DELETED w2"}
-	for _, wnt := range want {
-		select {
-		case ev := <-w.ResultChan():
-			cm, ok := ev.Object.(*corev1.ConfigMap)
-			if !ok {
-				t.Fatalf("event %s carries %T", ev.Type, ev.Object)
+	for i, w := range watchers {
+		for _, wnt := range want {
+			select {
+			case ev := <-w.ResultChan():
+				cm, ok := ev.Object.(*corev1.ConfigMap)
+				if !ok {
+					t.Fatalf("watcher %d: event %s carries %T", i, ev.Type, ev.Object)
+				}
+				if got := fmt.Sprintf("%s %s", ev.Type, cm.Name); got != wnt {
+					t.Fatalf("watcher %d: got event %q, want %q", i, got, wnt)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("watcher %d: no event, want %q", i, wnt)
 			}
-			if got := fmt.Sprintf("%s %s", ev.Type, cm.Name); got != wnt {
-				t.Fatalf("got event %q, want %q", got, wnt)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no event, want %q", wnt)
 		}
 	}
 }
