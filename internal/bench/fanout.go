@@ -174,6 +174,8 @@ func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	var writes atomic.Int64
+	wait := b.profile(ctx, "fan-out-connections", b.cfg.Duration)
+	defer wait()
 	if r.under, err = timedEach(b.cfg.Duration, b.cfg.Clients, func(w int) func() error {
 		write := writer(w)
 		return func() error { writes.Add(1); return write() }
