@@ -145,7 +145,10 @@ func (st *Store) watch(ctx context.Context, ns string, opts *metav1.ListOptions,
 	if err != nil {
 		return nil, err
 	}
-	wo := storage.WatchOptions{ResourceVersion: lo.ResourceVersion, Predicate: lo.Predicate, Bookmarks: opts.AllowWatchBookmarks, Shared: shared}
+	// The objects are made what the client is served in the watch's own
+	// goroutine, with no goroutine between it and the handler.
+	wo := storage.WatchOptions{ResourceVersion: lo.ResourceVersion, Predicate: lo.Predicate, Bookmarks: opts.AllowWatchBookmarks, Shared: shared,
+		Transform: st.toServed}
 	switch {
 	case opts.SendInitialEvents != nil:
 		// The WatchList protocol: the state (not older than
@@ -160,17 +163,7 @@ func (st *Store) watch(ctx context.Context, ns string, opts *metav1.ListOptions,
 	if err != nil {
 		return nil, st.storageError(err, "")
 	}
-	return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
-		if e.Type == watch.Error {
-			return e, true
-		}
-		obj, err := st.toServed(e.Object)
-		if err != nil {
-			return watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus}, true
-		}
-		e.Object = obj
-		return e, true
-	}), nil
+	return w, nil
 }
 
 // listOptions validates the list options as kube-apiserver does and turns

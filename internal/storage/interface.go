@@ -154,4 +154,8 @@ type WatchOptions struct {
 	ProgressBookmarks bool
 	// Shared: as ReadOptions.Shared, for the events' objects.
 	Shared bool
+	// Transform, if set, turns each event's object (but an ERROR's) into
+	// what the watcher is served, in the watch's own goroutine, before the
+	// event is sent; an error is sent as an ERROR event instead.
+	Transform func(runtime.Object) (runtime.Object, error)
 }

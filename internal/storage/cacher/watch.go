@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"kapi/internal/storage"
@@ -36,7 +37,8 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 	c.mu.RUnlock()
 
 	w := &cacheWatcher{cacher: c, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, bookmarks: opts.Bookmarks, shared: opts.Shared,
-		input: make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
+		transform: opts.Transform,
+		input:     make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
 	var initial []watch.Event
 	c.mu.Lock()
 	switch {
@@ -94,7 +96,8 @@ type cacheWatcher struct {
 	exact     bool
 	pred      storage.Predicate
 	bookmarks bool
-	shared    bool // events carry the cache's objects, not copies
+	shared    bool                                         // events carry the cache's objects, not copies
+	transform func(runtime.Object) (runtime.Object, error) // WatchOptions.Transform
 	input     chan *event
 	result    chan watch.Event
 	done      chan struct{}
@@ -170,7 +173,7 @@ func (w *cacheWatcher) translate(e *event) (watch.Event, bool) {
 
 func (w *cacheWatcher) send(ev watch.Event) bool {
 	select {
-	case w.result <- ev:
+	case w.result <- storage.Transformed(w.transform, ev):
 		return true
 	case <-w.done:
 		return false

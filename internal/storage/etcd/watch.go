@@ -121,7 +121,7 @@ func (w *watcher) Stop() {
 
 func (w *watcher) send(ctx context.Context, e watch.Event) bool {
 	select {
-	case w.result <- e:
+	case w.result <- storage.Transformed(w.opts.Transform, e):
 		return true
 	case <-ctx.Done():
 		return false
