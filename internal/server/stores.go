@@ -37,7 +37,7 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 				SetResource(gr)
 			s = es
 			if watchCache {
-				c := cacher.New(es, cacher.Options{Name: r.Key(), New: newObj, Compacted: compaction.Revision})
+				c := cacher.New(es, cacher.Options{Name: r.Key(), Resource: gr, New: newObj, Compacted: compaction.Revision})
 				caches = append(caches, c)
 				s = c
 			}
@@ -115,7 +115,7 @@ func customResourceStorage(client *clientv3.Client, prefix string, watchCache bo
 		if !watchCache {
 			return es, func() {}
 		}
-		c := cacher.New(es, cacher.Options{Name: key, New: newObj, Compacted: compaction.Revision})
+		c := cacher.New(es, cacher.Options{Name: key, Resource: gr, New: newObj, Compacted: compaction.Revision})
 		return c, c.Stop
 	}
 }

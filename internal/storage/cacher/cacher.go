@@ -22,6 +22,7 @@ import (
 	"github.com/google/btree"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/klog/v2"
 
@@ -47,8 +48,9 @@ type Options struct {
 	// WatcherBuffer is how many events a watcher may lag before it is
 	// ended (it then re-lists).
 	WatcherBuffer int
-	// Name labels the metrics.
-	Name string
+	// Name labels kapi's metrics; Resource kube's.
+	Name     string
+	Resource schema.GroupResource
 	// New returns an empty object of the resource (for bookmarks).
 	New func() runtime.Object
 	// Compacted is the newest revision etcd has compacted (0 when not
@@ -62,6 +64,8 @@ var (
 		"Consistent reads the watch cache could not catch up for in time, served by etcd.", "resource")
 	slowWatchers = metrics.Counter("kapi_watch_cache_slow_watchers_total",
 		"Watchers ended because they fell too far behind.", "resource")
+	initializations = metrics.Counter("apiserver_watch_cache_initializations_total",
+		"[ALPHA] Counter of watch cache initializations broken by resource type.", "group", "resource")
 )
 
 // Cacher implements storage.Interface from memory.
@@ -192,6 +196,7 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	c.lastChange = list.ResourceVersion
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	initializations.WithLabelValues(c.opts.Resource.Group, c.opts.Resource.Resource).Inc()
 	defer func() {
 		c.mu.Lock()
 		c.ready = false
