@@ -31,6 +31,7 @@ func main() {
 	fs.StringVar(&cfg.Kubectl, "kubectl", "", "--crds: the kubectl to run (default: built from kapi/test/kubectl)")
 	fs.BoolVar(&cfg.AdmissionMode, "admission", false, "run the admission benchmark: creates with no webhook, with 100 configurations matching nothing, with one matching validating webhook")
 	fs.BoolVar(&cfg.ProxyMode, "proxy", false, "run the service proxy benchmark: small requests through services/proxy against direct, a 100 MB stream, kapi's memory around a 1 GiB download")
+	fs.BoolVar(&cfg.LargeMode, "large", false, "run the large benchmark: --objects (default 100000 here) ConfigMaps and Pods in 100 namespaces; memory against their encoded size, a restart, every Pod listed at once, namespaced and 1% selector lists")
 	fs.BoolVar(&cfg.StartMode, "start", false, "run the start-up benchmark: exec to /readyz = 200 of kapi with its embedded etcd, empty and filled data folder")
 	fs.IntVar(&cfg.Starts, "starts", cfg.Starts, "--start: starts of each kind")
 	fs.StringVar(&cfg.Child, "child", "", "internal: run as the kapi (\"kapi\") or etcd (\"etcd\") process of a benchmark")
@@ -38,6 +39,9 @@ func main() {
 	fs.IntVar(&cfg.Port, "port", 0, "internal: the child's port")
 	fs.StringVar(&cfg.EtcdURL, "etcd", "", "internal: the etcd kapi stores in")
 	fs.Parse(os.Args[1:])
+	if cfg.LargeMode && !fs.Changed("objects") {
+		cfg.Objects = 100000
+	}
 	if err := bench.Run(context.Background(), cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "kapi-bench:", err)
 		os.Exit(1)

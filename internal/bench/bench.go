@@ -56,6 +56,9 @@ type Config struct {
 	// ProxyMode runs the service proxy benchmark (proxy.go) instead; its
 	// kapi child runs with --proxy-allow-loopback.
 	ProxyMode bool
+	// LargeMode runs the large benchmark (large.go) instead: Objects
+	// (100,000 unless given) ConfigMaps and Pods in 100 namespaces.
+	LargeMode bool
 	// StartMode measures kapi's start-up instead (start.go): Starts
 	// first starts and restarts of a kapi process.
 	StartMode bool
@@ -131,7 +134,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer kapiProc.stop()
+	defer func() { kapiProc.stop() }() // the one running then (restart)
 	kubeconfig := filepath.Join(kapiDir, "admin.kubeconfig")
 	var client kubernetes.Interface
 	var restConfig *rest.Config
@@ -156,6 +159,19 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return fmt.Errorf("kapi did not start: %w", err)
 	}
 	b := &bench{cfg: cfg, raw: raw, kapi: client, rc: restConfig, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, etcdURL: etcdURL, out: out}
+	// restart stops kapi and starts it again on the same etcd and folder.
+	b.restart = func() error {
+		kapiProc.stop()
+		p, err := spawn(ctx, "kapi", kapiArgs...)
+		if err != nil {
+			return err
+		}
+		kapiProc, b.pid = p, p.cmd.Process.Pid
+		return nil
+	}
+	if cfg.LargeMode {
+		return b.runLarge(ctx)
+	}
 	if cfg.AdmissionMode {
 		return b.runAdmission(ctx)
 	}

@@ -29,6 +29,9 @@ type bench struct {
 	raw  *clientv3.Client
 	kapi kubernetes.Interface
 	rc   *rest.Config // kapi's client configuration
+	// restart stops kapi and starts it again (on the same etcd and data
+	// folder), updating pid.
+	restart func() error
 	pid  int          // kapi's
 	// etcdPid and etcdURL are the etcd child's.
 	etcdPid int
