@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,6 +26,15 @@ func (p Predicate) Empty() bool {
 func (p Predicate) Matches(obj runtime.Object) (bool, error) {
 	if p.Empty() {
 		return true, nil
+	}
+	if p.Field == nil || p.Field.Empty() {
+		// Labels only: read them in place, without building the field
+		// set (a map per object, for each object of a list).
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return false, err
+		}
+		return p.Label.Matches(labels.Set(m.GetLabels())), nil
 	}
 	l, f, err := p.Attrs(obj)
 	if err != nil {

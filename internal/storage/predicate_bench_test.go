@@ -23,21 +23,27 @@ func BenchmarkPredicate(b *testing.B) {
 		objs = append(objs, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d", i), Namespace: "default", Labels: l}})
 	}
 	sel, _ := labels.Parse("selected=yes,app in (x,y)")
-	p := Predicate{Label: sel, Field: fields.OneTermEqualSelector("metadata.namespace", "default"),
-		Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) {
-			cm := o.(*corev1.ConfigMap)
-			return cm.Labels, fields.Set{"metadata.name": cm.Name, "metadata.namespace": cm.Namespace}, nil
-		}}
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		n := 0
-		for _, o := range objs {
-			if ok, _ := p.Matches(o); ok {
-				n++
+	attrs := func(o runtime.Object) (labels.Set, fields.Set, error) {
+		cm := o.(*corev1.ConfigMap)
+		return cm.Labels, fields.Set{"metadata.name": cm.Name, "metadata.namespace": cm.Namespace}, nil
+	}
+	for name, p := range map[string]Predicate{
+		"labels-and-fields": {Label: sel, Field: fields.OneTermEqualSelector("metadata.namespace", "default"), Attrs: attrs},
+		"labels":            {Label: sel, Attrs: attrs},
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				for _, o := range objs {
+					if ok, _ := p.Matches(o); ok {
+						n++
+					}
+				}
+				if n != 20 {
+					b.Fatalf("%d matched", n)
+				}
 			}
-		}
-		if n != 20 {
-			b.Fatalf("%d matched", n)
-		}
+		})
 	}
 }
