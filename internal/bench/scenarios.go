@@ -32,7 +32,7 @@ type bench struct {
 	// restart stops kapi and starts it again (on the same etcd and data
 	// folder), updating pid.
 	restart func() error
-	pid  int          // kapi's
+	pid     int // kapi's
 	// etcdPid and etcdURL are the etcd child's.
 	etcdPid int
 	etcdURL string
