@@ -196,6 +196,21 @@ func (b *bench) largeLists(ctx context.Context) error {
 			return err
 		}
 		fmt.Fprintf(b.out, "%-52s %8.1f ms   (goal < 10 ms)\n", c.name, median(d))
+		if b.cfg.ProfileDir != "" {
+			// Three seconds of the same lists, profiled.
+			name := "large-" + strings.NewReplacer(" ", "-", "'", "", ",", "", "%", "pc").Replace(c.name)
+			err := b.profiled(ctx, nil, name, 3*time.Second, func() error {
+				for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+					if _, err := c.list(); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
