@@ -30,18 +30,8 @@ import (
 // change of it live, and applies an edit with server-side apply.
 func TestConsole(t *testing.T) {
 	browserPath := chromium(t)
-	k := startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
+	k, ns, proxy, stopConsole := startConsoleScene(t)
 	ctx := context.Background()
-	ns := "console-e2e"
-	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "greetings", Namespace: ns}, Data: map[string]string{"greeting": "hello", "poem": "line one\nline two\n"}}
-	if _, err := k.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	_, stopConsole := startConsole(t, k)
-	proxy := startKubectlProxy(t, k)
 	b := newBrowser(t, browserPath)
 
 	b.do("open the console through kubectl proxy", chromedp.Navigate(proxy+console.ProxyPath))
@@ -122,6 +112,70 @@ func TestConsole(t *testing.T) {
 		t.Errorf("the stopped console's endpoint is still in its EndpointSlice: %+v", es.Endpoints)
 	}
 	b.checkErrors()
+}
+
+// TestConsoleFirefox is TestConsole's page in Debian's firefox-esr
+// (headless, driven over WebDriver BiDi): through kubectl proxy and the
+// service proxy's path it lists namespaces, shows the test's ConfigMap,
+// and follows a change of it live.
+func TestConsoleFirefox(t *testing.T) {
+	browserPath := firefox(t)
+	k, ns, proxy, _ := startConsoleScene(t)
+	ctx := context.Background()
+	b := newFirefox(t, browserPath)
+
+	b.navigate("open the console through kubectl proxy", proxy+console.ProxyPath)
+	b.wait("the namespaces table lists the test's namespace",
+		fmt.Sprintf(`document.querySelector('#resource-table tr[data-name=%q]')`, ns))
+	b.wait("the namespace menu lists it", fmt.Sprintf(`[...document.querySelectorAll('#namespace option')].some(o => o.value === %q)`, ns))
+	b.wait("discovery lists apps/v1 deployments", `document.querySelector('#groups a[data-resource="apps/v1/deployments"]')`)
+	b.screenshot("namespaces")
+
+	b.run("choose the namespace and ConfigMaps", fmt.Sprintf(`(() => {
+		const s = document.querySelector('#namespace');
+		s.value = %q;
+		s.dispatchEvent(new Event('change'));
+		document.querySelector('#groups a[data-resource="core/v1/configmaps"]').click();
+	})()`, ns))
+	b.wait("the ConfigMap is a row with the server's DATA column",
+		`(() => { const r = document.querySelector('#resource-table tr[data-name="greetings"]'); return r && r.textContent.includes('2'); })()`)
+	b.run("open the ConfigMap", `document.querySelector('#resource-table a[data-object="greetings"]').click()`)
+	b.wait("its YAML shows the data, the poem as a literal block",
+		`document.querySelector('#yaml') && document.querySelector('#yaml').value.includes('greeting: hello') && document.querySelector('#yaml').value.includes('poem: |\n    line one\n    line two')`)
+	b.wait("the object is watched", `document.querySelector('#live') && document.querySelector('#live').textContent.includes('live')`)
+	b.screenshot("configmap")
+
+	cur, err := k.client.CoreV1().ConfigMaps(ns).Get(ctx, "greetings", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Data["greeting"] = "bonjour"
+	if _, err := k.client.CoreV1().ConfigMaps(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the YAML follows the change live", `document.querySelector('#yaml').value.includes('greeting: bonjour')`)
+	b.screenshot("configmap-changed")
+	b.checkErrors()
+}
+
+// startConsoleScene starts what the console's browser tests open: kapi
+// (its service proxy allowed to reach the console on loopback), the
+// namespace console-e2e with the ConfigMap greetings, kapi console, and
+// the real kubectl proxy, whose URL is returned.
+func startConsoleScene(t *testing.T) (k *kapi, ns, proxy string, stopConsole func()) {
+	t.Helper()
+	k = startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
+	ctx := context.Background()
+	ns = "console-e2e"
+	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "greetings", Namespace: ns}, Data: map[string]string{"greeting": "hello", "poem": "line one\nline two\n"}}
+	if _, err := k.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, stopConsole = startConsole(t, k)
+	return k, ns, startKubectlProxy(t, k), stopConsole
 }
 
 // TestConsoleToken opens the console directly rather than through the
