@@ -20,6 +20,7 @@ const (
 var flowSchemaHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) { DefaultFlowSchemaSpec(&obj.(*flowcontrolv1.FlowSchema).Spec) },
 	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultFlowSchemaSpec(&obj.(*flowcontrolv1.FlowSchema).Spec) },
+	Validate:         validateFlowSchema,
 }
 
 var priorityLevelHooks = &registry.Hooks{
@@ -29,6 +30,7 @@ var priorityLevelHooks = &registry.Hooks{
 	PrepareForUpdate: func(obj, _ runtime.Object) {
 		DefaultPriorityLevelSpec(&obj.(*flowcontrolv1.PriorityLevelConfiguration).Spec)
 	},
+	Validate: validatePriorityLevel,
 }
 
 // DefaultFlowSchemaSpec sets kube's default matching precedence.
