@@ -136,7 +136,7 @@ type overload struct {
 }
 
 // runOverload sends, for d, a noisy user's lists from 64 connections of
-// their own to a priority level of 3 seats and 5 queued requests (ten
+// their own to a priority level of 3 seats and 3 queued requests (ten
 // times what it holds), while a system:masters client reads a ConfigMap
 // and kube-controller-manager's leader election gets and updates its
 // Lease, one request after another.
@@ -246,7 +246,9 @@ func runOverload(t testing.TB, k *kapi, d time.Duration) *overload {
 }
 
 // noisyLevel gives alice (who may list ConfigMaps in default) a priority
-// level of her own: 3 seats, one queue of 5, nothing borrowed or lent.
+// level of her own: 3 seats (600 x 1 share of 246, rounded up), one queue
+// of 3, nothing borrowed or lent: 6 requests at once, where her 64
+// connections send ten times as many.
 func noisyLevel(t testing.TB, k *kapi) *flowcontrolv1.FlowSchema {
 	t.Helper()
 	ctx := context.Background()
@@ -263,7 +265,7 @@ func noisyLevel(t testing.TB, k *kapi) *flowcontrolv1.FlowSchema {
 			Limited: &flowcontrolv1.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: &shares, LendablePercent: &zero,
 				BorrowingLimitPercent: &zero,
 				LimitResponse: flowcontrolv1.LimitResponse{Type: flowcontrolv1.LimitResponseTypeQueue,
-					Queuing: &flowcontrolv1.QueuingConfiguration{Queues: 1, HandSize: 1, QueueLengthLimit: 5}}}},
+					Queuing: &flowcontrolv1.QueuingConfiguration{Queues: 1, HandSize: 1, QueueLengthLimit: 3}}}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
