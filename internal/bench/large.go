@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +147,16 @@ func (b *bench) largeMemory(encoded int64) error {
 	anon, err := procMB(b.pid, "RssAnon")
 	if err != nil {
 		return err
+	}
+	if b.cfg.ProfileDir != "" {
+		// What the heap holds (after a collection), for `go tool pprof`.
+		data, err := b.kapi.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(context.Background())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(b.cfg.ProfileDir, "large-heap.pprof"), data, 0o644); err != nil {
+			return err
+		}
 	}
 	mb := float64(encoded) / 1e6
 	fmt.Fprintf(b.out, "%-52s %8.0f MB resident (%.0f anonymous), objects %.0f MB encoded: %.1fx (%.1fx anonymous)   (goal <= 2x)\n",
