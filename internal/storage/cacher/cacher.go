@@ -73,11 +73,12 @@ type Cacher struct {
 	backend Backend
 	opts    Options
 
-	mu    sync.RWMutex
-	cond  *sync.Cond // broadcast when rev moves or readiness changes
-	ready bool
-	items *btree.BTreeG[*entry]
-	rev   int64 // the revision the items reflect
+	mu     sync.RWMutex
+	cond   *sync.Cond // broadcast when rev moves or readiness changes
+	ready  bool
+	items  *btree.BTreeG[*entry]
+	labels labelIndex // of items
+	rev    int64      // the revision the items reflect
 	// lastChange is the revision of the newest change to the items (or
 	// of the list they were filled from): they are the state at every
 	// revision from lastChange to rev.
@@ -132,7 +133,7 @@ func New(backend Backend, opts Options) *Cacher {
 		opts.Compacted = func() int64 { return 0 }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), watchers: map[*cacheWatcher]struct{}{},
+	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), labels: labelIndex{}, watchers: map[*cacheWatcher]struct{}{},
 		cancel: cancel, done: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	c.revs = &revisions{fetch: backend.Revision}
@@ -173,9 +174,11 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	items := btree.NewG(32, byKey)
+	items, index := btree.NewG(32, byKey), labelIndex{}
 	for _, o := range list.Items {
-		items.ReplaceOrInsert(&entry{key: keyOf(o), obj: storage.NewCached(o)})
+		e := &entry{key: keyOf(o), obj: storage.NewCached(o)}
+		items.ReplaceOrInsert(e)
+		index.add(e)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -192,7 +195,7 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 		cw.terminate(expired("the watch cache re-listed"))
 	}
 	c.watchers = map[*cacheWatcher]struct{}{}
-	c.items, c.rev, c.ring, c.ringFrom, c.ready = items, list.ResourceVersion, nil, list.ResourceVersion, true
+	c.items, c.labels, c.rev, c.ring, c.ringFrom, c.ready = items, index, list.ResourceVersion, nil, list.ResourceVersion, true
 	c.lastChange = list.ResourceVersion
 	c.cond.Broadcast()
 	c.mu.Unlock()
@@ -245,12 +248,15 @@ func (c *Cacher) apply(ev watch.Event) error {
 	e := &event{typ: ev.Type, key: key, obj: storage.NewCached(ev.Object), rev: rev}
 	if old, ok := c.items.Get(&entry{key: key}); ok {
 		e.prev = old.obj
+		c.labels.remove(old)
 	}
 	switch ev.Type {
 	case watch.Deleted:
 		c.items.Delete(&entry{key: key})
 	default:
-		c.items.ReplaceOrInsert(&entry{key: key, obj: e.obj})
+		n := &entry{key: key, obj: e.obj}
+		c.items.ReplaceOrInsert(n)
+		c.labels.add(n)
 	}
 	c.rev, c.lastChange = rev, rev
 	c.ring = append(c.ring, e)

@@ -62,6 +62,9 @@ func names(items []runtime.Object) []string {
 	return out
 }
 
+var nonePred = storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "none"}),
+	Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) { return o.(*corev1.ConfigMap).Labels, nil, nil }}
+
 var evenPred = storage.Predicate{Label: labels.SelectorFromSet(labels.Set{"l": "even"}), Field: fields.Everything(),
 	Attrs: func(o runtime.Object) (labels.Set, fields.Set, error) { return o.(*corev1.ConfigMap).Labels, nil, nil }}
 
@@ -123,6 +126,11 @@ func TestCacheMatchesEtcd(t *testing.T) {
 			{ns + "/", storage.ListOptions{}},
 			{"", storage.ListOptions{Predicate: evenPred}},
 			{"", storage.ListOptions{Limit: 5}},
+			// Selectors served from the label index: by namespace,
+			// paged, and a label nothing carries.
+			{ns + "/", storage.ListOptions{Predicate: evenPred}},
+			{"", storage.ListOptions{Predicate: evenPred, Limit: 2}},
+			{"", storage.ListOptions{Predicate: nonePred}},
 		} {
 			want, err := s.List(ctx, lo.prefix, lo.opts)
 			if err != nil {

@@ -203,7 +203,14 @@ func (c *Cacher) list(prefix, start string, rev int64, opts storage.ListOptions)
 		}
 		return true
 	}
-	c.items.AscendGreaterOrEqual(&entry{key: start}, visit)
+	if t, ok := c.labels.narrowest(opts.Predicate.Label); ok {
+		// Only the objects one of the selector's labels names.
+		if t != nil {
+			t.AscendGreaterOrEqual(&entry{key: start}, visit)
+		}
+	} else {
+		c.items.AscendGreaterOrEqual(&entry{key: start}, visit)
+	}
 	if failed != nil {
 		return nil, failed
 	}
