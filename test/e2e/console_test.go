@@ -26,28 +26,78 @@ import (
 // TestConsole opens the web console the way people open the Kubernetes
 // Dashboard: kapi with the console registered as a Service, the real
 // kubectl proxy, and Debian's chromium headless at the service proxy's
-// path. The page lists namespaces, shows a ConfigMap's YAML, follows a
-// change of it live, and applies an edit with server-side apply.
+// path; checkConsolePage says what the page must do.
 func TestConsole(t *testing.T) {
 	browserPath := chromium(t)
-	k, ns, proxy, stopConsole := startConsoleScene(t)
-	ctx := context.Background()
-	b := newBrowser(t, browserPath)
+	s := startConsoleScene(t)
+	checkConsolePage(t, newBrowser(t, browserPath), s)
+}
 
-	b.do("open the console through kubectl proxy", chromedp.Navigate(proxy+console.ProxyPath))
+// consolePage is what checkConsolePage needs of a browser: chromium over
+// chromedp (browser) and Firefox over WebDriver BiDi (firefoxBrowser).
+// Each step fails the test, with a screenshot and the page's text, when
+// it cannot be done.
+type consolePage interface {
+	open(what, url string)
+	// wait polls a JavaScript expression until it is truthy.
+	wait(what, expr string)
+	// run evaluates JavaScript statements that act on the page.
+	run(what, js string)
+	click(what, selector string)
+	// choose sets a form control's value and fires its change event.
+	choose(what, selector, value string)
+	screenshot(name string)
+	// checkErrors fails the test for each JavaScript error of the page.
+	checkErrors()
+	// use reports failures to t until the returned restore is called.
+	use(t *testing.T) (restore func())
+}
+
+// consoleScene is what the console's browser tests open: kapi (its
+// service proxy allowed to reach the console on loopback), the namespace
+// ns with the ConfigMap greetings, kapi console, and the real kubectl
+// proxy at proxy.
+type consoleScene struct {
+	k           *kapi
+	ns, proxy   string
+	stopConsole func()
+}
+
+func startConsoleScene(t *testing.T) consoleScene {
+	t.Helper()
+	k := startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
+	ctx := context.Background()
+	ns := "console-e2e"
+	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "greetings", Namespace: ns}, Data: map[string]string{"greeting": "hello", "poem": "line one\nline two\n"}}
+	if _, err := k.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, stopConsole := startConsole(t, k)
+	return consoleScene{k: k, ns: ns, proxy: startKubectlProxy(t, k), stopConsole: stopConsole}
+}
+
+// checkConsolePage opens the console through kubectl proxy at the service
+// proxy's path: the page lists namespaces, shows a ConfigMap's YAML,
+// follows a change of it live, applies an edit with server-side apply,
+// draws the metrics and lists events; the console's endpoint is gone
+// once it is stopped, and no JavaScript error was logged.
+func checkConsolePage(t *testing.T, b consolePage, s consoleScene) {
+	k, ns, ctx := s.k, s.ns, context.Background()
+	b.open("open the console through kubectl proxy", s.proxy+console.ProxyPath)
 	b.wait("the namespaces table lists the test's namespace",
 		fmt.Sprintf(`document.querySelector('#resource-table tr[data-name=%q]')`, ns))
 	b.wait("the namespace menu lists it", fmt.Sprintf(`[...document.querySelectorAll('#namespace option')].some(o => o.value === %q)`, ns))
 	b.wait("discovery lists apps/v1 deployments", `document.querySelector('#groups a[data-resource="apps/v1/deployments"]')`)
 	b.screenshot("namespaces")
 
-	b.do("choose the namespace and ConfigMaps",
-		chromedp.SetValue(chromedp.CSS("#namespace"), ns),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#namespace').dispatchEvent(new Event('change'))`),
-		chromedp.Click(chromedp.CSS(`#groups a[data-resource="core/v1/configmaps"]`)))
+	b.choose("choose the namespace", "#namespace", ns)
+	b.click("choose ConfigMaps", `#groups a[data-resource="core/v1/configmaps"]`)
 	b.wait("the ConfigMap is a row with the server's DATA column",
 		`(() => { const r = document.querySelector('#resource-table tr[data-name="greetings"]'); return r && r.textContent.includes('2'); })()`)
-	b.do("open the ConfigMap", chromedp.Click(chromedp.CSS(`#resource-table a[data-object="greetings"]`)))
+	b.click("open the ConfigMap", `#resource-table a[data-object="greetings"]`)
 	b.wait("its YAML shows the data, the poem as a literal block",
 		`document.querySelector('#yaml') && document.querySelector('#yaml').value.includes('greeting: hello') && document.querySelector('#yaml').value.includes('poem: |\n    line one\n    line two')`)
 	b.wait("the object is watched", `document.querySelector('#live') && document.querySelector('#live').textContent.includes('live')`)
@@ -65,18 +115,19 @@ func TestConsole(t *testing.T) {
 	b.screenshot("configmap-changed")
 
 	t.Run("server-side apply from the page", func(t *testing.T) {
-		b.t = t
-		defer func() { b.t = t }()
-		b.do("edit the YAML", chromedp.Evaluate[chromedp.Void](`(() => {
+		defer b.use(t)()
+		b.run("edit the YAML", `(() => {
 			const e = document.querySelector('#yaml');
 			e.value = e.value.replace('greeting: bonjour', 'greeting: salut');
 			e.dispatchEvent(new Event('input'));
-		})()`), chromedp.Click(chromedp.CSS("#apply")))
+		})()`)
+		b.click("apply", "#apply")
 		// The test's client owns data.greeting (an Update): kube's
 		// server-side apply refuses to take it without force.
 		b.wait("the apply is refused as a conflict", `document.querySelector('#message').textContent.includes('409 Conflict')`)
 		b.screenshot("apply-conflict")
-		b.do("apply with force", chromedp.Click(chromedp.CSS("#force")), chromedp.Click(chromedp.CSS("#apply")))
+		b.click("check force", "#force")
+		b.click("apply with force", "#apply")
 		b.wait("the apply succeeds", `document.querySelector('#message').textContent.startsWith('applied')`)
 		b.screenshot("applied")
 		got, err := k.client.CoreV1().ConfigMaps(ns).Get(ctx, "greetings", metav1.GetOptions{})
@@ -95,15 +146,15 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
-	b.do("open the metrics", chromedp.Click(chromedp.CSS(`#tabs a[data-tab="metrics"]`)))
+	b.click("open the metrics", `#tabs a[data-tab="metrics"]`)
 	b.wait("the request rate chart draws lines by verb and code",
 		`document.querySelector('#chart-rate path') && /(GET|LIST|WATCH|APPLY|PATCH) \d{3}/.test(document.querySelector('#chart-rate .legend').textContent)`)
 	b.wait("the storage objects chart names configmaps", `document.querySelector('#chart-objects .legend') && document.querySelector('#chart-objects .legend').textContent.includes('configmaps')`)
 	b.screenshot("metrics")
-	b.do("open the events", chromedp.Click(chromedp.CSS(`#tabs a[data-tab="events"]`)))
+	b.click("open the events", `#tabs a[data-tab="events"]`)
 	b.wait("the events table is shown", `document.querySelector('#resource-table') && document.querySelector('h2').textContent.startsWith('events in')`)
 
-	stopConsole()
+	s.stopConsole()
 	es, err := k.client.DiscoveryV1().EndpointSlices(console.Namespace).Get(ctx, console.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -112,70 +163,6 @@ func TestConsole(t *testing.T) {
 		t.Errorf("the stopped console's endpoint is still in its EndpointSlice: %+v", es.Endpoints)
 	}
 	b.checkErrors()
-}
-
-// TestConsoleFirefox is TestConsole's page in Debian's firefox-esr
-// (headless, driven over WebDriver BiDi): through kubectl proxy and the
-// service proxy's path it lists namespaces, shows the test's ConfigMap,
-// and follows a change of it live.
-func TestConsoleFirefox(t *testing.T) {
-	browserPath := firefox(t)
-	k, ns, proxy, _ := startConsoleScene(t)
-	ctx := context.Background()
-	b := newFirefox(t, browserPath)
-
-	b.navigate("open the console through kubectl proxy", proxy+console.ProxyPath)
-	b.wait("the namespaces table lists the test's namespace",
-		fmt.Sprintf(`document.querySelector('#resource-table tr[data-name=%q]')`, ns))
-	b.wait("the namespace menu lists it", fmt.Sprintf(`[...document.querySelectorAll('#namespace option')].some(o => o.value === %q)`, ns))
-	b.wait("discovery lists apps/v1 deployments", `document.querySelector('#groups a[data-resource="apps/v1/deployments"]')`)
-	b.screenshot("namespaces")
-
-	b.run("choose the namespace and ConfigMaps", fmt.Sprintf(`(() => {
-		const s = document.querySelector('#namespace');
-		s.value = %q;
-		s.dispatchEvent(new Event('change'));
-		document.querySelector('#groups a[data-resource="core/v1/configmaps"]').click();
-	})()`, ns))
-	b.wait("the ConfigMap is a row with the server's DATA column",
-		`(() => { const r = document.querySelector('#resource-table tr[data-name="greetings"]'); return r && r.textContent.includes('2'); })()`)
-	b.run("open the ConfigMap", `document.querySelector('#resource-table a[data-object="greetings"]').click()`)
-	b.wait("its YAML shows the data, the poem as a literal block",
-		`document.querySelector('#yaml') && document.querySelector('#yaml').value.includes('greeting: hello') && document.querySelector('#yaml').value.includes('poem: |\n    line one\n    line two')`)
-	b.wait("the object is watched", `document.querySelector('#live') && document.querySelector('#live').textContent.includes('live')`)
-	b.screenshot("configmap")
-
-	cur, err := k.client.CoreV1().ConfigMaps(ns).Get(ctx, "greetings", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Data["greeting"] = "bonjour"
-	if _, err := k.client.CoreV1().ConfigMaps(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	b.wait("the YAML follows the change live", `document.querySelector('#yaml').value.includes('greeting: bonjour')`)
-	b.screenshot("configmap-changed")
-	b.checkErrors()
-}
-
-// startConsoleScene starts what the console's browser tests open: kapi
-// (its service proxy allowed to reach the console on loopback), the
-// namespace console-e2e with the ConfigMap greetings, kapi console, and
-// the real kubectl proxy, whose URL is returned.
-func startConsoleScene(t *testing.T) (k *kapi, ns, proxy string, stopConsole func()) {
-	t.Helper()
-	k = startKapi(t, func(c *server.Config) { c.ProxyAllowLoopback = true })
-	ctx := context.Background()
-	ns = "console-e2e"
-	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "greetings", Namespace: ns}, Data: map[string]string{"greeting": "hello", "poem": "line one\nline two\n"}}
-	if _, err := k.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	_, stopConsole = startConsole(t, k)
-	return k, ns, startKubectlProxy(t, k), stopConsole
 }
 
 // TestConsoleToken opens the console directly rather than through the
@@ -383,6 +370,23 @@ func (b *browser) checkErrors() {
 	for _, e := range b.jsErrors {
 		b.t.Errorf("the page's JavaScript failed: %s", e)
 	}
+}
+
+func (b *browser) open(what, url string) { b.do(what, chromedp.Navigate(url)) }
+
+func (b *browser) run(what, js string) { b.do(what, chromedp.Evaluate[chromedp.Void](js)) }
+
+func (b *browser) click(what, selector string) { b.do(what, chromedp.Click(chromedp.CSS(selector))) }
+
+func (b *browser) choose(what, selector, value string) {
+	b.do(what, chromedp.SetValue(chromedp.CSS(selector), value),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new Event('change'))`, selector)))
+}
+
+func (b *browser) use(t *testing.T) (restore func()) {
+	prev := b.t
+	b.t = t
+	return func() { b.t = prev }
 }
 
 // do runs the steps, failing the test (with a screenshot of the page) on

@@ -7,12 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"regexp"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,6 +18,16 @@ import (
 
 	"github.com/gorilla/websocket"
 )
+
+// TestConsoleFirefox is TestConsole in Debian's firefox-esr, headless and
+// driven over WebDriver BiDi (Firefox's own remote protocol: Debian has
+// no geckodriver): the same page, through the real kubectl proxy, and the
+// same checks, the page's JavaScript errors (log.entryAdded) among them.
+func TestConsoleFirefox(t *testing.T) {
+	browserPath := firefox(t)
+	s := startConsoleScene(t)
+	checkConsolePage(t, newFirefox(t, browserPath), s)
+}
 
 // firefox is Debian's firefox-esr, or a skip when there is none and
 // KAPI_REQUIRE_BROWSER is not set (CI sets it and installs firefox-esr).
@@ -100,14 +108,9 @@ func newFirefox(t *testing.T, path string) *firefoxBrowser {
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(bidiPrefs), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	// Port 0: Firefox listens on a free loopback port and prints it.
 	cmd := exec.Command(path, "--headless", "--no-remote", "--profile", profile,
-		"--remote-debugging-port="+strconv.Itoa(port), "--width=1280", "--height=900", "about:blank")
+		"--remote-debugging-port=0", "--width=1280", "--height=900", "about:blank")
 	cmd.Env = append(os.Environ(), "HOME="+profile, "MOZ_CRASHREPORTER_DISABLE=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
@@ -122,28 +125,30 @@ func newFirefox(t *testing.T, path string) *firefoxBrowser {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // firefox and its content processes
 		<-exited
 	})
-	listening := make(chan struct{})
+	listening := make(chan string, 1)
 	go func() {
 		defer close(exited)
-		var once sync.Once
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			// "WebDriver BiDi listening on ws://127.0.0.1:<port>"
-			if bidiListening(sc.Text()) {
-				once.Do(func() { close(listening) })
+			if m := bidiListening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case listening <- m[1]:
+				default:
+				}
 			}
 		}
 		io.Copy(io.Discard, stderr)
 		cmd.Wait()
 	}()
+	var url string
 	select {
-	case <-listening:
+	case url = <-listening:
 	case <-exited:
 		t.Fatalf("%s exited before listening for WebDriver BiDi", path)
 	case <-time.After(90 * time.Second):
 		t.Fatalf("%s did not listen for WebDriver BiDi", path)
 	}
-	conn, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/session", port), nil)
+	conn, _, err := websocket.DefaultDialer.Dial(url+"/session", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +162,6 @@ func newFirefox(t *testing.T, path string) *firefoxBrowser {
 		} `json:"capabilities"`
 	}
 	b.must("session.new", map[string]any{"capabilities": map[string]any{}}, &session)
-	b.must("session.subscribe", map[string]any{"events": []string{"log.entryAdded"}}, nil)
 	var tree struct {
 		Contexts []struct {
 			Context string `json:"context"`
@@ -173,14 +177,14 @@ func newFirefox(t *testing.T, path string) *firefoxBrowser {
 	} else {
 		b.context = tree.Contexts[0].Context
 	}
+	// The page's console errors and uncaught exceptions, of this tab only.
+	b.must("session.subscribe", map[string]any{"events": []string{"log.entryAdded"}, "contexts": []string{b.context}}, nil)
 	b.must("browsingContext.setViewport", map[string]any{"context": b.context, "viewport": map[string]int{"width": 1280, "height": 900}}, nil)
 	t.Logf("%s %s; screenshots in %s", session.Capabilities.BrowserName, session.Capabilities.BrowserVersion, shots)
 	return b
 }
 
-func bidiListening(line string) bool {
-	return strings.Contains(line, "WebDriver BiDi listening on ws://")
-}
+var bidiListening = regexp.MustCompile(`WebDriver BiDi listening on (ws://127\.0\.0\.1:\d+)`)
 
 // read hands each response to its command and keeps the page's errors.
 func (b *firefoxBrowser) read() {
@@ -291,8 +295,8 @@ func (b *firefoxBrowser) eval(ctx context.Context, expr string) (json.RawMessage
 	return r.Result, nil
 }
 
-// navigate loads url and waits for its load event.
-func (b *firefoxBrowser) navigate(what, url string) {
+// open loads url and waits for its load event.
+func (b *firefoxBrowser) open(what, url string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -309,6 +313,85 @@ func (b *firefoxBrowser) run(what, js string) {
 	if _, err := b.eval(ctx, js); err != nil {
 		b.fail(what, err)
 	}
+}
+
+// callFunction calls a JavaScript function in the page with string
+// arguments and returns its value as BiDi serializes it.
+func (b *firefoxBrowser) callFunction(ctx context.Context, fn string, args ...string) (json.RawMessage, error) {
+	var bargs []map[string]string
+	for _, a := range args {
+		bargs = append(bargs, map[string]string{"type": "string", "value": a})
+	}
+	var r struct {
+		Type             string          `json:"type"`
+		Result           json.RawMessage `json:"result"`
+		ExceptionDetails *struct {
+			Text string `json:"text"`
+		} `json:"exceptionDetails"`
+	}
+	err := b.call(ctx, "script.callFunction", map[string]any{
+		"functionDeclaration": fn, "arguments": bargs, "awaitPromise": true,
+		"target": map[string]string{"context": b.context}, "userActivation": true,
+	}, &r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type == "exception" {
+		return nil, fmt.Errorf("exception: %s", r.ExceptionDetails.Text)
+	}
+	return r.Result, nil
+}
+
+// click moves the mouse to the middle of the element and clicks it, as
+// chromedp.Click does: input.performActions with the element as origin.
+func (b *firefoxBrowser) click(what, selector string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	v, err := b.callFunction(ctx, `(s) => {
+		const e = document.querySelector(s);
+		if (!e) throw new Error('no element ' + s);
+		e.scrollIntoView({block: 'center'});
+		return e;
+	}`, selector)
+	if err != nil {
+		b.fail(what, err)
+	}
+	var node struct {
+		SharedID string `json:"sharedId"`
+	}
+	if err := json.Unmarshal(v, &node); err != nil || node.SharedID == "" {
+		b.fail(what, fmt.Errorf("%s is no element: %s", selector, v))
+	}
+	mouse := map[string]any{"type": "pointer", "id": "mouse", "parameters": map[string]string{"pointerType": "mouse"}, "actions": []map[string]any{
+		{"type": "pointerMove", "x": 0, "y": 0, "origin": map[string]any{"type": "element", "element": map[string]string{"sharedId": node.SharedID}}},
+		{"type": "pointerDown", "button": 0},
+		{"type": "pointerUp", "button": 0},
+	}}
+	if err := b.call(ctx, "input.performActions", map[string]any{"context": b.context, "actions": []any{mouse}}, nil); err != nil {
+		b.fail(what, err)
+	}
+}
+
+// choose sets a form control's value and fires its change event.
+func (b *firefoxBrowser) choose(what, selector, value string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := b.callFunction(ctx, `(s, v) => {
+		const e = document.querySelector(s);
+		if (!e) throw new Error('no element ' + s);
+		e.value = v;
+		e.dispatchEvent(new Event('change'));
+	}`, selector, value); err != nil {
+		b.fail(what, err)
+	}
+}
+
+func (b *firefoxBrowser) use(t *testing.T) (restore func()) {
+	prev := b.t
+	b.t = t
+	return func() { b.t = prev }
 }
 
 // wait polls a JavaScript expression until it is truthy.
