@@ -143,6 +143,26 @@ func (k *kapi) mustKubectl(stdin string, args ...string) string {
 // withoutLoops turns off the named control loops: for tests of the API
 // server's own behaviour that count every object in a namespace, where a
 // loop's writes (kube-root-ca.crt in every namespace) would be counted.
+// waitDefaultServiceAccount waits for ns's default ServiceAccount, which
+// the serviceaccount loop makes a moment after kapi is ready (as
+// kube-controller-manager does): a pod created before it is refused by
+// the ServiceAccount admission plugin once its retries run out. kube's e2e
+// framework waits for it the same way.
+func (k *kapi) waitDefaultServiceAccount(t testing.TB, ns string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := k.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no default ServiceAccount in %s: %v", ns, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func withoutLoops(names ...string) func(*server.Config) {
 	return func(c *server.Config) {
 		c.Controllers = []string{"*"}

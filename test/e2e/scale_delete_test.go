@@ -148,6 +148,7 @@ func scheduledPod(name, node string) *corev1.Pod {
 func TestPodGracefulDeletion(t *testing.T) {
 	k := startKapi(t)
 	ctx := context.Background()
+	k.waitDefaultServiceAccount(t, "default")
 	pods := k.client.CoreV1().Pods("default")
 	if _, err := pods.Create(ctx, scheduledPod("unscheduled", ""), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
