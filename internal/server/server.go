@@ -323,9 +323,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 	}
-	if err := serveHTTP2(s.http); err != nil {
-		return fail(err)
-	}
 	go func() {
 		err := s.http.Serve(tls.NewListener(ln, tlsConfig))
 		if errors.Is(err, http.ErrServerClosed) {
