@@ -26,6 +26,9 @@ type Cached struct {
 	mu     sync.Mutex
 	enc    []*encoding // a handful at most: small slices beat maps
 	frames []*frame
+	// shared keeps the values the object shares with other cached
+	// objects (share).
+	shared []any
 }
 
 type encoding struct {
@@ -36,8 +39,9 @@ type encoding struct {
 }
 
 // NewCached wraps obj, which the caller gives up: it must not change
-// afterwards.
-func NewCached(obj runtime.Object) *Cached { return &Cached{obj: obj} }
+// afterwards. Parts of it equal to other cached objects' come to be
+// theirs (share).
+func NewCached(obj runtime.Object) *Cached { return &Cached{obj: obj, shared: share(obj)} }
 
 // Object is the shared object: to be read, never changed.
 func (c *Cached) Object() runtime.Object { return c.obj }
