@@ -160,3 +160,20 @@ func TestShareTableForgets(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// BenchmarkShare: what sharing adds to each Pod the cache takes in (a
+// restart decodes and shares every one).
+func BenchmarkShare(b *testing.B) {
+	const fields = `{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{}}}`
+	keep := NewCached(podWithFields("kept", fields))
+	pods := make([]*corev1.Pod, 1000)
+	for i := range pods {
+		pods[i] = podWithFields("p", fields)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		share(pods[i%len(pods)])
+	}
+	runtime.KeepAlive(keep)
+}
