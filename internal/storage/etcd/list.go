@@ -41,9 +41,11 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	batch := s.pagingBatch
 	if opts.Limit > 0 && opts.Predicate.Empty() {
 		batch = opts.Limit
+	} else if opts.Limit == 0 {
+		// A whole list (a watch cache filling).
+		batch = s.fullBatch
 	}
-	out := &storage.ListResult{}
-	for {
+	get := func(ctx context.Context, start string, rev int64) (*clientv3.GetResponse, error) {
 		ops := []clientv3.OpOption{clientv3.WithRange(rangeEnd), clientv3.WithLimit(batch)}
 		if rev > 0 {
 			ops = append(ops, clientv3.WithRev(rev))
@@ -60,10 +62,43 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 			}
 			return nil, readError(err, rev)
 		}
+		return resp, nil
+	}
+	type page struct {
+		resp *clientv3.GetResponse
+		err  error
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next chan page // the page being read ahead
+	out := &storage.ListResult{}
+	for {
+		var resp *clientv3.GetResponse
+		var err error
+		if next != nil {
+			p := <-next
+			resp, err, next = p.resp, p.err, nil
+		} else {
+			resp, err = get(ctx, start, rev)
+		}
+		if err != nil {
+			return nil, err
+		}
 		if rev == 0 {
 			rev = resp.Header.Revision
 			if opts.ResourceVersion > rev {
 				return nil, tooNew(opts.ResourceVersion)
+			}
+		}
+		more := resp.More && len(resp.Kvs) > 0
+		if more {
+			start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+			if opts.Limit == 0 {
+				next = make(chan page, 1)
+				go func(start string, rev int64) {
+					resp, err := get(pctx, start, rev)
+					next <- page{resp, err}
+				}(start, rev)
 			}
 		}
 		for i, kv := range resp.Kvs {
@@ -92,10 +127,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 				return out, nil
 			}
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
+		if !more {
 			break
 		}
-		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 	out.ResourceVersion = rev
 	return out, nil

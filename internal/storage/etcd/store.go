@@ -49,8 +49,10 @@ type Store struct {
 	client *clientv3.Client
 	root   string
 	codec  Codec
-	// pagingBatch is how many keys a filtered list reads per round trip.
-	pagingBatch int64
+	// pagingBatch is how many keys a filtered list reads per round trip;
+	// fullBatch how many a whole list (no limit) reads, the next round
+	// trip made while the keys of one are decoded.
+	pagingBatch, fullBatch int64
 	// metrics are the observers of the etcd requests (SetResource).
 	metrics storeMetrics
 }
@@ -62,7 +64,7 @@ func New(client *clientv3.Client, root string, codec Codec) *Store {
 	if !strings.HasSuffix(root, "/") {
 		root += "/"
 	}
-	return &Store{client: client, root: root, codec: codec, pagingBatch: 500}
+	return &Store{client: client, root: root, codec: codec, pagingBatch: 500, fullBatch: 2000}
 }
 
 func (s *Store) key(k string) string { return s.root + k }

@@ -122,6 +122,27 @@ func TestListPagingAndPredicate(t *testing.T) {
 	if err != nil || len(all.Items) != 10 {
 		t.Fatalf("list: %v %d", err, len(all.Items))
 	}
+	// A whole list in round trips of three keys, each read ahead, is the
+	// same list.
+	s.fullBatch = 3
+	for _, prefix := range []string{"", "a/"} {
+		paged, err := s.List(ctx, prefix, storage.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := s.List(ctx, prefix, storage.ListOptions{Limit: 100})
+		var got, wantNames []string
+		for _, it := range paged.Items {
+			got = append(got, it.(*corev1.ConfigMap).Namespace+"/"+it.(*corev1.ConfigMap).Name)
+		}
+		for _, it := range want.Items {
+			wantNames = append(wantNames, it.(*corev1.ConfigMap).Namespace+"/"+it.(*corev1.ConfigMap).Name)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(wantNames) || paged.ResourceVersion != want.ResourceVersion || len(got) == 0 {
+			t.Errorf("%q in round trips of 3: %v at %d; in one: %v at %d", prefix, got, paged.ResourceVersion, wantNames, want.ResourceVersion)
+		}
+	}
+	s.fullBatch = 2000
 	inA, err := s.List(ctx, "a/", storage.ListOptions{})
 	if err != nil || len(inA.Items) != 6 {
 		t.Fatalf("namespace list: %v %d", err, len(inA.Items))
