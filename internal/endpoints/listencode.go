@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -107,6 +110,7 @@ func (j jsonList) writeList(w io.Writer, l *registry.SharedList) error {
 		id = runtime.Identifier(j.enc.Identifier())
 		encode = j.enc.Encode
 	}
+	defer encodeAhead(l.Items, id, encode)()
 	for i, item := range l.Items {
 		b, err := itemBytes(item, id, encode)
 		if err != nil {
@@ -175,6 +179,7 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 	// (or found) before anything is written.
 	items := make([][]byte, len(l.Items))
 	size := protowire.SizeTag(listMetaField) + protowire.SizeBytes(len(metaBytes))
+	defer encodeAhead(l.Items, protobufItemEncoding, encodeProtoItem)()
 	for i, item := range l.Items {
 		if items[i], err = itemBytes(item, protobufItemEncoding, encodeProtoItem); err != nil {
 			return err
@@ -210,6 +215,53 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 		return n, nil
 	})
 	return err
+}
+
+// encodeAheadMin is the fewest items a list encodes in more than one
+// goroutine.
+var encodeAheadMin = 64
+
+// encodeAhead encodes the cached items of a list in as many goroutines as
+// there are other cores, so that the first list of objects never encoded
+// in its format takes more than one core. The items are split in as many
+// runs as goroutines (the writer's included): the writer encodes the first
+// run as it writes it, each helper one of the others, and when the writer
+// comes to them they are encoded or being encoded (the item's encoding is
+// made once, by whoever asks first). Items encoded before cost a helper a
+// look. The returned function stops the helpers and waits for them.
+func encodeAhead(items []runtime.Object, id runtime.Identifier, encode func(runtime.Object, io.Writer) error) (stop func()) {
+	helpers := goruntime.GOMAXPROCS(0) - 1
+	if helpers < 1 || len(items) < encodeAheadMin {
+		return func() {}
+	}
+	if _, ok := items[0].(*storage.Cached); !ok {
+		return func() {} // not kept: encoded where written
+	}
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	run := (len(items) + helpers) / (helpers + 1)
+	for h := 1; h <= helpers; h++ {
+		from, to := h*run, min((h+1)*run, len(items))
+		if from >= to {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, item := range items[from:to] {
+				if done.Load() {
+					return
+				}
+				if c, ok := item.(*storage.Cached); ok {
+					c.Encoded(id, encode)
+				}
+			}
+		}()
+	}
+	return func() {
+		done.Store(true)
+		wg.Wait()
+	}
 }
 
 func listMeta(list runtime.Object) (*metav1.ListMeta, error) {

@@ -71,7 +71,7 @@ func TestSharedListEncoding(t *testing.T) {
 		if !ok {
 			t.Fatal(mt)
 		}
-		for _, n := range []int{0, 1, 7} {
+		for _, n := range []int{0, 1, 7, 2*encodeAheadMin + 5} {
 			cached := make([]*storage.Cached, (n+1)/2)
 			for round := 0; round < 2; round++ {
 				l := sharedConfigMaps(n, cached)
