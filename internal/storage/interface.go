@@ -152,6 +152,12 @@ type WatchOptions struct {
 	// ProgressBookmarks sends a BOOKMARK for every progress notification
 	// of the backend, however often (the watch cache's own watch).
 	ProgressBookmarks bool
+	// WholeRevisions sends the changes of a revision that changed several
+	// keys as one event of Type Revision, so that a reader of the watch
+	// never holds part of a revision (the watch cache's own watch: a list
+	// at a revision must hold all of it, or the watch that follows the
+	// list, from that revision on, misses the rest).
+	WholeRevisions bool
 	// Shared: as ReadOptions.Shared, for the events' objects.
 	Shared bool
 	// Transform, if set, turns each event's object (but an ERROR's) into

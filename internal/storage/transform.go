@@ -13,6 +13,15 @@ func Transformed(transform func(runtime.Object) (runtime.Object, error), ev watc
 	if transform == nil || ev.Type == watch.Error {
 		return ev
 	}
+	if r, ok := ev.Object.(*RevisionEvents); ok && ev.Type == Revision {
+		out := &RevisionEvents{Events: make([]watch.Event, len(r.Events))}
+		for i, e := range r.Events {
+			if out.Events[i] = Transformed(transform, e); out.Events[i].Type == watch.Error {
+				return out.Events[i]
+			}
+		}
+		return watch.Event{Type: Revision, Object: out}
+	}
 	obj, err := transform(ev.Object)
 	if err != nil {
 		return watch.Event{Type: watch.Error, Object: &apierrors.NewInternalError(err).ErrStatus}

@@ -350,3 +350,64 @@ func TestCharges(t *testing.T) {
 		t.Fatalf("remove with a charge: %v, used %s", err, used())
 	}
 }
+
+// TestWatchWholeRevisions: a transaction that writes two objects of the
+// resource is one REVISION event for a watch that asks for whole
+// revisions, two events for the others; single changes are plain events
+// either way.
+func TestWatchWholeRevisions(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	whole, err := s.Watch(ctx, "", storage.WatchOptions{WholeRevisions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Stop()
+	plain, err := s.Watch(ctx, "", storage.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Stop()
+	second := storagetest.CM("a", "y", "l")
+	second.ResourceVersion = "0" // created by the charge
+	charge, err := s.Charge("a/y", second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "l"), charge); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "a/z", storagetest.CM("a", "z", "l")); err != nil {
+		t.Fatal(err)
+	}
+	next := func(w watch.Interface) watch.Event {
+		t.Helper()
+		select {
+		case ev := <-w.ResultChan():
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+		}
+		return watch.Event{}
+	}
+	ev := next(whole)
+	r, ok := ev.Object.(*storage.RevisionEvents)
+	if ev.Type != storage.Revision || !ok || len(r.Events) != 2 {
+		t.Fatalf("the transaction came as %s %T", ev.Type, ev.Object)
+	}
+	rv := r.Events[0].Object.(*corev1.ConfigMap).ResourceVersion
+	for i, name := range []string{"x", "y"} {
+		cm := r.Events[i].Object.(*corev1.ConfigMap)
+		if r.Events[i].Type != watch.Added || cm.Name != name || cm.ResourceVersion != rv {
+			t.Errorf("event %d: %s %s@%s", i, r.Events[i].Type, cm.Name, cm.ResourceVersion)
+		}
+	}
+	if ev := next(whole); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "z" {
+		t.Errorf("a lone create came as %s %T", ev.Type, ev.Object)
+	}
+	for _, name := range []string{"x", "y", "z"} {
+		if ev := next(plain); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != name {
+			t.Errorf("without whole revisions: %s %T, want ADDED %s", ev.Type, ev.Object, name)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -198,16 +199,39 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []client
 				}
 				continue
 			}
+			// etcd never splits a revision between responses.
+			var whole []watch.Event // of rev, with WholeRevisions
+			flush := func() bool {
+				defer func() { whole = whole[:0] }()
+				switch len(whole) {
+				case 0:
+					return true
+				case 1:
+					return w.send(ctx, whole[0])
+				}
+				return w.send(ctx, watch.Event{Type: storage.Revision, Object: &storage.RevisionEvents{Events: slices.Clone(whole)}})
+			}
 			for _, ev := range resp.Events {
+				if w.opts.WholeRevisions && ev.Kv.ModRevision != rev && !flush() {
+					return
+				}
 				rev = ev.Kv.ModRevision
 				e, ok, err := w.translate(ev)
 				if err != nil {
 					w.send(ctx, errorEvent(http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error()))
 					return
 				}
-				if ok && !w.send(ctx, e) {
+				if !ok {
+					continue
+				}
+				if w.opts.WholeRevisions {
+					whole = append(whole, e)
+				} else if !w.send(ctx, e) {
 					return
 				}
+			}
+			if !flush() {
+				return
 			}
 		}
 	}
