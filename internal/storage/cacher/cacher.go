@@ -182,7 +182,7 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := c.backend.Watch(wctx, "", storage.WatchOptions{ResourceVersion: list.ResourceVersion, ProgressBookmarks: true})
+	w, err := c.backend.Watch(wctx, "", storage.WatchOptions{ResourceVersion: list.ResourceVersion, ProgressBookmarks: true, WholeRevisions: true})
 	if err != nil {
 		return err
 	}
@@ -222,27 +222,42 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 	}
 }
 
-// apply records one event from etcd.
+// apply records one event from etcd: a change, a bookmark, or every
+// change of one revision (storage.Revision), which readers see all at once.
 func (c *Cacher) apply(ev watch.Event) error {
 	if ev.Type == watch.Error {
 		return fmt.Errorf("watch error: %v", ev.Object)
 	}
-	m, err := meta.Accessor(ev.Object)
-	if err != nil {
-		return err
+	events := []watch.Event{ev}
+	if r, ok := ev.Object.(*storage.RevisionEvents); ok && ev.Type == storage.Revision {
+		events = r.Events
 	}
-	rev, err := parseRV(m.GetResourceVersion())
-	if err != nil {
-		return err
+	revs := make([]int64, len(events))
+	for i, e := range events {
+		m, err := meta.Accessor(e.Object)
+		if err != nil {
+			return err
+		}
+		if revs[i], err = parseRV(m.GetResourceVersion()); err != nil {
+			return err
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for i, e := range events {
+		c.applyLocked(e, revs[i])
+	}
+	c.cond.Broadcast()
+	return nil
+}
+
+// applyLocked records one change or bookmark at rev, under c.mu.
+func (c *Cacher) applyLocked(ev watch.Event, rev int64) {
 	if ev.Type == watch.Bookmark {
 		if rev > c.rev {
 			c.rev = rev
-			c.cond.Broadcast()
 		}
-		return nil
+		return
 	}
 	key := keyOf(ev.Object)
 	e := &event{typ: ev.Type, key: key, obj: storage.NewCached(ev.Object), rev: rev}
@@ -272,8 +287,6 @@ func (c *Cacher) apply(ev watch.Event) error {
 			delete(c.watchers, w)
 		}
 	}
-	c.cond.Broadcast()
-	return nil
 }
 
 // keyOf is the key of an object below the resource root: "ns/name" or

@@ -615,3 +615,77 @@ func TestGetsCatchUpAfterOtherResourcesWrite(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// pausingBackend holds the cache's watch after any event of the object
+// named x, until the test lets it go on.
+type pausingBackend struct {
+	*etcd.Store
+	pause chan struct{}
+}
+
+type pausedWatch struct {
+	w   watch.Interface
+	out chan watch.Event
+}
+
+func (p pausedWatch) Stop()                          { p.w.Stop() }
+func (p pausedWatch) ResultChan() <-chan watch.Event { return p.out }
+
+func (b pausingBackend) Watch(ctx context.Context, key string, opts storage.WatchOptions) (watch.Interface, error) {
+	w, err := b.Store.Watch(ctx, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan watch.Event)
+	go func() {
+		defer close(out)
+		for ev := range w.ResultChan() {
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+			if cm, ok := ev.Object.(*corev1.ConfigMap); ok && cm.Name == "x" {
+				select {
+				case <-b.pause:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return pausedWatch{w, out}, nil
+}
+
+// TestListHoldsWholeTransactions: a transaction that writes two objects
+// of the resource is in a consistent list whole or not at all. A list at
+// its revision that held one of them would be followed, in an informer,
+// by a watch from that revision, which never brings the other (the RBAC
+// bootstrap writes its roles so, and a role was missing for good).
+func TestListHoldsWholeTransactions(t *testing.T) {
+	_, s, _ := newPairOn(t, Options{})
+	b := pausingBackend{s, make(chan struct{})}
+	c := New(b, Options{New: func() runtime.Object { return &corev1.ConfigMap{} }})
+	defer c.Stop()
+	defer close(b.pause)
+	ctx := context.Background()
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil { // the cache is filled
+		t.Fatal(err)
+	}
+	second := storagetest.CM("a", "y", "l")
+	second.ResourceVersion = "0"
+	charge, err := s.Charge("a/y", second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "l"), charge); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.List(ctx, "", storage.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(l.Items); len(got) != 2 {
+		t.Fatalf("a consistent list after the transaction holds %v", got)
+	}
+}
