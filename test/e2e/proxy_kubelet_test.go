@@ -44,6 +44,9 @@ func kubeletCluster(t *testing.T) (*kapi, *testKubelet) {
 	if _, err := k.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// As kube's e2e framework, before the first Pod: the ServiceAccount
+	// admission needs the namespace's default ServiceAccount.
+	k.waitDefaultServiceAccount(t, "default")
 	for name, containers := range map[string][]string{"web": {"app"}, "two": {"a", "b"}, "pending": {"app"}} {
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
 		for _, c := range containers {

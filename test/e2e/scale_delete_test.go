@@ -309,6 +309,7 @@ func TestDeleteCollectionSelectors(t *testing.T) {
 	if strings.Join(names, ",") != "cm-1,cm-2" {
 		t.Fatalf("left after deletecollection: %v", names)
 	}
+	k.waitDefaultServiceAccount(t, "default")
 	pods := k.client.CoreV1().Pods("default")
 	for _, p := range []*corev1.Pod{scheduledPod("on-node", "node-1"), scheduledPod("pending", "")} {
 		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
