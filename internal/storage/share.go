@@ -89,7 +89,9 @@ func shareSlice[T any, P interface {
 		return items
 	}
 	s.key = key
-	return shareValue(s, t, key, items)
+	// Clipped: an append to a shared slice (none is allowed) copies it
+	// rather than writing past its end into what others hold.
+	return shareValue(s, t, key, slices.Clip(items))
 }
 
 type sharer struct {

@@ -177,3 +177,20 @@ func BenchmarkShare(b *testing.B) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// TestSharedSlicesAreClipped: appending to a shared slice copies it.
+func TestSharedSlicesAreClipped(t *testing.T) {
+	p := podWithFields("a", `{}`)
+	p.Spec.Tolerations = append(make([]corev1.Toleration, 0, 8), p.Spec.Tolerations...)
+	p.Spec.Tolerations[0].Key = t.Name() // no other object's
+	env := &p.Spec.Containers[0].Env
+	*env = append(make([]corev1.EnvVar, 0, 8), *env...)
+	(*env)[0].Value = t.Name()
+	c := NewCached(p).Object().(*corev1.Pod)
+	if len(c.Spec.Tolerations) != cap(c.Spec.Tolerations) {
+		t.Errorf("shared tolerations: len %d, cap %d", len(c.Spec.Tolerations), cap(c.Spec.Tolerations))
+	}
+	if len(c.Spec.Containers[0].Env) != cap(c.Spec.Containers[0].Env) {
+		t.Errorf("shared env: len %d, cap %d", len(c.Spec.Containers[0].Env), cap(c.Spec.Containers[0].Env))
+	}
+}
