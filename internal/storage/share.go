@@ -10,6 +10,7 @@ import (
 	"weak"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 )
@@ -62,12 +63,7 @@ func share(obj kruntime.Object) []any {
 		}
 		for i := range pod.Spec.Volumes {
 			// The service account's token volume (kube-api-access-*).
-			if p := &pod.Spec.Volumes[i].Projected; *p != nil {
-				if key, ok := appendMarshal(s.key[:0], *p); ok {
-					s.key = key
-					*p = shareValue(&s, &projections, key, *p)
-				}
-			}
+			sharePointer(&s, &projections, &pod.Spec.Volumes[i].Projected)
 		}
 		if len(pod.Spec.Tolerations) > 0 {
 			pod.Spec.Tolerations = shareSlice(&s, &tolerations, pod.Spec.Tolerations)
@@ -94,6 +90,20 @@ func shareSlice[T any, P interface {
 	return shareValue(s, t, key, slices.Clip(items))
 }
 
+// sharePointer shares *p, when set, keyed by its encoding.
+func sharePointer[T any, P interface {
+	*T
+	marshaler
+}](s *sharer, t *shareTable[P], p *P) {
+	if *p == nil {
+		return
+	}
+	if key, ok := appendMarshal(s.key[:0], *p); ok {
+		s.key = key
+		*p = shareValue(s, t, key, *p)
+	}
+}
+
 type sharer struct {
 	keep []any
 	key  []byte // scratch
@@ -110,13 +120,7 @@ func (s *sharer) container(c *corev1.Container) {
 		c.Env = shareSlice(s, &envs, c.Env)
 	}
 	for _, p := range []**corev1.Probe{&c.LivenessProbe, &c.ReadinessProbe, &c.StartupProbe} {
-		if *p == nil {
-			continue
-		}
-		if key, ok := appendMarshal(s.key[:0], *p); ok {
-			s.key = key
-			*p = shareValue(s, &probes, key, *p)
-		}
+		sharePointer(s, &probes, p)
 	}
 }
 
@@ -170,35 +174,28 @@ func (t *shareTable[T]) forget(key string) {
 	}
 }
 
-func stringMapKey(buf *[]byte, m map[string]string) []byte {
-	keys := make([]string, 0, len(m))
+// mapKey is m's pairs in key order, each quoted, the value as str gives it.
+func mapKey[K ~string, V any](buf *[]byte, m map[K]V, str func(V) string) []byte {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	b := (*buf)[:0]
 	for _, k := range keys {
-		b = strconv.AppendQuote(b, k)
-		b = strconv.AppendQuote(b, m[k])
+		b = strconv.AppendQuote(b, string(k))
+		b = strconv.AppendQuote(b, str(m[k]))
 	}
 	*buf = b
 	return b
 }
 
+func stringMapKey(buf *[]byte, m map[string]string) []byte {
+	return mapKey(buf, m, func(v string) string { return v })
+}
+
 func resourceListKey(buf *[]byte, m corev1.ResourceList) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, string(k))
-	}
-	slices.Sort(keys)
-	b := (*buf)[:0]
-	for _, k := range keys {
-		q := m[corev1.ResourceName(k)]
-		b = strconv.AppendQuote(b, k)
-		b = strconv.AppendQuote(b, q.String())
-	}
-	*buf = b
-	return b
+	return mapKey(buf, m, func(q resource.Quantity) string { return q.String() })
 }
 
 type marshaler interface {
