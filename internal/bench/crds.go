@@ -564,19 +564,11 @@ func (cb *crdBench) memory(ctx context.Context) (heap, rss float64, err error) {
 			return 0, 0, err
 		}
 	}
-	raw, err := rc.Get().AbsPath("/metrics").DoRaw(ctx)
+	m, err := goMetrics(ctx, rc)
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "go_memstats_heap_alloc_bytes ") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, "go_memstats_heap_alloc_bytes ")), 64)
-			if err != nil {
-				return 0, 0, err
-			}
-			heap = v / (1 << 20)
-		}
-	}
+	heap = m["go_memstats_heap_alloc_bytes"] / (1 << 20)
 	rss, err = procMB(cb.pid, "VmRSS")
 	return heap, rss, err
 }

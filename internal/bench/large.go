@@ -163,23 +163,15 @@ func (b *bench) largeMemory(encoded int64) error {
 	mb := float64(encoded) / 1e6
 	fmt.Fprintf(b.out, "%-52s %8.0f MB resident (%.0f anonymous), objects %.0f MB encoded: %.1fx (%.1fx anonymous)   (goal <= 2x)\n",
 		"kapi's memory holding them", rss, anon, mb, rss/mb, anon/mb)
-	// Go's own account of it, from kapi's /metrics.
-	raw, err := b.kapi.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	// Go's own account of it.
+	v, err := goMetrics(context.Background(), b.kapi.CoreV1().RESTClient())
 	if err != nil {
 		return err
 	}
-	v := map[string]float64{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if name, value, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "go_") {
-			if f, err := strconv.ParseFloat(value, 64); err == nil {
-				v[name] = f / 1e6
-			}
-		}
-	}
 	fmt.Fprintf(b.out, "%-52s %8.0f MB of heap in use (%.0f MB allocated), %.0f MB free and not returned, %.0f MB of stacks; GOGC %.0f, memory limit %.0f MB\n",
-		"... Go's account of it", v["go_memstats_heap_inuse_bytes"], v["go_memstats_heap_alloc_bytes"],
-		v["go_memstats_heap_idle_bytes"]-v["go_memstats_heap_released_bytes"], v["go_memstats_stack_sys_bytes"],
-		v["go_gc_gogc_percent"]*1e6, v["go_gc_gomemlimit_bytes"])
+		"... Go's account of it", v["go_memstats_heap_inuse_bytes"]/1e6, v["go_memstats_heap_alloc_bytes"]/1e6,
+		(v["go_memstats_heap_idle_bytes"]-v["go_memstats_heap_released_bytes"])/1e6, v["go_memstats_stack_sys_bytes"]/1e6,
+		v["go_gc_gogc_percent"], v["go_gc_gomemlimit_bytes"]/1e6)
 	return nil
 }
 

@@ -672,6 +672,28 @@ func procMB(pid int, field string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
+// goMetrics reads kapi's /metrics and returns the Go runtime's samples
+// (the lines named go_...), by name, in their own units.
+func goMetrics(ctx context.Context, rc rest.Interface) (map[string]float64, error) {
+	raw, err := rc.Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || !strings.HasPrefix(name, "go_") {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return nil, fmt.Errorf("/metrics: %s: %w", name, err)
+		}
+		v[name] = f
+	}
+	return v, nil
+}
+
 // settleNamespace waits (up to 10 s) for the ConfigMap kapi's root CA
 // publisher puts in every new namespace, so that it is there before any
 // scenario runs, and counts what kapi keeps there.
