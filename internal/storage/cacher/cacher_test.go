@@ -521,14 +521,10 @@ func TestDeletedEventCarriesObject(t *testing.T) {
 
 func checkDeleted(t *testing.T, w watch.Interface, createdRV int64) {
 	t.Helper()
-	select {
-	case ev := <-w.ResultChan():
-		m, ok := storage.Unwrap(ev.Object).(*corev1.ConfigMap)
-		if ev.Type != watch.Deleted || !ok || m.Name != "x" || m.Labels["l"] != "v1" || storagetest.RV(t, m) <= createdRV {
-			t.Fatalf("deleted event: %s %#v", ev.Type, ev.Object)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no deleted event")
+	ev := storagetest.Next(t, w)
+	m, ok := storage.Unwrap(ev.Object).(*corev1.ConfigMap)
+	if ev.Type != watch.Deleted || !ok || m.Name != "x" || m.Labels["l"] != "v1" || storagetest.RV(t, m) <= createdRV {
+		t.Fatalf("deleted event: %s %#v", ev.Type, ev.Object)
 	}
 }
 

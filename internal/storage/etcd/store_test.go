@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -131,13 +130,13 @@ func TestListPagingAndPredicate(t *testing.T) {
 			t.Fatal(err)
 		}
 		want, _ := s.List(ctx, prefix, storage.ListOptions{Limit: 100})
-		var got, wantNames []string
-		for _, it := range paged.Items {
-			got = append(got, it.(*corev1.ConfigMap).Namespace+"/"+it.(*corev1.ConfigMap).Name)
+		keys := func(items []runtime.Object) (out []string) {
+			for _, it := range items {
+				out = append(out, it.(*corev1.ConfigMap).Namespace+"/"+it.(*corev1.ConfigMap).Name)
+			}
+			return out
 		}
-		for _, it := range want.Items {
-			wantNames = append(wantNames, it.(*corev1.ConfigMap).Namespace+"/"+it.(*corev1.ConfigMap).Name)
-		}
+		got, wantNames := keys(paged.Items), keys(want.Items)
 		if fmt.Sprint(got) != fmt.Sprint(wantNames) || paged.ResourceVersion != want.ResourceVersion || len(got) == 0 {
 			t.Errorf("%q in round trips of 3: %v at %d; in one: %v at %d", prefix, got, paged.ResourceVersion, wantNames, want.ResourceVersion)
 		}
@@ -205,13 +204,8 @@ func TestWatchTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []watch.EventType{watch.Added, watch.Deleted, watch.Added, watch.Deleted} {
-		select {
-		case ev := <-w.ResultChan():
-			if ev.Type != want {
-				t.Fatalf("got %s, want %s", ev.Type, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no %s event", want)
+		if ev := storagetest.Next(t, w); ev.Type != want {
+			t.Fatalf("got %s, want %s", ev.Type, want)
 		}
 	}
 }
@@ -380,17 +374,7 @@ func TestWatchWholeRevisions(t *testing.T) {
 	if _, err := s.Create(ctx, "a/z", storagetest.CM("a", "z", "l")); err != nil {
 		t.Fatal(err)
 	}
-	next := func(w watch.Interface) watch.Event {
-		t.Helper()
-		select {
-		case ev := <-w.ResultChan():
-			return ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event")
-		}
-		return watch.Event{}
-	}
-	ev := next(whole)
+	ev := storagetest.Next(t, whole)
 	r, ok := ev.Object.(*storage.RevisionEvents)
 	if ev.Type != storage.Revision || !ok || len(r.Events) != 2 {
 		t.Fatalf("the transaction came as %s %T", ev.Type, ev.Object)
@@ -402,11 +386,11 @@ func TestWatchWholeRevisions(t *testing.T) {
 			t.Errorf("event %d: %s %s@%s", i, r.Events[i].Type, cm.Name, cm.ResourceVersion)
 		}
 	}
-	if ev := next(whole); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "z" {
+	if ev := storagetest.Next(t, whole); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "z" {
 		t.Errorf("a lone create came as %s %T", ev.Type, ev.Object)
 	}
 	for _, name := range []string{"x", "y", "z"} {
-		if ev := next(plain); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != name {
+		if ev := storagetest.Next(t, plain); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != name {
 			t.Errorf("without whole revisions: %s %T, want ADDED %s", ev.Type, ev.Object, name)
 		}
 	}

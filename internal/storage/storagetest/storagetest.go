@@ -5,10 +5,12 @@ package storagetest
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"kapi/internal/storage"
 )
@@ -36,4 +38,16 @@ func Write(f func(cur runtime.Object) (runtime.Object, error)) storage.UpdateFun
 		obj, err := f(cur)
 		return storage.WriteObject(obj), err
 	}
+}
+
+// Next is w's next event; the test fails when none comes within 10 s.
+func Next(t testing.TB, w watch.Interface) watch.Event {
+	t.Helper()
+	select {
+	case ev := <-w.ResultChan():
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch event within 10 s")
+	}
+	return watch.Event{}
 }
