@@ -13,7 +13,9 @@ import (
 // TestTransformedRevision: a REVISION event's changes are each
 // transformed, and one that fails makes the whole event an ERROR.
 func TestTransformedRevision(t *testing.T) {
-	cm := func(name string) *corev1.ConfigMap { return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}} }
+	cm := func(name string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
 	rename := func(obj runtime.Object) (runtime.Object, error) {
 		c := obj.(*corev1.ConfigMap).DeepCopy()
 		if c.Name == "bad" {
