@@ -232,7 +232,10 @@ func (c *Cacher) apply(ev watch.Event) error {
 	if r, ok := ev.Object.(*storage.RevisionEvents); ok && ev.Type == storage.Revision {
 		events = r.Events
 	}
+	// Outside the lock: the revisions, and the cached objects (sharing
+	// their parts with others' costs microseconds).
 	revs := make([]int64, len(events))
+	objs := make([]*storage.Cached, len(events))
 	for i, e := range events {
 		m, err := meta.Accessor(e.Object)
 		if err != nil {
@@ -241,31 +244,34 @@ func (c *Cacher) apply(ev watch.Event) error {
 		if revs[i], err = parseRV(m.GetResourceVersion()); err != nil {
 			return err
 		}
+		if e.Type != watch.Bookmark {
+			objs[i] = storage.NewCached(e.Object)
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, e := range events {
-		c.applyLocked(e, revs[i])
+		c.applyLocked(e.Type, objs[i], revs[i])
 	}
 	c.cond.Broadcast()
 	return nil
 }
 
-// applyLocked records one change or bookmark at rev, under c.mu.
-func (c *Cacher) applyLocked(ev watch.Event, rev int64) {
-	if ev.Type == watch.Bookmark {
+// applyLocked records one change of obj, or a bookmark, at rev, under c.mu.
+func (c *Cacher) applyLocked(typ watch.EventType, obj *storage.Cached, rev int64) {
+	if typ == watch.Bookmark {
 		if rev > c.rev {
 			c.rev = rev
 		}
 		return
 	}
-	key := keyOf(ev.Object)
-	e := &event{typ: ev.Type, key: key, obj: storage.NewCached(ev.Object), rev: rev}
+	key := keyOf(obj.Object())
+	e := &event{typ: typ, key: key, obj: obj, rev: rev}
 	if old, ok := c.items.Get(&entry{key: key}); ok {
 		e.prev = old.obj
 		c.labels.remove(old)
 	}
-	switch ev.Type {
+	switch typ {
 	case watch.Deleted:
 		c.items.Delete(&entry{key: key})
 	default:
