@@ -34,6 +34,10 @@ type spreadResult struct {
 	p99          float64 // ms
 	missed       int64
 	alone, under float64 // writes/s without and with the watchers
+	// cpu: the cores used while the writers ran beside the watchers and
+	// until the last event was delivered; delivered: the events.
+	cpu       cores
+	delivered int64
 }
 
 func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, error) {
@@ -48,7 +52,8 @@ func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, error) {
 	name := fmt.Sprintf("fan-out %d connections x %d writers on %d objects", b.cfg.Watchers, b.cfg.Clients, fanOutObjects)
 	return []result{
 		{name: name + ", delivery p99", unit: "ms", etcd: e.p99, kapi: k.p99, goal: "<= 1.5x",
-			note: fmt.Sprintf("missed events: etcd %d, kapi %d; half of kapi's watchers protobuf, half JSON", e.missed, k.missed)},
+			note:    fmt.Sprintf("missed events: etcd %d, kapi %d; half of kapi's watchers protobuf, half JSON", e.missed, k.missed),
+			etcdCPU: e.cpu, kapiCPU: k.cpu, perEvent: [2]int64{e.delivered, k.delivered}},
 		{name: "writes during that fan-out", unit: "/s", etcd: e.under, kapi: k.under, higher: true, goal: "-",
 			note: fmt.Sprintf("without the watchers: etcd %.0f/s, kapi %.0f/s; the fan-out slows kapi's writes %.2fx (goal <= 2x), etcd's %.2fx",
 				e.alone, k.alone, k.alone/k.under, e.alone/e.under)},
@@ -96,14 +101,21 @@ func (b *bench) etcdSpread(ctx context.Context) (spreadResult, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	var writes atomic.Int64
-	if r.under, err = timed(b.cfg.Duration, b.cfg.Clients, func() error { writes.Add(1); return put() }); err != nil {
+	var want int64
+	if err := b.cpu(&r.cpu, func() (err error) {
+		if r.under, err = timed(b.cfg.Duration, b.cfg.Clients, func() error { writes.Add(1); return put() }); err != nil {
+			return err
+		}
+		want = writes.Load() * int64(b.cfg.Watchers)
+		waitFor(30*time.Second, func() bool { return got.Load() >= want })
+		return nil
+	}); err != nil {
 		return r, err
 	}
-	want := writes.Load() * int64(b.cfg.Watchers)
-	waitFor(30*time.Second, func() bool { return got.Load() >= want })
 	cancel()
 	wg.Wait()
-	r.p99, r.missed = lat.p99(), want-got.Load()
+	r.delivered = got.Load()
+	r.p99, r.missed = lat.p99(), want-r.delivered
 	return r, nil
 }
 
@@ -176,15 +188,22 @@ func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
 	var writes atomic.Int64
 	wait := b.profile(ctx, "fan-out-connections", b.cfg.Duration)
 	defer wait()
-	if r.under, err = timedEach(b.cfg.Duration, b.cfg.Clients, func(w int) func() error {
-		write := writer(w)
-		return func() error { writes.Add(1); return write() }
+	var want int64
+	if err := b.cpu(&r.cpu, func() (err error) {
+		if r.under, err = timedEach(b.cfg.Duration, b.cfg.Clients, func(w int) func() error {
+			write := writer(w)
+			return func() error { writes.Add(1); return write() }
+		}); err != nil {
+			return err
+		}
+		want = writes.Load() * int64(b.cfg.Watchers)
+		waitFor(30*time.Second, func() bool { return got.Load() >= want })
+		return nil
 	}); err != nil {
 		return r, err
 	}
-	want := writes.Load() * int64(b.cfg.Watchers)
-	waitFor(30*time.Second, func() bool { return got.Load() >= want })
-	r.p99, r.missed = lat.p99(), want-got.Load()
+	r.delivered = got.Load()
+	r.p99, r.missed = lat.p99(), want-r.delivered
 	return r, nil
 }
 
