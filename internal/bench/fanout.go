@@ -40,15 +40,33 @@ type spreadResult struct {
 	delivered int64
 }
 
-func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, error) {
+// watchFanOutSpread returns the lines of etcd against kapi, and a line
+// of the bare watch server's figures: the floor of a Go server.
+func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, string, error) {
 	e, err := b.etcdSpread(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	k, err := b.kapiSpread(ctx)
+	objs, err := b.fanOutObjects(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	k, err := b.kapiSpread(ctx, objs)
+	if err != nil {
+		return nil, "", err
+	}
+	// The bare server's objects are kapi's, as the watchers last got them
+	// (managed fields and all), so that both send events of one size.
+	g, err := b.bareSpread(ctx, objs)
+	if err != nil {
+		return nil, "", err
+	}
+	client, server, _ := g.cpu.used()
+	us := func(sec float64) float64 { return sec * 1e6 / float64(max(g.delivered, 1)) }
+	bare := fmt.Sprintf("    the same on a bare Go HTTP/2 server (TLS; each event encoded once per encoding, written to every watcher; no storage, no filters):\n"+
+		"      delivery p99 %.1f ms (%.2fx etcd's), missed %d; writes %.0f/s alone, %.0f/s during (%.2fx slower); cores: client %.2f, server %.2f; "+
+		"CPU per delivered event: client %.1f µs, server %.1f µs\n",
+		g.p99, g.p99/e.p99, g.missed, g.alone, g.under, g.alone/g.under, client, server, us(g.cpu.client), us(g.cpu.kapi))
 	name := fmt.Sprintf("fan-out %d connections x %d writers on %d objects", b.cfg.Watchers, b.cfg.Clients, fanOutObjects)
 	return []result{
 		{name: name + ", delivery p99", unit: "ms", etcd: e.p99, kapi: k.p99, goal: "<= 1.5x",
@@ -57,7 +75,7 @@ func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, error) {
 		{name: "writes during that fan-out", unit: "/s", etcd: e.under, kapi: k.under, higher: true, goal: "-",
 			note: fmt.Sprintf("without the watchers: etcd %.0f/s, kapi %.0f/s; the fan-out slows kapi's writes %.2fx (goal <= 2x), etcd's %.2fx",
 				e.alone, k.alone, k.alone/k.under, e.alone/e.under)},
-	}, nil
+	}, bare, nil
 }
 
 // etcdSpread: watchers on clients of their own over a prefix of 500
@@ -122,19 +140,77 @@ func (b *bench) etcdSpread(ctx context.Context) (spreadResult, error) {
 // kapiSpread: the same with ConfigMaps in bench-fan; each writer updates
 // its own share of the objects from the copy it last wrote, so that no
 // write conflicts.
-func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
-	var r spreadResult
+func (b *bench) kapiSpread(ctx context.Context, objs []*corev1.ConfigMap) (spreadResult, error) {
+	cms := b.kapi.CoreV1().ConfigMaps("bench-fan")
+	// Watched from after the writes alone, which the watchers must not get.
+	from := func() (string, error) {
+		list, err := cms.List(ctx, metav1.ListOptions{Limit: 1})
+		if err != nil {
+			return "", err
+		}
+		return list.ResourceVersion, nil
+	}
+	return b.serverSpread(ctx, b.rc, b.pid, "fan-out-connections", objs, from)
+}
+
+// fanOutObjects creates the fan-out's ConfigMaps in kapi.
+func (b *bench) fanOutObjects(ctx context.Context) ([]*corev1.ConfigMap, error) {
 	cms := b.kapi.CoreV1().ConfigMaps("bench-fan")
 	objs := make([]*corev1.ConfigMap, fanOutObjects)
-	if _, err := parallel(fanOutObjects, b.cfg.Clients, func(i int) error {
+	_, err := parallel(fanOutObjects, b.cfg.Clients, func(i int) error {
 		cm := b.configMap("fan-"+strconv.Itoa(i), nil)
 		cm.Data["t"] = "0"
 		var err error
 		objs[i], err = cms.Create(ctx, cm, metav1.CreateOptions{})
 		return err
+	})
+	return objs, err
+}
+
+// bareSpread: the same on the bare watch server (barewatch.go), a child
+// process of its own, with copies of objs.
+func (b *bench) bareSpread(ctx context.Context, objs []*corev1.ConfigMap) (spreadResult, error) {
+	mine := make([]*corev1.ConfigMap, len(objs))
+	for i, o := range objs {
+		mine[i] = o.DeepCopy()
+	}
+	addr := freeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := spawn(ctx, "bare-watch", "--child", "bare-watch", "--port", port)
+	if err != nil {
+		return spreadResult{}, err
+	}
+	defer p.stop()
+	rc := rest.CopyConfig(b.rc)
+	rc.Host = "https://" + addr
+	rc.TLSClientConfig = rest.TLSClientConfig{Insecure: true}
+	rc.BearerToken, rc.BearerTokenFile = "", ""
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return spreadResult{}, err
+	}
+	if err := waitFor(30*time.Second, func() bool {
+		_, err := c.CoreV1().ConfigMaps("bench-fan").Update(ctx, mine[0], metav1.UpdateOptions{})
+		return err == nil
 	}); err != nil {
+		return spreadResult{}, fmt.Errorf("the bare watch server did not start: %w", err)
+	}
+	// Its watches start now, whatever their resource version.
+	now := func() (string, error) { return "", nil }
+	return b.serverSpread(ctx, rc, p.cmd.Process.Pid, "", mine, now)
+}
+
+// serverSpread runs the fan-out against the server at rc (process pid),
+// whose objs the writers update, watching from the resource version from
+// gives after the writes alone; profile names kapi's profile ("": none).
+func (b *bench) serverSpread(ctx context.Context, rc *rest.Config, pid int, profile string, objs []*corev1.ConfigMap,
+	from func() (string, error)) (spreadResult, error) {
+	var r spreadResult
+	server, err := kubernetes.NewForConfig(rc)
+	if err != nil {
 		return r, err
 	}
+	cms := server.CoreV1().ConfigMaps("bench-fan")
 	writer := func(w int) func() error {
 		return func() error {
 			i := w + b.cfg.Clients*rand.IntN((fanOutObjects-w+b.cfg.Clients-1)/b.cfg.Clients)
@@ -147,11 +223,10 @@ func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
 			return err
 		}
 	}
-	var err error
 	if r.alone, err = timedEach(b.cfg.Duration, b.cfg.Clients, writer); err != nil {
 		return r, err
 	}
-	list, err := cms.List(ctx, metav1.ListOptions{Limit: 1})
+	rv, err := from()
 	if err != nil {
 		return r, err
 	}
@@ -166,11 +241,11 @@ func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
 		wg.Wait()
 	}()
 	for i := range b.cfg.Watchers {
-		c, err := b.ownConnection(i%2 == 0)
+		c, err := ownConnection(rc, i%2 == 0)
 		if err != nil {
 			return r, err
 		}
-		w, err := c.CoreV1().ConfigMaps("bench-fan").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+		w, err := c.CoreV1().ConfigMaps("bench-fan").Watch(ctx, metav1.ListOptions{ResourceVersion: rv})
 		if err != nil {
 			return r, err
 		}
@@ -186,10 +261,12 @@ func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	var writes atomic.Int64
-	wait := b.profile(ctx, "fan-out-connections", b.cfg.Duration)
-	defer wait()
+	if profile != "" {
+		wait := b.profile(ctx, profile, b.cfg.Duration)
+		defer wait()
+	}
 	var want int64
-	if err := b.cpu(&r.cpu, func() (err error) {
+	if err := b.cpuOf(pid, &r.cpu, func() (err error) {
 		if r.under, err = timedEach(b.cfg.Duration, b.cfg.Clients, func(w int) func() error {
 			write := writer(w)
 			return func() error { writes.Add(1); return write() }
@@ -210,8 +287,8 @@ func (b *bench) kapiSpread(ctx context.Context) (spreadResult, error) {
 // ownConnection is a client of kapi on a connection of its own (a dialer
 // keeps client-go from sharing its cached transport), decoding protobuf
 // or JSON.
-func (b *bench) ownConnection(protobuf bool) (kubernetes.Interface, error) {
-	rc := rest.CopyConfig(b.rc)
+func ownConnection(server *rest.Config, protobuf bool) (kubernetes.Interface, error) {
+	rc := rest.CopyConfig(server)
 	rc.Dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
 	rc.ContentType, rc.AcceptContentTypes = "application/json", "application/json"
 	if protobuf {

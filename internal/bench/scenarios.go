@@ -122,16 +122,21 @@ func (c cores) used() (client, kapi, etcd float64) {
 // cpu runs op and adds the CPU each process used meanwhile to into (nil:
 // just runs op).
 func (b *bench) cpu(into *cores, op func() error) error {
+	return b.cpuOf(b.pid, into, op)
+}
+
+// cpuOf is cpu with the server's process pid in kapi's place.
+func (b *bench) cpuOf(pid int, into *cores, op func() error) error {
 	if into == nil {
 		return op()
 	}
 	start := time.Now()
 	calls0 := b.etcdCalls()
-	c0, k0, e0 := cpuSeconds(os.Getpid()), cpuSeconds(b.pid), cpuSeconds(b.etcdPid)
+	c0, k0, e0 := cpuSeconds(os.Getpid()), cpuSeconds(pid), cpuSeconds(b.etcdPid)
 	err := op()
 	into.wall += time.Since(start).Seconds()
 	into.client += cpuSeconds(os.Getpid()) - c0
-	into.kapi += cpuSeconds(b.pid) - k0
+	into.kapi += cpuSeconds(pid) - k0
 	into.etcd += cpuSeconds(b.etcdPid) - e0
 	if into.calls == nil {
 		into.calls = map[string]float64{}
@@ -215,13 +220,14 @@ func (b *bench) run(ctx context.Context) error {
 		results = append(results, r)
 		printResult(b.out, r, b.cfg.CPU)
 	}
-	spread, err := b.watchFanOutSpread(ctx)
+	spread, bare, err := b.watchFanOutSpread(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range spread {
 		printResult(b.out, r, b.cfg.CPU && r.kapiCPU.wall > 0)
 	}
+	fmt.Fprint(b.out, bare)
 	rss, err := procMB(b.pid, "VmHWM")
 	if err != nil {
 		return err
