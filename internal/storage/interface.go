@@ -133,6 +133,20 @@ type ListResult struct {
 	RemainingItemCount *int64
 }
 
+// Puller is a watch whose consumer may take the events in its own
+// goroutine, with no goroutine feeding a channel between the two (the
+// watch cache's watches). A consumer uses Next or ResultChan, not both.
+type Puller interface {
+	watch.Interface
+	// Next waits for the watch's next event until ctx ends; false when
+	// ctx ended or the watch did (after its last event).
+	Next(ctx context.Context) (watch.Event, bool)
+	// Pending is how many events wait to be taken (a few may turn out to
+	// be none for this watcher): a consumer that writes the events may
+	// put off its flush while more wait.
+	Pending() int
+}
+
 // WatchOptions selects the changes a watch delivers.
 type WatchOptions struct {
 	// ResourceVersion is where the watch starts: the changes after it. 0

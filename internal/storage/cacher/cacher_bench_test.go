@@ -169,6 +169,8 @@ func BenchmarkCacheGet(b *testing.B) {
 // BenchmarkFanOut: one update through the cache per op, timed until every
 // one of W watchers of the namespace has received it. Allocations count
 // the whole path: the etcd write, the cache's copy for each watcher.
+// "-pull" watchers take their events with Next in their own goroutine, as
+// the watch handler does, rather than from ResultChan.
 func BenchmarkFanOut(b *testing.B) {
 	c := newBenchCacher(b)
 	// Neighbours in the namespace, so that the watchers' prefix is not a
@@ -186,13 +188,16 @@ func BenchmarkFanOut(b *testing.B) {
 		return o, nil
 	}
 	for _, bc := range []struct {
-		w      int
-		shared bool
-	}{{10, false}, {200, false}, {200, true}} {
+		w            int
+		shared, pull bool
+	}{{10, false, false}, {200, false, false}, {200, true, false}, {200, true, true}} {
 		w := bc.w
 		name := "W=" + strconv.Itoa(w)
 		if bc.shared {
 			name += "-shared"
+		}
+		if bc.pull {
+			name += "-pull"
 		}
 		b.Run(name, func(b *testing.B) {
 			var (
@@ -219,8 +224,25 @@ func BenchmarkFanOut(b *testing.B) {
 					b.Fatal(err)
 				}
 				watchers = append(watchers, wi)
-				running.Go(func() {
+				events := func(yield func(watch.Event) bool) {
 					for ev := range wi.ResultChan() {
+						if !yield(ev) {
+							return
+						}
+					}
+				}
+				if bc.pull {
+					events = func(yield func(watch.Event) bool) {
+						for {
+							ev, ok := wi.(storage.Puller).Next(ctx)
+							if !ok || !yield(ev) {
+								return
+							}
+						}
+					}
+				}
+				running.Go(func() {
+					for ev := range events {
 						m, ok := storage.Unwrap(ev.Object).(*corev1.ConfigMap)
 						if ev.Type != watch.Modified || !ok || m.Data["n"] != strconv.FormatInt(want.Load(), 10) {
 							failed <- fmt.Errorf("watcher got %s %v, want the update n=%d", ev.Type, ev.Object, want.Load())

@@ -685,3 +685,91 @@ func TestListHoldsWholeTransactions(t *testing.T) {
 		t.Fatalf("a consistent list after the transaction holds %v", got)
 	}
 }
+
+// TestWatchNext: a watch taken with Next, in the consumer's goroutine,
+// gives what ResultChan gives: the initial events, then the changes, and
+// when it falls behind the 410 that ends it, then nothing. Pending counts
+// what waits; a ctx that ends returns at once and leaves the watch going.
+func TestWatchNext(t *testing.T) {
+	s, c := newPair(t, Options{WatcherBuffer: 5})
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, "a/", storage.WatchOptions{SendInitialEvents: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	p, ok := w.(storage.Puller)
+	if !ok {
+		t.Fatalf("the cache's watch %T is no storage.Puller", w)
+	}
+	next := func(want watch.EventType, name string) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		ev, ok := p.Next(tctx)
+		if !ok {
+			t.Fatalf("no event, want %s %s", want, name)
+		}
+		if got := ev.Object.(*corev1.ConfigMap); ev.Type != want || got.Name != name {
+			t.Fatalf("got %s %s, want %s %s", ev.Type, got.Name, want, name)
+		}
+	}
+	if n := p.Pending(); n != 3 {
+		t.Fatalf("Pending = %d before the initial events, want 3", n)
+	}
+	for i := range 3 {
+		next(watch.Added, fmt.Sprintf("o%d", i))
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if ev, ok := p.Next(short); ok {
+		t.Fatalf("an event %s with nothing written", ev.Type)
+	}
+	if _, err := s.Create(ctx, "a/o3", storagetest.CM("a", "o3", "x")); err != nil {
+		t.Fatal(err)
+	}
+	next(watch.Added, "o3")
+	if n := p.Pending(); n != 0 {
+		t.Fatalf("Pending = %d with nothing written, want 0", n)
+	}
+
+	// Two writes wait until they are taken.
+	for i := 4; i < 6; i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Pending(); n != 2 {
+		t.Fatalf("Pending = %d after two writes, want 2", n)
+	}
+	next(watch.Added, "o4")
+	next(watch.Added, "o5")
+
+	// Behind by more than its buffer: the watch ends with a 410.
+	for i := 6; i < 20; i++ {
+		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev, ok := p.Next(ctx)
+	if st, isStatus := ev.Object.(*metav1.Status); !ok || ev.Type != watch.Error || !isStatus || st.Code != 410 {
+		t.Fatalf("got %s %v (%v), want the 410 that ends a watch behind its buffer", ev.Type, ev.Object, ok)
+	}
+	if ev, ok := p.Next(ctx); ok {
+		t.Fatalf("an event %s after the watch ended", ev.Type)
+	}
+}

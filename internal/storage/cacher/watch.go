@@ -36,9 +36,12 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 	}
 	c.mu.RUnlock()
 
-	w := &cacheWatcher{cacher: c, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, bookmarks: opts.Bookmarks, shared: opts.Shared,
+	w := &cacheWatcher{cacher: c, ctx: ctx, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, shared: opts.Shared,
 		transform: opts.Transform,
 		input:     make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
+	if opts.Bookmarks {
+		w.bookmarks = time.NewTicker(max(storage.BookmarkInterval, 10*time.Millisecond))
+	}
 	var initial []watch.Event
 	c.mu.Lock()
 	switch {
@@ -74,7 +77,7 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 	}
 	c.watchers[w] = struct{}{}
 	c.mu.Unlock()
-	go w.run(ctx, initial)
+	w.initial = initial
 	return w, nil
 }
 
@@ -90,24 +93,38 @@ func (c *Cacher) bookmark(rev int64) watch.Event {
 // cacheWatcher is one client's watch: events reach it through a buffer;
 // when the buffer is full the client is too slow and its watch ends with
 // a 410, so that it re-lists, rather than hold up the others or grow.
+// Its consumer takes the events with Next, in the consumer's goroutine
+// (the watch handler: one goroutine hop per event and watcher fewer), or
+// from ResultChan, fed by a goroutine of the watcher's.
 type cacheWatcher struct {
 	cacher    *Cacher
+	ctx       context.Context // the Watch's: the watch ends with it
 	prefix    string
 	exact     bool
 	pred      storage.Predicate
-	bookmarks bool
+	bookmarks *time.Ticker                                 // nil: no BOOKMARK events
 	shared    bool                                         // events carry the cache's objects, not copies
 	transform func(runtime.Object) (runtime.Object, error) // WatchOptions.Transform
 	input     chan *event
 	result    chan watch.Event
 	done      chan struct{}
 
+	// The consumer's: the events before the input's, and whether the
+	// last event was taken.
+	initial []watch.Event
+	ended   bool
+	runOnce sync.Once
+
 	endOnce  sync.Once
 	mu       sync.Mutex
 	endEvent *watch.Event
 }
 
-func (w *cacheWatcher) ResultChan() <-chan watch.Event { return w.result }
+// ResultChan starts the goroutine that feeds the channel, on first call.
+func (w *cacheWatcher) ResultChan() <-chan watch.Event {
+	w.runOnce.Do(func() { go w.run() })
+	return w.result
+}
 
 // Stop ends the watch from the client's side.
 func (w *cacheWatcher) Stop() {
@@ -134,6 +151,9 @@ func (w *cacheWatcher) terminate(last *watch.Event) {
 		w.mu.Lock()
 		w.endEvent = last
 		w.mu.Unlock()
+		if w.bookmarks != nil {
+			w.bookmarks.Stop()
+		}
 		close(w.done)
 	})
 }
@@ -171,50 +191,46 @@ func (w *cacheWatcher) translate(e *event) (watch.Event, bool) {
 	return watch.Event{}, false
 }
 
-func (w *cacheWatcher) send(ev watch.Event) bool {
-	select {
-	case w.result <- storage.Transformed(w.transform, ev):
-		return true
-	case <-w.done:
-		return false
-	}
+// Next is storage.Puller's: the initial events, then the changes (and
+// BOOKMARKs) as they come, then the event the watch ended with, if any.
+func (w *cacheWatcher) Next(ctx context.Context) (watch.Event, bool) {
+	ev, _, ok := w.next(ctx)
+	return ev, ok
 }
 
-func (w *cacheWatcher) run(ctx context.Context, initial []watch.Event) {
-	defer close(w.result)
-	defer func() {
-		w.mu.Lock()
-		last := w.endEvent
-		w.mu.Unlock()
-		if last != nil {
-			select {
-			case w.result <- *last:
-			case <-ctx.Done():
-			case <-time.After(5 * time.Second):
-			}
-		}
-	}()
-	for _, ev := range initial {
-		if !w.send(ev) {
-			return
-		}
-	}
+// Pending is storage.Puller's.
+func (w *cacheWatcher) Pending() int { return len(w.initial) + len(w.input) }
+
+// next is Next, and whether the event is the last (the one the watch
+// ended with).
+func (w *cacheWatcher) next(ctx context.Context) (ev watch.Event, last, ok bool) {
 	var tick <-chan time.Time
-	if w.bookmarks {
-		t := time.NewTicker(max(storage.BookmarkInterval, 10*time.Millisecond))
-		defer t.Stop()
-		tick = t.C
+	if w.bookmarks != nil {
+		tick = w.bookmarks.C
 	}
 	for {
 		select {
-		case <-ctx.Done():
-			w.Stop()
-			return
 		case <-w.done:
-			return
+			return w.end()
+		default:
+		}
+		if len(w.initial) > 0 {
+			ev := w.initial[0]
+			w.initial[0] = watch.Event{}
+			w.initial = w.initial[1:]
+			return storage.Transformed(w.transform, ev), false, true
+		}
+		select {
+		case <-ctx.Done():
+			return watch.Event{}, false, false
+		case <-w.ctx.Done():
+			w.Stop()
+			return watch.Event{}, false, false
+		case <-w.done:
+			return w.end()
 		case e := <-w.input:
-			if ev, ok := w.translate(e); ok && !w.send(ev) {
-				return
+			if ev, ok := w.translate(e); ok {
+				return storage.Transformed(w.transform, ev), false, true
 			}
 		case <-tick:
 			// Every event up to the cache's revision has reached this
@@ -222,9 +238,47 @@ func (w *cacheWatcher) run(ctx context.Context, initial []watch.Event) {
 			w.cacher.mu.RLock()
 			rev, empty := w.cacher.rev, len(w.input) == 0
 			w.cacher.mu.RUnlock()
-			if empty && !w.send(w.cacher.bookmark(rev)) {
-				return
+			if empty {
+				return storage.Transformed(w.transform, w.cacher.bookmark(rev)), false, true
 			}
+		}
+	}
+}
+
+// end is the event the watch ended with, once; then none.
+func (w *cacheWatcher) end() (ev watch.Event, last, ok bool) {
+	if w.ended {
+		return watch.Event{}, false, false
+	}
+	w.ended = true
+	w.mu.Lock()
+	end := w.endEvent
+	w.mu.Unlock()
+	if end == nil {
+		return watch.Event{}, false, false
+	}
+	return *end, true, true
+}
+
+// run feeds ResultChan.
+func (w *cacheWatcher) run() {
+	defer close(w.result)
+	for {
+		ev, last, ok := w.next(context.Background())
+		if !ok {
+			return
+		}
+		if last {
+			select {
+			case w.result <- ev:
+			case <-w.ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		select {
+		case w.result <- ev:
+		case <-w.done: // next sends the last event
 		}
 	}
 }
