@@ -24,8 +24,8 @@ import (
 type Resources struct {
 	cat       *registry.Catalogue
 	admission *admission.Chain
-	// stopping ends watches when the server shuts down.
-	stopping <-chan struct{}
+	// stop ends watches when the server shuts down.
+	stop context.Context
 	// MinRequestTimeout is --min-request-timeout: a watch without
 	// timeoutSeconds lasts between one and two times this.
 	MinRequestTimeout time.Duration
@@ -37,7 +37,16 @@ type Resources struct {
 // NewResources returns the handler for the catalogue's stores, with
 // admission run on every write; watches end when stopping closes.
 func NewResources(cat *registry.Catalogue, adm *admission.Chain, stopping <-chan struct{}) *Resources {
-	return &Resources{cat: cat, admission: adm, stopping: stopping, MinRequestTimeout: 1800 * time.Second}
+	stop := context.Background()
+	if stopping != nil {
+		var cancel context.CancelFunc
+		stop, cancel = context.WithCancel(stop)
+		go func() {
+			<-stopping
+			cancel()
+		}()
+	}
+	return &Resources{cat: cat, admission: adm, stop: stop, MinRequestTimeout: 1800 * time.Second}
 }
 
 // verbHandlers are the handlers by verb, for requests naming no

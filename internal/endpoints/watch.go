@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -78,64 +79,78 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	rec := newWatchRecorder(w, s)
 	frames := frameIDs(s, stream)
 	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(rec), stream.Serializer)
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	// The events are taken in this goroutine when the watch allows it
+	// (storage.Puller), and written out when no more wait.
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	defer context.AfterFunc(h.stop, cancel)()
+	next, pending := pull(wi)
 	first := true
 	var buf bytes.Buffer
 	for {
-		select {
-		case <-r.Context().Done():
+		ev, ok := next(ctx)
+		if !ok {
 			return
-		case <-h.stopping:
-			return
-		case <-timer.C:
-			return
-		case ev, ok := <-wi.ResultChan():
-			if !ok {
-				return
-			}
-			obj, err := h.watchObject(r, s, ev, first)
+		}
+		obj, err := h.watchObject(r, s, ev, first)
+		if err != nil {
+			obj = &apierrors.NewInternalError(err).ErrStatus
+			ev.Type = watch.Error
+		}
+		if ev.Type != watch.Bookmark {
+			first = false
+		}
+		if c, ok := obj.(*storage.Cached); ok && frames[ev.Type] != "" {
+			// The frame is shared with every watcher of this event.
+			frame, err := c.Frame(frames[ev.Type], func(w io.Writer) error {
+				return writeEvent(w, s.out.Info.Serializer, stream, ev.Type, c)
+			})
 			if err != nil {
-				obj = &apierrors.NewInternalError(err).ErrStatus
-				ev.Type = watch.Error
-			}
-			if ev.Type != watch.Bookmark {
-				first = false
-			}
-			if c, ok := obj.(*storage.Cached); ok && frames[ev.Type] != "" {
-				// The frame is shared with every watcher of this event.
-				frame, err := c.Frame(frames[ev.Type], func(w io.Writer) error {
-					return writeEvent(w, s.out.Info.Serializer, stream, ev.Type, c)
-				})
-				if err != nil {
-					return
-				}
-				if _, err := rec.Write(frame); err != nil {
-					return
-				}
-				rec.recordEvent()
-				if flusher != nil && len(wi.ResultChan()) == 0 {
-					flusher.Flush()
-				}
-				continue
-			}
-			buf.Reset()
-			if err := s.out.Info.Serializer.Encode(obj, &buf); err != nil {
 				return
 			}
-			out := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}
-			if err := enc.Encode(out); err != nil {
+			if _, err := rec.Write(frame); err != nil {
 				return
 			}
 			rec.recordEvent()
-			if flusher != nil && len(wi.ResultChan()) == 0 {
+			if flusher != nil && pending() == 0 {
 				flusher.Flush()
 			}
-			if ev.Type == watch.Error {
-				return
-			}
+			continue
+		}
+		buf.Reset()
+		if err := s.out.Info.Serializer.Encode(obj, &buf); err != nil {
+			return
+		}
+		out := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}
+		if err := enc.Encode(out); err != nil {
+			return
+		}
+		rec.recordEvent()
+		if flusher != nil && pending() == 0 {
+			flusher.Flush()
+		}
+		if ev.Type == watch.Error {
+			return
 		}
 	}
+}
+
+// pull is how the handler takes wi's events: next waits for one until
+// ctx ends (false then, or when the watch ends), pending counts those
+// waiting. A storage.Puller gives them in the caller's goroutine.
+func pull(wi watch.Interface) (next func(context.Context) (watch.Event, bool), pending func() int) {
+	if p, ok := wi.(storage.Puller); ok {
+		return p.Next, p.Pending
+	}
+	ch := wi.ResultChan()
+	return func(ctx context.Context) (watch.Event, bool) {
+		select {
+		case ev, ok := <-ch:
+			return ev, ok
+		case <-ctx.Done():
+			return watch.Event{}, false
+		}
+	}, func() int { return len(ch) }
 }
 
 // frameIDs name a watch's shared event frames by event type (the
