@@ -22,6 +22,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 		if d <= 0 {
 			return next
 		}
+		handlers := newWorkers(256, 5*time.Second)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if isLongRunning(request.InfoFrom(r.Context())) {
 				next.ServeHTTP(w, r)
@@ -35,7 +36,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 			defer cancel()
 			tw := &timeoutWriter{w: w, h: w.Header().Clone(), ctx: ctx}
 			done := make(chan any, 1)
-			go func() {
+			handlers.run(func() {
 				defer func() {
 					v := recover()
 					if v != nil && v != http.ErrAbortHandler {
@@ -46,7 +47,7 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 					done <- v
 				}()
 				next.ServeHTTP(tw, r.WithContext(ctx))
-			}()
+			})
 			select {
 			case v := <-done:
 				if v != nil {
