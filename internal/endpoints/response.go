@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -73,7 +72,7 @@ type deferredWriter struct {
 	contentType string
 	buf         []byte
 	out         io.Writer // nil until started
-	gz          *gzip.Writer
+	gz          io.WriteCloser
 	// bw gathers a large answer into big writes: each write to an HTTP/2
 	// response is a hand-over to the connection's goroutine and a frame,
 	// so 64 KiB at a time rather than an item or a 4 KiB buffer at a time.
@@ -113,8 +112,7 @@ func (d *deferredWriter) start(large bool) {
 	if acceptsGzip(d.r) {
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")
-		d.gz = gzipWriters.Get().(*gzip.Writer)
-		d.gz.Reset(d.bw)
+		d.gz = newGzip(d.bw)
 		d.out = d.gz
 	}
 	d.w.WriteHeader(d.code)
@@ -130,7 +128,6 @@ func (d *deferredWriter) Close() error {
 	var err error
 	if d.gz != nil {
 		err = d.gz.Close()
-		gzipWriters.Put(d.gz)
 		d.gz = nil
 	}
 	if d.bw != nil {
@@ -145,14 +142,6 @@ func (d *deferredWriter) Close() error {
 }
 
 var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-
-// gzipWriters are reused: a compressor's state is large. The compressor
-// is klauspost/compress's, whose level 1 takes half the CPU of the
-// standard library's for a smaller output (the format is the same).
-var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
-	return w
-}}
 
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
