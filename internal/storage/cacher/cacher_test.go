@@ -773,3 +773,38 @@ func TestWatchNext(t *testing.T) {
 		t.Fatalf("an event %s after the watch ended", ev.Type)
 	}
 }
+
+// TestWatchEndsWithItsContext: a watch whose context ends leaves the
+// cache even when its consumer takes no events (no goroutine of the
+// watcher's watches the context for it).
+func TestWatchEndsWithItsContext(t *testing.T) {
+	_, c := newPair(t, Options{})
+	if _, err := c.List(context.Background(), "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := c.Watch(ctx, "a/", storage.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watching := func() bool {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		_, ok := c.watchers[w.(*cacheWatcher)]
+		return ok
+	}
+	if !watching() {
+		t.Fatal("the watch is not among the cache's watchers")
+	}
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for watching() {
+		if time.Now().After(deadline) {
+			t.Fatal("the watch is still among the cache's watchers 5 s after its context ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if ev, ok := w.(storage.Puller).Next(context.Background()); ok {
+		t.Fatalf("an event %s after the watch ended", ev.Type)
+	}
+}

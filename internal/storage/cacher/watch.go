@@ -78,6 +78,11 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 	c.watchers[w] = struct{}{}
 	c.mu.Unlock()
 	w.initial = initial
+	// The watch ends with ctx, whether or not its consumer is taking
+	// events at the time.
+	w.mu.Lock()
+	w.unwatch = context.AfterFunc(ctx, w.Stop)
+	w.mu.Unlock()
 	return w, nil
 }
 
@@ -118,6 +123,7 @@ type cacheWatcher struct {
 	endOnce  sync.Once
 	mu       sync.Mutex
 	endEvent *watch.Event
+	unwatch  func() bool // stops the Stop at the end of ctx
 }
 
 // ResultChan starts the goroutine that feeds the channel, on first call.
@@ -150,7 +156,11 @@ func (w *cacheWatcher) terminate(last *watch.Event) {
 	w.endOnce.Do(func() {
 		w.mu.Lock()
 		w.endEvent = last
+		unwatch := w.unwatch
 		w.mu.Unlock()
+		if unwatch != nil {
+			unwatch()
+		}
 		if w.bookmarks != nil {
 			w.bookmarks.Stop()
 		}
