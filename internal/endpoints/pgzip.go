@@ -232,23 +232,14 @@ func crc32Combine(crc1, crc2 uint32, len2 int64) uint32 {
 	}
 	gf2Square(even[:], odd[:]) // two zero bits
 	gf2Square(odd[:], even[:]) // four
-	for {
-		// The first squaring makes the operator for one zero byte.
-		gf2Square(even[:], odd[:])
+	// Each squaring doubles the zeros: the first makes the operator for
+	// one zero byte, the next for two, and so on by len2's bits.
+	op, spare := odd[:], even[:]
+	for ; len2 != 0; len2 >>= 1 {
+		gf2Square(spare, op)
+		op, spare = spare, op
 		if len2&1 != 0 {
-			crc1 = gf2Times(even[:], crc1)
-		}
-		len2 >>= 1
-		if len2 == 0 {
-			break
-		}
-		gf2Square(odd[:], even[:])
-		if len2&1 != 0 {
-			crc1 = gf2Times(odd[:], crc1)
-		}
-		len2 >>= 1
-		if len2 == 0 {
-			break
+			crc1 = gf2Times(op, crc1)
 		}
 	}
 	return crc1 ^ crc2
