@@ -95,42 +95,42 @@ func TestCRC32Combine(t *testing.T) {
 // at once: the time per answer is then the CPU each costs.
 func BenchmarkGzipList(b *testing.B) {
 	in := listLike(2600 << 10)
-	b.Run("one", func(b *testing.B) {
-		b.SetBytes(int64(len(in)))
-		w, _ := kgzip.NewWriterLevel(io.Discard, 1)
-		for b.Loop() {
-			w.Reset(io.Discard)
-			w.Write(in)
-			w.Close()
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.SetBytes(int64(len(in)))
-		for b.Loop() {
-			z := newParallelGzip(io.Discard, 1)
-			z.Write(in)
-			z.Close()
-		}
-	})
-	b.Run("one-busy", func(b *testing.B) {
-		b.SetBytes(int64(len(in)))
-		b.RunParallel(func(pb *testing.PB) {
+	// Each compressor is made per goroutine: a func compressing in once.
+	compressors := map[string]func() func(){
+		"one": func() func() {
 			w, _ := kgzip.NewWriterLevel(io.Discard, 1)
-			for pb.Next() {
+			return func() {
 				w.Reset(io.Discard)
 				w.Write(in)
 				w.Close()
 			}
-		})
-	})
-	b.Run("parallel-busy", func(b *testing.B) {
-		b.SetBytes(int64(len(in)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
+		},
+		"parallel": func() func() {
+			return func() {
 				z := newParallelGzip(io.Discard, 1)
 				z.Write(in)
 				z.Close()
 			}
+		},
+	}
+	for _, name := range []string{"one", "parallel"} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			compress := compressors[name]()
+			for b.Loop() {
+				compress()
+			}
 		})
-	})
+	}
+	for _, name := range []string{"one", "parallel"} {
+		b.Run(name+"-busy", func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.RunParallel(func(pb *testing.PB) {
+				compress := compressors[name]()
+				for pb.Next() {
+					compress()
+				}
+			})
+		})
+	}
 }
