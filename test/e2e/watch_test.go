@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"kapi/internal/storage"
+	"kapi/internal/storage/storagetest"
 )
 
 // TestWatchFromResourceVersion: watchers in JSON and in protobuf, which
@@ -271,18 +272,9 @@ func TestWatchList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	next := func() watch.Event {
-		select {
-		case ev := <-w.ResultChan():
-			return ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event")
-		}
-		return watch.Event{}
-	}
 	var got []string
 	for len(got) < 3 {
-		ev := next()
+		ev := storagetest.Next(t, w)
 		cm := ev.Object.(*corev1.ConfigMap)
 		if ev.Type == watch.Bookmark {
 			if cm.Annotations[metav1.InitialEventsAnnotationKey] != "true" {
@@ -299,7 +291,7 @@ func TestWatchList(t *testing.T) {
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "c" {
+	if ev := storagetest.Next(t, w); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != "c" {
 		t.Fatalf("after the initial events: %s %v", ev.Type, ev.Object)
 	}
 	// Without bookmarks it is refused, as kube-apiserver refuses it.
