@@ -62,11 +62,10 @@ func (b *bench) watchFanOutSpread(ctx context.Context) ([]result, string, error)
 		return nil, "", err
 	}
 	client, server, _ := g.cpu.used()
-	us := func(sec float64) float64 { return sec * 1e6 / float64(max(g.delivered, 1)) }
 	bare := fmt.Sprintf("    the same on a bare Go HTTP/2 server (TLS; each event encoded once per encoding, written to every watcher; no storage, no filters):\n"+
 		"      delivery p99 %.1f ms (%.2fx etcd's), missed %d; writes %.0f/s alone, %.0f/s during (%.2fx slower); cores: client %.2f, server %.2f; "+
 		"CPU per delivered event: client %.1f µs, server %.1f µs\n",
-		g.p99, g.p99/e.p99, g.missed, g.alone, g.under, g.alone/g.under, client, server, us(g.cpu.client), us(g.cpu.kapi))
+		g.p99, g.p99/e.p99, g.missed, g.alone, g.under, g.alone/g.under, client, server, perEvent(g.cpu.client, g.delivered), perEvent(g.cpu.kapi, g.delivered))
 	name := fmt.Sprintf("fan-out %d connections x %d writers on %d objects", b.cfg.Watchers, b.cfg.Clients, fanOutObjects)
 	return []result{
 		{name: name + ", delivery p99", unit: "ms", etcd: e.p99, kapi: k.p99, goal: "<= 1.5x",
