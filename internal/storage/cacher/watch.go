@@ -103,7 +103,7 @@ func (c *Cacher) bookmark(rev int64) watch.Event {
 // from ResultChan, fed by a goroutine of the watcher's.
 type cacheWatcher struct {
 	cacher    *Cacher
-	ctx       context.Context // the Watch's: the watch ends with it
+	ctx       context.Context // the Watch's: the watch ends with it (unwatch)
 	prefix    string
 	exact     bool
 	pred      storage.Predicate
@@ -232,9 +232,6 @@ func (w *cacheWatcher) next(ctx context.Context) (ev watch.Event, last, ok bool)
 		}
 		select {
 		case <-ctx.Done():
-			return watch.Event{}, false, false
-		case <-w.ctx.Done():
-			w.Stop()
 			return watch.Event{}, false, false
 		case <-w.done:
 			return w.end()
