@@ -70,7 +70,7 @@ func itemBytes(item runtime.Object, id runtime.Identifier, encode func(runtime.O
 		return c.Encoded(id, encode)
 	}
 	var buf bytes.Buffer
-	err := encode(item.DeepCopyObject(), &buf)
+	err := encode(storage.EncodingCopy(item), &buf)
 	return buf.Bytes(), err
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"weak"
 
@@ -67,9 +68,10 @@ func (c *Cached) CacheEncode(id runtime.Identifier, encode func(runtime.Object, 
 	return err
 }
 
-// Encoded returns the encoding id of the object, computed by encode (on a
-// copy, which encode may change) the first time it is asked for. The bytes
-// are shared: read them, never change them.
+// Encoded returns the encoding id of the object, computed by encode the
+// first time it is asked for, on an EncodingCopy: encode may set the
+// copy's own fields (its kind), never change what they point to. The
+// bytes are shared: read them, never change them.
 func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.Writer) error) ([]byte, error) {
 	c.mu.Lock()
 	var e *encoding
@@ -86,10 +88,26 @@ func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.W
 	c.mu.Unlock()
 	e.once.Do(func() {
 		var buf bytes.Buffer
-		e.err = encode(c.obj.DeepCopyObject(), &buf)
+		e.err = encode(EncodingCopy(c.obj), &buf)
 		e.raw = buf.Bytes()
 	})
 	return e.raw, e.err
+}
+
+// EncodingCopy is a copy of obj for an encoder, which may set the copy's
+// apiVersion and kind (the versioning codec does, and list items clear
+// them) but changes nothing else: a shallow copy of a typed object, whose
+// TypeMeta is then its own, and a deep copy of anything else (an
+// unstructured object keeps its kind in its map). A deep copy of a Pod
+// costs more than encoding it.
+func EncodingCopy(obj runtime.Object) runtime.Object {
+	v := reflect.ValueOf(obj)
+	if _, ok := obj.(runtime.Unstructured); ok || v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return obj.DeepCopyObject()
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	return c.Interface().(runtime.Object)
 }
 
 // Frame returns the bytes id, written by write (which reads the object,

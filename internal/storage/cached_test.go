@@ -3,12 +3,14 @@ package storage
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -75,6 +77,34 @@ func TestCachedEncodesOnce(t *testing.T) {
 	}
 	if Unwrap(c) != runtime.Object(cm) || Unwrap(cp) != runtime.Object(cp) {
 		t.Fatal("Unwrap")
+	}
+}
+
+// TestEncodingCopy: a typed object's copy has its own fields (an encoder
+// sets its kind) and shares what they point to; an unstructured object,
+// whose kind is in its map, is copied deeply.
+func TestEncodingCopy(t *testing.T) {
+	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "a"}, Data: map[string]string{"k": "v"}}
+	cp := EncodingCopy(cm).(*corev1.ConfigMap)
+	if cp == cm || !reflect.DeepEqual(cp, cm) {
+		t.Fatalf("not a copy: %p %p %v", cp, cm, cp)
+	}
+	cp.SetGroupVersionKind(schema.GroupVersionKind{})
+	cp.Name = "b"
+	if cm.Kind != "ConfigMap" || cm.Name != "a" {
+		t.Fatalf("the copy's fields are the object's: %v", cm)
+	}
+	if reflect.ValueOf(cp.Data).UnsafePointer() != reflect.ValueOf(cm.Data).UnsafePointer() {
+		t.Fatal("the copy does not share the object's data")
+	}
+
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "x/v1", "kind": "X", "spec": map[string]any{"a": "b"}}}
+	ucp := EncodingCopy(u).(*unstructured.Unstructured)
+	ucp.SetGroupVersionKind(schema.GroupVersionKind{})
+	unstructured.SetNestedField(ucp.Object, "c", "spec", "a")
+	if u.GetKind() != "X" || u.Object["spec"].(map[string]any)["a"] != "b" {
+		t.Fatalf("an unstructured copy shares its map: %v", u.Object)
 	}
 }
 
