@@ -135,7 +135,8 @@ func BenchmarkEncodeShared(b *testing.B) {
 
 // BenchmarkEncodeSharedFirst: the first list of 2,000 cached objects, whose
 // encodings are made by the list, in the writer's goroutine alone or with
-// helpers on the other cores (encodeAhead).
+// helpers on the other cores (encodeItems), and by a list too long to keep
+// them (keepEncodingsMax).
 func BenchmarkEncodeSharedFirst(b *testing.B) {
 	objs := make([]*corev1.ConfigMap, 2000)
 	for i := range objs {
@@ -145,12 +146,15 @@ func BenchmarkEncodeSharedFirst(b *testing.B) {
 	for _, mt := range []string{"application/json", "application/vnd.kubernetes.protobuf"} {
 		out := Output{Info: serializer(b, mt)}
 		r := httptest.NewRequest(http.MethodGet, "/api/v1/configmaps", nil)
-		for _, ahead := range []bool{false, true} {
-			name := map[bool]string{false: "writer-alone", true: "ahead"}[ahead]
+		for _, name := range []string{"writer-alone", "ahead", "ahead-not-kept"} {
 			b.Run(mt+"/"+name, func(b *testing.B) {
-				if !ahead {
+				switch name {
+				case "writer-alone":
 					defer func(n int) { encodeAheadMin = n }(encodeAheadMin)
 					encodeAheadMin = len(objs) + 1
+				case "ahead-not-kept":
+					defer func(n int) { keepEncodingsMax = n }(keepEncodingsMax)
+					keepEncodingsMax = len(objs) - 1
 				}
 				b.ReportAllocs()
 				for b.Loop() {

@@ -63,15 +63,33 @@ func writeSharedList(w http.ResponseWriter, r *http.Request, out Output, l *regi
 	return true
 }
 
-// itemBytes is an item's encoding: from the cache when the item is shared,
-// else computed.
-func itemBytes(item runtime.Object, id runtime.Identifier, encode func(runtime.Object, io.Writer) error) ([]byte, error) {
-	if c, ok := item.(*storage.Cached); ok {
-		return c.Encoded(id, encode)
+// keepEncodingsMax is the most items of a list that keeps, with its
+// cached items, the encodings it makes. Lists of a namespace or of a
+// selector, the ones that repeat, are smaller. A list of more is a relist
+// of a whole resource (an informer starting), and keeping its encodings
+// would grow kapi's memory by the size of the answer, for every object of
+// the resource: the items of such a list are encoded for the answer only,
+// unless they keep an encoding already.
+var keepEncodingsMax = 4096
+
+// itemEncoder returns the encoding of one item of a list: kept with the
+// item (made now if need be) when the item is shared and keep is true;
+// else the one the item keeps already, or one made for this answer only.
+func itemEncoder(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, keep bool) func(runtime.Object) ([]byte, error) {
+	return func(item runtime.Object) ([]byte, error) {
+		if c, ok := item.(*storage.Cached); ok {
+			if keep {
+				return c.Encoded(id, encode)
+			}
+			if b, ok := c.Kept(id); ok {
+				return b, nil
+			}
+			item = c.Object()
+		}
+		var buf bytes.Buffer
+		err := encode(storage.EncodingCopy(item), &buf)
+		return buf.Bytes(), err
 	}
-	var buf bytes.Buffer
-	err := encode(storage.EncodingCopy(item), &buf)
-	return buf.Bytes(), err
 }
 
 // jsonList writes {"kind":...,"apiVersion":...,"metadata":{...},"items":[...]}
@@ -110,9 +128,10 @@ func (j jsonList) writeList(w io.Writer, l *registry.SharedList) error {
 		id = runtime.Identifier(j.enc.Identifier())
 		encode = j.enc.Encode
 	}
-	defer encodeAhead(l.Items, id, encode)()
-	for i, item := range l.Items {
-		b, err := itemBytes(item, id, encode)
+	items := encodeItems(l.Items, itemEncoder(id, encode, len(l.Items) <= keepEncodingsMax))
+	defer items.stop()
+	for i := range l.Items {
+		b, err := items.item(i)
 		if err != nil {
 			return err
 		}
@@ -149,6 +168,7 @@ var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
 // protoMessage is what generated kube types implement.
 type protoMessage interface {
 	Marshal() ([]byte, error)
+	Size() int
 }
 
 const protobufItemEncoding = runtime.Identifier("protobuf" + itemEncodingSuffix)
@@ -175,16 +195,34 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 	if err != nil {
 		return err
 	}
-	// The envelope states the list's size first: every item is encoded
-	// (or found) before anything is written.
-	items := make([][]byte, len(l.Items))
-	size := protowire.SizeTag(listMetaField) + protowire.SizeBytes(len(metaBytes))
-	defer encodeAhead(l.Items, protobufItemEncoding, encodeProtoItem)()
-	for i, item := range l.Items {
-		if items[i], err = itemBytes(item, protobufItemEncoding, encodeProtoItem); err != nil {
-			return err
+	// The envelope states the list's size first. A list that keeps its
+	// items' encodings makes them all first; one that does not takes the
+	// sizes of those not kept from the messages, and encodes each item as
+	// it writes it.
+	keep := len(l.Items) <= keepEncodingsMax
+	encode := itemEncoder(protobufItemEncoding, encodeProtoItem, keep)
+	sizes := make([]int, len(l.Items))
+	var kept [][]byte
+	if keep {
+		kept = make([][]byte, len(l.Items))
+		items := encodeItems(l.Items, encode)
+		defer items.stop()
+		for i := range l.Items {
+			if kept[i], err = items.item(i); err != nil {
+				return err
+			}
+			sizes[i] = len(kept[i])
 		}
-		size += protowire.SizeTag(listItemsField) + protowire.SizeBytes(len(items[i]))
+	} else {
+		for i, item := range l.Items {
+			if sizes[i], err = protoItemSize(item); err != nil {
+				return err
+			}
+		}
+	}
+	size := protowire.SizeTag(listMetaField) + protowire.SizeBytes(len(metaBytes))
+	for _, n := range sizes {
+		size += protowire.SizeTag(listItemsField) + protowire.SizeBytes(n)
 	}
 	if _, err := w.Write(protobufMagic); err != nil {
 		return err
@@ -207,7 +245,24 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 		if err := field(listMetaField, metaBytes); err != nil {
 			return n, err
 		}
-		for _, b := range items {
+		var items *itemEncodings
+		if !keep {
+			items = encodeItems(l.Items, encode)
+			defer items.stop()
+		}
+		for i := range l.Items {
+			var b []byte
+			if keep {
+				b = kept[i]
+			} else {
+				var err error
+				if b, err = items.item(i); err != nil {
+					return n, err
+				}
+			}
+			if len(b) != sizes[i] {
+				return n, fmt.Errorf("list item %d: %d bytes, sized %d", i, len(b), sizes[i])
+			}
 			if err := field(listItemsField, b); err != nil {
 				return n, err
 			}
@@ -217,50 +272,122 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 	return err
 }
 
+// protoItemSize is the size of an item's protobuf message: its kept
+// encoding's, or the message's own count.
+func protoItemSize(item runtime.Object) (int, error) {
+	if c, ok := item.(*storage.Cached); ok {
+		if b, ok := c.Kept(protobufItemEncoding); ok {
+			return len(b), nil
+		}
+		item = c.Object()
+	}
+	m, ok := item.(protoMessage)
+	if !ok {
+		return 0, fmt.Errorf("%T cannot be encoded as protobuf", item)
+	}
+	return m.Size(), nil
+}
+
 // encodeAheadMin is the fewest items a list encodes in more than one
 // goroutine.
 var encodeAheadMin = 64
 
-// encodeAhead encodes the cached items of a list in as many goroutines as
-// there are other cores, so that the first list of objects never encoded
-// in its format takes more than one core. The items are split in as many
-// runs as goroutines (the writer's included): the writer encodes the first
-// run as it writes it, each helper one of the others, and when the writer
-// comes to them they are encoded or being encoded (the item's encoding is
-// made once, by whoever asks first). Items encoded before cost a helper a
-// look. The returned function stops the helpers and waits for them.
-func encodeAhead(items []runtime.Object, id runtime.Identifier, encode func(runtime.Object, io.Writer) error) (stop func()) {
-	helpers := goruntime.GOMAXPROCS(0) - 1
-	if helpers < 1 || len(items) < encodeAheadMin {
-		return func() {}
+// encodeChunk is the items a helper encodes at a time, and encodeWindow
+// the chunks encoded at most before the writer takes them: a list made
+// for its answer only is held a few chunks at a time, not whole.
+const encodeChunk, encodeWindow = 32, 8
+
+// itemEncodings gives a list's writer its items' encodings, in order.
+// When there are other cores and the list is long, helpers (one per core:
+// the writer mostly waits on them) encode the items ahead of the writer a
+// chunk at a time, so that the first list of objects never encoded in
+// its format, or a list encoded for its answer only, takes every core.
+type itemEncodings struct {
+	objs []runtime.Object
+	one  func(runtime.Object) ([]byte, error)
+
+	// With helpers: chunk k's items are out[k*encodeChunk:], its error
+	// errs[k], and ready[k] closes when they are made. A helper takes a
+	// token from room before it starts a chunk, and the writer gives one
+	// back when it is done with one.
+	out   [][]byte
+	errs  []error
+	ready []chan struct{}
+	next  atomic.Int64
+	room  chan struct{}
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// encodeItems starts encoding objs with one; the caller takes them with
+// item, in order, and calls stop at the end.
+func encodeItems(objs []runtime.Object, one func(runtime.Object) ([]byte, error)) *itemEncodings {
+	e := &itemEncodings{objs: objs, one: one}
+	helpers := goruntime.GOMAXPROCS(0)
+	if helpers < 2 || len(objs) < encodeAheadMin {
+		return e
 	}
-	if _, ok := items[0].(*storage.Cached); !ok {
-		return func() {} // not kept: encoded where written
+	chunks := (len(objs) + encodeChunk - 1) / encodeChunk
+	e.out, e.errs, e.ready = make([][]byte, len(objs)), make([]error, chunks), make([]chan struct{}, chunks)
+	for k := range e.ready {
+		e.ready[k] = make(chan struct{})
 	}
-	var done atomic.Bool
-	var wg sync.WaitGroup
-	run := (len(items) + helpers) / (helpers + 1)
-	for h := 1; h <= helpers; h++ {
-		from, to := h*run, min((h+1)*run, len(items))
-		if from >= to {
-			break
+	e.room, e.quit = make(chan struct{}, encodeWindow), make(chan struct{})
+	for range encodeWindow {
+		e.room <- struct{}{}
+	}
+	for range helpers {
+		e.wg.Go(e.help)
+	}
+	return e
+}
+
+func (e *itemEncodings) help() {
+	for {
+		select {
+		case <-e.room:
+		case <-e.quit:
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, item := range items[from:to] {
-				if done.Load() {
-					return
-				}
-				if c, ok := item.(*storage.Cached); ok {
-					c.Encoded(id, encode)
-				}
+		k := int(e.next.Add(1) - 1)
+		if k >= len(e.ready) {
+			return
+		}
+		for i := k * encodeChunk; i < min((k+1)*encodeChunk, len(e.objs)); i++ {
+			if e.out[i], e.errs[k] = e.one(e.objs[i]); e.errs[k] != nil {
+				break
 			}
-		}()
+		}
+		close(e.ready[k])
 	}
-	return func() {
-		done.Store(true)
-		wg.Wait()
+}
+
+// item returns item i's encoding; i goes up by one from 0.
+func (e *itemEncodings) item(i int) ([]byte, error) {
+	if e.ready == nil {
+		return e.one(e.objs[i])
+	}
+	k := i / encodeChunk
+	if i%encodeChunk == 0 {
+		if k > 0 {
+			// The writer is done with the chunk before: drop it, and
+			// let a helper start another.
+			clear(e.out[(k-1)*encodeChunk : k*encodeChunk])
+			e.room <- struct{}{}
+		}
+		<-e.ready[k]
+	}
+	if err := e.errs[k]; err != nil {
+		return nil, err
+	}
+	return e.out[i], nil
+}
+
+// stop stops the helpers and waits for them.
+func (e *itemEncodings) stop() {
+	if e.quit != nil {
+		close(e.quit)
+		e.wg.Wait()
 	}
 }
 

@@ -5,11 +5,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -116,6 +122,106 @@ func TestSharedListOtherFormats(t *testing.T) {
 		}
 		if w.Body.Len() != 0 {
 			t.Fatalf("%s: wrote %q", name, w.Body.String())
+		}
+	}
+}
+
+// TestSharedListEncodedForTheAnswer: a list of more than keepEncodingsMax
+// items is written byte for byte as a kept one, uses the encodings its
+// items keep, and keeps none of those it makes.
+func TestSharedListEncodedForTheAnswer(t *testing.T) {
+	for _, mt := range []string{"json", "vnd.kubernetes.protobuf"} {
+		info, _ := SerializerFor("application", mt)
+		id := runtime.Identifier(string(info.Serializer.Identifier()) + itemEncodingSuffix)
+		if mt != "json" {
+			id = protobufItemEncoding
+		}
+		for _, n := range []int{7, 2*encodeAheadMin + 5} {
+			cached := make([]*storage.Cached, (n+1)/2)
+			l := sharedConfigMaps(n, cached)
+			r := httptest.NewRequest(http.MethodGet, "/api/v1/configmaps", nil)
+			// A small list keeps the first item's encoding.
+			if !writeSharedList(httptest.NewRecorder(), r, Output{Info: info}, &registry.SharedList{List: l.List, Items: l.Items[:1]}) {
+				t.Fatal("not written")
+			}
+			func() {
+				defer func(n int) { keepEncodingsMax = n }(keepEncodingsMax)
+				keepEncodingsMax = n - 1
+				w := httptest.NewRecorder()
+				if !writeSharedList(w, r, Output{Info: info}, l) {
+					t.Fatal("not written")
+				}
+				if got, want := w.Body.Bytes(), standardList(t, info, l); !bytes.Equal(got, want) {
+					t.Fatalf("%s, %d items:\n got %q\nwant %q", mt, n, got, want)
+				}
+			}()
+			for i, c := range cached {
+				if _, kept := c.Kept(id); kept != (i == 0) {
+					t.Fatalf("%s, %d items: item %d keeps an encoding: %v", mt, n, 2*i, kept)
+				}
+			}
+		}
+	}
+}
+
+// TestSharedListEncodingFails: an item that cannot be encoded ends the
+// list with an error, from the writer or from a helper, and the helpers
+// end.
+func TestSharedListEncodingFails(t *testing.T) {
+	info, _ := SerializerFor("application", "vnd.kubernetes.protobuf")
+	before := goruntime.NumGoroutine()
+	for _, keepMax := range []int{keepEncodingsMax, 0} {
+		for _, bad := range []int{0, 3 * encodeChunk / 2} {
+			l := sharedConfigMaps(4*encodeAheadMin, nil)
+			l.Items[bad] = &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap"}}
+			func() {
+				defer func(n int) { keepEncodingsMax = n }(keepEncodingsMax)
+				keepEncodingsMax = keepMax
+				w := httptest.NewRecorder()
+				writeSharedList(w, httptest.NewRequest(http.MethodGet, "/api/v1/configmaps", nil), Output{Info: info}, l)
+				if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "cannot be encoded as protobuf") {
+					t.Fatalf("keep up to %d, item %d bad: %d %q", keepMax, bad, w.Code, w.Body.String())
+				}
+			}()
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); goruntime.NumGoroutine() > before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, %d before", goruntime.NumGoroutine(), before)
+		}
+	}
+}
+
+// TestEncodeItemsWindow: the helpers give the items in order, and run at
+// most encodeWindow chunks ahead of the writer, dropping the chunks it
+// is done with.
+func TestEncodeItemsWindow(t *testing.T) {
+	if goruntime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: no helpers")
+	}
+	objs := make([]runtime.Object, 40*encodeChunk+3)
+	for i := range objs {
+		objs[i] = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: strconv.Itoa(i)}}
+	}
+	var made atomic.Int64
+	e := encodeItems(objs, func(o runtime.Object) ([]byte, error) {
+		made.Add(1)
+		return []byte(o.(*corev1.ConfigMap).Name), nil
+	})
+	defer e.stop()
+	for i := range objs {
+		b, err := e.item(i)
+		if err != nil || string(b) != strconv.Itoa(i) {
+			t.Fatalf("item %d: %q %v", i, b, err)
+		}
+		if ahead := made.Load() - int64(i); ahead > (encodeWindow+1)*encodeChunk {
+			t.Fatalf("at item %d, %d made ahead", i, ahead)
+		}
+		if i%encodeChunk == 0 && i > 0 && e.out[i-1] != nil {
+			t.Fatalf("at item %d, the chunk before is kept", i)
+		}
+		if i%(4*encodeChunk) == 0 {
+			time.Sleep(time.Millisecond) // the helpers run ahead
 		}
 	}
 }

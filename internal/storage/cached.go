@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -37,6 +38,7 @@ type encoding struct {
 	once sync.Once
 	raw  []byte
 	err  error
+	made atomic.Bool // raw and err are set
 }
 
 // NewCached wraps obj, which the caller gives up: it must not change
@@ -90,8 +92,23 @@ func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.W
 		var buf bytes.Buffer
 		e.err = encode(EncodingCopy(c.obj), &buf)
 		e.raw = buf.Bytes()
+		e.made.Store(true)
 	})
 	return e.raw, e.err
+}
+
+// Kept returns the encoding id if the object keeps it already (Encoded
+// made it), without making it: false while none is kept, or while one is
+// being made, or if making it failed.
+func (c *Cached) Kept(id runtime.Identifier) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.enc {
+		if e.id == id && e.made.Load() && e.err == nil {
+			return e.raw, true
+		}
+	}
+	return nil, false
 }
 
 // EncodingCopy is a copy of obj for an encoder, which may set the copy's
