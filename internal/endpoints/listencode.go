@@ -72,23 +72,50 @@ func writeSharedList(w http.ResponseWriter, r *http.Request, out Output, l *regi
 // unless they keep an encoding already.
 var keepEncodingsMax = 4096
 
-// itemEncoder returns the encoding of one item of a list: kept with the
-// item (made now if need be) when the item is shared and keep is true;
-// else the one the item keeps already, or one made for this answer only.
-func itemEncoder(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, keep bool) func(runtime.Object) ([]byte, error) {
-	return func(item runtime.Object) ([]byte, error) {
-		if c, ok := item.(*storage.Cached); ok {
-			if keep {
-				return c.Encoded(id, encode)
-			}
+// itemEncoder returns the encoding of one item of a list. When keep is
+// true, a shared item's is kept with it (made now if need be), and an
+// item not shared is encoded into bytes of its own, which the writer may
+// hold to the end. Else the encoding is the one the item keeps already,
+// or one made for this answer only, in a buffer of itemBuffers that the
+// writer gives back once it has written it.
+func itemEncoder(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, keep bool) func(runtime.Object) (encodedItem, error) {
+	return func(item runtime.Object) (encodedItem, error) {
+		c, shared := item.(*storage.Cached)
+		switch {
+		case shared && keep:
+			b, err := c.Encoded(id, encode)
+			return encodedItem{b: b}, err
+		case keep:
+			var buf bytes.Buffer
+			err := encode(storage.EncodingCopy(item), &buf)
+			return encodedItem{b: buf.Bytes()}, err
+		case shared:
 			if b, ok := c.Kept(id); ok {
-				return b, nil
+				return encodedItem{b: b}, nil
 			}
 			item = c.Object()
 		}
-		var buf bytes.Buffer
-		err := encode(storage.EncodingCopy(item), &buf)
-		return buf.Bytes(), err
+		buf := itemBuffers.Get().(*bytes.Buffer)
+		buf.Reset()
+		err := encode(storage.EncodingCopy(item), buf)
+		return encodedItem{b: buf.Bytes(), buf: buf}, err
+	}
+}
+
+// encodedItem is an item's encoding, and the buffer it is in if it was
+// made for the answer only.
+type encodedItem struct {
+	b   []byte
+	buf *bytes.Buffer
+}
+
+// itemBuffers hold the encodings made for one answer, while it is written.
+var itemBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// release gives the item's buffer back, unless it grew too large to keep.
+func (e encodedItem) release() {
+	if e.buf != nil && e.buf.Cap() <= 64<<10 {
+		itemBuffers.Put(e.buf)
 	}
 }
 
@@ -168,6 +195,7 @@ var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
 // protoMessage is what generated kube types implement.
 type protoMessage interface {
 	Marshal() ([]byte, error)
+	MarshalToSizedBuffer([]byte) (int, error)
 	Size() int
 }
 
@@ -177,6 +205,17 @@ func encodeProtoItem(obj runtime.Object, w io.Writer) error {
 	m, ok := obj.(protoMessage)
 	if !ok {
 		return fmt.Errorf("%T cannot be encoded as protobuf", obj)
+	}
+	if buf, ok := w.(*bytes.Buffer); ok {
+		// Marshalled in place: one buffer, of the message's size.
+		n := m.Size()
+		buf.Grow(n)
+		b := buf.AvailableBuffer()[:n]
+		if _, err := m.MarshalToSizedBuffer(b); err != nil {
+			return err
+		}
+		buf.Write(b)
+		return nil
 	}
 	b, err := m.Marshal()
 	if err != nil {
@@ -304,13 +343,14 @@ const encodeChunk, encodeWindow = 32, 8
 // its format, or a list encoded for its answer only, takes every core.
 type itemEncodings struct {
 	objs []runtime.Object
-	one  func(runtime.Object) ([]byte, error)
+	one  func(runtime.Object) (encodedItem, error)
+	last encodedItem // without helpers: the item the writer has
 
 	// With helpers: chunk k's items are out[k*encodeChunk:], its error
 	// errs[k], and ready[k] closes when they are made. A helper takes a
 	// token from room before it starts a chunk, and the writer gives one
 	// back when it is done with one.
-	out   [][]byte
+	out   []encodedItem
 	errs  []error
 	ready []chan struct{}
 	next  atomic.Int64
@@ -321,14 +361,14 @@ type itemEncodings struct {
 
 // encodeItems starts encoding objs with one; the caller takes them with
 // item, in order, and calls stop at the end.
-func encodeItems(objs []runtime.Object, one func(runtime.Object) ([]byte, error)) *itemEncodings {
+func encodeItems(objs []runtime.Object, one func(runtime.Object) (encodedItem, error)) *itemEncodings {
 	e := &itemEncodings{objs: objs, one: one}
 	helpers := goruntime.GOMAXPROCS(0)
 	if helpers < 2 || len(objs) < encodeAheadMin {
 		return e
 	}
 	chunks := (len(objs) + encodeChunk - 1) / encodeChunk
-	e.out, e.errs, e.ready = make([][]byte, len(objs)), make([]error, chunks), make([]chan struct{}, chunks)
+	e.out, e.errs, e.ready = make([]encodedItem, len(objs)), make([]error, chunks), make([]chan struct{}, chunks)
 	for k := range e.ready {
 		e.ready[k] = make(chan struct{})
 	}
@@ -362,17 +402,21 @@ func (e *itemEncodings) help() {
 	}
 }
 
-// item returns item i's encoding; i goes up by one from 0.
+// item returns item i's encoding, to be read until the next call; i goes
+// up by one from 0.
 func (e *itemEncodings) item(i int) ([]byte, error) {
 	if e.ready == nil {
-		return e.one(e.objs[i])
+		e.last.release()
+		var err error
+		e.last, err = e.one(e.objs[i])
+		return e.last.b, err
 	}
 	k := i / encodeChunk
 	if i%encodeChunk == 0 {
 		if k > 0 {
 			// The writer is done with the chunk before: drop it, and
 			// let a helper start another.
-			clear(e.out[(k-1)*encodeChunk : k*encodeChunk])
+			e.drop(k - 1)
 			e.room <- struct{}{}
 		}
 		<-e.ready[k]
@@ -380,14 +424,29 @@ func (e *itemEncodings) item(i int) ([]byte, error) {
 	if err := e.errs[k]; err != nil {
 		return nil, err
 	}
-	return e.out[i], nil
+	return e.out[i].b, nil
 }
 
-// stop stops the helpers and waits for them.
+// drop gives back chunk k's buffers.
+func (e *itemEncodings) drop(k int) {
+	chunk := e.out[k*encodeChunk : min((k+1)*encodeChunk, len(e.out))]
+	for _, it := range chunk {
+		it.release()
+	}
+	clear(chunk)
+}
+
+// stop stops the helpers, waits for them, and gives back the buffers.
 func (e *itemEncodings) stop() {
-	if e.quit != nil {
-		close(e.quit)
-		e.wg.Wait()
+	e.last.release()
+	e.last = encodedItem{}
+	if e.quit == nil {
+		return
+	}
+	close(e.quit)
+	e.wg.Wait()
+	for k := range e.ready {
+		e.drop(k)
 	}
 }
 

@@ -204,9 +204,9 @@ func TestEncodeItemsWindow(t *testing.T) {
 		objs[i] = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: strconv.Itoa(i)}}
 	}
 	var made atomic.Int64
-	e := encodeItems(objs, func(o runtime.Object) ([]byte, error) {
+	e := encodeItems(objs, func(o runtime.Object) (encodedItem, error) {
 		made.Add(1)
-		return []byte(o.(*corev1.ConfigMap).Name), nil
+		return encodedItem{b: []byte(o.(*corev1.ConfigMap).Name)}, nil
 	})
 	defer e.stop()
 	for i := range objs {
@@ -217,7 +217,7 @@ func TestEncodeItemsWindow(t *testing.T) {
 		if ahead := made.Load() - int64(i); ahead > (encodeWindow+1)*encodeChunk {
 			t.Fatalf("at item %d, %d made ahead", i, ahead)
 		}
-		if i%encodeChunk == 0 && i > 0 && e.out[i-1] != nil {
+		if i%encodeChunk == 0 && i > 0 && e.out[i-1].b != nil {
 			t.Fatalf("at item %d, the chunk before is kept", i)
 		}
 		if i%(4*encodeChunk) == 0 {
