@@ -55,6 +55,8 @@ type Store struct {
 	pagingBatch, fullBatch int64
 	// metrics are the observers of the etcd requests (SetResource).
 	metrics storeMetrics
+	// apiVersion is the stored kind's, as a protobuf envelope names it.
+	apiVersion string
 }
 
 var _ storage.Interface = (*Store)(nil)
@@ -64,7 +66,8 @@ func New(client *clientv3.Client, root string, codec Codec) *Store {
 	if !strings.HasSuffix(root, "/") {
 		root += "/"
 	}
-	return &Store{client: client, root: root, codec: codec, pagingBatch: 500, fullBatch: 2000}
+	return &Store{client: client, root: root, codec: codec, pagingBatch: 500, fullBatch: 2000,
+		apiVersion: codec.GVK.GroupVersion().String()}
 }
 
 func (s *Store) key(k string) string { return s.root + k }
@@ -171,9 +174,12 @@ func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
 // Codec.Decoded. (A write's result is what a client sees at once; for a
 // custom resource, Decoded's coercion costs as much as the decode.)
 func (s *Store) decodeWritten(data []byte, rev int64) (runtime.Object, error) {
-	obj, _, err := s.codec.Serializer.Decode(data, &s.codec.GVK, s.codec.New())
-	if err != nil {
-		return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
+	obj := s.codec.New()
+	if !decodeEnvelope(data, s.apiVersion, s.codec.GVK, obj) {
+		var err error
+		if obj, _, err = s.codec.Serializer.Decode(data, &s.codec.GVK, obj); err != nil {
+			return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
+		}
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
