@@ -347,16 +347,18 @@ type itemEncodings struct {
 	last encodedItem // without helpers: the item the writer has
 
 	// With helpers: chunk k's items are out[k*encodeChunk:], its error
-	// errs[k], and ready[k] closes when they are made. A helper takes a
-	// token from room before it starts a chunk, and the writer gives one
-	// back when it is done with one.
-	out   []encodedItem
-	errs  []error
-	ready []chan struct{}
-	next  atomic.Int64
-	room  chan struct{}
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	// errs[k], and ready[k] closes when they are made. Chunks are taken in
+	// order (next), by a helper or by the writer. A helper takes a token
+	// from room before it takes a chunk, and the writer gives one back when
+	// it is done with a chunk a helper made (helped).
+	out    []encodedItem
+	errs   []error
+	ready  []chan struct{}
+	helped []bool
+	next   atomic.Int64
+	room   chan struct{}
+	quit   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // encodeItems starts encoding objs with one; the caller takes them with
@@ -368,7 +370,7 @@ func encodeItems(objs []runtime.Object, one func(runtime.Object) (encodedItem, e
 		return e
 	}
 	chunks := (len(objs) + encodeChunk - 1) / encodeChunk
-	e.out, e.errs, e.ready = make([]encodedItem, len(objs)), make([]error, chunks), make([]chan struct{}, chunks)
+	e.out, e.errs, e.ready, e.helped = make([]encodedItem, len(objs)), make([]error, chunks), make([]chan struct{}, chunks), make([]bool, chunks)
 	for k := range e.ready {
 		e.ready[k] = make(chan struct{})
 	}
@@ -393,13 +395,19 @@ func (e *itemEncodings) help() {
 		if k >= len(e.ready) {
 			return
 		}
-		for i := k * encodeChunk; i < min((k+1)*encodeChunk, len(e.objs)); i++ {
-			if e.out[i], e.errs[k] = e.one(e.objs[i]); e.errs[k] != nil {
-				break
-			}
-		}
-		close(e.ready[k])
+		e.helped[k] = true
+		e.encode(k)
 	}
+}
+
+// encode makes chunk k.
+func (e *itemEncodings) encode(k int) {
+	for i := k * encodeChunk; i < min((k+1)*encodeChunk, len(e.objs)); i++ {
+		if e.out[i], e.errs[k] = e.one(e.objs[i]); e.errs[k] != nil {
+			break
+		}
+	}
+	close(e.ready[k])
 }
 
 // item returns item i's encoding, to be read until the next call; i goes
@@ -417,7 +425,15 @@ func (e *itemEncodings) item(i int) ([]byte, error) {
 			// The writer is done with the chunk before: drop it, and
 			// let a helper start another.
 			e.drop(k - 1)
-			e.room <- struct{}{}
+			if e.helped[k-1] {
+				e.room <- struct{}{}
+			}
+		}
+		// A chunk no helper has started, the writer makes itself rather
+		// than wait for one to be scheduled (the encodings a list finds
+		// kept take no longer to look up than to hand over).
+		if e.next.CompareAndSwap(int64(k), int64(k+1)) {
+			e.encode(k)
 		}
 		<-e.ready[k]
 	}
