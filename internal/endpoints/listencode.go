@@ -72,6 +72,17 @@ func writeSharedList(w http.ResponseWriter, r *http.Request, out Output, l *regi
 // unless they keep an encoding already.
 var keepEncodingsMax = 4096
 
+// keeps reports whether a list keeps the encodings it makes. A page
+// counts with the items after it (its remainingItemCount), so that an
+// informer's relist in pages of 500 is a list of the whole resource too.
+func keeps(l *registry.SharedList, lm *metav1.ListMeta) bool {
+	n := int64(len(l.Items))
+	if lm.RemainingItemCount != nil {
+		n += *lm.RemainingItemCount
+	}
+	return n <= int64(keepEncodingsMax)
+}
+
 // itemEncoder returns the encoding of one item of a list. When keep is
 // true, a shared item's is kept with it (made now if need be), and an
 // item not shared is encoded into bytes of its own, which the writer may
@@ -155,7 +166,7 @@ func (j jsonList) writeList(w io.Writer, l *registry.SharedList) error {
 		id = runtime.Identifier(j.enc.Identifier())
 		encode = j.enc.Encode
 	}
-	items := encodeItems(l.Items, itemEncoder(id, encode, len(l.Items) <= keepEncodingsMax))
+	items := encodeItems(l.Items, itemEncoder(id, encode, keeps(l, lm)))
 	defer items.stop()
 	for i := range l.Items {
 		b, err := items.item(i)
@@ -238,7 +249,7 @@ func (protobufList) writeList(w io.Writer, l *registry.SharedList) error {
 	// items' encodings makes them all first; one that does not takes the
 	// sizes of those not kept from the messages, and encodes each item as
 	// it writes it.
-	keep := len(l.Items) <= keepEncodingsMax
+	keep := keeps(l, lm)
 	encode := itemEncoder(protobufItemEncoding, encodeProtoItem, keep)
 	sizes := make([]int, len(l.Items))
 	var kept [][]byte

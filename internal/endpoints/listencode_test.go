@@ -164,6 +164,29 @@ func TestSharedListEncodedForTheAnswer(t *testing.T) {
 	}
 }
 
+// TestSharedListKeepsCountsPages: a page of a list counts with the items
+// after it (remainingItemCount) against keepEncodingsMax.
+func TestSharedListKeepsCountsPages(t *testing.T) {
+	defer func(n int) { keepEncodingsMax = n }(keepEncodingsMax)
+	keepEncodingsMax = 10
+	info, _ := SerializerFor("application", "json")
+	id := runtime.Identifier(string(info.Serializer.Identifier()) + itemEncodingSuffix)
+	for _, c := range []struct {
+		remaining *int64
+		kept      bool
+	}{{nil, true}, {new(int64(3)), true}, {new(int64(4)), false}} {
+		cached := make([]*storage.Cached, 4)
+		l := sharedConfigMaps(7, cached)
+		l.List.(*corev1.ConfigMapList).RemainingItemCount = c.remaining
+		if !writeSharedList(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/api/v1/configmaps", nil), Output{Info: info}, l) {
+			t.Fatal("not written")
+		}
+		if _, kept := cached[0].Kept(id); kept != c.kept {
+			t.Errorf("7 items, %v more: kept %v", c.remaining, kept)
+		}
+	}
+}
+
 // TestSharedListEncodingFails: an item that cannot be encoded ends the
 // list with an error, from the writer or from a helper, and the helpers
 // end.
