@@ -80,15 +80,15 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	frames := frameIDs(s, stream)
 	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(rec), stream.Serializer)
 	// The events are taken in this goroutine when the watch allows it
-	// (storage.Puller), and written out when no more wait.
+	// (storage.Puller), and flushed when no more can be taken at once.
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	defer context.AfterFunc(h.stop, cancel)()
-	next, pending := pull(wi)
+	events := newEventPump(wi, flusher)
 	first := true
 	var buf bytes.Buffer
 	for {
-		ev, ok := next(ctx)
+		ev, ok := events.take(ctx)
 		if !ok {
 			return
 		}
@@ -112,9 +112,7 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 				return
 			}
 			rec.recordEvent()
-			if flusher != nil && pending() == 0 {
-				flusher.Flush()
-			}
+			events.wrote()
 			continue
 		}
 		buf.Reset()
@@ -126,31 +124,70 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 			return
 		}
 		rec.recordEvent()
-		if flusher != nil && pending() == 0 {
-			flusher.Flush()
-		}
+		events.wrote()
 		if ev.Type == watch.Error {
+			events.flush()
 			return
 		}
 	}
 }
 
-// pull is how the handler takes wi's events: next waits for one until
-// ctx ends (false then, or when the watch ends), pending counts those
-// waiting. A storage.Puller gives them in the caller's goroutine.
-func pull(wi watch.Interface) (next func(context.Context) (watch.Event, bool), pending func() int) {
+// eventPump takes a watch's events for the handler that writes them, and
+// flushes what was written when no event can be taken at once, before it
+// waits for the next: events that wait together go out together, and
+// none stays unflushed while the watch waits (events that wait in the
+// watch's buffer may all be ones it leaves out). A storage.Puller gives
+// its events in the caller's goroutine.
+type eventPump struct {
+	next      func(context.Context) (watch.Event, bool)
+	tryNext   func() (watch.Event, bool)
+	flusher   http.Flusher
+	unflushed bool
+}
+
+func newEventPump(wi watch.Interface, flusher http.Flusher) *eventPump {
 	if p, ok := wi.(storage.Puller); ok {
-		return p.Next, p.Pending
+		return &eventPump{next: p.Next, tryNext: p.TryNext, flusher: flusher}
 	}
 	ch := wi.ResultChan()
-	return func(ctx context.Context) (watch.Event, bool) {
-		select {
-		case ev, ok := <-ch:
-			return ev, ok
-		case <-ctx.Done():
-			return watch.Event{}, false
-		}
-	}, func() int { return len(ch) }
+	return &eventPump{flusher: flusher,
+		next: func(ctx context.Context) (watch.Event, bool) {
+			select {
+			case ev, ok := <-ch:
+				return ev, ok
+			case <-ctx.Done():
+				return watch.Event{}, false
+			}
+		},
+		tryNext: func() (watch.Event, bool) {
+			select {
+			case ev, ok := <-ch:
+				return ev, ok
+			default:
+				return watch.Event{}, false
+			}
+		}}
+}
+
+// take returns the next event, waiting until ctx ends; false then, or
+// when the watch ended.
+func (p *eventPump) take(ctx context.Context) (watch.Event, bool) {
+	if ev, ok := p.tryNext(); ok {
+		return ev, true
+	}
+	p.flush()
+	return p.next(ctx)
+}
+
+// wrote notes an event written, to be flushed.
+func (p *eventPump) wrote() { p.unflushed = true }
+
+// flush sends what was written.
+func (p *eventPump) flush() {
+	if p.flusher != nil && p.unflushed {
+		p.flusher.Flush()
+	}
+	p.unflushed = false
 }
 
 // frameIDs name a watch's shared event frames by event type (the

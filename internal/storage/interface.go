@@ -141,10 +141,12 @@ type Puller interface {
 	// Next waits for the watch's next event until ctx ends; false when
 	// ctx ended or the watch did (after its last event).
 	Next(ctx context.Context) (watch.Event, bool)
-	// Pending is how many events wait to be taken (a few may turn out to
-	// be none for this watcher): a consumer that writes the events may
-	// put off its flush while more wait.
-	Pending() int
+	// TryNext is the next event if one can be taken at once (the
+	// changes this watch leaves out are skipped); false, at once, when
+	// none can (the watch's end is Next's to give). A consumer that
+	// writes the events flushes when TryNext has none, before it waits
+	// in Next.
+	TryNext() (watch.Event, bool)
 }
 
 // WatchOptions selects the changes a watch delivers.

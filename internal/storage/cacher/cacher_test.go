@@ -688,8 +688,9 @@ func TestListHoldsWholeTransactions(t *testing.T) {
 
 // TestWatchNext: a watch taken with Next, in the consumer's goroutine,
 // gives what ResultChan gives: the initial events, then the changes, and
-// when it falls behind the 410 that ends it, then nothing. Pending counts
-// what waits; a ctx that ends returns at once and leaves the watch going.
+// when it falls behind the 410 that ends it, then nothing. TryNext takes
+// what waits, and has nothing at once when only changes the watch leaves
+// out wait; a ctx that ends returns at once and leaves the watch going.
 func TestWatchNext(t *testing.T) {
 	s, c := newPair(t, Options{WatcherBuffer: 5})
 	ctx := context.Background()
@@ -722,10 +723,18 @@ func TestWatchNext(t *testing.T) {
 			t.Fatalf("got %s %s, want %s %s", ev.Type, got.Name, want, name)
 		}
 	}
-	if n := p.Pending(); n != 3 {
-		t.Fatalf("Pending = %d before the initial events, want 3", n)
+	tryNext := func(want string) {
+		t.Helper()
+		ev, ok := p.TryNext()
+		switch {
+		case want == "" && ok:
+			t.Fatalf("TryNext took %s %s, want none", ev.Type, ev.Object.(*corev1.ConfigMap).Name)
+		case want != "" && (!ok || ev.Object.(*corev1.ConfigMap).Name != want):
+			t.Fatalf("TryNext took %v (%v), want ADDED %s", ev.Object, ok, want)
+		}
 	}
-	for i := range 3 {
+	tryNext("o0")
+	for i := 1; i < 3; i++ {
 		next(watch.Added, fmt.Sprintf("o%d", i))
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
@@ -737,9 +746,7 @@ func TestWatchNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(watch.Added, "o3")
-	if n := p.Pending(); n != 0 {
-		t.Fatalf("Pending = %d with nothing written, want 0", n)
-	}
+	tryNext("")
 
 	// Two writes wait until they are taken.
 	for i := 4; i < 6; i++ {
@@ -750,11 +757,19 @@ func TestWatchNext(t *testing.T) {
 	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if n := p.Pending(); n != 2 {
-		t.Fatalf("Pending = %d after two writes, want 2", n)
-	}
-	next(watch.Added, "o4")
+	tryNext("o4")
 	next(watch.Added, "o5")
+
+	// A change the watch leaves out (another prefix) waits in its buffer,
+	// yet TryNext has nothing: a consumer must not wait in Next with
+	// what it wrote unflushed.
+	if _, err := s.Create(ctx, "b/x", storagetest.CM("b", "x", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tryNext("")
 
 	// Behind by more than its buffer: the watch ends with a 410.
 	for i := 6; i < 20; i++ {

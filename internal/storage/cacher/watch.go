@@ -208,8 +208,35 @@ func (w *cacheWatcher) Next(ctx context.Context) (watch.Event, bool) {
 	return ev, ok
 }
 
-// Pending is storage.Puller's.
-func (w *cacheWatcher) Pending() int { return len(w.initial) + len(w.input) }
+// TryNext is storage.Puller's.
+func (w *cacheWatcher) TryNext() (watch.Event, bool) {
+	for {
+		select {
+		case <-w.done:
+			return watch.Event{}, false
+		default:
+		}
+		if len(w.initial) > 0 {
+			return w.takeInitial(), true
+		}
+		select {
+		case e := <-w.input:
+			if ev, ok := w.translate(e); ok {
+				return storage.Transformed(w.transform, ev), true
+			}
+		default:
+			return watch.Event{}, false
+		}
+	}
+}
+
+// takeInitial takes the first of the initial events.
+func (w *cacheWatcher) takeInitial() watch.Event {
+	ev := w.initial[0]
+	w.initial[0] = watch.Event{}
+	w.initial = w.initial[1:]
+	return storage.Transformed(w.transform, ev)
+}
 
 // next is Next, and whether the event is the last (the one the watch
 // ended with).
@@ -225,10 +252,7 @@ func (w *cacheWatcher) next(ctx context.Context) (ev watch.Event, last, ok bool)
 		default:
 		}
 		if len(w.initial) > 0 {
-			ev := w.initial[0]
-			w.initial[0] = watch.Event{}
-			w.initial = w.initial[1:]
-			return storage.Transformed(w.transform, ev), false, true
+			return w.takeInitial(), false, true
 		}
 		select {
 		case <-ctx.Done():
