@@ -45,61 +45,51 @@ func decodeEnvelope(data []byte, apiVersion string, gvk schema.GroupVersionKind,
 // apiVersion 1, kind 2) and raw (field 2); the content encoding and type
 // (fields 3 and 4) are skipped, as the serializer ignores them.
 func parseUnknown(b []byte) (apiVersion, kind, raw []byte, ok bool) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, nil, nil, false
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return nil, nil, nil, false
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, nil, nil, false
-		}
-		b = b[n:]
+	var typeMeta []byte
+	if !bytesFields(b, func(num protowire.Number, v []byte) {
 		switch num {
 		case 1:
-			if apiVersion, kind, ok = parseTypeMeta(v); !ok {
-				return nil, nil, nil, false
-			}
+			typeMeta = v
 		case 2:
 			raw = v
 		}
+	}) {
+		return nil, nil, nil, false
 	}
-	return apiVersion, kind, raw, true
-}
-
-func parseTypeMeta(b []byte) (apiVersion, kind []byte, ok bool) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, nil, false
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return nil, nil, false
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, nil, false
-		}
-		b = b[n:]
+	ok = bytesFields(typeMeta, func(num protowire.Number, v []byte) {
 		switch num {
 		case 1:
 			apiVersion = v
 		case 2:
 			kind = v
 		}
+	})
+	return apiVersion, kind, raw, ok
+}
+
+// bytesFields calls f with each length-delimited field of the message b
+// (the fields of other wire types are skipped); false when b is not a
+// well-formed message.
+func bytesFields(b []byte, f func(num protowire.Number, v []byte)) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return false
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		f(num, v)
 	}
-	return apiVersion, kind, true
+	return true
 }
