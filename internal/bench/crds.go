@@ -548,13 +548,9 @@ func (cb *crdBench) memory(ctx context.Context) (heap, rss float64, err error) {
 	// Three collections: what sync.Pools held (the apiextensions CRD
 	// validation pools schema structs) goes in the second, and a heap
 	// profile shows the heap of two collections before.
-	var profile []byte
-	for i := 0; i < 3; i++ {
-		p, err := rc.Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx)
-		if err != nil {
-			return 0, 0, err
-		}
-		profile = p
+	live, profile, err := liveHeap(ctx, rc, 3)
+	if err != nil {
+		return 0, 0, err
 	}
 	if cb.cfg.ProfileDir != "" {
 		// With --profile, each measurement's heap, to compare with
@@ -564,11 +560,7 @@ func (cb *crdBench) memory(ctx context.Context) (heap, rss float64, err error) {
 			return 0, 0, err
 		}
 	}
-	m, err := goMetrics(ctx, rc)
-	if err != nil {
-		return 0, 0, err
-	}
-	heap = m["go_memstats_heap_alloc_bytes"] / (1 << 20)
+	heap = live / (1 << 20)
 	rss, err = procMB(cb.pid, "VmRSS")
 	return heap, rss, err
 }

@@ -327,20 +327,10 @@ func (b *bench) streamAll(ctx context.Context) error {
 	return nil
 }
 
-// liveHeapMB is kapi's live heap: the bytes of heap objects after two
-// collections forced by /debug/pprof/heap?gc=1, from /metrics.
+// liveHeapMB is kapi's live heap after two forced collections, in MB.
 func (b *bench) liveHeapMB(ctx context.Context) (float64, error) {
-	rc := b.kapi.CoreV1().RESTClient()
-	for range 2 {
-		if _, err := rc.Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx); err != nil {
-			return 0, err
-		}
-	}
-	v, err := goMetrics(ctx, rc)
-	if err != nil {
-		return 0, err
-	}
-	return v["go_memstats_heap_alloc_bytes"] / 1e6, nil
+	heap, _, err := liveHeap(ctx, b.kapi.CoreV1().RESTClient(), 2)
+	return heap / 1e6, err
 }
 
 // listBytes GETs path as JSON with kapi's client transport, counting the

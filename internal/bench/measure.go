@@ -191,6 +191,22 @@ func goMetrics(ctx context.Context, rc rest.Interface) (map[string]float64, erro
 	return v, nil
 }
 
+// liveHeap is kapi's live heap in bytes (go_memstats_heap_alloc_bytes,
+// from /metrics) after n collections forced by /debug/pprof/heap?gc=1,
+// and the heap profile the last of them returned.
+func liveHeap(ctx context.Context, rc rest.Interface, n int) (heap float64, profile []byte, err error) {
+	for range n {
+		if profile, err = rc.Get().AbsPath("/debug/pprof/heap").Param("gc", "1").DoRaw(ctx); err != nil {
+			return 0, nil, err
+		}
+	}
+	m, err := goMetrics(ctx, rc)
+	if err != nil {
+		return 0, nil, err
+	}
+	return m["go_memstats_heap_alloc_bytes"], profile, nil
+}
+
 // perEvent is CPU seconds spread over n events, in µs per event.
 func perEvent(sec float64, n int64) float64 {
 	return sec * 1e6 / float64(max(n, 1))
