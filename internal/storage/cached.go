@@ -76,13 +76,7 @@ func (c *Cached) CacheEncode(id runtime.Identifier, encode func(runtime.Object, 
 // bytes are shared: read them, never change them.
 func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.Writer) error) ([]byte, error) {
 	c.mu.Lock()
-	var e *encoding
-	for _, x := range c.enc {
-		if x.id == id {
-			e = x
-			break
-		}
-	}
+	e := c.encoding(id)
 	if e == nil {
 		e = &encoding{id: id}
 		c.enc = append(c.enc, e)
@@ -102,13 +96,23 @@ func (c *Cached) Encoded(id runtime.Identifier, encode func(runtime.Object, io.W
 // being made, or if making it failed.
 func (c *Cached) Kept(id runtime.Identifier) ([]byte, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	e := c.encoding(id)
+	c.mu.Unlock()
+	if e == nil || !e.made.Load() || e.err != nil {
+		return nil, false
+	}
+	return e.raw, true
+}
+
+// encoding is the object's encoding id, made or being made, or nil; the
+// lock is held.
+func (c *Cached) encoding(id runtime.Identifier) *encoding {
 	for _, e := range c.enc {
-		if e.id == id && e.made.Load() && e.err == nil {
-			return e.raw, true
+		if e.id == id {
+			return e
 		}
 	}
-	return nil, false
+	return nil
 }
 
 // EncodingCopy is a copy of obj for an encoder, which may set the copy's
