@@ -221,7 +221,7 @@ var consoleLine = regexp.MustCompile(`kapi console is serving on (http://\S+/)`)
 func startConsole(t *testing.T, k *kapi) (url string, stop func()) {
 	t.Helper()
 	cmd := exec.Command(bins.kapi, "console", "--kubeconfig", k.srv.Kubeconfig)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +278,7 @@ func startKubectlProxy(t *testing.T, k *kapi) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

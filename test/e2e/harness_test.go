@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/controllers"
 	"kapi/internal/server"
@@ -26,6 +28,42 @@ import (
 // bins holds the binaries TestMain builds: a real kubectl from
 // k8s.io/kubectl and an etcd server from go.etcd.io/etcd/server/v3.
 var bins struct{ kubectl, etcd, kapi string }
+
+// logs is where the log lines of the kapis the tests start in this
+// process go, and the stderr of the commands they run. Without -v it is a
+// file, kept only if a test failed and named at the end, so that go
+// test's output ends with the failures rather than with the interleaved
+// log lines of every parallel test (CI shows only the end).
+var logs io.Writer = os.Stderr
+
+// logToFile sends klog's lines (and logs) to a new temporary file until
+// the returned end, which removes the file unless keep, and else names it.
+func logToFile() (end func(keep bool), err error) {
+	f, err := os.CreateTemp("", "kapi-e2e-*.log")
+	if err != nil {
+		return nil, err
+	}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for name, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+		if err := fs.Set(name, v); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, err
+		}
+	}
+	klog.SetOutput(f)
+	logs = f
+	return func(keep bool) {
+		klog.Flush()
+		f.Close()
+		if keep {
+			fmt.Fprintf(os.Stderr, "the log lines of the kapis these tests started are in %s\n", f.Name())
+		} else {
+			os.Remove(f.Name())
+		}
+	}, nil
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kapi-e2e-bin-")
@@ -46,7 +84,17 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	flag.Parse()
+	endLog := func(bool) {}
+	if !testing.Verbose() {
+		if endLog, err = logToFile(); err != nil {
+			fmt.Fprintln(os.Stderr, "logging to a file:", err)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
+	endLog(code != 0)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
