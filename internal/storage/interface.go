@@ -133,6 +133,17 @@ type ListResult struct {
 	RemainingItemCount *int64
 }
 
+// ProgressReporter is a watch that says, when asked, how far it has
+// come (the watch cache's watches). Progress makes it send a BOOKMARK at
+// a revision no older than rev once it has sent every change up to that
+// revision: an in-process consumer (an informer) learns that it missed
+// nothing of its resource up to rev, even when the resource did not
+// change. False when the watch's source could not reach rev within its
+// patience, or ctx ended.
+type ProgressReporter interface {
+	Progress(ctx context.Context, rev int64) bool
+}
+
 // Puller is a watch whose consumer may take the events in its own
 // goroutine, with no goroutine feeding a channel between the two (the
 // watch cache's watches). A consumer uses Next or ResultChan, not both.

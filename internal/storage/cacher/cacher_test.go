@@ -823,3 +823,58 @@ func TestWatchEndsWithItsContext(t *testing.T) {
 		t.Fatalf("an event %s after the watch ended", ev.Type)
 	}
 }
+
+// TestWatchProgress: a watch asked for progress sends a BOOKMARK at a
+// revision no older than the one asked for, after every event before it,
+// even when the revision moved because of another resource (the cache
+// asks etcd for progress) and even when the watch did not ask for
+// periodic BOOKMARKs.
+func TestWatchProgress(t *testing.T) {
+	e, s, c := newPairOn(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	x, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Watch(ctx, "a/", storage.WatchOptions{ResourceVersion: storagetest.RV(t, x)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	p, ok := w.(storage.ProgressReporter)
+	if !ok {
+		t.Fatalf("a watch cache's watch (%T) cannot report progress", w)
+	}
+	bookmarkAt := func(least int64) {
+		t.Helper()
+		ev := storagetest.Next(t, w)
+		if ev.Type != watch.Bookmark {
+			t.Fatalf("%s %v, want a BOOKMARK", ev.Type, ev.Object)
+		}
+		if rv := storagetest.RV(t, ev.Object); rv < least {
+			t.Fatalf("a BOOKMARK at %d, asked for %d", rv, least)
+		}
+	}
+	// Another resource's write: the cache's watch sees nothing of it.
+	resp, err := e.Client.Put(ctx, "/registry/secrets/a/other", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Progress(ctx, resp.Header.Revision) {
+		t.Fatal("Progress is false")
+	}
+	bookmarkAt(resp.Header.Revision)
+	// A change, then at once progress up to it: the change comes first.
+	y, err := s.Create(ctx, "a/y", storagetest.CM("a", "y", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Progress(ctx, storagetest.RV(t, y)) {
+		t.Fatal("Progress is false")
+	}
+	if ev := storagetest.Next(t, w); ev.Type != watch.Added || storage.Unwrap(ev.Object).(*corev1.ConfigMap).Name != "y" {
+		t.Fatalf("%s %v, want y ADDED", ev.Type, ev.Object)
+	}
+	bookmarkAt(storagetest.RV(t, y))
+}

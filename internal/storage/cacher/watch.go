@@ -38,7 +38,8 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 
 	w := &cacheWatcher{cacher: c, ctx: ctx, prefix: prefix, exact: opts.Exact, pred: opts.Predicate, shared: opts.Shared,
 		transform: opts.Transform,
-		input:     make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{})}
+		input:     make(chan *event, c.opts.WatcherBuffer), result: make(chan watch.Event), done: make(chan struct{}),
+		progress: make(chan struct{}, 1)}
 	if opts.Bookmarks {
 		w.bookmarks = time.NewTicker(max(storage.BookmarkInterval, 10*time.Millisecond))
 	}
@@ -113,6 +114,11 @@ type cacheWatcher struct {
 	input     chan *event
 	result    chan watch.Event
 	done      chan struct{}
+	progress  chan struct{} // Progress's asks, folded into one
+
+	// The consumer's: a BOOKMARK is due (the ticker's, or one asked
+	// for), to be sent once the buffer is empty.
+	bookmarkDue bool
 
 	// The consumer's: the events before the input's, and whether the
 	// last event was taken.
@@ -201,6 +207,22 @@ func (w *cacheWatcher) translate(e *event) (watch.Event, bool) {
 	return watch.Event{}, false
 }
 
+// Progress is storage.ProgressReporter's: once the cache has reached
+// rev (asking etcd for progress, as a consistent read does), the watch
+// sends a BOOKMARK at the cache's revision as soon as every event before
+// it has been taken. It does not wait for the BOOKMARK.
+func (w *cacheWatcher) Progress(ctx context.Context, rev int64) bool {
+	if !w.cacher.waitFor(ctx, rev, w.cacher.opts.CatchUp) {
+		return false
+	}
+	w.cacher.mu.RUnlock()
+	select {
+	case w.progress <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 // Next is storage.Puller's: the initial events, then the changes (and
 // BOOKMARKs) as they come, then the event the watch ended with, if any.
 func (w *cacheWatcher) Next(ctx context.Context) (watch.Event, bool) {
@@ -254,6 +276,18 @@ func (w *cacheWatcher) next(ctx context.Context) (ev watch.Event, last, ok bool)
 		if len(w.initial) > 0 {
 			return w.takeInitial(), false, true
 		}
+		if w.bookmarkDue {
+			// Every event up to the cache's revision has reached this
+			// watcher when its buffer is empty (the cache pushes an
+			// event and moves its revision under its lock).
+			w.cacher.mu.RLock()
+			rev, empty := w.cacher.rev, len(w.input) == 0
+			w.cacher.mu.RUnlock()
+			if empty {
+				w.bookmarkDue = false
+				return storage.Transformed(w.transform, w.cacher.bookmark(rev)), false, true
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return watch.Event{}, false, false
@@ -264,14 +298,9 @@ func (w *cacheWatcher) next(ctx context.Context) (ev watch.Event, last, ok bool)
 				return storage.Transformed(w.transform, ev), false, true
 			}
 		case <-tick:
-			// Every event up to the cache's revision has reached this
-			// watcher when its buffer is empty.
-			w.cacher.mu.RLock()
-			rev, empty := w.cacher.rev, len(w.input) == 0
-			w.cacher.mu.RUnlock()
-			if empty {
-				return storage.Transformed(w.transform, w.cacher.bookmark(rev)), false, true
-			}
+			w.bookmarkDue = true
+		case <-w.progress:
+			w.bookmarkDue = true
 		}
 	}
 }
