@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type Informer struct {
 	handlers []*func(Event) // replaced, never changed in place: dispatch reads a copy
 	synced   chan struct{}
 	once     sync.Once
+	// rev is the revision up to which every change is applied and
+	// handed to the handlers (a list's, an event's or a BOOKMARK's);
+	// watch is the current watch, asked for progress by Reached.
+	rev   int64
+	watch watch.Interface
 }
 
 // Event is one change an informer saw: Old is the object it replaced
@@ -185,14 +191,23 @@ func (i *Informer) listAndWatch(ctx context.Context) error {
 	for _, o := range list.Items {
 		put(fresh, storage.Unwrap(o))
 	}
-	i.replace(fresh)
+	i.replace(fresh, revisionOf(la.GetResourceVersion()))
 	i.once.Do(func() { close(i.synced) })
 
 	w, err := src.WatchShared(ctx, "", &metav1.ListOptions{ResourceVersion: la.GetResourceVersion(), AllowWatchBookmarks: true})
 	if err != nil {
 		return err
 	}
-	defer w.Stop()
+	i.mu.Lock()
+	i.watch = w
+	i.mu.Unlock()
+	i.notify() // Reached can ask it for progress
+	defer func() {
+		i.mu.Lock()
+		i.watch = nil
+		i.mu.Unlock()
+		w.Stop()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -208,10 +223,10 @@ func (i *Informer) listAndWatch(ctx context.Context) error {
 	}
 }
 
-// replace makes fresh the contents, and tells the handlers what differs
-// from what was there: objects added, changed (another resourceVersion)
-// and gone.
-func (i *Informer) replace(fresh map[string]map[string]runtime.Object) {
+// replace makes fresh, a list at revision rev, the contents, and tells
+// the handlers what differs from what was there: objects added, changed
+// (another resourceVersion) and gone.
+func (i *Informer) replace(fresh map[string]map[string]runtime.Object, rev int64) {
 	i.mu.Lock()
 	old := i.byNS
 	i.byNS = fresh
@@ -238,6 +253,7 @@ func (i *Informer) replace(fresh map[string]map[string]runtime.Object) {
 	}
 	i.mu.Unlock()
 	i.dispatch(events...)
+	i.reached(rev)
 	i.notify()
 }
 
@@ -247,6 +263,52 @@ func resourceVersion(o runtime.Object) string {
 		return ""
 	}
 	return m.GetResourceVersion()
+}
+
+// revisionOf is a resourceVersion as etcd's revision; 0 if it is none.
+func revisionOf(rv string) int64 {
+	rev, _ := strconv.ParseInt(rv, 10, 64)
+	return rev
+}
+
+// reached records that every change up to rev is applied and handed to
+// the handlers: called after the handlers had them.
+func (i *Informer) reached(rev int64) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if rev > i.rev {
+		i.rev = rev
+	}
+}
+
+// Reached waits until the informer has applied, and handed to its
+// handlers, every change of its resource up to revision rev, asking its
+// watch to report its progress when the resource did not change since
+// (storage.ProgressReporter). It reports false when ctx ends first, or
+// when the watch cannot report progress (a watch served by etcd, without
+// the watch cache). It waits for changes until ctx ends: give it one
+// that does.
+func (i *Informer) Reached(ctx context.Context, rev int64) bool {
+	changed := i.Changed(ctx)
+	for {
+		i.mu.RLock()
+		cur, w := i.rev, i.watch
+		i.mu.RUnlock()
+		if cur >= rev {
+			return true
+		}
+		if w != nil {
+			p, ok := w.(storage.ProgressReporter)
+			if !ok || !p.Progress(ctx, rev) {
+				return false
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // dispatch hands events to the handlers, in order.
@@ -282,6 +344,7 @@ func (i *Informer) apply(ev watch.Event) error {
 			typ = watch.Added
 		}
 		i.dispatch(Event{Type: typ, Object: obj, Old: old})
+		i.reached(revisionOf(m.GetResourceVersion()))
 	case watch.Deleted:
 		obj := storage.Unwrap(ev.Object)
 		m, err := meta.Accessor(obj)
@@ -292,6 +355,13 @@ func (i *Informer) apply(ev watch.Event) error {
 		delete(i.byNS[m.GetNamespace()], m.GetName())
 		i.mu.Unlock()
 		i.dispatch(Event{Type: watch.Deleted, Object: obj})
+		i.reached(revisionOf(m.GetResourceVersion()))
+	case watch.Bookmark:
+		m, err := meta.Accessor(ev.Object)
+		if err != nil {
+			return nil
+		}
+		i.reached(revisionOf(m.GetResourceVersion()))
 	case watch.Error:
 		if st, ok := ev.Object.(*metav1.Status); ok {
 			return &watchError{st.Message}
