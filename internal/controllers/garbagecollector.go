@@ -216,16 +216,22 @@ func (gc *GarbageCollector) follow() {
 	}
 }
 
-// waitGraphSynced waits until every informer followed has its first list
-// and the graph builder has applied every event queued until then (a
-// barrier through the FIFO queue); false when ctx ended first.
-func (gc *GarbageCollector) waitGraphSynced(ctx context.Context) bool {
+// informers are the informers followed now.
+func (gc *GarbageCollector) informers() []*Informer {
 	gc.mu.Lock()
-	var infs []*Informer
+	defer gc.mu.Unlock()
+	infs := make([]*Informer, 0, len(gc.watched))
 	for _, w := range gc.watched {
 		infs = append(infs, w.inf)
 	}
-	gc.mu.Unlock()
+	return infs
+}
+
+// waitGraphSynced waits until every informer followed has its first list
+// and the graph builder has applied every event queued until then; false
+// when ctx ended first.
+func (gc *GarbageCollector) waitGraphSynced(ctx context.Context) bool {
+	infs := gc.informers()
 	sctx, cancel := context.WithTimeout(ctx, gc.InitialSyncTimeout)
 	defer cancel()
 	if !waitSynced(sctx, infs...) {
@@ -234,6 +240,13 @@ func (gc *GarbageCollector) waitGraphSynced(ctx context.Context) bool {
 		}
 		klog.InfoS("garbage collector: not all resources could be synced, proceeding anyway")
 	}
+	return gc.graphApplied(ctx)
+}
+
+// graphApplied waits until the graph builder has applied every change
+// queued before the call (a barrier through the FIFO queue); false when
+// ctx ended first.
+func (gc *GarbageCollector) graphApplied(ctx context.Context) bool {
 	barrier := &graphChange{typ: barrierEvent, obj: &metav1.ObjectMeta{}, done: make(chan struct{})}
 	gc.graphChanges.Add(barrier)
 	select {
@@ -242,6 +255,32 @@ func (gc *GarbageCollector) waitGraphSynced(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// graphCatchUp bounds graphCurrent's wait.
+const graphCatchUp = 10 * time.Second
+
+// graphCurrent waits until every informer followed has handed the graph
+// builder every change up to revision rev (each asks its watch for
+// progress if its resource did not change since), and the builder has
+// applied them (graphApplied). It reports false when some informer could
+// not tell within graphCatchUp (a watch without the watch cache cannot),
+// or ctx ended; the graph holds what did arrive.
+func (gc *GarbageCollector) graphCurrent(ctx context.Context, rev int64) bool {
+	infs := gc.informers()
+	wctx, cancel := context.WithTimeout(ctx, graphCatchUp)
+	defer cancel()
+	var wg sync.WaitGroup
+	var behind atomic.Bool
+	for _, inf := range infs {
+		wg.Go(func() {
+			if !inf.Reached(wctx, rev) {
+				behind.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return gc.graphApplied(ctx) && !behind.Load()
 }
 
 // observe queues an informer's event for the graph builder. It runs on

@@ -92,7 +92,7 @@ func (gc *GarbageCollector) attemptToDeleteItem(ctx context.Context, n *node) er
 		return errVirtualDeleteQueued
 	}
 	if v.deletingDependents {
-		return gc.processDeletingDependentsItem(ctx, n)
+		return gc.processDeletingDependentsItem(ctx, n, revisionOf(latest.ResourceVersion))
 	}
 	refs := latest.OwnerReferences
 	if len(refs) == 0 {
@@ -169,9 +169,21 @@ func unblock(refs []metav1.OwnerReference) []metav1.OwnerReference {
 
 // processDeletingDependentsItem removes the foregroundDeletion finalizer
 // of an owner no dependent blocks any more, else queues its blocking
-// dependents.
-func (gc *GarbageCollector) processDeletingDependentsItem(ctx context.Context, n *node) error {
+// dependents. rev is the revision of the owner as read just now.
+//
+// The graph knows the dependents its informers reported; a dependent
+// written just before its owner's deletion may not have reached it yet
+// (another resource, another informer). kube's collector removes the
+// finalizer then, and the owner goes before its dependent. Here, before
+// it removes the finalizer (which cannot be undone), the collector waits
+// until every informer it follows has reached rev and the graph holds
+// what they reported (graphCurrent), and looks again.
+func (gc *GarbageCollector) processDeletingDependentsItem(ctx context.Context, n *node, rev int64) error {
 	blocking := gc.graph.blockingDependents(n)
+	if len(blocking) == 0 && !gc.graphCurrent(ctx, rev) {
+		klog.V(2).InfoS("garbage collector: the graph may not hold every dependent yet", "item", gc.graph.view(n).identity.String(), "revision", rev)
+	}
+	blocking = gc.graph.blockingDependents(n)
 	if len(blocking) == 0 {
 		klog.V(2).InfoS("garbage collector: removing the foregroundDeletion finalizer", "item", gc.graph.view(n).identity.String())
 		return gc.removeFinalizer(ctx, n, metav1.FinalizerDeleteDependents)

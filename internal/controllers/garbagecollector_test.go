@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -278,5 +279,60 @@ func TestGCAlternateOwnerIdentityOrder(t *testing.T) {
 		if alt == nil || alt.Namespace != want {
 			t.Errorf("after %s verified absent: %v, want namespace %s", absent, alt, want)
 		}
+	}
+}
+
+// TestGCForegroundWaitsForLaggingInformers: an owner being deleted in
+// the foreground, whose blocking dependent was written before its
+// deletion but has not reached the graph (its informer lags): the
+// collector does not remove the owner's finalizer, which cannot be
+// undone, but asks the informers for their progress up to the owner's
+// revision, finds the dependent, and queues it.
+func TestGCForegroundWaitsForLaggingInformers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	gc, _ := testCollector()
+	gc.ctx = ctx
+	go func() {
+		for gc.processNextGraphChange() {
+		}
+	}()
+	defer gc.graphChanges.ShutDown()
+	gvk := rbacv1.SchemeGroupVersion.WithKind("ClusterRole")
+	store := laggingStore{newMemStore()}
+	inf := NewInformer(store)
+	go inf.Run(ctx)
+	<-inf.Synced()
+	gc.watched = map[schema.GroupVersionResource]watchedResource{rbacv1.SchemeGroupVersion.WithResource("clusterroles"): {inf: inf, gvk: gvk}}
+	inf.Handle(ctx, func(ev Event) { gc.observe(gvk, ev) })
+
+	owner := crole("owner", nil)
+	owner.UID = "u-owner"
+	now := metav1.Now()
+	owner.DeletionTimestamp = &now
+	owner.Finalizers = []string{metav1.FinalizerDeleteDependents}
+	gc.processGraphChange(&graphChange{typ: addEvent, gvk: gvk, obj: owner})
+	queued(gc.attemptToDelete)
+	block := true
+	dependent := crole("dependent", nil)
+	dependent.UID = "u-dependent"
+	dependent.OwnerReferences = []metav1.OwnerReference{{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole",
+		Name: "owner", UID: "u-owner", BlockOwnerDeletion: &block}}
+	store.set(dependent) // revision 1, held by the informer's watch
+	store.set(owner)     // revision 2: the owner as the collector reads it
+
+	n, _ := gc.graph.get("u-owner")
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("the collector went on to remove the owner's finalizer (%v)", r)
+			}
+		}()
+		if err := gc.processDeletingDependentsItem(ctx, n, 2); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if q := queued(gc.attemptToDelete); !q["u-dependent"] {
+		t.Fatalf("the blocking dependent must be queued, got %v", q)
 	}
 }
