@@ -430,8 +430,25 @@ func (gc *GarbageCollector) processNextOrphan(ctx context.Context) bool {
 }
 
 // attemptToOrphanItem removes the references to owner n from its
-// dependents, then the orphan finalizer from n.
+// dependents, then the orphan finalizer from n. As before a foreground
+// owner's finalizer goes (processDeletingDependentsItem), the graph is
+// first made current up to the owner's revision: a dependent it did not
+// hold yet would keep its reference, lose its owner, and be collected
+// rather than orphaned.
 func (gc *GarbageCollector) attemptToOrphanItem(ctx context.Context, n *node) error {
+	id := gc.graph.view(n).identity
+	owner, err := gc.getObject(ctx, id)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case owner.UID != id.UID:
+		return nil
+	}
+	if !gc.graphCurrent(ctx, revisionOf(owner.ResourceVersion)) {
+		klog.V(2).InfoS("garbage collector: the graph may not hold every dependent yet", "item", id.String(), "revision", owner.ResourceVersion)
+	}
 	v := gc.graph.view(n)
 	var errs []error
 	for _, d := range v.dependents {
