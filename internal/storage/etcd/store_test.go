@@ -3,10 +3,12 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -393,5 +395,46 @@ func TestWatchWholeRevisions(t *testing.T) {
 		if ev := storagetest.Next(t, plain); ev.Type != watch.Added || ev.Object.(*corev1.ConfigMap).Name != name {
 			t.Errorf("without whole revisions: %s %T, want ADDED %s", ev.Type, ev.Object, name)
 		}
+	}
+}
+
+// TestWatchDeletionWithoutPrevKV: a deletion etcd sends after the
+// revision before it was compacted comes without its previous value;
+// the watch fails (kube-apiserver's message), rather than leave the
+// deletion out, which made a watch cache keep a deleted object for good
+// (the space-quota fault test, which compacts to the newest revision
+// under load, found it).
+func TestWatchDeletionWithoutPrevKV(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	created, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, "a/x", nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.client.Get(ctx, "/registry/configmaps/a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := resp.Header.Revision
+	if deleted != storagetest.RV(t, created)+1 {
+		t.Fatalf("the deletion is at %d, the creation at %d", deleted, storagetest.RV(t, created))
+	}
+	// Compacted up to the deletion: a watch from just before it may
+	// start, but the value before the deletion is gone.
+	if _, err := s.client.Compact(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Watch(ctx, "", storage.WatchOptions{ResourceVersion: deleted - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ev := storagetest.Next(t, w)
+	st, ok := ev.Object.(*metav1.Status)
+	if ev.Type != watch.Error || !ok || st.Code != 500 || !strings.Contains(st.Message, "etcd event received with PrevKv=nil") {
+		t.Fatalf("%s %v, want a 500 ERROR", ev.Type, ev.Object)
 	}
 }

@@ -243,6 +243,16 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []client
 func (w *watcher) translate(ev *clientv3.Event) (watch.Event, bool, error) {
 	var cur, prev runtime.Object
 	var err error
+	if ev.PrevKv == nil && (ev.Type == clientv3.EventTypeDelete || (!ev.IsCreate() && !w.opts.Predicate.Empty())) {
+		// etcd leaves the previous value out when the revision before
+		// the event was compacted before it sent the event (a compaction
+		// to the newest revision while the watch is behind). A deletion
+		// then has nothing to say which object went, and a change
+		// nothing to say whether the object matched before: the watch
+		// fails, as kube-apiserver's does, and a watch cache re-lists
+		// rather than miss the deletion.
+		return watch.Event{}, false, fmt.Errorf("etcd event received with PrevKv=nil (key=%q, modRevision=%d, type=%s)", ev.Kv.Key, ev.Kv.ModRevision, ev.Type)
+	}
 	if ev.Type == clientv3.EventTypePut {
 		if cur, err = w.store.decodeKV(context.Background(), ev.Kv); err != nil {
 			return watch.Event{}, false, err
