@@ -263,24 +263,16 @@ const graphCatchUp = 10 * time.Second
 // graphCurrent waits until every informer followed has handed the graph
 // builder every change up to revision rev (each asks its watch for
 // progress if its resource did not change since), and the builder has
-// applied them (graphApplied). It reports false when some informer could
-// not tell within graphCatchUp (a watch without the watch cache cannot),
-// or ctx ended; the graph holds what did arrive.
-func (gc *GarbageCollector) graphCurrent(ctx context.Context, rev int64) bool {
-	infs := gc.informers()
+// applied them (graphApplied). When some informer could not tell within
+// graphCatchUp (a watch without the watch cache cannot), or ctx ended,
+// it says so in the log about item; the graph holds what did arrive.
+func (gc *GarbageCollector) graphCurrent(ctx context.Context, item objectReference, rev int64) {
 	wctx, cancel := context.WithTimeout(ctx, graphCatchUp)
 	defer cancel()
-	var wg sync.WaitGroup
-	var behind atomic.Bool
-	for _, inf := range infs {
-		wg.Go(func() {
-			if !inf.Reached(wctx, rev) {
-				behind.Store(true)
-			}
-		})
+	reached := waitReached(wctx, rev, gc.informers()...)
+	if !gc.graphApplied(ctx) || !reached {
+		klog.V(2).InfoS("garbage collector: the graph may not hold every dependent yet", "item", item.String(), "revision", rev)
 	}
-	wg.Wait()
-	return gc.graphApplied(ctx) && !behind.Load()
 }
 
 // observe queues an informer's event for the graph builder. It runs on

@@ -180,10 +180,10 @@ func unblock(refs []metav1.OwnerReference) []metav1.OwnerReference {
 // what they reported (graphCurrent), and looks again.
 func (gc *GarbageCollector) processDeletingDependentsItem(ctx context.Context, n *node, rev int64) error {
 	blocking := gc.graph.blockingDependents(n)
-	if len(blocking) == 0 && !gc.graphCurrent(ctx, rev) {
-		klog.V(2).InfoS("garbage collector: the graph may not hold every dependent yet", "item", gc.graph.view(n).identity.String(), "revision", rev)
+	if len(blocking) == 0 {
+		gc.graphCurrent(ctx, gc.graph.view(n).identity, rev)
+		blocking = gc.graph.blockingDependents(n)
 	}
-	blocking = gc.graph.blockingDependents(n)
 	if len(blocking) == 0 {
 		klog.V(2).InfoS("garbage collector: removing the foregroundDeletion finalizer", "item", gc.graph.view(n).identity.String())
 		return gc.removeFinalizer(ctx, n, metav1.FinalizerDeleteDependents)
@@ -446,9 +446,7 @@ func (gc *GarbageCollector) attemptToOrphanItem(ctx context.Context, n *node) er
 	case owner.UID != id.UID:
 		return nil
 	}
-	if !gc.graphCurrent(ctx, revisionOf(owner.ResourceVersion)) {
-		klog.V(2).InfoS("garbage collector: the graph may not hold every dependent yet", "item", id.String(), "revision", owner.ResourceVersion)
-	}
+	gc.graphCurrent(ctx, id, revisionOf(owner.ResourceVersion))
 	v := gc.graph.view(n)
 	var errs []error
 	for _, d := range v.dependents {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -89,4 +90,21 @@ func waitSynced(ctx context.Context, infs ...*Informer) bool {
 		}
 	}
 	return true
+}
+
+// waitReached waits until each informer has reached revision rev
+// (Informer.Reached), all at once; false when one could not tell before
+// ctx ended.
+func waitReached(ctx context.Context, rev int64, infs ...*Informer) bool {
+	var wg sync.WaitGroup
+	var behind atomic.Bool
+	for _, inf := range infs {
+		wg.Go(func() {
+			if !inf.Reached(ctx, rev) {
+				behind.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return !behind.Load()
 }
