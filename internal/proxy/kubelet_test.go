@@ -23,6 +23,8 @@ func (n nodeObjects) Get(_ context.Context, _ schema.GroupVersionResource, _, na
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "nodes"}, name)
 }
 
+func (n nodeObjects) Consistent() Objects { return n }
+
 func (n nodeObjects) List(context.Context, schema.GroupVersionResource, string, *metav1.ListOptions) (runtime.Object, error) {
 	return nil, nil
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +18,35 @@ import (
 type Objects interface {
 	Get(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) (runtime.Object, error)
 	List(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts *metav1.ListOptions) (runtime.Object, error)
+	// Consistent is the same objects read as they are now (kube's
+	// ordinary reads): what a target could not be resolved from in the
+	// cache is read again from there (fresh).
+	Consistent() Objects
+}
+
+// unresolved marks an error that comes from what the objects read say
+// (no such Pod or Service, a Pod without an IP, a Service without that
+// port or without a ready endpoint): a read of the objects as they are
+// now may say otherwise.
+type unresolved struct{ error }
+
+func (u unresolved) Unwrap() error { return u.error }
+
+// fresh resolves a target from objs, a cache, and when what the cache
+// holds cannot give one, once more from objs.Consistent(): a client
+// that just created a Pod, set its IP, or made a Service ready, expects
+// the proxy to find it, and the cache may not have it yet. kube-apiserver
+// reads every target consistently; kapi pays for that read only when
+// the cache's answer fails.
+func fresh[T any](objs Objects, resolve func(Objects) (T, error)) (T, error) {
+	v, err := resolve(objs)
+	if u := (unresolved{}); errors.As(err, &u) {
+		v, err = resolve(objs.Consistent())
+	}
+	if u := (unresolved{}); errors.As(err, &u) {
+		err = u.error
+	}
+	return v, err
 }
 
 // SliceReader is what Services reads a Service's EndpointSlices with

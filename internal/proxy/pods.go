@@ -25,13 +25,26 @@ type Pods struct {
 // one either, the IP alone (port 80 of http, 443 of https). A pod
 // without an IP, or with one that is not a global unicast address (a
 // loopback, link-local or unspecified one, unless AllowLoopback), is 400
-// "address not allowed".
+// "address not allowed". The Pod is read from the cache, and again as
+// it is now when the cache's has no such Pod or no allowed IP (fresh).
 func (p *Pods) Location(ctx context.Context, ns, id string) (*url.URL, error) {
 	scheme, name, port, ok := SplitSchemeNamePort(id)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid pod request %q", id))
 	}
-	obj, err := p.Objects.Get(ctx, podsGVR, ns, name)
+	if scheme == "" {
+		scheme = "http"
+	}
+	return fresh(p.Objects, func(objs Objects) (*url.URL, error) {
+		return p.location(ctx, objs, ns, name, scheme, port)
+	})
+}
+
+func (p *Pods) location(ctx context.Context, objs Objects, ns, name, scheme, port string) (*url.URL, error) {
+	obj, err := objs.Get(ctx, podsGVR, ns, name)
+	if apierrors.IsNotFound(err) {
+		return nil, unresolved{err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -41,10 +54,7 @@ func (p *Pods) Location(ctx context.Context, ns, id string) (*url.URL, error) {
 	}
 	ip, err := netip.ParseAddr(podIP(pod))
 	if err != nil || !(ip.IsGlobalUnicast() || p.AllowLoopback && HostLocal(ip)) {
-		return nil, apierrors.NewBadRequest(addressNotAllowed)
-	}
-	if scheme == "" {
-		scheme = "http"
+		return nil, unresolved{apierrors.NewBadRequest(addressNotAllowed)}
 	}
 	host := ip.String()
 	if port != "" {

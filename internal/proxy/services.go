@@ -34,37 +34,19 @@ type Services struct {
 // endpoint with that port name, chosen at random among the ready ones.
 // With none: 503 "no endpoints available for service". An ExternalName
 // Service has no endpoints of its own, so it is 503 too, as in kube
-// (unless someone wrote its EndpointSlices).
+// (unless someone wrote its EndpointSlices). The Service and its slices
+// are read from the cache, and again as they are now when the cache's
+// give no target (fresh).
 func (s *Services) Location(ctx context.Context, ns, id string) (*url.URL, error) {
 	scheme, name, port, ok := SplitSchemeNamePort(id)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid service request %q", id))
 	}
-	svc, err := s.service(ctx, ns, name)
+	hostPort, err := fresh(s.Objects, func(objs Objects) (string, error) {
+		return s.location(ctx, objs, ns, id, name, port)
+	})
 	if err != nil {
 		return nil, err
-	}
-	portName := port
-	if n, err := strconv.ParseInt(port, 10, 64); err == nil {
-		sp := servicePort(svc, n)
-		if sp == nil {
-			return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("no service port %d found for service %q", n, name))
-		}
-		portName = sp.Name
-	}
-	slices, err := s.slices(ctx, ns, name)
-	if err != nil {
-		return nil, err
-	}
-	if len(slices) == 0 {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", name))
-	}
-	hostPort, refused := s.pick(slices, portName)
-	if hostPort == "" {
-		if refused {
-			return nil, apierrors.NewBadRequest(addressNotAllowed)
-		}
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", id))
 	}
 	if scheme == "" {
 		scheme = "http"
@@ -72,50 +54,92 @@ func (s *Services) Location(ctx context.Context, ns, id string) (*url.URL, error
 	return &url.URL{Scheme: scheme, Host: hostPort}, nil
 }
 
+func (s *Services) location(ctx context.Context, objs Objects, ns, id, name, port string) (string, error) {
+	svc, err := service(ctx, objs, ns, name)
+	if err != nil {
+		return "", err
+	}
+	portName := port
+	if n, err := strconv.ParseInt(port, 10, 64); err == nil {
+		sp := servicePort(svc, n)
+		if sp == nil {
+			return "", unresolved{apierrors.NewServiceUnavailable(fmt.Sprintf("no service port %d found for service %q", n, name))}
+		}
+		portName = sp.Name
+	}
+	slices, err := endpointSlices(ctx, objs, ns, name)
+	if err != nil {
+		return "", err
+	}
+	if len(slices) == 0 {
+		return "", unresolved{apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", name))}
+	}
+	hostPort, refused := s.pick(slices, portName)
+	if hostPort == "" {
+		if refused {
+			return "", unresolved{apierrors.NewBadRequest(addressNotAllowed)}
+		}
+		return "", unresolved{apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", id))}
+	}
+	return hostPort, nil
+}
+
 // Endpoint is "host:port" of a ready endpoint serving the Service port
 // numbered port, as a webhook or an aggregated API server given as a
-// Service is called. Its errors are plain ones, for the caller to wrap
-// as its failure (a failed conversion is kube's 500, not a 503).
+// Service is called, read as Location reads it. Its errors are plain
+// ones, for the caller to wrap as its failure (a failed conversion is
+// kube's 500, not a 503).
 func (s *Services) Endpoint(ctx context.Context, ns, name string, port int32) (string, error) {
-	svc, err := s.service(ctx, ns, name)
+	return fresh(s.Objects, func(objs Objects) (string, error) {
+		return s.endpoint(ctx, objs, ns, name, port)
+	})
+}
+
+func (s *Services) endpoint(ctx context.Context, objs Objects, ns, name string, port int32) (string, error) {
+	svc, err := service(ctx, objs, ns, name)
 	if err != nil {
 		return "", err
 	}
 	sp := servicePort(svc, int64(port))
 	if sp == nil {
-		return "", fmt.Errorf("no service port %d found for service %q", port, name)
+		return "", unresolved{fmt.Errorf("no service port %d found for service %q", port, name)}
 	}
-	slices, err := s.slices(ctx, ns, name)
+	slices, err := endpointSlices(ctx, objs, ns, name)
 	if err != nil {
 		return "", err
 	}
 	hostPort, refused := s.pick(slices, sp.Name)
 	if hostPort == "" {
 		if refused {
-			return "", fmt.Errorf("the endpoints of service %s/%s are loopback or link-local addresses, refused without --proxy-allow-loopback", ns, name)
+			return "", unresolved{fmt.Errorf("the endpoints of service %s/%s are loopback or link-local addresses, refused without --proxy-allow-loopback", ns, name)}
 		}
-		return "", fmt.Errorf("no endpoints available for service %q", name)
+		return "", unresolved{fmt.Errorf("no endpoints available for service %q", name)}
 	}
 	return hostPort, nil
 }
 
-func (s *Services) service(ctx context.Context, ns, name string) (*corev1.Service, error) {
-	obj, err := s.Objects.Get(ctx, servicesGVR, ns, name)
+// service reads the named Service; not found, it is unresolved.
+func service(ctx context.Context, objs Objects, ns, name string) (*corev1.Service, error) {
+	obj, err := objs.Get(ctx, servicesGVR, ns, name)
+	if apierrors.IsNotFound(err) {
+		return nil, unresolved{err}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return obj.(*corev1.Service), nil
 }
 
-// slices are the Service's EndpointSlices (kubernetes.io/service-name),
-// read only: through the SliceReader of Objects when it has one.
-func (s *Services) slices(ctx context.Context, ns, name string) ([]*discoveryv1.EndpointSlice, error) {
+// endpointSlices are the Service's EndpointSlices
+// (kubernetes.io/service-name), read only: through the SliceReader of
+// objs when it has one.
+func endpointSlices(ctx context.Context, objs Objects, ns, name string) ([]*discoveryv1.EndpointSlice, error) {
 	// The name is a Service's that exists: a valid label value.
 	sel := labels.SelectorFromValidatedSet(labels.Set{discoveryv1.LabelServiceName: name})
-	if r, ok := s.Objects.(SliceReader); ok {
+	if r, ok := objs.(SliceReader); ok {
 		return r.EndpointSlices(ctx, ns, sel)
 	}
-	obj, err := s.Objects.List(ctx, endpointSlicesGVR, ns, &metav1.ListOptions{ResourceVersion: "0", LabelSelector: sel.String()})
+	obj, err := objs.List(ctx, endpointSlicesGVR, ns, &metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,9 @@ func alsoAllowed(az authz.Authorizer) func(r *http.Request, verb string) error {
 // exec to find the node.
 type kubeletObjects struct{ cat *registry.Catalogue }
 
+// Consistent is c: it reads consistently already.
+func (c kubeletObjects) Consistent() proxy.Objects { return c }
+
 func (c kubeletObjects) store(gvr schema.GroupVersionResource) (*registry.Store, error) {
 	st := c.cat.Snapshot().Store(gvr)
 	if st == nil {

@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,7 +24,7 @@ import (
 // comes, and reached through one transport that refuses loopback and
 // link-local addresses unless --proxy-allow-loopback.
 func proxySubresources(cfg Config, cat *registry.Catalogue, stores []*registry.Store) {
-	objects := proxyObjects{cat}
+	objects := proxyObjects{cat: cat}
 	transport := proxy.NewTransport(cfg.ProxyAllowLoopback)
 	services := &proxy.Services{Objects: objects, AllowLoopback: cfg.ProxyAllowLoopback}
 	pods := &proxy.Pods{Objects: objects, AllowLoopback: cfg.ProxyAllowLoopback}
@@ -40,13 +39,28 @@ func proxySubresources(cfg Config, cat *registry.Catalogue, stores []*registry.S
 }
 
 // proxyObjects reads the proxy's objects from the catalogue's
-// current stores (their watch caches: resourceVersion 0), the caches' own
-// objects, which the proxy only reads: a proxied request reads its
-// Service and EndpointSlices every time, and copying them was a good part
-// of its cost.
-type proxyObjects struct{ cat *registry.Catalogue }
+// current stores: from their watch caches (resourceVersion 0), or as
+// they are now when consistent (the proxy's second read, when the
+// cache's objects gave no target). It returns the stores' own objects,
+// which the proxy only reads: a proxied request reads its Service and
+// EndpointSlices every time, and copying them was a good part of its
+// cost.
+type proxyObjects struct {
+	cat        *registry.Catalogue
+	consistent bool
+}
 
 var _ proxy.SliceReader = proxyObjects{}
+
+// rv is the resourceVersion of the reads.
+func (c proxyObjects) rv() string {
+	if c.consistent {
+		return ""
+	}
+	return "0"
+}
+
+func (c proxyObjects) Consistent() proxy.Objects { return proxyObjects{cat: c.cat, consistent: true} }
 
 func (c proxyObjects) store(gvr schema.GroupVersionResource) (*registry.Store, error) {
 	st := c.cat.Snapshot().Store(gvr)
@@ -61,11 +75,7 @@ func (c proxyObjects) Get(ctx context.Context, gvr schema.GroupVersionResource, 
 	if err != nil {
 		return nil, err
 	}
-	obj, err := st.GetShared(ctx, ns, name, &metav1.GetOptions{ResourceVersion: "0"})
-	if apierrors.IsNotFound(err) {
-		// Perhaps written a moment ago: a consistent read, as kube's.
-		obj, err = st.GetShared(ctx, ns, name, &metav1.GetOptions{})
-	}
+	obj, err := st.GetShared(ctx, ns, name, &metav1.GetOptions{ResourceVersion: c.rv()})
 	if err != nil {
 		return nil, err
 	}
@@ -77,30 +87,18 @@ func (c proxyObjects) List(ctx context.Context, gvr schema.GroupVersionResource,
 	if err != nil {
 		return nil, err
 	}
-	cached := *opts
-	cached.ResourceVersion = "0"
-	obj, err := st.List(ctx, ns, &cached)
-	if err == nil && meta.LenList(obj) == 0 {
-		// Perhaps written a moment ago: a consistent read, as kube's.
-		fresh := *opts
-		fresh.ResourceVersion = ""
-		obj, err = st.List(ctx, ns, &fresh)
-	}
-	return obj, err
+	o := *opts
+	o.ResourceVersion = c.rv()
+	return st.List(ctx, ns, &o)
 }
 
-// EndpointSlices are the slices in ns sel selects, from the watch cache,
-// and consistently when it has none yet (a Service created a moment
-// ago), as List.
+// EndpointSlices are the slices in ns sel selects.
 func (c proxyObjects) EndpointSlices(ctx context.Context, ns string, sel labels.Selector) ([]*discoveryv1.EndpointSlice, error) {
 	st, err := c.store(endpointSlicesGVR)
 	if err != nil {
 		return nil, err
 	}
-	l, err := st.ListSharedSelected(ctx, ns, "0", sel)
-	if err == nil && len(l.Items) == 0 {
-		l, err = st.ListSharedSelected(ctx, ns, "", sel)
-	}
+	l, err := st.ListSharedSelected(ctx, ns, c.rv(), sel)
 	if err != nil {
 		return nil, err
 	}

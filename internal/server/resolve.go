@@ -14,6 +14,6 @@ import (
 // aggregated API servers agree; loopback and link-local endpoints are
 // refused unless allowLoopback (--proxy-allow-loopback).
 func serviceResolver(cat *registry.Catalogue, allowLoopback bool) func(ctx context.Context, namespace, name string, port int32) (string, error) {
-	s := &proxy.Services{Objects: proxyObjects{cat}, AllowLoopback: allowLoopback}
+	s := &proxy.Services{Objects: proxyObjects{cat: cat}, AllowLoopback: allowLoopback}
 	return s.Endpoint
 }
