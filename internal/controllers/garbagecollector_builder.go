@@ -85,7 +85,7 @@ func (gc *GarbageCollector) processGraphChange(ev *graphChange) {
 	}
 	switch {
 	case (ev.typ == addEvent || ev.typ == updateEvent) && !found:
-		n := &node{identity: identityOf(ev.gvk, ev.obj), dependents: map[*node]struct{}{}, owners: ev.obj.GetOwnerReferences(),
+		n := &node{identity: identityOf(ev.gvk, ev.obj), owners: ev.obj.GetOwnerReferences(),
 			beingDeleted:       ev.obj.GetDeletionTimestamp() != nil,
 			deletingDependents: ev.obj.GetDeletionTimestamp() != nil && hasFinalizer(ev.obj, metav1.FinalizerDeleteDependents)}
 		g.nodes[uid] = n
@@ -214,8 +214,11 @@ func (gc *GarbageCollector) addDependentToOwners(n *node, refs []metav1.OwnerRef
 		owner, ok := g.nodes[ref.UID]
 		if !ok {
 			owner = &node{identity: objectReference{OwnerReference: coordinates(ref), Namespace: n.identity.Namespace},
-				dependents: map[*node]struct{}{}, virtual: true}
+				virtual: true}
 			g.nodes[ref.UID] = owner
+		}
+		if owner.dependents == nil {
+			owner.dependents = map[*node]struct{}{}
 		}
 		owner.dependents[n] = struct{}{}
 		switch {

@@ -42,7 +42,9 @@ func sameCoordinates(a, b metav1.OwnerReference) bool {
 // builder's goroutine changes them.
 type node struct {
 	identity objectReference
-	// dependents are the nodes whose ownerReferences name this uid.
+	// dependents are the nodes whose ownerReferences name this uid; nil
+	// until it has one (most objects never do: a map each was a fifth of
+	// the graph's memory).
 	dependents map[*node]struct{}
 	owners     []metav1.OwnerReference
 	// beingDeleted: the object has a deletionTimestamp;
@@ -55,8 +57,11 @@ type node struct {
 
 func (n *node) clone() *node {
 	c := *n
-	c.dependents = make(map[*node]struct{}, len(n.dependents))
+	c.dependents = nil
 	for d := range n.dependents {
+		if c.dependents == nil {
+			c.dependents = make(map[*node]struct{}, len(n.dependents))
+		}
 		c.dependents[d] = struct{}{}
 	}
 	c.owners = append([]metav1.OwnerReference(nil), n.owners...)
