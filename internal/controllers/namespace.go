@@ -136,7 +136,7 @@ func (p *progress) remaining() bool { return len(p.left) > 0 }
 
 // deleteContents deletes every object of every namespaced resource in ns
 // (one deletecollection per resource when it has the verb, else one
-// delete per object), then counts what is left in the watch caches.
+// delete per object), then counts what is left.
 func (c *Namespaces) deleteContents(ctx context.Context, ns string) *progress {
 	p := &progress{left: map[string]int{}, finalizers: map[string]int{}}
 	background := metav1.DeletePropagationBackground
@@ -181,9 +181,13 @@ func (c *Namespaces) deleteContents(ctx context.Context, ns string) *progress {
 	return p
 }
 
-// present lists what the watch cache has of st in ns, without copies.
+// present lists what st has in ns now, without copies: a consistent
+// read, served by the watch cache once it has caught up with etcd, as
+// kube's controller lists. At resourceVersion 0, an object created a
+// moment before its namespace's deletion could be missing from a
+// lagging cache, and the namespace would go before it.
 func present(ctx context.Context, st *registry.Store, ns string) ([]metav1.Object, error) {
-	l, err := st.ListShared(ctx, ns, &metav1.ListOptions{ResourceVersion: "0"})
+	l, err := st.ListShared(ctx, ns, &metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
