@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -66,8 +67,11 @@ func (c *ClaimProtection) Run(ctx context.Context) {
 			return nil
 		}
 		pvc := obj.(*corev1.PersistentVolumeClaim)
-		if pvc.DeletionTimestamp == nil || !slices.Contains(pvc.Finalizers, pvcProtection) || claimInUse(pods, pvc) {
+		if pvc.DeletionTimestamp == nil || !slices.Contains(pvc.Finalizers, pvcProtection) {
 			return nil
+		}
+		if used, err := c.inUse(ctx, pods.List(pvc.Namespace), pvc); used || err != nil {
+			return err
 		}
 		next := pvc.DeepCopy()
 		next.Finalizers = slices.DeleteFunc(next.Finalizers, func(f string) bool { return f == pvcProtection })
@@ -76,16 +80,36 @@ func (c *ClaimProtection) Run(ctx context.Context) {
 	}, pods, claims)
 }
 
-func claimInUse(pods *Informer, pvc *corev1.PersistentVolumeClaim) bool {
-	for _, o := range pods.List(pvc.Namespace) {
-		p := o.(*corev1.Pod)
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
+// inUse tells whether a pod that has not terminated uses pvc: one of
+// cached (the informer's pods of its namespace), or, when none does, one
+// of a live list, as kube's controller asks the API server before it lets
+// a claim go: a pod created a moment ago may not be in the informer yet.
+func (c *ClaimProtection) inUse(ctx context.Context, cached []runtime.Object, pvc *corev1.PersistentVolumeClaim) (bool, error) {
+	for _, o := range cached {
+		if usesClaim(o.(*corev1.Pod), pvc.Name) {
+			return true, nil
 		}
-		for _, v := range p.Spec.Volumes {
-			if claimOf(p, v) == pvc.Name {
-				return true
-			}
+	}
+	live, err := c.client.CoreV1().Pods(pvc.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, err
+	}
+	for i := range live.Items {
+		if usesClaim(&live.Items[i], pvc.Name) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// usesClaim: p has not terminated and has a volume of the claim.
+func usesClaim(p *corev1.Pod, claim string) bool {
+	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return false
+	}
+	for _, v := range p.Spec.Volumes {
+		if claimOf(p, v) == claim {
+			return true
 		}
 	}
 	return false
