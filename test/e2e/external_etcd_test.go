@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"kapi/internal/server"
+	"kapi/test/ports"
 )
 
 // startEtcd runs the test's etcd binary as a separate process on free
@@ -66,14 +68,15 @@ func startEtcdWith(t *testing.T, files *etcdTLSFiles) string {
 	return url
 }
 
+// freeAddr is a free loopback address for a process the test starts,
+// below the ephemeral range (ports.Free).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ports.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }
 
 // TestExternalEtcd: kapi on a separate etcd process keeps the key layout

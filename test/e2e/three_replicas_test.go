@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"kapi/test/ports"
 )
 
 // TestThreeReplicasScript: the README's hack/three-replicas.sh starts a
@@ -112,34 +113,15 @@ wait:
 	}
 }
 
-// freePortRange finds n consecutive free loopback ports.
+// freePortRange finds n consecutive free loopback ports, below the
+// ephemeral range (ports.Range).
 func freePortRange(t *testing.T, n int) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if base+n > 65535 {
-			continue
-		}
-		free := true
-		for p := base; p < base+n && free; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				free = false
-				continue
-			}
-			l.Close()
-		}
-		if free {
-			return base
-		}
+	base, err := ports.Range(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no range of free ports")
-	return 0
+	return base
 }
 
 // anyProcessMentions reports whether a running process has s in its

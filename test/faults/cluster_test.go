@@ -22,7 +22,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -38,6 +37,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"kapi/test/ports"
 )
 
 var bins struct{ kapi, etcd string }
@@ -87,6 +88,18 @@ func (p *proc) start(t *testing.T) {
 	}
 }
 
+// logTail is the end of the process's log, for a failure's message.
+func (p *proc) logTail() string {
+	b, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 2048 {
+		b = b[len(b)-2048:]
+	}
+	return string(b)
+}
+
 // kill9 is kill -9 of the process, waited for.
 func (p *proc) kill9() {
 	if p.cmd == nil || p.cmd.Process == nil {
@@ -115,12 +128,11 @@ type cluster struct {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ports.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // clusterArgs are flags added to every etcd member's and every replica's.
@@ -175,7 +187,7 @@ func startCluster(t *testing.T, extra clusterArgs) *cluster {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("etcd%d did not come up: %v", i, err)
+				t.Fatalf("etcd%d did not come up: %v; the end of its log:\n%s", i, err, c.etcd[i].logTail())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
