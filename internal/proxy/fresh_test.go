@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -30,15 +31,15 @@ func (v *view) Get(_ context.Context, gvr schema.GroupVersionResource, _, name s
 	return nil, apierrors.NewNotFound(gvr.GroupResource(), name)
 }
 
-func (v *view) List(_ context.Context, gvr schema.GroupVersionResource, _ string, opts *metav1.ListOptions) (runtime.Object, error) {
+func (v *view) EndpointSlices(_ context.Context, _ string, sel labels.Selector) ([]*discoveryv1.EndpointSlice, error) {
 	*v.reads++
-	l := &discoveryv1.EndpointSliceList{}
+	var out []*discoveryv1.EndpointSlice
 	for _, o := range v.objs {
-		if es, ok := o.(*discoveryv1.EndpointSlice); ok && opts.LabelSelector == discoveryv1.LabelServiceName+"="+es.Labels[discoveryv1.LabelServiceName] {
-			l.Items = append(l.Items, *es)
+		if es, ok := o.(*discoveryv1.EndpointSlice); ok && sel.Matches(labels.Set(es.Labels)) {
+			out = append(out, es)
 		}
 	}
-	return l, nil
+	return out, nil
 }
 
 func (v *view) Consistent() Objects {

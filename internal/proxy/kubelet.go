@@ -59,7 +59,7 @@ var nodesGVR = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
 // log, exec, attach and portforward subresources, which kube-apiserver
 // hands to the kubelet of the pod's node.
 type Kubelets struct {
-	objects       Objects
+	objects       Getter
 	types         []corev1.NodeAddressType
 	allowLoopback bool
 	errorf        func(w http.ResponseWriter, r *http.Request, err error)
@@ -74,7 +74,7 @@ type Kubelets struct {
 
 // NewKubelets reads the certificates of cfg and makes the kubelet
 // client; objects reads nodes and pods.
-func NewKubelets(cfg KubeletConfig, objects Objects) (*Kubelets, error) {
+func NewKubelets(cfg KubeletConfig, objects Getter) (*Kubelets, error) {
 	base := &tls.Config{}
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)

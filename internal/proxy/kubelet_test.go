@@ -23,12 +23,6 @@ func (n nodeObjects) Get(_ context.Context, _ schema.GroupVersionResource, _, na
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "nodes"}, name)
 }
 
-func (n nodeObjects) Consistent() Objects { return n }
-
-func (n nodeObjects) List(context.Context, schema.GroupVersionResource, string, *metav1.ListOptions) (runtime.Object, error) {
-	return nil, nil
-}
-
 func TestKubeletNodeAddress(t *testing.T) {
 	nodes := nodeObjects{
 		"both": {Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{

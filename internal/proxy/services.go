@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -131,24 +130,10 @@ func service(ctx context.Context, objs Objects, ns, name string) (*corev1.Servic
 }
 
 // endpointSlices are the Service's EndpointSlices
-// (kubernetes.io/service-name), read only: through the SliceReader of
-// objs when it has one.
+// (kubernetes.io/service-name), read only.
 func endpointSlices(ctx context.Context, objs Objects, ns, name string) ([]*discoveryv1.EndpointSlice, error) {
 	// The name is a Service's that exists: a valid label value.
-	sel := labels.SelectorFromValidatedSet(labels.Set{discoveryv1.LabelServiceName: name})
-	if r, ok := objs.(SliceReader); ok {
-		return r.EndpointSlices(ctx, ns, sel)
-	}
-	obj, err := objs.List(ctx, endpointSlicesGVR, ns, &metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, err
-	}
-	items := obj.(*discoveryv1.EndpointSliceList).Items
-	slices := make([]*discoveryv1.EndpointSlice, len(items))
-	for i := range items {
-		slices[i] = &items[i]
-	}
-	return slices, nil
+	return objs.EndpointSlices(ctx, ns, labels.SelectorFromValidatedSet(labels.Set{discoveryv1.LabelServiceName: name}))
 }
 
 // servicePort is the Service's port numbered n, or nil.

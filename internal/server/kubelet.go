@@ -1,15 +1,9 @@
 package server
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/authz"
 	"kapi/internal/endpoints"
@@ -33,7 +27,7 @@ func kubeletSubresources(cfg Config, cat *registry.Catalogue, stores []*registry
 		AllowLoopback:         cfg.ProxyAllowLoopback,
 		Error:                 endpoints.WriteError,
 		Authorize:             alsoAllowed(az),
-	}, kubeletObjects{cat})
+	}, kubeletObjects(cat))
 	if err != nil {
 		return err
 	}
@@ -78,31 +72,6 @@ func alsoAllowed(az authz.Authorizer) func(r *http.Request, verb string) error {
 // that may lag): kube's pod and node lookups for a log or an exec are
 // ordinary reads, and a client that just scheduled a pod expects its
 // exec to find the node.
-type kubeletObjects struct{ cat *registry.Catalogue }
-
-// Consistent is c: it reads consistently already.
-func (c kubeletObjects) Consistent() proxy.Objects { return c }
-
-func (c kubeletObjects) store(gvr schema.GroupVersionResource) (*registry.Store, error) {
-	st := c.cat.Snapshot().Store(gvr)
-	if st == nil {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("%s cannot be read", gvr.Resource))
-	}
-	return st, nil
-}
-
-func (c kubeletObjects) Get(ctx context.Context, gvr schema.GroupVersionResource, ns, name string) (runtime.Object, error) {
-	st, err := c.store(gvr)
-	if err != nil {
-		return nil, err
-	}
-	return st.Get(ctx, ns, name, &metav1.GetOptions{})
-}
-
-func (c kubeletObjects) List(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
-	st, err := c.store(gvr)
-	if err != nil {
-		return nil, err
-	}
-	return st.List(ctx, ns, opts)
+func kubeletObjects(cat *registry.Catalogue) proxy.Getter {
+	return proxyObjects{cat: cat, consistent: true}
 }

@@ -41,8 +41,8 @@ func proxySubresources(cfg Config, cat *registry.Catalogue, stores []*registry.S
 // proxyObjects reads the proxy's objects from the catalogue's
 // current stores: from their watch caches (resourceVersion 0), or as
 // they are now when consistent (the proxy's second read, when the
-// cache's objects gave no target). It returns the stores' own objects,
-// which the proxy only reads: a proxied request reads its Service and
+// cache's objects gave no target; the kubelet paths' reads). It returns
+// the stores' own objects, which the proxy only reads: a proxied request reads its Service and
 // EndpointSlices every time, and copying them was a good part of its
 // cost.
 type proxyObjects struct {
@@ -50,7 +50,7 @@ type proxyObjects struct {
 	consistent bool
 }
 
-var _ proxy.SliceReader = proxyObjects{}
+var _ proxy.Objects = proxyObjects{}
 
 // rv is the resourceVersion of the reads.
 func (c proxyObjects) rv() string {
@@ -80,16 +80,6 @@ func (c proxyObjects) Get(ctx context.Context, gvr schema.GroupVersionResource, 
 		return nil, err
 	}
 	return storage.Unwrap(obj), nil
-}
-
-func (c proxyObjects) List(ctx context.Context, gvr schema.GroupVersionResource, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
-	st, err := c.store(gvr)
-	if err != nil {
-		return nil, err
-	}
-	o := *opts
-	o.ResourceVersion = c.rv()
-	return st.List(ctx, ns, &o)
 }
 
 // EndpointSlices are the slices in ns sel selects.
