@@ -34,12 +34,7 @@ func (s staleStorage) List(_ context.Context, _ string, opts storage.ListOptions
 // its namespace's deletion must be deleted (and waited for) before the
 // namespace goes, or it outlives its namespace.
 func TestNamespaceContentsReadConsistently(t *testing.T) {
-	var configMaps *registry.Resource
-	for _, r := range builtin.Resources() {
-		if r.Group == "" && r.Name == "configmaps" {
-			configMaps = r
-		}
-	}
+	configMaps := builtin.Find("", "configmaps")
 	if configMaps == nil {
 		t.Fatal("no configmaps resource")
 	}

@@ -42,12 +42,7 @@ func (silentStorage) Create(ctx context.Context, _ string, _ runtime.Object, _ .
 // applied), rather than left to the timeout filter's anonymous 504 (the
 // fault suite's TestEtcdOutage found reads without Retry-After).
 func TestSilentEtcd(t *testing.T) {
-	var row *registry.Resource
-	for _, r := range builtin.Resources() {
-		if r.Group == "" && r.Name == "configmaps" {
-			row = r
-		}
-	}
+	row := builtin.Find("", "configmaps")
 	if row == nil {
 		t.Fatal("no configmaps row")
 	}

@@ -54,12 +54,7 @@ func slice(name string, lbls map[string]string) *storage.Cached {
 // selector, the cache's own (not copies), read at the resourceVersion
 // asked for; a bad resourceVersion is kube's 400.
 func TestListSharedSelected(t *testing.T) {
-	var row *registry.Resource
-	for _, r := range builtin.Resources() {
-		if r.Group == discoveryv1.GroupName && r.Name == "endpointslices" {
-			row = r
-		}
-	}
+	row := builtin.Find(discoveryv1.GroupName, "endpointslices")
 	if row == nil {
 		t.Fatal("no endpointslices row")
 	}

@@ -62,6 +62,17 @@ func Resources() []*registry.Resource {
 	return Typed(all...)
 }
 
+// Find is the built-in row of resource name in group, its preferred
+// version; nil when there is none.
+func Find(group, name string) *registry.Resource {
+	for _, r := range Resources() {
+		if r.Group == group && r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
 // Typed gives rows of built-in kinds their Type, from their Go types: the
 // stored rows of Resources, and the computed ones (access reviews,
 // TokenReview) the server makes. Conversions between the versions of a
