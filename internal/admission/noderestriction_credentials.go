@@ -163,22 +163,16 @@ func (p *NodeRestriction) podCertificateRequest(ctx context.Context, name string
 	if string(spec.NodeName) != name {
 		return nodeForbidden(a, fmt.Errorf("PodCertificateRequest.Spec.NodeName=%q, which is not the requesting node %q", spec.NodeName, name))
 	}
-	obj, err := p.Nodes.Get(ctx, "", name)
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("while retrieving node %q named in the PodCertificateRequest: %w", name, err)
-	}
+	obj, err := namedObject(ctx, a, p.Nodes, "", name, "node", name)
 	if err != nil {
-		return nodeForbidden(a, fmt.Errorf("while retrieving node %q named in the PodCertificateRequest: %w", name, err))
+		return err
 	}
 	if n, ok := obj.(*corev1.Node); ok && n.UID != spec.NodeUID {
 		return fmt.Errorf("PodCertificateRequest for pod %q names node UID %q, inconsistent with the running node (%q)", podKey, spec.NodeUID, n.UID)
 	}
-	obj, err = p.Pods.Get(ctx, ns, spec.PodName)
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("while retrieving pod %q named in the PodCertificateRequest: %w", podKey, err)
-	}
+	obj, err = namedObject(ctx, a, p.Pods, ns, spec.PodName, "pod", podKey)
 	if err != nil {
-		return nodeForbidden(a, fmt.Errorf("while retrieving pod %q named in the PodCertificateRequest: %w", podKey, err))
+		return err
 	}
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -197,12 +191,9 @@ func (p *NodeRestriction) podCertificateRequest(ctx context.Context, name string
 		return nodeForbidden(a, fmt.Errorf("PodCertificateRequest for pod %q contains serviceAccountName (%q) that differs from running pod (%q)", podKey, spec.ServiceAccountName, pod.Spec.ServiceAccountName))
 	}
 	saKey := ns + "/" + spec.ServiceAccountName
-	obj, err = p.ServiceAccounts.Get(ctx, ns, spec.ServiceAccountName)
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("while retrieving service account %q named in the PodCertificateRequest: %w", saKey, err)
-	}
+	obj, err = namedObject(ctx, a, p.ServiceAccounts, ns, spec.ServiceAccountName, "service account", saKey)
 	if err != nil {
-		return nodeForbidden(a, fmt.Errorf("while retrieving service account %q named in the PodCertificateRequest: %w", saKey, err))
+		return err
 	}
 	if sa, ok := obj.(*corev1.ServiceAccount); ok && sa.UID != spec.ServiceAccountUID {
 		return fmt.Errorf("PodCertificateRequest for pod %q names service account UID %q, which differs from the running service account (%q)", podKey, spec.ServiceAccountUID, sa.UID)
@@ -227,4 +218,19 @@ func (p *NodeRestriction) podCertificateRequest(ctx context.Context, name string
 		return nodeForbidden(a, fmt.Errorf("error authorizing %s to request podcertificaterequests for signer %q: %w", a.User.Name, spec.SignerName, err))
 	}
 	return nodeForbidden(a, fmt.Errorf("pod %q does not mount a podCertificate projected volume for signer %q", podKey, spec.SignerName))
+}
+
+// namedObject reads an object a PodCertificateRequest names (key is how
+// the messages name it), as kube's plugin: one that does not exist is a
+// plain error, any other failure to read it a Forbidden.
+func namedObject(ctx context.Context, a *Attributes, objs Objects, ns, name, what, key string) (runtime.Object, error) {
+	obj, err := objs.Get(ctx, ns, name)
+	if err == nil {
+		return obj, nil
+	}
+	err = fmt.Errorf("while retrieving %s %q named in the PodCertificateRequest: %w", what, key, err)
+	if apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	return nil, nodeForbidden(a, err)
 }

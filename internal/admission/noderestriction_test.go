@@ -63,6 +63,7 @@ func TestNodeRestriction(t *testing.T) {
 			`node "n1" can only create pods with an owner reference set to itself`},
 		{"a pod certificate of its pod", n1, attrs(Create, pcrRow, "", pcr("p1"), nil), `pod "ns/p1" does not mount a podCertificate projected volume for signer "example.com/s"`},
 		{"a pod certificate of another node's pod", n1, attrs(Create, pcrRow, "", pcr("p2"), nil), `pod "ns/p2" is not running on node "n1" named in the PodCertificateRequest`},
+		{"a pod certificate of a pod not there", n1, attrs(Create, pcrRow, "", pcr("gone"), nil), `while retrieving pod "ns/gone" named in the PodCertificateRequest: pods "gone" not found`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.a.User = c.user
