@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 
@@ -57,13 +58,7 @@ type node struct {
 
 func (n *node) clone() *node {
 	c := *n
-	c.dependents = nil
-	for d := range n.dependents {
-		if c.dependents == nil {
-			c.dependents = make(map[*node]struct{}, len(n.dependents))
-		}
-		c.dependents[d] = struct{}{}
-	}
+	c.dependents = maps.Clone(n.dependents) // nil stays nil
 	c.owners = append([]metav1.OwnerReference(nil), n.owners...)
 	return &c
 }
