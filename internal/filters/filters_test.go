@@ -74,12 +74,15 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-// TestMaxInFlight: beyond the limit, 429 with Retry-After; watches are not
-// counted.
+// TestMaxInFlight: beyond the limit, 429 with Retry-After, except to
+// system:masters; watches are not counted.
 func TestMaxInFlight(t *testing.T) {
 	release := make(chan struct{})
 	var started sync.WaitGroup
 	h := RequestInfo(MaxInFlight(2, 1)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := request.UserFrom(r.Context()); u != nil && u.Name == "admin" {
+			return // served at once
+		}
 		started.Done()
 		<-release
 	})))
@@ -97,6 +100,25 @@ func TestMaxInFlight(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/pods", nil))
 	if rec.Code != 429 || rec.Header().Get("Retry-After") != "1" || status(t, rec).Reason != metav1.StatusReasonTooManyRequests {
 		t.Fatalf("third read: %d %v", rec.Code, rec.Header())
+	}
+	// A member of system:masters is served with every slot taken, as
+	// kube-apiserver serves it; another user's read still gets a 429.
+	withUser := func(u *request.User) *http.Request {
+		r := httptest.NewRequest("GET", "/api/v1/pods", nil)
+		return r.WithContext(request.WithUser(r.Context(), u))
+	}
+	for _, c := range []struct {
+		u    *request.User
+		code int
+	}{
+		{&request.User{Name: "admin", Groups: []string{request.SystemPrivileged, request.AllAuthenticated}}, 200},
+		{&request.User{Name: "alice", Groups: []string{request.AllAuthenticated}}, 429},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, withUser(c.u))
+		if rec.Code != c.code {
+			t.Errorf("a read of %s's with every slot taken: %d, want %d", c.u.Name, rec.Code, c.code)
+		}
 	}
 	// A watch is not limited.
 	started.Add(1)

@@ -22,8 +22,11 @@ var mutatingVerbs = map[string]bool{"create": true, "update": true, "patch": tru
 
 // MaxInFlight limits the requests served at once, read-only and mutating
 // apart (--max-requests-inflight, --max-mutating-requests-inflight; 0 is
-// no limit). Beyond a limit the answer is 429 with Retry-After: 1.
-// Long-running requests (watches) are not counted.
+// no limit). Beyond a limit the answer is 429 with Retry-After: 1,
+// except to a member of system:masters (an administrator or kapi's own
+// loopback client), whom kube-apiserver always serves: such a request
+// takes a free slot like any other, and is served without one when none
+// is free. Long-running requests (watches) are not counted.
 func MaxInFlight(readOnly, mutating int) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		slots := map[string]chan struct{}{}
@@ -57,6 +60,10 @@ func MaxInFlight(readOnly, mutating int) func(http.Handler) http.Handler {
 			select {
 			case ch <- struct{}{}:
 			default:
+				if u := request.UserFrom(r.Context()); u != nil && u.InGroup(request.SystemPrivileged) {
+					next.ServeHTTP(w, r)
+					return
+				}
 				recordDropped(r, info)
 				request.LogFrom(r.Context()).Add("limit", "dropped-"+kind)
 				w.Header().Set("Retry-After", "1")
