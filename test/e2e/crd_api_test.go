@@ -383,10 +383,14 @@ func TestCRDLifecycle(t *testing.T) {
 	if err := crds.Delete(ctx, crd.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The widget first, then the CRD: the controller writes its
+	// condition before it deletes, so a CRD read after the widget went
+	// shows InstanceDeletionInProgress (read before, it may still show
+	// the registry's InstanceDeletionPending).
 	var terminating *apiextensionsv1.CustomResourceDefinition
 	if err := waitUntil(10*time.Second, func() bool {
-		terminating, _ = crds.Get(ctx, crd.Name, metav1.GetOptions{})
 		_, err := ws.Get(ctx, "plain", metav1.GetOptions{})
+		terminating, _ = crds.Get(ctx, crd.Name, metav1.GetOptions{})
 		return terminating != nil && apierrors.IsNotFound(err)
 	}); err != nil {
 		t.Fatalf("plain widget not deleted: %+v", terminating)
