@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"kapi/internal/controllers"
 	"kapi/internal/server"
@@ -85,6 +86,9 @@ func TestMain(m *testing.M) {
 		}
 	}
 	flag.Parse()
+	// controller-runtime's lines (of the tests' managers and webhook
+	// servers) go where klog's go; unset, it prints a warning with a stack.
+	ctrllog.SetLogger(klog.NewKlogr())
 	endLog := func(bool) {}
 	if !testing.Verbose() {
 		if endLog, err = logToFile(); err != nil {
