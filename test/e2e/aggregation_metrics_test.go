@@ -66,6 +66,7 @@ func TestAggregationKubectlTop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.waitDefaultServiceAccount(t, "default")
 	_, err = k.client.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1"},
 		Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "web", Image: "web"}}}}, metav1.CreateOptions{})
 	if err != nil {

@@ -27,6 +27,9 @@ func gcNamespace(t *testing.T, k *kapi, name string) string {
 	if err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
 	}
+	// The tests create Pods at once; ServiceAccount admission needs the
+	// namespace's default account, which a loop makes.
+	k.waitDefaultServiceAccount(t, name)
 	return name
 }
 

@@ -16,6 +16,7 @@ import (
 func runningPod(t *testing.T, k *kapi, ns, name string, containerPort int32, ip string) {
 	t.Helper()
 	ctx := context.Background()
+	k.waitDefaultServiceAccount(t, ns)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
 		Name: "c", Image: "busybox", Ports: []corev1.ContainerPort{{ContainerPort: containerPort}}}}}}
 	pod, err := k.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})

@@ -51,6 +51,7 @@ func quotaNamespace(t *testing.T, k *kapi, name string) {
 	if _, err := k.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	k.waitDefaultServiceAccount(t, name) // for the Pods the tests create
 }
 
 func mkQuota(t *testing.T, k *kapi, ns, name string, hard corev1.ResourceList, mod ...func(*corev1.ResourceQuota)) {

@@ -58,6 +58,7 @@ func TestStatusWritesKeepMetadata(t *testing.T) {
 	}
 
 	// Pods: owner references stay.
+	k.waitDefaultServiceAccount(t, "default")
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
 	if _, err := c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

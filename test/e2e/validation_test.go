@@ -61,6 +61,8 @@ func TestTypeValidation(t *testing.T) {
 		t.Errorf("deployment defaults: %+v", out.Spec)
 	}
 
+	// Admission (the namespace's default ServiceAccount) before validation.
+	k.waitDefaultServiceAccount(t, "default")
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{
 		{Name: "c", Image: "x", Ports: []corev1.ContainerPort{{ContainerPort: 70000}}}, {Name: "c", Image: "y"}}}}
 	_, err = c.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
