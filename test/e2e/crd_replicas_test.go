@@ -217,7 +217,12 @@ func TestCRDReplicas(t *testing.T) {
 		}); err != nil {
 			t.Errorf("replica %s: from-b is not deleted while the CRD terminates", k.name)
 		}
-		if got, err := k.k.crs(crd, "v2", "default").Get(ctx, "held", metav1.GetOptions{}); err != nil || got.GetDeletionTimestamp() == nil {
+		// The cleanup deletes in key order: held a write after from-b.
+		var got *unstructured.Unstructured
+		if werr := waitUntil(10*time.Second, func() bool {
+			got, err = k.k.crs(crd, "v2", "default").Get(ctx, "held", metav1.GetOptions{})
+			return err == nil && got.GetDeletionTimestamp() != nil
+		}); werr != nil {
 			t.Errorf("replica %s: the held widget while the CRD terminates: %v %v", k.name, err, got)
 		}
 	}
