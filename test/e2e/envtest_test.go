@@ -230,8 +230,23 @@ func TestEnvtest(t *testing.T) {
 
 	// The CRD from the directory is served; the webhook envtest installed
 	// is called.
-	err = c.Create(ctx, gadget("envtest-a", "negative", -1))
-	if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "size must not be negative") {
+	// envtest waits until the webhook configuration exists; kapi, like
+	// kube-apiserver, loads it from a watch a moment later, and the
+	// manager's webhook server starts in the background. So the refusal
+	// is awaited (a gadget let in before is deleted).
+	started := mgr.GetWebhookServer().StartedChecker()
+	if werr := waitUntil(30*time.Second, func() bool { return started(nil) == nil }); werr != nil {
+		t.Fatal("the manager's webhook server did not start")
+	}
+	if werr := waitUntil(30*time.Second, func() bool {
+		err = c.Create(ctx, gadget("envtest-a", "negative", -1))
+		if err == nil {
+			if derr := c.Delete(ctx, gadget("envtest-a", "negative", -1)); derr != nil {
+				t.Fatal(derr)
+			}
+		}
+		return err != nil
+	}); werr != nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "size must not be negative") {
 		t.Fatalf("a gadget the webhook refuses: %v", err)
 	}
 	if err := c.Create(ctx, gadget("envtest-a", "one", 3)); err != nil {
