@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -191,15 +195,44 @@ func TestPodGracefulDeletion(t *testing.T) {
 	if err != nil || *p2.DeletionGracePeriodSeconds != 10 || !p2.DeletionTimestamp.Before(p.DeletionTimestamp) {
 		t.Fatalf("after a shorter grace period: %v %v %v", err, p2.DeletionGracePeriodSeconds, p2.DeletionTimestamp)
 	}
-	done := make(chan string, 1)
+	// kubectl wait lists the pod, then watches it: the force delete comes
+	// once its log (-v=6) shows the watch, so that the wait sees the pod
+	// (a wait that finds none prints nothing).
+	wait := exec.Command(bins.kubectl, "--kubeconfig", k.srv.Kubeconfig, "-v=6", "wait", "--for=delete", "pod/running", "--timeout=30s")
+	wait.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECACHEDIR="+t.TempDir())
+	var waitOut bytes.Buffer
+	wait.Stdout = &waitOut
+	stderr, err := wait.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	watching, read := make(chan struct{}), make(chan struct{})
+	var waitLog bytes.Buffer
 	go func() {
-		out, _ := k.kubectl("", "wait", "--for=delete", "pod/running", "--timeout=30s")
-		done <- out
+		defer close(read)
+		seen := false
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			waitLog.WriteString(sc.Text() + "\n")
+			if !seen && strings.Contains(sc.Text(), "watch=true") {
+				seen = true
+				close(watching)
+			}
+		}
 	}()
-	time.Sleep(time.Second)
+	select {
+	case <-watching:
+	case <-read:
+	case <-time.After(30 * time.Second):
+	}
 	k.mustKubectl("", "delete", "pod", "running", "--grace-period=0", "--force")
-	if out := <-done; !strings.Contains(out, "condition met") && !strings.Contains(out, "deleted") {
-		t.Fatalf("kubectl wait --for=delete: %s", out)
+	<-read // all of stderr, before Wait closes the pipe
+	werr := wait.Wait()
+	if out := waitOut.String(); werr != nil || !strings.Contains(out, "condition met") && !strings.Contains(out, "deleted") {
+		t.Fatalf("kubectl wait --for=delete: %v: %s\n%s", werr, out, waitLog.String())
 	}
 
 	// A pod that has finished goes at once.
