@@ -173,13 +173,20 @@ func (k *kapi) kubectl(stdin string, args ...string) (string, error) {
 	k.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.kubectl, append([]string{"--kubeconfig", k.srv.Kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+k.t.TempDir(), "KUBECACHEDIR="+k.t.TempDir())
+	cmd := k.kubectlCommand(ctx, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// kubectlCommand is the test's kubectl with args on this kapi's
+// kubeconfig, with a home and a discovery cache of its own.
+func (k *kapi) kubectlCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bins.kubectl, append([]string{"--kubeconfig", k.srv.Kubeconfig}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+k.t.TempDir(), "KUBECACHEDIR="+k.t.TempDir())
+	return cmd
 }
 
 // mustKubectl is kubectl that fails the test on a non-zero exit.

@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -198,8 +196,7 @@ func TestPodGracefulDeletion(t *testing.T) {
 	// kubectl wait lists the pod, then watches it: the force delete comes
 	// once its log (-v=6) shows the watch, so that the wait sees the pod
 	// (a wait that finds none prints nothing).
-	wait := exec.Command(bins.kubectl, "--kubeconfig", k.srv.Kubeconfig, "-v=6", "wait", "--for=delete", "pod/running", "--timeout=30s")
-	wait.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECACHEDIR="+t.TempDir())
+	wait := k.kubectlCommand(ctx, "-v=6", "wait", "--for=delete", "pod/running", "--timeout=30s")
 	var waitOut bytes.Buffer
 	wait.Stdout = &waitOut
 	stderr, err := wait.StderrPipe()
