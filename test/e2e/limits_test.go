@@ -79,21 +79,18 @@ func TestInFlightLimit(t *testing.T) {
 	// read that gets a 429 is sent again.
 	var held sync.WaitGroup
 	heldCodes := make(chan int, 2)
-	for range 2 {
-		for {
-			answered := make(chan int, 1)
-			go func() { code, _ := get(""); answered <- code }()
-			select {
-			case <-entered:
-				held.Add(1)
-				go func() { defer held.Done(); heldCodes <- <-answered }()
-			case code := <-answered:
-				if code != 429 {
-					t.Fatalf("a read while slots were free: %d", code)
-				}
-				continue
+	for taken := 0; taken < 2; {
+		answered := make(chan int, 1)
+		go func() { code, _ := get(""); answered <- code }()
+		select {
+		case <-entered:
+			taken++
+			held.Add(1)
+			go func() { defer held.Done(); heldCodes <- <-answered }()
+		case code := <-answered:
+			if code != 429 {
+				t.Fatalf("a read while slots were free: %d", code)
 			}
-			break
 		}
 	}
 
