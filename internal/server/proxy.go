@@ -42,9 +42,9 @@ func proxySubresources(cfg Config, cat *registry.Catalogue, stores []*registry.S
 // current stores: from their watch caches (resourceVersion 0), or as
 // they are now when consistent (the proxy's second read, when the
 // cache's objects gave no target; the kubelet paths' reads). It returns
-// the stores' own objects, which the proxy only reads: a proxied request reads its Service and
-// EndpointSlices every time, and copying them was a good part of its
-// cost.
+// the stores' own objects, which the proxy only reads: a proxied request
+// reads its Service and EndpointSlices every time, and copying them was a
+// good part of its cost.
 type proxyObjects struct {
 	cat        *registry.Catalogue
 	consistent bool

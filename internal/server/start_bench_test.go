@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-
 	"net/http"
 	"os"
 	"os/exec"
