@@ -272,8 +272,7 @@ var kubectlProxyLine = regexp.MustCompile(`Starting to serve on (\S+)`)
 // loopback port and returns its URL; it is killed when the test ends.
 func startKubectlProxy(t *testing.T, k *kapi) string {
 	t.Helper()
-	cmd := exec.Command(bins.kubectl, "--kubeconfig", k.srv.Kubeconfig, "proxy", "--address", "127.0.0.1", "--port", "0")
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECACHEDIR="+t.TempDir())
+	cmd := k.kubectlCommand(context.Background(), "proxy", "--address", "127.0.0.1", "--port", "0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

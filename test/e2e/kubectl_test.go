@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -144,8 +143,7 @@ func TestKubectlWatch(t *testing.T) {
 	k.mustKubectl("", "create", "configmap", "before-watch")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.kubectl, "--kubeconfig", k.srv.Kubeconfig, "get", "configmaps", "-w", "-n", "default")
-	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir(), "KUBECACHEDIR="+t.TempDir())
+	cmd := k.kubectlCommand(ctx, "get", "configmaps", "-w", "-n", "default")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

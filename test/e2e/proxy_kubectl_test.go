@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,27 +28,12 @@ func TestProxyKubectl(t *testing.T) {
 		t.Errorf("kubectl get --raw through the proxy: %s", out)
 	}
 
-	cmd := exec.Command(bins.kubectl, "--kubeconfig", k.srv.Kubeconfig, "proxy", "--port=0", "--address=127.0.0.1")
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "Starting to serve on ")
-	if err != nil || !ok {
-		t.Fatalf("kubectl proxy said %q %v", line, err)
-	}
+	proxyURL := startKubectlProxy(t, k)
 	for path, want := range map[string]string{
 		"/api/v1/namespaces/default/services/web:http/proxy/":                 "GET /? body=",
 		"/api/v1/namespaces/default/services/http:web:80/proxy/dash/a.js?v=2": "GET /dash/a.js?v=2 body=",
 	} {
-		resp, err := http.Get("http://" + addr + path)
+		resp, err := http.Get(proxyURL + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
@@ -71,8 +70,7 @@ func kubeletCluster(t *testing.T) (*kapi, *testKubelet) {
 // waits), its output read line by line.
 func (k *kapi) background(t *testing.T, args ...string) (lines *bufio.Reader, stop func()) {
 	t.Helper()
-	cmd := exec.Command(bins.kubectl, append([]string{"--kubeconfig", k.srv.Kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECACHEDIR="+t.TempDir())
+	cmd := k.kubectlCommand(context.Background(), args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
