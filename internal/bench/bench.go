@@ -85,8 +85,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return runEtcd(ctx, cfg)
 	case "kapi":
 		return runKapi(ctx, cfg)
-	case "bare-watch":
-		return runBareWatch(cfg)
+	case "bare":
+		return runBare(cfg)
 	case "":
 	default:
 		return fmt.Errorf("unknown child %q", cfg.Child)

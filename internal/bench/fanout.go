@@ -166,37 +166,48 @@ func (b *bench) fanOutObjects(ctx context.Context) ([]*corev1.ConfigMap, error) 
 	return objs, err
 }
 
-// bareSpread: the same on the bare watch server (barewatch.go), a child
-// process of its own, with copies of objs.
+// bareSpread: the same on the bare server (bare.go), with copies of objs.
 func (b *bench) bareSpread(ctx context.Context, objs []*corev1.ConfigMap) (spreadResult, error) {
 	mine := make([]*corev1.ConfigMap, len(objs))
 	for i, o := range objs {
 		mine[i] = o.DeepCopy()
 	}
-	addr := freeAddr()
-	_, port, _ := net.SplitHostPort(addr)
-	p, err := spawn(ctx, "bare-watch", "--child", "bare-watch", "--port", port)
+	p, rc, err := b.startBare(ctx, func(c kubernetes.Interface) error {
+		_, err := c.CoreV1().ConfigMaps("bench-fan").Update(ctx, mine[0], metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
 		return spreadResult{}, err
 	}
 	defer p.stop()
+	// Its watches start now, whatever their resource version.
+	now := func() (string, error) { return "", nil }
+	return b.serverSpread(ctx, rc, p.cmd.Process.Pid, "", mine, now)
+}
+
+// startBare starts the bare server (bare.go), a child process of its own,
+// and returns it and the benchmark's client configuration for it, once
+// ready answers without an error.
+func (b *bench) startBare(ctx context.Context, ready func(kubernetes.Interface) error) (*child, *rest.Config, error) {
+	addr := freeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := spawn(ctx, "bare", "--child", "bare", "--port", port)
+	if err != nil {
+		return nil, nil, err
+	}
 	rc := rest.CopyConfig(b.rc)
 	rc.Host = "https://" + addr
 	rc.TLSClientConfig = rest.TLSClientConfig{Insecure: true}
 	rc.BearerToken, rc.BearerTokenFile = "", ""
 	c, err := kubernetes.NewForConfig(rc)
+	if err == nil {
+		err = waitFor(30*time.Second, func() bool { return ready(c) == nil })
+	}
 	if err != nil {
-		return spreadResult{}, err
+		p.stop()
+		return nil, nil, fmt.Errorf("the bare server did not start: %w", err)
 	}
-	if err := waitFor(30*time.Second, func() bool {
-		_, err := c.CoreV1().ConfigMaps("bench-fan").Update(ctx, mine[0], metav1.UpdateOptions{})
-		return err == nil
-	}); err != nil {
-		return spreadResult{}, fmt.Errorf("the bare watch server did not start: %w", err)
-	}
-	// Its watches start now, whatever their resource version.
-	now := func() (string, error) { return "", nil }
-	return b.serverSpread(ctx, rc, p.cmd.Process.Pid, "", mine, now)
+	return p, rc, nil
 }
 
 // serverSpread runs the fan-out against the server at rc (process pid),

@@ -14,6 +14,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -69,16 +70,27 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Fprintf(b.out, "kapi-bench: %d ConfigMaps of %d bytes, %d clients, %d watchers x %d updates, timed scenarios %s\n\n",
 		b.cfg.Objects, b.cfg.ObjectSize, b.cfg.Clients, b.cfg.Watchers, b.cfg.WatchUpdates, b.cfg.Duration)
 	var results []result
-	for _, s := range []func(context.Context) (result, error){
-		b.sequentialCreates, b.parallelCreates, b.gets, b.anyGets, b.updates,
-		b.consistentList, b.anyList, b.pagedList, b.selectorList, b.watchFanOut,
-	} {
-		r, err := s(ctx)
-		if err != nil {
-			return err
+	scenarios := func(list ...func(context.Context) (result, error)) error {
+		for _, s := range list {
+			r, err := s(ctx)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+			printResult(b.out, r, b.cfg.CPU)
 		}
-		results = append(results, r)
-		printResult(b.out, r, b.cfg.CPU)
+		return nil
+	}
+	if err := scenarios(b.sequentialCreates, b.parallelCreates, b.gets, b.anyGets); err != nil {
+		return err
+	}
+	floor, err := b.bareSingles(ctx, results[1], results[3])
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(b.out, floor)
+	if err := scenarios(b.updates, b.consistentList, b.anyList, b.pagedList, b.selectorList, b.watchFanOut); err != nil {
+		return err
 	}
 	spread, bare, err := b.watchFanOutSpread(ctx)
 	if err != nil {
@@ -121,6 +133,10 @@ func printResult(out io.Writer, r result, showCPU bool) {
 		kc, kk, ke := r.kapiCPU.used()
 		fmt.Fprintf(out, "    cores used: etcd run: client %.2f, etcd %.2f; kapi run: client %.2f, kapi %.2f, etcd %.2f\n",
 			ec, ee, kc, kk, ke)
+		if r.higher && r.etcd > 0 && r.kapi > 0 {
+			fmt.Fprintf(out, "    CPU per operation: etcd run: client %.1f µs, etcd %.1f µs; kapi run: client %.1f µs, kapi %.1f µs, etcd %.1f µs\n",
+				perOp(ec, r.etcd), perOp(ee, r.etcd), perOp(kc, r.kapi), perOp(kk, r.kapi), perOp(ke, r.kapi))
+		}
 		if e, k := r.perEvent[0], r.perEvent[1]; e > 0 && k > 0 {
 			fmt.Fprintf(out, "    CPU per delivered event: etcd run: client %.1f µs, etcd %.1f µs; kapi run: client %.1f µs, kapi %.1f µs, etcd %.1f µs\n",
 				perEvent(r.etcdCPU.client, e), perEvent(r.etcdCPU.etcd, e), perEvent(r.kapiCPU.client, k), perEvent(r.kapiCPU.kapi, k), perEvent(r.kapiCPU.etcd, k))
@@ -280,6 +296,63 @@ func (b *bench) getsWith(ctx context.Context, name, goal, profile string, opts m
 		return err
 	})
 	return r, err
+}
+
+// bareSingles measures the floor of the single-object scenarios: parallel
+// creates and gets on the bare server (bare.go), which keeps objects in a
+// map and its answers encoded, with the clients of kapi's scenarios.
+// creates and gets are those scenarios' results, for etcd's figures in
+// the same run (its puts, and its serializable gets).
+func (b *bench) bareSingles(ctx context.Context, creates, gets result) (string, error) {
+	p, rc, err := b.startBare(ctx, func(c kubernetes.Interface) error {
+		_, err := c.CoreV1().ConfigMaps("bench").Get(ctx, "none", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	defer p.stop()
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return "", err
+	}
+	cms, pid := c.CoreV1().ConfigMaps("bench"), p.cmd.Process.Pid
+	var createCPU, getCPU cores
+	var createRate, getRate float64
+	if err := b.cpuOf(pid, &createCPU, func() (err error) {
+		createRate, err = parallel(b.cfg.Objects, b.cfg.Clients, func(i int) error {
+			_, err := cms.Create(ctx, b.configMap(fmt.Sprintf("cm-%d", i), nil), metav1.CreateOptions{})
+			return err
+		})
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if err := b.cpuOf(pid, &getCPU, func() (err error) {
+		getRate, err = timed(b.cfg.Duration, b.cfg.Clients, func() error {
+			_, err := cms.Get(ctx, fmt.Sprintf("cm-%d", rand.IntN(b.cfg.Objects)), metav1.GetOptions{})
+			return err
+		})
+		return err
+	}); err != nil {
+		return "", err
+	}
+	cc, cs, _ := createCPU.used()
+	gc, gs, _ := getCPU.used()
+	return fmt.Sprintf("    the same on a bare Go HTTP/2 server (TLS; objects kept in a map, each encoded once per encoding; no storage, no filters, no admission):\n"+
+		"      parallel creates %.0f/s, %.2f of etcd's; CPU per create: client %.1f µs, server %.1f µs\n"+
+		"      gets %.0f/s, %.2f of etcd's serializable gets; CPU per get: client %.1f µs, server %.1f µs\n",
+		createRate, createRate/creates.etcd, perOp(cc, createRate), perOp(cs, createRate),
+		getRate, getRate/gets.etcd, perOp(gc, getRate), perOp(gs, getRate)), nil
+}
+
+// perOp is the µs of CPU per operation of a process that used cores at
+// rate operations a second.
+func perOp(cores, rate float64) float64 {
+	return cores / rate * 1e6
 }
 
 // updates are read-modify-write: read, change, write if unchanged since.
