@@ -85,7 +85,7 @@ type Cacher struct {
 	lastChange int64
 	// ring holds the most recent events, oldest first; every event after
 	// ringFrom is in it.
-	ring     []*event
+	ring     eventRing
 	ringFrom int64
 	watchers map[*cacheWatcher]struct{}
 
@@ -133,8 +133,8 @@ func New(backend Backend, opts Options) *Cacher {
 		opts.Compacted = func() int64 { return 0 }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), labels: labelIndex{}, watchers: map[*cacheWatcher]struct{}{},
-		cancel: cancel, done: make(chan struct{})}
+	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), labels: labelIndex{}, ring: newEventRing(opts.Events),
+		watchers: map[*cacheWatcher]struct{}{}, cancel: cancel, done: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	c.revs = &revisions{fetch: backend.Revision}
 	go c.run(ctx)
@@ -195,7 +195,7 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 		cw.terminate(expired("the watch cache re-listed"))
 	}
 	c.watchers = map[*cacheWatcher]struct{}{}
-	c.items, c.labels, c.rev, c.ring, c.ringFrom, c.ready = items, index, list.ResourceVersion, nil, list.ResourceVersion, true
+	c.items, c.labels, c.rev, c.ring, c.ringFrom, c.ready = items, index, list.ResourceVersion, newEventRing(c.opts.Events), list.ResourceVersion, true
 	c.lastChange = list.ResourceVersion
 	c.cond.Broadcast()
 	c.mu.Unlock()
@@ -280,11 +280,8 @@ func (c *Cacher) applyLocked(typ watch.EventType, obj *storage.Cached, rev int64
 		c.labels.add(n)
 	}
 	c.rev, c.lastChange = rev, rev
-	c.ring = append(c.ring, e)
-	if len(c.ring) > c.opts.Events {
-		drop := len(c.ring) - c.opts.Events
-		c.ringFrom = c.ring[drop-1].rev
-		c.ring = append(c.ring[:0:0], c.ring[drop:]...)
+	if dropped := c.ring.push(e); dropped != nil {
+		c.ringFrom = dropped.rev
 	}
 	for w := range c.watchers {
 		if !w.push(e) {

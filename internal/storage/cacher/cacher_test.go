@@ -202,14 +202,23 @@ func TestWatchResumeEverywhere(t *testing.T) {
 	}
 }
 
-// TestWatchTooOld: a resourceVersion before the ring is 410 Gone.
+// TestWatchTooOld: a resourceVersion before the ring is 410 Gone; one in
+// it, the ring having turned over several times, gets the events after
+// it in order.
 func TestWatchTooOld(t *testing.T) {
 	s, c := newPair(t, Options{Events: 5})
 	ctx := context.Background()
-	for i := 0; i < 20; i++ {
-		if _, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x")); err != nil {
+	var revs []int64
+	for i := 0; i < 22; i++ {
+		obj, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x"))
+		if err != nil {
 			t.Fatal(err)
 		}
+		rv, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs = append(revs, rv)
 	}
 	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
 		t.Fatal(err)
@@ -221,6 +230,17 @@ func TestWatchTooOld(t *testing.T) {
 	ev := <-w.ResultChan()
 	if st, ok := ev.Object.(*metav1.Status); ev.Type != watch.Error || !ok || st.Code != 410 {
 		t.Fatalf("got %s %v", ev.Type, ev.Object)
+	}
+	w, err = c.Watch(ctx, "", storage.WatchOptions{ResourceVersion: revs[18]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for i := 19; i < 22; i++ {
+		ev := <-w.ResultChan()
+		if cm, ok := ev.Object.(*corev1.ConfigMap); ev.Type != watch.Added || !ok || cm.Name != fmt.Sprintf("o%d", i) {
+			t.Fatalf("event %d after o18: %s %v, want o%d added", i-18, ev.Type, ev.Object, i)
+		}
 	}
 }
 

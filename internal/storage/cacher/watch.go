@@ -68,7 +68,7 @@ func (c *Cacher) Watch(ctx context.Context, prefix string, opts storage.WatchOpt
 		c.mu.Unlock()
 		return errorWatcher(expired(fmt.Sprintf("too old resource version: %d (%d)", want, c.ringFrom))), nil
 	default:
-		for _, e := range c.ring {
+		for e := range c.ring.all() {
 			if e.rev > want {
 				if ev, ok := w.translate(e); ok {
 					initial = append(initial, ev)
