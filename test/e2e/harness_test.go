@@ -28,7 +28,7 @@ import (
 
 // bins holds the binaries TestMain builds: a real kubectl from
 // k8s.io/kubectl and an etcd server from go.etcd.io/etcd/server/v3.
-var bins struct{ kubectl, etcd, kapi string }
+var bins struct{ kubectl, etcd, kapi, helm string }
 
 // logs is where the log lines of the kapis the tests start in this
 // process go, and the stderr of the commands they run. Without -v it is a
@@ -75,7 +75,9 @@ func TestMain(m *testing.M) {
 	bins.kubectl = filepath.Join(dir, "kubectl")
 	bins.etcd = filepath.Join(dir, "etcd")
 	bins.kapi = filepath.Join(dir, "kapi")
-	for pkg, out := range map[string]string{"kapi/test/kubectl": bins.kubectl, "kapi/test/etcd": bins.etcd, "kapi/cmd/kapi": bins.kapi} {
+	bins.helm = filepath.Join(dir, "helm")
+	for pkg, out := range map[string]string{"kapi/test/kubectl": bins.kubectl, "kapi/test/etcd": bins.etcd, "kapi/cmd/kapi": bins.kapi,
+		"kapi/test/helm": bins.helm} {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -199,9 +201,6 @@ func (k *kapi) mustKubectl(stdin string, args ...string) string {
 	return out
 }
 
-// withoutLoops turns off the named control loops: for tests of the API
-// server's own behaviour that count every object in a namespace, where a
-// loop's writes (kube-root-ca.crt in every namespace) would be counted.
 // waitDefaultServiceAccount waits for ns's default ServiceAccount, which
 // the serviceaccount loop makes a moment after kapi is ready (as
 // kube-controller-manager does): a pod created before it is refused by
@@ -222,6 +221,9 @@ func (k *kapi) waitDefaultServiceAccount(t testing.TB, ns string) {
 	}
 }
 
+// withoutLoops turns off the named control loops: for tests of the API
+// server's own behaviour that count every object in a namespace, where a
+// loop's writes (kube-root-ca.crt in every namespace) would be counted.
 func withoutLoops(names ...string) func(*server.Config) {
 	return func(c *server.Config) {
 		c.Controllers = []string{"*"}
