@@ -468,8 +468,21 @@ func TestPagesFromMemory(t *testing.T) {
 	if _, err := c.Create(ctx, "a/o99", storagetest.CM("a", "o99", "x")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(ctx, "a/o99", storage.ReadOptions{}); err != nil {
-		t.Fatal(err)
+	// Until the cache has taken the change in: a get that finds the cache
+	// behind for more than a moment reads etcd (its answer is then not
+	// the cache's shared object).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		got, err := c.Get(ctx, "a/o99", storage.ReadOptions{Shared: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, cached := got.(*storage.Cached); cached {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cache did not take in the create of a/o99")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := c.List(ctx, "", storage.ListOptions{Limit: 5, Continue: second.Continue}); !storage.HasCode(err, storage.CodeGone) {
 		t.Fatalf("third page after a change: %v, want 410 from etcd", err)
