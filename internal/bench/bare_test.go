@@ -12,8 +12,10 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// The bare server's creates and gets answer client-go as kapi would, in
-// either encoding: the floor must do the work it stands for.
+// TestBareCreatesAndGets: the bare server's creates and gets answer
+// client-go as kapi would, in either encoding (the floor must do the work
+// it stands for), with kube's codes for a second create and a missing
+// object.
 func TestBareCreatesAndGets(t *testing.T) {
 	s := &bareServer{watchers: map[*bareWatcher]struct{}{}, stopping: make(chan struct{}), objects: map[string]*bareObject{}}
 	srv := httptest.NewUnstartedServer(s)
@@ -56,6 +58,8 @@ func TestBareCreatesAndGets(t *testing.T) {
 	}
 }
 
+// TestConfigMapPath: the bare server takes ConfigMaps' paths, a
+// collection or one object of a namespace, and nothing else.
 func TestConfigMapPath(t *testing.T) {
 	for path, want := range map[string][3]string{
 		"/api/v1/namespaces/x/configmaps":     {"x", "", "ok"},

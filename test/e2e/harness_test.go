@@ -27,7 +27,8 @@ import (
 )
 
 // bins holds the binaries TestMain builds: a real kubectl from
-// k8s.io/kubectl and an etcd server from go.etcd.io/etcd/server/v3.
+// k8s.io/kubectl, an etcd server from go.etcd.io/etcd/server/v3 and kapi;
+// and where helmBinary builds helm, in the same folder.
 var bins struct{ kubectl, etcd, kapi, helm string }
 
 // logs is where the log lines of the kapis the tests start in this
@@ -76,12 +77,8 @@ func TestMain(m *testing.M) {
 	bins.etcd = filepath.Join(dir, "etcd")
 	bins.kapi = filepath.Join(dir, "kapi")
 	bins.helm = filepath.Join(dir, "helm")
-	for pkg, out := range map[string]string{"kapi/test/kubectl": bins.kubectl, "kapi/test/etcd": bins.etcd, "kapi/cmd/kapi": bins.kapi,
-		"kapi/test/helm": bins.helm} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
+	for pkg, out := range map[string]string{"kapi/test/kubectl": bins.kubectl, "kapi/test/etcd": bins.etcd, "kapi/cmd/kapi": bins.kapi} {
+		if err := goBuild(pkg, out); err != nil {
 			fmt.Fprintln(os.Stderr, "building", pkg, err)
 			os.RemoveAll(dir)
 			os.Exit(1)
@@ -103,6 +100,14 @@ func TestMain(m *testing.M) {
 	endLog(code != 0)
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// goBuild builds the package pkg into the binary out.
+func goBuild(pkg, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
 }
 
 // kapi is a kapi started in-process for one test, on a free loopback port,

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,14 +115,32 @@ data:
 `,
 }
 
+// helmBinary builds helm (test/helm) into bins.helm once, for the tests
+// that use it: a large binary the other tests need not wait for.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	helmBuild.Do(func() { helmBuild.err = goBuild("kapi/test/helm", bins.helm) })
+	if helmBuild.err != nil {
+		t.Fatalf("building helm: %v", helmBuild.err)
+	}
+	return bins.helm
+}
+
+var helmBuild struct {
+	sync.Once
+	err error
+}
+
 // TestHelm drives a real helm (v4, built from helm.sh/helm/v4) through a
 // release's life on kapi: install with a CRD, a custom resource of it and
 // a hook, waiting (helm's watcher of the resources' status) until all are
 // ready; upgrade that changes one resource, removes one and adds one;
-// history; rollback; list; uninstall, waiting until all are gone. helm
-// writes with server-side apply and keeps its releases in Secrets.
+// history; rollback; list; uninstall, waiting until all are gone but the
+// CRD and the hook, which helm keeps. helm writes with server-side apply
+// and keeps its releases in Secrets.
 func TestHelm(t *testing.T) {
 	t.Parallel()
+	helmBin := helmBinary(t)
 	k := startKapi(t)
 	ctx := context.Background()
 	chart := t.TempDir()
@@ -139,7 +158,7 @@ func TestHelm(t *testing.T) {
 		t.Helper()
 		c, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(c, bins.helm, append([]string{"--kubeconfig", k.srv.Kubeconfig, "-n", "shop"}, args...)...)
+		cmd := exec.CommandContext(c, helmBin, append([]string{"--kubeconfig", k.srv.Kubeconfig, "-n", "shop"}, args...)...)
 		cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+filepath.Join(home, "cache"),
 			"HELM_CONFIG_HOME="+filepath.Join(home, "config"), "HELM_DATA_HOME="+filepath.Join(home, "data"))
 		out, err := cmd.CombinedOutput()
@@ -241,7 +260,8 @@ func TestHelm(t *testing.T) {
 		t.Fatalf("helm list: %+v", listed)
 	}
 
-	// Uninstall, waiting until everything is gone; the CRD stays.
+	// Uninstall, waiting until everything is gone but what helm keeps:
+	// the CRD, and the hook (helm deletes hooks only by their policy).
 	helm("uninstall", "demo", "--wait", "--timeout", "60s")
 	if _, err := cms.Get(ctx, "demo-config", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("demo-config after uninstall: %v", err)
@@ -254,6 +274,9 @@ func TestHelm(t *testing.T) {
 	}
 	if rs := releases(); len(rs) != 0 {
 		t.Fatalf("release secrets after uninstall: %d", len(rs))
+	}
+	if _, err := cms.Get(ctx, "demo-pre-install", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the pre-install hook after uninstall (helm keeps it): %v", err)
 	}
 	if _, err := k.crdClient().ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "gadgets.helm.example.com", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the CRD after uninstall (helm keeps it): %v", err)

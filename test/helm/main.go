@@ -1,7 +1,7 @@
 // Command helm is helm built from helm.sh/helm/v4 at the pinned version,
 // so that the end-to-end tests drive a real helm without depending on the
-// machine's. It is helm's own main (cmd/helm), which a module cannot
-// build from its dependencies' folders.
+// machine's. It is helm's own main (cmd/helm): a package of this module
+// must import helm's, or go mod tidy drops the requirement.
 package main
 
 import (

@@ -208,6 +208,11 @@ func TestWatchResumeEverywhere(t *testing.T) {
 func TestWatchTooOld(t *testing.T) {
 	s, c := newPair(t, Options{Events: 5})
 	ctx := context.Background()
+	// The cache is filled before the writes, so that all of them pass
+	// through its ring.
+	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	var revs []int64
 	for i := 0; i < 22; i++ {
 		obj, err := s.Create(ctx, fmt.Sprintf("a/o%d", i), storagetest.CM("a", fmt.Sprintf("o%d", i), "x"))
@@ -237,9 +242,13 @@ func TestWatchTooOld(t *testing.T) {
 	}
 	defer w.Stop()
 	for i := 19; i < 22; i++ {
-		ev := <-w.ResultChan()
-		if cm, ok := ev.Object.(*corev1.ConfigMap); ev.Type != watch.Added || !ok || cm.Name != fmt.Sprintf("o%d", i) {
-			t.Fatalf("event %d after o18: %s %v, want o%d added", i-18, ev.Type, ev.Object, i)
+		select {
+		case ev := <-w.ResultChan():
+			if cm, ok := ev.Object.(*corev1.ConfigMap); ev.Type != watch.Added || !ok || cm.Name != fmt.Sprintf("o%d", i) {
+				t.Fatalf("event %d after o18: %s %v, want o%d added", i-18, ev.Type, ev.Object, i)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event %d after o18", i-18)
 		}
 	}
 }

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// The ring keeps the newest max events, oldest first, and says which one
-// each push dropped, across many turns of its array.
+// TestEventRing: the ring keeps the newest events up to its size, oldest
+// first, and says which one each push dropped, across many turns of its
+// array; a ring of size 0 keeps none.
 func TestEventRing(t *testing.T) {
 	for _, size := range []int{0, 1, 3, 5} {
 		r := newEventRing(size)
