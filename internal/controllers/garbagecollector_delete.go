@@ -91,8 +91,11 @@ func (gc *GarbageCollector) attemptToDeleteItem(ctx context.Context, n *node) er
 		gc.graphChanges.Add(virtualDelete(v.identity))
 		return errVirtualDeleteQueued
 	}
-	if v.deletingDependents {
+	switch deletingDependents, beingDeleted := liveDeletion(v, latest); {
+	case deletingDependents:
 		return gc.processDeletingDependentsItem(ctx, n, revisionOf(latest.ResourceVersion))
+	case beingDeleted:
+		return nil
 	}
 	refs := latest.OwnerReferences
 	if len(refs) == 0 {
@@ -154,6 +157,21 @@ func (gc *GarbageCollector) attemptToDeleteItem(ctx context.Context, n *node) er
 		klog.V(2).InfoS("garbage collector: deleting an object whose owners are gone", "item", v.identity.String(), "propagationPolicy", policy)
 		return gc.deleteObject(ctx, v.identity, latest, &policy)
 	}
+}
+
+// liveDeletion is whether an object is being deleted, and whether in the
+// foreground (waiting for its dependents), by the graph's view of it or
+// by the object as just read, whichever is further along. The graph can
+// lag the read: the collector's own foreground delete of a dependent
+// whose owner waits, queued again before the graph saw that delete, would
+// otherwise be taken for an object that is not being deleted, and when
+// one of its own dependents already waits for its dependents, for a part
+// of a cycle: its references would be unblocked, and its owner would go
+// before it. kube's collector, which reads only the graph here, has this
+// race ("the circle detection can fail in a race condition").
+func liveDeletion(v nodeView, latest *metav1.PartialObjectMetadata) (deletingDependents, beingDeleted bool) {
+	deleting := latest.DeletionTimestamp != nil
+	return v.deletingDependents || deleting && hasFinalizer(latest, metav1.FinalizerDeleteDependents), v.beingDeleted || deleting
 }
 
 // unblock sets blockOwnerDeletion false on every reference.

@@ -338,6 +338,37 @@ func TestGCForegroundWaitsForLaggingInformers(t *testing.T) {
 	}
 }
 
+// TestGCLiveDeletion: an object the graph still shows alive, read from
+// the server being deleted in the foreground, is handled as waiting for
+// its dependents (not as a live object whose owner waits, which the
+// cycle check could unblock); one read being deleted otherwise is left
+// to its deletion; the graph's view counts when it is further along.
+func TestGCLiveDeletion(t *testing.T) {
+	now := metav1.Now()
+	live := &metav1.PartialObjectMetadata{}
+	foreground := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now,
+		Finalizers: []string{"example.com/hold", metav1.FinalizerDeleteDependents}}}
+	background := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now,
+		Finalizers: []string{"example.com/hold"}}}
+	for _, c := range []struct {
+		name                         string
+		view                         nodeView
+		latest                       *metav1.PartialObjectMetadata
+		deletingDependents, deleting bool
+	}{
+		{"alive", nodeView{}, live, false, false},
+		{"the graph lags a foreground deletion", nodeView{}, foreground, true, true},
+		{"the graph lags a deletion", nodeView{}, background, false, true},
+		{"the graph knows", nodeView{beingDeleted: true, deletingDependents: true}, foreground, true, true},
+		{"the read lags the graph", nodeView{beingDeleted: true, deletingDependents: true}, live, true, true},
+	} {
+		dd, bd := liveDeletion(c.view, c.latest)
+		if dd != c.deletingDependents || bd != c.deleting {
+			t.Errorf("%s: deletingDependents %v, being deleted %v; want %v, %v", c.name, dd, bd, c.deletingDependents, c.deleting)
+		}
+	}
+}
+
 // BenchmarkGCGraphMemory: the graph's memory per object, with what a
 // cluster mostly holds (objects without owners, as the 100,000-objects
 // run's) and objects owned by one owner each; the objects themselves are
