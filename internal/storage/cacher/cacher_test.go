@@ -219,11 +219,7 @@ func TestWatchTooOld(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rv, err := strconv.ParseInt(obj.(*corev1.ConfigMap).ResourceVersion, 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		revs = append(revs, rv)
+		revs = append(revs, storagetest.RV(t, obj))
 	}
 	if _, err := c.List(ctx, "", storage.ListOptions{}); err != nil {
 		t.Fatal(err)
@@ -477,22 +473,8 @@ func TestPagesFromMemory(t *testing.T) {
 	if _, err := c.Create(ctx, "a/o99", storagetest.CM("a", "o99", "x")); err != nil {
 		t.Fatal(err)
 	}
-	// Until the cache has taken the change in: a get that finds the cache
-	// behind for more than a moment reads etcd (its answer is then not
-	// the cache's shared object).
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		got, err := c.Get(ctx, "a/o99", storage.ReadOptions{Shared: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, cached := got.(*storage.Cached); cached {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the cache did not take in the create of a/o99")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Until the cache has taken the change in.
+	waitFromCache(t, c, "a/o99", time.Now().Add(10*time.Second), "the cache did not take in the create of a/o99")
 	if _, err := c.List(ctx, "", storage.ListOptions{Limit: 5, Continue: second.Continue}); !storage.HasCode(err, storage.CodeGone) {
 		t.Fatalf("third page after a change: %v, want 410 from etcd", err)
 	}
@@ -620,21 +602,8 @@ func TestGetsCatchUpAfterOtherResourcesWrite(t *testing.T) {
 	if _, err := s.Create(ctx, "a/x", storagetest.CM("a", "x", "v1")); err != nil {
 		t.Fatal(err)
 	}
-	cached := func() bool {
-		got, err := c.Get(ctx, "a/x", storage.ReadOptions{Shared: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, ok := got.(*storage.Cached)
-		return ok
-	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !cached() {
-		if time.Now().After(deadline) {
-			t.Fatal("the cache never served a/x")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFromCache(t, c, "a/x", deadline, "the cache never served a/x")
 	// Another resource's write: the cache's watch sees nothing of it.
 	if _, err := e.Client.Put(ctx, "/registry/secrets/a/other", "x"); err != nil {
 		t.Fatal(err)
@@ -643,12 +612,32 @@ func TestGetsCatchUpAfterOtherResourcesWrite(t *testing.T) {
 	asked := backend.asked.Load()
 	// The get reads etcd (unless etcd's periodic progress notification
 	// came in the meantime) and asks for progress.
-	if !cached() && backend.asked.Load() == asked {
+	if !fromCache(t, c, "a/x") && backend.asked.Load() == asked {
 		t.Error("a get that read etcd because the cache was behind did not ask for progress")
 	}
-	for !cached() {
+	waitFromCache(t, c, "a/x", deadline, "after another resource's write, gets never came back to the cache")
+}
+
+// fromCache is whether a shared get of key is answered by the cache: one
+// that finds the cache behind for more than a moment reads etcd, and its
+// answer is then not the cache's shared object.
+func fromCache(t *testing.T, c *Cacher, key string) bool {
+	t.Helper()
+	got, err := c.Get(context.Background(), key, storage.ReadOptions{Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ok := got.(*storage.Cached)
+	return ok
+}
+
+// waitFromCache waits until the cache answers gets of key, failing with
+// msg at deadline.
+func waitFromCache(t *testing.T, c *Cacher, key string, deadline time.Time, msg string) {
+	t.Helper()
+	for !fromCache(t, c, key) {
 		if time.Now().After(deadline) {
-			t.Fatal("after another resource's write, gets never came back to the cache")
+			t.Fatal(msg)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
