@@ -172,7 +172,7 @@ func (b *bench) bareSpread(ctx context.Context, objs []*corev1.ConfigMap) (sprea
 	for i, o := range objs {
 		mine[i] = o.DeepCopy()
 	}
-	p, rc, err := b.startBare(ctx, func(c kubernetes.Interface) error {
+	p, rc, _, err := b.startBare(ctx, func(c kubernetes.Interface) error {
 		_, err := c.CoreV1().ConfigMaps("bench-fan").Update(ctx, mine[0], metav1.UpdateOptions{})
 		return err
 	})
@@ -186,14 +186,14 @@ func (b *bench) bareSpread(ctx context.Context, objs []*corev1.ConfigMap) (sprea
 }
 
 // startBare starts the bare server (bare.go), a child process of its own,
-// and returns it and the benchmark's client configuration for it, once
-// ready answers without an error.
-func (b *bench) startBare(ctx context.Context, ready func(kubernetes.Interface) error) (*child, *rest.Config, error) {
+// and returns it, the benchmark's client configuration for it and a
+// client, once ready answers without an error.
+func (b *bench) startBare(ctx context.Context, ready func(kubernetes.Interface) error) (*child, *rest.Config, kubernetes.Interface, error) {
 	addr := freeAddr()
 	_, port, _ := net.SplitHostPort(addr)
 	p, err := spawn(ctx, "bare", "--child", "bare", "--port", port)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rc := rest.CopyConfig(b.rc)
 	rc.Host = "https://" + addr
@@ -205,9 +205,9 @@ func (b *bench) startBare(ctx context.Context, ready func(kubernetes.Interface) 
 	}
 	if err != nil {
 		p.stop()
-		return nil, nil, fmt.Errorf("the bare server did not start: %w", err)
+		return nil, nil, nil, fmt.Errorf("the bare server did not start: %w", err)
 	}
-	return p, rc, nil
+	return p, rc, c, nil
 }
 
 // serverSpread runs the fan-out against the server at rc (process pid),

@@ -77,19 +77,21 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		return r, err
 	}
-	var creates, anyGets result // etcd's figures for the bare server's line
-	for _, s := range []struct {
-		run  func(context.Context) (result, error)
-		keep *result
-	}{{b.sequentialCreates, nil}, {b.parallelCreates, &creates}, {b.gets, nil}, {b.anyGets, &anyGets}} {
-		r, err := scenario(s.run)
-		if err != nil {
-			return err
-		}
-		if s.keep != nil {
-			*s.keep = r
-		}
+	if _, err := scenario(b.sequentialCreates); err != nil {
+		return err
 	}
+	creates, err := scenario(b.parallelCreates)
+	if err != nil {
+		return err
+	}
+	if _, err := scenario(b.gets); err != nil {
+		return err
+	}
+	anyGets, err := scenario(b.anyGets)
+	if err != nil {
+		return err
+	}
+	// The bare server's line, with etcd's figures of those two.
 	floor, err := b.bareSingles(ctx, creates, anyGets)
 	if err != nil {
 		return err
@@ -314,7 +316,7 @@ func (b *bench) getsWith(ctx context.Context, name, goal, profile string, opts m
 // creates and gets are those scenarios' results, for etcd's figures in
 // the same run (its puts, and its serializable gets).
 func (b *bench) bareSingles(ctx context.Context, creates, gets result) (string, error) {
-	p, rc, err := b.startBare(ctx, func(c kubernetes.Interface) error {
+	p, _, c, err := b.startBare(ctx, func(c kubernetes.Interface) error {
 		_, err := c.CoreV1().ConfigMaps("bench").Get(ctx, "none", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -325,10 +327,6 @@ func (b *bench) bareSingles(ctx context.Context, creates, gets result) (string, 
 		return "", err
 	}
 	defer p.stop()
-	c, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return "", err
-	}
 	cms, pid := c.CoreV1().ConfigMaps("bench"), p.cmd.Process.Pid
 	var createCPU, getCPU cores
 	var createRate, getRate float64
