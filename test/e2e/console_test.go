@@ -324,8 +324,18 @@ func newBrowser(t *testing.T, path string) *browser {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// chromium keeps its singleton socket in a folder of its own under
+	// TMPDIR, and leaves it when it is stopped the way chromedp stops it;
+	// a short folder of the test's (a socket's path is limited to 108 bytes)
+	// is removed with the test.
+	tmp, err := os.MkdirTemp("", "chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.NoSandbox, // the tests may run as root, where chromium's sandbox refuses to start
 		chromedp.DisableGPU)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
