@@ -8,7 +8,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/validation/path"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -80,18 +79,18 @@ func (s *scope) ctx(r *http.Request) context.Context { return r.Context() }
 func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := request.InfoFrom(r.Context())
 	if info == nil || !info.IsResourceRequest {
-		WriteError(w, r, notFound())
+		WriteError(w, r, NotFound())
 		return
 	}
 	st := h.cat.Snapshot().Store(schema.GroupVersionResource{Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource})
 	if st == nil || !scopeMatches(st.R, info) {
-		WriteError(w, r, notFound())
+		WriteError(w, r, NotFound())
 		return
 	}
 	var sub *registry.Subresource
 	if info.Subresource != "" {
 		if sub = st.R.Sub(info.Subresource); sub == nil {
-			WriteError(w, r, notFound())
+			WriteError(w, r, NotFound())
 			return
 		}
 	}
@@ -100,7 +99,7 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(info.Parts) > 3 {
-		WriteError(w, r, notFound())
+		WriteError(w, r, NotFound())
 		return
 	}
 	if info.Name != "" {
@@ -157,8 +156,13 @@ func scopeMatches(res *registry.Resource, info *request.Info) bool {
 	return info.Namespace == ""
 }
 
-func notFound() error {
-	return statusError(http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
+// NotFound is kube-apiserver's answer to a path it serves nothing at
+// (go-restful's, made by NewGenericServerResponse): its details are
+// present and empty, and clients read them (kubectl debug reads
+// details.name of the 404 of a missing subresource, and panics without
+// them).
+func NotFound() error {
+	return apierrors.NewGenericServerResponse(http.StatusNotFound, "", schema.GroupResource{}, "", "", 0, false)
 }
 
 // namespace is the request's namespace for a namespaced resource, and ""

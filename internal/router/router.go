@@ -74,14 +74,9 @@ func New(cfg Config) http.Handler {
 			get(serveRootPaths(mux, cfg))(w, r)
 			return
 		}
-		endpoints.WriteError(w, r, notFound())
+		endpoints.WriteError(w, r, endpoints.NotFound())
 	})
 	return mux
-}
-
-func notFound() error {
-	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotFound,
-		Reason: metav1.StatusReasonNotFound, Message: "the server could not find the requested resource"}}
 }
 
 // serveRootPaths lists the paths the server serves, as kube-apiserver's

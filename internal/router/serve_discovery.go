@@ -51,5 +51,5 @@ func (d *Discovery) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	endpoints.WriteError(w, r, notFound())
+	endpoints.WriteError(w, r, endpoints.NotFound())
 }
