@@ -3,6 +3,7 @@ package endpoints
 import (
 	"net/http"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -83,9 +84,16 @@ func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	out, err := s.sub.Action(r.Context(), s.namespace(), s.info.Name, obj)
+	out, err := s.sub.Action(r.Context(), s.namespace(), s.info.Name, obj, &opts)
 	if err != nil {
 		WriteError(w, r, err)
+		return
+	}
+	if st, ok := out.(*metav1.Status); ok {
+		if st.Code == 0 {
+			st.Code = http.StatusCreated
+		}
+		writeStatus(w, r, &apierrors.StatusError{ErrStatus: *st})
 		return
 	}
 	out.GetObjectKind().SetGroupVersionKind(s.sub.Kind)

@@ -242,9 +242,9 @@ func lookup(stores []*registry.Store) authn.Lookup {
 
 // tokenRequest serves serviceaccounts/<name>/token (TokenRequest), as
 // `kubectl create token` uses it.
-func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store) func(ctx context.Context, ns, name string, obj runtime.Object) (runtime.Object, error) {
+func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store) func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
 	find := lookup(stores)
-	return func(ctx context.Context, ns, name string, obj runtime.Object) (runtime.Object, error) {
+	return func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
 		tr := obj.(*authenticationv1.TokenRequest)
 		saObj, err := sas.Get(ctx, ns, name, nil)
 		if err != nil {
