@@ -68,7 +68,9 @@ func (p *ServiceAccount) Admit(ctx context.Context, a *Attributes) error {
 		return p.Validate(ctx, a)
 	}
 	if pod.Spec.ServiceAccountName == "" {
+		// and its alias, which kube's conversion writes out as the same
 		pod.Spec.ServiceAccountName = DefaultServiceAccountName
+		pod.Spec.DeprecatedServiceAccount = DefaultServiceAccountName
 	}
 	sa, err := p.serviceAccount(ctx, a.Namespace, pod.Spec.ServiceAccountName)
 	if err != nil {

@@ -101,6 +101,15 @@ func TestAdmissionBuiltin(t *testing.T) {
 		if !apierrors.IsForbidden(err) || err.Error() != `pods "q" is forbidden: error looking up service account sa/nobody: serviceaccount "nobody" not found` {
 			t.Fatalf("unknown service account: %v", err)
 		}
+		// The old field alone names the account as well (kube's
+		// conversion), and is written out as serviceAccountName.
+		_, err = c.CoreV1().Pods("sa").Create(ctx, pod("r", func(p *corev1.Pod) { p.Spec.DeprecatedServiceAccount = "nobody" }), metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || err.Error() != `pods "r" is forbidden: error looking up service account sa/nobody: serviceaccount "nobody" not found` {
+			t.Fatalf("unknown service account in spec.serviceAccount: %v", err)
+		}
+		if got.Spec.DeprecatedServiceAccount != "default" {
+			t.Errorf("spec.serviceAccount of a pod given the default account: %q", got.Spec.DeprecatedServiceAccount)
+		}
 	})
 
 	t.Run("pod security", func(t *testing.T) {

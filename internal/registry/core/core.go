@@ -42,7 +42,7 @@ func Resources() []*registry.Resource {
 		{Version: "v1", Name: "events", Kind: "Event", Namespaced: true, ShortNames: []string{"ev"},
 			Names: registry.PathSegment, Fields: EventFields, Table: EventTable},
 		{Version: "v1", Name: "nodes", Kind: "Node", ShortNames: []string{"no"}, Subresources: []*registry.Subresource{registry.Status},
-			KeyPrefix: "minions", KeepStatusOnCreate: true, Fields: nodeFields, Table: nodeTable},
+			KeyPrefix: "minions", KeepStatusOnCreate: true, Hooks: nodeHooks, Fields: nodeFields, Table: nodeTable},
 		{Version: "v1", Name: "persistentvolumes", Kind: "PersistentVolume", ShortNames: []string{"pv"},
 			Subresources: []*registry.Subresource{registry.Status}, ReturnDeletedObject: true, Table: persistentVolumeTable},
 		{Version: "v1", Name: "persistentvolumeclaims", Kind: "PersistentVolumeClaim", Namespaced: true,

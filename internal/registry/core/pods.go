@@ -21,7 +21,11 @@ var podHooks = &registry.Hooks{
 		defaultPod(pod)
 		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&pod.Spec)}
 	},
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPod(obj.(*corev1.Pod)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) {
+		pod := obj.(*corev1.Pod)
+		defaultPod(pod)
+		podStatusAliases(&pod.Status)
+	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pod := obj.(*corev1.Pod)
 		errs := ValidatePodSpec(&pod.Spec, field.NewPath("spec"))

@@ -14,6 +14,13 @@ import (
 // the image tag, the termination message file, TCP ports, probe timings;
 // per volume the file modes and an emptyDir when no source is given.
 func DefaultPodSpec(s *corev1.PodSpec) {
+	// Not a default but kube's conversion of v1 (Convert_v1_PodSpec_To_core_PodSpec
+	// and back): serviceAccount is the old name of serviceAccountName,
+	// taken when serviceAccountName is empty, and always written out as it.
+	if s.ServiceAccountName == "" {
+		s.ServiceAccountName = s.DeprecatedServiceAccount
+	}
+	s.DeprecatedServiceAccount = s.ServiceAccountName
 	if s.DNSPolicy == "" {
 		s.DNSPolicy = corev1.DNSClusterFirst
 	}
@@ -41,6 +48,35 @@ func DefaultPodSpec(s *corev1.PodSpec) {
 	}
 	for i := range s.Volumes {
 		defaultVolume(&s.Volumes[i])
+	}
+}
+
+// podStatusAliases are kube's conversion of a v1 PodStatus and back:
+// podIP is the first of podIPs, and wins when both are given and differ
+// (older kubelets set podIP alone); hostIP and hostIPs the same.
+func podStatusAliases(st *corev1.PodStatus) {
+	if st.PodIP != "" && (len(st.PodIPs) == 0 || st.PodIPs[0].IP != st.PodIP) {
+		st.PodIPs = []corev1.PodIP{{IP: st.PodIP}}
+	}
+	if len(st.PodIPs) > 0 {
+		st.PodIP = st.PodIPs[0].IP
+	}
+	if st.HostIP != "" && (len(st.HostIPs) == 0 || st.HostIPs[0].IP != st.HostIP) {
+		st.HostIPs = []corev1.HostIP{{IP: st.HostIP}}
+	}
+	if len(st.HostIPs) > 0 {
+		st.HostIP = st.HostIPs[0].IP
+	}
+}
+
+// nodeSpecAliases: a node's podCIDR is the first of its podCIDRs, and
+// wins when both are given and differ, as kube's conversion of v1.
+func nodeSpecAliases(s *corev1.NodeSpec) {
+	if s.PodCIDR != "" && (len(s.PodCIDRs) == 0 || s.PodCIDRs[0] != s.PodCIDR) {
+		s.PodCIDRs = []string{s.PodCIDR}
+	}
+	if len(s.PodCIDRs) > 0 {
+		s.PodCIDR = s.PodCIDRs[0]
 	}
 }
 

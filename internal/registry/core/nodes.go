@@ -1,0 +1,73 @@
+package core
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+)
+
+// nodeHooks: a node's podCIDR and podCIDRs are one field (kube's
+// conversion), its taints are validated as kube-apiserver's ValidateNode
+// does, and its podCIDRs, once set, do not change.
+var nodeHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { nodeSpecAliases(&obj.(*corev1.Node).Spec) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { nodeSpecAliases(&obj.(*corev1.Node).Spec) },
+	Validate: func(obj, old runtime.Object) field.ErrorList {
+		node := obj.(*corev1.Node)
+		spec := field.NewPath("spec")
+		errs := validateTaints(node.Spec.Taints, spec.Child("taints"))
+		var oldCIDRs []string
+		if old != nil {
+			oldCIDRs = old.(*corev1.Node).Spec.PodCIDRs
+		}
+		for i, c := range node.Spec.PodCIDRs {
+			errs = append(errs, validation.IsValidCIDRForLegacyField(spec.Child("podCIDRs").Index(i), c, false, oldCIDRs)...)
+		}
+		if len(node.Spec.PodCIDRs) > 2 {
+			errs = append(errs, field.Invalid(spec.Child("podCIDRs"), node.Spec.PodCIDRs, "may specify no more than one CIDR for each IP family"))
+		}
+		if old != nil {
+			was := old.(*corev1.Node).Spec.PodCIDRs
+			if len(was) > 0 && strings.Join(was, ",") != strings.Join(node.Spec.PodCIDRs, ",") {
+				errs = append(errs, field.Forbidden(spec.Child("podCIDRs"), "node updates may not change podCIDR except from \"\" to valid"))
+			}
+		}
+		return errs
+	},
+}
+
+// taintEffects are the effects a taint may have.
+var taintEffects = []string{string(corev1.TaintEffectNoSchedule), string(corev1.TaintEffectPreferNoSchedule), string(corev1.TaintEffectNoExecute)}
+
+// validateTaints is kube's validateNodeTaints: a qualified key, a label
+// value, a known effect, and one taint per key and effect.
+func validateTaints(taints []corev1.Taint, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[corev1.TaintEffect]sets.Set[string]{}
+	for i, t := range taints {
+		p := path.Index(i)
+		errs = append(errs, metavalidation.ValidateLabelName(t.Key, p.Child("key"))...)
+		if msgs := validation.IsValidLabelValue(t.Value); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(p.Child("value"), t.Value, strings.Join(msgs, ";")))
+		}
+		errs = append(errs, enum(string(t.Effect), taintEffects, p.Child("effect"))...)
+		if seen[t.Effect].Has(t.Key) {
+			dup := field.Duplicate(p, t)
+			dup.Detail = "taints must be unique by key and effect pair"
+			errs = append(errs, dup)
+			continue
+		}
+		if seen[t.Effect] == nil {
+			seen[t.Effect] = sets.New[string]()
+		}
+		seen[t.Effect].Insert(t.Key)
+	}
+	return errs
+}
