@@ -8,15 +8,20 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"kapi/internal/registry/scheduling"
 )
 
 // The priority classes every cluster has (kube-apiserver makes them at
 // start-up); the plugin knows them even when their objects are not
 // there.
-var systemPriorityClasses = map[string]int32{
-	"system-node-critical":    2000001000,
-	"system-cluster-critical": 2000000000,
-}
+var systemPriorityClasses = func() map[string]int32 {
+	m := map[string]int32{}
+	for _, pc := range scheduling.SystemPriorityClasses() {
+		m[pc.Name] = pc.Value
+	}
+	return m
+}()
 
 // Priority is kube-apiserver's plugin of the same name. On pod create
 // it resolves spec.priorityClassName (or the globalDefault class when

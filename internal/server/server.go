@@ -177,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		return fail(err)
 	}
+	if err := bootstrapPriorityClasses(ctx, findStore(stores, "scheduling.k8s.io", "v1", "priorityclasses")); err != nil {
+		return fail(err)
+	}
 	// Rows whose hooks need what exists only now get them before the
 	// catalogue is published: Services their allocators, service
 	// accounts their token subresource.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/scheduling"
 	"kapi/internal/storage"
 	"kapi/internal/storage/cacher"
 	"kapi/internal/storage/etcd"
@@ -91,6 +93,18 @@ func bootstrapNamespaces(ctx context.Context, ns *registry.Store) error {
 		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if _, err := ns.Create(ctx, "", obj, nil, false); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
+		}
+	}
+	return nil
+}
+
+// bootstrapPriorityClasses creates the system priority classes, as
+// kube-apiserver's scheduling/bootstrap-system-priority-classes hook; a
+// class that exists is left as it is.
+func bootstrapPriorityClasses(ctx context.Context, pcs *registry.Store) error {
+	for _, pc := range scheduling.SystemPriorityClasses() {
+		if _, err := pcs.Create(ctx, "", pc, nil, false); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating priority class %s: %w", pc.Name, err)
 		}
 	}
 	return nil

@@ -154,6 +154,18 @@ func TestAdmissionBuiltin(t *testing.T) {
 		if !apierrors.IsForbidden(err) || err.Error() != `pods "q" is forbidden: no PriorityClass with name nope was found` {
 			t.Fatalf("unknown class: %v", err)
 		}
+		// The system classes exist from the start, and their prefix is
+		// theirs alone.
+		for name, value := range map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000} {
+			pc, err := c.SchedulingV1().PriorityClasses().Get(ctx, name, metav1.GetOptions{})
+			if err != nil || pc.Value != value || pc.Description == "" {
+				t.Errorf("system priority class %s: %v %+v", name, err, pc)
+			}
+		}
+		_, err = c.SchedulingV1().PriorityClasses().Create(ctx, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-foo"}, Value: 1}, metav1.CreateOptions{})
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "priority class names with 'system-' prefix are reserved for system use only") {
+			t.Errorf("a class with the system- prefix: %v", err)
+		}
 	})
 
 	t.Run("default tolerations", func(t *testing.T) {
