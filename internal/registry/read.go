@@ -254,7 +254,10 @@ func (st *Store) predicate(labelSel, fieldSel string) (storage.Predicate, error)
 	if labelSel != "" {
 		sel, err := labels.Parse(labelSel)
 		if err != nil {
-			return p, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+			// kube's answer is the parser's words as they are (which
+			// start "unable to parse requirement: " when a requirement
+			// is what failed).
+			return p, apierrors.NewBadRequest(err.Error())
 		}
 		p.Label = sel
 	}

@@ -53,14 +53,13 @@ func (h *Health) handler(endpoint string) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
+		if sub != "" {
+			h.serveOne(ctx, w, checks, sub)
+			return
+		}
 		var b strings.Builder
 		failed := false
-		found := sub == ""
 		for _, c := range checks {
-			if sub != "" && c.Name != sub {
-				continue
-			}
-			found = true
 			if excluded[c.Name] {
 				fmt.Fprintf(&b, "[+]%s excluded: ok\n", c.Name)
 				continue
@@ -75,21 +74,36 @@ func (h *Health) handler(endpoint string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache, private")
-		if !found {
-			http.Error(w, "404 page not found", http.StatusNotFound)
-			return
-		}
 		if failed {
 			w.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprintf(w, "%s%s check failed\n", b.String(), endpoint)
 			return
 		}
-		if sub != "" || r.URL.Query().Has("verbose") {
+		if r.URL.Query().Has("verbose") {
 			fmt.Fprintf(w, "%s%s check passed\n", b.String(), endpoint)
 			return
 		}
 		fmt.Fprint(w, "ok")
 	}
+}
+
+// serveOne answers /<endpoint>/<check> as kube-apiserver does: "ok", or
+// 500 with the check's error; 404 for a check the endpoint has not.
+func (h *Health) serveOne(ctx context.Context, w http.ResponseWriter, checks []Check, name string) {
+	for _, c := range checks {
+		if c.Name != name {
+			continue
+		}
+		if err := c.Fn(ctx); err != nil {
+			http.Error(w, fmt.Sprintf("internal server error: %v", err), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		fmt.Fprint(w, "ok")
+		return
+	}
+	http.Error(w, "404 page not found", http.StatusNotFound)
 }
 
 func sortedUnique(in []string) []string {

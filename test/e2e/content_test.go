@@ -15,6 +15,7 @@ import (
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -183,6 +184,20 @@ func TestDiscovery(t *testing.T) {
 	}
 	if code, _, body := k.do(t, "GET", "/readyz?verbose", "", nil); code != 200 || !strings.Contains(string(body), "[+]etcd ok") || !strings.Contains(string(body), "readyz check passed") {
 		t.Errorf("/readyz?verbose: %d %s", code, body)
+	}
+	// A label selector that does not parse: the parser's words, once.
+	_, perr := labels.Parse("a in (")
+	if code, _, body := k.do(t, "GET", "/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20(", "", nil); code != 400 ||
+		!strings.Contains(string(body), `"message":"`+strings.ReplaceAll(perr.Error(), `"`, `\"`)+`"`) {
+		t.Errorf("bad label selector: %d %s, want the message %q", code, body, perr)
+	}
+	// One check is kube's adaptCheckToHandler: "ok", or 404 for a check
+	// the endpoint has not.
+	for p, want := range map[string]int{"/readyz/etcd": 200, "/livez/etcd": 200, "/healthz/ping": 200, "/readyz/nothing": 404} {
+		code, _, body := k.do(t, "GET", p, "", nil)
+		if code != want || (want == 200 && string(body) != "ok") {
+			t.Errorf("%s: %d %q", p, code, body)
+		}
 	}
 	// kube's post-start hook check, on all three: /healthz is not 200
 	// before the custom resources are served.
