@@ -215,9 +215,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	replaceRow(stores, "", "serviceaccounts", func(r *registry.Resource) *registry.Resource {
 		return r.WithSubresource(an.token)
 	})
-	eviction := core.Eviction(findStore(stores, "", "v1", "pods"), findStore(stores, "policy", "v1", "poddisruptionbudgets"))
+	pods := findStore(stores, "", "v1", "pods")
+	eviction := core.Eviction(pods, findStore(stores, "policy", "v1", "poddisruptionbudgets"))
 	replaceRow(stores, "", "pods", func(r *registry.Resource) *registry.Resource {
-		return r.WithSubresource(eviction)
+		return r.WithSubresource(eviction).WithSubresource(core.Binding(pods))
 	})
 	az, err := s.newAuthz(ctrlCtx, cfg, stores)
 	if err != nil {

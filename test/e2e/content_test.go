@@ -185,6 +185,12 @@ func TestDiscovery(t *testing.T) {
 	if code, _, body := k.do(t, "GET", "/readyz?verbose", "", nil); code != 200 || !strings.Contains(string(body), "[+]etcd ok") || !strings.Contains(string(body), "readyz check passed") {
 		t.Errorf("/readyz?verbose: %d %s", code, body)
 	}
+	// Nothing served at a path: kube's 404, whose details are there and
+	// empty (kubectl reads them).
+	if code, _, body := k.do(t, "GET", "/api/v1/namespaces/default/pods/p/nothing", "", nil); code != 404 ||
+		!strings.Contains(string(body), `"details":{}`) || !strings.Contains(string(body), `"message":"the server could not find the requested resource"`) {
+		t.Errorf("unknown subresource: %d %s", code, body)
+	}
 	// A label selector that does not parse: the parser's words, once.
 	_, perr := labels.Parse("a in (")
 	if code, _, body := k.do(t, "GET", "/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20(", "", nil); code != 400 ||

@@ -217,8 +217,8 @@ func TestEviction(t *testing.T) {
 
 // TestKubectlDrainAndDebug: kubectl drain evicts through pods/eviction
 // and waits on a budget that allows nothing (it deleted the pod when kapi
-// had no eviction), and kubectl debug, which needs ephemeral containers,
-// reports them disabled (it crashed on kapi's 404 without details).
+// had no eviction), and kubectl debug adds an ephemeral container through
+// pods/ephemeralcontainers (it crashed on kapi's 404 without details).
 func TestKubectlDrainAndDebug(t *testing.T) {
 	t.Parallel()
 	k := startKapi(t, withoutLoops(rootCAPublisher))
@@ -254,8 +254,98 @@ func TestKubectlDrainAndDebug(t *testing.T) {
 	}
 
 	evictionPod(t, k, ns, "debugged", true)
-	out, err = k.kubectl("", "-n", ns, "debug", "debugged", "--image=busybox", "--", "true")
-	if err == nil || !strings.Contains(out, "ephemeral containers are disabled for this cluster") || strings.Contains(out, "panic") {
-		t.Errorf("kubectl debug: %v\n%s", err, out)
+	out, err = k.kubectl("", "-n", ns, "debug", "debugged", "--image=busybox", "--container=dbg", "--", "true")
+	if err != nil {
+		t.Fatalf("kubectl debug: %v\n%s", err, out)
+	}
+	p, err := k.client.CoreV1().Pods(ns).Get(ctx, "debugged", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := p.Spec.EphemeralContainers; len(e) != 1 || e[0].Name != "dbg" || e[0].Image != "busybox" || strings.Join(e[0].Command, " ") != "true" {
+		t.Errorf("ephemeral containers after kubectl debug: %+v", e)
+	}
+	// Once there, an ephemeral container stays as it is.
+	p.Spec.EphemeralContainers[0].Image = "alpine"
+	_, err = k.client.CoreV1().Pods(ns).UpdateEphemeralContainers(ctx, "debugged", p, metav1.UpdateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `existing ephemeral containers "dbg" may not be changed`) {
+		t.Errorf("changing an ephemeral container: %v", err)
+	}
+	p.Spec.EphemeralContainers = nil
+	_, err = k.client.CoreV1().Pods(ns).UpdateEphemeralContainers(ctx, "debugged", p, metav1.UpdateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `existing ephemeral containers "dbg" may not be removed`) {
+		t.Errorf("removing an ephemeral container: %v", err)
+	}
+}
+
+// TestBinding: pods/binding, as client-go's Bind and kube-scheduler use
+// it: the pod gets the node, the Binding's annotations and the
+// PodScheduled condition; a second binding, a pod with scheduling gates
+// and a stale precondition are 409s; a Binding without a target is
+// kube's 500; a dry run binds nothing.
+func TestBinding(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t, withoutLoops(rootCAPublisher))
+	ctx := context.Background()
+	ns := gcNamespace(t, k, "bind")
+	pods := k.client.CoreV1().Pods(ns)
+	mk := func(name string, gates ...string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+		for _, g := range gates {
+			p.Spec.SchedulingGates = append(p.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: g})
+		}
+		p, err := pods.Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bind := func(name, node string, mut ...func(*corev1.Binding)) error {
+		b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: name}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}
+		for _, m := range mut {
+			m(b)
+		}
+		return pods.Bind(ctx, b, metav1.CreateOptions{})
+	}
+	p := mk("web")
+	if err := bind("web", "n1", func(b *corev1.Binding) { b.ResourceVersion = "1" }); !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "Precondition failed") {
+		t.Errorf("a binding with a stale resourceVersion: %v", err)
+	}
+	if err := pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}},
+		metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Errorf("dry-run binding: %v", err)
+	}
+	if got, _ := pods.Get(ctx, "web", metav1.GetOptions{}); got.Spec.NodeName != "" {
+		t.Errorf("a dry-run binding bound the pod to %q", got.Spec.NodeName)
+	}
+	if err := bind("web", "n1", func(b *corev1.Binding) { b.UID, b.Annotations = p.UID, map[string]string{"scheduled-by": "test"} }); err != nil {
+		t.Fatalf("binding: %v", err)
+	}
+	got, err := pods.Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled := false
+	for _, c := range got.Status.Conditions {
+		scheduled = scheduled || (c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue)
+	}
+	if got.Spec.NodeName != "n1" || got.Annotations["scheduled-by"] != "test" || !scheduled {
+		t.Errorf("bound pod: node %q, annotations %v, conditions %+v", got.Spec.NodeName, got.Annotations, got.Status.Conditions)
+	}
+	err = bind("web", "n2")
+	if !apierrors.IsConflict(err) || err.Error() != `Operation cannot be fulfilled on pods/binding "web": pod web is already assigned to node "n1"` {
+		t.Errorf("binding a bound pod: %v", err)
+	}
+	mk("gated", "example.com/wait")
+	if err := bind("gated", "n1"); !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "pod gated has non-empty .spec.schedulingGates") {
+		t.Errorf("binding a gated pod: %v", err)
+	}
+	mk("lost")
+	err = bind("lost", "")
+	if se, ok := err.(*apierrors.StatusError); !ok || se.ErrStatus.Code != 500 || se.ErrStatus.Message != "target.name: Required value" {
+		t.Errorf("a binding without a node: %#v", err)
+	}
+	if err := bind("missing", "n1"); !apierrors.IsNotFound(err) {
+		t.Errorf("binding a missing pod: %v", err)
 	}
 }

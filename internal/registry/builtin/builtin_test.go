@@ -142,6 +142,10 @@ func TestSubresourcesMatchTheirTypes(t *testing.T) {
 				if gvr(r) != "certificates.k8s.io/v1/certificatesigningrequests" {
 					t.Errorf("%s lists subresource approval", gvr(r))
 				}
+			case "ephemeralcontainers":
+				if gvr(r) != "v1/pods" {
+					t.Errorf("%s lists subresource ephemeralcontainers", gvr(r))
+				}
 			default:
 				t.Errorf("%s lists subresource %q", gvr(r), s.Name)
 			}

@@ -31,6 +31,8 @@ var podHooks = &registry.Hooks{
 		errs := ValidatePodSpec(&pod.Spec, field.NewPath("spec"))
 		if old != nil {
 			errs = append(errs, validatePodSpecUpdate(&pod.Spec, &old.(*corev1.Pod).Spec)...)
+		} else if len(pod.Spec.EphemeralContainers) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("spec", "ephemeralContainers"), "cannot be set on create"))
 		}
 		return errs
 	},

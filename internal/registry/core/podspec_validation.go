@@ -46,6 +46,12 @@ func ValidatePodSpec(s *corev1.PodSpec, path *field.Path) field.ErrorList {
 		errs = append(errs, field.Required(path.Child("containers"), ""))
 	}
 	errs = append(errs, validateContainers(s.Containers, names, volumes, path.Child("containers"))...)
+	ephemeral := make([]corev1.Container, len(s.EphemeralContainers))
+	for i := range s.EphemeralContainers {
+		ephemeral[i] = corev1.Container(s.EphemeralContainers[i].EphemeralContainerCommon)
+	}
+	errs = append(errs, validateContainers(ephemeral, names, volumes, path.Child("ephemeralContainers"))...)
+	errs = append(errs, validateEphemeralContainers(s, path.Child("ephemeralContainers"))...)
 	errs = append(errs, enum(string(s.RestartPolicy), restartPolicies, path.Child("restartPolicy"))...)
 	errs = append(errs, enum(string(s.DNSPolicy), dnsPolicies, path.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(s.NodeSelector, path.Child("nodeSelector"))...)

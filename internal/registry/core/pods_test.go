@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestServiceAccountAlias: spec.serviceAccount is taken when
@@ -81,46 +80,63 @@ func equal(a, b []string) bool {
 	return true
 }
 
-// TestNodeValidation: podCIDR and podCIDRs are one field; taints and
-// CIDRs are validated as kube's ValidateNode, and podCIDRs once set stay.
-func TestNodeValidation(t *testing.T) {
-	node := func(mut func(*corev1.Node)) *corev1.Node {
-		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
-		mut(n)
-		return n
+// TestEphemeralContainers: set on create is forbidden; through the
+// subresource they are added, with kube's allow list (no ports,
+// resources, probes, lifecycle, subPath), unique names and a target that
+// exists; existing ones stay as they are.
+func TestEphemeralContainers(t *testing.T) {
+	eph := func(name string, mut ...func(*corev1.EphemeralContainer)) corev1.EphemeralContainer {
+		e := corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: name, Image: "busybox",
+			ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePolicy: corev1.TerminationMessageReadFile}}
+		for _, m := range mut {
+			m(&e)
+		}
+		return e
 	}
-	n := node(func(n *corev1.Node) { n.Spec.PodCIDR = "10.1.0.0/24" })
-	if errs := create(nodeHooks, n); len(errs) > 0 || !equal(n.Spec.PodCIDRs, []string{"10.1.0.0/24"}) {
-		t.Errorf("podCIDR alone: %v, podCIDRs %v", errs, n.Spec.PodCIDRs)
+	if got := errPaths(create(podHooks, pod(func(p *corev1.Pod) { p.Spec.EphemeralContainers = []corev1.EphemeralContainer{eph("d")} }))); got != "spec.ephemeralContainers: Forbidden" {
+		t.Errorf("ephemeral containers on create: %q", got)
+	}
+	old := pod(nil)
+	podHooks.PrepareForCreate(old)
+	write := func(es ...corev1.EphemeralContainer) string {
+		in := old.DeepCopy()
+		in.Spec.EphemeralContainers = es
+		out, err := EphemeralContainers.Write(nil, in, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return errPaths(EphemeralContainers.Validate(out, old))
 	}
 	for _, c := range []struct {
 		name string
-		mut  func(*corev1.Node)
+		es   []corev1.EphemeralContainer
 		want string
 	}{
-		{"taints", func(n *corev1.Node) {
-			n.Spec.Taints = []corev1.Taint{{Key: "a", Effect: corev1.TaintEffectNoSchedule}, {Key: "a", Value: "x", Effect: corev1.TaintEffectNoSchedule},
-				{Key: "a", Effect: corev1.TaintEffectNoExecute}}
-		}, "spec.taints[1]: Duplicate value"},
-		{"effect", func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{{Key: "a", Effect: "Bogus"}} }, "spec.taints[0].effect: Unsupported value"},
-		{"no effect", func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{{Key: "a"}} }, "spec.taints[0].effect: Required value"},
-		{"key and value", func(n *corev1.Node) {
-			n.Spec.Taints = []corev1.Taint{{Key: "a b", Value: "c d", Effect: corev1.TaintEffectNoSchedule}}
-		}, "spec.taints[0].key: Invalid value; spec.taints[0].value: Invalid value"},
-		{"cidr", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"not-a-cidr"} }, "spec.podCIDRs[0]: Invalid value"},
-		{"three cidrs", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24", "fd00::/64", "10.2.0.0/24"} }, "spec.podCIDRs: Invalid value"},
+		{"added", []corev1.EphemeralContainer{eph("d", func(e *corev1.EphemeralContainer) { e.TargetContainerName = "c" })}, ""},
+		{"a container's name", []corev1.EphemeralContainer{eph("c")}, "spec.ephemeralContainers[0].name: Duplicate value"},
+		{"no image", []corev1.EphemeralContainer{eph("d", func(e *corev1.EphemeralContainer) { e.Image = "" })}, "spec.ephemeralContainers[0].image: Required value"},
+		{"ports and probes", []corev1.EphemeralContainer{eph("d", func(e *corev1.EphemeralContainer) {
+			e.Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}}
+			e.ReadinessProbe = &corev1.Probe{}
+		})}, "spec.ephemeralContainers[0].ports: Forbidden; spec.ephemeralContainers[0].readinessProbe: Forbidden"},
+		{"target", []corev1.EphemeralContainer{eph("d", func(e *corev1.EphemeralContainer) { e.TargetContainerName = "nope" })}, "spec.ephemeralContainers[0].targetContainerName: Not found"},
 	} {
-		if got := errPaths(create(nodeHooks, node(c.mut))); got != c.want {
+		if got := write(c.es...); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
-	old := node(func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24"} })
-	changed := node(func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.9.0.0/24"} })
-	if got := errPaths(update(nodeHooks, changed, old)); got != "spec.podCIDRs: Forbidden" {
-		t.Errorf("changing podCIDRs: %q", got)
+	// An added one stays.
+	in := old.DeepCopy()
+	in.Spec.EphemeralContainers = []corev1.EphemeralContainer{eph("d")}
+	with, _ := EphemeralContainers.Write(nil, in, old)
+	old = with.(*corev1.Pod)
+	if got := write(eph("d", func(e *corev1.EphemeralContainer) { e.Image = "alpine" })); got != "spec.ephemeralContainers: Forbidden" {
+		t.Errorf("changed: %q", got)
 	}
-	first := node(func(n *corev1.Node) { n.Spec.PodCIDR = "10.1.0.0/24" })
-	if errs := update(nodeHooks, first, node(func(*corev1.Node) {})); len(errs) > 0 {
-		t.Errorf("setting podCIDR on a node without one: %v", errs)
+	if got := write(); got != "spec.ephemeralContainers: Forbidden" {
+		t.Errorf("removed: %q", got)
+	}
+	if got := write(eph("d"), eph("e")); got != "" {
+		t.Errorf("another added: %q", got)
 	}
 }

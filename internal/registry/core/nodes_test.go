@@ -1,0 +1,52 @@
+package core
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestNodeValidation: podCIDR and podCIDRs are one field; taints and
+// CIDRs are validated as kube's ValidateNode, and podCIDRs once set stay.
+func TestNodeValidation(t *testing.T) {
+	node := func(mut func(*corev1.Node)) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
+		mut(n)
+		return n
+	}
+	n := node(func(n *corev1.Node) { n.Spec.PodCIDR = "10.1.0.0/24" })
+	if errs := create(nodeHooks, n); len(errs) > 0 || !equal(n.Spec.PodCIDRs, []string{"10.1.0.0/24"}) {
+		t.Errorf("podCIDR alone: %v, podCIDRs %v", errs, n.Spec.PodCIDRs)
+	}
+	for _, c := range []struct {
+		name string
+		mut  func(*corev1.Node)
+		want string
+	}{
+		{"taints", func(n *corev1.Node) {
+			n.Spec.Taints = []corev1.Taint{{Key: "a", Effect: corev1.TaintEffectNoSchedule}, {Key: "a", Value: "x", Effect: corev1.TaintEffectNoSchedule},
+				{Key: "a", Effect: corev1.TaintEffectNoExecute}}
+		}, "spec.taints[1]: Duplicate value"},
+		{"effect", func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{{Key: "a", Effect: "Bogus"}} }, "spec.taints[0].effect: Unsupported value"},
+		{"no effect", func(n *corev1.Node) { n.Spec.Taints = []corev1.Taint{{Key: "a"}} }, "spec.taints[0].effect: Required value"},
+		{"key and value", func(n *corev1.Node) {
+			n.Spec.Taints = []corev1.Taint{{Key: "a b", Value: "c d", Effect: corev1.TaintEffectNoSchedule}}
+		}, "spec.taints[0].key: Invalid value; spec.taints[0].value: Invalid value"},
+		{"cidr", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"not-a-cidr"} }, "spec.podCIDRs[0]: Invalid value"},
+		{"three cidrs", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24", "fd00::/64", "10.2.0.0/24"} }, "spec.podCIDRs: Invalid value"},
+	} {
+		if got := errPaths(create(nodeHooks, node(c.mut))); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	old := node(func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24"} })
+	changed := node(func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.9.0.0/24"} })
+	if got := errPaths(update(nodeHooks, changed, old)); got != "spec.podCIDRs: Forbidden" {
+		t.Errorf("changing podCIDRs: %q", got)
+	}
+	first := node(func(n *corev1.Node) { n.Spec.PodCIDR = "10.1.0.0/24" })
+	if errs := update(nodeHooks, first, node(func(*corev1.Node) {})); len(errs) > 0 {
+		t.Errorf("setting podCIDR on a node without one: %v", errs)
+	}
+}
