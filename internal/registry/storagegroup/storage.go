@@ -13,13 +13,13 @@ const group = "storage.k8s.io"
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "csidrivers", Kind: "CSIDriver", ShortNames: []string{"csid"},
-			ReturnDeletedObject: true, Table: csiDriverTable},
+			ReturnDeletedObject: true, Hooks: csiDriverHooks, Table: csiDriverTable},
 		{Group: group, Version: "v1", Name: "csinodes", Kind: "CSINode", Subresources: []*registry.Subresource{registry.Status},
 			ReturnDeletedObject: true, Table: csiNodeTable},
 		{Group: group, Version: "v1", Name: "csistoragecapacities", Kind: "CSIStorageCapacity", Namespaced: true,
 			Table: csiStorageCapacityTable},
 		{Group: group, Version: "v1", Name: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
-			ReturnDeletedObject: true, Table: storageClassTable},
+			ReturnDeletedObject: true, Hooks: storageClassHooks, Table: storageClassTable},
 		{Group: group, Version: "v1", Name: "volumeattachments", Kind: "VolumeAttachment", Subresources: []*registry.Subresource{registry.Status},
 			ReturnDeletedObject: true, Table: volumeAttachmentTable},
 		{Group: group, Version: "v1", Name: "volumeattributesclasses", Kind: "VolumeAttributesClass",
