@@ -96,6 +96,10 @@ type Config struct {
 	ServiceAccountIssuers            []string      // --service-account-issuer
 	APIAudiences                     []string      // --api-audiences
 	ServiceAccountMaxTokenExpiration time.Duration // --service-account-max-token-expiration
+	// ServiceAccountJWKSURI (--service-account-jwks-uri) is the key set's
+	// URL in the issuer's OpenID configuration; empty: kapi's own
+	// /openid/v1/jwks at its advertised address.
+	ServiceAccountJWKSURI string
 
 	AuthorizationModes []string // --authorization-mode
 

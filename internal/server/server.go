@@ -289,6 +289,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			extra[p] = h
 		}
 	}
+	if err := issuerDiscovery(cfg, an.sa, ln, extra); err != nil {
+		klog.FromContext(ctx).Error(err, "the service account issuer's discovery documents are not served")
+	}
 	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg), Health: health, Extra: extra, Aggregator: agg})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+)
+
+// TestServiceAccountIssuerDiscovery: a relying party outside the cluster
+// checks a service account's token for it (audience sts.example.com) as
+// kube-apiserver's discovery lets it:
+// it reads /.well-known/openid-configuration (as the service account,
+// which RBAC lets read it), follows jwks_uri to the key set, and verifies
+// the token's signature and issuer with it. Anonymous requests are
+// refused, as kube's RBAC refuses them.
+func TestServiceAccountIssuerDiscovery(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t, withoutLoops(rootCAPublisher))
+	ctx := context.Background()
+	k.waitDefaultServiceAccount(t, "default")
+	tr, err := k.client.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default",
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"sts.example.com"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := tr.Status.Token
+	// The reader's own token is for kapi (its default audience).
+	own, err := k.client.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.AnonymousClientConfig(k.rest)
+	anonymous, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BearerToken = own.Status.Token
+	asSA, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(c *http.Client, url string) (int, string, []byte) {
+		t.Helper()
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), body
+	}
+
+	if code, _, _ := get(anonymous, k.srv.URL+"/.well-known/openid-configuration"); code != http.StatusForbidden {
+		t.Errorf("anonymous discovery: %d, want 403", code)
+	}
+	code, ct, body := get(asSA, k.srv.URL+"/.well-known/openid-configuration")
+	if code != 200 || ct != "application/json" {
+		t.Fatalf("discovery: %d %s %s", code, ct, body)
+	}
+	var doc struct {
+		Issuer  string   `json:"issuer"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Issuer != "https://kubernetes.default.svc.cluster.local" || doc.JWKSURI != k.srv.URL+"/openid/v1/jwks" || len(doc.Algs) != 1 || doc.Algs[0] != "ES256" {
+		t.Errorf("discovery document: %s", body)
+	}
+	code, ct, body = get(asSA, doc.JWKSURI)
+	if code != 200 || ct != "application/jwk-set+json" {
+		t.Fatalf("key set: %d %s %s", code, ct, body)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
+		t.Fatal(err)
+	}
+
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(jws.Signatures[0].Header.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("the token's key %q in the key set: %d keys (%s)", jws.Signatures[0].Header.KeyID, len(keys), body)
+	}
+	payload, err := jws.Verify(keys[0].Key)
+	if err != nil {
+		t.Fatalf("verifying the token with the published key: %v", err)
+	}
+	var claims struct {
+		Issuer string `json:"iss"`
+		Sub    string `json:"sub"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims.Issuer != doc.Issuer || !strings.HasPrefix(claims.Sub, "system:serviceaccount:default:default") {
+		t.Errorf("claims: %s", payload)
+	}
+}
