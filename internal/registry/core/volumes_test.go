@@ -13,8 +13,8 @@ import (
 func TestPersistentVolumes(t *testing.T) {
 	pv := func(mut func(*corev1.PersistentVolume)) *corev1.PersistentVolume {
 		v := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv"}, Spec: corev1.PersistentVolumeSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Capacity:    corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/data"}}}}
 		if mut != nil {
 			mut(v)
@@ -35,12 +35,16 @@ func TestPersistentVolumes(t *testing.T) {
 		want string
 	}{
 		{"no access modes", func(v *corev1.PersistentVolume) { v.Spec.AccessModes = nil }, "spec.accessModes: Required value"},
-		{"odd access mode", func(v *corev1.PersistentVolume) { v.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"Sometimes"} }, "spec.accessModes: Unsupported value"},
+		{"odd access mode", func(v *corev1.PersistentVolume) {
+			v.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"Sometimes"}
+		}, "spec.accessModes: Unsupported value"},
 		{"pod with others", func(v *corev1.PersistentVolume) {
 			v.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod, corev1.ReadOnlyMany}
 		}, "spec.accessModes: Forbidden"},
 		{"no capacity", func(v *corev1.PersistentVolume) { v.Spec.Capacity = nil }, "spec.capacity: Required value"},
-		{"cpu capacity", func(v *corev1.PersistentVolume) { v.Spec.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")} }, "spec.capacity: Unsupported value"},
+		{"cpu capacity", func(v *corev1.PersistentVolume) {
+			v.Spec.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+		}, "spec.capacity: Unsupported value"},
 		{"no source", func(v *corev1.PersistentVolume) { v.Spec.HostPath = nil }, "spec: Required value"},
 		{"two sources", func(v *corev1.PersistentVolume) { v.Spec.NFS = &corev1.NFSVolumeSource{Server: "s", Path: "/p"} }, "spec.nfs: Forbidden"},
 		{"odd policy", func(v *corev1.PersistentVolume) { v.Spec.PersistentVolumeReclaimPolicy = "Keep" }, "spec.persistentVolumeReclaimPolicy: Unsupported value"},
@@ -77,7 +81,9 @@ func TestPersistentVolumes(t *testing.T) {
 	}))); got != "spec.accessModes: Required value; spec.resources[storage]: Required value" {
 		t.Errorf("an empty claim: %q", got)
 	}
-	more := func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi") }
+	more := func(c *corev1.PersistentVolumeClaim) {
+		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
+	}
 	if got := errPaths(update(persistentVolumeClaimHooks, claim(more), c)); got != "spec: Forbidden" {
 		t.Errorf("growing an unbound claim: %q", got)
 	}
@@ -86,7 +92,9 @@ func TestPersistentVolumes(t *testing.T) {
 	if errs := update(persistentVolumeClaimHooks, claim(more), bound); len(errs) > 0 {
 		t.Errorf("growing a bound claim: %v", errs)
 	}
-	less := claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("500Mi") })
+	less := claim(func(c *corev1.PersistentVolumeClaim) {
+		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("500Mi")
+	})
 	if got := errPaths(update(persistentVolumeClaimHooks, less, bound)); got != "spec.resources.requests.storage: Forbidden" {
 		t.Errorf("shrinking a bound claim below its capacity: %q", got)
 	}
