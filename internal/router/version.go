@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/version"
@@ -29,9 +30,15 @@ func buildVersion() version.Info {
 	if parts := strings.SplitN(strings.TrimPrefix(gitVersion, "v"), ".", 3); len(parts) >= 2 {
 		major, minor = parts[0], parts[1]
 	}
+	// The minimum compatibility version is kube's default: one minor
+	// below the emulated one (KEP-4330, --min-compatibility-version).
+	minCompat := minor
+	if n, err := strconv.Atoi(minor); err == nil && n > 0 {
+		minCompat = strconv.Itoa(n - 1)
+	}
 	return version.Info{
 		Major: major, Minor: minor, EmulationMajor: major, EmulationMinor: minor,
-		MinCompatibilityMajor: major, MinCompatibilityMinor: minor,
+		MinCompatibilityMajor: major, MinCompatibilityMinor: minCompat,
 		GitVersion: gitVersion + "+kapi", GitCommit: "kapi", GitTreeState: "clean",
 		BuildDate: "1970-01-01T00:00:00Z", GoVersion: runtime.Version(), Compiler: runtime.Compiler,
 		Platform: fmt.Sprintf("%s/%s", runtime.GOOS, runtime.GOARCH),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,13 @@ func TestDiscovery(t *testing.T) {
 	if code, _, body := k.do(t, "GET", "/readyz?verbose", "", nil); code != 200 || !strings.Contains(string(body), "[+]etcd ok") || !strings.Contains(string(body), "readyz check passed") {
 		t.Errorf("/readyz?verbose: %d %s", code, body)
 	}
+	// /version as kube's: emulating its own minor, compatible with the
+	// one before.
+	v, err := k.client.Discovery().ServerVersion()
+	if err != nil || v.Major != "1" || v.EmulationMajor != "1" || v.EmulationMinor != v.Minor || v.MinCompatibilityMajor != "1" ||
+		v.MinCompatibilityMinor != strconv.Itoa(minorOf(t, v.Minor)-1) {
+		t.Errorf("/version: %v %+v", err, v)
+	}
 	// Nothing served at a path: kube's 404, whose details are there and
 	// empty (kubectl reads them).
 	if code, _, body := k.do(t, "GET", "/api/v1/namespaces/default/pods/p/nothing", "", nil); code != 404 ||
@@ -212,4 +220,13 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("%s?verbose: %d %s", p, code, body)
 		}
 	}
+}
+
+func minorOf(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("minor version %q: %v", s, err)
+	}
+	return n
 }
