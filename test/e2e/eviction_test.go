@@ -52,6 +52,21 @@ func budget(t *testing.T, k *kapi, ns, name string, allowed, current, desired in
 	return pdb
 }
 
+// newBudget creates the PodDisruptionBudget ns/name over app=web pods,
+// minAvailable 1; its status is empty until budget sets it.
+func newBudget(t *testing.T, k *kapi, ns, name string) *policyv1.PodDisruptionBudget {
+	t.Helper()
+	one := intstr.FromInt32(1)
+	pdb, err := k.client.PolicyV1().PodDisruptionBudgets(ns).Create(context.Background(), &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pdb
+}
+
 func evict(k *kapi, ns, name string, dryRun ...string) error {
 	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
 	if len(dryRun) > 0 {
@@ -110,14 +125,7 @@ func TestEviction(t *testing.T) {
 	}
 
 	// A budget its controller has not seen.
-	one := intstr.FromInt32(1)
-	pdb, err := k.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pdb := newBudget(t, k, ns, "web")
 	evictionPod(t, k, ns, "a", true)
 	evictionPod(t, k, ns, "b", true)
 	err = evict(k, ns, "a")
@@ -191,12 +199,7 @@ func TestEviction(t *testing.T) {
 	}
 
 	// Two budgets: 500, the pod stays.
-	if _, err := k.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{
-		ObjectMeta: metav1.ObjectMeta{Name: "web2"},
-		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	newBudget(t, k, ns, "web2")
 	err = evict(k, ns, "b")
 	if se, ok := err.(*apierrors.StatusError); !ok || se.ErrStatus.Code != 500 ||
 		se.ErrStatus.Message != "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." {
@@ -228,13 +231,7 @@ func TestKubectlDrainAndDebug(t *testing.T) {
 		t.Fatal(err)
 	}
 	evictionPod(t, k, ns, "guarded", true)
-	one := intstr.FromInt32(1)
-	if _, err := k.client.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	newBudget(t, k, ns, "web")
 	budget(t, k, ns, "web", 0, 1, 1)
 	out, err := k.kubectl("", "drain", "n1", "--force", "--timeout=3s")
 	if err == nil || !strings.Contains(out, "Cannot evict pod as it would violate the pod's disruption budget.") {
