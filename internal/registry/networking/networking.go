@@ -15,7 +15,7 @@ const group = "networking.k8s.io"
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "ingressclasses", Kind: "IngressClass", Generation: true,
-			Table: ingressClassTable},
+			Hooks: ingressClassHooks, Table: ingressClassTable},
 		{Group: group, Version: "v1", Name: "ingresses", Kind: "Ingress", Namespaced: true, ShortNames: []string{"ing"},
 			Subresources: []*registry.Subresource{registry.Status}, KeyPrefix: "ingress", Generation: true, Hooks: ingressHooks,
 			Table: ingressTable},
@@ -24,7 +24,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true,
 			ShortNames: []string{"netpol"}, Generation: true, Hooks: networkPolicyHooks, Table: networkPolicyTable},
 		{Group: group, Version: "v1", Name: "servicecidrs", Kind: "ServiceCIDR", Subresources: []*registry.Subresource{registry.Status},
-			Table: serviceCIDRTable},
+			Hooks: serviceCIDRHooks, Table: serviceCIDRTable},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -70,5 +71,44 @@ func TestNetworkingValidation(t *testing.T) {
 	networkPolicyHooks.PrepareForCreate(np)
 	if len(np.Spec.PolicyTypes) != 2 {
 		t.Errorf("policyTypes: %v", np.Spec.PolicyTypes)
+	}
+}
+
+// TestClassesAndCIDRs: IngressClass and ServiceCIDR validation as kube's.
+func TestClassesAndCIDRs(t *testing.T) {
+	ic := func(controller string) *networkingv1.IngressClass {
+		return &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
+	}
+	for controller, want := range map[string]string{"example.com/ingress": "", "Bad Controller": "spec.controller: Invalid value", "": "spec.controller: Required value"} {
+		if got := errPaths(ingressClassHooks.Validate(ic(controller), nil)); got != want {
+			t.Errorf("controller %q: %q, want %q", controller, got, want)
+		}
+	}
+	if got := errPaths(ingressClassHooks.Validate(ic("example.com/other"), ic("example.com/ingress"))); got != "spec.controller: Invalid value" {
+		t.Errorf("changing the controller: %q", got)
+	}
+	sc := func(cidrs ...string) *networkingv1.ServiceCIDR {
+		return &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: networkingv1.ServiceCIDRSpec{CIDRs: cidrs}}
+	}
+	for _, c := range []struct {
+		cidrs []string
+		want  string
+	}{
+		{[]string{"10.96.0.0/12"}, ""},
+		{[]string{"10.96.0.0/12", "fd00::/108"}, ""},
+		{nil, "spec.cidrs: Required value"},
+		{[]string{"not-a-cidr"}, "spec.cidrs[0]: Invalid value"},
+		{[]string{"10.96.0.0/12", "10.100.0.0/16"}, "spec.cidrs: Invalid value"},
+		{[]string{"10.96.0.0/12", "fd00::/108", "10.1.0.0/16"}, "spec.cidrs: Invalid value"},
+	} {
+		if got := errPaths(serviceCIDRHooks.Validate(sc(c.cidrs...), nil)); got != c.want {
+			t.Errorf("%v: %q, want %q", c.cidrs, got, c.want)
+		}
+	}
+	if got := errPaths(serviceCIDRHooks.Validate(sc("10.97.0.0/16"), sc("10.96.0.0/12"))); got != "spec.cidrs[0]: Invalid value" {
+		t.Errorf("changing a CIDR: %q", got)
+	}
+	if got := errPaths(serviceCIDRHooks.Validate(sc("10.96.0.0/12", "fd00::/108"), sc("10.96.0.0/12"))); got != "" {
+		t.Errorf("adding the other family: %q", got)
 	}
 }

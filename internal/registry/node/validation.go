@@ -1,0 +1,39 @@
+package node
+
+import (
+	nodev1 "k8s.io/api/node/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
+)
+
+// runtimeClassHooks validate a RuntimeClass as kube-apiserver's
+// ValidateRuntimeClass and its update: the handler is a DNS label and
+// never changes; the overhead's quantities are not negative; the
+// scheduling node selector is made of valid labels.
+var runtimeClassHooks = &registry.Hooks{
+	Validate: func(obj, old runtime.Object) field.ErrorList {
+		rc := obj.(*nodev1.RuntimeClass)
+		var errs field.ErrorList
+		for _, msg := range apimachineryvalidation.NameIsDNSLabel(rc.Handler, false) {
+			errs = append(errs, field.Invalid(field.NewPath("handler"), rc.Handler, msg))
+		}
+		if rc.Overhead != nil {
+			for name, q := range rc.Overhead.PodFixed {
+				if q.Sign() < 0 {
+					errs = append(errs, field.Invalid(field.NewPath("overhead", "podFixed").Key(string(name)), q.String(), "must be greater than or equal to 0"))
+				}
+			}
+		}
+		if rc.Scheduling != nil {
+			errs = append(errs, metav1validation.ValidateLabels(rc.Scheduling.NodeSelector, field.NewPath("scheduling", "nodeSelector"))...)
+		}
+		if was, ok := old.(*nodev1.RuntimeClass); ok && was.Handler != rc.Handler {
+			errs = append(errs, field.Invalid(field.NewPath("handler"), rc.Handler, apimachineryvalidation.FieldImmutableErrorMsg))
+		}
+		return errs
+	},
+}
