@@ -67,7 +67,9 @@ var priorityClassHooks = &registry.Hooks{
 		if p := pc.PreemptionPolicy; p != nil && *p != corev1.PreemptNever && *p != corev1.PreemptLowerPriority {
 			errs = append(errs, field.NotSupported(field.NewPath("preemptionPolicy"), *p, []string{string(corev1.PreemptLowerPriority), string(corev1.PreemptNever)}))
 		}
-		if old, ok := old.(*schedulingv1.PriorityClass); ok {
+		if stored, ok := old.(*schedulingv1.PriorityClass); ok {
+			old := stored.DeepCopy()
+			defaultPriorityClass(old)
 			if pc.Value != old.Value {
 				errs = append(errs, field.Forbidden(field.NewPath("value"), "may not be changed in an update."))
 			}

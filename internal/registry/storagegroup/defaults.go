@@ -37,10 +37,13 @@ var storageClassHooks = &registry.Hooks{
 		if m := *sc.VolumeBindingMode; m != storagev1.VolumeBindingImmediate && m != storagev1.VolumeBindingWaitForFirstConsumer {
 			errs = append(errs, field.NotSupported(field.NewPath("volumeBindingMode"), m, []string{string(storagev1.VolumeBindingImmediate), string(storagev1.VolumeBindingWaitForFirstConsumer)}))
 		}
-		was, ok := old.(*storagev1.StorageClass)
+		stored, ok := old.(*storagev1.StorageClass)
 		if !ok {
 			return errs
 		}
+		// (a class stored before its defaults were set has them now)
+		was := stored.DeepCopy()
+		defaultStorageClass(was)
 		if !equality.Semantic.DeepEqual(was.Parameters, sc.Parameters) {
 			errs = append(errs, field.Forbidden(field.NewPath("parameters"), "updates to parameters are forbidden."))
 		}

@@ -42,6 +42,12 @@ func TestStorageClasses(t *testing.T) {
 	if got := paths(storageClassHooks.Validate(changed, sc)); got != "parameters: Forbidden; provisioner: Forbidden; reclaimPolicy: Forbidden; volumeBindingMode: Invalid value" {
 		t.Errorf("changing a class: %q", got)
 	}
+	// A class stored before kapi set these defaults is updated as one
+	// that has them.
+	bare := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"}, Provisioner: "example.com/disk"}
+	if errs := storageClassHooks.Validate(sc, bare); len(errs) > 0 {
+		t.Errorf("updating a class stored without defaults: %v", errs)
+	}
 }
 
 // TestCSIDriverDefaults: kube's SetDefaults_CSIDriver.
