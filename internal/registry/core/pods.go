@@ -51,6 +51,8 @@ func validatePodSpecUpdate(spec, old *corev1.PodSpec) field.ErrorList {
 		return field.ErrorList{field.Forbidden(field.NewPath("spec"), podUpdateForbidden)}
 	}
 	mutated := old.DeepCopy()
+	// (a pod stored before kapi wrote the alias out has it now)
+	mutated.DeprecatedServiceAccount = mutated.ServiceAccountName
 	for i := range spec.Containers {
 		mutated.Containers[i].Image = spec.Containers[i].Image
 	}

@@ -8,8 +8,9 @@ import (
 
 // TestServiceAccountAlias: spec.serviceAccount is taken when
 // serviceAccountName is empty (a pod naming only the old field runs as
-// that account, not as "default"), loses to serviceAccountName, and is
-// always written out as it, in pods and in templates.
+// that account, not as "default"), loses to serviceAccountName, and a
+// pod writes it out as serviceAccountName; a template keeps it as
+// given. A pod stored before kapi wrote the alias can still be updated.
 func TestServiceAccountAlias(t *testing.T) {
 	for _, c := range []struct{ name, old, want string }{
 		{"", "builder", "builder"},
@@ -25,9 +26,23 @@ func TestServiceAccountAlias(t *testing.T) {
 		}
 		s := corev1.PodSpec{ServiceAccountName: c.name, DeprecatedServiceAccount: c.old}
 		DefaultPodSpec(&s)
-		if s.ServiceAccountName != c.want || s.DeprecatedServiceAccount != c.want {
+		if s.ServiceAccountName != c.want || s.DeprecatedServiceAccount != c.old {
 			t.Errorf("template: serviceAccountName %q, serviceAccount %q: got %q and %q", c.name, c.old, s.ServiceAccountName, s.DeprecatedServiceAccount)
 		}
+	}
+}
+
+func TestPodStoredWithoutAlias(t *testing.T) {
+	old := pod(func(p *corev1.Pod) { p.Spec.ServiceAccountName = "runner" })
+	podHooks.PrepareForCreate(old)
+	old.Spec.DeprecatedServiceAccount = ""
+	labelled := old.DeepCopy()
+	labelled.Labels = map[string]string{"a": "b"}
+	if errs := update(podHooks, labelled, old); len(errs) > 0 {
+		t.Errorf("updating a pod stored without spec.serviceAccount: %v", errs)
+	}
+	if labelled.Spec.DeprecatedServiceAccount != "runner" {
+		t.Errorf("spec.serviceAccount after the update: %q", labelled.Spec.DeprecatedServiceAccount)
 	}
 }
 

@@ -14,13 +14,15 @@ import (
 // the image tag, the termination message file, TCP ports, probe timings;
 // per volume the file modes and an emptyDir when no source is given.
 func DefaultPodSpec(s *corev1.PodSpec) {
-	// Not a default but kube's conversion of v1 (Convert_v1_PodSpec_To_core_PodSpec
-	// and back): serviceAccount is the old name of serviceAccountName,
-	// taken when serviceAccountName is empty, and always written out as it.
+	// Not a default but kube's conversion of v1 (Convert_v1_PodSpec_To_core_PodSpec):
+	// serviceAccount is the old name of serviceAccountName, taken when
+	// serviceAccountName is empty. (A pod also writes it out as
+	// serviceAccountName, below; a template keeps it as given, so that a
+	// workload stored before kapi did this does not change its template,
+	// and roll out, on its next update.)
 	if s.ServiceAccountName == "" {
 		s.ServiceAccountName = s.DeprecatedServiceAccount
 	}
-	s.DeprecatedServiceAccount = s.ServiceAccountName
 	if s.DNSPolicy == "" {
 		s.DNSPolicy = corev1.DNSClusterFirst
 	}
@@ -86,6 +88,7 @@ func nodeSpecAliases(s *corev1.NodeSpec) {
 func defaultPod(pod *corev1.Pod) {
 	DefaultPodSpec(&pod.Spec)
 	s := &pod.Spec
+	s.DeprecatedServiceAccount = s.ServiceAccountName
 	for _, list := range [][]corev1.Container{s.InitContainers, s.Containers} {
 		for i := range list {
 			r := &list[i].Resources
