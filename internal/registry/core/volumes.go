@@ -104,6 +104,17 @@ var persistentVolumeClaimHooks = &registry.Hooks{
 		defaultClaimSpec(&was.Spec)
 		cmp := pvc.Spec.DeepCopy()
 		cmp.VolumeAttributesClassName = was.Spec.VolumeAttributesClassName
+		// The volume controller binds a claim by setting its volumeName,
+		// once; and gives a claim without a class the default one (or
+		// the class its beta annotation names), as kube allows.
+		if was.Spec.VolumeName == "" {
+			cmp.VolumeName = ""
+		}
+		if was.Spec.StorageClassName == nil && cmp.StorageClassName != nil {
+			if ann, ok := was.Annotations[corev1.BetaStorageClassAnnotation]; !ok || ann == *cmp.StorageClassName {
+				cmp.StorageClassName = nil
+			}
+		}
 		bound := was.Status.Phase == corev1.ClaimBound
 		if bound && cmp.Resources.Requests != nil {
 			if q, ok := was.Spec.Resources.Requests[corev1.ResourceStorage]; ok {

@@ -81,6 +81,24 @@ func TestPersistentVolumes(t *testing.T) {
 	}))); got != "spec.accessModes: Required value; spec.resources[storage]: Required value" {
 		t.Errorf("an empty claim: %q", got)
 	}
+	// The volume controller binds a claim (volumeName, once) and gives a
+	// claim without a class the default one.
+	bind := claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-1" })
+	if errs := update(persistentVolumeClaimHooks, bind, c); len(errs) > 0 {
+		t.Errorf("binding a claim: %v", errs)
+	}
+	rebind := claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-2" })
+	if got := errPaths(update(persistentVolumeClaimHooks, rebind, bind)); got != "spec: Forbidden" {
+		t.Errorf("binding a bound claim again: %q", got)
+	}
+	class, other := "standard", "fast"
+	if errs := update(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &class }), c); len(errs) > 0 {
+		t.Errorf("giving a claim without a class the default one: %v", errs)
+	}
+	withClass := claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &class })
+	if got := errPaths(update(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &other }), withClass)); got != "spec: Forbidden" {
+		t.Errorf("changing a claim's class: %q", got)
+	}
 	more := func(c *corev1.PersistentVolumeClaim) {
 		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
 	}
