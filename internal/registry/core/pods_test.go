@@ -9,7 +9,7 @@ import (
 // TestServiceAccountAlias: spec.serviceAccount is taken when
 // serviceAccountName is empty (a pod naming only the old field runs as
 // that account, not as "default"), loses to serviceAccountName, and a
-// pod writes it out as serviceAccountName; a template keeps it as
+// pod writes it out as serviceAccountName; a template keeps both as
 // given. A pod stored before kapi wrote the alias can still be updated.
 func TestServiceAccountAlias(t *testing.T) {
 	for _, c := range []struct{ name, old, want string }{
@@ -26,7 +26,7 @@ func TestServiceAccountAlias(t *testing.T) {
 		}
 		s := corev1.PodSpec{ServiceAccountName: c.name, DeprecatedServiceAccount: c.old}
 		DefaultPodSpec(&s)
-		if s.ServiceAccountName != c.want || s.DeprecatedServiceAccount != c.old {
+		if s.ServiceAccountName != c.name || s.DeprecatedServiceAccount != c.old {
 			t.Errorf("template: serviceAccountName %q, serviceAccount %q: got %q and %q", c.name, c.old, s.ServiceAccountName, s.DeprecatedServiceAccount)
 		}
 	}

@@ -14,15 +14,6 @@ import (
 // the image tag, the termination message file, TCP ports, probe timings;
 // per volume the file modes and an emptyDir when no source is given.
 func DefaultPodSpec(s *corev1.PodSpec) {
-	// Not a default but kube's conversion of v1 (Convert_v1_PodSpec_To_core_PodSpec):
-	// serviceAccount is the old name of serviceAccountName, taken when
-	// serviceAccountName is empty. (A pod also writes it out as
-	// serviceAccountName, below; a template keeps it as given, so that a
-	// workload stored before kapi did this does not change its template,
-	// and roll out, on its next update.)
-	if s.ServiceAccountName == "" {
-		s.ServiceAccountName = s.DeprecatedServiceAccount
-	}
 	if s.DNSPolicy == "" {
 		s.DNSPolicy = corev1.DNSClusterFirst
 	}
@@ -88,6 +79,15 @@ func nodeSpecAliases(s *corev1.NodeSpec) {
 func defaultPod(pod *corev1.Pod) {
 	DefaultPodSpec(&pod.Spec)
 	s := &pod.Spec
+	// Not a default but kube's conversion of v1 (Convert_v1_PodSpec_To_core_PodSpec
+	// and back): serviceAccount is the old name of serviceAccountName,
+	// taken when serviceAccountName is empty, and written out as it. A
+	// pod made from a template gets it here; templates keep both fields
+	// as given, so that a workload stored before kapi did this keeps its
+	// template, and does not roll out, on its next write.
+	if s.ServiceAccountName == "" {
+		s.ServiceAccountName = s.DeprecatedServiceAccount
+	}
 	s.DeprecatedServiceAccount = s.ServiceAccountName
 	for _, list := range [][]corev1.Container{s.InitContainers, s.Containers} {
 		for i := range list {
