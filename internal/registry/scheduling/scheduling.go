@@ -46,15 +46,29 @@ var priorityClassTable = &registry.TableDef{
 }
 
 // priorityClassHooks default preemptionPolicy to PreemptLowerPriority, and
-// validate a class as kube-apiserver's ValidatePriorityClass and
-// ValidatePriorityClassUpdate do: a name with the system- prefix is one of
-// the system classes, with its value; other classes stay at or below
-// HighestUserDefinablePriority; value and preemptionPolicy never change.
+// validate a class as kube-apiserver's ValidatePriorityClass does on
+// create (a name with the system- prefix is one of the system classes,
+// with its value; other classes stay at or below
+// HighestUserDefinablePriority) and ValidatePriorityClassUpdate on update
+// (value and preemptionPolicy never change).
 var priorityClassHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
 	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pc := obj.(*schedulingv1.PriorityClass)
+		if stored, ok := old.(*schedulingv1.PriorityClass); ok {
+			// kube's update checks only these two.
+			old := stored.DeepCopy()
+			defaultPriorityClass(old)
+			var errs field.ErrorList
+			if pc.Value != old.Value {
+				errs = append(errs, field.Forbidden(field.NewPath("value"), "may not be changed in an update."))
+			}
+			if !equality.Semantic.DeepEqual(pc.PreemptionPolicy, old.PreemptionPolicy) {
+				errs = append(errs, field.Invalid(field.NewPath("preemptionPolicy"), pc.PreemptionPolicy, "field is immutable"))
+			}
+			return errs
+		}
 		var errs field.ErrorList
 		if strings.HasPrefix(pc.Name, systemPrefix) {
 			if err := knownSystemClass(pc); err != nil {
@@ -66,16 +80,6 @@ var priorityClassHooks = &registry.Hooks{
 		}
 		if p := pc.PreemptionPolicy; p != nil && *p != corev1.PreemptNever && *p != corev1.PreemptLowerPriority {
 			errs = append(errs, field.NotSupported(field.NewPath("preemptionPolicy"), *p, []string{string(corev1.PreemptLowerPriority), string(corev1.PreemptNever)}))
-		}
-		if stored, ok := old.(*schedulingv1.PriorityClass); ok {
-			old := stored.DeepCopy()
-			defaultPriorityClass(old)
-			if pc.Value != old.Value {
-				errs = append(errs, field.Forbidden(field.NewPath("value"), "may not be changed in an update."))
-			}
-			if !equality.Semantic.DeepEqual(pc.PreemptionPolicy, old.PreemptionPolicy) {
-				errs = append(errs, field.Invalid(field.NewPath("preemptionPolicy"), pc.PreemptionPolicy, "field is immutable"))
-			}
 		}
 		return errs
 	},

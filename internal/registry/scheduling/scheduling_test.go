@@ -71,6 +71,15 @@ func TestPriorityClassValidation(t *testing.T) {
 	if got := msgs(priorityClassHooks.Validate(changed, old)); got != `value: Forbidden: may not be changed in an update.; preemptionPolicy: Invalid value: "Never": field is immutable` {
 		t.Errorf("update: %q", got)
 	}
+	// An update checks value and policy only, as kube's: a class stored
+	// before kapi checked names and values can still be labelled.
+	stored := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-mine"}, Value: 2000000000}
+	labelled := stored.DeepCopy()
+	labelled.Labels = map[string]string{"a": "b"}
+	priorityClassHooks.PrepareForUpdate(labelled, stored)
+	if errs := priorityClassHooks.Validate(labelled, stored); len(errs) > 0 {
+		t.Errorf("labelling a class stored before the checks: %v", errs)
+	}
 	for _, s := range SystemPriorityClasses() {
 		priorityClassHooks.PrepareForCreate(s)
 		if errs := priorityClassHooks.Validate(s, nil); len(errs) > 0 {
