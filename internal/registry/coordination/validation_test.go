@@ -1,6 +1,7 @@
 package coordination
 
 import (
+	"strings"
 	"testing"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -13,16 +14,21 @@ func TestLeaseValidation(t *testing.T) {
 	s := func(v string) *string { return &v }
 	for _, c := range []struct {
 		spec coordinationv1.LeaseSpec
-		want int
+		want string
 	}{
-		{coordinationv1.LeaseSpec{HolderIdentity: s("a"), LeaseDurationSeconds: i(15), LeaseTransitions: i(0)}, 0},
-		{coordinationv1.LeaseSpec{LeaseDurationSeconds: i(-5)}, 1},
-		{coordinationv1.LeaseSpec{LeaseDurationSeconds: i(0), LeaseTransitions: i(-1)}, 2},
-		{coordinationv1.LeaseSpec{PreferredHolder: s("b")}, 1},
+		{coordinationv1.LeaseSpec{HolderIdentity: s("a"), LeaseDurationSeconds: i(15), LeaseTransitions: i(0)}, ""},
+		{coordinationv1.LeaseSpec{LeaseDurationSeconds: i(-5)}, "spec.leaseDurationSeconds: Invalid value: -5: must be greater than 0"},
+		{coordinationv1.LeaseSpec{LeaseDurationSeconds: i(0), LeaseTransitions: i(-1)},
+			"spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0; spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0"},
+		{coordinationv1.LeaseSpec{PreferredHolder: s("b")}, "spec.preferredHolder: Forbidden: may only be specified if `strategy` is defined"},
 	} {
 		l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l", Namespace: "ns"}, Spec: c.spec}
-		if errs := leaseHooks.Validate(l, nil); len(errs) != c.want {
-			t.Errorf("%+v: %v, want %d errors", c.spec, errs, c.want)
+		var got []string
+		for _, e := range leaseHooks.Validate(l, nil) {
+			got = append(got, e.Error())
+		}
+		if strings.Join(got, "; ") != c.want {
+			t.Errorf("%+v: %q, want %q", c.spec, strings.Join(got, "; "), c.want)
 		}
 	}
 }

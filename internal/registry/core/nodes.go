@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/netip"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +31,7 @@ var nodeHooks = &registry.Hooks{
 		for i, c := range node.Spec.PodCIDRs {
 			errs = append(errs, validation.IsValidCIDRForLegacyField(spec.Child("podCIDRs").Index(i), c, false, oldCIDRs)...)
 		}
-		if len(node.Spec.PodCIDRs) > 2 {
+		if c := node.Spec.PodCIDRs; len(c) > 2 || (len(c) == 2 && cidrFamily4(c[0]) == cidrFamily4(c[1])) {
 			errs = append(errs, field.Invalid(spec.Child("podCIDRs"), node.Spec.PodCIDRs, "may specify no more than one CIDR for each IP family"))
 		}
 		if old != nil {
@@ -70,4 +71,10 @@ func validateTaints(taints []corev1.Taint, path *field.Path) field.ErrorList {
 		seen[t.Effect].Insert(t.Key)
 	}
 	return errs
+}
+
+// cidrFamily4 tells an IPv4 CIDR from an IPv6 one.
+func cidrFamily4(cidr string) bool {
+	p, err := netip.ParsePrefix(cidr)
+	return err == nil && p.Addr().Is4()
 }

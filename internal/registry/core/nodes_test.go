@@ -34,6 +34,7 @@ func TestNodeValidation(t *testing.T) {
 			n.Spec.Taints = []corev1.Taint{{Key: "a b", Value: "c d", Effect: corev1.TaintEffectNoSchedule}}
 		}, "spec.taints[0].key: Invalid value; spec.taints[0].value: Invalid value"},
 		{"cidr", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"not-a-cidr"} }, "spec.podCIDRs[0]: Invalid value"},
+		{"two of a family", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24", "10.2.0.0/24"} }, "spec.podCIDRs: Invalid value"},
 		{"three cidrs", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24", "fd00::/64", "10.2.0.0/24"} }, "spec.podCIDRs: Invalid value"},
 	} {
 		if got := errPaths(create(nodeHooks, node(c.mut))); got != c.want {

@@ -65,7 +65,7 @@ func Binding(pods *registry.Store) *registry.Subresource {
 				for k, v := range b.Annotations {
 					pod.Annotations[k] = v
 				}
-				setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue})
+				setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, ObservedGeneration: pod.Generation})
 				return pod, nil
 			}, nil, len(opts.DryRun) > 0)
 			if err != nil {
@@ -152,6 +152,7 @@ func validateEphemeralContainers(s *corev1.PodSpec, path *field.Path) field.Erro
 			{"ports", len(e.Ports) > 0}, {"resources", len(e.Resources.Limits)+len(e.Resources.Requests)+len(e.Resources.Claims) > 0},
 			{"resizePolicy", len(e.ResizePolicy) > 0}, {"lifecycle", e.Lifecycle != nil}, {"livenessProbe", e.LivenessProbe != nil},
 			{"readinessProbe", e.ReadinessProbe != nil}, {"startupProbe", e.StartupProbe != nil},
+			{"restartPolicy", e.RestartPolicy != nil}, {"restartPolicyRules", len(e.RestartPolicyRules) > 0},
 		} {
 			if f.set {
 				errs = append(errs, field.Forbidden(p.Child(f.name), msg))
