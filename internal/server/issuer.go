@@ -20,14 +20,7 @@ import (
 func issuerDiscovery(cfg Config, sa *authn.ServiceAccounts, ln net.Listener, extra map[string]http.Handler) error {
 	jwksURI := cfg.ServiceAccountJWKSURI
 	if jwksURI == "" {
-		host := cfg.AdvertiseAddress
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			host = cfg.BindAddress
-			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-				host = "127.0.0.1"
-			}
-		}
-		jwksURI = "https://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)) + "/openid/v1/jwks"
+		jwksURI = "https://" + net.JoinHostPort(advertiseAddress(cfg), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)) + "/openid/v1/jwks"
 	}
 	config, jwks, err := authn.OpenIDMetadata(sa.Issuers[0], jwksURI, sa.Keys)
 	if err != nil {
