@@ -31,7 +31,7 @@ var nodeHooks = &registry.Hooks{
 		for i, c := range node.Spec.PodCIDRs {
 			errs = append(errs, validation.IsValidCIDRForLegacyField(spec.Child("podCIDRs").Index(i), c, false, oldCIDRs)...)
 		}
-		if c := node.Spec.PodCIDRs; len(c) > 2 || (len(c) == 2 && cidrFamily4(c[0]) == cidrFamily4(c[1])) {
+		if c := node.Spec.PodCIDRs; len(c) > 2 || (len(c) == 2 && SameIPFamily(c[0], c[1])) {
 			errs = append(errs, field.Invalid(spec.Child("podCIDRs"), node.Spec.PodCIDRs, "may specify no more than one CIDR for each IP family"))
 		}
 		if old != nil {
@@ -73,8 +73,13 @@ func validateTaints(taints []corev1.Taint, path *field.Path) field.ErrorList {
 	return errs
 }
 
-// cidrFamily4 tells an IPv4 CIDR from an IPv6 one.
-func cidrFamily4(cidr string) bool {
+// SameIPFamily tells whether two CIDRs are both IPv4 or both IPv6: a
+// dual-stack pair (a node's podCIDRs, a ServiceCIDR's cidrs) may not be.
+func SameIPFamily(a, b string) bool {
+	return is4(a) == is4(b)
+}
+
+func is4(cidr string) bool {
 	p, err := netip.ParsePrefix(cidr)
 	return err == nil && p.Addr().Is4()
 }

@@ -1,8 +1,6 @@
 package networking
 
 import (
-	"net/netip"
-
 	networkingv1 "k8s.io/api/networking/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -10,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // ingressClassHooks validate an IngressClass as kube-apiserver's
@@ -52,7 +51,7 @@ var serviceCIDRHooks = &registry.Hooks{
 		if len(errs) > 0 {
 			return errs
 		}
-		if len(cidrs) == 2 && is4(cidrs[0]) == is4(cidrs[1]) {
+		if len(cidrs) == 2 && core.SameIPFamily(cidrs[0], cidrs[1]) {
 			return field.ErrorList{field.Invalid(path, sc.Spec, "may specify no more than one IP for each IP family, i.e 192.168.0.0/24 and 2001:db8::/64")}
 		}
 		was, ok := old.(*networkingv1.ServiceCIDR)
@@ -75,9 +74,4 @@ var serviceCIDRHooks = &registry.Hooks{
 		}
 		return errs
 	},
-}
-
-func is4(cidr string) bool {
-	p, err := netip.ParsePrefix(cidr)
-	return err == nil && p.Addr().Is4()
 }
