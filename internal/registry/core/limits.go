@@ -2,7 +2,8 @@ package core
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -75,7 +76,7 @@ func validateLimitRange(lr *corev1.LimitRange) field.ErrorList {
 		}
 		names(l.MaxLimitRequestRatio, "maxLimitRequestRatio")
 
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			n := corev1.ResourceName(k)
 			min, hasMin := l.Min[n]
 			max, hasMax := l.Max[n]
@@ -199,21 +200,13 @@ func overcommitAllowed(n corev1.ResourceName) bool {
 	return nativeResource(string(n)) && !strings.HasPrefix(string(n), "hugepages-")
 }
 
+// sortedNames are a resource list's names in order, for errors in a
+// stable order.
 func sortedNames(list corev1.ResourceList) []string {
 	out := make([]string, 0, len(list))
-	for k := range list {
+	for _, k := range slices.Sorted(maps.Keys(list)) {
 		out = append(out, string(k))
 	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,7 +157,7 @@ func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, path *field.
 	pod := false
 	for _, m := range modes {
 		pod = pod || m == corev1.ReadWriteOncePod
-		if !contains(knownAccessModes, string(m)) {
+		if !slices.Contains(knownAccessModes, string(m)) {
 			errs = append(errs, field.NotSupported(path, m, knownAccessModes))
 		}
 	}
@@ -166,21 +167,8 @@ func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, path *field.
 	return errs
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func capacityKeys(c corev1.ResourceList) string {
-	var keys []string
-	for k := range c {
-		keys = append(keys, string(k))
-	}
-	return strings.Join(keys, ",")
+	return strings.Join(sortedNames(c), ",")
 }
 
 // validateOneSource: a persistent volume has exactly one source (one of
