@@ -223,22 +223,16 @@ var resourceQuotaHooks = &registry.Hooks{
 			v, p := q.Spec.Hard[corev1.ResourceName(k)], path.Key(k)
 			if e := validateResourceName(k, p); len(e) > 0 {
 				errs = append(errs, e...)
-			} else if !strings.Contains(k, "/") && !quotaResources[k] && !hugePages(k) {
+			} else if k == string(corev1.ResourceStorage) {
+				// Of the standard resources validateResourceName lets
+				// through, storage alone is none of kube's quota
+				// resources (requests.storage is).
 				errs = append(errs, field.Invalid(p, k, "must be a standard resource for quota"))
 			}
 			errs = append(errs, validateQuantity(k, v, p)...)
 		}
 		return errs
 	},
-}
-
-// quotaResources are kube's standard quota resource names.
-var quotaResources = map[string]bool{
-	"cpu": true, "memory": true, "ephemeral-storage": true, "requests.cpu": true, "requests.memory": true,
-	"requests.storage": true, "requests.ephemeral-storage": true, "limits.cpu": true, "limits.memory": true,
-	"limits.ephemeral-storage": true, "pods": true, "resourcequotas": true, "services": true,
-	"replicationcontrollers": true, "secrets": true, "persistentvolumeclaims": true, "configmaps": true,
-	"services.nodeports": true, "services.loadbalancers": true,
 }
 
 // integerResources count objects (kube's IsIntegerResourceName, with
