@@ -44,7 +44,7 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 		if err != nil {
 			return storage.Decision{}, err
 		}
-		if err := checkPreconditions(st, name, obj, opts); err != nil {
+		if err := st.CheckPreconditions(name, obj, opts.Preconditions); err != nil {
 			return storage.Decision{}, err
 		}
 		if _, err := mutate(ctx, adm, nil, obj, nil); err != nil {
@@ -213,14 +213,14 @@ func validateDeleteOptions(opts *metav1.DeleteOptions) field.ErrorList {
 	return errs
 }
 
-// checkPreconditions compares the delete's uid and resourceVersion
-// preconditions with the stored object (409 Conflict when they differ).
-func checkPreconditions(st *Store, name string, obj runtime.Object, opts *metav1.DeleteOptions) error {
-	if opts == nil || opts.Preconditions == nil {
+// CheckPreconditions is the 409 of a write conditioned on obj's uid or
+// resourceVersion (a delete's preconditions, a Binding's own) when obj
+// has others; nil p: none.
+func (st *Store) CheckPreconditions(name string, obj runtime.Object, p *metav1.Preconditions) error {
+	if p == nil {
 		return nil
 	}
 	m := mustAccessor(obj)
-	p := opts.Preconditions
 	if p.UID != nil && *p.UID != m.GetUID() {
 		return apierrors.NewConflict(st.GroupResource(), name,
 			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, m.GetUID()))

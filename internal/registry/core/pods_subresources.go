@@ -44,11 +44,8 @@ func Binding(pods *registry.Store) *registry.Subresource {
 					return nil, apierrors.NewNotFound(corev1.Resource("pods"), name)
 				}
 				pod := old.(*corev1.Pod)
-				if b.UID != "" && b.UID != pod.UID {
-					return nil, apierrors.NewConflict(corev1.Resource("pods"), name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
-				}
-				if b.ResourceVersion != "" && b.ResourceVersion != pod.ResourceVersion {
-					return nil, apierrors.NewConflict(corev1.Resource("pods"), name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", b.ResourceVersion, pod.ResourceVersion))
+				if err := pods.CheckPreconditions(name, pod, bindingPreconditions(b)); err != nil {
+					return nil, err
 				}
 				switch {
 				case pod.DeletionTimestamp != nil:
@@ -73,6 +70,19 @@ func Binding(pods *registry.Store) *registry.Subresource {
 			}
 			return &metav1.Status{Status: metav1.StatusSuccess}, nil
 		})
+}
+
+// bindingPreconditions are the Binding's uid and resourceVersion, those
+// it gives.
+func bindingPreconditions(b *corev1.Binding) *metav1.Preconditions {
+	var p metav1.Preconditions
+	if b.UID != "" {
+		p.UID = &b.UID
+	}
+	if b.ResourceVersion != "" {
+		p.ResourceVersion = &b.ResourceVersion
+	}
+	return &p
 }
 
 // bindingWrite stores the pod a binding made whole, its spec and status
