@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"kapi/internal/request"
 	"kapi/internal/storage"
 )
 
@@ -54,7 +55,7 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 		if generated {
 			m.SetName(m.GetGenerateName() + randomSuffix())
 		}
-		if err := st.validateCreate(obj, m); err != nil {
+		if err := st.validateCreate(ctx, obj, m); err != nil {
 			return nil, err
 		}
 		charges, err := validate(ctx, adm, obj, nil)
@@ -140,8 +141,9 @@ func (st *Store) systemFields(m metav1.Object) {
 }
 
 // validateCreate checks the metadata every object shares and then the
-// type's own rules; a failure is 422 Invalid with field causes.
-func (st *Store) validateCreate(obj runtime.Object, m metav1.Object) error {
+// type's own rules; a failure is 422 Invalid with field causes. A valid
+// object's warnings go to the request.
+func (st *Store) validateCreate(ctx context.Context, obj runtime.Object, m metav1.Object) error {
 	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
 		apimachineryvalidation.ValidateNameFunc(st.R.nameRule()), field.NewPath("metadata"))
 	if h := st.R.Hooks; h != nil && h.Validate != nil {
@@ -150,7 +152,18 @@ func (st *Store) validateCreate(obj runtime.Object, m metav1.Object) error {
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(st.R.GVK().GroupKind(), m.GetName(), errs)
 	}
+	st.warn(ctx, obj, nil)
 	return nil
+}
+
+// warn adds the row's warnings about obj (and old, on an update) to the
+// request's answer.
+func (st *Store) warn(ctx context.Context, obj, old runtime.Object) {
+	if h := st.R.Hooks; h != nil && h.Warnings != nil {
+		for _, w := range h.Warnings(obj, old) {
+			request.AddWarning(ctx, w)
+		}
+	}
 }
 
 // randomSuffix is kube-apiserver's generateName suffix: five characters

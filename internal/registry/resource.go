@@ -107,6 +107,12 @@ type Hooks struct {
 	// Validate checks a new object (create) or the result of an update
 	// (old is then the stored object).
 	Validate func(obj, old runtime.Object) field.ErrorList
+	// Warnings are what a client is told of a valid new object (create)
+	// or update result (old is then the stored object): deprecated fields
+	// and likely mistakes that validation lets through, as kube-apiserver's
+	// WarningsOnCreate and WarningsOnUpdate. They go into the answer's
+	// Warning headers; writes through a subresource give none.
+	Warnings func(obj, old runtime.Object) []string
 	// PrepareForDelete marks an object whose deletion has begun
 	// (a namespace's phase becomes Terminating).
 	PrepareForDelete func(obj runtime.Object)

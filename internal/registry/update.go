@@ -162,7 +162,7 @@ func (st *Store) createOnUpdate(ctx context.Context, ns, name string, newObj Upd
 		return nil, nil, err
 	}
 	st.systemFields(mustAccessor(obj))
-	if err := st.validateCreate(obj, mustAccessor(obj)); err != nil {
+	if err := st.validateCreate(ctx, obj, mustAccessor(obj)); err != nil {
 		return nil, nil, err
 	}
 	charges, err := validate(ctx, adm, obj, nil)
@@ -254,6 +254,9 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	}
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
+	}
+	if sub == nil {
+		st.warn(ctx, obj, old)
 	}
 	if adm != nil {
 		final := obj
