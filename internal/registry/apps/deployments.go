@@ -2,6 +2,8 @@ package apps
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -20,6 +22,10 @@ var (
 			o, _ := old.(*appsv1.Deployment)
 			return validateDeployment(obj.(*appsv1.Deployment), o)
 		},
+		Warnings: func(obj, old runtime.Object) []string {
+			d := obj.(*appsv1.Deployment)
+			return workloadWarnings(obj, old, d.Name, &d.Spec.Template)
+		},
 	}
 	replicaSetHooks = &registry.Hooks{
 		PrepareForCreate: func(obj runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
@@ -27,6 +33,10 @@ var (
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			o, _ := old.(*appsv1.ReplicaSet)
 			return validateReplicaSet(obj.(*appsv1.ReplicaSet), o)
+		},
+		Warnings: func(obj, old runtime.Object) []string {
+			rs := obj.(*appsv1.ReplicaSet)
+			return workloadWarnings(obj, old, rs.Name, &rs.Spec.Template)
 		},
 	}
 	statefulSetHooks = &registry.Hooks{
@@ -36,6 +46,7 @@ var (
 			o, _ := old.(*appsv1.StatefulSet)
 			return validateStatefulSet(obj.(*appsv1.StatefulSet), o)
 		},
+		Warnings: statefulSetWarnings,
 	}
 	daemonSetHooks = &registry.Hooks{
 		PrepareForCreate: func(obj runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
@@ -44,8 +55,49 @@ var (
 			o, _ := old.(*appsv1.DaemonSet)
 			return validateDaemonSet(obj.(*appsv1.DaemonSet), o)
 		},
+		Warnings: func(obj, old runtime.Object) []string {
+			ds := obj.(*appsv1.DaemonSet)
+			if old != nil && equality.Semantic.DeepEqual(ds.Spec.Template, old.(*appsv1.DaemonSet).Spec.Template) {
+				return nil
+			}
+			return core.TemplateWarnings(field.NewPath("spec", "template"), &ds.Spec.Template)
+		},
 	}
 )
+
+// workloadWarnings are kube's warnings about a Deployment or ReplicaSet:
+// its name and template when it is created, its template when an update
+// moves its generation.
+func workloadWarnings(obj, old runtime.Object, name string, tpl *corev1.PodTemplateSpec) []string {
+	var w []string
+	if old == nil {
+		w = core.WorkloadNameWarnings(name)
+	}
+	if core.SpecChanged(obj, old) {
+		w = append(w, core.TemplateWarnings(field.NewPath("spec", "template"), tpl)...)
+	}
+	return w
+}
+
+// statefulSetWarnings: the template's when it is created or its
+// generation moves; its claim templates' and a negative history limit's
+// on every write. (kube names a claim template's fields without its
+// "spec" on create, and with "Spec" on update; kapi names them as kube's
+// create does, always.)
+func statefulSetWarnings(obj, old runtime.Object) []string {
+	ss := obj.(*appsv1.StatefulSet)
+	var w []string
+	if core.SpecChanged(obj, old) {
+		w = core.TemplateWarnings(field.NewPath("spec", "template"), &ss.Spec.Template)
+	}
+	for i := range ss.Spec.VolumeClaimTemplates {
+		w = append(w, core.ClaimSpecWarnings(field.NewPath("spec", "volumeClaimTemplates").Index(i), &ss.Spec.VolumeClaimTemplates[i].Spec)...)
+	}
+	if l := ss.Spec.RevisionHistoryLimit; l != nil && *l < 0 {
+		w = append(w, "spec.revisionHistoryLimit: a negative value retains all historical revisions; a value >= 0 is recommended")
+	}
+	return w
+}
 
 // defaultDeployment: 1 replica, a RollingUpdate strategy with 25% surge
 // and unavailability, 10 revisions kept, a 600s progress deadline.

@@ -23,6 +23,17 @@ var cronJobHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) { defaultCronJob(obj.(*batchv1.CronJob)) },
 	PrepareForUpdate: func(obj, _ runtime.Object) { defaultCronJob(obj.(*batchv1.CronJob)) },
 	Validate:         func(obj, _ runtime.Object) field.ErrorList { return validateCronJob(obj.(*batchv1.CronJob)) },
+	Warnings: func(obj, old runtime.Object) []string {
+		cj := obj.(*batchv1.CronJob)
+		var w []string
+		if old == nil {
+			w = core.WorkloadNameWarnings(cj.Name)
+		}
+		if core.SpecChanged(obj, old) {
+			w = append(w, jobSpecWarnings(field.NewPath("spec", "jobTemplate", "spec"), &cj.Spec.JobTemplate.Spec)...)
+		}
+		return w
+	},
 }
 
 func defaultCronJob(cj *batchv1.CronJob) {

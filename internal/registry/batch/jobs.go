@@ -44,6 +44,29 @@ var jobHooks = &registry.Hooks{
 		o := old.(*batchv1.Job)
 		return append(validateJob(job), validateJobUpdate(job, o)...)
 	},
+	Warnings: func(obj, old runtime.Object) []string {
+		job := obj.(*batchv1.Job)
+		var w []string
+		if old == nil {
+			w = core.WorkloadNameWarnings(job.Name)
+		}
+		if core.SpecChanged(obj, old) {
+			w = append(w, jobSpecWarnings(field.NewPath("spec"), &job.Spec)...)
+		}
+		return w
+	},
+}
+
+// jobSpecWarnings are kube's warnings about a job's spec at path: an
+// indexed job too large for its completed indexes to be tracked, and its
+// template's.
+func jobSpecWarnings(path *field.Path, s *batchv1.JobSpec) []string {
+	var w []string
+	if s.CompletionMode != nil && *s.CompletionMode == batchv1.IndexedCompletion &&
+		s.Completions != nil && *s.Completions > 100_000 && s.Parallelism != nil && *s.Parallelism > 10_000 {
+		w = append(w, fmt.Sprintf("%s: In Indexed Jobs with a number of completions higher than 10^5 and a parallelism higher than 10^4, Kubernetes might not be able to track completedIndexes when a big number of indexes fail", path))
+	}
+	return append(w, core.TemplateWarnings(path.Child("template"), &s.Template)...)
 }
 
 func defaultJob(job *batchv1.Job) {

@@ -36,9 +36,10 @@ func Resources() []*registry.Resource {
 			ReturnDeletedObject: true, Hooks: serviceHooks, Fields: serviceFields, Table: serviceTable},
 		{Version: "v1", Name: "endpoints", Kind: "Endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			KeyPrefix: "services/endpoints", AllowCreateOnUpdate: true,
-			Deprecation: "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice", Table: endpointsTable},
+			Deprecation: "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice", Table: endpointsTable,
+			Hooks: &registry.Hooks{Warnings: endpointsWarnings}},
 		{Version: "v1", Name: "serviceaccounts", Kind: "ServiceAccount", Namespaced: true, ShortNames: []string{"sa"},
-			ReturnDeletedObject: true, Table: serviceAccountTable},
+			ReturnDeletedObject: true, Table: serviceAccountTable, Hooks: &registry.Hooks{Warnings: serviceAccountWarnings}},
 		{Version: "v1", Name: "events", Kind: "Event", Namespaced: true, ShortNames: []string{"ev"},
 			Names: registry.PathSegment, Fields: EventFields, Table: EventTable},
 		{Version: "v1", Name: "nodes", Kind: "Node", ShortNames: []string{"no"}, Subresources: []*registry.Subresource{registry.Status},
@@ -56,7 +57,7 @@ func Resources() []*registry.Resource {
 			ShortNames: []string{"rc"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
 			KeyPrefix: "controllers", Generation: true, Hooks: replicationControllerHooks,
 			Fields: replicationControllerFields, Table: replicationControllerTable},
-		{Version: "v1", Name: "podtemplates", Kind: "PodTemplate", Namespaced: true, Hooks: podTemplateHooks,
+		{Version: "v1", Name: "podtemplates", Kind: "PodTemplate", Namespaced: true, Generation: true, Hooks: podTemplateHooks,
 			Table: podTemplateTable},
 	}
 }

@@ -42,6 +42,7 @@ var nodeHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: nodeWarnings,
 }
 
 // taintEffects are the effects a taint may have.

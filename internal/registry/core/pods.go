@@ -1,7 +1,10 @@
 package core
 
 import (
+	"context"
+	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -9,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/request"
 )
 
 // podHooks: a new pod is defaulted as kube-apiserver defaults it and starts
@@ -21,6 +25,7 @@ var podHooks = &registry.Hooks{
 		defaultPod(pod)
 		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&pod.Spec)}
 	},
+	PrepareForCreateBy: func(ctx context.Context, obj runtime.Object) { appArmorFromAnnotations(ctx, obj.(*corev1.Pod)) },
 	PrepareForUpdate: func(obj, _ runtime.Object) {
 		pod := obj.(*corev1.Pod)
 		defaultPod(pod)
@@ -36,7 +41,61 @@ var podHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: podWarnings,
 }
+
+// appArmorFromAnnotations gives a new pod's containers the AppArmor
+// profiles that only their deprecated annotations name, as kube-apiserver
+// does for kubelets that read the fields alone; a profile equal to the
+// pod's stays unset. The annotation is warned about, here (kube's place,
+// before validation) rather than with the other warnings.
+func appArmorFromAnnotations(ctx context.Context, pod *corev1.Pod) {
+	if pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows {
+		return
+	}
+	var podProfile *corev1.AppArmorProfile
+	if pod.Spec.SecurityContext != nil {
+		podProfile = pod.Spec.SecurityContext.AppArmorProfile
+	}
+	visitContainers(&pod.Spec, nil, func(c *corev1.Container, _ *field.Path) {
+		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
+		annotation, ok := pod.Annotations[key]
+		if !ok || (c.SecurityContext != nil && c.SecurityContext.AppArmorProfile != nil) {
+			return
+		}
+		profile := appArmorProfileOf(annotation)
+		if profile != nil && equality.Semantic.DeepEqual(profile, podProfile) {
+			return
+		}
+		if profile != nil {
+			if c.SecurityContext == nil {
+				c.SecurityContext = &corev1.SecurityContext{}
+			}
+			c.SecurityContext.AppArmorProfile = profile
+		}
+		request.AddWarning(ctx, fmt.Sprintf(`%s: deprecated since v1.30; use the "appArmorProfile" field instead`, field.NewPath("metadata", "annotations").Key(key)))
+	})
+}
+
+// appArmorProfileOf is the profile a deprecated AppArmor annotation
+// names; nil for a value that names none.
+func appArmorProfileOf(annotation string) *corev1.AppArmorProfile {
+	switch {
+	case annotation == corev1.DeprecatedAppArmorBetaProfileNameUnconfined:
+		return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined}
+	case annotation == corev1.DeprecatedAppArmorBetaProfileRuntimeDefault:
+		return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeRuntimeDefault}
+	}
+	name, ok := strings.CutPrefix(annotation, corev1.DeprecatedAppArmorBetaProfileNamePrefix)
+	if !ok || name == "" || strings.TrimSpace(name) != name || len(name) > maxLocalhostProfileLength {
+		return nil
+	}
+	return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: &name}
+}
+
+// maxLocalhostProfileLength is the longest localhost AppArmor profile
+// name kube's validation takes.
+const maxLocalhostProfileLength = 4095
 
 // podUpdateForbidden is kube-apiserver's message (without the diff it
 // appends) for a change to a pod's spec beyond what may change.

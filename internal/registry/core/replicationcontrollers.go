@@ -39,6 +39,19 @@ var replicationControllerHooks = &registry.Hooks{
 			return sel.Empty() || sel.Matches(labels.Set(l))
 		}, spec.Child("template"))...)
 	},
+	// (kube's update compares the templates the wrong way round and warns
+	// about the old one; kapi warns about the one written.)
+	Warnings: func(obj, old runtime.Object) []string {
+		rc := obj.(*corev1.ReplicationController)
+		var w []string
+		if old == nil {
+			w = WorkloadNameWarnings(rc.Name)
+		}
+		if rc.Spec.Template != nil && SpecChanged(obj, old) {
+			w = append(w, TemplateWarnings(field.NewPath("spec", "template"), rc.Spec.Template)...)
+		}
+		return w
+	},
 }
 
 func defaultReplicationController(rc *corev1.ReplicationController) {
@@ -65,5 +78,11 @@ var podTemplateHooks = &registry.Hooks{
 	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultPodSpec(&obj.(*corev1.PodTemplate).Template.Spec) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return ValidatePodTemplateSpec(&obj.(*corev1.PodTemplate).Template, field.NewPath("template"))
+	},
+	Warnings: func(obj, old runtime.Object) []string {
+		if !SpecChanged(obj, old) {
+			return nil
+		}
+		return TemplateWarnings(field.NewPath("template"), &obj.(*corev1.PodTemplate).Template)
 	},
 }

@@ -38,6 +38,7 @@ var secretHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: secretWarnings,
 }
 
 func defaultSecret(s *corev1.Secret) {

@@ -34,6 +34,7 @@ var serviceHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: serviceWarnings,
 }
 
 // defaultService fills what kube-apiserver's defaulters fill: type

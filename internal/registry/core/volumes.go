@@ -55,6 +55,7 @@ var persistentVolumeHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: persistentVolumeWarnings,
 }
 
 func defaultPersistentVolume(pv *corev1.PersistentVolume) {
@@ -132,6 +133,7 @@ var persistentVolumeClaimHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: persistentVolumeClaimWarnings,
 }
 
 func defaultClaimSpec(s *corev1.PersistentVolumeClaimSpec) {

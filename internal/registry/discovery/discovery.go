@@ -10,6 +10,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 )
@@ -20,8 +22,29 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "discovery.k8s.io", Version: "v1", Name: "endpointslices", Kind: "EndpointSlice", Namespaced: true,
-			Generation: true, Table: endpointSliceTable},
+			Generation: true, Table: endpointSliceTable, Hooks: &registry.Hooks{Warnings: endpointSliceWarnings}},
 	}
+}
+
+// endpointSliceWarnings: a new slice of the deprecated FQDN type, and
+// addresses in a non-standard form in slices the endpoint slice
+// controllers do not manage, on every write.
+func endpointSliceWarnings(obj, old runtime.Object) []string {
+	s := obj.(*discoveryv1.EndpointSlice)
+	var w []string
+	if old == nil && s.AddressType == discoveryv1.AddressTypeFQDN {
+		w = append(w, fmt.Sprintf("%s: FQDN endpoints are deprecated", field.NewPath("spec").Child("addressType")))
+	}
+	switch s.Labels[discoveryv1.LabelManagedBy] {
+	case "endpointslice-controller.k8s.io", "endpointslicemirroring-controller.k8s.io":
+		return w
+	}
+	for i, e := range s.Endpoints {
+		for j, a := range e.Addresses {
+			w = append(w, validation.GetWarningsForIP(field.NewPath("endpoints").Index(i).Child("addresses").Index(j), a)...)
+		}
+	}
+	return w
 }
 
 var sliceDocs = discoveryv1.EndpointSlice{}.SwaggerDoc()

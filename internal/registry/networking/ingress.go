@@ -1,6 +1,7 @@
 package networking
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -21,6 +22,7 @@ var ingressHooks = &registry.Hooks{
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validateIngressSpec(&obj.(*networkingv1.Ingress).Spec, field.NewPath("spec"))
 	},
+	Warnings: ingressWarnings,
 }
 
 var pathTypes = []string{string(networkingv1.PathTypeExact), string(networkingv1.PathTypePrefix), string(networkingv1.PathTypeImplementationSpecific)}
@@ -142,4 +144,18 @@ func validateServiceBackend(s *networkingv1.IngressServiceBackend, path *field.P
 		errs = append(errs, field.Required(pp, "port name or number is required"))
 	}
 	return errs
+}
+
+// ingressClassAnnotation is the annotation that named an ingress's class
+// before spec.ingressClassName.
+const ingressClassAnnotation = "kubernetes.io/ingress.class"
+
+// ingressWarnings: a new ingress that names its class by the deprecated
+// annotation only.
+func ingressWarnings(obj, old runtime.Object) []string {
+	ing := obj.(*networkingv1.Ingress)
+	if _, ok := ing.Annotations[ingressClassAnnotation]; old != nil || !ok || ing.Spec.IngressClassName != nil {
+		return nil
+	}
+	return []string{fmt.Sprintf("annotation %q is deprecated, please use 'spec.ingressClassName' instead", ingressClassAnnotation)}
 }

@@ -23,6 +23,7 @@ var networkPolicyHooks = &registry.Hooks{
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validateNetworkPolicySpec(&obj.(*networkingv1.NetworkPolicy).Spec, field.NewPath("spec"))
 	},
+	Warnings: networkPolicyWarnings,
 }
 
 var (
@@ -162,4 +163,31 @@ func validateIPBlock(b *networkingv1.IPBlock, path *field.Path) field.ErrorList 
 		}
 	}
 	return errs
+}
+
+// networkPolicyWarnings: IP blocks in a non-standard or ambiguous form,
+// on every write.
+func networkPolicyWarnings(obj, _ runtime.Object) []string {
+	s := &obj.(*networkingv1.NetworkPolicy).Spec
+	var w []string
+	block := func(p *field.Path, b *networkingv1.IPBlock) {
+		if b == nil {
+			return
+		}
+		w = append(w, validation.GetWarningsForCIDR(p.Child("cidr"), b.CIDR)...)
+		for k, e := range b.Except {
+			w = append(w, validation.GetWarningsForCIDR(p.Child("except").Index(k), e)...)
+		}
+	}
+	for i, r := range s.Ingress {
+		for j, peer := range r.From {
+			block(field.NewPath("spec", "ingress").Index(i).Child("from").Index(j).Child("ipBlock"), peer.IPBlock)
+		}
+	}
+	for i, r := range s.Egress {
+		for j, peer := range r.To {
+			block(field.NewPath("spec", "egress").Index(i).Child("to").Index(j).Child("ipBlock"), peer.IPBlock)
+		}
+	}
+	return w
 }

@@ -1,6 +1,10 @@
 package node
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+
 	nodev1 "k8s.io/api/node/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -8,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // runtimeClassHooks validate a RuntimeClass as kube-apiserver's
@@ -36,4 +41,22 @@ var runtimeClassHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: runtimeClassWarnings,
+}
+
+// runtimeClassWarnings: deprecated node labels in the scheduling node
+// selector, on every write (kube's path names the selector, not the
+// label).
+func runtimeClassWarnings(obj, _ runtime.Object) []string {
+	rc := obj.(*nodev1.RuntimeClass)
+	if rc.Scheduling == nil {
+		return nil
+	}
+	var w []string
+	for _, k := range slices.Sorted(maps.Keys(rc.Scheduling.NodeSelector)) {
+		if msg, ok := core.DeprecatedNodeLabel(k); ok {
+			w = append(w, fmt.Sprintf("%s: %s", field.NewPath("scheduling", "nodeSelector"), msg))
+		}
+	}
+	return w
 }

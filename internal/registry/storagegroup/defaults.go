@@ -2,6 +2,8 @@ package storagegroup
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // storageClassHooks: kube's defaults (reclaim policy Delete, binding
@@ -58,6 +61,7 @@ var storageClassHooks = &registry.Hooks{
 		}
 		return errs
 	},
+	Warnings: storageClassWarnings,
 }
 
 func defaultStorageClass(sc *storagev1.StorageClass) {
@@ -97,4 +101,40 @@ func defaultCSIDriver(s *storagev1.CSIDriverSpec) {
 	if len(s.VolumeLifecycleModes) == 0 {
 		s.VolumeLifecycleModes = []storagev1.VolumeLifecycleMode{storagev1.VolumeLifecyclePersistent}
 	}
+}
+
+// storageClassWarnings: deprecated node labels in the allowed
+// topologies, on every write.
+func storageClassWarnings(obj, _ runtime.Object) []string {
+	var w []string
+	for i, t := range obj.(*storagev1.StorageClass).AllowedTopologies {
+		for j, e := range t.MatchLabelExpressions {
+			if msg, ok := core.DeprecatedNodeLabel(e.Key); ok {
+				w = append(w, fmt.Sprintf("%s: %s", field.NewPath("allowedTopologies").Index(i).Child("matchLabelExpressions").Index(j).Child("key"), msg))
+			}
+		}
+	}
+	return w
+}
+
+// csiStorageCapacityWarnings: deprecated node labels in the node
+// topology, on every write.
+func csiStorageCapacityWarnings(obj, _ runtime.Object) []string {
+	sel := obj.(*storagev1.CSIStorageCapacity).NodeTopology
+	if sel == nil {
+		return nil
+	}
+	path := field.NewPath("nodeTopology")
+	var w []string
+	for i, e := range sel.MatchExpressions {
+		if msg, ok := core.DeprecatedNodeLabel(e.Key); ok {
+			w = append(w, fmt.Sprintf("%s: %s is %s", path.Child("matchExpressions").Index(i).Child("key"), e.Key, msg))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(sel.MatchLabels)) {
+		if msg, ok := core.DeprecatedNodeLabel(k); ok {
+			w = append(w, fmt.Sprintf("%s: %s", path.Child("matchLabels").Child(k), msg))
+		}
+	}
+	return w
 }

@@ -17,7 +17,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "csinodes", Kind: "CSINode", Subresources: []*registry.Subresource{registry.Status},
 			ReturnDeletedObject: true, Table: csiNodeTable},
 		{Group: group, Version: "v1", Name: "csistoragecapacities", Kind: "CSIStorageCapacity", Namespaced: true,
-			Table: csiStorageCapacityTable},
+			Table: csiStorageCapacityTable, Hooks: &registry.Hooks{Warnings: csiStorageCapacityWarnings}},
 		{Group: group, Version: "v1", Name: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
 			ReturnDeletedObject: true, Hooks: storageClassHooks, Table: storageClassTable},
 		{Group: group, Version: "v1", Name: "volumeattachments", Kind: "VolumeAttachment", Subresources: []*registry.Subresource{registry.Status},
