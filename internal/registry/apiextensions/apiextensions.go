@@ -72,6 +72,7 @@ var crdHooks = &registry.Hooks{
 		}
 		return crdvalidation.ValidateCustomResourceDefinitionUpdate(context.Background(), internal(obj), internal(old))
 	},
+	Warnings: crdWarnings,
 	// The first delete marks the CRD, whatever its finalizers.
 	Retain: func(obj runtime.Object) bool {
 		return obj.(*apiextensionsv1.CustomResourceDefinition).DeletionTimestamp == nil

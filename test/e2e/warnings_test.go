@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// TestWarnings: what kube-apiserver warns about in an object it accepts
+// reaches the client as Warning headers: the real kubectl prints them,
+// client-go hands them to its handler. A workload's template is warned
+// about when it is created and when its generation moves, not on every
+// write; a CRD's schema only for what an update brings.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t, withoutLoops(rootCAPublisher))
+	ctx := context.Background()
+	ns := gcNamespace(t, k, "warn")
+
+	// kubectl apply prints each warning on its own line.
+	out := k.mustKubectl(`apiVersion: v1
+kind: Pod
+metadata:
+  name: web.1
+  namespace: warn
+spec:
+  nodeSelector:
+    beta.kubernetes.io/arch: amd64
+  containers:
+  - name: c
+    image: nginx
+    resources:
+      requests:
+        memory: 100m
+`, "apply", "-f", "-")
+	for _, want := range []string{
+		`Warning: metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]`,
+		`Warning: spec.nodeSelector[beta.kubernetes.io/arch]: deprecated since v1.14; use "kubernetes.io/arch" instead`,
+		`Warning: spec.containers[0].resources.requests[memory]: fractional byte value "100m" is invalid, must be an integer`,
+		`pod/web.1 created`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("kubectl apply printed\n%s\nwithout %q", out, want)
+		}
+	}
+
+	warnings := &warningCollector{}
+	cfg := rest.CopyConfig(k.rest)
+	cfg.WarningHandler = warnings
+	c := kubernetes.NewForConfigOrDie(cfg)
+	seen := func(what string, want ...string) {
+		t.Helper()
+		if got := warnings.take(); !slices.Equal(got, want) {
+			t.Errorf("%s: warnings %q, want %q", what, got, want)
+		}
+	}
+
+	// A Deployment: its name and template on create; the template again
+	// when its generation moves (replicas), not on a label's change.
+	labels := map[string]string{"app": "web"}
+	dup := []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web.v1"}, Spec: appsv1.DeploymentSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx", Env: dup}}}}}}
+	d, err := c.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envWarning := `spec.template.spec.containers[0].env[1]: hides previous definition of "A", which may be dropped when using apply`
+	seen("deployment create",
+		`metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]`,
+		envWarning)
+	if _, err := c.AppsV1().Deployments(ns).Patch(ctx, d.Name, types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("deployment label change")
+	if _, err := c.AppsV1().Deployments(ns).Patch(ctx, d.Name, types.MergePatchType, []byte(`{"spec":{"replicas":3}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("deployment scaled", envWarning)
+	// The status subresource gives none.
+	if _, err := c.AppsV1().Deployments(ns).Patch(ctx, d.Name, types.MergePatchType, []byte(`{"status":{"replicas":1}}`), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	seen("deployment status")
+
+	// A dry run warns as a write does; an invalid object gets its 422 and
+	// no warnings.
+	ing := `{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"i","annotations":{"kubernetes.io/ingress.class":"nginx"}},` +
+		`"spec":{"defaultBackend":{"service":{"name":"s","port":{"number":80}}}}}`
+	if err := c.NetworkingV1().RESTClient().Post().Namespace(ns).Resource("ingresses").Param("dryRun", "All").Body([]byte(ing)).Do(ctx).Error(); err != nil {
+		t.Fatal(err)
+	}
+	seen("ingress dry run", `annotation "kubernetes.io/ingress.class" is deprecated, please use 'spec.ingressClassName' instead`)
+	bad := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "bad"}, Spec: corev1.ServiceSpec{ClusterIP: "None", LoadBalancerIP: "10.0.0.1",
+		Ports: []corev1.ServicePort{{Port: 0}}}}
+	if _, err := c.CoreV1().Services(ns).Create(ctx, bad, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("a service with port 0: %v", err)
+	}
+	seen("invalid service")
+
+	// A CRD with a format the server does not check: warned on create, not
+	// again on an update that keeps it.
+	crd := widgetCRD()
+	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["note"] = apiextensionsv1.JSONSchemaProps{Type: "string", Format: "colour"}
+	crdClient := apiextensionsclient.NewForConfigOrDie(cfg)
+	created, err := crdClient.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen("crd create", `unrecognized format "colour"`)
+	if _, err := crdClient.ApiextensionsV1().CustomResourceDefinitions().Patch(ctx, created.Name, types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("crd update")
+}
