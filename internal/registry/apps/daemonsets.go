@@ -1,7 +1,10 @@
 package apps
 
 import (
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -33,6 +36,26 @@ func defaultDaemonSet(ds *appsv1.DaemonSet) {
 	if s.RevisionHistoryLimit == nil {
 		s.RevisionHistoryLimit = int32Ptr(10)
 	}
+}
+
+// countTemplateGeneration keeps a DaemonSet's count of its template's
+// changes where apps/v1 keeps kube's internal spec.templateGeneration, in
+// an annotation: 1 on create, one more with each change of the template,
+// whatever a client wrote there. The daemon set controller labels the
+// pods it makes with it.
+func countTemplateGeneration(ds, old *appsv1.DaemonSet) {
+	gen := int64(1)
+	if old != nil {
+		// (0 for a DaemonSet stored without it, as kube reads one)
+		gen, _ = strconv.ParseInt(old.Annotations[appsv1.DeprecatedTemplateGeneration], 10, 64)
+		if !equality.Semantic.DeepEqual(ds.Spec.Template, old.Spec.Template) {
+			gen++
+		}
+	}
+	if ds.Annotations == nil {
+		ds.Annotations = map[string]string{}
+	}
+	ds.Annotations[appsv1.DeprecatedTemplateGeneration] = strconv.FormatInt(gen, 10)
 }
 
 func validateDaemonSet(ds, old *appsv1.DaemonSet) field.ErrorList {

@@ -49,8 +49,14 @@ var (
 		Warnings: statefulSetWarnings,
 	}
 	daemonSetHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
-		PrepareForUpdate: func(obj, _ runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
+		PrepareForCreate: func(obj runtime.Object) {
+			defaultDaemonSet(obj.(*appsv1.DaemonSet))
+			countTemplateGeneration(obj.(*appsv1.DaemonSet), nil)
+		},
+		PrepareForUpdate: func(obj, old runtime.Object) {
+			defaultDaemonSet(obj.(*appsv1.DaemonSet))
+			countTemplateGeneration(obj.(*appsv1.DaemonSet), old.(*appsv1.DaemonSet))
+		},
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			o, _ := old.(*appsv1.DaemonSet)
 			return validateDaemonSet(obj.(*appsv1.DaemonSet), o)

@@ -151,3 +151,33 @@ func TestOtherWorkloads(t *testing.T) {
 		t.Errorf("ds defaults: %+v", ds.Spec)
 	}
 }
+
+// TestDaemonSetTemplateGeneration: kube's annotation counts the template's
+// changes, 1 on create, whatever a client writes into it.
+func TestDaemonSetTemplateGeneration(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: webLabels}
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{appsv1.DeprecatedTemplateGeneration: "7"}},
+		Spec: appsv1.DaemonSetSpec{Selector: sel, Template: podTemplate()}}
+	create(daemonSetHooks, ds)
+	gen := func() string { return ds.Annotations[appsv1.DeprecatedTemplateGeneration] }
+	if gen() != "1" {
+		t.Fatalf("created with template generation %q", gen())
+	}
+	update := func(change func(*appsv1.DaemonSet)) {
+		old := ds.DeepCopy()
+		change(ds)
+		daemonSetHooks.PrepareForUpdate(ds, old)
+	}
+	update(func(ds *appsv1.DaemonSet) { ds.Spec.MinReadySeconds = 5 })
+	if gen() != "1" {
+		t.Errorf("after a change outside the template: %q", gen())
+	}
+	update(func(ds *appsv1.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "nginx:2" })
+	if gen() != "2" {
+		t.Errorf("after a template change: %q", gen())
+	}
+	update(func(ds *appsv1.DaemonSet) { ds.Annotations[appsv1.DeprecatedTemplateGeneration] = "9" })
+	if gen() != "2" {
+		t.Errorf("after a client wrote it: %q", gen())
+	}
+}
