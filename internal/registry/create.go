@@ -146,6 +146,7 @@ func (st *Store) systemFields(m metav1.Object) {
 func (st *Store) validateCreate(ctx context.Context, obj runtime.Object, m metav1.Object) error {
 	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
 		apimachineryvalidation.ValidateNameFunc(st.R.nameRule()), field.NewPath("metadata"))
+	errs = append(errs, st.R.finalizerErrors(m, field.NewPath("metadata"))...)
 	if h := st.R.Hooks; h != nil && h.Validate != nil {
 		errs = append(errs, h.Validate(obj, nil)...)
 	}

@@ -1,10 +1,13 @@
 package registry
 
 import (
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/validation/path"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // NameRule validates an object name and returns the reasons it is bad.
@@ -38,6 +41,26 @@ func maskTrailingDash(name string) string {
 		return name[:len(name)-2] + "a"
 	}
 	return name
+}
+
+// StandardFinalizers are kube's own finalizers, the only ones without a
+// domain.
+var StandardFinalizers = []string{"kubernetes", metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents}
+
+// finalizerErrors checks the finalizers of an object of the row (new or
+// updated) beyond what every object's metadata must be: unless the row
+// takes any finalizer, one without a '/' must be one of kube's own.
+func (r *Resource) finalizerErrors(m metav1.Object, path *field.Path) field.ErrorList {
+	if r.AnyFinalizers {
+		return nil
+	}
+	var errs field.ErrorList
+	for i, f := range m.GetFinalizers() {
+		if !strings.Contains(f, "/") && !slices.Contains(StandardFinalizers, f) {
+			errs = append(errs, field.Invalid(path.Child("finalizers").Index(i), f, "name is neither a standard finalizer name nor is it fully qualified"))
+		}
+	}
+	return errs
 }
 
 // nameRule returns the resource's name rule.

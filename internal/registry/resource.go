@@ -64,6 +64,12 @@ type Resource struct {
 	Generation bool
 	// Names says how object names are validated; nil is a DNS subdomain.
 	Names NameRule
+	// AnyFinalizers lets the kind's finalizers be any qualified name, as
+	// kube's generic metadata validation does (custom resources, CRDs,
+	// APIServices, admission configuration, leases, budgets, runtime
+	// classes, core events). Without it, as in kube's core metadata
+	// validation, a finalizer without a '/' must be one of kube's own.
+	AnyFinalizers bool
 	// ReturnDeletedObject: a delete answers with the object rather than a
 	// Status, as kube-apiserver does for pods, namespaces and some others.
 	ReturnDeletedObject bool

@@ -247,6 +247,7 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
 		apimachineryvalidation.ValidateNameFunc(st.R.nameRule()), fld)
 	errs = append(errs, apimachineryvalidation.ValidateObjectMetaAccessorUpdate(m, oldMeta, fld)...)
+	errs = append(errs, st.R.finalizerErrors(m, fld)...)
 	if sub != nil && sub.Validate != nil {
 		errs = append(errs, sub.Validate(obj, old)...)
 	} else if h := st.R.Hooks; h != nil && h.Validate != nil {

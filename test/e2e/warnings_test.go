@@ -12,7 +12,9 @@ import (
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -126,4 +128,39 @@ spec:
 		t.Fatal(err)
 	}
 	seen("crd update")
+
+	// A finalizer without a domain: refused on a built-in object, as
+	// kube's core metadata validation does, and only warned about on a
+	// custom resource.
+	_, err = c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "f", Finalizers: []string{"hold"}}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `metadata.finalizers[0]: Invalid value: "hold": name is neither a standard finalizer name nor is it fully qualified`) {
+		t.Errorf("a config map with finalizer hold: %v", err)
+	}
+	seen("invalid config map")
+	if _, err := c.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "f",
+		Finalizers: []string{"orphan", "example.com/hold"}}}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("a config map with kube's and a qualified finalizer: %v", err)
+	}
+	k.waitEstablished(t, created.Name)
+	w := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",
+		"metadata": map[string]any{"name": "w", "finalizers": []any{"hold", "example.com", "example.com/hold"}}}}
+	if _, err := dynamic.NewForConfigOrDie(cfg).Resource(crGVR(created, "v1")).Namespace(ns).Create(ctx, w, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("widget with finalizers",
+		`metadata.finalizers: "example.com": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers`,
+		`metadata.finalizers: "hold": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`)
+	if _, err := dynamic.NewForConfigOrDie(cfg).Resource(crGVR(created, "v1")).Namespace(ns).Patch(ctx, "w", types.MergePatchType,
+		[]byte(`{"metadata":{"finalizers":["hold","more"]}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("widget with a finalizer added",
+		`metadata.finalizers: "more": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`)
+	if _, err := dynamic.NewForConfigOrDie(cfg).Resource(crGVR(created, "v1")).Namespace(ns).Patch(ctx, "w", types.MergePatchType,
+		[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, "f", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -13,7 +13,8 @@ import (
 func Resources() []*registry.Resource {
 	row := func(name, kind string, table *registry.TableDef, subresources ...*registry.Subresource) *registry.Resource {
 		return &registry.Resource{Group: "admissionregistration.k8s.io", Version: "v1", Name: name, Kind: kind,
-			Categories: []string{"api-extensions"}, Subresources: subresources, Generation: true, Table: table}
+			Categories: []string{"api-extensions"}, Subresources: subresources, Generation: true, Table: table,
+			AnyFinalizers: true}
 	}
 	with := func(h *registry.Hooks, r *registry.Resource) *registry.Resource {
 		r.Hooks = h

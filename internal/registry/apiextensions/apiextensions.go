@@ -45,7 +45,8 @@ func Resources() []*registry.Resource {
 		{Group: "apiextensions.k8s.io", Version: "v1", Name: "customresourcedefinitions",
 			Kind: "CustomResourceDefinition", ShortNames: []string{"crd", "crds"},
 			Categories: []string{"api-extensions"}, Subresources: []*registry.Subresource{&status},
-			KeyPrefix: "apiextensions.k8s.io/customresourcedefinitions", Generation: true, Hooks: crdHooks},
+			KeyPrefix: "apiextensions.k8s.io/customresourcedefinitions", Generation: true, Hooks: crdHooks,
+			AnyFinalizers: true},
 	}
 }
 

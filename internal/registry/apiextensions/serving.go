@@ -199,10 +199,14 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 		Group: crd.Spec.Group, Version: v.Name, Name: an.Plural, Kind: an.Kind, Singular: an.Singular,
 		Namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped, ShortNames: an.ShortNames,
 		Categories: an.Categories, Type: t, KeyPrefix: s.Key(), Table: table, Generation: true, Fields: fields,
-		Hooks: &registry.Hooks{Validate: func(obj, old runtime.Object) field.ErrorList {
-			o, _ := old.(*unstructured.Unstructured)
-			return vs.validate(obj.(*unstructured.Unstructured), o)
-		}},
+		Hooks: &registry.Hooks{
+			Validate: func(obj, old runtime.Object) field.ErrorList {
+				o, _ := old.(*unstructured.Unstructured)
+				return vs.validate(obj.(*unstructured.Unstructured), o)
+			},
+			Warnings: finalizerWarnings,
+		},
+		AnyFinalizers: true,
 		Terminating: terminating,
 		// What the rows are made of: the spec (its generation), the
 		// accepted names, whether the CRD goes.

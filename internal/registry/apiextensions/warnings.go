@@ -2,11 +2,14 @@ package apiextensions
 
 import (
 	"fmt"
+	"kapi/internal/registry"
 	"slices"
+	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	crdvalidation "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation"
 	schemavalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/kube-openapi/pkg/validation/spec"
@@ -64,4 +67,28 @@ func schemaWarnings(crd *apiextensions.CustomResourceDefinition) []string {
 	}
 	slices.Sort(sets)
 	return append(formats, sets...)
+}
+
+// finalizerWarnings: a custom resource may have finalizers without a
+// domain, which a built-in object may not; kube warns about those a
+// write adds.
+func finalizerWarnings(obj, old runtime.Object) []string {
+	added := obj.(*unstructured.Unstructured).GetFinalizers()
+	if old != nil {
+		had := old.(*unstructured.Unstructured).GetFinalizers()
+		added = slices.DeleteFunc(slices.Clone(added), func(f string) bool { return slices.Contains(had, f) })
+	}
+	slices.Sort(added)
+	var w []string
+	for _, f := range slices.Compact(added) {
+		if strings.Contains(f, "/") || slices.Contains(registry.StandardFinalizers, f) {
+			continue
+		}
+		if strings.Contains(f, ".") {
+			w = append(w, fmt.Sprintf("metadata.finalizers: %q: prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers", f))
+		} else {
+			w = append(w, fmt.Sprintf("metadata.finalizers: %q: prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers", f))
+		}
+	}
+	return w
 }

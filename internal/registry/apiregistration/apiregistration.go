@@ -22,7 +22,8 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "apiregistration.k8s.io", Version: "v1", Name: "apiservices", Kind: "APIService",
 			Categories: []string{"api-extensions"}, Subresources: []*registry.Subresource{registry.Status},
-			KeyPrefix: "apiregistration.k8s.io/apiservices", Names: apiServiceName, Table: apiServiceTable},
+			KeyPrefix: "apiregistration.k8s.io/apiservices", Names: apiServiceName, Table: apiServiceTable,
+			AnyFinalizers: true},
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "coordination.k8s.io", Version: "v1", Name: "leases", Kind: "Lease", Namespaced: true,
-			AllowCreateOnUpdate: true, Hooks: leaseHooks, Table: leaseTable},
+			AllowCreateOnUpdate: true, AnyFinalizers: true, Hooks: leaseHooks, Table: leaseTable},
 	}
 }
 

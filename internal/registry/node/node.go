@@ -16,7 +16,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "node.k8s.io", Version: "v1", Name: "runtimeclasses", Kind: "RuntimeClass",
-			AllowCreateOnUpdate: true, Hooks: runtimeClassHooks, Table: runtimeClassTable},
+			AllowCreateOnUpdate: true, AnyFinalizers: true, Hooks: runtimeClassHooks, Table: runtimeClassTable},
 	}
 }
 
