@@ -37,8 +37,8 @@ type AggregatedGroup struct {
 
 // AggregatedVersion is one remote group-version: its resources as the
 // extension's /apis/<group>/<version> last listed them (nil before the
-// first answer), Stale when the last attempt failed after an earlier
-// success (kube's discovery freshness).
+// first answer), Stale when the last attempt failed (kube's discovery
+// freshness: the resources are those of the last answer, if any).
 type AggregatedVersion struct {
 	Version   string
 	Available bool
@@ -117,8 +117,9 @@ func versionBefore(a, b *apiregistrationv1.APIService) bool {
 // RunDiscovery keeps the remote group-versions' resource lists, as
 // kube-aggregator's discovery manager: fetched when the routing table
 // changes and every period, until ctx ends. A failed fetch keeps the
-// last list, marked stale; an extension that never answered is left out
-// of aggregated discovery, so one failing server breaks nobody's.
+// last list, marked stale, or marks the group-version stale with no
+// resources when it never answered; kube's clients take a stale
+// group-version as that group's discovery failing, not the others'.
 func (a *Aggregator) RunDiscovery(ctx context.Context, period time.Duration) {
 	changed := a.Subscribe()
 	for {
@@ -178,22 +179,21 @@ func (a *Aggregator) refreshDiscovery(ctx context.Context) {
 	}
 	for gv, r := range fresh {
 		cur := a.discovery.byGV[gv]
+		if r.err == nil && cur != nil && !cur.stale && bytes.Equal(cur.raw, r.raw) && bytes.Equal(cur.openAPI, r.oai) {
+			continue
+		}
+		list := &metav1.APIResourceList{}
+		if r.err == nil {
+			r.err = json.Unmarshal(r.raw, list)
+		}
 		if r.err != nil {
 			if r.err != context.Canceled {
 				klog.V(2).InfoS("fetching an aggregated API server's discovery", "groupVersion", gv, "err", r.err)
 			}
-			if cur != nil && !cur.stale {
-				cur.stale, changedAny = true, true
-			}
-			continue
-		}
-		if cur != nil && !cur.stale && bytes.Equal(cur.raw, r.raw) && bytes.Equal(cur.openAPI, r.oai) {
-			continue
-		}
-		list := &metav1.APIResourceList{}
-		if err := json.Unmarshal(r.raw, list); err != nil {
-			klog.V(2).InfoS("reading an aggregated API server's discovery", "groupVersion", gv, "err", err)
-			if cur != nil && !cur.stale {
+			switch {
+			case cur == nil:
+				a.discovery.byGV[gv], changedAny = &discovered{stale: true}, true
+			case !cur.stale:
 				cur.stale, changedAny = true, true
 			}
 			continue

@@ -15,9 +15,10 @@ import (
 // remote group goes before the first of them with a lower priority (an
 // own group whose APIService is not known yet counts as the one before
 // it). The legacy list names every remote group-version, available or
-// not, as kube's does; aggregated discovery holds the ones whose
-// resources are known, stale when the last fetch failed, so a failing
-// extension never breaks the discovery of the others.
+// not, as kube's does; aggregated discovery holds the ones fetched at
+// least once, stale when the last fetch failed (with the resources of
+// the last answer, or none), as kube's discovery manager: clients report
+// that group-version's discovery as failed, and the others work.
 func addAggregated(d *discoveryDocs, ext *proxy.AggregatedDiscovery) {
 	if ext == nil || len(ext.Groups) == 0 {
 		return
@@ -33,8 +34,8 @@ func addAggregated(d *discoveryDocs, ext *proxy.AggregatedDiscovery) {
 		for _, v := range g.Versions {
 			gv := g.Name + "/" + v.Version
 			group.Versions = append(group.Versions, metav1.GroupVersionForDiscovery{GroupVersion: gv, Version: v.Version})
-			if v.Resources == nil {
-				continue
+			if v.Resources == nil && !v.Stale {
+				continue // not fetched yet
 			}
 			fresh := apidiscoveryv2.DiscoveryFreshnessCurrent
 			if v.Stale {
@@ -78,6 +79,9 @@ func insertAt(n int, name func(int) string, priority map[string]int32, group str
 // that serves only the legacy documents: "a/b" is the subresource b of a.
 func convertResources(group, version string, list *metav1.APIResourceList) []apidiscoveryv2.APIResourceDiscovery {
 	var out []apidiscoveryv2.APIResourceDiscovery
+	if list == nil {
+		return nil // never answered
+	}
 	index := map[string]int{}
 	kindOf := func(r metav1.APIResource) *metav1.GroupVersionKind {
 		k := &metav1.GroupVersionKind{Group: group, Version: version, Kind: r.Kind}

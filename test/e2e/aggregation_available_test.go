@@ -3,9 +3,15 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	"k8s.io/client-go/discovery"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,13 +58,38 @@ func TestAggregationAvailability(t *testing.T) {
 	aggAPIService(t, k, "unready.example.com", "v1", "ext", "unready", good.CA, 100, 10)
 	aggWaitCondition(t, k, "v1.unready.example.com", "MissingEndpoints", `endpointslices for service/unready in "ext" have no addresses with port name "https"`)
 
-	// The others' discovery still works, with kubectl too.
+	// Aggregated discovery lists what failed as stale, without resources,
+	// as kube's discovery manager: client-go reports that group-version's
+	// discovery as failed and the others' as usual; kubectl's cached
+	// discovery leaves it out (kubectl api-resources works).
+	if err := waitUntil(30*time.Second, func() bool {
+		b, err := k.client.Discovery().RESTClient().Get().AbsPath("/apis").
+			SetHeader("Accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList").DoRaw(ctx)
+		var agg apidiscoveryv2.APIGroupDiscoveryList
+		if err != nil || json.Unmarshal(b, &agg) != nil {
+			return false
+		}
+		for _, g := range agg.Items {
+			if g.Name == "bad.example.com" {
+				return len(g.Versions) == 1 && g.Versions[0].Freshness == apidiscoveryv2.DiscoveryFreshnessStale && g.Versions[0].Resources == nil
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal("aggregated discovery lacks bad.example.com/v1 as stale")
+	}
+	_, lists, err := k.client.Discovery().ServerGroupsAndResources()
+	var failed *discovery.ErrGroupDiscoveryFailed
+	if !errors.As(err, &failed) || !errors.As(failed.Groups[schema.GroupVersion{Group: "bad.example.com", Version: "v1"}], new(discovery.StaleGroupVersionError)) {
+		t.Fatalf("client-go's discovery: %v", err)
+	}
+	if !slices.ContainsFunc(lists, func(l *metav1.APIResourceList) bool { return l.GroupVersion == "apps/v1" }) {
+		t.Fatal("client-go's discovery lacks apps/v1")
+	}
 	if out, err := k.kubectl("", "api-resources"); err != nil || !strings.Contains(out, "deployments") {
 		t.Fatalf("kubectl api-resources: %v\n%s", err, out)
 	}
-	// The legacy /apis lists every group, available or not (client-go's
-	// ServerGroups would read aggregated discovery, which leaves out
-	// what has never answered).
+	// The legacy /apis lists every group, available or not.
 	raw, err := aggregatorRaw(t, k.rest, "/apis")
 	if err != nil {
 		t.Fatal(err)
