@@ -207,7 +207,7 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 			Warnings: finalizerWarnings,
 		},
 		AnyFinalizers: true,
-		Terminating: terminating,
+		Terminating:   terminating,
 		// What the rows are made of: the spec (its generation), the
 		// accepted names, whether the CRD goes.
 		Revision: fmt.Sprintf("%s/%d/%s/%s/%s/%v", crd.UID, crd.Generation, an.Plural, an.Kind, an.ListKind, terminating),
