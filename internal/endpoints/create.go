@@ -28,7 +28,7 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	if s.store.R.Compute != nil {
-		h.compute(w, r, s, obj)
+		h.compute(w, r, s, obj, &opts)
 		return
 	}
 	manager, err := managerName(r, opts.FieldManager)
@@ -47,13 +47,16 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 
 // compute answers a create of a resource that is never stored (an access
 // review): 201 with the computed object.
-func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, obj runtime.Object) {
+func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, obj runtime.Object, opts *metav1.CreateOptions) {
 	if m, err := metaAccessor(obj); err == nil && s.store.R.Namespaced {
 		m.SetNamespace(s.namespace())
 	}
-	out, err := s.store.R.Compute(r.Context(), obj)
+	out, err := s.store.R.Compute(r.Context(), obj, opts)
 	if err != nil {
 		WriteError(w, r, err)
+		return
+	}
+	if writeStatusAnswer(w, r, out) {
 		return
 	}
 	out.GetObjectKind().SetGroupVersionKind(s.store.R.GVK())
@@ -89,13 +92,23 @@ func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
-	if st, ok := out.(*metav1.Status); ok {
-		if st.Code == 0 {
-			st.Code = http.StatusCreated
-		}
-		writeStatus(w, r, &apierrors.StatusError{ErrStatus: *st})
+	if writeStatusAnswer(w, r, out) {
 		return
 	}
 	out.GetObjectKind().SetGroupVersionKind(s.sub.Kind)
 	WriteObject(w, r, http.StatusCreated, s.out, out)
+}
+
+// writeStatusAnswer sends out if it is a Status, with its code (201 for
+// none), as kube sends a binding's or an eviction's answer.
+func writeStatusAnswer(w http.ResponseWriter, r *http.Request, out runtime.Object) bool {
+	st, ok := out.(*metav1.Status)
+	if !ok {
+		return false
+	}
+	if st.Code == 0 {
+		st.Code = http.StatusCreated
+	}
+	writeStatus(w, r, &apierrors.StatusError{ErrStatus: *st})
+	return true
 }

@@ -93,11 +93,13 @@ type Resource struct {
 	GracePeriod func(obj runtime.Object, opts *metav1.DeleteOptions) int64
 
 	// Compute answers the creates of a resource that is never stored
-	// (access reviews, TokenReview): the decoded request in (its
-	// namespace set from the URL for namespaced rows), the answer out.
+	// (access reviews, TokenReview, the legacy bindings): the decoded
+	// request in (its namespace set from the URL for namespaced rows),
+	// with the request's options (dryRun), the answer out: an object of
+	// the row's kind, or a Status (sent with its code, 201 without one).
 	// The context carries the request's user (request.UserFrom). Such a
 	// resource has no table: asked for one, it answers 406.
-	Compute func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
+	Compute func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error)
 }
 
 // Hooks are per-type steps of a write, after the generic ones.

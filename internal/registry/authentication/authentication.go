@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -40,7 +42,7 @@ func UserInfo(u *request.User) authenticationv1.UserInfo {
 	return info
 }
 
-func selfSubjectReview(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+func selfSubjectReview(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
 	u := request.UserFrom(ctx)
 	if u == nil {
 		return nil, apierrors.NewInternalError(errors.New("no user in the request context"))
@@ -52,8 +54,8 @@ func selfSubjectReview(ctx context.Context, obj runtime.Object) (runtime.Object,
 
 // tokenReview answers whether spec.token is valid for one of the spec's
 // audiences (the API audiences when none is given).
-func tokenReview(tokens TokenAuthenticator, apiAudiences []string) func(context.Context, runtime.Object) (runtime.Object, error) {
-	return func(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+func tokenReview(tokens TokenAuthenticator, apiAudiences []string) func(context.Context, runtime.Object, *metav1.CreateOptions) (runtime.Object, error) {
+	return func(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
 		tr := obj.(*authenticationv1.TokenReview)
 		if tr.Spec.Token == "" {
 			return nil, apierrors.NewBadRequest("token is required for TokenReview in authentication")

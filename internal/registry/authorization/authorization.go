@@ -10,6 +10,8 @@ import (
 	"context"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,7 +37,9 @@ func Resources(az authz.Authorizer, rules authz.RuleResolver) []*registry.Resour
 	r := &Reviews{Authorizer: az, Rules: rules}
 	row := func(name, kind string, namespaced bool, compute func(context.Context, runtime.Object) (runtime.Object, error)) *registry.Resource {
 		return &registry.Resource{Group: group, Version: "v1", Name: name, Kind: kind, Namespaced: namespaced,
-			Verbs: []string{"create"}, Compute: compute}
+			Verbs: []string{"create"}, Compute: func(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
+				return compute(ctx, obj)
+			}}
 	}
 	return []*registry.Resource{
 		row("localsubjectaccessreviews", "LocalSubjectAccessReview", true, r.local),
