@@ -224,7 +224,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	for _, r := range append(an.rows, az.rows...) {
+	for _, r := range append(append(an.rows, az.rows...), builtin.Typed(core.LegacyBindings(pods))...) {
 		stores = append(stores, registry.NewStore(r, nil))
 	}
 	cat := registry.NewCatalogue()

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -344,5 +346,28 @@ func TestBinding(t *testing.T) {
 	}
 	if err := bind("missing", "n1"); !apierrors.IsNotFound(err) {
 		t.Errorf("binding a missing pod: %v", err)
+	}
+
+	// The legacy resource "bindings": the same binding, a Status of
+	// Success with 201, listed in discovery for create only.
+	mk("old")
+	res := k.client.CoreV1().RESTClient().Post().Namespace(ns).Resource("bindings").
+		Body(&corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "old"}, Target: corev1.ObjectReference{Kind: "Node", Name: "n3"}}).Do(ctx)
+	var code int
+	res.StatusCode(&code)
+	raw, err := res.Raw()
+	if err != nil || code != http.StatusCreated || !strings.Contains(string(raw), `"status":"Success"`) {
+		t.Errorf("POST bindings: %d %s %v", code, raw, err)
+	}
+	if got, _ := pods.Get(ctx, "old", metav1.GetOptions{}); got.Spec.NodeName != "n3" {
+		t.Errorf("the legacy binding bound the pod to %q", got.Spec.NodeName)
+	}
+	list, err := k.client.Discovery().ServerResourcesForGroupVersion("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == "bindings" }); i < 0 ||
+		!slices.Equal(list.APIResources[i].Verbs, []string{"create"}) || !list.APIResources[i].Namespaced || list.APIResources[i].Kind != "Binding" {
+		t.Errorf("discovery of bindings: %+v", list.APIResources)
 	}
 }

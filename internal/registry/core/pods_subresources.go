@@ -31,45 +31,62 @@ func Binding(pods *registry.Store) *registry.Subresource {
 			if b.Name != name {
 				return nil, apierrors.NewBadRequest("name in URL does not match name in Binding object")
 			}
-			if errs := validateBinding(b); len(errs) > 0 {
-				// kube returns the aggregate as a plain error: a 500
-				// with no reason.
-				return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Message: errs.ToAggregate().Error()}}
-			}
-			refused := func(msg string) error {
-				return apierrors.NewConflict(schema.GroupResource{Resource: "pods/binding"}, name, errors.New(msg))
-			}
-			_, _, err := pods.Update(ctx, ns, name, bindingWrite, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
-				if old == nil {
-					return nil, apierrors.NewNotFound(corev1.Resource("pods"), name)
-				}
-				pod := old.(*corev1.Pod)
-				if err := pods.CheckPreconditions(name, pod, bindingPreconditions(b)); err != nil {
-					return nil, err
-				}
-				switch {
-				case pod.DeletionTimestamp != nil:
-					return nil, refused(fmt.Sprintf("pod %s is being deleted, cannot be assigned to a host", pod.Name))
-				case pod.Spec.NodeName != "":
-					return nil, refused(fmt.Sprintf("pod %v is already assigned to node %q", pod.Name, pod.Spec.NodeName))
-				case len(pod.Spec.SchedulingGates) != 0:
-					return nil, refused(fmt.Sprintf("pod %v has non-empty .spec.schedulingGates", pod.Name))
-				}
-				pod.Spec.NodeName = b.Target.Name
-				if len(b.Annotations) > 0 && pod.Annotations == nil {
-					pod.Annotations = map[string]string{}
-				}
-				for k, v := range b.Annotations {
-					pod.Annotations[k] = v
-				}
-				setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, ObservedGeneration: pod.Generation})
-				return pod, nil
-			}, nil, len(opts.DryRun) > 0)
-			if err != nil {
-				return nil, err
-			}
-			return &metav1.Status{Status: metav1.StatusSuccess}, nil
+			return bind(ctx, pods, ns, b, len(opts.DryRun) > 0)
 		})
+}
+
+// LegacyBindings is the v1 resource "bindings", which schedulers older
+// than pods/binding POST Bindings to: the same binding, of the pod the
+// Binding names, in the namespace of the URL.
+func LegacyBindings(pods *registry.Store) *registry.Resource {
+	return &registry.Resource{Version: "v1", Name: "bindings", Kind: "Binding", Namespaced: true, Verbs: []string{"create"},
+		Compute: func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error) {
+			b := obj.(*corev1.Binding)
+			return bind(ctx, pods, b.Namespace, b, len(opts.DryRun) > 0)
+		}}
+}
+
+// bind assigns the pod b names to b's target.
+func bind(ctx context.Context, pods *registry.Store, ns string, b *corev1.Binding, dryRun bool) (runtime.Object, error) {
+	name := b.Name
+	if errs := validateBinding(b); len(errs) > 0 {
+		// kube returns the aggregate as a plain error: a 500 with no
+		// reason.
+		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Message: errs.ToAggregate().Error()}}
+	}
+	refused := func(msg string) error {
+		return apierrors.NewConflict(schema.GroupResource{Resource: "pods/binding"}, name, errors.New(msg))
+	}
+	_, _, err := pods.Update(ctx, ns, name, bindingWrite, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+		if old == nil {
+			return nil, apierrors.NewNotFound(corev1.Resource("pods"), name)
+		}
+		pod := old.(*corev1.Pod)
+		if err := pods.CheckPreconditions(name, pod, bindingPreconditions(b)); err != nil {
+			return nil, err
+		}
+		switch {
+		case pod.DeletionTimestamp != nil:
+			return nil, refused(fmt.Sprintf("pod %s is being deleted, cannot be assigned to a host", pod.Name))
+		case pod.Spec.NodeName != "":
+			return nil, refused(fmt.Sprintf("pod %v is already assigned to node %q", pod.Name, pod.Spec.NodeName))
+		case len(pod.Spec.SchedulingGates) != 0:
+			return nil, refused(fmt.Sprintf("pod %v has non-empty .spec.schedulingGates", pod.Name))
+		}
+		pod.Spec.NodeName = b.Target.Name
+		if len(b.Annotations) > 0 && pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		for k, v := range b.Annotations {
+			pod.Annotations[k] = v
+		}
+		setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, ObservedGeneration: pod.Generation})
+		return pod, nil
+	}, nil, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	return &metav1.Status{Status: metav1.StatusSuccess}, nil
 }
 
 // bindingPreconditions are the Binding's uid and resourceVersion, those
