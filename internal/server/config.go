@@ -178,6 +178,12 @@ type Config struct {
 	// no flag: tests shorten it).
 	ServiceRepairInterval time.Duration
 
+	// ComponentHealthz are the healthz URLs that componentstatuses checks
+	// for the scheduler and the controller manager; nil is kube's
+	// (https://127.0.0.1:10259/healthz and :10257). No flag: tests set
+	// servers of their own.
+	ComponentHealthz map[string]string
+
 	// Extra are more handlers on the MUX, by ServeMux pattern, behind
 	// every filter (for embedding, and for tests).
 	Extra map[string]http.Handler

@@ -227,6 +227,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	for _, r := range append(append(an.rows, az.rows...), builtin.Typed(core.LegacyBindings(pods))...) {
 		stores = append(stores, registry.NewStore(r, nil))
 	}
+	csRow, csChecks := core.ComponentStatuses(controlPlaneComponents(cfg, s.etcd.client))
+	stores = append(stores, registry.NewStore(builtin.Typed(csRow)[0], csChecks))
 	cat := registry.NewCatalogue()
 	proxySubresources(cfg, cat, stores)
 	if err := kubeletSubresources(cfg, cat, stores, az.authorizer); err != nil {
