@@ -41,7 +41,7 @@ func Resources() []*registry.Resource {
 		{Version: "v1", Name: "serviceaccounts", Kind: "ServiceAccount", Namespaced: true, ShortNames: []string{"sa"},
 			ReturnDeletedObject: true, Table: serviceAccountTable, Hooks: &registry.Hooks{Warnings: serviceAccountWarnings}},
 		{Version: "v1", Name: "events", Kind: "Event", Namespaced: true, ShortNames: []string{"ev"},
-			Names: registry.PathSegment, Fields: EventFields, Table: EventTable,
+			Names: registry.PathSegment, Fields: EventFields, Table: EventTable, Hooks: eventHooks, AllowCreateOnUpdate: true,
 			AnyFinalizers: true}, // (kube checks a core event's metadata less than an events.k8s.io one's)
 		{Version: "v1", Name: "nodes", Kind: "Node", ShortNames: []string{"no"}, Subresources: []*registry.Subresource{registry.Status},
 			KeyPrefix: "minions", KeepStatusOnCreate: true, Hooks: nodeHooks, Fields: nodeFields, Table: nodeTable},

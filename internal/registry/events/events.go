@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 	"kapi/internal/registry/core"
@@ -22,7 +23,8 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "events.k8s.io", Version: "v1", Name: "events", Kind: "Event", Namespaced: true,
 			ShortNames: []string{"ev"}, KeyPrefix: "events", StorageGroup: registry.CoreGroup,
-			Convert: &registry.Conversion{ToStorage: toCore, FromStorage: fromCore}, Fields: fields, Table: table},
+			Convert: &registry.Conversion{ToStorage: toCore, FromStorage: fromCore}, Fields: fields, Table: table,
+			AllowCreateOnUpdate: true, Hooks: &registry.Hooks{Validate: validate}},
 	}
 }
 
@@ -59,4 +61,14 @@ func fields(obj runtime.Object) map[string]string {
 		return core.EventFields(ToCore(e))
 	}
 	return core.EventFields(obj)
+}
+
+// validate is kube's validation of an event written through this API, on
+// its core/v1 form.
+func validate(obj, old runtime.Object) field.ErrorList {
+	var o *corev1.Event
+	if old != nil {
+		o = ToCore(old.(*eventsv1.Event))
+	}
+	return core.ValidateEventStrict(ToCore(obj.(*eventsv1.Event)), o)
 }
