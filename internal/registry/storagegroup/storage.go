@@ -21,7 +21,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
 			ReturnDeletedObject: true, Hooks: storageClassHooks, Table: storageClassTable},
 		{Group: group, Version: "v1", Name: "volumeattachments", Kind: "VolumeAttachment", Subresources: []*registry.Subresource{registry.Status},
-			ReturnDeletedObject: true, Table: volumeAttachmentTable},
+			ReturnDeletedObject: true, Table: volumeAttachmentTable, Hooks: volumeAttachmentHooks},
 		{Group: group, Version: "v1", Name: "volumeattributesclasses", Kind: "VolumeAttributesClass",
 			ShortNames: []string{"vac"}, ReturnDeletedObject: true, Table: volumeAttributesClassTable},
 	}
