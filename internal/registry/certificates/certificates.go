@@ -25,7 +25,7 @@ func Resources() []*registry.Resource {
 			ShortNames: []string{"csr"}, Subresources: []*registry.Subresource{csrStatus, csrApproval}, Names: registry.PathSegment,
 			Fields: csrFields, Table: csrTable, Hooks: csrHooks},
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
-			Names: registry.PathSegment, Fields: clusterTrustBundleFields, Table: clusterTrustBundleTable},
+			Names: registry.PathSegment, Fields: clusterTrustBundleFields, Table: clusterTrustBundleTable, Hooks: clusterTrustBundleHooks},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
 			Fields: podCertificateRequestFields, Subresources: []*registry.Subresource{registry.Status}},
 	}
