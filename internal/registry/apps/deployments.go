@@ -71,18 +71,10 @@ var (
 	}
 )
 
-// workloadWarnings are kube's warnings about a Deployment or ReplicaSet:
-// its name and template when it is created, its template when an update
-// moves its generation.
+// workloadWarnings are kube's warnings about a Deployment or ReplicaSet
+// and its template.
 func workloadWarnings(obj, old runtime.Object, name string, tpl *corev1.PodTemplateSpec) []string {
-	var w []string
-	if old == nil {
-		w = core.WorkloadNameWarnings(name)
-	}
-	if core.SpecChanged(obj, old) {
-		w = append(w, core.TemplateWarnings(field.NewPath("spec", "template"), tpl)...)
-	}
-	return w
+	return core.WorkloadWarnings(obj, old, name, func() []string { return core.TemplateWarnings(field.NewPath("spec", "template"), tpl) })
 }
 
 // statefulSetWarnings: the template's when it is created or its

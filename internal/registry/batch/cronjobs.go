@@ -25,14 +25,9 @@ var cronJobHooks = &registry.Hooks{
 	Validate:         func(obj, _ runtime.Object) field.ErrorList { return validateCronJob(obj.(*batchv1.CronJob)) },
 	Warnings: func(obj, old runtime.Object) []string {
 		cj := obj.(*batchv1.CronJob)
-		var w []string
-		if old == nil {
-			w = core.WorkloadNameWarnings(cj.Name)
-		}
-		if core.SpecChanged(obj, old) {
-			w = append(w, jobSpecWarnings(field.NewPath("spec", "jobTemplate", "spec"), &cj.Spec.JobTemplate.Spec)...)
-		}
-		return w
+		return core.WorkloadWarnings(obj, old, cj.Name, func() []string {
+			return jobSpecWarnings(field.NewPath("spec", "jobTemplate", "spec"), &cj.Spec.JobTemplate.Spec)
+		})
 	},
 }
 

@@ -46,14 +46,7 @@ var jobHooks = &registry.Hooks{
 	},
 	Warnings: func(obj, old runtime.Object) []string {
 		job := obj.(*batchv1.Job)
-		var w []string
-		if old == nil {
-			w = core.WorkloadNameWarnings(job.Name)
-		}
-		if core.SpecChanged(obj, old) {
-			w = append(w, jobSpecWarnings(field.NewPath("spec"), &job.Spec)...)
-		}
-		return w
+		return core.WorkloadWarnings(obj, old, job.Name, func() []string { return jobSpecWarnings(field.NewPath("spec"), &job.Spec) })
 	},
 }
 

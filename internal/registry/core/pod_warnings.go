@@ -40,14 +40,21 @@ func TemplateWarnings(path *field.Path, tpl *corev1.PodTemplateSpec) []string {
 	return podSpecWarnings(path, &tpl.Spec, tpl.Annotations)
 }
 
-// WorkloadNameWarnings are the warnings about the name of a new object
-// whose name its pods' names and hostnames start with (a Deployment, a
-// Job).
-func WorkloadNameWarnings(name string) []string {
-	if msgs := validation.IsDNS1123Label(name); len(msgs) != 0 {
-		return []string{fmt.Sprintf("metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: %v", msgs)}
+// WorkloadWarnings are kube's warnings about a workload whose name its
+// pods' names and hostnames start with (a Deployment, a Job): its name
+// when it is created, and what spec finds (its template's) when it is
+// created or an update moves its generation.
+func WorkloadWarnings(obj, old runtime.Object, name string, spec func() []string) []string {
+	var w []string
+	if old == nil {
+		if msgs := validation.IsDNS1123Label(name); len(msgs) != 0 {
+			w = append(w, fmt.Sprintf("metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: %v", msgs))
+		}
 	}
-	return nil
+	if SpecChanged(obj, old) {
+		w = append(w, spec()...)
+	}
+	return w
 }
 
 // SpecChanged tells whether an update (old not nil) changed what its

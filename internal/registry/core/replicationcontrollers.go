@@ -43,14 +43,12 @@ var replicationControllerHooks = &registry.Hooks{
 	// about the old one; kapi warns about the one written.)
 	Warnings: func(obj, old runtime.Object) []string {
 		rc := obj.(*corev1.ReplicationController)
-		var w []string
-		if old == nil {
-			w = WorkloadNameWarnings(rc.Name)
-		}
-		if rc.Spec.Template != nil && SpecChanged(obj, old) {
-			w = append(w, TemplateWarnings(field.NewPath("spec", "template"), rc.Spec.Template)...)
-		}
-		return w
+		return WorkloadWarnings(obj, old, rc.Name, func() []string {
+			if rc.Spec.Template == nil {
+				return nil
+			}
+			return TemplateWarnings(field.NewPath("spec", "template"), rc.Spec.Template)
+		})
 	},
 }
 

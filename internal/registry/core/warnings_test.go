@@ -88,8 +88,13 @@ func TestPodWarnings(t *testing.T) {
 	if len(got) != len(want)-1 || got[0] != "spec.template."+want[1] || got[5] != "spec.template."+want[6] {
 		t.Errorf("template warnings: %q", got)
 	}
-	if got := WorkloadNameWarnings("web.1"); len(got) != 1 || !strings.HasPrefix(got[0], "metadata.name: this is used in Pod names and hostnames") {
-		t.Errorf("workload name warnings: %q", got)
+	rc := &corev1.ReplicationController{ObjectMeta: metav1.ObjectMeta{Name: "web.1", Generation: 1}}
+	if got := WorkloadWarnings(rc, nil, rc.Name, func() []string { return []string{"t"} }); len(got) != 2 ||
+		!strings.HasPrefix(got[0], "metadata.name: this is used in Pod names and hostnames") || got[1] != "t" {
+		t.Errorf("a new workload's warnings: %q", got)
+	}
+	if got := WorkloadWarnings(rc, rc.DeepCopy(), rc.Name, func() []string { return []string{"t"} }); got != nil {
+		t.Errorf("warnings of an update that left the generation: %q", got)
 	}
 }
 
