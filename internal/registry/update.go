@@ -256,7 +256,7 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
 	}
-	if sub == nil {
+	if sub == nil || sub.ChangesSpec {
 		st.warn(ctx, obj, old)
 	}
 	if adm != nil {
