@@ -82,6 +82,7 @@ func defaultStorageClass(sc *storagev1.StorageClass) {
 var csiDriverHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) { defaultCSIDriver(&obj.(*storagev1.CSIDriver).Spec) },
 	PrepareForUpdate: func(obj, _ runtime.Object) { defaultCSIDriver(&obj.(*storagev1.CSIDriver).Spec) },
+	Validate:         validateCSIDriver,
 }
 
 func defaultCSIDriver(s *storagev1.CSIDriverSpec) {

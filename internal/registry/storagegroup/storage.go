@@ -15,7 +15,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "csidrivers", Kind: "CSIDriver", ShortNames: []string{"csid"},
 			ReturnDeletedObject: true, Hooks: csiDriverHooks, Table: csiDriverTable},
 		{Group: group, Version: "v1", Name: "csinodes", Kind: "CSINode", Subresources: []*registry.Subresource{registry.Status},
-			ReturnDeletedObject: true, Table: csiNodeTable},
+			ReturnDeletedObject: true, Table: csiNodeTable, Hooks: &registry.Hooks{Validate: validateCSINode}},
 		{Group: group, Version: "v1", Name: "csistoragecapacities", Kind: "CSIStorageCapacity", Namespaced: true,
 			Table: csiStorageCapacityTable, Hooks: &registry.Hooks{Warnings: csiStorageCapacityWarnings}},
 		{Group: group, Version: "v1", Name: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
