@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -104,6 +106,22 @@ spec:
 		t.Fatal(err)
 	}
 	seen("deployment status")
+
+	// Endpoints and EndpointSlices (whose hooks kapi makes at start-up)
+	// warn about addresses in a non-standard form.
+	ep := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "ep"}, Subsets: []corev1.EndpointSubset{{
+		Addresses: []corev1.EndpointAddress{{IP: "fd00::0:1"}}, Ports: []corev1.EndpointPort{{Port: 80}}}}}
+	if _, err := c.CoreV1().Endpoints(ns).Create(ctx, ep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("endpoints", "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice",
+		`subsets[0].addresses[0].ip: IPv6 address "fd00::0:1" should be in RFC 5952 canonical format ("fd00::1")`)
+	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "eps"}, AddressType: discoveryv1.AddressTypeIPv6,
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"fd00::0:1"}}}}
+	if _, err := c.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("endpoint slice", `endpoints[0].addresses[0]: IPv6 address "fd00::0:1" should be in RFC 5952 canonical format ("fd00::1")`)
 
 	// A dry run warns as a write does; an invalid object gets its 422 and
 	// no warnings.

@@ -39,9 +39,10 @@ func EndpointIP(ip string, p *field.Path, allowLoopback bool) field.ErrorList {
 	return field.ErrorList{field.Invalid(p, ip, msg)}
 }
 
-// EndpointsHooks validate the addresses of core/v1 Endpoints.
+// EndpointsHooks validate the addresses of core/v1 Endpoints, and warn
+// about them as kube does.
 func EndpointsHooks(allowLoopback bool) *registry.Hooks {
-	return &registry.Hooks{Validate: func(obj, _ runtime.Object) field.ErrorList {
+	return &registry.Hooks{Warnings: endpointsWarnings, Validate: func(obj, _ runtime.Object) field.ErrorList {
 		var errs field.ErrorList
 		for i, s := range obj.(*corev1.Endpoints).Subsets {
 			sp := field.NewPath("subsets").Index(i)

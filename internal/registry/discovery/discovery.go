@@ -22,7 +22,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "discovery.k8s.io", Version: "v1", Name: "endpointslices", Kind: "EndpointSlice", Namespaced: true,
-			Generation: true, Table: endpointSliceTable, Hooks: &registry.Hooks{Warnings: endpointSliceWarnings}},
+			Generation: true, Table: endpointSliceTable},
 	}
 }
 

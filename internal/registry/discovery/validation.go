@@ -23,9 +23,9 @@ const (
 // Hooks validate EndpointSlices as kube-apiserver does: the address type,
 // each endpoint's addresses of that type (never loopback or link-local
 // unless allowLoopback, --proxy-allow-loopback), unique port names and
-// known protocols.
+// known protocols; and warn about them as kube does.
 func Hooks(allowLoopback bool) *registry.Hooks {
-	return &registry.Hooks{Validate: func(obj, _ runtime.Object) field.ErrorList {
+	return &registry.Hooks{Warnings: endpointSliceWarnings, Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validate(obj.(*discoveryv1.EndpointSlice), allowLoopback)
 	}}
 }
