@@ -77,22 +77,21 @@ var deprecatedPodAnnotations = []struct{ key, message string }{
 	{"security.alpha.kubernetes.io/unsafe-sysctls", `non-functional in v1.11+; use the "sysctls" field instead`},
 }
 
-// deprecatedVolumes names the volume plugins that are deprecated or gone,
-// by their field.
+// deprecatedVolumes are a pod volume's deprecated plugins, by their
+// field, in kube's order.
 var deprecatedVolumes = []struct {
-	field   string
-	set     func(*corev1.Volume) bool
-	message string
+	field string
+	set   func(*corev1.Volume) bool
 }{
-	{"photonPersistentDisk", func(v *corev1.Volume) bool { return v.PhotonPersistentDisk != nil }, "deprecated in v1.11, non-functional in v1.16+"},
-	{"gitRepo", func(v *corev1.Volume) bool { return v.GitRepo != nil }, "deprecated in v1.11"},
-	{"scaleIO", func(v *corev1.Volume) bool { return v.ScaleIO != nil }, "deprecated in v1.16, non-functional in v1.22+"},
-	{"flocker", func(v *corev1.Volume) bool { return v.Flocker != nil }, "deprecated in v1.22, non-functional in v1.25+"},
-	{"storageOS", func(v *corev1.Volume) bool { return v.StorageOS != nil }, "deprecated in v1.22, non-functional in v1.25+"},
-	{"quobyte", func(v *corev1.Volume) bool { return v.Quobyte != nil }, "deprecated in v1.22, non-functional in v1.25+"},
-	{"glusterfs", func(v *corev1.Volume) bool { return v.Glusterfs != nil }, "deprecated in v1.25, non-functional in v1.26+"},
-	{"cephfs", func(v *corev1.Volume) bool { return v.CephFS != nil }, "deprecated in v1.28, non-functional in v1.31+"},
-	{"rbd", func(v *corev1.Volume) bool { return v.RBD != nil }, "deprecated in v1.28, non-functional in v1.31+"},
+	{"photonPersistentDisk", func(v *corev1.Volume) bool { return v.PhotonPersistentDisk != nil }},
+	{"gitRepo", func(v *corev1.Volume) bool { return v.GitRepo != nil }},
+	{"scaleIO", func(v *corev1.Volume) bool { return v.ScaleIO != nil }},
+	{"flocker", func(v *corev1.Volume) bool { return v.Flocker != nil }},
+	{"storageOS", func(v *corev1.Volume) bool { return v.StorageOS != nil }},
+	{"quobyte", func(v *corev1.Volume) bool { return v.Quobyte != nil }},
+	{"glusterfs", func(v *corev1.Volume) bool { return v.Glusterfs != nil }},
+	{"cephfs", func(v *corev1.Volume) bool { return v.CephFS != nil }},
+	{"rbd", func(v *corev1.Volume) bool { return v.RBD != nil }},
 }
 
 func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, annotations map[string]string) []string {
@@ -136,7 +135,7 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, annotations map[str
 		p := specPath.Child("volumes").Index(i)
 		for _, d := range deprecatedVolumes {
 			if d.set(v) {
-				w.add("%s: %s", p.Child(d.field), d.message)
+				w.add("%s: %s", p.Child(d.field), deprecatedPlugins[d.field])
 			}
 		}
 		if v.Ephemeral != nil && v.Ephemeral.VolumeClaimTemplate != nil {

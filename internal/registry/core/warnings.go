@@ -26,6 +26,20 @@ func (w *warnings) fractionalBytes(path *field.Path, list corev1.ResourceList, r
 	}
 }
 
+// deprecatedPlugins is kube's word on each deprecated or removed volume
+// plugin, by its field, for pods' volumes and persistent volumes alike.
+var deprecatedPlugins = map[string]string{
+	"photonPersistentDisk": "deprecated in v1.11, non-functional in v1.16+",
+	"gitRepo":              "deprecated in v1.11",
+	"scaleIO":              "deprecated in v1.16, non-functional in v1.22+",
+	"flocker":              "deprecated in v1.22, non-functional in v1.25+",
+	"storageOS":            "deprecated in v1.22, non-functional in v1.25+",
+	"quobyte":              "deprecated in v1.22, non-functional in v1.25+",
+	"glusterfs":            "deprecated in v1.25, non-functional in v1.26+",
+	"cephfs":               "deprecated in v1.28, non-functional in v1.31+",
+	"rbd":                  "deprecated in v1.28, non-functional in v1.31+",
+}
+
 // deprecatedNodeLabels are the node labels that have a newer name.
 var deprecatedNodeLabels = map[string]string{
 	"beta.kubernetes.io/arch":                  `deprecated since v1.14; use "kubernetes.io/arch" instead`,
@@ -166,18 +180,14 @@ func persistentVolumeWarnings(obj, _ runtime.Object) []string {
 	}
 	s := &pv.Spec.PersistentVolumeSource
 	for _, d := range []struct {
-		field, deprecated, gone string
-		set                     bool
+		field string
+		set   bool
 	}{
-		{"cephfs", "1.28", "1.31", s.CephFS != nil},
-		{"photonPersistentDisk", "1.11", "1.16", s.PhotonPersistentDisk != nil},
-		{"scaleIO", "1.16", "1.22", s.ScaleIO != nil},
-		{"storageOS", "1.22", "1.25", s.StorageOS != nil},
-		{"glusterfs", "1.25", "1.26", s.Glusterfs != nil},
-		{"rbd", "1.28", "1.31", s.RBD != nil},
+		{"cephfs", s.CephFS != nil}, {"photonPersistentDisk", s.PhotonPersistentDisk != nil}, {"scaleIO", s.ScaleIO != nil},
+		{"storageOS", s.StorageOS != nil}, {"glusterfs", s.Glusterfs != nil}, {"rbd", s.RBD != nil},
 	} {
 		if d.set {
-			w.add("%s: deprecated in v%s, non-functional in v%s+", spec.Child(d.field), d.deprecated, d.gone)
+			w.add("%s: %s", spec.Child(d.field), deprecatedPlugins[d.field])
 		}
 	}
 	return w
