@@ -45,7 +45,7 @@ func controlPlaneComponents(cfg Config, client *clientv3.Client) []core.Componen
 		out = append(out, core.Component{Name: fmt.Sprintf("etcd-%d", i), Check: func(ctx context.Context) (corev1.ConditionStatus, string, string) {
 			var err error
 			if ep == "" {
-				_, err = client.Get(ctx, "health-check-kapi", clientv3.WithCountOnly())
+				err = etcdAnswers(ctx, client)
 			} else {
 				_, err = client.Status(ctx, ep)
 			}

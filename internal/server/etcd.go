@@ -56,11 +56,18 @@ func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := c.Get(sctx, "health-check-kapi", clientv3.WithCountOnly()); err != nil {
+	if err := etcdAnswers(sctx, c); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("etcd %v does not answer: %w", cfg.EtcdServers, err)
 	}
 	return &etcdBackend{client: c, close: func() { c.Close() }}, nil
+}
+
+// etcdAnswers asks etcd for the count of one key: an error when it does
+// not answer.
+func etcdAnswers(ctx context.Context, c *clientv3.Client) error {
+	_, err := c.Get(ctx, "health-check-kapi", clientv3.WithCountOnly())
+	return err
 }
 
 func etcdTLS(cfg Config) (*tls.Config, error) {
