@@ -43,9 +43,16 @@ func maskTrailingDash(name string) string {
 	return name
 }
 
-// StandardFinalizers are kube's own finalizers, the only ones without a
+// standardFinalizers are kube's own finalizers, the only ones without a
 // domain.
-var StandardFinalizers = []string{"kubernetes", metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents}
+var standardFinalizers = []string{"kubernetes", metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents}
+
+// QualifiedFinalizer tells whether a finalizer name has a domain (a '/')
+// or is one of kube's own: the names a built-in object may have, and a
+// custom resource has without a warning.
+func QualifiedFinalizer(name string) bool {
+	return strings.Contains(name, "/") || slices.Contains(standardFinalizers, name)
+}
 
 // finalizerErrors checks the finalizers of an object of the row (new or
 // updated) beyond what every object's metadata must be: unless the row
@@ -56,7 +63,7 @@ func (r *Resource) finalizerErrors(m metav1.Object, path *field.Path) field.Erro
 	}
 	var errs field.ErrorList
 	for i, f := range m.GetFinalizers() {
-		if !strings.Contains(f, "/") && !slices.Contains(StandardFinalizers, f) {
+		if !QualifiedFinalizer(f) {
 			errs = append(errs, field.Invalid(path.Child("finalizers").Index(i), f, "name is neither a standard finalizer name nor is it fully qualified"))
 		}
 	}

@@ -81,7 +81,7 @@ func finalizerWarnings(obj, old runtime.Object) []string {
 	slices.Sort(added)
 	var w []string
 	for _, f := range slices.Compact(added) {
-		if strings.Contains(f, "/") || slices.Contains(registry.StandardFinalizers, f) {
+		if registry.QualifiedFinalizer(f) {
 			continue
 		}
 		if strings.Contains(f, ".") {
