@@ -51,7 +51,7 @@ func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, ob
 	if m, err := metaAccessor(obj); err == nil && s.store.R.Namespaced {
 		m.SetNamespace(s.namespace())
 	}
-	out, err := s.store.R.Compute(r.Context(), obj, opts)
+	out, err := s.store.R.Compute(r.Context(), obj, opts, nil)
 	if err != nil {
 		WriteError(w, r, err)
 		return

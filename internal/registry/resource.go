@@ -97,9 +97,25 @@ type Resource struct {
 	// request in (its namespace set from the URL for namespaced rows),
 	// with the request's options (dryRun), the answer out: an object of
 	// the row's kind, or a Status (sent with its code, 201 without one).
-	// The context carries the request's user (request.UserFrom). Such a
-	// resource has no table: asked for one, it answers 406.
-	Compute func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error)
+	// The context carries the request's user (request.UserFrom). Mutating
+	// admission has run on obj; Compute calls validate (validating
+	// admission) once its own checks pass and before it answers, as kube's
+	// computed resources call their createValidation. Such a resource has
+	// no table: asked for one, it answers 406.
+	Compute func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions, validate ValidateFunc) (runtime.Object, error)
+}
+
+// ValidateFunc is validating admission of a request's object that is
+// never stored (kube's rest.ValidateObjectFunc, createValidation).
+type ValidateFunc func(ctx context.Context, obj runtime.Object) error
+
+// Check runs v on obj; a nil v admits everything (a caller with no
+// request, as a unit test).
+func (v ValidateFunc) Check(ctx context.Context, obj runtime.Object) error {
+	if v == nil {
+		return nil
+	}
+	return v(ctx, obj)
 }
 
 // Hooks are per-type steps of a write, after the generic ones.

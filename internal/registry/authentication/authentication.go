@@ -42,7 +42,11 @@ func UserInfo(u *request.User) authenticationv1.UserInfo {
 	return info
 }
 
-func selfSubjectReview(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
+func selfSubjectReview(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
+	// kube asks validating admission before anything else here.
+	if err := validate.Check(ctx, obj); err != nil {
+		return nil, err
+	}
 	u := request.UserFrom(ctx)
 	if u == nil {
 		return nil, apierrors.NewInternalError(errors.New("no user in the request context"))
@@ -54,11 +58,14 @@ func selfSubjectReview(ctx context.Context, obj runtime.Object, _ *metav1.Create
 
 // tokenReview answers whether spec.token is valid for one of the spec's
 // audiences (the API audiences when none is given).
-func tokenReview(tokens TokenAuthenticator, apiAudiences []string) func(context.Context, runtime.Object, *metav1.CreateOptions) (runtime.Object, error) {
-	return func(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
+func tokenReview(tokens TokenAuthenticator, apiAudiences []string) func(context.Context, runtime.Object, *metav1.CreateOptions, registry.ValidateFunc) (runtime.Object, error) {
+	return func(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
 		tr := obj.(*authenticationv1.TokenReview)
 		if tr.Spec.Token == "" {
 			return nil, apierrors.NewBadRequest("token is required for TokenReview in authentication")
+		}
+		if err := validate.Check(ctx, obj); err != nil {
+			return nil, err
 		}
 		auds := tr.Spec.Audiences
 		if len(auds) == 0 {

@@ -35,10 +35,10 @@ type Reviews struct {
 // Resources returns the rows, answered by az and rules.
 func Resources(az authz.Authorizer, rules authz.RuleResolver) []*registry.Resource {
 	r := &Reviews{Authorizer: az, Rules: rules}
-	row := func(name, kind string, namespaced bool, compute func(context.Context, runtime.Object) (runtime.Object, error)) *registry.Resource {
+	row := func(name, kind string, namespaced bool, compute func(context.Context, runtime.Object, registry.ValidateFunc) (runtime.Object, error)) *registry.Resource {
 		return &registry.Resource{Group: group, Version: "v1", Name: name, Kind: kind, Namespaced: namespaced,
-			Verbs: []string{"create"}, Compute: func(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
-				return compute(ctx, obj)
+			Verbs: []string{"create"}, Compute: func(ctx context.Context, obj runtime.Object, _ *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
+				return compute(ctx, obj, validate)
 			}}
 	}
 	return []*registry.Resource{
@@ -55,7 +55,7 @@ func notA(kind string, obj runtime.Object) error {
 }
 
 // subject reviews what spec.user and spec.groups may do.
-func (r *Reviews) subject(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+func (r *Reviews) subject(ctx context.Context, obj runtime.Object, validate registry.ValidateFunc) (runtime.Object, error) {
 	sar, ok := obj.(*authorizationv1.SubjectAccessReview)
 	if !ok {
 		return nil, notA("SubjectAccessReview", obj)
@@ -63,12 +63,15 @@ func (r *Reviews) subject(ctx context.Context, obj runtime.Object) (runtime.Obje
 	if errs := validateSubject(sar); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(kind("SubjectAccessReview"), "", errs)
 	}
+	if err := validate.Check(ctx, obj); err != nil {
+		return nil, err
+	}
 	sar.Status = r.review(ctx, specUser(sar.Spec), sar.Spec.ResourceAttributes, sar.Spec.NonResourceAttributes)
 	return sar, nil
 }
 
 // local is a SubjectAccessReview confined to the namespace of its URL.
-func (r *Reviews) local(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+func (r *Reviews) local(ctx context.Context, obj runtime.Object, validate registry.ValidateFunc) (runtime.Object, error) {
 	sar, ok := obj.(*authorizationv1.LocalSubjectAccessReview)
 	if !ok {
 		return nil, notA("LocalSubjectAccessReview", obj)
@@ -83,12 +86,15 @@ func (r *Reviews) local(ctx context.Context, obj runtime.Object) (runtime.Object
 	if sar.Namespace == "" {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("namespace is required on this type: %v", sar.Namespace))
 	}
+	if err := validate.Check(ctx, obj); err != nil {
+		return nil, err
+	}
 	sar.Status = r.review(ctx, specUser(sar.Spec), sar.Spec.ResourceAttributes, sar.Spec.NonResourceAttributes)
 	return sar, nil
 }
 
 // self reviews the requesting user.
-func (r *Reviews) self(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+func (r *Reviews) self(ctx context.Context, obj runtime.Object, validate registry.ValidateFunc) (runtime.Object, error) {
 	sar, ok := obj.(*authorizationv1.SelfSubjectAccessReview)
 	if !ok {
 		return nil, notA("SelfSubjectAccessReview", obj)
@@ -99,6 +105,9 @@ func (r *Reviews) self(ctx context.Context, obj runtime.Object) (runtime.Object,
 	user := request.UserFrom(ctx)
 	if user == nil {
 		return nil, apierrors.NewBadRequest("no user present on request")
+	}
+	if err := validate.Check(ctx, obj); err != nil {
+		return nil, err
 	}
 	sar.Status = r.review(ctx, user, sar.Spec.ResourceAttributes, sar.Spec.NonResourceAttributes)
 	return sar, nil
@@ -128,7 +137,7 @@ func (r *Reviews) review(ctx context.Context, user *request.User, ra *authorizat
 }
 
 // rules lists what the requesting user may do in spec.namespace.
-func (r *Reviews) rules(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+func (r *Reviews) rules(ctx context.Context, obj runtime.Object, validate registry.ValidateFunc) (runtime.Object, error) {
 	srr, ok := obj.(*authorizationv1.SelfSubjectRulesReview)
 	if !ok {
 		return nil, notA("SelfSubjectRulesReview", obj)
@@ -139,6 +148,9 @@ func (r *Reviews) rules(ctx context.Context, obj runtime.Object) (runtime.Object
 	}
 	if srr.Spec.Namespace == "" {
 		return nil, apierrors.NewBadRequest("no namespace on request")
+	}
+	if err := validate.Check(ctx, obj); err != nil {
+		return nil, err
 	}
 	rr, nr, incomplete, err := r.Rules.RulesFor(ctx, user, srr.Spec.Namespace)
 	// kube-apiserver answers with the status alone, spec and metadata empty.

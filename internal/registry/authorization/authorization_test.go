@@ -54,7 +54,7 @@ func TestSelfSubjectAccessReview(t *testing.T) {
 	r := rows(f)["selfsubjectaccessreviews"]
 	ctx := request.WithUser(context.Background(), bob)
 	out, err := r.Compute(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "deployments", Group: "apps", Subresource: "scale", Namespace: "dev", Name: "web"}}}, nil)
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "deployments", Group: "apps", Subresource: "scale", Namespace: "dev", Name: "web"}}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSelfSubjectAccessReview(t *testing.T) {
 	f = &fake{decision: authz.Deny, err: errors.New("webhook down")}
 	r = rows(f)["selfsubjectaccessreviews"]
 	out, _ = r.Compute(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/metrics"}}}, nil)
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/metrics"}}}, nil, nil)
 	st = out.(*authorizationv1.SelfSubjectAccessReview).Status
 	if st.Allowed || !st.Denied || st.EvaluationError != "webhook down" || f.asked.ResourceRequest || f.asked.Path != "/metrics" {
 		t.Errorf("status %+v, asked %+v", st, f.asked)
@@ -81,14 +81,14 @@ func TestSelfSubjectAccessReview(t *testing.T) {
 	// Bad label selectors are noted, not fatal.
 	out, _ = r.Compute(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods",
-			LabelSelector: &authorizationv1.LabelSelectorAttributes{RawSelector: "a in ("}}}}, nil)
+			LabelSelector: &authorizationv1.LabelSelectorAttributes{RawSelector: "a in ("}}}}, nil, nil)
 	if e := out.(*authorizationv1.SelfSubjectAccessReview).Status.EvaluationError; e != "webhook down; spec.resourceAttributes.labelSelector ignored due to parse error" {
 		t.Errorf("evaluation error %q", e)
 	}
 
 	// Without a user, 400.
 	_, err = r.Compute(context.Background(), &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/"}}}, nil)
+		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Verb: "get", Path: "/"}}}, nil, nil)
 	if !apierrors.IsBadRequest(err) {
 		t.Errorf("no user: %v", err)
 	}
@@ -100,7 +100,7 @@ func TestSubjectAccessReview(t *testing.T) {
 	ctx := request.WithUser(context.Background(), bob)
 	out, err := r.Compute(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User: "alice", Groups: []string{"g"}, UID: "u1", Extra: map[string]authorizationv1.ExtraValue{"k": {"v"}},
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods", Version: "v1"}}}, nil)
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods", Version: "v1"}}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestReviewValidation(t *testing.T) {
 		{"wrong kind", "selfsubjectrulesreviews", &authorizationv1.SubjectAccessReview{}, 400, "not a SelfSubjectRulesReview"},
 	}
 	for _, c := range cases {
-		_, err := r[c.row].Compute(ctx, c.obj, nil)
+		_, err := r[c.row].Compute(ctx, c.obj, nil, nil)
 		var code int32
 		if se, ok := err.(apierrors.APIStatus); ok {
 			code = se.Status().Code
@@ -161,7 +161,7 @@ func TestSelfSubjectRulesReview(t *testing.T) {
 	f := &fake{err: errors.New("partial")}
 	r := rows(f)["selfsubjectrulesreviews"]
 	ctx := request.WithUser(context.Background(), bob)
-	out, err := r.Compute(ctx, &authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: "dev"}}, nil)
+	out, err := r.Compute(ctx, &authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: "dev"}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestSelfSubjectRulesReview(t *testing.T) {
 	}
 	// No rules: empty lists, not null (kubectl reads them).
 	out, _ = r.Compute(request.WithUser(ctx, &request.User{Name: "nobody"}),
-		&authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: "dev"}}, nil)
+		&authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: "dev"}}, nil, nil)
 	b, _ := json.Marshal(out)
 	if !strings.Contains(string(b), `"resourceRules":[],"nonResourceRules":[]`) {
 		t.Errorf("JSON %s", b)

@@ -31,7 +31,8 @@ func Binding(pods *registry.Store) *registry.Subresource {
 			if b.Name != name {
 				return nil, apierrors.NewBadRequest("name in URL does not match name in Binding object")
 			}
-			return bind(ctx, pods, ns, b, len(opts.DryRun) > 0)
+			// The handler has run both phases of admission.
+			return bind(ctx, pods, ns, b, len(opts.DryRun) > 0, nil)
 		})
 }
 
@@ -40,19 +41,23 @@ func Binding(pods *registry.Store) *registry.Subresource {
 // Binding names, in the namespace of the URL.
 func LegacyBindings(pods *registry.Store) *registry.Resource {
 	return &registry.Resource{Version: "v1", Name: "bindings", Kind: "Binding", Namespaced: true, Verbs: []string{"create"},
-		Compute: func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error) {
+		Compute: func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
 			b := obj.(*corev1.Binding)
-			return bind(ctx, pods, b.Namespace, b, len(opts.DryRun) > 0)
+			return bind(ctx, pods, b.Namespace, b, len(opts.DryRun) > 0, validate)
 		}}
 }
 
-// bind assigns the pod b names to b's target.
-func bind(ctx context.Context, pods *registry.Store, ns string, b *corev1.Binding, dryRun bool) (runtime.Object, error) {
+// bind assigns the pod b names to b's target, once validate (validating
+// admission, when the caller has not run it) admits b.
+func bind(ctx context.Context, pods *registry.Store, ns string, b *corev1.Binding, dryRun bool, validate registry.ValidateFunc) (runtime.Object, error) {
 	name := b.Name
 	if errs := validateBinding(b); len(errs) > 0 {
 		// kube returns the aggregate as a plain error: a 500 with no
 		// reason.
 		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Message: errs.ToAggregate().Error()}}
+	}
+	if err := validate.Check(ctx, b); err != nil {
+		return nil, err
 	}
 	refused := func(msg string) error {
 		return apierrors.NewConflict(schema.GroupResource{Resource: "pods/binding"}, name, errors.New(msg))
