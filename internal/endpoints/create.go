@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"context"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,7 +29,7 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	if s.store.R.Compute != nil {
-		h.compute(w, r, s, obj, &opts)
+		h.compute(w, r, s, obj, &opts, dry)
 		return
 	}
 	manager, err := managerName(r, opts.FieldManager)
@@ -46,12 +47,26 @@ func (h *Resources) create(w http.ResponseWriter, r *http.Request, s *scope) {
 }
 
 // compute answers a create of a resource that is never stored (an access
-// review): 201 with the computed object.
-func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, obj runtime.Object, opts *metav1.CreateOptions) {
+// review): 201 with the computed object. Admission sees it as a create,
+// as in kube-apiserver: the mutating phase here, the validating phase
+// when the row's own checks have passed (Compute calls it).
+func (h *Resources) compute(w http.ResponseWriter, r *http.Request, s *scope, obj runtime.Object, opts *metav1.CreateOptions, dry bool) {
 	if m, err := metaAccessor(obj); err == nil && s.store.R.Namespaced {
 		m.SetNamespace(s.namespace())
 	}
-	out, err := s.store.R.Compute(r.Context(), obj, opts, nil)
+	adm := h.admit(w, r, s, opts, dry)
+	obj, err := adm.Mutate(r.Context(), obj, nil)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	// Nothing is stored, so what validation charges (a quota's count) is
+	// not written.
+	validate := func(ctx context.Context, obj runtime.Object) error {
+		_, err := adm.Validate(ctx, obj, nil)
+		return err
+	}
+	out, err := s.store.R.Compute(r.Context(), obj, opts, validate)
 	if err != nil {
 		WriteError(w, r, err)
 		return
