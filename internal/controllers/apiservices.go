@@ -12,6 +12,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/apiregistration"
 )
 
 // APIServices registers an APIService for every group-version kapi
@@ -151,8 +152,7 @@ func locallyAvailable(s *apiregistrationv1.APIService) bool {
 }
 
 func setAvailable(s *apiregistrationv1.APIService) {
-	cond := apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue,
-		Reason: "Local", Message: "Local APIServices are always available", LastTransitionTime: metav1.Now()}
+	cond := apiregistration.LocalAvailable()
 	for i, c := range s.Status.Conditions {
 		if c.Type == apiregistrationv1.Available {
 			s.Status.Conditions[i] = cond

@@ -133,6 +133,7 @@ var Status = StatusSubresource()
 var metadataResets = map[string]func(m, old metaObject){
 	"metadata.labels":          func(m, old metaObject) { m.SetLabels(old.GetLabels()) },
 	"metadata.annotations":     func(m, old metaObject) { m.SetAnnotations(old.GetAnnotations()) },
+	"metadata.finalizers":      func(m, old metaObject) { m.SetFinalizers(old.GetFinalizers()) },
 	"metadata.ownerReferences": func(m, old metaObject) { m.SetOwnerReferences(old.GetOwnerReferences()) },
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,71 @@ func TestAPIServices(t *testing.T) {
 		return apierrors.IsNotFound(err)
 	}); err != nil {
 		t.Fatal("the CRD's APIService outlived the CRD")
+	}
+
+	// kube-aggregator's validation, with its messages.
+	port := func(p int32) *int32 { return &p }
+	for _, c := range []struct {
+		name string
+		spec apiregistrationv1.APIServiceSpec
+		want []string
+	}{
+		{"v1.other.example.com", apiregistrationv1.APIServiceSpec{Group: "example.com", Version: "v1", GroupPriorityMinimum: 100, VersionPriority: 10},
+			[]string{"metadata.name: Invalid value: \"v1.other.example.com\": must be `spec.version+\".\"+spec.group`: \"v1.example.com\""}},
+		{"v1beta1.", apiregistrationv1.APIServiceSpec{Version: "v1beta1", GroupPriorityMinimum: 100, VersionPriority: 10},
+			[]string{"spec.group: Required value: only v1 may have an empty group and it better be legacy kube"}},
+		{"v1.example.com", apiregistrationv1.APIServiceSpec{Group: "example.com", Version: "v1"},
+			[]string{"spec.groupPriorityMinimum: Invalid value: 0: must be positive and less than 20000",
+				"spec.versionPriority: Invalid value: 0: must be positive and less than 1000"}},
+		{"v1.example.com", apiregistrationv1.APIServiceSpec{Group: "example.com", Version: "v1", GroupPriorityMinimum: 100, VersionPriority: 10,
+			CABundle: []byte("x"), InsecureSkipTLSVerify: true},
+			[]string{`spec.caBundle: Invalid value: "1 bytes": local APIServices may not have a caBundle`,
+				"spec.insecureSkipTLSVerify: Invalid value: true: local APIServices may not have insecureSkipTLSVerify"}},
+		{"v1.example.com", apiregistrationv1.APIServiceSpec{Group: "example.com", Version: "v1", GroupPriorityMinimum: 100, VersionPriority: 10,
+			Service: &apiregistrationv1.ServiceReference{Port: port(0)}},
+			[]string{"spec.service.namespace: Required value", "spec.service.name: Required value",
+				"spec.service.port: Invalid value: 0: port is not valid: must be between 1 and 65535, inclusive"}},
+	} {
+		_, err := api.Create(ctx, &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: c.name}, Spec: c.spec}, metav1.CreateOptions{})
+		if !apierrors.IsInvalid(err) {
+			t.Errorf("%s %+v: %v", c.name, c.spec, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v lacks %s", c.name, err, w)
+			}
+		}
+	}
+
+	// A local APIService is Available as it is created; a service's gets
+	// port 443. The status subresource writes the conditions alone.
+	local, err := api.Create(ctx, &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: "v1.local.example.com"},
+		Spec: apiregistrationv1.APIServiceSpec{Group: "local.example.com", Version: "v1", GroupPriorityMinimum: 100, VersionPriority: 10}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := local.Status.Conditions; len(c) != 1 || c[0].Reason != "Local" || c[0].Status != apiregistrationv1.ConditionTrue {
+		t.Errorf("a new local APIService's conditions: %+v", c)
+	}
+	remote, err := api.Create(ctx, &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: "v1.remote.example.com"},
+		Spec: apiregistrationv1.APIServiceSpec{Group: "remote.example.com", Version: "v1", GroupPriorityMinimum: 100, VersionPriority: 10,
+			Service: &apiregistrationv1.ServiceReference{Namespace: "default", Name: "remote"}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := remote.Spec.Service.Port; p == nil || *p != 443 {
+		t.Errorf("a service's port: %v", p)
+	}
+	local.Status.Conditions[0].Status = "Maybe"
+	if _, err := api.UpdateStatus(ctx, local, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) ||
+		!strings.Contains(err.Error(), `status.conditions[0].status: Unsupported value: "Maybe": supported values: "True", "False", "Unknown"`) {
+		t.Errorf("a condition's status Maybe: %v", err)
+	}
+	local.Status.Conditions[0].Status = apiregistrationv1.ConditionFalse
+	local.Labels = map[string]string{"through": "status"}
+	out, err := api.UpdateStatus(ctx, local, metav1.UpdateOptions{})
+	if err != nil || out.Labels["through"] != "" || out.Status.Conditions[0].Status != apiregistrationv1.ConditionFalse {
+		t.Errorf("a status write: %v %v %+v", err, out.Labels, out.Status.Conditions)
 	}
 }
