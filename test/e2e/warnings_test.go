@@ -116,12 +116,22 @@ spec:
 	}
 	seen("endpoints", "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice",
 		`subsets[0].addresses[0].ip: IPv6 address "fd00::0:1" should be in RFC 5952 canonical format ("fd00::1")`)
+	// An EndpointSlice's IPv6 addresses must be canonical since kube 1.36
+	// (StrictIPCIDRValidation): the same address is a 422 there, with no
+	// warning; a new FQDN slice is warned about.
 	slice := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "eps"}, AddressType: discoveryv1.AddressTypeIPv6,
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"fd00::0:1"}}}}
+	if _, err := c.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); !apierrors.IsInvalid(err) ||
+		!strings.Contains(err.Error(), `endpoints[0].addresses[0]: Invalid value: "fd00::0:1": must be in canonical form ("fd00::1")`) {
+		t.Fatalf("a slice's non-canonical IPv6 address: %v", err)
+	}
+	seen("endpoint slice refused")
+	slice = &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "eps"}, AddressType: discoveryv1.AddressTypeFQDN,
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"web.example.com"}}}}
 	if _, err := c.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	seen("endpoint slice", `endpoints[0].addresses[0]: IPv6 address "fd00::0:1" should be in RFC 5952 canonical format ("fd00::1")`)
+	seen("endpoint slice", "spec.addressType: FQDN endpoints are deprecated")
 
 	// A dry run warns as a write does; an invalid object gets its 422 and
 	// no warnings.
