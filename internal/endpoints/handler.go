@@ -151,7 +151,10 @@ func scopeMatches(res *registry.Resource, info *request.Info) bool {
 		return true
 	}
 	if res.Namespaced {
-		return info.Namespace != "" || info.Name == ""
+		// A list across namespaces may select one name (its
+		// fieldSelector names it in info): only a name in the path
+		// needs a namespace.
+		return info.Namespace != "" || len(info.Parts) < 2
 	}
 	return info.Namespace == ""
 }
