@@ -267,10 +267,22 @@ func (st *Store) predicate(labelSel, fieldSel string) (storage.Predicate, error)
 			return p, apierrors.NewBadRequest(err.Error())
 		}
 		supported := st.fieldSet(st.New())
-		for _, r := range sel.Requirements() {
-			if _, ok := supported[r.Field]; !ok {
-				return p, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", r.Field))
+		sel, err = sel.Transform(func(label, value string) (string, string, error) {
+			if to, ok := st.R.FieldAliases[label]; ok {
+				label = to
 			}
+			switch _, ok := supported[label]; {
+			case ok:
+				return label, value, nil
+			case st.R.Fields != nil:
+				return "", "", fmt.Errorf("field label not supported: %s", label)
+			case label == "metadata.namespace":
+				return label, value, nil
+			}
+			return "", "", fmt.Errorf("%q is not a known field selector: only %q, %q", label, "metadata.name", "metadata.namespace")
+		})
+		if err != nil {
+			return p, apierrors.NewBadRequest(err.Error())
 		}
 		p.Field = sel
 	}

@@ -78,8 +78,17 @@ type Resource struct {
 	// KeepStatusOnCreate: a create keeps the status it is given (nodes).
 	KeepStatusOnCreate bool
 	// Fields adds the type's own selectable fields (status.phase, ...) to
-	// metadata.name and metadata.namespace.
+	// metadata.name and metadata.namespace. A row with Fields converts
+	// field labels of its own, as a kind with kube's
+	// AddFieldLabelConversionFunc (and every custom resource): any other
+	// label is "field label not supported: x". A row without takes kube's
+	// default conversion: metadata.name and metadata.namespace (on a
+	// cluster-scoped kind too, where it is empty), and answers any other
+	// label with `"x" is not a known field selector: ...`.
 	Fields func(obj runtime.Object) map[string]string
+	// FieldAliases are field labels a selector may use for another
+	// (a pod's "spec.host", for spec.nodeName).
+	FieldAliases map[string]string
 	// Hooks are the type's defaulting and validation.
 	Hooks *Hooks
 	// Deprecation is the warning kube-apiserver sends with every request

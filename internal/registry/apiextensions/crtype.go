@@ -202,7 +202,9 @@ func cell(typ string, value interface{}, now time.Time) interface{} {
 // in their JSON form); a missing field is "".
 func selectableFields(fields []apiextensionsv1.SelectableField) (func(runtime.Object) map[string]string, error) {
 	if len(fields) == 0 {
-		return nil, nil
+		// None but metadata's; still the custom resources' own field
+		// labels, whose errors are kube's "field label not supported".
+		return func(runtime.Object) map[string]string { return nil }, nil
 	}
 	type selectable struct {
 		name string

@@ -24,7 +24,7 @@ func Resources() []*registry.Resource {
 			Generation:   true, Hooks: deploymentHooks, Table: DeploymentTable},
 		{Group: "apps", Version: "v1", Name: "replicasets", Kind: "ReplicaSet", Namespaced: true,
 			ShortNames: []string{"rs"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
-			Generation: true, Hooks: replicaSetHooks, Fields: replicaSetFields, Table: replicaSetTable},
+			Generation: true, Hooks: replicaSetHooks, Table: replicaSetTable},
 		{Group: "apps", Version: "v1", Name: "statefulsets", Kind: "StatefulSet", Namespaced: true,
 			ShortNames: []string{"sts"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
 			Generation: true, Hooks: statefulSetHooks, Table: statefulSetTable},

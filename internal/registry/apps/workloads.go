@@ -1,15 +1,12 @@
 package apps
 
 import (
-	"strconv"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry/core"
@@ -79,10 +76,4 @@ func validateReplicaSet(rs, old *appsv1.ReplicaSet) field.ErrorList {
 		errs = append(errs, selectorImmutable(s.Selector, old.Spec.Selector)...)
 	}
 	return errs
-}
-
-// replicaSetFields: replica sets select on status.replicas, as in
-// kube-apiserver.
-func replicaSetFields(obj runtime.Object) map[string]string {
-	return map[string]string{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}
 }

@@ -130,7 +130,8 @@ func validatePodSpecUpdate(spec, old *corev1.PodSpec) field.ErrorList {
 }
 
 // podFields are the pod fields kube-apiserver lets a field selector name
-// (pkg/registry/core/pod.ToSelectableFields).
+// (pkg/registry/core/pod.ToSelectableFields). kube takes status.podIPs as
+// a label but gives it no value, so that only an empty value matches.
 func podFields(obj runtime.Object) map[string]string {
 	pod := obj.(*corev1.Pod)
 	podIP := ""
@@ -138,13 +139,6 @@ func podFields(obj runtime.Object) map[string]string {
 		podIP = pod.Status.PodIPs[0].IP
 	} else {
 		podIP = pod.Status.PodIP
-	}
-	podIPs := ""
-	for i, ip := range pod.Status.PodIPs {
-		if i > 0 {
-			podIPs += ","
-		}
-		podIPs += ip.IP
 	}
 	return map[string]string{
 		"spec.nodeName":            pod.Spec.NodeName,
@@ -154,7 +148,7 @@ func podFields(obj runtime.Object) map[string]string {
 		"spec.hostNetwork":         strconv.FormatBool(pod.Spec.HostNetwork),
 		"status.phase":             string(pod.Status.Phase),
 		"status.podIP":             podIP,
-		"status.podIPs":            podIPs,
+		"status.podIPs":            "",
 		"status.nominatedNodeName": pod.Status.NominatedNodeName,
 	}
 }

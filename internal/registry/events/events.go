@@ -53,14 +53,22 @@ func fromCore(obj runtime.Object) (runtime.Object, error) {
 	return FromCore(e), nil
 }
 
-// fields are the core events' selectable fields: the store hands over
-// events in their stored, core/v1, form, and an empty served object when
-// it asks which fields exist.
+// fields are kube's field labels of events.k8s.io/v1 events
+// (AddFieldLabelConversionsForEvent): the core events' fields under this
+// API's names, without source. The store hands over events in their
+// stored, core/v1, form, and an empty served object when it asks which
+// fields exist.
 func fields(obj runtime.Object) map[string]string {
-	if e, ok := obj.(*eventsv1.Event); ok {
-		return core.EventFields(ToCore(e))
+	e, ok := obj.(*corev1.Event)
+	if !ok {
+		e = ToCore(obj.(*eventsv1.Event))
 	}
-	return core.EventFields(obj)
+	f := core.EventFields(e)
+	out := map[string]string{"reason": f["reason"], "reportingController": f["reportingComponent"], "type": f["type"]}
+	for _, k := range []string{"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"} {
+		out["regarding."+k] = f["involvedObject."+k]
+	}
+	return out
 }
 
 // validate is kube's validation of an event written through this API, on

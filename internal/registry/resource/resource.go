@@ -27,7 +27,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "resourceclaimtemplates", Kind: "ResourceClaimTemplate", Namespaced: true,
 			Table: ageOnly},
 		{Group: group, Version: "v1", Name: "resourceslices", Kind: "ResourceSlice", Generation: true,
-			Table: resourceSliceTable},
+			Fields: resourceSliceFields, Table: resourceSliceTable},
 	}
 }
 
@@ -83,4 +83,15 @@ var resourceSliceTable = &registry.TableDef{
 		}
 		return []interface{}{node, s.Spec.Driver, s.Spec.Pool.Name, registry.Age(s, now)}
 	},
+}
+
+// resourceSliceFields are kube's selectable fields of a ResourceSlice:
+// its node (kubelets' DRA plugins watch theirs), driver and pool.
+func resourceSliceFields(obj runtime.Object) map[string]string {
+	s := obj.(*resourcev1.ResourceSlice)
+	node := ""
+	if s.Spec.NodeName != nil {
+		node = *s.Spec.NodeName
+	}
+	return map[string]string{"spec.nodeName": node, "spec.driver": s.Spec.Driver, "spec.pool.name": s.Spec.Pool.Name}
 }
