@@ -234,14 +234,17 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	}
 	m.SetResourceVersion(oldMeta.GetResourceVersion())
 	keepSystemFields(m, oldMeta)
+	// The kind's defaults come before the generation is counted: kube
+	// defaults what it decodes, so that a write leaving out a defaulted
+	// field changes nothing (no new generation, no write).
+	if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
+		h.PrepareForUpdate(obj, old)
+	}
 	if st.R.Generation {
 		m.SetGeneration(oldMeta.GetGeneration())
 		if (sub == nil || sub.ChangesSpec) && specChanged(obj, old, st.R.HasStatus()) {
 			m.SetGeneration(oldMeta.GetGeneration() + 1)
 		}
-	}
-	if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
-		h.PrepareForUpdate(obj, old)
 	}
 	fld := field.NewPath("metadata")
 	errs := apimachineryvalidation.ValidateObjectMetaAccessor(m, st.R.Namespaced,
