@@ -55,6 +55,11 @@ type Subresource struct {
 	// ("https:web:8443" for a proxy). Connect errors before anything is
 	// written (not found, no host) are the client's Status.
 	Connect func(ctx context.Context, ns, name, rest string) (http.Handler, error)
+	// PrepareForUpdate adjusts the result of a write through the
+	// subresource in place of the row's Hooks.PrepareForUpdate (a
+	// namespace's finalize writes the finalizers a main update keeps);
+	// nil: the row's.
+	PrepareForUpdate func(obj, old runtime.Object)
 	// Validate checks the result of a write through the subresource in
 	// place of the row's Hooks.Validate (a custom resource's status is
 	// validated against the status schema alone); nil: the row's.

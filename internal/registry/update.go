@@ -237,7 +237,9 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	// The kind's defaults come before the generation is counted: kube
 	// defaults what it decodes, so that a write leaving out a defaulted
 	// field changes nothing (no new generation, no write).
-	if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
+	if sub != nil && sub.PrepareForUpdate != nil {
+		sub.PrepareForUpdate(obj, old)
+	} else if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
 		h.PrepareForUpdate(obj, old)
 	}
 	if st.R.Generation {
