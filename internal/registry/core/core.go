@@ -19,7 +19,7 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Version: "v1", Name: "namespaces", Kind: "Namespace", ShortNames: []string{"ns"},
 			Verbs:        []string{"create", "delete", "get", "list", "patch", "update", "watch"},
-			Subresources: []*registry.Subresource{registry.Status, namespaceFinalize}, Names: registry.DNSLabel,
+			Subresources: []*registry.Subresource{namespaceStatus, namespaceFinalize}, Names: registry.DNSLabel,
 			ReturnDeletedObject: true, Hooks: namespaceHooks, Fields: namespaceFields, Table: namespaceTable},
 		{Version: "v1", Name: "configmaps", Kind: "ConfigMap", Namespaced: true, ShortNames: []string{"cm"},
 			Hooks: configMapHooks, Table: configMapTable},

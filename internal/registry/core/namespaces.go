@@ -2,7 +2,9 @@ package core
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 )
@@ -10,7 +12,9 @@ import (
 // namespaceHooks: a new namespace is Active and carries the "kubernetes"
 // finalizer in spec.finalizers; deleting it makes it Terminating, and it
 // stays until the namespace controller has emptied it and removed that
-// finalizer through the finalize subresource.
+// finalizer through the finalize subresource, the only write that changes
+// spec.finalizers (kube's namespace strategy keeps them on an update).
+// Their names are kube's validateFinalizerName.
 var namespaceHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) {
 		ns := obj.(*corev1.Namespace)
@@ -20,8 +24,18 @@ var namespaceHooks = &registry.Hooks{
 		}
 		labelWithName(ns)
 	},
-	PrepareForUpdate: func(obj, _ runtime.Object) {
-		labelWithName(obj.(*corev1.Namespace))
+	PrepareForUpdate: func(obj, old runtime.Object) {
+		ns := obj.(*corev1.Namespace)
+		ns.Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
+		labelWithName(ns)
+	},
+	// An update keeps the stored finalizers, which kube does not check
+	// again.
+	Validate: func(obj, old runtime.Object) field.ErrorList {
+		if old != nil {
+			return nil
+		}
+		return namespaceFinalizerErrors(obj.(*corev1.Namespace), false)
 	},
 	PrepareForDelete: func(obj runtime.Object) {
 		obj.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating
@@ -41,6 +55,47 @@ var namespaceFinalize = &registry.Subresource{
 		out.Spec.Finalizers = in.(*corev1.Namespace).Spec.Finalizers
 		return out, nil
 	},
+	PrepareForUpdate: func(obj, _ runtime.Object) { labelWithName(obj.(*corev1.Namespace)) },
+	Validate: func(obj, _ runtime.Object) field.ErrorList {
+		return namespaceFinalizerErrors(obj.(*corev1.Namespace), true)
+	},
+}
+
+// namespaceStatus is kube's namespace status strategy: the phase is
+// Active, or Terminating once the namespace is being deleted.
+var namespaceStatus = func() *registry.Subresource {
+	s := registry.StatusSubresource()
+	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
+		ns := obj.(*corev1.Namespace)
+		p := field.NewPath("status", "Phase")
+		switch {
+		case ns.DeletionTimestamp.IsZero() && ns.Status.Phase != corev1.NamespaceActive:
+			return field.ErrorList{field.Invalid(p, ns.Status.Phase, "may only be 'Active' if `deletionTimestamp` is empty")}
+		case !ns.DeletionTimestamp.IsZero() && ns.Status.Phase != corev1.NamespaceTerminating:
+			return field.ErrorList{field.Invalid(p, ns.Status.Phase, "may only be 'Terminating' if `deletionTimestamp` is not empty")}
+		}
+		return nil
+	}
+	return s
+}()
+
+// namespaceFinalizerErrors is kube's validateFinalizerName of each of
+// spec.finalizers: a qualified name, unless it is one of kube's own.
+// kube's create names the list in its errors, its finalize the item
+// (indexed).
+func namespaceFinalizerErrors(ns *corev1.Namespace, indexed bool) field.ErrorList {
+	var errs field.ErrorList
+	for i, f := range ns.Spec.Finalizers {
+		p := field.NewPath("spec", "finalizers")
+		if indexed {
+			p = p.Index(i)
+		}
+		errs = append(errs, apimachineryvalidation.ValidateFinalizerName(string(f), p)...)
+		if !registry.QualifiedFinalizer(string(f)) {
+			errs = append(errs, field.Invalid(p, string(f), "name is neither a standard finalizer name nor is it fully qualified"))
+		}
+	}
+	return errs
 }
 
 func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
