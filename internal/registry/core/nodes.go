@@ -15,11 +15,14 @@ import (
 )
 
 // nodeHooks: a node's podCIDR and podCIDRs are one field (kube's
-// conversion), its taints are validated as kube-apiserver's ValidateNode
-// does, and its podCIDRs, once set, do not change.
+// conversion), its allocatable resources are its capacity unless it
+// says otherwise (kube's SetDefaults_NodeStatus: a node a test or kwok
+// makes with a capacity alone can still be scheduled to), its taints are
+// validated as kube-apiserver's ValidateNode does, and its podCIDRs, once
+// set, do not change.
 var nodeHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { nodeSpecAliases(&obj.(*corev1.Node).Spec) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { nodeSpecAliases(&obj.(*corev1.Node).Spec) },
+	PrepareForCreate: func(obj runtime.Object) { defaultNode(obj.(*corev1.Node)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { defaultNode(obj.(*corev1.Node)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		node := obj.(*corev1.Node)
 		spec := field.NewPath("spec")
@@ -43,6 +46,13 @@ var nodeHooks = &registry.Hooks{
 		return errs
 	},
 	Warnings: nodeWarnings,
+}
+
+func defaultNode(node *corev1.Node) {
+	nodeSpecAliases(&node.Spec)
+	if s := &node.Status; s.Allocatable == nil && s.Capacity != nil {
+		s.Allocatable = s.Capacity.DeepCopy()
+	}
 }
 
 // taintEffects are the effects a taint may have.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -49,5 +50,30 @@ func TestNodeValidation(t *testing.T) {
 	first := node(func(n *corev1.Node) { n.Spec.PodCIDR = "10.1.0.0/24" })
 	if errs := update(nodeHooks, first, node(func(*corev1.Node) {})); len(errs) > 0 {
 		t.Errorf("setting podCIDR on a node without one: %v", errs)
+	}
+}
+
+// TestNodeAllocatableDefault: a node's allocatable is its capacity when
+// it states none, on create and on a status write; one it states stays.
+func TestNodeAllocatableDefault(t *testing.T) {
+	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourcePods: resource.MustParse("110")}
+	n := &corev1.Node{Status: corev1.NodeStatus{Capacity: capacity}}
+	nodeHooks.PrepareForCreate(n)
+	if got := n.Status.Allocatable; got.Cpu().String() != "4" || got.Pods().String() != "110" {
+		t.Errorf("allocatable %v", got)
+	}
+	n.Status.Allocatable[corev1.ResourceCPU] = resource.MustParse("3")
+	if capacity.Cpu().String() != "4" {
+		t.Errorf("allocatable shares the capacity's map")
+	}
+	updated := n.DeepCopy()
+	nodeHooks.PrepareForUpdate(updated, n)
+	if updated.Status.Allocatable.Cpu().String() != "3" {
+		t.Errorf("a stated allocatable: %v", updated.Status.Allocatable)
+	}
+	bare := &corev1.Node{}
+	nodeHooks.PrepareForCreate(bare)
+	if bare.Status.Allocatable != nil {
+		t.Errorf("a node without capacity: %v", bare.Status.Allocatable)
 	}
 }
