@@ -37,37 +37,56 @@ var serviceHooks = &registry.Hooks{
 	Warnings: serviceWarnings,
 }
 
-// defaultService fills what kube-apiserver's defaulters fill: type
-// ClusterIP, sessionAffinity None, internalTrafficPolicy Cluster,
-// externalTrafficPolicy Cluster for node ports, each port's protocol
-// (TCP) and targetPort (the port), and clusterIP and clusterIPs from each
-// other.
+// defaultService fills what kube-apiserver's defaulters fill
+// (SetDefaults_Service): type ClusterIP; sessionAffinity None, with no
+// config, or ClientIP's timeout of 10800 s; internalTrafficPolicy
+// Cluster; externalTrafficPolicy Cluster for a service reached from
+// outside (node ports, a load balancer, external IPs); each port's
+// protocol (TCP) and targetPort (the port); a load balancer's ingress IPs
+// of mode VIP; and clusterIP and clusterIPs from each other.
 func defaultService(svc *corev1.Service) {
 	s := &svc.Spec
+	switch s.SessionAffinity {
+	case "", corev1.ServiceAffinityNone:
+		s.SessionAffinity = corev1.ServiceAffinityNone
+		s.SessionAffinityConfig = nil
+	case corev1.ServiceAffinityClientIP:
+		if c := s.SessionAffinityConfig; c == nil || c.ClientIP == nil || c.ClientIP.TimeoutSeconds == nil {
+			timeout := corev1.DefaultClientIPServiceAffinitySeconds
+			s.SessionAffinityConfig = &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: &timeout}}
+		}
+	}
 	if s.Type == "" {
 		s.Type = corev1.ServiceTypeClusterIP
-	}
-	if s.SessionAffinity == "" {
-		s.SessionAffinity = corev1.ServiceAffinityNone
-	}
-	if s.Type != corev1.ServiceTypeExternalName && s.InternalTrafficPolicy == nil {
-		p := corev1.ServiceInternalTrafficPolicyCluster
-		s.InternalTrafficPolicy = &p
-	}
-	if (s.Type == corev1.ServiceTypeNodePort || s.Type == corev1.ServiceTypeLoadBalancer) && s.ExternalTrafficPolicy == "" {
-		s.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
-	}
-	if s.Type == corev1.ServiceTypeLoadBalancer && s.AllocateLoadBalancerNodePorts == nil {
-		yes := true
-		s.AllocateLoadBalancerNodePorts = &yes
 	}
 	for i := range s.Ports {
 		p := &s.Ports[i]
 		if p.Protocol == "" {
 			p.Protocol = corev1.ProtocolTCP
 		}
-		if p.TargetPort == (intstr.IntOrString{}) {
+		if p.TargetPort == (intstr.IntOrString{}) || p.TargetPort == intstr.FromString("") {
 			p.TargetPort = intstr.FromInt32(p.Port)
+		}
+	}
+	externallyAccessible := s.Type == corev1.ServiceTypeNodePort || s.Type == corev1.ServiceTypeLoadBalancer ||
+		(s.Type == corev1.ServiceTypeClusterIP && len(s.ExternalIPs) > 0)
+	if externallyAccessible && s.ExternalTrafficPolicy == "" {
+		s.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+	}
+	if s.Type != corev1.ServiceTypeExternalName && s.InternalTrafficPolicy == nil {
+		p := corev1.ServiceInternalTrafficPolicyCluster
+		s.InternalTrafficPolicy = &p
+	}
+	if s.Type == corev1.ServiceTypeLoadBalancer {
+		if s.AllocateLoadBalancerNodePorts == nil {
+			yes := true
+			s.AllocateLoadBalancerNodePorts = &yes
+		}
+		for i, ing := range svc.Status.LoadBalancer.Ingress {
+			if ing.IP != "" && ing.IPMode == nil {
+				vip := corev1.LoadBalancerIPModeVIP
+				svc.Status.LoadBalancer.Ingress[i].IPMode = &vip
+			}
 		}
 	}
 	switch {
@@ -243,7 +262,38 @@ func validateService(svc *corev1.Service) field.ErrorList {
 	if s.SessionAffinity != corev1.ServiceAffinityNone && s.SessionAffinity != corev1.ServiceAffinityClientIP {
 		errs = append(errs, field.NotSupported(spec.Child("sessionAffinity"), s.SessionAffinity, sessionAffinities))
 	}
-	return errs
+	return append(errs, validateSessionAffinityConfig(s)...)
+}
+
+// maxClientIPAffinitySeconds is kube's MaxClientIPServiceAffinitySeconds,
+// a day.
+const maxClientIPAffinitySeconds = 86400
+
+// validateSessionAffinityConfig is kube's: ClientIP affinity has a
+// timeout of at most a day, None has no config (the defaults see to both
+// unless a client sets them).
+func validateSessionAffinityConfig(s *corev1.ServiceSpec) field.ErrorList {
+	p := field.NewPath("spec", "sessionAffinityConfig")
+	switch c := s.SessionAffinityConfig; s.SessionAffinity {
+	case corev1.ServiceAffinityClientIP:
+		when := fmt.Sprintf("when session affinity type is %s", corev1.ServiceAffinityClientIP)
+		switch {
+		case c == nil:
+			return field.ErrorList{field.Required(p, when)}
+		case c.ClientIP == nil:
+			return field.ErrorList{field.Required(p.Child("clientIP"), when)}
+		case c.ClientIP.TimeoutSeconds == nil:
+			return field.ErrorList{field.Required(p.Child("clientIP", "timeoutSeconds"), when)}
+		case *c.ClientIP.TimeoutSeconds <= 0 || *c.ClientIP.TimeoutSeconds > maxClientIPAffinitySeconds:
+			return field.ErrorList{field.Invalid(p.Child("clientIP", "timeoutSeconds"), c.ClientIP.TimeoutSeconds,
+				fmt.Sprintf("must be greater than 0 and less than %d", maxClientIPAffinitySeconds))}
+		}
+	case corev1.ServiceAffinityNone:
+		if c != nil {
+			return field.ErrorList{field.Forbidden(p, fmt.Sprintf("must not be set when session affinity is %s", corev1.ServiceAffinityNone))}
+		}
+	}
+	return nil
 }
 
 // validateClusterIPs: each cluster IP an address ("None" alone), the
