@@ -18,6 +18,7 @@ import (
 
 	"kapi/internal/admission"
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // LimitRanger is the plugin.
@@ -30,8 +31,7 @@ const annotation = "kubernetes.io/limit-ranger"
 var limitRangesGVR = schema.GroupVersionResource{Version: "v1", Resource: "limitranges"}
 
 // ranges are the items of the namespace's LimitRanges, with kube's
-// defaults (default from max, defaultRequest from default); nil without
-// any.
+// defaults (a range an older kapi stored has none); nil without any.
 func (p *LimitRanger) ranges(ctx context.Context, ns string) ([]corev1.LimitRangeItem, error) {
 	st := p.Catalogue.Snapshot().Store(limitRangesGVR)
 	if st == nil {
@@ -52,25 +52,7 @@ func (p *LimitRanger) ranges(ctx context.Context, ns string) ([]corev1.LimitRang
 	for _, o := range objs {
 		for _, it := range o.(*corev1.LimitRange).Spec.Limits {
 			it = *it.DeepCopy()
-			if it.Type == corev1.LimitTypeContainer {
-				// kube's defaults of a LimitRange item.
-				if it.Default == nil {
-					it.Default = corev1.ResourceList{}
-				}
-				for n, q := range it.Max {
-					if _, ok := it.Default[n]; !ok {
-						it.Default[n] = q.DeepCopy()
-					}
-				}
-				if it.DefaultRequest == nil {
-					it.DefaultRequest = corev1.ResourceList{}
-				}
-				for n, q := range it.Default {
-					if _, ok := it.DefaultRequest[n]; !ok {
-						it.DefaultRequest[n] = q.DeepCopy()
-					}
-				}
-			}
+			core.DefaultLimitRangeItem(&it)
 			out = append(out, it)
 		}
 	}

@@ -23,9 +23,40 @@ import (
 // PersistentVolumeClaim. A LimitRange whose min is above its max blocked
 // every pod of its namespace.
 var limitRangeHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { defaultLimitRange(obj.(*corev1.LimitRange)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { defaultLimitRange(obj.(*corev1.LimitRange)) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validateLimitRange(obj.(*corev1.LimitRange))
 	},
+}
+
+func defaultLimitRange(lr *corev1.LimitRange) {
+	for i := range lr.Spec.Limits {
+		DefaultLimitRangeItem(&lr.Spec.Limits[i])
+	}
+}
+
+// DefaultLimitRangeItem is kube's SetDefaults_LimitRangeItem: a
+// container's default limit is the max, its default request the default
+// limit, else the min. LimitRanger applies it too, to ranges an older
+// kapi stored without.
+func DefaultLimitRangeItem(it *corev1.LimitRangeItem) {
+	if it.Type != corev1.LimitTypeContainer {
+		return
+	}
+	if it.Default == nil {
+		it.Default = corev1.ResourceList{}
+	}
+	if it.DefaultRequest == nil {
+		it.DefaultRequest = corev1.ResourceList{}
+	}
+	for _, from := range []struct{ src, dst corev1.ResourceList }{{it.Max, it.Default}, {it.Default, it.DefaultRequest}, {it.Min, it.DefaultRequest}} {
+		for n, q := range from.src {
+			if _, ok := from.dst[n]; !ok {
+				from.dst[n] = q.DeepCopy()
+			}
+		}
+	}
 }
 
 var limitTypes = map[corev1.LimitType]bool{corev1.LimitTypePod: true, corev1.LimitTypeContainer: true, corev1.LimitTypePersistentVolumeClaim: true}

@@ -63,3 +63,25 @@ func TestResourceQuotaValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitRangeDefaults: kube's SetDefaults_LimitRangeItem, stored with
+// the range: a container's default limit from max, its default request
+// from the default limit, else from min; other types untouched.
+func TestLimitRangeDefaults(t *testing.T) {
+	q := resource.MustParse
+	lr := &corev1.LimitRange{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+		{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{"cpu": q("2")}, Min: corev1.ResourceList{"memory": q("64Mi"), "cpu": q("100m")}},
+		{Type: corev1.LimitTypePod, Max: corev1.ResourceList{"cpu": q("4")}},
+	}}}
+	limitRangeHooks.PrepareForCreate(lr)
+	c := lr.Spec.Limits[0]
+	if c.Default.Cpu().String() != "2" || c.DefaultRequest.Cpu().String() != "2" || c.DefaultRequest.Memory().String() != "64Mi" || len(c.Default) != 1 {
+		t.Errorf("container defaults: default %v, defaultRequest %v", c.Default, c.DefaultRequest)
+	}
+	if p := lr.Spec.Limits[1]; p.Default != nil || p.DefaultRequest != nil {
+		t.Errorf("pod item: %+v", p)
+	}
+	if errs := validateLimitRange(lr); len(errs) != 0 {
+		t.Errorf("the defaulted range: %v", errs)
+	}
+}
