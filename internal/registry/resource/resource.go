@@ -21,13 +21,13 @@ func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: group, Version: "v1", Name: "deviceclasses", Kind: "DeviceClass", Generation: true, Table: ageOnly},
 		{Group: group, Version: "v1", Name: "devicetaintrules", Kind: "DeviceTaintRule", Subresources: []*registry.Subresource{registry.Status},
-			Generation: true},
+			Generation: true, Hooks: taintRuleHooks},
 		{Group: group, Version: "v1", Name: "resourceclaims", Kind: "ResourceClaim", Namespaced: true,
-			Subresources: []*registry.Subresource{registry.Status}, Table: resourceClaimTable},
+			Subresources: []*registry.Subresource{registry.Status}, Table: resourceClaimTable, Hooks: claimHooks},
 		{Group: group, Version: "v1", Name: "resourceclaimtemplates", Kind: "ResourceClaimTemplate", Namespaced: true,
-			Table: ageOnly},
+			Table: ageOnly, Hooks: claimTemplateHooks},
 		{Group: group, Version: "v1", Name: "resourceslices", Kind: "ResourceSlice", Generation: true,
-			Fields: resourceSliceFields, Table: resourceSliceTable},
+			Fields: resourceSliceFields, Table: resourceSliceTable, Hooks: sliceHooks},
 	}
 }
 
