@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -244,26 +245,37 @@ func sortedNames(list corev1.ResourceList) []string {
 // resourceQuotaHooks validate a ResourceQuota's hard limits as kube's
 // ValidateResourceQuotaSpec: quota resource names (a standard one, or a
 // qualified one such as count/deployments.apps or requests.nvidia.com/gpu),
-// values not negative, whole numbers of objects.
+// values not negative, whole numbers of objects; its scopes and scope
+// selector (validateQuotaScopes), and scopes that do not change.
 var resourceQuotaHooks = &registry.Hooks{
-	Validate: func(obj, _ runtime.Object) field.ErrorList {
+	Validate: func(obj, old runtime.Object) field.ErrorList {
 		q := obj.(*corev1.ResourceQuota)
-		var errs field.ErrorList
-		path := field.NewPath("spec", "hard")
-		for _, k := range sortedNames(q.Spec.Hard) {
-			v, p := q.Spec.Hard[corev1.ResourceName(k)], path.Key(k)
-			if e := validateResourceName(k, p); len(e) > 0 {
-				errs = append(errs, e...)
-			} else if k == string(corev1.ResourceStorage) {
-				// Of the standard resources validateResourceName lets
-				// through, storage alone is none of kube's quota
-				// resources (requests.storage is).
-				errs = append(errs, field.Invalid(p, k, "must be a standard resource for quota"))
-			}
-			errs = append(errs, validateQuantity(k, v, p)...)
+		errs := validateQuotaHard(q)
+		errs = append(errs, validateQuotaScopes(&q.Spec)...)
+		if old != nil && !sets.New(q.Spec.Scopes...).Equal(sets.New(old.(*corev1.ResourceQuota).Spec.Scopes...)) {
+			errs = append(errs, field.Invalid(field.NewPath("spec", "scopes"), q.Spec.Scopes, "field is immutable"))
 		}
 		return errs
 	},
+}
+
+// validateQuotaHard: the hard limits' names and values.
+func validateQuotaHard(q *corev1.ResourceQuota) field.ErrorList {
+	var errs field.ErrorList
+	path := field.NewPath("spec", "hard")
+	for _, k := range sortedNames(q.Spec.Hard) {
+		v, p := q.Spec.Hard[corev1.ResourceName(k)], path.Key(k)
+		if e := validateResourceName(k, p); len(e) > 0 {
+			errs = append(errs, e...)
+		} else if k == string(corev1.ResourceStorage) {
+			// Of the standard resources validateResourceName lets
+			// through, storage alone is none of kube's quota
+			// resources (requests.storage is).
+			errs = append(errs, field.Invalid(p, k, "must be a standard resource for quota"))
+		}
+		errs = append(errs, validateQuantity(k, v, p)...)
+	}
+	return errs
 }
 
 // integerResources count objects (kube's IsIntegerResourceName, with
