@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -37,14 +38,51 @@ var patchers = map[string]func(s *scope, original, patch []byte) ([]byte, error)
 				return nil, apierrors.NewBadRequest(fmt.Sprintf("the %s operation at index %d has no value", k, i))
 			}
 		}
-		return p.Apply(original)
+		out, err := p.Apply(original)
+		if err != nil {
+			return nil, notApplied(err)
+		}
+		return out, nil
 	},
 	string(mergePatchType): func(_ *scope, original, patch []byte) ([]byte, error) {
-		return jsonpatch.MergePatch(original, patch)
+		out, err := jsonpatch.MergePatch(original, patch)
+		switch {
+		case errors.Is(err, jsonpatch.ErrBadJSONPatch):
+			return nil, apierrors.NewBadRequest(err.Error())
+		case err != nil:
+			return nil, unexpected(err)
+		}
+		return out, nil
 	},
 	string(strategicPatchType): func(s *scope, original, patch []byte) ([]byte, error) {
-		return strategicpatch.StrategicMergePatch(original, patch, s.newBody())
+		out, err := strategicpatch.StrategicMergePatch(original, patch, s.newBody())
+		switch {
+		case err == nil:
+			return out, nil
+		case errors.Is(err, mergepatch.ErrNoListOfLists), errors.Is(err, mergepatch.ErrPatchContentNotMatchRetainKeys):
+			return nil, notApplied(err)
+		case errors.Is(err, mergepatch.ErrBadJSONDoc), errors.Is(err, mergepatch.ErrBadPatchFormatForPrimitiveList),
+			errors.Is(err, mergepatch.ErrBadPatchFormatForRetainKeys), errors.Is(err, mergepatch.ErrBadPatchFormatForSetElementOrderList),
+			errors.Is(err, mergepatch.ErrUnsupportedStrategicMergePatchFormat):
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		// kube passes any other error of the merge on as it is (an
+		// unknown $patch directive): a 500 in its words.
+		return nil, unexpected(err)
 	},
+}
+
+// notApplied is kube's answer to a JSON patch that does not apply (a
+// failed test, a path that is not there) and to a strategic merge patch
+// of lists of lists: 422 in general words, the reason in its cause.
+func notApplied(err error) error {
+	return apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
+}
+
+// unexpected is kube's answer to an error it has no status for: 500, no
+// reason, the error's words.
+func unexpected(err error) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Message: err.Error()}}
 }
 
 const (
