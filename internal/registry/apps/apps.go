@@ -12,7 +12,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "apps", Version: "v1", Name: "controllerrevisions", Kind: "ControllerRevision", Namespaced: true,
-			Table: controllerRevisionTable},
+			Hooks: controllerRevisionHooks, Table: controllerRevisionTable},
 		{Group: "apps", Version: "v1", Name: "daemonsets", Kind: "DaemonSet", Namespaced: true,
 			ShortNames: []string{"ds"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status},
 			Generation: true, Hooks: daemonSetHooks, Table: daemonSetTable},

@@ -2,8 +2,6 @@
 package networking
 
 import (
-	"net/netip"
-
 	"kapi/internal/registry"
 )
 
@@ -20,23 +18,10 @@ func Resources() []*registry.Resource {
 			Subresources: []*registry.Subresource{registry.Status}, KeyPrefix: "ingress", Generation: true, Hooks: ingressHooks,
 			Table: ingressTable},
 		{Group: group, Version: "v1", Name: "ipaddresses", Kind: "IPAddress", ShortNames: []string{"ip"},
-			Names: ipAddressName, Table: ipAddressTable},
+			Names: ipAddressName, Hooks: ipAddressHooks, Table: ipAddressTable},
 		{Group: group, Version: "v1", Name: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true,
 			ShortNames: []string{"netpol"}, Generation: true, Hooks: networkPolicyHooks, Table: networkPolicyTable},
 		{Group: group, Version: "v1", Name: "servicecidrs", Kind: "ServiceCIDR", Subresources: []*registry.Subresource{registry.Status},
 			Hooks: serviceCIDRHooks, Table: serviceCIDRTable},
 	}
-}
-
-// ipAddressName: an IPAddress is named by its address, in canonical form
-// ("2001:db8::1", not "2001:0db8::1").
-func ipAddressName(name string, prefix bool) []string {
-	ip, err := netip.ParseAddr(name)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	if ip.String() != name {
-		return []string{"must be a canonical format IP address"}
-	}
-	return nil
 }

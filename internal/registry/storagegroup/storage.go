@@ -17,12 +17,12 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "csinodes", Kind: "CSINode", Subresources: []*registry.Subresource{registry.Status},
 			ReturnDeletedObject: true, Table: csiNodeTable, Hooks: &registry.Hooks{Validate: validateCSINode}},
 		{Group: group, Version: "v1", Name: "csistoragecapacities", Kind: "CSIStorageCapacity", Namespaced: true,
-			Table: csiStorageCapacityTable, Hooks: &registry.Hooks{Warnings: csiStorageCapacityWarnings}},
+			Table: csiStorageCapacityTable, Hooks: csiStorageCapacityHooks},
 		{Group: group, Version: "v1", Name: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
 			ReturnDeletedObject: true, Hooks: storageClassHooks, Table: storageClassTable},
 		{Group: group, Version: "v1", Name: "volumeattachments", Kind: "VolumeAttachment", Subresources: []*registry.Subresource{registry.Status},
 			ReturnDeletedObject: true, Table: volumeAttachmentTable, Hooks: volumeAttachmentHooks},
 		{Group: group, Version: "v1", Name: "volumeattributesclasses", Kind: "VolumeAttributesClass",
-			ShortNames: []string{"vac"}, ReturnDeletedObject: true, Table: volumeAttributesClassTable},
+			ShortNames: []string{"vac"}, ReturnDeletedObject: true, Hooks: volumeAttributesClassHooks, Table: volumeAttributesClassTable},
 	}
 }

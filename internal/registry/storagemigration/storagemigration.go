@@ -17,7 +17,8 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "storagemigration.k8s.io", Version: "v1", Name: "storageversionmigrations",
-			Kind: "StorageVersionMigration", Subresources: []*registry.Subresource{registry.Status}, Table: migrationTable},
+			Kind: "StorageVersionMigration", Subresources: []*registry.Subresource{migrationStatus},
+			Hooks: migrationHooks, Table: migrationTable},
 	}
 }
 
