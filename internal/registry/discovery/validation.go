@@ -44,7 +44,7 @@ func Hooks(allowLoopback bool) *registry.Hooks {
 			defaultPorts(s)
 			dropTopology(s, old.(*discoveryv1.EndpointSlice))
 		},
-		Warnings:         endpointSliceWarnings,
+		Warnings: endpointSliceWarnings,
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			var o *discoveryv1.EndpointSlice
 			if old != nil {
