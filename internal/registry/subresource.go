@@ -71,6 +71,9 @@ type Subresource struct {
 	// ChangesSpec: a write may change the spec, which counts a
 	// generation (scale); otherwise metadata.generation stays.
 	ChangesSpec bool
+	// NoWarnings: a write gives none of the row's warnings even when it
+	// changes the spec (kube's pod resize strategy has none).
+	NoWarnings bool
 	// Resets are managed-fields paths a write through the subresource
 	// cannot own, because Write resets them ("spec").
 	Resets []string

@@ -261,7 +261,7 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
 	}
-	if sub == nil || sub.ChangesSpec {
+	if sub == nil || (sub.ChangesSpec && !sub.NoWarnings) {
 		st.warn(ctx, obj, old)
 	}
 	if adm != nil {
