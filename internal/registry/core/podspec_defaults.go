@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 )
 
 // DefaultPodSpec sets the defaults kube-apiserver's defaulters give every
@@ -237,35 +238,57 @@ func imageTag(image string) string {
 	return "latest"
 }
 
-// qosClass is the pod's quality of service as the kubelet computes it
-// (kube's qos.GetPodQOS, in short): BestEffort without any request or
-// limit; Guaranteed when every container limits cpu and memory and
-// requests no other amount; Burstable otherwise.
+// qosClass is the pod's quality of service as kube-apiserver 1.37 gives
+// it a new pod (qos.ComputePodQOS, PodLevelResources and
+// PodLevelResourcesFixKubeletQOSClass on): of its pod-level resources
+// when they name one a pod may set, else of its containers' cpu and
+// memory: BestEffort when none requests or limits either, Guaranteed
+// when every one's requests equal its limits, Burstable otherwise.
 func qosClass(s *corev1.PodSpec) corev1.PodQOSClass {
-	some, guaranteed := false, true
+	if s.Resources != nil && resourcehelper.IsPodLevelResourcesSet(&corev1.Pod{Spec: *s}) {
+		return requirementsQOS(s.Resources)
+	}
+	var qos corev1.PodQOSClass
 	for _, list := range [][]corev1.Container{s.InitContainers, s.Containers} {
-		for _, c := range list {
-			r := c.Resources
-			if len(r.Requests) > 0 || len(r.Limits) > 0 {
-				some = true
-			}
-			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-				lim, ok := r.Limits[name]
-				if !ok {
-					guaranteed = false
-					continue
-				}
-				if req, ok := r.Requests[name]; ok && req.Cmp(lim) != 0 {
-					guaranteed = false
-				}
+		for i := range list {
+			switch c := requirementsQOS(&list[i].Resources); {
+			case c == corev1.PodQOSBurstable:
+				return c
+			case qos == "":
+				qos = c
+			case qos != c:
+				return corev1.PodQOSBurstable
 			}
 		}
 	}
-	switch {
-	case !some:
+	if qos == "" {
 		return corev1.PodQOSBestEffort
-	case guaranteed:
-		return corev1.PodQOSGuaranteed
 	}
-	return corev1.PodQOSBurstable
+	return qos
+}
+
+// requirementsQOS is the class of one set of requirements: BestEffort
+// without any, else by cpu and memory: Guaranteed when both request what
+// they limit, BestEffort when neither is stated, Burstable otherwise.
+func requirementsQOS(r *corev1.ResourceRequirements) corev1.PodQOSClass {
+	if len(r.Requests) == 0 && len(r.Limits) == 0 {
+		return corev1.PodQOSBestEffort
+	}
+	var qos corev1.PodQOSClass
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, lim := r.Requests[name], r.Limits[name]
+		c := corev1.PodQOSGuaranteed
+		switch {
+		case !req.Equal(lim):
+			return corev1.PodQOSBurstable
+		case req.IsZero():
+			c = corev1.PodQOSBestEffort
+		}
+		if qos == "" {
+			qos = c
+		} else if qos != c {
+			return corev1.PodQOSBurstable
+		}
+	}
+	return qos
 }
