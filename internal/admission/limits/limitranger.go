@@ -59,11 +59,24 @@ func (p *LimitRanger) ranges(ctx context.Context, ns string) ([]corev1.LimitRang
 	return out, nil
 }
 
+// resize: a is an in-place resize of a pod (pods/resize), which kube's
+// LimitRanger defaults and checks as a new pod; not of a pod being
+// deleted, which it leaves alone.
+func resize(a *admission.Attributes) bool {
+	if _, ok := a.Object.(*corev1.Pod); !ok || a.Subresource != "resize" || a.Operation != admission.Update {
+		return false
+	}
+	old, ok := a.OldObject.(*corev1.Pod)
+	return !ok || old.DeletionTimestamp == nil
+}
+
 // Admit gives the containers of a new pod the default requests and limits
-// of the Container items, and says so in an annotation.
+// of the Container items, and says so in an annotation; and those of a
+// pod being resized (the annotation is then dropped with the rest of its
+// metadata, as kube drops it).
 func (p *LimitRanger) Admit(ctx context.Context, a *admission.Attributes) error {
 	pod, ok := a.Object.(*corev1.Pod)
-	if !ok || a.Operation != admission.Create || a.Subresource != "" {
+	if !ok || !(a.Operation == admission.Create && a.Subresource == "" || resize(a)) {
 		return nil
 	}
 	items, err := p.ranges(ctx, a.Namespace)
@@ -138,15 +151,15 @@ func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
 }
 
 // Validate refuses containers, pods and claims outside the namespace's
-// limits, with kube's messages.
+// limits, with kube's messages; pods when created or resized.
 func (p *LimitRanger) Validate(ctx context.Context, a *admission.Attributes) error {
-	if a.Subresource != "" || (a.Operation != admission.Create && a.Operation != admission.Update) {
+	if (a.Subresource != "" && !resize(a)) || (a.Operation != admission.Create && a.Operation != admission.Update) {
 		return nil
 	}
 	var check func(it corev1.LimitRangeItem) []error
 	switch o := a.Object.(type) {
 	case *corev1.Pod:
-		if a.Operation != admission.Create {
+		if a.Operation != admission.Create && !resize(a) {
 			return nil
 		}
 		check = func(it corev1.LimitRangeItem) []error { return checkPod(o, it) }

@@ -48,7 +48,7 @@ var quotasGVR = schema.GroupVersionResource{Version: "v1", Resource: "resourcequ
 // Validate checks a's usage against the quotas of its namespace and
 // charges it to them.
 func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) error {
-	if a.Subresource != "" || !a.Resource.Namespaced || a.Namespace == "" || a.Operation == admission.Connect {
+	if (a.Subresource != "" && !resize(a)) || !a.Resource.Namespaced || a.Namespace == "" || a.Operation == admission.Connect {
 		return nil
 	}
 	st := p.Catalogue.Snapshot().Store(quotasGVR)
@@ -67,6 +67,16 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 		}
 	}
 	d := delta(usage(a.Resource, a.Object), usage(a.Resource, a.OldObject))
+	if resize(a) {
+		// kube charges a resize what it adds, and gives nothing back
+		// until the quota is recomputed (the kubelet may not have
+		// shrunk the pod yet).
+		for n, q := range d {
+			if q.Sign() < 0 {
+				delete(d, n)
+			}
+		}
+	}
 	if len(d) == 0 {
 		return nil
 	}
@@ -339,10 +349,11 @@ func crossNamespaceAffinity(p *corev1.Pod) bool {
 }
 
 // requiresResources: a quota on compute resources requires every
-// container of a new pod to state them, as kube-apiserver requires it.
+// container of a new or resized pod to state them, as kube-apiserver
+// requires it.
 func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 	pod, ok := a.Object.(*corev1.Pod)
-	if !ok || a.Operation != admission.Create {
+	if !ok || (a.Operation != admission.Create && !resize(a)) {
 		return nil
 	}
 	var missing []string
@@ -370,4 +381,10 @@ func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 		return fmt.Errorf("failed quota: %s: must specify %s", q.Name, strings.Join(missing, "; "))
 	}
 	return nil
+}
+
+// resize: a is an in-place resize of a pod (pods/resize), which kube's
+// pod evaluator charges as it charges a new pod's usage.
+func resize(a *admission.Attributes) bool {
+	return a.Subresource == "resize" && a.Operation == admission.Update && a.Resource.Group == "" && a.Resource.Name == "pods"
 }

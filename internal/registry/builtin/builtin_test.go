@@ -142,9 +142,9 @@ func TestSubresourcesMatchTheirTypes(t *testing.T) {
 				if gvr(r) != "certificates.k8s.io/v1/certificatesigningrequests" {
 					t.Errorf("%s lists subresource approval", gvr(r))
 				}
-			case "ephemeralcontainers":
+			case "ephemeralcontainers", "resize":
 				if gvr(r) != "v1/pods" {
-					t.Errorf("%s lists subresource ephemeralcontainers", gvr(r))
+					t.Errorf("%s lists subresource %s", gvr(r), s.Name)
 				}
 			default:
 				t.Errorf("%s lists subresource %q", gvr(r), s.Name)

@@ -29,7 +29,7 @@ func Resources() []*registry.Resource {
 			Categories: []string{"all"}, ReturnDeletedObject: true, Generation: true,
 			// As kube-apiserver's: a status write cannot change a pod's
 			// owner references (old kubelets corrupted them).
-			Subresources: []*registry.Subresource{registry.StatusSubresource("metadata.ownerReferences"), EphemeralContainers},
+			Subresources: []*registry.Subresource{registry.StatusSubresource("metadata.ownerReferences"), EphemeralContainers, Resize},
 			Hooks:        podHooks, Fields: podFields, FieldAliases: map[string]string{"spec.host": "spec.nodeName"}, Table: PodTable, GracePeriod: podGracePeriod},
 		{Version: "v1", Name: "services", Kind: "Service", Namespaced: true, ShortNames: []string{"svc"},
 			Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status}, Names: registry.DNSLabel, KeyPrefix: "services/specs",
