@@ -199,7 +199,16 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	if err != nil {
 		return nil, nil, err
 	}
-	if obj, err = mutate(ctx, adm, obj, oldView, nil); err != nil {
+	// Mutating admission sees the object with the kind's defaults, as
+	// kube's sees what it decoded, and a patch it makes is defaulted
+	// again. (A subresource's write is prepared once it is made whole,
+	// below.)
+	var prepare func(runtime.Object) error
+	if h := st.R.Hooks; sub == nil && h != nil && h.PrepareForUpdate != nil {
+		prepare = func(o runtime.Object) error { h.PrepareForUpdate(o, old); return nil }
+		prepare(obj)
+	}
+	if obj, err = mutate(ctx, adm, obj, oldView, prepare); err != nil {
 		return nil, nil, err
 	}
 	m, err := meta.Accessor(obj)

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,6 +53,28 @@ func TestUpdateLeavingOutDefaults(t *testing.T) {
 	if err != nil || got.Generation != created.Generation || got.ResourceVersion != created.ResourceVersion {
 		t.Errorf("kubectl replace of the same manifest: %v generation %d, resourceVersion %s", err, got.Generation, got.ResourceVersion)
 	}
+	// A mutating webhook sees an update with the kind's defaults, as kube's
+	// see what it decoded.
+	e := &webhookEnv{t: t, k: k, srv: newAdmissionServer(t)}
+	hook := mutatingHook("defaults.kapi.test", e.srv.clientConfig("/seen"), ns)
+	hook.Rules = []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+		Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}}}}
+	e.mutating(t, "defaults.kapi.test", hook)
+	settle(t, "the webhook", func() bool {
+		if _, err := deployments.Update(ctx, manifest(), metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return len(e.srv.requests("/seen")) > 0
+	})
+	reqs := e.srv.requests("/seen")
+	var seen appsv1.Deployment
+	if err := json.Unmarshal(reqs[len(reqs)-1].Object.Raw, &seen); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Spec.RevisionHistoryLimit == nil || seen.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		t.Errorf("the webhook saw an update without the defaults: %s", reqs[len(reqs)-1].Object.Raw)
+	}
+
 	// A real change still counts.
 	changed := manifest()
 	changed.Spec.Template.Spec.Containers[0].Image = "nginx:2"
