@@ -264,6 +264,10 @@ func TestKubectlDrainAndDebug(t *testing.T) {
 	if e := p.Spec.EphemeralContainers; len(e) != 1 || e[0].Name != "dbg" || e[0].Image != "busybox" || strings.Join(e[0].Command, " ") != "true" {
 		t.Errorf("ephemeral containers after kubectl debug: %+v", e)
 	}
+	// The pod's spec changed: a new generation, as in kube.
+	if p.Generation != 2 {
+		t.Errorf("generation %d after kubectl debug, want 2", p.Generation)
+	}
 	// Once there, an ephemeral container stays as it is.
 	p.Spec.EphemeralContainers[0].Image = "alpine"
 	_, err = k.client.CoreV1().Pods(ns).UpdateEphemeralContainers(ctx, "debugged", p, metav1.UpdateOptions{})

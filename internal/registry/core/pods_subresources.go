@@ -130,11 +130,12 @@ func validateBinding(b *corev1.Binding) field.ErrorList {
 }
 
 // EphemeralContainers is pods/ephemeralcontainers (kubectl debug): the
-// pod, of which a write changes only spec.ephemeralContainers. Ephemeral
-// containers can be added, never changed or removed; the pod is
-// validated whole, as kube's ValidatePodEphemeralContainersUpdate.
+// pod, of which a write changes only spec.ephemeralContainers, counting a
+// generation (kube's updatePodGeneration). Ephemeral containers can be
+// added, never changed or removed; the pod is validated whole, as kube's
+// ValidatePodEphemeralContainersUpdate.
 var EphemeralContainers = &registry.Subresource{
-	Name: "ephemeralcontainers", Verbs: []string{"get", "patch", "update"}, TrackFields: true,
+	Name: "ephemeralcontainers", Verbs: []string{"get", "patch", "update"}, TrackFields: true, ChangesSpec: true,
 	Write: func(_ *registry.Resource, in, old runtime.Object) (runtime.Object, error) {
 		out := old.(*corev1.Pod).DeepCopy()
 		out.Spec.EphemeralContainers = in.(*corev1.Pod).Spec.EphemeralContainers
