@@ -33,7 +33,11 @@ var podHooks = &registry.Hooks{
 	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pod := obj.(*corev1.Pod)
-		errs := ValidatePodSpec(&pod.Spec, field.NewPath("spec"))
+		var opts podValidationOptions
+		if old != nil {
+			opts.storedResources = sameResources(&pod.Spec, &old.(*corev1.Pod).Spec)
+		}
+		errs := validatePodSpec(&pod.Spec, field.NewPath("spec"), opts)
 		if old != nil {
 			errs = append(errs, validatePodSpecUpdate(&pod.Spec, &old.(*corev1.Pod).Spec)...)
 		} else if len(pod.Spec.EphemeralContainers) > 0 {
@@ -42,6 +46,23 @@ var podHooks = &registry.Hooks{
 		return errs
 	},
 	Warnings: podWarnings,
+}
+
+// sameResources: s states the resources of was, every container's, the
+// pod's and its overhead (an update of a pod other than a resize).
+func sameResources(s, was *corev1.PodSpec) bool {
+	if len(s.Containers) != len(was.Containers) || len(s.InitContainers) != len(was.InitContainers) ||
+		!equality.Semantic.DeepEqual(s.Resources, was.Resources) || !equality.Semantic.DeepEqual(s.Overhead, was.Overhead) {
+		return false
+	}
+	for _, l := range [][2][]corev1.Container{{s.Containers, was.Containers}, {s.InitContainers, was.InitContainers}} {
+		for i := range l[0] {
+			if !equality.Semantic.DeepEqual(l[0][i].Resources, l[1][i].Resources) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // appArmorFromAnnotations gives a new pod's containers the AppArmor

@@ -1,13 +1,8 @@
 package core
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -100,9 +95,10 @@ func podQOS(pod *corev1.Pod) corev1.PodQOSClass {
 // DRANodeAllocatableResources off.
 func validatePodResize(pod, old *corev1.Pod) field.ErrorList {
 	specPath := field.NewPath("spec")
-	// (kube's validatePodMetadataAndSpec of the new pod)
-	errs := ValidatePodSpec(&pod.Spec, specPath)
-	errs = append(errs, validateContainerResources(&pod.Spec, specPath)...)
+	// (kube's validatePodMetadataAndSpec of the new pod, resources
+	// included, with the options of GetValidationOptionsFromPodSpecAndMeta:
+	// huge pages that were not whole pages may stay so)
+	errs := validatePodSpec(&pod.Spec, specPath, podValidationOptions{allowIndivisibleHugePages: usesIndivisibleHugePages(&old.Spec)})
 
 	if _, ok := old.Annotations[corev1.MirrorPodAnnotationKey]; ok {
 		return field.ErrorList{field.Forbidden(field.NewPath(""), "static pods cannot be resized")}
@@ -310,61 +306,4 @@ func dropCPUMemoryResourceRequirementsUpdates(r, was *corev1.ResourceRequirement
 		return nil
 	}
 	return r
-}
-
-// validateContainerResources checks the containers' and init
-// containers' resources as kube's validateResourceRequirements does
-// (part of its pod validation kapi's ValidatePodSpec leaves out):
-// quantities not negative, requests not above limits, requests equal to
-// limits for resources that cannot be overcommitted. Names are taken in
-// order, limits first.
-func validateContainerResources(s *corev1.PodSpec, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, l := range []struct {
-		name string
-		list []corev1.Container
-	}{{"initContainers", s.InitContainers}, {"containers", s.Containers}} {
-		for i := range l.list {
-			errs = append(errs, validateResourceRequirements(&l.list[i].Resources, path.Child(l.name).Index(i).Child("resources"))...)
-		}
-	}
-	return errs
-}
-
-func validateResourceRequirements(r *corev1.ResourceRequirements, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	limPath, reqPath := path.Child("limits"), path.Child("requests")
-	for _, n := range sortedResourceNames(r.Limits) {
-		q := r.Limits[n]
-		if q.Sign() < 0 {
-			errs = append(errs, field.Invalid(limPath.Key(string(n)), q.String(), apimachineryvalidation.IsNegativeErrorMsg))
-		}
-	}
-	for _, n := range sortedResourceNames(r.Requests) {
-		q := r.Requests[n]
-		if q.Sign() < 0 {
-			errs = append(errs, field.Invalid(reqPath.Key(string(n)), q.String(), apimachineryvalidation.IsNegativeErrorMsg))
-		}
-		overcommit := (!strings.Contains(string(n), "/") || strings.Contains(string(n), corev1.ResourceDefaultNamespacePrefix)) &&
-			!strings.HasPrefix(string(n), corev1.ResourceHugePagesPrefix)
-		if lim, ok := r.Limits[n]; ok {
-			if q.Cmp(lim) != 0 && !overcommit {
-				errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be equal to %s limit of %s", n, lim.String())))
-			} else if q.Cmp(lim) > 0 {
-				errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", n, lim.String())))
-			}
-		} else if !overcommit {
-			errs = append(errs, field.Required(limPath, "Limit must be set for non overcommitable resources"))
-		}
-	}
-	return errs
-}
-
-func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for n := range l {
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

@@ -33,25 +33,36 @@ func ValidatePodTemplateSpec(t *corev1.PodTemplateSpec, path *field.Path) field.
 
 // ValidatePodSpec checks the parts of a pod spec people get wrong by hand:
 // the containers (at least one, unique DNS-label names, an image, ports,
-// pull and termination-message policies, mounts of declared volumes), the
-// volumes' names, and the pod-wide policies. Field paths and messages are
-// kube-apiserver's.
+// pull and termination-message policies, mounts of declared volumes,
+// resources), the pod-level resources and the overhead, the volumes'
+// names, and the pod-wide policies. Field paths and messages are
+// kube-apiserver's. (kube takes the regular containers before the init
+// ones, and reports a name both share on the init container; here init
+// containers come first.) It is the check of a new spec: kube's ratchet
+// for huge pages that are not whole pages needs the old one
+// (validatePodSpec with its options).
 func ValidatePodSpec(s *corev1.PodSpec, path *field.Path) field.ErrorList {
+	return validatePodSpec(s, path, podValidationOptions{})
+}
+
+func validatePodSpec(s *corev1.PodSpec, path *field.Path, opts podValidationOptions) field.ErrorList {
 	var errs field.ErrorList
 	volumes, vErrs := validateVolumes(s.Volumes, path.Child("volumes"))
 	errs = append(errs, vErrs...)
+	claims := gatherPodResourceClaimNames(s.ResourceClaims)
 	names := sets.New[string]()
-	errs = append(errs, validateContainers(s.InitContainers, names, volumes, path.Child("initContainers"))...)
+	errs = append(errs, validateContainers(s.InitContainers, names, volumes, claims, opts, path.Child("initContainers"))...)
 	if len(s.Containers) == 0 {
 		errs = append(errs, field.Required(path.Child("containers"), ""))
 	}
-	errs = append(errs, validateContainers(s.Containers, names, volumes, path.Child("containers"))...)
+	errs = append(errs, validateContainers(s.Containers, names, volumes, claims, opts, path.Child("containers"))...)
 	ephemeral := make([]corev1.Container, len(s.EphemeralContainers))
 	for i := range s.EphemeralContainers {
 		ephemeral[i] = corev1.Container(s.EphemeralContainers[i].EphemeralContainerCommon)
 	}
-	errs = append(errs, validateContainers(ephemeral, names, volumes, path.Child("ephemeralContainers"))...)
+	errs = append(errs, validateContainers(ephemeral, names, volumes, claims, opts, path.Child("ephemeralContainers"))...)
 	errs = append(errs, validateEphemeralContainers(s, path.Child("ephemeralContainers"))...)
+	errs = append(errs, validatePodResources(s, claims, path, opts)...)
 	errs = append(errs, enum(string(s.RestartPolicy), restartPolicies, path.Child("restartPolicy"))...)
 	errs = append(errs, enum(string(s.DNSPolicy), dnsPolicies, path.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
@@ -74,6 +85,9 @@ func ValidatePodSpec(s *corev1.PodSpec, path *field.Path) field.ErrorList {
 	}
 	if d := s.ActiveDeadlineSeconds; d != nil && (*d < 1 || *d > math.MaxInt32) {
 		errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), *d, "must be between 1 and 2147483647, inclusive"))
+	}
+	if s.Overhead != nil {
+		errs = append(errs, validateOverhead(s.Overhead, path.Child("overhead"), opts)...)
 	}
 	return errs
 }
@@ -114,7 +128,8 @@ func validateVolumes(vols []corev1.Volume, path *field.Path) (sets.Set[string], 
 
 // validateContainers checks one list of containers; names collects the
 // names seen so far, since init and regular containers share one space.
-func validateContainers(list []corev1.Container, names, volumes sets.Set[string], path *field.Path) field.ErrorList {
+// claims are the names of the pod's resource claims.
+func validateContainers(list []corev1.Container, names, volumes, claims sets.Set[string], opts podValidationOptions, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i := range list {
 		c, p := &list[i], path.Index(i)
@@ -154,6 +169,7 @@ func validateContainers(list []corev1.Container, names, volumes sets.Set[string]
 				errs = append(errs, field.Required(mp.Child("mountPath"), ""))
 			}
 		}
+		errs = append(errs, validateContainerResourceRequirements(&c.Resources, claims, p.Child("resources"), opts)...)
 	}
 	return errs
 }
