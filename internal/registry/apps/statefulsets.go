@@ -12,10 +12,14 @@ import (
 )
 
 // defaultStatefulSet: OrderedReady pods, RollingUpdate from partition 0,
-// claims retained, 1 replica, 10 revisions kept.
+// claims retained, 1 replica, 10 revisions kept; each volume claim
+// template defaulted as a claim (apps/v1's generated defaulter runs
+// SetDefaults_PersistentVolumeClaim and the claim spec's on them: phase
+// Pending, volume mode Filesystem, quantities rounded to milli units).
 func defaultStatefulSet(ss *appsv1.StatefulSet) {
 	s := &ss.Spec
 	core.DefaultPodSpec(&s.Template.Spec)
+	defaultClaimTemplates(s)
 	if s.PodManagementPolicy == "" {
 		s.PodManagementPolicy = appsv1.OrderedReadyPodManagement
 	}
@@ -105,9 +109,18 @@ func nonNegativeAt(v *int32, path *field.Path) field.ErrorList {
 	return field.ErrorList{field.Invalid(path, *v, "must be greater than or equal to 0")}
 }
 
+func defaultClaimTemplates(s *appsv1.StatefulSetSpec) {
+	for i := range s.VolumeClaimTemplates {
+		core.DefaultPersistentVolumeClaim(&s.VolumeClaimTemplates[i])
+	}
+}
+
 // validateStatefulSetUpdate: only some of a stateful set's spec may change.
 func validateStatefulSetUpdate(s, old *appsv1.StatefulSetSpec) field.ErrorList {
 	a, b := s.DeepCopy(), old.DeepCopy()
+	// (a set stored before its claim templates were defaulted has their
+	// defaults now)
+	defaultClaimTemplates(b)
 	for _, x := range []*appsv1.StatefulSetSpec{a, b} {
 		x.Replicas, x.Ordinals, x.Template, x.UpdateStrategy = nil, nil, corev1.PodTemplateSpec{}, appsv1.StatefulSetUpdateStrategy{}
 		x.RevisionHistoryLimit, x.PersistentVolumeClaimRetentionPolicy, x.MinReadySeconds = nil, nil, 0

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -179,5 +180,39 @@ func TestDaemonSetTemplateGeneration(t *testing.T) {
 	update(func(ds *appsv1.DaemonSet) { ds.Annotations[appsv1.DeprecatedTemplateGeneration] = "9" })
 	if gen() != "2" {
 		t.Errorf("after a client wrote it: %q", gen())
+	}
+}
+
+// TestStatefulSetClaimTemplateDefaults: apps/v1's defaulter gives each
+// volume claim template a claim's defaults (kube 1.37.2
+// SetObjectDefaults_StatefulSet); a set stored without them can still be
+// scaled.
+func TestStatefulSetClaimTemplateDefaults(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: webLabels}
+	stored := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Selector: sel, Template: podTemplate(),
+		VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("0.0001")}}}}}}}
+	ss := stored.DeepCopy()
+	if errs := create(statefulSetHooks, ss); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	vct := ss.Spec.VolumeClaimTemplates[0]
+	if vct.Status.Phase != corev1.ClaimPending || vct.Spec.VolumeMode == nil || *vct.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
+		t.Errorf("claim template defaults: %q %v", vct.Status.Phase, vct.Spec.VolumeMode)
+	}
+	if q := vct.Spec.Resources.Requests[corev1.ResourceStorage]; q.String() != "1m" {
+		t.Errorf("claim template request %s, want 1m", q.String())
+	}
+	// As an older kapi stored it: the set's defaults, not the claims'.
+	stored.Spec = *ss.Spec.DeepCopy()
+	stored.Spec.VolumeClaimTemplates[0] = corev1.PersistentVolumeClaim{ObjectMeta: vct.ObjectMeta,
+		Spec: corev1.PersistentVolumeClaimSpec{Resources: corev1.VolumeResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("0.0001")}}}}
+	ss = stored.DeepCopy()
+	ss.Spec.Replicas = int32Ptr(3)
+	statefulSetHooks.PrepareForUpdate(ss, stored)
+	if got := errPaths(statefulSetHooks.Validate(ss, stored)); got != "" {
+		t.Errorf("scaling a set stored without claim defaults: %q", got)
 	}
 }

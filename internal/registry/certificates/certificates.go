@@ -27,7 +27,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
 			Names: registry.PathSegment, Fields: clusterTrustBundleFields, Table: clusterTrustBundleTable, Hooks: clusterTrustBundleHooks},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
-			Fields: podCertificateRequestFields, Subresources: []*registry.Subresource{registry.Status}},
+			Fields: podCertificateRequestFields, Subresources: []*registry.Subresource{registry.Status}, Hooks: podCertificateRequestHooks},
 	}
 }
 
@@ -103,6 +103,21 @@ func csrFields(obj runtime.Object) map[string]string {
 // kube-apiserver (kube-controller-manager's publisher lists its signer's).
 func clusterTrustBundleFields(obj runtime.Object) map[string]string {
 	return map[string]string{"spec.signerName": obj.(*certificatesv1.ClusterTrustBundle).Spec.SignerName}
+}
+
+// podCertificateRequestHooks: kube's one default of a pod certificate
+// request (the declarative +default=86400 on spec.maxExpirationSeconds):
+// at most a day's certificates unless it says otherwise.
+var podCertificateRequestHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
+}
+
+func defaultPodCertificateRequest(pcr *certificatesv1.PodCertificateRequest) {
+	if pcr.Spec.MaxExpirationSeconds == nil {
+		day := int32(86400)
+		pcr.Spec.MaxExpirationSeconds = &day
+	}
 }
 
 // podCertificateRequestFields: kube-apiserver's selectable fields of a pod

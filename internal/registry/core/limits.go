@@ -31,9 +31,13 @@ var limitRangeHooks = &registry.Hooks{
 	},
 }
 
+// defaultLimitRange is kube's SetObjectDefaults_LimitRange: each item's
+// defaults, and its quantities rounded to milli units.
 func defaultLimitRange(lr *corev1.LimitRange) {
 	for i := range lr.Spec.Limits {
-		DefaultLimitRangeItem(&lr.Spec.Limits[i])
+		it := &lr.Spec.Limits[i]
+		DefaultLimitRangeItem(it)
+		RoundResourceLists(it.Max, it.Min, it.Default, it.DefaultRequest, it.MaxLimitRequestRatio)
 	}
 }
 
@@ -246,8 +250,11 @@ func sortedNames(list corev1.ResourceList) []string {
 // ValidateResourceQuotaSpec: quota resource names (a standard one, or a
 // qualified one such as count/deployments.apps or requests.nvidia.com/gpu),
 // values not negative, whole numbers of objects; its scopes and scope
-// selector (validateQuotaScopes), and scopes that do not change.
+// selector (validateQuotaScopes), and scopes that do not change. Its
+// quantities are rounded to milli units (kube's SetObjectDefaults_ResourceQuota).
 var resourceQuotaHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { roundQuota(obj.(*corev1.ResourceQuota)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { roundQuota(obj.(*corev1.ResourceQuota)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		q := obj.(*corev1.ResourceQuota)
 		errs := validateQuotaHard(q)
@@ -257,6 +264,10 @@ var resourceQuotaHooks = &registry.Hooks{
 		}
 		return errs
 	},
+}
+
+func roundQuota(q *corev1.ResourceQuota) {
+	RoundResourceLists(q.Spec.Hard, q.Status.Hard, q.Status.Used)
 }
 
 // validateQuotaHard: the hard limits' names and values.

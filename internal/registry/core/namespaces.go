@@ -28,6 +28,11 @@ var namespaceHooks = &registry.Hooks{
 		ns := obj.(*corev1.Namespace)
 		ns.Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
 		labelWithName(ns)
+		// kube's SetDefaults_NamespaceStatus, on every write: a status
+		// write that leaves the phase out sets Active.
+		if ns.Status.Phase == "" {
+			ns.Status.Phase = corev1.NamespaceActive
+		}
 	},
 	// An update keeps the stored finalizers, which kube does not check
 	// again.

@@ -17,7 +17,8 @@ import (
 // nodeHooks: a node's podCIDR and podCIDRs are one field (kube's
 // conversion), its allocatable resources are its capacity unless it
 // says otherwise (kube's SetDefaults_NodeStatus: a node a test or kwok
-// makes with a capacity alone can still be scheduled to), its taints are
+// makes with a capacity alone can still be scheduled to), both rounded
+// to milli units (SetDefaults_ResourceList), its taints are
 // validated as kube-apiserver's ValidateNode does, and its podCIDRs, once
 // set, do not change.
 var nodeHooks = &registry.Hooks{
@@ -53,6 +54,7 @@ func defaultNode(node *corev1.Node) {
 	if s := &node.Status; s.Allocatable == nil && s.Capacity != nil {
 		s.Allocatable = s.Capacity.DeepCopy()
 	}
+	RoundResourceLists(node.Status.Capacity, node.Status.Allocatable)
 }
 
 // taintEffects are the effects a taint may have.

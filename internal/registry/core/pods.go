@@ -131,8 +131,10 @@ func validatePodSpecUpdate(spec, old *corev1.PodSpec) field.ErrorList {
 		return field.ErrorList{field.Forbidden(field.NewPath("spec"), podUpdateForbidden)}
 	}
 	mutated := old.DeepCopy()
-	// (a pod stored before kapi wrote the alias out has it now)
+	// (a pod stored before kapi wrote the alias out, or set some of its
+	// defaults, has them now, as kube defaults what it reads)
 	mutated.DeprecatedServiceAccount = mutated.ServiceAccountName
+	DefaultPodSpec(mutated)
 	for i := range spec.Containers {
 		mutated.Containers[i].Image = spec.Containers[i].Image
 	}

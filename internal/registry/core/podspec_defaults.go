@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
+	"k8s.io/utils/ptr"
 )
 
 // DefaultPodSpec sets the defaults kube-apiserver's defaulters give every
@@ -13,7 +14,8 @@ import (
 // ClusterFirst, restartPolicy Always, an empty securityContext, a 30s
 // grace period, the default scheduler; per container the pull policy from
 // the image tag, the termination message file, TCP ports, probe timings;
-// per volume the file modes and an emptyDir when no source is given.
+// per volume the file modes and an emptyDir when no source is given; and
+// every ResourceList's quantities rounded up to milli units.
 func DefaultPodSpec(s *corev1.PodSpec) {
 	if s.DNSPolicy == "" {
 		s.DNSPolicy = corev1.DNSClusterFirst
@@ -43,6 +45,8 @@ func DefaultPodSpec(s *corev1.PodSpec) {
 	for i := range s.Volumes {
 		defaultVolume(&s.Volumes[i])
 	}
+	RoundResourceLists(s.Overhead)
+	roundRequirements(s.Resources)
 }
 
 // podStatusAliases are kube's conversion of a v1 PodStatus and back:
@@ -119,6 +123,21 @@ func defaultPod(pod *corev1.Pod) {
 		t := corev1.DefaultEnableServiceLinks
 		s.EnableServiceLinks = &t
 	}
+	roundPodStatus(&pod.Status)
+}
+
+// roundPodStatus: the resources a pod's status reports are rounded to
+// milli units as its spec's (SetObjectDefaults_Pod's SetDefaults_ResourceList
+// on the status).
+func roundPodStatus(st *corev1.PodStatus) {
+	RoundResourceLists(st.AllocatedResources)
+	roundRequirements(st.Resources)
+	for _, list := range [][]corev1.ContainerStatus{st.InitContainerStatuses, st.ContainerStatuses, st.EphemeralContainerStatuses} {
+		for i := range list {
+			RoundResourceLists(list[i].AllocatedResources)
+			roundRequirements(list[i].Resources)
+		}
+	}
 }
 
 func defaultContainer(c *corev1.Container) {
@@ -143,10 +162,15 @@ func defaultContainer(c *corev1.Container) {
 		defaultProbe(p)
 	}
 	for i := range c.Env {
-		if vf := c.Env[i].ValueFrom; vf != nil && vf.FieldRef != nil && vf.FieldRef.APIVersion == "" {
-			vf.FieldRef.APIVersion = "v1"
+		if vf := c.Env[i].ValueFrom; vf != nil {
+			defaultFieldRef(vf.FieldRef)
+			// (declarative +default=false on FileKeySelector.Optional)
+			if vf.FileKeyRef != nil && vf.FileKeyRef.Optional == nil {
+				vf.FileKeyRef.Optional = ptr.To(false)
+			}
 		}
 	}
+	roundRequirements(&c.Resources)
 	if l := c.Lifecycle; l != nil {
 		defaultHandler(l.PostStart)
 		defaultHandler(l.PreStop)
@@ -170,6 +194,17 @@ func defaultProbe(p *corev1.Probe) {
 		p.FailureThreshold = 3
 	}
 	defaultHTTPGet(p.HTTPGet)
+	// (declarative +default="" on GRPCAction.Service)
+	if p.GRPC != nil && p.GRPC.Service == nil {
+		p.GRPC.Service = ptr.To("")
+	}
+}
+
+// defaultFieldRef is kube's SetDefaults_ObjectFieldSelector: apiVersion v1.
+func defaultFieldRef(f *corev1.ObjectFieldSelector) {
+	if f != nil && f.APIVersion == "" {
+		f.APIVersion = "v1"
+	}
 }
 
 func defaultHandler(h *corev1.LifecycleHandler) {
@@ -190,6 +225,13 @@ func defaultHTTPGet(h *corev1.HTTPGetAction) {
 	}
 }
 
+// defaultVolume is what kube's generated defaulters give a pod volume
+// (SetDefaults_Volume and those of its source): an emptyDir when no
+// source is given; the file modes; apiVersion v1 in downward API field
+// references; a token's hour; hostPath type ""; the claim template's
+// defaults of an ephemeral volume; an image volume's pull policy from its
+// tag (ImageVolume, GA in 1.36); and the declarative defaults of the
+// legacy in-tree sources.
 func defaultVolume(v *corev1.Volume) {
 	s := &v.VolumeSource
 	if *s == (corev1.VolumeSource{}) {
@@ -200,26 +242,101 @@ func defaultVolume(v *corev1.Volume) {
 			*p = &m
 		}
 	}
-	switch {
-	case s.Secret != nil:
+	if s.Secret != nil {
 		mode(&s.Secret.DefaultMode, corev1.SecretVolumeSourceDefaultMode)
-	case s.ConfigMap != nil:
+	}
+	if s.ConfigMap != nil {
 		mode(&s.ConfigMap.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode)
-	case s.DownwardAPI != nil:
+	}
+	if s.DownwardAPI != nil {
 		mode(&s.DownwardAPI.DefaultMode, corev1.DownwardAPIVolumeSourceDefaultMode)
-	case s.Projected != nil:
+		for i := range s.DownwardAPI.Items {
+			defaultFieldRef(s.DownwardAPI.Items[i].FieldRef)
+		}
+	}
+	if s.Projected != nil {
 		mode(&s.Projected.DefaultMode, corev1.ProjectedVolumeSourceDefaultMode)
 		for _, src := range s.Projected.Sources {
 			if t := src.ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
 				hour := int64(3600)
 				t.ExpirationSeconds = &hour
 			}
+			if d := src.DownwardAPI; d != nil {
+				for i := range d.Items {
+					defaultFieldRef(d.Items[i].FieldRef)
+				}
+			}
 		}
-	case s.HostPath != nil:
-		if s.HostPath.Type == nil {
-			t := corev1.HostPathUnset
-			s.HostPath.Type = &t
+	}
+	if s.HostPath != nil {
+		defaultHostPath(s.HostPath)
+	}
+	if e := s.Ephemeral; e != nil && e.VolumeClaimTemplate != nil {
+		defaultClaimSpec(&e.VolumeClaimTemplate.Spec)
+	}
+	if img := s.Image; img != nil && img.PullPolicy == "" {
+		img.PullPolicy = corev1.PullIfNotPresent
+		if imageTag(img.Reference) == "latest" {
+			img.PullPolicy = corev1.PullAlways
 		}
+	}
+	if r := s.RBD; r != nil {
+		rbdDefaults(&r.RBDPool, &r.RadosUser, &r.Keyring)
+	}
+	if i := s.ISCSI; i != nil {
+		setEmpty(&i.ISCSIInterface, "default")
+	}
+	if d := s.AzureDisk; d != nil {
+		defaultAzureDisk(d)
+	}
+	if c := s.ScaleIO; c != nil {
+		scaleIODefaults(&c.StorageMode, &c.FSType)
+	}
+}
+
+// defaultHostPath is kube's SetDefaults_HostPathVolumeSource: type "".
+func defaultHostPath(h *corev1.HostPathVolumeSource) {
+	if h.Type == nil {
+		h.Type = ptr.To(corev1.HostPathUnset)
+	}
+}
+
+// The legacy in-tree sources' declarative defaults (+default in core/v1's
+// types), of pod volumes and persistent volumes alike: RBD pool "rbd",
+// user "admin", keyring /etc/ceph/keyring; iSCSI interface "default";
+// ScaleIO ThinProvisioned and xfs; AzureDisk's below.
+func rbdDefaults(pool, user, keyring *string) {
+	setEmpty(pool, "rbd")
+	setEmpty(user, "admin")
+	setEmpty(keyring, "/etc/ceph/keyring")
+}
+
+func scaleIODefaults(mode, fsType *string) {
+	setEmpty(mode, "ThinProvisioned")
+	setEmpty(fsType, "xfs")
+}
+
+// setEmpty sets an empty string field to its default.
+func setEmpty(p *string, def string) {
+	if *p == "" {
+		*p = def
+	}
+}
+
+// defaultAzureDisk: caching ReadWrite, ext4, not read-only, a shared blob
+// disk (declarative defaults of AzureDiskVolumeSource).
+func defaultAzureDisk(d *corev1.AzureDiskVolumeSource) {
+	if d.CachingMode == nil {
+		d.CachingMode = ptr.To(corev1.AzureDataDiskCachingReadWrite)
+	}
+	if d.FSType == nil {
+		d.FSType = ptr.To("ext4")
+	}
+	if d.ReadOnly == nil {
+		d.ReadOnly = ptr.To(false)
+	}
+	if d.Kind == nil {
+		d.Kind = ptr.To(corev1.AzureSharedBlobDisk)
 	}
 }
 

@@ -15,8 +15,8 @@ import (
 	"kapi/internal/registry"
 )
 
-// persistentVolumeHooks: kube's defaults (reclaim policy Retain, volume
-// mode Filesystem), a new volume starts Pending, and the spec is
+// persistentVolumeHooks: kube's defaults (defaultPersistentVolume), a
+// new volume starts Pending, and the spec is
 // validated as kube's ValidatePersistentVolume does in its main points:
 // access modes, a storage capacity, exactly one volume source, known
 // policies and modes; the volume mode never changes.
@@ -58,7 +58,16 @@ var persistentVolumeHooks = &registry.Hooks{
 	Warnings: persistentVolumeWarnings,
 }
 
+// defaultPersistentVolume is kube's SetObjectDefaults_PersistentVolume:
+// reclaim policy Retain, volume mode Filesystem, the phase Pending when a
+// write (a status one too) leaves it empty, the capacity rounded to milli
+// units, and the source's defaults.
 func defaultPersistentVolume(pv *corev1.PersistentVolume) {
+	if pv.Status.Phase == "" {
+		pv.Status.Phase = corev1.VolumePending
+	}
+	RoundResourceLists(pv.Spec.Capacity)
+	DefaultPersistentVolumeSource(&pv.Spec.PersistentVolumeSource)
 	if pv.Spec.PersistentVolumeReclaimPolicy == "" {
 		pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
 	}
@@ -68,18 +77,18 @@ func defaultPersistentVolume(pv *corev1.PersistentVolume) {
 	}
 }
 
-// persistentVolumeClaimHooks: kube's default volume mode, a new claim
-// starts Pending; a claim needs access modes and a storage request, and
+// persistentVolumeClaimHooks: kube's defaults (DefaultPersistentVolumeClaim),
+// a new claim starts Pending; a claim needs access modes and a storage request, and
 // its spec is immutable but for the storage request of a bound claim
 // (not below what it has) and its volume attributes class, as kube's
 // ValidatePersistentVolumeClaimUpdate.
 var persistentVolumeClaimHooks = &registry.Hooks{
 	PrepareForCreate: func(obj runtime.Object) {
 		pvc := obj.(*corev1.PersistentVolumeClaim)
-		defaultClaimSpec(&pvc.Spec)
+		DefaultPersistentVolumeClaim(pvc)
 		pvc.Status.Phase = corev1.ClaimPending
 	},
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultClaimSpec(&obj.(*corev1.PersistentVolumeClaim).Spec) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultPersistentVolumeClaim(obj.(*corev1.PersistentVolumeClaim)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pvc := obj.(*corev1.PersistentVolumeClaim)
 		spec := field.NewPath("spec")
@@ -136,10 +145,48 @@ var persistentVolumeClaimHooks = &registry.Hooks{
 	Warnings: persistentVolumeClaimWarnings,
 }
 
+// DefaultPersistentVolumeClaim is kube's SetObjectDefaults_PersistentVolumeClaim,
+// which apps/v1 also runs on a stateful set's volumeClaimTemplates: the
+// phase Pending when a write (a status one too) leaves it empty, the
+// spec's defaults, and the status's quantities rounded to milli units.
+func DefaultPersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) {
+	if pvc.Status.Phase == "" {
+		pvc.Status.Phase = corev1.ClaimPending
+	}
+	defaultClaimSpec(&pvc.Spec)
+	RoundResourceLists(pvc.Status.Capacity, pvc.Status.AllocatedResources)
+}
+
+// defaultClaimSpec is kube's SetDefaults_PersistentVolumeClaimSpec, of
+// claims and claim templates: volume mode Filesystem; and the requests
+// and limits rounded to milli units.
 func defaultClaimSpec(s *corev1.PersistentVolumeClaimSpec) {
 	if s.VolumeMode == nil {
 		m := corev1.PersistentVolumeFilesystem
 		s.VolumeMode = &m
+	}
+	RoundResourceLists(s.Resources.Limits, s.Resources.Requests)
+}
+
+// DefaultPersistentVolumeSource is what kube's generated defaulters give
+// the source of a persistent volume, and of the inline volume spec of a
+// VolumeAttachment: hostPath type "" and the legacy sources' declarative
+// defaults.
+func DefaultPersistentVolumeSource(s *corev1.PersistentVolumeSource) {
+	if s.HostPath != nil {
+		defaultHostPath(s.HostPath)
+	}
+	if r := s.RBD; r != nil {
+		rbdDefaults(&r.RBDPool, &r.RadosUser, &r.Keyring)
+	}
+	if i := s.ISCSI; i != nil {
+		setEmpty(&i.ISCSIInterface, "default")
+	}
+	if d := s.AzureDisk; d != nil {
+		defaultAzureDisk(d)
+	}
+	if c := s.ScaleIO; c != nil {
+		scaleIODefaults(&c.StorageMode, &c.FSType)
 	}
 }
 

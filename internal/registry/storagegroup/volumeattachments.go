@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // What a VolumeAttachment's status may hold (kube's limits).
@@ -22,8 +23,14 @@ const (
 // volumeAttachmentHooks: kube's ValidateVolumeAttachment with its v1
 // checks on create, and an immutable spec. The status subresource's
 // writes are validated the same way, as kube's status strategy inherits
-// the update's validation.
+// the update's validation. An inline volume spec has the defaults of a
+// persistent volume's source, and its capacity rounded to milli units
+// (SetObjectDefaults_VolumeAttachment; validation allows neither a
+// capacity nor a source other than CSI there, so these only show in its
+// errors, as kube's).
 var volumeAttachmentHooks = &registry.Hooks{
+	PrepareForCreate: func(obj runtime.Object) { defaultVolumeAttachment(obj.(*storagev1.VolumeAttachment)) },
+	PrepareForUpdate: func(obj, _ runtime.Object) { defaultVolumeAttachment(obj.(*storagev1.VolumeAttachment)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		va := obj.(*storagev1.VolumeAttachment)
 		errs := validateVolumeAttachment(va)
@@ -41,6 +48,13 @@ var volumeAttachmentHooks = &registry.Hooks{
 		}
 		return errs
 	},
+}
+
+func defaultVolumeAttachment(va *storagev1.VolumeAttachment) {
+	if pv := va.Spec.Source.InlineVolumeSpec; pv != nil {
+		core.RoundResourceLists(pv.Capacity)
+		core.DefaultPersistentVolumeSource(&pv.PersistentVolumeSource)
+	}
 }
 
 func validateVolumeAttachment(va *storagev1.VolumeAttachment) field.ErrorList {

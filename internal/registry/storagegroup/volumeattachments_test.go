@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -50,5 +52,23 @@ func TestVolumeAttachmentValidation(t *testing.T) {
 	va.Spec.NodeName = "node-2"
 	if got := errs(volumeAttachmentHooks.Validate(va, old)); !strings.Contains(got, "spec: Invalid value") || !strings.Contains(got, "field is immutable") {
 		t.Errorf("a changed spec: %q", got)
+	}
+}
+
+// TestVolumeAttachmentInlineDefaults: an inline volume spec has a
+// persistent volume source's defaults and its capacity rounded to milli
+// units (kube 1.37.2 SetObjectDefaults_VolumeAttachment).
+func TestVolumeAttachmentInlineDefaults(t *testing.T) {
+	va := &storagev1.VolumeAttachment{Spec: storagev1.VolumeAttachmentSpec{Attacher: "csi.example.com", NodeName: "node-1",
+		Source: storagev1.VolumeAttachmentSource{InlineVolumeSpec: &corev1.PersistentVolumeSpec{
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("0.0001")},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/d"}}}}}}
+	volumeAttachmentHooks.PrepareForCreate(va)
+	pv := va.Spec.Source.InlineVolumeSpec
+	if q := pv.Capacity[corev1.ResourceStorage]; q.String() != "1m" {
+		t.Errorf("inline capacity %s, want 1m", q.String())
+	}
+	if h := pv.HostPath.Type; h == nil || *h != corev1.HostPathUnset {
+		t.Errorf("inline hostPath type %v", h)
 	}
 }
