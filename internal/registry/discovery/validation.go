@@ -164,22 +164,18 @@ func validateEndpoints(endpoints []discoveryv1.Endpoint, t discoveryv1.AddressTy
 func address(t discoveryv1.AddressType, a string, ap *field.Path, j int, allowLoopback bool) field.ErrorList {
 	p := ap.Index(j)
 	switch t {
-	case discoveryv1.AddressTypeIPv4:
-		if errs := core.LegacyIP(p, a); len(errs) > 0 {
+	case discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6:
+		// IPv4 as a legacy field, IPv6 strictly (canonical), as kube.
+		parse, is := core.LegacyIP, netutils.IsIPv4String
+		if t == discoveryv1.AddressTypeIPv6 {
+			parse, is = validation.IsValidIP, netutils.IsIPv6String
+		}
+		if errs := parse(p, a); len(errs) > 0 {
 			return errs
 		}
 		var errs field.ErrorList
-		if !netutils.IsIPv4String(a) {
-			errs = append(errs, field.Invalid(ap, a, "must be an IPv4 address"))
-		}
-		return append(errs, core.EndpointIP(a, p, allowLoopback)...)
-	case discoveryv1.AddressTypeIPv6:
-		if errs := validation.IsValidIP(p, a); len(errs) > 0 {
-			return errs
-		}
-		var errs field.ErrorList
-		if !netutils.IsIPv6String(a) {
-			errs = append(errs, field.Invalid(ap, a, "must be an IPv6 address"))
+		if !is(a) {
+			errs = append(errs, field.Invalid(ap, a, "must be an "+string(t)+" address"))
 		}
 		return append(errs, core.EndpointIP(a, p, allowLoopback)...)
 	case discoveryv1.AddressTypeFQDN:
