@@ -125,13 +125,7 @@ func validateEndpointPort(port *corev1.EndpointPort, requireName bool, p *field.
 	for _, msg := range validation.IsValidPortNum(int(port.Port)) {
 		errs = append(errs, field.Invalid(p.Child("port"), port.Port, msg))
 	}
-	switch port.Protocol {
-	case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
-	case "":
-		errs = append(errs, field.Required(p.Child("protocol"), ""))
-	default:
-		errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol, []string{"SCTP", "TCP", "UDP"}))
-	}
+	errs = append(errs, enum(string(port.Protocol), portProtocols, p.Child("protocol"))...)
 	if port.AppProtocol != nil {
 		for _, msg := range validation.IsQualifiedName(*port.AppProtocol) {
 			errs = append(errs, field.Invalid(p.Child("appProtocol"), *port.AppProtocol, msg))

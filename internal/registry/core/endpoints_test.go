@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // TestEndpointsValidation: kube's ValidateEndpoints, message by message;
@@ -67,5 +68,24 @@ func TestEndpointsValidation(t *testing.T) {
 	}
 	if errs := EndpointsHooks(true).Validate(e, nil); len(errs) != 0 {
 		t.Errorf("a loopback address with --proxy-allow-loopback: %v", errs)
+	}
+}
+
+// TestPortProtocols: containers', services' and endpoints' ports name
+// kube's protocols in its order.
+func TestPortProtocols(t *testing.T) {
+	want := `Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP"`
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x", Ports: []corev1.ContainerPort{{ContainerPort: 80, Protocol: "HTTP"}}}}}
+	DefaultPodSpec(spec)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80, Protocol: "HTTP"}}}}
+	defaultService(svc)
+	for what, errs := range map[string]field.ErrorList{"pod": ValidatePodSpec(spec, field.NewPath("spec")), "service": validateService(svc)} {
+		found := false
+		for _, e := range errs {
+			found = found || strings.Contains(e.Error(), want)
+		}
+		if !found {
+			t.Errorf("%s: %v", what, errs)
+		}
 	}
 }

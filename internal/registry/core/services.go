@@ -223,7 +223,6 @@ func needsHealthCheckPort(svc *corev1.Service) bool {
 var (
 	serviceTypes = []string{string(corev1.ServiceTypeClusterIP), string(corev1.ServiceTypeExternalName),
 		string(corev1.ServiceTypeLoadBalancer), string(corev1.ServiceTypeNodePort)}
-	serviceProtocols  = []string{string(corev1.ProtocolSCTP), string(corev1.ProtocolTCP), string(corev1.ProtocolUDP)}
 	sessionAffinities = []string{string(corev1.ServiceAffinityClientIP), string(corev1.ServiceAffinityNone)}
 )
 
@@ -348,13 +347,7 @@ func validateServicePorts(svc *corev1.Service) field.ErrorList {
 		for _, msg := range validation.IsValidPortNum(int(p.Port)) {
 			errs = append(errs, field.Invalid(path.Child("port"), p.Port, msg))
 		}
-		switch p.Protocol {
-		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
-		case "":
-			errs = append(errs, field.Required(path.Child("protocol"), ""))
-		default:
-			errs = append(errs, field.NotSupported(path.Child("protocol"), p.Protocol, serviceProtocols))
-		}
+		errs = append(errs, enum(string(p.Protocol), portProtocols, path.Child("protocol"))...)
 		errs = append(errs, validateTargetPort(p.TargetPort, path.Child("targetPort"))...)
 		if p.NodePort != 0 {
 			if s.Type == corev1.ServiceTypeClusterIP || s.Type == corev1.ServiceTypeExternalName {
