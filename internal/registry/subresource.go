@@ -137,6 +137,12 @@ func StatusSubresource(resets ...string) *Subresource {
 // metadata written.
 var Status = StatusSubresource()
 
+// StatusMetadataResets are the metadata fields kube's
+// metav1.ResetObjectMetaForStatus keeps from the stored object, which
+// some kinds' status strategies call (APIServices,
+// StorageVersionMigrations): StatusSubresource(StatusMetadataResets...).
+var StatusMetadataResets = []string{"metadata.labels", "metadata.annotations", "metadata.finalizers", "metadata.ownerReferences"}
+
 // metadataResets copy one metadata field from the stored object.
 var metadataResets = map[string]func(m, old metaObject){
 	"metadata.labels":          func(m, old metaObject) { m.SetLabels(old.GetLabels()) },

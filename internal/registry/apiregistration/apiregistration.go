@@ -67,7 +67,7 @@ func LocalAvailable() apiregistrationv1.APIServiceCondition {
 // strategy keeps the stored labels, annotations, finalizers and owners,
 // and checks only the conditions' statuses.
 var apiServiceStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource("metadata.labels", "metadata.annotations", "metadata.finalizers", "metadata.ownerReferences")
+	s := registry.StatusSubresource(registry.StatusMetadataResets...)
 	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
 		var errs field.ErrorList
 		for i, c := range obj.(*apiregistrationv1.APIService).Status.Conditions {

@@ -39,7 +39,7 @@ var migrationHooks = &registry.Hooks{
 // does), and validated by ValidateStorageVersionMigrationStatusUpdate
 // alone.
 var migrationStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource("metadata.labels", "metadata.annotations", "metadata.finalizers", "metadata.ownerReferences")
+	s := registry.StatusSubresource(registry.StatusMetadataResets...)
 	s.Validate = validateMigrationStatus
 	return s
 }()
