@@ -93,7 +93,7 @@ func (st *Store) Create(ctx context.Context, ns string, obj runtime.Object, adm 
 }
 
 // prepareCreate clears what a client may not set on create and runs the
-// row's preparation (defaults); systemFields, after admission, fills what
+// row's defaults and preparation; systemFields, after admission, fills what
 // the server owns.
 func (st *Store) prepareCreate(ctx context.Context, ns string, obj runtime.Object, m metav1.Object) error {
 	if st.R.Namespaced {
@@ -116,9 +116,7 @@ func (st *Store) prepareCreate(ctx context.Context, ns string, obj runtime.Objec
 	if st.R.HasStatus() && !st.R.KeepStatusOnCreate {
 		st.R.Type.Status.Reset(obj)
 	}
-	if h := st.R.Hooks; h != nil && h.PrepareForCreate != nil {
-		h.PrepareForCreate(obj)
-	}
+	st.R.Hooks.PrepareCreate(obj)
 	if h := st.R.Hooks; h != nil && h.PrepareForCreateBy != nil {
 		h.PrepareForCreateBy(ctx, obj)
 	}

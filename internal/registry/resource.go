@@ -129,13 +129,25 @@ func (v ValidateFunc) Check(ctx context.Context, obj runtime.Object) error {
 
 // Hooks are per-type steps of a write, after the generic ones.
 type Hooks struct {
-	// PrepareForCreate defaults and resets fields of a new object.
+	// Default is the kind's defaulting, kube's SetObjectDefaults_<Kind>:
+	// what kube's decoders apply to every object they decode, from a
+	// request's body or a webhook's patch as from etcd. It fills only
+	// what is empty, so that a second run changes nothing, and does
+	// nothing that depends on the request or the stored object (that is
+	// PrepareForCreate's and PrepareForUpdate's, which run after it).
+	// Objects read back from storage get it too (Resource.Defaulter): an
+	// object stored before a default existed is served with it, as kube
+	// serves it, so that a write sending it back unchanged changes
+	// nothing, and the templates of two objects stored alike stay alike.
+	Default func(obj runtime.Object)
+	// PrepareForCreate resets fields of a new object, after Default.
 	PrepareForCreate func(obj runtime.Object)
 	// PrepareForCreateBy is PrepareForCreate for what depends on the
 	// request: ctx carries its user (request.UserFrom), which a
 	// CertificateSigningRequest records as its requestor.
 	PrepareForCreateBy func(ctx context.Context, obj runtime.Object)
-	// PrepareForUpdate adjusts the new object given the stored one.
+	// PrepareForUpdate adjusts the new object given the stored one,
+	// after Default.
 	PrepareForUpdate func(obj, old runtime.Object)
 	// Validate checks a new object (create) or the result of an update
 	// (old is then the stored object).
@@ -167,6 +179,34 @@ type Hooks struct {
 	Release func(ctx context.Context, obj, old runtime.Object)
 }
 
+// PrepareCreate is what a create runs of h on a new object: Default,
+// then PrepareForCreate (h may be nil).
+func (h *Hooks) PrepareCreate(obj runtime.Object) {
+	if h == nil {
+		return
+	}
+	if h.Default != nil {
+		h.Default(obj)
+	}
+	if h.PrepareForCreate != nil {
+		h.PrepareForCreate(obj)
+	}
+}
+
+// PrepareUpdate is what an update of the object itself runs of h: Default,
+// then PrepareForUpdate (h may be nil).
+func (h *Hooks) PrepareUpdate(obj, old runtime.Object) {
+	if h == nil {
+		return
+	}
+	if h.Default != nil {
+		h.Default(obj)
+	}
+	if h.PrepareForUpdate != nil {
+		h.PrepareForUpdate(obj, old)
+	}
+}
+
 // Conversion translates objects of a served version to and from the stored
 // version, for resources that two group versions share.
 type Conversion struct {
@@ -176,6 +216,26 @@ type Conversion struct {
 	// once, each of them (a CRD's conversion webhook gets one review for a
 	// list, as kube-apiserver sends it).
 	FromStorageAll func(stored []runtime.Object) ([]runtime.Object, error)
+}
+
+// Defaulter is what finishes the row's objects read from storage (an
+// etcd codec's Decoded): the row's Default, for a row served in the kind
+// it stores; nil when there is nothing to do. A row that shares another's
+// storage (events.k8s.io's Events, kept as core Events) leaves it to the
+// row that serves the stored kind.
+func (r *Resource) Defaulter() func(runtime.Object) error {
+	if r.Hooks == nil || r.Hooks.Default == nil || r.GVK() != r.StorageGVK() {
+		return nil
+	}
+	def := r.Hooks.Default
+	return func(obj runtime.Object) error { def(obj); return nil }
+}
+
+// defaults runs the row's Default on obj, if it has one.
+func (r *Resource) defaults(obj runtime.Object) {
+	if r.Hooks != nil && r.Hooks.Default != nil {
+		r.Hooks.Default(obj)
+	}
 }
 
 // GVR is the served group-version-resource.

@@ -204,8 +204,8 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	// again. (A subresource's write is prepared once it is made whole,
 	// below.)
 	var prepare func(runtime.Object) error
-	if h := st.R.Hooks; sub == nil && h != nil && h.PrepareForUpdate != nil {
-		prepare = func(o runtime.Object) error { h.PrepareForUpdate(o, old); return nil }
+	if sub == nil {
+		prepare = func(o runtime.Object) error { st.R.Hooks.PrepareUpdate(o, old); return nil }
 		prepare(obj)
 	}
 	if obj, err = mutate(ctx, adm, obj, oldView, prepare); err != nil {
@@ -247,9 +247,10 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	// defaults what it decodes, so that a write leaving out a defaulted
 	// field changes nothing (no new generation, no write).
 	if sub != nil && sub.PrepareForUpdate != nil {
+		st.R.defaults(obj)
 		sub.PrepareForUpdate(obj, old)
-	} else if h := st.R.Hooks; h != nil && h.PrepareForUpdate != nil {
-		h.PrepareForUpdate(obj, old)
+	} else {
+		st.R.Hooks.PrepareUpdate(obj, old)
 	}
 	if st.R.Generation {
 		m.SetGeneration(oldMeta.GetGeneration())

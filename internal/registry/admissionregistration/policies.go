@@ -30,9 +30,8 @@ var validatingBindingHooks = typedHooks(func(b *admissionregistrationv1.Validati
 // update) and validation.
 func typedHooks[T runtime.Object](def func(T), validate func(T) field.ErrorList) *registry.Hooks {
 	return &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) { def(obj.(T)) },
-		PrepareForUpdate: func(obj, _ runtime.Object) { def(obj.(T)) },
-		Validate:         func(obj, _ runtime.Object) field.ErrorList { return validate(obj.(T)) },
+		Default:  func(obj runtime.Object) { def(obj.(T)) },
+		Validate: func(obj, _ runtime.Object) field.ErrorList { return validate(obj.(T)) },
 	}
 }
 

@@ -24,9 +24,8 @@ import (
 // (no side-effects class, a bad URL, matchConditions that do not compile)
 // is refused when it is written, not when a request meets it.
 var webhookHooks = &registry.Hooks{
-	PrepareForCreate: defaultWebhooks,
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultWebhooks(obj) },
-	Validate:         validateWebhooks,
+	Default:  defaultWebhooks,
+	Validate: validateWebhooks,
 }
 
 // common is what the two kinds of webhooks share, as pointers into one.

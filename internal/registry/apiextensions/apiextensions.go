@@ -56,16 +56,16 @@ func Resources() []*registry.Resource {
 // Terminating condition, so that the CRD stays until its custom resources
 // are gone.
 var crdHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) {
+		apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(obj.(*apiextensionsv1.CustomResourceDefinition))
+	},
 	PrepareForCreate: func(obj runtime.Object) {
 		crd := obj.(*apiextensionsv1.CustomResourceDefinition)
-		apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(crd)
 		crd.Status = apiextensionsv1.CustomResourceDefinitionStatus{}
 		recordStorageVersion(crd)
 	},
 	PrepareForUpdate: func(obj, _ runtime.Object) {
-		crd := obj.(*apiextensionsv1.CustomResourceDefinition)
-		apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(crd)
-		recordStorageVersion(crd)
+		recordStorageVersion(obj.(*apiextensionsv1.CustomResourceDefinition))
 	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		if old == nil {

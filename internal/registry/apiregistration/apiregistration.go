@@ -35,14 +35,12 @@ func Resources() []*registry.Resource {
 // object is kube-aggregator's ValidateAPIService (its name after its
 // spec, "<version>.<group>", "v1." for the core group).
 var apiServiceHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) { defaultAPIService(obj.(*apiregistrationv1.APIService)) },
 	PrepareForCreate: func(obj runtime.Object) {
-		s := obj.(*apiregistrationv1.APIService)
-		defaultAPIService(s)
-		if s.Spec.Service == nil {
+		if s := obj.(*apiregistrationv1.APIService); s.Spec.Service == nil {
 			s.Status.Conditions = []apiregistrationv1.APIServiceCondition{LocalAvailable()}
 		}
 	},
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultAPIService(obj.(*apiregistrationv1.APIService)) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validateAPIService(obj.(*apiregistrationv1.APIService))
 	},

@@ -16,8 +16,7 @@ import (
 // SetDefaults_*) on create and update, then its validation.
 var (
 	deploymentHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
-		PrepareForUpdate: func(obj, _ runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
+		Default: func(obj runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			o, _ := old.(*appsv1.Deployment)
 			return validateDeployment(obj.(*appsv1.Deployment), o)
@@ -28,8 +27,7 @@ var (
 		},
 	}
 	replicaSetHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
-		PrepareForUpdate: func(obj, _ runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
+		Default: func(obj runtime.Object) { defaultReplicaSet(obj.(*appsv1.ReplicaSet)) },
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			o, _ := old.(*appsv1.ReplicaSet)
 			return validateReplicaSet(obj.(*appsv1.ReplicaSet), o)
@@ -40,8 +38,7 @@ var (
 		},
 	}
 	statefulSetHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) { defaultStatefulSet(obj.(*appsv1.StatefulSet)) },
-		PrepareForUpdate: func(obj, _ runtime.Object) { defaultStatefulSet(obj.(*appsv1.StatefulSet)) },
+		Default: func(obj runtime.Object) { defaultStatefulSet(obj.(*appsv1.StatefulSet)) },
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			o, _ := old.(*appsv1.StatefulSet)
 			return validateStatefulSet(obj.(*appsv1.StatefulSet), o)
@@ -49,12 +46,9 @@ var (
 		Warnings: statefulSetWarnings,
 	}
 	daemonSetHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) {
-			defaultDaemonSet(obj.(*appsv1.DaemonSet))
-			countTemplateGeneration(obj.(*appsv1.DaemonSet), nil)
-		},
+		Default:          func(obj runtime.Object) { defaultDaemonSet(obj.(*appsv1.DaemonSet)) },
+		PrepareForCreate: func(obj runtime.Object) { countTemplateGeneration(obj.(*appsv1.DaemonSet), nil) },
 		PrepareForUpdate: func(obj, old runtime.Object) {
-			defaultDaemonSet(obj.(*appsv1.DaemonSet))
 			countTemplateGeneration(obj.(*appsv1.DaemonSet), old.(*appsv1.DaemonSet))
 		},
 		Validate: func(obj, old runtime.Object) field.ErrorList {

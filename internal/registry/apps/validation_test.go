@@ -24,7 +24,7 @@ func errPaths(errs field.ErrorList) string {
 }
 
 func create(h *registry.Hooks, obj runtime.Object) field.ErrorList {
-	h.PrepareForCreate(obj)
+	h.PrepareCreate(obj)
 	return h.Validate(obj, nil)
 }
 
@@ -167,7 +167,7 @@ func TestDaemonSetTemplateGeneration(t *testing.T) {
 	update := func(change func(*appsv1.DaemonSet)) {
 		old := ds.DeepCopy()
 		change(ds)
-		daemonSetHooks.PrepareForUpdate(ds, old)
+		daemonSetHooks.PrepareUpdate(ds, old)
 	}
 	update(func(ds *appsv1.DaemonSet) { ds.Spec.MinReadySeconds = 5 })
 	if gen() != "1" {
@@ -211,7 +211,7 @@ func TestStatefulSetClaimTemplateDefaults(t *testing.T) {
 			Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("0.0001")}}}}
 	ss = stored.DeepCopy()
 	ss.Spec.Replicas = int32Ptr(3)
-	statefulSetHooks.PrepareForUpdate(ss, stored)
+	statefulSetHooks.PrepareUpdate(ss, stored)
 	if got := errPaths(statefulSetHooks.Validate(ss, stored)); got != "" {
 		t.Errorf("scaling a set stored without claim defaults: %q", got)
 	}

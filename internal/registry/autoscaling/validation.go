@@ -20,8 +20,7 @@ import (
 // object is checked in its v2 conversion and errors carry v2 paths, as
 // kube's do.
 var hpaHooks = &registry.Hooks{
-	PrepareForCreate: defaultHPA,
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultHPA(obj) },
+	Default: defaultHPA,
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		switch h := obj.(type) {
 		case *autoscalingv2.HorizontalPodAutoscaler:

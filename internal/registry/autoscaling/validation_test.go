@@ -64,14 +64,14 @@ func TestHPAValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			hpaHooks.PrepareForCreate(c.obj)
+			hpaHooks.PrepareCreate(c.obj)
 			if got := errPaths(hpaHooks.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}
 	h := v2(nil).(*autoscalingv2.HorizontalPodAutoscaler)
-	hpaHooks.PrepareForCreate(h)
+	hpaHooks.PrepareCreate(h)
 	if *h.Spec.MinReplicas != 1 || len(h.Spec.Metrics) != 1 || *h.Spec.Metrics[0].Resource.Target.AverageUtilization != 80 {
 		t.Errorf("defaults: %+v", h.Spec)
 	}
@@ -82,7 +82,7 @@ func TestHPAValidation(t *testing.T) {
 func TestHPABehaviorDefaults(t *testing.T) {
 	ref := autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}
 	none := &autoscalingv2.HorizontalPodAutoscaler{Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: ref, MaxReplicas: 5}}
-	hpaHooks.PrepareForCreate(none)
+	hpaHooks.PrepareCreate(none)
 	if none.Spec.Behavior != nil {
 		t.Errorf("no behavior became %+v", none.Spec.Behavior)
 	}
@@ -90,7 +90,7 @@ func TestHPABehaviorDefaults(t *testing.T) {
 	minPolicy := autoscalingv2.MinChangePolicySelect
 	h := &autoscalingv2.HorizontalPodAutoscaler{Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: ref, MaxReplicas: 5,
 		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window, SelectPolicy: &minPolicy}}}}
-	hpaHooks.PrepareForCreate(h)
+	hpaHooks.PrepareCreate(h)
 	up, down := h.Spec.Behavior.ScaleUp, h.Spec.Behavior.ScaleDown
 	if up == nil || *up.StabilizationWindowSeconds != 0 || *up.SelectPolicy != autoscalingv2.MaxChangePolicySelect || len(up.Policies) != 2 ||
 		up.Policies[0] != (autoscalingv2.HPAScalingPolicy{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: 15}) ||

@@ -20,9 +20,8 @@ import (
 // defaulted; the schedule must parse as a standard cron line (with the
 // parser kube-apiserver uses) and the job template must be valid.
 var cronJobHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultCronJob(obj.(*batchv1.CronJob)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultCronJob(obj.(*batchv1.CronJob)) },
-	Validate:         func(obj, _ runtime.Object) field.ErrorList { return validateCronJob(obj.(*batchv1.CronJob)) },
+	Default:  func(obj runtime.Object) { defaultCronJob(obj.(*batchv1.CronJob)) },
+	Validate: func(obj, _ runtime.Object) field.ErrorList { return validateCronJob(obj.(*batchv1.CronJob)) },
 	Warnings: func(obj, old runtime.Object) []string {
 		cj := obj.(*batchv1.CronJob)
 		return core.WorkloadWarnings(obj, old, cj.Name, func() []string {

@@ -31,8 +31,7 @@ const (
 // it is made at validation, as kube's job strategy does), then validation;
 // after create the template and the other immutable fields stay.
 var jobHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
+	Default: func(obj runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		job := obj.(*batchv1.Job)
 		if old == nil {

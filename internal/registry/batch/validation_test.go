@@ -54,7 +54,7 @@ func TestJobValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := job(c.mut)
-			jobHooks.PrepareForCreate(j)
+			jobHooks.PrepareCreate(j)
 			if got := errPaths(jobHooks.Validate(j, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
@@ -64,7 +64,7 @@ func TestJobValidation(t *testing.T) {
 
 func TestJobDefaultsAndImmutableTemplate(t *testing.T) {
 	j := job(nil)
-	jobHooks.PrepareForCreate(j)
+	jobHooks.PrepareCreate(j)
 	if errs := jobHooks.Validate(j, nil); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -79,7 +79,7 @@ func TestJobDefaultsAndImmutableTemplate(t *testing.T) {
 	}
 	nj := j.DeepCopy()
 	nj.Spec.Template.Spec.Containers[0].Image = "perl:5.36"
-	jobHooks.PrepareForUpdate(nj, j)
+	jobHooks.PrepareUpdate(nj, j)
 	if got := errPaths(jobHooks.Validate(nj, j)); got != "spec.template: Invalid value" {
 		t.Errorf("template change: %q", got)
 	}
@@ -118,14 +118,14 @@ func TestCronJobValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cronJobHooks.PrepareForCreate(c.obj)
+			cronJobHooks.PrepareCreate(c.obj)
 			if got := errPaths(cronJobHooks.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}
 	c := cj("0 * * * *", nil)
-	cronJobHooks.PrepareForCreate(c)
+	cronJobHooks.PrepareCreate(c)
 	if c.Spec.ConcurrencyPolicy != batchv1.AllowConcurrent || *c.Spec.Suspend || *c.Spec.SuccessfulJobsHistoryLimit != 3 ||
 		*c.Spec.FailedJobsHistoryLimit != 1 || c.Spec.JobTemplate.Spec.Template.Spec.SchedulerName != "default-scheduler" {
 		t.Errorf("defaults: %+v", c.Spec)

@@ -109,8 +109,7 @@ func clusterTrustBundleFields(obj runtime.Object) map[string]string {
 // request (the declarative +default=86400 on spec.maxExpirationSeconds):
 // at most a day's certificates unless it says otherwise.
 var podCertificateRequestHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
+	Default: func(obj runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
 }
 
 func defaultPodCertificateRequest(pcr *certificatesv1.PodCertificateRequest) {

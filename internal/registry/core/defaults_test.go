@@ -49,7 +49,7 @@ func TestPodSpecDefaults1372(t *testing.T) {
 		}
 	})
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", AllocatedResources: corev1.ResourceList{corev1.ResourceCPU: tiny}}}
-	podHooks.PrepareForUpdate(p, p.DeepCopy())
+	podHooks.PrepareUpdate(p, p.DeepCopy())
 	c := p.Spec.Containers[0]
 	wantMilli(t, "limits", c.Resources.Limits[corev1.ResourceCPU], 1)
 	wantMilli(t, "requests from limits", c.Resources.Requests[corev1.ResourceCPU], 1)
@@ -116,19 +116,19 @@ func TestVolumeDefaults1372(t *testing.T) {
 
 	status := pv.DeepCopy()
 	status.Status.Phase = ""
-	persistentVolumeHooks.PrepareForUpdate(status, pv)
+	persistentVolumeHooks.PrepareUpdate(status, pv)
 	if status.Status.Phase != corev1.VolumePending {
 		t.Errorf("pv phase on update %q", status.Status.Phase)
 	}
 	pvc := &corev1.PersistentVolumeClaim{Status: corev1.PersistentVolumeClaimStatus{
 		Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("0.0001")}}}
-	persistentVolumeClaimHooks.PrepareForUpdate(pvc, pvc.DeepCopy())
+	persistentVolumeClaimHooks.PrepareUpdate(pvc, pvc.DeepCopy())
 	if pvc.Status.Phase != corev1.ClaimPending {
 		t.Errorf("pvc phase on update %q", pvc.Status.Phase)
 	}
 	wantMilli(t, "pvc capacity", pvc.Status.Capacity[corev1.ResourceStorage], 1)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}}
-	namespaceHooks.PrepareForUpdate(ns, ns.DeepCopy())
+	namespaceHooks.PrepareUpdate(ns, ns.DeepCopy())
 	if ns.Status.Phase != corev1.NamespaceActive {
 		t.Errorf("namespace phase on update %q", ns.Status.Phase)
 	}
@@ -140,15 +140,15 @@ func TestVolumeDefaults1372(t *testing.T) {
 func TestResourceListRounding(t *testing.T) {
 	tiny := func() corev1.ResourceList { return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100u")} }
 	node := &corev1.Node{Status: corev1.NodeStatus{Capacity: tiny()}}
-	nodeHooks.PrepareForCreate(node)
+	nodeHooks.PrepareCreate(node)
 	wantMilli(t, "node capacity", node.Status.Capacity[corev1.ResourceCPU], 1)
 	wantMilli(t, "node allocatable", node.Status.Allocatable[corev1.ResourceCPU], 1)
 	lr := &corev1.LimitRange{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypePod, Max: tiny(), Min: tiny()}}}}
-	limitRangeHooks.PrepareForCreate(lr)
+	limitRangeHooks.PrepareCreate(lr)
 	wantMilli(t, "limit range max", lr.Spec.Limits[0].Max[corev1.ResourceCPU], 1)
 	wantMilli(t, "limit range min", lr.Spec.Limits[0].Min[corev1.ResourceCPU], 1)
 	q := &corev1.ResourceQuota{Spec: corev1.ResourceQuotaSpec{Hard: tiny()}, Status: corev1.ResourceQuotaStatus{Used: tiny()}}
-	resourceQuotaHooks.PrepareForUpdate(q, q.DeepCopy())
+	resourceQuotaHooks.PrepareUpdate(q, q.DeepCopy())
 	wantMilli(t, "quota hard", q.Spec.Hard[corev1.ResourceCPU], 1)
 	wantMilli(t, "quota used", q.Status.Used[corev1.ResourceCPU], 1)
 	// Whole and milli quantities keep their form.
@@ -168,7 +168,7 @@ func TestPodStoredWithoutNewDefaults(t *testing.T) {
 		p.Spec.Volumes = []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
 			Items: []corev1.DownwardAPIVolumeFile{{Path: "n", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}}}}
 	})
-	podHooks.PrepareForCreate(old)
+	podHooks.PrepareCreate(old)
 	old.Spec.Containers[0].ReadinessProbe.GRPC.Service = nil
 	old.Spec.Volumes[0].DownwardAPI.Items[0].FieldRef.APIVersion = ""
 	labelled := old.DeepCopy()

@@ -57,9 +57,8 @@ func LegacyIP(p *field.Path, ip string) field.ErrorList {
 // does not get; and kube's warnings.
 func EndpointsHooks(allowLoopback bool) *registry.Hooks {
 	return &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) { defaultEndpoints(obj.(*corev1.Endpoints)) },
-		PrepareForUpdate: func(obj, _ runtime.Object) { defaultEndpoints(obj.(*corev1.Endpoints)) },
-		Warnings:         endpointsWarnings,
+		Default:  func(obj runtime.Object) { defaultEndpoints(obj.(*corev1.Endpoints)) },
+		Warnings: endpointsWarnings,
 		Validate: func(obj, old runtime.Object) field.ErrorList {
 			ep := obj.(*corev1.Endpoints)
 			errs := validateEndpointSubsets(ep.Subsets, allowLoopback)

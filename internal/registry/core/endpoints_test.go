@@ -40,7 +40,7 @@ func TestEndpointsValidation(t *testing.T) {
 				`subsets[0].ports[0].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"`,
 				`subsets[0].ports[0].appProtocol: Invalid value: "a/b/c"`}},
 	} {
-		h.PrepareForCreate(c.ep)
+		h.PrepareCreate(c.ep)
 		errs := h.Validate(c.ep, nil)
 		if len(errs) != len(c.want) {
 			t.Errorf("%+v: %v, want %d errors", c.ep.Subsets, errs, len(c.want))
@@ -54,7 +54,7 @@ func TestEndpointsValidation(t *testing.T) {
 	}
 	// The protocol defaults to TCP; subsets stored invalid stay writable.
 	e := ep(corev1.EndpointSubset{Addresses: []corev1.EndpointAddress{{IP: "127.0.0.1"}}, Ports: []corev1.EndpointPort{{Port: 80}}})
-	h.PrepareForCreate(e)
+	h.PrepareCreate(e)
 	if e.Subsets[0].Ports[0].Protocol != corev1.ProtocolTCP {
 		t.Errorf("protocol %q", e.Subsets[0].Ports[0].Protocol)
 	}

@@ -24,8 +24,7 @@ import (
 // PersistentVolumeClaim. A LimitRange whose min is above its max blocked
 // every pod of its namespace.
 var limitRangeHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultLimitRange(obj.(*corev1.LimitRange)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultLimitRange(obj.(*corev1.LimitRange)) },
+	Default: func(obj runtime.Object) { defaultLimitRange(obj.(*corev1.LimitRange)) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validateLimitRange(obj.(*corev1.LimitRange))
 	},
@@ -253,8 +252,7 @@ func sortedNames(list corev1.ResourceList) []string {
 // selector (validateQuotaScopes), and scopes that do not change. Its
 // quantities are rounded to milli units (kube's SetObjectDefaults_ResourceQuota).
 var resourceQuotaHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { roundQuota(obj.(*corev1.ResourceQuota)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { roundQuota(obj.(*corev1.ResourceQuota)) },
+	Default: func(obj runtime.Object) { roundQuota(obj.(*corev1.ResourceQuota)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		q := obj.(*corev1.ResourceQuota)
 		errs := validateQuotaHard(q)

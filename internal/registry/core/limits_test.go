@@ -73,7 +73,7 @@ func TestLimitRangeDefaults(t *testing.T) {
 		{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{"cpu": q("2")}, Min: corev1.ResourceList{"memory": q("64Mi"), "cpu": q("100m")}},
 		{Type: corev1.LimitTypePod, Max: corev1.ResourceList{"cpu": q("4")}},
 	}}}
-	limitRangeHooks.PrepareForCreate(lr)
+	limitRangeHooks.PrepareCreate(lr)
 	c := lr.Spec.Limits[0]
 	if c.Default.Cpu().String() != "2" || c.DefaultRequest.Cpu().String() != "2" || c.DefaultRequest.Memory().String() != "64Mi" || len(c.Default) != 1 {
 		t.Errorf("container defaults: default %v, defaultRequest %v", c.Default, c.DefaultRequest)

@@ -16,23 +16,25 @@ import (
 // spec.finalizers (kube's namespace strategy keeps them on an update).
 // Their names are kube's validateFinalizerName.
 var namespaceHooks = &registry.Hooks{
+	// kube's SetDefaults_Namespace and SetDefaults_NamespaceStatus: the
+	// name label, and a status write that leaves the phase out sets
+	// Active.
+	Default: func(obj runtime.Object) {
+		ns := obj.(*corev1.Namespace)
+		labelWithName(ns)
+		if ns.Status.Phase == "" {
+			ns.Status.Phase = corev1.NamespaceActive
+		}
+	},
 	PrepareForCreate: func(obj runtime.Object) {
 		ns := obj.(*corev1.Namespace)
 		ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
 		if !hasFinalizer(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
 			ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 		}
-		labelWithName(ns)
 	},
 	PrepareForUpdate: func(obj, old runtime.Object) {
-		ns := obj.(*corev1.Namespace)
-		ns.Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
-		labelWithName(ns)
-		// kube's SetDefaults_NamespaceStatus, on every write: a status
-		// write that leaves the phase out sets Active.
-		if ns.Status.Phase == "" {
-			ns.Status.Phase = corev1.NamespaceActive
-		}
+		obj.(*corev1.Namespace).Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
 	},
 	// An update keeps the stored finalizers, which kube does not check
 	// again.
@@ -60,7 +62,8 @@ var namespaceFinalize = &registry.Subresource{
 		out.Spec.Finalizers = in.(*corev1.Namespace).Spec.Finalizers
 		return out, nil
 	},
-	PrepareForUpdate: func(obj, _ runtime.Object) { labelWithName(obj.(*corev1.Namespace)) },
+	// In place of the row's, which keeps the stored finalizers.
+	PrepareForUpdate: func(_, _ runtime.Object) {},
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return namespaceFinalizerErrors(obj.(*corev1.Namespace), true)
 	},

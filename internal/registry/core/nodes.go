@@ -22,8 +22,7 @@ import (
 // validated as kube-apiserver's ValidateNode does, and its podCIDRs, once
 // set, do not change.
 var nodeHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultNode(obj.(*corev1.Node)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultNode(obj.(*corev1.Node)) },
+	Default: func(obj runtime.Object) { defaultNode(obj.(*corev1.Node)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		node := obj.(*corev1.Node)
 		spec := field.NewPath("spec")

@@ -58,7 +58,7 @@ func TestNodeValidation(t *testing.T) {
 func TestNodeAllocatableDefault(t *testing.T) {
 	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourcePods: resource.MustParse("110")}
 	n := &corev1.Node{Status: corev1.NodeStatus{Capacity: capacity}}
-	nodeHooks.PrepareForCreate(n)
+	nodeHooks.PrepareCreate(n)
 	if got := n.Status.Allocatable; got.Cpu().String() != "4" || got.Pods().String() != "110" {
 		t.Errorf("allocatable %v", got)
 	}
@@ -67,12 +67,12 @@ func TestNodeAllocatableDefault(t *testing.T) {
 		t.Errorf("allocatable shares the capacity's map")
 	}
 	updated := n.DeepCopy()
-	nodeHooks.PrepareForUpdate(updated, n)
+	nodeHooks.PrepareUpdate(updated, n)
 	if updated.Status.Allocatable.Cpu().String() != "3" {
 		t.Errorf("a stated allocatable: %v", updated.Status.Allocatable)
 	}
 	bare := &corev1.Node{}
-	nodeHooks.PrepareForCreate(bare)
+	nodeHooks.PrepareCreate(bare)
 	if bare.Status.Allocatable != nil {
 		t.Errorf("a node without capacity: %v", bare.Status.Allocatable)
 	}

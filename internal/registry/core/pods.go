@@ -20,17 +20,16 @@ import (
 // only the images, the active deadline, added tolerations and the grace
 // period may change.
 var podHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		pod := obj.(*corev1.Pod)
-		defaultPod(pod)
-		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&pod.Spec)}
-	},
-	PrepareForCreateBy: func(ctx context.Context, obj runtime.Object) { appArmorFromAnnotations(ctx, obj.(*corev1.Pod)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) {
+	Default: func(obj runtime.Object) {
 		pod := obj.(*corev1.Pod)
 		defaultPod(pod)
 		podStatusAliases(&pod.Status)
 	},
+	PrepareForCreate: func(obj runtime.Object) {
+		pod := obj.(*corev1.Pod)
+		pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&pod.Spec)}
+	},
+	PrepareForCreateBy: func(ctx context.Context, obj runtime.Object) { appArmorFromAnnotations(ctx, obj.(*corev1.Pod)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pod := obj.(*corev1.Pod)
 		var opts podValidationOptions

@@ -51,7 +51,7 @@ func TestPodResize(t *testing.T) {
 			p.Spec.Containers[0].Resources = cpu("500m", "500m")
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side", Image: "busybox", Resources: cpu("100m", "100m")})
 		})
-		podHooks.PrepareForCreate(p)
+		podHooks.PrepareCreate(p)
 		p.Generation = 1
 		for _, m := range mut {
 			m(p)
@@ -67,7 +67,7 @@ func TestPodResize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		podHooks.PrepareForUpdate(out, old)
+		podHooks.PrepareUpdate(out, old)
 		return out.(*corev1.Pod), resizeErrors(Resize.Validate(out, old))
 	}
 
@@ -204,7 +204,7 @@ func TestPodQOSClass(t *testing.T) {
 		}, corev1.PodQOSGuaranteed},
 	} {
 		p := pod(c.mut)
-		podHooks.PrepareForCreate(p)
+		podHooks.PrepareCreate(p)
 		if p.Status.QOSClass != c.want {
 			t.Errorf("%s: %q, want %q", c.name, p.Status.QOSClass, c.want)
 		}

@@ -19,7 +19,7 @@ func TestServiceAccountAlias(t *testing.T) {
 		{"", "", ""},
 	} {
 		p := pod(func(p *corev1.Pod) { p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount = c.name, c.old })
-		podHooks.PrepareForCreate(p)
+		podHooks.PrepareCreate(p)
 		if p.Spec.ServiceAccountName != c.want || p.Spec.DeprecatedServiceAccount != c.want {
 			t.Errorf("serviceAccountName %q, serviceAccount %q: got %q and %q, want %q for both",
 				c.name, c.old, p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount, c.want)
@@ -34,7 +34,7 @@ func TestServiceAccountAlias(t *testing.T) {
 
 func TestPodStoredWithoutAlias(t *testing.T) {
 	old := pod(func(p *corev1.Pod) { p.Spec.ServiceAccountName = "runner" })
-	podHooks.PrepareForCreate(old)
+	podHooks.PrepareCreate(old)
 	old.Spec.DeprecatedServiceAccount = ""
 	labelled := old.DeepCopy()
 	labelled.Labels = map[string]string{"a": "b"}
@@ -68,7 +68,7 @@ func TestPodStatusAliases(t *testing.T) {
 				p.Status.HostIPs = append(p.Status.HostIPs, corev1.HostIP{IP: ip})
 			}
 		})
-		podHooks.PrepareForUpdate(p, old)
+		podHooks.PrepareUpdate(p, old)
 		var pods, hosts []string
 		for i := range p.Status.PodIPs {
 			pods, hosts = append(pods, p.Status.PodIPs[i].IP), append(hosts, p.Status.HostIPs[i].IP)
@@ -112,7 +112,7 @@ func TestEphemeralContainers(t *testing.T) {
 		t.Errorf("ephemeral containers on create: %q", got)
 	}
 	old := pod(nil)
-	podHooks.PrepareForCreate(old)
+	podHooks.PrepareCreate(old)
 	write := func(es ...corev1.EphemeralContainer) string {
 		in := old.DeepCopy()
 		in.Spec.EphemeralContainers = es

@@ -16,8 +16,7 @@ import (
 // the selector must be non-empty and match the template, which is
 // validated as any workload's.
 var replicationControllerHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultReplicationController(obj.(*corev1.ReplicationController)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultReplicationController(obj.(*corev1.ReplicationController)) },
+	Default: func(obj runtime.Object) { defaultReplicationController(obj.(*corev1.ReplicationController)) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		s := &obj.(*corev1.ReplicationController).Spec
 		spec := field.NewPath("spec")
@@ -72,8 +71,7 @@ func defaultReplicationController(rc *corev1.ReplicationController) {
 
 // podTemplateHooks default and validate a PodTemplate's template.
 var podTemplateHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { DefaultPodSpec(&obj.(*corev1.PodTemplate).Template.Spec) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultPodSpec(&obj.(*corev1.PodTemplate).Template.Spec) },
+	Default: func(obj runtime.Object) { DefaultPodSpec(&obj.(*corev1.PodTemplate).Template.Spec) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return ValidatePodTemplateSpec(&obj.(*corev1.PodTemplate).Template, field.NewPath("template"))
 	},

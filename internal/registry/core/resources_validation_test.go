@@ -174,7 +174,7 @@ func TestPodResourceValidation(t *testing.T) {
 // resources are checked all the same.
 func TestEphemeralContainerResources(t *testing.T) {
 	p := pod(nil)
-	podHooks.PrepareForCreate(p)
+	podHooks.PrepareCreate(p)
 	p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 		Name: "debug", Image: "busybox", ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 		Resources: corev1.ResourceRequirements{Requests: list("cpu", "2"), Limits: list("cpu", "1")}}}}
@@ -203,7 +203,7 @@ func TestTemplateResourceValidation(t *testing.T) {
 // kubelet's status). A new pod with them is refused.
 func TestPodUpdateKeepsStoredResources(t *testing.T) {
 	old := pod(nil)
-	podHooks.PrepareForCreate(old)
+	podHooks.PrepareCreate(old)
 	old.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: list("cpu", "2"), Limits: list("cpu", "1")}
 	p := old.DeepCopy()
 	p.Labels = map[string]string{"a": "b"}
@@ -223,7 +223,7 @@ func TestResizeResourceValidation(t *testing.T) {
 	stored := pod(func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources = corev1.ResourceRequirements{Limits: list("cpu", "1", "memory", "1Gi", "hugepages-2Mi", "3Mi")}
 	})
-	podHooks.PrepareForCreate(stored)
+	podHooks.PrepareCreate(stored)
 	wantNew := `spec.containers[0].resources.limits[hugepages-2Mi]: Invalid value: "3Mi": 3Mi is not positive integer multiple of hugepages-2Mi` + "\n" +
 		`spec.containers[0].resources.requests[hugepages-2Mi]: Invalid value: "3Mi": 3Mi is not positive integer multiple of hugepages-2Mi`
 	if got := errorLines(ValidatePodSpec(&stored.Spec, field.NewPath("spec"))); got != wantNew {

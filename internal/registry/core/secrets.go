@@ -17,8 +17,7 @@ import (
 // keys are checked as a config map's, and each well-known type needs its
 // keys (validateSecretType).
 var secretHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultSecret(obj.(*corev1.Secret)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultSecret(obj.(*corev1.Secret)) },
+	Default: func(obj runtime.Object) { defaultSecret(obj.(*corev1.Secret)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		s := obj.(*corev1.Secret)
 		data := field.NewPath("data")

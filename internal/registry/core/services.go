@@ -20,12 +20,13 @@ import (
 // cluster IPs and node ports is added by ServiceHooks when the server
 // wires its allocators (services_alloc.go).
 var serviceHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultService(obj.(*corev1.Service)) },
+	Default:          func(obj runtime.Object) { defaultService(obj.(*corev1.Service)) },
+	PrepareForCreate: func(obj runtime.Object) { defaultClusterIPs(obj.(*corev1.Service)) },
 	PrepareForUpdate: func(obj, old runtime.Object) {
 		svc := obj.(*corev1.Service)
 		normalizeClusterIPs(svc, old.(*corev1.Service))
 		keepAllocated(svc, old.(*corev1.Service))
-		defaultService(svc)
+		defaultClusterIPs(svc)
 	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		errs := validateService(obj.(*corev1.Service))
@@ -43,7 +44,7 @@ var serviceHooks = &registry.Hooks{
 // Cluster; externalTrafficPolicy Cluster for a service reached from
 // outside (node ports, a load balancer, external IPs); each port's
 // protocol (TCP) and targetPort (the port); a load balancer's ingress IPs
-// of mode VIP; and clusterIP and clusterIPs from each other.
+// of mode VIP.
 func defaultService(svc *corev1.Service) {
 	s := &svc.Spec
 	switch s.SessionAffinity {
@@ -89,6 +90,15 @@ func defaultService(svc *corev1.Service) {
 			}
 		}
 	}
+}
+
+// defaultClusterIPs brings clusterIPs and clusterIP together, and gives a
+// service with a cluster IP its family and single-stack policy, as
+// kube-apiserver's service REST does before allocating (not a scheme
+// default: an update first takes what it left out from the stored service,
+// normalizeClusterIPs and keepAllocated).
+func defaultClusterIPs(svc *corev1.Service) {
+	s := &svc.Spec
 	switch {
 	case s.ClusterIP == "" && len(s.ClusterIPs) > 0:
 		s.ClusterIP = s.ClusterIPs[0]

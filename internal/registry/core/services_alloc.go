@@ -148,7 +148,7 @@ func (a *ServiceAllocators) clusterIP(ctx context.Context, svc *corev1.Service, 
 			return ip, err
 		}
 		s.ClusterIP, s.ClusterIPs = ip.String(), []string{ip.String()}
-		defaultService(svc)
+		defaultClusterIPs(svc)
 		return ip, nil
 	}
 	ip, err := netip.ParseAddr(s.ClusterIP)

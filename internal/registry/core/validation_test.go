@@ -23,17 +23,13 @@ func errPaths(errs field.ErrorList) string {
 
 // create runs a row's create hooks as the store does.
 func create(h *registry.Hooks, obj runtime.Object) field.ErrorList {
-	if h.PrepareForCreate != nil {
-		h.PrepareForCreate(obj)
-	}
+	h.PrepareCreate(obj)
 	return h.Validate(obj, nil)
 }
 
 // update runs a row's update hooks as the store does.
 func update(h *registry.Hooks, obj, old runtime.Object) field.ErrorList {
-	if h.PrepareForUpdate != nil {
-		h.PrepareForUpdate(obj, old)
-	}
+	h.PrepareUpdate(obj, old)
 	return h.Validate(obj, old)
 }
 

@@ -21,13 +21,12 @@ import (
 // access modes, a storage capacity, exactly one volume source, known
 // policies and modes; the volume mode never changes.
 var persistentVolumeHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) { defaultPersistentVolume(obj.(*corev1.PersistentVolume)) },
 	PrepareForCreate: func(obj runtime.Object) {
 		pv := obj.(*corev1.PersistentVolume)
-		defaultPersistentVolume(pv)
 		now := metav1.NewTime(time.Now().Truncate(time.Second))
 		pv.Status.Phase, pv.Status.LastPhaseTransitionTime = corev1.VolumePending, &now
 	},
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPersistentVolume(obj.(*corev1.PersistentVolume)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pv := obj.(*corev1.PersistentVolume)
 		spec := field.NewPath("spec")
@@ -83,12 +82,8 @@ func defaultPersistentVolume(pv *corev1.PersistentVolume) {
 // (not below what it has) and its volume attributes class, as kube's
 // ValidatePersistentVolumeClaimUpdate.
 var persistentVolumeClaimHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		pvc := obj.(*corev1.PersistentVolumeClaim)
-		DefaultPersistentVolumeClaim(pvc)
-		pvc.Status.Phase = corev1.ClaimPending
-	},
-	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultPersistentVolumeClaim(obj.(*corev1.PersistentVolumeClaim)) },
+	Default:          func(obj runtime.Object) { DefaultPersistentVolumeClaim(obj.(*corev1.PersistentVolumeClaim)) },
+	PrepareForCreate: func(obj runtime.Object) { obj.(*corev1.PersistentVolumeClaim).Status.Phase = corev1.ClaimPending },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pvc := obj.(*corev1.PersistentVolumeClaim)
 		spec := field.NewPath("spec")

@@ -34,15 +34,10 @@ const (
 // endpoints as they were does not get; and kube's warnings.
 func Hooks(allowLoopback bool) *registry.Hooks {
 	return &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) {
-			s := obj.(*discoveryv1.EndpointSlice)
-			defaultPorts(s)
-			dropTopology(s, nil)
-		},
+		Default:          func(obj runtime.Object) { defaultPorts(obj.(*discoveryv1.EndpointSlice)) },
+		PrepareForCreate: func(obj runtime.Object) { dropTopology(obj.(*discoveryv1.EndpointSlice), nil) },
 		PrepareForUpdate: func(obj, old runtime.Object) {
-			s := obj.(*discoveryv1.EndpointSlice)
-			defaultPorts(s)
-			dropTopology(s, old.(*discoveryv1.EndpointSlice))
+			dropTopology(obj.(*discoveryv1.EndpointSlice), old.(*discoveryv1.EndpointSlice))
 		},
 		Warnings: endpointSliceWarnings,
 		Validate: func(obj, old runtime.Object) field.ErrorList {

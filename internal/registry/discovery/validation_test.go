@@ -35,7 +35,7 @@ func TestEndpointSliceValidation(t *testing.T) {
 				`endpoints[0].hints.forZones[1].name: Duplicate value: "a"`}},
 		{slice("IPv5"), []string{`addressType: Unsupported value: "IPv5": supported values: "FQDN", "IPv4", "IPv6"`}},
 	} {
-		h.PrepareForCreate(c.s)
+		h.PrepareCreate(c.s)
 		errs := h.Validate(c.s, nil)
 		if len(errs) != len(c.want) {
 			t.Errorf("%+v: %v, want %d errors", c.s.Endpoints, errs, len(c.want))
@@ -54,7 +54,7 @@ func TestEndpointSliceValidation(t *testing.T) {
 		DeprecatedTopology: map[string]string{corev1.LabelHostname: "n1"}})
 	s := old.DeepCopy()
 	s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{"10.0.0.2"}, DeprecatedTopology: map[string]string{corev1.LabelHostname: "n2"}})
-	h.PrepareForUpdate(s, old)
+	h.PrepareUpdate(s, old)
 	if p := s.Ports[0]; p.Name == nil || *p.Name != "" || p.Protocol == nil || *p.Protocol != corev1.ProtocolTCP {
 		t.Errorf("port defaults: %+v", p)
 	}
@@ -69,7 +69,7 @@ func TestEndpointSliceValidation(t *testing.T) {
 		t.Errorf("a new address type: %v", errs)
 	}
 	bad := slice(discoveryv1.AddressTypeIPv4, discoveryv1.Endpoint{Addresses: []string{"127.0.0.1"}})
-	h.PrepareForCreate(bad)
+	h.PrepareCreate(bad)
 	relabelled := bad.DeepCopy()
 	relabelled.Labels = map[string]string{"a": "b"}
 	if errs := h.Validate(relabelled, bad); len(errs) != 0 {

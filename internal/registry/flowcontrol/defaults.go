@@ -18,16 +18,12 @@ const (
 )
 
 var flowSchemaHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { DefaultFlowSchemaSpec(&obj.(*flowcontrolv1.FlowSchema).Spec) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { DefaultFlowSchemaSpec(&obj.(*flowcontrolv1.FlowSchema).Spec) },
-	Validate:         validateFlowSchema,
+	Default:  func(obj runtime.Object) { DefaultFlowSchemaSpec(&obj.(*flowcontrolv1.FlowSchema).Spec) },
+	Validate: validateFlowSchema,
 }
 
 var priorityLevelHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) {
-		DefaultPriorityLevelSpec(&obj.(*flowcontrolv1.PriorityLevelConfiguration).Spec)
-	},
-	PrepareForUpdate: func(obj, _ runtime.Object) {
+	Default: func(obj runtime.Object) {
 		DefaultPriorityLevelSpec(&obj.(*flowcontrolv1.PriorityLevelConfiguration).Spec)
 	},
 	Validate: validatePriorityLevel,

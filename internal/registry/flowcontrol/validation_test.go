@@ -39,7 +39,7 @@ func check[T runtime.Object](t *testing.T, hooks *registry.Hooks, newObj func() 
 		t.Run(c.name, func(t *testing.T) {
 			obj := newObj()
 			c.change(obj)
-			hooks.PrepareForCreate(obj)
+			hooks.PrepareCreate(obj)
 			errs := hooks.Validate(obj, nil)
 			if got := errPaths(errs); got != c.want {
 				t.Fatalf("got %q, want %q (%v)", got, c.want, errs)
@@ -336,7 +336,7 @@ func TestBootstrapObjectsValid(t *testing.T) {
 		if _, ok := obj.(*flowcontrolv1.FlowSchema); ok {
 			hooks = flowSchemaHooks
 		}
-		hooks.PrepareForCreate(obj)
+		hooks.PrepareCreate(obj)
 		if errs := hooks.Validate(obj, nil); len(errs) > 0 {
 			t.Errorf("%T %s: %v", obj, obj.(metav1.Object).GetName(), errs)
 		}

@@ -22,8 +22,7 @@ import (
 // characters and never changes; the parameters as
 // validateIngressClassParametersReference.
 var ingressClassHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultIngressClass(obj.(*networkingv1.IngressClass)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultIngressClass(obj.(*networkingv1.IngressClass)) },
+	Default: func(obj runtime.Object) { defaultIngressClass(obj.(*networkingv1.IngressClass)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		s := &obj.(*networkingv1.IngressClass).Spec
 		path := field.NewPath("spec", "controller")

@@ -14,7 +14,7 @@ func TestIngressClassParameters(t *testing.T) {
 		return &networkingv1.IngressClass{Spec: networkingv1.IngressClassSpec{Controller: "example.com/ingress", Parameters: p}}
 	}
 	ic := class(&networkingv1.IngressClassParametersReference{Kind: "Params", Name: "p"})
-	ingressClassHooks.PrepareForCreate(ic)
+	ingressClassHooks.PrepareCreate(ic)
 	if s := ic.Spec.Parameters.Scope; s == nil || *s != networkingv1.IngressClassParametersReferenceScopeCluster {
 		t.Errorf("scope %v, want Cluster", s)
 	}

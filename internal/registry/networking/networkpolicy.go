@@ -18,8 +18,7 @@ import (
 // Egress when egress rules are given), as networking/v1's defaulters do;
 // validation follows kube's ValidateNetworkPolicySpec.
 var networkPolicyHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultNetworkPolicy(obj.(*networkingv1.NetworkPolicy)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultNetworkPolicy(obj.(*networkingv1.NetworkPolicy)) },
+	Default: func(obj runtime.Object) { defaultNetworkPolicy(obj.(*networkingv1.NetworkPolicy)) },
 	Validate: func(obj, _ runtime.Object) field.ErrorList {
 		return validateNetworkPolicySpec(&obj.(*networkingv1.NetworkPolicy).Spec, field.NewPath("spec"))
 	},

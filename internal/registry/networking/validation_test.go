@@ -59,16 +59,14 @@ func TestNetworkingValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.hook.PrepareForCreate != nil {
-				c.hook.PrepareForCreate(c.obj)
-			}
+			c.hook.PrepareCreate(c.obj)
 			if got := errPaths(c.hook.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}
 	np := &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{}}}}
-	networkPolicyHooks.PrepareForCreate(np)
+	networkPolicyHooks.PrepareCreate(np)
 	if len(np.Spec.PolicyTypes) != 2 {
 		t.Errorf("policyTypes: %v", np.Spec.PolicyTypes)
 	}

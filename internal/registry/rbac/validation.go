@@ -36,11 +36,7 @@ var (
 		return errs
 	}}
 	roleBindingHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) {
-			b := obj.(*rbacv1.RoleBinding)
-			defaultBinding(&b.RoleRef, b.Subjects)
-		},
-		PrepareForUpdate: func(obj, _ runtime.Object) {
+		Default: func(obj runtime.Object) {
 			b := obj.(*rbacv1.RoleBinding)
 			defaultBinding(&b.RoleRef, b.Subjects)
 		},
@@ -53,11 +49,7 @@ var (
 			return validateBinding(b.RoleRef, oldRef, b.Subjects, true)
 		}}
 	clusterRoleBindingHooks = &registry.Hooks{
-		PrepareForCreate: func(obj runtime.Object) {
-			b := obj.(*rbacv1.ClusterRoleBinding)
-			defaultBinding(&b.RoleRef, b.Subjects)
-		},
-		PrepareForUpdate: func(obj, _ runtime.Object) {
+		Default: func(obj runtime.Object) {
 			b := obj.(*rbacv1.ClusterRoleBinding)
 			defaultBinding(&b.RoleRef, b.Subjects)
 		},

@@ -45,9 +45,7 @@ func TestRBACValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.hook.PrepareForCreate != nil {
-				c.hook.PrepareForCreate(c.obj)
-			}
+			c.hook.PrepareCreate(c.obj)
 			if got := errPaths(c.hook.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}

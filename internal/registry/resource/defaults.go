@@ -20,8 +20,7 @@ import (
 // defaulting makes hooks that default obj on create and update.
 func defaulting(def func(obj runtime.Object)) *registry.Hooks {
 	return &registry.Hooks{
-		PrepareForCreate: def,
-		PrepareForUpdate: func(obj, _ runtime.Object) { def(obj) },
+		Default: def,
 	}
 }
 

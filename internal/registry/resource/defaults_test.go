@@ -14,7 +14,7 @@ func TestDefaults(t *testing.T) {
 		{Name: "b", FirstAvailable: []resourcev1.DeviceSubRequest{{Name: "x", DeviceClassName: "gpu"},
 			{Name: "y", DeviceClassName: "gpu", AllocationMode: resourcev1.DeviceAllocationModeAll}}},
 	}}}}
-	claimHooks.PrepareForCreate(claim)
+	claimHooks.PrepareCreate(claim)
 	r := claim.Spec.Devices.Requests
 	if e := r[0].Exactly; e.AllocationMode != resourcev1.DeviceAllocationModeExactCount || e.Count != 1 || e.Tolerations[0].Operator != resourcev1.DeviceTolerationOpEqual {
 		t.Errorf("exactly: %+v", e)
@@ -25,17 +25,17 @@ func TestDefaults(t *testing.T) {
 	}
 	tmpl := &resourcev1.ResourceClaimTemplate{Spec: resourcev1.ResourceClaimTemplateSpec{Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{
 		Requests: []resourcev1.DeviceRequest{{Name: "a", Exactly: &resourcev1.ExactDeviceRequest{DeviceClassName: "gpu"}}}}}}}
-	claimTemplateHooks.PrepareForUpdate(tmpl, tmpl.DeepCopy())
+	claimTemplateHooks.PrepareUpdate(tmpl, tmpl.DeepCopy())
 	if e := tmpl.Spec.Spec.Devices.Requests[0].Exactly; e.Count != 1 {
 		t.Errorf("template: %+v", e)
 	}
 	slice := &resourcev1.ResourceSlice{Spec: resourcev1.ResourceSliceSpec{Devices: []resourcev1.Device{{Name: "d", Taints: []resourcev1.DeviceTaint{{Key: "k", Effect: "NoSchedule"}}}}}}
-	sliceHooks.PrepareForCreate(slice)
+	sliceHooks.PrepareCreate(slice)
 	if ta := slice.Spec.Devices[0].Taints[0].TimeAdded; ta == nil || ta.Nanosecond() != 0 {
 		t.Errorf("a slice's taint's time: %v", ta)
 	}
 	rule := &resourcev1.DeviceTaintRule{}
-	taintRuleHooks.PrepareForCreate(rule)
+	taintRuleHooks.PrepareCreate(rule)
 	if rule.Spec.Taint.TimeAdded == nil {
 		t.Error("a taint rule's time")
 	}

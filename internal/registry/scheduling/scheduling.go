@@ -52,8 +52,7 @@ var priorityClassTable = &registry.TableDef{
 // HighestUserDefinablePriority) and ValidatePriorityClassUpdate on update
 // (value and preemptionPolicy never change).
 var priorityClassHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
+	Default: func(obj runtime.Object) { defaultPriorityClass(obj.(*schedulingv1.PriorityClass)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pc := obj.(*schedulingv1.PriorityClass)
 		if stored, ok := old.(*schedulingv1.PriorityClass); ok {

@@ -12,13 +12,13 @@ import (
 
 func TestPriorityClassDefaults(t *testing.T) {
 	pc := &schedulingv1.PriorityClass{Value: 10}
-	priorityClassHooks.PrepareForCreate(pc)
+	priorityClassHooks.PrepareCreate(pc)
 	if pc.PreemptionPolicy == nil || *pc.PreemptionPolicy != corev1.PreemptLowerPriority {
 		t.Fatalf("preemptionPolicy %v, want PreemptLowerPriority", pc.PreemptionPolicy)
 	}
 	never := corev1.PreemptNever
 	pc.PreemptionPolicy = &never
-	priorityClassHooks.PrepareForUpdate(pc, nil)
+	priorityClassHooks.PrepareUpdate(pc, nil)
 	if *pc.PreemptionPolicy != corev1.PreemptNever {
 		t.Fatalf("a given policy was replaced: %v", *pc.PreemptionPolicy)
 	}
@@ -33,7 +33,7 @@ func TestPriorityClassValidation(t *testing.T) {
 		for _, m := range mut {
 			m(p)
 		}
-		priorityClassHooks.PrepareForCreate(p)
+		priorityClassHooks.PrepareCreate(p)
 		return p
 	}
 	msgs := func(errs field.ErrorList) string {
@@ -76,12 +76,12 @@ func TestPriorityClassValidation(t *testing.T) {
 	stored := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "system-mine"}, Value: 2000000000}
 	labelled := stored.DeepCopy()
 	labelled.Labels = map[string]string{"a": "b"}
-	priorityClassHooks.PrepareForUpdate(labelled, stored)
+	priorityClassHooks.PrepareUpdate(labelled, stored)
 	if errs := priorityClassHooks.Validate(labelled, stored); len(errs) > 0 {
 		t.Errorf("labelling a class stored before the checks: %v", errs)
 	}
 	for _, s := range SystemPriorityClasses() {
-		priorityClassHooks.PrepareForCreate(s)
+		priorityClassHooks.PrepareCreate(s)
 		if errs := priorityClassHooks.Validate(s, nil); len(errs) > 0 {
 			t.Errorf("system class %s: %v", s.Name, errs)
 		}

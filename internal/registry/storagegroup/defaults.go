@@ -22,8 +22,7 @@ import (
 // provisioner, known policy and mode; parameters, provisioner, reclaim
 // policy and binding mode never change.
 var storageClassHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultStorageClass(obj.(*storagev1.StorageClass)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultStorageClass(obj.(*storagev1.StorageClass)) },
+	Default: func(obj runtime.Object) { defaultStorageClass(obj.(*storagev1.StorageClass)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		sc := obj.(*storagev1.StorageClass)
 		var errs field.ErrorList
@@ -80,9 +79,8 @@ func defaultStorageClass(sc *storagev1.StorageClass) {
 // ReadWriteOnceWithFSType, persistent volumes, no republish, no SELinux
 // mount.
 var csiDriverHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultCSIDriver(&obj.(*storagev1.CSIDriver).Spec) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultCSIDriver(&obj.(*storagev1.CSIDriver).Spec) },
-	Validate:         validateCSIDriver,
+	Default:  func(obj runtime.Object) { defaultCSIDriver(&obj.(*storagev1.CSIDriver).Spec) },
+	Validate: validateCSIDriver,
 }
 
 func defaultCSIDriver(s *storagev1.CSIDriverSpec) {

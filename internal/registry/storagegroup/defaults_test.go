@@ -21,7 +21,7 @@ func paths(errs field.ErrorList) string {
 // TestStorageClasses: kube's defaults, validation and immutable fields.
 func TestStorageClasses(t *testing.T) {
 	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"}, Provisioner: "example.com/disk"}
-	storageClassHooks.PrepareForCreate(sc)
+	storageClassHooks.PrepareCreate(sc)
 	if *sc.ReclaimPolicy != corev1.PersistentVolumeReclaimDelete || *sc.VolumeBindingMode != storagev1.VolumeBindingImmediate {
 		t.Errorf("defaults: %s %s", *sc.ReclaimPolicy, *sc.VolumeBindingMode)
 	}
@@ -31,7 +31,7 @@ func TestStorageClasses(t *testing.T) {
 	bad := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "bad"}}
 	recycle := corev1.PersistentVolumeReclaimRecycle
 	bad.ReclaimPolicy = &recycle
-	storageClassHooks.PrepareForCreate(bad)
+	storageClassHooks.PrepareCreate(bad)
 	if got := paths(storageClassHooks.Validate(bad, nil)); got != "provisioner: Required value; reclaimPolicy: Unsupported value" {
 		t.Errorf("a class without provisioner, recycling: %q", got)
 	}
@@ -53,7 +53,7 @@ func TestStorageClasses(t *testing.T) {
 // TestCSIDriverDefaults: kube's SetDefaults_CSIDriver.
 func TestCSIDriverDefaults(t *testing.T) {
 	d := &storagev1.CSIDriver{ObjectMeta: metav1.ObjectMeta{Name: "d"}}
-	csiDriverHooks.PrepareForCreate(d)
+	csiDriverHooks.PrepareCreate(d)
 	s := d.Spec
 	if !*s.AttachRequired || *s.PodInfoOnMount || *s.StorageCapacity || *s.RequiresRepublish || *s.SELinuxMount ||
 		*s.FSGroupPolicy != storagev1.ReadWriteOnceWithFSTypeFSGroupPolicy || len(s.VolumeLifecycleModes) != 1 || s.VolumeLifecycleModes[0] != storagev1.VolumeLifecyclePersistent {

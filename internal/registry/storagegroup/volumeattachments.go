@@ -29,8 +29,7 @@ const (
 // capacity nor a source other than CSI there, so these only show in its
 // errors, as kube's).
 var volumeAttachmentHooks = &registry.Hooks{
-	PrepareForCreate: func(obj runtime.Object) { defaultVolumeAttachment(obj.(*storagev1.VolumeAttachment)) },
-	PrepareForUpdate: func(obj, _ runtime.Object) { defaultVolumeAttachment(obj.(*storagev1.VolumeAttachment)) },
+	Default: func(obj runtime.Object) { defaultVolumeAttachment(obj.(*storagev1.VolumeAttachment)) },
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		va := obj.(*storagev1.VolumeAttachment)
 		errs := validateVolumeAttachment(va)

@@ -63,7 +63,7 @@ func TestVolumeAttachmentInlineDefaults(t *testing.T) {
 		Source: storagev1.VolumeAttachmentSource{InlineVolumeSpec: &corev1.PersistentVolumeSpec{
 			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("0.0001")},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/d"}}}}}}
-	volumeAttachmentHooks.PrepareForCreate(va)
+	volumeAttachmentHooks.PrepareCreate(va)
 	pv := va.Spec.Source.InlineVolumeSpec
 	if q := pv.Capacity[corev1.ResourceStorage]; q.String() != "1m" {
 		t.Errorf("inline capacity %s, want 1m", q.String())
