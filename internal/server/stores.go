@@ -27,6 +27,14 @@ type runtimeObject = runtime.Object
 // the caches, which learn etcd's compactions from compaction.
 func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func()) {
 	proto := protobufSerializer()
+	// What finishes a key's objects read from etcd: the defaults of the
+	// row that serves the stored kind, as kube's storage decoder defaults.
+	decoded := map[string]func(runtime.Object) error{}
+	for _, r := range rows {
+		if d := r.Defaulter(); d != nil {
+			decoded[r.Key()] = d
+		}
+	}
 	byKey := map[string]storage.Interface{}
 	var caches []*cacher.Cacher
 	for _, r := range rows {
@@ -35,7 +43,8 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 			gvk := r.StorageGVK()
 			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o } // the built-in kinds' storage
 			gr := schema.GroupResource{Group: r.Group, Resource: r.Name}
-			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj, Transformer: enc.For(gr)}).
+			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj,
+				Decoded: decoded[r.Key()], Transformer: enc.For(gr)}).
 				SetResource(gr)
 			s = es
 			if watchCache {

@@ -31,9 +31,10 @@ type Codec struct {
 	GVK        schema.GroupVersionKind
 	New        func() runtime.Object
 	// Decoded, when set, finishes every object read (a custom resource
-	// gets its schema's defaults), once per revision read. It is not run
-	// on what a write returns: the registry finished that object before
-	// writing it, and Decoded on a finished object changes nothing.
+	// gets its schema's defaults, a built-in kind its kind's), once per
+	// revision read. It is not run on what a write returns: the registry
+	// finished that object before writing it, and Decoded on a finished
+	// object changes nothing.
 	Decoded func(runtime.Object) error
 	// Transformer, when set, is what values pass through on their way to
 	// and from etcd: encryption at rest (--encryption-provider-config),
