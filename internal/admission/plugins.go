@@ -29,6 +29,7 @@ var Ordered = []string{
 	"ExtendedResourceToleration",
 	"DefaultStorageClass",
 	"StorageObjectInUseProtection",
+	"PodGroupProtection", // kube 1.37: a finalizer on PodGroups, which kapi does not serve (GenericWorkload is beta and off)
 	"OwnerReferencesPermissionEnforcement",
 	"PersistentVolumeClaimResize",
 	"RuntimeClass",
@@ -39,7 +40,8 @@ var Ordered = []string{
 	"DefaultIngressClass",
 	"DenyServiceExternalIPs",
 	"PodTopologyLabels",
-	"NodeDeclaredFeatureValidator", // kube 1.35+, alpha, off by default; kapi lacks it
+	"NodeDeclaredFeatureValidator",
+	"PodResizeValidator",
 	"MutatingAdmissionPolicy",
 	"MutatingAdmissionWebhook",
 	"ValidatingAdmissionPolicy",
@@ -53,9 +55,10 @@ var Ordered = []string{
 var DefaultOn = []string{
 	"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultStorageClass", "PersistentVolumeClaimResize",
 	"DefaultTolerationSeconds", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota",
-	"StorageObjectInUseProtection", "Priority", "TaintNodesByCondition", "RuntimeClass", "CertificateApproval",
+	"StorageObjectInUseProtection", "PodGroupProtection", "Priority", "TaintNodesByCondition", "RuntimeClass", "CertificateApproval",
 	"CertificateSigning", "ClusterTrustBundleAttest", "CertificateSubjectRestriction", "DefaultIngressClass",
 	"PodSecurity", "PodTopologyLabels", "MutatingAdmissionPolicy", "ValidatingAdmissionPolicy",
+	"NodeDeclaredFeatureValidator", "PodResizeValidator",
 }
 
 // Enabled is the plugins to run, in order: the defaults, with enable

@@ -8,10 +8,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/version"
 
 	"kapi/internal/admission"
 	"kapi/internal/authz"
 	"kapi/internal/registry"
+	"kapi/internal/router"
 	"kapi/internal/storage"
 )
 
@@ -63,6 +65,11 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"ClusterTrustBundleAttest":      func() any { return admission.ClusterTrustBundleAttest{Authorizer: authorizer} },
 		"DefaultIngressClass": func() any {
 			return &admission.DefaultIngressClass{IngressClasses: objs("networking.k8s.io", "v1", "ingressclasses")}
+		},
+		"PodResizeValidator": func() any { return &admission.PodResizeValidator{Nodes: objs("", "v1", "nodes")} },
+		"NodeDeclaredFeatureValidator": func() any {
+			return &admission.NodeDeclaredFeatureValidator{Nodes: objs("", "v1", "nodes"),
+				Version: version.MustParseGeneric(router.Version.GitVersion)}
 		},
 		"PodSecurity": func() any {
 			// Checked above: it cannot fail here.

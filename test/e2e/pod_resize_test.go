@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -197,5 +198,68 @@ func TestPodResize(t *testing.T) {
 	}
 	if !apierrors.IsForbidden(err) || err.Error() != `pods "web" is forbidden: maximum cpu usage per Container is 1, but limit is 2` {
 		t.Errorf("resize beyond a LimitRange: %v", err)
+	}
+}
+
+// TestPodResizeOnNode: kube 1.37's PodResizeValidator and
+// NodeDeclaredFeatureValidator, on by default, check the resize of a
+// bound pod against its node: its allocatable, its OS, the features it
+// declares; and a pod on a node that is gone may not be resized.
+func TestPodResizeOnNode(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t, withoutLoops(rootCAPublisher))
+	ctx := context.Background()
+	ns := gcNamespace(t, k, "resize-node")
+	nodes := k.client.CoreV1().Nodes()
+	for _, n := range []*corev1.Node{
+		{ObjectMeta: metav1.ObjectMeta{Name: "resize-small", Labels: map[string]string{corev1.LabelOSStable: "linux"}},
+			Status: corev1.NodeStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "resize-windows", Labels: map[string]string{corev1.LabelOSStable: "windows"}},
+			Status: corev1.NodeStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("8Gi")}}},
+	} {
+		if _, err := nodes.Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nodes.Delete(context.Background(), n.Name, metav1.DeleteOptions{}) })
+	}
+	pods := k.client.CoreV1().Pods(ns)
+	resize := func(name, cpu string) error {
+		patch := `{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"` + cpu + `"}}}]}}`
+		_, err := pods.Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "resize")
+		return err
+	}
+	for _, node := range []string{"resize-small", "resize-windows", "resize-gone"} {
+		if _, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: node},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox",
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}}},
+			metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The node reaches the plugin's cache in a moment.
+	var err error
+	waitUntil(10*time.Second, func() bool { err = resize("resize-small", "500m"); return err == nil })
+	if err != nil {
+		t.Fatalf("a resize within the node's allocatable: %v", err)
+	}
+	err = resize("resize-small", "1500m")
+	if !apierrors.IsForbidden(err) || err.Error() != `pods "resize-small" is forbidden: node didn't have enough allocatable resources: cpu, requested: 1500, allocatable: 1000` {
+		t.Errorf("a resize beyond the node's allocatable: %v", err)
+	} else if causes := err.(apierrors.APIStatus).Status().Details.Causes; len(causes) == 0 || causes[len(causes)-1].Type != "NodeCapacity" {
+		t.Errorf("causes %+v, want NodeCapacity", causes)
+	}
+	err = resize("resize-windows", "500m")
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `pod resize is only supported on linux nodes, node "resize-windows" is "windows"`) {
+		t.Errorf("a resize on a windows node: %v", err)
+	}
+	err = resize("resize-gone", "500m")
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `node "resize-gone" not found`) {
+		t.Errorf("a resize on a missing node: %v", err)
+	}
+	// A pod-level resize needs the node to declare it.
+	_, err = pods.Patch(ctx, "resize-small", types.StrategicMergePatchType,
+		[]byte(`{"spec":{"resources":{"requests":{"cpu":"600m"}}}}`), metav1.PatchOptions{}, "resize")
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `pod update requires features InPlacePodLevelResourcesVerticalScaling which are not available on node "resize-small"`) {
+		t.Errorf("a pod-level resize on a node that does not declare it: %v", err)
 	}
 }
