@@ -66,6 +66,7 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"DefaultIngressClass": func() any {
 			return &admission.DefaultIngressClass{IngressClasses: objs("networking.k8s.io", "v1", "ingressclasses")}
 		},
+		"PodTopologyLabels":  func() any { return &admission.PodTopologyLabels{Nodes: objs("", "v1", "nodes")} },
 		"PodResizeValidator": func() any { return &admission.PodResizeValidator{Nodes: objs("", "v1", "nodes")} },
 		"NodeDeclaredFeatureValidator": func() any {
 			return &admission.NodeDeclaredFeatureValidator{Nodes: objs("", "v1", "nodes"),

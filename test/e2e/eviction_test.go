@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -373,5 +374,49 @@ func TestBinding(t *testing.T) {
 	if i := slices.IndexFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == "bindings" }); i < 0 ||
 		!slices.Equal(list.APIResources[i].Verbs, []string{"create"}) || !list.APIResources[i].Namespaced || list.APIResources[i].Kind != "Binding" {
 		t.Errorf("discovery of bindings: %+v", list.APIResources)
+	}
+
+	// PodTopologyLabels (on by default since kube 1.35): a pod bound to
+	// a node, or created on one, gets its zone and region labels, through
+	// the Binding's labels, which overwrite the pod's; binding clears the
+	// scheduler's nominated node.
+	zoned := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bind-zoned", Labels: map[string]string{
+		corev1.LabelTopologyZone: "zone-a", corev1.LabelTopologyRegion: "region-1", corev1.LabelHostname: "bind-zoned"}}}
+	if _, err := k.client.CoreV1().Nodes().Create(ctx, zoned, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.client.CoreV1().Nodes().Delete(context.Background(), zoned.Name, metav1.DeleteOptions{}) })
+	nominated := mk("nominated")
+	nominated.Labels = map[string]string{corev1.LabelTopologyZone: "stale", "app": "web"}
+	if nominated, err = pods.Update(ctx, nominated, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nominated.Status.NominatedNodeName = zoned.Name
+	if _, err := pods.UpdateStatus(ctx, nominated, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	topology := func(p *corev1.Pod) string {
+		return p.Labels[corev1.LabelTopologyZone] + "/" + p.Labels[corev1.LabelTopologyRegion] + "/" + p.Labels[corev1.LabelHostname]
+	}
+	// The node reaches the plugin's cache in a moment: a pod created on
+	// it shows when.
+	var onNode *corev1.Pod
+	waitUntil(10*time.Second, func() bool {
+		pods.Delete(ctx, "on-node", metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		onNode, err = pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-node"},
+			Spec: corev1.PodSpec{NodeName: zoned.Name, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{})
+		return err == nil && topology(onNode) == "zone-a/region-1/"
+	})
+	if err != nil || topology(onNode) != "zone-a/region-1/" {
+		t.Errorf("a pod created on a zoned node: %v, labels %v", err, onNode.Labels)
+	}
+	if err := bind("nominated", zoned.Name); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = pods.Get(ctx, "nominated", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if topology(got) != "zone-a/region-1/" || got.Labels["app"] != "web" || got.Status.NominatedNodeName != "" {
+		t.Errorf("a pod bound to a zoned node: labels %v, nominated node %q", got.Labels, got.Status.NominatedNodeName)
 	}
 }

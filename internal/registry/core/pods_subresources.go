@@ -19,8 +19,8 @@ import (
 // Binding is pods/binding, kube-apiserver's BindingREST: a POST of a v1
 // Binding assigns the pod to the node it names (a scheduler's last
 // step, client-go's Pods().Bind): spec.nodeName is set, the Binding's
-// annotations are merged into the pod's, and the pod gets the condition
-// PodScheduled. The Binding's uid and resourceVersion, when given, are
+// annotations and labels are merged into the pod's, its nominated node
+// cleared, and the pod gets the condition PodScheduled. The Binding's uid and resourceVersion, when given, are
 // preconditions. A pod already assigned, being deleted, or with
 // scheduling gates is a 409. The answer is a Status of Success, 201.
 func Binding(pods *registry.Store) *registry.Subresource {
@@ -79,12 +79,20 @@ func bind(ctx context.Context, pods *registry.Store, ns string, b *corev1.Bindin
 			return nil, refused(fmt.Sprintf("pod %v has non-empty .spec.schedulingGates", pod.Name))
 		}
 		pod.Spec.NodeName = b.Target.Name
-		if len(b.Annotations) > 0 && pod.Annotations == nil {
-			pod.Annotations = map[string]string{}
+		// kube 1.35+ (ClearingNominatedNodeNameAfterBinding): the
+		// scheduler's hint is stale once the pod is bound.
+		pod.Status.NominatedNodeName = ""
+		pod.Annotations = mergeInto(pod.Annotations, b.Annotations)
+		// Binding writes bypass the pod strategy, which drops the old
+		// init container annotations; as in kube, so does the binding.
+		for _, k := range []string{"pod.beta.kubernetes.io/init-containers", "pod.alpha.kubernetes.io/init-containers",
+			"pod.beta.kubernetes.io/init-container-statuses", "pod.alpha.kubernetes.io/init-container-statuses"} {
+			delete(pod.Annotations, k)
 		}
-		for k, v := range b.Annotations {
-			pod.Annotations[k] = v
-		}
+		// The Binding's labels overwrite the pod's (kube 1.35+,
+		// PodTopologyLabelsAdmission): the PodTopologyLabels plugin puts
+		// the node's zone and region there.
+		pod.Labels = mergeInto(pod.Labels, b.Labels)
 		setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, ObservedGeneration: pod.Generation})
 		return pod, nil
 	}, nil, dryRun)
@@ -92,6 +100,17 @@ func bind(ctx context.Context, pods *registry.Store, ns string, b *corev1.Bindin
 		return nil, err
 	}
 	return &metav1.Status{Status: metav1.StatusSuccess}, nil
+}
+
+// mergeInto sets add's keys in m, made when add has any.
+func mergeInto(m, add map[string]string) map[string]string {
+	if len(add) > 0 && m == nil {
+		m = make(map[string]string, len(add))
+	}
+	for k, v := range add {
+		m[k] = v
+	}
+	return m
 }
 
 // bindingPreconditions are the Binding's uid and resourceVersion, those
