@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"slices"
+
 	"context"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -296,12 +298,14 @@ func (r *Resource) WithHooks(h *Hooks) *Resource {
 	return &c
 }
 
-// WithSubresource returns a copy of r with one more subresource, made
-// before the row is published (serviceaccounts/token, which needs the
-// token signer).
+// WithSubresource returns a copy of r with one more subresource, or s in
+// place of the one of its name, made before the row is published
+// (serviceaccounts/token, which needs the token signer; a pod certificate
+// request's status, which needs the authorizer).
 func (r *Resource) WithSubresource(s *Subresource) *Resource {
 	c := *r
-	c.Subresources = append(append([]*Subresource(nil), r.Subresources...), s)
+	c.Subresources = slices.DeleteFunc(slices.Clone(r.Subresources), func(o *Subresource) bool { return o.Name == s.Name })
+	c.Subresources = append(c.Subresources, s)
 	return &c
 }
 

@@ -64,6 +64,12 @@ type Subresource struct {
 	// place of the row's Hooks.Validate (a custom resource's status is
 	// validated against the status schema alone); nil: the row's.
 	Validate func(obj, old runtime.Object) field.ErrorList
+	// Authorize checks, once the write is valid, what only some users may
+	// do through the subresource, the user being request.UserFrom(ctx):
+	// kube's status strategies that ask the authorizer (a pod certificate
+	// request's status changes only by who may sign for its signer). Its
+	// errors are the write's 422, as kube's strategy gives them.
+	Authorize func(ctx context.Context, obj, old runtime.Object) field.ErrorList
 
 	// TrackFields: writes record managed fields under the subresource's
 	// name, as the status subresource's do.

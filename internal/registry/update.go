@@ -268,6 +268,9 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	} else if h := st.R.Hooks; h != nil && h.Validate != nil {
 		errs = append(errs, h.Validate(obj, old)...)
 	}
+	if len(errs) == 0 && sub != nil && sub.Authorize != nil {
+		errs = sub.Authorize(ctx, obj, old)
+	}
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
 	}
