@@ -37,7 +37,7 @@ func (p CertificateApproval) Validate(ctx context.Context, a *Attributes) error 
 	if !ok {
 		return Forbidden(a, fmt.Errorf("expected type CertificateSigningRequest, got: %T", a.OldObject))
 	}
-	if !authorizedForSigner(ctx, p.Authorizer, a.User, "approve", csr.Spec.SignerName) {
+	if !AuthorizedForSigner(ctx, p.Authorizer, a.User, "approve", csr.Spec.SignerName) {
 		return Forbidden(a, fmt.Errorf("user not permitted to approve requests with signerName %q", csr.Spec.SignerName))
 	}
 	return nil
@@ -68,15 +68,15 @@ func (p CertificateSigning) Validate(ctx context.Context, a *Attributes) error {
 	if bytes.Equal(old.Status.Certificate, csr.Status.Certificate) && apiequality.Semantic.DeepEqual(old.Status.Conditions, csr.Status.Conditions) {
 		return nil
 	}
-	if !authorizedForSigner(ctx, p.Authorizer, a.User, "sign", old.Spec.SignerName) {
+	if !AuthorizedForSigner(ctx, p.Authorizer, a.User, "sign", old.Spec.SignerName) {
 		return Forbidden(a, fmt.Errorf("user not permitted to sign requests with signerName %q", old.Spec.SignerName))
 	}
 	return nil
 }
 
-// authorizedForSigner asks whether user may verb the signer, by its
+// AuthorizedForSigner asks whether user may verb the signer, by its
 // name or by its domain's wildcard (kubernetes.io/*).
-func authorizedForSigner(ctx context.Context, az authz.Authorizer, user *request.User, verb, signer string) bool {
+func AuthorizedForSigner(ctx context.Context, az authz.Authorizer, user *request.User, verb, signer string) bool {
 	domain, _, _ := strings.Cut(signer, "/")
 	for _, name := range []string{signer, domain + "/*"} {
 		d, reason, err := az.Authorize(ctx, authz.Attributes{User: user, Verb: verb, ResourceRequest: true,

@@ -35,7 +35,7 @@ func (p ClusterTrustBundleAttest) Validate(ctx context.Context, a *Attributes) e
 		old.Spec.SignerName == bundle.Spec.SignerName && old.Spec.TrustBundle == bundle.Spec.TrustBundle {
 		return nil
 	}
-	if !authorizedForSigner(ctx, p.Authorizer, a.User, "attest", bundle.Spec.SignerName) {
+	if !AuthorizedForSigner(ctx, p.Authorizer, a.User, "attest", bundle.Spec.SignerName) {
 		return Forbidden(a, fmt.Errorf("user not permitted to attest for signerName %q", bundle.Spec.SignerName))
 	}
 	return nil

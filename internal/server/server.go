@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
+	"kapi/internal/admission"
 	"kapi/internal/audit"
 	"kapi/internal/authn"
 	"kapi/internal/controllers"
@@ -26,6 +27,7 @@ import (
 	"kapi/internal/filters"
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
+	"kapi/internal/registry/certificates"
 	"kapi/internal/registry/core"
 	"kapi/internal/registry/discovery"
 	"kapi/internal/request"
@@ -224,6 +226,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// A pod certificate request's status changes only by who may sign
+	// for its signer, as kube's status strategy asks the authorizer.
+	replaceRow(stores, "certificates.k8s.io", "podcertificaterequests", func(r *registry.Resource) *registry.Resource {
+		return r.WithSubresource(certificates.PodCertificateRequestStatus(func(ctx context.Context, u *request.User, signer string) bool {
+			return admission.AuthorizedForSigner(ctx, az.authorizer, u, "sign", signer)
+		}))
+	})
 	for _, r := range append(append(an.rows, az.rows...), builtin.Typed(core.LegacyBindings(pods))...) {
 		stores = append(stores, registry.NewStore(r, nil))
 	}

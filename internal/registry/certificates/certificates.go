@@ -27,7 +27,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "clustertrustbundles", Kind: "ClusterTrustBundle",
 			Names: registry.PathSegment, Fields: clusterTrustBundleFields, Table: clusterTrustBundleTable, Hooks: clusterTrustBundleHooks},
 		{Group: group, Version: "v1", Name: "podcertificaterequests", Kind: "PodCertificateRequest", Namespaced: true,
-			Fields: podCertificateRequestFields, Subresources: []*registry.Subresource{registry.Status}, Hooks: podCertificateRequestHooks},
+			Fields: podCertificateRequestFields, Subresources: []*registry.Subresource{pcrStatus}, Hooks: podCertificateRequestHooks},
 	}
 }
 
@@ -107,9 +107,11 @@ func clusterTrustBundleFields(obj runtime.Object) map[string]string {
 
 // podCertificateRequestHooks: kube's one default of a pod certificate
 // request (the declarative +default=86400 on spec.maxExpirationSeconds):
-// at most a day's certificates unless it says otherwise.
+// at most a day's certificates unless it says otherwise; and kube's
+// validation (podcertificaterequests.go).
 var podCertificateRequestHooks = &registry.Hooks{
-	Default: func(obj runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
+	Default:  func(obj runtime.Object) { defaultPodCertificateRequest(obj.(*certificatesv1.PodCertificateRequest)) },
+	Validate: validatePCR,
 }
 
 func defaultPodCertificateRequest(pcr *certificatesv1.PodCertificateRequest) {
