@@ -52,12 +52,14 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, opts podValidationOpti
 	volumes, vErrs := validateVolumes(s.Volumes, path.Child("volumes"))
 	errs = append(errs, vErrs...)
 	claims := gatherPodResourceClaimNames(s.ResourceClaims)
+	// Regular containers first, then init containers, as kube: a name
+	// both use is reported on the init container.
 	names := sets.New[string]()
-	errs = append(errs, validateContainers(s.InitContainers, names, volumes, claims, opts, path.Child("initContainers"))...)
 	if len(s.Containers) == 0 {
 		errs = append(errs, field.Required(path.Child("containers"), ""))
 	}
 	errs = append(errs, validateContainers(s.Containers, names, volumes, claims, opts, path.Child("containers"))...)
+	errs = append(errs, validateContainers(s.InitContainers, names, volumes, claims, opts, path.Child("initContainers"))...)
 	ephemeral := make([]corev1.Container, len(s.EphemeralContainers))
 	for i := range s.EphemeralContainers {
 		ephemeral[i] = corev1.Container(s.EphemeralContainers[i].EphemeralContainerCommon)

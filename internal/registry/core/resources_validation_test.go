@@ -111,11 +111,11 @@ func TestPodResourceValidation(t *testing.T) {
 			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox",
 				Resources: corev1.ResourceRequirements{Claims: []corev1.ResourceClaim{{Name: "a", Request: "Bad_"}}}}}
 		}, []string{
-			`spec.initContainers[0].resources.claims[0].request: Invalid value: "Bad_": ` + dnsMsg,
 			c0 + `.claims[1]: Duplicate value: "a"`,
 			c0 + `.claims[2]: Not found: "c": must be one of the names in pod.spec.resourceClaims: a, b`,
 			c0 + `.claims[4]: Duplicate value: "b/r1"`,
 			c0 + `.claims[5]: Duplicate value: "b"`,
+			`spec.initContainers[0].resources.claims[0].request: Invalid value: "Bad_": ` + dnsMsg,
 		}},
 		{"pod level requests above limits", func(p *corev1.Pod) {
 			p.Spec.Resources = &corev1.ResourceRequirements{Requests: list("cpu", "2"), Limits: list("cpu", "1")}

@@ -57,9 +57,9 @@ func TestPodValidation(t *testing.T) {
 		{"duplicate name", func(p *corev1.Pod) {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "c", Image: "x"})
 		}, "spec.containers[1].name: Duplicate value"},
-		{"init and regular share names", func(p *corev1.Pod) {
+		{"init and regular share names (reported on the init container, as kube checks regular ones first)", func(p *corev1.Pod) {
 			p.Spec.InitContainers = []corev1.Container{{Name: "c", Image: "x"}}
-		}, "spec.containers[0].name: Duplicate value"},
+		}, "spec.initContainers[0].name: Duplicate value"},
 		{"port too big", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 70000 }, "spec.containers[0].ports[0].containerPort: Invalid value"},
 		{"port missing", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 0 }, "spec.containers[0].ports[0].containerPort: Required value"},
 		{"host port", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].HostPort = -1 }, "spec.containers[0].ports[0].hostPort: Invalid value"},
