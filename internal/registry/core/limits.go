@@ -200,7 +200,7 @@ func validateResourceName(name string, path *field.Path) field.ErrorList {
 }
 
 func hugePages(name string) bool {
-	for _, p := range []string{"hugepages-", "requests.hugepages-", "limits.hugepages-"} {
+	for _, p := range []string{"hugepages-", "requests.hugepages-"} { // kube's IsQuotaHugePageResourceName
 		if strings.HasPrefix(name, p) {
 			return true
 		}

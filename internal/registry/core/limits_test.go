@@ -56,6 +56,9 @@ func TestResourceQuotaValidation(t *testing.T) {
 		{rl("pods", "1500m"), "spec.hard[pods]: Invalid value"},
 		{rl("things", "1"), "spec.hard[things]: Invalid value"},
 		{rl("storage", "1Gi"), "spec.hard[storage]: Invalid value"},
+		// kube quotas huge pages by requests only.
+		{rl("hugepages-2Mi", "4Mi", "requests.hugepages-1Gi", "1Gi"), ""},
+		{rl("limits.hugepages-2Mi", "4Mi"), "spec.hard[limits.hugepages-2Mi]: Invalid value"},
 	} {
 		q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns"}, Spec: corev1.ResourceQuotaSpec{Hard: c.hard}}
 		if got := errPaths(resourceQuotaHooks.Validate(q, nil)); got != c.want {

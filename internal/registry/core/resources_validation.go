@@ -100,23 +100,12 @@ func validateResourceRequirements(r *corev1.ResourceRequirements, nameFn func(co
 	return append(errs, validateResourceClaimNames(r.Claims, podClaimNames, path.Child("claims"))...)
 }
 
-// kubeResourceName is kube's validateResourceName. limits.go's
-// validateResourceName is it but for names with the limits.hugepages-
-// prefix, which kube's IsStandardResourceName does not know.
-func kubeResourceName(n corev1.ResourceName, path *field.Path) field.ErrorList {
-	errs := validateResourceName(string(n), path)
-	if len(errs) == 0 && strings.HasPrefix(string(n), "limits."+corev1.ResourceHugePagesPrefix) {
-		errs = append(errs, field.Invalid(path, n, "must be a standard resource type or fully qualified"))
-	}
-	return errs
-}
-
 // validateContainerResourceName is kube's ValidateContainerResourceName:
 // unlike limits.go's validateLimitResourceName it goes on after an
 // invalid name, so "foo" is both not fully qualified and not a resource
 // for containers.
 func validateContainerResourceName(n corev1.ResourceName, path *field.Path) field.ErrorList {
-	errs := kubeResourceName(n, path)
+	errs := validateResourceName(string(n), path)
 	if !strings.Contains(string(n), "/") {
 		if !containerResource(string(n)) {
 			errs = append(errs, field.Invalid(path, n, "must be a standard resource for containers"))
@@ -130,7 +119,7 @@ func validateContainerResourceName(n corev1.ResourceName, path *field.Path) fiel
 // validatePodResourceName is kube's: a valid name that pod-level
 // resources support (cpu, memory, hugepages-*).
 func validatePodResourceName(n corev1.ResourceName, path *field.Path) field.ErrorList {
-	if errs := kubeResourceName(n, path); len(errs) > 0 {
+	if errs := validateResourceName(string(n), path); len(errs) > 0 {
 		return errs
 	}
 	if !resourcehelper.IsSupportedPodLevelResource(n) {
