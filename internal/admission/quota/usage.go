@@ -96,15 +96,19 @@ func StuckAfter(p *corev1.Pod) (time.Time, bool) {
 // it (its containers' sum, or an init container's if larger, its
 // overhead, pod-level resources): k8s.io/component-helpers' PodRequests
 // and PodLimits, as kube's quota evaluator counts them. Requests are also
-// counted under their bare names ("cpu").
+// counted under their bare names ("cpu"). A resized pod counts the larger
+// of what its spec asks and what its kubelet reports it has, until the
+// kubelet has applied the resize (UseStatusResources, as kube counts with
+// in-place resize, GA since 1.35).
 func podUsage(p *corev1.Pod, out corev1.ResourceList) {
-	for name, q := range resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}) {
+	opts := resourcehelper.PodResourcesOptions{UseStatusResources: true}
+	for name, q := range resourcehelper.PodRequests(p, opts) {
 		out[corev1.ResourceName("requests."+string(name))] = q
 		if name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage {
 			out[name] = q
 		}
 	}
-	for name, q := range resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{}) {
+	for name, q := range resourcehelper.PodLimits(p, opts) {
 		if standard(name) {
 			out[corev1.ResourceName("limits."+string(name))] = q
 		}
