@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -32,11 +30,7 @@ import (
 func TestStoredObjectsDefaulted(t *testing.T) {
 	url := startEtcd(t)
 	ctx := context.Background()
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := etcdClient(t, url)
 
 	labels := map[string]string{"app": "web"}
 	// A template as a client writes it: none of the defaults.

@@ -68,6 +68,17 @@ func startEtcdWith(t *testing.T, files *etcdTLSFiles) string {
 	return url
 }
 
+// etcdClient is a client of the etcd at url, closed when the test ends.
+func etcdClient(t *testing.T, url string) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // freeAddr is a free loopback address for a process the test starts,
 // below the ephemeral range (ports.Free).
 func freeAddr(t *testing.T) string {
