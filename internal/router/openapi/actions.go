@@ -139,8 +139,10 @@ func newEndpoint(r *registry.Resource, sub *registry.Subresource) (*endpoint, er
 		return nil, err
 	}
 	e.object = model(name)
-	if sub == nil && e.can["list"] {
-		name, err := schemaOf.Model(e.gvk.GroupVersion().WithKind(e.gvk.Kind + "List"))
+	if sub == nil && e.can["list"] && r.Type.NewList != nil {
+		// The list kind is the row's own: a custom resource's may be any
+		// name (spec.names.listKind), not <kind>List.
+		name, err := schemaOf.Model(r.Type.NewList().GetObjectKind().GroupVersionKind())
 		if err != nil {
 			return nil, err
 		}
