@@ -35,6 +35,7 @@ var podHooks = &registry.Hooks{
 		var opts podValidationOptions
 		if old != nil {
 			opts.storedResources = sameResources(&pod.Spec, &old.(*corev1.Pod).Spec)
+			securityRatchets(&opts, &old.(*corev1.Pod).Spec)
 		}
 		errs := validatePodSpec(&pod.Spec, field.NewPath("spec"), opts)
 		if old != nil {

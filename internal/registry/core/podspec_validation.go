@@ -52,6 +52,7 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, opts podValidationOpti
 	volumes, vErrs := validateVolumes(s.Volumes, path.Child("volumes"))
 	errs = append(errs, vErrs...)
 	claims := gatherPodResourceClaimNames(s.ResourceClaims)
+	opts.hostUsers = s.HostUsers == nil || *s.HostUsers
 	// Regular containers first, then init containers, as kube: a name
 	// both use is reported on the init container.
 	names := sets.New[string]()
@@ -67,6 +68,7 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, opts podValidationOpti
 	errs = append(errs, validateContainers(ephemeral, names, volumes, claims, opts, path.Child("ephemeralContainers"))...)
 	errs = append(errs, validateEphemeralContainers(s, path.Child("ephemeralContainers"))...)
 	errs = append(errs, validatePodResources(s, claims, path, opts)...)
+	errs = append(errs, validatePodSecurityContext(s, path.Child("securityContext"), opts)...)
 	errs = append(errs, enum(string(s.RestartPolicy), restartPolicies, path.Child("restartPolicy"))...)
 	errs = append(errs, enum(string(s.DNSPolicy), dnsPolicies, path.Child("dnsPolicy"))...)
 	errs = append(errs, metav1validation.ValidateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
@@ -156,6 +158,7 @@ func validateContainers(list []corev1.Container, names, volumes, claims sets.Set
 		errs = append(errs, enum(string(c.ImagePullPolicy), pullPolicies, p.Child("imagePullPolicy"))...)
 		errs = append(errs, enum(string(c.TerminationMessagePolicy), messagePolicies, p.Child("terminationMessagePolicy"))...)
 		errs = append(errs, validatePorts(c.Ports, p.Child("ports"))...)
+		errs = append(errs, validateContainerSecurityContext(c.SecurityContext, p.Child("securityContext"), opts)...)
 		for j, e := range c.Env {
 			ep := p.Child("env").Index(j).Child("name")
 			if e.Name == "" {

@@ -35,6 +35,12 @@ type podValidationOptions struct {
 	// kapi stored pods before it checked resources, and such a pod must
 	// still take its finalizers' removal and its kubelet's status.
 	storedResources bool
+	// hostUsers: the pod uses the host's user namespace (spec.hostUsers
+	// unset or true), set by validatePodSpec for its containers.
+	hostUsers bool
+	// allowHostSysctls, allowSysAdmin: the stored pod already breaks
+	// these rules (securityRatchets).
+	allowHostSysctls, allowSysAdmin bool
 }
 
 // validateContainerResourceRequirements is kube's
