@@ -1,9 +1,8 @@
 package registry
 
 import (
-	"slices"
-
 	"context"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
