@@ -183,13 +183,8 @@ type Hooks struct {
 // PrepareCreate is what a create runs of h on a new object: Default,
 // then PrepareForCreate (h may be nil).
 func (h *Hooks) PrepareCreate(obj runtime.Object) {
-	if h == nil {
-		return
-	}
-	if h.Default != nil {
-		h.Default(obj)
-	}
-	if h.PrepareForCreate != nil {
+	h.defaults(obj)
+	if h != nil && h.PrepareForCreate != nil {
 		h.PrepareForCreate(obj)
 	}
 }
@@ -197,14 +192,16 @@ func (h *Hooks) PrepareCreate(obj runtime.Object) {
 // PrepareUpdate is what an update of the object itself runs of h: Default,
 // then PrepareForUpdate (h may be nil).
 func (h *Hooks) PrepareUpdate(obj, old runtime.Object) {
-	if h == nil {
-		return
-	}
-	if h.Default != nil {
-		h.Default(obj)
-	}
-	if h.PrepareForUpdate != nil {
+	h.defaults(obj)
+	if h != nil && h.PrepareForUpdate != nil {
 		h.PrepareForUpdate(obj, old)
+	}
+}
+
+// defaults runs h's Default on obj, if it has one (h may be nil).
+func (h *Hooks) defaults(obj runtime.Object) {
+	if h != nil && h.Default != nil {
+		h.Default(obj)
 	}
 }
 
@@ -230,13 +227,6 @@ func (r *Resource) Defaulter() func(runtime.Object) error {
 	}
 	def := r.Hooks.Default
 	return func(obj runtime.Object) error { def(obj); return nil }
-}
-
-// defaults runs the row's Default on obj, if it has one.
-func (r *Resource) defaults(obj runtime.Object) {
-	if r.Hooks != nil && r.Hooks.Default != nil {
-		r.Hooks.Default(obj)
-	}
 }
 
 // GVR is the served group-version-resource.

@@ -247,7 +247,7 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	// defaults what it decodes, so that a write leaving out a defaulted
 	// field changes nothing (no new generation, no write).
 	if sub != nil && sub.PrepareForUpdate != nil {
-		st.R.defaults(obj)
+		st.R.Hooks.defaults(obj)
 		sub.PrepareForUpdate(obj, old)
 	} else {
 		st.R.Hooks.PrepareUpdate(obj, old)

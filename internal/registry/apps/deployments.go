@@ -13,7 +13,7 @@ import (
 )
 
 // The apps workloads' hooks: kube-apiserver's defaults (apps/v1
-// SetDefaults_*) on create and update, then its validation.
+// SetDefaults_*) on every write and read, then its validation.
 var (
 	deploymentHooks = &registry.Hooks{
 		Default: func(obj runtime.Object) { defaultDeployment(obj.(*appsv1.Deployment)) },

@@ -17,7 +17,7 @@ import (
 // decodes, so every write of these kinds, status writes included, gets
 // them here.
 
-// defaulting makes hooks that default obj on create and update.
+// defaulting makes hooks that default obj on every write and read.
 func defaulting(def func(obj runtime.Object)) *registry.Hooks {
 	return &registry.Hooks{
 		Default: def,
