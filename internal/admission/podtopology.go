@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // topologyLabels are the node labels PodTopologyLabels copies, kube's
@@ -26,19 +27,20 @@ func (p *PodTopologyLabels) Admit(ctx context.Context, a *Attributes) error {
 	if a.Operation != Create || !is(a, "", "pods") {
 		return nil
 	}
+	// The labels go on the pod, or on its Binding (both metav1.Objects).
 	var node string
-	var labels *map[string]string
+	var target metav1.Object
 	switch obj := a.Object.(type) {
 	case *corev1.Pod:
 		if a.Subresource != "" {
 			return nil
 		}
-		node, labels = obj.Spec.NodeName, &obj.Labels
+		node, target = obj.Spec.NodeName, obj
 	case *corev1.Binding:
 		if a.Subresource != "binding" || obj.Target.Kind != "Node" {
 			return nil
 		}
-		node, labels = obj.Target.Name, &obj.Labels
+		node, target = obj.Target.Name, obj
 	default:
 		return nil
 	}
@@ -56,13 +58,15 @@ func (p *PodTopologyLabels) Admit(ctx context.Context, a *Attributes) error {
 	if !ok {
 		return nil
 	}
+	labels := target.GetLabels()
 	for _, k := range topologyLabels {
 		if v, ok := n.Labels[k]; ok {
-			if *labels == nil {
-				*labels = map[string]string{}
+			if labels == nil {
+				labels = map[string]string{}
 			}
-			(*labels)[k] = v
+			labels[k] = v
 		}
 	}
+	target.SetLabels(labels)
 	return nil
 }

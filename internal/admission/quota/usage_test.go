@@ -11,7 +11,9 @@ import (
 // has not applied yet counts what the kubelet reports, the larger; once
 // applied, what its spec asks.
 func TestPodUsageDuringResize(t *testing.T) {
-	cpu := func(v string) corev1.ResourceList { return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(v)} }
+	cpu := func(v string) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(v)}
+	}
 	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
 		Resources: corev1.ResourceRequirements{Requests: cpu("500m"), Limits: cpu("500m")}}}},
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "c",

@@ -32,19 +32,11 @@ func validatePodSecurityContext(s *corev1.PodSpec, path *field.Path, opts podVal
 	if sc == nil {
 		return nil
 	}
-	var errs field.ErrorList
-	ids := func(p *field.Path, v *int64, check func(int64) []string) {
-		if v != nil {
-			for _, msg := range check(*v) {
-				errs = append(errs, field.Invalid(p, *v, msg))
-			}
-		}
-	}
-	ids(path.Child("fsGroup"), sc.FSGroup, validation.IsValidGroupID)
-	ids(path.Child("runAsUser"), sc.RunAsUser, validation.IsValidUserID)
-	ids(path.Child("runAsGroup"), sc.RunAsGroup, validation.IsValidGroupID)
+	errs := validID(path.Child("fsGroup"), sc.FSGroup, validation.IsValidGroupID)
+	errs = append(errs, validID(path.Child("runAsUser"), sc.RunAsUser, validation.IsValidUserID)...)
+	errs = append(errs, validID(path.Child("runAsGroup"), sc.RunAsGroup, validation.IsValidGroupID)...)
 	for i, g := range sc.SupplementalGroups {
-		ids(path.Child("supplementalGroups").Index(i), &g, validation.IsValidGroupID)
+		errs = append(errs, validID(path.Child("supplementalGroups").Index(i), &g, validation.IsValidGroupID)...)
 	}
 	seen := map[string]bool{}
 	for i, c := range sc.Sysctls {
@@ -80,6 +72,19 @@ func validatePodSecurityContext(s *corev1.PodSpec, path *field.Path, opts podVal
 	return errs
 }
 
+// validID checks a user or group ID, when it is set, with check
+// (apimachinery's IsValidUserID or IsValidGroupID).
+func validID(p *field.Path, v *int64, check func(int64) []string) field.ErrorList {
+	if v == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, msg := range check(*v) {
+		errs = append(errs, field.Invalid(p, *v, msg))
+	}
+	return errs
+}
+
 // hostSysctl is kube's ValidateHostSysctl: a pod sharing the host's
 // network or IPC namespace may not set that namespace's sysctls.
 func hostSysctl(name string, s *corev1.PodSpec, p *field.Path) *field.Error {
@@ -98,17 +103,8 @@ func validateContainerSecurityContext(sc *corev1.SecurityContext, path *field.Pa
 	if sc == nil {
 		return nil
 	}
-	var errs field.ErrorList
-	if v := sc.RunAsUser; v != nil {
-		for _, msg := range validation.IsValidUserID(*v) {
-			errs = append(errs, field.Invalid(path.Child("runAsUser"), *v, msg))
-		}
-	}
-	if v := sc.RunAsGroup; v != nil {
-		for _, msg := range validation.IsValidGroupID(*v) {
-			errs = append(errs, field.Invalid(path.Child("runAsGroup"), *v, msg))
-		}
-	}
+	errs := validID(path.Child("runAsUser"), sc.RunAsUser, validation.IsValidUserID)
+	errs = append(errs, validID(path.Child("runAsGroup"), sc.RunAsGroup, validation.IsValidGroupID)...)
 	if m := sc.ProcMount; m != nil {
 		errs = append(errs, oneOf(string(*m), []string{string(corev1.DefaultProcMount), string(corev1.UnmaskedProcMount)}, path.Child("procMount"))...)
 		if opts.hostUsers && *m == corev1.UnmaskedProcMount {
