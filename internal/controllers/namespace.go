@@ -136,49 +136,69 @@ func (p *progress) remaining() bool { return len(p.left) > 0 }
 
 // deleteContents deletes every object of every namespaced resource in ns
 // (one deletecollection per resource when it has the verb, else one
-// delete per object), then counts what is left.
+// delete per object), then counts what is left. Pods go first, and
+// nothing else is deleted while one remains (kube's OrderedNamespaceDeletion,
+// GA in 1.34), so that no pod outlives the secrets, config maps and
+// policies it runs with. kube's controller then reports the content
+// conditions as if nothing remained; this one says that the pods do.
 func (c *Namespaces) deleteContents(ctx context.Context, ns string) *progress {
 	p := &progress{left: map[string]int{}, finalizers: map[string]int{}}
-	background := metav1.DeletePropagationBackground
-	opts := metav1.DeleteOptions{PropagationPolicy: &background}
-	for _, st := range contents(c.env.Catalogue.Snapshot()) {
-		if !st.R.Supports("list") || !st.R.Supports("delete") {
-			continue
-		}
-		gvr := st.R.GVR()
-		items, err := present(ctx, st, ns)
-		if err != nil {
-			p.discoveryErrs = append(p.discoveryErrs, err.Error())
-			continue
-		}
-		if len(items) == 0 {
-			continue
-		}
-		res := c.dynamic.Resource(gvr).Namespace(ns)
-		if st.R.Supports("deletecollection") {
-			err = res.DeleteCollection(ctx, opts, metav1.ListOptions{})
-		} else {
-			for _, m := range items {
-				if m.GetDeletionTimestamp() == nil {
-					if e := res.Delete(ctx, m.GetName(), opts); e != nil && !apierrors.IsNotFound(e) {
-						err = e
-					}
-				}
+	stores := contents(c.env.Catalogue.Snapshot())
+	for _, st := range stores {
+		if st.R.GVR() == podsGVR {
+			if c.deleteAll(ctx, st, ns, p); p.remaining() {
+				return p
 			}
 		}
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
-			p.deleteErrs = append(p.deleteErrs, fmt.Sprintf("%s: %v", gvr, err))
+	}
+	for _, st := range stores {
+		if st.R.GVR() != podsGVR {
+			c.deleteAll(ctx, st, ns, p)
 		}
-		if items, err = present(ctx, st, ns); err == nil && len(items) > 0 {
-			p.left[gvr.Resource+"."+gvr.Group] = len(items)
-			for _, m := range items {
-				for _, f := range m.GetFinalizers() {
-					p.finalizers[f]++
+	}
+	return p
+}
+
+// deleteAll deletes every object of st's resource in ns and adds what
+// is left, and what failed, to p.
+func (c *Namespaces) deleteAll(ctx context.Context, st *registry.Store, ns string, p *progress) {
+	if !st.R.Supports("list") || !st.R.Supports("delete") {
+		return
+	}
+	gvr := st.R.GVR()
+	items, err := present(ctx, st, ns)
+	if err != nil {
+		p.discoveryErrs = append(p.discoveryErrs, err.Error())
+		return
+	}
+	if len(items) == 0 {
+		return
+	}
+	background := metav1.DeletePropagationBackground
+	opts := metav1.DeleteOptions{PropagationPolicy: &background}
+	res := c.dynamic.Resource(gvr).Namespace(ns)
+	if st.R.Supports("deletecollection") {
+		err = res.DeleteCollection(ctx, opts, metav1.ListOptions{})
+	} else {
+		for _, m := range items {
+			if m.GetDeletionTimestamp() == nil {
+				if e := res.Delete(ctx, m.GetName(), opts); e != nil && !apierrors.IsNotFound(e) {
+					err = e
 				}
 			}
 		}
 	}
-	return p
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsMethodNotSupported(err) {
+		p.deleteErrs = append(p.deleteErrs, fmt.Sprintf("%s: %v", gvr, err))
+	}
+	if items, err = present(ctx, st, ns); err == nil && len(items) > 0 {
+		p.left[gvr.Resource+"."+gvr.Group] = len(items)
+		for _, m := range items {
+			for _, f := range m.GetFinalizers() {
+				p.finalizers[f]++
+			}
+		}
+	}
 }
 
 // present lists what st has in ns now, without copies: a consistent

@@ -190,6 +190,68 @@ func TestNamespaceDeletionContents(t *testing.T) {
 	}
 }
 
+// TestNamespaceDeletesPodsFirst: a terminating namespace's pods go
+// before anything else in it (kube's OrderedNamespaceDeletion, and its
+// conformance test): while a finalizer holds a pod, the namespace says
+// that the pod remains and its ConfigMap and Secret are still there;
+// once the pod goes, they go, and so does the namespace.
+func TestNamespaceDeletesPodsFirst(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t)
+	ctx := context.Background()
+	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ordered"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Finalizers: []string{"e2e.kapi.dev/hold"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "pause"}}}}
+	if _, err := k.client.CoreV1().Pods("ordered").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.client.CoreV1().ConfigMaps("ordered").Create(ctx, cm("settings", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.client.CoreV1().Secrets("ordered").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.client.CoreV1().Namespaces().Delete(ctx, "ordered", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The conditions are written at the end of a pass over the contents:
+	// once they name the held pod, the pass has deleted what it would.
+	want := map[corev1.NamespaceConditionType]corev1.NamespaceCondition{
+		corev1.NamespaceContentRemaining:    {Status: corev1.ConditionTrue, Reason: "SomeResourcesRemain", Message: "Some resources are remaining: pods. has 1 resource instances"},
+		corev1.NamespaceFinalizersRemaining: {Status: corev1.ConditionTrue, Reason: "SomeFinalizersRemain", Message: "Some content in the namespace has finalizers remaining: e2e.kapi.dev/hold in 1 resource instances"},
+	}
+	var last []corev1.NamespaceCondition
+	if err := waitUntil(60*time.Second, func() bool {
+		ns, err := k.client.CoreV1().Namespaces().Get(ctx, "ordered", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		last = ns.Status.Conditions
+		return conditionsMatch(ns.Status.Conditions, want)
+	}); err != nil {
+		t.Fatalf("conditions of the namespace held by its pod: %+v", last)
+	}
+	held, err := k.client.CoreV1().Pods("ordered").Get(ctx, "p", metav1.GetOptions{})
+	if err != nil || held.DeletionTimestamp == nil {
+		t.Fatalf("the held pod is not being deleted: %v", err)
+	}
+	if _, err := k.client.CoreV1().ConfigMaps("ordered").Get(ctx, "settings", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the ConfigMap went before the pod: %v", err)
+	}
+	if _, err := k.client.CoreV1().Secrets("ordered").Get(ctx, "creds", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the Secret went before the pod: %v", err)
+	}
+	if _, err := k.client.CoreV1().Pods("ordered").Patch(ctx, "p", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deleteNamespaceWait(t, k, "ordered", time.Minute)
+	if _, err := k.client.CoreV1().ConfigMaps("ordered").Get(ctx, "settings", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the ConfigMap outlived its namespace: %v", err)
+	}
+}
+
 func conditionsMatch(got []corev1.NamespaceCondition, want map[corev1.NamespaceConditionType]corev1.NamespaceCondition) bool {
 	seen := 0
 	for _, c := range got {
