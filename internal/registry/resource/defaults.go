@@ -6,6 +6,7 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 )
@@ -17,14 +18,17 @@ import (
 // decodes, so every write of these kinds, status writes included, gets
 // them here.
 
-// defaulting makes hooks that default obj on every write and read.
-func defaulting(def func(obj runtime.Object)) *registry.Hooks {
+// defaulting makes hooks that default obj on every write and read and
+// validate it on create and update (validation.go).
+func defaulting(def func(obj runtime.Object), validate func(obj, old runtime.Object) field.ErrorList) *registry.Hooks {
 	return &registry.Hooks{
-		Default: def,
+		Default:  def,
+		Validate: validate,
 	}
 }
 
 var (
+	classHooks = &registry.Hooks{Validate: validateClass}
 	claimHooks = defaulting(func(obj runtime.Object) {
 		c := obj.(*resourcev1.ResourceClaim)
 		defaultClaimSpec(&c.Spec)
@@ -33,10 +37,10 @@ var (
 				defaultTolerations(a.Devices.Results[i].Tolerations)
 			}
 		}
-	})
+	}, validateClaim)
 	claimTemplateHooks = defaulting(func(obj runtime.Object) {
 		defaultClaimSpec(&obj.(*resourcev1.ResourceClaimTemplate).Spec.Spec)
-	})
+	}, validateClaimTemplate)
 	sliceHooks = defaulting(func(obj runtime.Object) {
 		s := obj.(*resourcev1.ResourceSlice)
 		for i := range s.Spec.Devices {
@@ -44,10 +48,10 @@ var (
 				defaultTaint(&s.Spec.Devices[i].Taints[j])
 			}
 		}
-	})
+	}, validateSlice)
 	taintRuleHooks = defaulting(func(obj runtime.Object) {
 		defaultTaint(&obj.(*resourcev1.DeviceTaintRule).Spec.Taint)
-	})
+	}, validateTaintRule)
 )
 
 func defaultClaimSpec(s *resourcev1.ResourceClaimSpec) {

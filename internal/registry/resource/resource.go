@@ -9,6 +9,7 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 )
@@ -19,16 +20,31 @@ const group = "resource.k8s.io"
 // included, which 1.37 serves in v1.
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
-		{Group: group, Version: "v1", Name: "deviceclasses", Kind: "DeviceClass", Generation: true, Table: ageOnly},
-		{Group: group, Version: "v1", Name: "devicetaintrules", Kind: "DeviceTaintRule", Subresources: []*registry.Subresource{registry.Status},
+		{Group: group, Version: "v1", Name: "deviceclasses", Kind: "DeviceClass", Generation: true, Table: ageOnly, Hooks: classHooks},
+		{Group: group, Version: "v1", Name: "devicetaintrules", Kind: "DeviceTaintRule", Subresources: []*registry.Subresource{taintRuleStatus},
 			Generation: true, Hooks: taintRuleHooks},
 		{Group: group, Version: "v1", Name: "resourceclaims", Kind: "ResourceClaim", Namespaced: true,
-			Subresources: []*registry.Subresource{registry.Status}, Table: resourceClaimTable, Hooks: claimHooks},
+			Subresources: []*registry.Subresource{claimStatus}, Table: resourceClaimTable, Hooks: claimHooks},
 		{Group: group, Version: "v1", Name: "resourceclaimtemplates", Kind: "ResourceClaimTemplate", Namespaced: true,
 			Table: ageOnly, Hooks: claimTemplateHooks},
 		{Group: group, Version: "v1", Name: "resourceslices", Kind: "ResourceSlice", Generation: true,
 			Fields: resourceSliceFields, Table: resourceSliceTable, Hooks: sliceHooks},
 	}
+}
+
+// The status subresources of claims and taint rules: kube's status
+// strategies keep the spec and, as metav1.ResetObjectMetaForStatus, the
+// labels, annotations, finalizers and owners, and validate the status
+// (ValidateResourceClaimStatusUpdate, ValidateDeviceTaintRuleStatusUpdate).
+var (
+	claimStatus     = statusValidatedBy(validateClaimStatus)
+	taintRuleStatus = statusValidatedBy(validateTaintRuleStatus)
+)
+
+func statusValidatedBy(v func(obj, old runtime.Object) field.ErrorList) *registry.Subresource {
+	s := registry.StatusSubresource(registry.StatusMetadataResets...)
+	s.Validate = v
+	return s
 }
 
 // ageOnly is NAME AGE, which kube-apiserver prints for device classes and
