@@ -1,51 +1,87 @@
 #!/usr/bin/env bash
 # Runs Kubernetes' own e2e conformance tests (kube 1.37.2's test/e2e) against a
-# kapi that this script starts, one spec at a time, four at once; prints each
-# spec's result and leaves the logs in $WORK/runs. Not part of CI: the first run
-# downloads kube's sources (~125 MB) and builds e2e.test (~12 minutes on 2 cores).
+# kapi that this script starts, one spec per process, four at once ([Serial]
+# specs one at a time, after the others); prints each spec's result and leaves
+# the logs in $WORK/runs. Not part of CI: the first run downloads kube's
+# sources (~125 MB) and builds e2e.test (~12 minutes on 2 cores).
 #
 #   test/conformance/run.sh [FOCUS_REGEX]
+#   CONTROLLERS=1 test/conformance/run.sh [FOCUS_REGEX]
 #
-# FOCUS_REGEX (an extended regex on the specs' full names) defaults to the
-# [Conformance] specs that need only the API: kapi runs no kubelet, scheduler or
-# kube-controller-manager, so specs that wait for pods to run, or for the
-# deployment, replicaset, job, disruption or endpoints controllers, fail here
-# for that reason alone (see README, "kube's conformance tests").
+# FOCUS_REGEX (an extended regex on the specs' full names) defaults to every
+# [Conformance] spec. By default kapi runs alone, and the specs that need
+# kube-controller-manager's controllers, the scheduler or a running pod are
+# left out. With CONTROLLERS=1 the script also builds kube-controller-manager
+# and kube-scheduler from the same sources and runs them beside kapi (without
+# the loops kapi runs itself), and test/conformance/node stands in for the
+# Node's kubelet, so that those specs run too. Specs that need a container to
+# really run are always left out (see README, "kube's conformance tests").
 set -euo pipefail
 export GOTOOLCHAIN=local
 KUBE=v1.37.2
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="${WORK:-/tmp/kapi-conformance}"
 FOCUS="${1:-\[Conformance\]}"
-SKIP='should be able to|running|Running|schedul|Scheduling|[Ww]ebhook|DNS|[Ee]xec|logs|Probing|Container Runtime|Kubelet|Variable Expansion|Downward API|Projected|EmptyDir|HostPath|Subpath|Networking|Proxy version|Service endpoints latency|Services should|Pods should|InitContainer|Lifecycle|PreStop|Security Context|Sysctls.*should support|DaemonRestart|Daemon set|Deployment|ReplicaSet|ReplicationController|StatefulSet|Job|CronJob should (schedule|replace|not schedule)|Garbage collector|DisruptionController|EndpointSlice should create|EndpointsController|EndpointSliceMirroring|kubectl|Kubectl|ControllerRevision|Namespaces should ensure|OrderedNamespaceDeletion|CustomResourceFieldSelectors|CustomResourceConversionWebhook|Aggregator|at least two untainted nodes|Pod Generation|consumable|should mount|HostPort|OIDC discovery|specified in multiple EndpointSlices|compacted away|Containers should|Ephemeral Containers|in volume|via environment|via the environment|in env vars'
+# Specs that need a container to run (its output, its network, its
+# volumes) fail without a kubelet, and are always left out; those that need
+# kube-controller-manager's controllers, the scheduler or a pod reported
+# running are left out unless CONTROLLERS=1.
+CONTAINERS='should be able to|[Ww]ebhook|DNS|[Ee]xec|logs|Probing|Container Runtime|Kubelet|Variable Expansion|Downward API|Projected|EmptyDir|HostPath|Subpath|Networking|Proxy version|Service endpoints latency|InitContainer|Lifecycle|PreStop|Security Context|Sysctls.*should support|DaemonRestart|kubectl|Kubectl|CustomResourceFieldSelectors|CustomResourceConversionWebhook|Aggregator|at least two untainted nodes|consumable|should mount|HostPort|OIDC discovery|compacted away|Containers should|Ephemeral Containers|in volume|via environment|via the environment|in env vars|should serve a basic image|Pod Generation'
+CONTROLLERS_NEEDED='running|Running|schedul|Scheduling|Services should|Pods should|Daemon set|Deployment|ReplicaSet|ReplicationController|StatefulSet|Job|CronJob should (schedule|replace|not schedule)|Garbage collector|DisruptionController|EndpointSlice should create|EndpointsController|EndpointSliceMirroring|ControllerRevision|Namespaces should ensure|OrderedNamespaceDeletion|specified in multiple EndpointSlices'
+if [ "${CONTROLLERS:-}" = 1 ]; then SKIP="$CONTAINERS"; else SKIP="$CONTAINERS|$CONTROLLERS_NEEDED"; fi
 mkdir -p "$WORK/runs"
 
 # e2e.test, built from kube's sources with its staging modules taken from the
 # module proxy at their published versions.
-if [ ! -x "$WORK/e2e.test" ]; then
+if [ ! -d "$WORK/kube" ]; then
 	GOMODCACHE="$WORK/gomod" go mod download "k8s.io/kubernetes@$KUBE"
-	rm -rf "$WORK/kube" && cp -r "$WORK/gomod/k8s.io/kubernetes@$KUBE" "$WORK/kube" && chmod -R u+w "$WORK/kube"
-	cd "$WORK/kube" && rm -rf vendor go.work go.work.sum
-	python3 - <<'EOF'
+	cp -r "$WORK/gomod/k8s.io/kubernetes@$KUBE" "$WORK/kube.new" && chmod -R u+w "$WORK/kube.new"
+	(cd "$WORK/kube.new" && rm -rf vendor go.work go.work.sum && python3 - <<'EOF'
 import re
 s = open('go.mod').read()
 s = re.sub(r'\nreplace \((.|\n)*?\n\)\n', '\n', s)
 s = re.sub(r'(\tk8s\.io/[a-z0-9-]+) v0\.0\.0\n', r'\1 v0.37.2\n', s)
 open('go.mod', 'w').write(s)
 EOF
-	GOFLAGS=-mod=mod go test -c -o "$WORK/e2e.test" ./test/e2e
+	)
+	mv "$WORK/kube.new" "$WORK/kube"
+fi
+[ -x "$WORK/e2e.test" ] || (cd "$WORK/kube" && GOFLAGS=-mod=mod go test -c -o "$WORK/e2e.test" ./test/e2e)
+if [ "${CONTROLLERS:-}" = 1 ]; then
+	for c in kube-controller-manager kube-scheduler; do
+		[ -x "$WORK/$c" ] || (cd "$WORK/kube" && GOFLAGS=-mod=mod go build -o "$WORK/$c" "./cmd/$c")
+	done
 fi
 
 # kapi on free ports, a Node for the specs that need one to exist.
 cd "$ROOT" && go build -o "$WORK/kapi" ./cmd/kapi
 rm -rf "$WORK/data" && mkdir -p "$WORK/data"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null' EXIT
 (cd "$WORK/data" && exec "$WORK/kapi" --secure-port "$PORT" >"$WORK/kapi.log" 2>&1) &
-KAPI=$!
-trap 'kill $KAPI 2>/dev/null; wait $KAPI 2>/dev/null' EXIT
+PIDS+=($!)
 KC="$WORK/data/kapi-data/admin.kubeconfig"
+PKI="$WORK/data/kapi-data/pki"
 for _ in $(seq 60); do [ -f "$KC" ] && grep -q "is serving" "$WORK/kapi.log" && break; sleep 1; done
-(cd "$ROOT" && go run ./test/conformance/node "$KC")
+if [ "${CONTROLLERS:-}" = 1 ]; then
+	# kube-controller-manager without the loops kapi runs itself, the
+	# scheduler, and the Node's kubelet stood in for by test/conformance/node.
+	KAPI_LOOPS=$("$WORK/kapi" --help 2>&1 | sed -n 's/.*All controllers: \([^.]*\)\..*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/^/-/' | paste -sd,)
+	"$WORK/kube-controller-manager" --kubeconfig "$KC" --leader-elect=false --secure-port=0 \
+		--use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+		--controllers="*,$KAPI_LOOPS" >"$WORK/kcm.log" 2>&1 &
+	PIDS+=($!)
+	"$WORK/kube-scheduler" --kubeconfig "$KC" --authentication-kubeconfig "$KC" --authorization-kubeconfig "$KC" \
+		--leader-elect=false --secure-port=0 >"$WORK/scheduler.log" 2>&1 &
+	PIDS+=($!)
+	(cd "$ROOT" && go build -o "$WORK/node" ./test/conformance/node)
+	"$WORK/node" -kubelet "$KC" >"$WORK/kubelet.log" 2>&1 &
+	PIDS+=($!)
+	sleep 5
+else
+	(cd "$ROOT" && go run ./test/conformance/node "$KC")
+fi
 cd "$WORK"
 
 # One spec per process, so that one that waits for pods does not hold the rest.
@@ -72,5 +108,10 @@ run() {
 }
 export -f run
 export WORK KC
-tr '\n' '\0' <"$WORK/specs.txt" | xargs -0 -P4 -I{} bash -c 'run "$1"' _ {} | tee "$WORK/results.txt"
+# [Serial] specs share cluster-wide objects (priority classes, node
+# labels): they run one at a time, after the others.
+{
+	grep -v '\[Serial\]' "$WORK/specs.txt" | tr '\n' '\0' | xargs -0 -r -P4 -I{} bash -c 'run "$1"' _ {}
+	grep '\[Serial\]' "$WORK/specs.txt" | tr '\n' '\0' | xargs -0 -r -P1 -I{} bash -c 'run "$1"' _ {}
+} | tee "$WORK/results.txt"
 echo "passed $(grep -c '^pass' "$WORK/results.txt"), failed $(grep -c '^FAIL' "$WORK/results.txt"), skipped $(grep -c '^skip' "$WORK/results.txt")"
