@@ -89,7 +89,7 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 	var charges []storage.Charge
 	for _, it := range items {
 		q := it.(*corev1.ResourceQuota).DeepCopy()
-		if !appliesTo(q, a) {
+		if !appliesTo(q, a) || deletingItself(q, a) {
 			continue
 		}
 		if err := requiresResources(q, a); err != nil {
@@ -137,6 +137,14 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 	}
 	a.Charges = append(a.Charges, charges...)
 	return nil
+}
+
+// deletingItself reports whether a deletes q itself: a quota that counts
+// resourcequotas would otherwise be charged the release of its own count
+// in the transaction that deletes it, two writes of one key, which etcd
+// refuses.
+func deletingItself(q *corev1.ResourceQuota, a *admission.Attributes) bool {
+	return a.Operation == admission.Delete && a.Resource.Group == "" && a.Resource.Name == quotasGVR.Resource && a.Name == q.Name
 }
 
 // noQuota reports whether ns has no quota, read from etcd when the cache
