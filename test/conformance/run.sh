@@ -7,6 +7,7 @@
 #
 #   test/conformance/run.sh [FOCUS_REGEX]
 #   CONTROLLERS=1 test/conformance/run.sh [FOCUS_REGEX]
+#   CONTROLLERS=kcm test/conformance/run.sh [FOCUS_REGEX]
 #
 # FOCUS_REGEX (an extended regex on the specs' full names) defaults to every
 # [Conformance] spec. By default kapi runs alone, and the specs that need
@@ -14,7 +15,10 @@
 # left out. With CONTROLLERS=1 the script also builds kube-controller-manager
 # and kube-scheduler from the same sources and runs them beside kapi (without
 # the loops kapi runs itself), and test/conformance/node stands in for the
-# Node's kubelet, so that those specs run too. Specs that need a container to
+# Node's kubelet, so that those specs run too. CONTROLLERS=kcm is the same
+# with every loop kube-controller-manager has (garbage collector, namespaces,
+# service accounts and their tokens, quotas, CSR signing, ...) and none of
+# kapi's (--controllers=). Specs that need a container to
 # really run are always left out (see README, "kube's conformance tests").
 set -euo pipefail
 export GOTOOLCHAIN=local
@@ -25,10 +29,10 @@ FOCUS="${1:-\[Conformance\]}"
 # Specs that need a container to run (its output, its network, its
 # volumes) fail without a kubelet, and are always left out; those that need
 # kube-controller-manager's controllers, the scheduler or a pod reported
-# running are left out unless CONTROLLERS=1.
+# running are left out unless CONTROLLERS is set.
 CONTAINERS='should be able to|[Ww]ebhook|DNS|[Ee]xec|logs|Probing|Container Runtime|Kubelet|Variable Expansion|Downward API|Projected|EmptyDir|HostPath|Subpath|Networking|Proxy version|Service endpoints latency|InitContainer|Lifecycle|PreStop|Security Context|Sysctls.*should support|DaemonRestart|kubectl|Kubectl|CustomResourceFieldSelectors|CustomResourceConversionWebhook|Aggregator|at least two untainted nodes|consumable|should mount|HostPort|OIDC discovery|compacted away|Containers should|Ephemeral Containers|in volume|via environment|via the environment|in env vars|should serve a basic image|Pod Generation'
 CONTROLLERS_NEEDED='running|Running|schedul|Scheduling|Services should|Pods should|Daemon set|Deployment|ReplicaSet|ReplicationController|StatefulSet|Job|CronJob should (schedule|replace|not schedule)|Garbage collector|DisruptionController|EndpointSlice should create|EndpointsController|EndpointSliceMirroring|ControllerRevision|Namespaces should ensure|OrderedNamespaceDeletion|specified in multiple EndpointSlices'
-if [ "${CONTROLLERS:-}" = 1 ]; then SKIP="$CONTAINERS"; else SKIP="$CONTAINERS|$CONTROLLERS_NEEDED"; fi
+if [ -n "${CONTROLLERS:-}" ]; then SKIP="$CONTAINERS"; else SKIP="$CONTAINERS|$CONTROLLERS_NEEDED"; fi
 mkdir -p "$WORK/runs"
 
 # e2e.test, built from kube's sources with its staging modules taken from the
@@ -47,7 +51,7 @@ EOF
 	mv "$WORK/kube.new" "$WORK/kube"
 fi
 [ -x "$WORK/e2e.test" ] || (cd "$WORK/kube" && GOFLAGS=-mod=mod go test -c -o "$WORK/e2e.test" ./test/e2e)
-if [ "${CONTROLLERS:-}" = 1 ]; then
+if [ -n "${CONTROLLERS:-}" ]; then
 	for c in kube-controller-manager kube-scheduler; do
 		[ -x "$WORK/$c" ] || (cd "$WORK/kube" && GOFLAGS=-mod=mod go build -o "$WORK/$c" "./cmd/$c")
 	done
@@ -59,18 +63,25 @@ rm -rf "$WORK/data" && mkdir -p "$WORK/data"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null' EXIT
-(cd "$WORK/data" && exec "$WORK/kapi" --secure-port "$PORT" >"$WORK/kapi.log" 2>&1) &
+KAPI_FLAGS=()
+[ "${CONTROLLERS:-}" = kcm ] && KAPI_FLAGS=(--controllers=)
+(cd "$WORK/data" && exec "$WORK/kapi" --secure-port "$PORT" "${KAPI_FLAGS[@]}" >"$WORK/kapi.log" 2>&1) &
 PIDS+=($!)
 KC="$WORK/data/kapi-data/admin.kubeconfig"
 PKI="$WORK/data/kapi-data/pki"
 for _ in $(seq 60); do [ -f "$KC" ] && grep -q "is serving" "$WORK/kapi.log" && break; sleep 1; done
-if [ "${CONTROLLERS:-}" = 1 ]; then
-	# kube-controller-manager without the loops kapi runs itself, the
-	# scheduler, and the Node's kubelet stood in for by test/conformance/node.
-	KAPI_LOOPS=$("$WORK/kapi" --help 2>&1 | sed -n 's/.*All controllers: \([^.]*\)\..*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/^/-/' | paste -sd,)
+if [ -n "${CONTROLLERS:-}" ]; then
+	# kube-controller-manager without the loops kapi runs (none with
+	# CONTROLLERS=kcm), the scheduler, and the Node's kubelet stood in for
+	# by test/conformance/node.
+	KCM_LOOPS='*'
+	if [ "$CONTROLLERS" != kcm ]; then
+		KCM_LOOPS="*,$("$WORK/kapi" --help 2>&1 | sed -n 's/.*All controllers: \([^.]*\)\..*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/^/-/' | paste -sd,)"
+	fi
 	"$WORK/kube-controller-manager" --kubeconfig "$KC" --leader-elect=false --secure-port=0 \
 		--use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
-		--controllers="*,$KAPI_LOOPS" >"$WORK/kcm.log" 2>&1 &
+		--cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+		--controllers="$KCM_LOOPS" >"$WORK/kcm.log" 2>&1 &
 	PIDS+=($!)
 	"$WORK/kube-scheduler" --kubeconfig "$KC" --authentication-kubeconfig "$KC" --authorization-kubeconfig "$KC" \
 		--leader-elect=false --secure-port=0 >"$WORK/scheduler.log" 2>&1 &
@@ -111,7 +122,7 @@ export WORK KC
 # [Serial] specs share cluster-wide objects (priority classes, node
 # labels): they run one at a time, after the others.
 {
-	grep -v '\[Serial\]' "$WORK/specs.txt" | tr '\n' '\0' | xargs -0 -r -P4 -I{} bash -c 'run "$1"' _ {}
-	grep '\[Serial\]' "$WORK/specs.txt" | tr '\n' '\0' | xargs -0 -r -P1 -I{} bash -c 'run "$1"' _ {}
+	{ grep -v '\[Serial\]' "$WORK/specs.txt" || true; } | tr '\n' '\0' | xargs -0 -r -P4 -I{} bash -c 'run "$1"' _ {}
+	{ grep '\[Serial\]' "$WORK/specs.txt" || true; } | tr '\n' '\0' | xargs -0 -r -P1 -I{} bash -c 'run "$1"' _ {}
 } | tee "$WORK/results.txt"
 echo "passed $(grep -c '^pass' "$WORK/results.txt"), failed $(grep -c '^FAIL' "$WORK/results.txt"), skipped $(grep -c '^skip' "$WORK/results.txt")"
