@@ -15,7 +15,7 @@
 # left out. With CONTROLLERS=1 the script also builds kube-controller-manager
 # and kube-scheduler from the same sources and runs them beside kapi (without
 # the loops kapi runs itself), and test/conformance/node stands in for the
-# Node's kubelet, so that those specs run too. CONTROLLERS=kcm is the same
+# kubelets of two Nodes, so that those specs run too. CONTROLLERS=kcm is the same
 # with every loop kube-controller-manager has (garbage collector, namespaces,
 # service accounts and their tokens, quotas, CSR signing, ...) and none of
 # kapi's (--controllers=). Specs that need a container to
@@ -30,8 +30,8 @@ FOCUS="${1:-\[Conformance\]}"
 # volumes) fail without a kubelet, and are always left out; those that need
 # kube-controller-manager's controllers, the scheduler or a pod reported
 # running are left out unless CONTROLLERS is set.
-CONTAINERS='should be able to|[Ww]ebhook|DNS|[Ee]xec|logs|Probing|Container Runtime|Kubelet|Variable Expansion|Downward API|Projected|EmptyDir|HostPath|Subpath|Networking|Proxy version|Service endpoints latency|InitContainer|Lifecycle|PreStop|Security Context|Sysctls.*should support|DaemonRestart|kubectl|Kubectl|CustomResourceFieldSelectors|CustomResourceConversionWebhook|Aggregator|at least two untainted nodes|consumable|should mount|HostPort|OIDC discovery|compacted away|Containers should|Ephemeral Containers|in volume|via environment|via the environment|in env vars|should serve a basic image|Pod Generation'
-CONTROLLERS_NEEDED='running|Running|schedul|Scheduling|Services should|Pods should|Daemon set|Deployment|ReplicaSet|ReplicationController|StatefulSet|Job|CronJob should (schedule|replace|not schedule)|Garbage collector|DisruptionController|EndpointSlice should create|EndpointsController|EndpointSliceMirroring|ControllerRevision|Namespaces should ensure|OrderedNamespaceDeletion|specified in multiple EndpointSlices'
+CONTAINERS='should be able to|[Ww]ebhook|DNS|[Ee]xec|logs|Probing|Container Runtime|Kubelet|Variable Expansion|Downward API|Projected|EmptyDir|HostPath|Subpath|Networking|Proxy version|Service endpoints latency|InitContainer|Lifecycle|PreStop|Security Context|Sysctls.*should support|DaemonRestart|kubectl|Kubectl|CustomResourceFieldSelectors|CustomResourceConversionWebhook|Aggregator|consumable|should mount|HostPort|OIDC discovery|compacted away|Containers should|Ephemeral Containers|in volume|via environment|via the environment|in env vars|should serve a basic image|Pod Generation'
+CONTROLLERS_NEEDED='running|Running|schedul|Scheduling|Services should|Pods should|Daemon set|Deployment|ReplicaSet|ReplicationController|StatefulSet|Job|CronJob should (schedule|replace|not schedule)|Garbage collector|DisruptionController|EndpointSlice should create|EndpointsController|EndpointSliceMirroring|ControllerRevision|Namespaces should ensure|OrderedNamespaceDeletion|specified in multiple EndpointSlices|at least two untainted nodes'
 if [ -n "${CONTROLLERS:-}" ]; then SKIP="$CONTAINERS"; else SKIP="$CONTAINERS|$CONTROLLERS_NEEDED"; fi
 mkdir -p "$WORK/runs"
 
@@ -72,8 +72,8 @@ PKI="$WORK/data/kapi-data/pki"
 for _ in $(seq 60); do [ -f "$KC" ] && grep -q "is serving" "$WORK/kapi.log" && break; sleep 1; done
 if [ -n "${CONTROLLERS:-}" ]; then
 	# kube-controller-manager without the loops kapi runs (none with
-	# CONTROLLERS=kcm), the scheduler, and the Node's kubelet stood in for
-	# by test/conformance/node.
+	# CONTROLLERS=kcm), the scheduler, and two Nodes whose kubelets
+	# test/conformance/node stands in for.
 	KCM_LOOPS='*'
 	if [ "$CONTROLLERS" != kcm ]; then
 		KCM_LOOPS="*,$("$WORK/kapi" --help 2>&1 | sed -n 's/.*All controllers: \([^.]*\)\..*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/^/-/' | paste -sd,)"
@@ -87,7 +87,7 @@ if [ -n "${CONTROLLERS:-}" ]; then
 		--leader-elect=false --secure-port=0 >"$WORK/scheduler.log" 2>&1 &
 	PIDS+=($!)
 	(cd "$ROOT" && go build -o "$WORK/node" ./test/conformance/node)
-	"$WORK/node" -kubelet "$KC" >"$WORK/kubelet.log" 2>&1 &
+	"$WORK/node" -nodes 2 -kubelet "$KC" >"$WORK/kubelet.log" 2>&1 &
 	PIDS+=($!)
 	sleep 5
 else

@@ -1,15 +1,16 @@
-// Command node creates the Node that kube's conformance tests need to find
+// Command node creates the Nodes that kube's conformance tests need to find
 // (run.sh): Ready, untainted, with capacity.
 //
-//	go run ./test/conformance/node <kubeconfig>          # the Node, then exit
-//	go run ./test/conformance/node -kubelet <kubeconfig> # and stand in for its kubelet
+//	go run ./test/conformance/node <kubeconfig>                     # one Node, then exit
+//	go run ./test/conformance/node -nodes 2 -kubelet <kubeconfig>   # two, and stand in for their kubelets
 //
 // With -kubelet it stays and does, through the API only, what a kubelet
-// does that kube-controller-manager's controllers wait for: it renews the
-// Node's Lease, reports every pod bound to the Node Running and Ready at
+// does that kube-controller-manager's controllers wait for: it renews each
+// Node's Lease, reports every pod bound to a Node Running and Ready at
 // once (no container runs: specs that read a container's output still
-// fail), and deletes a pod for good once it is marked for deletion, as a
-// kubelet does when its containers have stopped.
+// fail), or Pending when an image is one kube's tests use as unpullable,
+// and deletes a pod for good once it is marked for deletion, as a kubelet
+// does when its containers have stopped.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -34,13 +36,23 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-const nodeName = "conformance-node"
+// nodeName is the i-th Node's name: conformance-node, conformance-node-2, ...
+func nodeName(i int) string {
+	if i == 0 {
+		return "conformance-node"
+	}
+	return fmt.Sprintf("conformance-node-%d", i+1)
+}
+
+// nodeIP is the address of the Node named by nodeName(i), its pods' host IP.
+func nodeIP(i int) string { return fmt.Sprintf("127.0.0.%d", i+1) }
 
 func main() {
-	kubelet := flag.Bool("kubelet", false, "stay, and stand in for the Node's kubelet")
+	kubelet := flag.Bool("kubelet", false, "stay, and stand in for the Nodes' kubelets")
+	count := flag.Int("nodes", 1, "how many Nodes")
 	flag.Parse()
-	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: node [-kubelet] <kubeconfig>")
+	if flag.NArg() != 1 || *count < 1 {
+		fmt.Fprintln(os.Stderr, "usage: node [-nodes N] [-kubelet] <kubeconfig>")
 		os.Exit(2)
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", flag.Arg(0))
@@ -51,16 +63,20 @@ func main() {
 	client := kubernetes.NewForConfigOrDie(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := createNode(ctx, client); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	var names []string
+	for i := range *count {
+		names = append(names, nodeName(i))
+		if err := createNode(ctx, client, nodeName(i), nodeIP(i)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	if *kubelet {
-		runKubelet(ctx, client)
+		runKubelet(ctx, client, names)
 	}
 }
 
-func createNode(ctx context.Context, client kubernetes.Interface) error {
+func createNode(ctx context.Context, client kubernetes.Interface, nodeName, ip string) error {
 	nodes := client.CoreV1().Nodes()
 	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"),
 		corev1.ResourcePods: resource.MustParse("110")}
@@ -77,7 +93,7 @@ func createNode(ctx context.Context, client kubernetes.Interface) error {
 	n.Status = corev1.NodeStatus{Capacity: capacity, Allocatable: capacity,
 		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
 			LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
-		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: nodeName}}}
+		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}, {Type: corev1.NodeHostName, Address: nodeName}}}
 	if n, err = nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
@@ -86,21 +102,27 @@ func createNode(ctx context.Context, client kubernetes.Interface) error {
 	return err
 }
 
-// runKubelet renews the Node's Lease every 10 s, as a kubelet does (the
+// runKubelet renews each Node's Lease every 10 s, as a kubelet does (the
 // node lifecycle controller marks a node whose Lease ages unreachable), and
-// moves the Node's pods along until ctx ends.
-func runKubelet(ctx context.Context, client kubernetes.Interface) {
-	go renewLease(ctx, client)
+// moves the Nodes' pods along until ctx ends.
+func runKubelet(ctx context.Context, client kubernetes.Interface, nodes []string) {
+	for _, n := range nodes {
+		go renewLease(ctx, client, n)
+	}
+	hostIPs := map[string]string{} // by node
+	for i, n := range nodes {
+		hostIPs[n] = nodeIP(i)
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", nodeName).String()
+		o.FieldSelector = fields.OneTermNotEqualSelector("spec.nodeName", "").String()
 	}))
 	var ips atomic.Uint32
 	sync := func(obj any) {
 		pod, ok := obj.(*corev1.Pod)
-		if !ok {
+		if !ok || hostIPs[pod.Spec.NodeName] == "" {
 			return
 		}
-		if err := syncPod(ctx, client, pod, &ips); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		if err := syncPod(ctx, client, pod, hostIPs[pod.Spec.NodeName], &ips); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			fmt.Fprintf(os.Stderr, "pod %s/%s: %v\n", pod.Namespace, pod.Name, err)
 		}
 	}
@@ -114,7 +136,7 @@ func runKubelet(ctx context.Context, client kubernetes.Interface) {
 	factory.Shutdown()
 }
 
-func renewLease(ctx context.Context, client kubernetes.Interface) {
+func renewLease(ctx context.Context, client kubernetes.Interface, nodeName string) {
 	leases := client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
 	for {
 		now := metav1.NewMicroTime(time.Now())
@@ -138,37 +160,57 @@ func renewLease(ctx context.Context, client kubernetes.Interface) {
 	}
 }
 
-// syncPod deletes a pod marked for deletion, and reports a pending pod
-// Running with every container started and ready.
-func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, ips *atomic.Uint32) error {
+// syncPod deletes a pod marked for deletion, and reports a new pod
+// Running with every container started and ready, or, when a container's
+// image cannot be pulled, Pending with that container waiting in
+// ErrImagePull.
+func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, hostIP string, ips *atomic.Uint32) error {
 	pods := client.CoreV1().Pods(pod.Namespace)
 	if pod.DeletionTimestamp != nil {
 		return pods.Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr[int64](0),
 			Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 	}
-	if pod.Status.Phase != "" && pod.Status.Phase != corev1.PodPending {
-		return nil
+	if pod.Status.StartTime != nil {
+		return nil // reported already
 	}
 	now := metav1.Now()
 	p := pod.DeepCopy()
 	n := ips.Add(1)
 	ip := fmt.Sprintf("10.244.%d.%d", n/250, n%250+2)
-	p.Status.Phase = corev1.PodRunning
-	p.Status.HostIP, p.Status.HostIPs = "127.0.0.1", []corev1.HostIP{{IP: "127.0.0.1"}}
+	p.Status.HostIP, p.Status.HostIPs = hostIP, []corev1.HostIP{{IP: hostIP}}
 	p.Status.PodIP, p.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
 	p.Status.StartTime = &now
-	p.Status.Conditions = nil
-	for _, t := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodScheduled, corev1.ContainersReady, corev1.PodReady} {
-		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now})
+	pulled := true
+	for _, c := range p.Spec.Containers {
+		pulled = pulled && !unpullable(c.Image)
 	}
-	status := func(cs []corev1.Container, ready bool) []corev1.ContainerStatus {
+	p.Status.Phase, p.Status.Conditions = corev1.PodPending, nil
+	ready := corev1.ConditionFalse
+	if pulled {
+		p.Status.Phase, ready = corev1.PodRunning, corev1.ConditionTrue
+	}
+	for _, t := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodScheduled, corev1.ContainersReady, corev1.PodReady} {
+		st := corev1.ConditionTrue
+		if t == corev1.ContainersReady || t == corev1.PodReady {
+			st = ready
+		}
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: t, Status: st, LastTransitionTime: now})
+	}
+	status := func(cs []corev1.Container, running bool) []corev1.ContainerStatus {
 		var out []corev1.ContainerStatus
 		for i, c := range cs {
-			s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: "docker-pullable://" + c.Image,
-				ContainerID: fmt.Sprintf("containerd://%s-%d", p.UID, i), Ready: ready, Started: ptr(ready)}
-			if ready {
+			s := corev1.ContainerStatus{Name: c.Name, Image: c.Image}
+			switch {
+			case unpullable(c.Image):
+				s.Started = ptr(false)
+				s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "failed to pull image " + c.Image}
+			case running:
+				s.ImageID, s.ContainerID = "docker-pullable://"+c.Image, fmt.Sprintf("containerd://%s-%d", p.UID, i)
+				s.Ready, s.Started = pulled, ptr(true)
 				s.State.Running = &corev1.ContainerStateRunning{StartedAt: now}
-			} else {
+			default:
+				s.ImageID, s.ContainerID = "docker-pullable://"+c.Image, fmt.Sprintf("containerd://%s-init-%d", p.UID, i)
+				s.Started = ptr(false)
 				s.State.Terminated = &corev1.ContainerStateTerminated{Reason: "Completed", StartedAt: now, FinishedAt: now}
 			}
 			out = append(out, s)
@@ -179,6 +221,13 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 	p.Status.ContainerStatuses = status(p.Spec.Containers, true)
 	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	return err
+}
+
+// unpullable reports whether a real kubelet would fail to pull image: the
+// images kube's conformance tests use on purpose for that (the tags
+// "non-existent" and "404"); every other image is taken as pulled.
+func unpullable(image string) bool {
+	return strings.HasSuffix(image, ":non-existent") || strings.HasSuffix(image, ":404")
 }
 
 func ptr[T any](v T) *T { return &v }
