@@ -64,12 +64,12 @@ var (
 	skipNodeOperations  = sets.New(resourcev1.SkipNodeOperationAll, resourcev1.SkipNodeOperationNodePrepareResources, resourcev1.SkipNodeOperationNodeUnprepareResources)
 )
 
-// attributeAndCapacityMaxKeyLength is the longest domain/ID, for the
-// truncation of map keys in paths.
 // capacityRequestPolicyDiscreteMaxOptions is kube's internal constant
 // (k8s.io/api/resource/v1 has none).
 const capacityRequestPolicyDiscreteMaxOptions = 10
 
+// attributeAndCapacityMaxKeyLength is the longest domain/ID, for the
+// truncation of map keys in paths.
 const attributeAndCapacityMaxKeyLength = resourcev1.DeviceMaxDomainLength + 1 + resourcev1.DeviceMaxIDLength
 
 // --- the kinds' hooks ---
@@ -413,28 +413,25 @@ func validateRawExtension(raw runtime.RawExtension, path *field.Path, stored boo
 
 // --- names ---
 
-func dnsLabel(v string, path *field.Path) field.ErrorList {
+// invalid is one Invalid error of v at path for each message of a check.
+func invalid(path *field.Path, v string, msgs []string) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsDNS1123Label(v) {
-		errs = append(errs, field.Invalid(path, v, msg).WithOrigin("format=k8s-short-name"))
-	}
-	return errs
-}
-
-func dnsSubdomain(v string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsDNS1123Subdomain(v) {
-		errs = append(errs, field.Invalid(path, v, msg).WithOrigin("format=k8s-long-name"))
-	}
-	return errs
-}
-
-func labelValue(v string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range utilvalidation.IsValidLabelValue(v) {
+	for _, msg := range msgs {
 		errs = append(errs, field.Invalid(path, v, msg))
 	}
 	return errs
+}
+
+func dnsLabel(v string, path *field.Path) field.ErrorList {
+	return invalid(path, v, utilvalidation.IsDNS1123Label(v)).WithOrigin("format=k8s-short-name")
+}
+
+func dnsSubdomain(v string, path *field.Path) field.ErrorList {
+	return invalid(path, v, utilvalidation.IsDNS1123Subdomain(v)).WithOrigin("format=k8s-long-name")
+}
+
+func labelValue(v string, path *field.Path) field.ErrorList {
+	return invalid(path, v, utilvalidation.IsValidLabelValue(v))
 }
 
 // driverName is kube's validateDriverName (its CSI driver name check) where
@@ -447,10 +444,7 @@ func driverName(v string, path *field.Path) field.ErrorList {
 	if len(v) > resourcev1.DriverNameMaxLength {
 		errs = append(errs, field.TooLong(path, "" /*unused*/, resourcev1.DriverNameMaxLength))
 	}
-	for _, msg := range utilvalidation.IsDNS1123Subdomain(strings.ToLower(v)) {
-		errs = append(errs, field.Invalid(path, v, msg))
-	}
-	return errs
+	return append(errs, invalid(path, v, utilvalidation.IsDNS1123Subdomain(strings.ToLower(v)))...)
 }
 
 // declaredDriverName is the declarative driver name rule
@@ -515,10 +509,7 @@ func cIdentifier(id string, path *field.Path) field.ErrorList {
 	if len(id) > resourcev1.DeviceMaxIDLength {
 		errs = append(errs, field.TooLong(path, "" /*unused*/, resourcev1.DeviceMaxIDLength))
 	}
-	for _, msg := range content.IsCIdentifier(id) {
-		errs = append(errs, field.Invalid(path, id, msg))
-	}
-	return errs
+	return append(errs, invalid(path, id, content.IsCIdentifier(id))...)
 }
 
 // truncateIfTooLong shortens a map key in a path, as kube's.
@@ -591,9 +582,7 @@ func validateNodeSelectorRequirement(r corev1.NodeSelectorRequirement, path *fie
 	}
 	errs = append(errs, metav1validation.ValidateLabelName(r.Key, path.Child("key"))...)
 	for i, v := range r.Values {
-		for _, msg := range utilvalidation.IsValidLabelValue(v) {
-			errs = append(errs, field.Invalid(path.Child("values").Index(i), v, msg).WithOrigin("format=k8s-label-value"))
-		}
+		errs = append(errs, labelValue(v, path.Child("values").Index(i)).WithOrigin("format=k8s-label-value")...)
 	}
 	return errs
 }
@@ -618,11 +607,7 @@ func validateNodeFieldSelectorRequirement(r corev1.NodeSelectorRequirement, path
 }
 
 func nodeName(v string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(v, false) {
-		errs = append(errs, field.Invalid(path, v, msg))
-	}
-	return errs
+	return invalid(path, v, apimachineryvalidation.NameIsDNSSubdomain(v, false))
 }
 
 // --- slices ---
