@@ -21,8 +21,9 @@ import (
 // step, client-go's Pods().Bind): spec.nodeName is set, the Binding's
 // annotations and labels are merged into the pod's, its nominated node
 // cleared, and the pod gets the condition PodScheduled. The Binding's uid
-// and resourceVersion, when given, are preconditions. A pod already assigned, being deleted, or with
-// scheduling gates is a 409. The answer is a Status of Success, 201.
+// and resourceVersion, when given, are preconditions. A pod already
+// assigned, being deleted, or with scheduling gates is a 409. The answer
+// is a Status of Success, 201.
 func Binding(pods *registry.Store) *registry.Subresource {
 	return registry.ActionSubresource("binding", corev1.SchemeGroupVersion.WithKind("Binding"),
 		func() runtime.Object { return &corev1.Binding{} },
