@@ -10,16 +10,17 @@
 #   CONTROLLERS=kcm test/conformance/run.sh [FOCUS_REGEX]
 #
 # FOCUS_REGEX (an extended regex on the specs' full names) defaults to every
-# [Conformance] spec. By default kapi runs alone, and the specs that need
-# kube-controller-manager's controllers, the scheduler or a running pod are
-# left out. With CONTROLLERS=1 the script also builds kube-controller-manager
-# and kube-scheduler from the same sources and runs them beside kapi (without
-# the loops kapi runs itself), and test/conformance/node stands in for the
-# kubelets of two Nodes, so that those specs run too. CONTROLLERS=kcm is the same
-# with every loop kube-controller-manager has (garbage collector, namespaces,
-# service accounts and their tokens, quotas, CSR signing, ...) and none of
-# kapi's (--controllers=). Specs that need a container to
-# really run are always left out (see README, "kube's conformance tests").
+# [Conformance] spec; SKIP, if set, replaces the skip list below. By default
+# kapi runs alone, and the specs that need kube-controller-manager's
+# controllers, the scheduler or a running pod are left out. With CONTROLLERS=1
+# the script also builds kube-controller-manager and kube-scheduler from the
+# same sources and runs them beside kapi (without the loops kapi runs itself),
+# and test/conformance/node stands in for the kubelets of two Nodes, so that
+# those specs run too. CONTROLLERS=kcm is the same with every loop
+# kube-controller-manager has (garbage collector, namespaces, service accounts
+# and their tokens, quotas, CSR signing, ...) and none of kapi's
+# (--controllers=). Specs that need a container to really run are always left
+# out (see README, "kube's conformance tests").
 set -euo pipefail
 export GOTOOLCHAIN=local
 KUBE=v1.37.2
@@ -32,7 +33,7 @@ FOCUS="${1:-\[Conformance\]}"
 # running are left out unless CONTROLLERS is set.
 CONTAINERS='should be able to|[Ww]ebhook|DNS|[Ee]xec|logs|Probing|Container Runtime|Kubelet|Variable Expansion|Downward API|Projected|EmptyDir|HostPath|Subpath|Networking|Proxy version|Service endpoints latency|InitContainer|Lifecycle|PreStop|Security Context|Sysctls.*should support|DaemonRestart|kubectl|Kubectl|CustomResourceFieldSelectors|CustomResourceConversionWebhook|Aggregator|consumable|should mount|HostPort|OIDC discovery|compacted away|Containers should|Ephemeral Containers|in volume|via environment|via the environment|in env vars|should serve a basic image|Pod Generation'
 CONTROLLERS_NEEDED='running|Running|schedul|Scheduling|Services should|Pods should|Daemon set|Deployment|ReplicaSet|ReplicationController|StatefulSet|Job|CronJob should (schedule|replace|not schedule)|Garbage collector|DisruptionController|EndpointSlice should create|EndpointsController|EndpointSliceMirroring|ControllerRevision|Namespaces should ensure|OrderedNamespaceDeletion|specified in multiple EndpointSlices|at least two untainted nodes'
-if [ -n "${CONTROLLERS:-}" ]; then SKIP="$CONTAINERS"; else SKIP="$CONTAINERS|$CONTROLLERS_NEEDED"; fi
+if [ -n "${SKIP:-}" ]; then :; elif [ -n "${CONTROLLERS:-}" ]; then SKIP="$CONTAINERS"; else SKIP="$CONTAINERS|$CONTROLLERS_NEEDED"; fi
 mkdir -p "$WORK/runs"
 
 # e2e.test, built from kube's sources with its staging modules taken from the
