@@ -8,6 +8,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"kapi/internal/registry"
+	"kapi/internal/request"
 )
 
 // deleteOptions reads DeleteOptions from the query and, if there is one,
@@ -43,6 +46,17 @@ func deleteOptions(r *http.Request) (*metav1.DeleteOptions, bool, error) {
 	return opts, dry, nil
 }
 
+// warnOrphaning gives the row's OrphanWarning to a delete that names no
+// propagation policy of a kind whose default orphans the dependents, as
+// kube's Job storage does before it deletes.
+func warnOrphaning(r *http.Request, s *scope, opts *metav1.DeleteOptions) {
+	row := s.store.R
+	if row.OrphanWarning != "" && row.GarbageCollection == registry.GCOrphan &&
+		opts.PropagationPolicy == nil && opts.OrphanDependents == nil { //nolint:staticcheck // the legacy option
+		request.AddWarning(r.Context(), row.OrphanWarning)
+	}
+}
+
 // delete serves DELETE of one object. The answer is the object when the
 // resource returns deleted objects or when the object stays (finalizers),
 // else a Status of success.
@@ -52,6 +66,7 @@ func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
+	warnOrphaning(r, s, opts)
 	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, h.admit(w, r, s, opts, dry), dry)
 	if err != nil {
 		WriteError(w, r, err)
@@ -81,6 +96,7 @@ func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *
 		WriteError(w, r, err)
 		return
 	}
+	warnOrphaning(r, s, opts)
 	list, err := s.store.List(r.Context(), s.namespace(), &listOpts)
 	if err != nil {
 		WriteError(w, r, err)

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,7 +18,9 @@ import (
 //
 //   - propagationPolicy (or the legacy orphanDependents) sets the
 //     garbage collector's finalizers: Orphan adds "orphan", Foreground
-//     adds "foregroundDeletion", Background (the default) neither;
+//     adds "foregroundDeletion", Background neither; without one, the
+//     object's own such finalizer, else the row's GarbageCollection,
+//     decides (gcFinalizers);
 //   - an object with finalizers, or that its row retains, is marked with
 //     a deletionTimestamp and a zero grace period and stays until they go;
 //   - a row with a GracePeriod (pods) marks the object with a
@@ -122,7 +125,7 @@ func (st *Store) deletion(obj runtime.Object, opts *metav1.DeleteOptions) (stay 
 		}
 		return st.mustFinalize(obj)
 	}
-	if fin, changed := gcFinalizers(m.GetFinalizers(), opts); changed {
+	if fin, changed := gcFinalizers(m.GetFinalizers(), opts, st.R.GarbageCollection); changed {
 		m.SetFinalizers(fin)
 	}
 	var grace int64
@@ -148,20 +151,27 @@ func (st *Store) deletion(obj runtime.Object, opts *metav1.DeleteOptions) (stay 
 	return true
 }
 
-// gcFinalizers are the finalizers after a delete with opts: the garbage
-// collector's "orphan" and "foregroundDeletion" as the options ask (an
-// explicit orphanDependents or propagationPolicy wins over the finalizers
-// the object has); changed reports a difference.
-func gcFinalizers(current []string, opts *metav1.DeleteOptions) (out []string, changed bool) {
+// gcFinalizers are the finalizers after a delete with opts, as kube's
+// deletionFinalizersForGarbageCollection sets them: the garbage
+// collector's "orphan" or "foregroundDeletion" as the options ask, else as
+// the object's own finalizers say, else as the kind's default policy
+// says; a kind that does not support the collector keeps neither.
+// changed reports a difference.
+func gcFinalizers(current []string, opts *metav1.DeleteOptions, policy GCPolicy) (out []string, changed bool) {
 	orphan, foreground := false, false
 	switch {
+	case policy == GCUnsupported:
 	case opts.OrphanDependents != nil: //nolint:staticcheck // the legacy option, still honoured
 		orphan = *opts.OrphanDependents //nolint:staticcheck
-	case opts.PropagationPolicy != nil:
+	case opts.PropagationPolicy != nil && *opts.PropagationPolicy != "":
 		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
 		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	case slices.Contains(current, metav1.FinalizerOrphanDependents):
+		orphan = true
+	case slices.Contains(current, metav1.FinalizerDeleteDependents):
+		foreground = true
 	default:
-		return current, false
+		orphan = policy == GCOrphan
 	}
 	for _, f := range current {
 		if f != metav1.FinalizerOrphanDependents && f != metav1.FinalizerDeleteDependents {

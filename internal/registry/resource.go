@@ -101,6 +101,14 @@ type Resource struct {
 	// CheckGracefulDelete, for pods): the seconds, or 0 to delete it at
 	// once. It may read but must not change obj. nil: always at once.
 	GracePeriod func(obj runtime.Object, opts *metav1.DeleteOptions) int64
+	// GarbageCollection is what a delete that names no propagation
+	// policy, on an object with no garbage collector's finalizer, does
+	// with the object's dependents (kube's DefaultGarbageCollectionPolicy):
+	// the zero value has the collector delete them in the background.
+	GarbageCollection GCPolicy
+	// OrphanWarning is the warning a delete or deletecollection that names
+	// no propagation policy gets where GarbageCollection orphans (Jobs').
+	OrphanWarning string
 
 	// Compute answers the creates of a resource that is never stored
 	// (access reviews, TokenReview, the legacy bindings): the decoded
@@ -114,6 +122,23 @@ type Resource struct {
 	// no table: asked for one, it answers 406.
 	Compute func(ctx context.Context, obj runtime.Object, opts *metav1.CreateOptions, validate ValidateFunc) (runtime.Object, error)
 }
+
+// GCPolicy is a kind's default garbage collection policy (kube's
+// rest.GarbageCollectionPolicy).
+type GCPolicy int
+
+const (
+	// GCBackground: the dependents are deleted after the owner is gone.
+	GCBackground GCPolicy = iota
+	// GCOrphan: the owner waits with the "orphan" finalizer until the
+	// collector has removed it from its dependents' owner references (a
+	// v1 ReplicationController's and batch/v1 Job's default, kept for
+	// clients older than the collector).
+	GCOrphan
+	// GCUnsupported: a delete never sets or keeps the collector's
+	// finalizers (events).
+	GCUnsupported
+)
 
 // ValidateFunc is validating admission of a request's object that is
 // never stored (kube's rest.ValidateObjectFunc, createValidation).

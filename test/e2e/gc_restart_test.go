@@ -28,7 +28,8 @@ func TestGCRestart(t *testing.T) {
 		}
 		background := gcNamespace(t, k, "gc-restart-background")
 		rc3, _ := gcOwnedRC(t, k, background, "web", 2, 0)
-		if err := k.client.CoreV1().ReplicationControllers(background).Delete(ctx, rc3.Name, metav1.DeleteOptions{}); err != nil {
+		bg := metav1.DeletePropagationBackground
+		if err := k.client.CoreV1().ReplicationControllers(background).Delete(ctx, rc3.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
 			t.Fatal(err)
 		}
 		orphans := gcNamespace(t, k, "gc-restart-orphans")

@@ -12,9 +12,11 @@ import (
 // registry for the type (pkg/registry/core/*): its short names and
 // categories, the etcd key prefixes of pkg/kubeapiserver's storage factory
 // ("services/specs", "minions", "controllers"), the stores that answer a
-// delete with the object, and the name rule its validation applies. Core
-// events keep only the path-segment rule: kube-apiserver validates names
-// more strictly for events.k8s.io only, for compatibility with old clients.
+// delete with the object, the name rule its validation applies, and its
+// default garbage collection policy (a v1 ReplicationController orphans
+// its pods, events take no collector's finalizers). Core events keep only
+// the path-segment rule: kube-apiserver validates names more strictly for
+// events.k8s.io only, for compatibility with old clients.
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Version: "v1", Name: "namespaces", Kind: "Namespace", ShortNames: []string{"ns"},
@@ -41,7 +43,7 @@ func Resources() []*registry.Resource {
 			ReturnDeletedObject: true, Table: serviceAccountTable, Hooks: &registry.Hooks{Warnings: serviceAccountWarnings}},
 		{Version: "v1", Name: "events", Kind: "Event", Namespaced: true, ShortNames: []string{"ev"},
 			Names: registry.PathSegment, Fields: EventFields, Table: EventTable, Hooks: eventHooks, AllowCreateOnUpdate: true,
-			AnyFinalizers: true}, // (kube checks a core event's metadata less than an events.k8s.io one's)
+			AnyFinalizers: true, GarbageCollection: registry.GCUnsupported}, // (kube checks a core event's metadata less than an events.k8s.io one's)
 		{Version: "v1", Name: "nodes", Kind: "Node", ShortNames: []string{"no"}, Subresources: []*registry.Subresource{registry.Status},
 			KeyPrefix: "minions", KeepStatusOnCreate: true, Hooks: nodeHooks, Fields: nodeFields, Table: nodeTable},
 		{Version: "v1", Name: "persistentvolumes", Kind: "PersistentVolume", ShortNames: []string{"pv"},
@@ -55,7 +57,7 @@ func Resources() []*registry.Resource {
 			Subresources: []*registry.Subresource{registry.Status}, Hooks: resourceQuotaHooks, Table: resourceQuotaTable},
 		{Version: "v1", Name: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true,
 			ShortNames: []string{"rc"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
-			KeyPrefix: "controllers", Generation: true, Hooks: replicationControllerHooks,
+			KeyPrefix: "controllers", Generation: true, Hooks: replicationControllerHooks, GarbageCollection: registry.GCOrphan,
 			Fields: replicationControllerFields, Table: replicationControllerTable},
 		{Version: "v1", Name: "podtemplates", Kind: "PodTemplate", Namespaced: true, Generation: true, Hooks: podTemplateHooks,
 			Table: podTemplateTable},

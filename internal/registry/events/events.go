@@ -24,7 +24,7 @@ func Resources() []*registry.Resource {
 		{Group: "events.k8s.io", Version: "v1", Name: "events", Kind: "Event", Namespaced: true,
 			ShortNames: []string{"ev"}, KeyPrefix: "events", StorageGroup: registry.CoreGroup,
 			Convert: &registry.Conversion{ToStorage: toCore, FromStorage: fromCore}, Fields: fields, Table: table,
-			AllowCreateOnUpdate: true, Hooks: &registry.Hooks{Validate: validate}},
+			AllowCreateOnUpdate: true, Hooks: &registry.Hooks{Validate: validate}, GarbageCollection: registry.GCUnsupported},
 	}
 }
 
