@@ -149,6 +149,41 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
+// TestTimeoutParameter: a ?timeout= that is not a duration is kube's 400;
+// 0s and one above the server's limit leave the limit as it is, a shorter
+// one shortens it; a watch's is not read.
+func TestTimeoutParameter(t *testing.T) {
+	var left time.Duration
+	h := RequestInfo(Timeout(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		left = 0
+		if d, ok := r.Context().Deadline(); ok {
+			left = time.Until(d)
+		}
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/version?timeout=invalid", nil))
+	st := status(t, rec)
+	if rec.Code != 400 || st.Reason != metav1.StatusReasonBadRequest ||
+		st.Message != `invalid timeout specified in the request URL - time: invalid duration "invalid"` {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+	for _, c := range []struct {
+		timeout  string
+		min, max time.Duration
+	}{{"0s", 59 * time.Second, time.Minute}, {"3m", 59 * time.Second, time.Minute}, {"5s", 4 * time.Second, 5 * time.Second}} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/version?timeout="+c.timeout, nil))
+		if rec.Code != 200 || left < c.min || left > c.max {
+			t.Errorf("timeout=%s: %d, deadline in %v", c.timeout, rec.Code, left)
+		}
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/pods?watch=true&timeout=invalid", nil))
+	if rec.Code != 200 {
+		t.Errorf("a watch with timeout=invalid: %d %s", rec.Code, rec.Body)
+	}
+}
+
 type fakeAuthn struct {
 	u   *request.User
 	ok  bool

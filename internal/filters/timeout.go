@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"kapi/internal/request"
 )
 
@@ -16,12 +18,10 @@ import (
 // client gets 504 with a Status if nothing was written yet. Writes after
 // the timeout are dropped, so the handler may finish at its pace without
 // touching a finished response. A panic in the handler is raised again
-// here, for Recover to answer.
+// here, for Recover to answer. A ?timeout= that is not a duration is a
+// 400, as kube's WithRequestDeadline answers it, before authentication.
 func Timeout(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		if d <= 0 {
-			return next
-		}
 		handlers := newWorkers(256, 5*time.Second)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if isLongRunning(request.InfoFrom(r.Context())) {
@@ -29,8 +29,20 @@ func Timeout(d time.Duration) func(http.Handler) http.Handler {
 				return
 			}
 			limit := d
-			if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 && t < limit {
-				limit = t
+			if v := r.URL.Query().Get("timeout"); v != "" {
+				t, err := time.ParseDuration(v)
+				if err != nil {
+					writeStatus(w, r, http.StatusBadRequest, metav1.StatusReasonBadRequest,
+						"invalid timeout specified in the request URL - "+err.Error())
+					return
+				}
+				if t > 0 && t < limit {
+					limit = t
+				}
+			}
+			if limit <= 0 {
+				next.ServeHTTP(w, r)
+				return
 			}
 			ctx, cancel := context.WithTimeout(r.Context(), limit)
 			defer cancel()
