@@ -29,8 +29,8 @@ import (
 type PolicyTypeChecking struct {
 	env    *Env
 	client kubernetes.Interface
-	// Definitions are the built-in kinds' OpenAPI definitions (custom
-	// resources are not checked, as their schemas are not among them).
+	// Definitions are the built-in kinds' OpenAPI definitions; custom
+	// resources' schemas are read from the server's OpenAPI v3.
 	definitions common.GetOpenAPIDefinitions
 }
 
@@ -50,7 +50,11 @@ func (c *PolicyTypeChecking) Run(ctx context.Context) {
 	if !waitSynced(ctx, inf) {
 		return
 	}
-	checker := &validating.TypeChecker{SchemaResolver: resolver.NewDefinitionsSchemaResolver(c.definitions, registry.Scheme)}
+	// As kube-controller-manager's: the built-in kinds' definitions, then
+	// what the server publishes at /openapi/v3 (custom resources).
+	schemas := resolver.NewDefinitionsSchemaResolver(c.definitions, registry.Scheme).
+		Combine(&resolver.ClientDiscoveryResolver{Discovery: c.client.Discovery()})
+	checker := &validating.TypeChecker{SchemaResolver: schemas}
 	for {
 		checker.RestMapper = restMapper(c.env.Catalogue)
 		for _, obj := range inf.List("") {

@@ -257,6 +257,33 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 		}
 	})
 
+	t.Run("type checking a custom resource", func(t *testing.T) {
+		schema := "type: object\nproperties:\n  spec:\n    type: object\n    properties:\n      replicas:\n        type: integer\n"
+		crd := confSetup(t, k, confPublishCRD(t, "vap-types.example.com", "tab", schema, "v1"), &schema)
+		if _, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "crd-typo"},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+						Rule: admissionregistrationv1.Rule{APIGroups: []string{crd.Spec.Group}, APIVersions: []string{"v1"},
+							Resources: []string{crd.Spec.Names.Plural}}}}}},
+				Validations: []admissionregistrationv1.Validation{{Expression: `object.spec.replicas > '1'`}, {Expression: `object.spec.maxRetries < 10`}}}},
+			metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var p *admissionregistrationv1.ValidatingAdmissionPolicy
+		settle(t, "type checking", func() bool {
+			var err error
+			p, err = pols.Get(ctx, "crd-typo", metav1.GetOptions{})
+			return err == nil && p.Status.TypeChecking != nil
+		})
+		w := p.Status.TypeChecking.ExpressionWarnings
+		if len(w) != 2 || w[0].FieldRef != "spec.validations[0].expression" || !strings.Contains(w[0].Warning, "found no matching overload for '_>_' applied to '(int, string)'") ||
+			w[1].FieldRef != "spec.validations[1].expression" || !strings.Contains(w[1].Warning, "undefined field 'maxRetries'") {
+			t.Fatalf("status: %+v", p.Status)
+		}
+	})
+
 	t.Run("CEL that does not compile is refused", func(t *testing.T) {
 		_, err := pols.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken"},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: deploymentRules(),
