@@ -34,12 +34,12 @@ import (
 // The admission plugin charges each write to the quotas in the write's
 // own transaction; this loop computes usage from scratch: for a new
 // quota (or one whose spec.hard changed, or whose status someone else
-// wrote), when a counted object is added, changed in what it uses, or
-// deleted (which is where a write the plugin charged may fail to
-// happen, or an object go without a charge: a namespace's deletion,
-// terminal pods, pods stuck terminating past their grace period), when
-// the catalogue gains a resource a quota names (count/widgets.example.com
-// before its CRD), and on every ResyncPeriod. The informers it reads may
+// wrote), when a counted object is added, changed in what it uses or in
+// which quotas select it, or deleted (which is where a write the plugin
+// charged may fail to happen, or an object go without a charge: a
+// namespace's deletion, terminal pods, pods stuck terminating past their
+// grace period), when the catalogue gains a resource a quota names
+// (count/widgets.example.com before its CRD), and on every ResyncPeriod. The informers it reads may
 // lag the quota's charges by a moment; a count made before an informer
 // saw an object is made again when that informer reports it.
 type ResourceQuotas struct {
@@ -271,9 +271,11 @@ var legacyCounts = map[corev1.ResourceName]string{
 
 // countedBy is the store whose objects a quota's resource name measures:
 // count/<resource>.<group> (count/<resource> for the core group), the
-// legacy names, a storage class's claims, and the compute resources of
-// pods (cpu, memory, requests.*, limits.*, hugepages-*). nil for a name
-// that measures nothing kapi serves.
+// legacy names, a storage class's claims, a device class's devices
+// (<class>.deviceclass.resource.k8s.io/devices, which resource claims
+// ask for), and the compute resources of pods (cpu, memory, requests.*,
+// limits.*, hugepages-*). nil for a name that measures nothing kapi
+// serves.
 func countedBy(snap *registry.Snapshot, n corev1.ResourceName) *registry.Store {
 	core := func(r string) *registry.Store {
 		return snap.Store(schema.GroupVersionResource{Version: "v1", Resource: r})
@@ -287,6 +289,8 @@ func countedBy(snap *registry.Snapshot, n corev1.ResourceName) *registry.Store {
 		return core(legacyCounts[n])
 	case strings.Contains(s, ".storageclass.storage.k8s.io/"):
 		return core("persistentvolumeclaims")
+	case strings.HasSuffix(s, corev1.ResourceClaimsPerClass):
+		return servedStore(snap, "resource.k8s.io", "resourceclaims")
 	case n == corev1.ResourceCPU || n == corev1.ResourceMemory || n == corev1.ResourceEphemeralStorage,
 		strings.HasPrefix(s, "requests."), strings.HasPrefix(s, "limits."),
 		strings.HasPrefix(s, corev1.ResourceHugePagesPrefix):
@@ -340,7 +344,7 @@ func (c *ResourceQuotas) monitor(gvr schema.GroupVersionResource) *Informer {
 			// sync that started it.
 			return
 		}
-		if ev.Type == watch.Modified && !usageChanged(c.env.Catalogue, gvr, ev.Old, ev.Object) {
+		if ev.Type == watch.Modified && !countsChanged(c.env.Catalogue, gvr, ev.Old, ev.Object) {
 			return
 		}
 		c.enqueueNamespace(ev.Object)
@@ -349,13 +353,16 @@ func (c *ResourceQuotas) monitor(gvr schema.GroupVersionResource) *Informer {
 	return inf
 }
 
-// usageChanged: old and obj use different amounts of something.
-func usageChanged(cat *registry.Catalogue, gvr schema.GroupVersionResource, old, obj runtime.Object) bool {
+// countsChanged: old and obj use different amounts of something, or
+// different quotas count them (a pod given an active deadline moves
+// from NotTerminating quotas to Terminating ones; a claim's status
+// names another volume attributes class).
+func countsChanged(cat *registry.Catalogue, gvr schema.GroupVersionResource, old, obj runtime.Object) bool {
 	st := cat.Snapshot().Store(gvr)
 	if st == nil || old == nil {
 		return true
 	}
-	return !quota.Equal(quota.Usage(st.R, old), quota.Usage(st.R, obj))
+	return quota.Differ(st.R, old, obj)
 }
 
 // enqueueNamespaceAfter queues every quota of ns after d, with a timer

@@ -48,7 +48,7 @@ var quotasGVR = schema.GroupVersionResource{Version: "v1", Resource: "resourcequ
 // Validate checks a's usage against the quotas of its namespace and
 // charges it to them.
 func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) error {
-	if (a.Subresource != "" && !resize(a)) || !a.Resource.Namespaced || a.Namespace == "" || a.Operation == admission.Connect {
+	if !handled(a) || !a.Resource.Namespaced || a.Namespace == "" || a.Operation == admission.Connect {
 		return nil
 	}
 	st := p.Catalogue.Snapshot().Store(quotasGVR)
@@ -66,18 +66,10 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 			return err
 		}
 	}
-	d := delta(usage(a.Resource, a.Object), usage(a.Resource, a.OldObject))
-	if resize(a) {
-		// kube charges a resize what it adds, and gives nothing back
-		// until the quota is recomputed (the kubelet may not have
-		// shrunk the pod yet).
-		for n, q := range d {
-			if q.Sign() < 0 {
-				delete(d, n)
-			}
-		}
-	}
-	if len(d) == 0 {
+	// A write that changes neither what its object uses nor which quotas
+	// count it charges nothing: no read of the quotas.
+	now, before := sideOf(a.Resource, a.Object), sideOf(a.Resource, a.OldObject)
+	if !changes(now, before) {
 		return nil
 	}
 	// The quotas as they are now: what is charged compares their revision.
@@ -89,11 +81,24 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 	var charges []storage.Charge
 	for _, it := range items {
 		q := it.(*corev1.ResourceQuota).DeepCopy()
-		if !appliesTo(q, a) || deletingItself(q, a) {
+		if deletingItself(q, a) {
 			continue
 		}
-		if err := requiresResources(q, a); err != nil {
-			return admission.Forbidden(a, err)
+		if now.countedBy(q) {
+			if err := requiresResources(q, a); err != nil {
+				return admission.Forbidden(a, err)
+			}
+		}
+		// Each quota is charged its own change: a pod given an active
+		// deadline leaves the NotTerminating quotas for the Terminating
+		// ones, and a quota that counts it on both sides only the
+		// change of its usage.
+		d := charge(q, now, before)
+		if resize(a) {
+			// kube charges a resize what it adds, and gives nothing back
+			// until the quota is recomputed (the kubelet may not have
+			// shrunk the pod yet).
+			d = additions(d)
 		}
 		var tracked []corev1.ResourceName
 		for n := range d {
@@ -110,20 +115,20 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 		}
 		var requested, used, limited []string
 		for _, n := range tracked {
-			now := q.Status.Used[n].DeepCopy()
-			now.Add(d[n])
+			next := q.Status.Used[n].DeepCopy()
+			next.Add(d[n])
 			hard := q.Spec.Hard[n]
 			dn := d[n]
-			if dn.Sign() > 0 && now.Cmp(hard) > 0 {
+			if enforced(a) && dn.Sign() > 0 && next.Cmp(hard) > 0 {
 				cur := q.Status.Used[n]
 				requested = append(requested, fmt.Sprintf("%s=%s", n, dn.String()))
 				used = append(used, fmt.Sprintf("%s=%s", n, cur.String()))
 				limited = append(limited, fmt.Sprintf("%s=%s", n, hard.String()))
 			}
-			if now.Sign() < 0 {
-				now.Set(0)
+			if next.Sign() < 0 {
+				next.Set(0)
 			}
-			q.Status.Used[n] = now
+			q.Status.Used[n] = next
 		}
 		if len(requested) > 0 {
 			return admission.Forbidden(a, fmt.Errorf("exceeded quota: %s, requested: %s, used: %s, limited: %s", q.Name,
@@ -138,6 +143,29 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *admission.Attributes) e
 	a.Charges = append(a.Charges, charges...)
 	return nil
 }
+
+// handled: the writes kube's evaluators measure. Every write of an
+// object itself; of subresources, a pod's resize, and a persistent
+// volume claim's status (kube's pvc evaluator handles a status write
+// when RequiresQuotaReplenish, which in 1.37 holds for every one: it
+// compares two fresh pointers to status.allocatedResources' storage; a
+// status write that changes neither the claim's usage nor its volume
+// attributes classes charges nothing here).
+func handled(a *admission.Attributes) bool {
+	switch a.Subresource {
+	case "":
+		return true
+	case "status":
+		return a.Operation == admission.Update && a.Resource.Group == "" && a.Resource.Name == "persistentvolumeclaims"
+	}
+	return resize(a)
+}
+
+// enforced: a write that would take a quota beyond its hard limits is
+// refused, but for a status write, which kube's CheckRequest charges
+// without a check (the controller that writes a claim's status reports
+// what its volume is).
+func enforced(a *admission.Attributes) bool { return a.Subresource != "status" }
 
 // deletingItself reports whether a deletes q itself: a quota that counts
 // resourcequotas would otherwise be charged the release of its own count
@@ -218,7 +246,7 @@ func (p *ResourceQuota) initialize(ctx context.Context, q *corev1.ResourceQuota,
 	}
 	sums := corev1.ResourceList{}
 	for _, it := range items {
-		if appliesTo(q, &admission.Attributes{Resource: a.Resource, Object: it}) {
+		if selects(q, factsOf(it)) {
 			for n, u := range usage(a.Resource, it) {
 				sum := sums[n].DeepCopy()
 				sum.Add(u)
@@ -248,120 +276,14 @@ func Equal(a, b corev1.ResourceList) bool {
 	return true
 }
 
-// appliesTo reports whether q's scopes select a's object: a quota with
-// scopes only counts pods.
-func appliesTo(q *corev1.ResourceQuota, a *admission.Attributes) bool {
-	scopes := slices.Clone(q.Spec.Scopes)
-	var reqs []corev1.ScopedResourceSelectorRequirement
-	if q.Spec.ScopeSelector != nil {
-		reqs = q.Spec.ScopeSelector.MatchExpressions
-	}
-	if len(scopes) == 0 && len(reqs) == 0 {
-		return true
-	}
-	obj := a.Object
-	if obj == nil {
-		obj = a.OldObject
-	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return false
-	}
-	for _, s := range scopes {
-		if !inScope(pod, s) {
-			return false
-		}
-	}
-	for _, r := range reqs {
-		if !selected(pod, r) {
-			return false
-		}
-	}
-	return true
-}
-
-func inScope(p *corev1.Pod, s corev1.ResourceQuotaScope) bool {
-	switch s {
-	case corev1.ResourceQuotaScopeTerminating:
-		return p.Spec.ActiveDeadlineSeconds != nil && *p.Spec.ActiveDeadlineSeconds >= 0
-	case corev1.ResourceQuotaScopeNotTerminating:
-		return p.Spec.ActiveDeadlineSeconds == nil || *p.Spec.ActiveDeadlineSeconds < 0
-	case corev1.ResourceQuotaScopeBestEffort:
-		return bestEffort(p)
-	case corev1.ResourceQuotaScopeNotBestEffort:
-		return !bestEffort(p)
-	case corev1.ResourceQuotaScopeCrossNamespacePodAffinity:
-		return crossNamespaceAffinity(p)
-	}
-	return false
-}
-
-func selected(p *corev1.Pod, r corev1.ScopedResourceSelectorRequirement) bool {
-	if r.ScopeName != corev1.ResourceQuotaScopePriorityClass {
-		return inScope(p, r.ScopeName) == (r.Operator != corev1.ScopeSelectorOpDoesNotExist)
-	}
-	class := p.Spec.PriorityClassName
-	switch r.Operator {
-	case corev1.ScopeSelectorOpIn:
-		return slices.Contains(r.Values, class)
-	case corev1.ScopeSelectorOpNotIn:
-		return !slices.Contains(r.Values, class)
-	case corev1.ScopeSelectorOpExists:
-		return class != ""
-	case corev1.ScopeSelectorOpDoesNotExist:
-		return class == ""
-	}
-	return false
-}
-
-func bestEffort(p *corev1.Pod) bool {
-	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for _, c := range cs {
-			for _, l := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
-				if _, ok := l[corev1.ResourceCPU]; ok {
-					return false
-				}
-				if _, ok := l[corev1.ResourceMemory]; ok {
-					return false
-				}
-			}
-		}
-	}
-	return true
-}
-
-func crossNamespaceAffinity(p *corev1.Pod) bool {
-	a := p.Spec.Affinity
-	if a == nil {
-		return false
-	}
-	var terms []corev1.PodAffinityTerm
-	if a.PodAffinity != nil {
-		terms = append(terms, a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution...)
-		for _, w := range a.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
-			terms = append(terms, w.PodAffinityTerm)
-		}
-	}
-	if a.PodAntiAffinity != nil {
-		terms = append(terms, a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution...)
-		for _, w := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
-			terms = append(terms, w.PodAffinityTerm)
-		}
-	}
-	for _, t := range terms {
-		if len(t.Namespaces) > 0 || t.NamespaceSelector != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// requiresResources: a quota on compute resources requires every
-// container of a new or resized pod to state them, as kube-apiserver
-// requires it.
+// requiresResources: a quota on compute resources that counts a pod
+// requires every container of it to state them, as kube's pod evaluator
+// requires it (Constraints) of the pod writes it handles: a create, a
+// resize, and an update that moves the pod into or out of the
+// Terminating scope (Handles).
 func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 	pod, ok := a.Object.(*corev1.Pod)
-	if !ok || (a.Operation != admission.Create && !resize(a)) {
+	if !ok || (a.Operation != admission.Create && !resize(a) && !movesTerminating(a)) {
 		return nil
 	}
 	var missing []string
@@ -389,6 +311,15 @@ func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 		return fmt.Errorf("failed quota: %s: must specify %s", q.Name, strings.Join(missing, "; "))
 	}
 	return nil
+}
+
+// movesTerminating: a is an update of a pod that sets or clears its
+// active deadline, which kube's pod evaluator handles as it handles a
+// create ("when scope changed").
+func movesTerminating(a *admission.Attributes) bool {
+	pod, ok := a.Object.(*corev1.Pod)
+	old, wasPod := a.OldObject.(*corev1.Pod)
+	return ok && wasPod && a.Operation == admission.Update && a.Subresource == "" && terminating(pod) != terminating(old)
 }
 
 // resize: a is an in-place resize of a pod (pods/resize), which kube's

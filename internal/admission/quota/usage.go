@@ -5,18 +5,19 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	resourcehelper "k8s.io/component-helpers/resource"
 
-	"kapi/internal/admission"
 	"kapi/internal/registry"
 )
 
 // usage is what an object uses of the resources a quota can limit, as
 // kube-controller-manager's evaluators count it: one of its kind
-// ("count/<resource>.<group>", and the legacy names of core kinds), and
-// for pods, persistent volume claims and services what they request.
+// ("count/<resource>.<group>", and the legacy names of core kinds), for
+// pods, persistent volume claims and services what they request, and
+// for resource claims the devices they ask of each class.
 func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
 	if obj == nil {
 		return nil
@@ -28,9 +29,6 @@ func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
 		count += "." + r.Group
 	}
 	out[corev1.ResourceName(count)] = one
-	if r.Group != "" {
-		return out
-	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if terminal(o) {
@@ -40,7 +38,7 @@ func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
 		podUsage(o, out)
 	case *corev1.PersistentVolumeClaim:
 		out[corev1.ResourcePersistentVolumeClaims] = one
-		if q, ok := o.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+		if q, ok := volumeClaimStorage(o); ok {
 			out[corev1.ResourceRequestsStorage] = q
 			if c := o.Spec.StorageClassName; c != nil && *c != "" {
 				out[corev1.ResourceName(*c+".storageclass.storage.k8s.io/requests.storage")] = q
@@ -66,8 +64,28 @@ func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
 		out[corev1.ResourceReplicationControllers] = one
 	case *corev1.ResourceQuota:
 		out[corev1.ResourceQuotas] = one
+	case *resourcev1.ResourceClaim:
+		devicesUsage(o, out)
 	}
 	return out
+}
+
+// volumeClaimStorage is what a persistent volume claim counts of
+// storage, as kube's getStorageUsage: its request, or what its status
+// says was allocated to it when that is more (a claim recovering from a
+// failed expansion, RecoverVolumeExpansionFailure, GA since 1.34),
+// rounded up to whole bytes; nothing without a request.
+func volumeClaimStorage(c *corev1.PersistentVolumeClaim) (resource.Quantity, bool) {
+	q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]
+	if !ok {
+		return resource.Quantity{}, false
+	}
+	if a, ok := c.Status.AllocatedResources[corev1.ResourceStorage]; ok && a.Cmp(q) > 0 {
+		q = a
+	}
+	q = q.DeepCopy()
+	q.RoundUp(0)
+	return q, true
 }
 
 // terminal pods use nothing; nor does a pod whose graceful deletion is
@@ -148,8 +166,15 @@ func delta(now, before corev1.ResourceList) corev1.ResourceList {
 func Usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList { return usage(r, obj) }
 
 // Selects reports whether q's scopes select obj, as the plugin decides
-// which quotas a write is charged to (a quota with scopes counts pods
-// only).
+// which quotas a write is charged to (scopes select pods and persistent
+// volume claims only).
 func Selects(q *corev1.ResourceQuota, obj runtime.Object) bool {
-	return appliesTo(q, &admission.Attributes{Object: obj})
+	return obj != nil && selects(q, factsOf(obj))
+}
+
+// Differ reports whether old and obj of r differ in what a quota counts
+// of them: their usage, or the scopes that select them. The quota
+// controller counts a namespace again when an object changes so.
+func Differ(r *registry.Resource, old, obj runtime.Object) bool {
+	return changes(sideOf(r, obj), sideOf(r, old))
 }

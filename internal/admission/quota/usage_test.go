@@ -29,3 +29,28 @@ func TestPodUsageDuringResize(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimStorageUsage: a claim counts its storage request, or what
+// its status says was allocated when that is more (kube's
+// getStorageUsage), in whole bytes.
+func TestClaimStorageUsage(t *testing.T) {
+	gold := "gold"
+	c := &corev1.PersistentVolumeClaim{Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: &gold,
+		Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	wants(t, "a request", Usage(volumeClaimsRow, c), "count/persistentvolumeclaims=1", "persistentvolumeclaims=1",
+		"requests.storage=1Gi", "gold.storageclass.storage.k8s.io/persistentvolumeclaims=1",
+		"gold.storageclass.storage.k8s.io/requests.storage=1Gi")
+	c.Status.AllocatedResources = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}
+	wants(t, "more allocated", Usage(volumeClaimsRow, c), "count/persistentvolumeclaims=1", "persistentvolumeclaims=1",
+		"requests.storage=2Gi", "gold.storageclass.storage.k8s.io/persistentvolumeclaims=1",
+		"gold.storageclass.storage.k8s.io/requests.storage=2Gi")
+	c.Status.AllocatedResources = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("512Mi")}
+	c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("1500m")
+	if q := Usage(volumeClaimsRow, c)[corev1.ResourceRequestsStorage]; q.Cmp(resource.MustParse("512Mi")) != 0 {
+		t.Errorf("less requested than allocated: requests.storage %s, want 512Mi", q.String())
+	}
+	c.Status.AllocatedResources = nil
+	if q := Usage(volumeClaimsRow, c)[corev1.ResourceRequestsStorage]; q.Cmp(resource.MustParse("2")) != 0 {
+		t.Errorf("a request of 1500m bytes: requests.storage %s, want 2", q.String())
+	}
+}
