@@ -4,6 +4,8 @@
 package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -11,8 +13,28 @@ import (
 // Registry is kapi's metrics registry.
 var Registry = prometheus.NewRegistry()
 
+// SLIs is the registry served at /metrics/slis: kube's service-level
+// indicators (component-base's slis), the results of the health checks
+// and the process's start time.
+var SLIs = prometheus.NewRegistry()
+
+// Healthchecks are kube's SLIs of /healthz, /livez and /readyz: each
+// check's last result (1 healthy, 0 not) and the count of its results.
+var (
+	Healthcheck = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kubernetes_healthcheck",
+		Help: "[STABLE] This metric records the result of a single healthcheck."}, []string{"name", "type"})
+	HealthchecksTotal = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kubernetes_healthchecks_total",
+		Help: "[STABLE] This metric records the results of all healthcheck."}, []string{"name", "type", "status"})
+)
+
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The start time, as kube's RegisterProcessStartTime: here the time
+	// the package was initialised, a moment after the process started.
+	start := prometheus.NewGauge(prometheus.GaugeOpts{Name: "process_start_time_seconds",
+		Help: "[ALPHA] Start time of the process since unix epoch in seconds."})
+	start.Set(float64(time.Now().UnixNano()) / 1e9)
+	SLIs.MustRegister(Healthcheck, HealthchecksTotal, start)
 }
 
 // Counter registers a counter vector with the given labels.

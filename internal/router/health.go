@@ -2,12 +2,17 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/klog/v2"
+
+	"kapi/internal/metrics"
 )
 
 // Check is one named health check; nil error means healthy.
@@ -25,12 +30,16 @@ type Health struct {
 	checks map[string][]Check // by endpoint name
 }
 
-// NewHealth returns Health with a "ping" check on every endpoint.
+// healthEndpoints are the endpoints a check of all three is added to.
+var healthEndpoints = []string{"healthz", "livez", "readyz"}
+
+// NewHealth returns Health with kube-apiserver's first two checks on every
+// endpoint: "ping" and "log".
 func NewHealth() *Health {
 	h := &Health{checks: map[string][]Check{}}
-	for _, ep := range []string{"healthz", "livez", "readyz"} {
-		h.Add(ep, Check{Name: "ping", Fn: func(context.Context) error { return nil }})
-	}
+	log := &logCheck{}
+	h.AddAll(Check{Name: "ping", Fn: func(context.Context) error { return nil }})
+	h.AddAll(Check{Name: "log", Fn: log.check})
 	return h
 }
 
@@ -39,6 +48,65 @@ func (h *Health) Add(endpoint string, c Check) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.checks[endpoint] = append(h.checks[endpoint], c)
+}
+
+// AddAll appends a check to all three endpoints.
+func (h *Health) AddAll(c Check) {
+	for _, ep := range healthEndpoints {
+		h.Add(ep, c)
+	}
+}
+
+// PostStartHook adds kube-apiserver's check of a post-start hook,
+// "poststarthook/<name>", to all three endpoints: it fails until done is
+// called, as kube's fails until its hook has returned. kapi calls done
+// when the step of start-up that kube runs in that hook has finished (or,
+// for a loop kube starts there, has started).
+func (h *Health) PostStartHook(name string) (done func()) {
+	finished := make(chan struct{})
+	var once sync.Once
+	h.AddAll(Check{Name: "poststarthook/" + name, Fn: func(context.Context) error {
+		select {
+		case <-finished:
+			return nil
+		default:
+			return errors.New("not finished")
+		}
+	}})
+	return func() { once.Do(func() { close(finished) }) }
+}
+
+// logCheck is kube's "log" check (healthz.LogHealthz): logging is
+// healthy unless a flush of the log has been under way for two minutes.
+// A check starts a flush when the last ended a minute ago or more, so
+// that nothing runs between checks.
+type logCheck struct {
+	mu       sync.Mutex
+	flushing bool
+	since    time.Time // the start of the flush under way
+	last     time.Time // the end of the last flush
+}
+
+func (l *logCheck) check(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.flushing {
+		if now.Sub(l.since) > 2*time.Minute {
+			return errors.New("logging blocked")
+		}
+		return nil
+	}
+	if now.Sub(l.last) >= time.Minute {
+		l.flushing, l.since = true, now
+		go func() {
+			klog.Flush()
+			l.mu.Lock()
+			l.flushing, l.last = false, time.Now()
+			l.mu.Unlock()
+		}()
+	}
+	return nil
 }
 
 func (h *Health) handler(endpoint string) http.HandlerFunc {
@@ -66,9 +134,11 @@ func (h *Health) handler(endpoint string) http.HandlerFunc {
 			}
 			if err := c.Fn(ctx); err != nil {
 				failed = true
+				observe(c.Name, endpoint, false)
 				fmt.Fprintf(&b, "[-]%s failed: reason withheld\n", c.Name)
 				continue
 			}
+			observe(c.Name, endpoint, true)
 			fmt.Fprintf(&b, "[+]%s ok\n", c.Name)
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -85,6 +155,17 @@ func (h *Health) handler(endpoint string) http.HandlerFunc {
 		}
 		fmt.Fprint(w, "ok")
 	}
+}
+
+// observe records a check's result in kube's health SLIs
+// (slis.ObserveHealthcheck).
+func observe(check, endpoint string, ok bool) {
+	v, status := 0.0, "error"
+	if ok {
+		v, status = 1, "success"
+	}
+	metrics.Healthcheck.WithLabelValues(check, endpoint).Set(v)
+	metrics.HealthchecksTotal.WithLabelValues(check, endpoint, status).Inc()
 }
 
 // serveOne answers /<endpoint>/<check> as kube-apiserver does: "ok", or

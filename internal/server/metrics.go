@@ -29,6 +29,12 @@ func metricsHandler() http.Handler {
 	return promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics}, promhttp.HandlerOpts{})
 }
 
+// sliHandler serves /metrics/slis, kube's service-level indicators: the
+// health checks' results.
+func sliHandler() http.Handler {
+	return promhttp.HandlerFor(metrics.SLIs, promhttp.HandlerOpts{})
+}
+
 // servedBy reports whether the MUX serves a request's resource, for the
 // request metrics: a 404 of a resource that does not exist, or of a path
 // the MUX does not know, is not counted.
