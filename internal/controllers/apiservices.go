@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +15,7 @@ import (
 
 	"kapi/internal/registry"
 	"kapi/internal/registry/apiregistration"
+	"kapi/internal/storage"
 )
 
 // APIServices registers an APIService for every group-version kapi
@@ -60,6 +63,30 @@ func (c *APIServices) Run(ctx context.Context) {
 		case <-time.After(c.Resync):
 		}
 	}
+}
+
+// Completion is kube's "autoregister-completion" health check: every
+// APIService the catalogue's group-versions need exists.
+func (c *APIServices) Completion(ctx context.Context) error {
+	list, err := c.Store.ListShared(ctx, "", &metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, o := range list.Items {
+		have[storage.Unwrap(o).(*apiregistrationv1.APIService).Name] = true
+	}
+	var missing []string
+	for name := range desiredAPIServices(c.Catalogue.Snapshot()) {
+		if !have[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("missing APIService: %v", missing)
+	}
+	return nil
 }
 
 // sync brings the APIServices in line with the catalogue: built-in

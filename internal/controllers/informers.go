@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -53,6 +54,23 @@ func (f *Informers) For(gvr schema.GroupVersionResource) *Informer {
 	f.running[gvr] = s
 	go s.inf.Run(ctx)
 	return s.inf
+}
+
+// NotSynced names the running informers that have not had their first
+// list yet (kube's informer-sync check reports them).
+func (f *Informers) NotSynced() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for gvr, s := range f.running {
+		select {
+		case <-s.inf.Synced():
+		default:
+			out = append(out, gvr.String())
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // follow applies the catalogue's changes to the running informers.

@@ -20,8 +20,9 @@ import (
 // kube-system/extension-apiserver-authentication; on one
 // replica at a time (with --leader-elect, the holder of the Lease
 // kube-system/kapi-service-repair) the repair of Services' cluster IPs
-// and node ports. They act as system:apiserver.
-func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback, leases *endpointLeases) []func(context.Context) {
+// and node ports. They act as system:apiserver. Their informers are
+// returned.
+func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback, leases *endpointLeases) ([]func(context.Context), *controllers.Informers) {
 	env := &controllers.Env{
 		Catalogue:     cat,
 		Informers:     controllers.NewInformers(ctx, cat),
@@ -56,7 +57,7 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 		controllers.NewLegacyTokenTracking(client, configMaps).Run,
 		controllers.NewAuthenticationTrust(client, configMaps, s.authenticationInfo(cfg)).Run,
 		repair.Run,
-	}
+	}, env.Informers
 }
 
 // serviceRepairLease is the Lease of the replica that repairs Services'

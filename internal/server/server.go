@@ -169,19 +169,31 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if enc.reload != nil {
 		s.runNow(ctrlCtx, enc.reload.Run)
 	}
+	// /healthz, /livez and /readyz: kube-apiserver's checks, its
+	// post-start hooks' among them, each done as start-up gets there.
+	health := router.NewHealth()
+	var nsStore *registry.Store
+	health.AddAll(router.Check{Name: "etcd", Fn: func(ctx context.Context) error {
+		_, err := nsStore.Storage.Revision(ctx)
+		return err
+	}})
+	hooks := newPostStartHooks(health)
 	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache, enc, s.compaction)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
 	if err := waitCaches(ctx, stores); err != nil {
 		return fail(err)
 	}
-	nsStore := findStore(stores, "", "v1", "namespaces")
+	hooks.storage()
+	nsStore = findStore(stores, "", "v1", "namespaces")
 	if err := bootstrapNamespaces(ctx, nsStore); err != nil {
 		return fail(err)
 	}
+	hooks.namespaces()
 	if err := bootstrapPriorityClasses(ctx, findStore(stores, "scheduling.k8s.io", "v1", "priorityclasses")); err != nil {
 		return fail(err)
 	}
+	hooks.priorityClasses()
 	// Rows whose hooks need what exists only now get them before the
 	// catalogue is published: Services their allocators, service
 	// accounts their token subresource.
@@ -250,28 +262,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-
-	health := router.NewHealth()
-	etcdCheck := router.Check{Name: "etcd", Fn: func(ctx context.Context) error {
-		_, err := nsStore.Storage.Revision(ctx)
-		return err
-	}}
-	// As kube-apiserver's post-start hooks, the custom resources that
-	// exist being served is a check of all three endpoints: /healthz
-	// (which envtest polls) turns 200 once kapi is ready, not before.
-	crdsSynced := make(chan struct{})
-	crdCheck := router.Check{Name: "poststarthook/crd-informer-synced", Fn: func(context.Context) error {
-		select {
-		case <-crdsSynced:
-			return nil
-		default:
-			return errors.New("not finished")
-		}
-	}}
-	for _, ep := range []string{"healthz", "livez", "readyz"} {
-		health.Add(ep, etcdCheck)
-		health.Add(ep, crdCheck)
-	}
+	hooks.admission()
 	enc.addChecks(health)
 	health.Add("readyz", router.Check{Name: "shutdown", Fn: func(context.Context) error {
 		if !s.ready.Load() {
@@ -294,6 +285,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		extra[p] = h
 	}
 	extra["GET /metrics"] = metricsHandler()
+	extra["GET /metrics/slis"] = sliHandler()
 	storageMetrics.add(cat, s.etcd.client, s.stopping)
 	if cfg.Profiling {
 		for p, h := range profilingHandlers() {
@@ -366,21 +358,36 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	for _, f := range append(append(az.controllers, crds.Run, apiServices.Run), apf.loops()...) {
 		s.runNow(ctrlCtx, f)
 	}
+	hooks.crds()
+	hooks.autoregistration()
+	health.AddAll(router.Check{Name: "autoregister-completion", Fn: apiServices.Completion})
 	for _, f := range aggregatorLoops(cat, agg, apiServices.Client) {
 		s.runNow(ctrlCtx, f)
 	}
-	if err := s.runControllerLoops(ctrlCtx, cfg, cat, lb); err != nil {
+	hooks.aggregator()
+	informers, err := s.runControllerLoops(ctrlCtx, cfg, cat, lb)
+	if err != nil {
 		s.Stop()
 		return nil, err
 	}
-	for _, f := range s.apiserverLoops(ctrlCtx, cfg, cat, lb, leases) {
+	loops, apiserverInformers := s.apiserverLoops(ctrlCtx, cfg, cat, lb, leases)
+	for _, f := range loops {
 		s.runNow(ctrlCtx, f)
 	}
+	hooks.apiserverLoops()
+	// kube's readyz "informer-sync": the loops' informers have their
+	// first lists.
+	health.Add("readyz", router.Check{Name: "informer-sync", Fn: func(context.Context) error {
+		if waiting := append(informers.NotSynced(), apiserverInformers.NotSynced()...); len(waiting) > 0 {
+			return fmt.Errorf("%d informers not started yet: %v", len(waiting), waiting)
+		}
+		return nil
+	}})
 	// As kube-apiserver, ready once the custom resources that exist are
-	// served.
+	// served: /healthz (which envtest polls) turns 200 then, not before.
 	select {
 	case <-crds.Synced():
-		close(crdsSynced)
+		hooks.crdsServed()
 	case <-ctx.Done():
 		s.Stop()
 		return nil, ctx.Err()
