@@ -109,11 +109,12 @@ run() {
 		--minStartupPods=-1 --num-nodes=1 --node-schedulable-timeout=0 --ginkgo.focus="${esc}" \
 		--ginkgo.no-color --ginkgo.timeout=170s >"$WORK/runs/$id.log" 2>&1 || true
 	# A spec counts as passed only when it ran: a focus that matches
-	# nothing, or a spec that skips itself, exits 0 too.
+	# nothing, or a spec that skips itself, exits 0 too. (A spec whose
+	# name begins another's runs with it, and both must pass.)
 	r=FAIL
 	if grep -q "^Ran 0 of" "$WORK/runs/$id.log" || grep -q "^• \[SKIPPED\]" "$WORK/runs/$id.log"; then
 		r=skip
-	elif grep -q "^Ran 1 of" "$WORK/runs/$id.log" && grep -q "^SUCCESS!" "$WORK/runs/$id.log"; then
+	elif grep -q "^Ran [1-9][0-9]* of" "$WORK/runs/$id.log" && grep -q "^SUCCESS!" "$WORK/runs/$id.log"; then
 		r=pass
 	fi
 	echo "$r  $name  ($WORK/runs/$id.log)"

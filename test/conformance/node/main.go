@@ -9,8 +9,9 @@
 // Node's Lease, reports every pod bound to a Node Running and Ready at
 // once (no container runs: specs that read a container's output still
 // fail), or Pending when an image is one kube's tests use as unpullable,
-// and deletes a pod for good once it is marked for deletion, as a kubelet
-// does when its containers have stopped.
+// takes in-place resizes at once, and deletes a pod for good once it is
+// marked for deletion, as a kubelet does when its containers have
+// stopped.
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -171,7 +173,7 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 			Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 	}
 	if pod.Status.StartTime != nil {
-		return nil // reported already
+		return resize(ctx, client, pod)
 	}
 	now := metav1.Now()
 	p := pod.DeepCopy()
@@ -208,6 +210,7 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 				s.ImageID, s.ContainerID = "docker-pullable://"+c.Image, fmt.Sprintf("containerd://%s-%d", p.UID, i)
 				s.Ready, s.Started = pulled, ptr(true)
 				s.State.Running = &corev1.ContainerStateRunning{StartedAt: now}
+				s.Resources, s.AllocatedResources = c.Resources.DeepCopy(), c.Resources.Requests.DeepCopy()
 			default:
 				s.ImageID, s.ContainerID = "docker-pullable://"+c.Image, fmt.Sprintf("containerd://%s-init-%d", p.UID, i)
 				s.Started = ptr(false)
@@ -220,6 +223,36 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 	p.Status.InitContainerStatuses = status(p.Spec.InitContainers, false)
 	p.Status.ContainerStatuses = status(p.Spec.Containers, true)
 	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	return err
+}
+
+// resize reports a resized pod's new resources as its containers', as a
+// kubelet that resizes at once (a running container's status carries
+// its resources: the API server then takes in-place resizes).
+func resize(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
+	p := pod.DeepCopy()
+	changed := false
+	for i := range p.Status.ContainerStatuses {
+		s := &p.Status.ContainerStatuses[i]
+		if s.State.Running == nil || i >= len(p.Spec.Containers) || s.Name != p.Spec.Containers[i].Name {
+			continue
+		}
+		want := p.Spec.Containers[i].Resources
+		if s.Resources == nil || !equality.Semantic.DeepEqual(*s.Resources, want) {
+			s.Resources, s.AllocatedResources, changed = want.DeepCopy(), want.Requests.DeepCopy(), true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	var conds []corev1.PodCondition
+	for _, c := range p.Status.Conditions {
+		if c.Type != corev1.PodResizePending && c.Type != corev1.PodResizeInProgress {
+			conds = append(conds, c)
+		}
+	}
+	p.Status.Conditions, p.Status.ObservedGeneration = conds, p.Generation
+	_, err := client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	return err
 }
 
