@@ -116,6 +116,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.StringVar(&cfg.TracingConfigFile, "tracing-config-file", "", "File with apiserver tracing configuration.")
 
 	// Misc flags
+	fs.BoolVar(&cfg.AllowPrivileged, "allow-privileged", cfg.AllowPrivileged, "If true, allow privileged containers. [default=false]")
 	fs.StringVar(&cfg.ProxyClientCertFile, "proxy-client-cert-file", "", "Client certificate used to prove the identity of the aggregator or kube-apiserver when it must call out during a request. This includes proxying requests to a user api-server and calling out to webhook admission plugins. It is expected that this cert includes a signature from the CA in the --requestheader-client-ca-file flag. That CA is published in the 'extension-apiserver-authentication' configmap in the kube-system namespace. Components receiving calls from kube-aggregator should use that CA to perform their half of the mutual TLS verification.")
 	fs.StringVar(&cfg.ProxyClientKeyFile, "proxy-client-key-file", "", "Private key for the client certificate used to prove the identity of the aggregator or kube-apiserver when it must call out during a request. This includes proxying requests to a user api-server and calling out to webhook admission plugins.")
 	fs.StringVar(&cfg.Kubelet.CertificateAuthority, "kubelet-certificate-authority", "", "Path to a cert file for the certificate authority.")

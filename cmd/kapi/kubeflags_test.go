@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -113,7 +114,7 @@ var implementedForTest = []string{
 	"requestheader-client-ca-file", "requestheader-allowed-names", "requestheader-username-headers",
 	"requestheader-uid-headers", "requestheader-group-headers", "requestheader-extra-headers-prefix",
 	"proxy-client-cert-file", "proxy-client-key-file", "kubelet-certificate-authority", "kubelet-client-certificate",
-	"kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout",
+	"kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout", "allow-privileged",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -268,6 +269,30 @@ func TestPortRange(t *testing.T) {
 		if err != nil || cfg.ServiceNodePortRange != want {
 			t.Errorf("%q: %q, %v; want %q", in, cfg.ServiceNodePortRange, err, want)
 		}
+	}
+}
+
+// TestAllowPrivileged: --allow-privileged is kube's bool, false unless
+// given (kube's default), true given alone, and warns nothing.
+func TestAllowPrivileged(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--allow-privileged"}, true}, {[]string{"--allow-privileged=true"}, true},
+		{[]string{"--allow-privileged=false"}, false}, {[]string{"--allow-privileged=true", "--allow-privileged=false"}, false}} {
+		var warned []string
+		cfg, _, err := parseFlags("kube-apiserver", c.args, &bytes.Buffer{}, func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
+		if err != nil || cfg.AllowPrivileged != c.want || len(warned) != 0 {
+			t.Errorf("%q: AllowPrivileged %v, warnings %q, %v; want %v", c.args, cfg.AllowPrivileged, warned, err, c.want)
+		}
+	}
+	if _, _, err := parseFlags("kube-apiserver", []string{"--allow-privileged=maybe"}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
+		t.Error("--allow-privileged=maybe: no error")
+	}
+	var help bytes.Buffer
+	parseFlags("kube-apiserver", []string{"--help"}, &help, func(string, ...any) {})
+	if !regexp.MustCompile(`\n +--allow-privileged +If true, allow privileged containers\. \[default=false\]\n`).MatchString(help.String()) {
+		t.Errorf("--allow-privileged in the help is not kube's line")
 	}
 }
 

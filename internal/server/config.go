@@ -109,6 +109,13 @@ type Config struct {
 	// kapi's services are processes on the same machine.
 	ProxyAllowLoopback bool
 
+	// AllowPrivileged (--allow-privileged) admits privileged containers
+	// (and Windows hostProcess ones) in pods and in the pod templates of
+	// the workloads. False, kube-apiserver's default, refuses them as
+	// kube does ("disallowed by cluster policy"); envtest and kapitest
+	// set it, as envtest sets it for kube-apiserver.
+	AllowPrivileged bool
+
 	// RequestHeader is request-header authentication: kapi behind a
 	// front proxy (another API server aggregating kapi) believes the
 	// user named in headers of a request whose client certificate the

@@ -217,6 +217,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	replaceRow(stores, "discovery.k8s.io", "endpointslices", func(r *registry.Resource) *registry.Resource {
 		return r.WithHooks(discovery.Hooks(cfg.ProxyAllowLoopback))
 	})
+	// Privileged containers, in pods and in the workloads' pod
+	// templates: refused unless --allow-privileged, as kube-apiserver
+	// (false by default).
+	if !cfg.AllowPrivileged {
+		for _, row := range [][2]string{{"", "pods"}, {"", "podtemplates"}, {"", "replicationcontrollers"},
+			{"apps", "deployments"}, {"apps", "replicasets"}, {"apps", "daemonsets"}, {"apps", "statefulsets"},
+			{"batch", "jobs"}, {"batch", "cronjobs"}} {
+			replaceRow(stores, row[0], row[1], core.ForbidPrivileged)
+		}
+	}
 	an, err := s.newAuthn(ctrlCtx, cfg, stores)
 	if err != nil {
 		return fail(err)

@@ -41,6 +41,10 @@
 //     tick so that it elects itself within milliseconds;
 //   - the control loops' leader election is off (each server is alone).
 //
+// Privileged containers are allowed (--allow-privileged=true), as envtest
+// starts kube-apiserver; the kapi binary, as kube-apiserver, refuses them
+// by default.
+//
 // s.Config is an admin (system:masters); s.ConfigFor makes a client of any
 // user and groups, authenticated by a client certificate signed by the
 // server's CA, which RBAC then judges as kube-apiserver would.
@@ -156,6 +160,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// Webhooks and conversion served by the test process listen on
 	// loopback.
 	cfg.ProxyAllowLoopback = true
+	// Privileged containers allowed, as envtest's kube-apiserver flags
+	// allow them.
+	cfg.AllowPrivileged = true
 	// Alone, a server needs no election before its loops run.
 	cfg.LeaderElect = false
 	if o.setControllers {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -254,5 +255,19 @@ func TestReadCRDs(t *testing.T) {
 	}
 	if len(crds) != 1 || crds[0].Name != "widgets.example.com" || crds[0].Spec.Versions[0].Schema == nil {
 		t.Fatalf("read %d CRDs (%v), want widgets.example.com with its schema", len(crds), crds)
+	}
+}
+
+// TestPrivilegedAllowed: a kapitest server allows privileged containers,
+// as envtest's kube-apiserver does (--allow-privileged=true).
+func TestPrivilegedAllowed(t *testing.T) {
+	t.Parallel()
+	s := kapitest.Start(t, kapitest.Controllers())
+	c := kubernetes.NewForConfigOrDie(s.Config)
+	privileged := true
+	tmpl := &corev1.PodTemplate{ObjectMeta: metav1.ObjectMeta{Name: "privileged"}, Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Image: "i", SecurityContext: &corev1.SecurityContext{Privileged: &privileged}}}}}}
+	if _, err := c.CoreV1().PodTemplates("default").Create(context.Background(), tmpl, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("a privileged pod template: %v", err)
 	}
 }

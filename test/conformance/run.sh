@@ -64,8 +64,9 @@ rm -rf "$WORK/data" && mkdir -p "$WORK/data"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null' EXIT
-KAPI_FLAGS=()
-[ "${CONTROLLERS:-}" = kcm ] && KAPI_FLAGS=(--controllers=)
+# Privileged pods allowed, as in the clusters kube's e2e tests run on.
+KAPI_FLAGS=(--allow-privileged=true)
+[ "${CONTROLLERS:-}" = kcm ] && KAPI_FLAGS+=(--controllers=)
 (cd "$WORK/data" && exec "$WORK/kapi" --secure-port "$PORT" "${KAPI_FLAGS[@]}" >"$WORK/kapi.log" 2>&1) &
 PIDS+=($!)
 KC="$WORK/data/kapi-data/admin.kubeconfig"

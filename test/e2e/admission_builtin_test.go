@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"kapi/internal/server"
 )
 
 // warningCollector keeps the Warning headers a client receives.
@@ -45,9 +47,10 @@ func (w *warningCollector) take() []string {
 }
 
 // TestAdmissionBuiltin: kube-apiserver's built-in admission plugins, on
-// by default, in one kapi.
+// by default, in one kapi. It allows privileged containers
+// (--allow-privileged), for PodSecurity to judge them.
 func TestAdmissionBuiltin(t *testing.T) {
-	k := startKapi(t)
+	k := startKapi(t, func(c *server.Config) { c.AllowPrivileged = true })
 	ctx := context.Background()
 	warnings := &warningCollector{}
 	cfg := rest.CopyConfig(k.rest)

@@ -113,7 +113,8 @@ plugins:
     exemptions:
       namespaces: ["exempt"]
 `)
-	k := startKapi(t, func(c *server.Config) { c.AdmissionControlConfigFile = config })
+	// (privileged containers allowed, for PodSecurity to judge them)
+	k := startKapi(t, func(c *server.Config) { c.AdmissionControlConfigFile, c.AllowPrivileged = config, true })
 	e := &webhookEnv{t: t, k: k, srv: srv}
 	e.namespace(t, "wh-auth")
 	e.mutating(t, "auth.kapi.test", mutatingHook("auth.kapi.test", srv.clientConfig("/auth"), "wh-auth"))

@@ -17,9 +17,9 @@ import (
 // The security contexts of pods and containers, validated as kube 1.37's
 // validatePodSpecSecurityContext and ValidateSecurityContext
 // (pkg/apis/core/validation): user and group IDs, sysctls, policies,
-// seccomp and AppArmor profiles, Windows options. Privileged containers
-// are allowed: kapi does not implement --allow-privileged, which kube's
-// "disallowed by cluster policy" follows.
+// seccomp and AppArmor profiles, Windows options. kube's "disallowed by
+// cluster policy" of privileged containers (--allow-privileged) is
+// ForbidPrivileged's, which the server adds per server.
 
 // sysctlName is kube's SysctlContainSlashFmt.
 var sysctlName = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`)
