@@ -68,6 +68,9 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "certificatesigningrequest-cleaner-controller", Aliases: []string{"csrcleaner"}, Run: func(ctx context.Context) {
 			controllers.NewCSRCleaner(env).Run(ctx)
 		}},
+		{Name: "service-cidr-controller", Run: func(ctx context.Context) {
+			controllers.NewServiceCIDRs(env).Run(ctx)
+		}},
 	}
 }
 

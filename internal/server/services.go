@@ -23,9 +23,10 @@ import (
 
 // serviceAllocators builds what gives Services their cluster IPs and node
 // ports, on etcd: cluster IPs as IPAddress objects in the ipaddresses
-// store, node ports as kube's RangeAllocation bitmap at
-// <prefix>/ranges/servicenodeports. They become the services row's hooks
-// before the row is published.
+// store, from the ServiceCIDRs in the servicecidrs store (the first of
+// them, "kubernetes", made from --service-cluster-ip-range), node ports
+// as kube's RangeAllocation bitmap at <prefix>/ranges/servicenodeports.
+// They become the services row's hooks before the row is published.
 func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.Store, enc *encryption) (*core.ServiceAllocators, error) {
 	cidr := cfg.ServiceClusterIPRange
 	if cidr == "" {
@@ -35,6 +36,7 @@ func serviceAllocators(cfg Config, client *clientv3.Client, stores []*registry.S
 	if err != nil {
 		return nil, fmt.Errorf("--service-cluster-ip-range: %w", err)
 	}
+	ips.WithServiceCIDRs(findStore(stores, "networking.k8s.io", "v1", "servicecidrs"))
 	ports, err := nodePorts(cfg, client, enc)
 	if err != nil {
 		return nil, err
@@ -60,18 +62,15 @@ func nodePorts(cfg Config, client *clientv3.Client, enc *encryption) (*allocatio
 	return ports, nil
 }
 
-// ensureKubernetesServices makes the ServiceCIDR "kubernetes" and the
-// kubernetes Service in default (the first address of the range, port 443
-// to the secure port), and puts this replica into its Endpoints and
+// ensureKubernetesServices makes the ServiceCIDR "kubernetes" (Ready) and
+// the kubernetes Service in default (the first address of the range, port
+// 443 to the secure port), and puts this replica into its Endpoints and
 // EndpointSlice through the endpoint leases, which it returns to run. It
 // runs before kapi serves.
 func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.Client, stores []*registry.Store, ips *allocation.ClusterIPs, addr net.Addr, enc *encryption) (*endpointLeases, error) {
 	services := findStore(stores, "", "v1", "services")
-	cidrs := findStore(stores, "networking.k8s.io", "v1", "servicecidrs")
-	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"},
-		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{ips.CIDR().String()}}}
-	if _, err := cidrs.Create(ctx, "", sc, nil, false); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating the ServiceCIDR kubernetes: %w", err)
+	if err := ensureDefaultServiceCIDR(ctx, findStore(stores, "networking.k8s.io", "v1", "servicecidrs"), ips.CIDR().String()); err != nil {
+		return nil, err
 	}
 	port := int32(addr.(*net.TCPAddr).Port)
 	if err := ensureKubernetesService(ctx, services, ips.First().String(), port); err != nil {
@@ -83,6 +82,54 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.
 		return nil, fmt.Errorf("writing the kubernetes endpoints: %w", err)
 	}
 	return leases, nil
+}
+
+// ensureDefaultServiceCIDR makes the ServiceCIDR "kubernetes" of cidr
+// unless it exists, and makes it Ready, as kube-apiserver's
+// kubernetes-service-cidr-controller (defaultservicecidr.Controller.sync
+// and syncStatus): the condition is set True when it is missing or
+// Unknown, the ServiceCIDR holds the configured range and is not being
+// deleted; a Ready=False someone else set stays. Unlike kube's, which
+// runs every ten seconds, it runs at start only.
+func ensureDefaultServiceCIDR(ctx context.Context, cidrs *registry.Store, cidr string) error {
+	sc := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: defaultServiceCIDR},
+		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{cidr}}}
+	cur, err := cidrs.Create(ctx, "", sc, nil, false)
+	if apierrors.IsAlreadyExists(err) {
+		cur, err = cidrs.Get(ctx, "", defaultServiceCIDR, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("creating the ServiceCIDR kubernetes: %w", err)
+	}
+	if !needsDefaultReady(cur.(*networkingv1.ServiceCIDR), cidr) {
+		return nil
+	}
+	_, _, err = cidrs.Update(ctx, "", defaultServiceCIDR, registry.Status, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
+		sc := old.(*networkingv1.ServiceCIDR)
+		if needsDefaultReady(sc, cidr) {
+			meta.SetStatusCondition(&sc.Status.Conditions, metav1.Condition{Type: networkingv1.ServiceCIDRConditionReady,
+				Status: metav1.ConditionTrue, Message: "Kubernetes default Service CIDR is ready"})
+		}
+		return sc, nil
+	}, nil, false)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("making the ServiceCIDR kubernetes Ready: %w", err)
+	}
+	return nil
+}
+
+// defaultServiceCIDR is kube's defaultservicecidr.DefaultServiceCIDRName.
+const defaultServiceCIDR = "kubernetes"
+
+// needsDefaultReady: kube's syncStatus sets the default ServiceCIDR Ready
+// when it is not being deleted, holds the configured range only, and
+// has no Ready condition or an Unknown one.
+func needsDefaultReady(sc *networkingv1.ServiceCIDR, cidr string) bool {
+	if sc.DeletionTimestamp != nil || len(sc.Spec.CIDRs) != 1 || sc.Spec.CIDRs[0] != cidr {
+		return false
+	}
+	c := meta.FindStatusCondition(sc.Status.Conditions, networkingv1.ServiceCIDRConditionReady)
+	return c == nil || c.Status == metav1.ConditionUnknown
 }
 
 // advertiseAddress is the address other replicas and clients reach this

@@ -157,7 +157,7 @@ func (a *ServiceAllocators) clusterIP(ctx context.Context, svc *corev1.Service, 
 	}
 	if err := a.IPs.Allocate(ctx, ip, owner, dryRun); err != nil {
 		var nr *allocation.ErrNotInRange
-		if errors.Is(err, allocation.ErrAllocated) || errors.As(err, &nr) {
+		if errors.Is(err, allocation.ErrAllocated) || errors.Is(err, allocation.ErrMismatchedNetwork) || errors.As(err, &nr) {
 			return netip.Addr{}, apierrors.NewInvalid(serviceKind, svc.Name, field.ErrorList{field.Invalid(field.NewPath("spec", "clusterIPs"),
 				s.ClusterIPs, fmt.Sprintf("failed to allocate IP %v: %v", ip, err))})
 		}

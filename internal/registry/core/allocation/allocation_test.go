@@ -50,6 +50,10 @@ func (f *fakeObjects) Get(_ context.Context, _, name string, _ *metav1.GetOption
 	return nil, apierrors.NewNotFound(gr, name)
 }
 
+func (f *fakeObjects) GetShared(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error) {
+	return f.Get(ctx, ns, name, opts)
+}
+
 func (f *fakeObjects) Delete(_ context.Context, _, name string, _ *metav1.DeleteOptions, _ registry.Admission, _ bool) (runtime.Object, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -1,5 +1,6 @@
 // Package allocation hands out what a Service holds outside its own
-// object: cluster IPs from --service-cluster-ip-range and node ports from
+// object: cluster IPs from the ServiceCIDRs (the first of them made from
+// --service-cluster-ip-range) and node ports from
 // --service-node-port-range. Both keep their state in etcd, so that two
 // kapi replicas on one etcd never hand out the same value: the write that
 // reserves a value is a transaction only one writer can win.
@@ -15,17 +16,20 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/registry"
+	"kapi/internal/storage"
 )
 
 // The errors of an allocation, worded as kube-apiserver's allocators.
 var (
 	ErrAllocated = errors.New("provided IP is already allocated")
 	ErrFull      = errors.New("range is full")
+	// ErrMismatchedNetwork: the IP is in no usable ServiceCIDR, kube's
+	// MetaAllocator.getAllocator error.
+	ErrMismatchedNetwork = errors.New("the provided network does not match the current range")
 )
 
 // ErrNotInRange is a requested value outside the range.
@@ -36,28 +40,45 @@ func (e *ErrNotInRange) Error() string {
 }
 
 // Objects is where the IPAddress objects live: the ipaddresses store of
-// the registry (a *registry.Store).
+// the registry (a *registry.Store). GetShared with resourceVersion "0"
+// reads its watch cache.
 type Objects interface {
 	Create(ctx context.Context, ns string, obj runtime.Object, adm registry.Admission, dryRun bool) (runtime.Object, error)
 	Get(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error)
+	GetShared(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error)
 	Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, adm registry.Admission, dryRun bool) (runtime.Object, bool, error)
-	List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error)
+}
+
+// CIDRs is where the ServiceCIDR objects live: the servicecidrs store of
+// the registry (a *registry.Store), read from its watch cache.
+type CIDRs interface {
+	ListShared(ctx context.Context, ns string, opts *metav1.ListOptions) (*registry.SharedList, error)
 }
 
 // Owner is the Service an IP is allocated to.
 type Owner struct{ Namespace, Name string }
 
-// ClusterIPs hands out the cluster IPs of one range, each recorded as a
-// networking.k8s.io/v1 IPAddress object named by the address, as
-// kube-apiserver does since 1.33 (MultiCIDRServiceAllocator): creating
-// the object is the reservation (etcd lets exactly one create of a key
-// succeed, whichever replica sends it) and deleting it frees the address.
-// No bitmap is shared, so concurrent allocations do not contend.
+// ClusterIPs hands out cluster IPs, each recorded as a networking.k8s.io/v1
+// IPAddress object named by the address, as kube-apiserver does since
+// 1.33 (MultiCIDRServiceAllocator): creating the object is the
+// reservation (etcd lets exactly one create of a key succeed, whichever
+// replica sends it) and deleting it frees the address. No bitmap is
+// shared, so concurrent allocations do not contend.
+//
+// The addresses come from every usable ServiceCIDR of the family of
+// --service-cluster-ip-range (WithServiceCIDRs), as kube's MetaAllocator
+// hands them out; without ServiceCIDRs, from that range alone.
 type ClusterIPs struct {
-	cidr    netip.Prefix
-	first   netip.Addr // the first usable address, network+1
-	size    uint64     // usable addresses from first
+	ipRange // --service-cluster-ip-range, the ServiceCIDR "kubernetes"
 	objects Objects
+	cidrs   CIDRs // nil: the range alone
+}
+
+// ipRange is the usable addresses of one CIDR, kube's ipallocator.Allocator.
+type ipRange struct {
+	cidr  netip.Prefix
+	first netip.Addr // the first usable address, network+1
+	size  uint64     // usable addresses from first
 }
 
 // maxSize bounds the addresses considered in a large (IPv6) range.
@@ -69,90 +90,229 @@ func NewClusterIPs(cidr string, objects Objects) (*ClusterIPs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service cluster IP range %q: %w", cidr, err)
 	}
+	r, err := newRange(p)
+	if err != nil {
+		return nil, fmt.Errorf("service cluster IP range %q has no usable address", cidr)
+	}
+	return &ClusterIPs{ipRange: r, objects: objects}, nil
+}
+
+// WithServiceCIDRs makes a hand out addresses from the ServiceCIDRs in
+// cidrs rather than from its range alone, and returns a.
+func (a *ClusterIPs) WithServiceCIDRs(cidrs CIDRs) *ClusterIPs {
+	a.cidrs = cidrs
+	return a
+}
+
+// newRange is the range of p: neither the network address nor, for
+// IPv4, the broadcast address is usable.
+func newRange(p netip.Prefix) (ipRange, error) {
 	p = p.Masked()
 	hostBits := p.Addr().BitLen() - p.Bits()
 	var size uint64 = maxSize
 	if hostBits < 32 {
 		size = uint64(1) << hostBits
 	}
-	// Neither the network address nor, for IPv4, the broadcast address.
 	size--
 	if p.Addr().Is4() && size > 0 {
 		size--
 	}
 	if size < 1 {
-		return nil, fmt.Errorf("service cluster IP range %q has no usable address", cidr)
+		return ipRange{}, fmt.Errorf("%s has no usable address", p)
 	}
-	return &ClusterIPs{cidr: p, first: p.Addr().Next(), size: size, objects: objects}, nil
+	return ipRange{cidr: p, first: p.Addr().Next(), size: size}, nil
 }
 
-// CIDR is the range.
+// CIDR is --service-cluster-ip-range.
 func (a *ClusterIPs) CIDR() netip.Prefix { return a.cidr }
 
-// First is the first usable address, the one the kubernetes Service gets.
+// First is the first usable address of --service-cluster-ip-range, the
+// one the kubernetes Service gets.
 func (a *ClusterIPs) First() netip.Addr { return a.first }
 
-// Size is the number of usable addresses.
+// Size is the number of usable addresses of --service-cluster-ip-range.
 func (a *ClusterIPs) Size() uint64 { return a.size }
 
+// contains: ip is a usable address of the range, kube's
+// servicecidr.PrefixContainsIP (and the allocator's range check).
+func (r ipRange) contains(ip netip.Addr) bool {
+	if !r.cidr.Contains(ip) || ip == r.cidr.Addr() {
+		return false
+	}
+	return !ip.Is4() || ip != broadcast(r.cidr)
+}
+
+// broadcast is the last address of p.
+func broadcast(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	ip, _ := netip.AddrFromSlice(b)
+	return ip
+}
+
 // offset is the index of ip in the usable addresses, or false.
-func (a *ClusterIPs) offset(ip netip.Addr) (uint64, bool) {
-	if !a.cidr.Contains(ip) {
+func (r ipRange) offset(ip netip.Addr) (uint64, bool) {
+	if !r.cidr.Contains(ip) {
 		return 0, false
 	}
-	d := new(big.Int).Sub(new(big.Int).SetBytes(ip.AsSlice()), new(big.Int).SetBytes(a.first.AsSlice()))
-	if d.Sign() < 0 || !d.IsUint64() || d.Uint64() >= a.size {
+	d := new(big.Int).Sub(new(big.Int).SetBytes(ip.AsSlice()), new(big.Int).SetBytes(r.first.AsSlice()))
+	if d.Sign() < 0 || !d.IsUint64() || d.Uint64() >= r.size {
 		return 0, false
 	}
 	return d.Uint64(), true
 }
 
 // at is the usable address at offset n.
-func (a *ClusterIPs) at(n uint64) netip.Addr {
-	v := new(big.Int).Add(new(big.Int).SetBytes(a.first.AsSlice()), new(big.Int).SetUint64(n))
-	b := v.FillBytes(make([]byte, a.first.BitLen()/8))
+func (r ipRange) at(n uint64) netip.Addr {
+	v := new(big.Int).Add(new(big.Int).SetBytes(r.first.AsSlice()), new(big.Int).SetUint64(n))
+	b := v.FillBytes(make([]byte, r.first.BitLen()/8))
 	ip, _ := netip.AddrFromSlice(b)
 	return ip
 }
 
-// Allocate reserves ip for owner; ErrAllocated if it is taken,
-// *ErrNotInRange if it is not a usable address of the range. With dryRun
-// it only checks.
-func (a *ClusterIPs) Allocate(ctx context.Context, ip netip.Addr, owner Owner, dryRun bool) error {
-	if _, ok := a.offset(ip.Unmap()); !ok {
-		return &ErrNotInRange{Value: ip.String(), Range: a.cidr.String()}
+// usable: kube's MetaAllocator.syncAllocators allocates from a
+// ServiceCIDR that is not being deleted and is ready (isReady: its Ready
+// condition is True, or it has none yet, as when no
+// kube-controller-manager runs).
+func usable(sc *networkingv1.ServiceCIDR) bool {
+	if sc.DeletionTimestamp != nil {
+		return false
 	}
-	return a.create(ctx, ip.Unmap(), owner, dryRun)
+	for _, c := range sc.Status.Conditions {
+		if c.Type == networkingv1.ServiceCIDRConditionReady {
+			return c.Status == metav1.ConditionTrue
+		}
+	}
+	return true
 }
 
-// AllocateNext reserves a free address for owner. Like kube-apiserver it
-// draws at random from the upper part of the range first, leaving the
-// lower part (where people pick static addresses) for last; after a few
-// collisions it lists what is taken and walks the range.
-func (a *ClusterIPs) AllocateNext(ctx context.Context, owner Owner, dryRun bool) (netip.Addr, error) {
-	low := staticBand(a.size)
-	for try := 0; try < 16; try++ {
-		n := low + rand.Uint64N(a.size-low)
-		if try >= 8 || low == a.size {
-			n = rand.Uint64N(a.size)
-		}
-		ip := a.at(n)
-		err := a.create(ctx, ip, owner, dryRun)
-		if !errors.Is(err, ErrAllocated) {
-			return ip, err
-		}
+// ranges are the usable ServiceCIDRs' ranges of the family of
+// --service-cluster-ip-range, each prefix once (kube keeps one allocator
+// per prefix, ready when one of its ServiceCIDRs is), read from the watch
+// cache or, with fresh, from etcd. Without ServiceCIDRs, the range alone.
+func (a *ClusterIPs) ranges(ctx context.Context, fresh bool) ([]ipRange, error) {
+	if a.cidrs == nil {
+		return []ipRange{a.ipRange}, nil
 	}
-	taken, err := a.taken(ctx)
+	opts := &metav1.ListOptions{ResourceVersion: "0"}
+	if fresh {
+		opts = &metav1.ListOptions{}
+	}
+	list, err := a.cidrs.ListShared(ctx, "", opts)
 	if err != nil {
-		return netip.Addr{}, err
+		return nil, err
 	}
-	start := rand.Uint64N(a.size)
-	for i := uint64(0); i < a.size && i < maxSize; i++ {
-		ip := a.at((start + i) % a.size)
-		if taken[ip] {
+	var out []ipRange
+	seen := map[netip.Prefix]bool{}
+	for _, it := range list.Items {
+		sc, ok := storage.Unwrap(it).(*networkingv1.ServiceCIDR)
+		if !ok || !usable(sc) {
 			continue
 		}
-		err := a.create(ctx, ip, owner, dryRun)
+		for _, c := range sc.Spec.CIDRs {
+			p, err := netip.ParsePrefix(c)
+			if err != nil || p.Addr().Is4() != a.cidr.Addr().Is4() || seen[p.Masked()] {
+				continue
+			}
+			seen[p.Masked()] = true
+			if r, err := newRange(p); err == nil {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Allocate reserves ip for owner; ErrAllocated if it is taken,
+// ErrMismatchedNetwork if no usable ServiceCIDR holds it (kube's
+// MetaAllocator.AllocateService), *ErrNotInRange if the allocator has no
+// ServiceCIDRs and the range does not. A miss in the watch cache is checked
+// against etcd: a ServiceCIDR made a moment ago may not be in the cache
+// yet. With dryRun it only checks.
+func (a *ClusterIPs) Allocate(ctx context.Context, ip netip.Addr, owner Owner, dryRun bool) error {
+	ip = ip.Unmap()
+	for _, fresh := range []bool{false, true} {
+		ranges, err := a.ranges(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for _, r := range ranges {
+			if r.contains(ip) {
+				return a.create(ctx, ip, owner, dryRun)
+			}
+		}
+		if a.cidrs == nil {
+			return &ErrNotInRange{Value: ip.String(), Range: a.cidr.String()}
+		}
+	}
+	return ErrMismatchedNetwork
+}
+
+// AllocateNext reserves a free address for owner from one of the usable
+// ServiceCIDRs. Like kube's MetaAllocator.AllocateNextService it tries
+// them in no set order (kube ranges over a map) and moves on from a full
+// one; ErrFull when all are full, after a look at etcd for ServiceCIDRs
+// the watch cache does not show yet.
+func (a *ClusterIPs) AllocateNext(ctx context.Context, owner Owner, dryRun bool) (netip.Addr, error) {
+	tried := map[netip.Prefix]bool{}
+	for _, fresh := range []bool{false, true} {
+		ranges, err := a.ranges(ctx, fresh)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		rand.Shuffle(len(ranges), func(i, j int) { ranges[i], ranges[j] = ranges[j], ranges[i] })
+		for _, r := range ranges {
+			if tried[r.cidr] {
+				continue
+			}
+			tried[r.cidr] = true
+			ip, err := a.allocateNextIn(ctx, r, owner, dryRun)
+			if !errors.Is(err, ErrFull) {
+				return ip, err
+			}
+		}
+		if a.cidrs == nil {
+			break
+		}
+	}
+	return netip.Addr{}, ErrFull
+}
+
+// allocateNextIn reserves a free address of r, as kube's
+// Allocator.allocateNextService: from a random offset of the upper part
+// of the range first, leaving the lower part (where people pick static
+// addresses) for when the upper part is full.
+func (a *ClusterIPs) allocateNextIn(ctx context.Context, r ipRange, owner Owner, dryRun bool) (netip.Addr, error) {
+	low := staticBand(r.size)
+	ip, err := a.allocateFrom(ctx, r, low, r.size, owner, dryRun)
+	if errors.Is(err, ErrFull) && low > 0 {
+		return a.allocateFrom(ctx, r, 0, low, owner, dryRun)
+	}
+	return ip, err
+}
+
+// allocateFrom walks the offsets [lo, hi) of r from a random one, as
+// kube's allocateFromRange: an address the watch cache holds an IPAddress
+// for is skipped; one it does not is created, and one another allocation
+// took meanwhile (the create finds it) is skipped too.
+func (a *ClusterIPs) allocateFrom(ctx context.Context, r ipRange, lo, hi uint64, owner Owner, dryRun bool) (netip.Addr, error) {
+	n := hi - lo
+	if n == 0 {
+		return netip.Addr{}, ErrFull
+	}
+	start := rand.Uint64N(n)
+	for i := uint64(0); i < n; i++ {
+		ip := r.at(lo + (start+i)%n)
+		known, err := a.known(ctx, ip)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		if known {
+			continue
+		}
+		err = a.create(ctx, ip, owner, dryRun)
 		if !errors.Is(err, ErrAllocated) {
 			return ip, err
 		}
@@ -169,6 +329,19 @@ func staticBand(size uint64) uint64 {
 		return 0
 	}
 	return min(max(lo, size/step), hi)
+}
+
+// known: the watch cache of the ipaddresses holds ip's object (kube's
+// allocator asks its IPAddress informer).
+func (a *ClusterIPs) known(ctx context.Context, ip netip.Addr) (bool, error) {
+	_, err := a.objects.GetShared(ctx, "", ip.String(), &metav1.GetOptions{ResourceVersion: "0"})
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err):
+		return false, nil
+	}
+	return false, err
 }
 
 // create writes the IPAddress object of ip, or with dryRun checks that
@@ -208,30 +381,11 @@ func ipAddress(ip netip.Addr, owner Owner) *networkingv1.IPAddress {
 	}
 }
 
-// taken lists the allocated addresses.
-func (a *ClusterIPs) taken(ctx context.Context) (map[netip.Addr]bool, error) {
-	list, err := a.objects.List(ctx, "", &metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[netip.Addr]bool, len(items))
-	for _, it := range items {
-		if m, err := meta.Accessor(it); err == nil {
-			if ip, err := netip.ParseAddr(m.GetName()); err == nil {
-				out[ip] = true
-			}
-		}
-	}
-	return out, nil
-}
-
 // Release frees ip if owner holds it: the IPAddress object is deleted
 // only while it still names owner (and with its uid as a precondition),
-// so a late release never frees an address someone else got since.
+// so a late release never frees an address someone else got since. Like
+// kube's MetaAllocator.Release it does not matter which ServiceCIDR, if
+// any, holds ip now.
 func (a *ClusterIPs) Release(ctx context.Context, ip netip.Addr, owner Owner) error {
 	obj, err := a.objects.Get(ctx, "", ip.String(), nil)
 	if apierrors.IsNotFound(err) {
