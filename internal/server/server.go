@@ -387,20 +387,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	hooks.apiserverLoops()
 	// kube's readyz "informer-sync": the loops' informers have their
 	// first lists.
-	health.Add("readyz", router.Check{Name: "informer-sync", Fn: func(context.Context) error {
+	informersSynced := func(context.Context) error {
 		if waiting := append(informers.NotSynced(), apiserverInformers.NotSynced()...); len(waiting) > 0 {
 			return fmt.Errorf("%d informers not started yet: %v", len(waiting), waiting)
 		}
 		return nil
-	}})
+	}
+	health.Add("readyz", router.Check{Name: "informer-sync", Fn: informersSynced})
 	// As kube-apiserver, ready once the custom resources that exist are
-	// served: /healthz (which envtest polls) turns 200 then, not before.
+	// served, the APIServices registered and the informers listed:
+	// /healthz (which envtest polls) turns 200 then, not before, and
+	// Start returns.
 	select {
 	case <-crds.Synced():
 		hooks.crdsServed()
 	case <-ctx.Done():
 		s.Stop()
 		return nil, ctx.Err()
+	}
+	if err := waitPassing(ctx, 30*time.Second, apiServices.Completion, informersSynced); err != nil {
+		if ctx.Err() != nil {
+			s.Stop()
+			return nil, ctx.Err()
+		}
+		// (An admission webhook that refuses APIServices, say: the
+		// checks say so, and kapi serves.)
+		klog.FromContext(ctx).Error(err, "kapi is serving with failing health checks")
 	}
 	s.ready.Store(true)
 	out := cfg.Out
@@ -502,3 +514,26 @@ func fileExists(name string) bool {
 // Etcd is the client kapi stores with (for compaction, and for tests that
 // look at what is stored).
 func (s *Server) Etcd() *clientv3.Client { return s.etcd.client }
+
+// waitPassing waits until every check passes, looking again every few
+// milliseconds, for at most limit: the last check's error then (or ctx's
+// when it ends first).
+func waitPassing(ctx context.Context, limit time.Duration, checks ...func(context.Context) error) error {
+	give := time.After(limit)
+	for _, check := range checks {
+		for {
+			err := check(ctx)
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-give:
+				return err
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
