@@ -11,7 +11,8 @@
 // fail), or Pending when an image is one kube's tests use as unpullable,
 // takes in-place resizes at once, and deletes a pod for good once it is
 // marked for deletion, as a kubelet does when its containers have
-// stopped.
+// stopped (a pod a finalizer keeps is reported Failed, its containers
+// killed).
 package main
 
 import (
@@ -169,6 +170,14 @@ func renewLease(ctx context.Context, client kubernetes.Interface, nodeName strin
 func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, hostIP string, ips *atomic.Uint32) error {
 	pods := client.CoreV1().Pods(pod.Namespace)
 	if pod.DeletionTimestamp != nil {
+		if len(pod.Finalizers) > 0 && pod.Status.Phase != corev1.PodFailed && pod.Status.Phase != corev1.PodSucceeded {
+			// A finalizer keeps the pod: its containers are stopped
+			// (killed: exit 137) and it is reported Failed, as a kubelet
+			// reports a pod it has terminated.
+			if err := terminate(ctx, client, pod); err != nil {
+				return err
+			}
+		}
 		return pods.Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr[int64](0),
 			Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 	}
@@ -223,6 +232,31 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 	p.Status.InitContainerStatuses = status(p.Spec.InitContainers, false)
 	p.Status.ContainerStatuses = status(p.Spec.Containers, true)
 	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	return err
+}
+
+// terminate reports pod's containers killed and the pod Failed and not
+// ready.
+func terminate(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
+	p := pod.DeepCopy()
+	now := metav1.Now()
+	for i := range p.Status.ContainerStatuses {
+		s := &p.Status.ContainerStatuses[i]
+		started := now
+		if s.State.Running != nil {
+			started = s.State.Running.StartedAt
+		}
+		s.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error",
+			StartedAt: started, FinishedAt: now, ContainerID: s.ContainerID}}
+		s.Ready, s.Started = false, ptr(false)
+	}
+	for i, c := range p.Status.Conditions {
+		if c.Type == corev1.ContainersReady || c.Type == corev1.PodReady || c.Type == corev1.PodReadyToStartContainers {
+			p.Status.Conditions[i].Status, p.Status.Conditions[i].LastTransitionTime = corev1.ConditionFalse, now
+		}
+	}
+	p.Status.Phase = corev1.PodFailed
+	_, err := client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	return err
 }
 
