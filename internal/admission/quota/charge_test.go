@@ -171,3 +171,26 @@ func TestDiffer(t *testing.T) {
 		t.Error("a claim whose volume has the class it asks for")
 	}
 }
+
+// TestRequiresResourcesAsKube: kube's pod evaluator Constraints names
+// the missing resources in order, with the regular and init containers
+// lacking each (sorted), and asks nothing of a pod with pod-level
+// resources.
+func TestRequiresResourcesAsKube(t *testing.T) {
+	q := &corev1.ResourceQuota{Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+		corev1.ResourceRequestsMemory: resource.MustParse("1Gi"), corev1.ResourceLimitsCPU: resource.MustParse("1"), corev1.ResourceCPU: resource.MustParse("1")}}}
+	q.Name = "compute"
+	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+	pod := &corev1.Pod{Spec: corev1.PodSpec{
+		Containers:     []corev1.Container{{Name: "web", Resources: corev1.ResourceRequirements{Requests: cpu, Limits: cpu}}, {Name: "side"}},
+		InitContainers: []corev1.Container{{Name: "init", Resources: corev1.ResourceRequirements{Requests: cpu}}}}}
+	create := &admission.Attributes{Operation: admission.Create, Resource: podsRow, Object: pod}
+	want := "failed quota: compute: must specify cpu for: side; limits.cpu for: init,side; requests.memory for: init,side,web"
+	if err := requiresResources(q, create); err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	pod.Spec.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	if err := requiresResources(q, create); err != nil {
+		t.Errorf("a pod with pod-level resources: %v", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"kapi/internal/admission"
 	"kapi/internal/registry"
@@ -286,15 +287,21 @@ func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 	if !ok || (a.Operation != admission.Create && !resize(a) && !movesTerminating(a)) {
 		return nil
 	}
+	// Pod-level resources make the containers' own unneeded (kube 1.34's
+	// PodLevelResources).
+	if resourcehelper.IsPodLevelResourcesSet(pod) {
+		return nil
+	}
 	var missing []string
-	for _, n := range []corev1.ResourceName{corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory, corev1.ResourceRequestsCPU,
-		corev1.ResourceRequestsMemory, corev1.ResourceCPU, corev1.ResourceMemory} {
+	for _, n := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceLimitsCPU, corev1.ResourceLimitsMemory,
+		corev1.ResourceMemory, corev1.ResourceRequestsCPU, corev1.ResourceRequestsMemory} { // (sorted, as kube lists them)
 		if _, ok := q.Spec.Hard[n]; !ok {
 			continue
 		}
 		base, limit := corev1.ResourceName(strings.TrimPrefix(strings.TrimPrefix(string(n), "limits."), "requests.")), strings.HasPrefix(string(n), "limits.")
+		// Regular and init containers, named in order (kube's sets).
 		var lacking []string
-		for _, c := range pod.Spec.Containers {
+		for _, c := range slices.Concat(pod.Spec.Containers, pod.Spec.InitContainers) {
 			l := c.Resources.Requests
 			if limit {
 				l = c.Resources.Limits
@@ -304,6 +311,7 @@ func requiresResources(q *corev1.ResourceQuota, a *admission.Attributes) error {
 			}
 		}
 		if len(lacking) > 0 {
+			slices.Sort(lacking)
 			missing = append(missing, fmt.Sprintf("%s for: %s", n, strings.Join(lacking, ",")))
 		}
 	}

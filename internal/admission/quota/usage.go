@@ -31,8 +31,10 @@ func usage(r *registry.Resource, obj runtime.Object) corev1.ResourceList {
 	out[corev1.ResourceName(count)] = one
 	switch o := obj.(type) {
 	case *corev1.Pod:
+		// As kube's PodUsageFunc: a pod that has ended still counts in
+		// count/pods (every pod stored), in nothing else.
 		if terminal(o) {
-			return corev1.ResourceList{}
+			return out
 		}
 		out[corev1.ResourcePods] = one
 		podUsage(o, out)

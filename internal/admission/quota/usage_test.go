@@ -54,3 +54,19 @@ func TestClaimStorageUsage(t *testing.T) {
 		t.Errorf("a request of 1500m bytes: requests.storage %s, want 2", q.String())
 	}
 }
+
+// TestTerminalPodUsage: a pod that has ended counts in count/pods only,
+// as kube's PodUsageFunc.
+func TestTerminalPodUsage(t *testing.T) {
+	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: cpu}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodSucceeded}}
+	got := usage(podsRow, pod)
+	if len(got) != 1 || got["count/pods"] != resource.MustParse("1") {
+		t.Errorf("a succeeded pod uses %v, want count/pods 1 alone", got)
+	}
+	pod.Status.Phase = corev1.PodRunning
+	if got := usage(podsRow, pod); got[corev1.ResourcePods] != resource.MustParse("1") || got[corev1.ResourceRequestsCPU] != resource.MustParse("1") {
+		t.Errorf("a running pod uses %v", got)
+	}
+}
