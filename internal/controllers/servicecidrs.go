@@ -17,6 +17,8 @@ import (
 	networkingv1apply "k8s.io/client-go/applyconfigurations/networking/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
+
+	"kapi/internal/registry/core/allocation"
 )
 
 // ServiceCIDRs is kube-controller-manager's service-cidr-controller
@@ -231,7 +233,7 @@ func containingPrefix(cidrs *Informer, p netip.Prefix) []string {
 // containingAddress names the ServiceCIDRs with a CIDR that holds ip as
 // an address it could hand out (kube's servicecidr.ContainsAddress).
 func containingAddress(cidrs *Informer, ip netip.Addr) []string {
-	return serviceCIDRsWhere(cidrs, func(q netip.Prefix) bool { return prefixContainsIP(q, ip) })
+	return serviceCIDRsWhere(cidrs, func(q netip.Prefix) bool { return allocation.PrefixContainsIP(q, ip) })
 }
 
 // serviceCIDRsWhere names the ServiceCIDRs with a CIDR that match
@@ -248,21 +250,4 @@ func serviceCIDRsWhere(cidrs *Informer, match func(netip.Prefix) bool) []string 
 		}
 	}
 	return out
-}
-
-// prefixContainsIP is kube's servicecidr.PrefixContainsIP: ip is in p and
-// is neither its network address nor, for IPv4, its broadcast address.
-func prefixContainsIP(p netip.Prefix, ip netip.Addr) bool {
-	p = p.Masked()
-	if !p.Contains(ip) || ip == p.Addr() {
-		return false
-	}
-	if ip.Is4() {
-		last := p.Addr().As4()
-		for i := p.Bits(); i < 32; i++ {
-			last[i/8] |= 1 << (7 - i%8)
-		}
-		return ip != netip.AddrFrom4(last)
-	}
-	return true
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core/allocation"
 )
 
 // fixedSource is a store whose objects never change.
@@ -85,13 +86,13 @@ func TestCanDeleteCIDR(t *testing.T) {
 func TestPrefixContainsIP(t *testing.T) {
 	p := netip.MustParsePrefix("203.0.113.0/28")
 	for ip, want := range map[string]bool{"203.0.113.0": false, "203.0.113.1": true, "203.0.113.14": true, "203.0.113.15": false, "203.0.113.16": false} {
-		if got := prefixContainsIP(p, netip.MustParseAddr(ip)); got != want {
+		if got := allocation.PrefixContainsIP(p, netip.MustParseAddr(ip)); got != want {
 			t.Errorf("%s: %v, want %v", ip, got, want)
 		}
 	}
 	v6 := netip.MustParsePrefix("2001:db8::/120")
 	for ip, want := range map[string]bool{"2001:db8::": false, "2001:db8::ff": true, "2001:db8::100": false} {
-		if got := prefixContainsIP(v6, netip.MustParseAddr(ip)); got != want {
+		if got := allocation.PrefixContainsIP(v6, netip.MustParseAddr(ip)); got != want {
 			t.Errorf("%s: %v, want %v", ip, got, want)
 		}
 	}

@@ -91,9 +91,10 @@ func TestClusterIPsRange(t *testing.T) {
 		if a.First().String() != c.first || a.Size() != c.size {
 			t.Errorf("%s: first %s size %d, want %s %d", c.cidr, a.First(), a.Size(), c.first, c.size)
 		}
-		last := a.at(a.Size() - 1)
-		if n, ok := a.offset(last); !ok || n != a.Size()-1 {
-			t.Errorf("%s: offset of the last address %s = %d %v", c.cidr, last, n, ok)
+		// The last usable address is the range's, the one after it not.
+		last, after := a.at(a.Size()-1), a.at(a.Size())
+		if !PrefixContainsIP(a.CIDR(), last) || PrefixContainsIP(a.CIDR(), after) {
+			t.Errorf("%s: the last usable address %s, the one after it %s", c.cidr, last, after)
 		}
 	}
 	if _, err := NewClusterIPs("10.0.0.0/31", nil); err == nil {

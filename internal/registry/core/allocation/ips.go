@@ -133,13 +133,15 @@ func (a *ClusterIPs) First() netip.Addr { return a.first }
 // Size is the number of usable addresses of --service-cluster-ip-range.
 func (a *ClusterIPs) Size() uint64 { return a.size }
 
-// contains: ip is a usable address of the range, kube's
-// servicecidr.PrefixContainsIP (and the allocator's range check).
-func (r ipRange) contains(ip netip.Addr) bool {
-	if !r.cidr.Contains(ip) || ip == r.cidr.Addr() {
+// PrefixContainsIP is kube's servicecidr.PrefixContainsIP (and its
+// allocator's range check): ip is in p and is neither its network address
+// nor, for IPv4, its broadcast address.
+func PrefixContainsIP(p netip.Prefix, ip netip.Addr) bool {
+	p = p.Masked()
+	if !p.Contains(ip) || ip == p.Addr() {
 		return false
 	}
-	return !ip.Is4() || ip != broadcast(r.cidr)
+	return !ip.Is4() || ip != broadcast(p)
 }
 
 // broadcast is the last address of p.
@@ -150,18 +152,6 @@ func broadcast(p netip.Prefix) netip.Addr {
 	}
 	ip, _ := netip.AddrFromSlice(b)
 	return ip
-}
-
-// offset is the index of ip in the usable addresses, or false.
-func (r ipRange) offset(ip netip.Addr) (uint64, bool) {
-	if !r.cidr.Contains(ip) {
-		return 0, false
-	}
-	d := new(big.Int).Sub(new(big.Int).SetBytes(ip.AsSlice()), new(big.Int).SetBytes(r.first.AsSlice()))
-	if d.Sign() < 0 || !d.IsUint64() || d.Uint64() >= r.size {
-		return 0, false
-	}
-	return d.Uint64(), true
 }
 
 // at is the usable address at offset n.
@@ -239,7 +229,7 @@ func (a *ClusterIPs) Allocate(ctx context.Context, ip netip.Addr, owner Owner, d
 			return err
 		}
 		for _, r := range ranges {
-			if r.contains(ip) {
+			if PrefixContainsIP(r.cidr, ip) {
 				return a.create(ctx, ip, owner, dryRun)
 			}
 		}
