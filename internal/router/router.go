@@ -61,7 +61,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/apis/", api)
 	mux.HandleFunc("/version", get(serveVersion))
 	mux.HandleFunc("/version/", get(serveVersion))
-	for _, name := range []string{"healthz", "livez", "readyz"} {
+	for _, name := range healthEndpoints {
 		h := get(cfg.Health.handler(name))
 		mux.HandleFunc("/"+name, h)
 		mux.HandleFunc("/"+name+"/", h)
