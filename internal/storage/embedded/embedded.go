@@ -11,18 +11,24 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
-	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.etcd.io/etcd/server/v3/etcdserver"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc"
+	"go.etcd.io/etcd/server/v3/proxy/grpcproxy/adapter"
+	"google.golang.org/grpc"
 )
 
 // Etcd is a running embedded etcd.
 type Etcd struct {
-	etcd   *embed.Etcd
-	Client *clientv3.Client
+	etcd    *embed.Etcd
+	watches *watches
+	Client  *clientv3.Client
 	// ClientURL is where etcdctl can reach it.
 	ClientURL string
 }
@@ -79,6 +85,11 @@ func StartWith(ctx context.Context, dir string, opts Options) (*Etcd, error) {
 	cfg.ElectionMs = 25
 	cfg.WatchProgressNotifyInterval = 5 * time.Second
 	cfg.MaxRequestBytes = 2 * 1024 * 1024
+	// etcd's Close stops its gRPC server and then closes its database;
+	// without this, gRPC's Stop does not wait for a watch stream's
+	// handler, whose send loop may still read a previous value from the
+	// closed database (a fault that ends the process: etcd-io/etcd#17223).
+	cfg.GRPCAdditionalServerOptions = []grpc.ServerOption{grpc.WaitForHandlers(true)}
 	if opts.ForTests {
 		cfg.UnsafeNoFsync = true
 		cfg.SnapshotCount = 1000
@@ -127,13 +138,98 @@ func StartWith(ctx context.Context, dir string, opts Options) (*Etcd, error) {
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd in %s did not become ready in 60s", dir)
 	}
-	return &Etcd{etcd: e, Client: v3client.New(e.Server), ClientURL: client.String()}, nil
+	w := &watches{WatchServer: v3rpc.NewWatchServer(e.Server)}
+	return &Etcd{etcd: e, watches: w, Client: inProcessClient(e.Server, w), ClientURL: client.String()}, nil
 }
 
-// Close stops etcd, after its client.
+// Close stops etcd, after its client and the watch streams the client
+// had open.
 func (e *Etcd) Close() {
 	e.Client.Close()
+	e.watches.drain(10 * time.Second)
 	e.etcd.Close()
+}
+
+// inProcessClient is etcd's v3client.New (a client that calls the server's
+// functions rather than going through a socket) with the watch server
+// given, so that Close can wait for its streams.
+func inProcessClient(s *etcdserver.EtcdServer, w pb.WatchServer) *clientv3.Client {
+	c := clientv3.NewCtxClient(context.Background(), clientv3.WithZapLogger(s.Logger()))
+	c.KV = clientv3.NewKVFromKVClient(adapter.KvServerToKvClient(v3rpc.NewQuotaKVServer(s)), c)
+	c.Lease = clientv3.NewLeaseFromLeaseClient(adapter.LeaseServerToLeaseClient(v3rpc.NewQuotaLeaseServer(s)), c, time.Second)
+	c.Watcher = blankWatcher{clientv3.NewWatchFromWatchClient(adapter.WatchServerToWatchClient(w), c)}
+	c.Maintenance = clientv3.NewMaintenanceFromMaintenanceClient(adapter.MaintenanceServerToMaintenanceClient(v3rpc.NewMaintenanceServer(s, nil)), c)
+	c.Cluster = clientv3.NewClusterFromClusterClient(adapter.ClusterServerToClusterClient(v3rpc.NewClusterServer(s)), c)
+	c.Auth = clientv3.NewAuthFromAuthClient(adapter.AuthServerToAuthClient(v3rpc.NewAuthServer(s)), c)
+	return c
+}
+
+// blankWatcher hides the watch's context values from etcd's tracing, as
+// v3client's watchWrapper does (they race otherwise).
+type blankWatcher struct{ clientv3.Watcher }
+
+type blankContext struct{ context.Context }
+
+func (blankContext) String() string { return "(blankCtx)" }
+
+func (w blankWatcher) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
+	return w.Watcher.Watch(blankContext{ctx}, key, opts...)
+}
+
+// watches is etcd's watch server, counting the streams it serves. The
+// in-process client's streams are not gRPC streams, so etcd's Close does
+// not end them or wait for them: a stream's send loop still reading a
+// previous value after the database closed faulted in bbolt and ended
+// the process. Close waits for them to end (the client's Close cancels
+// them) before it stops etcd.
+type watches struct {
+	pb.WatchServer
+	mu      sync.Mutex
+	serving int
+	closing bool
+	idle    chan struct{} // closed when the last stream ends, once closing
+}
+
+func (w *watches) Watch(stream pb.Watch_WatchServer) error {
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return context.Canceled
+	}
+	w.serving++
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.serving--
+		if w.serving == 0 && w.idle != nil {
+			close(w.idle)
+			w.idle = nil
+		}
+		w.mu.Unlock()
+	}()
+	return w.WatchServer.Watch(stream)
+}
+
+// drain refuses new streams and waits up to limit for the open ones to
+// end; false when some did not.
+func (w *watches) drain(limit time.Duration) bool {
+	w.mu.Lock()
+	w.closing = true
+	if w.serving == 0 {
+		w.mu.Unlock()
+		return true
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	idle := w.idle
+	w.mu.Unlock()
+	select {
+	case <-idle:
+		return true
+	case <-time.After(limit):
+		return false
+	}
 }
 
 // freeURL returns an http URL on a loopback port that was free just now
