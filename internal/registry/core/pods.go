@@ -17,8 +17,8 @@ import (
 
 // podHooks: a new pod is defaulted as kube-apiserver defaults it and starts
 // Pending with its QoS class; its spec is validated, and after creation
-// only the images, the active deadline, added tolerations and the grace
-// period may change.
+// only the images, the active deadline and added tolerations may change
+// (and a negative grace period stored before it was defaulted, to 1).
 var podHooks = &registry.Hooks{
 	Default: func(obj runtime.Object) {
 		pod := obj.(*corev1.Pod)
@@ -142,7 +142,11 @@ func validatePodSpecUpdate(spec, old *corev1.PodSpec) field.ErrorList {
 		mutated.InitContainers[i].Image = spec.InitContainers[i].Image
 	}
 	mutated.ActiveDeadlineSeconds = spec.ActiveDeadlineSeconds
-	mutated.TerminationGracePeriodSeconds = spec.TerminationGracePeriodSeconds
+	// A grace period stored negative (before kube, and kapi, made it 1
+	// on create) may become 1, and change no other way.
+	if g, was := spec.TerminationGracePeriodSeconds, old.TerminationGracePeriodSeconds; g != nil && *g == 1 && was != nil && *was < 0 {
+		mutated.TerminationGracePeriodSeconds = g
+	}
 	if len(spec.Tolerations) >= len(old.Tolerations) && equality.Semantic.DeepEqual(spec.Tolerations[:len(old.Tolerations)], old.Tolerations) {
 		mutated.Tolerations = spec.Tolerations
 	}

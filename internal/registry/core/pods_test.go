@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 // TestServiceAccountAlias: spec.serviceAccount is taken when
@@ -153,5 +154,39 @@ func TestEphemeralContainers(t *testing.T) {
 	}
 	if got := write(eph("d"), eph("e")); got != "" {
 		t.Errorf("another added: %q", got)
+	}
+}
+
+// TestNegativeGracePeriod: a pod's negative terminationGracePeriodSeconds
+// is stored as 1 (SetDefaults_Pod; a template keeps it), and the grace
+// period of a stored pod never changes, except that one stored negative
+// (before this default) may become 1, as kube's ValidatePodUpdate.
+func TestNegativeGracePeriod(t *testing.T) {
+	grace := func(g int64) func(*corev1.Pod) {
+		return func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = &g }
+	}
+	p := pod(grace(-1))
+	podHooks.PrepareCreate(p)
+	if g := p.Spec.TerminationGracePeriodSeconds; g == nil || *g != 1 {
+		t.Fatalf("created with -1: terminationGracePeriodSeconds %v, want 1", g)
+	}
+	s := corev1.PodSpec{TerminationGracePeriodSeconds: ptr.To(int64(-1))}
+	DefaultPodSpec(&s)
+	if *s.TerminationGracePeriodSeconds != -1 {
+		t.Errorf("template: terminationGracePeriodSeconds %d, want -1 kept", *s.TerminationGracePeriodSeconds)
+	}
+	for _, c := range []struct {
+		old, new int64
+		ok       bool
+	}{{30, 30, true}, {30, 60, false}, {30, 1, false}, {-1, -1, true}, {-1, 1, true}, {-1, 5, false}, {-5, 0, false}} {
+		old := pod(nil)
+		podHooks.PrepareCreate(old)
+		old.Spec.TerminationGracePeriodSeconds = ptr.To(c.old) // as stored, maybe before the default
+		obj := old.DeepCopy()
+		obj.Spec.TerminationGracePeriodSeconds = ptr.To(c.new)
+		errs := update(podHooks, obj, old)
+		if ok := len(errs) == 0; ok != c.ok {
+			t.Errorf("stored %d, updated to %d: errors %v, want allowed %v", c.old, c.new, errs, c.ok)
+		}
 	}
 }

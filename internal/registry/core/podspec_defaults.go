@@ -79,11 +79,15 @@ func nodeSpecAliases(s *corev1.NodeSpec) {
 }
 
 // defaultPod adds what only a Pod (not a template) gets (SetDefaults_Pod):
-// requests copied from limits, enableServiceLinks, and host ports equal to
-// container ports on the host network.
+// a negative grace period made 1, requests copied from limits,
+// enableServiceLinks, and host ports equal to container ports on the host
+// network.
 func defaultPod(pod *corev1.Pod) {
-	DefaultPodSpec(&pod.Spec)
 	s := &pod.Spec
+	if g := s.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		s.TerminationGracePeriodSeconds = ptr.To[int64](1)
+	}
+	DefaultPodSpec(s)
 	// Not a default but kube's conversion of v1 (Convert_v1_PodSpec_To_core_PodSpec
 	// and back): serviceAccount is the old name of serviceAccountName,
 	// taken when serviceAccountName is empty, and written out as it. A
