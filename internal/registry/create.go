@@ -148,6 +148,9 @@ func (st *Store) validateCreate(ctx context.Context, obj runtime.Object, m metav
 	if h := st.R.Hooks; h != nil && h.Validate != nil {
 		errs = append(errs, h.Validate(obj, nil)...)
 	}
+	if h := st.R.Hooks; len(errs) == 0 && h != nil && h.Authorize != nil {
+		errs = h.Authorize(ctx, obj, nil)
+	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(st.R.GVK().GroupKind(), m.GetName(), errs)
 	}

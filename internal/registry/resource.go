@@ -178,6 +178,14 @@ type Hooks struct {
 	// Validate checks a new object (create) or the result of an update
 	// (old is then the stored object).
 	Validate func(obj, old runtime.Object) field.ErrorList
+	// Authorize checks, once a write of the object itself is valid,
+	// what depends on who asks or on other objects: kube's strategies
+	// that ask the authorizer or read another object (a ResourceClaim
+	// asking for admin access needs its namespace's label). ctx carries
+	// the request's user and info. Its errors are the write's 422, as
+	// kube's strategy gives them. Subresource.Authorize is the same for
+	// writes through a subresource.
+	Authorize func(ctx context.Context, obj, old runtime.Object) field.ErrorList
 	// Warnings are what a client is told of a valid new object (create)
 	// or update result (old is then the stored object): deprecated fields
 	// and likely mistakes that validation lets through, as kube-apiserver's

@@ -270,6 +270,8 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	}
 	if len(errs) == 0 && sub != nil && sub.Authorize != nil {
 		errs = sub.Authorize(ctx, obj, old)
+	} else if h := st.R.Hooks; len(errs) == 0 && sub == nil && h != nil && h.Authorize != nil {
+		errs = h.Authorize(ctx, obj, old)
 	}
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
