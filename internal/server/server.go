@@ -15,6 +15,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	"k8s.io/klog/v2"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
@@ -30,6 +31,7 @@ import (
 	"kapi/internal/registry/certificates"
 	"kapi/internal/registry/core"
 	"kapi/internal/registry/discovery"
+	"kapi/internal/registry/resource"
 	"kapi/internal/request"
 	"kapi/internal/router"
 	"kapi/internal/router/openapi"
@@ -255,6 +257,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return admission.AuthorizedForSigner(ctx, az.authorizer, u, "sign", signer)
 		}))
 	})
+	// ResourceClaims' admin access and their status's synthetic
+	// subresources, as kube's strategies check them.
+	namespaces := findStore(stores, "", "v1", "namespaces")
+	draChecks := resource.Checks{Authorizer: az.authorizer, Namespace: func(ctx context.Context, name string) (*corev1.Namespace, error) {
+		obj, err := namespaces.Get(ctx, "", name, nil)
+		if err != nil {
+			return nil, err
+		}
+		return obj.(*corev1.Namespace), nil
+	}}
+	replaceRow(stores, "resource.k8s.io", "resourceclaims", draChecks.Claims)
+	replaceRow(stores, "resource.k8s.io", "resourceclaimtemplates", draChecks.ClaimTemplates)
 	for _, r := range append(append(an.rows, az.rows...), builtin.Typed(core.LegacyBindings(pods))...) {
 		stores = append(stores, registry.NewStore(r, nil))
 	}

@@ -9,7 +9,9 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	"kapi/internal/registry"
 )
@@ -37,9 +39,54 @@ func Resources() []*registry.Resource {
 // labels, annotations, finalizers and owners, and validate the status
 // (ValidateResourceClaimStatusUpdate, ValidateDeviceTaintRuleStatusUpdate).
 var (
-	claimStatus     = statusValidatedBy(validateClaimStatus)
+	claimStatus     = withPrepare(statusValidatedBy(validateClaimStatus), dropDeallocatedDevices)
 	taintRuleStatus = statusValidatedBy(validateTaintRuleStatus)
 )
+
+func withPrepare(s *registry.Subresource, prepare func(obj, old runtime.Object)) *registry.Subresource {
+	s.PrepareForUpdate = prepare
+	return s
+}
+
+// dropDeallocatedDevices is kube's dropDeallocatedStatusDevices: a status
+// write that takes a device out of the allocation drops that device's
+// status too.
+func dropDeallocatedDevices(obj, old runtime.Object) {
+	c, o := obj.(*resourcev1.ResourceClaim), old.(*resourcev1.ResourceClaim)
+	type device struct{ driver, pool, device, share string }
+	id := func(driver, pool, name string, share *types.UID) device {
+		d := device{driver, pool, name, ""}
+		if share != nil {
+			d.share = string(*share)
+		}
+		return d
+	}
+	gone := map[device]bool{}
+	if o.Status.Allocation != nil {
+		for _, r := range o.Status.Allocation.Devices.Results {
+			gone[id(r.Driver, r.Pool, r.Device, r.ShareID)] = true
+		}
+	}
+	if c.Status.Allocation != nil {
+		for _, r := range c.Status.Allocation.Devices.Results {
+			delete(gone, id(r.Driver, r.Pool, r.Device, r.ShareID))
+		}
+	}
+	kept := c.Status.Devices[:0]
+	for _, d := range c.Status.Devices {
+		var share *types.UID
+		if d.ShareID != nil {
+			share = ptr.To(types.UID(*d.ShareID))
+		}
+		if !gone[id(d.Driver, d.Pool, d.Device, share)] {
+			kept = append(kept, d)
+		}
+	}
+	c.Status.Devices = kept
+	if len(kept) == 0 {
+		c.Status.Devices = nil
+	}
+}
 
 func statusValidatedBy(v func(obj, old runtime.Object) field.ErrorList) *registry.Subresource {
 	s := registry.StatusSubresource(registry.StatusMetadataResets...)
