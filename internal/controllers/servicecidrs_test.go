@@ -97,3 +97,20 @@ func TestPrefixContainsIP(t *testing.T) {
 		}
 	}
 }
+
+// TestRepairInServiceCIDR: the cluster IP repair counts as in range only
+// an address a ServiceCIDR could hand out, as kube's isIPOutOfRange: the
+// network address and an IPv4 broadcast address are out of range (an IPv6
+// range's last address is not a broadcast address).
+func TestRepairInServiceCIDR(t *testing.T) {
+	cidrs := fixedInformer(t, &networkingv1.ServiceCIDRList{}, cidrObject("kubernetes", "10.96.0.0/24", "fd00::/120"))
+	r := &ipRepairPass{cidrs: cidrs}
+	for ip, want := range map[string]bool{
+		"10.96.0.1": true, "10.96.0.254": true, "10.96.0.0": false, "10.96.0.255": false, "10.97.0.1": false,
+		"fd00::1": true, "fd00::ff": true, "fd00::": false, "fd00::100": false,
+	} {
+		if got := r.inServiceCIDR(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("%s: in range %v, want %v", ip, got, want)
+		}
+	}
+}

@@ -286,16 +286,11 @@ func (r *ipRepairPass) holds(ctx context.Context, svc *corev1.Service, ip string
 	return live.UID == svc.UID && slices.Contains(live.Spec.ClusterIPs, ip), nil
 }
 
-// inServiceCIDR: ip is within one of the ServiceCIDRs.
+// inServiceCIDR: ip is an address one of the ServiceCIDRs could hand
+// out, neither a network address nor an IPv4 broadcast address (kube's
+// isIPOutOfRange, servicecidr.ContainsIP).
 func (r *ipRepairPass) inServiceCIDR(ip netip.Addr) bool {
-	for _, obj := range r.cidrs.List("") {
-		for _, cidr := range obj.(*networkingv1.ServiceCIDR).Spec.CIDRs {
-			if p, err := netip.ParsePrefix(cidr); err == nil && p.Contains(ip) {
-				return true
-			}
-		}
-	}
-	return false
+	return len(containingAddress(r.cidrs, ip)) > 0
 }
 
 // newIPAddress is the IPAddress the allocator makes for svc's ip.
