@@ -147,11 +147,32 @@ func validatePodSpecUpdate(spec, old *corev1.PodSpec) field.ErrorList {
 	if g, was := spec.TerminationGracePeriodSeconds, old.TerminationGracePeriodSeconds; g != nil && *g == 1 && was != nil && *was < 0 {
 		mutated.TerminationGracePeriodSeconds = g
 	}
-	if len(spec.Tolerations) >= len(old.Tolerations) && equality.Semantic.DeepEqual(spec.Tolerations[:len(old.Tolerations)], old.Tolerations) {
-		mutated.Tolerations = spec.Tolerations
-	}
+	errs := onlyAddedTolerations(spec.Tolerations, old.Tolerations)
+	mutated.Tolerations = spec.Tolerations
 	if !equality.Semantic.DeepEqual(mutated, spec) {
-		return field.ErrorList{field.Forbidden(field.NewPath("spec"), podUpdateForbidden)}
+		errs = append(errs, field.Forbidden(field.NewPath("spec"), podUpdateForbidden))
+	}
+	return errs
+}
+
+// onlyAddedTolerations is kube's validateOnlyAddedTolerations: every
+// stored toleration is still there, in any place, its tolerationSeconds
+// alone changed at most (admission adds the node not-ready and
+// unreachable tolerations again at the end of an update that leaves them
+// out).
+func onlyAddedTolerations(tolerations, old []corev1.Toleration) field.ErrorList {
+	for _, o := range old {
+		found := false
+		for _, t := range tolerations {
+			o.TolerationSeconds = t.TolerationSeconds
+			if equality.Semantic.DeepEqual(o, t) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return field.ErrorList{field.Forbidden(field.NewPath("spec", "tolerations"), "existing toleration can not be modified except its tolerationSeconds")}
+		}
 	}
 	return nil
 }

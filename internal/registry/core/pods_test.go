@@ -190,3 +190,41 @@ func TestNegativeGracePeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestPodUpdateTolerations: an update keeps every stored toleration, in
+// any order (admission adds the node not-ready and unreachable ones
+// again at the end when an update leaves them out), changing at most its
+// tolerationSeconds; it may add others. kube's
+// validateOnlyAddedTolerations, with its message.
+func TestPodUpdateTolerations(t *testing.T) {
+	notReady := corev1.Toleration{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)}
+	gpu := corev1.Toleration{Key: "gpu", Operator: corev1.TolerationOpEqual, Value: "yes", Effect: corev1.TaintEffectNoSchedule}
+	added := corev1.Toleration{Key: "foo", Operator: corev1.TolerationOpEqual, Value: "bar", Effect: corev1.TaintEffectNoSchedule}
+	longer := notReady
+	longer.TolerationSeconds = ptr.To[int64](600)
+	otherValue := gpu
+	otherValue.Value = "no"
+	for _, c := range []struct {
+		name string
+		new  []corev1.Toleration
+		want string
+	}{
+		{"one added first", []corev1.Toleration{added, gpu, notReady}, ""},
+		{"reordered", []corev1.Toleration{notReady, gpu}, ""},
+		{"tolerationSeconds changed", []corev1.Toleration{gpu, longer}, ""},
+		{"one removed", []corev1.Toleration{gpu}, "existing toleration can not be modified except its tolerationSeconds"},
+		{"a value changed", []corev1.Toleration{otherValue, notReady}, "existing toleration can not be modified except its tolerationSeconds"},
+	} {
+		old := pod(func(p *corev1.Pod) { p.Spec.Tolerations = []corev1.Toleration{gpu, notReady} })
+		podHooks.PrepareCreate(old)
+		obj := old.DeepCopy()
+		obj.Spec.Tolerations = c.new
+		errs := update(podHooks, obj, old)
+		switch {
+		case c.want == "" && len(errs) > 0:
+			t.Errorf("%s: %v", c.name, errs)
+		case c.want != "" && (len(errs) == 0 || errs[0].Field != "spec.tolerations" || errs[0].Detail != c.want):
+			t.Errorf("%s: errors %v, want spec.tolerations: %s", c.name, errs, c.want)
+		}
+	}
+}

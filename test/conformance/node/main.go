@@ -205,7 +205,7 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 		if t == corev1.ContainersReady || t == corev1.PodReady {
 			st = ready
 		}
-		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: t, Status: st, LastTransitionTime: now})
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: t, Status: st, LastTransitionTime: now, ObservedGeneration: p.Generation})
 	}
 	status := func(cs []corev1.Container, running bool) []corev1.ContainerStatus {
 		var out []corev1.ContainerStatus
@@ -231,6 +231,7 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 	}
 	p.Status.InitContainerStatuses = status(p.Spec.InitContainers, false)
 	p.Status.ContainerStatuses = status(p.Spec.Containers, true)
+	p.Status.ObservedGeneration = p.Generation
 	_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
 	return err
 }
@@ -262,10 +263,18 @@ func terminate(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod
 
 // resize reports a resized pod's new resources as its containers', as a
 // kubelet that resizes at once (a running container's status carries
-// its resources: the API server then takes in-place resizes).
+// its resources: the API server then takes in-place resizes), and
+// ephemeral containers added since (kubectl debug) running.
 func resize(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
 	p := pod.DeepCopy()
 	changed := false
+	for _, c := range p.Spec.EphemeralContainers[min(len(p.Status.EphemeralContainerStatuses), len(p.Spec.EphemeralContainers)):] {
+		p.Status.EphemeralContainerStatuses = append(p.Status.EphemeralContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, ImageID: "docker-pullable://" + c.Image, Started: ptr(true),
+			ContainerID: fmt.Sprintf("containerd://%s-debug-%s", p.UID, c.Name),
+			State:       corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}})
+		changed = true
+	}
 	for i := range p.Status.ContainerStatuses {
 		s := &p.Status.ContainerStatuses[i]
 		if s.State.Running == nil || i >= len(p.Spec.Containers) || s.Name != p.Spec.Containers[i].Name {
