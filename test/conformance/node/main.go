@@ -163,7 +163,7 @@ func renewLease(ctx context.Context, client kubernetes.Interface, nodeName strin
 	}
 }
 
-// syncPod deletes a pod marked for deletion, and reports a new pod
+// syncPod deletes a pod marked for deletion (a second later), and reports a new pod
 // Running with every container started and ready, or, when a container's
 // image cannot be pulled, Pending with that container waiting in
 // ErrImagePull.
@@ -178,8 +178,17 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 				return err
 			}
 		}
-		return pods.Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr[int64](0),
-			Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+		// A kubelet stops the containers first: the pod goes a moment
+		// after its graceful deletion began, not at once (kube's specs
+		// read it in between).
+		time.AfterFunc(time.Second, func() {
+			err := pods.Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr[int64](0),
+				Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+			if err != nil && ctx.Err() == nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				fmt.Fprintln(os.Stderr, "deleting pod:", err)
+			}
+		})
+		return nil
 	}
 	if pod.Status.StartTime != nil {
 		return resize(ctx, client, pod)
@@ -263,8 +272,9 @@ func terminate(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod
 
 // resize reports a resized pod's new resources as its containers', as a
 // kubelet that resizes at once (a running container's status carries
-// its resources: the API server then takes in-place resizes), and
-// ephemeral containers added since (kubectl debug) running.
+// its resources: the API server then takes in-place resizes),
+// ephemeral containers added since (kubectl debug) running, and the
+// generation it has seen (status.observedGeneration).
 func resize(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
 	p := pod.DeepCopy()
 	changed := false
@@ -285,12 +295,13 @@ func resize(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) e
 			s.Resources, s.AllocatedResources, changed = want.DeepCopy(), want.Requests.DeepCopy(), true
 		}
 	}
-	if !changed {
+	if !changed && p.Status.ObservedGeneration == p.Generation {
 		return nil
 	}
 	var conds []corev1.PodCondition
 	for _, c := range p.Status.Conditions {
 		if c.Type != corev1.PodResizePending && c.Type != corev1.PodResizeInProgress {
+			c.ObservedGeneration = p.Generation
 			conds = append(conds, c)
 		}
 	}
