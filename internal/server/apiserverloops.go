@@ -20,8 +20,8 @@ import (
 // kube-system/extension-apiserver-authentication; on one
 // replica at a time (with --leader-elect, the holder of the Lease
 // kube-system/kapi-service-repair) the repair of Services' cluster IPs
-// and node ports. They act as system:apiserver. Their informers are
-// returned.
+// and node ports. They act as system:apiserver. The informers of those
+// every replica runs are returned.
 func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback, leases *endpointLeases) ([]func(context.Context), *controllers.Informers) {
 	env := &controllers.Env{
 		Catalogue:     cat,
@@ -31,9 +31,13 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 	}
 	client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
 	configMaps := env.Informers.For(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"})
+	// The repair, elected, has informers of its own (not in the
+	// informer-sync check).
+	repairEnv := *env
+	repairEnv.Informers = controllers.NewInformers(ctx, cat)
 	repair := &controllers.Manager{Enabled: []string{"*"}, Loops: []controllers.Loop{
 		{Name: "ipallocator-repair-controller", Run: func(ctx context.Context) {
-			controllers.NewClusterIPRepair(env, cfg.ServiceRepairInterval).Run(ctx)
+			controllers.NewClusterIPRepair(&repairEnv, cfg.ServiceRepairInterval).Run(ctx)
 		}},
 		{Name: "portallocator-repair-controller", Run: func(ctx context.Context) {
 			ports, err := nodePorts(cfg, s.etcd.client, s.enc)
@@ -41,7 +45,7 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 				klog.ErrorS(err, "portallocator-repair-controller")
 				return
 			}
-			controllers.NewNodePortRepair(env, ports, cfg.ServiceRepairInterval).Run(ctx)
+			controllers.NewNodePortRepair(&repairEnv, ports, cfg.ServiceRepairInterval).Run(ctx)
 		}},
 	}}
 	if cfg.LeaderElect {

@@ -78,9 +78,8 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 func ControllerNames() []string { return controllers.Names(controllerLoops(nil, nil, nil)) }
 
 // runControllerLoops starts the loops the configuration turns on, on this
-// replica or, with --leader-elect, on the replica that holds the lease;
-// their informers are returned.
-func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback) (*controllers.Informers, error) {
+// replica or, with --leader-elect, on the replica that holds the lease.
+func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *registry.Catalogue, lb *loopback) error {
 	env := &controllers.Env{
 		Catalogue: cat,
 		Informers: controllers.NewInformers(ctx, cat),
@@ -101,11 +100,11 @@ func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *regist
 		}
 		client, err := kubernetes.NewForConfig(lb.Config(APIServerUser))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m.Election = &controllers.LeaderElection{Client: client, Namespace: le.ResourceNamespace, Name: le.ResourceName,
 			LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod}
 	}
 	s.runNow(ctx, m.Run)
-	return env.Informers, nil
+	return nil
 }

@@ -389,8 +389,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.runNow(ctrlCtx, f)
 	}
 	hooks.aggregator()
-	informers, err := s.runControllerLoops(ctrlCtx, cfg, cat, lb)
-	if err != nil {
+	if err := s.runControllerLoops(ctrlCtx, cfg, cat, lb); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -399,10 +398,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.runNow(ctrlCtx, f)
 	}
 	hooks.apiserverLoops()
-	// kube's readyz "informer-sync": the loops' informers have their
-	// first lists.
+	// kube's readyz "informer-sync": the informers of the loops every
+	// replica runs (kube-apiserver's own) have their first lists. Those
+	// of the leader-elected loops (kube-controller-manager's, and the
+	// Service repair) do not count: they start when a replica becomes
+	// leader, which must not make it unready for a moment.
 	informersSynced := func(context.Context) error {
-		if waiting := append(informers.NotSynced(), apiserverInformers.NotSynced()...); len(waiting) > 0 {
+		if waiting := apiserverInformers.NotSynced(); len(waiting) > 0 {
 			return fmt.Errorf("%d informers not started yet: %v", len(waiting), waiting)
 		}
 		return nil
