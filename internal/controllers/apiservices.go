@@ -78,7 +78,7 @@ func (c *APIServices) Completion(ctx context.Context) error {
 		have[storage.Unwrap(o).(*apiregistrationv1.APIService).Name] = true
 	}
 	var missing []string
-	for name := range desiredAPIServices(c.Catalogue.Snapshot()) {
+	for name := range DesiredAPIServices(c.Catalogue.Snapshot()) {
 		if !have[name] {
 			missing = append(missing, name)
 		}
@@ -94,7 +94,7 @@ func (c *APIServices) Completion(ctx context.Context) error {
 // group-versions are registered at start (an administrator's later
 // change stays, as kube's "onstart"), custom ones kept in line always.
 func (c *APIServices) sync(ctx context.Context, inf *Informer, onStart bool) {
-	want := desiredAPIServices(c.Catalogue.Snapshot())
+	want := DesiredAPIServices(c.Catalogue.Snapshot())
 	api := c.Client.ApiregistrationV1().APIServices()
 	var missing []*apiregistrationv1.APIService
 	for name, w := range want {
@@ -134,7 +134,7 @@ func (c *APIServices) sync(ctx context.Context, inf *Informer, onStart bool) {
 		}
 		if s.Spec.Service == nil && !locallyAvailable(s) {
 			next := s.DeepCopy()
-			setAvailable(next)
+			SetAvailable(next)
 			if _, err := api.UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
 				klog.ErrorS(err, "marking the APIService available", "name", s.Name)
 			}
@@ -158,10 +158,10 @@ func forEach[T any](items []T, n int, f func(T)) {
 	wg.Wait()
 }
 
-// desiredAPIServices are the APIServices of the catalogue's
+// DesiredAPIServices are the APIServices of the catalogue's
 // group-versions, by name (<version>.<group>; "v1." for the core group).
 // A built-in group-version kube gives no priority gets none, as in kube.
-func desiredAPIServices(snap *registry.Snapshot) map[string]*apiregistrationv1.APIService {
+func DesiredAPIServices(snap *registry.Snapshot) map[string]*apiregistrationv1.APIService {
 	out := map[string]*apiregistrationv1.APIService{}
 	builtin := map[*registry.Store]bool{}
 	for _, st := range snap.Owner(registry.BuiltinOwner) {
@@ -202,7 +202,9 @@ func locallyAvailable(s *apiregistrationv1.APIService) bool {
 	return false
 }
 
-func setAvailable(s *apiregistrationv1.APIService) {
+// SetAvailable marks an APIService that kapi serves itself available, as
+// the loop does ("Local").
+func SetAvailable(s *apiregistrationv1.APIService) {
 	cond := apiregistration.LocalAvailable()
 	for i, c := range s.Status.Conditions {
 		if c.Type == apiregistrationv1.Available {

@@ -376,9 +376,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	crds := controllers.NewCRDs(findStore(stores, "apiextensions.k8s.io", "v1", "customresourcedefinitions"), crdClient, cat,
 		customResourceStorage(s.etcd.client, cfg.EtcdPrefix, cfg.WatchCache, enc, s.compaction), serviceResolver(cat, cfg.ProxyAllowLoopback))
-	// Every group-version served gets its APIService, as in kube.
+	// Every group-version served gets its APIService, as in kube: all at
+	// once on a first start, then kept by their loop.
+	apiServiceStore := findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")
+	if err := createBootstrapAPIServices(ctx, apiServiceStore, cat); err != nil {
+		klog.FromContext(ctx).Error(err, "registering the APIServices at once; their loop will")
+	}
 	apiServices := &controllers.APIServices{Catalogue: cat, Client: aggregator.NewForConfigOrDie(lb.Config(APIServerUser)),
-		Store: findStore(stores, "apiregistration.k8s.io", "v1", "apiservices")}
+		Store: apiServiceStore}
 	for _, f := range append(append(az.controllers, crds.Run, apiServices.Run), apf.loops()...) {
 		s.runNow(ctrlCtx, f)
 	}
