@@ -53,6 +53,7 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 			return &admission.DefaultStorageClass{StorageClasses: objs("storage.k8s.io", "v1", "storageclasses")}
 		},
 		"StorageObjectInUseProtection": func() any { return admission.StorageObjectInUseProtection{} },
+		"PodGroupProtection":           func() any { return admission.PodGroupProtection{} },
 		"PersistentVolumeClaimResize": func() any {
 			return &admission.PersistentVolumeClaimResize{StorageClasses: objs("storage.k8s.io", "v1", "storageclasses")}
 		},
