@@ -64,23 +64,7 @@ func TestCloseDuringWatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		for i := 0; i < 8; i++ {
-			w := e.Client.Watch(ctx, "/k", clientv3.WithPrefix(), clientv3.WithPrevKV())
-			go func() {
-				for range w {
-				}
-			}()
-		}
-		var writers sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			writers.Add(1)
-			go func() {
-				defer writers.Done()
-				for j := 0; ctx.Err() == nil; j++ {
-					e.Client.Put(ctx, fmt.Sprintf("/k/%d", j%50), fmt.Sprint(j))
-				}
-			}()
-		}
+		writers := watchAndWrite(ctx, e.Client, 8)
 		time.Sleep(30 * time.Millisecond)
 		e.Close()
 		cancel()
@@ -152,25 +136,35 @@ func TestCloseDuringRemoteWatch(t *testing.T) {
 	defer remote.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	watch := remote.Watch(ctx, "/k", clientv3.WithPrefix(), clientv3.WithPrevKV())
-	go func() {
-		for range watch {
-		}
-	}()
+	writers := watchAndWrite(ctx, remote, 1)
+	time.Sleep(50 * time.Millisecond)
+	e.Close()
+	cancel()
+	writers.Wait()
+}
+
+// watchAndWrite opens watchers watches of /k with previous values, each
+// drained, and starts four writers putting /k/0-49 until ctx ends or a
+// put fails; the writers are returned.
+func watchAndWrite(ctx context.Context, c *clientv3.Client, watchers int) *sync.WaitGroup {
+	for i := 0; i < watchers; i++ {
+		w := c.Watch(ctx, "/k", clientv3.WithPrefix(), clientv3.WithPrevKV())
+		go func() {
+			for range w {
+			}
+		}()
+	}
 	var writers sync.WaitGroup
 	for i := 0; i < 4; i++ {
 		writers.Add(1)
 		go func() {
 			defer writers.Done()
 			for j := 0; ctx.Err() == nil; j++ {
-				if _, err := remote.Put(ctx, fmt.Sprintf("/k/%d", j%50), fmt.Sprint(j)); err != nil {
+				if _, err := c.Put(ctx, fmt.Sprintf("/k/%d", j%50), fmt.Sprint(j)); err != nil {
 					return
 				}
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
-	e.Close()
-	cancel()
-	writers.Wait()
+	return &writers
 }
