@@ -259,9 +259,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	// ResourceClaims' admin access and their status's synthetic
 	// subresources, as kube's strategies check them.
-	namespaces := findStore(stores, "", "v1", "namespaces")
 	draChecks := resource.Checks{Authorizer: az.authorizer, Namespace: func(ctx context.Context, name string) (*corev1.Namespace, error) {
-		obj, err := namespaces.Get(ctx, "", name, nil)
+		obj, err := nsStore.Get(ctx, "", name, nil)
 		if err != nil {
 			return nil, err
 		}
