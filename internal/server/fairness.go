@@ -98,7 +98,9 @@ func (f *fairness) loops() []func(context.Context) {
 	return []func(context.Context){
 		func(ctx context.Context) {
 			f.factory.Start(ctx.Done())
-			if err := f.ctl.Run(ctx.Done()); err != nil {
+			// (Stopped before its first sync, as a server stopped at once
+			// is, it says so: not worth an error then.)
+			if err := f.ctl.Run(ctx.Done()); err != nil && ctx.Err() == nil {
 				klog.ErrorS(err, "API Priority and Fairness config controller")
 			}
 			f.factory.Shutdown()
