@@ -49,11 +49,9 @@ func (c Checks) Claims(r *registry.Resource) *registry.Resource {
 		claim := obj.(*resourcev1.ResourceClaim)
 		return c.adminAccess(ctx, claim.Spec.Devices.Requests, claim.Namespace)
 	}
-	row := *r
-	row.Hooks = &hooks
 	status := *claimStatus
 	status.Authorize = c.claimStatus
-	return row.WithSubresource(&status)
+	return r.WithHooks(&hooks).WithSubresource(&status)
 }
 
 // ClaimTemplates is the resourceclaimtemplates row with kube's check of
@@ -67,9 +65,7 @@ func (c Checks) ClaimTemplates(r *registry.Resource) *registry.Resource {
 		t := obj.(*resourcev1.ResourceClaimTemplate)
 		return c.adminAccess(ctx, t.Spec.Spec.Devices.Requests, t.Namespace)
 	}
-	row := *r
-	row.Hooks = &hooks
-	return &row
+	return r.WithHooks(&hooks)
 }
 
 // adminAccess is kube's AuthorizedForAdmin: the first request asking for
@@ -220,23 +216,15 @@ func isServiceAccount(name string) bool {
 // changedDrivers is kube's getModifiedDrivers: the drivers of device
 // status entries added, removed or changed, sorted.
 func changedDrivers(devices, was []resourcev1.AllocatedDeviceStatus) []string {
-	type key struct{ driver, pool, device, share string }
-	keyOf := func(d resourcev1.AllocatedDeviceStatus) key {
-		k := key{d.Driver, d.Pool, d.Device, ""}
-		if d.ShareID != nil {
-			k.share = *d.ShareID
-		}
-		return k
-	}
-	old := map[key]resourcev1.AllocatedDeviceStatus{}
+	old := map[string]resourcev1.AllocatedDeviceStatus{}
 	for _, d := range was {
-		old[keyOf(d)] = d
+		old[sharedDeviceID(d.Driver, d.Pool, d.Device, d.ShareID)] = d
 	}
 	var drivers []string
 	for _, d := range devices {
-		k := keyOf(d)
-		o, ok := old[k]
-		delete(old, k)
+		id := sharedDeviceID(d.Driver, d.Pool, d.Device, d.ShareID)
+		o, ok := old[id]
+		delete(old, id)
 		if !ok || !equality.Semantic.DeepEqual(o, d) {
 			drivers = append(drivers, d.Driver)
 		}

@@ -9,9 +9,7 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/utils/ptr"
 
 	"kapi/internal/registry"
 )
@@ -53,32 +51,20 @@ func withPrepare(s *registry.Subresource, prepare func(obj, old runtime.Object))
 // status too.
 func dropDeallocatedDevices(obj, old runtime.Object) {
 	c, o := obj.(*resourcev1.ResourceClaim), old.(*resourcev1.ResourceClaim)
-	type device struct{ driver, pool, device, share string }
-	id := func(driver, pool, name string, share *types.UID) device {
-		d := device{driver, pool, name, ""}
-		if share != nil {
-			d.share = string(*share)
-		}
-		return d
-	}
-	gone := map[device]bool{}
+	gone := map[string]bool{}
 	if o.Status.Allocation != nil {
 		for _, r := range o.Status.Allocation.Devices.Results {
-			gone[id(r.Driver, r.Pool, r.Device, r.ShareID)] = true
+			gone[sharedDeviceID(r.Driver, r.Pool, r.Device, (*string)(r.ShareID))] = true
 		}
 	}
 	if c.Status.Allocation != nil {
 		for _, r := range c.Status.Allocation.Devices.Results {
-			delete(gone, id(r.Driver, r.Pool, r.Device, r.ShareID))
+			delete(gone, sharedDeviceID(r.Driver, r.Pool, r.Device, (*string)(r.ShareID)))
 		}
 	}
 	kept := c.Status.Devices[:0]
 	for _, d := range c.Status.Devices {
-		var share *types.UID
-		if d.ShareID != nil {
-			share = ptr.To(types.UID(*d.ShareID))
-		}
-		if !gone[id(d.Driver, d.Pool, d.Device, share)] {
+		if !gone[sharedDeviceID(d.Driver, d.Pool, d.Device, d.ShareID)] {
 			kept = append(kept, d)
 		}
 	}
