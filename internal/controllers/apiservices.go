@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -96,12 +95,15 @@ func (c *APIServices) Completion(ctx context.Context) error {
 func (c *APIServices) sync(ctx context.Context, inf *Informer, onStart bool) {
 	want := DesiredAPIServices(c.Catalogue.Snapshot())
 	api := c.Client.ApiregistrationV1().APIServices()
-	var missing []*apiregistrationv1.APIService
 	for name, w := range want {
 		o, ok := inf.Get("", name)
 		switch {
 		case !ok:
-			missing = append(missing, w)
+			// (A first start wrote the built-in ones at once: this
+			// registers those of custom resources, and of a newer kapi.)
+			if _, err := api.Create(ctx, w, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				klog.ErrorS(err, "registering the APIService", "name", name)
+			}
 		case o.(*apiregistrationv1.APIService).Labels[automanaged] == "true" || onStart && o.(*apiregistrationv1.APIService).Labels[automanaged] == "onstart":
 			cur := o.(*apiregistrationv1.APIService)
 			if cur.Spec.Group == w.Spec.Group && cur.Spec.Version == w.Spec.Version && cur.Spec.Service == nil &&
@@ -116,14 +118,6 @@ func (c *APIServices) sync(ctx context.Context, inf *Informer, onStart bool) {
 			}
 		}
 	}
-	// A new kapi registers some thirty at once, eight at a time: its
-	// readiness waits for them (autoregister-completion). (One at a
-	// time took 75 ms of a first start; eight at a time, 40.)
-	forEach(missing, 8, func(w *apiregistrationv1.APIService) {
-		if _, err := api.Create(ctx, w, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			klog.ErrorS(err, "registering the APIService", "name", w.Name)
-		}
-	})
 	for _, o := range inf.List("") {
 		s := o.(*apiregistrationv1.APIService)
 		if _, ok := want[s.Name]; !ok && s.Labels[automanaged] == "true" {
@@ -140,22 +134,6 @@ func (c *APIServices) sync(ctx context.Context, inf *Informer, onStart bool) {
 			}
 		}
 	}
-}
-
-// forEach calls f on each item, at most n at a time, and returns when
-// all have returned.
-func forEach[T any](items []T, n int, f func(T)) {
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, n)
-	for _, it := range items {
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			f(it)
-		}()
-	}
-	wg.Wait()
 }
 
 // DesiredAPIServices are the APIServices of the catalogue's
