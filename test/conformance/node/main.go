@@ -163,10 +163,10 @@ func renewLease(ctx context.Context, client kubernetes.Interface, nodeName strin
 	}
 }
 
-// syncPod deletes a pod marked for deletion (a second later), and reports a new pod
-// Running with every container started and ready, or, when a container's
-// image cannot be pulled, Pending with that container waiting in
-// ErrImagePull.
+// syncPod deletes a pod marked for deletion (a second later), and
+// reports a new pod Running with every container started and ready, or,
+// when a container's image cannot be pulled, Pending with that container
+// waiting in ErrImagePull; a started pod it keeps current (syncStarted).
 func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, hostIP string, ips *atomic.Uint32) error {
 	pods := client.CoreV1().Pods(pod.Namespace)
 	if pod.DeletionTimestamp != nil {
@@ -191,7 +191,7 @@ func syncPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, 
 		return nil
 	}
 	if pod.Status.StartTime != nil {
-		return resize(ctx, client, pod)
+		return syncStarted(ctx, client, pod)
 	}
 	now := metav1.Now()
 	p := pod.DeepCopy()
@@ -270,12 +270,12 @@ func terminate(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod
 	return err
 }
 
-// resize reports a resized pod's new resources as its containers', as a
+// syncStarted reports a resized pod's new resources as its containers', as a
 // kubelet that resizes at once (a running container's status carries
 // its resources: the API server then takes in-place resizes),
 // ephemeral containers added since (kubectl debug) running, and the
 // generation it has seen (status.observedGeneration).
-func resize(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
+func syncStarted(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
 	p := pod.DeepCopy()
 	changed := false
 	for _, c := range p.Spec.EphemeralContainers[min(len(p.Status.EphemeralContainerStatuses), len(p.Spec.EphemeralContainers)):] {
