@@ -6,12 +6,7 @@ import (
 	"strconv"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -28,20 +23,28 @@ const (
 
 // jobHooks: kube-apiserver's defaults (batch/v1 SetDefaults_Job), then on
 // create the generated selector (which needs the final name and uid, so
-// it is made at validation, as kube's job strategy does), then validation;
-// after create the template and the other immutable fields stay.
+// it is made at validation, as kube's job strategy does), then kube's
+// validation (ValidateJobCreate, ValidateJobUpdate; jobs_validation.go).
+// spec.scheduling needs the alpha WorkloadWithJob feature, off in kube
+// 1.37 by default: it is dropped unless the stored job has it, as kube's
+// DropDisabledFields does.
 var jobHooks = &registry.Hooks{
-	Default: func(obj runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
+	Default:          func(obj runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
+	PrepareForCreate: func(obj runtime.Object) { obj.(*batchv1.Job).Spec.Scheduling = nil },
+	PrepareForUpdate: func(obj, old runtime.Object) {
+		if old.(*batchv1.Job).Spec.Scheduling == nil {
+			obj.(*batchv1.Job).Spec.Scheduling = nil
+		}
+	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		job := obj.(*batchv1.Job)
 		if old == nil {
 			if job.Spec.ManualSelector == nil || !*job.Spec.ManualSelector {
 				generateSelector(job)
 			}
-			return validateJob(job)
+			return validateJobCreate(job)
 		}
-		o := old.(*batchv1.Job)
-		return append(validateJob(job), validateJobUpdate(job, o)...)
+		return validateJobUpdate(job, old.(*batchv1.Job))
 	},
 	Warnings: func(obj, old runtime.Object) []string {
 		job := obj.(*batchv1.Job)
@@ -120,81 +123,6 @@ func generateSelector(job *batchv1.Job) {
 	if len(job.Labels) == 0 {
 		job.Labels = maps.Clone(t.Labels)
 	}
-}
-
-func validateJob(job *batchv1.Job) field.ErrorList {
-	spec := field.NewPath("spec")
-	s := &job.Spec
-	var errs field.ErrorList
-	if s.Selector == nil {
-		errs = append(errs, field.Required(spec.Child("selector"), ""))
-	} else {
-		errs = append(errs, metav1validation.ValidateLabelSelector(s.Selector, metav1validation.LabelSelectorValidationOptions{}, spec.Child("selector"))...)
-		if sel, err := metav1.LabelSelectorAsSelector(s.Selector); err == nil && !sel.Matches(labels.Set(s.Template.Labels)) {
-			errs = append(errs, field.Invalid(spec.Child("template", "metadata", "labels"), s.Template.Labels, "`selector` does not match template `labels`"))
-		}
-	}
-	return append(errs, validateJobSpec(s, spec)...)
-}
-
-// validateJobSpec is what a Job and a CronJob's job template share: the
-// counts, the completion mode, and a pod template whose pods do not
-// restart Always.
-func validateJobSpec(s *batchv1.JobSpec, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for name, v := range map[string]*int32{"parallelism": s.Parallelism, "completions": s.Completions,
-		"backoffLimit": s.BackoffLimit, "ttlSecondsAfterFinished": s.TTLSecondsAfterFinished} {
-		if v != nil {
-			errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(*v), path.Child(name))...)
-		}
-	}
-	if d := s.ActiveDeadlineSeconds; d != nil {
-		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(*d, path.Child("activeDeadlineSeconds"))...)
-	}
-	if m := s.CompletionMode; m != nil {
-		switch *m {
-		case batchv1.NonIndexedCompletion:
-		case batchv1.IndexedCompletion:
-			if s.Completions == nil {
-				errs = append(errs, field.Required(path.Child("completions"), fmt.Sprintf("when completion mode is %s", batchv1.IndexedCompletion)))
-			}
-		default:
-			errs = append(errs, field.NotSupported(path.Child("completionMode"), *m,
-				[]string{string(batchv1.NonIndexedCompletion), string(batchv1.IndexedCompletion)}))
-		}
-	}
-	errs = append(errs, core.ValidatePodTemplateSpec(&s.Template, path.Child("template"))...)
-	if rp := s.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyOnFailure && rp != corev1.RestartPolicyNever {
-		errs = append(errs, field.NotSupported(path.Child("template", "spec", "restartPolicy"), rp,
-			[]string{string(corev1.RestartPolicyOnFailure), string(corev1.RestartPolicyNever)}))
-	}
-	return errs
-}
-
-// validateJobUpdate: the selector, completions, completion mode, failure
-// policies and the pod template are immutable; a suspended job that never
-// started may still change where its pods are scheduled.
-func validateJobUpdate(job, old *batchv1.Job) field.ErrorList {
-	spec := field.NewPath("spec")
-	s, o := &job.Spec, &old.Spec
-	errs := apimachineryvalidation.ValidateImmutableField(s.Selector, o.Selector, spec.Child("selector"))
-	if o.CompletionMode == nil || *o.CompletionMode != batchv1.IndexedCompletion {
-		errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.Completions, o.Completions, spec.Child("completions"))...)
-	}
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.CompletionMode, o.CompletionMode, spec.Child("completionMode"))...)
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.PodFailurePolicy, o.PodFailurePolicy, spec.Child("podFailurePolicy"))...)
-	errs = append(errs, apimachineryvalidation.ValidateImmutableField(s.BackoffLimitPerIndex, o.BackoffLimitPerIndex, spec.Child("backoffLimitPerIndex"))...)
-	t, ot := s.Template.DeepCopy(), o.Template.DeepCopy()
-	if o.Suspend != nil && *o.Suspend && old.Status.StartTime == nil {
-		for _, x := range []*corev1.PodTemplateSpec{t, ot} {
-			x.Labels, x.Annotations = nil, nil
-			x.Spec.NodeSelector, x.Spec.Affinity, x.Spec.Tolerations, x.Spec.SchedulingGates = nil, nil, nil, nil
-		}
-	}
-	if !equality.Semantic.DeepEqual(t, ot) {
-		errs = append(errs, field.Invalid(spec.Child("template"), s.Template, "field is immutable"))
-	}
-	return errs
 }
 
 // jobFields: jobs select on status.successful, as in kube-apiserver.

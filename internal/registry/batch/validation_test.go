@@ -35,10 +35,14 @@ func TestJobValidation(t *testing.T) {
 		want string
 	}{
 		{"valid", nil, ""},
+		// kube's message for both: `Required value: valid values: "OnFailure", "Never"`.
 		{"restart always", func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways },
-			"spec.template.spec.restartPolicy: Unsupported value"},
+			"spec.template.spec.restartPolicy: Required value"},
 		{"restart defaulted to always", func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = "" },
-			"spec.template.spec.restartPolicy: Unsupported value"},
+			"spec.template.spec.restartPolicy: Required value"},
+		// The pod spec's check and the job's, as in kube.
+		{"restart unknown", func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = "Sometimes" },
+			"spec.template.spec.restartPolicy: Unsupported value; spec.template.spec.restartPolicy: Unsupported value"},
 		{"no containers", func(j *batchv1.Job) { j.Spec.Template.Spec.Containers = nil }, "spec.template.spec.containers: Required value"},
 		{"negative backoff", func(j *batchv1.Job) { n := int32(-1); j.Spec.BackoffLimit = &n }, "spec.backoffLimit: Invalid value"},
 		{"indexed without completions", func(j *batchv1.Job) {
@@ -113,7 +117,7 @@ func TestCronJobValidation(t *testing.T) {
 		{"selector", cj("0 * * * *", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.Selector = &metav1.LabelSelector{} }),
 			"spec.jobTemplate.spec.selector: Invalid value"},
 		{"template restart", cj("0 * * * *", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = "" }),
-			"spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value"},
+			"spec.jobTemplate.spec.template.spec.restartPolicy: Required value"},
 		{"long name", cj("0 * * * *", func(c *batchv1.CronJob) { c.Name = strings.Repeat("a", 53) }), "metadata.name: Invalid value"},
 	}
 	for _, c := range cases {
