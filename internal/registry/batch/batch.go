@@ -14,7 +14,7 @@ func Resources() []*registry.Resource {
 			ShortNames: []string{"cj"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status},
 			Generation: true, Hooks: cronJobHooks, Table: cronJobTable},
 		{Group: "batch", Version: "v1", Name: "jobs", Kind: "Job", Namespaced: true,
-			Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status}, Generation: true, Hooks: jobHooks, Fields: jobFields,
+			Categories: []string{"all"}, Subresources: []*registry.Subresource{jobStatusSubresource}, Generation: true, Hooks: jobHooks, Fields: jobFields,
 			Table: jobTable, GarbageCollection: registry.GCOrphan, OrphanWarning: jobOrphanWarning},
 	}
 }
