@@ -12,7 +12,8 @@
 // takes in-place resizes at once, and deletes a pod for good once it is
 // marked for deletion, as a kubelet does when its containers have
 // stopped (a pod a finalizer keeps is reported Failed, its containers
-// killed).
+// killed). The pods of Jobs it runs (run.go): their shell scripts run on
+// this machine, and their exit codes end the pods.
 package main
 
 import (
@@ -37,6 +38,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 )
 
 // nodeName is the i-th Node's name: conformance-node, conformance-node-2, ...
@@ -97,12 +99,20 @@ func createNode(ctx context.Context, client kubernetes.Interface, nodeName, ip s
 		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
 			LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
 		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}, {Type: corev1.NodeHostName, Address: nodeName}}}
-	if n, err = nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+	if _, err = nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
-	n.Spec.Taints = nil
-	_, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
-	return err
+	// kube-controller-manager's node loops write the Node too (taints,
+	// annotations): the untainting is retried on a conflict.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := nodes.Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Spec.Taints = nil
+		_, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
 }
 
 // runKubelet renews each Node's Lease every 10 s, as a kubelet does (the
@@ -120,10 +130,25 @@ func runKubelet(ctx context.Context, client kubernetes.Interface, nodes []string
 		o.FieldSelector = fields.OneTermNotEqualSelector("spec.nodeName", "").String()
 	}))
 	var ips atomic.Uint32
+	root, err := os.MkdirTemp("", "kapi-standin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer os.RemoveAll(root)
+	jobs := &runner{client: client, root: root, running: map[string]*process{}}
 	sync := func(obj any) {
 		pod, ok := obj.(*corev1.Pod)
 		if !ok || hostIPs[pod.Spec.NodeName] == "" {
 			return
+		}
+		switch {
+		case pod.DeletionTimestamp != nil:
+			if jobs.terminate(pod) {
+				return // its script's exit ends the pod
+			}
+		case pod.Status.Phase == corev1.PodRunning:
+			jobs.start(ctx, pod)
 		}
 		if err := syncPod(ctx, client, pod, hostIPs[pod.Spec.NodeName], &ips); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			fmt.Fprintf(os.Stderr, "pod %s/%s: %v\n", pod.Namespace, pod.Name, err)
