@@ -56,7 +56,7 @@ func Resources() []*registry.Resource {
 		{Version: "v1", Name: "resourcequotas", Kind: "ResourceQuota", Namespaced: true, ShortNames: []string{"quota"},
 			Subresources: []*registry.Subresource{registry.Status}, Hooks: resourceQuotaHooks, Table: resourceQuotaTable},
 		{Version: "v1", Name: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true,
-			ShortNames: []string{"rc"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status, registry.ScaleSubresource},
+			ShortNames: []string{"rc"}, Categories: []string{"all"}, Subresources: []*registry.Subresource{replicationControllerStatus, registry.ScaleSubresource},
 			KeyPrefix: "controllers", Generation: true, Hooks: replicationControllerHooks, GarbageCollection: registry.GCOrphan,
 			Fields: replicationControllerFields, Table: replicationControllerTable},
 		{Version: "v1", Name: "podtemplates", Kind: "PodTemplate", Namespaced: true, Generation: true, Hooks: podTemplateHooks,

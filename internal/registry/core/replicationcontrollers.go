@@ -51,6 +51,44 @@ var replicationControllerHooks = &registry.Hooks{
 	},
 }
 
+// replicationControllerStatus is the controllers' status subresource,
+// with kube's ValidateReplicationControllerStatus in place of the spec's
+// checks: counts not negative, and none above the replicas (nor the
+// available above the ready).
+var replicationControllerStatus = func() *registry.Subresource {
+	s := registry.StatusSubresource()
+	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
+		return validateReplicationControllerStatus(&obj.(*corev1.ReplicationController).Status, field.NewPath("status"))
+	}
+	return s
+}()
+
+func validateReplicationControllerStatus(st *corev1.ReplicationControllerStatus, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"replicas", int64(st.Replicas)}, {"fullyLabeledReplicas", int64(st.FullyLabeledReplicas)},
+		{"readyReplicas", int64(st.ReadyReplicas)}, {"availableReplicas", int64(st.AvailableReplicas)},
+		{"observedGeneration", st.ObservedGeneration},
+	} {
+		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(f.v, path.Child(f.name))...)
+	}
+	for _, f := range []struct {
+		name string
+		v    int32
+	}{{"fullyLabeledReplicas", st.FullyLabeledReplicas}, {"readyReplicas", st.ReadyReplicas}, {"availableReplicas", st.AvailableReplicas}} {
+		if f.v > st.Replicas {
+			errs = append(errs, field.Invalid(path.Child(f.name), f.v, "cannot be greater than status.replicas"))
+		}
+	}
+	if st.AvailableReplicas > st.ReadyReplicas {
+		errs = append(errs, field.Invalid(path.Child("availableReplicas"), st.AvailableReplicas, "cannot be greater than readyReplicas"))
+	}
+	return errs
+}
+
 func defaultReplicationController(rc *corev1.ReplicationController) {
 	if t := rc.Spec.Template; t != nil {
 		DefaultPodSpec(&t.Spec)
