@@ -1,17 +1,18 @@
 package main
 
-// Running a Job's pods. kube's Job specs make pods whose one container
-// runs a shell script that exits with a code the spec chooses (exit 1,
-// exit 0, fail on odd indexes, fail the first time and leave a marker
-// file on a volume, ...) or that never ends (the pause image), and wait
-// for kube-controller-manager's job controller to count them. The
-// stand-in runs such a script with this machine's bash, the container's
-// environment (values and the pod's labels and annotations through the
-// downward API) and its volumes as folders under the stand-in's own
-// (emptyDir per pod, hostPath per node), then reports the container
-// terminated with the script's exit code: the pod Succeeded or Failed,
-// or, restarting OnFailure, the container run again. Only pods a Job
-// owns are run: other specs' pods keep running as before.
+// Running a Job's pods. kube's Job and CronJob specs make pods whose one
+// container runs a shell script (or /bin/false) that exits with a code
+// the spec chooses (exit 1, exit 0, fail on odd indexes, fail the first
+// time and leave a marker file on a volume, ...) or that never ends (the
+// pause image), and wait for kube-controller-manager's job controller to
+// count them. The stand-in runs such a script with this machine's bash
+// (a program with itself), the container's environment (values and the
+// pod's labels and annotations through the downward API) and its volumes
+// as folders under the stand-in's own (emptyDir per pod, hostPath per
+// node), then reports the container terminated with its exit code: the
+// pod Succeeded or Failed, or, restarting OnFailure, the container run
+// again. Only pods a Job owns are run: other specs' pods keep running as
+// before.
 
 import (
 	"context"
@@ -49,24 +50,29 @@ type process struct {
 	done        bool
 }
 
-// script is what pod's container runs, if the stand-in can run it: a
-// script given to sh -c, or nothing (the image's own command, taken as
-// exiting 0), but the pause image, which never ends (ok false).
-func script(pod *corev1.Pod) (string, bool) {
+// command is what pod's container runs, if the stand-in can run it: a
+// script given to sh -c (run by bash, for the [[ ]] kube's scripts use),
+// a program this machine has (/bin/false), or nothing (the image's own
+// command, taken as exiting 0); never the pause image's, which does not
+// end (ok false).
+func command(pod *corev1.Pod) (argv []string, ok bool) {
 	if len(pod.Spec.Containers) != 1 || len(pod.Spec.InitContainers) > 0 {
-		return "", false
+		return nil, false
 	}
 	c := pod.Spec.Containers[0]
-	argv := append(append([]string{}, c.Command...), c.Args...)
+	argv = append(append([]string{}, c.Command...), c.Args...)
 	switch {
 	case strings.Contains(c.Image, "/pause:"):
-		return "", false
+		return nil, false
 	case len(argv) == 0:
-		return "exit 0", true
+		return []string{"true"}, true
 	case len(argv) == 3 && (argv[0] == "sh" || argv[0] == "/bin/sh") && argv[1] == "-c":
-		return argv[2], true
+		return []string{"bash", "-c", argv[2]}, true
 	}
-	return "", false
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, false
+	}
+	return argv, true
 }
 
 func ownedByJob(pod *corev1.Pod) bool {
@@ -80,7 +86,7 @@ func ownedByJob(pod *corev1.Pod) bool {
 
 // start runs pod's script unless it ran already.
 func (r *runner) start(ctx context.Context, pod *corev1.Pod) {
-	sh, ok := script(pod)
+	argv, ok := command(pod)
 	if !ok || !ownedByJob(pod) {
 		return
 	}
@@ -94,7 +100,7 @@ func (r *runner) start(ctx context.Context, pod *corev1.Pod) {
 	r.running[string(pod.UID)] = p
 	go func() {
 		defer cancel()
-		r.run(ctx, pod, sh, p)
+		r.run(ctx, pod, argv, p)
 		r.mu.Lock()
 		p.done = true
 		r.mu.Unlock()
@@ -129,7 +135,7 @@ func ptrOr[T any](p *T, v T) T {
 
 // run runs the script until it exits 0, or once for a pod that does not
 // restart OnFailure, reporting each exit.
-func (r *runner) run(ctx context.Context, pod *corev1.Pod, sh string, p *process) {
+func (r *runner) run(ctx context.Context, pod *corev1.Pod, argv []string, p *process) {
 	c := pod.Spec.Containers[0]
 	mounts, err := r.volumes(pod)
 	if err != nil {
@@ -138,7 +144,9 @@ func (r *runner) run(ctx context.Context, pod *corev1.Pod, sh string, p *process
 	}
 	for _, m := range c.VolumeMounts {
 		if dir, ok := mounts[m.Name]; ok {
-			sh = strings.ReplaceAll(sh, m.MountPath, dir)
+			for i := range argv {
+				argv[i] = strings.ReplaceAll(argv[i], m.MountPath, dir)
+			}
 		}
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=/tmp"}
@@ -147,7 +155,7 @@ func (r *runner) run(ctx context.Context, pod *corev1.Pod, sh string, p *process
 	}
 	for restarts := int32(0); ; restarts++ {
 		started := metav1.Now()
-		cmd := exec.CommandContext(ctx, "bash", "-c", sh)
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = env
 		// The script's children (a sleep) go with it.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
