@@ -45,7 +45,7 @@ type runner struct {
 // process is a pod's script: running until done.
 type process struct {
 	cancel      context.CancelFunc // kills it
-	pid         int                // its process group, once started
+	pid         int                // its process group while it runs
 	terminating bool               // the pod is being deleted: SIGTERM sent
 	done        bool
 }
@@ -169,6 +169,9 @@ func (r *runner) run(ctx context.Context, pod *corev1.Pod, argv []string, p *pro
 		if err == nil {
 			err = cmd.Wait()
 		}
+		r.mu.Lock()
+		p.pid = 0 // exited: a deletion from now on is the pod's alone
+		r.mu.Unlock()
 		code := 0
 		if err != nil {
 			var exit *exec.ExitError
