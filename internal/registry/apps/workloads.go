@@ -38,7 +38,7 @@ func validateSelectorAndTemplate(sel *metav1.LabelSelector, t *corev1.PodTemplat
 			matches = func(l map[string]string) bool { return s.Matches(labels.Set(l)) }
 		}
 	}
-	return append(errs, core.ValidateWorkloadTemplate(t, matches, specPath.Child("template"))...)
+	return append(errs, core.ValidateWorkloadTemplate(t, matches, specPath.Child("template"), "ReplicaSet")...)
 }
 
 // nonNegative checks the optional counts of a spec, each by field name.

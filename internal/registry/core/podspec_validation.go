@@ -215,21 +215,30 @@ func validatePorts(ports []corev1.ContainerPort, path *field.Path) field.ErrorLi
 	return errs
 }
 
-// ValidateWorkloadTemplate is kube's ValidatePodTemplateSpecForReplicaSet,
-// shared by replica sets, deployments, stateful sets, daemon sets and
-// replication controllers: the template's labels must match the selector,
-// its pods must restart Always and have no active deadline.
-func ValidateWorkloadTemplate(t *corev1.PodTemplateSpec, matches func(map[string]string) bool, path *field.Path) field.ErrorList {
+// ValidateWorkloadTemplate is kube's ValidatePodTemplateSpecForRC (and,
+// but for their order, the apps workloads' template checks): the
+// template's labels must match the selector, and WorkloadRestartAlways;
+// kind names the workload in kube's message.
+func ValidateWorkloadTemplate(t *corev1.PodTemplateSpec, matches func(map[string]string) bool, path *field.Path, kind string) field.ErrorList {
 	var errs field.ErrorList
 	if matches != nil && !matches(t.Labels) {
 		errs = append(errs, field.Invalid(path.Child("metadata", "labels"), t.Labels, "`selector` does not match template `labels`"))
 	}
 	errs = append(errs, ValidatePodTemplateSpec(t, path)...)
+	return append(errs, WorkloadRestartAlways(t, path, kind)...)
+}
+
+// WorkloadRestartAlways: a workload's pods (the template at path) run
+// until replaced, so they restart Always and have no active deadline.
+// kind names the workload in kube's message ("ReplicaSet" for
+// deployments too).
+func WorkloadRestartAlways(t *corev1.PodTemplateSpec, path *field.Path, kind string) field.ErrorList {
+	var errs field.ErrorList
 	if rp := t.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
 		errs = append(errs, field.NotSupported(path.Child("spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
 	}
 	if t.Spec.ActiveDeadlineSeconds != nil {
-		errs = append(errs, field.Forbidden(path.Child("spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in ReplicaSet is not Supported"))
+		errs = append(errs, field.Forbidden(path.Child("spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in "+kind+" is not Supported"))
 	}
 	return errs
 }

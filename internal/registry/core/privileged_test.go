@@ -54,7 +54,7 @@ var privilegedKinds = []struct {
 	}},
 	{"batch", "jobs", "spec.template.spec", func(t corev1.PodTemplateSpec) runtime.Object {
 		t.Spec.RestartPolicy = corev1.RestartPolicyNever
-		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}, Spec: batchv1.JobSpec{Template: t}}
+		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "uid-1"}, Spec: batchv1.JobSpec{Template: t}}
 	}},
 	{"batch", "cronjobs", "spec.jobTemplate.spec.template.spec", func(t corev1.PodTemplateSpec) runtime.Object {
 		t.Spec.RestartPolicy = corev1.RestartPolicyNever

@@ -192,7 +192,7 @@ func TestTemplateResourceValidation(t *testing.T) {
 	}).Spec}}}
 	DefaultPodSpec(&d.Spec.Template.Spec)
 	want := `spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`
-	if got := errorLines(ValidateWorkloadTemplate(&d.Spec.Template, nil, field.NewPath("spec", "template"))); got != want {
+	if got := errorLines(ValidateWorkloadTemplate(&d.Spec.Template, nil, field.NewPath("spec", "template"), "ReplicaSet")); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

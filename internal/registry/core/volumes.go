@@ -77,8 +77,8 @@ func defaultPersistentVolume(pv *corev1.PersistentVolume) {
 }
 
 // persistentVolumeClaimHooks: kube's defaults (DefaultPersistentVolumeClaim),
-// a new claim starts Pending; a claim needs access modes and a storage request, and
-// its spec is immutable but for the storage request of a bound claim
+// a new claim starts Pending; its spec is kube's valid claim spec
+// (ValidatePersistentVolumeClaimSpec), and is immutable but for the storage request of a bound claim
 // (not below what it has) and its volume attributes class, as kube's
 // ValidatePersistentVolumeClaimUpdate.
 var persistentVolumeClaimHooks = &registry.Hooks{
@@ -87,20 +87,7 @@ var persistentVolumeClaimHooks = &registry.Hooks{
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		pvc := obj.(*corev1.PersistentVolumeClaim)
 		spec := field.NewPath("spec")
-		var errs field.ErrorList
-		if len(pvc.Spec.AccessModes) == 0 {
-			errs = append(errs, field.Required(spec.Child("accessModes"), "at least 1 access mode is required"))
-		} else {
-			errs = append(errs, validateAccessModes(pvc.Spec.AccessModes, spec.Child("accessModes"))...)
-		}
-		if q, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; !ok {
-			errs = append(errs, field.Required(spec.Child("resources").Key(string(corev1.ResourceStorage)), ""))
-		} else if q.Sign() <= 0 {
-			errs = append(errs, field.Invalid(spec.Child("resources").Child("requests").Key(string(corev1.ResourceStorage)), q.String(), "must be greater than zero"))
-		}
-		if m := pvc.Spec.VolumeMode; m != nil {
-			errs = append(errs, enum(string(*m), volumeModes, spec.Child("volumeMode"))...)
-		}
+		errs := ValidatePersistentVolumeClaimSpec(&pvc.Spec, spec)
 		stored, ok := old.(*corev1.PersistentVolumeClaim)
 		if !ok {
 			return errs
@@ -186,7 +173,8 @@ func DefaultPersistentVolumeSource(s *corev1.PersistentVolumeSource) {
 }
 
 var (
-	knownAccessModes = []string{string(corev1.ReadWriteOnce), string(corev1.ReadOnlyMany), string(corev1.ReadWriteMany), string(corev1.ReadWriteOncePod)}
+	// (sorted, as kube's messages list them)
+	knownAccessModes = []string{string(corev1.ReadOnlyMany), string(corev1.ReadWriteMany), string(corev1.ReadWriteOnce), string(corev1.ReadWriteOncePod)}
 	reclaimPolicies  = []string{string(corev1.PersistentVolumeReclaimDelete), string(corev1.PersistentVolumeReclaimRecycle), string(corev1.PersistentVolumeReclaimRetain)}
 	volumeModes      = []string{string(corev1.PersistentVolumeBlock), string(corev1.PersistentVolumeFilesystem)}
 )
