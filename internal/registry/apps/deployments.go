@@ -1,9 +1,12 @@
 package apps
 
 import (
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -124,14 +127,25 @@ func defaultDeployment(d *appsv1.Deployment) {
 	}
 }
 
+// validateDeployment is kube's ValidateDeploymentSpec, and on update
+// ValidateDeploymentUpdate's immutable selector.
 func validateDeployment(d, old *appsv1.Deployment) field.ErrorList {
 	s := &d.Spec
-	errs := nonNegative(map[string]*int32{"replicas": s.Replicas, "minReadySeconds": &s.MinReadySeconds,
-		"revisionHistoryLimit": s.RevisionHistoryLimit, "progressDeadlineSeconds": s.ProgressDeadlineSeconds})
-	errs = append(errs, validateSelectorAndTemplate(s.Selector, &s.Template, "deployment")...)
+	errs := nonNegativeIfSet(s.Replicas, "replicas")
+	errs = append(errs, validateRequiredSelector(s.Selector, "deployment")...)
+	errs = append(errs, validateReplicaSetTemplate(s.Selector, &s.Template)...)
 	errs = append(errs, validateDeploymentStrategy(&s.Strategy, specPath.Child("strategy"))...)
-	if p := s.ProgressDeadlineSeconds; p != nil && *p <= s.MinReadySeconds {
-		errs = append(errs, field.Invalid(specPath.Child("progressDeadlineSeconds"), *p, "must be greater than minReadySeconds"))
+	errs = append(errs, nonNegative(s.MinReadySeconds, "minReadySeconds")...)
+	errs = append(errs, nonNegativeIfSet(s.RevisionHistoryLimit, "revisionHistoryLimit")...)
+	errs = append(errs, validateRollbackTo(d)...)
+	if p := s.ProgressDeadlineSeconds; p != nil {
+		errs = append(errs, nonNegative(*p, "progressDeadlineSeconds")...)
+		// A deployment is not progressing until its new pods have been
+		// ready for minReadySeconds: a deadline no longer than that
+		// would fail every rollout.
+		if *p <= s.MinReadySeconds {
+			errs = append(errs, field.Invalid(specPath.Child("progressDeadlineSeconds"), *p, "must be greater than minReadySeconds"))
+		}
 	}
 	if old != nil {
 		errs = append(errs, selectorImmutable(s.Selector, old.Spec.Selector)...)
@@ -139,6 +153,26 @@ func validateDeployment(d, old *appsv1.Deployment) field.ErrorList {
 	return errs
 }
 
+// validateRollbackTo is kube's ValidateRollback of the deprecated
+// spec.rollbackTo, which apps/v1 keeps in an annotation (kube reads it as
+// spec.rollbackTo and names it spec.rollback): the revision to roll back
+// to is not negative. (An annotation that is not a number fails kube's
+// decoding, not its validation; kapi lets it be.)
+func validateRollbackTo(d *appsv1.Deployment) field.ErrorList {
+	v, ok := d.Annotations[appsv1.DeprecatedRollbackTo]
+	if !ok || v == "" {
+		return nil
+	}
+	revision, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return apimachineryvalidation.ValidateNonnegativeField(revision, specPath.Child("rollback", "version"))
+}
+
+// validateDeploymentStrategy is kube's ValidateDeploymentStrategy: a
+// Recreate deployment has no rolling update; a RollingUpdate one has its
+// (defaulted) bounds.
 func validateDeploymentStrategy(st *appsv1.DeploymentStrategy, path *field.Path) field.ErrorList {
 	switch st.Type {
 	case appsv1.RecreateDeploymentStrategyType:
@@ -149,23 +183,24 @@ func validateDeploymentStrategy(st *appsv1.DeploymentStrategy, path *field.Path)
 		if st.RollingUpdate == nil {
 			return field.ErrorList{field.Required(path.Child("rollingUpdate"), "this should be defaulted and never be nil")}
 		}
-		return validateRollingUpdate(st.RollingUpdate.MaxUnavailable, st.RollingUpdate.MaxSurge, path.Child("rollingUpdate"))
+		return validateRollingUpdateDeployment(st.RollingUpdate, path.Child("rollingUpdate"))
 	default:
-		return field.ErrorList{field.NotSupported(path.Child("type"), st.Type,
+		return field.ErrorList{field.NotSupported(path, deploymentStrategyValue(st),
 			[]string{string(appsv1.RecreateDeploymentStrategyType), string(appsv1.RollingUpdateDeploymentStrategyType)})}
 	}
 	return nil
 }
 
-// validateRollingUpdate: both bounds valid, and not both zero, or a
-// rollout could never make progress.
-func validateRollingUpdate(maxUnavailable, maxSurge *intstr.IntOrString, path *field.Path) field.ErrorList {
-	errs := core.ValidateIntOrPercent(maxUnavailable, path.Child("maxUnavailable"))
-	errs = append(errs, core.ValidateIntOrPercent(maxSurge, path.Child("maxSurge"))...)
-	u, _ := core.IntOrPercentValue(maxUnavailable)
-	s, _ := core.IntOrPercentValue(maxSurge)
-	if u == 0 && s == 0 {
+// validateRollingUpdateDeployment is kube's ValidateRollingUpdateDeployment:
+// both bounds valid, not both zero, or a rollout could never make
+// progress, and no more than all pods unavailable (the surge is not
+// bounded).
+func validateRollingUpdateDeployment(ru *appsv1.RollingUpdateDeployment, path *field.Path) field.ErrorList {
+	maxUnavailable, maxSurge := bound(ru.MaxUnavailable), bound(ru.MaxSurge)
+	errs := core.ValidatePositiveIntOrPercent(maxUnavailable, path.Child("maxUnavailable"))
+	errs = append(errs, core.ValidatePositiveIntOrPercent(maxSurge, path.Child("maxSurge"))...)
+	if intOrPercentValue(maxUnavailable) == 0 && intOrPercentValue(maxSurge) == 0 {
 		errs = append(errs, field.Invalid(path.Child("maxUnavailable"), maxUnavailable, "may not be 0 when `maxSurge` is 0"))
 	}
-	return errs
+	return append(errs, core.NotMoreThan100Percent(maxUnavailable, path.Child("maxUnavailable"))...)
 }

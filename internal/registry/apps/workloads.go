@@ -14,42 +14,68 @@ import (
 
 var specPath = field.NewPath("spec")
 
-// validateSelectorAndTemplate is what every apps workload checks of its
-// selector and template (kube's ValidateDeploymentSpec and siblings): a
-// selector is required and not empty, its labels must match the template,
-// and the template is validated as a replica set's (restartPolicy Always).
-func validateSelectorAndTemplate(sel *metav1.LabelSelector, t *corev1.PodTemplateSpec, kind string) field.ErrorList {
-	var errs field.ErrorList
-	if sel == nil {
-		errs = append(errs, field.Required(specPath.Child("selector"), ""))
-	} else {
-		errs = append(errs, metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, specPath.Child("selector"))...)
-		if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
-			errs = append(errs, field.Invalid(specPath.Child("selector"), sel, "empty selector is invalid for "+kind))
-		}
-	}
-	var matches func(map[string]string) bool
-	if sel != nil {
-		s, err := metav1.LabelSelectorAsSelector(sel)
-		if err != nil {
-			return append(errs, field.Invalid(specPath.Child("selector"), sel, "invalid label selector"))
-		}
-		if !s.Empty() {
-			matches = func(l map[string]string) bool { return s.Matches(labels.Set(l)) }
-		}
-	}
-	return append(errs, core.ValidateWorkloadTemplate(t, matches, specPath.Child("template"), "ReplicaSet")...)
-}
+// strictSelector: the workloads' selectors may not hold invalid label
+// values (kube relaxes this for daemon sets only, see validateDaemonSet).
+var strictSelector = metav1validation.LabelSelectorValidationOptions{}
 
-// nonNegative checks the optional counts of a spec, each by field name.
-func nonNegative(fields map[string]*int32) field.ErrorList {
-	var errs field.ErrorList
-	for name, v := range fields {
-		if v != nil {
-			errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(*v), specPath.Child(name))...)
-		}
+// validateRequiredSelector is kube's check of a deployment's, replica
+// set's or stateful set's selector: required, valid, and not empty, as an
+// empty selector would adopt every pod of the namespace. kind names the
+// workload in the message ("deployment" for replica sets too, as kube's).
+func validateRequiredSelector(sel *metav1.LabelSelector, kind string) field.ErrorList {
+	path := specPath.Child("selector")
+	if sel == nil {
+		return field.ErrorList{field.Required(path, "")}
+	}
+	errs := metav1validation.ValidateLabelSelector(sel, strictSelector, path)
+	if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
+		errs = append(errs, field.Invalid(path, sel, "empty selector is invalid for "+kind))
 	}
 	return errs
+}
+
+// selectorMatchesTemplate: the pods a workload makes must be its own, so
+// the template's labels must match the selector (kube skips an empty
+// selector, which matches all; a missing one matches none, so kube
+// reports the template too).
+func selectorMatchesTemplate(sel labels.Selector, t *corev1.PodTemplateSpec) field.ErrorList {
+	if sel.Empty() || sel.Matches(labels.Set(t.Labels)) {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(specPath.Child("template", "metadata", "labels"), t.Labels, "`selector` does not match template `labels`")}
+}
+
+// restartAlways is core's WorkloadRestartAlways of the workload's
+// template; kind names the workload in kube's message.
+func restartAlways(t *corev1.PodTemplateSpec, kind string) field.ErrorList {
+	return core.WorkloadRestartAlways(t, specPath.Child("template"), kind)
+}
+
+// validateReplicaSetTemplate is kube's ValidatePodTemplateSpecForReplicaSet
+// as ValidateReplicaSetSpec and ValidateDeploymentSpec call it: a
+// selector that does not parse leaves the template unchecked.
+func validateReplicaSetTemplate(sel *metav1.LabelSelector, t *corev1.PodTemplateSpec) field.ErrorList {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return field.ErrorList{field.Invalid(specPath.Child("selector"), sel, "invalid label selector")}
+	}
+	errs := selectorMatchesTemplate(s, t)
+	errs = append(errs, core.ValidatePodTemplateSpec(t, specPath.Child("template"))...)
+	return append(errs, restartAlways(t, "ReplicaSet")...)
+}
+
+// nonNegative is kube's ValidateNonnegativeField of a count under spec.
+func nonNegative(v int32, name string) field.ErrorList {
+	return apimachineryvalidation.ValidateNonnegativeField(int64(v), specPath.Child(name))
+}
+
+// nonNegativeIfSet is nonNegative of an optional count (or one that
+// defaulting fills, for a hook called without it).
+func nonNegativeIfSet(v *int32, name string) field.ErrorList {
+	if v == nil {
+		return nil
+	}
+	return nonNegative(*v, name)
 }
 
 // selectorImmutable: apps/v1 selectors never change after create.
@@ -68,10 +94,14 @@ func defaultReplicaSet(rs *appsv1.ReplicaSet) {
 	}
 }
 
+// validateReplicaSet is kube's ValidateReplicaSetSpec, and on update
+// ValidateReplicaSetUpdate's immutable selector.
 func validateReplicaSet(rs, old *appsv1.ReplicaSet) field.ErrorList {
 	s := &rs.Spec
-	errs := nonNegative(map[string]*int32{"replicas": s.Replicas, "minReadySeconds": &s.MinReadySeconds})
-	errs = append(errs, validateSelectorAndTemplate(s.Selector, &s.Template, "deployment")...)
+	errs := nonNegativeIfSet(s.Replicas, "replicas")
+	errs = append(errs, nonNegative(s.MinReadySeconds, "minReadySeconds")...)
+	errs = append(errs, validateRequiredSelector(s.Selector, "deployment")...)
+	errs = append(errs, validateReplicaSetTemplate(s.Selector, &s.Template)...)
 	if old != nil {
 		errs = append(errs, selectorImmutable(s.Selector, old.Spec.Selector)...)
 	}
