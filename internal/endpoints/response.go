@@ -152,8 +152,12 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// WriteError writes err as a metav1.Status. Errors that are not Status
-// errors are internal errors (500), logged.
+// WriteError writes err as a metav1.Status. An error that is not a
+// Status error is logged and answered as kube-apiserver answers one
+// (ErrorToAPIStatus): 500 with no reason and the error's own message, so
+// that kubectl prints it bare ("Error from server: Get ...: dial tcp
+// ..."). The paths that mean an internal error say so themselves
+// (apierrors.NewInternalError), as kube's do.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeStatus(w, r, err)
 }
@@ -161,8 +165,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 func writeStatus(w http.ResponseWriter, r *http.Request, err error) {
 	var se apierrors.APIStatus
 	if !errors.As(err, &se) {
-		klog.FromContext(r.Context()).Error(err, "internal error", "method", r.Method, "path", r.URL.Path)
-		se = apierrors.NewInternalError(err)
+		klog.FromContext(r.Context()).Error(err, "an error that is not a Status", "method", r.Method, "path", r.URL.Path)
+		se = &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+			Reason: metav1.StatusReasonUnknown, Message: err.Error()}}
 	}
 	status := se.Status()
 	status.Kind, status.APIVersion = "Status", "v1"

@@ -170,7 +170,8 @@ func (k *Kubelets) podLog(w http.ResponseWriter, r *http.Request, ns, name strin
 	}
 	resp, err := k.transports[insecure][silent].RoundTrip(req)
 	if err != nil {
-		return err
+		// As kube's client says it: Get "https://...": dial tcp ...
+		return &url.Error{Op: "Get", URL: loc.String(), Err: err}
 	}
 	defer resp.Body.Close()
 	if err := checkKubeletResponse(resp, name); err != nil {

@@ -2,8 +2,8 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +18,10 @@ import (
 	"kapi/internal/request"
 	"kapi/internal/storage"
 )
+
+// errResourceVersionSetOnCreate is kube's storage.ErrResourceVersionSetOnCreate,
+// which it keeps a plain error on purpose (kubernetes/kubernetes#62836).
+var errResourceVersionSetOnCreate = errors.New("resourceVersion should not be set on objects to be created")
 
 // generateNameRetries is how often a create with generateName tries a new
 // suffix when the name it drew is taken.
@@ -108,9 +112,9 @@ func (st *Store) prepareCreate(ctx context.Context, ns string, obj runtime.Objec
 		m.SetNamespace("")
 	}
 	if rv := m.GetResourceVersion(); rv != "" && rv != "0" {
-		// kube-apiserver's answer, code and all: 500 with no reason.
-		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
-			Message: "resourceVersion should not be set on objects to be created"}}
+		// A plain error, as kube's storage.ErrResourceVersionSetOnCreate:
+		// the client gets kube-apiserver's answer, 500 with no reason.
+		return errResourceVersionSetOnCreate
 	}
 	m.SetResourceVersion("")
 	if st.R.HasStatus() && !st.R.KeepStatusOnCreate {

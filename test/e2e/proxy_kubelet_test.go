@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os/exec"
@@ -160,6 +161,24 @@ func TestKubeletLogs(t *testing.T) {
 		if !errors.As(err, &se) || se.Status().Code != c.code || !strings.Contains(se.Status().Message, c.msg) {
 			t.Errorf("log of %s %+v: %v, want %d %q", c.name, c.opts, err, c.code, c.msg)
 		}
+	}
+
+	// A kubelet that cannot be reached: kube's answer is the client's own
+	// error, bare (500, no reason), and kubectl prints it so.
+	port := freePortRange(t, 1)
+	lost := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "lost"}, Status: corev1.NodeStatus{
+		Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(port)}}}}
+	if _, err := k.client.CoreV1().Nodes().Create(ctx, lost, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stranded"}, Spec: corev1.PodSpec{NodeName: "lost",
+		Containers: []corev1.Container{{Name: "app", Image: "busybox"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`Error from server: Get "https://127.0.0.1:%d/containerLogs/default/stranded/app": dial tcp 127.0.0.1:%d: connect: connection refused`, port, port)
+	if out, err := k.kubectl("", "logs", "stranded"); err == nil || strings.TrimSpace(out) != want {
+		t.Errorf("kubectl logs of a pod on an unreachable node: %v %q, want %q", err, out, want)
 	}
 
 	// Followed: a line the kubelet writes later reaches kubectl; when
