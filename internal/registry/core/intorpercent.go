@@ -2,7 +2,6 @@ package core
 
 import (
 	"strconv"
-	"strings"
 
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -54,20 +53,5 @@ func PercentValue(v intstr.IntOrString) (int, bool) {
 		return 0, false
 	}
 	n, _ := strconv.Atoi(v.StrVal[:len(v.StrVal)-1])
-	return n, true
-}
-
-// IntOrPercentValue is the number in v and whether it is a percentage.
-func IntOrPercentValue(v *intstr.IntOrString) (int, bool) {
-	if v == nil {
-		return 0, false
-	}
-	if v.Type == intstr.Int {
-		return v.IntValue(), false
-	}
-	n, err := strconv.Atoi(strings.TrimSuffix(v.StrVal, "%"))
-	if err != nil {
-		return 0, false
-	}
 	return n, true
 }
