@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kapi/internal/registry"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // statusOf is the status subresource of the apps row of kind.
@@ -45,7 +47,7 @@ func runStatus[S any](t *testing.T, kind string, obj runtime.Object, status func
 			}
 			now := old.DeepCopyObject()
 			c.write(status(now))
-			if got := errList(sub.Validate(now, old)); got != c.want {
+			if got := fieldtest.Lines(sub.Validate(now, old)); got != c.want {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
 		})
@@ -62,7 +64,7 @@ func progression[S any](t *testing.T, kind string, obj runtime.Object, status fu
 		now := old.DeepCopyObject()
 		step(status(now))
 		if errs := sub.Validate(now, old); len(errs) > 0 {
-			t.Errorf("%s step %d: %s", kind, i, errList(errs))
+			t.Errorf("%s step %d: %s", kind, i, fieldtest.Lines(errs))
 		}
 		old = now
 	}
@@ -269,7 +271,7 @@ func TestStatusWritesSkipTheSpec(t *testing.T) {
 			t.Fatalf("%s: the stored spec is meant to be invalid", c.kind)
 		}
 		if errs := statusOf(t, c.kind).Validate(c.obj.DeepCopyObject(), c.obj); len(errs) > 0 {
-			t.Errorf("%s status write: %s", c.kind, errList(errs))
+			t.Errorf("%s status write: %s", c.kind, fieldtest.Lines(errs))
 		}
 	}
 }

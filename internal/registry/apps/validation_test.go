@@ -1,7 +1,6 @@
 package apps
 
 import (
-	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,15 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
-)
 
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
+	"kapi/internal/registry/fieldtest"
+)
 
 func create(h *registry.Hooks, obj runtime.Object) field.ErrorList {
 	h.PrepareCreate(obj)
@@ -91,7 +84,7 @@ func TestDeploymentValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := errPaths(create(deploymentHooks, deployment(c.mut))); got != c.want {
+			if got := fieldtest.Paths(create(deploymentHooks, deployment(c.mut))); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -116,7 +109,7 @@ func TestDeploymentDefaultsAndImmutableSelector(t *testing.T) {
 	nd := d.DeepCopy()
 	nd.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "tier": "front"}}
 	nd.Spec.Template.Labels["tier"] = "front"
-	if got := errPaths(deploymentHooks.Validate(nd, d)); got != "spec.selector: Invalid value" {
+	if got := fieldtest.Paths(deploymentHooks.Validate(nd, d)); got != "spec.selector: Invalid value" {
 		t.Errorf("selector change: %q", got)
 	}
 }
@@ -149,7 +142,7 @@ func TestOtherWorkloads(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := errPaths(create(c.hook, c.obj)); got != c.want {
+			if got := fieldtest.Paths(create(c.hook, c.obj)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -162,7 +155,7 @@ func TestOtherWorkloads(t *testing.T) {
 	changed := ss.DeepCopy()
 	changed.Spec.ServiceName = "other"
 	// (kube 1.37 names the immutable field; before, it refused the spec)
-	if got := errPaths(statefulSetHooks.Validate(changed, ss)); got != "spec.serviceName: Invalid value" {
+	if got := fieldtest.Paths(statefulSetHooks.Validate(changed, ss)); got != "spec.serviceName: Invalid value" {
 		t.Errorf("sts update: %q", got)
 	}
 	ds := &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Selector: sel, Template: podTemplate()}}
@@ -231,20 +224,13 @@ func TestStatefulSetClaimTemplateDefaults(t *testing.T) {
 	ss = stored.DeepCopy()
 	ss.Spec.Replicas = int32Ptr(3)
 	statefulSetHooks.PrepareUpdate(ss, stored)
-	if got := errPaths(statefulSetHooks.Validate(ss, stored)); got != "" {
+	if got := fieldtest.Paths(statefulSetHooks.Validate(ss, stored)); got != "" {
 		t.Errorf("scaling a set stored without claim defaults: %q", got)
 	}
 }
 
 // errList is errs as "path: message" lines, kube's detail and bad value
 // included.
-func errList(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Error())
-	}
-	return strings.Join(out, "\n")
-}
 
 func replicaSet(mut func(*appsv1.ReplicaSet)) *appsv1.ReplicaSet {
 	rs := &appsv1.ReplicaSet{Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: webLabels}, Template: podTemplate()}}
@@ -297,7 +283,7 @@ func runCreates(t *testing.T, h *registry.Hooks, cases []createCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := errList(create(h, c.obj)); got != c.want {
+			if got := fieldtest.Lines(create(h, c.obj)); got != c.want {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
 		})
@@ -375,7 +361,7 @@ func TestReplicaSetSpecRules(t *testing.T) {
 	changed := rs.DeepCopy()
 	changed.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "tier": "front"}}
 	changed.Spec.Template.Labels = map[string]string{"app": "web", "tier": "front"}
-	if got, want := errList(replicaSetHooks.Validate(changed, rs)),
+	if got, want := fieldtest.Lines(replicaSetHooks.Validate(changed, rs)),
 		`spec.selector: Invalid value: {"matchLabels":{"app":"web","tier":"front"}}: field is immutable`; got != want {
 		t.Errorf("selector change: got %q, want %q", got, want)
 	}
@@ -533,7 +519,7 @@ func TestStatefulSetUpdateRules(t *testing.T) {
 			ss := stored.DeepCopy()
 			c.write(ss)
 			statefulSetHooks.PrepareUpdate(ss, stored)
-			if got := errList(statefulSetHooks.Validate(ss, stored)); got != c.want {
+			if got := fieldtest.Lines(statefulSetHooks.Validate(ss, stored)); got != c.want {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
 		})
@@ -558,7 +544,7 @@ func TestStatefulSetClaimTemplatesImmutable(t *testing.T) {
 		statefulSetHooks.PrepareUpdate(ss, stored)
 		errs := statefulSetHooks.Validate(ss, stored)
 		if len(errs) != 1 || errs[0].Field != "spec.volumeClaimTemplates" || errs[0].Type != field.ErrorTypeInvalid || errs[0].Detail != "field is immutable" {
-			t.Errorf("%s: %s", name, errList(errs))
+			t.Errorf("%s: %s", name, fieldtest.Lines(errs))
 		}
 	}
 }
@@ -608,7 +594,7 @@ func TestDaemonSetSpecRules(t *testing.T) {
 		ds.Annotations = map[string]string{appsv1.DeprecatedTemplateGeneration: "-3"}
 	})
 	daemonSetHooks.Default(ds)
-	if got, want := errList(daemonSetHooks.Validate(ds, nil)), "spec.templateGeneration: Invalid value: -3: must be greater than or equal to 0"; got != want {
+	if got, want := fieldtest.Lines(daemonSetHooks.Validate(ds, nil)), "spec.templateGeneration: Invalid value: -3: must be greater than or equal to 0"; got != want {
 		t.Errorf("template generation: got %q, want %q", got, want)
 	}
 }
@@ -648,7 +634,7 @@ func TestDaemonSetUpdateRules(t *testing.T) {
 			c.stored(stored)
 			ds := stored.DeepCopy()
 			c.write(ds)
-			if got := errList(daemonSetHooks.Validate(ds, stored)); got != c.want {
+			if got := fieldtest.Lines(daemonSetHooks.Validate(ds, stored)); got != c.want {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
 		})

@@ -1,22 +1,14 @@
 package autoscaling
 
 import (
-	"strings"
 	"testing"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-)
 
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
+	"kapi/internal/registry/fieldtest"
+)
 
 var bogusSelect = autoscalingv2.ScalingPolicySelect("Sometimes")
 
@@ -65,7 +57,7 @@ func TestHPAValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			hpaHooks.PrepareCreate(c.obj)
-			if got := errPaths(hpaHooks.Validate(c.obj, nil)); got != c.want {
+			if got := fieldtest.Paths(hpaHooks.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})

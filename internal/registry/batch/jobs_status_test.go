@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 func at(sec int64) *metav1.Time { return &metav1.Time{Time: time.Unix(sec, 0)} }
@@ -115,7 +117,7 @@ func TestJobStatusUpdates(t *testing.T) {
 			}
 			nj := old.DeepCopy()
 			c.write(nj)
-			if got := errList(jobStatusSubresource.Validate(nj, old)); got != c.want {
+			if got := fieldtest.Lines(jobStatusSubresource.Validate(nj, old)); got != c.want {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
 		})

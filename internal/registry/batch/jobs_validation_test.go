@@ -9,18 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // errList is errs as "path: message" lines, kube's detail included.
-func errList(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Error())
-	}
-	return strings.Join(out, "\n")
-}
 
 func indexed(completions, parallelism int32) func(*batchv1.Job) {
 	return func(j *batchv1.Job) {
@@ -136,7 +130,7 @@ func TestJobSpecValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			j := job(c.mut)
 			jobHooks.PrepareCreate(j)
-			if got := errList(jobHooks.Validate(j, nil)); got != c.want {
+			if got := fieldtest.Lines(jobHooks.Validate(j, nil)); got != c.want {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
 		})
@@ -210,7 +204,7 @@ func TestJobSpecUpdates(t *testing.T) {
 			nj := old.DeepCopy()
 			c.update(nj)
 			jobHooks.PrepareUpdate(nj, old)
-			got := errList(jobHooks.Validate(nj, old))
+			got := fieldtest.Lines(jobHooks.Validate(nj, old))
 			if !strings.HasPrefix(got, c.want) || c.want == "" && got != "" || strings.Contains(got, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", got, c.want)
 			}
@@ -224,7 +218,7 @@ func TestCronJobUpdates(t *testing.T) {
 	old := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("a", 60)}, Spec: batchv1.CronJobSpec{
 		Schedule: "CRON_TZ=UTC 0 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: job(nil).Spec.Template}}}}
 	cronJobHooks.PrepareCreate(old)
-	if got := errPaths(cronJobHooks.Validate(old, nil)); got != "metadata.name: Invalid value; spec.schedule: Invalid value" {
+	if got := fieldtest.Paths(cronJobHooks.Validate(old, nil)); got != "metadata.name: Invalid value; spec.schedule: Invalid value" {
 		t.Errorf("create: %q", got)
 	}
 	nc := old.DeepCopy()
@@ -233,11 +227,11 @@ func TestCronJobUpdates(t *testing.T) {
 		t.Errorf("update of a stored cron job: %v", errs)
 	}
 	nc.Spec.TimeZone = ptr.To("Europe/Paris")
-	if got := errList(cronJobHooks.Validate(nc, old)); got != `spec.schedule: Invalid value: "CRON_TZ=UTC 0 * * * *": cannot use both timeZone field and TZ or CRON_TZ in schedule` {
+	if got := fieldtest.Lines(cronJobHooks.Validate(nc, old)); got != `spec.schedule: Invalid value: "CRON_TZ=UTC 0 * * * *": cannot use both timeZone field and TZ or CRON_TZ in schedule` {
 		t.Errorf("TZ and a time zone: %s", got)
 	}
 	nc.Spec.Schedule, nc.Spec.TimeZone = "0 * * * *", ptr.To("Europe/Par is")
-	if got := errList(cronJobHooks.Validate(nc, old)); got != `spec.timeZone: Invalid value: "Europe/Par is": unknown time zone Europe/Par is` {
+	if got := fieldtest.Lines(cronJobHooks.Validate(nc, old)); got != `spec.timeZone: Invalid value: "Europe/Par is": unknown time zone Europe/Par is` {
 		t.Errorf("bad time zone: %s", got)
 	}
 }

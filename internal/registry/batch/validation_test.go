@@ -7,16 +7,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-)
 
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
+	"kapi/internal/registry/fieldtest"
+)
 
 func job(mut func(*batchv1.Job)) *batchv1.Job {
 	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "pi", UID: "uid-1"}, Spec: batchv1.JobSpec{
@@ -59,7 +52,7 @@ func TestJobValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			j := job(c.mut)
 			jobHooks.PrepareCreate(j)
-			if got := errPaths(jobHooks.Validate(j, nil)); got != c.want {
+			if got := fieldtest.Paths(jobHooks.Validate(j, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -84,7 +77,7 @@ func TestJobDefaultsAndImmutableTemplate(t *testing.T) {
 	nj := j.DeepCopy()
 	nj.Spec.Template.Spec.Containers[0].Image = "perl:5.36"
 	jobHooks.PrepareUpdate(nj, j)
-	if got := errPaths(jobHooks.Validate(nj, j)); got != "spec.template: Invalid value" {
+	if got := fieldtest.Paths(jobHooks.Validate(nj, j)); got != "spec.template: Invalid value" {
 		t.Errorf("template change: %q", got)
 	}
 	if !strings.Contains(jobHooks.Validate(nj, j)[0].Error(), "field is immutable") {
@@ -123,7 +116,7 @@ func TestCronJobValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cronJobHooks.PrepareCreate(c.obj)
-			if got := errPaths(cronJobHooks.Validate(c.obj, nil)); got != c.want {
+			if got := fieldtest.Paths(cronJobHooks.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})

@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 func rl(kv ...string) corev1.ResourceList {
@@ -39,7 +41,7 @@ func TestLimitRangeValidation(t *testing.T) {
 			"spec.limits[1].type: Duplicate value; spec.limits[1].max[pods]: Invalid value; spec.limits[2].type: Invalid value"},
 	} {
 		lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "l", Namespace: "ns"}, Spec: corev1.LimitRangeSpec{Limits: c.limits}}
-		if got := errPaths(limitRangeHooks.Validate(lr, nil)); got != c.want {
+		if got := fieldtest.Paths(limitRangeHooks.Validate(lr, nil)); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
@@ -61,7 +63,7 @@ func TestResourceQuotaValidation(t *testing.T) {
 		{rl("limits.hugepages-2Mi", "4Mi"), "spec.hard[limits.hugepages-2Mi]: Invalid value"},
 	} {
 		q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q", Namespace: "ns"}, Spec: corev1.ResourceQuotaSpec{Hard: c.hard}}
-		if got := errPaths(resourceQuotaHooks.Validate(q, nil)); got != c.want {
+		if got := fieldtest.Paths(resourceQuotaHooks.Validate(q, nil)); got != c.want {
 			t.Errorf("%v: %q, want %q", c.hard, got, c.want)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // TestNodeValidation: podCIDR and podCIDRs are one field; taints and
@@ -38,13 +40,13 @@ func TestNodeValidation(t *testing.T) {
 		{"two of a family", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24", "10.2.0.0/24"} }, "spec.podCIDRs: Invalid value"},
 		{"three cidrs", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24", "fd00::/64", "10.2.0.0/24"} }, "spec.podCIDRs: Invalid value"},
 	} {
-		if got := errPaths(create(nodeHooks, node(c.mut))); got != c.want {
+		if got := fieldtest.Paths(create(nodeHooks, node(c.mut))); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
 	old := node(func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.1.0.0/24"} })
 	changed := node(func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.9.0.0/24"} })
-	if got := errPaths(update(nodeHooks, changed, old)); got != "spec.podCIDRs: Forbidden" {
+	if got := fieldtest.Paths(update(nodeHooks, changed, old)); got != "spec.podCIDRs: Forbidden" {
 		t.Errorf("changing podCIDRs: %q", got)
 	}
 	first := node(func(n *corev1.Node) { n.Spec.PodCIDR = "10.1.0.0/24" })

@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // TestServiceAccountAlias: spec.serviceAccount is taken when
@@ -109,7 +111,7 @@ func TestEphemeralContainers(t *testing.T) {
 		}
 		return e
 	}
-	if got := errPaths(create(podHooks, pod(func(p *corev1.Pod) { p.Spec.EphemeralContainers = []corev1.EphemeralContainer{eph("d")} }))); got != "spec.ephemeralContainers: Forbidden" {
+	if got := fieldtest.Paths(create(podHooks, pod(func(p *corev1.Pod) { p.Spec.EphemeralContainers = []corev1.EphemeralContainer{eph("d")} }))); got != "spec.ephemeralContainers: Forbidden" {
 		t.Errorf("ephemeral containers on create: %q", got)
 	}
 	old := pod(nil)
@@ -121,7 +123,7 @@ func TestEphemeralContainers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return errPaths(EphemeralContainers.Validate(out, old))
+		return fieldtest.Paths(EphemeralContainers.Validate(out, old))
 	}
 	for _, c := range []struct {
 		name string

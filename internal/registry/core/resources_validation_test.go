@@ -9,17 +9,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // errorLines are the errors as kube-apiserver's Status causes read, one
 // a line.
-func errorLines(errs field.ErrorList) string {
-	out := make([]string, len(errs))
-	for i, e := range errs {
-		out[i] = e.Error()
-	}
-	return strings.Join(out, "\n")
-}
 
 func list(kv ...string) corev1.ResourceList {
 	l := corev1.ResourceList{}
@@ -162,7 +157,7 @@ func TestPodResourceValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := errorLines(create(podHooks, pod(c.mut)))
+			got := fieldtest.Lines(create(podHooks, pod(c.mut)))
 			if want := strings.Join(c.want, "\n"); got != want {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
@@ -180,7 +175,7 @@ func TestEphemeralContainerResources(t *testing.T) {
 		Resources: corev1.ResourceRequirements{Requests: list("cpu", "2"), Limits: list("cpu", "1")}}}}
 	want := `spec.ephemeralContainers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1` + "\n" +
 		`spec.ephemeralContainers[0].resources: Forbidden: cannot be set for an Ephemeral Container`
-	if got := errorLines(ValidatePodSpec(&p.Spec, field.NewPath("spec"))); got != want {
+	if got := fieldtest.Lines(ValidatePodSpec(&p.Spec, field.NewPath("spec"))); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
@@ -192,7 +187,7 @@ func TestTemplateResourceValidation(t *testing.T) {
 	}).Spec}}}
 	DefaultPodSpec(&d.Spec.Template.Spec)
 	want := `spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`
-	if got := errorLines(ValidateWorkloadTemplate(&d.Spec.Template, nil, field.NewPath("spec", "template"), "ReplicaSet")); got != want {
+	if got := fieldtest.Lines(ValidateWorkloadTemplate(&d.Spec.Template, nil, field.NewPath("spec", "template"), "ReplicaSet")); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
@@ -207,11 +202,11 @@ func TestPodUpdateKeepsStoredResources(t *testing.T) {
 	old.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: list("cpu", "2"), Limits: list("cpu", "1")}
 	p := old.DeepCopy()
 	p.Labels = map[string]string{"a": "b"}
-	if got := errorLines(update(podHooks, p, old)); got != "" {
+	if got := fieldtest.Lines(update(podHooks, p, old)); got != "" {
 		t.Errorf("a label on a stored pod: %s", got)
 	}
 	want := `spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`
-	if got := errorLines(podHooks.Validate(old.DeepCopy(), nil)); got != want {
+	if got := fieldtest.Lines(podHooks.Validate(old.DeepCopy(), nil)); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
@@ -226,7 +221,7 @@ func TestResizeResourceValidation(t *testing.T) {
 	podHooks.PrepareCreate(stored)
 	wantNew := `spec.containers[0].resources.limits[hugepages-2Mi]: Invalid value: "3Mi": 3Mi is not positive integer multiple of hugepages-2Mi` + "\n" +
 		`spec.containers[0].resources.requests[hugepages-2Mi]: Invalid value: "3Mi": 3Mi is not positive integer multiple of hugepages-2Mi`
-	if got := errorLines(ValidatePodSpec(&stored.Spec, field.NewPath("spec"))); got != wantNew {
+	if got := fieldtest.Lines(ValidatePodSpec(&stored.Spec, field.NewPath("spec"))); got != wantNew {
 		t.Errorf("new pod: got\n%s\nwant\n%s", got, wantNew)
 	}
 
@@ -234,7 +229,7 @@ func TestResizeResourceValidation(t *testing.T) {
 	in.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("2")
 	in.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
 	out := resizeWrite(in, stored.DeepCopy())
-	if got := errorLines(validatePodResize(out, stored)); got != "" {
+	if got := fieldtest.Lines(validatePodResize(out, stored)); got != "" {
 		t.Errorf("resize keeping huge pages: got\n%s", got)
 	}
 
@@ -242,7 +237,7 @@ func TestResizeResourceValidation(t *testing.T) {
 	in.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("-1")
 	out = resizeWrite(in, stored.DeepCopy())
 	want := `spec.containers[0].resources.requests[cpu]: Invalid value: "-1": must be greater than or equal to 0`
-	if got := errorLines(validatePodResize(out, stored)); !strings.HasPrefix(got, want+"\n") {
+	if got := fieldtest.Lines(validatePodResize(out, stored)); !strings.HasPrefix(got, want+"\n") {
 		t.Errorf("resize to a negative request: got\n%s\nwant first\n%s", got, want)
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // TestSecurityContextValidation: kube 1.37's checks of pod and container
@@ -79,7 +81,7 @@ func TestSecurityContextValidation(t *testing.T) {
 		}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := strings.Split(errorLines(create(podHooks, pod(c.mut))), "\n")
+			got := strings.Split(fieldtest.Lines(create(podHooks, pod(c.mut))), "\n")
 			if len(c.want) == 0 && got[0] == "" {
 				return
 			}

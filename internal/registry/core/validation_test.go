@@ -10,16 +10,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // errPaths renders errors as "path: Type" for comparison.
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
 
 // create runs a row's create hooks as the store does.
 func create(h *registry.Hooks, obj runtime.Object) field.ErrorList {
@@ -79,7 +74,7 @@ func TestPodValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := errPaths(create(podHooks, pod(c.mut))); got != c.want {
+			if got := fieldtest.Paths(create(podHooks, pod(c.mut))); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -135,7 +130,7 @@ func TestPodUpdate(t *testing.T) {
 	}
 	ports := old.DeepCopy()
 	ports.Spec.Containers[0].Ports[0].ContainerPort = 81
-	if got := errPaths(update(podHooks, ports, old)); got != "spec: Forbidden" {
+	if got := fieldtest.Paths(update(podHooks, ports, old)); got != "spec: Forbidden" {
 		t.Errorf("port change: %q", got)
 	}
 }
@@ -166,7 +161,7 @@ func TestConfigMapAndSecretValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := errPaths(create(c.hook, c.obj)); got != c.want {
+			if got := fieldtest.Paths(create(c.hook, c.obj)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -179,7 +174,7 @@ func TestImmutableConfigMapAndSecret(t *testing.T) {
 	cm := oldCM.DeepCopy()
 	cm.Data["k"] = "w"
 	cm.Immutable = &no
-	if got := errPaths(update(configMapHooks, cm, oldCM)); got != "immutable: Forbidden; data: Forbidden" {
+	if got := fieldtest.Paths(update(configMapHooks, cm, oldCM)); got != "immutable: Forbidden; data: Forbidden" {
 		t.Errorf("config map: %q", got)
 	}
 	labelsOnly := oldCM.DeepCopy()
@@ -195,13 +190,13 @@ func TestImmutableConfigMapAndSecret(t *testing.T) {
 	}
 	s := oldSecret.DeepCopy()
 	s.Type = "example.com/other"
-	if got := errPaths(update(secretHooks, s, oldSecret)); got != "type: Invalid value" {
+	if got := fieldtest.Paths(update(secretHooks, s, oldSecret)); got != "type: Invalid value" {
 		t.Errorf("secret type change: %q", got)
 	}
 	oldSecret.Immutable = &yes
 	s = oldSecret.DeepCopy()
 	s.StringData = map[string]string{"k": "new"}
-	if got := errPaths(update(secretHooks, s, oldSecret)); got != "data: Forbidden" {
+	if got := fieldtest.Paths(update(secretHooks, s, oldSecret)); got != "data: Forbidden" {
 		t.Errorf("immutable secret: %q", got)
 	}
 }
@@ -217,7 +212,7 @@ func TestReplicationControllerDefaultsSelector(t *testing.T) {
 		t.Errorf("defaults: %+v", rc)
 	}
 	rc.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
-	if got := errPaths(replicationControllerHooks.Validate(rc, nil)); got != "spec.template.spec.restartPolicy: Unsupported value" {
+	if got := fieldtest.Paths(replicationControllerHooks.Validate(rc, nil)); got != "spec.template.spec.restartPolicy: Unsupported value" {
 		t.Errorf("restartPolicy Never: %q", got)
 	}
 }

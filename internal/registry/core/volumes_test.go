@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // TestPersistentVolumes: kube's defaults and the main points of its
@@ -49,12 +51,12 @@ func TestPersistentVolumes(t *testing.T) {
 		{"two sources", func(v *corev1.PersistentVolume) { v.Spec.NFS = &corev1.NFSVolumeSource{Server: "s", Path: "/p"} }, "spec.nfs: Forbidden"},
 		{"odd policy", func(v *corev1.PersistentVolume) { v.Spec.PersistentVolumeReclaimPolicy = "Keep" }, "spec.persistentVolumeReclaimPolicy: Unsupported value"},
 	} {
-		if got := errPaths(create(persistentVolumeHooks, pv(c.mut))); got != c.want {
+		if got := fieldtest.Paths(create(persistentVolumeHooks, pv(c.mut))); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
 	block := pv(func(v *corev1.PersistentVolume) { m := corev1.PersistentVolumeBlock; v.Spec.VolumeMode = &m })
-	if got := errPaths(update(persistentVolumeHooks, block, v)); got != "spec.volumeMode: Invalid value" {
+	if got := fieldtest.Paths(update(persistentVolumeHooks, block, v)); got != "spec.volumeMode: Invalid value" {
 		t.Errorf("changing the volume mode: %q", got)
 	}
 	// A volume stored without defaults takes them without a change.
@@ -76,7 +78,7 @@ func TestPersistentVolumes(t *testing.T) {
 	if errs := create(persistentVolumeClaimHooks, c); len(errs) > 0 || c.Status.Phase != corev1.ClaimPending || *c.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
 		t.Fatalf("a valid claim: %v, phase %q", errs, c.Status.Phase)
 	}
-	if got := errPaths(create(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) {
+	if got := fieldtest.Paths(create(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) {
 		c.Spec.AccessModes, c.Spec.Resources.Requests = nil, nil
 	}))); got != "spec.accessModes: Required value; spec.resources[storage]: Required value" {
 		t.Errorf("an empty claim: %q", got)
@@ -88,7 +90,7 @@ func TestPersistentVolumes(t *testing.T) {
 		t.Errorf("binding a claim: %v", errs)
 	}
 	rebind := claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv-2" })
-	if got := errPaths(update(persistentVolumeClaimHooks, rebind, bind)); got != "spec: Forbidden" {
+	if got := fieldtest.Paths(update(persistentVolumeClaimHooks, rebind, bind)); got != "spec: Forbidden" {
 		t.Errorf("binding a bound claim again: %q", got)
 	}
 	class, other := "standard", "fast"
@@ -96,13 +98,13 @@ func TestPersistentVolumes(t *testing.T) {
 		t.Errorf("giving a claim without a class the default one: %v", errs)
 	}
 	withClass := claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &class })
-	if got := errPaths(update(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &other }), withClass)); got != "spec: Forbidden" {
+	if got := fieldtest.Paths(update(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &other }), withClass)); got != "spec: Forbidden" {
 		t.Errorf("changing a claim's class: %q", got)
 	}
 	more := func(c *corev1.PersistentVolumeClaim) {
 		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
 	}
-	if got := errPaths(update(persistentVolumeClaimHooks, claim(more), c)); got != "spec: Forbidden" {
+	if got := fieldtest.Paths(update(persistentVolumeClaimHooks, claim(more), c)); got != "spec: Forbidden" {
 		t.Errorf("growing an unbound claim: %q", got)
 	}
 	bound := c.DeepCopy()
@@ -113,10 +115,10 @@ func TestPersistentVolumes(t *testing.T) {
 	less := claim(func(c *corev1.PersistentVolumeClaim) {
 		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("500Mi")
 	})
-	if got := errPaths(update(persistentVolumeClaimHooks, less, bound)); got != "spec.resources.requests.storage: Forbidden" {
+	if got := fieldtest.Paths(update(persistentVolumeClaimHooks, less, bound)); got != "spec.resources.requests.storage: Forbidden" {
 		t.Errorf("shrinking a bound claim below its capacity: %q", got)
 	}
-	if got := errPaths(update(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) {
+	if got := fieldtest.Paths(update(persistentVolumeClaimHooks, claim(func(c *corev1.PersistentVolumeClaim) {
 		c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
 	}), bound)); got != "spec: Forbidden" {
 		t.Errorf("changing a bound claim's access modes: %q", got)

@@ -7,21 +7,15 @@ import (
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap"
 	"k8s.io/utils/ptr"
 
 	"kapi/internal/registry"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // errPaths lists the errors as "field: type", joined by "; ".
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
 
 // validationCase changes a valid object and names the errors it expects
 // (errPaths) and, when detail is set, a part of the first one's message.
@@ -41,7 +35,7 @@ func check[T runtime.Object](t *testing.T, hooks *registry.Hooks, newObj func() 
 			c.change(obj)
 			hooks.PrepareCreate(obj)
 			errs := hooks.Validate(obj, nil)
-			if got := errPaths(errs); got != c.want {
+			if got := fieldtest.Paths(errs); got != c.want {
 				t.Fatalf("got %q, want %q (%v)", got, c.want, errs)
 			}
 			if c.detail != "" && !strings.Contains(errs[0].Detail, c.detail) {
@@ -357,12 +351,12 @@ func TestStatusValidation(t *testing.T) {
 		t.Errorf("flow schema status write checks the spec: %v", errs)
 	}
 	fs.Status.Conditions = []flowcontrolv1.FlowSchemaCondition{{Type: "Dangling"}, {Type: "Dangling"}}
-	if got := errPaths(fsStatus.Validate(fs, fs)); got != "status.conditions[1].type: Duplicate value" {
+	if got := fieldtest.Paths(fsStatus.Validate(fs, fs)); got != "status.conditions[1].type: Duplicate value" {
 		t.Errorf("flow schema status: %q", got)
 	}
 	pl := validPriorityLevel()
 	pl.Status.Conditions = []flowcontrolv1.PriorityLevelConfigurationCondition{{}}
-	if got := errPaths(plStatus.Validate(pl, pl)); got != "status.conditions[0].type: Required value" {
+	if got := fieldtest.Paths(plStatus.Validate(pl, pl)); got != "status.conditions[0].type: Required value" {
 		t.Errorf("priority level status: %q", got)
 	}
 }

@@ -5,6 +5,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/utils/ptr"
+
+	"kapi/internal/registry/fieldtest"
 )
 
 // TestIngressClassParameters: kube's SetDefaults_IngressClass (scope
@@ -42,7 +44,7 @@ func TestIngressClassParameters(t *testing.T) {
 			"spec.parameters.namespace: Forbidden"},
 		{"no scope (not defaulted)", networkingv1.IngressClassParametersReference{Kind: "K", Name: "p"}, "spec.parameters.scope: Required value"},
 	} {
-		if got := errPaths(ingressClassHooks.Validate(class(&c.p), nil)); got != c.want {
+		if got := fieldtest.Paths(ingressClassHooks.Validate(class(&c.p), nil)); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}

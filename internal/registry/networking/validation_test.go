@@ -1,25 +1,17 @@
 package networking
 
 import (
-	"strings"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
-)
 
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
+	"kapi/internal/registry/fieldtest"
+)
 
 func TestNetworkingValidation(t *testing.T) {
 	prefix := networkingv1.PathTypePrefix
@@ -60,7 +52,7 @@ func TestNetworkingValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.hook.PrepareCreate(c.obj)
-			if got := errPaths(c.hook.Validate(c.obj, nil)); got != c.want {
+			if got := fieldtest.Paths(c.hook.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -78,11 +70,11 @@ func TestClassesAndCIDRs(t *testing.T) {
 		return &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 	}
 	for controller, want := range map[string]string{"example.com/ingress": "", "Bad Controller": "spec.controller: Invalid value", "": "spec.controller: Required value"} {
-		if got := errPaths(ingressClassHooks.Validate(ic(controller), nil)); got != want {
+		if got := fieldtest.Paths(ingressClassHooks.Validate(ic(controller), nil)); got != want {
 			t.Errorf("controller %q: %q, want %q", controller, got, want)
 		}
 	}
-	if got := errPaths(ingressClassHooks.Validate(ic("example.com/other"), ic("example.com/ingress"))); got != "spec.controller: Invalid value" {
+	if got := fieldtest.Paths(ingressClassHooks.Validate(ic("example.com/other"), ic("example.com/ingress"))); got != "spec.controller: Invalid value" {
 		t.Errorf("changing the controller: %q", got)
 	}
 	sc := func(cidrs ...string) *networkingv1.ServiceCIDR {
@@ -99,14 +91,14 @@ func TestClassesAndCIDRs(t *testing.T) {
 		{[]string{"10.96.0.0/12", "10.100.0.0/16"}, "spec.cidrs: Invalid value"},
 		{[]string{"10.96.0.0/12", "fd00::/108", "10.1.0.0/16"}, "spec.cidrs: Invalid value"},
 	} {
-		if got := errPaths(serviceCIDRHooks.Validate(sc(c.cidrs...), nil)); got != c.want {
+		if got := fieldtest.Paths(serviceCIDRHooks.Validate(sc(c.cidrs...), nil)); got != c.want {
 			t.Errorf("%v: %q, want %q", c.cidrs, got, c.want)
 		}
 	}
-	if got := errPaths(serviceCIDRHooks.Validate(sc("10.97.0.0/16"), sc("10.96.0.0/12"))); got != "spec.cidrs[0]: Invalid value" {
+	if got := fieldtest.Paths(serviceCIDRHooks.Validate(sc("10.97.0.0/16"), sc("10.96.0.0/12"))); got != "spec.cidrs[0]: Invalid value" {
 		t.Errorf("changing a CIDR: %q", got)
 	}
-	if got := errPaths(serviceCIDRHooks.Validate(sc("10.96.0.0/12", "fd00::/108"), sc("10.96.0.0/12"))); got != "" {
+	if got := fieldtest.Paths(serviceCIDRHooks.Validate(sc("10.96.0.0/12", "fd00::/108"), sc("10.96.0.0/12"))); got != "" {
 		t.Errorf("adding the other family: %q", got)
 	}
 }

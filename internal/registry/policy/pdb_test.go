@@ -1,21 +1,13 @@
 package policy
 
 import (
-	"strings"
 	"testing"
 
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-)
 
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
+	"kapi/internal/registry/fieldtest"
+)
 
 func TestPDBValidation(t *testing.T) {
 	v := func(x intstr.IntOrString) *intstr.IntOrString { return &x }
@@ -33,7 +25,7 @@ func TestPDBValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := errPaths(pdbHooks.Validate(&policyv1.PodDisruptionBudget{Spec: c.spec}, nil)); got != c.want {
+			if got := fieldtest.Paths(pdbHooks.Validate(&policyv1.PodDisruptionBudget{Spec: c.spec}, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})

@@ -6,18 +6,11 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
-)
 
-func errPaths(errs field.ErrorList) string {
-	var out []string
-	for _, e := range errs {
-		out = append(out, e.Field+": "+e.Type.String())
-	}
-	return strings.Join(out, "; ")
-}
+	"kapi/internal/registry/fieldtest"
+)
 
 func TestRBACValidation(t *testing.T) {
 	ref := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "r"}
@@ -46,7 +39,7 @@ func TestRBACValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.hook.PrepareCreate(c.obj)
-			if got := errPaths(c.hook.Validate(c.obj, nil)); got != c.want {
+			if got := fieldtest.Paths(c.hook.Validate(c.obj, nil)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
@@ -54,7 +47,7 @@ func TestRBACValidation(t *testing.T) {
 	old := &rbacv1.RoleBinding{RoleRef: ref}
 	b := &rbacv1.RoleBinding{RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "other"}}
 	errs := roleBindingHooks.Validate(b, old)
-	if errPaths(errs) != "roleRef: Invalid value" || !strings.Contains(errs[0].Error(), "cannot change roleRef") {
+	if fieldtest.Paths(errs) != "roleRef: Invalid value" || !strings.Contains(errs[0].Error(), "cannot change roleRef") {
 		t.Errorf("roleRef change: %v", errs)
 	}
 }
