@@ -34,7 +34,7 @@ func Resources() []*registry.Resource {
 			Subresources: []*registry.Subresource{registry.StatusSubresource("metadata.ownerReferences"), EphemeralContainers, Resize},
 			Hooks:        podHooks, Fields: podFields, FieldAliases: map[string]string{"spec.host": "spec.nodeName"}, Table: PodTable, GracePeriod: podGracePeriod},
 		{Version: "v1", Name: "services", Kind: "Service", Namespaced: true, ShortNames: []string{"svc"},
-			Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status}, Names: registry.DNSLabel, KeyPrefix: "services/specs",
+			Categories: []string{"all"}, Subresources: []*registry.Subresource{serviceStatus}, Names: registry.DNSLabel, KeyPrefix: "services/specs",
 			ReturnDeletedObject: true, Hooks: serviceHooks, Fields: serviceFields, Table: serviceTable},
 		{Version: "v1", Name: "endpoints", Kind: "Endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			KeyPrefix: "services/endpoints", AllowCreateOnUpdate: true,

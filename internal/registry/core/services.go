@@ -184,8 +184,13 @@ func keepAllocated(svc, old *corev1.Service) {
 // allocated values the new type does not use and the client merely
 // carried over from the old object (kube-apiserver's function of the
 // same name): the cluster IPs of a service turned ExternalName, the node
-// ports of one turned ClusterIP.
+// ports of one turned ClusterIP. As kube's, it also clears the load
+// balancer's status of any service that is not a LoadBalancer (its
+// status write refuses one), rather than show a balancer being torn down.
 func dropTypeDependentFields(svc, old *corev1.Service) {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		svc.Status.LoadBalancer = corev1.LoadBalancerStatus{}
+	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName && old.Spec.Type != corev1.ServiceTypeExternalName &&
 		svc.Spec.ClusterIP == old.Spec.ClusterIP {
 		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
