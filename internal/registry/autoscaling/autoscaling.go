@@ -19,6 +19,6 @@ func Resources() []*registry.Resource {
 func hpa(version string, conv *registry.Conversion, table *registry.TableDef) *registry.Resource {
 	return &registry.Resource{Group: "autoscaling", Version: version, Name: "horizontalpodautoscalers",
 		Kind: "HorizontalPodAutoscaler", Namespaced: true, ShortNames: []string{"hpa"},
-		Categories: []string{"all"}, Subresources: []*registry.Subresource{registry.Status}, Generation: true,
+		Categories: []string{"all"}, Subresources: []*registry.Subresource{hpaStatus}, Generation: true,
 		KeyPrefix: "horizontalpodautoscalers", StorageVersion: "v2", Convert: conv, Hooks: hpaHooks, Table: table}
 }

@@ -15,7 +15,7 @@ func Resources() []*registry.Resource {
 		{Group: group, Version: "v1", Name: "ingressclasses", Kind: "IngressClass", Generation: true,
 			Hooks: ingressClassHooks, Table: ingressClassTable},
 		{Group: group, Version: "v1", Name: "ingresses", Kind: "Ingress", Namespaced: true, ShortNames: []string{"ing"},
-			Subresources: []*registry.Subresource{registry.Status}, KeyPrefix: "ingress", Generation: true, Hooks: ingressHooks,
+			Subresources: []*registry.Subresource{ingressStatus}, KeyPrefix: "ingress", Generation: true, Hooks: ingressHooks,
 			Table: ingressTable},
 		{Group: group, Version: "v1", Name: "ipaddresses", Kind: "IPAddress", ShortNames: []string{"ip"},
 			Names: ipAddressName, Hooks: ipAddressHooks, Table: ipAddressTable},

@@ -16,7 +16,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "policy", Version: "v1", Name: "poddisruptionbudgets", Kind: "PodDisruptionBudget", Namespaced: true,
-			ShortNames: []string{"pdb"}, Subresources: []*registry.Subresource{registry.Status}, Generation: true, Hooks: pdbHooks, Table: pdbTable,
+			ShortNames: []string{"pdb"}, Subresources: []*registry.Subresource{pdbStatus}, Generation: true, Hooks: pdbHooks, Table: pdbTable,
 			AnyFinalizers: true},
 	}
 }
