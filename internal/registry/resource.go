@@ -190,9 +190,10 @@ type Hooks struct {
 	// or update result (old is then the stored object): deprecated fields
 	// and likely mistakes that validation lets through, as kube-apiserver's
 	// WarningsOnCreate and WarningsOnUpdate. They go into the answer's
-	// Warning headers. Writes through a subresource give none, but for
-	// scale, which writes the object itself (kube's scale updates with
-	// the object's own strategy).
+	// Warning headers. Writes through a subresource give only the
+	// subresource's own (Subresource.Warnings), but for scale, which
+	// writes the object itself (kube's scale updates with the object's
+	// own strategy).
 	Warnings func(obj, old runtime.Object) []string
 	// PrepareForDelete marks an object whose deletion has begun
 	// (a namespace's phase becomes Terminating).

@@ -80,6 +80,11 @@ type Subresource struct {
 	// NoWarnings: a write gives none of the row's warnings even when it
 	// changes the spec (kube's pod resize strategy has none).
 	NoWarnings bool
+	// Warnings are what a client is told of a valid write through the
+	// subresource that does not change the spec, in place of the row's
+	// (kube's status strategies' WarningsOnUpdate: a load balancer's
+	// non-standard IP).
+	Warnings func(obj, old runtime.Object) []string
 	// Resets are managed-fields paths a write through the subresource
 	// cannot own, because Write resets them ("spec").
 	Resets []string

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"kapi/internal/request"
 	"kapi/internal/storage"
 )
 
@@ -276,8 +277,13 @@ func (st *Store) updated(ctx context.Context, ns, name string, sub *Subresource,
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(st.R.GVK().GroupKind(), name, errs)
 	}
-	if sub == nil || (sub.ChangesSpec && !sub.NoWarnings) {
+	switch {
+	case sub == nil || (sub.ChangesSpec && !sub.NoWarnings):
 		st.warn(ctx, obj, old)
+	case sub.Warnings != nil:
+		for _, w := range sub.Warnings(obj, old) {
+			request.AddWarning(ctx, w)
+		}
 	}
 	if adm != nil {
 		final := obj
