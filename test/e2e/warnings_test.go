@@ -147,6 +147,19 @@ spec:
 		t.Fatalf("a service with port 0: %v", err)
 	}
 	seen("invalid service")
+	// A status write gives its own status strategy's warnings: a load
+	// balancer's IPv6 address not in canonical form.
+	lb, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "lb"}, Spec: corev1.ServiceSpec{
+		Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen("load balancer service")
+	lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "fd00::0:1"}}
+	if _, err := c.CoreV1().Services(ns).UpdateStatus(ctx, lb, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("load balancer status", `status.loadBalancer.ingress[0]: IPv6 address "fd00::0:1" should be in RFC 5952 canonical format ("fd00::1")`)
 
 	// A CRD with a format the server does not check: warned on create, not
 	// again on an update that keeps it.

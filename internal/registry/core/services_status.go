@@ -37,8 +37,29 @@ var serviceStatus = func() *registry.Subresource {
 		return validateLoadBalancerStatus(&svc.Status.LoadBalancer, &was.Status.LoadBalancer, &svc.Spec,
 			field.NewPath("status", "loadBalancer"))
 	}
+	s.Warnings = func(obj, _ runtime.Object) []string {
+		var ips []string
+		for _, in := range obj.(*corev1.Service).Status.LoadBalancer.Ingress {
+			ips = append(ips, in.IP)
+		}
+		return LoadBalancerIPWarnings(ips)
+	}
 	return s
 }()
+
+// LoadBalancerIPWarnings are kube's status strategies' warnings (a
+// Service's, an Ingress's) of the load balancer's ingress ips, in their
+// order: GetWarningsForIP of each ip given, an ip valid but not in its
+// canonical form.
+func LoadBalancerIPWarnings(ips []string) []string {
+	var w []string
+	for i, ip := range ips {
+		if ip != "" {
+			w = append(w, validation.GetWarningsForIP(field.NewPath("status", "loadBalancer", "ingress").Index(i), ip)...)
+		}
+	}
+	return w
+}
 
 // loadBalancerIPModes are kube's supportedLoadBalancerIPMode, sorted as
 // its message lists them.

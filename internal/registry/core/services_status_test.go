@@ -1,6 +1,8 @@
 package core
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -133,5 +135,21 @@ func TestServiceUpdateClearsLoadBalancer(t *testing.T) {
 		if kept := len(now.Status.LoadBalancer.Ingress) == 1; kept != c.keep {
 			t.Errorf("to %s: load balancer kept %v, want %v", c.to, kept, c.keep)
 		}
+	}
+}
+
+// TestLoadBalancerIPWarnings: kube's status strategies warn of a load
+// balancer's ip that is valid but not in canonical form, each at its
+// entry; an entry without an ip gives none.
+func TestLoadBalancerIPWarnings(t *testing.T) {
+	got := LoadBalancerIPWarnings([]string{"10.0.0.1", "", "fd00::0:1"})
+	want := []string{`status.loadBalancer.ingress[2]: IPv6 address "fd00::0:1" should be in RFC 5952 canonical format ("fd00::1")`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	svc := &corev1.Service{Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{
+		Ingress: []corev1.LoadBalancerIngress{{IP: "::ffff:10.0.0.1"}}}}}
+	if got := serviceStatus.Warnings(svc, svc); len(got) != 1 || !strings.Contains(got[0], `use "10.0.0.1"`) {
+		t.Errorf("service status warnings: %q", got)
 	}
 }

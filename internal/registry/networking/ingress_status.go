@@ -20,12 +20,21 @@ import (
 )
 
 // ingressStatus is the ingresses' status subresource, with kube's checks
-// of the status written in place of the spec's.
+// and warnings of the status written in place of the spec's.
 var ingressStatus = func() *registry.Subresource {
 	s := registry.StatusSubresource()
 	s.Validate = func(obj, old runtime.Object) field.ErrorList {
 		return validateIngressLoadBalancer(&obj.(*networkingv1.Ingress).Status.LoadBalancer,
 			&old.(*networkingv1.Ingress).Status.LoadBalancer, field.NewPath("status", "loadBalancer"))
+	}
+	// kube's status strategy warns of an ip written in a form that is
+	// valid but not canonical.
+	s.Warnings = func(obj, _ runtime.Object) []string {
+		var ips []string
+		for _, in := range obj.(*networkingv1.Ingress).Status.LoadBalancer.Ingress {
+			ips = append(ips, in.IP)
+		}
+		return core.LoadBalancerIPWarnings(ips)
 	}
 	return s
 }()
