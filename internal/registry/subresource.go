@@ -144,6 +144,16 @@ func StatusSubresource(resets ...string) *Subresource {
 	}
 }
 
+// ValidatedStatus is StatusSubresource(resets...) whose writes validate
+// checks in place of the row's Validate: the kind's status strategy that
+// checks the status alone (kube's Validate<Kind>StatusUpdate), not the
+// spec, which a status write keeps.
+func ValidatedStatus(validate func(obj, old runtime.Object) field.ErrorList, resets ...string) *Subresource {
+	s := StatusSubresource(resets...)
+	s.Validate = validate
+	return s
+}
+
 // Status is the status subresource of most kinds: the spec is reset, the
 // metadata written.
 var Status = StatusSubresource()

@@ -37,14 +37,13 @@ const CleanupFinalizer = apiextensionsv1.CustomResourceCleanupFinalizer
 // kube-apiserver encodes CRDs in etcd as v1beta1 for the sake of
 // downgrades; kapi keeps them as v1, the only version it serves.
 func Resources() []*registry.Resource {
-	status := *registry.StatusSubresource()
-	status.Validate = func(obj, old runtime.Object) field.ErrorList {
+	status := registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 		return crdvalidation.ValidateUpdateCustomResourceDefinitionStatus(context.Background(), internalStatus(obj), internalStatus(old))
-	}
+	})
 	return []*registry.Resource{
 		{Group: "apiextensions.k8s.io", Version: "v1", Name: "customresourcedefinitions",
 			Kind: "CustomResourceDefinition", ShortNames: []string{"crd", "crds"},
-			Categories: []string{"api-extensions"}, Subresources: []*registry.Subresource{&status},
+			Categories: []string{"api-extensions"}, Subresources: []*registry.Subresource{status},
 			KeyPrefix: "apiextensions.k8s.io/customresourcedefinitions", Generation: true, Hooks: crdHooks,
 			AnyFinalizers: true},
 	}

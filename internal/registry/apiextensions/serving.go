@@ -220,11 +220,9 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 	}
 	if v.Subresources != nil && v.Subresources.Status != nil {
 		t.Status = unstructuredStatus{}
-		status := registry.StatusSubresource()
-		status.Validate = func(obj, old runtime.Object) field.ErrorList {
+		r.Subresources = append(r.Subresources, registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 			return vs.validateStatus(obj.(*unstructured.Unstructured), old.(*unstructured.Unstructured))
-		}
-		r.Subresources = append(r.Subresources, status)
+		}))
 	}
 	if v.Subresources != nil && v.Subresources.Scale != nil {
 		t.Scale = newPathScale(v.Subresources.Scale)

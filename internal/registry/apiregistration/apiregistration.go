@@ -64,22 +64,18 @@ func LocalAvailable() apiregistrationv1.APIServiceCondition {
 // apiServiceStatus writes the status alone: kube-aggregator's status
 // strategy keeps the stored labels, annotations, finalizers and owners,
 // and checks only the conditions' statuses.
-var apiServiceStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource(registry.StatusMetadataResets...)
-	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
-		var errs field.ErrorList
-		for i, c := range obj.(*apiregistrationv1.APIService).Status.Conditions {
-			switch c.Status {
-			case apiregistrationv1.ConditionTrue, apiregistrationv1.ConditionFalse, apiregistrationv1.ConditionUnknown:
-			default:
-				errs = append(errs, field.NotSupported(field.NewPath("status", "conditions").Index(i).Child("status"), c.Status,
-					[]string{string(apiregistrationv1.ConditionTrue), string(apiregistrationv1.ConditionFalse), string(apiregistrationv1.ConditionUnknown)}))
-			}
+var apiServiceStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.ErrorList {
+	var errs field.ErrorList
+	for i, c := range obj.(*apiregistrationv1.APIService).Status.Conditions {
+		switch c.Status {
+		case apiregistrationv1.ConditionTrue, apiregistrationv1.ConditionFalse, apiregistrationv1.ConditionUnknown:
+		default:
+			errs = append(errs, field.NotSupported(field.NewPath("status", "conditions").Index(i).Child("status"), c.Status,
+				[]string{string(apiregistrationv1.ConditionTrue), string(apiregistrationv1.ConditionFalse), string(apiregistrationv1.ConditionUnknown)}))
 		}
-		return errs
 	}
-	return s
-}()
+	return errs
+}, registry.StatusMetadataResets...)
 
 // validateAPIService is kube-aggregator's ValidateAPIService after the
 // generic metadata checks (the name a path segment, which the row's Names

@@ -21,28 +21,19 @@ import (
 
 var statusPath = field.NewPath("status")
 
-// statusSubresource is the status subresource with validate in place of
-// the row's spec validation, resetting the metadata fields resets names
-// as the kind's status strategy does.
-func statusSubresource(validate func(obj, old runtime.Object) field.ErrorList, resets ...string) *registry.Subresource {
-	s := registry.StatusSubresource(resets...)
-	s.Validate = validate
-	return s
-}
-
 // The workloads' status subresources. As kube-apiserver's, a status write
 // cannot change a deployment's labels.
 var (
-	deploymentStatus = statusSubresource(func(obj, old runtime.Object) field.ErrorList {
+	deploymentStatus = registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 		return validateDeploymentStatus(&obj.(*appsv1.Deployment).Status, &old.(*appsv1.Deployment).Status)
 	}, "metadata.labels")
-	replicaSetStatus = statusSubresource(func(obj, _ runtime.Object) field.ErrorList {
+	replicaSetStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.ErrorList {
 		return validateReplicaSetStatus(&obj.(*appsv1.ReplicaSet).Status)
 	})
-	statefulSetStatus = statusSubresource(func(obj, old runtime.Object) field.ErrorList {
+	statefulSetStatus = registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 		return validateStatefulSetStatus(&obj.(*appsv1.StatefulSet).Status, &old.(*appsv1.StatefulSet).Status)
 	})
-	daemonSetStatus = statusSubresource(func(obj, old runtime.Object) field.ErrorList {
+	daemonSetStatus = registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 		return validateDaemonSetStatus(&obj.(*appsv1.DaemonSet).Status, &old.(*appsv1.DaemonSet).Status)
 	})
 )

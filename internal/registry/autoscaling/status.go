@@ -23,17 +23,13 @@ import (
 
 // hpaStatus is the status subresource of both served versions, with
 // kube's checks of the status written in place of the spec's.
-var hpaStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
-		st, err := v2Status(obj)
-		if err != nil {
-			return field.ErrorList{field.InternalError(field.NewPath("status"), err)}
-		}
-		return validateHPAStatus(st)
+var hpaStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.ErrorList {
+	st, err := v2Status(obj)
+	if err != nil {
+		return field.ErrorList{field.InternalError(field.NewPath("status"), err)}
 	}
-	return s
-}()
+	return validateHPAStatus(st)
+})
 
 // v2Status is the status of an object of either version in its v2 form.
 // kube validates its internal (v2-shaped) object, so that a v1 write's

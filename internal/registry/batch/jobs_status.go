@@ -27,13 +27,9 @@ import (
 
 // jobStatusSubresource is the jobs' status subresource, with kube's checks of the
 // status written in place of the spec's.
-var jobStatusSubresource = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.Validate = func(obj, old runtime.Object) field.ErrorList {
-		return validateJobStatusUpdate(obj.(*batchv1.Job), old.(*batchv1.Job))
-	}
-	return s
-}()
+var jobStatusSubresource = registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
+	return validateJobStatusUpdate(obj.(*batchv1.Job), old.(*batchv1.Job))
+})
 
 // jobState is what the checks read of a job's conditions.
 type jobState struct {

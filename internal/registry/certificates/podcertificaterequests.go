@@ -156,13 +156,9 @@ func validateStubPKCS10(stub []byte) field.ErrorList {
 // pcrStatus is kube's status strategy of pod certificate requests: the
 // stored spec, labels, annotations, finalizers and owners are kept, and
 // the status is checked by validatePCRStatus.
-var pcrStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource(registry.StatusMetadataResets...)
-	s.Validate = func(obj, old runtime.Object) field.ErrorList {
-		return validatePCRStatus(obj.(*certificatesv1.PodCertificateRequest), old.(*certificatesv1.PodCertificateRequest), time.Now())
-	}
-	return s
-}()
+var pcrStatus = registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
+	return validatePCRStatus(obj.(*certificatesv1.PodCertificateRequest), old.(*certificatesv1.PodCertificateRequest), time.Now())
+}, registry.StatusMetadataResets...)
 
 // PodCertificateRequestStatus is pcrStatus with kube's last check of its
 // status strategy: a write that changes the status is refused unless its

@@ -71,21 +71,17 @@ var namespaceFinalize = &registry.Subresource{
 
 // namespaceStatus is kube's namespace status strategy: the phase is
 // Active, or Terminating once the namespace is being deleted.
-var namespaceStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
-		ns := obj.(*corev1.Namespace)
-		p := field.NewPath("status", "Phase")
-		switch {
-		case ns.DeletionTimestamp.IsZero() && ns.Status.Phase != corev1.NamespaceActive:
-			return field.ErrorList{field.Invalid(p, ns.Status.Phase, "may only be 'Active' if `deletionTimestamp` is empty")}
-		case !ns.DeletionTimestamp.IsZero() && ns.Status.Phase != corev1.NamespaceTerminating:
-			return field.ErrorList{field.Invalid(p, ns.Status.Phase, "may only be 'Terminating' if `deletionTimestamp` is not empty")}
-		}
-		return nil
+var namespaceStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.ErrorList {
+	ns := obj.(*corev1.Namespace)
+	p := field.NewPath("status", "Phase")
+	switch {
+	case ns.DeletionTimestamp.IsZero() && ns.Status.Phase != corev1.NamespaceActive:
+		return field.ErrorList{field.Invalid(p, ns.Status.Phase, "may only be 'Active' if `deletionTimestamp` is empty")}
+	case !ns.DeletionTimestamp.IsZero() && ns.Status.Phase != corev1.NamespaceTerminating:
+		return field.ErrorList{field.Invalid(p, ns.Status.Phase, "may only be 'Terminating' if `deletionTimestamp` is not empty")}
 	}
-	return s
-}()
+	return nil
+})
 
 // namespaceFinalizerErrors is kube's validateFinalizerName of each of
 // spec.finalizers: a qualified name, unless it is one of kube's own.

@@ -55,13 +55,9 @@ var replicationControllerHooks = &registry.Hooks{
 // with kube's ValidateReplicationControllerStatus in place of the spec's
 // checks: counts not negative, and none above the replicas (nor the
 // available above the ready).
-var replicationControllerStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
-		return validateReplicationControllerStatus(&obj.(*corev1.ReplicationController).Status, field.NewPath("status"))
-	}
-	return s
-}()
+var replicationControllerStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.ErrorList {
+	return validateReplicationControllerStatus(&obj.(*corev1.ReplicationController).Status, field.NewPath("status"))
+})
 
 func validateReplicationControllerStatus(st *corev1.ReplicationControllerStatus, path *field.Path) field.ErrorList {
 	var errs field.ErrorList

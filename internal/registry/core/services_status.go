@@ -30,13 +30,12 @@ import (
 // balancer's status of a service that is not a LoadBalancer, where a
 // status write is refused instead.
 var serviceStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.PrepareForUpdate = func(_, _ runtime.Object) {}
-	s.Validate = func(obj, old runtime.Object) field.ErrorList {
+	s := registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 		svc, was := obj.(*corev1.Service), old.(*corev1.Service)
 		return validateLoadBalancerStatus(&svc.Status.LoadBalancer, &was.Status.LoadBalancer, &svc.Spec,
 			field.NewPath("status", "loadBalancer"))
-	}
+	})
+	s.PrepareForUpdate = func(_, _ runtime.Object) {}
 	s.Warnings = func(obj, _ runtime.Object) []string {
 		var ips []string
 		for _, in := range obj.(*corev1.Service).Status.LoadBalancer.Ingress {

@@ -16,11 +16,11 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "flowschemas", Kind: "FlowSchema",
-			Subresources: []*registry.Subresource{statusWithValidation(validateFlowSchemaStatus)}, Generation: true,
+			Subresources: []*registry.Subresource{registry.ValidatedStatus(validateFlowSchemaStatus)}, Generation: true,
 			Table: flowSchemaTable, Hooks: flowSchemaHooks},
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "prioritylevelconfigurations",
 			Kind: "PriorityLevelConfiguration", Generation: true, Table: priorityLevelTable, Hooks: priorityLevelHooks,
-			Subresources: []*registry.Subresource{statusWithValidation(validatePriorityLevelStatus)}},
+			Subresources: []*registry.Subresource{registry.ValidatedStatus(validatePriorityLevelStatus)}},
 	}
 }
 

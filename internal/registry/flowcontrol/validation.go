@@ -14,8 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap"
 	"k8s.io/apiserver/pkg/util/shufflesharding"
-
-	"kapi/internal/registry"
 )
 
 // The validation of FlowSchemas and PriorityLevelConfigurations follows
@@ -79,14 +77,6 @@ func byName[T interface{ GetName() string }](objs []T) map[string]T {
 		m[o.GetName()] = o
 	}
 	return m
-}
-
-// statusWithValidation is the status subresource with validate in place
-// of the row's validation.
-func statusWithValidation(validate func(obj, old runtime.Object) field.ErrorList) *registry.Subresource {
-	status := *registry.StatusSubresource()
-	status.Validate = validate
-	return &status
 }
 
 // validateFlowSchema is kube's ValidateFlowSchema without the metadata,

@@ -22,11 +22,10 @@ import (
 // ingressStatus is the ingresses' status subresource, with kube's checks
 // and warnings of the status written in place of the spec's.
 var ingressStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.Validate = func(obj, old runtime.Object) field.ErrorList {
+	s := registry.ValidatedStatus(func(obj, old runtime.Object) field.ErrorList {
 		return validateIngressLoadBalancer(&obj.(*networkingv1.Ingress).Status.LoadBalancer,
 			&old.(*networkingv1.Ingress).Status.LoadBalancer, field.NewPath("status", "loadBalancer"))
-	}
+	})
 	// kube's status strategy warns of an ip written in a form that is
 	// valid but not canonical.
 	s.Warnings = func(obj, _ runtime.Object) []string {

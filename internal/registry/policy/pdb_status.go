@@ -22,13 +22,9 @@ import (
 
 // pdbStatus is the budgets' status subresource, with kube's checks of the
 // status written in place of the spec's.
-var pdbStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource()
-	s.Validate = func(obj, _ runtime.Object) field.ErrorList {
-		return validatePDBStatus(&obj.(*policyv1.PodDisruptionBudget).Status, field.NewPath("status"))
-	}
-	return s
-}()
+var pdbStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.ErrorList {
+	return validatePDBStatus(&obj.(*policyv1.PodDisruptionBudget).Status, field.NewPath("status"))
+})
 
 // validatePDBStatus is kube's ValidatePodDisruptionBudgetStatusUpdate for
 // policy/v1: the conditions as metav1 conditions (ValidateConditions:

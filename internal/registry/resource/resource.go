@@ -9,7 +9,6 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
 )
@@ -37,8 +36,8 @@ func Resources() []*registry.Resource {
 // labels, annotations, finalizers and owners, and validate the status
 // (ValidateResourceClaimStatusUpdate, ValidateDeviceTaintRuleStatusUpdate).
 var (
-	claimStatus     = withPrepare(statusValidatedBy(validateClaimStatus), dropDeallocatedDevices)
-	taintRuleStatus = statusValidatedBy(validateTaintRuleStatus)
+	claimStatus     = withPrepare(registry.ValidatedStatus(validateClaimStatus, registry.StatusMetadataResets...), dropDeallocatedDevices)
+	taintRuleStatus = registry.ValidatedStatus(validateTaintRuleStatus, registry.StatusMetadataResets...)
 )
 
 func withPrepare(s *registry.Subresource, prepare func(obj, old runtime.Object)) *registry.Subresource {
@@ -72,12 +71,6 @@ func dropDeallocatedDevices(obj, old runtime.Object) {
 	if len(kept) == 0 {
 		c.Status.Devices = nil
 	}
-}
-
-func statusValidatedBy(v func(obj, old runtime.Object) field.ErrorList) *registry.Subresource {
-	s := registry.StatusSubresource(registry.StatusMetadataResets...)
-	s.Validate = v
-	return s
 }
 
 // ageOnly is NAME AGE, which kube-apiserver prints for device classes and

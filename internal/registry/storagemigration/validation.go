@@ -38,11 +38,7 @@ var migrationHooks = &registry.Hooks{
 // finalizers and owners are kept, as metav1.ResetObjectMetaForStatus
 // does), and validated by ValidateStorageVersionMigrationStatusUpdate
 // alone.
-var migrationStatus = func() *registry.Subresource {
-	s := registry.StatusSubresource(registry.StatusMetadataResets...)
-	s.Validate = validateMigrationStatus
-	return s
-}()
+var migrationStatus = registry.ValidatedStatus(validateMigrationStatus, registry.StatusMetadataResets...)
 
 func validateMigrationSpec(spec *storagemigrationv1.StorageVersionMigrationSpec) field.ErrorList {
 	var errs field.ErrorList
