@@ -16,13 +16,13 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // jobStatusSubresource is the jobs' status subresource, with kube's checks of the
@@ -108,15 +108,8 @@ type statusChanges struct {
 // each rule checked when the fields it reads changed.
 func validateJobStatus(job *batchv1.Job, s jobState, ch statusChanges, path *field.Path) field.ErrorList {
 	st := &job.Status
-	var errs field.ErrorList
-	for _, f := range []struct {
-		name string
-		v    *int32
-	}{{"active", &st.Active}, {"succeeded", &st.Succeeded}, {"failed", &st.Failed}, {"ready", st.Ready}, {"terminating", st.Terminating}} {
-		if f.v != nil {
-			errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(*f.v), path.Child(f.name))...)
-		}
-	}
+	errs := core.NonNegative(path, core.Count32("active", st.Active), core.Count32("succeeded", st.Succeeded), core.Count32("failed", st.Failed),
+		core.OptionalCount32("ready", st.Ready), core.OptionalCount32("terminating", st.Terminating))
 	errs = append(errs, validateUncounted(st.UncountedTerminatedPods, path.Child("uncountedTerminatedPods"))...)
 
 	conditions := path.Child("conditions")

@@ -137,14 +137,6 @@ func validateNameAllowsCompletions(job *batchv1.Job) field.ErrorList {
 	return nil
 }
 
-func int64Of(v *int32) *int64 {
-	if v == nil {
-		return nil
-	}
-	n := int64(*v)
-	return &n
-}
-
 func conditionTrue(cs []batchv1.JobCondition, t batchv1.JobConditionType) bool {
 	return conditionIs(cs, t, corev1.ConditionTrue)
 }
@@ -190,19 +182,9 @@ func validateJobSpecAndSelector(s *batchv1.JobSpec, path *field.Path, allowInval
 // pods do not restart Always. (kube's spec.scheduling checks are left
 // out: the field is dropped, its feature being off.)
 func validateJobSpec(s *batchv1.JobSpec, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{
-		{"parallelism", int64Of(s.Parallelism)}, {"completions", int64Of(s.Completions)},
-		{"activeDeadlineSeconds", s.ActiveDeadlineSeconds}, {"backoffLimit", int64Of(s.BackoffLimit)},
-		{"ttlSecondsAfterFinished", int64Of(s.TTLSecondsAfterFinished)}, {"backoffLimitPerIndex", int64Of(s.BackoffLimitPerIndex)},
-	} {
-		if f.v != nil {
-			errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(*f.v, path.Child(f.name))...)
-		}
-	}
+	errs := core.NonNegative(path, core.OptionalCount32("parallelism", s.Parallelism), core.OptionalCount32("completions", s.Completions),
+		core.OptionalCount64("activeDeadlineSeconds", s.ActiveDeadlineSeconds), core.OptionalCount32("backoffLimit", s.BackoffLimit),
+		core.OptionalCount32("ttlSecondsAfterFinished", s.TTLSecondsAfterFinished), core.OptionalCount32("backoffLimitPerIndex", s.BackoffLimitPerIndex))
 	if s.MaxFailedIndexes != nil {
 		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(*s.MaxFailedIndexes), path.Child("maxFailedIndexes"))...)
 		if s.BackoffLimitPerIndex == nil {

@@ -60,29 +60,14 @@ var replicationControllerStatus = registry.ValidatedStatus(func(obj, _ runtime.O
 })
 
 func validateReplicationControllerStatus(st *corev1.ReplicationControllerStatus, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"replicas", int64(st.Replicas)}, {"fullyLabeledReplicas", int64(st.FullyLabeledReplicas)},
-		{"readyReplicas", int64(st.ReadyReplicas)}, {"availableReplicas", int64(st.AvailableReplicas)},
-		{"observedGeneration", st.ObservedGeneration},
-	} {
-		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(f.v, path.Child(f.name))...)
-	}
-	for _, f := range []struct {
-		name string
-		v    int32
-	}{{"fullyLabeledReplicas", st.FullyLabeledReplicas}, {"readyReplicas", st.ReadyReplicas}, {"availableReplicas", st.AvailableReplicas}} {
-		if f.v > st.Replicas {
-			errs = append(errs, field.Invalid(path.Child(f.name), f.v, "cannot be greater than status.replicas"))
-		}
-	}
-	if st.AvailableReplicas > st.ReadyReplicas {
-		errs = append(errs, field.Invalid(path.Child("availableReplicas"), st.AvailableReplicas, "cannot be greater than readyReplicas"))
-	}
-	return errs
+	errs := NonNegative(path, Count32("replicas", st.Replicas), Count32("fullyLabeledReplicas", st.FullyLabeledReplicas),
+		Count32("readyReplicas", st.ReadyReplicas), Count32("availableReplicas", st.AvailableReplicas),
+		Count64("observedGeneration", st.ObservedGeneration))
+	return append(errs, PartsWithinWhole(path,
+		PartOf("fullyLabeledReplicas", st.FullyLabeledReplicas, st.Replicas, OfReplicas),
+		PartOf("readyReplicas", st.ReadyReplicas, st.Replicas, OfReplicas),
+		PartOf("availableReplicas", st.AvailableReplicas, st.Replicas, OfReplicas),
+		PartOf("availableReplicas", st.AvailableReplicas, st.ReadyReplicas, "cannot be greater than readyReplicas"))...)
 }
 
 func defaultReplicationController(rc *corev1.ReplicationController) {

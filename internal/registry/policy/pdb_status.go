@@ -12,12 +12,12 @@ package policy
 
 import (
 	policyv1 "k8s.io/api/policy/v1"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 // pdbStatus is the budgets' status subresource, with kube's checks of the
@@ -34,14 +34,7 @@ var pdbStatus = registry.ValidatedStatus(func(obj, _ runtime.Object) field.Error
 // neither observedGeneration nor disruptedPods.
 func validatePDBStatus(st *policyv1.PodDisruptionBudgetStatus, path *field.Path) field.ErrorList {
 	errs := metav1validation.ValidateConditions(st.Conditions, path.Child("conditions"))
-	for _, c := range []struct {
-		name string
-		v    int32
-	}{
-		{"disruptionsAllowed", st.DisruptionsAllowed}, {"currentHealthy", st.CurrentHealthy},
-		{"desiredHealthy", st.DesiredHealthy}, {"expectedPods", st.ExpectedPods},
-	} {
-		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(c.v), path.Child(c.name))...)
-	}
-	return errs
+	return append(errs, core.NonNegative(path, core.Count32("disruptionsAllowed", st.DisruptionsAllowed),
+		core.Count32("currentHealthy", st.CurrentHealthy), core.Count32("desiredHealthy", st.DesiredHealthy),
+		core.Count32("expectedPods", st.ExpectedPods))...)
 }
