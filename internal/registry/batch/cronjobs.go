@@ -12,6 +12,7 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	"kapi/internal/registry"
 	"kapi/internal/registry/core"
@@ -25,11 +26,9 @@ import (
 // unless the stored cron job has it.
 var cronJobHooks = &registry.Hooks{
 	Default:          func(obj runtime.Object) { defaultCronJob(obj.(*batchv1.CronJob)) },
-	PrepareForCreate: func(obj runtime.Object) { obj.(*batchv1.CronJob).Spec.JobTemplate.Spec.Scheduling = nil },
+	PrepareForCreate: func(obj runtime.Object) { dropDisabledFields(&obj.(*batchv1.CronJob).Spec.JobTemplate.Spec, nil) },
 	PrepareForUpdate: func(obj, old runtime.Object) {
-		if old.(*batchv1.CronJob).Spec.JobTemplate.Spec.Scheduling == nil {
-			obj.(*batchv1.CronJob).Spec.JobTemplate.Spec.Scheduling = nil
-		}
+		dropDisabledFields(&obj.(*batchv1.CronJob).Spec.JobTemplate.Spec, &old.(*batchv1.CronJob).Spec.JobTemplate.Spec)
 	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		if old == nil {
@@ -86,7 +85,7 @@ func validateCronJob(cj, old *batchv1.CronJob) field.ErrorList {
 	if d := s.StartingDeadlineSeconds; d != nil {
 		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(*d, spec.Child("startingDeadlineSeconds"))...)
 	}
-	if old == nil || !equalPtr(old.Spec.TimeZone, s.TimeZone) {
+	if old == nil || !ptr.Equal(old.Spec.TimeZone, s.TimeZone) {
 		errs = append(errs, validateTimeZone(s.TimeZone, spec.Child("timeZone"))...)
 	}
 	switch s.ConcurrencyPolicy {
@@ -98,12 +97,8 @@ func validateCronJob(cj, old *batchv1.CronJob) field.ErrorList {
 			[]string{string(batchv1.AllowConcurrent), string(batchv1.ForbidConcurrent), string(batchv1.ReplaceConcurrent)}))
 	}
 	errs = append(errs, validateJobTemplate(&s.JobTemplate, spec.Child("jobTemplate"))...)
-	for name, v := range map[string]*int32{"successfulJobsHistoryLimit": s.SuccessfulJobsHistoryLimit, "failedJobsHistoryLimit": s.FailedJobsHistoryLimit} {
-		if v != nil {
-			errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(*v), spec.Child(name))...)
-		}
-	}
-	return errs
+	return append(errs, core.NonNegative(spec, core.OptionalCount32("successfulJobsHistoryLimit", s.SuccessfulJobsHistoryLimit),
+		core.OptionalCount32("failedJobsHistoryLimit", s.FailedJobsHistoryLimit))...)
 }
 
 // validateSchedule: a standard cron line (the parser kube uses), without

@@ -30,11 +30,9 @@ const (
 // DropDisabledFields does.
 var jobHooks = &registry.Hooks{
 	Default:          func(obj runtime.Object) { defaultJob(obj.(*batchv1.Job)) },
-	PrepareForCreate: func(obj runtime.Object) { obj.(*batchv1.Job).Spec.Scheduling = nil },
+	PrepareForCreate: func(obj runtime.Object) { dropDisabledFields(&obj.(*batchv1.Job).Spec, nil) },
 	PrepareForUpdate: func(obj, old runtime.Object) {
-		if old.(*batchv1.Job).Spec.Scheduling == nil {
-			obj.(*batchv1.Job).Spec.Scheduling = nil
-		}
+		dropDisabledFields(&obj.(*batchv1.Job).Spec, &old.(*batchv1.Job).Spec)
 	},
 	Validate: func(obj, old runtime.Object) field.ErrorList {
 		job := obj.(*batchv1.Job)
@@ -50,6 +48,16 @@ var jobHooks = &registry.Hooks{
 		job := obj.(*batchv1.Job)
 		return core.WorkloadWarnings(obj, old, job.Name, func() []string { return jobSpecWarnings(field.NewPath("spec"), &job.Spec) })
 	},
+}
+
+// dropDisabledFields is kube's job.DropDisabledFields, which Jobs and
+// CronJobs' templates share: spec.scheduling needs the alpha
+// WorkloadWithJob feature, off, so it goes unless the stored spec (old;
+// nil on create) has it.
+func dropDisabledFields(s, old *batchv1.JobSpec) {
+	if old == nil || old.Scheduling == nil {
+		s.Scheduling = nil
+	}
 }
 
 // jobSpecWarnings are kube's warnings about a job's spec at path: an

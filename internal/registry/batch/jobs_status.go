@@ -16,10 +16,10 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	"kapi/internal/registry"
 	"kapi/internal/registry/core"
@@ -56,11 +56,11 @@ func validateJobStatusUpdate(job, old *batchv1.Job) field.ErrorList {
 	ch := statusChanges{
 		finished: now.finished != was.finished, complete: now.complete != was.complete, failed: now.failed != was.failed,
 		failureTarget: now.failureTarget != was.failureTarget, successCriteriaMet: now.successCriteriaMet != was.successCriteriaMet,
-		completedIndexes: st.CompletedIndexes != ost.CompletedIndexes, failedIndexes: !equalPtr(st.FailedIndexes, ost.FailedIndexes),
-		active: st.Active != ost.Active, startTime: !equalTime(st.StartTime, ost.StartTime),
-		completionTime: !equalTime(st.CompletionTime, ost.CompletionTime),
+		completedIndexes: st.CompletedIndexes != ost.CompletedIndexes, failedIndexes: !ptr.Equal(st.FailedIndexes, ost.FailedIndexes),
+		active: st.Active != ost.Active, startTime: !st.StartTime.Equal(ost.StartTime),
+		completionTime: !st.CompletionTime.Equal(ost.CompletionTime),
 		uncounted:      !equality.Semantic.DeepEqual(st.UncountedTerminatedPods, ost.UncountedTerminatedPods),
-		ready:          !equalPtr(st.Ready, ost.Ready), terminating: !equalPtr(st.Terminating, ost.Terminating),
+		ready:          !ptr.Equal(st.Ready, ost.Ready), terminating: !ptr.Equal(st.Terminating, ost.Terminating),
 	}
 	errs := validateJobStatus(job, now, ch, path)
 
@@ -75,7 +75,7 @@ func validateJobStatusUpdate(job, old *batchv1.Job) field.ErrorList {
 	}
 	// An indexed job whose parallelism equals its completions may be
 	// scaled down, and its succeeded count with it.
-	scalable := isIndexed(&job.Spec) && equalPtr(job.Spec.Completions, job.Spec.Parallelism)
+	scalable := isIndexed(&job.Spec) && ptr.Equal(job.Spec.Completions, job.Spec.Parallelism)
 	if !scalable && st.Succeeded < ost.Succeeded {
 		errs = append(errs, field.Invalid(path.Child("succeeded"), st.Succeeded, "cannot decrease the succeeded counter"))
 	}
@@ -209,10 +209,4 @@ func validateStatusIndexes(job *batchv1.Job, ch statusChanges, path *field.Path)
 		}
 	}
 	return errs
-}
-
-// equalTime compares times as kube's ptr.Equal does on its metav1.Time:
-// to the second, as they are stored.
-func equalTime(a, b *metav1.Time) bool {
-	return a == nil && b == nil || a != nil && b != nil && a.Equal(b)
 }

@@ -150,10 +150,6 @@ func conditionIs(cs []batchv1.JobCondition, t batchv1.JobConditionType, s corev1
 	return false
 }
 
-func equalPtr[T comparable](a, b *T) bool {
-	return a == nil && b == nil || a != nil && b != nil && *a == *b
-}
-
 func isIndexed(s *batchv1.JobSpec) bool {
 	return s.CompletionMode != nil && *s.CompletionMode == batchv1.IndexedCompletion
 }
@@ -463,37 +459,32 @@ func validateCompletionsUpdate(s, old *batchv1.JobSpec, path *field.Path) field.
 // MutableSchedulingDirectivesForSuspendedJobs and
 // MutablePodResourcesForSuspendedJobs allow.
 func validatePodTemplateUpdate(s, o *batchv1.JobSpec, oldJob *batchv1.Job, path *field.Path) field.ErrorList {
-	tpl, oldTpl := &s.Template, &o.Template
+	tpl := &s.Template
 	mutable := o.Suspend != nil && *o.Suspend &&
 		(oldJob.Status.StartTime == nil || conditionTrue(oldJob.Status.Conditions, batchv1.JobSuspended)) && oldJob.Status.Active == 0
-	if mutable {
-		oldTpl = o.Template.DeepCopy()
-		switch a, oa := tpl.Spec.Affinity, oldTpl.Spec.Affinity; {
-		case a == nil && oa != nil:
-			// The affinity may go if it held only node affinity.
-			oa.NodeAffinity = nil
-			if *oa == (corev1.Affinity{}) {
-				oldTpl.Spec.Affinity = nil
-			}
-		case a != nil && oa == nil:
-			oldTpl.Spec.Affinity = &corev1.Affinity{NodeAffinity: a.NodeAffinity}
-		case a != nil && oa != nil:
-			oa.NodeAffinity = a.NodeAffinity
-		}
-		oldTpl.Spec.NodeSelector, oldTpl.Spec.Tolerations, oldTpl.Spec.SchedulingGates = tpl.Spec.NodeSelector, tpl.Spec.Tolerations, tpl.Spec.SchedulingGates
-		oldTpl.Labels, oldTpl.Annotations = tpl.Labels, tpl.Annotations
-	}
 	if !mutable {
-		return apimachineryvalidation.ValidateImmutableField(tpl, oldTpl, path.Child("template"))
+		return apimachineryvalidation.ValidateImmutableField(tpl, &o.Template, path.Child("template"))
 	}
-	return validateResourcesOnly(&tpl.Spec, &oldTpl.Spec, path.Child("template", "spec"))
-}
-
-// validateResourcesOnly: spec differs from old in its containers' and
-// init containers' resources alone.
-func validateResourcesOnly(spec, old *corev1.PodSpec, path *field.Path) field.ErrorList {
-	o := old.DeepCopy()
-	for _, pair := range []struct{ new, old []corev1.Container }{{spec.Containers, o.Containers}, {spec.InitContainers, o.InitContainers}} {
+	// The stored template with what may change taken from the new one:
+	// what is left must be equal.
+	was := o.Template.DeepCopy()
+	switch a, oa := tpl.Spec.Affinity, was.Spec.Affinity; {
+	case a == nil && oa != nil:
+		// The affinity may go if it held only node affinity.
+		oa.NodeAffinity = nil
+		if *oa == (corev1.Affinity{}) {
+			was.Spec.Affinity = nil
+		}
+	case a != nil && oa == nil:
+		was.Spec.Affinity = &corev1.Affinity{NodeAffinity: a.NodeAffinity}
+	case a != nil && oa != nil:
+		oa.NodeAffinity = a.NodeAffinity
+	}
+	was.Spec.NodeSelector, was.Spec.Tolerations, was.Spec.SchedulingGates = tpl.Spec.NodeSelector, tpl.Spec.Tolerations, tpl.Spec.SchedulingGates
+	was.Labels, was.Annotations = tpl.Labels, tpl.Annotations
+	// kube's validatePodResourceUpdatesOnly: the containers' and init
+	// containers' resources, matched by position and name.
+	for _, pair := range []struct{ new, old []corev1.Container }{{tpl.Spec.Containers, was.Spec.Containers}, {tpl.Spec.InitContainers, was.Spec.InitContainers}} {
 		if len(pair.new) != len(pair.old) {
 			continue
 		}
@@ -503,5 +494,5 @@ func validateResourcesOnly(spec, old *corev1.PodSpec, path *field.Path) field.Er
 			}
 		}
 	}
-	return apimachineryvalidation.ValidateImmutableField(*spec, *o, path)
+	return apimachineryvalidation.ValidateImmutableField(tpl.Spec, was.Spec, path.Child("template", "spec"))
 }
