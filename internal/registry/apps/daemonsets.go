@@ -8,7 +8,6 @@ import (
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -112,8 +111,8 @@ func validateDaemonSetSpecUpdate(ds, old *appsv1.DaemonSet) field.ErrorList {
 func validateDaemonSetSpec(ds *appsv1.DaemonSet, opts metav1validation.LabelSelectorValidationOptions) field.ErrorList {
 	s := &ds.Spec
 	errs := metav1validation.ValidateLabelSelector(s.Selector, opts, specPath.Child("selector"))
-	if sel, err := metav1.LabelSelectorAsSelector(s.Selector); err == nil && !sel.Matches(labels.Set(s.Template.Labels)) {
-		errs = append(errs, field.Invalid(specPath.Child("template", "metadata", "labels"), s.Template.Labels, "`selector` does not match template `labels`"))
+	if sel, err := metav1.LabelSelectorAsSelector(s.Selector); err == nil {
+		errs = append(errs, selectorMatchesTemplate(sel, &s.Template)...)
 	}
 	if s.Selector != nil && len(s.Selector.MatchLabels)+len(s.Selector.MatchExpressions) == 0 {
 		errs = append(errs, field.Invalid(specPath.Child("selector"), s.Selector, "empty selector is invalid for daemonset"))

@@ -34,15 +34,10 @@ func validateRequiredSelector(sel *metav1.LabelSelector, kind string) field.Erro
 	return errs
 }
 
-// selectorMatchesTemplate: the pods a workload makes must be its own, so
-// the template's labels must match the selector (kube skips an empty
-// selector, which matches all; a missing one matches none, so kube
-// reports the template too).
+// selectorMatchesTemplate is core's TemplateMatchesSelector of the
+// workload's template.
 func selectorMatchesTemplate(sel labels.Selector, t *corev1.PodTemplateSpec) field.ErrorList {
-	if sel.Empty() || sel.Matches(labels.Set(t.Labels)) {
-		return nil
-	}
-	return field.ErrorList{field.Invalid(specPath.Child("template", "metadata", "labels"), t.Labels, "`selector` does not match template `labels`")}
+	return core.TemplateMatchesSelector(t.Labels, sel, specPath.Child("template"))
 }
 
 // restartAlways is core's WorkloadRestartAlways of the workload's

@@ -166,8 +166,8 @@ func validateJobSpecAndSelector(s *batchv1.JobSpec, path *field.Path, allowInval
 		errs = append(errs, metav1validation.ValidateLabelSelector(s.Selector,
 			metav1validation.LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector: allowInvalidValues}, path.Child("selector"))...)
 	}
-	if sel, err := metav1.LabelSelectorAsSelector(s.Selector); err == nil && !sel.Matches(labels.Set(s.Template.Labels)) {
-		errs = append(errs, field.Invalid(path.Child("template", "metadata", "labels"), s.Template.Labels, "`selector` does not match template `labels`"))
+	if sel, err := metav1.LabelSelectorAsSelector(s.Selector); err == nil {
+		errs = append(errs, core.TemplateMatchesSelector(s.Template.Labels, sel, path.Child("template"))...)
 	}
 	return errs
 }

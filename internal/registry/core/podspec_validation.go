@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -219,13 +220,24 @@ func validatePorts(ports []corev1.ContainerPort, path *field.Path) field.ErrorLi
 // but for their order, the apps workloads' template checks): the
 // template's labels must match the selector, and WorkloadRestartAlways;
 // kind names the workload in kube's message.
-func ValidateWorkloadTemplate(t *corev1.PodTemplateSpec, matches func(map[string]string) bool, path *field.Path, kind string) field.ErrorList {
+func ValidateWorkloadTemplate(t *corev1.PodTemplateSpec, sel labels.Selector, path *field.Path, kind string) field.ErrorList {
 	var errs field.ErrorList
-	if matches != nil && !matches(t.Labels) {
-		errs = append(errs, field.Invalid(path.Child("metadata", "labels"), t.Labels, "`selector` does not match template `labels`"))
+	if sel != nil {
+		errs = append(errs, TemplateMatchesSelector(t.Labels, sel, path)...)
 	}
 	errs = append(errs, ValidatePodTemplateSpec(t, path)...)
 	return append(errs, WorkloadRestartAlways(t, path, kind)...)
+}
+
+// TemplateMatchesSelector: the pods a workload makes from its template
+// (at path) must be its own, so the template's labels match the
+// workload's selector. (A selector that selects nothing, a missing one,
+// is reported here too, as kube's.)
+func TemplateMatchesSelector(templateLabels map[string]string, sel labels.Selector, path *field.Path) field.ErrorList {
+	if sel.Matches(labels.Set(templateLabels)) {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(path.Child("metadata", "labels"), templateLabels, "`selector` does not match template `labels`")}
 }
 
 // WorkloadRestartAlways: a workload's pods (the template at path) run

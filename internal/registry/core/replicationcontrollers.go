@@ -34,9 +34,7 @@ var replicationControllerHooks = &registry.Hooks{
 			return append(errs, field.Required(spec.Child("template"), ""))
 		}
 		sel := labels.SelectorFromSet(s.Selector)
-		return append(errs, ValidateWorkloadTemplate(s.Template, func(l map[string]string) bool {
-			return sel.Empty() || sel.Matches(labels.Set(l))
-		}, spec.Child("template"), "ReplicationController")...)
+		return append(errs, ValidateWorkloadTemplate(s.Template, sel, spec.Child("template"), "ReplicationController")...)
 	},
 	// (kube's update compares the templates the wrong way round and warns
 	// about the old one; kapi warns about the one written.)
