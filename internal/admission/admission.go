@@ -137,6 +137,38 @@ type Reinvoker interface {
 	Reinvoke(ctx context.Context, a *Attributes) error
 }
 
+// ConnectHandler is a plugin that takes part in CONNECTs (the requests of
+// the connection subresources: pods/exec, pods/attach, pods/portforward
+// and the proxies), as kube's plugins whose Handles(Connect) is true: the
+// webhooks and the admission policies. The chain calls no other plugin
+// for them.
+type ConnectHandler interface {
+	HandlesConnect() bool
+}
+
+func handlesConnect(p any) bool {
+	h, ok := p.(ConnectHandler)
+	return ok && h.HandlesConnect()
+}
+
+// skips reports whether plugin p sits out a: a CONNECT it does not handle.
+func skips(p any, a *Attributes) bool { return a.Operation == Connect && !handlesConnect(p) }
+
+// Connect admits a CONNECT whose options (PodExecOptions, PodProxyOptions,
+// ...) are a.Object: the mutating phase, then the validating one, as
+// kube-apiserver's ConnectResource does before it connects; only the
+// plugins that handle CONNECT take part.
+func (c *Chain) Connect(ctx context.Context, a *Attributes) error {
+	if c == nil {
+		return nil
+	}
+	a.Operation = Connect
+	if err := c.Mutate(ctx, a); err != nil {
+		return err
+	}
+	return c.Validate(ctx, a)
+}
+
 // Mutate runs the mutating phase; it stops at the first refusal. As in
 // kube-apiserver, reinvocable parts of plugins (Reinvokers) that ran
 // before the object changed run once more, after the first pass.
@@ -148,6 +180,9 @@ func (c *Chain) Mutate(ctx context.Context, a *Attributes) (err error) {
 		a.Reinvocation = &Reinvocation{}
 	}
 	for _, p := range c.Mutators {
+		if skips(p, a) {
+			continue
+		}
 		before := a.Object
 		if err := p.Admit(ctx, a); err != nil {
 			return err
@@ -161,7 +196,7 @@ func (c *Chain) Mutate(ctx context.Context, a *Attributes) (err error) {
 	}
 	a.Reinvocation.Round = 1
 	for _, p := range c.Mutators {
-		if r, ok := p.(Reinvoker); ok {
+		if r, ok := p.(Reinvoker); ok && !skips(p, a) {
 			if err := r.Reinvoke(ctx, a); err != nil {
 				return err
 			}
@@ -176,6 +211,9 @@ func (c *Chain) Validate(ctx context.Context, a *Attributes) (err error) {
 	ctx, end := traceStep(ctx, "Validating admission", a)
 	defer func() { end(err) }()
 	for _, p := range c.Validators {
+		if skips(p, a) {
+			continue
+		}
 		if err := p.Validate(ctx, a); err != nil {
 			return err
 		}

@@ -104,6 +104,10 @@ func (n *namedReinvoker) Reinvoke(ctx context.Context, a *Attributes) error {
 	return err
 }
 
+func (n *namedMutator) HandlesConnect() bool { return handlesConnect(n.m) }
+
+func (n *namedValidator) HandlesConnect() bool { return handlesConnect(n.v) }
+
 type namedValidator struct {
 	v   Validator
 	obs observers

@@ -61,6 +61,9 @@ func NewMutating(d Deps) *Mutating {
 	return m
 }
 
+// HandlesConnect: policies may match CONNECTs (operations: [CONNECT]).
+func (*Mutating) HandlesConnect() bool { return true }
+
 // compile compiles the policies (those with at least one binding) and
 // their bindings.
 func (m *Mutating) compile(policies, bindings []runtime.Object) {

@@ -55,6 +55,9 @@ func NewValidating(d Deps) *Validating {
 	return v
 }
 
+// HandlesConnect: policies may match CONNECTs (operations: [CONNECT]).
+func (*Validating) HandlesConnect() bool { return true }
+
 // compile compiles the policies (those with at least one binding) and
 // their bindings.
 func (v *Validating) compile(policies, bindings []runtime.Object) {

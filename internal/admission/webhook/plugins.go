@@ -23,6 +23,12 @@ type Mutating struct{ *hooks }
 // Validating is kube-apiserver's ValidatingAdmissionWebhook plugin.
 type Validating struct{ *hooks }
 
+// HandlesConnect: webhooks may match CONNECTs (operations: [CONNECT]).
+func (*Mutating) HandlesConnect() bool { return true }
+
+// HandlesConnect: webhooks may match CONNECTs (operations: [CONNECT]).
+func (*Validating) HandlesConnect() bool { return true }
+
 // NewMutating returns the mutating webhooks; Run (or Load) gives them
 // their configurations.
 func NewMutating(d Deps) *Mutating { return &Mutating{newHooks(true, d)} }
