@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
 )
 
 // PodLog is the pods/log subresource's Connect: a GET reads the
@@ -48,10 +50,10 @@ type logOptions struct {
 func parseLogOptions(q url.Values) (*logOptions, error) {
 	o := &logOptions{
 		container:                    q.Get("container"),
-		follow:                       queryBool(q, "follow"),
-		previous:                     queryBool(q, "previous"),
-		timestamps:                   queryBool(q, "timestamps"),
-		insecureSkipTLSVerifyBackend: queryBool(q, "insecureSkipTLSVerifyBackend"),
+		follow:                       registry.QueryBool(q, "follow"),
+		previous:                     registry.QueryBool(q, "previous"),
+		timestamps:                   registry.QueryBool(q, "timestamps"),
+		insecureSkipTLSVerifyBackend: registry.QueryBool(q, "insecureSkipTLSVerifyBackend"),
 	}
 	var err error
 	for key, p := range map[string]**int64{"sinceSeconds": &o.sinceSeconds, "tailLines": &o.tailLines, "limitBytes": &o.limit} {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,19 +14,7 @@ import (
 // query, read as kube's parameter codec reads them (its generated
 // url.Values conversions): the first value of a parameter counts, a
 // boolean is false only when absent, "false" or "0", a number that does
-// not parse is a 400 with strconv's message.
-
-func queryBool(q url.Values, key string) bool {
-	v, ok := q[key]
-	if !ok || len(v) == 0 {
-		return false
-	}
-	switch strings.ToLower(v[0]) {
-	case "false", "0":
-		return false
-	}
-	return true
-}
+// not parse is a 400 with strconv's message (registry.QueryBool).
 
 func queryInt64(q url.Values, key string) (*int64, error) {
 	v, ok := q[key]

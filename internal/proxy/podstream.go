@@ -17,6 +17,8 @@ import (
 	utilproxy "k8s.io/apiserver/pkg/util/proxy"
 	"k8s.io/streaming/pkg/httpstream"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
+
+	"kapi/internal/registry"
 )
 
 // PodExec, PodAttach and PodPortForward are the Connects of pods/exec,
@@ -89,7 +91,7 @@ func (k *Kubelets) streamTarget(r *http.Request, ns, name, sub string) (http.Han
 			return nil, err
 		}
 		for _, s := range []string{"stdin", "stdout", "stderr", "tty"} {
-			if queryBool(q, s) {
+			if registry.QueryBool(q, s) {
 				params.Set(s, "1")
 			}
 		}
@@ -111,7 +113,7 @@ func (k *Kubelets) streamTarget(r *http.Request, ns, name, sub string) (http.Han
 	switch {
 	case sub != "portforward" && wsstream.IsWebSocketRequestWithStreamCloseProtocol(r):
 		return utilproxy.NewStreamTranslatorHandler(loc, rt, 0, utilproxy.Options{
-			Stdin: queryBool(q, "stdin"), Stdout: queryBool(q, "stdout"), Stderr: queryBool(q, "stderr"), Tty: queryBool(q, "tty"),
+			Stdin: registry.QueryBool(q, "stdin"), Stdout: registry.QueryBool(q, "stdout"), Stderr: registry.QueryBool(q, "stderr"), Tty: registry.QueryBool(q, "tty"),
 		}), nil
 	case sub == "portforward" && wsstream.IsWebSocketRequestWithTunnelingProtocol(r):
 		return utilproxy.NewTunnelingHandler(upgrade), nil
