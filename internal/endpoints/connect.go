@@ -20,7 +20,7 @@ import (
 // the target's business, so nothing here negotiates a content type or
 // reads a body. The verb is the method's (get, create, update, patch,
 // delete, as authorization saw it); one discovery does not list is 405,
-// as kube-apiserver's.
+// as kube-apiserver's. The request is admitted first (admitConnect).
 func (h *Resources) connect(w http.ResponseWriter, r *http.Request, st *registry.Store, sub *registry.Subresource) {
 	info := request.InfoFrom(r.Context())
 	if !slices.Contains(sub.Verbs, info.Verb) && !(info.Verb == "head" || info.Verb == "options") || !connectMethodAllowed(sub, r.Method) {
@@ -34,6 +34,14 @@ func (h *Resources) connect(w http.ResponseWriter, r *http.Request, st *registry
 	rest, ok := connectRest(r, info.Parts)
 	if !ok {
 		WriteError(w, r, apierrors.NewBadRequest("invalid path "+strconv.Quote(r.URL.EscapedPath())))
+		return
+	}
+	if _, ok := r.URL.Query()["dryRun"]; ok {
+		WriteError(w, r, apierrors.NewBadRequest("dryRun is not supported"))
+		return
+	}
+	if err := h.admitConnect(w, r, st, sub, ns); err != nil {
+		WriteError(w, r, err)
 		return
 	}
 	handler, err := sub.Connect(r.Context(), ns, info.Name, rest)
