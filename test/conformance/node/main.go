@@ -13,7 +13,11 @@
 // marked for deletion, as a kubelet does when its containers have
 // stopped (a pod a finalizer keeps is reported Failed, its containers
 // killed). The pods of Jobs it runs (run.go): their shell scripts run on
-// this machine, and their exit codes end the pods.
+// this machine, and their exit codes end the pods. With -agnhost (root
+// only) it also runs the pods of agnhost's webhook servers, each in a
+// network namespace holding the pod's IP (serve.go).
+//
+//	node -nodes 2 -kubelet -agnhost ./agnhost <kubeconfig>
 package main
 
 import (
@@ -55,6 +59,7 @@ func nodeIP(i int) string { return fmt.Sprintf("127.0.0.%d", i+1) }
 func main() {
 	kubelet := flag.Bool("kubelet", false, "stay, and stand in for the Nodes' kubelets")
 	count := flag.Int("nodes", 1, "how many Nodes")
+	agnhost := flag.String("agnhost", "", "with -kubelet: run the pods of agnhost's webhook servers with this agnhost (root only: each in a network namespace)")
 	flag.Parse()
 	if flag.NArg() != 1 || *count < 1 {
 		fmt.Fprintln(os.Stderr, "usage: node [-nodes N] [-kubelet] <kubeconfig>")
@@ -77,7 +82,7 @@ func main() {
 		}
 	}
 	if *kubelet {
-		runKubelet(ctx, client, names)
+		runKubelet(ctx, client, names, *agnhost)
 	}
 }
 
@@ -118,7 +123,7 @@ func createNode(ctx context.Context, client kubernetes.Interface, nodeName, ip s
 // runKubelet renews each Node's Lease every 10 s, as a kubelet does (the
 // node lifecycle controller marks a node whose Lease ages unreachable), and
 // moves the Nodes' pods along until ctx ends.
-func runKubelet(ctx context.Context, client kubernetes.Interface, nodes []string) {
+func runKubelet(ctx context.Context, client kubernetes.Interface, nodes []string, agnhost string) {
 	for _, n := range nodes {
 		go renewLease(ctx, client, n)
 	}
@@ -137,6 +142,11 @@ func runKubelet(ctx context.Context, client kubernetes.Interface, nodes []string
 	}
 	defer os.RemoveAll(root)
 	jobs := &runner{client: client, root: root, running: map[string]*process{}}
+	var srv *servers
+	if agnhost != "" {
+		srv = newServers(client, agnhost, root)
+		defer srv.stopAll()
+	}
 	sync := func(obj any) {
 		pod, ok := obj.(*corev1.Pod)
 		if !ok || hostIPs[pod.Spec.NodeName] == "" {
@@ -144,18 +154,32 @@ func runKubelet(ctx context.Context, client kubernetes.Interface, nodes []string
 		}
 		switch {
 		case pod.DeletionTimestamp != nil:
+			if srv != nil {
+				srv.stop(pod)
+			}
 			if jobs.terminate(pod) {
 				return // its script's exit ends the pod
 			}
 		case pod.Status.Phase == corev1.PodRunning:
 			jobs.start(ctx, pod)
+			if srv != nil {
+				srv.start(ctx, pod)
+			}
 		}
 		if err := syncPod(ctx, client, pod, hostIPs[pod.Spec.NodeName], &ips); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			fmt.Fprintf(os.Stderr, "pod %s/%s: %v\n", pod.Namespace, pod.Name, err)
 		}
 	}
 	pods := factory.Core().V1().Pods().Informer()
-	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: sync, UpdateFunc: func(_, obj any) { sync(obj) }}); err != nil {
+	gone := func(obj any) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		if pod, ok := obj.(*corev1.Pod); ok && srv != nil {
+			srv.stop(pod)
+		}
+	}
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: sync, UpdateFunc: func(_, obj any) { sync(obj) }, DeleteFunc: gone}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
 	}

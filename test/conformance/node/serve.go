@@ -1,0 +1,265 @@
+package main
+
+// Running kube's test servers. kube's admission webhook, CRD conversion
+// webhook and custom resource field selector specs deploy agnhost (kube's
+// e2e test image) as a webhook server behind a Service, and kapi calls it
+// at an endpoint the EndpointSlice controller took from the pod's IP. With
+// -agnhost (an agnhost built from kube's sources, test/images/agnhost) the
+// stand-in runs those pods: agnhost with the container's arguments, in a
+// network namespace of its own that holds the pod's IP (a veth pair, the
+// machine's end routing the pod's IP; root only), so that several pods
+// listen on the same port at once as in a cluster, with the container's
+// secret and configMap volumes as folders. Other pods keep running as
+// before, without a process.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+)
+
+// servedCommands are agnhost's subcommands the stand-in runs: servers
+// that need nothing of a container but their port.
+var servedCommands = map[string]bool{"webhook": true, "crd-conversion-webhook": true}
+
+// gateway is the machine's address on every pod's veth: the pods' default
+// route, and the source of the machine's connections to them.
+const gateway = "169.254.1.1"
+
+// netnsPrefix names the network namespaces of the stand-in's pods, so that
+// a start removes those a killed stand-in left.
+const netnsPrefix = "kapi-pod-"
+
+// servers runs pods' agnhost servers, one process and network namespace
+// per pod.
+type servers struct {
+	client  kubernetes.Interface
+	agnhost string // the agnhost binary
+	root    string // the volumes' folders and the servers' logs
+
+	mu      sync.Mutex
+	next    int                   // the next network's number
+	running map[types.UID]*served // by pod UID
+}
+
+// served is a pod's server process and network.
+type served struct {
+	netns string
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when the process has exited
+}
+
+func newServers(client kubernetes.Interface, agnhost, root string) *servers {
+	// Networks a killed stand-in left.
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], netnsPrefix) {
+				exec.Command("ip", "netns", "del", f[0]).Run()
+			}
+		}
+	}
+	return &servers{client: client, agnhost: agnhost, root: root, running: map[types.UID]*served{}}
+}
+
+// agnhostArgs are the arguments of pod's agnhost server, if it runs one
+// the stand-in serves.
+func agnhostArgs(pod *corev1.Pod) ([]string, bool) {
+	if len(pod.Spec.Containers) != 1 {
+		return nil, false
+	}
+	c := pod.Spec.Containers[0]
+	if !strings.Contains(c.Image, "/agnhost:") || len(c.Command) > 0 || len(c.Args) == 0 || !servedCommands[c.Args[0]] {
+		return nil, false
+	}
+	return append([]string{}, c.Args...), true
+}
+
+// start runs pod's server once the pod has its IP, unless it runs already.
+func (s *servers) start(ctx context.Context, pod *corev1.Pod) {
+	args, ok := agnhostArgs(pod)
+	if !ok || pod.Status.PodIP == "" {
+		return
+	}
+	s.mu.Lock()
+	if _, ok := s.running[pod.UID]; ok {
+		s.mu.Unlock()
+		return
+	}
+	s.next++
+	n := s.next
+	p := &served{netns: fmt.Sprintf("%s%d", netnsPrefix, n), done: make(chan struct{})}
+	s.running[pod.UID] = p
+	s.mu.Unlock()
+	if err := s.run(ctx, pod, args, n, p); err != nil {
+		// Tried again on the pod's next change.
+		s.mu.Lock()
+		delete(s.running, pod.UID)
+		s.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "pod %s/%s: %v\n", pod.Namespace, pod.Name, err)
+	}
+}
+
+func (s *servers) run(ctx context.Context, pod *corev1.Pod, args []string, n int, p *served) error {
+	defer func() {
+		if p.cmd == nil {
+			close(p.done)
+			exec.Command("ip", "netns", "del", p.netns).Run()
+		}
+	}()
+	mounts, err := s.volumes(ctx, pod)
+	if err != nil {
+		return err
+	}
+	for _, m := range pod.Spec.Containers[0].VolumeMounts {
+		if dir, ok := mounts[m.Name]; ok {
+			for i := range args {
+				args[i] = strings.ReplaceAll(args[i], m.MountPath, dir)
+			}
+		}
+	}
+	if err := network(p.netns, fmt.Sprintf("kapi%d", n), pod.Status.PodIP); err != nil {
+		return err
+	}
+	log, err := os.Create(filepath.Join(s.root, fmt.Sprintf("%s_%s_%s.log", pod.Namespace, pod.Name, pod.UID)))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", p.netns, s.agnhost}, args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return err
+	}
+	p.cmd = cmd
+	go func() {
+		cmd.Wait()
+		log.Close()
+		exec.Command("ip", "netns", "del", p.netns).Run()
+		close(p.done)
+	}()
+	return nil
+}
+
+// stop ends the server of a pod that is being deleted or is gone: SIGTERM,
+// then SIGKILL after the grace period, as a kubelet stops a container.
+func (s *servers) stop(pod *corev1.Pod) {
+	s.mu.Lock()
+	p, ok := s.running[pod.UID]
+	delete(s.running, pod.UID)
+	s.mu.Unlock()
+	if !ok || p.cmd == nil {
+		return
+	}
+	grace := time.Duration(ptrOr(pod.DeletionGracePeriodSeconds, 30)) * time.Second
+	go func() {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}()
+}
+
+// stopAll kills every server and waits for their networks to go, as the
+// stand-in exits.
+func (s *servers) stopAll() {
+	s.mu.Lock()
+	all := s.running
+	s.running = map[types.UID]*served{}
+	s.mu.Unlock()
+	for _, p := range all {
+		if p.cmd != nil {
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+	}
+}
+
+// network makes the network namespace name holding ip on eth0, one end of
+// a veth pair whose other end, host, is the machine's: it routes ip, and
+// holds the gateway the namespace's default route goes through.
+func network(name, host, ip string) error {
+	for _, args := range [][]string{
+		{"netns", "add", name},
+		{"link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name},
+		{"-n", name, "addr", "add", ip + "/32", "dev", "eth0"},
+		{"-n", name, "link", "set", "lo", "up"},
+		{"-n", name, "link", "set", "eth0", "up"},
+		{"addr", "add", gateway + "/32", "dev", host},
+		{"link", "set", host, "up"},
+		{"route", "add", ip + "/32", "dev", host, "src", gateway},
+		{"-n", name, "route", "add", "default", "via", gateway, "dev", "eth0", "onlink"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// volumes writes pod's secret and configMap volumes into folders of
+// their own: each key a file, or the items' paths.
+func (s *servers) volumes(ctx context.Context, pod *corev1.Pod) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		var data map[string][]byte
+		var items []corev1.KeyToPath
+		switch {
+		case v.Secret != nil:
+			secret, err := s.client.CoreV1().Secrets(pod.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			data, items = secret.Data, v.Secret.Items
+		case v.ConfigMap != nil:
+			cm, err := s.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, err
+			}
+			data, items = map[string][]byte{}, v.ConfigMap.Items
+			for k, val := range cm.Data {
+				data[k] = []byte(val)
+			}
+			for k, val := range cm.BinaryData {
+				data[k] = val
+			}
+		default:
+			continue
+		}
+		dir := filepath.Join(s.root, "pods", string(pod.UID), v.Name)
+		files := map[string]string{}
+		for k := range data {
+			files[k] = k
+		}
+		if len(items) > 0 {
+			files = map[string]string{}
+			for _, it := range items {
+				files[it.Key] = it.Path
+			}
+		}
+		for k, path := range files {
+			f := filepath.Join(dir, filepath.Clean("/"+path))
+			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(f, data[k], 0o644); err != nil {
+				return nil, err
+			}
+		}
+		out[v.Name] = dir
+	}
+	return out, nil
+}
