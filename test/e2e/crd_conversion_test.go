@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 
 	"kapi/internal/server"
 )
@@ -1141,5 +1142,79 @@ func TestCRDConversionNone(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no watch event")
+	}
+}
+
+// A field selector selects custom resources by the selectable fields of
+// the version it asks for: one stored in another version is converted
+// first, as kube-apiserver's storage of each version converts what it
+// reads (kube's conformance spec "CustomResourceFieldSelectors MUST list
+// and watch custom resources matching the field selector").
+func TestCRDSelectableFieldsConverted(t *testing.T) {
+	wh := newConvWebhook(t)
+	k := startKapi(t)
+	ctx := context.Background()
+	def := thingCRD(wh.url, wh.caPEM)
+	def.Spec.Versions[0].SelectableFields = []apiextensionsv1.SelectableField{{JSONPath: ".spec.size"}}
+	def.Spec.Versions[1].SelectableFields = []apiextensionsv1.SelectableField{{JSONPath: ".spec.unit"}}
+	crd := k.createCRD(t, def)
+	v1, v2 := k.crs(crd, "v1", "default"), k.crs(crd, "v2", "default")
+	names := func(l *unstructured.UnstructuredList) []string {
+		var out []string
+		for _, i := range l.Items {
+			out = append(out, i.GetName())
+		}
+		return out
+	}
+	w, err := v2.Watch(ctx, metav1.ListOptions{FieldSelector: "spec.unit=Gi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for _, th := range []*unstructured.Unstructured{thingV1("a", "3Gi", "red", nil), thingV1("b", "5Mi", "red", nil)} {
+		if _, err := v1.Create(ctx, th, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v2.Create(ctx, thingV2("c", 7, "Gi", "blue", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		client   dynamic.ResourceInterface
+		selector string
+		want     []string
+	}{
+		{v2, "spec.unit=Gi", []string{"a", "c"}},
+		{v2, "spec.unit=Mi", []string{"b"}},
+		{v1, "spec.size=5Mi", []string{"b"}},
+		{v1, "spec.size=7Gi", []string{"c"}},
+	} {
+		l, err := c.client.List(ctx, metav1.ListOptions{FieldSelector: c.selector})
+		if err != nil {
+			t.Fatalf("%s: %v", c.selector, err)
+		}
+		if got := names(l); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.selector, got, c.want)
+		}
+	}
+	// A v1 field is not a v2 one.
+	if _, err := v2.List(ctx, metav1.ListOptions{FieldSelector: "spec.size=3Gi"}); !apierrors.IsBadRequest(err) {
+		t.Errorf("spec.size through v2: %v", err)
+	}
+	var seen []string
+	for len(seen) < 2 {
+		select {
+		case e := <-w.ResultChan():
+			u := e.Object.(*unstructured.Unstructured)
+			if e.Type != watch.Added || u.GetAPIVersion() != convGroup+"/v2" {
+				t.Fatalf("watch: %s %s", e.Type, u.GetAPIVersion())
+			}
+			seen = append(seen, u.GetName())
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the watch of spec.unit=Gi saw %v", seen)
+		}
+	}
+	if !slices.Equal(seen, []string{"a", "c"}) {
+		t.Errorf("the watch of spec.unit=Gi saw %v", seen)
 	}
 }

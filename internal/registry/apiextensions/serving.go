@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/registry"
 	"kapi/internal/storage"
@@ -172,6 +173,9 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 	if err != nil {
 		return nil, err
 	}
+	if len(v.SelectableFields) > 0 {
+		fields = s.inVersion(fields, v.Name)
+	}
 	t := &registry.Type{
 		New: func() runtime.Object {
 			u := &unstructured.Unstructured{Object: map[string]interface{}{}}
@@ -240,6 +244,30 @@ func (s *Serving) row(v *apiextensionsv1.CustomResourceDefinitionVersion, termin
 		FromStorageAll: func(objs []runtime.Object) ([]runtime.Object, error) { return s.convertAll(objs, v.Name, true) },
 	}
 	return r, nil
+}
+
+// inVersion is fields of the custom resources as version to has them:
+// one stored in another version is converted first (by the CRD's
+// webhook, if it has one), as kube-apiserver's storage of each version
+// converts what it reads, so that a field selector selects by the
+// selectable fields of the version it asks for. One that cannot be
+// converted has none of them, and is not selected.
+func (s *Serving) inVersion(fields func(runtime.Object) map[string]string, to string) func(runtime.Object) map[string]string {
+	gv := s.crd.Spec.Group + "/" + to
+	return func(obj runtime.Object) map[string]string {
+		if obj.GetObjectKind().GroupVersionKind().GroupVersion().String() == gv {
+			return fields(obj)
+		}
+		if c, ok := obj.(*storage.Cached); ok {
+			obj = c.DeepCopyObject()
+		}
+		converted, err := s.convertOne(obj, to, true)
+		if err != nil {
+			klog.ErrorS(err, "Selecting a custom resource by its fields", "version", gv)
+			return nil
+		}
+		return fields(converted)
+	}
 }
 
 // convertAll converts custom resources to version to: those not in it
