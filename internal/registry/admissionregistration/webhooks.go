@@ -2,10 +2,11 @@ package admissionregistration
 
 import (
 	"fmt"
-	"net/url"
+	"slices"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -13,8 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/manifest"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/apiserver/pkg/features"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	webhookutil "k8s.io/apiserver/pkg/util/webhook"
 
 	"kapi/internal/registry"
 )
@@ -37,8 +43,9 @@ type common struct {
 	matchPolicy             **admissionregistrationv1.MatchPolicyType
 	namespaceSelector       **metav1.LabelSelector
 	objectSelector          **metav1.LabelSelector
-	sideEffects             *admissionregistrationv1.SideEffectClass
+	sideEffects             **admissionregistrationv1.SideEffectClass
 	timeoutSeconds          **int32
+	reinvocationPolicy      **admissionregistrationv1.ReinvocationPolicyType // nil for a validating webhook
 	admissionReviewVersions []string
 	matchConditions         []admissionregistrationv1.MatchCondition
 }
@@ -49,27 +56,17 @@ func webhooksOf(obj runtime.Object) []common {
 	case *admissionregistrationv1.MutatingWebhookConfiguration:
 		for i := range c.Webhooks {
 			w := &c.Webhooks[i]
-			if w.ReinvocationPolicy == nil {
-				w.ReinvocationPolicy = ptr(admissionregistrationv1.NeverReinvocationPolicy)
-			}
 			out = append(out, common{&w.Name, &w.ClientConfig, w.Rules, &w.FailurePolicy, &w.MatchPolicy, &w.NamespaceSelector,
-				&w.ObjectSelector, sideEffects(w.SideEffects), &w.TimeoutSeconds, w.AdmissionReviewVersions, w.MatchConditions})
+				&w.ObjectSelector, &w.SideEffects, &w.TimeoutSeconds, &w.ReinvocationPolicy, w.AdmissionReviewVersions, w.MatchConditions})
 		}
 	case *admissionregistrationv1.ValidatingWebhookConfiguration:
 		for i := range c.Webhooks {
 			w := &c.Webhooks[i]
 			out = append(out, common{&w.Name, &w.ClientConfig, w.Rules, &w.FailurePolicy, &w.MatchPolicy, &w.NamespaceSelector,
-				&w.ObjectSelector, sideEffects(w.SideEffects), &w.TimeoutSeconds, w.AdmissionReviewVersions, w.MatchConditions})
+				&w.ObjectSelector, &w.SideEffects, &w.TimeoutSeconds, nil, w.AdmissionReviewVersions, w.MatchConditions})
 		}
 	}
 	return out
-}
-
-func sideEffects(s *admissionregistrationv1.SideEffectClass) *admissionregistrationv1.SideEffectClass {
-	if s == nil {
-		return new(admissionregistrationv1.SideEffectClass)
-	}
-	return s
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -94,6 +91,9 @@ func defaultWebhooks(obj runtime.Object) {
 		if *w.timeoutSeconds == nil {
 			*w.timeoutSeconds = ptr(int32(10))
 		}
+		if w.reinvocationPolicy != nil && *w.reinvocationPolicy == nil {
+			*w.reinvocationPolicy = ptr(admissionregistrationv1.NeverReinvocationPolicy)
+		}
 		for i := range w.rules {
 			if w.rules[i].Scope == nil {
 				w.rules[i].Scope = ptr(admissionregistrationv1.AllScopes)
@@ -105,198 +105,321 @@ func defaultWebhooks(obj runtime.Object) {
 	}
 }
 
-// maxMatchConditions is kube's limit of matchConditions per webhook.
-const maxMatchConditions = 64
+// The values kube accepts, sorted as its messages list them.
+var (
+	failurePolicies     = []string{string(admissionregistrationv1.Fail), string(admissionregistrationv1.Ignore)}
+	matchPolicies       = []string{string(admissionregistrationv1.Equivalent), string(admissionregistrationv1.Exact)}
+	noSideEffectClasses = []string{string(admissionregistrationv1.SideEffectClassNone), string(admissionregistrationv1.SideEffectClassNoneOnDryRun)}
+	sideEffectClasses   = []string{string(admissionregistrationv1.SideEffectClassNone), string(admissionregistrationv1.SideEffectClassNoneOnDryRun),
+		string(admissionregistrationv1.SideEffectClassSome), string(admissionregistrationv1.SideEffectClassUnknown)}
+	reinvocationPolicies   = []string{string(admissionregistrationv1.IfNeededReinvocationPolicy), string(admissionregistrationv1.NeverReinvocationPolicy)}
+	scopes                 = []string{string(admissionregistrationv1.AllScopes), string(admissionregistrationv1.ClusterScope), string(admissionregistrationv1.NamespacedScope)}
+	acceptedReviewVersions = []string{"v1", "v1beta1"}
+	operations             = []string{string(admissionregistrationv1.OperationAll), string(admissionregistrationv1.Connect),
+		string(admissionregistrationv1.Create), string(admissionregistrationv1.Delete), string(admissionregistrationv1.Update)}
+)
 
-// conditionCompiler is kube-apiserver's CEL environment for stored
-// admission expressions (k8s.io/apiserver's, the standard).
-var conditionCompiler = celplugin.NewConditionCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+// webhookOptions are kube's validationOptions for webhook configurations:
+// on a create everything is required; an update may keep what the stored
+// object already had wrong (allowParamsInMatchConditions is always false
+// for webhooks).
+type webhookOptions struct {
+	ignoreMatchConditions                   bool
+	requireNoSideEffects                    bool
+	requireRecognizedAdmissionReviewVersion bool
+	requireUniqueWebhookNames               bool
+	allowInvalidLabelValueInSelector        bool
+	storedExpressions                       sets.Set[string] // the stored object's matchConditions
+}
+
+// webhookOptionsFor is kube's options for a create (old nil) or for an
+// update of old.
+func webhookOptionsFor(obj, old runtime.Object) webhookOptions {
+	opts := webhookOptions{requireNoSideEffects: true, requireRecognizedAdmissionReviewVersion: true, requireUniqueWebhookNames: true}
+	if old == nil {
+		return opts
+	}
+	hooks, oldHooks := webhooksOf(obj), webhooksOf(old)
+	opts.ignoreMatchConditions = len(hooks) == len(oldHooks)
+	opts.storedExpressions = sets.New[string]()
+	names := sets.New[string]()
+	for i, w := range oldHooks {
+		opts.ignoreMatchConditions = opts.ignoreMatchConditions && slices.Equal(hooks[i].matchConditions, w.matchConditions)
+		opts.requireNoSideEffects = opts.requireNoSideEffects && *w.sideEffects != nil && slices.Contains(noSideEffectClasses, string(**w.sideEffects))
+		opts.requireRecognizedAdmissionReviewVersion = opts.requireRecognizedAdmissionReviewVersion &&
+			(len(w.admissionReviewVersions) == 0 || slices.ContainsFunc(w.admissionReviewVersions, isAcceptedReviewVersion))
+		opts.requireUniqueWebhookNames = opts.requireUniqueWebhookNames && !names.Has(*w.name)
+		names.Insert(*w.name)
+		for _, s := range []*metav1.LabelSelector{*w.namespaceSelector, *w.objectSelector} {
+			opts.allowInvalidLabelValueInSelector = opts.allowInvalidLabelValueInSelector ||
+				len(metav1validation.ValidateLabelSelector(s, metav1validation.LabelSelectorValidationOptions{}, nil)) > 0
+		}
+		for _, c := range w.matchConditions {
+			opts.storedExpressions.Insert(c.Expression)
+		}
+	}
+	return opts
+}
+
+func isAcceptedReviewVersion(v string) bool { return slices.Contains(acceptedReviewVersions, v) }
 
 // validateWebhooks is kube-apiserver's validation of a webhook
-// configuration, with its field paths and messages.
-func validateWebhooks(obj, _ runtime.Object) field.ErrorList {
+// configuration (ValidateValidatingWebhookConfiguration and the others of
+// k8s.io/kubernetes/pkg/apis/admissionregistration/validation, with the
+// strategies' static-suffix check), with its field paths, messages and
+// order. It reads the v1 object after defaulting, which holds the same
+// values as kube's internal one.
+func validateWebhooks(obj, old runtime.Object) field.ErrorList {
+	opts := webhookOptionsFor(obj, old)
 	var errs field.ErrorList
 	names := sets.New[string]()
 	for i, w := range webhooksOf(obj) {
 		p := field.NewPath("webhooks").Index(i)
-		errs = append(errs, validateName(*w.name, p.Child("name"))...)
-		if names.Has(*w.name) {
-			errs = append(errs, field.Duplicate(p.Child("name"), *w.name))
-		}
-		names.Insert(*w.name)
-		errs = append(errs, validateClientConfig(w.clientConfig, p.Child("clientConfig"))...)
-		for j, r := range w.rules {
-			errs = append(errs, validateRule(r, p.Child("rules").Index(j))...)
-		}
-		if fp := *w.failurePolicy; fp != nil && *fp != admissionregistrationv1.Fail && *fp != admissionregistrationv1.Ignore {
-			errs = append(errs, field.NotSupported(p.Child("failurePolicy"), *fp, []string{string(admissionregistrationv1.Fail), string(admissionregistrationv1.Ignore)}))
-		}
-		if mp := *w.matchPolicy; mp != nil && *mp != admissionregistrationv1.Exact && *mp != admissionregistrationv1.Equivalent {
-			errs = append(errs, field.NotSupported(p.Child("matchPolicy"), *mp, []string{string(admissionregistrationv1.Equivalent), string(admissionregistrationv1.Exact)}))
-		}
-		switch se := *w.sideEffects; se {
-		case admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.SideEffectClassNoneOnDryRun:
-		case "":
-			errs = append(errs, field.Required(p.Child("sideEffects"), "must specify one of None, NoneOnDryRun"))
-		default:
-			errs = append(errs, field.NotSupported(p.Child("sideEffects"), se, []string{string(admissionregistrationv1.SideEffectClassNone), string(admissionregistrationv1.SideEffectClassNoneOnDryRun)}))
-		}
-		if t := *w.timeoutSeconds; t != nil && (*t < 1 || *t > 30) {
-			errs = append(errs, field.Invalid(p.Child("timeoutSeconds"), *t, "the timeout value must be between 1 and 30 seconds"))
-		}
-		errs = append(errs, validateReviewVersions(w.admissionReviewVersions, p.Child("admissionReviewVersions"))...)
-		for _, s := range []struct {
-			sel  *metav1.LabelSelector
-			name string
-		}{{*w.namespaceSelector, "namespaceSelector"}, {*w.objectSelector, "objectSelector"}} {
-			if s.sel != nil {
-				errs = append(errs, metav1validation.ValidateLabelSelector(s.sel, metav1validation.LabelSelectorValidationOptions{}, p.Child(s.name))...)
+		errs = append(errs, validateWebhook(w, opts, p)...)
+		errs = append(errs, validateAdmissionReviewVersions(w.admissionReviewVersions, opts.requireRecognizedAdmissionReviewVersion, p.Child("admissionReviewVersions"))...)
+		if opts.requireUniqueWebhookNames && *w.name != "" {
+			if names.Has(*w.name) {
+				errs = append(errs, field.Duplicate(p.Child("name"), *w.name))
 			}
+			names.Insert(*w.name)
 		}
-		errs = append(errs, validateMatchConditions(w.matchConditions, p.Child("matchConditions"))...)
 	}
-	if m, ok := obj.(*admissionregistrationv1.MutatingWebhookConfiguration); ok {
-		for i, w := range m.Webhooks {
-			if rp := w.ReinvocationPolicy; rp != nil && *rp != admissionregistrationv1.NeverReinvocationPolicy && *rp != admissionregistrationv1.IfNeededReinvocationPolicy {
-				errs = append(errs, field.NotSupported(field.NewPath("webhooks").Index(i).Child("reinvocationPolicy"), *rp,
-					[]string{string(admissionregistrationv1.NeverReinvocationPolicy), string(admissionregistrationv1.IfNeededReinvocationPolicy)}))
-			}
+	// Names with the suffix are kept for manifest-based configurations;
+	// on an update kube only warns.
+	if old == nil && utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
+		if name := obj.(metav1.Object).GetName(); strings.HasSuffix(name, manifest.StaticConfigSuffix) {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), name, fmt.Sprintf(
+				"names ending with %q are reserved for static manifest-based configurations and cannot be managed via the API", manifest.StaticConfigSuffix)))
 		}
 	}
 	return errs
 }
 
-// validateName: a webhook's name is a fully qualified domain name.
-func validateName(name string, p *field.Path) field.ErrorList {
-	if name == "" {
-		return field.ErrorList{field.Required(p, "")}
+// validateWebhook is kube's validateValidatingWebhook and
+// validateMutatingWebhook, which differ only by reinvocationPolicy.
+func validateWebhook(w common, opts webhookOptions, p *field.Path) field.ErrorList {
+	errs := validation.IsFullyQualifiedName(p.Child("name"), *w.name)
+	for i, r := range w.rules {
+		errs = append(errs, validateRule(r, p.Child("rules").Index(i))...)
 	}
-	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
-		return field.ErrorList{field.Invalid(p, name, strings.Join(msgs, ","))}
+	if fp := *w.failurePolicy; fp != nil && !slices.Contains(failurePolicies, string(*fp)) {
+		errs = append(errs, field.NotSupported(p.Child("failurePolicy"), *fp, failurePolicies))
 	}
-	if strings.Count(name, ".") < 2 {
-		return field.ErrorList{field.Invalid(p, name, "should be a domain with at least three segments separated by dots")}
+	if mp := *w.matchPolicy; mp != nil && !slices.Contains(matchPolicies, string(*mp)) {
+		errs = append(errs, field.NotSupported(p.Child("matchPolicy"), *mp, matchPolicies))
 	}
-	return nil
+	allowed := sideEffectClasses
+	if opts.requireNoSideEffects {
+		allowed = noSideEffectClasses
+	}
+	if se := *w.sideEffects; se == nil {
+		errs = append(errs, field.Required(p.Child("sideEffects"), "must specify one of "+strings.Join(allowed, ", ")))
+	} else if !slices.Contains(allowed, string(*se)) {
+		errs = append(errs, field.NotSupported(p.Child("sideEffects"), *se, allowed))
+	}
+	if t := *w.timeoutSeconds; t != nil && (*t > 30 || *t < 1) {
+		errs = append(errs, field.Invalid(p.Child("timeoutSeconds"), *t, "the timeout value must be between 1 and 30 seconds"))
+	}
+	selectorOpts := metav1validation.LabelSelectorValidationOptions{AllowInvalidLabelValueInSelector: opts.allowInvalidLabelValueInSelector}
+	errs = append(errs, metav1validation.ValidateLabelSelector(*w.namespaceSelector, selectorOpts, p.Child("namespaceSelector"))...)
+	errs = append(errs, metav1validation.ValidateLabelSelector(*w.objectSelector, selectorOpts, p.Child("objectSelector"))...)
+	if w.reinvocationPolicy != nil {
+		if rp := *w.reinvocationPolicy; rp != nil && !slices.Contains(reinvocationPolicies, string(*rp)) {
+			errs = append(errs, field.NotSupported(p.Child("reinvocationPolicy"), *rp, reinvocationPolicies))
+		}
+	}
+	errs = append(errs, validateClientConfig(w.clientConfig, p.Child("clientConfig"))...)
+	if !opts.ignoreMatchConditions {
+		errs = append(errs, matchConditionErrors(w.matchConditions, opts.storedExpressions, p.Child("matchConditions"))...)
+	}
+	return errs
 }
 
+// validateClientConfig is kube's: exactly one of url and service, each
+// checked by k8s.io/apiserver's webhook validation (self-contained, the
+// standard: kube-apiserver and the CRD conversion webhooks use it).
 func validateClientConfig(cc *admissionregistrationv1.WebhookClientConfig, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	switch {
 	case (cc.URL == nil) == (cc.Service == nil):
-		errs = append(errs, field.Required(p, "exactly one of url or service is required"))
+		return field.ErrorList{field.Required(p, "exactly one of url or service is required")}
 	case cc.URL != nil:
-		u, err := url.Parse(*cc.URL)
-		switch {
-		case err != nil:
-			errs = append(errs, field.Invalid(p.Child("url"), *cc.URL, err.Error()))
-		case u.Scheme != "https":
-			errs = append(errs, field.Invalid(p.Child("url"), u.Scheme, "'https' is the only allowed URL scheme"))
-		case u.Host == "":
-			errs = append(errs, field.Invalid(p.Child("url"), u.Host, "host must be specified"))
-		case u.User != nil:
-			errs = append(errs, field.Invalid(p.Child("url"), u.User.String(), "user information is not permitted in the URL"))
-		case u.Fragment != "" || u.RawQuery != "":
-			errs = append(errs, field.Invalid(p.Child("url"), *cc.URL, "fragments and query parameters are not permitted in the URL"))
-		}
-	default:
-		s := cc.Service
-		sp := p.Child("service")
-		if s.Name == "" {
-			errs = append(errs, field.Required(sp.Child("name"), "service name is required"))
-		}
-		if s.Namespace == "" {
-			errs = append(errs, field.Required(sp.Child("namespace"), "service namespace is required"))
-		}
-		if s.Port != nil && (*s.Port < 1 || *s.Port > 65535) {
-			errs = append(errs, field.Invalid(sp.Child("port"), *s.Port, "port is not valid: must be between 1 and 65535, inclusive"))
-		}
-		if s.Path != nil && !strings.HasPrefix(*s.Path, "/") {
-			errs = append(errs, field.Invalid(sp.Child("path"), *s.Path, "must start with a '/'"))
-		}
+		return webhookutil.ValidateWebhookURL(p.Child("url"), *cc.URL, true)
 	}
-	return errs
+	// Defaulted to 443; kube's internal type has 0 for a nil port.
+	var port int32
+	if cc.Service.Port != nil {
+		port = *cc.Service.Port
+	}
+	return webhookutil.ValidateWebhookService(p.Child("service"), cc.Service.Name, cc.Service.Namespace, cc.Service.Path, port)
 }
 
-var operations = []string{string(admissionregistrationv1.Create), string(admissionregistrationv1.Update),
-	string(admissionregistrationv1.Delete), string(admissionregistrationv1.Connect), string(admissionregistrationv1.OperationAll)}
-
+// validateRule is kube's validateRuleWithOperations (subresources allowed).
 func validateRule(r admissionregistrationv1.RuleWithOperations, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(r.Operations) == 0 {
 		errs = append(errs, field.Required(p.Child("operations"), ""))
 	}
+	if len(r.Operations) > 1 && slices.Contains(r.Operations, admissionregistrationv1.OperationAll) {
+		errs = append(errs, field.Invalid(p.Child("operations"), r.Operations, "if '*' is present, must not specify other operations"))
+	}
 	for i, op := range r.Operations {
-		if !sets.New(operations...).Has(string(op)) {
+		if !slices.Contains(operations, string(op)) {
 			errs = append(errs, field.NotSupported(p.Child("operations").Index(i), op, operations))
 		}
 	}
-	for _, l := range []struct {
-		name string
-		v    []string
-	}{{"apiGroups", r.APIGroups}, {"apiVersions", r.APIVersions}, {"resources", r.Resources}} {
-		if len(l.v) == 0 {
-			errs = append(errs, field.Required(p.Child(l.name), ""))
+	if len(r.APIGroups) == 0 {
+		errs = append(errs, field.Required(p.Child("apiGroups"), ""))
+	}
+	if len(r.APIGroups) > 1 && slices.Contains(r.APIGroups, "*") {
+		errs = append(errs, field.Invalid(p.Child("apiGroups"), r.APIGroups, "if '*' is present, must not specify other API groups"))
+	}
+	// A group may be empty (the legacy "v1" API), a version not.
+	if len(r.APIVersions) == 0 {
+		errs = append(errs, field.Required(p.Child("apiVersions"), ""))
+	}
+	if len(r.APIVersions) > 1 && slices.Contains(r.APIVersions, "*") {
+		errs = append(errs, field.Invalid(p.Child("apiVersions"), r.APIVersions, "if '*' is present, must not specify other API versions"))
+	}
+	for i, v := range r.APIVersions {
+		if v == "" {
+			errs = append(errs, field.Required(p.Child("apiVersions").Index(i), ""))
 		}
 	}
-	if s := r.Scope; s != nil && *s != admissionregistrationv1.AllScopes && *s != admissionregistrationv1.ClusterScope && *s != admissionregistrationv1.NamespacedScope {
-		errs = append(errs, field.NotSupported(p.Child("scope"), *s, []string{string(admissionregistrationv1.ClusterScope), string(admissionregistrationv1.NamespacedScope), string(admissionregistrationv1.AllScopes)}))
+	errs = append(errs, validateRuleResources(r.Resources, p.Child("resources"))...)
+	if s := r.Scope; s != nil && !slices.Contains(scopes, string(*s)) {
+		errs = append(errs, field.NotSupported(p.Child("scope"), *s, scopes))
 	}
 	return errs
 }
 
-func validateReviewVersions(versions []string, p *field.Path) field.ErrorList {
-	if len(versions) == 0 {
-		return field.ErrorList{field.Required(p, "must specify one of v1, v1beta1")}
-	}
-	known := false
-	for _, v := range versions {
-		known = known || v == "v1" || v == "v1beta1"
-	}
-	if !known {
-		return field.ErrorList{field.Invalid(p, versions, "must include at least one of v1, v1beta1")}
-	}
-	return nil
-}
-
-// validateMatchConditions: at most 64, each named (a qualified name, once)
-// and compiling to a bool in kube's CEL environment.
-func validateMatchConditions(conds []admissionregistrationv1.MatchCondition, p *field.Path) field.ErrorList {
+// validateRuleResources is kube's validateResources: "x", "x/y", "x/*",
+// "*/y", "*" or "*/*", without overlaps.
+func validateRuleResources(resources []string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if len(conds) > maxMatchConditions {
-		errs = append(errs, field.TooMany(p, len(conds), maxMatchConditions))
+	if len(resources) == 0 {
+		errs = append(errs, field.Required(p, ""))
 	}
-	seen := sets.New[string]()
-	for i, c := range conds {
-		cp := p.Index(i)
-		switch {
-		case c.Name == "":
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-		case seen.Has(c.Name):
-			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
-		default:
-			for _, msg := range validation.IsQualifiedName(c.Name) {
-				errs = append(errs, field.Invalid(cp.Child("name"), c.Name, msg))
-			}
-		}
-		seen.Insert(c.Name)
-		if c.Expression == "" {
-			errs = append(errs, field.Required(cp.Child("expression"), ""))
+	withWildcardSub := sets.New[string]() // x/*
+	subWithWildcard := sets.New[string]() // */x
+	doubleWildcard, singleWildcard, withoutSub := false, false, false
+	for i, rs := range resources {
+		if rs == "" {
+			errs = append(errs, field.Required(p.Index(i), ""))
 			continue
 		}
-		if err := compileError(c); err != nil {
-			errs = append(errs, field.Invalid(cp.Child("expression"), c.Expression, err.Error()))
+		doubleWildcard = doubleWildcard || rs == "*/*"
+		singleWildcard = singleWildcard || rs == "*"
+		res, sub, ok := strings.Cut(rs, "/")
+		if !ok {
+			withoutSub = rs != "*" // kube's: the last such resource decides
+			continue
+		}
+		if withWildcardSub.Has(res) {
+			errs = append(errs, field.Invalid(p.Index(i), rs, "if '"+res+"/*' is present, must not specify "+rs))
+		}
+		if subWithWildcard.Has(sub) {
+			errs = append(errs, field.Invalid(p.Index(i), rs, "if '*/"+sub+"' is present, must not specify "+rs))
+		}
+		if sub == "*" {
+			withWildcardSub.Insert(res)
+		}
+		if res == "*" {
+			subWithWildcard.Insert(sub)
+		}
+	}
+	if len(resources) > 1 && doubleWildcard {
+		errs = append(errs, field.Invalid(p, resources, "if '*/*' is present, must not specify other resources"))
+	}
+	if singleWildcard && withoutSub {
+		errs = append(errs, field.Invalid(p, resources, "if '*' is present, must not specify other resources without subresources"))
+	}
+	return errs
+}
+
+// validateAdmissionReviewVersions is kube's: at least one, each once and a
+// DNS-1035 label, and (unless the stored object had none) one of v1,
+// v1beta1.
+func validateAdmissionReviewVersions(versions []string, requireRecognized bool, p *field.Path) field.ErrorList {
+	if len(versions) == 0 {
+		return field.ErrorList{field.Required(p, "must specify one of "+strings.Join(acceptedReviewVersions, ", "))}
+	}
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, v := range versions {
+		if seen.Has(v) {
+			errs = append(errs, field.Invalid(p.Index(i), v, "duplicate version"))
+			continue
+		}
+		seen.Insert(v)
+		for _, msg := range validation.IsDNS1035Label(v) {
+			errs = append(errs, field.Invalid(p.Index(i), v, msg))
+		}
+	}
+	if requireRecognized && !slices.ContainsFunc(versions, isAcceptedReviewVersion) {
+		errs = append(errs, field.Invalid(p, versions, "must include at least one of "+strings.Join(acceptedReviewVersions, ", ")))
+	}
+	return errs
+}
+
+// matchConditionCompiler is kube's compiler of match conditions:
+// k8s.io/apiserver's, strict cost, no variable composition.
+var matchConditionCompiler = celplugin.NewCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+
+// validateMatchConditions is kube's validateMatchConditions of new
+// expressions without params (what the policies use).
+func validateMatchConditions(conds []admissionregistrationv1.MatchCondition, p *field.Path) field.ErrorList {
+	return matchConditionErrors(conds, nil, p)
+}
+
+// matchConditionErrors is kube's validateMatchConditions: at most 64,
+// each with an expression compiling to a bool (in the environment of
+// stored expressions if stored has it) and a qualified name, used once.
+func matchConditionErrors(conds []admissionregistrationv1.MatchCondition, stored sets.Set[string], p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(conds) > 64 {
+		errs = append(errs, field.TooMany(p, len(conds), 64))
+	}
+	names := sets.New[string]()
+	for i, c := range conds {
+		cp := p.Index(i)
+		if expr := strings.TrimSpace(c.Expression); expr == "" {
+			errs = append(errs, field.Required(cp.Child("expression"), ""))
+		} else if err := compileMatchCondition(expr, stored.Has(expr), cp.Child("expression")); err != nil {
+			errs = append(errs, err)
+		}
+		if c.Name == "" {
+			errs = append(errs, field.Required(cp.Child("name"), ""))
+		} else {
+			for _, msg := range content.IsQualifiedName(c.Name) {
+				errs = append(errs, field.Invalid(cp.Child("name"), c.Name, msg).WithOrigin("format=qualified-name"))
+			}
+			if names.Has(c.Name) {
+				errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+			}
+			names.Insert(c.Name)
 		}
 	}
 	return errs
 }
 
-// compileError is why a match condition does not compile, or nil.
-func compileError(c admissionregistrationv1.MatchCondition) error {
-	eval := conditionCompiler.CompileCondition([]celplugin.ExpressionAccessor{&matchconditions.MatchCondition{Name: c.Name, Expression: c.Expression}},
-		celplugin.OptionalVariableDeclarations{HasAuthorizer: true}, environment.NewExpressions)
-	for _, r := range eval.CompilationErrors() {
-		return fmt.Errorf("compilation failed: %v", r)
+// compileMatchCondition is kube's validateMatchConditionsExpression with
+// its convertCELErrorToValidationError.
+func compileMatchCondition(expr string, stored bool, p *field.Path) *field.Error {
+	envType := environment.NewExpressions
+	if stored {
+		envType = environment.StoredExpressions
 	}
-	return nil
+	r := matchConditionCompiler.CompileCELExpression(&matchconditions.MatchCondition{Expression: expr},
+		celplugin.OptionalVariableDeclarations{HasAuthorizer: true}, envType)
+	if r.Error == nil {
+		return nil
+	}
+	switch r.Error.Type {
+	case apiservercel.ErrorTypeRequired:
+		return field.Required(p, r.Error.Detail)
+	case apiservercel.ErrorTypeInvalid:
+		return field.Invalid(p, expr, r.Error.Detail)
+	default:
+		return field.InternalError(p, r.Error)
+	}
 }
