@@ -230,15 +230,24 @@ func envValue(pod *corev1.Pod, e corev1.EnvVar) string {
 	if e.ValueFrom == nil || e.ValueFrom.FieldRef == nil {
 		return e.Value
 	}
-	switch p := e.ValueFrom.FieldRef.FieldPath; p {
+	return fieldValue(pod, e.ValueFrom.FieldRef.FieldPath)
+}
+
+// fieldValue is what a downward API field path names of pod.
+func fieldValue(pod *corev1.Pod, path string) string {
+	switch path {
 	case "metadata.name":
 		return pod.Name
 	case "metadata.namespace":
 		return pod.Namespace
 	case "spec.nodeName":
 		return pod.Spec.NodeName
+	case "spec.serviceAccountName":
+		return pod.Spec.ServiceAccountName
+	case "status.podIP":
+		return pod.Status.PodIP
 	default:
-		if m := fieldRefKey.FindStringSubmatch(p); m != nil {
+		if m := fieldRefKey.FindStringSubmatch(path); m != nil {
 			if m[1] == "labels" {
 				return pod.Labels[m[2]]
 			}

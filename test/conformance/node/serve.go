@@ -9,8 +9,9 @@ package main
 // network namespace of its own that holds the pod's IP (a veth pair, the
 // machine's end routing the pod's IP; root only), so that several pods
 // listen on the same port at once as in a cluster, with the container's
-// secret and configMap volumes as folders. Other pods keep running as
-// before, without a process.
+// environment and its secret, configMap and projected volumes (the
+// service account's token among them) as folders. Other pods keep
+// running as before, without a process.
 
 import (
 	"context"
@@ -23,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -117,16 +119,33 @@ func (s *servers) run(ctx context.Context, pod *corev1.Pod, args []string, n int
 			exec.Command("ip", "netns", "del", p.netns).Run()
 		}
 	}()
+	c := pod.Spec.Containers[0]
 	mounts, err := s.volumes(ctx, pod)
 	if err != nil {
 		return err
 	}
-	for _, m := range pod.Spec.Containers[0].VolumeMounts {
-		if dir, ok := mounts[m.Name]; ok {
-			for i := range args {
-				args[i] = strings.ReplaceAll(args[i], m.MountPath, dir)
-			}
+	// A volume mounted below /run (the service account's token at
+	// /var/run/secrets/kubernetes.io/serviceaccount, which client-go's
+	// in-cluster configuration reads) is bound there in the process's own
+	// mount namespace (ip netns exec makes one), on a tmpfs over /run;
+	// elsewhere its path in the arguments becomes its folder's.
+	var binds []string
+	for _, m := range c.VolumeMounts {
+		dir, ok := mounts[m.Name]
+		if !ok {
+			continue
 		}
+		if p, ok := strings.CutPrefix(m.MountPath, "/var"); ok && strings.HasPrefix(p, "/run/") {
+			binds = append(binds, dir, p)
+			continue
+		}
+		for i := range args {
+			args[i] = strings.ReplaceAll(args[i], m.MountPath, dir)
+		}
+	}
+	env, err := s.env(ctx, pod)
+	if err != nil {
+		return err
 	}
 	if err := network(p.netns, fmt.Sprintf("kapi%d", n), pod.Status.PodIP); err != nil {
 		return err
@@ -135,7 +154,12 @@ func (s *servers) run(ctx context.Context, pod *corev1.Pod, args []string, n int
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", p.netns, s.agnhost}, args...)...)
+	argv := append([]string{"netns", "exec", p.netns, s.agnhost}, args...)
+	if len(binds) > 0 {
+		argv = append(append(append([]string{"netns", "exec", p.netns, "sh", "-c", bindScript, "sh"}, binds...), "--", s.agnhost), args...)
+	}
+	cmd := exec.Command("ip", argv...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -150,6 +174,32 @@ func (s *servers) run(ctx context.Context, pod *corev1.Pod, args []string, n int
 		close(p.done)
 	}()
 	return nil
+}
+
+// bindScript mounts a tmpfs over /run, binds each folder given (pairs of
+// folder and path up to "--") at its path, and runs the rest.
+const bindScript = `mount -t tmpfs tmpfs /run || exit 1
+while [ "$1" != -- ]; do mkdir -p "$2" && mount --bind "$1" "$2" || exit 1; shift 2; done
+shift
+exec "$@"`
+
+// env is the server's environment: the container's, and the API server's
+// address as a kubelet gives it to every container (the kubernetes
+// Service's cluster IP and port), which client-go's in-cluster
+// configuration reads.
+func (s *servers) env(ctx context.Context, pod *corev1.Pod) ([]string, error) {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=/tmp"}
+	svc, err := s.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(svc.Spec.Ports) > 0 {
+		env = append(env, "KUBERNETES_SERVICE_HOST="+svc.Spec.ClusterIP, fmt.Sprintf("KUBERNETES_SERVICE_PORT=%d", svc.Spec.Ports[0].Port))
+	}
+	for _, e := range pod.Spec.Containers[0].Env {
+		env = append(env, e.Name+"="+envValue(pod, e))
+	}
+	return env, nil
 }
 
 // stop ends the server of a pod that is being deleted or is gone: SIGTERM,
@@ -210,56 +260,111 @@ func network(name, host, ip string) error {
 	return nil
 }
 
-// volumes writes pod's secret and configMap volumes into folders of
-// their own: each key a file, or the items' paths.
+// volumes writes pod's secret, configMap and projected volumes into
+// folders of their own.
 func (s *servers) volumes(ctx context.Context, pod *corev1.Pod) (map[string]string, error) {
 	out := map[string]string{}
 	for _, v := range pod.Spec.Volumes {
-		var data map[string][]byte
-		var items []corev1.KeyToPath
-		switch {
-		case v.Secret != nil:
-			secret, err := s.client.CoreV1().Secrets(pod.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			data, items = secret.Data, v.Secret.Items
-		case v.ConfigMap != nil:
-			cm, err := s.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			data, items = map[string][]byte{}, v.ConfigMap.Items
-			for k, val := range cm.Data {
-				data[k] = []byte(val)
-			}
-			for k, val := range cm.BinaryData {
-				data[k] = val
-			}
-		default:
+		files, err := s.files(ctx, pod, v)
+		if err != nil {
+			return nil, err
+		}
+		if files == nil {
 			continue
 		}
 		dir := filepath.Join(s.root, "pods", string(pod.UID), v.Name)
-		files := map[string]string{}
-		for k := range data {
-			files[k] = k
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
 		}
-		if len(items) > 0 {
-			files = map[string]string{}
-			for _, it := range items {
-				files[it.Key] = it.Path
-			}
-		}
-		for k, path := range files {
+		for path, data := range files {
 			f := filepath.Join(dir, filepath.Clean("/"+path))
 			if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
 				return nil, err
 			}
-			if err := os.WriteFile(f, data[k], 0o644); err != nil {
+			if err := os.WriteFile(f, data, 0o644); err != nil {
 				return nil, err
 			}
 		}
 		out[v.Name] = dir
 	}
 	return out, nil
+}
+
+// files are the files of volume v by path, as a kubelet writes them: a
+// secret's or configMap's keys (or the items named), and a projected
+// volume's sources, its service account token requested for the pod as a
+// kubelet requests it; nil for a volume of another kind.
+func (s *servers) files(ctx context.Context, pod *corev1.Pod, v corev1.Volume) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	add := func(data map[string][]byte, items []corev1.KeyToPath) {
+		if len(items) == 0 {
+			for k, d := range data {
+				files[k] = d
+			}
+		}
+		for _, it := range items {
+			files[it.Path] = data[it.Key]
+		}
+	}
+	secret := func(name string, items []corev1.KeyToPath) error {
+		sec, err := s.client.CoreV1().Secrets(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			add(sec.Data, items)
+		}
+		return err
+	}
+	configMap := func(name string, items []corev1.KeyToPath) error {
+		cm, err := s.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		data := map[string][]byte{}
+		for k, d := range cm.Data {
+			data[k] = []byte(d)
+		}
+		for k, d := range cm.BinaryData {
+			data[k] = d
+		}
+		add(data, items)
+		return nil
+	}
+	switch {
+	case v.Secret != nil:
+		return files, secret(v.Secret.SecretName, v.Secret.Items)
+	case v.ConfigMap != nil:
+		return files, configMap(v.ConfigMap.Name, v.ConfigMap.Items)
+	case v.Projected == nil:
+		return nil, nil
+	}
+	for _, src := range v.Projected.Sources {
+		var err error
+		switch {
+		case src.Secret != nil:
+			err = secret(src.Secret.Name, src.Secret.Items)
+		case src.ConfigMap != nil:
+			err = configMap(src.ConfigMap.Name, src.ConfigMap.Items)
+		case src.DownwardAPI != nil:
+			for _, it := range src.DownwardAPI.Items {
+				if it.FieldRef != nil {
+					files[it.Path] = []byte(fieldValue(pod, it.FieldRef.FieldPath))
+				}
+			}
+		case src.ServiceAccountToken != nil:
+			t := src.ServiceAccountToken
+			req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: t.ExpirationSeconds,
+				BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID}}}
+			if t.Audience != "" {
+				req.Spec.Audiences = []string{t.Audience}
+			}
+			var tr *authenticationv1.TokenRequest
+			tr, err = s.client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
+			if err == nil {
+				files[t.Path] = []byte(tr.Status.Token)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }
