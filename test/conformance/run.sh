@@ -19,8 +19,11 @@
 # those specs run too. CONTROLLERS=kcm is the same with every loop
 # kube-controller-manager has (garbage collector, namespaces, service accounts
 # and their tokens, quotas, CSR signing, ...) and none of kapi's
-# (--controllers=). Specs that need a container to really run are always left
-# out (see README, "kube's conformance tests").
+# (--controllers=). Run as root with CONTROLLERS, the stand-in also runs the
+# pods of agnhost's webhook servers (agnhost built from the same sources),
+# and the admission webhook, CRD conversion webhook and field selector specs
+# run. Specs that need another container to really run are always left out
+# (see README, "kube's conformance tests").
 set -euo pipefail
 export GOTOOLCHAIN=local
 KUBE=v1.37.2
