@@ -59,7 +59,7 @@ func nodeIP(i int) string { return fmt.Sprintf("127.0.0.%d", i+1) }
 func main() {
 	kubelet := flag.Bool("kubelet", false, "stay, and stand in for the Nodes' kubelets")
 	count := flag.Int("nodes", 1, "how many Nodes")
-	agnhost := flag.String("agnhost", "", "with -kubelet: run the pods of agnhost's webhook servers with this agnhost (root only: each in a network namespace)")
+	agnhost := flag.String("agnhost", "", "with -kubelet: run the pods of agnhost's servers with this agnhost, in a folder laid out as its image's root (root only: each pod in a network namespace)")
 	flag.Parse()
 	if flag.NArg() != 1 || *count < 1 {
 		fmt.Fprintln(os.Stderr, "usage: node [-nodes N] [-kubelet] <kubeconfig>")

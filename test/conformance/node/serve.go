@@ -3,7 +3,9 @@ package main
 // Running kube's test servers. kube's admission webhook, CRD conversion
 // webhook and custom resource field selector specs deploy agnhost (kube's
 // e2e test image) as a webhook server behind a Service, and kapi calls it
-// at an endpoint the EndpointSlice controller took from the pod's IP. With
+// at an endpoint the EndpointSlice controller took from the pod's IP; the
+// proxy specs deploy agnhost's porter, which kapi's pod and service
+// proxies reach the same way. With
 // -agnhost (an agnhost built from kube's sources, test/images/agnhost) the
 // stand-in runs those pods: agnhost with the container's arguments, in a
 // network namespace of its own that holds the pod's IP (a veth pair, the
@@ -33,7 +35,7 @@ import (
 
 // servedCommands are agnhost's subcommands the stand-in runs: servers
 // that need nothing of a container but their port.
-var servedCommands = map[string]bool{"webhook": true, "crd-conversion-webhook": true}
+var servedCommands = map[string]bool{"webhook": true, "crd-conversion-webhook": true, "porter": true}
 
 // gateway is the machine's address on every pod's veth: the pods' default
 // route, and the source of the machine's connections to them.
@@ -47,7 +49,7 @@ const netnsPrefix = "kapi-pod-"
 // per pod.
 type servers struct {
 	client  kubernetes.Interface
-	agnhost string // the agnhost binary
+	agnhost string // the agnhost binary, in a folder laid out as its image's root
 	root    string // the volumes' folders and the servers' logs
 
 	mu      sync.Mutex
@@ -81,10 +83,17 @@ func agnhostArgs(pod *corev1.Pod) ([]string, bool) {
 		return nil, false
 	}
 	c := pod.Spec.Containers[0]
-	if !strings.Contains(c.Image, "/agnhost:") || len(c.Command) > 0 || len(c.Args) == 0 || !servedCommands[c.Args[0]] {
+	argv := append(append([]string{}, c.Command...), c.Args...)
+	if len(c.Command) > 0 {
+		if c.Command[0] != "/agnhost" {
+			return nil, false
+		}
+		argv = argv[1:] // the image's entrypoint
+	}
+	if !strings.Contains(c.Image, "/agnhost:") || len(argv) == 0 || !servedCommands[argv[0]] {
 		return nil, false
 	}
-	return append([]string{}, c.Args...), true
+	return argv, true
 }
 
 // start runs pod's server once the pod has its IP, unless it runs already.
@@ -160,6 +169,9 @@ func (s *servers) run(ctx context.Context, pod *corev1.Pod, args []string, n int
 	}
 	cmd := exec.Command("ip", argv...)
 	cmd.Env = env
+	// agnhost's folder stands for its image's root, the servers' working
+	// directory: porter's TLS certificate is there.
+	cmd.Dir = filepath.Dir(s.agnhost)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
