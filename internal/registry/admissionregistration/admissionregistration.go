@@ -24,7 +24,8 @@ func Resources() []*registry.Resource {
 		with(mutatingPolicyHooks, row("mutatingadmissionpolicies", "MutatingAdmissionPolicy", mutatingPolicyTable)),
 		with(mutatingBindingHooks, row("mutatingadmissionpolicybindings", "MutatingAdmissionPolicyBinding", mutatingBindingTable)),
 		with(webhookHooks, row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", mutatingWebhookTable)),
-		with(validatingPolicyHooks, row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable, registry.Status)),
+		with(validatingPolicyHooks, row("validatingadmissionpolicies", "ValidatingAdmissionPolicy", validatingPolicyTable,
+			registry.ValidatedStatus(validateValidatingPolicyStatus, registry.StatusMetadataResets...))),
 		with(validatingBindingHooks, row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", validatingBindingTable)),
 		with(webhookHooks, row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", validatingWebhookTable)),
 	}

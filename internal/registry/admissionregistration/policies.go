@@ -2,40 +2,90 @@ package admissionregistration
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/validate/content"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/manifest"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/apiserver/pkg/features"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/util/jsonpath"
 
 	"kapi/internal/registry"
 )
 
-// validatingPolicyHooks default and validate ValidatingAdmissionPolicies
-// as kube-apiserver does: an expression that does not compile is refused
-// when the policy is written.
-var validatingPolicyHooks = typedHooks(defaultValidatingPolicy, validateValidatingPolicy)
+// The admission policies and their bindings are validated as kube-apiserver
+// 1.37 validates them: ValidateValidatingAdmissionPolicy(+Update),
+// ValidateMutatingAdmissionPolicy(+Update) and the bindings' of
+// k8s.io/kubernetes/pkg/apis/admissionregistration/validation, with the
+// declarative rules kube enforces on a ValidatingAdmissionPolicyBinding
+// (pkg/apis/admissionregistration/v1/zz_generated.validations.go) and its
+// strategies' static-suffix check and warnings; same field paths,
+// messages and order. Expressions are compiled by k8s.io/apiserver's CEL
+// compilers, as kube compiles them. Kube validates its internal type after
+// defaulting; the hooks validate the v1 object after the same defaults,
+// which holds the same values. The object metadata is checked by the
+// generic write path.
 
-var validatingBindingHooks = typedHooks(func(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-	defaultResources(b.Spec.MatchResources)
-},
-	validateValidatingBinding)
-
-// typedHooks are a row's hooks from its kind's defaulting (on create and
-// update) and validation.
-func typedHooks[T runtime.Object](def func(T), validate func(T) field.ErrorList) *registry.Hooks {
-	return &registry.Hooks{
-		Default:  func(obj runtime.Object) { def(obj.(T)) },
-		Validate: func(obj, _ runtime.Object) field.ErrorList { return validate(obj.(T)) },
-	}
+var validatingPolicyHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) {
+		defaultValidatingPolicy(obj.(*admissionregistrationv1.ValidatingAdmissionPolicy))
+	},
+	Validate: validateValidatingPolicy,
+	Warnings: staticSuffixWarnings,
 }
 
+var validatingBindingHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) {
+		defaultResources(obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.MatchResources)
+	},
+	Validate: validateValidatingBinding,
+	Warnings: staticSuffixWarnings,
+}
+
+var mutatingPolicyHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) {
+		defaultMutatingPolicy(obj.(*admissionregistrationv1.MutatingAdmissionPolicy))
+	},
+	Validate: validateMutatingPolicy,
+	Warnings: staticSuffixWarnings,
+}
+
+var mutatingBindingHooks = &registry.Hooks{
+	Default: func(obj runtime.Object) {
+		defaultResources(obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding).Spec.MatchResources)
+	},
+	Validate: validateMutatingBinding,
+	Warnings: staticSuffixWarnings,
+}
+
+// defaultValidatingPolicy is kube's SetObjectDefaults_ValidatingAdmissionPolicy.
 func defaultValidatingPolicy(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
+	if p.Spec.FailurePolicy == nil {
+		p.Spec.FailurePolicy = ptr(admissionregistrationv1.Fail)
+	}
+	defaultResources(p.Spec.MatchConstraints)
+}
+
+// defaultMutatingPolicy is kube's SetObjectDefaults_MutatingAdmissionPolicy:
+// reinvocationPolicy has no default (it is required).
+func defaultMutatingPolicy(p *admissionregistrationv1.MutatingAdmissionPolicy) {
 	if p.Spec.FailurePolicy == nil {
 		p.Spec.FailurePolicy = ptr(admissionregistrationv1.Fail)
 	}
@@ -66,259 +116,722 @@ func defaultResources(m *admissionregistrationv1.MatchResources) {
 	}
 }
 
-func validateValidatingPolicy(p *admissionregistrationv1.ValidatingAdmissionPolicy) field.ErrorList {
-	var errs field.ErrorList
-	spec := field.NewPath("spec")
-	if p.Spec.MatchConstraints == nil {
-		errs = append(errs, field.Required(spec.Child("matchConstraints"), ""))
-	} else {
-		errs = append(errs, validateResources(p.Spec.MatchConstraints, spec.Child("matchConstraints"), true)...)
-	}
-	if len(p.Spec.Validations) == 0 && len(p.Spec.AuditAnnotations) == 0 {
-		errs = append(errs, field.Required(spec.Child("validations"), "validations or auditAnnotations must contain at least one item"))
-	}
-	if fp := p.Spec.FailurePolicy; fp != nil && *fp != admissionregistrationv1.Fail && *fp != admissionregistrationv1.Ignore {
-		errs = append(errs, field.NotSupported(spec.Child("failurePolicy"), *fp, []string{string(admissionregistrationv1.Fail), string(admissionregistrationv1.Ignore)}))
-	}
-	if pk := p.Spec.ParamKind; pk != nil {
-		if pk.APIVersion == "" {
-			errs = append(errs, field.Required(spec.Child("paramKind", "apiVersion"), ""))
-		}
-		if pk.Kind == "" {
-			errs = append(errs, field.Required(spec.Child("paramKind", "kind"), ""))
-		}
-	}
-	errs = append(errs, validateMatchConditions(p.Spec.MatchConditions, spec.Child("matchConditions"))...)
-	errs = append(errs, compilePolicyExpressions(p, spec)...)
-	return errs
+// The values kube accepts, in the order its messages list them.
+var (
+	validationReasons = []string{string(metav1.StatusReasonForbidden), string(metav1.StatusReasonInvalid),
+		string(metav1.StatusReasonRequestEntityTooLarge)}
+	validationActions = []string{string(admissionregistrationv1.Audit), string(admissionregistrationv1.Deny),
+		string(admissionregistrationv1.Warn)}
+	patchTypes = []string{string(admissionregistrationv1.PatchTypeApplyConfiguration),
+		string(admissionregistrationv1.PatchTypeJSONPatch)}
+	// A mutating policy cannot match a DELETE.
+	mutatingOperations = []string{string(admissionregistrationv1.OperationAll), string(admissionregistrationv1.Connect),
+		string(admissionregistrationv1.Create), string(admissionregistrationv1.Update)}
+	notFoundActions = []string{string(admissionregistrationv1.DenyAction), string(admissionregistrationv1.AllowAction)}
+)
+
+const (
+	maxAuditAnnotations                     = 20
+	maxAuditAnnotationValueExpressionLength = 5 * 1024
+)
+
+// policyOptions are kube's validationOptions for a policy: on a create
+// everything is checked in the environment of new expressions; an update
+// skips match conditions it does not change (nor the paramKind they may
+// use) and compiles the expressions the stored policy already had in the
+// environment of stored expressions.
+type policyOptions struct {
+	ignoreMatchConditions        bool
+	allowParamsInMatchConditions bool
+	stored                       storedExpressions
 }
 
-// compilePolicyExpressions compiles every expression of p as
-// kube-apiserver will evaluate it (variables first, then validations,
-// messages and audit annotations that may use them).
-func compilePolicyExpressions(p *admissionregistrationv1.ValidatingAdmissionPolicy, spec *field.Path) field.ErrorList {
-	var errs field.ErrorList
+// storedExpressions are kube's preexistingExpressions (nil sets on a
+// create).
+type storedExpressions struct {
+	matchConditions, validations, messages, auditAnnotations, applyConfigurations sets.Set[string]
+}
+
+// envType is the environment kube compiles expr in, given the stored
+// expressions of its kind.
+func envType(stored sets.Set[string], expr string) environment.Type {
+	if stored.Has(expr) {
+		return environment.StoredExpressions
+	}
+	return environment.NewExpressions
+}
+
+func validatingPolicyOptions(p, old *admissionregistrationv1.ValidatingAdmissionPolicy) policyOptions {
+	if old == nil {
+		return policyOptions{}
+	}
+	s := storedExpressions{matchConditions: sets.New[string](), validations: sets.New[string](), messages: sets.New[string](),
+		auditAnnotations: sets.New[string]()}
+	for _, c := range old.Spec.MatchConditions {
+		s.matchConditions.Insert(c.Expression)
+	}
+	for _, v := range old.Spec.Validations {
+		s.validations.Insert(v.Expression)
+		if v.MessageExpression != "" {
+			s.messages.Insert(v.MessageExpression)
+		}
+	}
+	for _, a := range old.Spec.AuditAnnotations {
+		s.auditAnnotations.Insert(a.ValueExpression)
+	}
+	return policyOptions{
+		ignoreMatchConditions: equality.Semantic.DeepEqual(p.Spec.ParamKind, old.Spec.ParamKind) &&
+			equality.Semantic.DeepEqual(p.Spec.MatchConditions, old.Spec.MatchConditions),
+		stored: s,
+	}
+}
+
+// mutatingPolicyOptions: kube keeps the stored JSONPatch expressions
+// apart but looks those of both patch types up among the stored
+// ApplyConfiguration ones, and the variables among the validations (none
+// for a mutating policy); so do these.
+func mutatingPolicyOptions(p, old *admissionregistrationv1.MutatingAdmissionPolicy) policyOptions {
+	if old == nil {
+		return policyOptions{}
+	}
+	s := storedExpressions{matchConditions: sets.New[string](), applyConfigurations: sets.New[string]()}
+	for _, c := range old.Spec.MatchConditions {
+		s.matchConditions.Insert(c.Expression)
+	}
+	for _, m := range old.Spec.Mutations {
+		if m.ApplyConfiguration != nil {
+			s.applyConfigurations.Insert(m.ApplyConfiguration.Expression)
+		}
+	}
+	return policyOptions{
+		ignoreMatchConditions: equality.Semantic.DeepEqual(p.Spec.ParamKind, old.Spec.ParamKind) &&
+			equality.Semantic.DeepEqual(p.Spec.MatchConditions, old.Spec.MatchConditions),
+		stored: s,
+	}
+}
+
+// policyCompiler is kube's createCompiler: the stateless compiler of match
+// conditions (strict cost) or, where variables are composed, a new
+// k8s.io/apiserver CompositedCompiler, stateful, one per policy.
+func policyCompiler(composition bool) celplugin.Compiler {
+	if !composition {
+		return matchConditionCompiler
+	}
 	c, err := celplugin.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 	if err != nil {
-		return field.ErrorList{field.InternalError(spec, err)}
+		return celplugin.NewCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 	}
-	vars := celplugin.OptionalVariableDeclarations{HasParams: p.Spec.ParamKind != nil, HasAuthorizer: true}
-	seen := sets.New[string]()
-	for i, v := range p.Spec.Variables {
-		vp := spec.Child("variables").Index(i)
-		switch {
-		case v.Name == "":
-			errs = append(errs, field.Required(vp.Child("name"), ""))
-		case seen.Has(v.Name):
-			errs = append(errs, field.Duplicate(vp.Child("name"), v.Name))
-		}
-		seen.Insert(v.Name)
-		if v.Expression == "" {
-			errs = append(errs, field.Required(vp.Child("expression"), ""))
-			continue
-		}
-		if r := c.CompileAndStoreVariable(&validating.Variable{Name: v.Name, Expression: v.Expression}, vars, environment.NewExpressions); r.Error != nil {
-			errs = append(errs, field.Invalid(vp.Child("expression"), v.Expression, fmt.Sprintf("compilation failed: %v", r.Error)))
-		}
-	}
-	for i, v := range p.Spec.Validations {
-		vp := spec.Child("validations").Index(i)
-		if v.Expression == "" {
-			errs = append(errs, field.Required(vp.Child("expression"), ""))
-		} else if err := compiled(c, &validating.ValidationCondition{Expression: v.Expression}, vars); err != nil {
-			errs = append(errs, field.Invalid(vp.Child("expression"), v.Expression, err.Error()))
-		}
-		if v.MessageExpression != "" {
-			noAuthz := vars
-			noAuthz.HasAuthorizer = false
-			if err := compiled(c, &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}, noAuthz); err != nil {
-				errs = append(errs, field.Invalid(vp.Child("messageExpression"), v.MessageExpression, err.Error()))
-			}
-		}
-		if r := v.Reason; r != nil && *r != metav1.StatusReasonUnauthorized && *r != metav1.StatusReasonForbidden &&
-			*r != metav1.StatusReasonInvalid && *r != metav1.StatusReasonRequestEntityTooLarge {
-			errs = append(errs, field.NotSupported(vp.Child("reason"), *r, []string{string(metav1.StatusReasonUnauthorized),
-				string(metav1.StatusReasonForbidden), string(metav1.StatusReasonInvalid), string(metav1.StatusReasonRequestEntityTooLarge)}))
-		}
-	}
-	keys := sets.New[string]()
-	for i, a := range p.Spec.AuditAnnotations {
-		ap := spec.Child("auditAnnotations").Index(i)
-		if a.Key == "" {
-			errs = append(errs, field.Required(ap.Child("key"), ""))
-		} else if keys.Has(a.Key) {
-			errs = append(errs, field.Duplicate(ap.Child("key"), a.Key))
-		}
-		keys.Insert(a.Key)
-		if a.ValueExpression == "" {
-			errs = append(errs, field.Required(ap.Child("valueExpression"), ""))
-		} else if err := compiled(c, &validating.AuditAnnotationCondition{Key: a.Key, ValueExpression: a.ValueExpression}, vars); err != nil {
-			errs = append(errs, field.Invalid(ap.Child("valueExpression"), a.ValueExpression, err.Error()))
-		}
-	}
-	return errs
+	return c
 }
 
-// compiled is why expr does not compile (to its return types), or nil.
-func compiled(c *celplugin.CompositedCompiler, expr celplugin.ExpressionAccessor, vars celplugin.OptionalVariableDeclarations) error {
-	eval := c.CompileCondition([]celplugin.ExpressionAccessor{expr}, vars, environment.NewExpressions)
-	for _, err := range eval.CompilationErrors() {
-		return fmt.Errorf("compilation failed: %v", err)
+// celError is kube's convertCELErrorToValidationError.
+func celError(p *field.Path, expr celplugin.ExpressionAccessor, err *apiservercel.Error) *field.Error {
+	switch err.Type {
+	case apiservercel.ErrorTypeRequired:
+		return field.Required(p, err.Detail)
+	case apiservercel.ErrorTypeInvalid:
+		return field.Invalid(p, expr.GetExpression(), err.Detail)
+	case apiservercel.ErrorTypeInternal:
+		return field.InternalError(p, err)
+	}
+	return field.InternalError(p, fmt.Errorf("unsupported error type: %w", err))
+}
+
+// compileErrors compiles expr as kube's validateCELCondition.
+func compileErrors(c celplugin.Compiler, expr celplugin.ExpressionAccessor, vars celplugin.OptionalVariableDeclarations, env environment.Type, p *field.Path) field.ErrorList {
+	if r := c.CompileCELExpression(expr, vars, env); r.Error != nil {
+		return field.ErrorList{celError(p, expr, r.Error)}
 	}
 	return nil
 }
 
-// validateResources checks a MatchResources; rules says resourceRules are
-// required (a policy's constraints).
-func validateResources(m *admissionregistrationv1.MatchResources, p *field.Path, rules bool) field.ErrorList {
+func validateValidatingPolicy(obj, old runtime.Object) field.ErrorList {
+	p := obj.(*admissionregistrationv1.ValidatingAdmissionPolicy)
+	var o *admissionregistrationv1.ValidatingAdmissionPolicy
+	if old != nil {
+		o = old.(*admissionregistrationv1.ValidatingAdmissionPolicy)
+	}
+	errs := validateValidatingPolicySpec(p.Name, &p.Spec, validatingPolicyOptions(p, o), field.NewPath("spec"))
+	return append(errs, staticSuffixErrors(obj, old)...)
+}
+
+// validateValidatingPolicySpec is kube's validateValidatingAdmissionPolicySpec.
+func validateValidatingPolicySpec(name string, spec *admissionregistrationv1.ValidatingAdmissionPolicySpec, opts policyOptions, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if rules && len(m.ResourceRules) == 0 {
+	var compiler celplugin.Compiler
+	getCompiler := func() celplugin.Compiler {
+		if compiler == nil {
+			compiler = policyCompiler(len(spec.Variables) > 0)
+		}
+		return compiler
+	}
+	errs = append(errs, failurePolicyErrors(spec.FailurePolicy, p.Child("failurePolicy"))...)
+	if spec.ParamKind != nil {
+		opts.allowParamsInMatchConditions = true
+		errs = append(errs, validateParamKind(*spec.ParamKind, p.Child("paramKind"))...)
+	}
+	errs = append(errs, matchConstraintsErrors(spec.MatchConstraints, p.Child("matchConstraints"), false)...)
+	if !opts.ignoreMatchConditions {
+		errs = append(errs, policyMatchConditionErrors(spec.MatchConditions, opts, p.Child("matchConditions"))...)
+	}
+	for i := range spec.Variables {
+		errs = append(errs, validateVariable(getCompiler(), &spec.Variables[i], spec.ParamKind != nil, opts, p.Child("variables").Index(i))...)
+	}
+	if len(spec.Validations) == 0 && len(spec.AuditAnnotations) == 0 {
+		errs = append(errs, field.Required(p.Child("validations"), "validations or auditAnnotations must contain at least one item"),
+			field.Required(p.Child("auditAnnotations"), "validations or auditAnnotations must contain at least one item"))
+		return errs
+	}
+	for i := range spec.Validations {
+		errs = append(errs, validateValidation(getCompiler(), &spec.Validations[i], spec.ParamKind != nil, opts, p.Child("validations").Index(i))...)
+	}
+	if len(spec.AuditAnnotations) > maxAuditAnnotations {
+		// kube shows its internal type, which has no JSON names.
+		type auditAnnotation struct{ Key, ValueExpression string }
+		value := make([]auditAnnotation, len(spec.AuditAnnotations))
+		for i, a := range spec.AuditAnnotations {
+			value[i] = auditAnnotation(a)
+		}
+		errs = append(errs, field.Invalid(p.Child("auditAnnotations"), value, fmt.Sprintf("must not have more than %d auditAnnotations", maxAuditAnnotations)))
+	}
+	keys := sets.New[string]()
+	for i := range spec.AuditAnnotations {
+		a := &spec.AuditAnnotations[i]
+		ap := p.Child("auditAnnotations").Index(i)
+		errs = append(errs, validateAuditAnnotation(getCompiler(), name, a, spec.ParamKind != nil, opts, ap)...)
+		if keys.Has(a.Key) {
+			errs = append(errs, field.Duplicate(ap.Child("key"), a.Key))
+		}
+		keys.Insert(a.Key)
+	}
+	return errs
+}
+
+func failurePolicyErrors(fp *admissionregistrationv1.FailurePolicyType, p *field.Path) field.ErrorList {
+	if fp == nil {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	if !slices.Contains(failurePolicies, string(*fp)) {
+		return field.ErrorList{field.NotSupported(p, *fp, failurePolicies)}
+	}
+	return nil
+}
+
+// validateParamKind is kube's: apiVersion a group/version as an
+// APIService's, kind a DNS-1035 label but for its case.
+func validateParamKind(k admissionregistrationv1.ParamKind, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	vp := p.Child("apiVersion")
+	if k.APIVersion == "" {
+		errs = append(errs, field.Required(vp, ""))
+	} else if group, version, err := parseGroupVersion(k.APIVersion); err != nil {
+		errs = append(errs, field.Invalid(vp, k.APIVersion, err.Error()))
+	} else {
+		if group != "" {
+			if msgs := validation.IsDNS1123Subdomain(group); len(msgs) > 0 {
+				errs = append(errs, field.Invalid(vp, group, strings.Join(msgs, ",")))
+			}
+		}
+		if version == "" {
+			errs = append(errs, field.Invalid(vp, k.APIVersion, "version must be specified"))
+		} else if msgs := validation.IsDNS1035Label(version); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(vp, version, strings.Join(msgs, ",")))
+		}
+	}
+	if k.Kind == "" {
+		errs = append(errs, field.Required(p.Child("kind"), ""))
+	} else if msgs := validation.IsDNS1035Label(strings.ToLower(k.Kind)); len(msgs) > 0 {
+		errs = append(errs, field.Invalid(p.Child("kind"), k.Kind, "may have mixed case, but should otherwise match: "+strings.Join(msgs, ",")))
+	}
+	return errs
+}
+
+// parseGroupVersion is kube's (not schema.ParseGroupVersion): "/" is
+// empty, more than one "/" an error.
+func parseGroupVersion(gv string) (group, version string, err error) {
+	if gv == "" || gv == "/" {
+		return "", "", nil
+	}
+	switch strings.Count(gv, "/") {
+	case 0:
+		return "", gv, nil
+	case 1:
+		group, version, _ = strings.Cut(gv, "/")
+		return group, version, nil
+	}
+	return "", "", fmt.Errorf("unexpected GroupVersion string: %v", gv)
+}
+
+// matchConstraintsErrors checks a policy's matchConstraints: required,
+// with resource rules; a mutating policy's may not match a DELETE.
+func matchConstraintsErrors(m *admissionregistrationv1.MatchResources, p *field.Path, mutating bool) field.ErrorList {
+	if m == nil {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	errs := validateMatchResources(m, p)
+	if len(m.ResourceRules) == 0 {
 		errs = append(errs, field.Required(p.Child("resourceRules"), ""))
 	}
-	for _, r := range []struct {
-		name  string
-		rules []admissionregistrationv1.NamedRuleWithOperations
-	}{{"resourceRules", m.ResourceRules}, {"excludeResourceRules", m.ExcludeResourceRules}} {
-		for i, rule := range r.rules {
-			errs = append(errs, validateRule(rule.RuleWithOperations, p.Child(r.name).Index(i))...)
-		}
-	}
-	if mp := m.MatchPolicy; mp != nil && *mp != admissionregistrationv1.Exact && *mp != admissionregistrationv1.Equivalent {
-		errs = append(errs, field.NotSupported(p.Child("matchPolicy"), *mp, []string{string(admissionregistrationv1.Equivalent), string(admissionregistrationv1.Exact)}))
+	if mutating {
+		errs = append(errs, mutatingOperationErrors(m, p)...)
 	}
 	return errs
 }
 
-func validateValidatingBinding(b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) field.ErrorList {
-	errs := validateBinding(b.Spec.PolicyName, b.Spec.ParamRef, b.Spec.MatchResources)
+// mutatingOperationErrors: kube names the operations of every rule by one
+// path, without the rule's index.
+func mutatingOperationErrors(m *admissionregistrationv1.MatchResources, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, r := range m.ResourceRules {
+		for _, op := range r.Operations {
+			if !slices.Contains(mutatingOperations, string(op)) {
+				errs = append(errs, field.NotSupported(p.Child("resourceRules", "operations"), op, mutatingOperations))
+			}
+		}
+	}
+	return errs
+}
+
+// validateMatchResources is kube's: selectors validated strictly (the
+// type came after kube's issue #99139, so no stored value is let stay).
+func validateMatchResources(m *admissionregistrationv1.MatchResources, p *field.Path) field.ErrorList {
+	if m == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if m.MatchPolicy == nil {
+		errs = append(errs, field.Required(p.Child("matchPolicy"), ""))
+	} else if !slices.Contains(matchPolicies, string(*m.MatchPolicy)) {
+		errs = append(errs, field.NotSupported(p.Child("matchPolicy"), *m.MatchPolicy, matchPolicies))
+	}
+	for _, s := range []struct {
+		name     string
+		selector *metav1.LabelSelector
+	}{{"namespaceSelector", m.NamespaceSelector}, {"objectSelector", m.ObjectSelector}} {
+		if s.selector == nil {
+			errs = append(errs, field.Required(p.Child(s.name), ""))
+		} else {
+			errs = append(errs, metav1validation.ValidateLabelSelector(s.selector, metav1validation.LabelSelectorValidationOptions{}, p.Child(s.name))...)
+		}
+	}
+	for i := range m.ResourceRules {
+		errs = append(errs, validateNamedRule(&m.ResourceRules[i], p.Child("resourceRules").Index(i))...)
+	}
+	for i := range m.ExcludeResourceRules {
+		errs = append(errs, validateNamedRule(&m.ExcludeResourceRules[i], p.Child("excludeResourceRules").Index(i))...)
+	}
+	return errs
+}
+
+// validateNamedRule is kube's validateNamedRuleWithOperations: resource
+// names that are path segments, each once, then the rule.
+func validateNamedRule(r *admissionregistrationv1.NamedRuleWithOperations, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	for i, name := range r.ResourceNames {
+		np := p.Child("resourceNames").Index(i)
+		for _, msg := range content.IsPathSegmentName(name) {
+			errs = append(errs, field.Invalid(np, name, msg))
+		}
+		if names.Has(name) {
+			errs = append(errs, field.Duplicate(np, name))
+		} else {
+			names.Insert(name)
+		}
+	}
+	return append(errs, validateRule(r.RuleWithOperations, p)...)
+}
+
+// policyMatchConditionErrors is kube's validateMatchConditions for a
+// policy: params may be used where the policy has a paramKind.
+func policyMatchConditionErrors(conds []admissionregistrationv1.MatchCondition, opts policyOptions, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(conds) > 64 {
+		errs = append(errs, field.TooMany(p, len(conds), 64))
+	}
+	names := sets.New[string]()
+	for i, c := range conds {
+		cp := p.Index(i)
+		if expr := strings.TrimSpace(c.Expression); expr == "" {
+			errs = append(errs, field.Required(cp.Child("expression"), ""))
+		} else {
+			errs = append(errs, compileErrors(matchConditionCompiler, &matchconditions.MatchCondition{Expression: expr},
+				celplugin.OptionalVariableDeclarations{HasParams: opts.allowParamsInMatchConditions, HasAuthorizer: true},
+				envType(opts.stored.matchConditions, expr), cp.Child("expression"))...)
+		}
+		if c.Name == "" {
+			errs = append(errs, field.Required(cp.Child("name"), ""))
+			continue
+		}
+		errs = append(errs, qualifiedNameErrors(c.Name, cp.Child("name"))...)
+		if names.Has(c.Name) {
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		}
+		names.Insert(c.Name)
+	}
+	return errs
+}
+
+// qualifiedNameErrors is kube's core ValidateQualifiedName.
+func qualifiedNameErrors(name string, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range content.IsQualifiedName(name) {
+		errs = append(errs, field.Invalid(p, name, msg).WithOrigin("format=qualified-name"))
+	}
+	return errs
+}
+
+var (
+	celIdentifier = regexp.MustCompile("^[_a-zA-Z][_a-zA-Z0-9]*$")
+	celReserved   = sets.New("true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function",
+		"if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while")
+)
+
+// validateVariable is kube's: the variable is compiled and stored for the
+// expressions after it even where its name is wrong. Kube looks a
+// variable's expression up among the stored validations.
+func validateVariable(c celplugin.Compiler, v *admissionregistrationv1.Variable, hasParams bool, opts policyOptions, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if strings.TrimSpace(v.Name) == "" {
+		errs = append(errs, field.Required(p.Child("name"), "name is not specified"))
+	} else if !celIdentifier.MatchString(v.Name) || celReserved.Has(v.Name) {
+		errs = append(errs, field.Invalid(p.Child("name"), v.Name, "must be a valid CEL identifier"))
+	}
+	if strings.TrimSpace(v.Expression) == "" {
+		return append(errs, field.Required(p.Child("expression"), "expression is not specified"))
+	}
+	composited, ok := c.(*celplugin.CompositedCompiler)
+	if !ok {
+		return append(errs, field.InternalError(p, fmt.Errorf("variable composition is not allowed")))
+	}
+	variable := &validating.Variable{Name: v.Name, Expression: v.Expression}
+	r := composited.CompileAndStoreVariable(variable, celplugin.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true},
+		envType(opts.stored.validations, v.Expression))
+	if r.Error != nil {
+		errs = append(errs, celError(p.Child("expression"), variable, r.Error))
+	}
+	return errs
+}
+
+var newlines = regexp.MustCompile(`[\n\r]+`)
+
+// validateValidation is kube's. A messageExpression may use params where
+// the policy has a paramKind, never the authorizer.
+func validateValidation(c celplugin.Compiler, v *admissionregistrationv1.Validation, hasParams bool, opts policyOptions, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	msg, msgExpr := strings.TrimSpace(v.Message), strings.TrimSpace(v.MessageExpression)
+	if strings.TrimSpace(v.Expression) == "" {
+		errs = append(errs, field.Required(p.Child("expression"), "expression is not specified"))
+	} else {
+		errs = append(errs, compileErrors(c, &validating.ValidationCondition{Expression: v.Expression},
+			celplugin.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true},
+			envType(opts.stored.validations, v.Expression), p.Child("expression"))...)
+	}
+	if v.MessageExpression != "" && msgExpr == "" {
+		errs = append(errs, field.Invalid(p.Child("messageExpression"), v.MessageExpression, "must be non-empty if specified"))
+	} else if msgExpr != "" {
+		// The expression as written, so that the columns are right.
+		errs = append(errs, compileErrors(c, &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression},
+			celplugin.OptionalVariableDeclarations{HasParams: opts.allowParamsInMatchConditions},
+			envType(opts.stored.messages, v.MessageExpression), p.Child("messageExpression"))...)
+	}
+	if v.Message != "" && msg == "" {
+		errs = append(errs, field.Invalid(p.Child("message"), v.Message, "must be non-empty if specified"))
+	} else if newlines.MatchString(msg) {
+		errs = append(errs, field.Invalid(p.Child("message"), v.Message, "must not contain line breaks"))
+	}
+	if v.Reason != nil && !slices.Contains(validationReasons, string(*v.Reason)) {
+		errs = append(errs, field.NotSupported(p.Child("reason"), *v.Reason, validationReasons))
+	}
+	return errs
+}
+
+// validateAuditAnnotation is kube's: "<policy name>/<key>" a qualified
+// name, a value expression of at most 5 KiB giving a string or null.
+func validateAuditAnnotation(c celplugin.Compiler, policy string, a *admissionregistrationv1.AuditAnnotation, hasParams bool, opts policyOptions, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if policy != "" {
+		errs = append(errs, qualifiedNameErrors(policy+"/"+a.Key, p.Child("key"))...)
+	} else {
+		errs = append(errs, field.Invalid(p.Child("key"), a.Key, "requires metadata.name be non-empty"))
+	}
+	vp := p.Child("valueExpression")
+	expr := strings.TrimSpace(a.ValueExpression)
+	switch {
+	case expr == "":
+		return append(errs, field.Required(vp, "valueExpression is not specified"))
+	case len(expr) > maxAuditAnnotationValueExpressionLength:
+		return append(errs, field.Required(vp, fmt.Sprintf("must not exceed %d bytes in length", maxAuditAnnotationValueExpressionLength)))
+	}
+	r := c.CompileCELExpression(&validating.AuditAnnotationCondition{ValueExpression: expr},
+		celplugin.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true}, envType(opts.stored.auditAnnotations, a.ValueExpression))
+	if r.Error != nil {
+		switch r.Error.Type {
+		case apiservercel.ErrorTypeRequired:
+			errs = append(errs, field.Required(vp, r.Error.Detail))
+		case apiservercel.ErrorTypeInvalid:
+			errs = append(errs, field.Invalid(vp, a.ValueExpression, r.Error.Detail))
+		default:
+			errs = append(errs, field.InternalError(vp, r.Error))
+		}
+	}
+	return errs
+}
+
+func validateMutatingPolicy(obj, old runtime.Object) field.ErrorList {
+	p := obj.(*admissionregistrationv1.MutatingAdmissionPolicy)
+	var o *admissionregistrationv1.MutatingAdmissionPolicy
+	if old != nil {
+		o = old.(*admissionregistrationv1.MutatingAdmissionPolicy)
+	}
+	errs := validateMutatingPolicySpec(&p.Spec, mutatingPolicyOptions(p, o), field.NewPath("spec"))
+	return append(errs, staticSuffixErrors(obj, old)...)
+}
+
+// validateMutatingPolicySpec is kube's validateMutatingAdmissionPolicySpec.
+func validateMutatingPolicySpec(spec *admissionregistrationv1.MutatingAdmissionPolicySpec, opts policyOptions, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	compiler := policyCompiler(true)
+	errs = append(errs, failurePolicyErrors(spec.FailurePolicy, p.Child("failurePolicy"))...)
+	if spec.ParamKind != nil {
+		opts.allowParamsInMatchConditions = true
+		errs = append(errs, validateParamKind(*spec.ParamKind, p.Child("paramKind"))...)
+	}
+	errs = append(errs, matchConstraintsErrors(spec.MatchConstraints, p.Child("matchConstraints"), true)...)
+	if !opts.ignoreMatchConditions {
+		errs = append(errs, policyMatchConditionErrors(spec.MatchConditions, opts, p.Child("matchConditions"))...)
+	}
+	for i := range spec.Variables {
+		errs = append(errs, validateVariable(compiler, &spec.Variables[i], spec.ParamKind != nil, opts, p.Child("variables").Index(i))...)
+	}
+	if len(spec.Mutations) == 0 {
+		errs = append(errs, field.Required(p.Child("mutations"), "mutations must contain at least one item"))
+	}
+	for i := range spec.Mutations {
+		errs = append(errs, validateMutation(compiler, &spec.Mutations[i], spec.ParamKind != nil, opts, p.Child("mutations").Index(i))...)
+	}
+	switch rp := spec.ReinvocationPolicy; {
+	case rp == "":
+		errs = append(errs, field.Required(p.Child("reinvocationPolicy"), ""))
+	case !slices.Contains(reinvocationPolicies, string(rp)):
+		errs = append(errs, field.NotSupported(p.Child("reinvocationPolicy"), rp, reinvocationPolicies))
+	}
+	return errs
+}
+
+// validateMutation is kube's: the patch of its type, and not the other.
+func validateMutation(c celplugin.Compiler, m *admissionregistrationv1.Mutation, hasParams bool, opts policyOptions, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch m.PatchType {
+	case "":
+		errs = append(errs, field.Required(p.Child("patchType"), ""))
+	case admissionregistrationv1.PatchTypeJSONPatch:
+		if m.JSONPatch == nil {
+			errs = append(errs, field.Required(p.Child("jsonPatch"), "must be specified when patchType is JSONPatch"))
+		} else {
+			expr := strings.TrimSpace(m.JSONPatch.Expression)
+			errs = append(errs, patchErrors(c, &patch.JSONPatchCondition{Expression: expr}, m.JSONPatch.Expression, hasParams, opts, p.Child("jsonPatch"))...)
+		}
+		if m.ApplyConfiguration != nil {
+			errs = append(errs, field.Invalid(p.Child("applyConfiguration"), "{applyConfiguration}", "must not be specified when patchType is JSONPatch"))
+		}
+	case admissionregistrationv1.PatchTypeApplyConfiguration:
+		if m.ApplyConfiguration == nil {
+			errs = append(errs, field.Required(p.Child("applyConfiguration"), "must be specified when patchType is ApplyConfiguration"))
+		} else {
+			expr := strings.TrimSpace(m.ApplyConfiguration.Expression)
+			errs = append(errs, patchErrors(c, &patch.ApplyConfigurationCondition{Expression: expr}, m.ApplyConfiguration.Expression, hasParams, opts, p.Child("applyConfiguration"))...)
+		}
+		if m.JSONPatch != nil {
+			errs = append(errs, field.Invalid(p.Child("jsonPatch"), "{jsonPatch}", "must not be specified when patchType is ApplyConfiguration"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("patchType"), m.PatchType, patchTypes))
+	}
+	return errs
+}
+
+// patchErrors is kube's validateApplyConfiguration and validateJSONPatch:
+// the trimmed expression compiled with the patch types, stored if the
+// expression as written was a stored ApplyConfiguration's.
+func patchErrors(c celplugin.Compiler, expr celplugin.ExpressionAccessor, written string, hasParams bool, opts policyOptions, p *field.Path) field.ErrorList {
+	if expr.GetExpression() == "" {
+		return field.ErrorList{field.Required(p.Child("expression"), "")}
+	}
+	return compileErrors(c, expr, celplugin.OptionalVariableDeclarations{HasParams: hasParams, HasAuthorizer: true, HasPatchTypes: true},
+		envType(opts.stored.applyConfigurations, written), p.Child("expression"))
+}
+
+// validateValidatingBinding is kube's ValidateValidatingAdmissionPolicyBinding
+// (the same on an update) as kube-apiserver answers it with its
+// declarative validation (beta, on by default): where the policy name or
+// the validation actions are missing, and they are new or changed, the
+// declarative "required" errors, which carry no detail, come last in
+// place of the handwritten ones.
+func validateValidatingBinding(obj, old runtime.Object) field.ErrorList {
+	b := obj.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
 	spec := field.NewPath("spec")
-	actions := sets.New[admissionregistrationv1.ValidationAction]()
-	ap := spec.Child("validationActions")
-	if len(b.Spec.ValidationActions) == 0 {
-		errs = append(errs, field.Required(ap, "at least one validation action is required"))
+	var o *admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec
+	if old != nil {
+		o = &old.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec
 	}
-	for i, a := range b.Spec.ValidationActions {
-		switch {
-		case actions.Has(a):
-			errs = append(errs, field.Duplicate(ap.Index(i), a))
-		case a != admissionregistrationv1.Deny && a != admissionregistrationv1.Warn && a != admissionregistrationv1.Audit:
-			errs = append(errs, field.NotSupported(ap.Index(i), a, []string{string(admissionregistrationv1.Deny), string(admissionregistrationv1.Warn), string(admissionregistrationv1.Audit)}))
-		}
-		actions.Insert(a)
+	declaredName := b.Spec.PolicyName == "" && (o == nil || o.PolicyName != "")
+	declaredActions := len(b.Spec.ValidationActions) == 0 && (o == nil || !equality.Semantic.DeepEqual(b.Spec.ValidationActions, o.ValidationActions))
+
+	var errs field.ErrorList
+	if !declaredName {
+		errs = append(errs, policyNameErrors(b.Spec.PolicyName, spec.Child("policyName"))...)
 	}
-	if actions.Has(admissionregistrationv1.Deny) && actions.Has(admissionregistrationv1.Warn) {
-		errs = append(errs, field.Invalid(ap, b.Spec.ValidationActions, "must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)"))
+	errs = append(errs, validateParamRef(b.Spec.ParamRef, spec.Child("paramRef"))...)
+	errs = append(errs, validateMatchResources(b.Spec.MatchResources, spec.Child("matchResources"))...)
+	errs = append(errs, validateValidationActions(b.Spec.ValidationActions, !declaredActions, spec.Child("validationActions"))...)
+	errs = append(errs, staticSuffixErrors(obj, old)...)
+	if declaredName {
+		errs = append(errs, field.Required(spec.Child("policyName"), ""))
+	}
+	if declaredActions {
+		errs = append(errs, field.Required(spec.Child("validationActions"), ""))
 	}
 	return errs
 }
 
+func validateMutatingBinding(obj, old runtime.Object) field.ErrorList {
+	b := obj.(*admissionregistrationv1.MutatingAdmissionPolicyBinding)
+	spec := field.NewPath("spec")
+	errs := policyNameErrors(b.Spec.PolicyName, spec.Child("policyName"))
+	errs = append(errs, validateParamRef(b.Spec.ParamRef, spec.Child("paramRef"))...)
+	errs = append(errs, validateMatchResources(b.Spec.MatchResources, spec.Child("matchResources"))...)
+	if b.Spec.MatchResources != nil {
+		errs = append(errs, mutatingOperationErrors(b.Spec.MatchResources, spec.Child("matchResources"))...)
+	}
+	return append(errs, staticSuffixErrors(obj, old)...)
+}
+
+// policyNameErrors: required, and the name of an object.
+func policyNameErrors(name string, p *field.Path) field.ErrorList {
+	if name == "" {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(name, false) {
+		errs = append(errs, field.Invalid(p, name, msg))
+	}
+	return errs
+}
+
+// validateValidationActions is kube's; required reports the handwritten
+// error of an empty list.
+func validateValidationActions(actions []admissionregistrationv1.ValidationAction, required bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[admissionregistrationv1.ValidationAction]()
+	for i, a := range actions {
+		if !slices.Contains(validationActions, string(a)) {
+			errs = append(errs, field.NotSupported(p.Index(i), a, validationActions))
+		}
+		if seen.Has(a) {
+			errs = append(errs, field.Duplicate(p.Index(i), a))
+		}
+		seen.Insert(a)
+	}
+	if seen.Has(admissionregistrationv1.Deny) && seen.Has(admissionregistrationv1.Warn) {
+		errs = append(errs, field.Invalid(p, actions, "must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)"))
+	}
+	if required && len(seen) == 0 {
+		errs = append(errs, field.Required(p, "at least one validation action is required"))
+	}
+	return errs
+}
+
+// validateParamRef is kube's.
 func validateParamRef(r *admissionregistrationv1.ParamRef, p *field.Path) field.ErrorList {
 	if r == nil {
 		return nil
 	}
 	var errs field.ErrorList
-	if r.Name != "" && r.Selector != nil {
-		errs = append(errs, field.Forbidden(p.Child("name"), "name and selector are mutually exclusive"))
+	if r.Name != "" {
+		for _, msg := range content.IsPathSegmentName(r.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), r.Name, msg))
+		}
+		if r.Selector != nil {
+			errs = append(errs, field.Forbidden(p.Child("name"), "name and selector are mutually exclusive"))
+		}
+	}
+	if r.Selector != nil {
+		errs = append(errs, metav1validation.ValidateLabelSelector(r.Selector, metav1validation.LabelSelectorValidationOptions{}, p.Child("selector"))...)
+		if r.Name != "" {
+			errs = append(errs, field.Forbidden(p.Child("selector"), "name and selector are mutually exclusive"))
+		}
 	}
 	if r.Name == "" && r.Selector == nil {
 		errs = append(errs, field.Required(p, "one of name or selector must be specified"))
 	}
-	if r.ParameterNotFoundAction == nil {
+	if r.ParameterNotFoundAction == nil || *r.ParameterNotFoundAction == "" {
 		errs = append(errs, field.Required(p.Child("parameterNotFoundAction"), ""))
-	} else if a := *r.ParameterNotFoundAction; a != admissionregistrationv1.DenyAction && a != admissionregistrationv1.AllowAction {
-		errs = append(errs, field.NotSupported(p.Child("parameterNotFoundAction"), a, []string{string(admissionregistrationv1.DenyAction), string(admissionregistrationv1.AllowAction)}))
+	} else if !slices.Contains(notFoundActions, string(*r.ParameterNotFoundAction)) {
+		errs = append(errs, field.NotSupported(p.Child("parameterNotFoundAction"), r.ParameterNotFoundAction, notFoundActions))
 	}
 	return errs
 }
 
-var mutatingPolicyHooks = typedHooks(defaultMutatingPolicy, validateMutatingPolicy)
-
-var mutatingBindingHooks = typedHooks(func(b *admissionregistrationv1.MutatingAdmissionPolicyBinding) {
-	defaultResources(b.Spec.MatchResources)
-},
-	validateMutatingBinding)
-
-func validateMutatingBinding(b *admissionregistrationv1.MutatingAdmissionPolicyBinding) field.ErrorList {
-	return validateBinding(b.Spec.PolicyName, b.Spec.ParamRef, b.Spec.MatchResources)
+// staticSuffixErrors is the strategies' ValidateStaticSuffix: names with
+// the suffix are kept for manifest-based configurations; kube refuses
+// them on a create (only a warning on an update).
+func staticSuffixErrors(obj, old runtime.Object) field.ErrorList {
+	if old != nil || !utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
+		return nil
+	}
+	if name := obj.(metav1.Object).GetName(); strings.HasSuffix(name, manifest.StaticConfigSuffix) {
+		return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), name, fmt.Sprintf(
+			"names ending with %q are reserved for static manifest-based configurations and cannot be managed via the API", manifest.StaticConfigSuffix))}
+	}
+	return nil
 }
 
-// validateBinding checks what both kinds of bindings have: the policy's
-// name, the parameter reference, the resources.
-func validateBinding(policy string, ref *admissionregistrationv1.ParamRef, m *admissionregistrationv1.MatchResources) field.ErrorList {
+// staticSuffixWarnings are the strategies' WarningsOnCreate (where the
+// suffix is not refused) and WarningsOnUpdate.
+func staticSuffixWarnings(obj, old runtime.Object) []string {
+	if old == nil && utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
+		return nil
+	}
+	if strings.HasSuffix(obj.(metav1.Object).GetName(), manifest.StaticConfigSuffix) {
+		return []string{fmt.Sprintf("metadata.name: names ending with %q are reserved for static manifest-based configurations and cannot be managed via the API",
+			manifest.StaticConfigSuffix)}
+	}
+	return nil
+}
+
+// validateValidatingPolicyStatus is kube's
+// ValidateValidatingAdmissionPolicyStatusUpdate, what its status strategy
+// checks of a write of the status (the spec is the stored one): the
+// type-checking warnings, each with a warning and a JSONPath field
+// reference, and the conditions. It is for the row's status subresource
+// (registry.ValidatedStatus with registry.StatusMetadataResets, kube's
+// ResetObjectMetaForStatus).
+func validateValidatingPolicyStatus(obj, _ runtime.Object) field.ErrorList {
+	status := &obj.(*admissionregistrationv1.ValidatingAdmissionPolicy).Status
+	p := field.NewPath("status")
 	var errs field.ErrorList
-	spec := field.NewPath("spec")
-	if policy == "" {
-		errs = append(errs, field.Required(spec.Child("policyName"), ""))
+	if tc := status.TypeChecking; tc != nil {
+		for i, w := range tc.ExpressionWarnings {
+			wp := p.Child("typeChecking", "expressionWarnings").Index(i)
+			if w.Warning == "" {
+				errs = append(errs, field.Required(wp.Child("warning"), ""))
+			}
+			errs = append(errs, fieldRefErrors(w.FieldRef, wp.Child("fieldRef"))...)
+		}
 	}
-	errs = append(errs, validateParamRef(ref, spec.Child("paramRef"))...)
-	if m != nil {
-		errs = append(errs, validateResources(m, spec.Child("matchResources"), false)...)
-	}
-	return errs
+	return append(errs, metav1validation.ValidateConditions(status.Conditions, p.Child("conditions"))...)
 }
 
-func defaultMutatingPolicy(p *admissionregistrationv1.MutatingAdmissionPolicy) {
-	if p.Spec.FailurePolicy == nil {
-		p.Spec.FailurePolicy = ptr(admissionregistrationv1.Fail)
+// fieldRefErrors is kube's validateFieldRef, by client-go's JSONPath
+// parser as kube's.
+func fieldRefErrors(ref string, p *field.Path) field.ErrorList {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return field.ErrorList{field.Required(p, "")}
 	}
-	if p.Spec.ReinvocationPolicy == "" {
-		p.Spec.ReinvocationPolicy = admissionregistrationv1.NeverReinvocationPolicy
+	if err := jsonpath.New("spec").Parse(fmt.Sprintf("{%s}", ref)); err != nil {
+		return field.ErrorList{field.Invalid(p, ref, fmt.Sprintf("invalid JSONPath: %v", err))}
 	}
-	defaultResources(p.Spec.MatchConstraints)
-}
-
-// validateMutatingPolicy is kube-apiserver's validation of a
-// MutatingAdmissionPolicy, the compilation of its expressions included.
-func validateMutatingPolicy(p *admissionregistrationv1.MutatingAdmissionPolicy) field.ErrorList {
-	var errs field.ErrorList
-	spec := field.NewPath("spec")
-	if p.Spec.MatchConstraints == nil {
-		errs = append(errs, field.Required(spec.Child("matchConstraints"), ""))
-	} else {
-		errs = append(errs, validateResources(p.Spec.MatchConstraints, spec.Child("matchConstraints"), true)...)
-	}
-	if fp := p.Spec.FailurePolicy; fp != nil && *fp != admissionregistrationv1.Fail && *fp != admissionregistrationv1.Ignore {
-		errs = append(errs, field.NotSupported(spec.Child("failurePolicy"), *fp, []string{string(admissionregistrationv1.Fail), string(admissionregistrationv1.Ignore)}))
-	}
-	if rp := p.Spec.ReinvocationPolicy; rp != admissionregistrationv1.NeverReinvocationPolicy && rp != admissionregistrationv1.IfNeededReinvocationPolicy {
-		errs = append(errs, field.NotSupported(spec.Child("reinvocationPolicy"), rp, []string{string(admissionregistrationv1.NeverReinvocationPolicy), string(admissionregistrationv1.IfNeededReinvocationPolicy)}))
-	}
-	if len(p.Spec.Mutations) == 0 {
-		errs = append(errs, field.Required(spec.Child("mutations"), "mutations must contain at least one item"))
-	}
-	errs = append(errs, validateMatchConditions(p.Spec.MatchConditions, spec.Child("matchConditions"))...)
-	c, err := celplugin.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
-	if err != nil {
-		return append(errs, field.InternalError(spec, err))
-	}
-	vars := celplugin.OptionalVariableDeclarations{HasParams: p.Spec.ParamKind != nil, HasAuthorizer: true}
-	for i, v := range p.Spec.Variables {
-		if r := c.CompileAndStoreVariable(&validating.Variable{Name: v.Name, Expression: v.Expression}, vars, environment.NewExpressions); r.Error != nil {
-			errs = append(errs, field.Invalid(spec.Child("variables").Index(i).Child("expression"), v.Expression, fmt.Sprintf("compilation failed: %v", r.Error)))
-		}
-	}
-	vars.HasPatchTypes = true
-	for i, m := range p.Spec.Mutations {
-		mp := spec.Child("mutations").Index(i)
-		var expr celplugin.ExpressionAccessor
-		var ep *field.Path
-		switch {
-		case m.PatchType == admissionregistrationv1.PatchTypeApplyConfiguration && m.ApplyConfiguration != nil:
-			expr, ep = &patch.ApplyConfigurationCondition{Expression: m.ApplyConfiguration.Expression}, mp.Child("applyConfiguration", "expression")
-		case m.PatchType == admissionregistrationv1.PatchTypeJSONPatch && m.JSONPatch != nil:
-			expr, ep = &patch.JSONPatchCondition{Expression: m.JSONPatch.Expression}, mp.Child("jsonPatch", "expression")
-		case m.PatchType != admissionregistrationv1.PatchTypeApplyConfiguration && m.PatchType != admissionregistrationv1.PatchTypeJSONPatch:
-			errs = append(errs, field.NotSupported(mp.Child("patchType"), m.PatchType, []string{string(admissionregistrationv1.PatchTypeApplyConfiguration), string(admissionregistrationv1.PatchTypeJSONPatch)}))
-			continue
-		default:
-			errs = append(errs, field.Required(mp, "the expression of the patch type is required"))
-			continue
-		}
-		ev := c.CompileMutatingEvaluator(expr, vars, environment.NewExpressions)
-		for _, err := range ev.CompilationErrors() {
-			errs = append(errs, field.Invalid(ep, expr.GetExpression(), fmt.Sprintf("compilation failed: %v", err)))
-			break
-		}
-	}
-	return errs
+	return nil
 }
