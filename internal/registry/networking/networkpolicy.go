@@ -1,8 +1,6 @@
 package networking
 
 import (
-	"net/netip"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -10,19 +8,62 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 
 	"kapi/internal/registry"
 )
 
 // networkPolicyHooks: ports default to TCP and policyTypes to Ingress (and
 // Egress when egress rules are given), as networking/v1's defaulters do;
-// validation follows kube's ValidateNetworkPolicySpec.
+// validation is kube's ValidateNetworkPolicy (create) and
+// ValidateNetworkPolicyUpdate, with the options kube's strategy computes:
+// on update, a stored spec.podSelector that fails today's selector rules
+// lets every selector of the policy keep invalid label values
+// (ValidationOptionsForNetworking), and every CIDR the stored policy's
+// ipBlocks held passes unchecked (AllowCIDRsEvenIfInvalid).
 var networkPolicyHooks = &registry.Hooks{
 	Default: func(obj runtime.Object) { defaultNetworkPolicy(obj.(*networkingv1.NetworkPolicy)) },
-	Validate: func(obj, _ runtime.Object) field.ErrorList {
-		return validateNetworkPolicySpec(&obj.(*networkingv1.NetworkPolicy).Spec, field.NewPath("spec"))
+	Validate: func(obj, old runtime.Object) field.ErrorList {
+		was, _ := old.(*networkingv1.NetworkPolicy)
+		return validateNetworkPolicySpec(&obj.(*networkingv1.NetworkPolicy).Spec, networkPolicyOptions(was), field.NewPath("spec"))
 	},
 	Warnings: networkPolicyWarnings,
+}
+
+// npOptions is kube's NetworkPolicyValidationOptions.
+type npOptions struct {
+	selectors metav1validation.LabelSelectorValidationOptions
+	// validCIDRs are the stored policy's ipBlock CIDRs and excepts,
+	// which pass as they are (kube's AllowCIDRsEvenIfInvalid).
+	validCIDRs []string
+}
+
+// networkPolicyOptions is kube's ValidationOptionsForNetworking and the
+// CIDRs ValidateNetworkPolicyUpdate records of old (nil on a create).
+func networkPolicyOptions(old *networkingv1.NetworkPolicy) npOptions {
+	var opts npOptions
+	if old == nil {
+		return opts
+	}
+	// kube looks at the stored podSelector only, and lets any of its
+	// errors, not only an invalid value, relax all the selectors.
+	opts.selectors.AllowInvalidLabelValueInSelector = len(metav1validation.ValidateLabelSelector(&old.Spec.PodSelector,
+		metav1validation.LabelSelectorValidationOptions{}, nil)) > 0
+	record := func(peers []networkingv1.NetworkPolicyPeer) {
+		for _, peer := range peers {
+			if peer.IPBlock != nil {
+				opts.validCIDRs = append(opts.validCIDRs, peer.IPBlock.CIDR)
+				opts.validCIDRs = append(opts.validCIDRs, peer.IPBlock.Except...)
+			}
+		}
+	}
+	for _, r := range old.Spec.Ingress {
+		record(r.From)
+	}
+	for _, r := range old.Spec.Egress {
+		record(r.To)
+	}
+	return opts
 }
 
 var (
@@ -54,24 +95,31 @@ func defaultNetworkPolicy(np *networkingv1.NetworkPolicy) {
 	}
 }
 
-func validateNetworkPolicySpec(s *networkingv1.NetworkPolicySpec, path *field.Path) field.ErrorList {
-	errs := metav1validation.ValidateLabelSelector(&s.PodSelector, metav1validation.LabelSelectorValidationOptions{}, path.Child("podSelector"))
+// validateNetworkPolicySpec is kube's ValidateNetworkPolicySpec: the pod
+// selector, each ingress rule's ports and peers, each egress rule's, then
+// the policy types (more than two of them is the only error given).
+func validateNetworkPolicySpec(s *networkingv1.NetworkPolicySpec, opts npOptions, path *field.Path) field.ErrorList {
+	errs := metav1validation.ValidateLabelSelector(&s.PodSelector, opts.selectors, path.Child("podSelector"))
 	for i, r := range s.Ingress {
 		p := path.Child("ingress").Index(i)
-		errs = append(errs, validateNPPorts(r.Ports, p.Child("ports"))...)
+		for j := range r.Ports {
+			errs = append(errs, validateNPPort(&r.Ports[j], p.Child("ports").Index(j))...)
+		}
 		for j := range r.From {
-			errs = append(errs, validatePeer(&r.From[j], p.Child("from").Index(j))...)
+			errs = append(errs, validatePeer(&r.From[j], opts, p.Child("from").Index(j))...)
 		}
 	}
 	for i, r := range s.Egress {
 		p := path.Child("egress").Index(i)
-		errs = append(errs, validateNPPorts(r.Ports, p.Child("ports"))...)
+		for j := range r.Ports {
+			errs = append(errs, validateNPPort(&r.Ports[j], p.Child("ports").Index(j))...)
+		}
 		for j := range r.To {
-			errs = append(errs, validatePeer(&r.To[j], p.Child("to").Index(j))...)
+			errs = append(errs, validatePeer(&r.To[j], opts, p.Child("to").Index(j))...)
 		}
 	}
 	if len(s.PolicyTypes) > len(npPolicyTypes) {
-		errs = append(errs, field.Invalid(path.Child("policyTypes"), s.PolicyTypes, "may not specify more than two policyTypes"))
+		return append(errs, field.Invalid(path.Child("policyTypes"), s.PolicyTypes, "may not specify more than two policyTypes"))
 	}
 	for i, t := range s.PolicyTypes {
 		if t != networkingv1.PolicyTypeIngress && t != networkingv1.PolicyTypeEgress {
@@ -81,33 +129,30 @@ func validateNetworkPolicySpec(s *networkingv1.NetworkPolicySpec, path *field.Pa
 	return errs
 }
 
-func validateNPPorts(ports []networkingv1.NetworkPolicyPort, path *field.Path) field.ErrorList {
+// validateNPPort is kube's ValidateNetworkPolicyPort.
+func validateNPPort(port *networkingv1.NetworkPolicyPort, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for i, port := range ports {
-		p := path.Index(i)
-		if port.Protocol != nil && *port.Protocol != corev1.ProtocolTCP && *port.Protocol != corev1.ProtocolUDP && *port.Protocol != corev1.ProtocolSCTP {
-			errs = append(errs, field.NotSupported(p.Child("protocol"), *port.Protocol, npProtocols))
+	if port.Protocol != nil && *port.Protocol != corev1.ProtocolTCP && *port.Protocol != corev1.ProtocolUDP && *port.Protocol != corev1.ProtocolSCTP {
+		errs = append(errs, field.NotSupported(p.Child("protocol"), *port.Protocol, npProtocols))
+	}
+	switch {
+	case port.Port == nil:
+		if port.EndPort != nil {
+			errs = append(errs, field.Invalid(p.Child("endPort"), *port.EndPort, "may not be specified when `port` is not specified"))
 		}
-		if port.Port == nil {
-			if port.EndPort != nil {
-				errs = append(errs, field.Required(p.Child("port"), "must be specified when endPort is specified"))
-			}
-			continue
+	case port.Port.Type == intstr.Int:
+		for _, msg := range validation.IsValidPortNum(int(port.Port.IntVal)) {
+			errs = append(errs, field.Invalid(p.Child("port"), port.Port.IntVal, msg))
 		}
-		if port.Port.Type == intstr.Int {
-			for _, msg := range validation.IsValidPortNum(int(port.Port.IntVal)) {
-				errs = append(errs, field.Invalid(p.Child("port"), port.Port.IntVal, msg))
+		if e := port.EndPort; e != nil {
+			if *e < port.Port.IntVal {
+				errs = append(errs, field.Invalid(p.Child("endPort"), *e, "must be greater than or equal to `port`"))
 			}
-			if e := port.EndPort; e != nil {
-				if *e < port.Port.IntVal {
-					errs = append(errs, field.Invalid(p.Child("endPort"), *e, "must be greater than or equal to `port`"))
-				}
-				for _, msg := range validation.IsValidPortNum(int(*e)) {
-					errs = append(errs, field.Invalid(p.Child("endPort"), *e, msg))
-				}
+			for _, msg := range validation.IsValidPortNum(int(*e)) {
+				errs = append(errs, field.Invalid(p.Child("endPort"), *e, msg))
 			}
-			continue
 		}
+	default:
 		if port.EndPort != nil {
 			errs = append(errs, field.Invalid(p.Child("endPort"), *port.EndPort, "may not be specified when `port` is non-numeric"))
 		}
@@ -118,21 +163,21 @@ func validateNPPorts(ports []networkingv1.NetworkPolicyPort, path *field.Path) f
 	return errs
 }
 
-func validatePeer(peer *networkingv1.NetworkPolicyPeer, path *field.Path) field.ErrorList {
+// validatePeer is kube's ValidateNetworkPolicyPeer.
+func validatePeer(peer *networkingv1.NetworkPolicyPeer, opts npOptions, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	n := 0
-	opts := metav1validation.LabelSelectorValidationOptions{}
 	if peer.PodSelector != nil {
 		n++
-		errs = append(errs, metav1validation.ValidateLabelSelector(peer.PodSelector, opts, path.Child("podSelector"))...)
+		errs = append(errs, metav1validation.ValidateLabelSelector(peer.PodSelector, opts.selectors, path.Child("podSelector"))...)
 	}
 	if peer.NamespaceSelector != nil {
 		n++
-		errs = append(errs, metav1validation.ValidateLabelSelector(peer.NamespaceSelector, opts, path.Child("namespaceSelector"))...)
+		errs = append(errs, metav1validation.ValidateLabelSelector(peer.NamespaceSelector, opts.selectors, path.Child("namespaceSelector"))...)
 	}
 	if peer.IPBlock != nil {
 		n++
-		errs = append(errs, validateIPBlock(peer.IPBlock, path.Child("ipBlock"))...)
+		errs = append(errs, validateIPBlock(peer.IPBlock, opts.validCIDRs, path.Child("ipBlock"))...)
 	}
 	switch {
 	case n == 0:
@@ -143,22 +188,33 @@ func validatePeer(peer *networkingv1.NetworkPolicyPeer, path *field.Path) field.
 	return errs
 }
 
-func validateIPBlock(b *networkingv1.IPBlock, path *field.Path) field.ErrorList {
+// validateIPBlock is kube's ValidateIPBlock: the cidr and each except
+// are legacy CIDR fields (apimachinery's IsValidCIDRForLegacyField, the
+// standard kube calls, strict as StrictIPCIDRValidation has been on by
+// default since kube 1.36: no leading zeros, no IPv4-mapped IPv6, no bits
+// set beyond the prefix), a value in validCIDRs passing as it is; each
+// except that parses is a strict subset of the cidr, compared as kube
+// compares them (netutils' sloppy parsing, so that a stored value with
+// leading zeros is compared too).
+func validateIPBlock(b *networkingv1.IPBlock, validCIDRs []string, path *field.Path) field.ErrorList {
 	if b.CIDR == "" {
 		return field.ErrorList{field.Required(path.Child("cidr"), "")}
 	}
-	cidr, err := netip.ParsePrefix(b.CIDR)
+	errs := validation.IsValidCIDRForLegacyField(path.Child("cidr"), b.CIDR, true, validCIDRs)
+	_, cidr, err := netutils.ParseCIDRSloppy(b.CIDR)
 	if err != nil {
-		return field.ErrorList{field.Invalid(path.Child("cidr"), b.CIDR, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")}
+		return errs
 	}
-	var errs field.ErrorList
+	cidrBits, _ := cidr.Mask.Size()
 	for i, e := range b.Except {
-		ex, err := netip.ParsePrefix(e)
-		switch {
-		case err != nil:
-			errs = append(errs, field.Invalid(path.Child("except").Index(i), e, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"))
-		case ex.Bits() <= cidr.Bits() || !cidr.Contains(ex.Addr()):
-			errs = append(errs, field.Invalid(path.Child("except").Index(i), e, "must be a strict subset of `cidr`"))
+		p := path.Child("except").Index(i)
+		errs = append(errs, validation.IsValidCIDRForLegacyField(p, e, true, validCIDRs)...)
+		_, except, err := netutils.ParseCIDRSloppy(e)
+		if err != nil {
+			continue
+		}
+		if exceptBits, _ := except.Mask.Size(); !cidr.Contains(except.IP) || cidrBits >= exceptBits {
+			errs = append(errs, field.Invalid(p, e, "must be a strict subset of `cidr`"))
 		}
 	}
 	return errs

@@ -40,7 +40,7 @@ func TestNetworkingValidation(t *testing.T) {
 		{"ingress no path type", ingressHooks, ing(rule("a.com", "/", nil, backend)), "spec.rules[0].http.paths[0].pathType: Required value"},
 		{"ingress relative path", ingressHooks, ing(rule("a.com", "api", &prefix, backend)), "spec.rules[0].http.paths[0].path: Invalid value"},
 		{"ingress no port", ingressHooks, ing(rule("a.com", "/", &prefix, networkingv1.IngressBackend{
-			Service: &networkingv1.IngressServiceBackend{Name: "web"}})), "spec.rules[0].http.paths[0].backend.service.port: Required value"},
+			Service: &networkingv1.IngressServiceBackend{Name: "web"}})), "spec.rules[0].http.paths[0].backend: Required value"},
 		{"netpol valid", networkPolicyHooks, port(intstr.FromInt32(80)), ""},
 		{"netpol port", networkPolicyHooks, port(intstr.FromInt32(70000)), "spec.ingress[0].ports[0].port: Invalid value"},
 		{"netpol peer", networkPolicyHooks, &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{
