@@ -46,15 +46,21 @@ func requestUID(w http.ResponseWriter) types.UID {
 // kube-apiserver's ConnectResource does before it connects: the options
 // the request gives (its query, and a proxy's path) are a CONNECT's
 // object, for the plugins that handle CONNECT (webhooks, policies);
-// options that do not parse are a 400. A subresource whose kind no
-// Connecter takes (pods/log) is not admitted, as in kube.
+// a dry run, then options that do not parse, are a 400. A subresource
+// whose kind no Connecter takes (pods/log, kube's getter with options) is
+// not admitted, as in kube.
 func (h *Resources) admitConnect(w http.ResponseWriter, r *http.Request, st *registry.Store, sub *registry.Subresource, ns string) error {
 	info := request.InfoFrom(r.Context())
-	opts, err := registry.ConnectOptions(sub.Kind, r.URL.Query(), connectPath(r, info.Parts))
-	if err != nil {
+	q := r.URL.Query()
+	opts, err := registry.ConnectOptions(sub.Kind, q, connectPath(r, info.Parts))
+	switch _, dry := q["dryRun"]; {
+	case opts == nil && err == nil:
+		return nil
+	case dry:
+		return apierrors.NewBadRequest("dryRun is not supported")
+	case err != nil:
 		return apierrors.NewBadRequest(err.Error())
-	}
-	if opts == nil || h.admission == nil {
+	case h.admission == nil:
 		return nil
 	}
 	return h.admission.Connect(r.Context(), &admission.Attributes{Resource: st.R, Subresource: sub.Name, Kind: sub.Kind,

@@ -36,10 +36,6 @@ func (h *Resources) connect(w http.ResponseWriter, r *http.Request, st *registry
 		WriteError(w, r, apierrors.NewBadRequest("invalid path "+strconv.Quote(r.URL.EscapedPath())))
 		return
 	}
-	if _, ok := r.URL.Query()["dryRun"]; ok {
-		WriteError(w, r, apierrors.NewBadRequest("dryRun is not supported"))
-		return
-	}
 	if err := h.admitConnect(w, r, st, sub, ns); err != nil {
 		WriteError(w, r, err)
 		return

@@ -84,6 +84,12 @@ func TestConnectAdmission(t *testing.T) {
 	if got := len(srv.requests("/connect")); got != n {
 		t.Errorf("a log request was admitted: %+v", srv.requests("/connect")[n:])
 	}
+	// A log request is no connection: a dryRun parameter means nothing
+	// to it, as to kube's.
+	if err := k.client.CoreV1().RESTClient().Get().Namespace("default").Resource("pods").Name("web").SubResource("log").
+		Param("dryRun", "All").Do(ctx).Error(); err != nil {
+		t.Errorf("a log with dryRun: %v", err)
+	}
 	// A connection has no dry run; options that do not parse are a 400
 	// before admission.
 	err = k.client.CoreV1().RESTClient().Post().Namespace("default").Resource("pods").Name("web").SubResource("exec").
