@@ -144,7 +144,7 @@ func (s *servers) run(ctx context.Context, pod *corev1.Pod, args []string, n int
 		if !ok {
 			continue
 		}
-		if p, ok := strings.CutPrefix(m.MountPath, "/var"); ok && strings.HasPrefix(p, "/run/") {
+		if p := strings.TrimPrefix(m.MountPath, "/var"); strings.HasPrefix(p, "/run/") {
 			binds = append(binds, dir, p)
 			continue
 		}
