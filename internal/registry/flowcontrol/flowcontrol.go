@@ -16,11 +16,11 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "flowschemas", Kind: "FlowSchema",
-			Subresources: []*registry.Subresource{registry.ValidatedStatus(validateFlowSchemaStatus)}, Generation: true,
+			Subresources: []*registry.Subresource{registry.ValidatedStatus(validateFlowSchemaStatus, registry.StatusMetadataResets...)}, Generation: true,
 			Table: flowSchemaTable, Hooks: flowSchemaHooks},
 		{Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Name: "prioritylevelconfigurations",
 			Kind: "PriorityLevelConfiguration", Generation: true, Table: priorityLevelTable, Hooks: priorityLevelHooks,
-			Subresources: []*registry.Subresource{registry.ValidatedStatus(validatePriorityLevelStatus)}},
+			Subresources: []*registry.Subresource{registry.ValidatedStatus(validatePriorityLevelStatus, registry.StatusMetadataResets...)}},
 	}
 }
 

@@ -26,6 +26,21 @@ import (
 //
 // A status write is validated on its status alone, as kube's status
 // strategies (ValidateFlowSchemaStatusUpdate).
+//
+// kube answers a PriorityLevelConfiguration with the declarative rules of
+// flowcontrol/v1 (pkg/apis/flowcontrol/v1/zz_generated.validations.go)
+// too, enforced by default in 1.37 (DeclarativeValidationBeta): the unions
+// of spec.type (limited, exempt) and of spec.limited.limitResponse.type
+// (queuing), and both types required. Where a handwritten check is marked
+// as covered by one of them, kube answers with the declarative error (no
+// detail) after all the handwritten ones; on an update, what is unchanged
+// is not checked declaratively, and the handwritten error stays in its
+// place. FlowSchemas have no declarative rules but the metadata's (alpha,
+// not enforced).
+//
+// kube validates its internal types, whose JSON has Go's field names: the
+// values of the errors that show a struct are kube's internal types
+// (kubevalues_validation.go).
 
 var (
 	supportedDistinguisherMethods = sets.NewString(string(flowcontrolv1.FlowDistinguisherMethodByNamespaceType),
@@ -56,17 +71,17 @@ var (
 // validateFlowSchemaStatus and validatePriorityLevelStatus validate a
 // status write, and the status of any other write.
 func validateFlowSchemaStatus(obj, _ runtime.Object) field.ErrorList {
-	var types []string
+	var types []flowcontrolv1.FlowSchemaConditionType
 	for _, c := range obj.(*flowcontrolv1.FlowSchema).Status.Conditions {
-		types = append(types, string(c.Type))
+		types = append(types, c.Type)
 	}
 	return validateConditionTypes(types, field.NewPath("status"))
 }
 
 func validatePriorityLevelStatus(obj, _ runtime.Object) field.ErrorList {
-	var types []string
+	var types []flowcontrolv1.PriorityLevelConfigurationConditionType
 	for _, c := range obj.(*flowcontrolv1.PriorityLevelConfiguration).Status.Conditions {
-		types = append(types, string(c.Type))
+		types = append(types, c.Type)
 	}
 	return validateConditionTypes(types, field.NewPath("status"))
 }
@@ -87,7 +102,7 @@ func validateFlowSchema(obj, _ runtime.Object) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs := validateFlowSchemaSpec(fs.Name, &fs.Spec, specPath)
 	if mand, ok := mandatoryFlowSchemas[fs.Name]; ok && !apiequality.Semantic.DeepEqual(fs.Spec, mand.Spec) {
-		errs = append(errs, field.Invalid(specPath, fs.Spec, fmt.Sprintf("spec of '%s' must equal the fixed value", fs.Name)))
+		errs = append(errs, field.Invalid(specPath, internalFlowSchemaSpec(&fs.Spec), fmt.Sprintf("spec of '%s' must equal the fixed value", fs.Name)))
 	}
 	return append(errs, validateFlowSchemaStatus(obj, nil)...)
 }
@@ -106,7 +121,7 @@ func validateFlowSchemaSpec(name string, spec *flowcontrolv1.FlowSchemaSpec, p *
 		errs = append(errs, field.Invalid(precedence, spec.MatchingPrecedence, "only the schema named 'exempt' may have matchingPrecedence 1"))
 	}
 	if d := spec.DistinguisherMethod; d != nil && !supportedDistinguisherMethods.Has(string(d.Type)) {
-		errs = append(errs, field.NotSupported(p.Child("distinguisherMethod", "type"), d, supportedDistinguisherMethods.List()))
+		errs = append(errs, field.NotSupported(p.Child("distinguisherMethod", "type"), (*internalDistinguisherMethod)(d), supportedDistinguisherMethods.List()))
 	}
 	plName, plPath := spec.PriorityLevelConfiguration.Name, p.Child("priorityLevelConfiguration", "name")
 	if plName == "" {
@@ -316,9 +331,10 @@ func nonResourceURLMessage(path string) string {
 }
 
 // validateConditionTypes: each condition has a type, and no two the same.
-func validateConditionTypes(types []string, status *field.Path) field.ErrorList {
+// A duplicate shows its type as kube's does, a typed string (in JSON).
+func validateConditionTypes[T ~string](types []T, status *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	seen := sets.NewString()
+	seen := sets.New[T]()
 	for i, t := range types {
 		p := status.Child("conditions").Index(i).Child("type")
 		if seen.Has(t) {
@@ -336,7 +352,7 @@ func validateConditionTypes(types []string, status *field.Path) field.ErrorList 
 // without the metadata, which the store validates; v1beta3's round-trip
 // annotation is refused, as kube does for every version but v1beta3 (which
 // kapi does not serve).
-func validatePriorityLevel(obj, _ runtime.Object) field.ErrorList {
+func validatePriorityLevel(obj, old runtime.Object) field.ErrorList {
 	pl := obj.(*flowcontrolv1.PriorityLevelConfiguration)
 	var errs field.ErrorList
 	if _, ok := pl.Annotations[flowcontrolv1beta3.PriorityLevelPreserveZeroConcurrencySharesKey]; ok {
@@ -346,7 +362,12 @@ func validatePriorityLevel(obj, _ runtime.Object) field.ErrorList {
 	specPath := field.NewPath("spec")
 	errs = append(errs, validatePriorityLevelSpec(&pl.Spec, pl.Name, specPath)...)
 	errs = append(errs, validateMandatoryPriorityLevel(pl, specPath)...)
-	return append(errs, validatePriorityLevelStatus(obj, nil)...)
+	errs = append(errs, validatePriorityLevelStatus(obj, nil)...)
+	var oldSpec *flowcontrolv1.PriorityLevelConfigurationSpec
+	if old != nil {
+		oldSpec = &old.(*flowcontrolv1.PriorityLevelConfiguration).Spec
+	}
+	return declared(errs, declaredPriorityLevelSpec(&pl.Spec, oldSpec, specPath))
 }
 
 // validateMandatoryPriorityLevel: the spec of catch-all is fixed; of
@@ -362,7 +383,7 @@ func validateMandatoryPriorityLevel(pl *flowcontrolv1.PriorityLevelConfiguration
 		msg = fmt.Sprintf("spec of '%s' except the 'spec.exempt' field must equal the fixed value", pl.Name)
 	}
 	if !apiequality.Semantic.DeepEqual(&mand.Spec, have) {
-		return field.ErrorList{field.Invalid(p, pl.Spec, msg)}
+		return field.ErrorList{field.Invalid(p, internalPriorityLevelSpec(&pl.Spec), msg)}
 	}
 	return nil
 }
@@ -375,22 +396,22 @@ func validatePriorityLevelSpec(spec *flowcontrolv1.PriorityLevelConfigurationSpe
 	switch spec.Type {
 	case flowcontrolv1.PriorityLevelEnablementExempt:
 		if spec.Limited != nil {
-			errs = append(errs, field.Forbidden(p.Child("limited"), "must be nil if the type is not Limited"))
+			errs = append(errs, field.Forbidden(p.Child("limited"), "must be nil if the type is not Limited").MarkCoveredByDeclarative())
 		}
 		if spec.Exempt != nil {
 			errs = append(errs, validateExempt(spec.Exempt, p.Child("exempt"))...)
 		}
 	case flowcontrolv1.PriorityLevelEnablementLimited:
 		if spec.Exempt != nil {
-			errs = append(errs, field.Forbidden(p.Child("exempt"), "must be nil if the type is Limited"))
+			errs = append(errs, field.Forbidden(p.Child("exempt"), "must be nil if the type is Limited").MarkCoveredByDeclarative())
 		}
 		if spec.Limited == nil {
-			errs = append(errs, field.Required(p.Child("limited"), "must not be empty when type is Limited"))
+			errs = append(errs, field.Required(p.Child("limited"), "must not be empty when type is Limited").MarkCoveredByDeclarative())
 		} else {
 			errs = append(errs, validateLimited(spec.Limited, p.Child("limited"))...)
 		}
 	case "":
-		errs = append(errs, field.Required(p.Child("type"), ""))
+		errs = append(errs, field.Required(p.Child("type"), "").MarkCoveredByDeclarative())
 	default:
 		errs = append(errs, field.NotSupported(p.Child("type"), spec.Type, supportedPriorityLevelEnablement.List()))
 	}
@@ -431,15 +452,15 @@ func validateLimitResponse(lr flowcontrolv1.LimitResponse, p *field.Path) field.
 	switch lr.Type {
 	case flowcontrolv1.LimitResponseTypeReject:
 		if lr.Queuing != nil {
-			return field.ErrorList{field.Forbidden(p.Child("queuing"), "must be nil if limited.limitResponse.type is not Limited")}
+			return field.ErrorList{field.Forbidden(p.Child("queuing"), "must be nil if limited.limitResponse.type is not Limited").MarkCoveredByDeclarative()}
 		}
 	case flowcontrolv1.LimitResponseTypeQueue:
 		if lr.Queuing == nil {
-			return field.ErrorList{field.Required(p.Child("queuing"), "must not be empty if limited.limitResponse.type is Limited")}
+			return field.ErrorList{field.Required(p.Child("queuing"), "must not be empty if limited.limitResponse.type is Limited").MarkCoveredByDeclarative()}
 		}
 		return validateQueuing(lr.Queuing, p.Child("queuing"))
 	case "":
-		return field.ErrorList{field.Required(p.Child("type"), "")}
+		return field.ErrorList{field.Required(p.Child("type"), "").MarkCoveredByDeclarative()}
 	default:
 		return field.ErrorList{field.NotSupported(p.Child("type"), lr.Type, supportedLimitResponseType.List())}
 	}

@@ -217,17 +217,18 @@ var priorityLevelSpecCases = []plCase{
 	{"defaults", func(pl *flowcontrolv1.PriorityLevelConfiguration) {
 		pl.Spec.Limited.NominalConcurrencyShares, *queuing(pl) = nil, flowcontrolv1.QueuingConfiguration{}
 	}, "", ""},
-	{"no type", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Type = "" }, "spec.type: Required value", ""},
+	{"no type", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Type = "" },
+		"spec.limited: Forbidden; spec.type: Required value", ""},
 	{"unknown type", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Type = "Unlimited" },
-		"spec.type: Unsupported value", ""},
+		"spec.type: Unsupported value; spec.limited: Forbidden", ""},
 	{"exempt type for another name", func(pl *flowcontrolv1.PriorityLevelConfiguration) {
 		pl.Spec.Type = flowcontrolv1.PriorityLevelEnablementExempt
 	}, "spec.type: Invalid value; spec.limited: Forbidden", "must be 'Exempt' if and only if `name` is 'exempt'"},
 	{"limited with exempt", func(pl *flowcontrolv1.PriorityLevelConfiguration) {
 		pl.Spec.Exempt = &flowcontrolv1.ExemptPriorityLevelConfiguration{}
-	}, "spec.exempt: Forbidden", "must be nil if the type is Limited"},
+	}, "spec.exempt: Forbidden", ""},
 	{"limited without limited", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Limited = nil },
-		"spec.limited: Required value", "must not be empty when type is Limited"},
+		"spec.limited: Required value", ""},
 	{"negative shares", func(pl *flowcontrolv1.PriorityLevelConfiguration) {
 		pl.Spec.Limited.NominalConcurrencyShares = ptr.To[int32](-1)
 	}, "spec.limited.nominalConcurrencyShares: Invalid value", "must be a non-negative integer"},
@@ -250,14 +251,14 @@ var priorityLevelSpecCases = []plCase{
 
 var limitResponseCases = []plCase{
 	{"no limit response type", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Limited.LimitResponse.Type = "" },
-		"spec.limited.limitResponse.type: Required value", ""},
+		"spec.limited.limitResponse.queuing: Forbidden; spec.limited.limitResponse.type: Required value", ""},
 	{"unknown limit response type", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Limited.LimitResponse.Type = "Drop" },
-		"spec.limited.limitResponse.type: Unsupported value", ""},
+		"spec.limited.limitResponse.type: Unsupported value; spec.limited.limitResponse.queuing: Forbidden", ""},
 	{"reject with queuing", func(pl *flowcontrolv1.PriorityLevelConfiguration) {
 		pl.Spec.Limited.LimitResponse.Type = flowcontrolv1.LimitResponseTypeReject
-	}, "spec.limited.limitResponse.queuing: Forbidden", "must be nil if limited.limitResponse.type is not Limited"},
+	}, "spec.limited.limitResponse.queuing: Forbidden", ""},
 	{"queue without queuing", func(pl *flowcontrolv1.PriorityLevelConfiguration) { pl.Spec.Limited.LimitResponse.Queuing = nil },
-		"spec.limited.limitResponse.queuing: Required value", "must not be empty if limited.limitResponse.type is Limited"},
+		"spec.limited.limitResponse.queuing: Required value", ""},
 	{"queue length", func(pl *flowcontrolv1.PriorityLevelConfiguration) { queuing(pl).QueueLengthLimit = -1 },
 		"spec.limited.limitResponse.queuing.queueLengthLimit: Invalid value", "must be positive"},
 	{"negative queues", func(pl *flowcontrolv1.PriorityLevelConfiguration) { queuing(pl).Queues = -1 },
@@ -302,7 +303,7 @@ var priorityLevelObjectCases = []plCase{
 		limited := pl.Spec.Limited
 		exemptLevel(pl)
 		pl.Spec.Limited = limited
-	}, "spec.limited: Forbidden; spec: Invalid value", ""},
+	}, "spec: Invalid value; spec.limited: Forbidden", ""},
 	{"catch-all changed", func(pl *flowcontrolv1.PriorityLevelConfiguration) {
 		pl.Name, pl.Spec = flowcontrolv1.PriorityLevelConfigurationNameCatchAll, *bootstrap.MandatoryPriorityLevelConfigurationCatchAll.Spec.DeepCopy()
 		pl.Spec.Limited.NominalConcurrencyShares = ptr.To[int32](50)

@@ -47,7 +47,7 @@ func TestRBACValidation(t *testing.T) {
 	old := &rbacv1.RoleBinding{RoleRef: ref}
 	b := &rbacv1.RoleBinding{RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "other"}}
 	errs := roleBindingHooks.Validate(b, old)
-	if fieldtest.Paths(errs) != "roleRef: Invalid value" || !strings.Contains(errs[0].Error(), "cannot change roleRef") {
+	if fieldtest.Paths(errs) != "roleRef: Invalid value" || !strings.Contains(errs[0].Error(), "field is immutable") {
 		t.Errorf("roleRef change: %v", errs)
 	}
 }
