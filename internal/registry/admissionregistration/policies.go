@@ -20,7 +20,6 @@ import (
 	"k8s.io/apiserver/pkg/admission/plugin/manifest"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
-	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/apiserver/pkg/features"
@@ -272,7 +271,7 @@ func validateValidatingPolicySpec(name string, spec *admissionregistrationv1.Val
 	}
 	errs = append(errs, matchConstraintsErrors(spec.MatchConstraints, p.Child("matchConstraints"), false)...)
 	if !opts.ignoreMatchConditions {
-		errs = append(errs, policyMatchConditionErrors(spec.MatchConditions, opts, p.Child("matchConditions"))...)
+		errs = append(errs, matchConditionErrors(spec.MatchConditions, opts.allowParamsInMatchConditions, opts.stored.matchConditions, p.Child("matchConditions"))...)
 	}
 	for i := range spec.Variables {
 		errs = append(errs, validateVariable(getCompiler(), &spec.Variables[i], spec.ParamKind != nil, opts, p.Child("variables").Index(i))...)
@@ -442,36 +441,6 @@ func validateNamedRule(r *admissionregistrationv1.NamedRuleWithOperations, p *fi
 	return append(errs, validateRule(r.RuleWithOperations, p)...)
 }
 
-// policyMatchConditionErrors is kube's validateMatchConditions for a
-// policy: params may be used where the policy has a paramKind.
-func policyMatchConditionErrors(conds []admissionregistrationv1.MatchCondition, opts policyOptions, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if len(conds) > 64 {
-		errs = append(errs, field.TooMany(p, len(conds), 64))
-	}
-	names := sets.New[string]()
-	for i, c := range conds {
-		cp := p.Index(i)
-		if expr := strings.TrimSpace(c.Expression); expr == "" {
-			errs = append(errs, field.Required(cp.Child("expression"), ""))
-		} else {
-			errs = append(errs, compileErrors(matchConditionCompiler, &matchconditions.MatchCondition{Expression: expr},
-				celplugin.OptionalVariableDeclarations{HasParams: opts.allowParamsInMatchConditions, HasAuthorizer: true},
-				envType(opts.stored.matchConditions, expr), cp.Child("expression"))...)
-		}
-		if c.Name == "" {
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-			continue
-		}
-		errs = append(errs, qualifiedNameErrors(c.Name, cp.Child("name"))...)
-		if names.Has(c.Name) {
-			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
-		}
-		names.Insert(c.Name)
-	}
-	return errs
-}
-
 // qualifiedNameErrors is kube's core ValidateQualifiedName.
 func qualifiedNameErrors(name string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
@@ -599,7 +568,7 @@ func validateMutatingPolicySpec(spec *admissionregistrationv1.MutatingAdmissionP
 	}
 	errs = append(errs, matchConstraintsErrors(spec.MatchConstraints, p.Child("matchConstraints"), true)...)
 	if !opts.ignoreMatchConditions {
-		errs = append(errs, policyMatchConditionErrors(spec.MatchConditions, opts, p.Child("matchConditions"))...)
+		errs = append(errs, matchConditionErrors(spec.MatchConditions, opts.allowParamsInMatchConditions, opts.stored.matchConditions, p.Child("matchConditions"))...)
 	}
 	for i := range spec.Variables {
 		errs = append(errs, validateVariable(compiler, &spec.Variables[i], spec.ParamKind != nil, opts, p.Child("variables").Index(i))...)

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,7 +15,6 @@ import (
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
 	"k8s.io/apiserver/pkg/admission/plugin/manifest"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
-	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/apiserver/pkg/features"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
@@ -230,7 +228,7 @@ func validateWebhook(w common, opts webhookOptions, p *field.Path) field.ErrorLi
 	}
 	errs = append(errs, validateClientConfig(w.clientConfig, p.Child("clientConfig"))...)
 	if !opts.ignoreMatchConditions {
-		errs = append(errs, matchConditionErrors(w.matchConditions, opts.storedExpressions, p.Child("matchConditions"))...)
+		errs = append(errs, matchConditionErrors(w.matchConditions, false, opts.storedExpressions, p.Child("matchConditions"))...)
 	}
 	return errs
 }
@@ -365,16 +363,11 @@ func validateAdmissionReviewVersions(versions []string, requireRecognized bool, 
 // k8s.io/apiserver's, strict cost, no variable composition.
 var matchConditionCompiler = celplugin.NewCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 
-// validateMatchConditions is kube's validateMatchConditions of new
-// expressions without params (what the policies use).
-func validateMatchConditions(conds []admissionregistrationv1.MatchCondition, p *field.Path) field.ErrorList {
-	return matchConditionErrors(conds, nil, p)
-}
-
 // matchConditionErrors is kube's validateMatchConditions: at most 64,
 // each with an expression compiling to a bool (in the environment of
-// stored expressions if stored has it) and a qualified name, used once.
-func matchConditionErrors(conds []admissionregistrationv1.MatchCondition, stored sets.Set[string], p *field.Path) field.ErrorList {
+// stored expressions when stored has it; with params only for a policy
+// that has a paramKind) and a qualified name, used once.
+func matchConditionErrors(conds []admissionregistrationv1.MatchCondition, params bool, stored sets.Set[string], p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(conds) > 64 {
 		errs = append(errs, field.TooMany(p, len(conds), 64))
@@ -384,42 +377,19 @@ func matchConditionErrors(conds []admissionregistrationv1.MatchCondition, stored
 		cp := p.Index(i)
 		if expr := strings.TrimSpace(c.Expression); expr == "" {
 			errs = append(errs, field.Required(cp.Child("expression"), ""))
-		} else if err := compileMatchCondition(expr, stored.Has(expr), cp.Child("expression")); err != nil {
-			errs = append(errs, err)
+		} else {
+			errs = append(errs, compileErrors(matchConditionCompiler, &matchconditions.MatchCondition{Expression: expr},
+				celplugin.OptionalVariableDeclarations{HasParams: params, HasAuthorizer: true}, envType(stored, expr), cp.Child("expression"))...)
 		}
 		if c.Name == "" {
 			errs = append(errs, field.Required(cp.Child("name"), ""))
-		} else {
-			for _, msg := range content.IsQualifiedName(c.Name) {
-				errs = append(errs, field.Invalid(cp.Child("name"), c.Name, msg).WithOrigin("format=qualified-name"))
-			}
-			if names.Has(c.Name) {
-				errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
-			}
-			names.Insert(c.Name)
+			continue
 		}
+		errs = append(errs, qualifiedNameErrors(c.Name, cp.Child("name"))...)
+		if names.Has(c.Name) {
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		}
+		names.Insert(c.Name)
 	}
 	return errs
-}
-
-// compileMatchCondition is kube's validateMatchConditionsExpression with
-// its convertCELErrorToValidationError.
-func compileMatchCondition(expr string, stored bool, p *field.Path) *field.Error {
-	envType := environment.NewExpressions
-	if stored {
-		envType = environment.StoredExpressions
-	}
-	r := matchConditionCompiler.CompileCELExpression(&matchconditions.MatchCondition{Expression: expr},
-		celplugin.OptionalVariableDeclarations{HasAuthorizer: true}, envType)
-	if r.Error == nil {
-		return nil
-	}
-	switch r.Error.Type {
-	case apiservercel.ErrorTypeRequired:
-		return field.Required(p, r.Error.Detail)
-	case apiservercel.ErrorTypeInvalid:
-		return field.Invalid(p, expr, r.Error.Detail)
-	default:
-		return field.InternalError(p, r.Error)
-	}
 }
