@@ -21,16 +21,6 @@ var (
 	createOp = operation.Operation{Type: operation.Create}
 )
 
-// declared is kube's ValidateDeclarativelyWithMigrationChecks with
-// DeclarativeValidationBeta on (1.37's default), on handwritten errors hv
-// and declarative errors dv (all beta): the handwritten errors that a
-// declarative one covers go, the declarative ones come last. It calls
-// k8s.io/apimachinery's own filter, the standard one.
-func declared(hv, dv field.ErrorList) field.ErrorList {
-	dv = dv.MarkBeta()
-	return append(validate.FilterCoveredHandwrittenErrors(bg, hv, dv, true), dv...)
-}
-
 // declaredPriorityLevelSpec: spec.exempt only with type Exempt; spec.limited
 // with type Limited and only then; type required; within limited, the
 // limit response's queuing with type Queue and only then, its type

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap"
 	"k8s.io/apiserver/pkg/util/shufflesharding"
+
+	"kapi/internal/registry"
 )
 
 // The validation of FlowSchemas and PriorityLevelConfigurations follows
@@ -367,7 +369,7 @@ func validatePriorityLevel(obj, old runtime.Object) field.ErrorList {
 	if old != nil {
 		oldSpec = &old.(*flowcontrolv1.PriorityLevelConfiguration).Spec
 	}
-	return declared(errs, declaredPriorityLevelSpec(&pl.Spec, oldSpec, specPath))
+	return registry.Declared(errs, declaredPriorityLevelSpec(&pl.Spec, oldSpec, specPath))
 }
 
 // validateMandatoryPriorityLevel: the spec of catch-all is fixed; of

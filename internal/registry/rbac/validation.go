@@ -93,15 +93,6 @@ var (
 	createOp = operation.Operation{Type: operation.Create}
 )
 
-// declared is kube's ValidateDeclarativelyWithMigrationChecks with
-// DeclarativeValidationBeta on (1.37's default), on handwritten errors hv
-// and declarative errors dv (all beta): the handwritten errors that a
-// declarative one covers go, the declarative ones come last. It calls
-// k8s.io/apimachinery's own filter, the standard one.
-func declared(hv, dv field.ErrorList) field.ErrorList {
-	dv = dv.MarkBeta()
-	return append(validate.FilterCoveredHandwrittenErrors(bg, hv, dv, true), dv...)
-}
 
 func validateRole(obj, old runtime.Object) field.ErrorList {
 	rules := obj.(*rbacv1.Role).Rules
@@ -109,7 +100,7 @@ func validateRole(obj, old runtime.Object) field.ErrorList {
 	if old != nil {
 		dv = declaredRules(rules, &old.(*rbacv1.Role).Rules)
 	}
-	return declared(validateRules(rules, true), dv)
+	return registry.Declared(validateRules(rules, true), dv)
 }
 
 // validateClusterRole is ValidateClusterRole (and ...Update): on an
@@ -141,7 +132,7 @@ func validateClusterRole(obj, old runtime.Object) field.ErrorList {
 			}
 		}
 	}
-	return declared(errs, dv)
+	return registry.Declared(errs, dv)
 }
 
 // hasInvalidLabelSelector is the cluster role strategy's
@@ -250,7 +241,7 @@ func validateBinding(ref rbacv1.RoleRef, subjects []rbacv1.Subject, old *storedB
 	} else {
 		errs = append(errs, apimachineryvalidation.ValidateImmutableField(internalRoleRef(ref), internalRoleRef(old.ref), rp)...)
 	}
-	return declared(errs, dv)
+	return registry.Declared(errs, dv)
 }
 
 // validateSubject is ValidateRoleBindingSubject.
