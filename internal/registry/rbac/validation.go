@@ -93,7 +93,6 @@ var (
 	createOp = operation.Operation{Type: operation.Create}
 )
 
-
 func validateRole(obj, old runtime.Object) field.ErrorList {
 	rules := obj.(*rbacv1.Role).Rules
 	dv := declaredRules(rules, nil)
