@@ -17,13 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
-	"k8s.io/apiserver/pkg/admission/plugin/manifest"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
-	"k8s.io/apiserver/pkg/features"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/util/jsonpath"
 
 	"kapi/internal/registry"
@@ -740,33 +737,6 @@ func validateParamRef(r *admissionregistrationv1.ParamRef, p *field.Path) field.
 		errs = append(errs, field.NotSupported(p.Child("parameterNotFoundAction"), r.ParameterNotFoundAction, notFoundActions))
 	}
 	return errs
-}
-
-// staticSuffixErrors is the strategies' ValidateStaticSuffix: names with
-// the suffix are kept for manifest-based configurations; kube refuses
-// them on a create (only a warning on an update).
-func staticSuffixErrors(obj, old runtime.Object) field.ErrorList {
-	if old != nil || !utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
-		return nil
-	}
-	if name := obj.(metav1.Object).GetName(); strings.HasSuffix(name, manifest.StaticConfigSuffix) {
-		return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), name, fmt.Sprintf(
-			"names ending with %q are reserved for static manifest-based configurations and cannot be managed via the API", manifest.StaticConfigSuffix))}
-	}
-	return nil
-}
-
-// staticSuffixWarnings are the strategies' WarningsOnCreate (where the
-// suffix is not refused) and WarningsOnUpdate.
-func staticSuffixWarnings(obj, old runtime.Object) []string {
-	if old == nil && utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
-		return nil
-	}
-	if strings.HasSuffix(obj.(metav1.Object).GetName(), manifest.StaticConfigSuffix) {
-		return []string{fmt.Sprintf("metadata.name: names ending with %q are reserved for static manifest-based configurations and cannot be managed via the API",
-			manifest.StaticConfigSuffix)}
-	}
-	return nil
 }
 
 // validateValidatingPolicyStatus is kube's

@@ -1,7 +1,6 @@
 package admissionregistration
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -13,11 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
-	"k8s.io/apiserver/pkg/admission/plugin/manifest"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	"k8s.io/apiserver/pkg/cel/environment"
-	"k8s.io/apiserver/pkg/features"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
 
 	"kapi/internal/registry"
@@ -182,15 +178,7 @@ func validateWebhooks(obj, old runtime.Object) field.ErrorList {
 			names.Insert(*w.name)
 		}
 	}
-	// Names with the suffix are kept for manifest-based configurations;
-	// on an update kube only warns.
-	if old == nil && utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
-		if name := obj.(metav1.Object).GetName(); strings.HasSuffix(name, manifest.StaticConfigSuffix) {
-			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), name, fmt.Sprintf(
-				"names ending with %q are reserved for static manifest-based configurations and cannot be managed via the API", manifest.StaticConfigSuffix)))
-		}
-	}
-	return errs
+	return append(errs, staticSuffixErrors(obj, old)...)
 }
 
 // validateWebhook is kube's validateValidatingWebhook and
