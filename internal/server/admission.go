@@ -25,7 +25,8 @@ import (
 // newAdmission builds the admission chain: the plugins
 // --enable-admission-plugins and --disable-admission-plugins select, in
 // kube-apiserver's order, after the checks that are not plugins in kube
-// either (always) (RBAC escalation).
+// either (always: RBAC escalation; the admission policies' parameter
+// access).
 func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Catalogue, authorizer authz.Authorizer, always []admission.Validator) (*admission.Chain, error) {
 	names, err := admission.Enabled(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
 	if err != nil {
@@ -47,6 +48,9 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	for _, v := range always {
 		chain.Add(v)
 	}
+	// kube-apiserver's admission policy strategies check the writer's
+	// access to a policy's parameters whatever the plugins.
+	chain.Add(policy.ParamAccess{Authorizer: authorizer, Catalogue: cat})
 	plugins, err := builtinPlugins(cat, authorizer, conf.plugins)
 	if err != nil {
 		return nil, err
