@@ -25,6 +25,7 @@ import (
 	"kapi/internal/admission"
 	"kapi/internal/authz"
 	"kapi/internal/registry"
+	"kapi/internal/registry/admissionregistration"
 	"kapi/internal/request"
 )
 
@@ -228,9 +229,14 @@ var exempt = map[string]bool{
 	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
 }
 
-// Exempt reports a write no webhook or policy sees.
+// Exempt reports a write no webhook or policy sees: of the objects that
+// configure admission, or of the virtual resources (access and token
+// reviews) kube-apiserver keeps from every policy and webhook.
 func Exempt(a *admission.Attributes) bool {
-	return a.Resource.Group == admissionregistrationv1.GroupName && exempt[a.Resource.Name]
+	if a.Resource.Group == admissionregistrationv1.GroupName && exempt[a.Resource.Name] {
+		return true
+	}
+	return a.Subresource == "" && admissionregistration.VirtualResources.Has(schema.GroupResource{Group: a.Resource.Group, Resource: a.Resource.Name})
 }
 
 // SortedByName orders configuration objects (webhook configurations,

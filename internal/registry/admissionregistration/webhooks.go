@@ -26,6 +26,7 @@ import (
 var webhookHooks = &registry.Hooks{
 	Default:  defaultWebhooks,
 	Validate: validateWebhooks,
+	Warnings: webhookWarnings,
 }
 
 // common is what the two kinds of webhooks share, as pointers into one.

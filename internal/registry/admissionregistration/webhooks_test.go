@@ -202,3 +202,37 @@ func TestWebhookValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookWarnings: kube 1.37's WarningsOnCreate and WarningsOnUpdate
+// of webhook configurations: a rule naming a virtual resource (not by a
+// wildcard) has no effect; the static suffix is warned of on an update.
+func TestWebhookWarnings(t *testing.T) {
+	rule := func(groups, resources []string) admissionregistrationv1.RuleWithOperations {
+		return admissionregistrationv1.RuleWithOperations{Rule: admissionregistrationv1.Rule{APIGroups: groups, Resources: resources}}
+	}
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "w.static.k8s.io"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{
+			{Rules: []admissionregistrationv1.RuleWithOperations{rule([]string{"*"}, []string{"tokenreviews"}), rule([]string{"apps"}, []string{"deployments"})}},
+			{Rules: []admissionregistrationv1.RuleWithOperations{
+				rule([]string{"", "authorization.k8s.io"}, []string{"pods", "subjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews"}),
+				rule([]string{"authentication.k8s.io"}, []string{"*"}),
+				rule([]string{"authentication.k8s.io"}, []string{"tokenreviews", "tokenreviews/status"})}},
+		}}
+	virtual := []string{
+		"webhooks[1].rules[0]: subjectaccessreviews.authorization.k8s.io is excluded from admission webhooks; this rule will have no effect",
+		"webhooks[1].rules[0]: selfsubjectrulesreviews.authorization.k8s.io is excluded from admission webhooks; this rule will have no effect",
+		"webhooks[1].rules[2]: tokenreviews.authentication.k8s.io is excluded from admission webhooks; this rule will have no effect",
+	}
+	if got := webhookHooks.Warnings(cfg, nil); strings.Join(got, "\n") != strings.Join(virtual, "\n") {
+		t.Errorf("on create:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(virtual, "\n"))
+	}
+	want := append([]string{"metadata.name: " + staticSuffixMessage}, virtual...)
+	if got := webhookHooks.Warnings(cfg, cfg); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("on update:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	mut := &admissionregistrationv1.MutatingWebhookConfiguration{Webhooks: []admissionregistrationv1.MutatingWebhook{
+		{Rules: []admissionregistrationv1.RuleWithOperations{rule([]string{"authentication.k8s.io"}, []string{"selfsubjectreviews"})}}}}
+	if got := webhookHooks.Warnings(mut, nil); len(got) != 1 || got[0] != "webhooks[0].rules[0]: selfsubjectreviews.authentication.k8s.io is excluded from admission webhooks; this rule will have no effect" {
+		t.Errorf("a mutating configuration: %q", got)
+	}
+}
