@@ -30,6 +30,11 @@ const (
 	CodeUnavailable
 	// CodeWriteUnknown: etcd could not say whether a write was applied.
 	CodeWriteUnknown
+	// CodeCorrupt: the stored value does not decrypt or decode
+	// (CorruptError).
+	CodeCorrupt
+	// CodeNotCorrupt: DeleteCorrupt found an object that reads.
+	CodeNotCorrupt
 )
 
 // Error is an error with a Code and the key it is about.

@@ -47,6 +47,12 @@ type Interface interface {
 	// Delete removes the object at key if check accepts the current object
 	// and it did not change in between; it returns the deleted object.
 	Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error)
+	// DeleteCorrupt removes the object at key without reading it, only
+	// if it is corrupt (CodeNotCorrupt if it reads, CodeNotFound if there
+	// is none) and did not change in between; dryRun checks, removes
+	// nothing. It is kube's unsafe deletion, for what nothing else can
+	// delete: no preconditions, finalizers or admission.
+	DeleteCorrupt(ctx context.Context, key string, dryRun bool) error
 	// Watch streams changes below prefix (or of exactly one key if
 	// opts.Exact) after opts.ResourceVersion.
 	Watch(ctx context.Context, prefix string, opts WatchOptions) (watch.Interface, error)

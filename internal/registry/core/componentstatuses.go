@@ -102,6 +102,7 @@ func (*componentChecks) Update(context.Context, string, bool, storage.UpdateFunc
 func (*componentChecks) Delete(context.Context, string, func(runtime.Object) error) (runtime.Object, error) {
 	return nil, errNotStored
 }
+func (*componentChecks) DeleteCorrupt(context.Context, string, bool) error { return errNotStored }
 func (*componentChecks) Watch(context.Context, string, storage.WatchOptions) (watch.Interface, error) {
 	return nil, errNotStored
 }

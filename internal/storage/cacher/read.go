@@ -260,3 +260,9 @@ func (c *Cacher) Update(ctx context.Context, key string, allowCreate bool, tryUp
 func (c *Cacher) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
 	return c.backend.Delete(ctx, key, check)
 }
+
+// DeleteCorrupt writes through to etcd (a corrupt object never reached
+// the cache).
+func (c *Cacher) DeleteCorrupt(ctx context.Context, key string, dryRun bool) error {
+	return c.backend.DeleteCorrupt(ctx, key, dryRun)
+}

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -50,6 +51,52 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 		}
 		if txn.Succeeded {
 			return obj, nil
+		}
+		kvs = txn.Responses[0].GetResponseRange().Kvs
+	}
+}
+
+// DeleteCorrupt removes the object at key if it does not decrypt or
+// decode, in a transaction on the mod_revision read (kube's unsafe
+// deletion of corrupt objects).
+func (s *Store) DeleteCorrupt(ctx context.Context, key string, dryRun bool) error {
+	ctx, span := s.startSpan(ctx, "DeleteCorrupt etcd3", key)
+	defer span.End()
+	k := s.key(key)
+	start := time.Now()
+	resp, err := s.client.Get(ctx, k)
+	err = s.observe(opGet, start, err)
+	if err != nil {
+		return err
+	}
+	kvs := resp.Kvs
+	for {
+		if len(kvs) == 0 {
+			return &storage.Error{Code: storage.CodeNotFound, Key: key}
+		}
+		cur := kvs[0]
+		if _, err := s.decodeKV(ctx, cur); !storage.HasCode(err, storage.CodeCorrupt) {
+			if err != nil {
+				return err
+			}
+			return &storage.Error{Code: storage.CodeNotCorrupt, Key: k,
+				Msg: fmt.Sprintf("StorageError: invalid object, Code: 4, Key: %s, ResourceVersion: 0, AdditionalErrorMsg: unsafe deletion is not allowed because the object is decodable from storage", k)}
+		}
+		if dryRun {
+			return nil
+		}
+		start := time.Now()
+		txn, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.ModRevision)).
+			Then(clientv3.OpDelete(k)).
+			Else(clientv3.OpGet(k)).
+			Commit()
+		err = s.observe(opDelete, start, err)
+		if err != nil {
+			return err
+		}
+		if txn.Succeeded {
+			return nil
 		}
 		kvs = txn.Responses[0].GetResponseRange().Kvs
 	}

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -72,6 +73,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	defer cancel()
 	var next chan page // the page being read ahead
 	out := &storage.ListResult{}
+	var corrupt storage.CorruptList
 	for {
 		var resp *clientv3.GetResponse
 		var err error
@@ -104,7 +106,15 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		for i, kv := range resp.Kvs {
 			obj, err := s.decodeKV(ctx, kv)
 			if err != nil {
-				return nil, err
+				// Corrupt objects are gathered, to be named together.
+				var se *storage.Error
+				if !errors.As(err, &se) || se.Code != storage.CodeCorrupt {
+					return nil, err
+				}
+				if corrupt.Add(se) {
+					return nil, &corrupt
+				}
+				continue
 			}
 			ok, err := opts.Predicate.Matches(obj)
 			if err != nil {
@@ -123,6 +133,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 						out.RemainingItemCount = &n
 					}
 				}
+				if len(corrupt.Objects) > 0 {
+					return nil, &corrupt
+				}
 				out.ResourceVersion = rev
 				return out, nil
 			}
@@ -130,6 +143,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		if !more {
 			break
 		}
+	}
+	if len(corrupt.Objects) > 0 {
+		return nil, &corrupt
 	}
 	out.ResourceVersion = rev
 	return out, nil

@@ -148,13 +148,27 @@ func (s *Store) open(ctx context.Context, kv *mvccpb.KeyValue) (*mvccpb.KeyValue
 		Version: kv.Version, Lease: kv.Lease}, stale, nil
 }
 
-// decodeKV decodes a value read from etcd.
+// decodeKV decodes a value read from etcd; one that does not decrypt or
+// decode is a storage.CorruptError.
 func (s *Store) decodeKV(ctx context.Context, kv *mvccpb.KeyValue) (runtime.Object, error) {
-	kv, _, err := s.open(ctx, kv)
+	opened, _, err := s.open(ctx, kv)
 	if err != nil {
-		return nil, err
+		return nil, storage.CorruptError(string(kv.Key), true, kv.ModRevision, cause(err))
 	}
-	return s.decode(kv.Value, kv.ModRevision)
+	obj, err := s.decode(opened.Value, opened.ModRevision)
+	if err != nil {
+		return nil, storage.CorruptError(string(kv.Key), false, kv.ModRevision, cause(err))
+	}
+	return obj, nil
+}
+
+// cause is the error open or decode wrapped (the transformer's, the
+// decoder's), as kube-apiserver's messages give it.
+func cause(err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner
+	}
+	return err
 }
 
 // decode reads data and sets its resourceVersion to rev.
