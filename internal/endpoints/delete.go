@@ -66,6 +66,10 @@ func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
 		WriteError(w, r, err)
 		return
 	}
+	if unsafeDelete(opts) {
+		h.deleteCorrupt(w, r, s, opts, dry)
+		return
+	}
 	warnOrphaning(r, s, opts)
 	obj, deleted, err := s.store.Delete(r.Context(), s.namespace(), s.info.Name, opts, h.admit(w, r, s, opts, dry), dry)
 	if err != nil {
@@ -93,6 +97,10 @@ func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *
 	}
 	opts, dry, err := deleteOptions(r)
 	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if err := refuseUnsafeCollection(opts); err != nil {
 		WriteError(w, r, err)
 		return
 	}

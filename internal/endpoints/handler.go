@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/admission"
+	"kapi/internal/authz"
 	"kapi/internal/registry"
 	"kapi/internal/request"
 )
@@ -31,6 +32,9 @@ type Resources struct {
 	// Fields tracks managedFields and serves server-side apply; nil
 	// tracks nothing.
 	Fields FieldManagers
+	// Authorizer decides what a handler checks beyond the request's own
+	// verb (an unsafe deletion's "unsafe-delete-ignore-read-errors").
+	Authorizer authz.Authorizer
 }
 
 // NewResources returns the handler for the catalogue's stores, with

@@ -36,7 +36,7 @@ func (st *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delet
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}
-	if errs := validateDeleteOptions(opts); len(errs) > 0 {
+	if errs := ValidateDeleteOptions(opts); len(errs) > 0 {
 		return nil, false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", errs)
 	}
 	var action storage.Action
@@ -209,8 +209,21 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// validateDeleteOptions rejects options kube-apiserver rejects.
-func validateDeleteOptions(opts *metav1.DeleteOptions) field.ErrorList {
+// DeleteCorrupt removes ns/name if it is corrupt (it does not decrypt or
+// decode), without reading it: kube's unsafe deletion, asked for by
+// DeleteOptions' ignoreStoreReadErrorWithClusterBreakingPotential. It
+// skips preconditions, finalizers, admission and the garbage collector's
+// policies, which all need the object; an object that reads is a 409,
+// and dryRun only checks.
+func (st *Store) DeleteCorrupt(ctx context.Context, ns, name string, dryRun bool) error {
+	sctx, cancel := storageContext(ctx)
+	defer cancel()
+	return st.callError(sctx, st.Storage.DeleteCorrupt(sctx, st.key(ns, name), dryRun), name, true)
+}
+
+// ValidateDeleteOptions rejects options kube-apiserver rejects (its
+// ValidateDeleteOptions).
+func ValidateDeleteOptions(opts *metav1.DeleteOptions) field.ErrorList {
 	var errs field.ErrorList
 	if opts.OrphanDependents != nil && opts.PropagationPolicy != nil { //nolint:staticcheck
 		errs = append(errs, field.Invalid(field.NewPath("propagationPolicy"), opts.PropagationPolicy, "orphanDependents and deletionPropagation cannot be both set"))
@@ -219,6 +232,20 @@ func validateDeleteOptions(opts *metav1.DeleteOptions) field.ErrorList {
 		*p != metav1.DeletePropagationBackground && *p != metav1.DeletePropagationOrphan {
 		errs = append(errs, field.NotSupported(field.NewPath("propagationPolicy"), *p,
 			[]string{string(metav1.DeletePropagationForeground), string(metav1.DeletePropagationBackground), string(metav1.DeletePropagationOrphan), "nil"}))
+	}
+	if opts.IgnoreStoreReadErrorWithClusterBreakingPotential == nil || !*opts.IgnoreStoreReadErrorWithClusterBreakingPotential {
+		return errs
+	}
+	// An unsafe deletion reads nothing these options could apply to.
+	p := field.NewPath("ignoreStoreReadErrorWithClusterBreakingPotential")
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{{"propagationPolicy", opts.PropagationPolicy != nil}, {"orphanDependents", opts.OrphanDependents != nil}, //nolint:staticcheck // the legacy option
+		{"gracePeriodSeconds", opts.GracePeriodSeconds != nil}, {"preconditions", opts.Preconditions != nil}} {
+		if o.set {
+			errs = append(errs, field.Invalid(p, true, "cannot be set together with ."+o.name))
+		}
 	}
 	return errs
 }

@@ -3,10 +3,11 @@ package registry
 import (
 	"errors"
 	"fmt"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -131,11 +132,18 @@ func (st *Store) storageError(err error, name string) error {
 		return err
 	}
 	gr := st.GroupResource()
+	if c := storage.AsCorruptList(err); c != nil {
+		return corruptListError(gr, c)
+	}
 	var se *storage.Error
 	if !errors.As(err, &se) {
 		return apierrors.NewInternalError(err)
 	}
 	switch se.Code {
+	case storage.CodeCorrupt:
+		return apierrors.NewInternalError(errors.New(se.Msg))
+	case storage.CodeNotCorrupt:
+		return apierrors.NewConflict(gr, name, errors.New(se.Msg))
 	case storage.CodeNotFound:
 		return apierrors.NewNotFound(gr, name)
 	case storage.CodeAlreadyExists:
@@ -163,6 +171,26 @@ func (st *Store) storageError(err error, name string) error {
 		return e
 	}
 	return apierrors.NewInternalError(err)
+}
+
+// corruptListError is kube-apiserver's answer to a list that met corrupt
+// objects: a 500 StoreReadError naming each object's key in a cause, so
+// that they can be found and deleted (DeleteCorrupt).
+func corruptListError(gr schema.GroupResource, c *storage.CorruptList) error {
+	causes := make([]metav1.StatusCause, 0, len(c.Objects)+1)
+	for _, e := range c.Objects {
+		causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeUnexpectedServerResponse, Field: e.Key, Message: e.Msg})
+	}
+	if c.Truncated {
+		causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeTooMany, Message: "too many errors, the list is truncated"})
+	}
+	msg := fmt.Sprintf("failed to read one or more %s from the storage: %s", gr.String(), c.Objects[0].Msg)
+	if len(c.Objects) > 1 {
+		msg = fmt.Sprintf("%s (and %d more)", msg, len(c.Objects)-1)
+	}
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+		Reason: metav1.StatusReasonStoreReadError, Message: msg,
+		Details: &metav1.StatusDetails{Group: gr.Group, Kind: gr.Resource, Name: "list", Causes: causes}}}
 }
 
 // Charge is the write of obj (an object of this store, as read, at its

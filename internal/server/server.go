@@ -296,6 +296,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	resources := endpoints.NewResources(cat, adm, s.stopping)
 	resources.MinRequestTimeout = cfg.MinRequestTimeout
 	resources.Fields = newFieldManagers(cat)
+	resources.Authorizer = az.authorizer
 	docs, err := openapi.New(cat)
 	if err != nil {
 		return fail(err)
