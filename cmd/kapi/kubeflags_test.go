@@ -103,7 +103,7 @@ var implementedForTest = []string{
 	"min-request-timeout", "request-timeout", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-prefix", "etcd-compaction-interval", "encryption-provider-config", "encryption-provider-config-automatic-reload", "authentication-config", "oidc-issuer-url", "oidc-client-id", "oidc-ca-file", "oidc-username-claim", "oidc-username-prefix", "oidc-groups-claim", "oidc-groups-prefix", "oidc-required-claim", "oidc-signing-algs", "authentication-token-webhook-config-file", "authentication-token-webhook-version", "authentication-token-webhook-cache-ttl", "authorization-webhook-config-file", "authorization-webhook-version", "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl", "authorization-config",
 	"etcd-servers", "watch-cache", "bind-address", "cert-dir", "secure-port", "tls-cert-file", "tls-private-key-file",
 	"profiling", "anonymous-auth", "api-audiences", "client-ca-file", "service-account-issuer", "service-account-key-file",
-	"service-account-max-token-expiration", "service-account-jwks-uri", "token-auth-file", "authorization-mode", "admission-control", "admission-control-config-file",
+	"service-account-max-token-expiration", "service-account-extend-token-expiration", "service-account-jwks-uri", "token-auth-file", "authorization-mode", "admission-control", "admission-control-config-file",
 	"disable-admission-plugins", "enable-admission-plugins", "logging-format", "v", "vmodule", "log-flush-frequency", "tracing-config-file",
 	"proxy-allow-loopback", "service-account-signing-key-file", "service-cluster-ip-range", "service-node-port-range",
 	"audit-log-batch-buffer-size", "audit-log-compress", "audit-log-format", "audit-log-maxage", "audit-log-maxbackup",

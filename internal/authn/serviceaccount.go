@@ -46,7 +46,8 @@ type ServiceAccounts struct {
 	// token tracking does once a day per Secret; kube-controller-manager's
 	// legacy-service-account-token-cleaner reads the label.
 	LegacyTokenUsed func(ctx context.Context, namespace, name, date string) error
-	// MaxExpiration caps the lifetime of issued tokens (0: no cap).
+	// MaxExpiration is --service-account-max-token-expiration: a
+	// TokenRequest for longer is shortened to it (0: no limit).
 	MaxExpiration time.Duration
 	Now           func() time.Time
 }
@@ -63,6 +64,8 @@ type kubeClaims struct {
 	Pod            *Ref   `json:"pod,omitempty"`
 	Secret         *Ref   `json:"secret,omitempty"`
 	Node           *Ref   `json:"node,omitempty"`
+	// WarnAfter is an extended token's "warnafter" (Unix seconds).
+	WarnAfter int64 `json:"warnafter,omitempty"`
 }
 
 // claims of a kube service-account token, bound (kubernetes.io) or legacy
@@ -107,22 +110,31 @@ const legacyIssuer = "kubernetes/serviceaccount"
 type Token struct {
 	Namespace, ServiceAccount, ServiceAccountUID string
 	Audiences                                    []string
-	Expiration                                   time.Duration
+	// Expiration is the token's lifetime, as the caller decided it
+	// (shortened to --service-account-max-token-expiration, or extended).
+	Expiration time.Duration
 	// BoundKind is "Pod", "Secret", "Node" or "".
 	BoundKind string
 	Bound     Ref
+	// Node is, for a pod-bound token, the pod's node (its name, and uid
+	// when known): named in the token, not checked when it is used.
+	Node *Ref
+	// WarnAfter is, for an extended token, when its use starts being
+	// recorded as stale (kube's "warnafter" claim); zero for none.
+	WarnAfter time.Time
 }
 
-// Issue signs a bound token; it returns the token and its expiry.
+// Issue signs a bound token now; it returns the token and its expiry.
 func (s *ServiceAccounts) Issue(t Token) (string, time.Time, error) {
+	return s.IssueAt(t, s.now())
+}
+
+// IssueAt signs a bound token issued at now.
+func (s *ServiceAccounts) IssueAt(t Token, now time.Time) (string, time.Time, error) {
 	if s.Signer == nil {
 		return "", time.Time{}, errors.New("no service-account signing key")
 	}
-	now := s.now()
 	exp := t.Expiration
-	if s.MaxExpiration > 0 && exp > s.MaxExpiration {
-		exp = s.MaxExpiration
-	}
 	aud := t.Audiences
 	if len(aud) == 0 {
 		aud = s.Audiences
@@ -137,10 +149,14 @@ func (s *ServiceAccounts) Issue(t Token) (string, time.Time, error) {
 	switch t.BoundKind {
 	case "Pod":
 		c.Kubernetes.Pod = &t.Bound
+		c.Kubernetes.Node = t.Node
 	case "Secret":
 		c.Kubernetes.Secret = &t.Bound
 	case "Node":
 		c.Kubernetes.Node = &t.Bound
+	}
+	if !t.WarnAfter.IsZero() {
+		c.Kubernetes.WarnAfter = t.WarnAfter.Unix()
 	}
 	tok, err := s.Signer.Sign(c)
 	return tok, now.Add(exp), err
@@ -229,11 +245,15 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 		return nil, false, err
 	}
 	u := &request.User{Name: c.Subject, UID: k.ServiceAccount.UID, Groups: ServiceAccountGroups(ns), Extra: map[string][]string{}}
+	// The bound object must still be there, with its uid. A pod-bound
+	// token's node is only named (the pod's node when it was issued);
+	// a node-bound token's node is checked. The user's extra names the
+	// pod and the node, not a secret, as kube's.
 	for _, b := range []struct {
 		kind string
 		ref  *Ref
 	}{{"Pod", k.Pod}, {"Secret", k.Secret}, {"Node", k.Node}} {
-		if b.ref == nil {
+		if b.ref == nil || (b.kind == "Node" && k.Pod != nil) {
 			continue
 		}
 		bns := ns
@@ -243,9 +263,16 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 		if err := s.exists(ctx, b.kind, bns, *b.ref); err != nil {
 			return nil, false, err
 		}
-		key := "authentication.kubernetes.io/" + strings.ToLower(b.kind)
-		u.Extra[key+"-name"] = []string{b.ref.Name}
-		u.Extra[key+"-uid"] = []string{b.ref.UID}
+	}
+	if k.Pod != nil && k.Pod.Name != "" && k.Pod.UID != "" {
+		u.Extra["authentication.kubernetes.io/pod-name"] = []string{k.Pod.Name}
+		u.Extra["authentication.kubernetes.io/pod-uid"] = []string{k.Pod.UID}
+	}
+	if k.Node != nil && k.Node.Name != "" {
+		u.Extra["authentication.kubernetes.io/node-name"] = []string{k.Node.Name}
+		if k.Node.UID != "" {
+			u.Extra["authentication.kubernetes.io/node-uid"] = []string{k.Node.UID}
+		}
 	}
 	if c.ID != "" {
 		u.Extra["authentication.kubernetes.io/credential-id"] = []string{"JTI=" + c.ID}

@@ -11,15 +11,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/authn"
 	"kapi/internal/registry"
@@ -151,7 +147,7 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	p.rows = builtin.Typed(authentication.Resources(tokens, audiences)...)
 	p.token = registry.ActionSubresource("token", authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),
 		func() runtime.Object { return &authenticationv1.TokenRequest{} },
-		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores))
+		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores, cfg.ServiceAccountExtendTokenExpiration))
 	return p, nil
 }
 
@@ -240,65 +236,3 @@ func lookup(stores []*registry.Store) authn.Lookup {
 	}
 }
 
-// tokenRequest serves serviceaccounts/<name>/token (TokenRequest), as
-// `kubectl create token` uses it.
-func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store) func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
-	find := lookup(stores)
-	return func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
-		tr := obj.(*authenticationv1.TokenRequest)
-		saObj, err := sas.Get(ctx, ns, name, nil)
-		if err != nil {
-			return nil, err
-		}
-		sa := saObj.(interface{ GetUID() types.UID })
-		exp := int64(3600)
-		if tr.Spec.ExpirationSeconds != nil {
-			exp = *tr.Spec.ExpirationSeconds
-		}
-		gk := authenticationv1.SchemeGroupVersion.WithKind("TokenRequest").GroupKind()
-		if exp < 600 {
-			return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("spec", "expirationSeconds"), exp, "may not specify a duration less than 10 minutes")})
-		}
-		if exp > 1<<32 {
-			return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("spec", "expirationSeconds"), exp, "may not specify a duration larger than 2^32 seconds")})
-		}
-		t := authn.Token{Namespace: ns, ServiceAccount: name, ServiceAccountUID: string(sa.GetUID()),
-			Audiences: tr.Spec.Audiences, Expiration: time.Duration(exp) * time.Second}
-		if ref := tr.Spec.BoundObjectRef; ref != nil {
-			switch ref.Kind {
-			case "Pod", "Secret", "Node":
-			default:
-				return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.NotSupported(field.NewPath("spec", "boundObjectRef", "kind"), ref.Kind, []string{"Pod", "Secret", "Node"})})
-			}
-			bns := ns
-			if ref.Kind == "Node" {
-				bns = ""
-			}
-			uid, found, err := find(ctx, ref.Kind, bns, ref.Name)
-			if err != nil {
-				return nil, err
-			}
-			if !found {
-				return nil, apierrors.NewNotFound(schemaResource(ref.Kind), ref.Name)
-			}
-			if ref.UID != "" && string(ref.UID) != uid {
-				return nil, apierrors.NewConflict(schemaResource(ref.Kind), ref.Name,
-					fmt.Errorf("the UID in the bound object reference (%s) does not match the UID in record. The object might have been deleted and then recreated", ref.UID))
-			}
-			t.BoundKind, t.Bound = ref.Kind, authn.Ref{Name: ref.Name, UID: uid}
-		}
-		token, expiry, err := p.sa.Issue(t)
-		if err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		out := tr.DeepCopy()
-		out.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: ns, CreationTimestamp: metav1.NewTime(time.Now().Truncate(time.Second))}
-		if len(out.Spec.Audiences) == 0 {
-			out.Spec.Audiences = p.sa.Audiences
-		}
-		actual := int64(expiry.Sub(time.Now()).Round(time.Second) / time.Second)
-		out.Spec.ExpirationSeconds = &actual
-		out.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(expiry)}
-		return out, nil
-	}
-}

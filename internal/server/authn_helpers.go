@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // clientCAs are the CAs whose client certificates are accepted: the kapi
@@ -36,8 +34,4 @@ func tokenRequestFor(ctx context.Context, token string) *http.Request {
 	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
 	return r
-}
-
-func schemaResource(kind string) schema.GroupResource {
-	return schema.GroupResource{Resource: strings.ToLower(kind) + "s"}
 }

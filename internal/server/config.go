@@ -96,6 +96,10 @@ type Config struct {
 	ServiceAccountIssuers            []string      // --service-account-issuer
 	APIAudiences                     []string      // --api-audiences
 	ServiceAccountMaxTokenExpiration time.Duration // --service-account-max-token-expiration
+	// ServiceAccountExtendTokenExpiration (--service-account-extend-token-expiration,
+	// default true): a pod-bound token asked for an hour and 7 seconds
+	// (a kubelet's projected token) is valid a year, warning after the hour.
+	ServiceAccountExtendTokenExpiration bool
 	// ServiceAccountJWKSURI (--service-account-jwks-uri) is the key set's
 	// URL in the issuer's OpenID configuration; empty: kapi's own
 	// /openid/v1/jwks at its advertised address.
@@ -239,22 +243,23 @@ func Defaults() Config {
 
 		LoggingFormat: "text",
 
-		AnonymousAuth:               true,
-		AuthorizationModes:          []string{"RBAC"},
-		ServiceClusterIPRange:       "10.96.0.0/12",
-		ServiceNodePortRange:        "30000-32767",
-		EnablePriorityAndFairness:   true,
-		MaxRequestsInFlight:         400,
-		MaxMutatingRequestsInFlight: 200,
-		RequestTimeout:              60 * time.Second,
-		MinRequestTimeout:           1800 * time.Second,
-		Profiling:                   true,
-		Audit:                       audit.DefaultOptions(),
-		Controllers:                 []string{"*"},
-		LeaderElect:                 true,
-		LeaderElection:              DefaultLeaderElection(),
-		ClusterSigningDuration:      365 * 24 * time.Hour,
-		ResourceQuotaSyncPeriod:     5 * time.Minute,
+		AnonymousAuth:                       true,
+		AuthorizationModes:                  []string{"RBAC"},
+		ServiceClusterIPRange:               "10.96.0.0/12",
+		ServiceNodePortRange:                "30000-32767",
+		EnablePriorityAndFairness:           true,
+		MaxRequestsInFlight:                 400,
+		MaxMutatingRequestsInFlight:         200,
+		RequestTimeout:                      60 * time.Second,
+		MinRequestTimeout:                   1800 * time.Second,
+		Profiling:                           true,
+		Audit:                               audit.DefaultOptions(),
+		ServiceAccountExtendTokenExpiration: true,
+		Controllers:                         []string{"*"},
+		LeaderElect:                         true,
+		LeaderElection:                      DefaultLeaderElection(),
+		ClusterSigningDuration:              365 * 24 * time.Hour,
+		ResourceQuotaSyncPeriod:             5 * time.Minute,
 	}
 }
 
