@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -78,18 +75,7 @@ func TestLegacyTokenController(t *testing.T) {
 		t.Errorf("annotation %s %q, want %q", corev1.ServiceAccountUIDKey, got, sa.UID)
 	}
 	token := string(s.Data["token"])
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("the token is no JWT: %q", token)
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
+	claims := jwtClaims(t, token)
 	for claim, want := range map[string]any{
 		"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:tok:builder",
 		"kubernetes.io/serviceaccount/namespace":            ns,
