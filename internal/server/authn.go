@@ -235,4 +235,3 @@ func lookup(stores []*registry.Store) authn.Lookup {
 		return string(m.GetUID()), true, nil
 	}
 }
-

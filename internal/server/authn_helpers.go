@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-
 )
 
 // clientCAs are the CAs whose client certificates are accepted: the kapi
