@@ -233,8 +233,11 @@ func recordFrom(ctx context.Context) *Record {
 }
 
 // SetImpersonatedUser records, on the request's audit event, the user the
-// request impersonates. It does nothing when the request is not audited.
-func SetImpersonatedUser(ctx context.Context, u *request.User) {
+// request impersonates, and the constrained impersonation mode that
+// allowed it ("impersonate:user-info", ...; "" for the legacy verb) as
+// kube's authenticationMetadata.impersonationConstraint. It does nothing
+// when the request is not audited.
+func SetImpersonatedUser(ctx context.Context, u *request.User, constraint string) {
 	rec := recordFrom(ctx)
 	if rec == nil || u == nil {
 		return
@@ -242,6 +245,9 @@ func SetImpersonatedUser(ctx context.Context, u *request.User) {
 	ui := userInfo(u)
 	rec.mu.Lock()
 	rec.ev.ImpersonatedUser = &ui
+	if constraint != "" {
+		rec.ev.AuthenticationMetadata = &auditv1.AuthenticationMetadata{ImpersonationConstraint: constraint}
+	}
 	rec.mu.Unlock()
 }
 

@@ -154,7 +154,7 @@ func TestAuditLevels(t *testing.T) {
 	}
 	do("nothing written", alice, "GET", "/healthz", "", func(http.ResponseWriter, *http.Request) {})
 	do("later filters", alice, "GET", "/api/v1/namespaces/ns1/pods", "", func(w http.ResponseWriter, r *http.Request) {
-		audit.SetImpersonatedUser(r.Context(), &request.User{Name: "bob", Groups: []string{"ops"}})
+		audit.SetImpersonatedUser(r.Context(), &request.User{Name: "bob", Groups: []string{"ops"}}, "impersonate:user-info")
 		audit.AddAnnotation(r.Context(), "authorization.k8s.io/decision", "allow")
 		audit.AddAnnotation(r.Context(), "authorization.k8s.io/decision", "forbid") // the first value stays
 	})
@@ -225,7 +225,8 @@ func TestAuditLevels(t *testing.T) {
 
 	lf := eventOf(t, evs, ids["later filters"], auditv1.StageResponseComplete)
 	if lf.ImpersonatedUser == nil || lf.ImpersonatedUser.Username != "bob" || lf.ImpersonatedUser.Groups[0] != "ops" ||
-		lf.Annotations["authorization.k8s.io/decision"] != "allow" || lf.User.Username != "alice" {
+		lf.Annotations["authorization.k8s.io/decision"] != "allow" || lf.User.Username != "alice" ||
+		lf.AuthenticationMetadata == nil || lf.AuthenticationMetadata.ImpersonationConstraint != "impersonate:user-info" {
 		t.Errorf("later filters: %+v", lf)
 	}
 	if lr := eventOf(t, evs, ids["later filters"], auditv1.StageRequestReceived); lr.ImpersonatedUser != nil || lr.Annotations != nil {
@@ -344,7 +345,7 @@ func TestAuditFailedAuthentication(t *testing.T) {
 func TestAuditOff(t *testing.T) {
 	w, l := auditServe(nil, nil, httptest.NewRequest("GET", "/api/v1/pods", nil), func(w http.ResponseWriter, r *http.Request) {
 		audit.AddAnnotation(r.Context(), "k", "v")
-		audit.SetImpersonatedUser(r.Context(), &request.User{Name: "x"})
+		audit.SetImpersonatedUser(r.Context(), &request.User{Name: "x"}, "")
 		w.WriteHeader(204)
 	})
 	if w.Code != 204 || w.Header().Get("Audit-Id") == "" || len(l.Fields()) != 0 {

@@ -26,7 +26,7 @@ type Config struct {
 	AuditFailed func(http.Handler) http.Handler
 	// OnImpersonate and Annotate tell audit about impersonation and the
 	// authorization decision; nil is fine.
-	OnImpersonate func(r *http.Request, u *request.User)
+	OnImpersonate func(r *http.Request, u *request.User, constraint string)
 	Annotate      func(r *http.Request, key, value string)
 
 	CORSAllowedOrigins []*regexp.Regexp
@@ -78,7 +78,7 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		Authenticate(c.Authenticator, c.Anonymous, failed),
 		Trace(c.Tracer),
 		TraceFilter(c.Tracer, "audit", audit),
-		TraceFilter(c.Tracer, "impersonation", Impersonate(c.Authorizer, c.OnImpersonate)),
+		TraceFilter(c.Tracer, "constrainedimpersonation", Impersonate(c.Authorizer, c.OnImpersonate)),
 		limit,
 		TraceFilter(c.Tracer, "authorization", Authorize(c.Authorizer, c.Annotate)),
 		Metrics(c.Served),

@@ -1,103 +1,165 @@
 package filters
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
-	"kapi/internal/authn"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
+
 	"kapi/internal/authz"
 	"kapi/internal/request"
 )
 
+// The impersonation headers, as client-go sends them.
+const (
+	impersonateUserHeader  = "Impersonate-User"
+	impersonateUIDHeader   = "Impersonate-Uid"
+	impersonateGroupHeader = "Impersonate-Group"
+	impersonateExtraPrefix = "Impersonate-Extra-"
+)
+
 // Impersonate lets a user act as another (Impersonate-User,
-// Impersonate-Group, Impersonate-Uid, Impersonate-Extra-<key>), each
-// identity checked against the impersonate verb: users (or
-// serviceaccounts, for system:serviceaccount:<ns>:<name>), groups,
-// authentication.k8s.io uids and userextras/<key>. The request goes on as
-// the impersonated user; audit records both (onImpersonate).
-func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User)) func(http.Handler) http.Handler {
+// Impersonate-Group, Impersonate-Uid, Impersonate-Extra-<key>), as
+// kube-apiserver 1.37 does with ConstrainedImpersonation (KEP-5284, on by
+// default): the requestor needs either the legacy "impersonate" verb on
+// each identity, or a constrained mode's verbs, which also name what the
+// impersonated request may do (see impersonationMode). For example, with
+//
+//	verbs [impersonate:user-info]          on users        in authentication.k8s.io
+//	verbs [impersonate-on:user-info:list]  on pods         in ""
+//
+// bob may list pods as alice, and nothing else: a get is refused with
+// `pods "p" is forbidden: User "bob" cannot impersonate-on:user-info:get
+// resource "pods" in API group "" in the namespace "ns"`. When no mode
+// allows, the refusal is the first mode's that applied (so a requestor
+// without any right sees the constrained mode's, as in kube).
+//
+// The request goes on as the impersonated user, without the headers;
+// onImpersonate (audit) sees it, with the constraint that allowed it.
+// (kapi has no switch back to kube's filter of before the feature, whose
+// refusals name the legacy verb.)
+func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
+	im := &impersonator{az: az, modes: impersonationModes(), last: newModeIndex()}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			name := r.Header.Get("Impersonate-User")
-			groups := r.Header.Values("Impersonate-Group")
-			uid := r.Header.Get("Impersonate-Uid")
-			extra := map[string][]string{}
-			for k, v := range r.Header {
-				if key, ok := strings.CutPrefix(http.CanonicalHeaderKey(k), "Impersonate-Extra-"); ok {
-					if unescaped, err := url.PathUnescape(key); err == nil {
-						key = unescaped
-					}
-					extra[strings.ToLower(key)] = v
-				}
+			wanted, bad := wantedUser(r.Header)
+			if bad != nil {
+				writeError(w, r, bad)
+				return
 			}
-			if name == "" && len(groups) == 0 && uid == "" && len(extra) == 0 {
+			if wanted == nil {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if name == "" {
-				writeStatus(w, r, http.StatusBadRequest, "BadRequest", "requested impersonation of groups, uid or extra without impersonating a user")
+			a := Attributes(r)
+			start := time.Now()
+			got, err := im.impersonate(r.Context(), wanted, a)
+			took := time.Since(start)
+			if err != nil {
+				recordImpersonation("", "denied", took)
+				request.LogFrom(r.Context()).Add("impersonate", "denied")
+				filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
+				writeError(w, r, err)
 				return
 			}
-			requestor := request.UserFrom(r.Context())
-			checks := []authz.Attributes{impersonated(name)}
-			for _, g := range groups {
-				checks = append(checks, authz.Attributes{Resource: "groups", Name: g})
-			}
-			if uid != "" {
-				checks = append(checks, authz.Attributes{APIGroup: "authentication.k8s.io", Resource: "uids", Name: uid})
-			}
-			for k, vs := range extra {
-				for _, v := range vs {
-					checks = append(checks, authz.Attributes{APIGroup: "authentication.k8s.io", Resource: "userextras", Subresource: k, Name: v})
-				}
-			}
-			for _, a := range checks {
-				a.User, a.Verb, a.ResourceRequest = requestor, "impersonate", true
-				d, reason, err := az.Authorize(r.Context(), a)
-				if err != nil || d != authz.Allow {
-					request.LogFrom(r.Context()).Add("impersonate", "denied")
-					filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
-					writeError(w, r, authz.Forbidden(a, reason))
-					return
-				}
-			}
-			u := &request.User{Name: name, UID: uid, Groups: groups}
-			if len(extra) > 0 {
-				u.Extra = extra
-			}
-			if ns, _, ok := authn.SplitServiceAccountUser(name); ok && len(groups) == 0 {
-				u.Groups = authn.ServiceAccountGroups(ns)
-			}
-			switch {
-			case name == request.Anonymous:
-				if !u.InGroup(request.AllUnauthenticated) {
-					u.Groups = append(u.Groups, request.AllUnauthenticated)
-				}
-			case !u.InGroup(request.AllAuthenticated):
-				u.Groups = append(u.Groups, request.AllAuthenticated)
-			}
-			for k := range r.Header {
-				if strings.HasPrefix(http.CanonicalHeaderKey(k), "Impersonate-") {
-					r.Header.Del(k)
-				}
-			}
-			request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", requestor.Name, name))
+			recordImpersonation(modeOfConstraint(got.constraint), "allowed", took)
+			request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", a.User.Name, got.user.Name))
 			filterOutcomes.WithLabelValues("impersonate", "allowed").Inc()
+			r = r.WithContext(request.WithUser(r.Context(), got.user))
 			if onImpersonate != nil {
-				onImpersonate(r, u)
+				onImpersonate(r, got.user, got.constraint)
 			}
-			next.ServeHTTP(w, r.WithContext(request.WithUser(r.Context(), u)))
+			next.ServeHTTP(w, r)
 		})
 	}
 }
 
-// impersonated is the check for impersonating a user name: a service
-// account's name is checked as that serviceaccount object.
-func impersonated(name string) authz.Attributes {
-	if ns, sa, ok := authn.SplitServiceAccountUser(name); ok {
-		return authz.Attributes{Resource: "serviceaccounts", Namespace: ns, Name: sa}
+// wantedUser is the user the impersonation headers ask for, as sent
+// (nothing defaulted), or nil when they ask for none; the headers are
+// removed, so that nothing after knows impersonation was used. Groups,
+// uid or extra without a user name are a 400.
+func wantedUser(h http.Header) (*request.User, *apierrors.StatusError) {
+	u := &request.User{Name: h.Get(impersonateUserHeader), UID: h.Get(impersonateUIDHeader)}
+	u.Groups = append(u.Groups, h[impersonateGroupHeader]...)
+	hasExtra := false
+	for name, values := range h {
+		key, ok := strings.CutPrefix(name, impersonateExtraPrefix)
+		if !ok {
+			continue
+		}
+		hasExtra = true
+		if len(values) == 0 {
+			continue
+		}
+		key = strings.ToLower(key)
+		if unescaped, err := url.PathUnescape(key); err == nil { // a malformed key is kept as sent
+			key = unescaped
+		}
+		if u.Extra == nil {
+			u.Extra = map[string][]string{}
+		}
+		u.Extra[key] = append(u.Extra[key], values...)
 	}
-	return authz.Attributes{Resource: "users", Name: name}
+	if u.Name == "" {
+		if u.UID != "" || len(u.Groups) > 0 || hasExtra {
+			// kube words it with the Go syntax of its user.DefaultInfo.
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("requested %#v without impersonating a user name", (*user.DefaultInfo)(u)))
+		}
+		return nil, nil
+	}
+	for name := range h {
+		if name == impersonateUserHeader || name == impersonateUIDHeader || name == impersonateGroupHeader || strings.HasPrefix(name, impersonateExtraPrefix) {
+			h.Del(name)
+		}
+	}
+	return u, nil
+}
+
+// impersonator tries the modes for each attempt.
+type impersonator struct {
+	az    authz.Authorizer
+	modes []*impersonationMode
+	// last is the mode that last allowed each requestor, tried first.
+	last *modeIndex
+}
+
+// impersonate finds the first mode that allows the requestor (a.User) to
+// make the request a as wanted, starting with the mode that last allowed
+// it; when none does, the refusal is the first one met.
+func (im *impersonator) impersonate(ctx context.Context, wanted *request.User, a authz.Attributes) (*impersonated, *apierrors.StatusError) {
+	key := &impersonationKey{wanted: wanted, attrs: a}
+	var refused *apierrors.StatusError
+	try := func(i int) *impersonated {
+		got, err := im.modes[i].impersonate(ctx, im.az, wanted, a, key)
+		if err != nil && refused == nil {
+			refused = err
+		}
+		return got
+	}
+	last, known := im.last.get(a.User.Name)
+	if known {
+		if got := try(last); got != nil {
+			return got, nil
+		}
+	}
+	for i := range im.modes {
+		if known && i == last {
+			continue
+		}
+		if got := try(i); got != nil {
+			im.last.set(a.User.Name, i)
+			return got, nil
+		}
+	}
+	if refused == nil { // legacy always decides: cannot happen
+		refused = &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+			Reason: metav1.StatusReasonUnknown, Message: "all impersonation modes failed"}}
+	}
+	return nil, refused
 }

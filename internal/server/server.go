@@ -351,7 +351,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			Authenticator: an.union, Anonymous: cfg.AnonymousAuth, Authorizer: az.authorizer,
 			Audit:              filters.Audit(auditor),
 			AuditFailed:        filters.AuditFailedAuthentication(auditor),
-			OnImpersonate:      func(r *http.Request, u *request.User) { audit.SetImpersonatedUser(r.Context(), u) },
+			OnImpersonate:      func(r *http.Request, u *request.User, c string) { audit.SetImpersonatedUser(r.Context(), u, c) },
 			Annotate:           func(r *http.Request, k, v string) { audit.AddAnnotation(r.Context(), k, v) },
 			CORSAllowedOrigins: origins, Fairness: apf.Filter(), MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,

@@ -205,7 +205,7 @@ func TestTracing(t *testing.T) {
 			t.Errorf("span %q of the trace is not below the request's", s.Name)
 		}
 	}
-	for _, name := range []string{"audit", "impersonation", "authorization", "Create"} {
+	for _, name := range []string{"audit", "constrainedimpersonation", "authorization", "Create"} {
 		if s := find(name, inTrace(root)); parent(s) != root {
 			t.Errorf("span %q is a child of %q, want the request's", name, parent(s).GetName())
 		}
