@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"kapi/internal/router"
 	"kapi/internal/server"
 )
 
@@ -58,6 +59,7 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	fs.SetOutput(io.Discard)
 	late := configFlags(fs, &cfg, &proc)
 	noEffect := addKubeFlags(fs)
+	cfg.Flagz = router.Flagz(fs)
 	fs.Usage = func() { printHelp(help, fs, program) }
 	if err := fs.Parse(args); err != nil {
 		return cfg, proc, err // pflag has written the help for --help

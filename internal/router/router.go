@@ -25,6 +25,9 @@ type Config struct {
 	Aggregator *proxy.Aggregator
 	// Extra are more handlers by ServeMux pattern (OpenAPI, metrics).
 	Extra map[string]http.Handler
+	// Flagz reads the command line for /flagz (see Flagz); nil serves
+	// no /flagz, as kube-apiserver without a flag reader.
+	Flagz func() map[string]string
 }
 
 // New returns the MUX.
@@ -66,6 +69,9 @@ func New(cfg Config) http.Handler {
 		mux.HandleFunc("/"+name, h)
 		mux.HandleFunc("/"+name+"/", h)
 	}
+	for path, h := range zpages(cfg) {
+		mux.Handle(path, h)
+	}
 	for pattern, h := range cfg.Extra {
 		mux.Handle(pattern, h)
 	}
@@ -84,6 +90,7 @@ func New(cfg Config) http.Handler {
 func serveRootPaths(_ *http.ServeMux, cfg Config) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"}
+		paths = append(paths, zpageNames(cfg)...)
 		for gv := range cfg.Discovery.docs().resources {
 			if strings.Contains(gv, "/") {
 				paths = append(paths, "/apis/"+gv, "/apis/"+strings.Split(gv, "/")[0])

@@ -198,6 +198,9 @@ type Config struct {
 	// Extra are more handlers on the MUX, by ServeMux pattern, behind
 	// every filter (for embedding, and for tests).
 	Extra map[string]http.Handler
+	// Flagz reads the command line for /flagz (router.Flagz); nil (an
+	// embedded kapi, tests) serves no /flagz.
+	Flagz func() map[string]string
 
 	// Out receives the start-up line; nil means stdout.
 	Out io.Writer
