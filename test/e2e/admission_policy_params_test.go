@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/util/retry"
 )
 
 // TestPolicyParamAccess: an admission policy reads its parameters with
@@ -89,16 +90,25 @@ func TestPolicyParamAccess(t *testing.T) {
 		if _, err := k.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, vap("secrets", &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "Secret"}), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		p, err := pols.Get(ctx, "secrets", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
+		// (kapi's type checking writes the policy's status meanwhile:
+		// each update starts from a fresh read.)
+		update := func(change func(*admissionregistrationv1.ValidatingAdmissionPolicy)) error {
+			return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				p, err := pols.Get(ctx, "secrets", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				change(p)
+				_, err = pols.Update(ctx, p, metav1.UpdateOptions{})
+				return err
+			})
 		}
-		p.Labels = map[string]string{"touched": "yes"}
-		if p, err = pols.Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		if err := update(func(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
+			p.Labels = map[string]string{"touched": "yes"}
+		}); err != nil {
 			t.Fatalf("an update keeping the paramKind: %v", err)
 		}
-		p.Spec.ParamKind = configMaps
-		_, err = pols.Update(ctx, p, metav1.UpdateOptions{})
+		err = update(func(p *admissionregistrationv1.ValidatingAdmissionPolicy) { p.Spec.ParamKind = configMaps })
 		refused(t, err, "spec.paramKind", `user `+who+` must have "get" permission on all objects of the referenced paramKind (kind=ConfigMap, apiVersion=v1)`)
 		// system:masters passes.
 		if _, err := asUser(k, "root", "system:masters").AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, vap("root", configMaps), metav1.CreateOptions{}); err != nil {
@@ -165,15 +175,15 @@ func TestPolicyParamAccess(t *testing.T) {
 		refused(t, err, "spec.paramRef", `user `+who+` does not have "get" permission on the object referenced by paramRef`)
 		// An update of a binding whose paramRef has a
 		// parameterNotFoundAction is checked again, as in kube-apiserver.
-		b, err := binds.Get(ctx, "named", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if err := k.client.RbacV1().RoleBindings("params").Delete(ctx, "alice-reads-secrets", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		b.Labels = map[string]string{"touched": "yes"}
 		settle(t, "the removed role binding", func() bool {
+			var b *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+			if b, err = binds.Get(ctx, "named", metav1.GetOptions{}); err != nil {
+				return false
+			}
+			b.Labels = map[string]string{"touched": "yes"}
 			_, err = binds.Update(ctx, b, metav1.UpdateOptions{})
 			return apierrors.IsInvalid(err)
 		})
