@@ -13,6 +13,7 @@ import (
 
 	"kapi/internal/admission"
 	"kapi/internal/admission/limits"
+	"kapi/internal/admission/manifest"
 	"kapi/internal/admission/match"
 	"kapi/internal/admission/policy"
 	"kapi/internal/admission/quota"
@@ -64,11 +65,29 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	load := func(resource string, f func([]runtime.Object)) {
 		loads = append(loads, s.keepLoaded(ctx, cat, resource, f))
 	}
+	// A plugin's static manifests (its staticManifestsDir) load with it,
+	// a bad one failing the start as in kube-apiserver, and reload as
+	// their files change.
+	static := func(plugin, kind string, loadStatic func(dir string) (string, func() error, error)) {
+		dir, err := conf.staticManifestsDir(plugin)
+		if err == nil && dir != "" {
+			m := &manifest.Manifests{Plugin: plugin, Kind: kind, Dir: dir, ServerID: encryptionServerID, Load: loadStatic}
+			if err = m.Start(); err != nil {
+				err = fmt.Errorf("failed to initialize admission plugin %q: %w", plugin, err)
+			} else {
+				s.runNow(ctx, m.Watch)
+			}
+		}
+		if err != nil {
+			loads = append(loads, func() error { return err })
+		}
+	}
 	plugins["MutatingAdmissionWebhook"] = func() any {
 		deps := deps
 		deps.Auth = restAuth(mutatingAuth)
 		m := webhook.NewMutating(deps)
 		load("mutatingwebhookconfigurations", m.Load)
+		static("MutatingAdmissionWebhook", "webhook", m.LoadStatic)
 		return m
 	}
 	plugins["ValidatingAdmissionWebhook"] = func() any {
@@ -76,6 +95,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		deps.Auth = restAuth(validatingAuth)
 		v := webhook.NewValidating(deps)
 		load("validatingwebhookconfigurations", v.Load)
+		static("ValidatingAdmissionWebhook", "webhook", v.LoadStatic)
 		return v
 	}
 	policyDeps := policy.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Authorizer: celAuthz}
@@ -85,12 +105,14 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		m := policy.NewMutating(policyDeps)
 		load("mutatingadmissionpolicies", m.LoadPolicies)
 		load("mutatingadmissionpolicybindings", m.LoadBindings)
+		static("MutatingAdmissionPolicy", "policy", m.LoadStatic)
 		return m
 	}
 	plugins["ValidatingAdmissionPolicy"] = func() any {
 		v := policy.NewValidating(policyDeps)
 		load("validatingadmissionpolicies", v.LoadPolicies)
 		load("validatingadmissionpolicybindings", v.LoadBindings)
+		static("ValidatingAdmissionPolicy", "policy", v.LoadStatic)
 		return v
 	}
 	var missing []string

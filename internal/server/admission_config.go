@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"k8s.io/apiserver/pkg/admission/plugin/manifest"
+	policyconfig "k8s.io/apiserver/pkg/admission/plugin/policy/config"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
 
 	"kapi/internal/admission"
@@ -104,6 +107,44 @@ func (c *admissionConfig) webhookAuth(name string) (webhookutil.AuthenticationIn
 		file = filepath.Join(c.dir, file)
 	}
 	return webhookutil.NewDefaultAuthenticationInfoResolver(file)
+}
+
+// staticManifestsDir is the staticManifestsDir of plugin name's
+// configuration (its WebhookAdmissionConfiguration, or its
+// ValidatingAdmissionPolicyConfiguration or
+// MutatingAdmissionPolicyConfiguration, read by k8s.io/apiserver's
+// loader): "" for none. As kube's, it must be the absolute path of a
+// directory (manifest.ValidateStaticManifestsDir).
+func (c *admissionConfig) staticManifestsDir(name string) (string, error) {
+	conf := c.plugins[name]
+	if len(conf) == 0 {
+		return "", nil
+	}
+	var dir string
+	switch name {
+	case "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy":
+		load := policyconfig.LoadValidatingConfig
+		if name == "MutatingAdmissionPolicy" {
+			load = policyconfig.LoadMutatingConfig
+		}
+		pc, err := load(bytes.NewReader(conf))
+		if err != nil {
+			return "", fmt.Errorf("couldn't init admission plugin %q: %w", name, err)
+		}
+		return pc.StaticManifestsDir, nil
+	default:
+		var w struct {
+			StaticManifestsDir string `json:"staticManifestsDir"`
+		}
+		if err := json.Unmarshal(conf, &w); err != nil {
+			return "", fmt.Errorf("configuration of admission plugin %s: %w", name, err)
+		}
+		dir = w.StaticManifestsDir
+	}
+	if err := manifest.ValidateStaticManifestsDir(dir); err != nil {
+		return "", fmt.Errorf("couldn't init admission plugin %q: %w", name, err)
+	}
+	return dir, nil
 }
 
 // restAuth turns an authentication resolver into what the webhooks ask

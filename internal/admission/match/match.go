@@ -220,23 +220,60 @@ func (c celAuthorizer) Authorize(ctx context.Context, a authorizer.Attributes) (
 	return authorizer.DecisionNoOpinion, reason, err
 }
 
-// exempt are the resources no webhook or policy sees, as in
-// kube-apiserver: the objects that configure admission, so that a broken
-// webhook or policy can always be removed.
-var exempt = map[string]bool{
+// Reach says which configured hooks (webhooks, or admission policies)
+// may see a write: those of the API and of static manifests, the static
+// ones only, or none.
+type Reach int
+
+const (
+	// AllHooks: static hooks first, then the API's (kube's composite
+	// source).
+	AllHooks Reach = iota
+	// StaticHooksOnly: a write of an object that configures hooks of this
+	// sort, which hooks configured through the API do not see (a broken
+	// one could not be removed), and static ones do.
+	StaticHooksOnly
+	// NoHooks: a write of a virtual resource (access and token reviews),
+	// which no hook sees.
+	NoHooks
+)
+
+// webhookConfigs are the objects webhooks configured through the API do
+// not see (kube's IsExemptAdmissionConfigurationResource): all six that
+// configure admission; policies configured through the API do not see
+// the four of policies (kube's admissionConfigResources), and do see
+// webhook configurations.
+var webhookConfigs = map[string]bool{
 	"mutatingwebhookconfigurations": true, "validatingwebhookconfigurations": true,
 	"validatingadmissionpolicies": true, "validatingadmissionpolicybindings": true,
 	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
 }
 
-// Exempt reports a write no webhook or policy sees: of the objects that
-// configure admission, or of the virtual resources (access and token
-// reviews) kube-apiserver keeps from every policy and webhook.
-func Exempt(a *admission.Attributes) bool {
-	if a.Resource.Group == admissionregistrationv1.GroupName && exempt[a.Resource.Name] {
-		return true
+// ReachOf is the Reach of a write for webhooks, or for policies.
+func ReachOf(a *admission.Attributes, policies bool) Reach {
+	gr := schema.GroupResource{Group: a.Resource.Group, Resource: a.Resource.Name}
+	switch {
+	case a.Subresource == "" && admissionregistration.VirtualResources.Has(gr):
+		return NoHooks
+	case gr.Group != admissionregistrationv1.GroupName || !webhookConfigs[gr.Resource]:
+		return AllHooks
+	case policies && strings.HasSuffix(gr.Resource, "webhookconfigurations"):
+		return AllHooks
 	}
-	return a.Subresource == "" && admissionregistration.VirtualResources.Has(schema.GroupResource{Group: a.Resource.Group, Resource: a.Resource.Name})
+	return StaticHooksOnly
+}
+
+// InForce are the hooks of static and API that may see a write of reach.
+func InForce[H any](reach Reach, static, api []H) []H {
+	switch {
+	case reach == NoHooks:
+		return nil
+	case reach == StaticHooksOnly || len(api) == 0:
+		return static
+	case len(static) == 0:
+		return api
+	}
+	return slices.Concat(static, api)
 }
 
 // SortedByName orders configuration objects (webhook configurations,

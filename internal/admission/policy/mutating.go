@@ -34,6 +34,8 @@ type Mutating struct {
 	loader
 	deps    Deps
 	current atomic.Pointer[[]*map_]
+	// static are the policies of the static manifests (LoadStatic).
+	static atomic.Pointer[[]*map_]
 }
 
 // map_ is a compiled MutatingAdmissionPolicy with its bindings.
@@ -57,6 +59,7 @@ type mapBinding struct {
 func NewMutating(d Deps) *Mutating {
 	m := &Mutating{deps: d}
 	m.current.Store(&[]*map_{})
+	m.static.Store(&[]*map_{})
 	m.publish = m.compile
 	return m
 }
@@ -64,9 +67,15 @@ func NewMutating(d Deps) *Mutating {
 // HandlesConnect: policies may match CONNECTs (operations: [CONNECT]).
 func (*Mutating) HandlesConnect() bool { return true }
 
-// compile compiles the policies (those with at least one binding) and
-// their bindings.
+// compile compiles the policies and their bindings and publishes them.
 func (m *Mutating) compile(policies, bindings []runtime.Object) {
+	out := m.build(policies, bindings)
+	m.current.Store(&out)
+}
+
+// build compiles the policies (those with at least one binding) and
+// their bindings.
+func (m *Mutating) build(policies, bindings []runtime.Object) []*map_ {
 	byPolicy := map[string][]*mapBinding{}
 	for _, o := range bindings {
 		b := o.(*admissionregistrationv1.MutatingAdmissionPolicyBinding)
@@ -81,7 +90,7 @@ func (m *Mutating) compile(policies, bindings []runtime.Object) {
 			out = append(out, c)
 		}
 	}
-	m.current.Store(&out)
+	return out
 }
 
 // compileMutating compiles a policy's expressions with k8s.io/apiserver's
@@ -146,11 +155,11 @@ func (p *map_) key() string { return "MutatingAdmissionPolicy/" + p.policy.Name 
 
 // admit applies the policies only selects.
 func (m *Mutating) admit(ctx context.Context, a *admission.Attributes, only func(*map_) bool) error {
-	if a.Object == nil || match.Exempt(a) {
+	if a.Object == nil {
 		return nil
 	}
 	var policies []*map_
-	for _, p := range *m.current.Load() {
+	for _, p := range match.InForce(match.ReachOf(a, true), *m.static.Load(), *m.current.Load()) {
 		if only(p) {
 			policies = append(policies, p)
 		}

@@ -31,6 +31,8 @@ type Validating struct {
 	loader
 	deps    Deps
 	current atomic.Pointer[[]*vap]
+	// static are the policies of the static manifests (LoadStatic).
+	static atomic.Pointer[[]*vap]
 }
 
 // vap is a compiled ValidatingAdmissionPolicy with its bindings.
@@ -51,6 +53,7 @@ type vapBinding struct {
 func NewValidating(d Deps) *Validating {
 	v := &Validating{deps: d}
 	v.current.Store(&[]*vap{})
+	v.static.Store(&[]*vap{})
 	v.publish = v.compile
 	return v
 }
@@ -58,9 +61,15 @@ func NewValidating(d Deps) *Validating {
 // HandlesConnect: policies may match CONNECTs (operations: [CONNECT]).
 func (*Validating) HandlesConnect() bool { return true }
 
-// compile compiles the policies (those with at least one binding) and
-// their bindings.
+// compile compiles the policies and their bindings and publishes them.
 func (v *Validating) compile(policies, bindings []runtime.Object) {
+	out := v.build(policies, bindings)
+	v.current.Store(&out)
+}
+
+// build compiles the policies (those with at least one binding) and
+// their bindings.
+func (v *Validating) build(policies, bindings []runtime.Object) []*vap {
 	byPolicy := map[string][]*vapBinding{}
 	for _, o := range bindings {
 		b := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
@@ -73,7 +82,7 @@ func (v *Validating) compile(policies, bindings []runtime.Object) {
 			out = append(out, &vap{policy: p, validator: compileValidating(p), constraints: compileResources(p.Spec.MatchConstraints), bindings: bs})
 		}
 	}
-	v.current.Store(&out)
+	return out
 }
 
 func bindingResources(m *admissionregistrationv1.MatchResources) *resources {
@@ -150,8 +159,8 @@ type failure struct {
 // (Deny refuses, Warn warns, Audit records); configuration errors by the
 // policy's failurePolicy.
 func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) error {
-	policies := *v.current.Load()
-	if len(policies) == 0 || match.Exempt(a) {
+	policies := match.InForce(match.ReachOf(a, true), *v.static.Load(), *v.current.Load())
+	if len(policies) == 0 {
 		return nil
 	}
 	var denials []denial

@@ -104,12 +104,15 @@ type hooks struct {
 	mutating bool
 	deps     Deps
 	current  atomic.Pointer[set]
-	clients  *clients
+	// static are the hooks of the static manifests (LoadStatic).
+	static  atomic.Pointer[set]
+	clients *clients
 }
 
 func newHooks(mutating bool, deps Deps) *hooks {
 	h := &hooks{mutating: mutating, deps: deps, clients: newClients(deps.Resolve, deps.Auth)}
 	h.current.Store(&set{})
+	h.static.Store(&set{})
 	return h
 }
 
@@ -121,7 +124,7 @@ func (h *hooks) Load(configs []runtime.Object) {
 		out = append(out, h.compile(obj)...)
 	}
 	h.current.Store(&set{hooks: out})
-	h.clients.keep(out)
+	h.keepClients()
 }
 
 // spec is what mutating and validating webhooks share.

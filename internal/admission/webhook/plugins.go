@@ -38,10 +38,7 @@ func NewValidating(d Deps) *Validating { return &Validating{newHooks(false, d)} 
 
 // matching are the hooks that take a, in order.
 func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invocation, error) {
-	if match.Exempt(a) {
-		return nil, nil
-	}
-	cands := h.candidates(h.current.Load(), a.Resource, a.Subresource)
+	cands := h.candidatesFor(a)
 	if len(cands) == 0 {
 		return nil, nil
 	}
