@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	kubemanifest "k8s.io/apiserver/pkg/admission/plugin/manifest"
 
-	"kapi/internal/admission/match"
 	"kapi/internal/admission/manifest"
+	"kapi/internal/admission/match"
 )
 
 // LoadStatic reads the ValidatingAdmissionPolicies and their bindings of
