@@ -3,10 +3,14 @@ package authn
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	kubeasn1 "k8s.io/apimachinery/pkg/apis/asn1"
 
 	"kapi/internal/request"
 )
@@ -27,7 +31,7 @@ type X509 struct {
 }
 
 type verifiedChain struct {
-	user     request.User
+	user     *request.User
 	notAfter time.Time
 }
 
@@ -50,23 +54,19 @@ func (a *X509) AuthenticateRequest(r *http.Request) (*request.User, bool, error)
 	v, ok := a.verified[key]
 	a.mu.Unlock()
 	if ok && time.Now().Before(v.notAfter) {
-		u := v.user
-		u.Groups = append([]string(nil), v.user.Groups...)
-		return &u, true, nil
+		return copyUser(v.user), true, nil
 	}
 	u, err := a.verify(certs)
-	if err != nil {
+	if err != nil || u == nil {
 		return nil, false, err
 	}
 	a.mu.Lock()
 	if a.verified == nil || len(a.verified) >= maxVerified {
 		a.verified = map[[32]byte]verifiedChain{}
 	}
-	a.verified[key] = verifiedChain{user: *u, notAfter: certs[0].NotAfter}
+	a.verified[key] = verifiedChain{user: u, notAfter: certs[0].NotAfter}
 	a.mu.Unlock()
-	cp := *u
-	cp.Groups = append([]string(nil), u.Groups...)
-	return &cp, true, nil
+	return copyUser(u), true, nil
 }
 
 // verify checks the chain against the roots and reads the user.
@@ -85,11 +85,61 @@ func (a *X509) verify(certs []*x509.Certificate) (*request.User, error) {
 	}
 	leaf := certs[0]
 	if leaf.Subject.CommonName == "" {
-		return nil, fmt.Errorf("certificate %s has no common name", certDescription(leaf))
+		// Names no user: the request is another authenticator's, or
+		// anonymous, as in kube.
+		return nil, nil
 	}
-	return &request.User{Name: leaf.Subject.CommonName, Groups: append([]string(nil), leaf.Subject.Organization...)}, nil
+	uid, err := certUID(leaf)
+	if err != nil {
+		return nil, err
+	}
+	fp := sha256.Sum256(leaf.Raw)
+	return &request.User{Name: leaf.Subject.CommonName, UID: uid, Groups: append([]string(nil), leaf.Subject.Organization...),
+		Extra: map[string][]string{"authentication.kubernetes.io/credential-id": {"X509SHA256=" + hex.EncodeToString(fp[:])}}}, nil
 }
+
+// certUID is the user's uid a certificate's subject may carry, as kube
+// 1.37 reads it (AllowParsingUserUIDFromCertAuth, on by default): the
+// attribute 1.3.6.1.4.1.57683.2, at most once, not empty.
+func certUID(c *x509.Certificate) (string, error) {
+	var uids []string
+	for _, name := range c.Subject.Names {
+		if !name.Type.Equal(uidOID) {
+			continue
+		}
+		uid, ok := name.Value.(string)
+		if !ok {
+			return "", fmt.Errorf("unable to parse UID into a string")
+		}
+		uids = append(uids, uid)
+	}
+	switch {
+	case len(uids) == 0:
+		return "", nil
+	case len(uids) != 1:
+		return "", fmt.Errorf("expected 1 UID, but found multiple: %v", uids)
+	case uids[0] == "":
+		return "", errors.New("UID cannot be an empty string")
+	}
+	return uids[0], nil
+}
+
+var uidOID = kubeasn1.X509UID()
 
 func certDescription(c *x509.Certificate) string {
 	return fmt.Sprintf("SN=%s, CN=%s, issuer=%q", c.SerialNumber, c.Subject.CommonName, c.Issuer.String())
+}
+
+// copyUser is the remembered user for one request, which may change its
+// copy's groups or extra, never the remembered one.
+func copyUser(u *request.User) *request.User {
+	cp := *u
+	cp.Groups = append([]string(nil), u.Groups...)
+	if u.Extra != nil {
+		cp.Extra = make(map[string][]string, len(u.Extra))
+		for k, v := range u.Extra {
+			cp.Extra[k] = append([]string(nil), v...)
+		}
+	}
+	return &cp
 }

@@ -30,6 +30,13 @@ import (
 // groups orgs, signed by kapi's own CA.
 func (k *kapi) asCertOf(t testing.TB, cn string, orgs ...string) kubernetes.Interface {
 	t.Helper()
+	return k.asCertFor(t, pkix.Name{CommonName: cn, Organization: orgs})
+}
+
+// asCertFor is a client of k with a client certificate of subject, signed
+// by kapi's own CA.
+func (k *kapi) asCertFor(t testing.TB, subject pkix.Name) kubernetes.Interface {
+	t.Helper()
 	caCert := pemBlock(t, readFile(t, k.srv.PKI.CACert))
 	ca, err := x509.ParseCertificate(caCert)
 	if err != nil {
@@ -40,7 +47,7 @@ func (k *kapi) asCertOf(t testing.TB, cn string, orgs ...string) kubernetes.Inte
 		t.Fatal(err)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn, Organization: orgs},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: subject,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
