@@ -116,9 +116,9 @@ func toTable(r *http.Request, res *registry.Resource, obj runtime.Object, isList
 	table.Rows = make([]metav1.TableRow, 0, len(items))
 	for _, it := range items {
 		row := metav1.TableRow{Cells: res.TableRow(it, now)}
-		switch opts.IncludeObject {
-		case metav1.IncludeNone:
-		case metav1.IncludeObject:
+		switch {
+		case opts.IncludeObject == metav1.IncludeNone:
+		case opts.IncludeObject == metav1.IncludeObject && !initialEventsEnd(it):
 			if it.GetObjectKind().GroupVersionKind() != res.GVK() {
 				it = it.DeepCopyObject()
 				it.GetObjectKind().SetGroupVersionKind(res.GVK())
@@ -134,4 +134,11 @@ func toTable(r *http.Request, res *registry.Resource, obj runtime.Object, isList
 		table.Rows = append(table.Rows, row)
 	}
 	return table, nil
+}
+
+// initialEventsEnd reports the bookmark that ends a watch list's initial
+// events, whose Table row carries its metadata only, as kube's.
+func initialEventsEnd(obj runtime.Object) bool {
+	m, err := meta.Accessor(obj)
+	return err == nil && m.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true"
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -97,9 +96,9 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 			obj = &apierrors.NewInternalError(err).ErrStatus
 			ev.Type = watch.Error
 		}
-		if ev.Type != watch.Bookmark {
-			first = false
-		}
+		// The columns come with the first event, whatever it is, as
+		// kube's.
+		first = false
 		if c, ok := obj.(*storage.Cached); ok && frames[ev.Type] != "" {
 			// The frame is shared with every watcher of this event.
 			frame, err := c.Frame(frames[ev.Type], func(w io.Writer) error {
@@ -230,14 +229,9 @@ func (h *Resources) watchObject(r *http.Request, s *scope, ev watch.Event, first
 	}
 	switch s.out.As {
 	case "Table":
-		if ev.Type == watch.Bookmark {
-			t := &metav1.Table{}
-			t.APIVersion, t.Kind = "meta.k8s.io/"+s.out.Version, "Table"
-			if m, err := meta.Accessor(ev.Object); err == nil {
-				t.ResourceVersion = m.GetResourceVersion()
-			}
-			return t, nil
-		}
+		// A bookmark too is a Table of one row, as kube's: a watch list's
+		// last one carries the initial-events-end annotation in its row's
+		// metadata.
 		t, err := toTable(r, s.store.R, storage.Unwrap(ev.Object), false, s.out.Version)
 		if err != nil {
 			return nil, err

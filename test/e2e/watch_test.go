@@ -13,7 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -298,6 +301,50 @@ func TestWatchList(t *testing.T) {
 	_, err = cms.Watch(ctx, metav1.ListOptions{SendInitialEvents: &yes, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
 	if !apierrors.IsInvalid(err) {
 		t.Fatalf("sendInitialEvents without allowWatchBookmarks: %v", err)
+	}
+
+	// As Tables (kube's "server supports sending resources in Table
+	// format"): the columns with the first event, and the bookmark a
+	// Table of one row whose metadata carries the annotation.
+	cfg := dynamic.ConfigFor(k.rest)
+	cfg.AcceptContentTypes = "application/json;as=Table;v=v1;g=meta.k8s.io"
+	cfg.GroupVersion = &corev1.SchemeGroupVersion
+	rc, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, err := dynamic.New(rc).Resource(corev1.SchemeGroupVersion.WithResource("configmaps")).Namespace("default").Watch(ctx,
+		metav1.ListOptions{SendInitialEvents: &yes, AllowWatchBookmarks: true, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tw.Stop()
+	got = nil
+	for len(got) < 4 {
+		ev := storagetest.Next(t, tw)
+		var table metav1.Table
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(ev.Object.(*unstructured.Unstructured).Object, &table); err != nil {
+			t.Fatal(err)
+		}
+		if len(table.Rows) != 1 {
+			t.Fatalf("a %s Table of %d rows", ev.Type, len(table.Rows))
+		}
+		row, err := runtime.Decode(unstructured.UnstructuredJSONScheme, table.Rows[0].Object.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := row.(*unstructured.Unstructured)
+		entry := fmt.Sprintf("%s %s %s %d", ev.Type, row.GetObjectKind().GroupVersionKind().Kind, m.GetName(), len(table.ColumnDefinitions))
+		if ev.Type == watch.Bookmark {
+			if m.GetAnnotations()[metav1.InitialEventsAnnotationKey] != "true" {
+				continue
+			}
+			entry = fmt.Sprintf("END %s %d", row.GetObjectKind().GroupVersionKind().Kind, len(table.ColumnDefinitions))
+		}
+		got = append(got, entry)
+	}
+	if fmt.Sprint(got) != "[ADDED PartialObjectMetadata a 3 ADDED PartialObjectMetadata b 0 ADDED PartialObjectMetadata c 0 END PartialObjectMetadata 0]" {
+		t.Fatalf("initial events as Tables %v", got)
 	}
 }
 
