@@ -95,14 +95,15 @@ func (h *Resources) action(w http.ResponseWriter, r *http.Request, s *scope) {
 		return
 	}
 	adm := h.admit(w, r, s, &opts, dry)
-	if obj, err = adm.Mutate(r.Context(), obj, nil); err == nil {
-		_, err = adm.Validate(r.Context(), obj, nil)
-	}
-	if err != nil {
+	if obj, err = adm.Mutate(r.Context(), obj, nil); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	out, err := s.sub.Action(r.Context(), s.namespace(), s.info.Name, obj, &opts)
+	validate := func(ctx context.Context, obj runtime.Object) error {
+		_, err := adm.Validate(ctx, obj, nil)
+		return err
+	}
+	out, err := s.sub.Action(r.Context(), s.namespace(), s.info.Name, obj, &opts, validate)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -44,10 +44,12 @@ type Subresource struct {
 	// caller's); nil: the subresource cannot be written.
 	Write func(r *Resource, in, old runtime.Object) (runtime.Object, error)
 	// Action answers a POST to the subresource of the object ns/name,
-	// with the request's options (dryRun). A *metav1.Status answer is
-	// sent with its code (201 when it has none), as kube-apiserver sends
-	// an eviction's.
-	Action func(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error)
+	// with the request's options (dryRun). The body has passed mutating
+	// admission; Action runs validating admission (validate) once its own
+	// checks pass, as kube's subresource storages call createValidation.
+	// A *metav1.Status answer is sent with its code (201 when it has
+	// none), as kube-apiserver sends an eviction's.
+	Action func(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions, validate ValidateFunc) (runtime.Object, error)
 	// Connect answers every method on the subresource of the object
 	// ns/name: the handler it returns serves the request. rest is the
 	// request's path below the subresource, still escaped as the client
@@ -175,7 +177,7 @@ var metadataResets = map[string]func(m, old metaObject){
 // ActionSubresource answers a POST of a kind's body for an existing
 // object (serviceaccounts/token: a TokenRequest).
 func ActionSubresource(name string, kind schema.GroupVersionKind, newBody func() runtime.Object,
-	do func(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error)) *Subresource {
+	do func(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions, validate ValidateFunc) (runtime.Object, error)) *Subresource {
 	return &Subresource{Name: name, Kind: kind, New: newBody, Verbs: []string{"create"}, Action: do}
 }
 

@@ -33,16 +33,17 @@ const (
 // tokenRequest serves serviceaccounts/<name>/token (TokenRequest, as
 // `kubectl create token` and kubelets use it), as kube-apiserver 1.37's
 // TokenREST, in its order: the body's name, namespace and uid must be the
-// service account's; the request is validated; a bound object must be a
+// service account's; the request is validated, then admitted (validating
+// admission: the mutating phase ran before); a bound object must be a
 // Pod (running as this service account; its node named in the token), a
 // Secret or a Node of the uid given; a lifetime over
 // --service-account-max-token-expiration is shortened with a warning; a
 // kubelet's pod-bound token of an hour and 7 seconds is extended to a year
 // when extend is set.
-func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store, extend bool) func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
+func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store, extend bool) func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
 	pods, secrets, nodes := findStore(stores, "", "v1", "pods"), findStore(stores, "", "v1", "secrets"), findStore(stores, "", "v1", "nodes")
 	gk := authenticationv1.SchemeGroupVersion.WithKind("TokenRequest").GroupKind()
-	return func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions) (runtime.Object, error) {
+	return func(ctx context.Context, ns, name string, obj runtime.Object, _ *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
 		req := obj.(*authenticationv1.TokenRequest).DeepCopy()
 		if req.Name != "" && req.Name != name {
 			return nil, apierrors.NewInvalid(gk, name, field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), req.Name, "must match the service account name if specified")})
@@ -71,6 +72,9 @@ func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store,
 		}
 		if errs := validateTokenRequest(req); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(gk, "", errs)
+		}
+		if err := validate.Check(ctx, req.DeepCopy()); err != nil {
+			return nil, err
 		}
 		t := authn.Token{Namespace: ns, ServiceAccount: name, ServiceAccountUID: string(sa.UID), Audiences: req.Spec.Audiences}
 		var pod *corev1.Pod

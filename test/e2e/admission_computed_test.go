@@ -10,6 +10,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -99,8 +100,8 @@ func TestAdmissionOfComputedResources(t *testing.T) {
 	srv.on("/refuse", func(r *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 		return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Code: 403, Reason: metav1.StatusReasonForbidden, Message: "no reviews here"}}
 	})
-	all := append(append(append(rule("authentication.k8s.io", "tokenreviews"), rule("authorization.k8s.io", "subjectaccessreviews")...),
-		rule("authorization.k8s.io", "selfsubjectaccessreviews")...), rule("", "bindings")...)
+	all := append(append(append(append(append(rule("authentication.k8s.io", "tokenreviews"), rule("authorization.k8s.io", "subjectaccessreviews")...),
+		rule("authorization.k8s.io", "selfsubjectaccessreviews")...), rule("", "bindings")...), rule("", "serviceaccounts/token")...), rule("", "pods/eviction")...)
 	e.validating(t, "refuse.kapi.test", admissionregistrationv1.ValidatingWebhook{Name: "refuse.kapi.test", ClientConfig: srv.clientConfig("/refuse"),
 		Rules: all, SideEffects: none, AdmissionReviewVersions: v1Reviews, FailurePolicy: fail})
 	var err error
@@ -134,8 +135,25 @@ func TestAdmissionOfComputedResources(t *testing.T) {
 	if tr, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: "abc"}}, metav1.CreateOptions{}); err != nil || tr.Status.Authenticated {
 		t.Errorf("a TokenReview: %v %+v", err, tr)
 	}
+	// Nor a token request or an eviction that is not valid, as kube's
+	// storages check them before their validating admission.
+	short := int64(100)
+	if _, err := k.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "default", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &short}}, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Errorf("a token request of 100 s: %v", err)
+	}
+	yes := true
+	err = k.client.CoreV1().Pods(ns).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "db"},
+		DeleteOptions: &metav1.DeleteOptions{IgnoreStoreReadErrorWithClusterBreakingPotential: &yes}})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "deleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential: Invalid value: true: can not be set for pod eviction, try after removing the option") {
+		t.Errorf("an eviction ignoring read errors: %v", err)
+	}
 	if n := len(srv.requests("/refuse")); n != asked {
 		t.Errorf("the validating webhook was asked %d more times", n-asked)
+	}
+	// A valid token request is asked about, and refused.
+	if _, err := k.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "default", &authenticationv1.TokenRequest{}, metav1.CreateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a token request the webhook refuses: %v", err)
 	}
 
 	// A ValidatingAdmissionPolicy refusing the same: bindings only.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	pdbhelper "k8s.io/component-helpers/apps/poddisruptionbudget"
@@ -62,13 +63,20 @@ var evictionRetry = wait.Backoff{Steps: 20, Duration: 500 * time.Millisecond, Fa
 // may hold that its controller has not yet confirmed.
 const maxDisruptedPods = 2000
 
-func (e *eviction) evict(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error) {
+func (e *eviction) evict(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
 	ev := body.(*policyv1.Eviction)
 	if ev.Name != name {
 		return nil, apierrors.NewBadRequest("name in URL does not match name in Eviction object")
 	}
+	if d := ev.DeleteOptions; d != nil && d.IgnoreStoreReadErrorWithClusterBreakingPotential != nil && *d.IgnoreStoreReadErrorWithClusterBreakingPotential {
+		return nil, apierrors.NewInvalid(policyv1.SchemeGroupVersion.WithKind("Eviction").GroupKind(), name, field.ErrorList{field.Invalid(
+			field.NewPath("deleteOptions", "ignoreStoreReadErrorWithClusterBreakingPotential"), true, "can not be set for pod eviction, try after removing the option")})
+	}
 	del, err := evictionDeleteOptions(ev, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := validate.Check(ctx, ev.DeepCopy()); err != nil {
 		return nil, err
 	}
 	dry := len(del.DryRun) > 0

@@ -27,13 +27,12 @@ import (
 func Binding(pods *registry.Store) *registry.Subresource {
 	return registry.ActionSubresource("binding", corev1.SchemeGroupVersion.WithKind("Binding"),
 		func() runtime.Object { return &corev1.Binding{} },
-		func(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions) (runtime.Object, error) {
+		func(ctx context.Context, ns, name string, body runtime.Object, opts *metav1.CreateOptions, validate registry.ValidateFunc) (runtime.Object, error) {
 			b := body.(*corev1.Binding)
 			if b.Name != name {
 				return nil, apierrors.NewBadRequest("name in URL does not match name in Binding object")
 			}
-			// The handler has run both phases of admission.
-			return bind(ctx, pods, ns, b, len(opts.DryRun) > 0, nil)
+			return bind(ctx, pods, ns, b, len(opts.DryRun) > 0, validate)
 		})
 }
 
