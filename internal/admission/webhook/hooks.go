@@ -144,22 +144,8 @@ type spec struct {
 }
 
 func (h *hooks) compile(obj runtime.Object) []*hook {
-	var specs []spec
-	var config string
-	switch c := obj.(type) {
-	case *admissionregistrationv1.MutatingWebhookConfiguration:
-		config = c.Name
-		for _, w := range c.Webhooks {
-			specs = append(specs, spec{w.Name, w.ClientConfig, w.Rules, w.FailurePolicy, w.MatchPolicy, w.NamespaceSelector,
-				w.ObjectSelector, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions, w.MatchConditions, w.ReinvocationPolicy})
-		}
-	case *admissionregistrationv1.ValidatingWebhookConfiguration:
-		config = c.Name
-		for _, w := range c.Webhooks {
-			specs = append(specs, spec{w.Name, w.ClientConfig, w.Rules, w.FailurePolicy, w.MatchPolicy, w.NamespaceSelector,
-				w.ObjectSelector, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions, w.MatchConditions, nil})
-		}
-	default:
+	config, specs, ok := specsOf(obj)
+	if !ok {
 		klog.Errorf("webhook configuration of unexpected type %T", obj)
 		return nil
 	}
@@ -168,6 +154,26 @@ func (h *hooks) compile(obj runtime.Object) []*hook {
 		out = append(out, h.compileOne(config, i, s))
 	}
 	return out
+}
+
+// specsOf are the webhooks of a configuration, and its name; ok is false
+// for an object of another type.
+func specsOf(obj runtime.Object) (config string, specs []spec, ok bool) {
+	switch c := obj.(type) {
+	case *admissionregistrationv1.MutatingWebhookConfiguration:
+		for _, w := range c.Webhooks {
+			specs = append(specs, spec{w.Name, w.ClientConfig, w.Rules, w.FailurePolicy, w.MatchPolicy, w.NamespaceSelector,
+				w.ObjectSelector, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions, w.MatchConditions, w.ReinvocationPolicy})
+		}
+		return c.Name, specs, true
+	case *admissionregistrationv1.ValidatingWebhookConfiguration:
+		for _, w := range c.Webhooks {
+			specs = append(specs, spec{w.Name, w.ClientConfig, w.Rules, w.FailurePolicy, w.MatchPolicy, w.NamespaceSelector,
+				w.ObjectSelector, w.SideEffects, w.TimeoutSeconds, w.AdmissionReviewVersions, w.MatchConditions, nil})
+		}
+		return c.Name, specs, true
+	}
+	return "", nil, false
 }
 
 func (h *hooks) compileOne(config string, i int, s spec) *hook {

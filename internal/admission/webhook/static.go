@@ -53,7 +53,8 @@ func (h *hooks) readStatic(dir string) ([]runtime.Object, string, error) {
 			if err := kubemanifest.ValidateManifestName(name, file, seen); err != nil {
 				return err
 			}
-			for _, w := range specsOf(item) {
+			_, specs, _ := specsOf(item)
+			for _, w := range specs {
 				if err := urlOnly(w.name, name, file, w.clientConfig); err != nil {
 					return err
 				}
@@ -92,22 +93,6 @@ func itemsOf(obj runtime.Object) ([]runtime.Object, error) {
 	return []runtime.Object{obj}, nil
 }
 
-// specsOf are the webhooks of a configuration.
-func specsOf(obj runtime.Object) []spec {
-	var out []spec
-	switch c := obj.(type) {
-	case *admissionregistrationv1.MutatingWebhookConfiguration:
-		for _, w := range c.Webhooks {
-			out = append(out, spec{name: w.Name, clientConfig: w.ClientConfig, namespaceSelector: w.NamespaceSelector, objectSelector: w.ObjectSelector})
-		}
-	case *admissionregistrationv1.ValidatingWebhookConfiguration:
-		for _, w := range c.Webhooks {
-			out = append(out, spec{name: w.Name, clientConfig: w.ClientConfig, namespaceSelector: w.NamespaceSelector, objectSelector: w.ObjectSelector})
-		}
-	}
-	return out
-}
-
 // urlOnly is kube's ValidateWebhookClientConfig of static manifests.
 func urlOnly(webhook, config, file string, cc admissionregistrationv1.WebhookClientConfig) error {
 	if cc.Service != nil {
@@ -125,7 +110,8 @@ func urlOnly(webhook, config, file string, cc admissionregistrationv1.WebhookCli
 func (h *hooks) publishStatic(configs []runtime.Object) error {
 	var errs []error
 	for _, c := range configs {
-		for _, w := range specsOf(c) {
+		_, specs, _ := specsOf(c)
+		for _, w := range specs {
 			if _, err := match.Selector(w.namespaceSelector); err != nil {
 				errs = append(errs, fmt.Errorf("webhook %q: invalid namespaceSelector: %w", w.name, err))
 			}
