@@ -89,18 +89,25 @@ func New(cfg Config) http.Handler {
 // "/" does.
 func serveRootPaths(_ *http.ServeMux, cfg Config) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"}
-		paths = append(paths, zpageNames(cfg)...)
+		paths := ownPaths(cfg)
 		for gv := range cfg.Discovery.docs().resources {
 			if strings.Contains(gv, "/") {
 				paths = append(paths, "/apis/"+gv, "/apis/"+strings.Split(gv, "/")[0])
 			}
 		}
-		for p := range cfg.Extra {
-			if f := strings.Fields(p); len(f) > 0 {
-				paths = append(paths, strings.TrimSuffix(f[len(f)-1], "/{path...}"))
-			}
-		}
 		writeJSON(w, http.StatusOK, map[string][]string{"paths": sortedUnique(paths)})
 	}
+}
+
+// ownPaths are the paths the MUX serves but for the API groups': its own,
+// the z-pages and the extra handlers'.
+func ownPaths(cfg Config) []string {
+	paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"}
+	paths = append(paths, zpageNames(cfg)...)
+	for p := range cfg.Extra {
+		if f := strings.Fields(p); len(f) > 0 {
+			paths = append(paths, strings.TrimSuffix(f[len(f)-1], "/{path...}"))
+		}
+	}
+	return paths
 }

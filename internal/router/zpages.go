@@ -309,15 +309,7 @@ func zpagesPaths(served []string) []string {
 // the server was given its command line (kube installs it only with a
 // flag reader).
 func zpages(cfg Config) map[string]http.Handler {
-	pages := map[string]http.Handler{}
-	served := []string{"/api", "/apis", "/healthz", "/livez", "/readyz", "/version"}
-	for p := range cfg.Extra {
-		if f := strings.Fields(p); len(f) > 0 {
-			served = append(served, f[len(f)-1])
-		}
-	}
-	paths := zpagesPaths(append(served, zpageNames(cfg)...))
-	pages["/statusz"] = newStatusz(paths)
+	pages := map[string]http.Handler{"/statusz": newStatusz(zpagesPaths(ownPaths(cfg)))}
 	if cfg.Flagz != nil {
 		pages["/flagz"] = newFlagz(cfg.Flagz)
 	}
