@@ -16,6 +16,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/user"
 
+	"kapi/internal/authn"
 	"kapi/internal/authz"
 	"kapi/internal/request"
 )
@@ -179,7 +180,7 @@ func (m *impersonationMode) identity(ctx context.Context, az authz.Authorizer, w
 			return nil, authz.Forbidden(a, fmt.Sprintf("when impersonating a service account, cannot impersonate groups %q", wanted.Groups))
 		}
 		if len(wanted.Groups) == 0 {
-			u.Groups = serviceaccount.MakeGroupNames(ns)
+			u.Groups = authn.ServiceAccountGroups(ns)
 		}
 	}
 	if err := m.authorize(ctx, az, a); err != nil {
