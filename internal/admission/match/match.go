@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
 	apiadmission "k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -238,29 +239,31 @@ const (
 	NoHooks
 )
 
-// webhookConfigs are the objects webhooks configured through the API do
-// not see (kube's IsExemptAdmissionConfigurationResource): all six that
-// configure admission; policies configured through the API do not see
-// the four of policies (kube's admissionConfigResources), and do see
-// webhook configurations.
-var webhookConfigs = map[string]bool{
-	"mutatingwebhookconfigurations": true, "validatingwebhookconfigurations": true,
-	"validatingadmissionpolicies": true, "validatingadmissionpolicybindings": true,
-	"mutatingadmissionpolicies": true, "mutatingadmissionpolicybindings": true,
-}
+// hiddenFromPolicies are the objects admission policies configured
+// through the API do not see (kube's admissionConfigResources): the four
+// of policies; hiddenFromWebhooks, those webhooks configured through the
+// API do not see (kube's IsExemptAdmissionConfigurationResource): all six
+// that configure admission. Policies do see webhook configurations.
+var (
+	hiddenFromPolicies = sets.New("validatingadmissionpolicies", "validatingadmissionpolicybindings",
+		"mutatingadmissionpolicies", "mutatingadmissionpolicybindings")
+	hiddenFromWebhooks = hiddenFromPolicies.Union(sets.New("mutatingwebhookconfigurations", "validatingwebhookconfigurations"))
+)
 
 // ReachOf is the Reach of a write for webhooks, or for policies.
 func ReachOf(a *admission.Attributes, policies bool) Reach {
 	gr := schema.GroupResource{Group: a.Resource.Group, Resource: a.Resource.Name}
+	hidden := hiddenFromWebhooks
+	if policies {
+		hidden = hiddenFromPolicies
+	}
 	switch {
 	case a.Subresource == "" && admissionregistration.VirtualResources.Has(gr):
 		return NoHooks
-	case gr.Group != admissionregistrationv1.GroupName || !webhookConfigs[gr.Resource]:
-		return AllHooks
-	case policies && strings.HasSuffix(gr.Resource, "webhookconfigurations"):
-		return AllHooks
+	case gr.Group == admissionregistrationv1.GroupName && hidden.Has(gr.Resource):
+		return StaticHooksOnly
 	}
-	return StaticHooksOnly
+	return AllHooks
 }
 
 // InForce are the hooks of static and API that may see a write of reach.
