@@ -71,7 +71,7 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 	static := func(plugin, kind string, loadStatic func(dir string) (string, func() error, error)) {
 		dir, err := conf.staticManifestsDir(plugin)
 		if err == nil && dir != "" {
-			m := &manifest.Manifests{Plugin: plugin, Kind: kind, Dir: dir, ServerID: encryptionServerID, Load: loadStatic}
+			m := &manifest.Manifests{Plugin: plugin, Kind: kind, Dir: dir, ServerID: cfg.APIServerID, Load: loadStatic}
 			if err = m.Start(); err != nil {
 				err = fmt.Errorf("failed to initialize admission plugin %q: %w", plugin, err)
 			} else {

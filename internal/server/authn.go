@@ -166,7 +166,7 @@ func newJWT(ctx context.Context, cfg Config, saIssuers []string) (*authn.JWT, er
 		if len(c.JWT) == 0 {
 			return nil, nil
 		}
-		j, err := authn.NewJWT(ctx, c, nil, saIssuers, "kapi")
+		j, err := authn.NewJWT(ctx, c, nil, saIssuers, cfg.APIServerID)
 		if err != nil {
 			return nil, fmt.Errorf("--authentication-config: %w", err)
 		}
@@ -180,7 +180,7 @@ func newJWT(ctx context.Context, cfg Config, saIssuers []string) (*authn.JWT, er
 		if len(algs) == 0 {
 			algs = []string{"RS256"}
 		}
-		j, err := authn.NewJWT(ctx, c, algs, saIssuers, "kapi")
+		j, err := authn.NewJWT(ctx, c, algs, saIssuers, cfg.APIServerID)
 		if err != nil {
 			return nil, fmt.Errorf("--oidc-*: %w", err)
 		}

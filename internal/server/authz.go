@@ -59,7 +59,7 @@ func (s *Server) newAuthz(ctx context.Context, cfg Config, stores []*registry.St
 	}
 	whole.Store(u)
 	if cfg.AuthorizationConfig != "" {
-		r := newAuthzReload(cfg.AuthorizationConfig, data, conf, b, whole)
+		r := newAuthzReload(cfg.APIServerID, cfg.AuthorizationConfig, data, conf, b, whole)
 		if cfg.AuthorizationConfigReloadInterval > 0 {
 			r.interval = cfg.AuthorizationConfigReloadInterval
 		}

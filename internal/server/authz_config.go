@@ -139,6 +139,7 @@ func legacyAuthorizationConfiguration(cfg Config) (*apiserver.AuthorizationConfi
 // kube's apiserver_authorization_config_controller_* (k8s.io/apiserver's).
 type authzReload struct {
 	file     string
+	serverID string // Config.APIServerID, for the metrics
 	interval time.Duration
 	last     []byte
 	lastConf *apiserver.AuthorizationConfiguration
@@ -147,19 +148,19 @@ type authzReload struct {
 	into     *authz.Swappable
 }
 
-func newAuthzReload(file string, data []byte, conf *apiserver.AuthorizationConfiguration, b *authzBuilder, into *authz.Swappable) *authzReload {
+func newAuthzReload(serverID, file string, data []byte, conf *apiserver.AuthorizationConfiguration, b *authzBuilder, into *authz.Swappable) *authzReload {
 	required := sets.New[apiserver.AuthorizerType]()
 	for _, a := range conf.Authorizers {
 		if a.Type != apiserver.TypeWebhook {
 			required.Insert(a.Type)
 		}
 	}
-	return &authzReload{file: file, interval: time.Minute, last: data, lastConf: conf, required: required, build: b, into: into}
+	return &authzReload{serverID: serverID, file: file, interval: time.Minute, last: data, lastConf: conf, required: required, build: b, into: into}
 }
 
 func (r *authzReload) run(ctx context.Context) {
 	authzconfigmetrics.RegisterMetrics()
-	authzconfigmetrics.RecordAuthorizationConfigLastConfigInfo(encryptionServerID, string(r.last))
+	authzconfigmetrics.RecordAuthorizationConfigLastConfigInfo(r.serverID, string(r.last))
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
@@ -176,7 +177,7 @@ func (r *authzReload) check() {
 	data, err := os.ReadFile(r.file)
 	if err != nil {
 		klog.ErrorS(err, "reloading authorization config")
-		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(encryptionServerID)
+		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(r.serverID)
 		return
 	}
 	if bytes.Equal(data, r.last) {
@@ -187,7 +188,7 @@ func (r *authzReload) check() {
 	conf, err := loadAuthorizationConfiguration(data, r.required)
 	if err != nil {
 		klog.ErrorS(err, "reloading authorization config")
-		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(encryptionServerID)
+		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(r.serverID)
 		return
 	}
 	if reflect.DeepEqual(conf, r.lastConf) {
@@ -197,12 +198,12 @@ func (r *authzReload) check() {
 	u, err := r.build.union(conf)
 	if err != nil {
 		klog.ErrorS(err, "reloading authorization config")
-		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(encryptionServerID)
+		authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadFailure(r.serverID)
 		return
 	}
 	r.into.Store(u)
 	klog.InfoS("reloaded authz config")
-	authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadSuccess(encryptionServerID, string(data))
+	authzconfigmetrics.RecordAuthorizationConfigAutomaticReloadSuccess(r.serverID, string(data))
 }
 
 // authMetrics are kube's metrics of the authorization webhooks, their

@@ -90,7 +90,14 @@ type Config struct {
 	// Token (--token) is the cluster's join token: the replicas on one
 	// etcd that share it share the CA, the service-account key and the
 	// front-proxy CA, kept in etcd sealed with it (join.go).
-	Token                            string
+	Token string
+	// APIServerID (--apiserver-identity, kapi's own) is this server's
+	// identity: the name of its kube-system Lease (APIServerIdentity),
+	// the instance its spans name, and the id that KMS plugins, the
+	// authentication configuration and the reload metrics (hashed) see.
+	// Empty is kube-apiserver's: DefaultAPIServerID, from the host's
+	// name, so replicas on one host need ids of their own.
+	APIServerID                      string
 	ServiceAccountKeyFiles           []string      // --service-account-key-file
 	ServiceAccountSigningKeyFile     string        // --service-account-signing-key-file
 	ServiceAccountIssuers            []string      // --service-account-issuer

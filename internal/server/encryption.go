@@ -52,10 +52,6 @@ type encryption struct {
 	close context.CancelFunc
 }
 
-// encryptionServerID names this server to the KMS providers and, hashed,
-// in the reload metrics (kube-apiserver's --apiserver-id).
-const encryptionServerID = "kapi"
-
 func newEncryption(ctx context.Context, cfg Config) (*encryption, error) {
 	e := &encryption{}
 	if cfg.EncryptionProviderConfig == "" {
@@ -66,7 +62,7 @@ func newEncryption(ctx context.Context, cfg Config) (*encryption, error) {
 	}
 	// ctx is the server's life: the KMS providers' goroutines end with it.
 	tctx, closeTransformers := context.WithCancel(ctx)
-	ec, err := encryptionconfig.LoadEncryptionConfig(tctx, cfg.EncryptionProviderConfig, cfg.EncryptionProviderConfigAutomaticReload, encryptionServerID)
+	ec, err := encryptionconfig.LoadEncryptionConfig(tctx, cfg.EncryptionProviderConfig, cfg.EncryptionProviderConfigAutomaticReload, cfg.APIServerID)
 	if err != nil {
 		closeTransformers()
 		if strings.Contains(err.Error(), "--feature-gates=KMSv1=true") {
@@ -75,7 +71,7 @@ func newEncryption(ctx context.Context, cfg Config) (*encryption, error) {
 		}
 		return nil, fmt.Errorf("--encryption-provider-config: %w", err)
 	}
-	encryptionmetrics.RecordEncryptionConfigLastConfigInfo(encryptionServerID, ec.EncryptionFileContentHash)
+	encryptionmetrics.RecordEncryptionConfigLastConfigInfo(cfg.APIServerID, ec.EncryptionFileContentHash)
 	if !cfg.EncryptionProviderConfigAutomaticReload {
 		e.transformers, e.close = encryptionconfig.StaticTransformers(ec.Transformers), closeTransformers
 		e.checks = ec.HealthChecks
@@ -86,7 +82,7 @@ func newEncryption(ctx context.Context, cfg Config) (*encryption, error) {
 	dynamic := encryptionconfig.NewDynamicTransformers(ec.Transformers, ec.HealthChecks[0], closeTransformers, ec.KMSCloseGracePeriod)
 	e.transformers, e.checks = dynamic, []healthz.HealthChecker{dynamic}
 	e.reload = controller.NewDynamicEncryptionConfiguration("encryption-provider-config-automatic-reload-controller",
-		cfg.EncryptionProviderConfig, dynamic, ec.EncryptionFileContentHash, encryptionServerID)
+		cfg.EncryptionProviderConfig, dynamic, ec.EncryptionFileContentHash, cfg.APIServerID)
 	return e, nil
 }
 

@@ -98,6 +98,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.EtcdPrefix == "" {
 		cfg.EtcdPrefix = "/registry"
 	}
+	if cfg.APIServerID == "" {
+		id, err := DefaultAPIServerID()
+		if err != nil {
+			return nil, err
+		}
+		cfg.APIServerID = id
+	}
 	if err := controllers.CheckNames(controllerLoops(nil, nil, nil), cfg.Controllers); err != nil {
 		return nil, fmt.Errorf("--controllers: %w", err)
 	}

@@ -20,5 +20,5 @@ func newTracing(cfg Config) (*tracing.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tracing.NewProvider(context.Background(), c)
+	return tracing.NewProvider(context.Background(), c, cfg.APIServerID)
 }

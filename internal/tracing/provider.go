@@ -3,7 +3,6 @@ package tracing
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -21,15 +20,16 @@ type Provider struct {
 // NewProvider exports spans to c's endpoint over OTLP gRPC (without TLS,
 // as kube's), in batches, and samples as kube-apiserver: a request whose
 // parent span is sampled is traced, one without a parent
-// samplingRatePerMillion times in a million.
-func NewProvider(ctx context.Context, c *Config) (*Provider, error) {
+// samplingRatePerMillion times in a million. Its spans name the service
+// "apiserver" and its instance the server's identity, as kube's.
+func NewProvider(ctx context.Context, c *Config, instance string) (*Provider, error) {
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(c.EndpointOrDefault()), otlptracegrpc.WithInsecure())
 	if err != nil {
 		return nil, err
 	}
 	res, err := resource.New(ctx, resource.WithAttributes(
 		semconv.ServiceNameKey.String("apiserver"),
-		semconv.ServiceInstanceIDKey.String("apiserver-"+uuid.NewString()),
+		semconv.ServiceInstanceIDKey.String(instance),
 	))
 	if err != nil {
 		return nil, err
