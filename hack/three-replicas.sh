@@ -73,8 +73,10 @@ done
 
 for i in 0 1 2; do
 	port=$((BASE_PORT + i))
+	# One host: each replica needs an identity (its kube-system Lease) of
+	# its own, where kube's default is the host's.
 	"$KAPI_BIN" --data-dir "$DIR/kapi$i" --secure-port "$port" --etcd-servers "$endpoints" \
-		--token "$TOKEN" >"$DIR/kapi$i.log" 2>&1 &
+		--token "$TOKEN" --apiserver-identity "apiserver-kapi$i" >"$DIR/kapi$i.log" 2>&1 &
 	pids+=($!)
 	# The first replica publishes the cluster's secrets; the others wait
 	# for its line so that they join rather than race it.

@@ -15,7 +15,8 @@ import (
 // apiserverLoops are the loops kube-apiserver itself runs, whatever
 // --controllers says (they are no kube-controller-manager loops, and a
 // kapi beside kube-controller-manager needs them as much): on every
-// replica the kubernetes Service's endpoint lease, the ConfigMap
+// replica the kubernetes Service's endpoint lease, the server's identity
+// Lease and the collection of expired ones, the ConfigMap
 // telling since when legacy service-account tokens are tracked and
 // kube-system/extension-apiserver-authentication; on one
 // replica at a time (with --leader-elect, the holder of the Lease
@@ -58,6 +59,8 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 	}
 	return []func(context.Context){
 		leases.Run,
+		controllers.IdentityLease(client, cfg.APIServerID, identityComponent, cfg.IdentityLease),
+		controllers.IdentityLeaseGC(client, identityComponent, cfg.IdentityLease),
 		controllers.NewLegacyTokenTracking(client, configMaps).Run,
 		controllers.NewAuthenticationTrust(client, configMaps, s.authenticationInfo(cfg)).Run,
 		repair.Run,

@@ -5,12 +5,13 @@ package server
 
 import (
 	"io"
-	"kapi/internal/authn"
 	"net/http"
 	"os"
 	"time"
 
 	"kapi/internal/audit"
+	"kapi/internal/authn"
+	"kapi/internal/controllers"
 )
 
 // Config is everything the flags set. Names follow kube-apiserver's flags.
@@ -97,7 +98,10 @@ type Config struct {
 	// authentication configuration and the reload metrics (hashed) see.
 	// Empty is kube-apiserver's: DefaultAPIServerID, from the host's
 	// name, so replicas on one host need ids of their own.
-	APIServerID                      string
+	APIServerID string
+	// IdentityLease times the identity Lease (no flags, as kube's; tests
+	// shorten it): zero is kube's hour, 10 s renewals and hourly GC.
+	IdentityLease                    controllers.IdentityLeaseTiming
 	ServiceAccountKeyFiles           []string      // --service-account-key-file
 	ServiceAccountSigningKeyFile     string        // --service-account-signing-key-file
 	ServiceAccountIssuers            []string      // --service-account-issuer

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,6 +101,25 @@ wait:
 		if err != nil || got.UID != made.UID {
 			t.Errorf("replica %d: %v %v", i, got, err)
 		}
+	}
+
+	// Each replica keeps an identity Lease of its own (the script names
+	// them: one host).
+	want := []string{"apiserver-kapi0", "apiserver-kapi1", "apiserver-kapi2"}
+	var identities []string
+	if err := waitUntil(30*time.Second, func() bool {
+		list, err := clients[0].CoordinationV1().Leases("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "apiserver.kubernetes.io/identity=kube-apiserver"})
+		if err != nil {
+			return false
+		}
+		identities = nil
+		for _, l := range list.Items {
+			identities = append(identities, l.Name)
+		}
+		slices.Sort(identities)
+		return slices.Equal(identities, want)
+	}); err != nil {
+		t.Errorf("identity leases %v, want %v", identities, want)
 	}
 
 	syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
