@@ -39,6 +39,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.BoolVar(&cfg.EncryptionProviderConfigAutomaticReload, "encryption-provider-config-automatic-reload", false, "Determines if the file set by --encryption-provider-config should be automatically reloaded if the disk contents change. Setting this to true disables the ability to uniquely identify distinct KMS plugins via the API server healthz endpoints.")
 	fs.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", cfg.EtcdCompactionInterval, "The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
 	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "List of etcd servers to connect with (scheme://ip:port), comma separated. When set, no embedded etcd is started.")
+	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "Amount of time to retain events.")
+	p.leaseReuse = fs.Int64("lease-reuse-duration-seconds", int64(cfg.LeaseReuse/time.Second), "The time in seconds that each lease is reused. A lower value could avoid large number of objects reusing the same lease. Notice that a too small value may cause performance problems at storage layer.")
 	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "Serve gets, lists and watches from an in-memory cache of each resource, kept current by one etcd watch.")
 
 	// Secure serving flags
@@ -158,6 +160,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 type parsed struct {
 	advertise         *net.IP   // --advertise-address: kube's ip, a string in the Config
 	minRequestTimeout *int      // --min-request-timeout: kube's seconds, a Duration in the Config
+	leaseReuse        *int64    // --lease-reuse-duration-seconds: the same
 	admissionControl  *[]string // --admission-control: applied over the two plugin lists
 }
 

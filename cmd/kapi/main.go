@@ -94,6 +94,7 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		cfg.AdvertiseAddress = late.advertise.String()
 	}
 	cfg.MinRequestTimeout = time.Duration(*late.minRequestTimeout) * time.Second
+	cfg.LeaseReuse = time.Duration(*late.leaseReuse) * time.Second
 	if fs.Changed("cert-dir") && !fs.Changed("data-dir") {
 		cfg.DataDir = cfg.CertDir
 	}

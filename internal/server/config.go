@@ -43,6 +43,11 @@ type Config struct {
 	EncryptionProviderConfig                string
 	EncryptionProviderConfigAutomaticReload bool
 	WatchCache                              bool // --watch-cache
+	// EventTTL (--event-ttl, kube's hour) is how long an Event lives
+	// after its last write (0: for ever); LeaseReuse
+	// (--lease-reuse-duration-seconds, kube's 60 s) is the most by which
+	// one outlives it, the window in which Events share an etcd lease.
+	EventTTL, LeaseReuse time.Duration
 	// EtcdForTests tunes the embedded etcd for a server that lives as
 	// long as a test (no fsync, small snapshots, a quicker first
 	// election): kapitest sets it; no flag.
@@ -253,6 +258,8 @@ func Defaults() Config {
 		AuthorizationWebhookCacheAuthorizedTTL:   5 * time.Minute,
 		AuthorizationWebhookCacheUnauthorizedTTL: 30 * time.Second,
 		WatchCache:                               true,
+		EventTTL:                                 time.Hour,
+		LeaseReuse:                               60 * time.Second,
 		Out:                                      os.Stdout,
 
 		LoggingFormat: "text",

@@ -187,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return err
 	}})
 	hooks := newPostStartHooks(health)
-	stores, stopCaches := newStores(s.etcd.client, cfg.EtcdPrefix, builtin.Resources(), cfg.WatchCache, enc, s.compaction)
+	stores, stopCaches := newStores(s.etcd.client, cfg, builtin.Resources(), enc, s.compaction)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
 	if err := waitCaches(ctx, stores); err != nil {

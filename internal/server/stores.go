@@ -25,7 +25,8 @@ type runtimeObject = runtime.Object
 // (one resource served in two versions) share one storage. With the watch
 // cache, each storage is a cache in front of its etcd store; stop ends
 // the caches, which learn etcd's compactions from compaction.
-func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource, watchCache bool, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func()) {
+func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func()) {
+	prefix := cfg.EtcdPrefix
 	proto := protobufSerializer()
 	// What finishes a key's objects read from etcd: the defaults of the
 	// row that serves the stored kind, as kube's storage decoder defaults.
@@ -46,8 +47,11 @@ func newStores(client *clientv3.Client, prefix string, rows []*registry.Resource
 			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj,
 				Decoded: decoded[r.Key()], Transformer: enc.For(gr)}).
 				SetResource(gr)
+			if r.Key() == "events" && cfg.EventTTL > 0 {
+				es.Expire(cfg.EventTTL, cfg.LeaseReuse) // as kube's event storage's TTLFunc
+			}
 			s = es
-			if watchCache {
+			if cfg.WatchCache {
 				c := cacher.New(es, cacher.Options{Name: r.Key(), Resource: gr, New: newObj, Compacted: compaction.Revision})
 				caches = append(caches, c)
 				s = c

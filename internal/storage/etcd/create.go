@@ -30,10 +30,14 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, char
 	if len(stored) > maxObjectSize {
 		return nil, tooLarge(key, len(stored))
 	}
+	put, err := s.putOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ifs, thens := chargeOps(charges)
 	txn := s.client.Txn(ctx).
 		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", 0)}, ifs...)...).
-		Then(append([]clientv3.Op{clientv3.OpPut(k, string(stored))}, thens...)...)
+		Then(append([]clientv3.Op{clientv3.OpPut(k, string(stored), put...)}, thens...)...)
 	if len(charges) > 0 {
 		txn = txn.Else(clientv3.OpGet(k, clientv3.WithKeysOnly()))
 	}

@@ -58,6 +58,8 @@ type Store struct {
 	metrics storeMetrics
 	// apiVersion is the stored kind's, as a protobuf envelope names it.
 	apiVersion string
+	// leases expire what the store writes (Expire); nil keeps it.
+	leases *leases
 }
 
 var _ storage.Interface = (*Store)(nil)

@@ -124,7 +124,11 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 			if len(stored) > maxObjectSize {
 				return nil, tooLarge(key, len(stored))
 			}
-			op = clientv3.OpPut(k, string(stored))
+			put, err := s.putOptions(ctx)
+			if err != nil {
+				return nil, err
+			}
+			op = clientv3.OpPut(k, string(stored), put...)
 		}
 		// A stale charge fails the transaction too; the object, read
 		// again, may be unchanged: the loop decides again on it (the
