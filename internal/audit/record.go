@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
-	"k8s.io/klog/v2"
 
 	"kapi/internal/request"
 )
@@ -77,6 +76,7 @@ func (a *Auditor) NewRecord(r *http.Request, auditID string, received time.Time,
 			APIVersion:  info.APIVersion,
 		}
 	}
+	ev.Annotations = request.EarlyAnnotations(ctx)
 	return &Record{a: a, cfg: cfg, ev: ev}
 }
 
@@ -253,21 +253,17 @@ func SetImpersonatedUser(ctx context.Context, u *request.User, constraint string
 
 // AddAnnotation records key=value in the annotations of the request's
 // audit event (for example "authorization.k8s.io/decision": "allow"). As
-// kube-apiserver, a key keeps its first value. It does nothing when the
-// request is not audited.
+// kube-apiserver, a key keeps its first value. Before the audit filter
+// has made the request's event (during authentication), the annotation
+// waits for it (pending.go). It does nothing when the request is not
+// audited.
 func AddAnnotation(ctx context.Context, key, value string) {
 	rec := recordFrom(ctx)
 	if rec == nil {
+		addPending(ctx, key, value)
 		return
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if rec.ev.Annotations == nil {
-		rec.ev.Annotations = map[string]string{}
-	}
-	if old, ok := rec.ev.Annotations[key]; ok && old != value {
-		klog.Warningf("Failed to set annotations[%q] to %q for audit:%q, it has already been set to %q", key, value, rec.ev.AuditID, old)
-		return
-	}
-	rec.ev.Annotations[key] = value
+	rec.ev.Annotations = setAnnotation(rec.ev.Annotations, string(rec.ev.AuditID), key, value)
 }

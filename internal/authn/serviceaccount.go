@@ -41,6 +41,14 @@ type ServiceAccounts struct {
 	// Without it a legacy token is checked against its Secret's existence
 	// only.
 	LegacySecret func(ctx context.Context, namespace, name string) (token []byte, labels map[string]string, found bool, err error)
+	// LegacyServiceAccount reads a legacy token's ServiceAccount: its uid
+	// and the names of the Secrets it lists (.secrets, where
+	// kube-controller-manager put the token Secrets it made before 1.24);
+	// found is false when it is gone or being deleted. A legacy token of
+	// a Secret its account lists is an auto-generated one, any other a
+	// manually created one. Without it the account is checked against its
+	// existence and uid only, and every legacy token counts as manual.
+	LegacyServiceAccount func(ctx context.Context, namespace, name string) (uid string, secrets []string, found bool, err error)
 	// LegacyTokenUsed labels a legacy token's Secret as used on date
 	// (kubernetes.io/legacy-token-last-used), as kube-apiserver's legacy
 	// token tracking does once a day per Secret; kube-controller-manager's
@@ -200,8 +208,20 @@ func (s *ServiceAccounts) AuthenticateRequest(r *http.Request) (*request.User, b
 }
 
 // AuthenticateToken checks one token for one of audiences (nil: the API
-// audiences); TokenReview uses it too.
+// audiences); TokenReview uses it too. Its use is counted, and, when the
+// token is accepted, annotated in the request's audit event (and an
+// auto-generated legacy token's user warned): see tokenUse.
 func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, audiences []string) (*request.User, bool, error) {
+	var use tokenUse
+	u, ok, err := s.authenticate(ctx, token, audiences, &use)
+	if ok && err == nil {
+		use.record(ctx)
+	}
+	return u, ok, err
+}
+
+// authenticate is AuthenticateToken, collecting the token's use in use.
+func (s *ServiceAccounts) authenticate(ctx context.Context, token string, audiences []string, use *tokenUse) (*request.User, bool, error) {
 	if audiences == nil {
 		audiences = s.Audiences
 	}
@@ -220,8 +240,14 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 	if !s.acceptsIssuer(c.Issuer) {
 		return nil, false, nil
 	}
+	if len(c.Audience) == 0 {
+		// As kube's JWT authenticator: a token without an audience is a
+		// legacy one, counted whether or not it is then accepted.
+		use.annotate(annotationLegacyToken, c.Subject)
+		legacyTokensTotal.WithLabelValues().Inc()
+	}
 	if c.Issuer == legacyIssuer {
-		return s.legacy(ctx, token, &c)
+		return s.legacy(ctx, token, &c, use)
 	}
 	now := s.now()
 	if c.Expiry != 0 && now.Unix() >= c.Expiry {
@@ -264,6 +290,7 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 			return nil, false, err
 		}
 	}
+	use.warnAfter(c.Subject, k.WarnAfter, now)
 	if k.Pod != nil && k.Pod.Name != "" && k.Pod.UID != "" {
 		u.Extra["authentication.kubernetes.io/pod-name"] = []string{k.Pod.Name}
 		u.Extra["authentication.kubernetes.io/pod-uid"] = []string{k.Pod.UID}
@@ -283,8 +310,12 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 // legacy authenticates an old secret-based token as kube-apiserver's
 // legacy validator: its claims complete, its Secret still there (not
 // being deleted) and holding this very token, its service account there
-// with the uid it names.
-func (s *ServiceAccounts) legacy(ctx context.Context, token string, c *claims) (*request.User, bool, error) {
+// with the uid it names. With the Secret read (LegacySecret), its use is
+// tracked as kube tracks it: a Secret marked invalid is refused (counted
+// and labelled as used all the same); an auto-generated token (its Secret
+// listed by its account) gets kube's warning; each kind is counted and
+// annotated (see tokenUse: a refused token's annotations are dropped).
+func (s *ServiceAccounts) legacy(ctx context.Context, token string, c *claims, use *tokenUse) (*request.User, bool, error) {
 	for _, claim := range []struct{ name, value string }{{"sub", c.Subject}, {"namespace", c.LegacyNamespace},
 		{"secretName", c.LegacySecret}, {"serviceAccountName", c.LegacyName}, {"serviceAccountUID", c.LegacyUID}} {
 		if claim.value == "" {
@@ -295,31 +326,69 @@ func (s *ServiceAccounts) legacy(ctx context.Context, token string, c *claims) (
 	if !ok || ns != c.LegacyNamespace || name != c.LegacyName {
 		return nil, false, errors.New("sub claim is invalid")
 	}
-	var labels map[string]string
-	if s.LegacySecret != nil {
-		stored, l, found, err := s.LegacySecret(ctx, ns, c.LegacySecret)
-		if err != nil || !found {
-			return nil, false, errors.New("Token has been invalidated")
+	u := &request.User{Name: c.Subject, UID: c.LegacyUID, Groups: ServiceAccountGroups(ns)}
+	if s.LegacySecret == nil {
+		if err := s.exists(ctx, "Secret", ns, Ref{Name: c.LegacySecret}); err != nil {
+			return nil, false, err
 		}
-		if subtle.ConstantTimeCompare(stored, []byte(token)) != 1 {
-			return nil, false, errors.New("Token does not match server's copy")
+		if err := s.exists(ctx, "ServiceAccount", ns, Ref{Name: name, UID: c.LegacyUID}); err != nil {
+			return nil, false, err
 		}
-		labels = l
-	} else if err := s.exists(ctx, "Secret", ns, Ref{Name: c.LegacySecret}); err != nil {
-		return nil, false, err
+		s.legacyUsed(ctx, ns, c.LegacySecret, nil)
+		return u, true, nil
 	}
-	if err := s.exists(ctx, "ServiceAccount", ns, Ref{Name: name, UID: c.LegacyUID}); err != nil {
+	stored, labels, found, err := s.LegacySecret(ctx, ns, c.LegacySecret)
+	if err != nil || !found {
+		return nil, false, errors.New("Token has been invalidated")
+	}
+	if subtle.ConstantTimeCompare(stored, []byte(token)) != 1 {
+		return nil, false, errors.New("Token does not match server's copy")
+	}
+	autoGenerated, err := s.legacyAccount(ctx, ns, name, c.LegacyUID, c.LegacySecret)
+	if err != nil {
 		return nil, false, err
 	}
 	// Tracked, as kube-apiserver tracks legacy tokens (the ConfigMap
 	// kube-apiserver-legacy-service-account-token-tracking says since
 	// when), also when the token is refused for having been invalidated.
-	s.legacyUsed(ctx, ns, c.LegacySecret, labels)
 	if labels[legacyTokenInvalidSince] != "" {
+		// kube's value is the Secret's name, then its namespace; its token
+		// cache drops it with the refused token's other annotations.
+		use.annotate(annotationLegacyTokenInvalidated, c.LegacySecret+"/"+ns)
+		invalidLegacyTokensTotal.WithLabelValues().Inc()
+		s.legacyUsed(ctx, ns, c.LegacySecret, labels)
 		return nil, false, fmt.Errorf("the token in secret %s/%s for service account %s/%s has been marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or remove the '%s' label from the secret to temporarily allow use of this token",
 			ns, c.LegacySecret, ns, name, legacyTokenInvalidSince)
 	}
-	return &request.User{Name: c.Subject, UID: c.LegacyUID, Groups: ServiceAccountGroups(ns)}, true, nil
+	if autoGenerated {
+		use.warn(warningAutoGeneratedToken)
+		use.annotate(annotationLegacyTokenAutoGenerated, c.LegacySecret)
+		autoLegacyTokensTotal.WithLabelValues().Inc()
+	} else {
+		use.annotate(annotationLegacyTokenManual, c.LegacySecret)
+		manualLegacyTokensTotal.WithLabelValues().Inc()
+	}
+	s.legacyUsed(ctx, ns, c.LegacySecret, labels)
+	return u, true, nil
+}
+
+// legacyAccount checks a legacy token's service account (there, not being
+// deleted, of the uid the token names) and tells whether it lists the
+// token's Secret, which makes the token an auto-generated one.
+func (s *ServiceAccounts) legacyAccount(ctx context.Context, ns, name, uid, secret string) (autoGenerated bool, err error) {
+	if s.LegacyServiceAccount == nil {
+		return false, s.exists(ctx, "ServiceAccount", ns, Ref{Name: name, UID: uid})
+	}
+	got, secrets, found, err := s.LegacyServiceAccount(ctx, ns, name)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("looking up ServiceAccount %s/%s: %w", ns, name, err)
+	case !found:
+		return false, fmt.Errorf("ServiceAccount %s/%s has been deleted", ns, name)
+	case got != uid:
+		return false, fmt.Errorf("ServiceAccount UID (%s) does not match claim (%s)", got, uid)
+	}
+	return slices.Contains(secrets, secret), nil
 }
 
 // The labels of legacy token tracking and clean-up.

@@ -3,34 +3,14 @@ package endpoints
 import (
 	"net/http"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"kapi/internal/request"
 )
 
-// AddWarning adds a Warning header as kube-apiserver writes them: code
-// 299, agent "-", the text quoted with only '"' and '\' escaped. A text
-// that is not valid UTF-8 or holds control characters is left out, and a
-// warning already given is not given twice.
+// AddWarning adds a Warning header to w's response, as kube-apiserver
+// writes them (see request.AddWarningHeader).
 func AddWarning(w http.ResponseWriter, text string) {
-	if !utf8.ValidString(text) || strings.IndexFunc(text, unicode.IsControl) >= 0 {
-		return
-	}
-	var b strings.Builder
-	b.WriteString(`299 - "`)
-	for _, r := range text {
-		if r == '"' || r == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	b.WriteByte('"')
-	v := b.String()
-	for _, have := range w.Header().Values("Warning") {
-		if have == v {
-			return
-		}
-	}
-	w.Header().Add("Warning", v)
+	request.AddWarningHeader(w.Header(), text)
 }
 
 // The beginnings of a YAML decoder's strict errors, which list their

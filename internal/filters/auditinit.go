@@ -12,10 +12,12 @@ import (
 
 // AuditInit gives the request its audit ID, as kube-apiserver's
 // outermost filter (WithAuditInit): the client's Audit-ID header, or a
-// new UUID; the response carries it. The request's context gets a logger
-// with the ID (key auditID, as kube's contextual logging), so that every
-// line code on the request path logs with klog.FromContext tells which
-// request it belongs to:
+// new UUID; the response carries it. With the ID, the request's context
+// keeps the audit annotations and warnings added before the audit filter
+// and the handler (by authentication), as kube's audit context and warning
+// recorder do; it gets a logger with the ID (key auditID,
+// as kube's contextual logging), so that every line code on the request
+// path logs with klog.FromContext tells which request it belongs to:
 //
 //	I0102 15:04:05.000000 1 webhook.go:117] "Failed calling webhook, failing open" auditID="0b8f..." webhook="x.example.com" err="..."
 func AuditInit(next http.Handler) http.Handler {

@@ -25,6 +25,11 @@ var authenticationAttempts = metrics.Counter("authentication_attempts", "Counter
 // gives it the failed-authentication audit, as kube-apiserver's
 // WithAuthentication is given WithFailedAuthenticationAudit, since the
 // audit filter proper runs after this one and never sees a 401.
+//
+// An authenticator's warnings (kube's on the use of an auto-generated
+// legacy service-account token), kept in the request's context, go into
+// the response's headers, as kube-apiserver's warning recorder, which
+// wraps its authentication filter, puts them.
 func Authenticate(a authn.Authenticator, anonymous bool, failed http.Handler) func(http.Handler) http.Handler {
 	if failed == nil {
 		failed = Unauthorized
@@ -32,6 +37,9 @@ func Authenticate(a authn.Authenticator, anonymous bool, failed http.Handler) fu
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u, ok, err := a.AuthenticateRequest(r)
+			for _, text := range request.TakeEarlyWarnings(r.Context()) {
+				request.AddWarningHeader(w.Header(), text)
+			}
 			log := request.LogFrom(r.Context())
 			_, hasToken := authn.BearerToken(r)
 			switch {

@@ -99,7 +99,8 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	}
 	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
 		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores),
-		LegacySecret: legacySecret(findStore(stores, "", "v1", "secrets"))}
+		LegacySecret:         legacySecret(findStore(stores, "", "v1", "secrets")),
+		LegacyServiceAccount: legacyServiceAccount(findStore(stores, "", "v1", "serviceaccounts"))}
 	for _, k := range keys {
 		p.sa.Keys = append(p.sa.Keys, k)
 	}

@@ -39,6 +39,30 @@ func legacySecret(secrets *registry.Store) func(ctx context.Context, ns, name st
 	}
 }
 
+// legacyServiceAccount reads a legacy token's ServiceAccount for the
+// authenticator: its uid and the Secrets it lists; one being deleted is
+// gone, as for kube's legacy token validator.
+func legacyServiceAccount(sas *registry.Store) func(ctx context.Context, ns, name string) (string, []string, bool, error) {
+	return func(ctx context.Context, ns, name string) (string, []string, bool, error) {
+		obj, err := sas.Get(ctx, ns, name, nil)
+		if apierrors.IsNotFound(err) {
+			return "", nil, false, nil
+		}
+		if err != nil {
+			return "", nil, false, err
+		}
+		sa := obj.(*corev1.ServiceAccount)
+		if sa.DeletionTimestamp != nil {
+			return "", nil, false, nil
+		}
+		secrets := make([]string, 0, len(sa.Secrets))
+		for _, ref := range sa.Secrets {
+			secrets = append(secrets, ref.Name)
+		}
+		return string(sa.UID), secrets, true, nil
+	}
+}
+
 // legacyTokenUsed labels a Secret kubernetes.io/legacy-token-last-used:
 // date with a merge patch through the loopback client as system:apiserver,
 // as kube-apiserver's legacy token authenticator does with its own.
