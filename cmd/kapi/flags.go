@@ -2,15 +2,19 @@ package main
 
 import (
 	goflag "flag"
-	cliflag "k8s.io/component-base/cli/flag"
+	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
+	"kapi/internal/metrics"
+	"kapi/internal/router"
 	"kapi/internal/server"
 )
 
@@ -113,6 +117,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.Lookup("vmodule").Usage = "comma-separated list of pattern=N settings for file-filtered logging (only works for text log format)"
 	fs.Lookup("vmodule").Value = typed{fs.Lookup("vmodule").Value, "pattern=N,..."}
 	fs.DurationVar(&proc.logFlush, "log-flush-frequency", 5*time.Second, "Maximum number of seconds between log flushes")
+	fs.StringVar(&proc.showHiddenMetrics, "show-hidden-metrics-for-version", "", "The previous version for which you want to show hidden metrics. Only the previous minor version is meaningful, other values will not be allowed. The format is <major>.<minor>, e.g.: '1.16'. The purpose of this format is make sure you have the opportunity to notice if the next release hides additional metrics, rather than being surprised when they are permanently removed in the release after that.")
+	fs.StringSliceVar(&proc.disabledMetrics, "disabled-metrics", nil, "This flag provides an escape hatch for misbehaving metrics. You must provide the fully qualified metric name in order to disable it. Disclaimer: disabling metrics is higher in precedence than showing hidden metrics.")
 	fs.StringVar(&cfg.LoggingFormat, "logging-format", cfg.LoggingFormat, `Sets the log format. Permitted formats: "json", "text".`)
 
 	// Traces flags
@@ -168,6 +174,31 @@ type parsed struct {
 type process struct {
 	version  versionFlag   // --version
 	logFlush time.Duration // --log-flush-frequency: klog's flush daemon, as kube starts it
+	// --show-hidden-metrics-for-version and --disabled-metrics: what
+	// /metrics leaves out (the process's registry, as kube's).
+	showHiddenMetrics string
+	disabledMetrics   []string
+}
+
+// applyMetrics applies the metrics flags to the process's registry.
+func (p process) applyMetrics() {
+	if p.showHiddenMetrics != "" {
+		metrics.ShowHidden()
+	}
+	metrics.Disable(p.disabledMetrics)
+}
+
+// checkShowHidden is kube's validation of --show-hidden-metrics-for-version:
+// empty, or the minor before the served one.
+func checkShowHidden(v string) error {
+	if v == "" {
+		return nil
+	}
+	minor, _ := strconv.Atoi(router.Version.Minor)
+	if want := fmt.Sprintf("%s.%d", router.Version.Major, minor-1); v != want {
+		return fmt.Errorf("invalid showHiddenMetricsForVersion: showHiddenMetricsForVersion: Invalid value: %q: must be omitted or have the value '%s'; only the previous minor version is allowed", v, want)
+	}
+	return nil
 }
 
 // typed shows a flag's value under kube's type name in --help (klog's

@@ -21,6 +21,7 @@ func plausible(f kubeflags.Flag) string {
 		"enable-admission-plugins": "NodeRestriction", "disable-admission-plugins": "ServiceAccount",
 		"admission-control": "NamespaceLifecycle", "service-node-port-range": "30000-32767",
 		"service-cluster-ip-range": "10.96.0.0/12", "secure-port": "6443", "bind-address": "127.0.0.1",
+		"show-hidden-metrics-for-version": "1.36",
 	}
 	if v, ok := special[f.Name]; ok {
 		return v
@@ -115,6 +116,7 @@ var implementedForTest = []string{
 	"requestheader-uid-headers", "requestheader-group-headers", "requestheader-extra-headers-prefix",
 	"proxy-client-cert-file", "proxy-client-key-file", "kubelet-certificate-authority", "kubelet-client-certificate",
 	"kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout", "allow-privileged",
+	"event-ttl", "lease-reuse-duration-seconds", "show-hidden-metrics-for-version", "disabled-metrics",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -124,7 +126,7 @@ func TestBadKubeValues(t *testing.T) {
 		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
 		"--bind-address=localhost", "--tls-sni-cert-key=only-a-cert", "--tls-curve-preferences=x25519",
 		"--log-json-info-buffer-size=lots", "--allow-metric-labels=", "--feature-gates=AllAlpha=maybe", "--feature-gates=kube:AllAlpha",
-		"--oidc-required-claim=aud", `--kubelet-preferred-address-types=Internal"IP`, "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
+		"--oidc-required-claim=aud", "--show-hidden-metrics-for-version=1.35", "--show-hidden-metrics-for-version=1.37", `--kubelet-preferred-address-types=Internal"IP`, "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}
@@ -315,9 +317,9 @@ func TestHiddenKubeFlags(t *testing.T) {
 // line, and kube flags left unset warn nothing.
 func TestNoEffectWarnsOnce(t *testing.T) {
 	var warned []string
-	_, _, err := parseFlags("kube-apiserver", []string{"--event-ttl=1h", "--event-ttl=2h", "--secure-port=6443"}, &bytes.Buffer{},
+	_, _, err := parseFlags("kube-apiserver", []string{"--delete-collection-workers=2", "--delete-collection-workers=3", "--secure-port=6443"}, &bytes.Buffer{},
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
-	if err != nil || !slices.Equal(warned, []string{"--event-ttl has no effect in kapi"}) {
+	if err != nil || !slices.Equal(warned, []string{"--delete-collection-workers has no effect in kapi"}) {
 		t.Fatalf("warnings %q, %v", warned, err)
 	}
 }

@@ -38,6 +38,7 @@ func main() {
 		return
 	}
 	klog.StartFlushDaemon(proc.logFlush)
+	proc.applyMetrics()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := server.Run(ctx, cfg); err != nil {
@@ -94,6 +95,9 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		cfg.AdvertiseAddress = late.advertise.String()
 	}
 	cfg.MinRequestTimeout = time.Duration(*late.minRequestTimeout) * time.Second
+	if err := checkShowHidden(proc.showHiddenMetrics); err != nil {
+		return cfg, proc, err
+	}
 	cfg.LeaseReuse = time.Duration(*late.leaseReuse) * time.Second
 	if fs.Changed("cert-dir") && !fs.Changed("data-dir") {
 		cfg.DataDir = cfg.CertDir

@@ -81,7 +81,7 @@ type watchedResource struct {
 // garbagecollector_controller_resources_sync_error_total is kube's: a
 // resource whose events the collector could not follow.
 var gcResourcesSyncErrors = metrics.Counter("garbagecollector_controller_resources_sync_error_total",
-	"Number of garbage collector resources sync errors")
+	"[ALPHA] Number of garbage collector resources sync errors")
 
 // gcIgnored are the resources kube-controller-manager's collector leaves
 // alone (DefaultIgnoredResources): events, many and short-lived.

@@ -194,7 +194,7 @@ func Names(loops []Loop) []string {
 // the global provider is set once per process, by whichever init comes
 // first (controller-runtime's, in a test process that links it).
 var leaderStatus = metrics.Gauge("leader_election_master_status",
-	"Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.", "name")
+	"[ALPHA] Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.", "name")
 
 func metaFor(namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: namespace, Name: name}

@@ -22,17 +22,17 @@ import (
 // queue metrics to it.
 
 var (
-	queueDepth = metrics.Gauge("workqueue_depth", "Current depth of workqueue", "name")
-	queueAdds  = metrics.Counter("workqueue_adds_total", "Total number of adds handled by workqueue", "name")
-	queueWait  = metrics.Histogram("workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested.",
+	queueDepth = metrics.Gauge("workqueue_depth", "[BETA] Current depth of workqueue", "name")
+	queueAdds  = metrics.Counter("workqueue_adds_total", "[BETA] Total number of adds handled by workqueue", "name")
+	queueWait  = metrics.Histogram("workqueue_queue_duration_seconds", "[BETA] How long in seconds an item stays in workqueue before being requested.",
 		prometheus.ExponentialBuckets(10e-9, 10, 10), "name")
-	queueWork = metrics.Histogram("workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes.",
+	queueWork = metrics.Histogram("workqueue_work_duration_seconds", "[BETA] How long in seconds processing an item from workqueue takes.",
 		prometheus.ExponentialBuckets(10e-9, 10, 10), "name")
 	queueUnfinished = metrics.Gauge("workqueue_unfinished_work_seconds",
-		"How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.", "name")
+		"[BETA] How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.", "name")
 	queueLongest = metrics.Gauge("workqueue_longest_running_processor_seconds",
-		"How many seconds has the longest running processor for workqueue been running.", "name")
-	queueRetries = metrics.Counter("workqueue_retries_total", "Total number of retries handled by workqueue", "name")
+		"[BETA] How many seconds has the longest running processor for workqueue been running.", "name")
+	queueRetries = metrics.Counter("workqueue_retries_total", "[BETA] Total number of retries handled by workqueue", "name")
 )
 
 type queueMetrics struct{}

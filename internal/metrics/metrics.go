@@ -8,6 +8,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	compbaseversion "k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/component-base/featuregate"
+	metricsfeatures "k8s.io/component-base/metrics/features"
+	basever "k8s.io/component-base/version"
 )
 
 // Registry is kapi's metrics registry.
@@ -28,13 +32,25 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The Go runtime's metrics as kube's legacy registry has them: every
+	// runtime/metrics one besides the classic go_memstats_*.
+	Registry.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsAll)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The start time, as kube's RegisterProcessStartTime: here the time
 	// the package was initialised, a moment after the process started.
 	start := prometheus.NewGauge(prometheus.GaugeOpts{Name: "process_start_time_seconds",
 		Help: "[ALPHA] Start time of the process since unix epoch in seconds."})
 	start.Set(float64(time.Now().UnixNano()) / 1e9)
 	SLIs.MustRegister(Healthcheck, HealthchecksTotal, start)
+	// kube's own libraries' histograms (API Priority and Fairness, the
+	// authorization and encryption reloads) are native too, as in
+	// kube-apiserver 1.37: component-base reads NativeHistograms when it
+	// creates them, at their registration, after this.
+	gate := featuregate.NewVersionedFeatureGate(compbaseversion.MustParse(basever.DefaultKubeBinaryVersion))
+	if err := metricsfeatures.AddFeatureGates(gate); err != nil {
+		panic(err)
+	}
+	metricsfeatures.ApplyFeatureGates(gate)
 }
 
 // Counter registers a counter vector with the given labels.
@@ -52,9 +68,13 @@ func Gauge(name, help string, labels ...string) *prometheus.GaugeVec {
 }
 
 // Histogram registers a histogram vector with the given buckets and
-// labels.
+// labels. It is a native histogram too (exposed in both forms to a
+// scraper that asks for protobuf), as component-base's are with kube
+// 1.37's NativeHistograms (beta, on): buckets at most 10% wider than the
+// one before, at most 160 of them.
 func Histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
-	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets,
+		NativeHistogramBucketFactor: 1.1, NativeHistogramMaxBucketNumber: 160}, labels)
 	Registry.MustRegister(h)
 	return h
 }

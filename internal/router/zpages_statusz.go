@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilversion "k8s.io/apimachinery/pkg/util/version"
 	statuszv1alpha1 "k8s.io/apiserver/pkg/server/statusz/api/v1alpha1"
 	statuszv1beta1 "k8s.io/apiserver/pkg/server/statusz/api/v1beta1"
 )
@@ -52,10 +51,7 @@ func newStatusz(paths []string) http.Handler {
 // statusz is the page's object at now.
 func statusz(paths []string, now time.Time) *statuszv1beta1.Statusz {
 	v := Version // read when asked: --version=vX.Y.Z sets it before kapi serves
-	binary := strings.TrimPrefix(v.GitVersion, "v")
-	if parsed, err := utilversion.Parse(v.GitVersion); err == nil {
-		binary = parsed.String() // kube's binary version: "1.37.2" of "v1.37.2"
-	}
+	binary := binaryVersion(v.GitVersion)
 	var emulation string
 	if v.EmulationMajor != "" {
 		emulation = v.EmulationMajor + "." + v.EmulationMinor

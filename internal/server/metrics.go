@@ -21,12 +21,13 @@ import (
 // metricsHandler serves /metrics in the Prometheus text format: kapi's
 // metrics and kube's metrics of encryption at rest (encryptionMetrics) and
 // of the authentication and authorization webhooks (authMetrics) and of API
-// Priority and Fairness (fairnessMetrics). The
+// Priority and Fairness (fairnessMetrics), less the hidden and disabled
+// ones (metrics.Exposed). The
 // authorize filter asks RBAC for "get" on the non-resource URL /metrics,
 // as kube-apiserver does (the bootstrap role system:monitoring, bound to
 // the group system:monitoring, allows it).
 func metricsHandler() http.Handler {
-	return promhttp.HandlerFor(prometheus.Gatherers{metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics}, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(metrics.Exposed(metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics), promhttp.HandlerOpts{})
 }
 
 // sliHandler serves /metrics/slis, kube's service-level indicators: the
@@ -53,9 +54,9 @@ func servedBy(cat *registry.Catalogue) func(*request.Info) bool {
 // kube-apiserver's storage gauges (k8s.io/apiserver/pkg/storage/etcd3/metrics),
 // counted when /metrics is read rather than every minute: from the watch
 // cache's memory where there is one, with a count-only etcd request
-// otherwise. apiserver_storage_objects is deprecated since 1.34 (hidden
-// from 1.37) in favour of apiserver_resource_objects; kapi serves both,
-// for the dashboards that read the old one.
+// otherwise. apiserver_storage_objects is deprecated since 1.34 in favour
+// of apiserver_resource_objects, and hidden from 1.37, as in kube: shown
+// with --show-hidden-metrics-for-version=1.36.
 var (
 	storageObjectsDesc = prometheus.NewDesc("apiserver_storage_objects",
 		"[STABLE] (Deprecated since 1.34.0) [DEPRECATED, consider using apiserver_resource_objects instead] Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.",
@@ -74,6 +75,7 @@ var (
 var storageMetrics = func() *storageCollector {
 	c := &storageCollector{}
 	metrics.Registry.MustRegister(c)
+	metrics.Hide("apiserver_storage_objects")
 	return c
 }()
 

@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// TestMetricsExposition: what /metrics leaves out and adds as
+// component-base's registry does: the hidden apiserver_storage_objects
+// shown by --show-hidden-metrics-for-version=1.36 (any other version
+// refused with kube's message), --disabled-metrics, their two counters,
+// kubernetes_build_info, version_info and the Go runtime's metrics.
+func TestMetricsExposition(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(bins.kapi, "--data-dir", t.TempDir(), "--show-hidden-metrics-for-version=1.35").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 ||
+		!strings.Contains(string(out), `Invalid value: "1.35": must be omitted or have the value '1.36'; only the previous minor version is allowed`) {
+		t.Errorf("--show-hidden-metrics-for-version=1.35: %v\n%s", err, out)
+	}
+
+	_, _, client := runKapiBinary(t, t.TempDir(), "--secure-port", fmt.Sprint(portOf(t, "https://"+freeAddr(t))),
+		"--show-hidden-metrics-for-version=1.36", "--disabled-metrics=apiserver_request_total,go_goroutines,no_such_metric")
+	raw, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []string{"apiserver_request_total", "go_goroutines"} {
+		if _, ok := families[off]; ok {
+			t.Errorf("%s is served; it is disabled", off)
+		}
+	}
+	one := func(name string) *dto.Metric {
+		t.Helper()
+		f, ok := families[name]
+		if !ok || len(f.Metric) == 0 {
+			t.Fatalf("no %s", name)
+		}
+		return f.Metric[0]
+	}
+	if v := one("disabled_metrics_total").GetCounter().GetValue(); v != 3 {
+		t.Errorf("disabled_metrics_total = %v, want 3", v)
+	}
+	if v := one("hidden_metrics_total").GetCounter().GetValue(); v != 1 {
+		t.Errorf("hidden_metrics_total = %v, want 1", v)
+	}
+	var shown bool
+	for _, m := range families["apiserver_storage_objects"].GetMetric() {
+		for _, l := range m.Label {
+			if l.GetName() == "resource" && l.GetValue() == "namespaces" && m.GetGauge().GetValue() >= 4 {
+				shown = true
+			}
+		}
+	}
+	if !shown {
+		t.Errorf("apiserver_storage_objects{resource=\"namespaces\"} not shown: %v", families["apiserver_storage_objects"])
+	}
+	labels := func(m *dto.Metric) map[string]string {
+		out := map[string]string{}
+		for _, l := range m.Label {
+			out[l.GetName()] = l.GetValue()
+		}
+		return out
+	}
+	if b := labels(one("kubernetes_build_info")); b["major"] != "1" || b["minor"] != "37" || !strings.HasPrefix(b["git_version"], "v1.37.") ||
+		b["go_version"] == "" || b["platform"] == "" {
+		t.Errorf("kubernetes_build_info %v", b)
+	}
+	if v := labels(one("version_info")); v["component"] != "kube" || v["emulation"] != "1.37" || v["min_compat"] != "1.36" ||
+		!strings.HasPrefix(v["binary"], "1.37.") {
+		t.Errorf("version_info %v", v)
+	}
+	for _, name := range []string{"go_sched_latencies_seconds", "go_gc_heap_allocs_bytes_total", "go_memory_classes_total_bytes"} {
+		if _, ok := families[name]; !ok {
+			t.Errorf("no %s (the Go runtime's metrics, as kube's registry has them)", name)
+		}
+	}
+}
