@@ -53,7 +53,12 @@ func (t IdentityLeaseTiming) withDefaults() IdentityLeaseTiming {
 // names a running server (as kube's lease controller's Start and Stop
 // do; the server still serves its loopback then). The renewals are
 // component-helpers' lease controller, kube's own.
-func IdentityLease(client kubernetes.Interface, id, component string, t IdentityLeaseTiming) func(context.Context) {
+//
+// The Lease names the address its peers reach it at (ip:port) in
+// kube's kubernetes.io/peer-advertise-address annotation, as kube 1.37
+// (UnknownVersionInteroperabilityProxy, on by default) does; kapi
+// replicas serve the same resources, and proxy nothing to each other.
+func IdentityLease(client kubernetes.Interface, id, component, peerAddress string, t IdentityLeaseTiming) func(context.Context) {
 	t = t.withDefaults()
 	return func(ctx context.Context) {
 		leases := client.CoordinationV1().Leases(metav1.NamespaceSystem)
@@ -62,16 +67,15 @@ func IdentityLease(client kubernetes.Interface, id, component string, t Identity
 			klog.ErrorS(err, "error deleting old lease", "lease", klog.KRef(metav1.NamespaceSystem, id))
 		}
 		c := lease.NewController(clock.RealClock{}, client, id+"_"+string(uuid.NewUUID()), int32(t.Duration/time.Second),
-			nil, t.RenewInterval, id, metav1.NamespaceSystem, identityLabels(component))
+			nil, t.RenewInterval, id, metav1.NamespaceSystem, identityLabels(component, peerAddress))
 		c.Run(ctx)
 		c.Stop()
 	}
 }
 
-// identityLabels labels the Lease as kube's labelAPIServerHeartbeatFunc
-// does (the peer address annotation is for the alpha mixed-version
-// proxy, which kapi has not).
-func identityLabels(component string) lease.ProcessLeaseFunc {
+// identityLabels labels and annotates the Lease as kube's
+// labelAPIServerHeartbeatFunc does.
+func identityLabels(component, peerAddress string) lease.ProcessLeaseFunc {
 	return func(l *coordinationv1.Lease) error {
 		hostname, err := os.Hostname()
 		if err != nil {
@@ -82,6 +86,12 @@ func identityLabels(component string) lease.ProcessLeaseFunc {
 		}
 		l.Labels[IdentityLeaseLabel] = component
 		l.Labels[corev1.LabelHostname] = hostname
+		if peerAddress != "" {
+			if l.Annotations == nil {
+				l.Annotations = map[string]string{}
+			}
+			l.Annotations[corev1.AnnotationPeerAdvertiseAddress] = peerAddress
+		}
 		return nil
 	}
 }

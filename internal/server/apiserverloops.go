@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
@@ -59,7 +61,7 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 	}
 	return []func(context.Context){
 		leases.Run,
-		controllers.IdentityLease(client, cfg.APIServerID, identityComponent, cfg.IdentityLease),
+		controllers.IdentityLease(client, cfg.APIServerID, identityComponent, net.JoinHostPort(leases.ip, strconv.Itoa(int(leases.port))), cfg.IdentityLease),
 		controllers.IdentityLeaseGC(client, identityComponent, cfg.IdentityLease),
 		controllers.NewLegacyTokenTracking(client, configMaps).Run,
 		controllers.NewAuthenticationTrust(client, configMaps, s.authenticationInfo(cfg)).Run,

@@ -9,11 +9,12 @@ import "kapi/internal/router"
 // publication are done; the others follow within its start.
 type postStartHooks struct {
 	storage, namespaces, priorityClasses, admission func()
+	rbac, fairness                                  func()
 	crds, crdsServed, autoregistration, aggregator  func()
 	apiserverLoops                                  func()
 }
 
-func newPostStartHooks(h *router.Health) *postStartHooks {
+func newPostStartHooks(h *router.Health, fairness bool) *postStartHooks {
 	hook := h.PostStartHook
 	all := func(names ...string) func() {
 		var dones []func()
@@ -34,6 +35,13 @@ func newPostStartHooks(h *router.Health) *postStartHooks {
 		priorityClasses: hook("scheduling/bootstrap-system-priority-classes"),
 		// Admission built, its informers started.
 		admission: hook("start-apiserver-admission-initializer"),
+		// The bootstrap roles and bindings reconciled, RBAC's caches filled.
+		rbac: hook("rbac/bootstrap-roles"),
+		// With API Priority and Fairness: its configuration controller,
+		// the bootstrap configuration's keeper and the object counts
+		// started (in kube the filter's, the consumer's, the producer's
+		// and the object count tracker's hooks).
+		fairness: fairnessHooks(fairness, all),
 		// The CRD controller started; then every custom resource served.
 		crds:       all("start-apiextensions-informers", "start-apiextensions-controllers"),
 		crdsServed: hook("crd-informer-synced"),
@@ -43,11 +51,22 @@ func newPostStartHooks(h *router.Health) *postStartHooks {
 		// (with the merged OpenAPI documents) started.
 		aggregator: all("start-kube-aggregator-informers", "apiservice-registration-controller",
 			"apiservice-status-local-available-controller", "apiservice-status-remote-available-controller",
-			"apiservice-openapi-controller"),
+			"apiservice-openapi-controller", "apiservice-openapiv3-controller", "apiservice-discovery-controller"),
 		// The kubernetes Service's endpoints, the Services' repair and
 		// extension-apiserver-authentication loops started, with the
 		// loops' shared informers.
 		apiserverLoops: all("bootstrap-controller", "start-service-ip-repair-controllers",
-			"start-cluster-authentication-info-controller", "generic-apiserver-start-informers"),
+			"start-cluster-authentication-info-controller", "generic-apiserver-start-informers",
+			"start-kube-apiserver-identity-lease-controller", "start-kube-apiserver-identity-lease-garbage-collector",
+			"start-legacy-token-tracking-controller"),
 	}
+}
+
+// fairnessHooks are API Priority and Fairness's hooks, when it is on.
+func fairnessHooks(on bool, all func(...string) func()) func() {
+	if !on {
+		return func() {}
+	}
+	return all("priority-and-fairness-filter", "priority-and-fairness-config-consumer",
+		"priority-and-fairness-config-producer", "storage-object-count-tracker-hook")
 }

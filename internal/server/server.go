@@ -182,11 +182,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// post-start hooks' among them, each done as start-up gets there.
 	health := router.NewHealth()
 	var nsStore *registry.Store
-	health.AddAll(router.Check{Name: "etcd", Fn: func(ctx context.Context) error {
+	etcdCheck := func(ctx context.Context) error {
 		_, err := nsStore.Storage.Revision(ctx)
 		return err
-	}})
-	hooks := newPostStartHooks(health)
+	}
+	health.AddAll(router.Check{Name: "etcd", Fn: etcdCheck})
+	health.Add("readyz", router.Check{Name: "etcd-readiness", Fn: etcdCheck})
+	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness)
 	stores, stopCaches := newStores(s.etcd.client, cfg, builtin.Resources(), enc, s.compaction)
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
@@ -257,6 +259,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	hooks.rbac()
 	// A pod certificate request's status changes only by who may sign
 	// for its signer, as kube's status strategy asks the authorizer.
 	replaceRow(stores, "certificates.k8s.io", "podcertificaterequests", func(r *registry.Resource) *registry.Resource {
@@ -394,6 +397,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	for _, f := range append(append(az.controllers, crds.Run, apiServices.Run), apf.loops()...) {
 		s.runNow(ctrlCtx, f)
 	}
+	hooks.fairness()
 	hooks.crds()
 	hooks.autoregistration()
 	health.AddAll(router.Check{Name: "autoregister-completion", Fn: apiServices.Completion})

@@ -29,6 +29,17 @@ var kubeHealthChecks = []string{
 	"[+]autoregister-completion ok",
 	"[+]poststarthook/apiservice-openapi-controller ok",
 	"[+]poststarthook/storage-readiness ok",
+	// Not in the spec's list, but in kube-apiserver 1.37's answer.
+	"[+]poststarthook/rbac/bootstrap-roles ok",
+	"[+]poststarthook/priority-and-fairness-filter ok",
+	"[+]poststarthook/priority-and-fairness-config-consumer ok",
+	"[+]poststarthook/priority-and-fairness-config-producer ok",
+	"[+]poststarthook/storage-object-count-tracker-hook ok",
+	"[+]poststarthook/apiservice-openapiv3-controller ok",
+	"[+]poststarthook/apiservice-discovery-controller ok",
+	"[+]poststarthook/start-kube-apiserver-identity-lease-controller ok",
+	"[+]poststarthook/start-kube-apiserver-identity-lease-garbage-collector ok",
+	"[+]poststarthook/start-legacy-token-tracking-controller ok",
 }
 
 // TestHealthChecks: /healthz, /livez and /readyz list kube-apiserver's
@@ -40,7 +51,7 @@ func TestHealthChecks(t *testing.T) {
 	for _, ep := range []string{"/healthz", "/livez", "/readyz"} {
 		want := kubeHealthChecks
 		if ep == "/readyz" {
-			want = append(want, "[+]informer-sync ok")
+			want = append(want, "[+]informer-sync ok", "[+]etcd-readiness ok")
 		}
 		var body string
 		settle(t, ep+"?verbose", func() bool {

@@ -69,6 +69,9 @@ func TestAPIServerIdentityLease(t *testing.T) {
 	if h := deref(first.Spec.HolderIdentity); !strings.HasPrefix(h, idA+"_") || len(h) != len(idA)+1+36 {
 		t.Errorf("holder %q, want %s_<uuid>", h, idA)
 	}
+	if got, want := first.Annotations["kubernetes.io/peer-advertise-address"], strings.TrimPrefix(a.srv.URL, "https://"); got != want {
+		t.Errorf("peer-advertise-address %q, want %q", got, want)
+	}
 	if d := deref(first.Spec.LeaseDurationSeconds); d != 3600 {
 		t.Errorf("leaseDurationSeconds %d, want 3600", d)
 	}
