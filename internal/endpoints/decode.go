@@ -19,9 +19,11 @@ import (
 const MaxBodyBytes = 3 * 1024 * 1024
 
 // readBody reads the whole body, refusing with 413 one that exceeds
-// MaxBodyBytes without reading more than that.
+// MaxBodyBytes without reading more than that. A body read is observed in
+// apiserver_request_body_size_bytes, as kube-apiserver's.
 func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
+		recordBodySize(r, 0)
 		return nil, nil
 	}
 	if r.ContentLength > MaxBodyBytes {
@@ -34,6 +36,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	if len(b) > MaxBodyBytes {
 		return nil, tooLarge()
 	}
+	recordBodySize(r, len(b))
 	return b, nil
 }
 

@@ -130,6 +130,9 @@ func (h *Resources) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.R.Deprecation != "" {
 		AddWarning(w, st.R.Deprecation)
+		// apiserver_requested_deprecated_apis; no deprecated version
+		// kapi serves has a planned removal.
+		request.Deprecated(r.Context(), "")
 	}
 	if verb != "get" && verb != "list" && verb != "watch" {
 		// Admission's warnings go into the response's headers.

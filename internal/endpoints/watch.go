@@ -91,6 +91,9 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 		if !ok {
 			return
 		}
+		// A watch list's initial events end: its latency is observed
+		// once they are out.
+		listEnd := isInitialEventsEnd(ev)
 		obj, err := h.watchObject(r, s, ev, first)
 		if err != nil {
 			obj = &apierrors.NewInternalError(err).ErrStatus
@@ -112,6 +115,10 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 			}
 			rec.recordEvent()
 			events.wrote()
+			if listEnd {
+				events.flush()
+				recordWatchList(s, opts.FieldSelector)
+			}
 			continue
 		}
 		buf.Reset()
@@ -127,6 +134,10 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 		if ev.Type == watch.Error {
 			events.flush()
 			return
+		}
+		if listEnd {
+			events.flush()
+			recordWatchList(s, opts.FieldSelector)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"kapi/internal/request"
 )
 
-var authenticationAttempts = metrics.Counter("authentication_attempts", "Counter of authenticated attempts.", "result")
+var authenticationAttempts = metrics.Counter("authentication_attempts", "[ALPHA] Counter of authenticated attempts.", "result")
 
 // Authenticate finds the request's user with a. A request that carries a
 // credential no authenticator accepts is 401, never anonymous; one that
@@ -36,7 +36,7 @@ func Authenticate(a authn.Authenticator, anonymous bool, failed http.Handler) fu
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, ok, err := a.AuthenticateRequest(r)
+			u, ok, took, err := authenticateTimed(a, r)
 			for _, text := range request.TakeEarlyWarnings(r.Context()) {
 				request.AddWarningHeader(w.Header(), text)
 			}
@@ -47,7 +47,7 @@ func Authenticate(a authn.Authenticator, anonymous bool, failed http.Handler) fu
 				if err != nil {
 					klog.FromContext(r.Context()).V(2).Info("unable to authenticate the request", "err", err)
 				}
-				authenticationAttempts.WithLabelValues("error").Inc()
+				recordAuthentication("error", nil, took)
 				log.Add("authn", "error")
 				failed.ServeHTTP(w, r)
 				return
@@ -55,13 +55,14 @@ func Authenticate(a authn.Authenticator, anonymous bool, failed http.Handler) fu
 				if !u.InGroup(request.AllAuthenticated) {
 					u.Groups = append(u.Groups, request.AllAuthenticated)
 				}
-				authenticationAttempts.WithLabelValues("success").Inc()
+				recordAuthentication("success", u, took)
 				log.Add("authn", "user="+u.Name)
 			case anonymous:
 				u = &request.User{Name: request.Anonymous, Groups: []string{request.AllUnauthenticated}}
+				recordAuthentication("success", u, took)
 				log.Add("authn", "anonymous")
 			default:
-				authenticationAttempts.WithLabelValues("failure").Inc()
+				recordAuthentication("failure", nil, took)
 				log.Add("authn", "none")
 				failed.ServeHTTP(w, r)
 				return

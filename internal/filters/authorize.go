@@ -2,26 +2,26 @@ package filters
 
 import (
 	"net/http"
+	"time"
 
 	"k8s.io/klog/v2"
 
 	"kapi/internal/authz"
-	"kapi/internal/metrics"
 	"kapi/internal/request"
 )
-
-var authorizationDecisions = metrics.Counter("apiserver_authorization_decisions_total",
-	"Total number of terminal decisions made by an authorizer split by authorizer type, name, and decision.", "decision")
 
 // Authorize asks az whether the request's user may do what the request
 // asks; anything but Allow is 403 with kube-apiserver's message. annotate
 // records the decision (audit annotations authorization.k8s.io/decision
-// and authorization.k8s.io/reason).
+// and authorization.k8s.io/reason). Every decision counts in
+// authorization_attempts_total (recordAuthorization).
 func Authorize(az authz.Authorizer, annotate func(r *http.Request, key, value string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a := Attributes(r)
+			start := time.Now()
 			d, reason, err := az.Authorize(r.Context(), a)
+			recordAuthorization(d, err, time.Since(start))
 			if err != nil {
 				klog.FromContext(r.Context()).Error(err, "authorization error", "user", a.User.Name, "verb", a.Verb, "path", r.URL.Path)
 			}
@@ -34,12 +34,10 @@ func Authorize(az authz.Authorizer, annotate func(r *http.Request, key, value st
 				annotate(r, "authorization.k8s.io/reason", reason)
 			}
 			if d == authz.Allow {
-				authorizationDecisions.WithLabelValues("allowed").Inc()
 				request.LogFrom(r.Context()).Add("authz", "allow")
 				next.ServeHTTP(w, r)
 				return
 			}
-			authorizationDecisions.WithLabelValues("denied").Inc()
 			request.LogFrom(r.Context()).Add("authz", "forbid")
 			writeError(w, r, authz.Forbidden(a, reason))
 		})

@@ -49,12 +49,15 @@ type Config struct {
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
 // kube-apiserver's: the audit ID (and the request's logger), panic
-// recovery, (the request's log line), request info, timeout, CORS,
+// recovery, (the request's log line), request info, the request's
+// latency trackers, timeout, CORS,
 // authentication, the request's span, audit, impersonation, priority and
 // fairness or the in-flight limits (on the impersonated user, whom
 // flow schemas match), authorization (each in a span when tracing); then the
 // request's metrics, around the MUX as kube-apiserver's instrumented
-// routes, and the handler's span. A nil filter is none.
+// routes, and the handler's span. A nil filter is none. Authentication,
+// audit, impersonation, priority and fairness and authorization are timed
+// (apiserver_request_filter_duration_seconds), as kube-apiserver's.
 func Chain(mux http.Handler, c Config) http.Handler {
 	audit := c.Audit
 	if audit == nil {
@@ -64,7 +67,9 @@ func Chain(mux http.Handler, c Config) http.Handler {
 	if c.AuditFailed != nil {
 		failed = c.AuditFailed(failed)
 	}
-	limit := TraceFilter(c.Tracer, "priorityandfairness", PriorityAndFairness(c.Fairness))
+	// The authentication filter's time counts when it refuses too.
+	failed = filterCompleted(failed)
+	limit := TraceFilter(c.Tracer, "priorityandfairness", TimeFilter("priorityandfairness", PriorityAndFairness(c.Fairness)))
 	if c.Fairness == nil {
 		limit = MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight)
 	}
@@ -73,15 +78,16 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		Recover,
 		Logging,
 		RequestInfo,
+		Latencies,
 		Timeout(c.RequestTimeout),
 		CORS(c.CORSAllowedOrigins),
-		Authenticate(c.Authenticator, c.Anonymous, failed),
+		TimeFilter("authentication", Authenticate(c.Authenticator, c.Anonymous, failed)),
 		Trace(c.Tracer),
-		TraceFilter(c.Tracer, "audit", audit),
-		TraceFilter(c.Tracer, "constrainedimpersonation", Impersonate(c.Authorizer, c.OnImpersonate)),
+		TraceFilter(c.Tracer, "audit", TimeFilter("audit", audit)),
+		TraceFilter(c.Tracer, "constrainedimpersonation", TimeFilter("constrainedimpersonation", Impersonate(c.Authorizer, c.OnImpersonate))),
 		limit,
-		TraceFilter(c.Tracer, "authorization", Authorize(c.Authorizer, c.Annotate)),
-		Metrics(c.Served),
+		TraceFilter(c.Tracer, "authorization", TimeFilter("authorization", Authorize(c.Authorizer, c.Annotate))),
+		Metrics(c.Served, c.Annotate),
 		TraceHandler(c.Tracer),
 	}
 	h := mux

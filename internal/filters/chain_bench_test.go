@@ -51,7 +51,7 @@ func BenchmarkMetrics(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"without", RequestInfo(noop)}, {"with", RequestInfo(Metrics(nil)(noop))}} {
+	}{{"without", RequestInfo(noop)}, {"with", RequestInfo(Metrics(nil, nil)(noop))}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			r := httptest.NewRequest("GET", "/api/v1/namespaces/default/configmaps/c1", nil)

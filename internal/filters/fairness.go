@@ -48,6 +48,11 @@ func PriorityAndFairness(f *Fairness) func(http.Handler) http.Handler {
 	if f == nil {
 		return nil
 	}
+	// kube-apiserver reports both kinds from the start.
+	for _, kind := range []string{"readOnly", "mutating"} {
+		inflight.WithLabelValues(kind).Add(0)
+		inqueue.WithLabelValues(kind).Add(0)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serve(next, w, r) })
 	}
@@ -92,7 +97,6 @@ func (f *Fairness) serve(next http.Handler, w http.ResponseWriter, r *http.Reque
 		fcmetrics.ObserveWorkEstimatedSeats(pl, fs, we.MaxSeats())
 		return we
 	}
-	noQueueNote := func(bool) {}
 	digest := utilflowcontrol.RequestDigest{RequestInfo: ri, User: ui}
 
 	kind := "readOnly"
@@ -100,9 +104,10 @@ func (f *Fairness) serve(next http.Handler, w http.ResponseWriter, r *http.Reque
 		kind = "mutating"
 	}
 	executing := inflight.WithLabelValues(kind)
+	queueNote := queueNoter(ctx, inqueue.WithLabelValues(kind))
 	var served bool
 	if isWatch {
-		served = f.serveWatch(next, w, r, digest, note, estimate, noQueueNote, &c, executing)
+		served = f.serveWatch(next, w, r, digest, note, estimate, queueNote, &c, executing)
 	} else {
 		execute := func() {
 			served = true
@@ -112,7 +117,7 @@ func (f *Fairness) serve(next http.Handler, w http.ResponseWriter, r *http.Reque
 			next.ServeHTTP(w, r)
 		}
 		waitCtx, cancel := f.waitContext(ctx, info)
-		f.Controller.Handle(waitCtx, digest, note, estimate, noQueueNote, execute)
+		f.Controller.Handle(waitCtx, digest, note, estimate, queueNote, execute)
 		cancel()
 	}
 	if served {
@@ -130,6 +135,24 @@ func (f *Fairness) serve(next http.Handler, w http.ResponseWriter, r *http.Reque
 	request.LogFrom(ctx).Add("limit", "apf-rejected")
 	w.Header().Set("Retry-After", strconv.FormatInt(retry, 10))
 	writeStatusDetails(w, r, http.StatusTooManyRequests, "TooManyRequests", "Too many requests, please try again later.", int32(retry))
+}
+
+// queueNoter is the library's note of a request entering (true) and
+// leaving (false) its queue: the request counts in queued meanwhile, and
+// its wait is left out of its SLI latency (request.TrackQueueWait). The
+// library calls it under its lock, from the request's goroutine and then
+// from the one that dispatches it.
+func queueNoter(ctx context.Context, queued prometheus.Gauge) func(bool) {
+	var since time.Time
+	return func(in bool) {
+		if in {
+			since = time.Now()
+			queued.Inc()
+			return
+		}
+		queued.Dec()
+		request.TrackQueueWait(ctx, time.Since(since))
+	}
 }
 
 // serveWatch runs the library's Handle beside the watch, as kube's filter

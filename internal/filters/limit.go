@@ -16,6 +16,12 @@ import (
 var inflight = metrics.Gauge("apiserver_current_inflight_requests",
 	"[STABLE] Maximal number of currently used inflight request limit of this apiserver per request kind in last second.", "request_kind")
 
+// inqueue is kube-apiserver's gauge of the requests waiting in a queue of
+// API Priority and Fairness, by kind; as inflight, the number now. The
+// in-flight limits have no queue, and kube-apiserver then sets no value.
+var inqueue = metrics.Gauge("apiserver_current_inqueue_requests",
+	"[ALPHA] Maximal number of queued requests in this apiserver per request kind in last second.", "request_kind")
+
 // mutatingVerbs are the verbs --max-mutating-requests-inflight limits.
 var mutatingVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true,
 	"post": true, "put": true}

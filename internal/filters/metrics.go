@@ -38,27 +38,55 @@ var (
 	requestTerminations = metrics.Counter("apiserver_request_terminations_total",
 		"[ALPHA] Number of requests which apiserver terminated in self-defense.",
 		"verb", "group", "version", "resource", "subresource", "scope", "component", "code")
+	// The request's latency without the admission webhooks' and the wait
+	// in API Priority and Fairness's queue (request.Latencies); not of
+	// watches, nor of dry runs.
+	requestSliLatencies = metrics.Histogram("apiserver_request_sli_duration_seconds",
+		"[ALPHA] Response latency distribution (not counting webhook duration and priority & fairness queue wait times) in seconds for each verb, group, version, resource, subresource, scope and component.",
+		[]float64{0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60},
+		"verb", "group", "version", "resource", "subresource", "scope", "component")
+	// The requests of the server's own loopback client (system:apiserver).
+	selfRequests = metrics.Counter("apiserver_selfrequest_total",
+		"[ALPHA] Counter of apiserver self-requests broken out for each verb, API resource and subresource.",
+		"verb", "group", "resource", "subresource")
+	// Set to 1 once a deprecated API version is asked for.
+	deprecatedRequests = metrics.Gauge("apiserver_requested_deprecated_apis",
+		"[STABLE] Gauge of deprecated APIs that have been requested, broken out by API group, version, resource, subresource, and removed_release.",
+		"group", "version", "resource", "subresource", "removed_release")
 )
+
+// apiServerUser is the user of kube-apiserver's (and kapi's) loopback
+// client, whose requests apiserver_selfrequest_total counts.
+const apiServerUser = "system:apiserver"
 
 // componentAPIServer is the component label of kube-apiserver's requests.
 const componentAPIServer = "apiserver"
 
 // Metrics records every request the MUX serves, as kube-apiserver's
 // InstrumentRouteFunc does: apiserver_request_total, its duration (from
-// when the request came in, the filters included), the size of read
-// responses, and the long-running requests (watches, logs, exec, proxy)
-// while they last. It is the innermost filter: requests the filters refuse
-// (401, 403) are not counted, as in kube-apiserver, which counts a 429 of
-// the in-flight limit apart (recordDropped).
+// when the request came in, the filters included) and its SLI duration
+// (without the admission webhooks and the wait in a queue), the size of
+// read responses, the self-requests, the deprecated versions asked for,
+// and the long-running requests (watches, logs, exec, proxy) while they
+// last. It is the innermost filter: requests the filters refuse (401,
+// 403) are not counted, as in kube-apiserver, which counts a 429 of the
+// in-flight limit apart (recordDropped).
 //
-// served reports whether the MUX serves the request's resource and
-// subresource; it is asked only of an error (of a resource request, or a
-// 404), so that a request for a resource, subresource or path that does
-// not exist is not counted (kube-apiserver's unknown routes are not), and
-// no client can make up label values, or send bytes that are not UTF-8
-// into one (which the Prometheus client refuses with a panic). nil counts
-// every error.
-func Metrics(served func(*request.Info) bool) func(http.Handler) http.Handler {
+// A non-resource request is counted only when its handler names it
+// (request.Instrument), as kube-apiserver counts only the non-resource
+// handlers it instruments (the health endpoints, aggregated discovery,
+// OpenAPI v3, the z-pages), with their labels.
+//
+// served reports whether the MUX serves the resource and subresource of a
+// resource request; it is asked only of an error, so that a request for
+// a resource or subresource that does not exist is not counted
+// (kube-apiserver's unknown routes are not), and no client can make up
+// label values, or send bytes that are not UTF-8 into one (which the
+// Prometheus client refuses with a panic). nil counts every error.
+//
+// annotate records the audit annotations of a deprecated version
+// (k8s.io/deprecated, k8s.io/removed-release); nil is none.
+func Metrics(served func(*request.Info) bool, annotate func(r *http.Request, key, value string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			info := request.InfoFrom(r.Context())
@@ -67,10 +95,14 @@ func Metrics(served func(*request.Info) bool) func(http.Handler) http.Handler {
 				return
 			}
 			l := requestLabels(r, info)
-			if isLongRunning(info) {
+			if info.IsResourceRequest && isLongRunning(info) {
 				g := longRunningRequests.WithLabelValues(l.verb, l.group, l.version, l.resource, l.subresource, l.scope, l.component)
 				g.Inc()
 				defer g.Dec()
+			}
+			ctx, route := request.WithRoute(r.Context())
+			if ctx != r.Context() {
+				r = r.WithContext(ctx) // (no request state: a filter tested alone)
 			}
 			mw := &metricsWriter{ResponseWriter: w}
 			next.ServeHTTP(mw, r)
@@ -78,21 +110,52 @@ func Metrics(served func(*request.Info) bool) func(http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			if served != nil && (code == http.StatusNotFound || code >= 400 && info.IsResourceRequest) && !served(info) {
+			switch {
+			case !info.IsResourceRequest && !route.Instrumented:
+				return
+			case !info.IsResourceRequest:
+				l = routeLabels(l, route)
+			case served != nil && code >= 400 && !served(info):
 				return
 			}
 			start := info.Received
 			if start.IsZero() {
 				start = time.Now()
 			}
-			s := seriesOf(l, cleanDryRun(r))
+			elapsed := time.Since(start)
+			dryRun := cleanDryRun(r)
+			s := seriesOf(l, dryRun)
 			s.counter(code).Inc()
-			s.latency.Observe(time.Since(start).Seconds())
+			s.latency.Observe(elapsed.Seconds())
+			if lat := request.LatenciesFrom(ctx); lat != nil && dryRun == "" {
+				s.sliObserver().Observe((elapsed - lat.Excluded()).Seconds())
+			}
 			if l.read {
 				s.size.Observe(float64(mw.written))
 			}
+			if u := request.UserFrom(ctx); u != nil && u.Name == apiServerUser {
+				selfRequests.WithLabelValues(l.verb, l.group, l.resource, l.subresource).Inc()
+			}
+			if route.Deprecated {
+				deprecatedRequests.WithLabelValues(l.group, l.version, l.resource, l.subresource, route.RemovedRelease).Set(1)
+				if annotate != nil {
+					annotate(r, "k8s.io/deprecated", "true")
+					if route.RemovedRelease != "" {
+						annotate(r, "k8s.io/removed-release", route.RemovedRelease)
+					}
+				}
+			}
 		})
 	}
+}
+
+// routeLabels are the labels of an instrumented non-resource request: its
+// handler's, with the verb of the request. kube-apiserver's handlers are
+// all instrumented as GETs, so their response sizes are observed.
+func routeLabels(l labels, route *request.Route) labels {
+	l.group, l.version, l.resource, l.subresource, l.component = route.Group, route.Version, route.Resource, route.Subresource, route.Component
+	l.read = true
+	return l
 }
 
 // series are the metrics of one label set, looked up in the vectors once:
@@ -104,6 +167,7 @@ type series struct {
 	size    prometheus.Observer // nil unless key.read
 	mu      sync.RWMutex
 	codes   map[int]prometheus.Counter
+	sli     prometheus.Observer // made when first observed
 }
 
 type seriesKey struct {
@@ -157,6 +221,24 @@ func (s *series) counter(code int) prometheus.Counter {
 	return c
 }
 
+// sliObserver is apiserver_request_sli_duration_seconds of the series,
+// made only for requests that observe it (not watches, not dry runs), so
+// that it has no empty series of them.
+func (s *series) sliObserver() prometheus.Observer {
+	s.mu.RLock()
+	o := s.sli
+	s.mu.RUnlock()
+	if o != nil {
+		return o
+	}
+	l := s.key
+	o = requestSliLatencies.WithLabelValues(l.verb, l.group, l.version, l.resource, l.subresource, l.scope, l.component)
+	s.mu.Lock()
+	s.sli = o
+	s.mu.Unlock()
+	return o
+}
+
 // recordDropped counts a request the in-flight limit refused with 429, as
 // kube-apiserver's RecordDroppedRequest and RecordRequestTermination do.
 func recordDropped(r *http.Request, info *request.Info) {
@@ -165,6 +247,11 @@ func recordDropped(r *http.Request, info *request.Info) {
 		return
 	}
 	l := requestLabels(r, info)
+	if !info.IsResourceRequest {
+		// kube-apiserver's RecordDroppedRequest takes the request info's
+		// subresource, which a non-resource request has not.
+		l.subresource = ""
+	}
 	requestCounter.WithLabelValues(l.verb, cleanDryRun(r), l.group, l.version, l.resource, l.subresource, l.scope, componentAPIServer,
 		codeString(http.StatusTooManyRequests)).Inc()
 }
@@ -202,19 +289,16 @@ type labels struct {
 //	GET  /api/v1/namespaces/ns/pods?watch=1          WATCH "" v1 pods "" namespace
 //	PATCH (application/apply-patch+yaml) .../cm/c1   APPLY
 //	GET  /api/v1/namespaces/ns/pods/p/log            CONNECT "" v1 pods log resource
-//	GET  /healthz                                    GET   "" "" "" "/healthz" "" (component "")
+//	GET  /healthz                                    GET   "" "" "" "/healthz" ""
 func requestLabels(r *http.Request, info *request.Info) labels {
 	l := labels{scope: cleanScope(info), component: componentAPIServer}
 	if info.IsResourceRequest {
 		l.group, l.version, l.resource, l.subresource = info.APIGroup, info.APIVersion, info.Resource, info.Subresource
 	} else {
-		// kube-apiserver's instrumented non-resource paths (the health
-		// endpoints, discovery) put the path in the subresource label; the
-		// health endpoints have no component.
+		// As kube-apiserver's terminations and long-running requests: the
+		// path in the subresource label. (The metrics filter counts a
+		// non-resource request with its handler's labels: routeLabels.)
 		l.subresource = info.Path
-		if healthPaths[info.Path] {
-			l.component = ""
-		}
 	}
 	method := r.Method
 	if method == http.MethodGet || method == http.MethodHead {
@@ -295,8 +379,6 @@ var (
 		"WATCHLIST": true}
 	// connectSubresources are reported as CONNECT.
 	connectSubresources = map[string]bool{"log": true, "exec": true, "portforward": true, "attach": true, "proxy": true}
-	// healthPaths are instrumented by kube-apiserver with no component.
-	healthPaths = map[string]bool{"/healthz": true, "/livez": true, "/readyz": true}
 )
 
 // codes are the code labels, made once.

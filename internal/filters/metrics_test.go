@@ -34,7 +34,7 @@ func TestRequestLabels(t *testing.T) {
 		{"POST", "/api/v1/namespaces/ns/pods/p1/exec", "", labels{"CONNECT", "", "v1", "pods", "exec", "resource", "apiserver", false}},
 		{"GET", "/api/v1/namespaces/ns1", "", labels{"GET", "", "v1", "namespaces", "", "resource", "apiserver", true}},
 		{"PUT", "/api/v1/namespaces/ns1/finalize", "", labels{"PUT", "", "v1", "namespaces", "finalize", "resource", "apiserver", false}},
-		{"GET", "/healthz", "", labels{"GET", "", "", "", "/healthz", "", "", true}},
+		{"GET", "/healthz", "", labels{"GET", "", "", "", "/healthz", "", "apiserver", true}},
 		{"GET", "/version", "", labels{"GET", "", "", "", "/version", "", "apiserver", true}},
 		{"OPTIONS", "/apis", "", labels{"other", "", "", "", "/apis", "", "apiserver", false}},
 	}
@@ -71,7 +71,7 @@ func TestCleanDryRun(t *testing.T) {
 // serves, whatever its bytes (the fuzzer's "\xea0" was a panic).
 func TestMetricsUnknownResource(t *testing.T) {
 	served := func(i *request.Info) bool { return i.Resource == "configmaps" && i.Subresource == "" }
-	h := RequestInfo(Metrics(served)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := RequestInfo(Metrics(served, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code := http.StatusNotFound
 		if r.Method == http.MethodPost {
 			code = http.StatusMethodNotAllowed

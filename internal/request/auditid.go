@@ -8,18 +8,25 @@ import (
 
 type auditIDKey struct{}
 
-// early is what the outermost filter gives each request: its audit ID,
-// and a place for what authentication, which runs before the audit
-// record and the handler's warning sink exist, leaves for them (kube
-// keeps both in the audit context and the warning recorder its outermost
-// filters make). One value, so that a request pays one allocation for
-// all three.
+// early is what the outermost filter gives each request: its audit ID;
+// a place for what authentication, which runs before the audit record
+// and the handler's warning sink exist, leaves for them (kube keeps both
+// in the audit context and the warning recorder its outermost filters
+// make); and the request's metrics' state (its latencies, route and
+// filter start: see LatenciesFrom, WithRoute, FilterStartFrom). One
+// value, so that a request pays one allocation for all of them.
 type early struct {
 	id string
 
 	mu          sync.Mutex
 	annotations map[string]string
 	warnings    []string
+
+	latencies   Latencies
+	tracked     bool // latencies are tracked (not for a watch)
+	route       Route
+	routed      bool // route was handed out
+	filterStart FilterStart
 }
 
 // WithAuditID records the request's audit ID, kube's request id: the

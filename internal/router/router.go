@@ -66,7 +66,9 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/version/", get(serveVersion))
 	for _, name := range healthEndpoints {
 		h := get(cfg.Health.handler(name))
-		mux.HandleFunc("/"+name, h)
+		// kube-apiserver counts /readyz in the request metrics (with
+		// no component), not /readyz/<check>.
+		mux.Handle("/"+name, request.Instrumented(request.Route{Subresource: "/" + name}, h))
 		mux.HandleFunc("/"+name+"/", h)
 	}
 	for path, h := range zpages(cfg) {

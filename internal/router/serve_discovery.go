@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"kapi/internal/endpoints"
+	"kapi/internal/request"
 )
 
 // serve answers the discovery paths: /api, /api/v1, /apis, /apis/<g>,
@@ -13,6 +14,9 @@ func (d *Discovery) serve(w http.ResponseWriter, r *http.Request) {
 	docs := d.docs()
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if agg, ok := aggregatedAccept(r); ok && len(parts) == 1 {
+		// kube-apiserver counts aggregated discovery in the request
+		// metrics, not the other discovery documents.
+		request.Instrument(r.Context(), request.Route{Subresource: parts[0], Component: "apiserver"})
 		if parts[0] == "api" {
 			serveAggregated(w, r, agg, docs.aggCore)
 		} else {

@@ -23,6 +23,7 @@ import (
 	compbasemetrics "k8s.io/component-base/metrics"
 
 	"kapi/internal/endpoints"
+	"kapi/internal/request"
 )
 
 // The z-pages are kube-apiserver's debugging pages /statusz and /flagz
@@ -113,6 +114,10 @@ type zpage struct {
 // ServeHTTP answers any method, as kube's (installed on its
 // NonGoRestfulMux, with no verb of its own; authorization sees the verb).
 func (z *zpage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Counted in the request metrics as kube's: resource "statusz", and
+	// the group and version of the object asked for, if any.
+	route := request.Route{Resource: z.name, Component: "apiserver"}
+	request.Instrument(r.Context(), route)
 	accept := r.Header.Get("Accept")
 	if strings.TrimSpace(accept) == "" {
 		writeZpageText(w, z.text())
@@ -127,7 +132,10 @@ func (z *zpage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeZpageText(w, z.text())
 		return
 	}
+	route.Group, route.Version = ans.convert.Group, ans.convert.Version
+	request.Instrument(r.Context(), route)
 	if zpagesDeprecated[ans.convert.Version] {
+		request.Deprecated(r.Context(), "")
 		w.Header().Set("Warning", fmt.Sprintf(`299 - "This version of the %s endpoint is deprecated. Please use a newer version."`, z.name))
 	}
 	writeZpageObject(w, r, http.StatusOK, ans, z.object(*ans.convert), withGVK(ans.info.MediaType, *ans.convert), ans.convert.GroupVersion())

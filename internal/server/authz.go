@@ -76,6 +76,8 @@ type authzBuilder struct {
 	node authz.Authorizer
 }
 
+// union is the system:masters shortcut, then each configured authorizer,
+// whose decisions are counted by its type and name as kube-apiserver's.
 func (b *authzBuilder) union(conf *apiserver.AuthorizationConfiguration) (authz.Union, error) {
 	union := authz.Union{authz.Privileged{}}
 	for _, a := range conf.Authorizers {
@@ -101,7 +103,7 @@ func (b *authzBuilder) union(conf *apiserver.AuthorizationConfiguration) (authz.
 		default:
 			return nil, fmt.Errorf("authorization mode %s: not implemented in kapi", a.Type)
 		}
-		union = append(union, az)
+		union = append(union, authz.Instrumented{Type: string(a.Type), Name: a.Name, Authorizer: az})
 	}
 	return union, nil
 }

@@ -37,8 +37,9 @@ func sliHandler() http.Handler {
 }
 
 // servedBy reports whether the MUX serves a request's resource, for the
-// request metrics: a 404 of a resource that does not exist, or of a path
-// the MUX does not know, is not counted.
+// request metrics: an error of a resource that does not exist is not
+// counted. (A non-resource request is counted only when its handler says
+// so: request.Instrument.)
 func servedBy(cat *registry.Catalogue) func(*request.Info) bool {
 	return func(info *request.Info) bool {
 		if !info.IsResourceRequest {

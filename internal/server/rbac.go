@@ -76,6 +76,9 @@ func (w wholeUnion) Authorize(ctx context.Context, a authz.Attributes) (authz.De
 func (w wholeUnion) RulesFor(ctx context.Context, user *request.User, namespace string) ([]authz.ResourceRule, []authz.NonResourceRule, bool, error) {
 	var rules authz.UnionRules
 	for _, a := range w.u.Load() {
+		if i, ok := a.(authz.Instrumented); ok {
+			a = i.Unwrap()
+		}
 		if r, ok := a.(authz.RuleResolver); ok {
 			rules = append(rules, r)
 		}

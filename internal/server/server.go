@@ -315,6 +315,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// and their OpenAPI documents merged into kapi's.
 	agg := newAggregator(cfg, cat, s.FrontProxy)
 	extra := agg.OpenAPIHandlers(docs.Handlers())
+	instrumentOpenAPI(extra)
 	for p, h := range cfg.Extra {
 		extra[p] = h
 	}
@@ -370,6 +371,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          tlsErrorLog(),
 	}
 	go func() {
 		err := s.http.Serve(tls.NewListener(ln, tlsConfig))

@@ -153,7 +153,10 @@ func (h *hooks) call(ctx context.Context, a *admission.Attributes, inv *invocati
 	if err != nil {
 		return answer{}, apierrors.NewInternalError(err)
 	}
-	resp, code, err := h.post(ctx, inv.h, body)
+	// The round trip is left out of the request's SLI latency.
+	var resp *admissionv1.AdmissionReview
+	var code int
+	request.TrackWebhook(ctx, inv.h.mutating, func() { resp, code, err = h.post(ctx, inv.h, body) })
 	if err != nil {
 		return answer{}, &callError{name: name, reason: fmt.Errorf("failed to call webhook: %w", err), code: code}
 	}
