@@ -21,7 +21,8 @@ func plausible(f kubeflags.Flag) string {
 		"enable-admission-plugins": "NodeRestriction", "disable-admission-plugins": "ServiceAccount",
 		"admission-control": "NamespaceLifecycle", "service-node-port-range": "30000-32767",
 		"service-cluster-ip-range": "10.96.0.0/12", "secure-port": "6443", "bind-address": "127.0.0.1",
-		"show-hidden-metrics-for-version": "1.36",
+		"show-hidden-metrics-for-version": "1.36", "goaway-chance": "0.01", "tls-min-version": "VersionTLS12",
+		"tls-cipher-suites": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "strict-transport-security-directives": "max-age=31536000",
 	}
 	if v, ok := special[f.Name]; ok {
 		return v
@@ -117,6 +118,9 @@ var implementedForTest = []string{
 	"proxy-client-cert-file", "proxy-client-key-file", "kubelet-certificate-authority", "kubelet-client-certificate",
 	"kubelet-client-key", "kubelet-preferred-address-types", "kubelet-timeout", "allow-privileged",
 	"event-ttl", "lease-reuse-duration-seconds", "show-hidden-metrics-for-version", "disabled-metrics",
+	"tls-min-version", "tls-cipher-suites", "tls-curve-preferences", "tls-sni-cert-key", "disable-http2-serving",
+	"http2-max-streams-per-connection", "permit-port-sharing", "permit-address-sharing",
+	"strict-transport-security-directives", "goaway-chance",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -126,7 +130,12 @@ func TestBadKubeValues(t *testing.T) {
 		"--enable-aggregator-routing=maybe", "--advertise-address=not-an-ip", "--no-such-flag=1",
 		"--bind-address=localhost", "--tls-sni-cert-key=only-a-cert", "--tls-curve-preferences=x25519",
 		"--log-json-info-buffer-size=lots", "--allow-metric-labels=", "--feature-gates=AllAlpha=maybe", "--feature-gates=kube:AllAlpha",
-		"--oidc-required-claim=aud", "--show-hidden-metrics-for-version=1.35", "--show-hidden-metrics-for-version=1.37", `--kubelet-preferred-address-types=Internal"IP`, "--service-node-port-range=abc", "--service-node-port-range=32767-30000"} {
+		"--oidc-required-claim=aud", "--show-hidden-metrics-for-version=1.35", "--show-hidden-metrics-for-version=1.37", `--kubelet-preferred-address-types=Internal"IP`, "--service-node-port-range=abc", "--service-node-port-range=32767-30000",
+		"--tls-min-version=VersionTLS14", "--tls-cipher-suites=TLS_NO_SUCH_CIPHER", "--tls-curve-preferences=0", "--tls-curve-preferences=29,29",
+		"--tls-curve-preferences=7", "--tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "--tls-sni-cert-key=a.crt,a.key:",
+		"--goaway-chance=0.03", "--goaway-chance=-0.01", "--goaway-chance=often", "--http2-max-streams-per-connection=many",
+		"--strict-transport-security-directives=max-age", "--strict-transport-security-directives=min-age=5",
+		"--strict-transport-security-directives=max-age=5,,preload", "--disable-http2-serving=maybe"} {
 		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {}); err == nil {
 			t.Errorf("%s: no error", arg)
 		}

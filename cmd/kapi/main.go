@@ -105,5 +105,8 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {
 		return cfg, proc, errors.New("--tls-cert-file and --tls-private-key-file go together")
 	}
+	if err := server.CheckServing(cfg); err != nil {
+		return cfg, proc, err
+	}
 	return cfg, proc, nil
 }

@@ -45,12 +45,19 @@ type Config struct {
 	// Tracer is the server's OpenTelemetry provider (--tracing-config-file);
 	// nil is no tracing, and no tracing filters.
 	Tracer trace.TracerProvider
+
+	// HSTSDirectives are the Strict-Transport-Security header of every
+	// response (--strict-transport-security-directives); nil is none.
+	HSTSDirectives []string
+	// GoawayChance is the fraction of HTTP/2 requests that close their
+	// connection with a GOAWAY (--goaway-chance); 0 is none.
+	GoawayChance float64
 }
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
 // kube-apiserver's: the audit ID (and the request's logger), panic
 // recovery, (the request's log line), request info, the request's
-// latency trackers, timeout, CORS,
+// latency trackers, HSTS, the probabilistic GOAWAY, timeout, CORS,
 // authentication, the request's span, audit, impersonation, priority and
 // fairness or the in-flight limits (on the impersonated user, whom
 // flow schemas match), authorization (each in a span when tracing); then the
@@ -79,6 +86,8 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		Logging,
 		RequestInfo,
 		Latencies,
+		HSTS(c.HSTSDirectives),
+		Goaway(c.GoawayChance),
 		Timeout(c.RequestTimeout),
 		CORS(c.CORSAllowedOrigins),
 		TimeFilter("authentication", Authenticate(c.Authenticator, c.Anonymous, failed)),

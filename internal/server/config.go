@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	cliflag "k8s.io/component-base/cli/flag"
+
 	"kapi/internal/audit"
 	"kapi/internal/authn"
 	"kapi/internal/controllers"
@@ -59,7 +61,34 @@ type Config struct {
 	// --tls-cert-file is not given: apiserver.crt and apiserver.key, as
 	// kube-apiserver reads them (envtest writes its own there). When they
 	// are absent kapi serves the one it generates in <data-dir>/pki.
-	CertDir      string
+	CertDir string
+	// TLSSNICertKeys (--tls-sni-cert-key) are more serving certificates,
+	// each chosen by the name a client asks for (SNI): its Names, or when
+	// it has none the names in the certificate (serving.go).
+	TLSSNICertKeys []cliflag.NamedCertKey
+	// ServingCertReloadInterval is how often the serving and SNI
+	// certificate files are read again besides when a watch sees them
+	// change (kube's minute when 0; no flag: tests shorten it).
+	ServingCertReloadInterval time.Duration
+	TLSMinVersion             string   // --tls-min-version: kube's names (VersionTLS12...); empty is TLS 1.2
+	TLSCipherSuites           []string // --tls-cipher-suites: Go's names; empty is Go's defaults
+	TLSCurvePreferences       []int32  // --tls-curve-preferences: Go's CurveIDs; empty is Go's defaults
+	DisableHTTP2Serving       bool     // --disable-http2-serving
+	// HTTP2MaxStreamsPerConnection (--http2-max-streams-per-connection)
+	// is the concurrent streams an HTTP/2 client may open on one
+	// connection; 0 is kube-apiserver's 100.
+	HTTP2MaxStreamsPerConnection int
+	PermitPortSharing            bool // --permit-port-sharing: SO_REUSEPORT on the listener
+	PermitAddressSharing         bool // --permit-address-sharing: SO_REUSEADDR on the listener
+	// StrictTransportSecurityDirectives (--strict-transport-security-directives)
+	// are the Strict-Transport-Security header of every response, joined
+	// by "; "; empty sends none.
+	StrictTransportSecurityDirectives []string
+	// GoawayChance (--goaway-chance, 0 to 0.02) is the fraction of HTTP/2
+	// requests whose connection is told to go away (GOAWAY) once they
+	// are answered, so that clients behind a load balancer spread again.
+	GoawayChance float64
+
 	ClientCAFile string // --client-ca-file
 	// AdvertiseAddress (--advertise-address) is the address the
 	// kubernetes Service's endpoints give for this replica; empty: the

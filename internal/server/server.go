@@ -62,6 +62,8 @@ type Server struct {
 	served     chan error
 	// enc is encryption at rest (--encryption-provider-config).
 	enc *encryption
+	// certs are the serving certificates, reloaded while serving.
+	certs *servingCerts
 
 	// controllers run until stopControllers; done tracks them.
 	stopControllers context.CancelFunc
@@ -108,6 +110,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := controllers.CheckNames(controllerLoops(nil, nil, nil), cfg.Controllers); err != nil {
 		return nil, fmt.Errorf("--controllers: %w", err)
 	}
+	if err := CheckServing(cfg); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -141,7 +146,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	cleanups = append(cleanups, func() { s.tracing.Shutdown(context.Background()) })
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
+	ln, err := listen(cfg)
 	if err != nil {
 		return fail(fmt.Errorf("listening on %s:%d: %w", cfg.BindAddress, cfg.SecurePort, err))
 	}
@@ -149,6 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ctrlCtx, stopControllers := context.WithCancel(context.Background())
 	s.stopControllers = stopControllers
 	cleanups = append(cleanups, func() { stopControllers(); s.controllers.Wait() })
+	s.runNow(ctrlCtx, s.certs.run)
 	if cfg.EtcdSnapshotInterval > 0 {
 		dir := cfg.EtcdSnapshotDir
 		if dir == "" {
@@ -367,8 +373,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			CORSAllowedOrigins: origins, Fairness: apf.Filter(), MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,
 			Served: servedBy(cat), Tracer: s.tracing.TracerProvider(),
+			HSTSDirectives: cfg.StrictTransportSecurityDirectives, GoawayChance: goawayChance(cfg),
 		}),
 		TLSConfig:         tlsConfig,
+		Protocols:         serveProtocols(cfg),
+		HTTP2:             http2Config(cfg),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          tlsErrorLog(),
@@ -481,25 +490,21 @@ func (s *Server) Stop() error {
 }
 
 // tlsConfig serves the certificate from --tls-cert-file or the generated
-// one, and asks for client certificates signed by the kapi CA or
+// one, and the --tls-sni-cert-key ones, reloaded when their files change
+// (servingcerts.go), with the --tls-* flags' versions, ciphers and curves
+// (serving.go); it asks for client certificates signed by the kapi CA or
 // --client-ca-file.
 func (s *Server) tlsConfig(cfg Config) (*tls.Config, error) {
 	if err := s.PKI.ensure(servingHosts(cfg)); err != nil {
 		return nil, err
 	}
 	certFile, keyFile := servingFiles(cfg, s.PKI)
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	certs, err := newServingCerts(certFile, keyFile, cfg.TLSSNICertKeys, cfg.ServingCertReloadInterval)
 	if err != nil {
-		return nil, fmt.Errorf("loading the serving certificate: %w", err)
+		return nil, err
 	}
-	// The handshake only asks for a client certificate; the x509
-	// authenticator verifies it, so that a bad one is a 401 Status.
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.RequestClientCert,
-		NextProtos:   []string{"h2", "http/1.1"},
-	}, nil
+	s.certs = certs
+	return newTLSConfig(cfg, certs)
 }
 
 // ensureClusterSecrets makes what the replicas of a cluster share, when
