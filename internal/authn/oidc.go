@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -147,18 +146,10 @@ func NewJWT(ctx context.Context, c *apiserver.AuthenticationConfiguration, signi
 	return j, nil
 }
 
-// AuthenticateRequest implements Authenticator: a bearer token that one
-// of the issuers recognises.
-func (j *JWT) AuthenticateRequest(r *http.Request) (*request.User, bool, error) {
-	token, ok := BearerToken(r)
-	if !ok || j == nil {
-		return nil, false, nil
-	}
-	return j.AuthenticateToken(r.Context(), token)
-}
-
-// AuthenticateToken is AuthenticateRequest of a token.
-func (j *JWT) AuthenticateToken(ctx context.Context, token string) (*request.User, bool, error) {
+// AuthenticateToken implements TokenAuthenticator: a token that one of
+// the issuers recognises. Each issuer checks the audiences of its own
+// configuration, not the ones asked for.
+func (j *JWT) AuthenticateToken(ctx context.Context, token string, _ []string, _ *TokenUse) (*request.User, bool, error) {
 	var errs []error
 	for _, a := range j.issuers {
 		resp, ok, err := a.AuthenticateToken(ctx, token)

@@ -117,7 +117,7 @@ func delta(before, after map[string]float64) map[string]float64 {
 // makes it) and returns the result, the event's annotations and the
 // warnings the request got. With inRecord, the event is made first, as
 // for a TokenReview.
-func authenticateAudited(t *testing.T, sa *ServiceAccounts, token string, inRecord bool) (ok bool, annotations map[string]string, warnings []string) {
+func authenticateAudited(t *testing.T, sa TokenAuthenticator, token string, inRecord bool) (ok bool, annotations map[string]string, warnings []string) {
 	t.Helper()
 	dir := t.TempDir()
 	policy, log := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "audit.log")
@@ -142,7 +142,7 @@ func authenticateAudited(t *testing.T, sa *ServiceAccounts, token string, inReco
 		rec = newRecord()
 		ctx = audit.WithRecord(ctx, rec)
 	}
-	_, ok, _ = sa.AuthenticateToken(ctx, token, nil)
+	_, ok, _ = AuthenticateToken(ctx, sa, token, nil)
 	if !inRecord {
 		rec = newRecord()
 	}

@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/csv"
 	"fmt"
@@ -59,13 +60,10 @@ func NewTokenFile(path string) (*TokenFile, error) {
 	return t, nil
 }
 
-// AuthenticateRequest implements Authenticator: a token not in the file is
-// not this authenticator's (another may know it).
-func (t *TokenFile) AuthenticateRequest(r *http.Request) (*request.User, bool, error) {
-	token, ok := BearerToken(r)
-	if !ok {
-		return nil, false, nil
-	}
+// AuthenticateToken implements TokenAuthenticator: a token not in the
+// file is not this authenticator's (another may know it). Its tokens are
+// good for any audience.
+func (t *TokenFile) AuthenticateToken(_ context.Context, token string, _ []string, _ *TokenUse) (*request.User, bool, error) {
 	for k, u := range t.tokens {
 		if subtle.ConstantTimeCompare([]byte(k), []byte(token)) == 1 {
 			cp := *u

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,12 +53,13 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		return nil, err
 	}
 	p.union = append(p.union, rh, &authn.X509{Roots: roots})
-	var tokenFile *authn.TokenFile
+	var tokens authn.TokenUnion
 	if cfg.TokenAuthFile != "" {
-		if tokenFile, err = authn.NewTokenFile(cfg.TokenAuthFile); err != nil {
+		tokenFile, err := authn.NewTokenFile(cfg.TokenAuthFile)
+		if err != nil {
 			return nil, err
 		}
-		p.union = append(p.union, tokenFile)
+		tokens = append(tokens, tokenFile)
 	}
 
 	signingKey := cfg.ServiceAccountSigningKeyFile
@@ -104,48 +106,35 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	for _, k := range keys {
 		p.sa.Keys = append(p.sa.Keys, k)
 	}
-	p.union = append(p.union, p.sa)
+	tokens = append(tokens, p.sa)
 	// Identity providers' tokens, after the service accounts', as in kube.
 	jwt, err := newJWT(ctx, cfg, issuers)
 	if err != nil {
 		return nil, err
 	}
 	if jwt != nil {
-		p.union = append(p.union, jwt)
+		tokens = append(tokens, jwt)
 		p.jwt = jwt
 	}
-	// Last, a token webhook, as in kube.
-	var hook *authn.WebhookToken
+	// Last, a token webhook (with a cache of its own), as in kube.
 	if cfg.AuthenticationTokenWebhookConfigFile != "" {
-		if hook, err = authn.NewWebhookToken(cfg.AuthenticationTokenWebhookConfigFile, cfg.AuthenticationTokenWebhookVersion,
-			cfg.AuthenticationTokenWebhookCacheTTL, audiences); err != nil {
+		hook, err := authn.NewWebhookToken(cfg.AuthenticationTokenWebhookConfigFile, cfg.AuthenticationTokenWebhookVersion,
+			cfg.AuthenticationTokenWebhookCacheTTL, audiences)
+		if err != nil {
 			return nil, err
 		}
-		p.union = append(p.union, hook)
+		tokens = append(tokens, hook)
 	}
-
-	tokens := func(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
-		if tokenFile != nil {
-			r := tokenRequestFor(ctx, token)
-			if u, ok, _ := tokenFile.AuthenticateRequest(r); ok {
-				return u, true, nil
-			}
-		}
-		u, ok, err := p.sa.AuthenticateToken(ctx, token, auds)
-		if ok || err != nil {
-			return u, ok, err
-		}
-		if jwt != nil {
-			if u, ok, err := jwt.AuthenticateToken(ctx, token); ok || err != nil {
-				return u, ok, err
-			}
-		}
-		if hook != nil {
-			return hook.AuthenticateToken(ctx, token, auds)
-		}
-		return nil, false, nil
+	// As kube-apiserver, the token authenticators' answers are cached:
+	// an accepted token for tokenSuccessCacheTTL, a refused one not. Bearer
+	// tokens of requests and of TokenReviews go through the same cache.
+	cached := authn.NewTokenCache(tokens, authn.TokenCacheOptions{SuccessTTL: tokenSuccessCacheTTL,
+		CacheErrors: true, Audiences: audiences})
+	p.union = append(p.union, authn.Bearer{Tokens: cached})
+	review := func(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
+		return authn.AuthenticateToken(ctx, cached, token, auds)
 	}
-	p.rows = builtin.Typed(authentication.Resources(tokens, audiences)...)
+	p.rows = builtin.Typed(authentication.Resources(review, audiences)...)
 	p.token = registry.ActionSubresource("token", authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"),
 		func() runtime.Object { return &authenticationv1.TokenRequest{} },
 		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores, cfg.ServiceAccountExtendTokenExpiration))
@@ -189,6 +178,12 @@ func newJWT(ctx context.Context, cfg Config, saIssuers []string) (*authn.JWT, er
 	}
 	return nil, nil
 }
+
+// tokenSuccessCacheTTL is how long kube-apiserver's token cache keeps an
+// accepted token (pkg/kubeapiserver/options/authentication.go:
+// TokenSuccessCacheTTL, 10 s, and TokenFailureCacheTTL, 0: no flag sets
+// them).
+const tokenSuccessCacheTTL = 10 * time.Second
 
 // DefaultIssuer is kube-apiserver's usual --service-account-issuer.
 const DefaultIssuer = "https://kubernetes.default.svc.cluster.local"

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"os"
 )
 
@@ -25,12 +23,4 @@ func (s *Server) clientCAs(cfg Config) (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
-}
-
-// tokenRequestFor wraps a bare token in a request, for authenticators that
-// read requests.
-func tokenRequestFor(ctx context.Context, token string) *http.Request {
-	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-	r.Header.Set("Authorization", "Bearer "+token)
-	return r
 }

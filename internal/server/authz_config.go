@@ -207,12 +207,12 @@ func (r *authzReload) check() {
 }
 
 // authMetrics are kube's metrics of the authorization webhooks, their
-// match conditions, the reloads of --authorization-config and the token
-// webhook's cache (authentication_token_cache_*), which k8s.io/apiserver
-// records in component-base's legacy registry.
+// match conditions and the reloads of --authorization-config, which
+// k8s.io/apiserver records in component-base's legacy registry. (The
+// token caches' authentication_token_cache_* are kapi's own:
+// internal/authn's TokenCache records them in kapi's registry.)
 var authMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{
 	"apiserver_authorization_webhook_",
 	"apiserver_authorization_match_condition_",
 	"apiserver_authorization_config_controller_",
-	"authentication_token_cache_",
 }}

@@ -100,6 +100,15 @@ func TestAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cacheHits := func() float64 {
+		t.Helper()
+		raw, err := k.client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return metricValue(string(raw), "authentication_token_cache_request_total", `status="hit"`)
+	}
+	hits := cacheHits()
 	if u := whoami(t, k.asToken(t, tr.Status.Token)); u.Username != "system:serviceaccount:default:robot" || !contains(u.Groups, "system:serviceaccounts:default") {
 		t.Fatalf("service account: %+v", u)
 	}
@@ -107,6 +116,16 @@ func TestAuthentication(t *testing.T) {
 	review, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: tr.Status.Token}}, metav1.CreateOptions{})
 	if err != nil || !review.Status.Authenticated || review.Status.User.Username != "system:serviceaccount:default:robot" {
 		t.Fatalf("token review: %v %+v", err, review.Status)
+	}
+	// As kube-apiserver, the token was checked once: its cache answered
+	// the TokenReview (the same token, for the API audiences) and answers
+	// the requests after it. (Other tests of the process count hits too:
+	// at least.)
+	for range 2 {
+		whoami(t, k.asToken(t, tr.Status.Token))
+	}
+	if n := cacheHits() - hits; n < 3 {
+		t.Errorf("the token cache counted %v hits, want at least 3", n)
 	}
 
 	// Bad credentials, each 401.
@@ -144,7 +163,12 @@ func TestAuthentication(t *testing.T) {
 	if err := k.client.CoreV1().ServiceAccounts("default").Delete(ctx, "robot", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.asToken(t, tr.Status.Token).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+	// The token was accepted a moment ago: kube-apiserver's token cache
+	// may accept it up to 10 s more.
+	if err := refusedSoon(func() error {
+		_, err := k.asToken(t, tr.Status.Token).CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+		return err
+	}); !apierrors.IsUnauthorized(err) {
 		t.Errorf("token of a deleted service account: %v", err)
 	}
 

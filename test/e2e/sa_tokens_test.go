@@ -20,6 +20,20 @@ func tokenSecret(name, sa string) *corev1.Secret {
 		Type: corev1.SecretTypeServiceAccountToken}
 }
 
+// refusedSoon tries until try's error is a 401, for 15 seconds, and
+// returns its last error. kube-apiserver's token cache (kapi's too) keeps
+// an accepted token for 10 seconds without checking its service account,
+// Secret or pod again: a token accepted a moment ago whose object has
+// since gone or changed is refused within 10 seconds, not at once.
+func refusedSoon(try func() error) error {
+	var err error
+	waitUntil(15*time.Second, func() bool {
+		err = try()
+		return apierrors.IsUnauthorized(err)
+	})
+	return err
+}
+
 // whoAmI asks kapi who the bearer of token is (SelfSubjectReview).
 func whoAmI(k *kapi, token string) (authenticationv1.UserInfo, error) {
 	c := kubernetes.NewForConfigOrDie(&rest.Config{Host: k.srv.URL, BearerToken: token,
@@ -115,7 +129,9 @@ func TestLegacyTokenController(t *testing.T) {
 	if s, err = secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := whoAmI(k, token); !apierrors.IsUnauthorized(err) {
+	// The token was accepted a moment ago: kube's token cache may accept
+	// it up to 10 s more.
+	if err := refusedSoon(func() error { _, err := whoAmI(k, token); return err }); !apierrors.IsUnauthorized(err) {
 		t.Errorf("a token marked invalid: %v, want 401", err)
 	}
 	delete(s.Labels, "kubernetes.io/legacy-token-invalid-since")
@@ -131,7 +147,9 @@ func TestLegacyTokenController(t *testing.T) {
 	if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := whoAmI(k, token); !apierrors.IsUnauthorized(err) {
+	// The token was accepted a moment ago: kube's token cache may accept
+	// it up to 10 s more.
+	if err := refusedSoon(func() error { _, err := whoAmI(k, token); return err }); !apierrors.IsUnauthorized(err) {
 		t.Errorf("a token its Secret no longer holds: %v, want 401", err)
 	}
 
@@ -146,7 +164,9 @@ func TestLegacyTokenController(t *testing.T) {
 	if err := secrets.Delete(ctx, "second", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := whoAmI(k, second); !apierrors.IsUnauthorized(err) {
+	// The token was accepted a moment ago: kube's token cache may accept
+	// it up to 10 s more.
+	if err := refusedSoon(func() error { _, err := whoAmI(k, second); return err }); !apierrors.IsUnauthorized(err) {
 		t.Errorf("the token of a deleted Secret: %v, want 401", err)
 	}
 

@@ -133,6 +133,14 @@ func TestTokenRequest(t *testing.T) {
 		return apierrors.IsNotFound(err)
 	})
 	whoami(t, k.asToken(t, tr.Status.Token))
+	// That use may have come from kube's token cache (the token was
+	// checked a moment ago, for the API audiences); a TokenReview for
+	// other audiences as well is another key of the cache: checked now.
+	review, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{
+		Token: tr.Status.Token, Audiences: []string{server.DefaultIssuer, "tokens.example.com"}}}, metav1.CreateOptions{})
+	if err != nil || !review.Status.Authenticated {
+		t.Errorf("a pod-bound token whose node is gone: %v %+v", err, review.Status)
+	}
 
 	// Over the maximum: shortened, with kube's warning.
 	warnings = nil
