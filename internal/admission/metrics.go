@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,14 +16,26 @@ import (
 // metrics are in package webhook. (kube-apiserver's summary
 // apiserver_admission_step_admission_duration_seconds_summary is left
 // out: a summary costs a lock and a quantile stream per observation.)
+//
+// They are classic histograms only, without native buckets: kube's are
+// made when its admission package is initialised, before the server turns
+// component-base's native histograms on (NativeHistograms), and a
+// protobuf scrape of kube-apiserver 1.37.2 has no native data for them.
 var (
-	stepLatency = metrics.Histogram("apiserver_admission_step_admission_duration_seconds",
+	stepLatency = classicHistogram("apiserver_admission_step_admission_duration_seconds",
 		"[STABLE] Admission sub-step latency histogram in seconds, broken out for each operation and API resource and step type (validate or admit).",
 		[]float64{0.005, 0.025, 0.1, 0.5, 1.0, 2.5}, "type", "operation", "rejected")
-	controllerLatency = metrics.Histogram("apiserver_admission_controller_admission_duration_seconds",
+	controllerLatency = classicHistogram("apiserver_admission_controller_admission_duration_seconds",
 		"[STABLE] Admission controller latency histogram in seconds, identified by name and broken out for each operation and API resource and type (validate or admit).",
 		[]float64{0.005, 0.025, 0.1, 0.5, 1.0, 2.5}, "name", "type", "operation", "rejected")
 )
+
+// classicHistogram registers a histogram vector with classic buckets only.
+func classicHistogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	metrics.Registry.MustRegister(h)
+	return h
+}
 
 // Step types of the metrics.
 const (
@@ -30,15 +43,20 @@ const (
 	stepValidate = "validate"
 )
 
-// observers are one histogram's observers of one name and type, by
-// operation and refusal, looked up once.
-type observers map[Operation][2]prometheus.Observer
+// observers are one histogram's series of one name and type, by
+// operation and refusal. A series is made when first observed, as
+// kube's: /metrics has those of the operations and outcomes that
+// happened (CONNECT ones after a plugin that handles CONNECT admitted a
+// connection, as kube's pods/exec), no zeros.
+type observers map[Operation]*[2]*metrics.Series[prometheus.Observer]
 
 func newObservers(h *prometheus.HistogramVec, labels ...string) observers {
 	o := observers{}
 	for _, op := range []Operation{Create, Update, Delete, Connect} {
-		l := append(labels[:len(labels):len(labels)], string(op))
-		o[op] = [2]prometheus.Observer{h.WithLabelValues(append(l, "false")...), h.WithLabelValues(append(l, "true")...)}
+		// (Each series keeps its own label values.)
+		o[op] = &[2]*metrics.Series[prometheus.Observer]{
+			metrics.NewSeries(h, slices.Concat(labels, []string{string(op), "false"})...),
+			metrics.NewSeries(h, slices.Concat(labels, []string{string(op), "true"})...)}
 	}
 	return o
 }
@@ -53,7 +71,7 @@ func (o observers) observe(op Operation, start time.Time, err error) {
 	if err != nil {
 		i = 1
 	}
-	pair[i].Observe(time.Since(start).Seconds())
+	pair[i].Get().Observe(time.Since(start).Seconds())
 }
 
 var (

@@ -159,8 +159,7 @@ func waitCaches(ctx context.Context, stores []*registry.Store) error {
 			continue
 		}
 		seen[c] = true
-		// Any revision will do: this returns once the cache serves.
-		if _, err := c.List(ctx, "", storage.ListOptions{ReadOptions: storage.ReadOptions{AnyVersion: true}, Limit: 1}); err != nil {
+		if err := c.Ready(ctx); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ package storage
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -197,4 +198,16 @@ type WatchOptions struct {
 	// what the watcher is served, in the watch's own goroutine, before the
 	// event is sent; an error is sent as an ERROR event instead.
 	Transform func(runtime.Object) (runtime.Object, error)
+	// Stamped, with WholeRevisions, sends every revision as one event of
+	// Type Revision, a lone change too, stamped with the time the watch
+	// had decoded it (RevisionEvents.Decoded): where a watch cache's
+	// apiserver_watch_events_dispatch_duration_seconds starts, as kube's
+	// starts when its etcd watcher decoded the event.
+	Stamped bool
+	// Bytes, if set, is kept at the size of the values stored below the
+	// watched prefix, as etcd holds them: the initial events' values
+	// (SendInitialEvents), moved by each change the watch receives,
+	// before the predicate (a watch cache's
+	// apiserver_resource_size_estimate_bytes).
+	Bytes *atomic.Int64
 }

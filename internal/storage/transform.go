@@ -14,7 +14,7 @@ func Transformed(transform func(runtime.Object) (runtime.Object, error), ev watc
 		return ev
 	}
 	if r, ok := ev.Object.(*RevisionEvents); ok && ev.Type == Revision {
-		out := &RevisionEvents{Events: make([]watch.Event, len(r.Events))}
+		out := &RevisionEvents{Events: make([]watch.Event, len(r.Events)), Decoded: r.Decoded}
 		for i, e := range r.Events {
 			if out.Events[i] = Transformed(transform, e); out.Events[i].Type == watch.Error {
 				return out.Events[i]

@@ -26,7 +26,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/klog/v2"
 
-	"kapi/internal/metrics"
 	"kapi/internal/storage"
 )
 
@@ -59,15 +58,6 @@ type Options struct {
 	Compacted func() int64
 }
 
-var (
-	fallbacks = metrics.Counter("kapi_watch_cache_fallbacks_total",
-		"Consistent reads the watch cache could not catch up for in time, served by etcd.", "resource")
-	slowWatchers = metrics.Counter("kapi_watch_cache_slow_watchers_total",
-		"Watchers ended because they fell too far behind.", "resource")
-	initializations = metrics.Counter("apiserver_watch_cache_initializations_total",
-		"[ALPHA] Counter of watch cache initializations broken by resource type.", "group", "resource")
-)
-
 // Cacher implements storage.Interface from memory.
 type Cacher struct {
 	backend Backend
@@ -94,6 +84,11 @@ type Cacher struct {
 	// nanoseconds): readers ask at most every progressEvery, together.
 	progressAsked atomic.Int64
 
+	// bytes is the size of the resource's values in etcd, as the cache's
+	// watch keeps it (storage.WatchOptions.Bytes).
+	bytes atomic.Int64
+	m     *cacheMetrics
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -107,11 +102,14 @@ type entry struct {
 
 // event is one change, with the object before it (for selectors). A
 // DELETED event's obj is the object as it was, at the deletion's revision.
+// decoded is when etcd's watch had decoded it and received when the cache
+// took it in (now's monotonic nanoseconds; decoded 0 when not known).
 type event struct {
-	typ       watch.EventType
-	key       string
-	obj, prev *storage.Cached
-	rev       int64
+	typ               watch.EventType
+	key               string
+	obj, prev         *storage.Cached
+	rev               int64
+	decoded, received int64
 }
 
 func byKey(a, b *entry) bool { return a.key < b.key }
@@ -134,7 +132,7 @@ func New(backend Backend, opts Options) *Cacher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cacher{backend: backend, opts: opts, items: btree.NewG(32, byKey), labels: labelIndex{}, ring: newEventRing(opts.Events),
-		watchers: map[*cacheWatcher]struct{}{}, cancel: cancel, done: make(chan struct{})}
+		watchers: map[*cacheWatcher]struct{}{}, m: newCacheMetrics(opts.Resource, opts.Events), cancel: cancel, done: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	c.revs = &revisions{fetch: backend.Revision}
 	go c.run(ctx)
@@ -160,6 +158,7 @@ func (c *Cacher) run(ctx context.Context) {
 	defer close(c.done)
 	for ctx.Err() == nil {
 		if err := c.listAndWatch(ctx); err != nil && ctx.Err() == nil {
+			c.m.failed()
 			klog.V(2).InfoS("watch cache re-lists", "resource", c.opts.Name, "err", err)
 			select {
 			case <-ctx.Done():
@@ -169,24 +168,51 @@ func (c *Cacher) run(ctx context.Context) {
 	}
 }
 
+// listAndWatch fills the cache and keeps it current until ctx ends or the
+// watch fails. It fills it as kube's watch cache does, from one watch of
+// etcd that sends the objects as they are first (its initial events,
+// which end with a bookmark at their revision), then every change after
+// them: no list of its own (kube's list metrics count the lists clients
+// ask for).
 func (c *Cacher) listAndWatch(ctx context.Context) error {
-	list, err := c.backend.List(ctx, "", storage.ListOptions{})
-	if err != nil {
-		return err
-	}
-	items, index := btree.NewG(32, byKey), labelIndex{}
-	for _, o := range list.Items {
-		e := &entry{key: keyOf(o), obj: storage.NewCached(o)}
-		items.ReplaceOrInsert(e)
-		index.add(e)
-	}
+	start := time.Now()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := c.backend.Watch(wctx, "", storage.WatchOptions{ResourceVersion: list.ResourceVersion, ProgressBookmarks: true, WholeRevisions: true})
+	w, err := c.backend.Watch(wctx, "", storage.WatchOptions{SendInitialEvents: true, InitialEventsEnd: true,
+		ProgressBookmarks: true, WholeRevisions: true, Stamped: true, Bytes: &c.bytes})
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
+	items, index := btree.NewG(32, byKey), labelIndex{}
+	var listRV int64
+	for listRV == 0 {
+		var ev watch.Event
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok = <-w.ResultChan():
+		}
+		switch {
+		case !ok:
+			return fmt.Errorf("watch closed before its initial events ended")
+		case ev.Type == watch.Error:
+			return fmt.Errorf("watch error: %v", ev.Object)
+		case ev.Type == watch.Bookmark: // the end of the initial events
+			m, err := meta.Accessor(ev.Object)
+			if err != nil {
+				return err
+			}
+			if listRV, err = parseRV(m.GetResourceVersion()); err != nil {
+				return err
+			}
+		default:
+			e := &entry{key: keyOf(ev.Object), obj: storage.NewCached(ev.Object)}
+			items.ReplaceOrInsert(e)
+			index.add(e)
+		}
+	}
 
 	c.mu.Lock()
 	// Watchers of the previous generation may have missed events: end
@@ -195,11 +221,12 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 		cw.terminate(expired("the watch cache re-listed"))
 	}
 	c.watchers = map[*cacheWatcher]struct{}{}
-	c.items, c.labels, c.rev, c.ring, c.ringFrom, c.ready = items, index, list.ResourceVersion, newEventRing(c.opts.Events), list.ResourceVersion, true
-	c.lastChange = list.ResourceVersion
+	c.items, c.labels, c.rev, c.ring, c.ringFrom, c.ready = items, index, listRV, newEventRing(c.opts.Events), listRV, true
+	c.lastChange = listRV
 	c.cond.Broadcast()
 	c.mu.Unlock()
-	initializations.WithLabelValues(c.opts.Resource.Group, c.opts.Resource.Resource).Inc()
+	c.m.initialized(time.Since(start))
+	c.m.revision(listRV)
 	defer func() {
 		c.mu.Lock()
 		c.ready = false
@@ -228,9 +255,13 @@ func (c *Cacher) apply(ev watch.Event) error {
 	if ev.Type == watch.Error {
 		return fmt.Errorf("watch error: %v", ev.Object)
 	}
-	events := []watch.Event{ev}
+	received := now()
+	var events []watch.Event
+	var decoded int64
 	if r, ok := ev.Object.(*storage.RevisionEvents); ok && ev.Type == storage.Revision {
-		events = r.Events
+		events, decoded = r.Events, mono(r.Decoded)
+	} else {
+		events = []watch.Event{ev}
 	}
 	// Outside the lock: the revisions, and the cached objects (sharing
 	// their parts with others' costs microseconds).
@@ -249,16 +280,34 @@ func (c *Cacher) apply(ev watch.Event) error {
 		}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for i, e := range events {
-		c.applyLocked(e.Type, objs[i], revs[i])
+		c.applyLocked(e.Type, objs[i], revs[i], decoded, received)
 	}
+	rev := c.rev
 	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.count(events, rev)
 	return nil
 }
 
-// applyLocked records one change of obj, or a bookmark, at rev, under c.mu.
-func (c *Cacher) applyLocked(typ watch.EventType, obj *storage.Cached, rev int64) {
+// count records events taken in, which moved the cache to rev. kube's
+// cache dispatches, for each change, the change and then the
+// resourceVersion it moved to (a bookmark of its dispatch loop, which it
+// counts too), and for each progress notification of etcd a bookmark;
+// the changes are the events it received.
+func (c *Cacher) count(events []watch.Event, rev int64) {
+	if len(events) == 1 && events[0].Type == watch.Bookmark {
+		c.m.dispatched.Get().Inc()
+	} else {
+		c.m.received.Get().Add(float64(len(events)))
+		c.m.dispatched.Get().Add(float64(2 * len(events)))
+	}
+	c.m.revision(rev)
+}
+
+// applyLocked records one change of obj, or a bookmark, at rev, under c.mu;
+// decoded and received are the change's event's.
+func (c *Cacher) applyLocked(typ watch.EventType, obj *storage.Cached, rev, decoded, received int64) {
 	if typ == watch.Bookmark {
 		if rev > c.rev {
 			c.rev = rev
@@ -266,7 +315,7 @@ func (c *Cacher) applyLocked(typ watch.EventType, obj *storage.Cached, rev int64
 		return
 	}
 	key := keyOf(obj.Object())
-	e := &event{typ: typ, key: key, obj: obj, rev: rev}
+	e := &event{typ: typ, key: key, obj: obj, rev: rev, decoded: decoded, received: received}
 	if old, ok := c.items.Get(&entry{key: key}); ok {
 		e.prev = old.obj
 		c.labels.remove(old)
@@ -285,7 +334,7 @@ func (c *Cacher) applyLocked(typ watch.EventType, obj *storage.Cached, rev int64
 	}
 	for w := range c.watchers {
 		if !w.push(e) {
-			slowWatchers.WithLabelValues(c.opts.Name).Inc()
+			c.m.terminated.Get().Inc()
 			w.terminate(expired("the watcher fell too far behind"))
 			delete(c.watchers, w)
 		}

@@ -300,11 +300,11 @@ func BenchmarkApply(b *testing.B) {
 	rev := int64(0)
 	for _, o := range objs {
 		rev++
-		c.applyLocked(watch.Added, o, rev)
+		c.applyLocked(watch.Added, o, rev, 0, 0)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		rev++
-		c.applyLocked(watch.Modified, objs[rev%benchItems], rev)
+		c.applyLocked(watch.Modified, objs[rev%benchItems], rev, 0, 0)
 	}
 }

@@ -21,3 +21,13 @@ func (c *Cacher) Count(ctx context.Context) (int64, error) {
 	}
 	return 0, errors.New("the cache is not filled yet")
 }
+
+// Size is what the resource's values take in etcd, as the cache's watch
+// adds them up: its initial values, moved by every change since; false
+// until the cache is filled.
+func (c *Cacher) Size() (int64, bool) {
+	c.mu.RLock()
+	ready := c.ready
+	c.mu.RUnlock()
+	return c.bytes.Load(), ready
+}

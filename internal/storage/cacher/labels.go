@@ -49,18 +49,19 @@ func (x labelIndex) remove(e *entry) {
 }
 
 // narrowest is the smallest set of objects that one equality requirement
-// of sel allows (nil: none carries it), and false when sel has no such
-// requirement; every object of the set must still be matched against the
-// whole selector.
-func (x labelIndex) narrowest(sel labels.Selector) (*btree.BTreeG[*entry], bool) {
+// of sel allows (nil: none carries it) and the requirement's label, and
+// false when sel has no such requirement; every object of the set must
+// still be matched against the whole selector.
+func (x labelIndex) narrowest(sel labels.Selector) (*btree.BTreeG[*entry], string, bool) {
 	if sel == nil {
-		return nil, false
+		return nil, "", false
 	}
 	reqs, selectable := sel.Requirements()
 	if !selectable {
-		return nil, false
+		return nil, "", false
 	}
 	var best *btree.BTreeG[*entry]
+	var label string
 	found := false
 	for _, r := range reqs {
 		op := r.Operator()
@@ -69,11 +70,11 @@ func (x labelIndex) narrowest(sel labels.Selector) (*btree.BTreeG[*entry], bool)
 		}
 		t := x[r.Key()+"="+r.Values().List()[0]]
 		if t == nil {
-			return nil, true // nothing carries it
+			return nil, r.Key(), true // nothing carries it
 		}
 		if !found || t.Len() < best.Len() {
-			best, found = t, true
+			best, label, found = t, r.Key(), true
 		}
 	}
-	return best, found
+	return best, label, found
 }

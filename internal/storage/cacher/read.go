@@ -22,6 +22,11 @@ func parseRV(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
 func (c *Cacher) waitFor(ctx context.Context, rev int64, patience time.Duration) bool {
 	start := time.Now()
 	c.mu.Lock()
+	if rev > 0 && (!c.ready || c.rev < rev) {
+		// As kube's, the time a read waited for the cache to catch up,
+		// caught up or not.
+		defer func() { c.m.readWait.Get().Observe(time.Since(start).Seconds()) }()
+	}
 	for !c.ready || c.rev < rev {
 		// The cache's own watch usually brings the revision within
 		// milliseconds; progress is asked for only when it does not.
@@ -160,30 +165,50 @@ func (c *Cacher) List(ctx context.Context, prefix string, opts storage.ListOptio
 		defer c.mu.RUnlock()
 		return c.list(prefix, token.Start, token.RV, opts)
 	}
+	// A consistent list (no resourceVersion) is counted as kube counts
+	// it: served from memory or not (success), and by etcd after the
+	// cache did not catch up in time (fallback).
+	consistent := opts.ResourceVersion == 0 && !opts.AnyVersion
 	rev, err := c.readRevision(ctx, opts.ReadOptions)
 	if err != nil {
+		if consistent {
+			c.m.consistentRead(false, false)
+		}
 		return nil, err
 	}
 	if !c.waitFor(ctx, rev, c.opts.CatchUp) {
 		fallbacks.WithLabelValues(c.opts.Name).Inc()
-		return c.backend.List(ctx, prefix, opts)
+		res, err := c.backend.List(ctx, prefix, opts)
+		if consistent {
+			c.m.consistentRead(err == nil, true)
+		}
+		return res, err
 	}
-	defer c.mu.RUnlock()
-	return c.list(prefix, prefix, c.rev, opts)
+	res, err := c.list(prefix, prefix, c.rev, opts)
+	c.mu.RUnlock()
+	if consistent {
+		c.m.consistentRead(err == nil, false)
+	}
+	return res, err
 }
 
 // list is one page of the objects below prefix, from start on, as of rev;
-// the read lock is held.
+// the read lock is held. It counts in the list metrics, as kube's, the
+// objects it read (of the label index, when it used it), and none
+// tested against the selectors (kube's counts none for its cache).
 func (c *Cacher) list(prefix, start string, rev int64, opts storage.ListOptions) (*storage.ListResult, error) {
 	res := &storage.ListResult{ResourceVersion: rev}
 	var last string
 	var more bool
 	var remaining int64
 	var failed error
+	fetched, index := 0, ""
+	defer func() { c.m.lists.Record(index, fetched, 0, len(res.Items)) }()
 	visit := func(e *entry) bool {
 		if !strings.HasPrefix(e.key, prefix) {
 			return false
 		}
+		fetched++
 		if opts.Limit > 0 && int64(len(res.Items)) == opts.Limit {
 			more = true
 			if !opts.Predicate.Empty() {
@@ -203,8 +228,10 @@ func (c *Cacher) list(prefix, start string, rev int64, opts storage.ListOptions)
 		}
 		return true
 	}
-	if t, ok := c.labels.narrowest(opts.Predicate.Label); ok {
-		// Only the objects one of the selector's labels names.
+	if t, label, ok := c.labels.narrowest(opts.Predicate.Label); ok {
+		// Only the objects one of the selector's labels names (kube
+		// names a label's index "l:<label>").
+		index = "l:" + label
 		if t != nil {
 			t.AscendGreaterOrEqual(&entry{key: start}, visit)
 		}
@@ -265,4 +292,16 @@ func (c *Cacher) Delete(ctx context.Context, key string, check func(current runt
 // the cache).
 func (c *Cacher) DeleteCorrupt(ctx context.Context, key string, dryRun bool) error {
 	return c.backend.DeleteCorrupt(ctx, key, dryRun)
+}
+
+// Ready waits until the cache is filled and its watch of etcd registered,
+// or ctx ends (its error then).
+func (c *Cacher) Ready(ctx context.Context) error {
+	for !c.waitFor(ctx, 0, time.Hour) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	c.mu.RUnlock()
+	return nil
 }

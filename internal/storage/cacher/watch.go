@@ -125,6 +125,10 @@ type cacheWatcher struct {
 	initial []watch.Event
 	ended   bool
 	runOnce sync.Once
+	// The consumer's: the times the change the event just made of was
+	// decoded and received, and when the event was made; counted once
+	// the event is sent (dispatch.go).
+	pending struct{ decoded, received, built int64 }
 
 	endOnce  sync.Once
 	mu       sync.Mutex
@@ -227,7 +231,27 @@ func (w *cacheWatcher) Progress(ctx context.Context, rev int64) bool {
 // BOOKMARKs) as they come, then the event the watch ended with, if any.
 func (w *cacheWatcher) Next(ctx context.Context) (watch.Event, bool) {
 	ev, _, ok := w.next(ctx)
+	w.sent(w.pending.built) // handed over as it is made: no channel between
 	return ev, ok
+}
+
+// made notes that the watcher made its next event of e, a change from the
+// cache's watch, now.
+func (w *cacheWatcher) made(e *event) {
+	w.pending.decoded, w.pending.received, w.pending.built = e.decoded, e.received, now()
+}
+
+// sent records the event made last, sent at the time given (now()), if it
+// was one of a stamped change: kube records neither initial events nor
+// bookmarks.
+func (w *cacheWatcher) sent(at int64) {
+	if p := w.pending; p.built != 0 {
+		if p.decoded != 0 {
+			w.cacher.m.dispatch.observe([numStages]int64{stageStorageToCache: p.received - p.decoded,
+				stageCacheToWatcher: at - p.built, stageTotal: at - p.decoded})
+		}
+		w.pending.built = 0
+	}
 }
 
 // TryNext is storage.Puller's.
@@ -244,7 +268,10 @@ func (w *cacheWatcher) TryNext() (watch.Event, bool) {
 		select {
 		case e := <-w.input:
 			if ev, ok := w.translate(e); ok {
-				return storage.Transformed(w.transform, ev), true
+				ev = storage.Transformed(w.transform, ev)
+				w.made(e)
+				w.sent(w.pending.built)
+				return ev, true
 			}
 		default:
 			return watch.Event{}, false
@@ -295,7 +322,9 @@ func (w *cacheWatcher) next(ctx context.Context) (ev watch.Event, last, ok bool)
 			return w.end()
 		case e := <-w.input:
 			if ev, ok := w.translate(e); ok {
-				return storage.Transformed(w.transform, ev), false, true
+				ev = storage.Transformed(w.transform, ev)
+				w.made(e)
+				return ev, false, true
 			}
 		case <-tick:
 			w.bookmarkDue = true
@@ -338,6 +367,7 @@ func (w *cacheWatcher) run() {
 		}
 		select {
 		case w.result <- ev:
+			w.sent(now())
 		case <-w.done: // next sends the last event
 		}
 	}

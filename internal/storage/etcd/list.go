@@ -18,6 +18,25 @@ import (
 func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, error) {
 	ctx, span := s.startSpan(ctx, "List(recursive=true) etcd3", prefix)
 	defer span.End()
+	start := time.Now()
+	out, st, err := s.list(ctx, prefix, opts)
+	s.observeList(start, st)
+	return out, err
+}
+
+// listStats are what a list read: the values fetched from etcd, how many
+// of them decoded (and were tested against the predicate) and were
+// returned (so far, when it failed), and the values' size as etcd holds
+// them.
+type listStats struct {
+	fetched, evaluated, returned int
+	bytes                        int64
+}
+
+// list is List without its list metrics: a watch's initial events are
+// not a list (kube counts the lists of GetList only).
+func (s *Store) list(ctx context.Context, prefix string, opts storage.ListOptions) (*storage.ListResult, listStats, error) {
+	var st listStats
 	full := s.root + prefix
 	rangeEnd := clientv3.GetPrefixRangeEnd(full)
 	start := full
@@ -26,14 +45,14 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 	if opts.Continue != "" {
 		token, err := storage.DecodeContinue(opts.Continue)
 		if err != nil {
-			return nil, err
+			return nil, st, err
 		}
 		rev, start, continueKey = token.RV, s.root+token.Start, token.Start
 		if rev == storage.LatestRevision {
 			rev = 0 // the rest, as it is now
 		}
 		if !strings.HasPrefix(start, full) {
-			return nil, &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not within the listed prefix"}
+			return nil, st, &storage.Error{Code: storage.CodeInvalidContinue, Msg: "continue key is not within the listed prefix"}
 		}
 	} else if opts.Exact && opts.ResourceVersion > 0 {
 		rev = opts.ResourceVersion
@@ -84,13 +103,17 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 			resp, err = get(ctx, start, rev)
 		}
 		if err != nil {
-			return nil, err
+			return nil, st, err
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
 			if opts.ResourceVersion > rev {
-				return nil, tooNew(opts.ResourceVersion)
+				return nil, st, tooNew(opts.ResourceVersion)
 			}
+		}
+		st.fetched += len(resp.Kvs)
+		for _, kv := range resp.Kvs {
+			st.bytes += int64(len(kv.Value))
 		}
 		more := resp.More && len(resp.Kvs) > 0
 		if more {
@@ -109,19 +132,21 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 				// Corrupt objects are gathered, to be named together.
 				var se *storage.Error
 				if !errors.As(err, &se) || se.Code != storage.CodeCorrupt {
-					return nil, err
+					return nil, st, err
 				}
 				if corrupt.Add(se) {
-					return nil, &corrupt
+					return nil, st, &corrupt
 				}
 				continue
 			}
+			st.evaluated++
 			ok, err := opts.Predicate.Matches(obj)
 			if err != nil {
-				return nil, err
+				return nil, st, err
 			}
 			if ok {
 				out.Items = append(out.Items, obj)
+				st.returned++
 			}
 			if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {
 				more := i < len(resp.Kvs)-1 || resp.More
@@ -134,10 +159,10 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 					}
 				}
 				if len(corrupt.Objects) > 0 {
-					return nil, &corrupt
+					return nil, st, &corrupt
 				}
 				out.ResourceVersion = rev
-				return out, nil
+				return out, st, nil
 			}
 		}
 		if !more {
@@ -145,10 +170,10 @@ func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOption
 		}
 	}
 	if len(corrupt.Objects) > 0 {
-		return nil, &corrupt
+		return nil, st, &corrupt
 	}
 	out.ResourceVersion = rev
-	return out, nil
+	return out, st, nil
 }
 
 // ContinueTooOld is kube's message for a continue token whose revision

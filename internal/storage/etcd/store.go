@@ -54,8 +54,8 @@ type Store struct {
 	// fullBatch how many a whole list (no limit) reads, the next round
 	// trip made while the keys of one are decoded.
 	pagingBatch, fullBatch int64
-	// metrics are the observers of the etcd requests (SetResource).
-	metrics storeMetrics
+	// metrics are the store's series (SetResource); nil records nothing.
+	metrics *storeMetrics
 	// apiVersion is the stored kind's, as a protobuf envelope names it.
 	apiVersion string
 	// leases expire what the store writes (Expire); nil keeps it.

@@ -134,13 +134,19 @@ func (s *Store) UpdateFrom(ctx context.Context, key string, allowCreate bool, tr
 		// again, may be unchanged: the loop decides again on it (the
 		// decision reads the charged object anew).
 		ifs, thens := chargeOps(d.Charges)
+		// A removal is kube's "delete" (its registry deletes what an
+		// update leaves without finalizers with a Delete).
+		metric := opUpdate
+		if d.Action == storage.Remove {
+			metric = opDelete
+		}
 		start := time.Now()
 		txn, err := s.client.Txn(ctx).
 			If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", modRev)}, ifs...)...).
 			Then(append([]clientv3.Op{op}, thens...)...).
 			Else(clientv3.OpGet(k)).
 			Commit()
-		err = s.observe(opUpdate, start, err)
+		err = s.observe(metric, start, err)
 		if kv := s.appliedAnyway(ctx, err, k, stored); kv != nil {
 			return s.decodeWritten(data, kv.ModRevision)
 		}

@@ -30,10 +30,13 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts storage.WatchOpti
 	var initial []runtime.Object
 	switch {
 	case opts.SendInitialEvents:
-		list, err := s.List(ctx, prefix, storage.ListOptions{Predicate: opts.Predicate, ReadOptions: storage.ReadOptions{ResourceVersion: rev}})
+		list, st, err := s.list(ctx, prefix, storage.ListOptions{Predicate: opts.Predicate, ReadOptions: storage.ReadOptions{ResourceVersion: rev}})
 		if err != nil {
 			cancel()
 			return nil, err
+		}
+		if opts.Bytes != nil {
+			opts.Bytes.Store(st.bytes)
 		}
 		if opts.Exact {
 			list.Items = exactItems(list.Items, prefix)
@@ -188,6 +191,7 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []client
 				return
 			}
 			if resp.IsProgressNotify() {
+				w.store.observeWatch(0, true)
 				// The header revision is one up to which this watch has
 				// seen every event.
 				if (w.opts.ProgressBookmarks && resp.Header.Revision >= rev) ||
@@ -199,17 +203,36 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []client
 				}
 				continue
 			}
+			w.store.observeWatch(len(resp.Events), false)
+			if w.opts.Bytes != nil {
+				w.opts.Bytes.Add(sizeChange(resp.Events))
+			}
 			// etcd never splits a revision between responses.
 			var whole []watch.Event // of rev, with WholeRevisions
 			flush := func() bool {
 				defer func() { whole = whole[:0] }()
-				switch len(whole) {
-				case 0:
+				switch {
+				case len(whole) == 0:
 					return true
-				case 1:
+				case len(whole) == 1 && !w.opts.Stamped:
 					return w.send(ctx, whole[0])
 				}
-				return w.send(ctx, watch.Event{Type: storage.Revision, Object: &storage.RevisionEvents{Events: slices.Clone(whole)}})
+				var r *storage.RevisionEvents
+				if len(whole) == 1 {
+					// A lone change, stamped: one allocation.
+					one := &struct {
+						r  storage.RevisionEvents
+						ev [1]watch.Event
+					}{ev: [1]watch.Event{whole[0]}}
+					one.r.Events = one.ev[:]
+					r = &one.r
+				} else {
+					r = &storage.RevisionEvents{Events: slices.Clone(whole)}
+				}
+				if w.opts.Stamped {
+					r.Decoded = time.Now()
+				}
+				return w.send(ctx, watch.Event{Type: storage.Revision, Object: r})
 			}
 			for _, ev := range resp.Events {
 				if w.opts.WholeRevisions && ev.Kv.ModRevision != rev && !flush() {
@@ -235,6 +258,25 @@ func (w *watcher) run(ctx context.Context, ch clientv3.WatchChan, early []client
 			}
 		}
 	}
+}
+
+// sizeChange is how much events change the size of the values stored:
+// a put adds its value and takes away the one it replaced, a deletion
+// takes away the value deleted. (etcd leaves the previous value out once
+// it has compacted the revision before: a deletion without it fails the
+// watch, a put without it counts as a new value, one too many until the
+// watch starts again.)
+func sizeChange(events []*clientv3.Event) int64 {
+	var n int64
+	for _, ev := range events {
+		if ev.Type == clientv3.EventTypePut {
+			n += int64(len(ev.Kv.Value))
+		}
+		if ev.PrevKv != nil {
+			n -= int64(len(ev.PrevKv.Value))
+		}
+	}
+	return n
 }
 
 // translate turns an etcd event into a watch event, applying the predicate:

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"kapi/internal/metrics"
 	"kapi/internal/storage"
 )
 
@@ -50,4 +51,41 @@ func Next(t testing.TB, w watch.Interface) watch.Event {
 		t.Fatal("no watch event within 10 s")
 	}
 	return watch.Event{}
+}
+
+// Metric is the value of the series of the metric name in kapi's registry
+// whose labels are exactly labels (a histogram's: its count of
+// observations), and whether the series exists.
+func Metric(t testing.TB, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; !ok || v != l.GetValue() {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue(), true
+			case m.Gauge != nil:
+				return m.Gauge.GetValue(), true
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount()), true
+			}
+			return 0, true
+		}
+	}
+	return 0, false
 }
