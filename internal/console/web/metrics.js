@@ -60,7 +60,8 @@ export class Sampler {
       requests: sumBy(samples, 'apiserver_request_total', (l) => `${l.verb} ${l.code}`),
       buckets: sumBy(samples, 'apiserver_request_duration_seconds_bucket', (l) => l.le, longRunning),
       watchers: sumBy(samples, 'apiserver_registered_watchers', (l) => l.kind || l.resource || 'all'),
-      objects: sumBy(samples, 'apiserver_storage_objects', (l) => l.resource || 'all'),
+      // apiserver_resource_objects: kube 1.37 hides apiserver_storage_objects.
+      objects: sumBy(samples, 'apiserver_resource_objects', (l) => (l.group ? `${l.resource}.${l.group}` : l.resource) || 'all'),
     };
     if (this.prev) {
       const dt = (t - this.prev.t) / 1000;
