@@ -3,6 +3,9 @@ package authn
 import (
 	"context"
 	"net/http"
+	"slices"
+
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"kapi/internal/audit"
 	"kapi/internal/request"
@@ -24,22 +27,29 @@ type TokenAuthenticator interface {
 	AuthenticateToken(ctx context.Context, token string, audiences []string, use *TokenUse) (u *request.User, ok bool, err error)
 }
 
-// TokenUnion asks each token authenticator in order; the first that
-// recognises the token decides.
+// TokenUnion asks each token authenticator in order, as kube's union
+// does: the first that accepts the token decides; one that finds it bad
+// (an error) does not stop the others, and when none accepts it the
+// errors are the answer.
 type TokenUnion []TokenAuthenticator
 
 // AuthenticateToken implements TokenAuthenticator.
 func (un TokenUnion) AuthenticateToken(ctx context.Context, token string, audiences []string, use *TokenUse) (*request.User, bool, error) {
+	var errs []error
 	for _, a := range un {
-		u, ok, err := a.AuthenticateToken(ctx, token, audiences, use)
+		// What a refusing authenticator recorded is not the request's.
+		var mine TokenUse
+		u, ok, err := a.AuthenticateToken(ctx, token, audiences, &mine)
 		if err != nil {
-			return nil, false, err
+			errs = append(errs, err)
+			continue
 		}
 		if ok {
+			use.add(&mine)
 			return u, true, nil
 		}
 	}
-	return nil, false, nil
+	return nil, false, utilerrors.NewAggregate(errs)
 }
 
 // AuthenticateToken asks tokens about token for audiences and, when the
@@ -106,4 +116,21 @@ func (u *TokenUse) record(ctx context.Context) {
 	for _, w := range u.warnings {
 		request.AddWarning(ctx, w)
 	}
+}
+
+// AudienceAgnostic wraps an authenticator whose tokens name no audience
+// (the token file, bootstrap tokens). As kube's WrapAudienceAgnosticToken,
+// such a token is good for the API audiences only: asked for other
+// audiences (a TokenReview's), it is not this authenticator's.
+type AudienceAgnostic struct {
+	APIAudiences []string
+	Tokens       TokenAuthenticator
+}
+
+// AuthenticateToken implements TokenAuthenticator.
+func (a AudienceAgnostic) AuthenticateToken(ctx context.Context, token string, audiences []string, use *TokenUse) (*request.User, bool, error) {
+	if audiences != nil && !slices.ContainsFunc(audiences, func(x string) bool { return slices.Contains(a.APIAudiences, x) }) {
+		return nil, false, nil
+	}
+	return a.Tokens.AuthenticateToken(ctx, token, audiences, use)
 }

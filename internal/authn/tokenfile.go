@@ -61,8 +61,8 @@ func NewTokenFile(path string) (*TokenFile, error) {
 }
 
 // AuthenticateToken implements TokenAuthenticator: a token not in the
-// file is not this authenticator's (another may know it). Its tokens are
-// good for any audience.
+// file is not this authenticator's (another may know it). Its tokens name
+// no audience; AudienceAgnostic keeps them to the API audiences.
 func (t *TokenFile) AuthenticateToken(_ context.Context, token string, _ []string, _ *TokenUse) (*request.User, bool, error) {
 	for k, u := range t.tokens {
 		if subtle.ConstantTimeCompare([]byte(k), []byte(token)) == 1 {
