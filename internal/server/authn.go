@@ -36,7 +36,9 @@ type authnParts struct {
 }
 
 // newAuthn builds the authenticators in kube-apiserver's order:
-// request headers from a front proxy, client certificates, --token-auth-file, service-account tokens. Without
+// request headers from a front proxy, client certificates, --token-auth-file,
+// service-account tokens, bootstrap tokens, identity providers' JWTs, a
+// token webhook. Without
 // --service-account-signing-key-file kapi signs with a key it keeps in
 // <data-dir>/pki/sa.key, so that `kubectl create token` works out of the
 // box.
@@ -53,13 +55,21 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		return nil, err
 	}
 	p.union = append(p.union, rh, &authn.X509{Roots: roots})
+	issuers := cfg.ServiceAccountIssuers
+	if len(issuers) == 0 {
+		issuers = []string{DefaultIssuer}
+	}
+	audiences := cfg.APIAudiences
+	if len(audiences) == 0 {
+		audiences = issuers[:1]
+	}
 	var tokens authn.TokenUnion
 	if cfg.TokenAuthFile != "" {
 		tokenFile, err := authn.NewTokenFile(cfg.TokenAuthFile)
 		if err != nil {
 			return nil, err
 		}
-		tokens = append(tokens, tokenFile)
+		tokens = append(tokens, authn.AudienceAgnostic{APIAudiences: audiences, Tokens: tokenFile})
 	}
 
 	signingKey := cfg.ServiceAccountSigningKeyFile
@@ -91,14 +101,6 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 			keys = append(keys, k)
 		}
 	}
-	issuers := cfg.ServiceAccountIssuers
-	if len(issuers) == 0 {
-		issuers = []string{DefaultIssuer}
-	}
-	audiences := cfg.APIAudiences
-	if len(audiences) == 0 {
-		audiences = issuers[:1]
-	}
 	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
 		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores),
 		LegacySecret:         legacySecret(findStore(stores, "", "v1", "secrets")),
@@ -107,6 +109,10 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		p.sa.Keys = append(p.sa.Keys, k)
 	}
 	tokens = append(tokens, p.sa)
+	if cfg.EnableBootstrapTokenAuth {
+		tokens = append(tokens, authn.AudienceAgnostic{APIAudiences: audiences,
+			Tokens: &authn.BootstrapTokens{Secret: bootstrapSecret(findStore(stores, "", "v1", "secrets"))}})
+	}
 	// Identity providers' tokens, after the service accounts', as in kube.
 	jwt, err := newJWT(ctx, cfg, issuers)
 	if err != nil {

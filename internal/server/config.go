@@ -97,6 +97,10 @@ type Config struct {
 
 	AnonymousAuth bool   // --anonymous-auth
 	TokenAuthFile string // --token-auth-file
+	// EnableBootstrapTokenAuth (--enable-bootstrap-token-auth) accepts
+	// bootstrap tokens, kube-system's Secrets of type
+	// bootstrap.kubernetes.io/token, as bearer tokens.
+	EnableBootstrapTokenAuth bool
 	// AuthenticationConfig (--authentication-config) is kube's
 	// AuthenticationConfiguration file: JWT (OIDC) issuers. OIDC is the
 	// legacy --oidc-* flags, for one issuer; the two exclude each other.

@@ -71,6 +71,14 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "service-cidr-controller", Run: func(ctx context.Context) {
 			controllers.NewServiceCIDRs(env).Run(ctx)
 		}},
+		// Off by default, as in kube-controller-manager; kubeadm turns
+		// them on (--controllers=*,bootstrapsigner,tokencleaner).
+		{Name: "bootstrap-signer-controller", Aliases: []string{"bootstrapsigner"}, Off: true, Run: func(ctx context.Context) {
+			controllers.NewBootstrapSigner(env).Run(ctx)
+		}},
+		{Name: "token-cleaner-controller", Aliases: []string{"tokencleaner"}, Off: true, Run: func(ctx context.Context) {
+			controllers.NewTokenCleaner(env).Run(ctx)
+		}},
 	}
 }
 

@@ -119,3 +119,18 @@ func authenticatedUser(name string) *request.User {
 	}
 	return &request.User{Name: name, Groups: []string{"system:authenticated"}}
 }
+
+// bootstrapSecret reads kube-system's Secret name for the bootstrap token
+// authenticator; nil when there is none.
+func bootstrapSecret(secrets *registry.Store) func(ctx context.Context, name string) (*corev1.Secret, error) {
+	return func(ctx context.Context, name string) (*corev1.Secret, error) {
+		obj, err := secrets.Get(ctx, metav1.NamespaceSystem, name, nil)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return obj.(*corev1.Secret), nil
+	}
+}

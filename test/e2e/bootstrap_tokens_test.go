@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cluster-bootstrap/token/jws"
+
+	"kapi/internal/server"
+)
+
+// bootstrapToken is the Secret `kubeadm token create` writes for id.
+func bootstrapToken(id, secret string, expires time.Time, extra map[string]string) *corev1.Secret {
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "bootstrap-token-" + id, Namespace: "kube-system"},
+		Type:       "bootstrap.kubernetes.io/token",
+		StringData: map[string]string{"token-id": id, "token-secret": secret, "usage-bootstrap-authentication": "true",
+			"usage-bootstrap-signing": "true", "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token"},
+	}
+	if !expires.IsZero() {
+		s.StringData["expiration"] = expires.UTC().Format(time.RFC3339)
+	}
+	for k, v := range extra {
+		s.StringData[k] = v
+	}
+	return s
+}
+
+// TestBootstrapTokens walks kubeadm's join as the API server sees it, with
+// --enable-bootstrap-token-auth and kube-controller-manager's two loops
+// that kubeadm turns on (--controllers=*,bootstrapsigner,tokencleaner):
+//   - a bootstrap token authenticates as system:bootstrap:<id>, in
+//     system:bootstrappers and its extra groups, until it expires;
+//   - the signer signs kube-public/cluster-info with each token that may
+//     sign, and kubeadm's own check (cluster-bootstrap's) accepts the
+//     signature; it removes the signature of a token that goes;
+//   - the cleaner deletes a token when it expires.
+func TestBootstrapTokens(t *testing.T) {
+	k := startKapi(t, func(c *server.Config) {
+		c.EnableBootstrapTokenAuth = true
+		c.Controllers = []string{"*", "bootstrapsigner", "tokencleaner"}
+	})
+	ctx := context.Background()
+	secrets := k.client.CoreV1().Secrets("kube-system")
+
+	const id, secret = "abcdef", "0123456789abcdef"
+	if _, err := secrets.Create(ctx, bootstrapToken(id, secret, time.Now().Add(time.Hour), nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u := whoami(t, k.asToken(t, id+"."+secret))
+	want := []string{"system:bootstrappers", "system:bootstrappers:kubeadm:default-node-token", "system:authenticated"}
+	if u.Username != "system:bootstrap:"+id || !slices.Equal(u.Groups, want) {
+		t.Fatalf("bootstrap token user: %+v, want system:bootstrap:%s in %q", u, id, want)
+	}
+	// A wrong secret, and a token that may not authenticate, are 401s.
+	if _, err := k.asToken(t, id+".0123456789abcdee").CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Fatalf("wrong secret: %v, want 401", err)
+	}
+	const signOnly = "signon"
+	if _, err := secrets.Create(ctx, bootstrapToken(signOnly, secret, time.Time{}, map[string]string{"usage-bootstrap-authentication": "false"}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.asToken(t, signOnly+"."+secret).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Fatalf("token not for authentication: %v, want 401", err)
+	}
+	// Like a token file's, a bootstrap token is good for the API
+	// audiences only.
+	for _, c := range []struct {
+		auds []string
+		want bool
+	}{{nil, true}, {[]string{"vault"}, false}} {
+		tr, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{
+			Spec: authenticationv1.TokenReviewSpec{Token: id + "." + secret, Audiences: c.auds}}, metav1.CreateOptions{})
+		if err != nil || tr.Status.Authenticated != c.want {
+			t.Fatalf("TokenReview for %q: %+v, %v; want authenticated %v", c.auds, tr.Status, err, c.want)
+		}
+	}
+
+	// cluster-info, as kubeadm writes it, gets both tokens' signatures.
+	const kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.0.0.1:6443\n  name: \"\"\n"
+	cms := k.client.CoreV1().ConfigMaps("kube-public")
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cluster-info"},
+		Data: map[string]string{"kubeconfig": kubeconfig}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	signatures := func(want ...string) map[string]string {
+		t.Helper()
+		var data map[string]string
+		err := waitUntil(20*time.Second, func() bool {
+			cm, err := cms.Get(ctx, "cluster-info", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = cm.Data
+			n := 0
+			for _, id := range want {
+				if data["jws-kubeconfig-"+id] != "" {
+					n++
+				}
+			}
+			return n == len(want) && len(data) == len(want)+1
+		})
+		if err != nil {
+			t.Fatalf("cluster-info: %v, want the kubeconfig and signatures of %q", data, want)
+		}
+		return data
+	}
+	data := signatures(id, signOnly)
+	for _, tok := range []string{id, signOnly} {
+		if !jws.DetachedTokenIsValid(data["jws-kubeconfig-"+tok], kubeconfig, tok, secret) {
+			t.Errorf("signature of %s not accepted by cluster-bootstrap: %s", tok, data["jws-kubeconfig-"+tok])
+		}
+	}
+	// A changed kubeconfig is signed anew; a token that goes loses its
+	// signature.
+	const changed = kubeconfig + "current-context: \"\"\n"
+	cm, err := cms.Get(ctx, "cluster-info", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["kubeconfig"] = changed
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := secrets.Delete(ctx, "bootstrap-token-"+signOnly, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitUntil(20*time.Second, func() bool {
+		cm, err := cms.Get(ctx, "cluster-info", metav1.GetOptions{})
+		return err == nil && len(cm.Data) == 2 && jws.DetachedTokenIsValid(cm.Data["jws-kubeconfig-"+id], changed, id, secret)
+	}); err != nil {
+		cm, _ := cms.Get(ctx, "cluster-info", metav1.GetOptions{})
+		t.Fatalf("cluster-info after the change: %v", cm.Data)
+	}
+
+	// A token that expires stops authenticating and is deleted by the
+	// cleaner, which then drops its signature.
+	const short, shortSecret = "sh0rt1", "abcdefghijklmnop"
+	if _, err := secrets.Create(ctx, bootstrapToken(short, shortSecret, time.Now().Add(3*time.Second), nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if u := whoami(t, k.asToken(t, short+"."+shortSecret)); u.Username != "system:bootstrap:"+short {
+		t.Fatalf("short-lived token: %+v", u)
+	}
+	signatures(id, short)
+	if err := waitUntil(30*time.Second, func() bool {
+		_, err := secrets.Get(ctx, "bootstrap-token-"+short, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}); err != nil {
+		t.Fatal("the expired token was not deleted")
+	}
+	signatures(id)
+	// The token cache keeps an accepted token up to 10 s, as in kube.
+	if err := waitUntil(15*time.Second, func() bool {
+		_, err := k.asToken(t, short+"."+shortSecret).CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		return apierrors.IsUnauthorized(err)
+	}); err != nil {
+		t.Fatal("the expired token still authenticates")
+	}
+	// A token that never expires stays.
+	if _, err := secrets.Get(ctx, "bootstrap-token-"+id, metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBootstrapTokensOff: without --enable-bootstrap-token-auth (off by
+// default, as in kube-apiserver) a bootstrap token is a 401.
+func TestBootstrapTokensOff(t *testing.T) {
+	k := startKapi(t)
+	ctx := context.Background()
+	const id, secret = "ghijkl", "0123456789abcdef"
+	if _, err := k.client.CoreV1().Secrets("kube-system").Create(ctx, bootstrapToken(id, secret, time.Time{}, nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.asToken(t, id+"."+secret).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Fatalf("bootstrap token without --enable-bootstrap-token-auth: %v, want 401", err)
+	}
+}
