@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -90,7 +91,8 @@ func work[T comparable](ctx context.Context, queue workqueueOf[T], what string, 
 
 // serve runs sync on each key of queue until it shuts down: a key whose
 // sync fails comes back with the queue's back-off, the failure logged as
-// what's (a conflict, someone else's write in between, only at V(2)).
+// what's (a conflict, someone else's write in between, only at V(2); a
+// waitError only at V(4)).
 func serve[T comparable](ctx context.Context, queue workqueueOf[T], what string, sync func(T) error) {
 	for {
 		key, quit := queue.Get()
@@ -101,9 +103,13 @@ func serve[T comparable](ctx context.Context, queue workqueueOf[T], what string,
 		case err == nil || ctx.Err() != nil:
 			queue.Forget(key)
 		default:
-			if apierrors.IsConflict(err) {
+			var wait waitError
+			switch {
+			case apierrors.IsConflict(err):
 				klog.V(2).InfoS("sync: conflict, will retry", "what", what, "key", key, "err", err)
-			} else {
+			case errors.As(err, &wait):
+				klog.V(4).InfoS("sync: will retry", "what", what, "key", key, "err", err)
+			default:
 				klog.Warningf("%s %v: %v", what, key, err)
 			}
 			queue.AddRateLimited(key)
@@ -111,3 +117,8 @@ func serve[T comparable](ctx context.Context, queue workqueueOf[T], what string,
 		queue.Done(key)
 	}
 }
+
+// waitError is a sync that found nothing wrong but cannot act yet (kube's
+// certificate controllers' IgnorableError): its key is tried again with
+// the back-off, and the failure is not worth a warning.
+type waitError struct{ error }

@@ -65,6 +65,9 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 		{Name: "certificatesigningrequest-signing-controller", Aliases: []string{"csrsigning"}, Run: func(ctx context.Context) {
 			controllers.NewCSRSigning(env, s.PKI.CACert, s.PKI.CAKey, cfg.ClusterSigningDuration).Run(ctx)
 		}},
+		{Name: "certificatesigningrequest-approving-controller", Aliases: []string{"csrapproving"}, Run: func(ctx context.Context) {
+			controllers.NewCSRApproving(env).Run(ctx)
+		}},
 		{Name: "certificatesigningrequest-cleaner-controller", Aliases: []string{"csrcleaner"}, Run: func(ctx context.Context) {
 			controllers.NewCSRCleaner(env).Run(ctx)
 		}},

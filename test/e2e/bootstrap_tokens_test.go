@@ -2,14 +2,27 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"slices"
 	"testing"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/client-go/util/certificate/csr"
 	"k8s.io/cluster-bootstrap/token/jws"
 
 	"kapi/internal/server"
@@ -180,5 +193,116 @@ func TestBootstrapTokensOff(t *testing.T) {
 	}
 	if _, err := k.asToken(t, id+"."+secret).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
 		t.Fatalf("bootstrap token without --enable-bootstrap-token-auth: %v, want 401", err)
+	}
+}
+
+// TestTLSBootstrap: a kubelet's TLS bootstrap as kubeadm sets it up, with
+// client-go's certificate request helpers (the kubelet's own): with a
+// bootstrap token it asks for a client certificate, the approving loop
+// approves it because kubeadm's binding lets the token's group create
+// certificatesigningrequests/nodeclient, the signer signs it, and the
+// certificate authenticates as the node; the node renews its own
+// (selfnodeclient). A token whose group has no such binding may ask but
+// is not approved.
+func TestTLSBootstrap(t *testing.T) {
+	// kubeadm's authorization modes: the Node authorizer lets a node
+	// create its renewal's request.
+	k := startKapi(t, func(c *server.Config) { c.EnableBootstrapTokenAuth, c.AuthorizationModes = true, []string{"Node", "RBAC"} })
+	ctx := context.Background()
+	const secret = "0123456789abcdef"
+	bind := func(name, role string, subject rbacv1.Subject) {
+		t.Helper()
+		if _, err := k.client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role}, Subjects: []rbacv1.Subject{subject}},
+			metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group := func(name string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: name}
+	}
+	// kubeadm's three bindings.
+	bind("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", group("system:bootstrappers:kubeadm:default-node-token"))
+	bind("kubeadm:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+		group("system:bootstrappers:kubeadm:default-node-token"))
+	bind("kubeadm:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+		group("system:nodes"))
+	// Another token's group may ask, not be approved.
+	bind("others-may-ask", "system:node-bootstrapper", group("system:bootstrappers:others"))
+	for _, s := range []*corev1.Secret{
+		bootstrapToken("abcdef", secret, time.Now().Add(time.Hour), nil),
+		bootstrapToken("zyxwvu", secret, time.Now().Add(time.Hour), map[string]string{"auth-extra-groups": "system:bootstrappers:others"}),
+	} {
+		if _, err := k.client.CoreV1().Secrets("kube-system").Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usages := []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}
+	request := func(c kubernetes.Interface, node string) (string, types.UID, *ecdsa.PrivateKey) {
+		t.Helper()
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := certutil.MakeCSR(key, &pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, uid, err := csr.RequestCertificateWithContext(ctx, c, der, "", certificatesv1.KubeAPIServerClientKubeletSignerName, nil, usages, key)
+		if err != nil {
+			t.Fatalf("requesting a certificate for %s: %v", node, err)
+		}
+		return name, uid, key
+	}
+	issue := func(c kubernetes.Interface, name string, uid types.UID, key *ecdsa.PrivateKey) (certPEM, keyPEM []byte) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		certPEM, err := csr.WaitForCertificate(wctx, c, name, uid)
+		if err != nil {
+			t.Fatalf("waiting for the certificate of %s: %v", name, err)
+		}
+		der, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	}
+
+	other := k.asToken(t, "zyxwvu."+secret)
+	refused, _, _ := request(other, "worker-2")
+	token := k.asToken(t, "abcdef."+secret)
+	name, uid, key := request(token, "worker-1")
+	certPEM, keyPEM := issue(token, name, uid, key)
+	if u := certWhoami(t, k, certPEM, keyPEM); u.Username != "system:node:worker-1" || !slices.Equal(u.Groups, []string{"system:nodes", "system:authenticated"}) {
+		t.Fatalf("whoami with the bootstrapped certificate: %+v", u)
+	}
+	approved, err := k.client.CertificatesV1().CertificateSigningRequests().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := csrCond(approved, certificatesv1.CertificateApproved); c == nil || c.Reason != "AutoApproved" ||
+		c.Message != "Auto approving kubelet client certificate after SubjectAccessReview." || approved.Spec.Username != "system:bootstrap:abcdef" {
+		t.Fatalf("approval of %s: %+v by %s", name, c, approved.Spec.Username)
+	}
+	// The loop has one worker taking requests in order: the other
+	// token's, made first, was looked at and left pending.
+	if pending, err := k.client.CertificatesV1().CertificateSigningRequests().Get(ctx, refused, metav1.GetOptions{}); err != nil ||
+		len(pending.Status.Conditions) != 0 || issued(pending) {
+		t.Fatalf("request of a group without nodeclient: %+v, %v", pending.Status, err)
+	}
+
+	// The node renews its certificate with the one it has.
+	nodeCfg := &rest.Config{Host: k.rest.Host, TLSClientConfig: rest.TLSClientConfig{CAData: k.rest.CAData, CAFile: k.rest.CAFile,
+		CertData: certPEM, KeyData: keyPEM}}
+	nodeClient := kubernetes.NewForConfigOrDie(nodeCfg)
+	name, uid, key = request(nodeClient, "worker-1")
+	issue(nodeClient, name, uid, key)
+	renewed, err := k.client.CertificatesV1().CertificateSigningRequests().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := csrCond(renewed, certificatesv1.CertificateApproved); c == nil || c.Message != "Auto approving self kubelet client certificate after SubjectAccessReview." {
+		t.Fatalf("renewal: %+v", c)
 	}
 }
