@@ -21,7 +21,7 @@ func main() {
 	fs.IntVar(&cfg.Watchers, "watchers", cfg.Watchers, "watchers in the fan-out scenario")
 	fs.IntVar(&cfg.WatchUpdates, "watch-updates", cfg.WatchUpdates, "updates in the fan-out scenario")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each timed scenario runs")
-	fs.StringVar(&cfg.ProfileDir, "profile", "", "write kapi's CPU and allocation profiles of each scenario to this folder (<scenario>.pprof, <scenario>.allocs.pprof)")
+	fs.StringVar(&cfg.ProfileDir, "profile", "", "write kapi's CPU and allocation profiles of each scenario to this folder (<scenario>.pprof, <scenario>.allocs.pprof; --large: restart.pprof, the restarted kapi's start-up)")
 	fs.BoolVar(&cfg.CPU, "cpu", false, "print the cores the client, kapi and etcd used in each scenario")
 	fs.BoolVar(&cfg.NoGzip, "no-gzip", false, "the kapi client does not ask for gzip (client-go's DisableCompression)")
 	fs.BoolVar(&cfg.CRDMode, "crds", false, "run the CRD benchmark: CRDs at once, custom resources against ConfigMaps, many CRDs")

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,9 +164,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	b := &bench{cfg: cfg, raw: raw, kapi: client, rc: restConfig, pid: kapiProc.cmd.Process.Pid, etcdPid: etcdProc.cmd.Process.Pid, etcdURL: etcdURL, out: out}
 	// restart stops kapi and starts it again on the same etcd and folder.
+	// With --profile the new process profiles its own start, until it is
+	// ready (restart.pprof).
 	b.restart = func() error {
+		start := time.Now()
 		kapiProc.stop()
-		p, err := spawn(ctx, "kapi", kapiArgs...)
+		b.stopped = time.Since(start)
+		args := kapiArgs
+		if cfg.ProfileDir != "" {
+			args = append(slices.Clip(args), "--profile", cfg.ProfileDir)
+		}
+		p, err := spawn(ctx, "kapi", args...)
 		if err != nil {
 			return err
 		}
@@ -210,7 +220,22 @@ func runKapi(ctx context.Context, cfg Config) error {
 		c.EtcdServers = []string{cfg.EtcdURL}
 	}
 	c.ProxyAllowLoopback = cfg.ProxyMode // its backend is on loopback
+	var profile *os.File
+	if cfg.ProfileDir != "" { // a restart's: its start-up
+		f, err := os.Create(filepath.Join(cfg.ProfileDir, "restart.pprof"))
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		profile = f
+	}
 	s, err := server.Start(ctx, c)
+	if profile != nil {
+		pprof.StopCPUProfile()
+		profile.Close()
+	}
 	if err != nil {
 		return err
 	}

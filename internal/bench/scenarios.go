@@ -29,6 +29,8 @@ type bench struct {
 	// restart stops kapi and starts it again (on the same etcd and data
 	// folder), updating pid.
 	restart func() error
+	// stopped is how long the last restart took to stop the old process.
+	stopped time.Duration
 	pid     int // kapi's
 	// etcdPid and etcdURL are the etcd child's.
 	etcdPid int
