@@ -120,7 +120,8 @@ var implementedForTest = []string{
 	"event-ttl", "lease-reuse-duration-seconds", "show-hidden-metrics-for-version", "disabled-metrics",
 	"tls-min-version", "tls-cipher-suites", "tls-curve-preferences", "tls-sni-cert-key", "disable-http2-serving",
 	"http2-max-streams-per-connection", "permit-port-sharing", "permit-address-sharing",
-	"strict-transport-security-directives", "goaway-chance",
+	"strict-transport-security-directives", "goaway-chance", "shutdown-delay-duration", "shutdown-send-retry-after",
+	"shutdown-watch-termination-grace-period",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,

@@ -24,8 +24,8 @@ import (
 type Resources struct {
 	cat       *registry.Catalogue
 	admission *admission.Chain
-	// stop ends watches when the server shuts down.
-	stop context.Context
+	// watches are the watches being served, which EndWatches ends.
+	watches watchSet
 	// MinRequestTimeout is --min-request-timeout: a watch without
 	// timeoutSeconds lasts between one and two times this.
 	MinRequestTimeout time.Duration
@@ -38,18 +38,9 @@ type Resources struct {
 }
 
 // NewResources returns the handler for the catalogue's stores, with
-// admission run on every write; watches end when stopping closes.
-func NewResources(cat *registry.Catalogue, adm *admission.Chain, stopping <-chan struct{}) *Resources {
-	stop := context.Background()
-	if stopping != nil {
-		var cancel context.CancelFunc
-		stop, cancel = context.WithCancel(stop)
-		go func() {
-			<-stopping
-			cancel()
-		}()
-	}
-	return &Resources{cat: cat, admission: adm, stop: stop, MinRequestTimeout: 1800 * time.Second}
+// admission run on every write.
+func NewResources(cat *registry.Catalogue, adm *admission.Chain) *Resources {
+	return &Resources{cat: cat, admission: adm, MinRequestTimeout: 1800 * time.Second}
 }
 
 // verbHandlers are the handlers by verb, for requests naming no

@@ -82,7 +82,7 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	// (storage.Puller), and flushed when no more can be taken at once.
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	defer context.AfterFunc(h.stop, cancel)()
+	defer h.watches.add(cancel)()
 	events := newEventPump(wi, flusher)
 	first := true
 	var buf bytes.Buffer

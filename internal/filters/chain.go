@@ -52,12 +52,20 @@ type Config struct {
 	// GoawayChance is the fraction of HTTP/2 requests that close their
 	// connection with a GOAWAY (--goaway-chance); 0 is none.
 	GoawayChance float64
+
+	// Shutdown is the server's graceful termination: the requests in
+	// flight it waits for, and the moment it stops taking new ones; nil
+	// is none. SendRetryAfter (--shutdown-send-retry-after) answers new
+	// requests with a 429 from that moment on.
+	Shutdown       *Shutdown
+	SendRetryAfter bool
 }
 
 // Chain wraps the MUX in the filters. The order, outermost first, is
 // kube-apiserver's: the audit ID (and the request's logger), panic
 // recovery, (the request's log line), request info, the request's
-// latency trackers, HSTS, the probabilistic GOAWAY, timeout, CORS,
+// latency trackers, the shutdown's Retry-After, HSTS, the probabilistic
+// GOAWAY, the shutdown's count of requests in flight, timeout, CORS,
 // authentication, the request's span, audit, impersonation, priority and
 // fairness or the in-flight limits (on the impersonated user, whom
 // flow schemas match), authorization (each in a span when tracing); then the
@@ -80,14 +88,23 @@ func Chain(mux http.Handler, c Config) http.Handler {
 	if c.Fairness == nil {
 		limit = MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight)
 	}
+	var retryAfter, waitGroup func(http.Handler) http.Handler
+	if c.Shutdown != nil {
+		waitGroup = WaitGroup(c.Shutdown)
+		if c.SendRetryAfter {
+			retryAfter = RetryAfter(c.Shutdown)
+		}
+	}
 	chain := []func(http.Handler) http.Handler{
 		AuditInit,
 		Recover,
 		Logging,
 		RequestInfo,
 		Latencies,
+		retryAfter,
 		HSTS(c.HSTSDirectives),
 		Goaway(c.GoawayChance),
+		waitGroup,
 		Timeout(c.RequestTimeout),
 		CORS(c.CORSAllowedOrigins),
 		TimeFilter("authentication", Authenticate(c.Authenticator, c.Anonymous, failed)),

@@ -26,7 +26,7 @@ func BenchmarkChain(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
 	}), Config{Authenticator: userAuthenticator{}, Authorizer: authz.AlwaysAllow{},
-		MaxRequestsInFlight: 400, MaxMutatingInFlight: 200, RequestTimeout: 60e9})
+		MaxRequestsInFlight: 400, MaxMutatingInFlight: 200, RequestTimeout: 60e9, Shutdown: NewShutdown()})
 	for _, c := range []struct{ name, method, url string }{
 		{"get", "GET", "/api/v1/namespaces/default/configmaps/c1"},
 		{"list", "GET", "/apis/apps/v1/namespaces/default/deployments"},

@@ -89,6 +89,19 @@ type Config struct {
 	// are answered, so that clients behind a load balancer spread again.
 	GoawayChance float64
 
+	// Graceful termination, as kube-apiserver's: for
+	// ShutdownDelayDuration (--shutdown-delay-duration) after Stop begins
+	// /readyz fails and kapi serves as before (a load balancer stops
+	// sending it requests meanwhile); then it stops taking new requests.
+	// With ShutdownSendRetryAfter (--shutdown-send-retry-after) it keeps
+	// listening, answering new requests with a 429 and Retry-After, until
+	// those in flight have drained. Its watches end then: all at once, or
+	// over at most ShutdownWatchTerminationGracePeriod
+	// (--shutdown-watch-termination-grace-period).
+	ShutdownDelayDuration               time.Duration
+	ShutdownSendRetryAfter              bool
+	ShutdownWatchTerminationGracePeriod time.Duration
+
 	ClientCAFile string // --client-ca-file
 	// AdvertiseAddress (--advertise-address) is the address the
 	// kubernetes Service's endpoints give for this replica; empty: the

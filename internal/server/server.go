@@ -54,7 +54,13 @@ type Server struct {
 	http     *http.Server
 	etcd     *etcdBackend
 	stopping chan struct{}
-	auditor  *audit.Auditor
+	// shutdown is the graceful termination's state (filters.Shutdown),
+	// resources the handler whose watches it ends, and cfg the flags.
+	shutdown     *filters.Shutdown
+	resources    *endpoints.Resources
+	shutdownCfg  Config
+	shuttingDown atomic.Bool
+	auditor      *audit.Auditor
 	// stopCaches ends the watch caches.
 	stopCaches func()
 	compaction *etcd.Compaction
@@ -304,12 +310,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	hooks.admission()
 	enc.addChecks(health)
 	health.Add("readyz", router.Check{Name: "shutdown", Fn: func(context.Context) error {
+		if s.shuttingDown.Load() {
+			return errors.New("process is shutting down") // kube's
+		}
 		if !s.ready.Load() {
 			return errors.New("not ready")
 		}
 		return nil
 	}})
-	resources := endpoints.NewResources(cat, adm, s.stopping)
+	resources := endpoints.NewResources(cat, adm)
+	s.resources, s.shutdown, s.shutdownCfg = resources, filters.NewShutdown(), cfg
 	resources.MinRequestTimeout = cfg.MinRequestTimeout
 	resources.Fields = newFieldManagers(cat)
 	resources.Authorizer = az.authorizer
@@ -374,6 +384,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			MaxMutatingInFlight: cfg.MaxMutatingRequestsInFlight, RequestTimeout: cfg.RequestTimeout,
 			Served: servedBy(cat), Tracer: s.tracing.TracerProvider(),
 			HSTSDirectives: cfg.StrictTransportSecurityDirectives, GoawayChance: goawayChance(cfg),
+			Shutdown: s.shutdown, SendRetryAfter: cfg.ShutdownSendRetryAfter,
 		}),
 		TLSConfig:         tlsConfig,
 		Protocols:         serveProtocols(cfg),
@@ -466,13 +477,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Stop shuts down gracefully: /readyz turns 503, watches end, in-flight
-// requests drain (up to 60 s), then etcd stops.
+// Stop shuts down gracefully, as kube-apiserver: /readyz turns 503 and,
+// for --shutdown-delay-duration, kapi serves as before; then it takes no
+// new requests (drain), its watches end, the requests in flight drain (up
+// to 60 s), and etcd stops.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.ready.Store(false)
+		s.shuttingDown.Store(true)
+		s.drain()
 		close(s.stopping)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if s.shutdownCfg.ShutdownSendRetryAfter {
+			// As kube: the requests in flight have drained already.
+			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		}
 		defer cancel()
 		if err := s.http.Shutdown(ctx); err != nil {
 			klog.ErrorS(err, "shutting down the HTTP server")
@@ -487,6 +506,39 @@ func (s *Server) Stop() error {
 		s.etcd.close()
 	})
 	return s.stopErr
+}
+
+// drain is the graceful termination before the HTTP server stops: the
+// delay, then no new requests (a 503, or with --shutdown-send-retry-after
+// a 429 and the server listening until the requests in flight drained),
+// and the watches ended, all at once or paced over
+// --shutdown-watch-termination-grace-period.
+func (s *Server) drain() {
+	cfg := s.shutdownCfg
+	if s.shutdown == nil { // stopped before it served
+		return
+	}
+	if cfg.ShutdownDelayDuration > 0 {
+		klog.InfoS("[graceful-termination] serving on for the shutdown delay", "duration", cfg.ShutdownDelayDuration)
+		time.Sleep(cfg.ShutdownDelayDuration)
+	}
+	s.shutdown.StopAccepting()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		s.resources.EndWatches(cfg.ShutdownWatchTerminationGracePeriod)
+	}()
+	if !cfg.ShutdownSendRetryAfter {
+		<-ended
+		return
+	}
+	// Until the requests in flight have drained (at most the 60 s that
+	// the HTTP server's own shutdown would wait).
+	select {
+	case <-s.shutdown.Drained():
+	case <-time.After(60 * time.Second):
+	}
+	<-ended
 }
 
 // tlsConfig serves the certificate from --tls-cert-file or the generated

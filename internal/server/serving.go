@@ -29,6 +29,13 @@ func CheckServing(cfg Config) error {
 	if err := checkHSTSDirectives(cfg.StrictTransportSecurityDirectives); err != nil {
 		errs = append(errs, err)
 	}
+	// kube's ServerRunOptions.Validate.
+	if cfg.ShutdownDelayDuration < 0 {
+		errs = append(errs, errors.New("--shutdown-delay-duration can not be negative value"))
+	}
+	if cfg.ShutdownWatchTerminationGracePeriod < 0 {
+		errs = append(errs, errors.New("shutdown-watch-termination-grace-period, if provided, can not be a negative value"))
+	}
 	return utilerrors.NewAggregate(errs)
 }
 
