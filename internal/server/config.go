@@ -45,6 +45,9 @@ type Config struct {
 	EncryptionProviderConfig                string
 	EncryptionProviderConfigAutomaticReload bool
 	WatchCache                              bool // --watch-cache
+	// WatchCacheSizes (--watch-cache-sizes) are resource[.group]#size;
+	// a size of 0 serves the resource without a watch cache.
+	WatchCacheSizes []string
 	// EventTTL (--event-ttl, kube's hour) is how long an Event lives
 	// after its last write (0: for ever); LeaseReuse
 	// (--lease-reuse-duration-seconds, kube's 60 s) is the most by which

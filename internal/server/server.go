@@ -201,7 +201,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	health.AddAll(router.Check{Name: "etcd", Fn: etcdCheck})
 	health.Add("readyz", router.Check{Name: "etcd-readiness", Fn: etcdCheck})
 	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness)
-	stores, stopCaches := newStores(s.etcd.client, cfg, builtin.Resources(), enc, s.compaction)
+	stores, stopCaches, err := newStores(s.etcd.client, cfg, builtin.Resources(), enc, s.compaction)
+	if err != nil {
+		return fail(fmt.Errorf("--watch-cache-sizes: %w", err))
+	}
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)
 	if err := waitCaches(ctx, stores); err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/registry"
 	"kapi/internal/registry/scheduling"
@@ -23,10 +25,15 @@ type runtimeObject = runtime.Object
 
 // newStores builds a registry store per row. Rows that share a key prefix
 // (one resource served in two versions) share one storage. With the watch
-// cache, each storage is a cache in front of its etcd store; stop ends
-// the caches, which learn etcd's compactions from compaction.
-func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func()) {
+// cache, each storage is a cache in front of its etcd store, but for the
+// resources --watch-cache-sizes gives a size of 0; stop ends the caches,
+// which learn etcd's compactions from compaction.
+func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func(), err error) {
 	prefix := cfg.EtcdPrefix
+	sizes, err := parseWatchCacheSizes(cfg.WatchCacheSizes)
+	if err != nil {
+		return nil, nil, err
+	}
 	proto := protobufSerializer()
 	// What finishes a key's objects read from etcd: the defaults of the
 	// row that serves the stored kind, as kube's storage decoder defaults.
@@ -51,7 +58,10 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 				es.Expire(cfg.EventTTL, cfg.LeaseReuse) // as kube's event storage's TTLFunc
 			}
 			s = es
-			if cfg.WatchCache {
+			if size, ok := sizes[gr]; ok && size > 0 {
+				klog.Warningf("Dropping watch-cache-size for %v - watchCache size is now dynamic", gr)
+			}
+			if size, ok := sizes[gr]; cfg.WatchCache && (!ok || size > 0) {
 				c := cacher.New(es, cacher.Options{Name: r.Key(), Resource: gr, New: newObj, Compacted: compaction.Revision})
 				caches = append(caches, c)
 				s = c
@@ -64,7 +74,30 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 		for _, c := range caches {
 			c.Stop()
 		}
+	}, nil
+}
+
+// parseWatchCacheSizes reads --watch-cache-sizes as kube's
+// ParseWatchCacheSizes: resource[.group]#size, each size a number of 0
+// or more. Only 0 means anything (no watch cache for the resource); kube
+// sizes its caches itself, and so does kapi.
+func parseWatchCacheSizes(list []string) (map[schema.GroupResource]int, error) {
+	sizes := map[schema.GroupResource]int{}
+	for _, c := range list {
+		tokens := strings.Split(c, "#")
+		if len(tokens) != 2 {
+			return nil, fmt.Errorf("invalid value of watch cache size: %s", c)
+		}
+		size, err := strconv.Atoi(tokens[1])
+		if err != nil {
+			return nil, fmt.Errorf("invalid size of watch cache size: %s", c)
+		}
+		if size < 0 {
+			return nil, fmt.Errorf("watch cache size cannot be negative: %s", c)
+		}
+		sizes[schema.ParseGroupResource(tokens[0])] = size
 	}
+	return sizes, nil
 }
 
 // protobufSerializer is how built-in objects are stored, as kube-apiserver
