@@ -207,7 +207,9 @@ func TestBootstrapTokensOff(t *testing.T) {
 func TestTLSBootstrap(t *testing.T) {
 	// kubeadm's authorization modes: the Node authorizer lets a node
 	// create its renewal's request.
-	k := startKapi(t, func(c *server.Config) { c.EnableBootstrapTokenAuth, c.AuthorizationModes = true, []string{"Node", "RBAC"} })
+	k := startKapi(t, func(c *server.Config) {
+		c.EnableBootstrapTokenAuth, c.AuthorizationModes = true, []string{"Node", "RBAC"}
+	})
 	ctx := context.Background()
 	const secret = "0123456789abcdef"
 	bind := func(name, role string, subject rbacv1.Subject) {
