@@ -27,6 +27,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	p := &parsed{}
 	// Generic flags
 	p.advertise = fs.IP("advertise-address", nil, "The IP address on which to advertise the apiserver to members of the cluster. If blank, the --bind-address will be used.")
+	fs.StringVar(&cfg.ExternalHostname, "external-hostname", cfg.ExternalHostname, "The hostname to use when generating externalized URLs for this master (e.g. Swagger API Docs or OpenID Discovery).")
 	fs.StringSliceVar(&cfg.CORSAllowedOrigins, "cors-allowed-origins", nil, "List of allowed origins for CORS, comma separated. An allowed origin can be a regular expression to support subdomain matching.")
 	fs.IntVar(&cfg.MaxMutatingRequestsInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingRequestsInFlight, "This and --max-requests-inflight are summed to determine the server's total concurrency limit (which must be positive) if --enable-priority-and-fairness is true. Otherwise, this flag limits the maximum number of mutating requests in flight, or a zero value disables the limit completely.")
 	fs.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", cfg.MaxRequestsInFlight, "This and --max-mutating-requests-inflight are summed to determine the server's total concurrency limit (which must be positive) if --enable-priority-and-fairness is true. Otherwise, this flag limits the maximum number of non-mutating requests in flight, or a zero value disables the limit completely.")

@@ -28,6 +28,9 @@ type Discovery struct {
 	cur atomic.Pointer[discoveryDocs]
 	// agg, when set, adds the aggregated API servers' groups.
 	agg *proxy.Aggregator
+	// serverAddress, when set, is /api's serverAddressByClientCIDRs, for
+	// every client (0.0.0.0/0), as kube's.
+	serverAddress string
 }
 
 // discoveryDocs are the documents of one snapshot of the catalogue.
@@ -74,6 +77,13 @@ func (d *Discovery) docs() *discoveryDocs {
 	}
 	d.cur.Store(built)
 	return built
+}
+
+// WithServerAddress makes /api name addr (host:port) as the server's
+// address for clients, as kube-apiserver names its external address.
+func (d *Discovery) WithServerAddress(addr string) *Discovery {
+	d.serverAddress = addr
+	return d
 }
 
 // WithAggregator makes the documents include the groups agg proxies.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"kapi/internal/endpoints"
 	"kapi/internal/request"
 )
@@ -34,7 +36,13 @@ func (d *Discovery) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(parts) == 1 && parts[0] == "api":
-		endpoints.WriteObject(w, r, http.StatusOK, out, docs.core)
+		core := docs.core
+		if d.serverAddress != "" {
+			cp := *core
+			cp.ServerAddressByClientCIDRs = []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: d.serverAddress}}
+			core = &cp
+		}
+		endpoints.WriteObject(w, r, http.StatusOK, out, core)
 		return
 	case len(parts) == 2 && parts[0] == "api":
 		if list := docs.resources[parts[1]]; list != nil {

@@ -110,6 +110,10 @@ type Config struct {
 	// kubernetes Service's endpoints give for this replica; empty: the
 	// bind address, or 127.0.0.1 when kapi binds to all interfaces.
 	AdvertiseAddress string
+	// ExternalHostname (--external-hostname) is the host, or host:port,
+	// clients outside reach kapi at (externalAddress); empty: the
+	// advertised address and the serving port.
+	ExternalHostname string
 
 	AnonymousAuth bool   // --anonymous-auth
 	TokenAuthFile string // --token-auth-file

@@ -349,7 +349,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := issuerDiscovery(cfg, an.sa, ln, extra); err != nil {
 		klog.FromContext(ctx).Error(err, "the service account issuer's discovery documents are not served")
 	}
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg), Health: health, Extra: extra, Aggregator: agg, Flagz: cfg.Flagz})
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg).WithServerAddress(externalAddress(cfg, ln)), Health: health, Extra: extra, Aggregator: agg, Flagz: cfg.Flagz})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {
 		return fail(err)

@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -12,6 +14,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	"kapi/internal/server"
 )
 
 // TestServiceAccountIssuerDiscovery: a relying party outside the cluster
@@ -106,5 +110,51 @@ func TestServiceAccountIssuerDiscovery(t *testing.T) {
 	}
 	if claims.Issuer != doc.Issuer || !strings.HasPrefix(claims.Sub, "system:serviceaccount:default:default") {
 		t.Errorf("claims: %s", payload)
+	}
+}
+
+// TestExternalHostname: --external-hostname is kube's external address:
+// the key set's default URL in the issuer's discovery document, and the
+// server address /api gives every client (serverAddressByClientCIDRs),
+// with the serving port when it names none. Without it, both are the
+// advertised address and port.
+func TestExternalHostname(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct{ hostname, want string }{
+		{"kapi.example.com", "kapi.example.com:%s"},
+		{"kapi.example.com:443", "kapi.example.com:443"},
+		{"", "127.0.0.1:%s"},
+	} {
+		k := startKapi(t, func(cfg *server.Config) { cfg.ExternalHostname = c.hostname })
+		u, err := url.Parse(k.srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.want
+		if strings.Contains(want, "%s") {
+			want = fmt.Sprintf(want, u.Port())
+		}
+		var versions metav1.APIVersions
+		raw, err := k.client.CoreV1().RESTClient().Get().AbsPath("/api").DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &versions); err != nil {
+			t.Fatal(err)
+		}
+		if len(versions.ServerAddressByClientCIDRs) != 1 || versions.ServerAddressByClientCIDRs[0] != (metav1.ServerAddressByClientCIDR{ClientCIDR: "0.0.0.0/0", ServerAddress: want}) {
+			t.Errorf("--external-hostname=%q: /api %s, want the server address %s", c.hostname, raw, want)
+		}
+		raw, err = k.client.CoreV1().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil || doc.JWKSURI != "https://"+want+"/openid/v1/jwks" {
+			t.Errorf("--external-hostname=%q: jwks_uri %q, want https://%s/openid/v1/jwks (%v)", c.hostname, doc.JWKSURI, want, err)
+		}
+		k.stop()
 	}
 }
