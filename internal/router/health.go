@@ -28,6 +28,11 @@ type Check struct {
 type Health struct {
 	mu     sync.RWMutex
 	checks map[string][]Check // by endpoint name
+	// LivezGracePeriod (--livez-grace-period): for this long after it is
+	// added, a post-start hook's check passes on /livez, as kube's boot
+	// sequence checks do, so that a slow start does not get kapi
+	// restarted by its liveness probe; /readyz and /healthz wait.
+	LivezGracePeriod time.Duration
 }
 
 // healthEndpoints are the endpoints a check of all three is added to.
@@ -65,14 +70,27 @@ func (h *Health) AddAll(c Check) {
 func (h *Health) PostStartHook(name string) (done func()) {
 	finished := make(chan struct{})
 	var once sync.Once
-	h.AddAll(Check{Name: "poststarthook/" + name, Fn: func(context.Context) error {
+	check := Check{Name: "poststarthook/" + name, Fn: func(context.Context) error {
 		select {
 		case <-finished:
 			return nil
 		default:
 			return errors.New("not finished")
 		}
-	}})
+	}}
+	h.Add("healthz", check)
+	h.Add("readyz", check)
+	live := check
+	if grace := h.LivezGracePeriod; grace > 0 {
+		from := time.Now().Add(grace)
+		live.Fn = func(ctx context.Context) error {
+			if time.Now().Before(from) {
+				return nil
+			}
+			return check.Fn(ctx)
+		}
+	}
+	h.Add("livez", live)
 	return func() { once.Do(func() { close(finished) }) }
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPostStartHook: a post-start hook's check fails, and with it the
@@ -32,6 +33,21 @@ func TestPostStartHook(t *testing.T) {
 	for _, p := range []string{"/healthz", "/livez", "/readyz", "/readyz/poststarthook/start-system-namespaces-controller"} {
 		if code, body := get(p); code != 200 || body != "ok" {
 			t.Errorf("%s after the step: %d %q", p, code, body)
+		}
+	}
+}
+
+// TestLivezGracePeriod: within --livez-grace-period a post-start hook's
+// check passes on /livez, and only there.
+func TestLivezGracePeriod(t *testing.T) {
+	h := NewHealth()
+	h.LivezGracePeriod = time.Hour
+	h.PostStartHook("rbac/bootstrap-roles")
+	for ep, want := range map[string]int{"livez": 200, "readyz": 500, "healthz": 500} {
+		rec := httptest.NewRecorder()
+		h.handler(ep)(rec, httptest.NewRequest("GET", "/"+ep, nil))
+		if rec.Code != want {
+			t.Errorf("/%s within the grace period: %d, want %d", ep, rec.Code, want)
 		}
 	}
 }

@@ -101,7 +101,10 @@ type Config struct {
 	// those in flight have drained. Its watches end then: all at once, or
 	// over at most ShutdownWatchTerminationGracePeriod
 	// (--shutdown-watch-termination-grace-period).
-	ShutdownDelayDuration               time.Duration
+	ShutdownDelayDuration time.Duration
+	// LivezGracePeriod (--livez-grace-period) lets /livez pass the
+	// post-start hooks' checks for this long after start.
+	LivezGracePeriod                    time.Duration
 	ShutdownSendRetryAfter              bool
 	ShutdownWatchTerminationGracePeriod time.Duration
 

@@ -193,6 +193,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// /healthz, /livez and /readyz: kube-apiserver's checks, its
 	// post-start hooks' among them, each done as start-up gets there.
 	health := router.NewHealth()
+	health.LivezGracePeriod = cfg.LivezGracePeriod
 	var nsStore *registry.Store
 	etcdCheck := func(ctx context.Context) error {
 		_, err := nsStore.Storage.Revision(ctx)

@@ -30,6 +30,9 @@ func CheckServing(cfg Config) error {
 		errs = append(errs, err)
 	}
 	// kube's ServerRunOptions.Validate.
+	if cfg.LivezGracePeriod < 0 {
+		errs = append(errs, errors.New("--livez-grace-period can not be a negative value"))
+	}
 	if cfg.ShutdownDelayDuration < 0 {
 		errs = append(errs, errors.New("--shutdown-delay-duration can not be negative value"))
 	}
