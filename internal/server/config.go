@@ -45,6 +45,10 @@ type Config struct {
 	EncryptionProviderConfig                string
 	EncryptionProviderConfigAutomaticReload bool
 	WatchCache                              bool // --watch-cache
+	// StorageMediaType (--storage-media-type) is how built-in objects are
+	// written to etcd: application/vnd.kubernetes.protobuf (empty),
+	// application/json or application/yaml.
+	StorageMediaType string
 	// WatchCacheSizes (--watch-cache-sizes) are resource[.group]#size;
 	// a size of 0 serves the resource without a watch cache.
 	WatchCacheSizes []string

@@ -62,6 +62,8 @@ type endpointLeases struct {
 	// (--encryption-provider-config, the resource apiServerIPInfo: a
 	// file with "*." or "*.*" covers them); nil stores them as encoded.
 	transformer value.Transformer
+	// serializer writes the leases (--storage-media-type).
+	serializer runtime.Serializer
 }
 
 // kube-apiserver's defaults: --endpoint-reconciler lease TTL 15 s, a
@@ -75,8 +77,8 @@ const (
 	kubernetesNamespace = metav1.NamespaceDefault
 )
 
-func newEndpointLeases(client *clientv3.Client, etcdPrefix, ip string, port int32, stores []*registry.Store) *endpointLeases {
-	return &endpointLeases{client: client, prefix: etcdPrefix + "/masterleases/", ip: ip, port: port,
+func newEndpointLeases(client *clientv3.Client, etcdPrefix, ip string, port int32, stores []*registry.Store, serializer runtime.Serializer) *endpointLeases {
+	return &endpointLeases{client: client, prefix: etcdPrefix + "/masterleases/", ip: ip, port: port, serializer: serializer,
 		ttl: masterLeaseTTL, interval: endpointSyncEvery,
 		endpoints: findStore(stores, "", "v1", "endpoints"),
 		slices:    findStore(stores, "discovery.k8s.io", "v1", "endpointslices")}
@@ -165,7 +167,7 @@ func (l *endpointLeases) renew(ctx context.Context) error {
 		}
 		l.lease = g.ID
 	}
-	value, err := encodeMasterLease(l.ip, l.port)
+	value, err := encodeMasterLease(l.serializer, l.ip, l.port)
 	if err != nil {
 		return err
 	}
@@ -183,13 +185,13 @@ type masterLease struct {
 	port int32
 }
 
-func encodeMasterLease(ip string, port int32) ([]byte, error) {
+func encodeMasterLease(serializer runtime.Serializer, ip string, port int32) ([]byte, error) {
 	ep := &corev1.Endpoints{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"},
 		ObjectMeta: metav1.ObjectMeta{Name: ip},
 		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: ip}},
 			Ports: []corev1.EndpointPort{{Name: kubernetesPortName, Port: port, Protocol: corev1.ProtocolTCP}}}}}
 	var b bytes.Buffer
-	if err := protobufSerializer().Encode(ep, &b); err != nil {
+	if err := serializer.Encode(ep, &b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -209,7 +211,7 @@ func (l *endpointLeases) live(ctx context.Context) ([]masterLease, error) {
 			klog.Warningf("master lease %s cannot be read (%v); ignored", kv.Key, err)
 			continue
 		}
-		obj, _, err := protobufSerializer().Decode(data, nil, &corev1.Endpoints{})
+		obj, _, err := storageDecoder.Decode(data, nil, &corev1.Endpoints{})
 		ep, ok := obj.(*corev1.Endpoints)
 		if err != nil || !ok || len(ep.Subsets) != 1 || len(ep.Subsets[0].Addresses) != 1 || len(ep.Subsets[0].Ports) != 1 {
 			klog.Warningf("master lease %s cannot be read; ignored", kv.Key)

@@ -204,7 +204,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness)
 	stores, stopCaches, err := newStores(s.etcd.client, cfg, builtin.Resources(), enc, s.compaction)
 	if err != nil {
-		return fail(fmt.Errorf("--watch-cache-sizes: %w", err))
+		return fail(err)
 	}
 	s.stopCaches = stopCaches
 	cleanups = append(cleanups, stopCaches)

@@ -53,7 +53,11 @@ func nodePorts(cfg Config, client *clientv3.Client, enc *encryption) (*allocatio
 		portRange = "30000-32767"
 	}
 	rangeAllocation := corev1.SchemeGroupVersion.WithKind("RangeAllocation")
-	ranges := etcd.New(client, cfg.EtcdPrefix+"/ranges/", etcd.Codec{Serializer: protobufSerializer(), GVK: rangeAllocation,
+	serializer, err := storageSerializer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ranges := etcd.New(client, cfg.EtcdPrefix+"/ranges/", etcd.Codec{Serializer: serializer, Decoder: storageDecoder, GVK: rangeAllocation,
 		New: func() runtime.Object { return &corev1.RangeAllocation{} }, Transformer: enc.For(schema.GroupResource{Resource: "servicenodeportallocations"})})
 	ports, err := allocation.NewNodePorts(portRange, ranges, "servicenodeports")
 	if err != nil {
@@ -76,7 +80,11 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.
 	if err := ensureKubernetesService(ctx, services, ips.First().String(), port); err != nil {
 		return nil, err
 	}
-	leases := newEndpointLeases(client, cfg.EtcdPrefix, advertiseAddress(cfg), port, stores)
+	serializer, err := storageSerializer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	leases := newEndpointLeases(client, cfg.EtcdPrefix, advertiseAddress(cfg), port, stores, serializer)
 	leases.transformer = enc.For(schema.GroupResource{Resource: "apiServerIPInfo"})
 	if err := leases.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("writing the kubernetes endpoints: %w", err)

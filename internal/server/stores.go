@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,9 +33,12 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 	prefix := cfg.EtcdPrefix
 	sizes, err := parseWatchCacheSizes(cfg.WatchCacheSizes)
 	if err != nil {
+		return nil, nil, fmt.Errorf("--watch-cache-sizes: %w", err)
+	}
+	serializer, err := storageSerializer(cfg)
+	if err != nil {
 		return nil, nil, err
 	}
-	proto := protobufSerializer()
 	// What finishes a key's objects read from etcd: the defaults of the
 	// row that serves the stored kind, as kube's storage decoder defaults.
 	decoded := map[string]func(runtime.Object) error{}
@@ -51,7 +55,7 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 			gvk := r.StorageGVK()
 			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o } // the built-in kinds' storage
 			gr := schema.GroupResource{Group: r.Group, Resource: r.Name}
-			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: proto, GVK: gvk, New: newObj,
+			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: serializer, Decoder: storageDecoder, GVK: gvk, New: newObj,
 				Decoded: decoded[r.Key()], Transformer: enc.For(gr)}).
 				SetResource(gr)
 			if r.Key() == "events" && cfg.EventTTL > 0 {
@@ -100,16 +104,32 @@ func parseWatchCacheSizes(list []string) (map[schema.GroupResource]int, error) {
 	return sizes, nil
 }
 
-// protobufSerializer is how built-in objects are stored, as kube-apiserver
-// stores them.
-func protobufSerializer() runtime.Serializer {
-	for _, info := range registry.Codecs.SupportedMediaTypes() {
-		if info.MediaType == runtime.ContentTypeProtobuf {
-			return info.Serializer
+// storageMediaTypes are --storage-media-type's values, as kube's.
+var storageMediaTypes = []string{runtime.ContentTypeJSON, runtime.ContentTypeProtobuf, runtime.ContentTypeYAML}
+
+// storageSerializer is how built-in objects are written to etcd, as
+// kube-apiserver writes them: --storage-media-type, protobuf unless set
+// (custom resources are JSON whatever it says, as in kube). Reading takes
+// any of the three (storageDecoder), so that what was written before a
+// change of it stays readable.
+func storageSerializer(cfg Config) (runtime.Serializer, error) {
+	mt := cfg.StorageMediaType
+	if mt == "" {
+		mt = runtime.ContentTypeProtobuf
+	}
+	if slices.Contains(storageMediaTypes, mt) {
+		for _, info := range registry.Codecs.SupportedMediaTypes() {
+			if info.MediaType == mt {
+				return info.Serializer, nil
+			}
 		}
 	}
-	panic("no protobuf serializer")
+	return nil, fmt.Errorf("--storage-media-type %q invalid, allowed values: %s", mt, strings.Join(storageMediaTypes, ", "))
 }
+
+// storageDecoder reads what kapi or kube-apiserver wrote, in any of the
+// storage media types.
+var storageDecoder = registry.Codecs.UniversalDeserializer()
 
 // replaceRow gives the store of group/v1/resource the row change makes of
 // its row, on the same storage.

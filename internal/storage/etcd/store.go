@@ -27,9 +27,13 @@ import (
 // Codec encodes objects of one kind for etcd: protobuf for built-in types,
 // JSON for custom resources.
 type Codec struct {
+	// Serializer writes objects, and reads them unless Decoder is set.
 	Serializer runtime.Serializer
-	GVK        schema.GroupVersionKind
-	New        func() runtime.Object
+	// Decoder, when set, reads objects: one that recognizes every format
+	// kapi may have written (a changed --storage-media-type).
+	Decoder runtime.Decoder
+	GVK     schema.GroupVersionKind
+	New     func() runtime.Object
 	// Decoded, when set, finishes every object read (a custom resource
 	// gets its schema's defaults, a built-in kind its kind's), once per
 	// revision read. It is not run on what a write returns: the registry
@@ -194,7 +198,11 @@ func (s *Store) decodeWritten(data []byte, rev int64) (runtime.Object, error) {
 	obj := s.codec.New()
 	if !decodeEnvelope(data, s.apiVersion, s.codec.GVK, obj) {
 		var err error
-		if obj, _, err = s.codec.Serializer.Decode(data, &s.codec.GVK, obj); err != nil {
+		dec := s.codec.Decoder
+		if dec == nil {
+			dec = s.codec.Serializer
+		}
+		if obj, _, err = dec.Decode(data, &s.codec.GVK, obj); err != nil {
 			return nil, fmt.Errorf("decoding stored %s: %w", s.codec.GVK.Kind, err)
 		}
 	}
