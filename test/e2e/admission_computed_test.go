@@ -79,13 +79,24 @@ func TestAdmissionOfComputedResources(t *testing.T) {
 	if want := "webhooks[0].rules[0]: subjectaccessreviews.authorization.k8s.io is excluded from admission webhooks; this rule will have no effect"; len(warnings) != 1 || warnings[0] != want {
 		t.Errorf("warnings %q, want %q", warnings, want)
 	}
+	// A binding is for good: the webhook is probed with bindings of a pod
+	// that does not exist (asked about, then not found) until it is asked,
+	// and only then is "web" bound.
 	settle(t, "the mutating webhook", func() bool {
-		if err := bind("web", "n1"); err != nil {
-			return false
+		bind("ghost", "n1")
+		for _, r := range srv.requests("/mutate") {
+			if r.Name == "ghost" {
+				return true
+			}
 		}
-		p, err := pods.Get(ctx, "web", metav1.GetOptions{})
-		return err == nil && p.Spec.NodeName == "n2"
+		return false
 	})
+	if err := bind("web", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := pods.Get(ctx, "web", metav1.GetOptions{}); err != nil || p.Spec.NodeName != "n2" {
+		t.Fatalf("the mutating webhook's binding: %v %q, want n2", err, p.Spec.NodeName)
+	}
 	if out, err := sars.Create(ctx, review(), metav1.CreateOptions{}); err != nil || out.Status.Allowed {
 		t.Errorf("a review the webhook must not see: %v %+v", err, out)
 	}
@@ -104,11 +115,12 @@ func TestAdmissionOfComputedResources(t *testing.T) {
 		rule("authorization.k8s.io", "selfsubjectaccessreviews")...), rule("", "bindings")...), rule("", "serviceaccounts/token")...), rule("", "pods/eviction")...)
 	e.validating(t, "refuse.kapi.test", admissionregistrationv1.ValidatingWebhook{Name: "refuse.kapi.test", ClientConfig: srv.clientConfig("/refuse"),
 		Rules: all, SideEffects: none, AdmissionReviewVersions: v1Reviews, FailurePolicy: fail})
-	var err error
+	// Probed with a pod that does not exist, as above: validating
+	// admission comes before the pod is looked up, as in kube.
 	settle(t, "the validating webhook", func() bool {
-		err = bind("db", "n1")
-		return apierrors.IsForbidden(err)
+		return apierrors.IsForbidden(bind("ghost", "n1"))
 	})
+	err := bind("db", "n1")
 	if !strings.Contains(err.Error(), `admission webhook "refuse.kapi.test" denied the request: no reviews here`) {
 		t.Errorf("a refused binding: %v", err)
 	}

@@ -27,7 +27,9 @@ func TestShutdownDelay(t *testing.T) {
 	k := startKapi(t, func(c *server.Config) { c.ShutdownDelayDuration = 4 * time.Second })
 	ctx := context.Background()
 	cms := k.client.CoreV1().ConfigMaps("default")
-	w, err := cms.Watch(ctx, metav1.ListOptions{})
+	// Only the ConfigMap this test writes (the root CA publisher writes
+	// one too).
+	w, err := cms.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=during-the-delay"})
 	if err != nil {
 		t.Fatal(err)
 	}
