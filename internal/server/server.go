@@ -489,18 +489,24 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.ready.Store(false)
 		s.shuttingDown.Store(true)
-		s.drain()
+		watchesEnded := s.drain()
 		close(s.stopping)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		httpCtx := ctx
 		if s.shutdownCfg.ShutdownSendRetryAfter {
 			// As kube: the requests in flight have drained already.
-			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+			var cancel context.CancelFunc
+			httpCtx, cancel = context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
 		}
-		defer cancel()
-		if err := s.http.Shutdown(ctx); err != nil {
+		if err := s.http.Shutdown(httpCtx); err != nil {
 			klog.ErrorS(err, "shutting down the HTTP server")
 			s.http.Close()
 			s.stopErr = err
+		}
+		if watchesEnded != nil {
+			<-watchesEnded
 		}
 		s.auditor.Shutdown(ctx)
 		s.tracing.Shutdown(ctx)
@@ -517,10 +523,10 @@ func (s *Server) Stop() error {
 // a 429 and the server listening until the requests in flight drained),
 // and the watches ended, all at once or paced over
 // --shutdown-watch-termination-grace-period.
-func (s *Server) drain() {
+func (s *Server) drain() (watchesEnded <-chan struct{}) {
 	cfg := s.shutdownCfg
 	if s.shutdown == nil { // stopped before it served
-		return
+		return nil
 	}
 	if cfg.ShutdownDelayDuration > 0 {
 		klog.InfoS("[graceful-termination] serving on for the shutdown delay", "duration", cfg.ShutdownDelayDuration)
@@ -533,8 +539,9 @@ func (s *Server) drain() {
 		s.resources.EndWatches(cfg.ShutdownWatchTerminationGracePeriod)
 	}()
 	if !cfg.ShutdownSendRetryAfter {
-		<-ended
-		return
+		// As kube: the HTTP server stops listening now, and its shutdown
+		// waits for the watches ending meanwhile.
+		return ended
 	}
 	// Until the requests in flight have drained (at most the 60 s that
 	// the HTTP server's own shutdown would wait).
@@ -543,6 +550,7 @@ func (s *Server) drain() {
 	case <-time.After(60 * time.Second):
 	}
 	<-ended
+	return ended
 }
 
 // tlsConfig serves the certificate from --tls-cert-file or the generated
