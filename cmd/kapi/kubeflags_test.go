@@ -121,7 +121,7 @@ var implementedForTest = []string{
 	"tls-min-version", "tls-cipher-suites", "tls-curve-preferences", "tls-sni-cert-key", "disable-http2-serving",
 	"http2-max-streams-per-connection", "permit-port-sharing", "permit-address-sharing",
 	"strict-transport-security-directives", "goaway-chance", "shutdown-delay-duration", "shutdown-send-retry-after",
-	"shutdown-watch-termination-grace-period", "watch-cache-sizes", "external-hostname", "livez-grace-period", "storage-media-type",
+	"shutdown-watch-termination-grace-period", "watch-cache-sizes", "external-hostname", "livez-grace-period", "storage-media-type", "etcd-servers-overrides",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,

@@ -45,6 +45,10 @@ type Config struct {
 	EncryptionProviderConfig                string
 	EncryptionProviderConfigAutomaticReload bool
 	WatchCache                              bool // --watch-cache
+	// EtcdServersOverrides (--etcd-servers-overrides) store resources in
+	// other etcd clusters: group/resource#server;server, e.g.
+	// "/events#https://etcd-events:2379".
+	EtcdServersOverrides []string
 	// StorageMediaType (--storage-media-type) is how built-in objects are
 	// written to etcd: application/vnd.kubernetes.protobuf (empty),
 	// application/json or application/yaml.

@@ -4,15 +4,20 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/storage/embedded"
+	"kapi/internal/storage/etcd"
 )
 
 // etcdBackend is the etcd kapi stores in, and how to let go of it.
@@ -38,10 +43,20 @@ func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 		}
 		return &etcdBackend{client: e.Client, close: func() { os.Remove(urlFile); e.Close() }}, nil
 	}
+	c, err := dialEtcd(ctx, cfg, cfg.EtcdServers)
+	if err != nil {
+		return nil, err
+	}
+	return &etcdBackend{client: c, close: func() { c.Close() }}, nil
+}
+
+// dialEtcd connects to the etcd cluster of servers with the --etcd-*
+// TLS files, and waits until it answers.
+func dialEtcd(ctx context.Context, cfg Config, servers []string) (*clientv3.Client, error) {
 	// kube-apiserver's keepalive: a member that stops answering (frozen,
 	// or cut off) is found out and left for another within 40 s, before
 	// a request's 60 s timeout.
-	ccfg := clientv3.Config{Endpoints: cfg.EtcdServers, DialTimeout: 10 * time.Second, Logger: zap.NewNop(),
+	ccfg := clientv3.Config{Endpoints: servers, DialTimeout: 10 * time.Second, Logger: zap.NewNop(),
 		DialKeepAliveTime: 30 * time.Second, DialKeepAliveTimeout: 10 * time.Second}
 	if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" {
 		tc, err := etcdTLS(cfg)
@@ -52,15 +67,97 @@ func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 	}
 	c, err := clientv3.New(ccfg)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to etcd %v: %w", cfg.EtcdServers, err)
+		return nil, fmt.Errorf("connecting to etcd %v: %w", servers, err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := etcdAnswers(sctx, c); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("etcd %v does not answer: %w", cfg.EtcdServers, err)
+		return nil, fmt.Errorf("etcd %v does not answer: %w", servers, err)
 	}
-	return &etcdBackend{client: c, close: func() { c.Close() }}, nil
+	return c, nil
+}
+
+// etcdCluster is an etcd cluster kapi stores resources in: its client,
+// and what is known of its compactions.
+type etcdCluster struct {
+	client     *clientv3.Client
+	compaction *etcd.Compaction
+}
+
+// etcdClusters are the clusters the resources are stored in: the main
+// one (--etcd-servers, or the embedded etcd) and those of
+// --etcd-servers-overrides, by resource.
+type etcdClusters struct {
+	main      *etcdCluster
+	overrides map[schema.GroupResource]*etcdCluster
+	// distinct are the overrides' clusters in the order first named.
+	distinct []*etcdCluster
+}
+
+// etcdOverride is one of --etcd-servers-overrides.
+type etcdOverride struct {
+	gr      schema.GroupResource
+	servers []string
+}
+
+// errOverridesInvalid is kube's message for a bad override.
+var errOverridesInvalid = errors.New("--etcd-servers-overrides invalid, must be of format: group/resource#servers, where servers are URLs, semicolon separated")
+
+// parseEtcdOverrides reads --etcd-servers-overrides as kube's
+// ParseEtcdServersOverrides: group/resource#server;server, the group
+// empty for the core group ("/events#http://etcd-events:2379").
+func parseEtcdOverrides(list []string) ([]etcdOverride, error) {
+	var out []etcdOverride
+	for _, o := range list {
+		tokens := strings.Split(o, "#")
+		if len(tokens) != 2 {
+			return nil, errOverridesInvalid
+		}
+		gr := strings.Split(tokens[0], "/")
+		if len(gr) != 2 {
+			return nil, errOverridesInvalid
+		}
+		servers := strings.Split(tokens[1], ";")
+		if slices.Contains(servers, "") {
+			return nil, errOverridesInvalid
+		}
+		out = append(out, etcdOverride{gr: schema.GroupResource{Group: gr[0], Resource: gr[1]}, servers: servers})
+	}
+	return out, nil
+}
+
+// connectOverrides connects to the clusters of --etcd-servers-overrides,
+// one client for each set of servers, as kube (overrides naming the same
+// servers in another order share it); close lets go of them.
+func connectOverrides(ctx context.Context, cfg Config) (overrides map[schema.GroupResource]*etcdCluster, distinct []*etcdCluster, closeAll func(), err error) {
+	parsed, err := parseEtcdOverrides(cfg.EtcdServersOverrides)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bySet := map[string]*etcdCluster{}
+	closeAll = func() {
+		for _, c := range distinct {
+			c.client.Close()
+		}
+	}
+	overrides = map[schema.GroupResource]*etcdCluster{}
+	for _, o := range parsed {
+		key := strings.Join(slices.Sorted(slices.Values(o.servers)), ";")
+		c := bySet[key]
+		if c == nil {
+			client, err := dialEtcd(ctx, cfg, o.servers)
+			if err != nil {
+				closeAll()
+				return nil, nil, nil, fmt.Errorf("--etcd-servers-overrides: %w", err)
+			}
+			c = &etcdCluster{client: client, compaction: &etcd.Compaction{}}
+			bySet[key] = c
+			distinct = append(distinct, c)
+		}
+		overrides[o.gr] = c
+	}
+	return overrides, distinct, closeAll, nil
 }
 
 // etcdAnswers asks etcd for the count of one key: an error when it does

@@ -181,6 +181,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.WatchCache {
 		s.runNow(ctrlCtx, func(ctx context.Context) { s.compaction.Follow(ctx, s.etcd.client) })
 	}
+	// The clusters of --etcd-servers-overrides, each compacted and
+	// followed as the main one.
+	overrides, distinct, closeOverrides, err := connectOverrides(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, closeOverrides)
+	closeMain := s.etcd.close
+	s.etcd.close = func() { closeOverrides(); closeMain() }
+	for _, c := range distinct {
+		if cfg.EtcdCompactionInterval > 0 {
+			s.runNow(ctrlCtx, func(ctx context.Context) { c.compaction.Run(ctx, c.client, cfg.EtcdCompactionInterval) })
+		}
+		if cfg.WatchCache {
+			s.runNow(ctrlCtx, func(ctx context.Context) { c.compaction.Follow(ctx, c.client) })
+		}
+	}
+	clusters := &etcdClusters{main: &etcdCluster{client: s.etcd.client, compaction: s.compaction}, overrides: overrides, distinct: distinct}
 
 	enc, err := newEncryption(ctrlCtx, cfg)
 	if err != nil {
@@ -201,8 +219,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	health.AddAll(router.Check{Name: "etcd", Fn: etcdCheck})
 	health.Add("readyz", router.Check{Name: "etcd-readiness", Fn: etcdCheck})
+	for i, c := range distinct { // kube's names
+		check := func(ctx context.Context) error { return etcdAnswers(ctx, c.client) }
+		health.AddAll(router.Check{Name: fmt.Sprintf("etcd-override-%d", i), Fn: check})
+		health.Add("readyz", router.Check{Name: fmt.Sprintf("etcd-override-readiness-%d", i), Fn: check})
+	}
 	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness)
-	stores, stopCaches, err := newStores(s.etcd.client, cfg, builtin.Resources(), enc, s.compaction)
+	stores, stopCaches, err := newStores(clusters, cfg, builtin.Resources(), enc)
 	if err != nil {
 		return fail(err)
 	}

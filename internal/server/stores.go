@@ -24,12 +24,13 @@ import (
 
 type runtimeObject = runtime.Object
 
-// newStores builds a registry store per row. Rows that share a key prefix
-// (one resource served in two versions) share one storage. With the watch
+// newStores builds a registry store per row, in the etcd cluster of its
+// resource (--etcd-servers-overrides). Rows that share a key prefix (one
+// resource served in two versions) share one storage. With the watch
 // cache, each storage is a cache in front of its etcd store, but for the
 // resources --watch-cache-sizes gives a size of 0; stop ends the caches,
-// which learn etcd's compactions from compaction.
-func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, enc *encryption, compaction *etcd.Compaction) (stores []*registry.Store, stop func(), err error) {
+// which learn their cluster's compactions.
+func newStores(clusters *etcdClusters, cfg Config, rows []*registry.Resource, enc *encryption) (stores []*registry.Store, stop func(), err error) {
 	prefix := cfg.EtcdPrefix
 	sizes, err := parseWatchCacheSizes(cfg.WatchCacheSizes)
 	if err != nil {
@@ -48,6 +49,14 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 		}
 	}
 	byKey := map[string]storage.Interface{}
+	// A resource served by two groups (events, and events.k8s.io's) is
+	// one storage: an override of either moves it.
+	keyCluster := map[string]*etcdCluster{}
+	for _, r := range rows {
+		if o := clusters.overrides[schema.GroupResource{Group: r.Group, Resource: r.Name}]; o != nil {
+			keyCluster[r.Key()] = o
+		}
+	}
 	var caches []*cacher.Cacher
 	for _, r := range rows {
 		s, ok := byKey[r.Key()]
@@ -55,7 +64,11 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 			gvk := r.StorageGVK()
 			newObj := func() runtime.Object { o, _ := registry.Scheme.New(gvk); return o } // the built-in kinds' storage
 			gr := schema.GroupResource{Group: r.Group, Resource: r.Name}
-			es := etcd.New(client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: serializer, Decoder: storageDecoder, GVK: gvk, New: newObj,
+			cluster := clusters.main
+			if o := keyCluster[r.Key()]; o != nil {
+				cluster = o
+			}
+			es := etcd.New(cluster.client, prefix+"/"+r.Key()+"/", etcd.Codec{Serializer: serializer, Decoder: storageDecoder, GVK: gvk, New: newObj,
 				Decoded: decoded[r.Key()], Transformer: enc.For(gr)}).
 				SetResource(gr)
 			if r.Key() == "events" && cfg.EventTTL > 0 {
@@ -66,7 +79,7 @@ func newStores(client *clientv3.Client, cfg Config, rows []*registry.Resource, e
 				klog.Warningf("Dropping watch-cache-size for %v - watchCache size is now dynamic", gr)
 			}
 			if size, ok := sizes[gr]; cfg.WatchCache && (!ok || size > 0) {
-				c := cacher.New(es, cacher.Options{Name: r.Key(), Resource: gr, New: newObj, Compacted: compaction.Revision})
+				c := cacher.New(es, cacher.Options{Name: r.Key(), Resource: gr, New: newObj, Compacted: cluster.compaction.Revision})
 				caches = append(caches, c)
 				s = c
 			}
