@@ -122,6 +122,8 @@ var implementedForTest = []string{
 	"http2-max-streams-per-connection", "permit-port-sharing", "permit-address-sharing",
 	"strict-transport-security-directives", "goaway-chance", "shutdown-delay-duration", "shutdown-send-retry-after",
 	"shutdown-watch-termination-grace-period", "watch-cache-sizes", "external-hostname", "livez-grace-period", "storage-media-type", "etcd-servers-overrides",
+	"audit-log-truncate-enabled", "audit-log-truncate-max-batch-size", "audit-log-truncate-max-event-size", "audit-log-version",
+	"audit-webhook-truncate-enabled", "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "audit-webhook-version",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,

@@ -73,7 +73,7 @@ func newLogSink(o Options) (*batcher, error) {
 	}
 	// The batches of a file are only what is waiting, written in a row.
 	cfg := batchConfig{bufferSize: o.LogBatchBufferSize, maxSize: 100}
-	return newBatcher("log", cfg, write, closeFn), nil
+	return newBatcher("log", cfg, o.LogTruncate.wrap(write), closeFn), nil
 }
 
 func encodeLine(buf *bytes.Buffer, format string, ev *auditv1.Event) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
 
 // Options are the audit flags, named and defaulted as kube-apiserver's.
@@ -14,13 +15,15 @@ import (
 type Options struct {
 	PolicyFile string // --audit-policy-file
 
-	LogPath            string // --audit-log-path; "-" is stdout
-	LogMaxAge          int    // --audit-log-maxage, days
-	LogMaxBackups      int    // --audit-log-maxbackup
-	LogMaxSize         int    // --audit-log-maxsize, MB; 0 does not rotate
-	LogFormat          string // --audit-log-format: json or legacy
-	LogCompress        bool   // --audit-log-compress
-	LogBatchBufferSize int    // --audit-log-batch-buffer-size
+	LogPath            string   // --audit-log-path; "-" is stdout
+	LogMaxAge          int      // --audit-log-maxage, days
+	LogMaxBackups      int      // --audit-log-maxbackup
+	LogMaxSize         int      // --audit-log-maxsize, MB; 0 does not rotate
+	LogFormat          string   // --audit-log-format: json or legacy
+	LogCompress        bool     // --audit-log-compress
+	LogBatchBufferSize int      // --audit-log-batch-buffer-size
+	LogTruncate        Truncate // --audit-log-truncate-*
+	LogVersion         string   // --audit-log-version: audit.k8s.io/v1, the only one
 
 	WebhookConfigFile          string        // --audit-webhook-config-file
 	WebhookInitialBackoff      time.Duration // --audit-webhook-initial-backoff
@@ -30,6 +33,8 @@ type Options struct {
 	WebhookBatchThrottleEnable bool          // --audit-webhook-batch-throttle-enable
 	WebhookBatchThrottleQPS    float32       // --audit-webhook-batch-throttle-qps
 	WebhookBatchThrottleBurst  int           // --audit-webhook-batch-throttle-burst
+	WebhookTruncate            Truncate      // --audit-webhook-truncate-*
+	WebhookVersion             string        // --audit-webhook-version
 }
 
 // DefaultOptions are kube-apiserver's defaults.
@@ -40,6 +45,8 @@ func DefaultOptions() Options {
 		LogMaxSize:         100,
 		LogFormat:          FormatJSON,
 		LogBatchBufferSize: 10000,
+		LogTruncate:        DefaultTruncate,
+		LogVersion:         auditv1.SchemeGroupVersion.String(),
 
 		WebhookInitialBackoff:      10 * time.Second,
 		WebhookBatchBufferSize:     10000,
@@ -48,6 +55,8 @@ func DefaultOptions() Options {
 		WebhookBatchThrottleEnable: true,
 		WebhookBatchThrottleQPS:    10,
 		WebhookBatchThrottleBurst:  15,
+		WebhookTruncate:            DefaultTruncate,
+		WebhookVersion:             auditv1.SchemeGroupVersion.String(),
 	}
 }
 
@@ -88,6 +97,18 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Maximum average number of batches per second.")
 	fs.IntVar(&o.WebhookBatchThrottleBurst, "audit-webhook-batch-throttle-burst", o.WebhookBatchThrottleBurst,
 		"Maximum number of requests sent at the same moment if ThrottleQPS was not utilized before.")
+	for _, t := range []struct {
+		sink    string
+		opts    *Truncate
+		version *string
+	}{{"log", &o.LogTruncate, &o.LogVersion}, {"webhook", &o.WebhookTruncate, &o.WebhookVersion}} {
+		fs.BoolVar(&t.opts.Enabled, "audit-"+t.sink+"-truncate-enabled", t.opts.Enabled, "Whether event and batch truncating is enabled.")
+		fs.Int64Var(&t.opts.MaxBatchSize, "audit-"+t.sink+"-truncate-max-batch-size", t.opts.MaxBatchSize,
+			"Maximum size of the batch sent to the underlying backend. Actual serialized size can be several hundreds of bytes greater. If a batch exceeds this limit, it is split into several batches of smaller size.")
+		fs.Int64Var(&t.opts.MaxEventSize, "audit-"+t.sink+"-truncate-max-event-size", t.opts.MaxEventSize,
+			"Maximum size of the audit event sent to the underlying backend. If the size of an event is greater than this number, first request and response are removed, and if this doesn't reduce the size enough, event is discarded.")
+		fs.StringVar(t.version, "audit-"+t.sink+"-version", *t.version, "API group and version used for serializing audit events written to "+t.sink+".")
+	}
 }
 
 // complete fills in the defaults of settings left at zero where zero
@@ -101,6 +122,12 @@ func (o *Options) complete() {
 	setDefault(&o.WebhookBatchBufferSize, d.WebhookBatchBufferSize)
 	setDefault(&o.WebhookBatchMaxSize, d.WebhookBatchMaxSize)
 	setDefault(&o.WebhookBatchMaxWait, d.WebhookBatchMaxWait)
+	setDefault(&o.LogTruncate.MaxEventSize, d.LogTruncate.MaxEventSize)
+	setDefault(&o.LogTruncate.MaxBatchSize, d.LogTruncate.MaxBatchSize)
+	setDefault(&o.WebhookTruncate.MaxEventSize, d.WebhookTruncate.MaxEventSize)
+	setDefault(&o.WebhookTruncate.MaxBatchSize, d.WebhookTruncate.MaxBatchSize)
+	setDefault(&o.LogVersion, d.LogVersion)
+	setDefault(&o.WebhookVersion, d.WebhookVersion)
 	if o.WebhookBatchThrottleEnable {
 		setDefault(&o.WebhookBatchThrottleQPS, d.WebhookBatchThrottleQPS)
 		setDefault(&o.WebhookBatchThrottleBurst, d.WebhookBatchThrottleBurst)
@@ -138,6 +165,21 @@ func (o *Options) validate() error {
 	}
 	if o.WebhookBatchMaxWait < 0 || o.WebhookInitialBackoff < 0 {
 		errs = append(errs, errors.New("--audit-webhook-batch-max-wait and --audit-webhook-initial-backoff can't be negative"))
+	}
+	for _, c := range []struct {
+		sink, version string
+		truncate      Truncate
+		enabled       bool
+	}{{"log", o.LogVersion, o.LogTruncate, o.LogPath != ""}, {"webhook", o.WebhookVersion, o.WebhookTruncate, o.WebhookConfigFile != ""}} {
+		if !c.enabled { // as kube, a sink's options are checked when it is on
+			continue
+		}
+		if err := c.truncate.validate(c.sink); err != nil {
+			errs = append(errs, err)
+		}
+		if c.version != auditv1.SchemeGroupVersion.String() {
+			errs = append(errs, fmt.Errorf("invalid group version, allowed versions are %q", []string{auditv1.SchemeGroupVersion.String()}))
+		}
 	}
 	if o.LogFormat != FormatJSON && o.LogFormat != FormatLegacy {
 		errs = append(errs, fmt.Errorf("--audit-log-format %q: known formats are %s,%s", o.LogFormat, FormatLegacy, FormatJSON))

@@ -62,7 +62,7 @@ func newWebhookSink(o Options) (*batcher, error) {
 	if o.WebhookBatchThrottleEnable {
 		cfg.throttle = flowcontrol.NewTokenBucketRateLimiter(o.WebhookBatchThrottleQPS, o.WebhookBatchThrottleBurst)
 	}
-	return newBatcher("webhook", cfg, wh.deliver, nil), nil
+	return newBatcher("webhook", cfg, o.WebhookTruncate.wrap(wh.deliver), nil), nil
 }
 
 // deliver POSTs the batch, retrying on any failure with an exponential
