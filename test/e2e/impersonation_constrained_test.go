@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -213,6 +215,27 @@ func impGrant(t *testing.T, k *kapi, name string, subjects []rbacv1.Subject, rul
 	if _, err := k.client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}, Subjects: subjects}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	// In force once the authorizer has both the role and its binding (a
+	// refusal in between names the role as not found): the first
+	// subject is allowed the first rule.
+	r, user := rules[0], subjects[0].Name
+	if subjects[0].Kind == "ServiceAccount" {
+		user = "system:serviceaccount:" + subjects[0].Namespace + ":" + user
+	}
+	attrs := &authorizationv1.ResourceAttributes{Group: r.APIGroups[0], Resource: r.Resources[0], Verb: r.Verbs[0]}
+	if len(r.ResourceNames) > 0 {
+		attrs.Name = r.ResourceNames[0]
+	}
+	if err := impEventually(func() error {
+		sar, err := k.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, ResourceAttributes: attrs}}, metav1.CreateOptions{})
+		if err == nil && !sar.Status.Allowed {
+			err = fmt.Errorf("not yet: %s", sar.Status.Reason)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("grant %s: %v", name, err)
 	}
 }
 

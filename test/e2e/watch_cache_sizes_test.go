@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -20,9 +21,11 @@ import (
 // reads and watches work either way. A bad value stops the start with
 // kube's message.
 func TestWatchCacheSizes(t *testing.T) {
-	k := startKapi(t, func(c *server.Config) {
-		c.WatchCacheSizes = []string{"secrets#0", "deployments.apps#0", "configmaps#100"}
-	})
+	// A process of its own: the watch cache metrics are the process's,
+	// and the tests' process runs many kapis.
+	port := portOf(t, "https://"+freeAddr(t))
+	_, _, client := runKapiBinary(t, t.TempDir(), "--secure-port", fmt.Sprint(port),
+		"--watch-cache-sizes", "secrets#0,deployments.apps#0,configmaps#100")
 	ctx := context.Background()
 	for _, c := range []struct {
 		labels string
@@ -31,7 +34,7 @@ func TestWatchCacheSizes(t *testing.T) {
 		{`group="",resource="secrets"`, false}, {`group="apps",resource="deployments"`, false},
 		{`group="",resource="configmaps"`, true}, {`group="apps",resource="replicasets"`, true},
 	} {
-		v, err := metric(ctx, k.client, "apiserver_watch_cache_initializations_total", c.labels)
+		v, err := metric(ctx, client, "apiserver_watch_cache_initializations_total", c.labels)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +42,7 @@ func TestWatchCacheSizes(t *testing.T) {
 			t.Errorf("%s: cached %v (%v), want %v", c.labels, cached, v, c.cached)
 		}
 	}
-	secrets := k.client.CoreV1().Secrets("default")
+	secrets := client.CoreV1().Secrets("default")
 	w, err := secrets.Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
