@@ -91,8 +91,6 @@ type etcdCluster struct {
 type etcdClusters struct {
 	main      *etcdCluster
 	overrides map[schema.GroupResource]*etcdCluster
-	// distinct are the overrides' clusters in the order first named.
-	distinct []*etcdCluster
 }
 
 // etcdOverride is one of --etcd-servers-overrides.

@@ -198,7 +198,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.runNow(ctrlCtx, func(ctx context.Context) { c.compaction.Follow(ctx, c.client) })
 		}
 	}
-	clusters := &etcdClusters{main: &etcdCluster{client: s.etcd.client, compaction: s.compaction}, overrides: overrides, distinct: distinct}
+	clusters := &etcdClusters{main: &etcdCluster{client: s.etcd.client, compaction: s.compaction}, overrides: overrides}
 
 	enc, err := newEncryption(ctrlCtx, cfg)
 	if err != nil {
