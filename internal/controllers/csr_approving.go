@@ -9,7 +9,6 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
 	"kapi/internal/registry/certificates"
@@ -64,18 +63,7 @@ func isSelfNodeClientCert(csr *certificatesv1.CertificateSigningRequest, req *x5
 
 // Run works until ctx ends.
 func (c *CSRApproving) Run(ctx context.Context) {
-	csrs := c.env.Informers.For(csrGVR)
-	if csrs == nil {
-		return
-	}
-	csrs.Handle(ctx, func(ev Event) {
-		if ev.Type != watch.Deleted {
-			c.queue.Add(ev.Object.(*certificatesv1.CertificateSigningRequest).Name)
-		}
-	})
-	work(ctx, c.queue, "approving certificate signing request", func(name string) error {
-		return c.sync(ctx, csrs, name)
-	}, csrs)
+	workOnCSRs(ctx, c.env, c.queue, "approving certificate signing request", c.sync)
 }
 
 func (c *CSRApproving) sync(ctx context.Context, csrs *Informer, name string) error {

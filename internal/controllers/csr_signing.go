@@ -65,18 +65,22 @@ var csrGVR = schema.GroupVersionResource{Group: "certificates.k8s.io", Version: 
 
 // Run works until ctx ends.
 func (c *CSRSigning) Run(ctx context.Context) {
-	csrs := c.env.Informers.For(csrGVR)
+	workOnCSRs(ctx, c.env, c.queue, "signing certificate signing request", c.sync)
+}
+
+// workOnCSRs runs sync, on queue, for each CertificateSigningRequest
+// added or changed, until ctx ends: the certificate controllers' loop.
+func workOnCSRs(ctx context.Context, env *Env, queue workqueueOf[string], what string, sync func(ctx context.Context, csrs *Informer, name string) error) {
+	csrs := env.Informers.For(csrGVR)
 	if csrs == nil {
 		return
 	}
 	csrs.Handle(ctx, func(ev Event) {
 		if ev.Type != watch.Deleted {
-			c.queue.Add(ev.Object.(*certificatesv1.CertificateSigningRequest).Name)
+			queue.Add(ev.Object.(*certificatesv1.CertificateSigningRequest).Name)
 		}
 	})
-	work(ctx, c.queue, "signing certificate signing request", func(name string) error {
-		return c.sync(ctx, csrs, name)
-	}, csrs)
+	work(ctx, queue, what, func(name string) error { return sync(ctx, csrs, name) }, csrs)
 }
 
 func (c *CSRSigning) sync(ctx context.Context, csrs *Informer, name string) error {
