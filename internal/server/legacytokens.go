@@ -24,19 +24,24 @@ import (
 // holds none.
 func legacySecret(secrets *registry.Store) func(ctx context.Context, ns, name string) ([]byte, map[string]string, bool, error) {
 	return func(ctx context.Context, ns, name string) ([]byte, map[string]string, bool, error) {
-		obj, err := secrets.Get(ctx, ns, name, nil)
-		if apierrors.IsNotFound(err) {
-			return nil, nil, false, nil
-		}
-		if err != nil {
+		secret, err := getSecret(ctx, secrets, ns, name)
+		if secret == nil || secret.DeletionTimestamp != nil {
 			return nil, nil, false, err
-		}
-		secret := obj.(*corev1.Secret)
-		if secret.DeletionTimestamp != nil {
-			return nil, nil, false, nil
 		}
 		return secret.Data[corev1.ServiceAccountTokenKey], secret.Labels, true, nil
 	}
+}
+
+// getSecret reads a Secret for an authenticator: nil when there is none.
+func getSecret(ctx context.Context, secrets *registry.Store, ns, name string) (*corev1.Secret, error) {
+	obj, err := secrets.Get(ctx, ns, name, nil)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*corev1.Secret), nil
 }
 
 // legacyServiceAccount reads a legacy token's ServiceAccount for the
@@ -124,13 +129,6 @@ func authenticatedUser(name string) *request.User {
 // authenticator; nil when there is none.
 func bootstrapSecret(secrets *registry.Store) func(ctx context.Context, name string) (*corev1.Secret, error) {
 	return func(ctx context.Context, name string) (*corev1.Secret, error) {
-		obj, err := secrets.Get(ctx, metav1.NamespaceSystem, name, nil)
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return obj.(*corev1.Secret), nil
+		return getSecret(ctx, secrets, metav1.NamespaceSystem, name)
 	}
 }
