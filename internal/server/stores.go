@@ -75,10 +75,11 @@ func newStores(clusters *etcdClusters, cfg Config, rows []*registry.Resource, en
 				es.Expire(cfg.EventTTL, cfg.LeaseReuse) // as kube's event storage's TTLFunc
 			}
 			s = es
-			if size, ok := sizes[gr]; ok && size > 0 {
+			size, sized := sizes[gr]
+			if sized && size > 0 {
 				klog.Warningf("Dropping watch-cache-size for %v - watchCache size is now dynamic", gr)
 			}
-			if size, ok := sizes[gr]; cfg.WatchCache && (!ok || size > 0) {
+			if cfg.WatchCache && (!sized || size > 0) {
 				c := cacher.New(es, cacher.Options{Name: r.Key(), Resource: gr, New: newObj, Compacted: cluster.compaction.Revision})
 				caches = append(caches, c)
 				s = c
