@@ -53,9 +53,7 @@ func (k *kapi) tokenConfig(token string) *rest.Config {
 // returns the code.
 func (k *kapi) rawGet(t *testing.T, path, token string, certs ...tls.Certificate) (int, string) {
 	t.Helper()
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(readFile(t, k.srv.PKI.CACert)))
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}}
+	hc := rawClient(t, k, certs...)
 	req, _ := http.NewRequest("GET", k.srv.URL+path, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -151,11 +151,11 @@ func TestShutdownSendRetryAfter(t *testing.T) {
 	k.srv = nil
 }
 
-// rawClient is an HTTP/1.1 client of k that trusts its CA and shows no
-// credentials.
-func rawClient(t *testing.T, k *kapi) *http.Client {
+// rawClient is an HTTP/1.1 client of k that trusts its CA and shows the
+// client certificates given, if any.
+func rawClient(t *testing.T, k *kapi, certs ...tls.Certificate) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(readFile(t, k.srv.PKI.CACert)))
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}}
 }
