@@ -134,7 +134,10 @@ func (h *dispatchHistogram) metric(stage int) prometheus.Metric {
 		classic[b] = &dto.Bucket{UpperBound: proto.Float64(float64(bound) / 1e9), CumulativeCount: proto.Uint64(cumulative)}
 	}
 	native := map[int]uint64{}
-	count := st.zero.Load()
+	// The zero bucket is read once: the count must be at least the
+	// buckets' sum, and a delivery of zero latency may come meanwhile.
+	zero := st.zero.Load()
+	count := zero
 	for i := range st.native {
 		if n := st.native[i].Load(); n > 0 {
 			native[i+nativeLow] = n
@@ -165,7 +168,7 @@ func (h *dispatchHistogram) metric(stage int) prometheus.Metric {
 	for k, n := range native {
 		positive[k] = int64(n)
 	}
-	m := prometheus.MustNewConstNativeHistogram(dispatchDesc, count, float64(st.sum.Load())/1e9, positive, nil, st.zero.Load(),
+	m := prometheus.MustNewConstNativeHistogram(dispatchDesc, count, float64(st.sum.Load())/1e9, positive, nil, zero,
 		schema, nativeZeroThreshold, h.created, h.gr.Group, h.gr.Resource, stageNames[stage])
 	return withClassic{m, classic}
 }
