@@ -52,6 +52,7 @@ type Server struct {
 	FrontProxy *FrontProxy
 
 	http     *http.Server
+	conns    *idleConns
 	etcd     *etcdBackend
 	stopping chan struct{}
 	// shutdown is the graceful termination's state (filters.Shutdown),
@@ -122,7 +123,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{PKI: newPKI(filepath.Join(cfg.DataDir, "pki")), stopping: make(chan struct{}), served: make(chan error, 1)}
+	s := &Server{PKI: newPKI(filepath.Join(cfg.DataDir, "pki")), stopping: make(chan struct{}), served: make(chan error, 1), conns: newIdleConns()}
 	var cleanups []func()
 	fail := func(err error) (*Server, error) {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -419,6 +420,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          tlsErrorLog(),
+		ConnState:         s.conns.track,
 	}
 	go func() {
 		err := s.http.Serve(tls.NewListener(ln, tlsConfig))
@@ -523,6 +525,7 @@ func (s *Server) Stop() error {
 			httpCtx, cancel = context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 		}
+		s.conns.shutdown()
 		if err := s.http.Shutdown(httpCtx); err != nil {
 			klog.ErrorS(err, "shutting down the HTTP server")
 			s.http.Close()
