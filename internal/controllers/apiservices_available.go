@@ -50,6 +50,7 @@ func (c *APIServiceAvailability) Run(ctx context.Context) {
 	if !waitSynced(ctx, c.APIServices, c.Services, c.Slices) {
 		return
 	}
+	defer availability.set(c, nil)
 	for {
 		wait := c.Period
 		if failing := c.syncAll(ctx); failing {
@@ -67,26 +68,31 @@ func (c *APIServiceAvailability) Run(ctx context.Context) {
 }
 
 // syncAll checks every remote APIService at once (a slow server delays
-// nobody else's check); it reports whether one is not available.
+// nobody else's check); it reports whether one is not available. The
+// availability gauge gets every APIService's, the local ones' always
+// available, as kube's local availability controller makes them.
 func (c *APIServiceAvailability) syncAll(ctx context.Context) (failing bool) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	available := map[string]bool{}
 	for _, o := range c.APIServices.List("") {
 		s := o.(*apiregistrationv1.APIService)
 		if s.Spec.Service == nil {
+			available[s.Name] = true
 			continue
 		}
 		wg.Go(func() {
 			cond := c.check(ctx, s)
-			if cond.Status != apiregistrationv1.ConditionTrue {
-				mu.Lock()
-				failing = true
-				mu.Unlock()
-			}
+			ok := cond.Status == apiregistrationv1.ConditionTrue
+			mu.Lock()
+			available[s.Name] = ok
+			failing = failing || !ok
+			mu.Unlock()
 			c.write(ctx, s, cond)
 		})
 	}
 	wg.Wait()
+	availability.set(c, available)
 	return failing
 }
 
@@ -167,12 +173,12 @@ func hasReadyEndpoint(portName string, slices []*discoveryv1.EndpointSlice) bool
 func (c *APIServiceAvailability) write(ctx context.Context, s *apiregistrationv1.APIService, cond apiregistrationv1.APIServiceCondition) {
 	next := s.DeepCopy()
 	cond.LastTransitionTime = metav1.Now()
-	found := false
+	var was *apiregistrationv1.APIServiceCondition
 	for i, cur := range next.Status.Conditions {
 		if cur.Type != cond.Type {
 			continue
 		}
-		found = true
+		was = &s.Status.Conditions[i]
 		if cur.Status == cond.Status && cur.Reason == cond.Reason && cur.Message == cond.Message {
 			return
 		}
@@ -181,11 +187,15 @@ func (c *APIServiceAvailability) write(ctx context.Context, s *apiregistrationv1
 		}
 		next.Status.Conditions[i] = cond
 	}
-	if !found {
+	if was == nil {
 		next.Status.Conditions = append(next.Status.Conditions, cond)
 	}
 	klog.V(2).InfoS("changing APIService availability", "name", s.Name, "status", cond.Status, "reason", cond.Reason, "message", cond.Message)
-	if _, err := c.Client.ApiregistrationV1().APIServices().UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+	_, err := c.Client.ApiregistrationV1().APIServices().UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	switch {
+	case err == nil:
+		countUnavailable(s.Name, was, &cond)
+	case !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) && ctx.Err() == nil:
 		klog.ErrorS(err, "writing the APIService's availability", "name", s.Name)
 	}
 }

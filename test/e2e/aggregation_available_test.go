@@ -113,4 +113,33 @@ func TestAggregationAvailability(t *testing.T) {
 		t.Fatal(err)
 	}
 	aggWaitCondition(t, k, "v1.good.example.com", "ServiceNotFound", `service/good in "ext" is not present`)
+
+	// kube-aggregator's metrics, which kube-prometheus' alerts read: 1 for
+	// each unavailable APIService and 0 for the others, local ones
+	// included; a count of the passing one turning unavailable, by reason,
+	// and none for those that never were available.
+	gauges := map[string]float64{"v1.good.example.com": 1, "v1.bad.example.com": 1, "v1.none.example.com": 1,
+		"v1.unready.example.com": 1, "v1.apps": 0, "v1.": 0}
+	if err := waitUntil(30*time.Second, func() bool {
+		for name, want := range gauges {
+			if v, err := metric(ctx, k.client, "aggregator_unavailable_apiservice", `name="`+name+`"`); err != nil || v != want {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		for name := range gauges {
+			v, err := metric(ctx, k.client, "aggregator_unavailable_apiservice", `name="`+name+`"`)
+			t.Errorf("aggregator_unavailable_apiservice{name=%q} = %v (%v), want %v", name, v, err, gauges[name])
+		}
+	}
+	for labels, want := range map[string]float64{
+		`name="v1.good.example.com",reason="ServiceNotFound"`:     1,
+		`name="v1.bad.example.com",reason="FailedDiscoveryCheck"`: -1, // absent
+		`name="v1.none.example.com",reason="ServiceNotFound"`:     -1,
+	} {
+		if v, err := metric(ctx, k.client, "aggregator_unavailable_apiservice_total", labels); err != nil || v != want {
+			t.Errorf("aggregator_unavailable_apiservice_total{%s} = %v (%v), want %v (-1: absent)", labels, v, err, want)
+		}
+	}
 }
