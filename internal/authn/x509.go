@@ -12,8 +12,19 @@ import (
 
 	kubeasn1 "k8s.io/apimachinery/pkg/apis/asn1"
 
+	"kapi/internal/metrics"
 	"kapi/internal/request"
 )
+
+// clientCertExpiration is kube's apiserver_client_certificate_expiration_seconds
+// (k8s.io/apiserver's x509 authenticator), which kube-prometheus'
+// KubeClientCertificateExpiration alert reads: the remaining lifetime of
+// each request's client certificate, observed before it is verified, as
+// kube's (a certificate of another CA, or expired, counts too).
+var clientCertExpiration = metrics.Histogram("apiserver_client_certificate_expiration_seconds",
+	"[ALPHA] Distribution of the remaining lifetime on the certificate used to authenticate a request.",
+	[]float64{0, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 345600, 604800, 2592000, 7776000, 15552000, 31104000},
+).WithLabelValues()
 
 // X509 authenticates a client certificate signed by one of the trusted
 // CAs (the kapi CA and --client-ca-file): the common name is the user,
@@ -44,6 +55,7 @@ func (a *X509) AuthenticateRequest(r *http.Request) (*request.User, bool, error)
 		return nil, false, nil
 	}
 	certs := r.TLS.PeerCertificates
+	clientCertExpiration.Observe(time.Until(certs[0].NotAfter).Seconds())
 	h := sha256.New()
 	for _, c := range certs {
 		h.Write(c.Raw)
