@@ -226,6 +226,18 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 		use.Annotate(annotationLegacyToken, c.Subject)
 		legacyTokensTotal.WithLabelValues().Inc()
 	}
+	// As kube's: a token is good for the audiences asked for that it
+	// names (a legacy one, without an audience, for the API audiences);
+	// checked before its expiry and its objects.
+	tokenAuds := []string(c.Audience)
+	if len(tokenAuds) == 0 {
+		tokenAuds = s.Audiences
+	}
+	auds := intersect(tokenAuds, audiences)
+	if len(auds) == 0 && len(s.Audiences) != 0 {
+		return nil, false, fmt.Errorf("token audiences %q is invalid for the target audiences %q", tokenAuds, audiences)
+	}
+	use.Audiences(auds)
 	if c.Issuer == legacyIssuer {
 		return s.legacy(ctx, token, &c, use)
 	}
@@ -235,9 +247,6 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 	}
 	if c.NotBefore != 0 && now.Add(time.Minute).Unix() < c.NotBefore {
 		return nil, false, errors.New("service account token is not valid yet")
-	}
-	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(audiences, a) }) {
-		return nil, false, errors.New("service account token has an audience this server does not accept")
 	}
 	k := c.Kubernetes
 	if k == nil || k.ServiceAccount == nil {

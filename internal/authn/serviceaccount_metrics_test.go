@@ -142,7 +142,7 @@ func authenticateAudited(t *testing.T, sa TokenAuthenticator, token string, inRe
 		rec = newRecord()
 		ctx = audit.WithRecord(ctx, rec)
 	}
-	_, ok, _ = AuthenticateToken(ctx, sa, token, nil)
+	_, _, ok, _ = AuthenticateToken(ctx, sa, token, nil)
 	if !inRecord {
 		rec = newRecord()
 	}

@@ -54,16 +54,17 @@ func (un TokenUnion) AuthenticateToken(ctx context.Context, token string, audien
 
 // AuthenticateToken asks tokens about token for audiences and, when the
 // token is accepted, records what they recorded on ctx's request: its
-// audit annotations and its warnings. TokenReview asks this way; the
-// request path asks through Bearer.
-func AuthenticateToken(ctx context.Context, tokens TokenAuthenticator, token string, audiences []string) (*request.User, bool, error) {
+// audit annotations and its warnings. auds are those of the audiences
+// asked for that the token is good for (kube's Response.Audiences).
+// TokenReview asks this way; the request path asks through Bearer.
+func AuthenticateToken(ctx context.Context, tokens TokenAuthenticator, token string, audiences []string) (u *request.User, auds []string, ok bool, err error) {
 	var use TokenUse
-	u, ok, err := tokens.AuthenticateToken(ctx, token, audiences, &use)
+	u, ok, err = tokens.AuthenticateToken(ctx, token, audiences, &use)
 	if !ok || err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	use.record(ctx)
-	return u, true, nil
+	return u, use.audiences, true, nil
 }
 
 // Bearer authenticates a request by its "Authorization: Bearer" token.
@@ -75,7 +76,8 @@ func (b Bearer) AuthenticateRequest(r *http.Request) (*request.User, bool, error
 	if !ok {
 		return nil, false, nil
 	}
-	return AuthenticateToken(r.Context(), b.Tokens, token, nil)
+	u, _, ok, err := AuthenticateToken(r.Context(), b.Tokens, token, nil)
+	return u, ok, err
 }
 
 // TokenUse is what authenticating one token records for the request that
@@ -87,9 +89,13 @@ func (b Bearer) AuthenticateRequest(r *http.Request) (*request.User, bool, error
 // and drops it when the token is refused. So a refused token leaves no
 // annotation, not even kube's "legacy-token-invalidated"; its metrics are
 // counted all the same.
+//
+// It also holds the audiences, of those asked for, that an accepted token
+// is good for: a TokenReview answers with them.
 type TokenUse struct {
 	annotations [][2]string
 	warnings    []string
+	audiences   []string
 }
 
 // Annotate records an audit annotation; as on an audit event, a key
@@ -101,10 +107,28 @@ func (u *TokenUse) Annotate(key, value string) {
 // Warn records a warning to the client.
 func (u *TokenUse) Warn(text string) { u.warnings = append(u.warnings, text) }
 
+// Audiences records the audiences the token is good for.
+func (u *TokenUse) Audiences(auds []string) { u.audiences = auds }
+
 // add records everything other recorded.
 func (u *TokenUse) add(other *TokenUse) {
 	u.annotations = append(u.annotations, other.annotations...)
 	u.warnings = append(u.warnings, other.warnings...)
+	if other.audiences != nil {
+		u.audiences = other.audiences
+	}
+}
+
+// intersect is kube's Audiences.Intersect: the audiences of a that are in
+// b, in a's order.
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // record adds the annotations to ctx's audit event and the warnings to its
@@ -118,10 +142,13 @@ func (u *TokenUse) record(ctx context.Context) {
 	}
 }
 
-// AudienceAgnostic wraps an authenticator whose tokens name no audience
-// (the token file, bootstrap tokens). As kube's WrapAudienceAgnosticToken,
-// such a token is good for the API audiences only: asked for other
-// audiences (a TokenReview's), it is not this authenticator's.
+// AudienceAgnostic wraps an authenticator whose tokens are not checked
+// for the audiences asked for (the token file, bootstrap tokens, identity
+// providers' JWTs, whose audiences are their clients'). As kube's
+// WrapAudienceAgnosticToken, such a token is good for the API audiences
+// only: asked for other audiences (a TokenReview's), it is not this
+// authenticator's; accepted, it is good for those of the API audiences
+// asked for.
 type AudienceAgnostic struct {
 	APIAudiences []string
 	Tokens       TokenAuthenticator
@@ -129,8 +156,16 @@ type AudienceAgnostic struct {
 
 // AuthenticateToken implements TokenAuthenticator.
 func (a AudienceAgnostic) AuthenticateToken(ctx context.Context, token string, audiences []string, use *TokenUse) (*request.User, bool, error) {
-	if audiences != nil && !slices.ContainsFunc(audiences, func(x string) bool { return slices.Contains(a.APIAudiences, x) }) {
+	if audiences == nil {
+		return a.Tokens.AuthenticateToken(ctx, token, audiences, use)
+	}
+	auds := intersect(a.APIAudiences, audiences)
+	if len(auds) == 0 {
 		return nil, false, nil
 	}
-	return a.Tokens.AuthenticateToken(ctx, token, audiences, use)
+	u, ok, err := a.Tokens.AuthenticateToken(ctx, token, audiences, use)
+	if ok && err == nil {
+		use.Audiences(auds)
+	}
+	return u, ok, err
 }

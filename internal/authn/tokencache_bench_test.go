@@ -53,7 +53,7 @@ func BenchmarkServiceAccountToken(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, ok, err := AuthenticateToken(ctx, c.tokens, token, nil); !ok || err != nil {
+					if _, _, ok, err := AuthenticateToken(ctx, c.tokens, token, nil); !ok || err != nil {
 						b.Fatal(ok, err)
 					}
 				}

@@ -54,7 +54,7 @@ func (w *WebhookToken) AuthenticateToken(ctx context.Context, token string, auds
 // TokenAuthenticator; the audiences go to it in the context.
 type webhookTokens struct{ hook authenticator.Token }
 
-func (w webhookTokens) AuthenticateToken(ctx context.Context, token string, auds []string, _ *TokenUse) (*request.User, bool, error) {
+func (w webhookTokens) AuthenticateToken(ctx context.Context, token string, auds []string, use *TokenUse) (*request.User, bool, error) {
 	if len(auds) > 0 {
 		ctx = authenticator.WithAudiences(ctx, auds)
 	}
@@ -62,5 +62,6 @@ func (w webhookTokens) AuthenticateToken(ctx context.Context, token string, auds
 	if err != nil || !ok {
 		return nil, false, err
 	}
+	use.Audiences(resp.Audiences)
 	return userOf(resp), true, nil
 }

@@ -119,7 +119,9 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		return nil, err
 	}
 	if jwt != nil {
-		tokens = append(tokens, jwt)
+		// Their audiences are the identity providers' clients: as in kube,
+		// good for the API audiences.
+		tokens = append(tokens, authn.AudienceAgnostic{APIAudiences: audiences, Tokens: jwt})
 		p.jwt = jwt
 	}
 	// Last, a token webhook (with a cache of its own), as in kube.
@@ -137,7 +139,7 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	cached := authn.NewTokenCache(tokens, authn.TokenCacheOptions{SuccessTTL: tokenSuccessCacheTTL,
 		CacheErrors: true, Audiences: audiences})
 	p.union = append(p.union, authn.Bearer{Tokens: cached})
-	review := func(ctx context.Context, token string, auds []string) (*request.User, bool, error) {
+	review := func(ctx context.Context, token string, auds []string) (*request.User, []string, bool, error) {
 		return authn.AuthenticateToken(ctx, cached, token, auds)
 	}
 	p.rows = builtin.Typed(authentication.Resources(review, audiences)...)

@@ -93,6 +93,9 @@ func TestBootstrapTokens(t *testing.T) {
 		if err != nil || tr.Status.Authenticated != c.want {
 			t.Fatalf("TokenReview for %q: %+v, %v; want authenticated %v", c.auds, tr.Status, err, c.want)
 		}
+		if c.want && !slices.Equal(tr.Status.Audiences, []string{server.DefaultIssuer}) {
+			t.Errorf("TokenReview for the API audiences: audiences %q, want %q", tr.Status.Audiences, server.DefaultIssuer)
+		}
 	}
 
 	// cluster-info, as kubeadm writes it, gets both tokens' signatures.

@@ -6,10 +6,12 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"encoding/pem"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +173,23 @@ jwt:
 	} {
 		if code, body := k.rawGet(t, "/api/v1/namespaces/default/configmaps", idp.token(t, edit)); code != http.StatusUnauthorized {
 			t.Errorf("%s: %d %s", name, code, body)
+		}
+	}
+	// As in kube, an identity provider's token is good for the API
+	// audiences only (its own audience is its client's): a TokenReview
+	// for another audience does not accept it.
+	for _, c := range []struct {
+		auds []string
+		want bool
+	}{{nil, true}, {[]string{"vault"}, false}, {[]string{"vault", server.DefaultIssuer}, true}} {
+		review, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{
+			Spec: authenticationv1.TokenReviewSpec{Token: idp.token(t, nil), Audiences: c.auds}}, metav1.CreateOptions{})
+		wantAuds := []string(nil)
+		if c.want {
+			wantAuds = []string{server.DefaultIssuer}
+		}
+		if err != nil || review.Status.Authenticated != c.want || !slices.Equal(review.Status.Audiences, wantAuds) {
+			t.Errorf("TokenReview for %q: %+v, %v; want authenticated %v, audiences %q", c.auds, review.Status, err, c.want, wantAuds)
 		}
 	}
 	other := newTestIdP(t)

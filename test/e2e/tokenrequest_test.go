@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +141,33 @@ func TestTokenRequest(t *testing.T) {
 		Token: tr.Status.Token, Audiences: []string{server.DefaultIssuer, "tokens.example.com"}}}, metav1.CreateOptions{})
 	if err != nil || !review.Status.Authenticated {
 		t.Errorf("a pod-bound token whose node is gone: %v %+v", err, review.Status)
+	} else if !slices.Equal(review.Status.Audiences, []string{server.DefaultIssuer}) {
+		t.Errorf("a token for the API reviewed for it and another audience: audiences %q, want the one it is good for", review.Status.Audiences)
+	}
+
+	// A TokenReview answers with the audiences asked for that the token
+	// names, and refuses it for others with kube's error.
+	if tr, err = request(&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{"sts.example.com", "vault"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		auds, want []string
+		err        string
+	}{
+		{auds: []string{"other", "vault"}, want: []string{"vault"}},
+		{auds: []string{"vault", "sts.example.com"}, want: []string{"sts.example.com", "vault"}},
+		{auds: []string{"other"}, err: `token audiences ["sts.example.com" "vault"] is invalid for the target audiences ["other"]`},
+		{auds: nil, err: `token audiences ["sts.example.com" "vault"] is invalid for the target audiences ["` + server.DefaultIssuer + `"]`},
+	} {
+		review, err := k.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{
+			Token: tr.Status.Token, Audiences: c.auds}}, metav1.CreateOptions{})
+		switch {
+		case err != nil:
+			t.Errorf("TokenReview for %q: %v", c.auds, err)
+		case review.Status.Authenticated != (c.err == "") || review.Status.Error != c.err || !slices.Equal(review.Status.Audiences, c.want):
+			t.Errorf("TokenReview for %q: authenticated %v, audiences %q, error %q; want %q, error %q",
+				c.auds, review.Status.Authenticated, review.Status.Audiences, review.Status.Error, c.want, c.err)
+		}
 	}
 
 	// Over the maximum: shortened, with kube's warning.

@@ -6,6 +6,7 @@ package authentication
 import (
 	"context"
 	"errors"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -17,8 +18,9 @@ import (
 	"kapi/internal/request"
 )
 
-// TokenAuthenticator checks a bearer token for one of audiences.
-type TokenAuthenticator func(ctx context.Context, token string, audiences []string) (*request.User, bool, error)
+// TokenAuthenticator checks a bearer token for one of audiences; good are
+// those of them it is good for.
+type TokenAuthenticator func(ctx context.Context, token string, audiences []string) (u *request.User, good []string, ok bool, err error)
 
 // Resources returns the rows; tokens authenticates TokenReviews.
 func Resources(tokens TokenAuthenticator, audiences []string) []*registry.Resource {
@@ -72,16 +74,20 @@ func tokenReview(tokens TokenAuthenticator, apiAudiences []string) func(context.
 			auds = apiAudiences
 		}
 		tr.Status = authenticationv1.TokenReviewStatus{}
-		u, ok, err := tokens(ctx, tr.Spec.Token, auds)
+		u, good, ok, err := tokens(ctx, tr.Spec.Token, auds)
 		switch {
 		case err != nil:
 			tr.Status.Error = err.Error()
 		case !ok:
 			tr.Status.Error = "invalid bearer token"
+		case len(auds) > 0 && !slices.ContainsFunc(good, func(a string) bool { return slices.Contains(auds, a) }):
+			// kube's check that the authenticator answered for the
+			// audiences asked for.
+			return nil, apierrors.NewInternalError(errors.New("error validating audiences"))
 		default:
 			tr.Status.Authenticated = true
 			tr.Status.User = UserInfo(u)
-			tr.Status.Audiences = auds
+			tr.Status.Audiences = good
 		}
 		return tr, nil
 	}
