@@ -78,6 +78,13 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 			p, _ := admission.NewPodSecurity(podSecurity, objs("", "v1", "namespaces"), objs("", "v1", "pods"))
 			return p
 		},
+		// Off unless named.
+		"AlwaysAdmit":                      func() any { return admission.NewAlwaysAdmit() },
+		"AlwaysDeny":                       func() any { return admission.NewAlwaysDeny() },
+		"AlwaysPullImages":                 func() any { return admission.AlwaysPullImages{} },
+		"DenyServiceExternalIPs":           func() any { return admission.DenyServiceExternalIPs{} },
+		"LimitPodHardAntiAffinityTopology": func() any { return admission.LimitPodHardAntiAffinityTopology{} },
+		"ExtendedResourceToleration":       func() any { return admission.ExtendedResourceToleration{} },
 	}, nil
 }
 

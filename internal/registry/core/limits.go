@@ -168,7 +168,7 @@ func validateLimitResourceName(t corev1.LimitType, name string, path *field.Path
 		if !containerResource(name) {
 			errs = append(errs, field.Invalid(path, name, "must be a standard resource for containers"))
 		}
-	} else if !nativeResource(name) && !extendedResource(name) {
+	} else if !nativeResource(name) && !ExtendedResourceName(name) {
 		errs = append(errs, field.Invalid(path, name, "doesn't follow extended resource name standard"))
 	}
 	return errs
@@ -221,9 +221,9 @@ func nativeResource(name string) bool {
 	return !strings.Contains(name, "/") || strings.Contains(name, corev1.ResourceDefaultNamespacePrefix)
 }
 
-// extendedResource is kube's IsExtendedResourceName: fully qualified,
+// ExtendedResourceName is kube's IsExtendedResourceName: fully qualified,
 // not native, not requests.-prefixed, and valid as "requests.<name>".
-func extendedResource(name string) bool {
+func ExtendedResourceName(name string) bool {
 	if nativeResource(name) || strings.HasPrefix(name, corev1.DefaultResourceRequestsPrefix) {
 		return false
 	}
@@ -300,7 +300,7 @@ func validateQuantity(name string, q resource.Quantity, path *field.Path) field.
 	if q.Sign() < 0 {
 		errs = append(errs, field.Invalid(path, q.String(), "must be greater than or equal to 0"))
 	}
-	if (integerResources[name] || extendedResource(name)) && q.MilliValue()%1000 != 0 {
+	if (integerResources[name] || ExtendedResourceName(name)) && q.MilliValue()%1000 != 0 {
 		errs = append(errs, field.Invalid(path, q.String(), "must be an integer"))
 	}
 	return errs

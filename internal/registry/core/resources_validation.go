@@ -116,7 +116,7 @@ func validateContainerResourceName(n corev1.ResourceName, path *field.Path) fiel
 		if !containerResource(string(n)) {
 			errs = append(errs, field.Invalid(path, n, "must be a standard resource for containers"))
 		}
-	} else if !nativeResource(string(n)) && !extendedResource(string(n)) {
+	} else if !nativeResource(string(n)) && !ExtendedResourceName(string(n)) {
 		errs = append(errs, field.Invalid(path, n, "doesn't follow extended resource name standard"))
 	}
 	return errs

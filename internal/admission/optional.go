@@ -1,0 +1,237 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/klog/v2"
+
+	"kapi/internal/registry/core"
+)
+
+// kube-apiserver's admission plugins that are off unless
+// --enable-admission-plugins names them, written from kube 1.37's
+// plugin/pkg/admission: their checks, mutations and messages.
+
+// AlwaysAdmit admits everything (kube's, deprecated: it warns).
+type AlwaysAdmit struct{}
+
+// NewAlwaysAdmit warns as kube's does.
+func NewAlwaysAdmit() AlwaysAdmit {
+	klog.Warning("AlwaysAdmit admission controller is deprecated. Please remove this controller from your configuration files and scripts.")
+	return AlwaysAdmit{}
+}
+
+// Admit implements Mutator.
+func (AlwaysAdmit) Admit(context.Context, *Attributes) error { return nil }
+
+// Validate implements Validator.
+func (AlwaysAdmit) Validate(context.Context, *Attributes) error { return nil }
+
+// HandlesConnect: kube's handles every operation.
+func (AlwaysAdmit) HandlesConnect() bool { return true }
+
+// AlwaysDeny refuses every write and connection (kube's, deprecated: it
+// warns).
+type AlwaysDeny struct{}
+
+// NewAlwaysDeny warns as kube's does.
+func NewAlwaysDeny() AlwaysDeny {
+	klog.Warning("AlwaysDeny admission controller is deprecated. Please remove this controller from your configuration files and scripts.")
+	return AlwaysDeny{}
+}
+
+var errAlwaysDeny = errors.New("admission control is denying all modifications")
+
+// Admit implements Mutator.
+func (AlwaysDeny) Admit(_ context.Context, a *Attributes) error { return Forbidden(a, errAlwaysDeny) }
+
+// Validate implements Validator.
+func (AlwaysDeny) Validate(_ context.Context, a *Attributes) error {
+	return Forbidden(a, errAlwaysDeny)
+}
+
+// HandlesConnect: kube's handles every operation.
+func (AlwaysDeny) HandlesConnect() bool { return true }
+
+// AlwaysPullImages makes every container of a pod pull its image
+// (imagePullPolicy Always), so that a pod cannot use an image another
+// pod's credentials pulled onto the node; validation refuses a pod whose
+// policy something else changed back. An update that adds no image is
+// left alone, as in kube, as are subresources but ephemeralcontainers.
+type AlwaysPullImages struct{}
+
+// Admit sets the policies.
+func (AlwaysPullImages) Admit(_ context.Context, a *Attributes) error {
+	pod, err := alwaysPullImagesPod(a)
+	if pod == nil || err != nil {
+		return err
+	}
+	visitContainers(&pod.Spec, func(c *corev1.Container, _ *field.Path) { c.ImagePullPolicy = corev1.PullAlways })
+	return nil
+}
+
+// Validate refuses a container that does not pull always.
+func (AlwaysPullImages) Validate(_ context.Context, a *Attributes) error {
+	pod, err := alwaysPullImagesPod(a)
+	if pod == nil || err != nil {
+		return err
+	}
+	var errs []error
+	visitContainers(&pod.Spec, func(c *corev1.Container, p *field.Path) {
+		if c.ImagePullPolicy != corev1.PullAlways {
+			errs = append(errs, Forbidden(a, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, []string{string(corev1.PullAlways)})))
+		}
+	})
+	if len(errs) == 0 {
+		return nil
+	}
+	// kube's aggregate of the refusals is no Status: kube answers it as
+	// an unknown 500 with the aggregate's message.
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	msg := msgs[0]
+	if len(msgs) > 1 {
+		msg = "[" + strings.Join(msgs, ", ") + "]"
+	}
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonUnknown, Message: msg}}
+}
+
+// alwaysPullImagesPod is the pod AlwaysPullImages looks at, nil when it
+// ignores the write: not a pod (or its ephemeralcontainers), or an update
+// with no image the stored pod lacks.
+func alwaysPullImagesPod(a *Attributes) (*corev1.Pod, error) {
+	if !is(a, "", "pods") || (a.Subresource != "" && a.Subresource != "ephemeralcontainers") || (a.Operation != Create && a.Operation != Update) {
+		return nil, nil
+	}
+	pod, ok := a.Object.(*corev1.Pod)
+	if !ok {
+		return nil, apierrors.NewBadRequest("Resource was marked with kind Pod but was unable to be converted")
+	}
+	if old, ok := a.OldObject.(*corev1.Pod); ok && a.Operation == Update {
+		var images []string
+		visitContainers(&old.Spec, func(c *corev1.Container, _ *field.Path) { images = append(images, c.Image) })
+		added := false
+		visitContainers(&pod.Spec, func(c *corev1.Container, _ *field.Path) { added = added || !slices.Contains(images, c.Image) })
+		if !added {
+			return nil, nil
+		}
+	}
+	return pod, nil
+}
+
+// visitContainers is kube's VisitContainersWithPath: init containers,
+// containers, then ephemeral containers.
+func visitContainers(spec *corev1.PodSpec, f func(*corev1.Container, *field.Path)) {
+	p := field.NewPath("spec")
+	for i := range spec.InitContainers {
+		f(&spec.InitContainers[i], p.Child("initContainers").Index(i))
+	}
+	for i := range spec.Containers {
+		f(&spec.Containers[i], p.Child("containers").Index(i))
+	}
+	for i := range spec.EphemeralContainers {
+		f((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), p.Child("ephemeralContainers").Index(i))
+	}
+}
+
+// DenyServiceExternalIPs refuses a Service that adds an external IP:
+// created with one, or updated with one it did not have.
+type DenyServiceExternalIPs struct{}
+
+// Validate implements Validator.
+func (DenyServiceExternalIPs) Validate(_ context.Context, a *Attributes) error {
+	if !is(a, "", "services") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
+		return nil
+	}
+	svc, ok := a.Object.(*corev1.Service)
+	if !ok || len(svc.Spec.ExternalIPs) == 0 {
+		return nil
+	}
+	if old, ok := a.OldObject.(*corev1.Service); ok {
+		if !slices.ContainsFunc(svc.Spec.ExternalIPs, func(ip string) bool { return !slices.Contains(old.Spec.ExternalIPs, ip) }) {
+			return nil
+		}
+	}
+	klog.V(4).InfoS("Denying new use of ExternalIPs on Service", "service", klog.KObj(svc))
+	return Forbidden(a, errors.New("Use of external IPs is denied by admission control"))
+}
+
+// LimitPodHardAntiAffinityTopology refuses a pod whose required
+// anti-affinity spreads over anything but hosts.
+type LimitPodHardAntiAffinityTopology struct{}
+
+// Validate implements Validator.
+func (LimitPodHardAntiAffinityTopology) Validate(_ context.Context, a *Attributes) error {
+	if !is(a, "", "pods") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
+		return nil
+	}
+	pod, ok := a.Object.(*corev1.Pod)
+	if !ok {
+		return apierrors.NewBadRequest("Resource was marked with kind Pod but was unable to be converted")
+	}
+	if aff := pod.Spec.Affinity; aff != nil && aff.PodAntiAffinity != nil {
+		for _, term := range aff.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			if term.TopologyKey != corev1.LabelHostname {
+				return apierrors.NewForbidden(a.Resource.GVR().GroupResource(), pod.Name,
+					fmt.Errorf("affinity.PodAntiAffinity.RequiredDuringScheduling has TopologyKey %v but only key %v is allowed", term.TopologyKey, corev1.LabelHostname))
+			}
+		}
+	}
+	return nil
+}
+
+// ExtendedResourceToleration gives a pod that requests an extended
+// resource (a device plugin's, say nvidia.com/gpu) a toleration of the
+// NoSchedule taint of that name, which nodes with such devices carry.
+type ExtendedResourceToleration struct{}
+
+// Admit implements Mutator.
+func (ExtendedResourceToleration) Admit(_ context.Context, a *Attributes) error {
+	if !is(a, "", "pods") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
+		return nil
+	}
+	pod, ok := a.Object.(*corev1.Pod)
+	if !ok {
+		return apierrors.NewBadRequest(fmt.Sprintf("expected *core.Pod but got %T", a.Object))
+	}
+	var names []string
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for _, c := range cs {
+			for name := range c.Resources.Requests {
+				if core.ExtendedResourceName(string(name)) && !slices.Contains(names, string(name)) {
+					names = append(names, string(name))
+				}
+			}
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		addOrUpdateToleration(pod, corev1.Toleration{Key: name, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	}
+	return nil
+}
+
+// addOrUpdateToleration is kube's AddOrUpdateTolerationInPod: t replaces
+// a toleration of the same key, operator, value and effect, or is added.
+func addOrUpdateToleration(pod *corev1.Pod, t corev1.Toleration) {
+	for i := range pod.Spec.Tolerations {
+		if t.MatchToleration(&pod.Spec.Tolerations[i]) {
+			if !apiequality.Semantic.DeepEqual(t, pod.Spec.Tolerations[i]) {
+				pod.Spec.Tolerations[i] = t
+			}
+			return
+		}
+	}
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, t)
+}

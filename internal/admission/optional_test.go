@@ -1,0 +1,143 @@
+package admission
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+func TestAlwaysAdmitAndDeny(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c"}}
+	a := attrs(Create, row("v1/configmaps", true), "", cm, nil)
+	if err := NewAlwaysAdmit().Admit(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, NewAlwaysDeny().Admit(context.Background(), a), `configmaps "c" is forbidden: admission control is denying all modifications`, 403)
+	wantErr(t, NewAlwaysDeny().Validate(context.Background(), attrs(Delete, row("v1/configmaps", true), "", nil, cm)),
+		"admission control is denying all modifications", 403)
+	if !handlesConnect(NewAlwaysDeny()) {
+		t.Error("AlwaysDeny does not handle CONNECT")
+	}
+}
+
+func TestAlwaysPullImages(t *testing.T) {
+	pod := func(images ...string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Name: "init", Image: images[0], ImagePullPolicy: corev1.PullNever}},
+			Containers:     []corev1.Container{{Name: "c", Image: images[1], ImagePullPolicy: corev1.PullIfNotPresent}}}}
+		if len(images) > 2 {
+			p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: images[2]}}}
+		}
+		return p
+	}
+	policies := func(p *corev1.Pod) []corev1.PullPolicy {
+		var out []corev1.PullPolicy
+		visitContainers(&p.Spec, func(c *corev1.Container, _ *field.Path) { out = append(out, c.ImagePullPolicy) })
+		return out
+	}
+	always := []corev1.PullPolicy{corev1.PullAlways, corev1.PullAlways}
+	ctx := context.Background()
+
+	created := pod("busybox", "nginx")
+	if err := (AlwaysPullImages{}).Admit(ctx, attrs(Create, podsRow, "", created, nil)); err != nil || !reflect.DeepEqual(policies(created), always) {
+		t.Fatalf("create: %v, policies %v", err, policies(created))
+	}
+	// An update with no new image is left alone; one with a new image,
+	// or an ephemeral container, is not.
+	same := pod("busybox", "nginx")
+	if err := (AlwaysPullImages{}).Admit(ctx, attrs(Update, podsRow, "", same, pod("busybox", "nginx"))); err != nil ||
+		!reflect.DeepEqual(policies(same), []corev1.PullPolicy{corev1.PullNever, corev1.PullIfNotPresent}) {
+		t.Fatalf("update with the same images: %v, policies %v", err, policies(same))
+	}
+	if err := (AlwaysPullImages{}).Validate(ctx, attrs(Update, podsRow, "", same, pod("busybox", "nginx"))); err != nil {
+		t.Fatalf("update with the same images refused: %v", err)
+	}
+	debug := pod("busybox", "nginx", "alpine")
+	if err := (AlwaysPullImages{}).Admit(ctx, attrs(Update, podsRow, "ephemeralcontainers", debug, pod("busybox", "nginx"))); err != nil ||
+		!reflect.DeepEqual(policies(debug), append(always, corev1.PullAlways)) {
+		t.Fatalf("ephemeral container: %v, policies %v", err, policies(debug))
+	}
+	if err := (AlwaysPullImages{}).Admit(ctx, attrs(Update, podsRow, "status", pod("a", "b"), pod("c", "d"))); err != nil {
+		t.Fatal(err)
+	}
+	// Validation: what something else changed back is refused with kube's
+	// message, the aggregate as kube answers it.
+	wantErr(t, (AlwaysPullImages{}).Validate(ctx, attrs(Create, podsRow, "", pod("busybox", "nginx"), nil)),
+		`[pods "p" is forbidden: spec.initContainers[0].imagePullPolicy: Unsupported value: "Never": supported values: "Always", `+
+			`pods "p" is forbidden: spec.containers[0].imagePullPolicy: Unsupported value: "IfNotPresent": supported values: "Always"]`, 500)
+	if err := (AlwaysPullImages{}).Validate(ctx, attrs(Create, podsRow, "", created, nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDenyServiceExternalIPs(t *testing.T) {
+	services := row("v1/services", true)
+	svc := func(ips ...string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s"}, Spec: corev1.ServiceSpec{ExternalIPs: ips}}
+	}
+	const denied = `services "s" is forbidden: Use of external IPs is denied by admission control`
+	for _, tc := range []struct {
+		name     string
+		obj, old *corev1.Service
+		want     string
+	}{
+		{"create without", svc(), nil, ""},
+		{"create with", svc("1.2.3.4"), nil, denied},
+		{"update keeping them", svc("1.2.3.4"), svc("5.6.7.8", "1.2.3.4"), ""},
+		{"update adding one", svc("1.2.3.4", "9.9.9.9"), svc("1.2.3.4"), denied},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := attrs(Create, services, "", tc.obj, nil)
+			if tc.old != nil {
+				a.Operation, a.OldObject = Update, tc.old
+			}
+			wantErr(t, DenyServiceExternalIPs{}.Validate(context.Background(), a), tc.want, 403)
+		})
+	}
+}
+
+func TestLimitPodHardAntiAffinityTopology(t *testing.T) {
+	pod := func(key string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Spec: corev1.PodSpec{Affinity: &corev1.Affinity{
+			PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{TopologyKey: key}}}}}}
+	}
+	if err := (LimitPodHardAntiAffinityTopology{}).Validate(context.Background(), attrs(Create, podsRow, "", pod(corev1.LabelHostname), nil)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, LimitPodHardAntiAffinityTopology{}.Validate(context.Background(), attrs(Create, podsRow, "", pod("topology.kubernetes.io/zone"), nil)),
+		`pods "p" is forbidden: affinity.PodAntiAffinity.RequiredDuringScheduling has TopologyKey topology.kubernetes.io/zone but only key kubernetes.io/hostname is allowed`, 403)
+}
+
+func TestExtendedResourceToleration(t *testing.T) {
+	tol := func(key string) corev1.Toleration {
+		return corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
+	}
+	five := int64(5)
+	withSeconds := tol("example.com/fpga")
+	withSeconds.TolerationSeconds = &five
+	requests := func(names ...string) corev1.ResourceRequirements {
+		r := corev1.ResourceRequirements{Requests: corev1.ResourceList{}}
+		for _, n := range names {
+			r.Requests[corev1.ResourceName(n)] = resource.MustParse("1")
+		}
+		return r
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "i", Resources: requests("example.com/fpga", "cpu")}},
+		Containers:     []corev1.Container{{Name: "c", Resources: requests("nvidia.com/gpu", "memory", "kubernetes.io/native", "example.com/fpga")}},
+		// The same toleration with seconds is replaced; another key's is kept.
+		Tolerations: []corev1.Toleration{withSeconds, tol("other")},
+	}}
+	if err := (ExtendedResourceToleration{}).Admit(context.Background(), attrs(Create, podsRow, "", pod, nil)); err != nil {
+		t.Fatal(err)
+	}
+	want := []corev1.Toleration{tol("example.com/fpga"), tol("other"), tol("nvidia.com/gpu")}
+	if !reflect.DeepEqual(pod.Spec.Tolerations, want) {
+		t.Fatalf("tolerations %+v, want %+v", pod.Spec.Tolerations, want)
+	}
+}

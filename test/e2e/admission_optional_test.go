@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kapi/internal/server"
+)
+
+// TestOptionalAdmissionPlugins: kube's plugins that are off by default,
+// named in --enable-admission-plugins: AlwaysPullImages makes every
+// container pull always, ExtendedResourceToleration tolerates the taints
+// of the extended resources a pod requests, LimitPodHardAntiAffinityTopology
+// refuses required anti-affinity across anything but hosts, and
+// DenyServiceExternalIPs refuses new external IPs; each with kube's
+// message.
+func TestOptionalAdmissionPlugins(t *testing.T) {
+	t.Parallel()
+	k := startKapi(t, func(c *server.Config) {
+		c.EnableAdmissionPlugins = []string{"AlwaysPullImages", "ExtendedResourceToleration", "LimitPodHardAntiAffinityTopology", "DenyServiceExternalIPs"}
+	})
+	ctx := context.Background()
+	pods := k.client.CoreV1().Pods("default")
+	gpu := corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+	p, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "gpu"}, Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "init", Image: "busybox", ImagePullPolicy: corev1.PullNever}},
+		Containers: []corev1.Container{{Name: "c", Image: "cuda", ImagePullPolicy: corev1.PullIfNotPresent,
+			Resources: corev1.ResourceRequirements{Requests: gpu, Limits: gpu}}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Spec.InitContainers[0].ImagePullPolicy != corev1.PullAlways || p.Spec.Containers[0].ImagePullPolicy != corev1.PullAlways {
+		t.Errorf("pull policies %q and %q, want Always", p.Spec.InitContainers[0].ImagePullPolicy, p.Spec.Containers[0].ImagePullPolicy)
+	}
+	if !slices.Contains(p.Spec.Tolerations, corev1.Toleration{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}) {
+		t.Errorf("no toleration of nvidia.com/gpu: %+v", p.Spec.Tolerations)
+	}
+
+	_, err = pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "spread"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Image: "nginx"}},
+		Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}, TopologyKey: "topology.kubernetes.io/zone"}}}}}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || err.Error() != `pods "spread" is forbidden: affinity.PodAntiAffinity.RequiredDuringScheduling has TopologyKey topology.kubernetes.io/zone but only key kubernetes.io/hostname is allowed` {
+		t.Errorf("anti-affinity across zones: %v", err)
+	}
+
+	services := k.client.CoreV1().Services("default")
+	port := []corev1.ServicePort{{Port: 80}}
+	_, err = services.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "ext"}, Spec: corev1.ServiceSpec{Ports: port, ExternalIPs: []string{"192.0.2.10"}}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || err.Error() != `services "ext" is forbidden: Use of external IPs is denied by admission control` {
+		t.Errorf("a Service with an external IP: %v", err)
+	}
+	svc, err := services.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "plain"}, Spec: corev1.ServiceSpec{Ports: port}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.ExternalIPs = []string{"192.0.2.11"}
+	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("an update adding an external IP: %v", err)
+	}
+}
