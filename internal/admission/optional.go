@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
 
@@ -234,4 +236,126 @@ func addOrUpdateToleration(pod *corev1.Pod, t corev1.Toleration) {
 		}
 	}
 	pod.Spec.Tolerations = append(pod.Spec.Tolerations, t)
+}
+
+// NamespaceExists refuses a write into a namespace that does not exist
+// with the namespace's 404, as kube's (which NamespaceLifecycle, on by
+// default, does for creates too).
+type NamespaceExists struct{ Namespaces Objects }
+
+// Validate implements Validator.
+func (p NamespaceExists) Validate(ctx context.Context, a *Attributes) error {
+	if a.Namespace == "" || is(a, "", "namespaces") || (a.Operation != Create && a.Operation != Update && a.Operation != Delete) {
+		return nil
+	}
+	_, err := p.Namespaces.Get(ctx, "", a.Namespace)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return apierrors.NewInternalError(err)
+	}
+	return err
+}
+
+// namespaceNodeSelector is the namespace annotation PodNodeSelector reads.
+const namespaceNodeSelector = "scheduler.alpha.kubernetes.io/node-selector"
+
+// PodNodeSelector gives a pod created in a namespace the node selector of
+// the namespace's annotation scheduler.alpha.kubernetes.io/node-selector
+// (or, without one, the configuration's clusterDefaultNodeSelector),
+// merged into its own, and refuses a pod whose selector conflicts with it,
+// or (when the configuration names the namespace) goes beyond the
+// namespace's whitelist.
+type PodNodeSelector struct {
+	Namespaces Objects
+	// Selectors are the configuration's podNodeSelectorPluginConfig:
+	// clusterDefaultNodeSelector, and a whitelist per namespace.
+	Selectors map[string]string
+}
+
+// NewPodNodeSelector reads the plugin's configuration (JSON, as kube's
+// YAML), which kube reads leniently: what does not parse is no
+// configuration.
+func NewPodNodeSelector(namespaces Objects, config []byte) *PodNodeSelector {
+	var c struct {
+		Selectors map[string]string `json:"podNodeSelectorPluginConfig"`
+	}
+	if len(config) > 0 {
+		_ = json.Unmarshal(config, &c)
+	}
+	return &PodNodeSelector{Namespaces: namespaces, Selectors: c.Selectors}
+}
+
+// Admit merges the namespace's selector into the pod's.
+func (p *PodNodeSelector) Admit(ctx context.Context, a *Attributes) error {
+	pod := podNodeSelectorPod(a)
+	if pod == nil {
+		return nil
+	}
+	ns, err := p.namespaceSelector(ctx, a.Namespace)
+	if err != nil {
+		return err
+	}
+	if labels.Conflicts(ns, labels.Set(pod.Spec.NodeSelector)) {
+		return apierrors.NewForbidden(a.Resource.GVR().GroupResource(), pod.Name, errors.New("pod node label selector conflicts with its namespace node label selector"))
+	}
+	pod.Spec.NodeSelector = labels.Merge(ns, pod.Spec.NodeSelector)
+	return p.Validate(ctx, a)
+}
+
+// Validate checks the pod's selector against the namespace's and its
+// whitelist.
+func (p *PodNodeSelector) Validate(ctx context.Context, a *Attributes) error {
+	pod := podNodeSelectorPod(a)
+	if pod == nil {
+		return nil
+	}
+	ns, err := p.namespaceSelector(ctx, a.Namespace)
+	if err != nil {
+		return err
+	}
+	gr := a.Resource.GVR().GroupResource()
+	if labels.Conflicts(ns, labels.Set(pod.Spec.NodeSelector)) {
+		return apierrors.NewForbidden(gr, pod.Name, errors.New("pod node label selector conflicts with its namespace node label selector"))
+	}
+	whitelist, err := labels.ConvertSelectorToLabelsMap(p.Selectors[a.Namespace])
+	if err != nil {
+		return err
+	}
+	if len(whitelist) > 0 {
+		for k, v := range pod.Spec.NodeSelector {
+			if w, ok := whitelist[k]; !ok || w != v {
+				return apierrors.NewForbidden(gr, pod.Name, errors.New("pod node label selector labels conflict with its namespace whitelist"))
+			}
+		}
+	}
+	return nil
+}
+
+// podNodeSelectorPod is the pod PodNodeSelector looks at: a pod created
+// (kube's handles creates only), not a subresource.
+func podNodeSelectorPod(a *Attributes) *corev1.Pod {
+	if !is(a, "", "pods") || a.Subresource != "" || a.Operation != Create {
+		return nil
+	}
+	pod, _ := a.Object.(*corev1.Pod)
+	return pod
+}
+
+// namespaceSelector is kube's getNamespaceNodeSelectorMap: the
+// namespace's annotation, or the cluster's default.
+func (p *PodNodeSelector) namespaceSelector(ctx context.Context, name string) (labels.Set, error) {
+	o, err := p.Namespaces.Get(ctx, "", name)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, apierrors.NewInternalError(err)
+	}
+	ns, ok := o.(*corev1.Namespace)
+	if !ok {
+		return nil, apierrors.NewInternalError(fmt.Errorf("expected a Namespace, got %T", o))
+	}
+	if s, ok := ns.Annotations[namespaceNodeSelector]; ok {
+		return labels.ConvertSelectorToLabelsMap(s)
+	}
+	return labels.ConvertSelectorToLabelsMap(p.Selectors["clusterDefaultNodeSelector"])
 }

@@ -141,3 +141,52 @@ func TestExtendedResourceToleration(t *testing.T) {
 		t.Fatalf("tolerations %+v, want %+v", pod.Spec.Tolerations, want)
 	}
 }
+
+func TestNamespaceExists(t *testing.T) {
+	p := NamespaceExists{Namespaces: objects("namespaces", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}})}
+	cm := func(ns string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c"}}
+	}
+	configmaps := row("v1/configmaps", true)
+	if err := p.Validate(context.Background(), attrs(Update, configmaps, "", cm("ns"), cm("ns"))); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, p.Validate(context.Background(), attrs(Delete, configmaps, "", nil, cm("gone"))), `namespaces "gone" not found`, 404)
+}
+
+func TestPodNodeSelector(t *testing.T) {
+	namespaces := objects("namespaces",
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Annotations: map[string]string{namespaceNodeSelector: "pool=team,env=prod"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "listed"}},
+	)
+	p := NewPodNodeSelector(namespaces, []byte(`{"podNodeSelectorPluginConfig":{"clusterDefaultNodeSelector":"env=dev","listed":"env=dev,disk=ssd"}}`))
+	pod := func(ns string, sel map[string]string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "p"}, Spec: corev1.PodSpec{NodeSelector: sel}}
+	}
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		want map[string]string
+		err  string
+	}{
+		{"the namespace's", pod("team", map[string]string{"gpu": "yes"}), map[string]string{"pool": "team", "env": "prod", "gpu": "yes"}, ""},
+		{"conflict", pod("team", map[string]string{"env": "dev"}), nil, `pods "p" is forbidden: pod node label selector conflicts with its namespace node label selector`},
+		{"cluster default", pod("plain", nil), map[string]string{"env": "dev"}, ""},
+		{"within the whitelist", pod("listed", map[string]string{"disk": "ssd"}), map[string]string{"env": "dev", "disk": "ssd"}, ""},
+		{"beyond the whitelist", pod("listed", map[string]string{"gpu": "yes"}), nil, `pods "p" is forbidden: pod node label selector labels conflict with its namespace whitelist`},
+		{"no namespace", pod("gone", nil), nil, `namespaces "gone" not found`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := p.Admit(context.Background(), attrs(Create, podsRow, "", tc.pod, nil))
+			wantErr(t, err, tc.err, 0)
+			if tc.err == "" && !reflect.DeepEqual(tc.pod.Spec.NodeSelector, tc.want) {
+				t.Fatalf("node selector %v, want %v", tc.pod.Spec.NodeSelector, tc.want)
+			}
+		})
+	}
+	// Updates are not its business, as kube's handles creates only.
+	if err := p.Validate(context.Background(), attrs(Update, podsRow, "", pod("team", map[string]string{"env": "dev"}), pod("team", nil))); err != nil {
+		t.Fatal(err)
+	}
+}

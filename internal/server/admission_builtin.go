@@ -85,6 +85,10 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"DenyServiceExternalIPs":           func() any { return admission.DenyServiceExternalIPs{} },
 		"LimitPodHardAntiAffinityTopology": func() any { return admission.LimitPodHardAntiAffinityTopology{} },
 		"ExtendedResourceToleration":       func() any { return admission.ExtendedResourceToleration{} },
+		"NamespaceExists":                  func() any { return admission.NamespaceExists{Namespaces: objs("", "v1", "namespaces")} },
+		"PodNodeSelector": func() any {
+			return admission.NewPodNodeSelector(objs("", "v1", "namespaces"), conf["PodNodeSelector"])
+		},
 	}, nil
 }
 

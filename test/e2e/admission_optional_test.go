@@ -18,12 +18,13 @@ import (
 // container pull always, ExtendedResourceToleration tolerates the taints
 // of the extended resources a pod requests, LimitPodHardAntiAffinityTopology
 // refuses required anti-affinity across anything but hosts, and
-// DenyServiceExternalIPs refuses new external IPs; each with kube's
-// message.
+// DenyServiceExternalIPs refuses new external IPs, PodNodeSelector gives
+// pods their namespace's node selector; each with kube's message.
 func TestOptionalAdmissionPlugins(t *testing.T) {
 	t.Parallel()
 	k := startKapi(t, func(c *server.Config) {
-		c.EnableAdmissionPlugins = []string{"AlwaysPullImages", "ExtendedResourceToleration", "LimitPodHardAntiAffinityTopology", "DenyServiceExternalIPs"}
+		c.EnableAdmissionPlugins = []string{"AlwaysPullImages", "ExtendedResourceToleration", "LimitPodHardAntiAffinityTopology",
+			"DenyServiceExternalIPs", "PodNodeSelector", "NamespaceExists"}
 	})
 	ctx := context.Background()
 	pods := k.client.CoreV1().Pods("default")
@@ -63,5 +64,23 @@ func TestOptionalAdmissionPlugins(t *testing.T) {
 	svc.Spec.ExternalIPs = []string{"192.0.2.11"}
 	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("an update adding an external IP: %v", err)
+	}
+
+	// PodNodeSelector: the namespace's annotation is merged into the pod's
+	// selector; a conflicting pod is refused.
+	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pinned",
+		Annotations: map[string]string{"scheduler.alpha.kubernetes.io/node-selector": "pool=pinned"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pinned := k.client.CoreV1().Pods("pinned")
+	p, err = pinned.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: corev1.PodSpec{
+		NodeSelector: map[string]string{"disk": "ssd"}, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}, metav1.CreateOptions{})
+	if err != nil || len(p.Spec.NodeSelector) != 2 || p.Spec.NodeSelector["pool"] != "pinned" || p.Spec.NodeSelector["disk"] != "ssd" {
+		t.Errorf("a pod in the pinned namespace: %v, node selector %v", err, p.Spec.NodeSelector)
+	}
+	_, err = pinned.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.PodSpec{
+		NodeSelector: map[string]string{"pool": "other"}, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || err.Error() != `pods "b" is forbidden: pod node label selector conflicts with its namespace node label selector` {
+		t.Errorf("a pod choosing another pool: %v", err)
 	}
 }
