@@ -359,3 +359,29 @@ func (p *PodNodeSelector) namespaceSelector(ctx context.Context, name string) (l
 	}
 	return labels.ConvertSelectorToLabelsMap(p.Selectors["clusterDefaultNodeSelector"])
 }
+
+// NamespaceAutoProvision creates the namespace a create names when it
+// does not exist (not for a dry run), as kube's; Create writes it as the
+// API server's own client.
+type NamespaceAutoProvision struct {
+	Namespaces Objects
+	Create     func(ctx context.Context, name string) error
+}
+
+// Admit implements Mutator.
+func (p NamespaceAutoProvision) Admit(ctx context.Context, a *Attributes) error {
+	if a.Operation != Create || a.DryRun || a.Namespace == "" || is(a, "", "namespaces") {
+		return nil
+	}
+	_, err := p.Namespaces.Get(ctx, "", a.Namespace)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return Forbidden(a, err)
+	}
+	if err := p.Create(ctx, a.Namespace); err != nil && !apierrors.IsAlreadyExists(err) {
+		return Forbidden(a, err)
+	}
+	return nil
+}

@@ -190,3 +190,30 @@ func TestPodNodeSelector(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNamespaceAutoProvision(t *testing.T) {
+	var created []string
+	p := NamespaceAutoProvision{Namespaces: objects("namespaces", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}}),
+		Create: func(_ context.Context, name string) error { created = append(created, name); return nil }}
+	configmaps := row("v1/configmaps", true)
+	cm := func(ns string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c"}}
+	}
+	for _, a := range []*Attributes{
+		attrs(Create, configmaps, "", cm("ns"), nil),        // exists
+		attrs(Update, configmaps, "", cm("new"), cm("new")), // not a create
+		attrs(Create, configmaps, "", cm("new"), nil),       // made
+	} {
+		if err := p.Admit(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dry := attrs(Create, configmaps, "", cm("dry"), nil)
+	dry.DryRun = true
+	if err := p.Admit(context.Background(), dry); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(created, []string{"new"}) {
+		t.Fatalf("created %q, want [new]", created)
+	}
+}

@@ -7,8 +7,11 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
@@ -28,7 +31,7 @@ import (
 // kube-apiserver's order, after the checks that are not plugins in kube
 // either (always: RBAC escalation; the admission policies' parameter
 // access).
-func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Catalogue, authorizer authz.Authorizer, always []admission.Validator) (*admission.Chain, error) {
+func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Catalogue, authorizer authz.Authorizer, always []admission.Validator, lb *loopback) (*admission.Chain, error) {
 	names, err := admission.Enabled(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
 	if err != nil {
 		return nil, err
@@ -57,6 +60,14 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		return nil, err
 	}
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(cat)} }
+	plugins["NamespaceAutoProvision"] = func() any {
+		client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
+		return admission.NamespaceAutoProvision{Namespaces: catalogueObjects{cat: cat, gvr: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}},
+			Create: func(ctx context.Context, name string) error {
+				_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+				return err
+			}}
+	}
 	celAuthz := match.CELAuthorizer(authorizer)
 	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz}
 	// The configuration objects load in parallel: each informer's first

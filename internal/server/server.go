@@ -331,7 +331,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cat.Set(registry.BuiltinOwner, stores); err != nil {
 		return fail(err)
 	}
-	adm, err := s.newAdmission(ctrlCtx, cfg, cat, az.authorizer, az.admission)
+	adm, err := s.newAdmission(ctrlCtx, cfg, cat, az.authorizer, az.admission, lb)
 	if err != nil {
 		return fail(err)
 	}

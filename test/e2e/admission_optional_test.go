@@ -19,12 +19,13 @@ import (
 // of the extended resources a pod requests, LimitPodHardAntiAffinityTopology
 // refuses required anti-affinity across anything but hosts, and
 // DenyServiceExternalIPs refuses new external IPs, PodNodeSelector gives
-// pods their namespace's node selector; each with kube's message.
+// pods their namespace's node selector, NamespaceAutoProvision makes the
+// namespace a create names; each with kube's message.
 func TestOptionalAdmissionPlugins(t *testing.T) {
 	t.Parallel()
 	k := startKapi(t, func(c *server.Config) {
 		c.EnableAdmissionPlugins = []string{"AlwaysPullImages", "ExtendedResourceToleration", "LimitPodHardAntiAffinityTopology",
-			"DenyServiceExternalIPs", "PodNodeSelector", "NamespaceExists"}
+			"DenyServiceExternalIPs", "PodNodeSelector", "NamespaceExists", "NamespaceAutoProvision"}
 	})
 	ctx := context.Background()
 	pods := k.client.CoreV1().Pods("default")
@@ -82,5 +83,14 @@ func TestOptionalAdmissionPlugins(t *testing.T) {
 		NodeSelector: map[string]string{"pool": "other"}, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}, metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) || err.Error() != `pods "b" is forbidden: pod node label selector conflicts with its namespace node label selector` {
 		t.Errorf("a pod choosing another pool: %v", err)
+	}
+
+	// NamespaceAutoProvision: a create in a namespace that does not exist
+	// makes it.
+	if _, err := k.client.CoreV1().ConfigMaps("made-on-demand").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("a create in a new namespace: %v", err)
+	}
+	if _, err := k.client.CoreV1().Namespaces().Get(ctx, "made-on-demand", metav1.GetOptions{}); err != nil {
+		t.Errorf("the namespace made: %v", err)
 	}
 }
