@@ -385,3 +385,138 @@ func (p NamespaceAutoProvision) Admit(ctx context.Context, a *Attributes) error 
 	}
 	return nil
 }
+
+// The namespace annotations PodTolerationRestriction reads: JSON lists of
+// tolerations.
+const (
+	namespaceDefaultTolerations   = "scheduler.alpha.kubernetes.io/defaultTolerations"
+	namespaceTolerationsWhitelist = "scheduler.alpha.kubernetes.io/tolerationsWhitelist"
+)
+
+// PodTolerationRestriction merges into a pod created in a namespace the
+// namespace's default tolerations (annotation
+// scheduler.alpha.kubernetes.io/defaultTolerations, else the
+// configuration's default), gives every pod that is not BestEffort a
+// toleration of node.kubernetes.io/memory-pressure, and refuses a pod
+// with a toleration its namespace's whitelist (annotation
+// scheduler.alpha.kubernetes.io/tolerationsWhitelist, else the
+// configuration's) does not cover.
+type PodTolerationRestriction struct {
+	Namespaces         Objects
+	Default, Whitelist []corev1.Toleration
+}
+
+// NewPodTolerationRestriction reads the plugin's configuration (kind
+// Configuration of podtolerationrestriction.admission.k8s.io/v1alpha1, as
+// JSON): its default and whitelist.
+func NewPodTolerationRestriction(namespaces Objects, config []byte) (*PodTolerationRestriction, error) {
+	p := &PodTolerationRestriction{Namespaces: namespaces}
+	if len(config) == 0 {
+		return p, nil
+	}
+	var c struct {
+		APIVersion string              `json:"apiVersion"`
+		Kind       string              `json:"kind"`
+		Default    []corev1.Toleration `json:"default"`
+		Whitelist  []corev1.Toleration `json:"whitelist"`
+	}
+	if err := json.Unmarshal(config, &c); err != nil {
+		return nil, err
+	}
+	if c.Kind != "Configuration" || (c.APIVersion != "podtolerationrestriction.admission.k8s.io/v1alpha1" && c.APIVersion != "podtolerationrestriction.admission.k8s.io/v1") {
+		return nil, fmt.Errorf("no kind %q is registered for version %q", c.Kind, c.APIVersion)
+	}
+	p.Default, p.Whitelist = c.Default, c.Whitelist
+	return p, nil
+}
+
+// Admit merges the tolerations, then validates.
+func (p *PodTolerationRestriction) Admit(ctx context.Context, a *Attributes) error {
+	pod := podTolerationPod(a)
+	if pod == nil {
+		return nil
+	}
+	var extra []corev1.Toleration
+	if a.Operation == Create {
+		ts, err := p.namespaceTolerations(ctx, a.Namespace, namespaceDefaultTolerations)
+		if err != nil {
+			return err
+		}
+		if ts == nil {
+			ts = p.Default
+		}
+		extra = ts
+	}
+	if core.PodQOS(pod) != corev1.PodQOSBestEffort {
+		extra = append(extra, corev1.Toleration{Key: corev1.TaintNodeMemoryPressure, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	}
+	if len(extra) > 0 {
+		pod.Spec.Tolerations = mergeTolerations(pod.Spec.Tolerations, extra)
+	}
+	return p.Validate(ctx, a)
+}
+
+// Validate checks the pod's tolerations against the whitelist.
+func (p *PodTolerationRestriction) Validate(ctx context.Context, a *Attributes) error {
+	pod := podTolerationPod(a)
+	if pod == nil || len(pod.Spec.Tolerations) == 0 {
+		return nil
+	}
+	whitelist, err := p.namespaceTolerations(ctx, a.Namespace, namespaceTolerationsWhitelist)
+	if err != nil {
+		return err
+	}
+	scope := "namespace"
+	if whitelist == nil {
+		whitelist, scope = p.Whitelist, "cluster"
+	}
+	if len(whitelist) == 0 {
+		return nil
+	}
+	for _, t := range pod.Spec.Tolerations {
+		if !slices.ContainsFunc(whitelist, func(w corev1.Toleration) bool { return tolerationSuperset(w, t) }) {
+			// kube's plain error, which it answers as an unknown 500.
+			return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonUnknown,
+				Message: fmt.Sprintf("pod tolerations (possibly merged with namespace default tolerations) conflict with its %s whitelist", scope)}}
+		}
+	}
+	return nil
+}
+
+// podTolerationPod is the pod PodTolerationRestriction looks at: a pod
+// created or updated, not a subresource.
+func podTolerationPod(a *Attributes) *corev1.Pod {
+	if !is(a, "", "pods") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
+		return nil
+	}
+	pod, _ := a.Object.(*corev1.Pod)
+	return pod
+}
+
+// namespaceTolerations is kube's extractNSTolerations: nil when the
+// namespace has no such annotation, none when it is empty.
+func (p *PodTolerationRestriction) namespaceTolerations(ctx context.Context, name, key string) ([]corev1.Toleration, error) {
+	o, err := p.Namespaces.Get(ctx, "", name)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, apierrors.NewInternalError(err)
+	}
+	ns, ok := o.(*corev1.Namespace)
+	if !ok {
+		return nil, apierrors.NewInternalError(fmt.Errorf("expected a Namespace, got %T", o))
+	}
+	v, ok := ns.Annotations[key]
+	if !ok {
+		return nil, nil
+	}
+	ts := []corev1.Toleration{}
+	if v == "" {
+		return ts, nil
+	}
+	if err := json.Unmarshal([]byte(v), &ts); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}

@@ -217,3 +217,67 @@ func TestNamespaceAutoProvision(t *testing.T) {
 		t.Fatalf("created %q, want [new]", created)
 	}
 }
+
+func TestPodTolerationRestriction(t *testing.T) {
+	namespaces := objects("namespaces",
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gpu", Annotations: map[string]string{
+			namespaceDefaultTolerations:   `[{"key":"gpu","operator":"Exists","effect":"NoSchedule"}]`,
+			namespaceTolerationsWhitelist: `[{"key":"gpu","operator":"Exists"},{"key":"node.kubernetes.io/memory-pressure","operator":"Exists"}]`}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "open", Annotations: map[string]string{namespaceTolerationsWhitelist: ""}}},
+	)
+	p, err := NewPodTolerationRestriction(namespaces, []byte(`{"apiVersion":"podtolerationrestriction.admission.k8s.io/v1alpha1","kind":"Configuration",
+		"default":[{"key":"team","operator":"Equal","value":"a","effect":"NoSchedule"}],"whitelist":[{"key":"team","operator":"Exists"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tol := func(key string, op corev1.TolerationOperator, value string, effect corev1.TaintEffect) corev1.Toleration {
+		return corev1.Toleration{Key: key, Operator: op, Value: value, Effect: effect}
+	}
+	memory := tol(corev1.TaintNodeMemoryPressure, corev1.TolerationOpExists, "", corev1.TaintEffectNoSchedule)
+	burstable := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
+	pod := func(ns string, r corev1.ResourceRequirements, ts ...corev1.Toleration) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "p"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: r}}, Tolerations: ts}}
+	}
+	const clusterConflict = "pod tolerations (possibly merged with namespace default tolerations) conflict with its cluster whitelist"
+	for _, tc := range []struct {
+		name string
+		op   Operation
+		pod  *corev1.Pod
+		want []corev1.Toleration
+		err  string
+	}{
+		{"namespace default, best effort", Create, pod("gpu", corev1.ResourceRequirements{}),
+			[]corev1.Toleration{tol("gpu", corev1.TolerationOpExists, "", corev1.TaintEffectNoSchedule)}, ""},
+		{"namespace default, burstable", Create, pod("gpu", burstable),
+			[]corev1.Toleration{tol("gpu", corev1.TolerationOpExists, "", corev1.TaintEffectNoSchedule), memory}, ""},
+		{"a covered one is dropped", Create, pod("gpu", corev1.ResourceRequirements{}, tol("gpu", corev1.TolerationOpEqual, "x", corev1.TaintEffectNoSchedule)),
+			[]corev1.Toleration{tol("gpu", corev1.TolerationOpExists, "", corev1.TaintEffectNoSchedule)}, ""},
+		{"beyond the namespace whitelist", Create, pod("gpu", corev1.ResourceRequirements{}, tol("other", corev1.TolerationOpExists, "", "")), nil,
+			"pod tolerations (possibly merged with namespace default tolerations) conflict with its namespace whitelist"},
+		{"cluster default", Create, pod("plain", corev1.ResourceRequirements{}),
+			[]corev1.Toleration{tol("team", corev1.TolerationOpEqual, "a", corev1.TaintEffectNoSchedule)}, ""},
+		{"beyond the cluster whitelist", Update, pod("plain", burstable), nil, clusterConflict},
+		{"an empty whitelist allows all", Create, pod("open", corev1.ResourceRequirements{}, tol("other", corev1.TolerationOpExists, "", "")),
+			[]corev1.Toleration{tol("other", corev1.TolerationOpExists, "", ""), tol("team", corev1.TolerationOpEqual, "a", corev1.TaintEffectNoSchedule)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var old *corev1.Pod
+			if tc.op == Update {
+				old = tc.pod.DeepCopy()
+			}
+			a := attrs(tc.op, podsRow, "", tc.pod, nil)
+			if old != nil {
+				a.OldObject = old
+			}
+			wantErr(t, p.Admit(context.Background(), a), tc.err, 0)
+			if tc.err == "" && !reflect.DeepEqual(tc.pod.Spec.Tolerations, tc.want) {
+				t.Fatalf("tolerations %+v, want %+v", tc.pod.Spec.Tolerations, tc.want)
+			}
+		})
+	}
+	if _, err := NewPodTolerationRestriction(namespaces, []byte(`{"apiVersion":"v1","kind":"Pod"}`)); err == nil {
+		t.Error("a configuration of another kind was taken")
+	}
+}

@@ -35,6 +35,10 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 	if _, err := admission.NewPodSecurity(podSecurity, objs("", "v1", "namespaces"), objs("", "v1", "pods")); err != nil {
 		return nil, fmt.Errorf("configuration of admission plugin PodSecurity: %w", err)
 	}
+	tolerations, err := admission.NewPodTolerationRestriction(objs("", "v1", "namespaces"), conf["PodTolerationRestriction"])
+	if err != nil {
+		return nil, fmt.Errorf("configuration of admission plugin PodTolerationRestriction: %w", err)
+	}
 	return map[string]func() any{
 		"ServiceAccount": func() any {
 			return &admission.ServiceAccount{ServiceAccounts: objs("", "v1", "serviceaccounts")}
@@ -86,6 +90,7 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"LimitPodHardAntiAffinityTopology": func() any { return admission.LimitPodHardAntiAffinityTopology{} },
 		"ExtendedResourceToleration":       func() any { return admission.ExtendedResourceToleration{} },
 		"NamespaceExists":                  func() any { return admission.NamespaceExists{Namespaces: objs("", "v1", "namespaces")} },
+		"PodTolerationRestriction":         func() any { return tolerations },
 		"PodNodeSelector": func() any {
 			return admission.NewPodNodeSelector(objs("", "v1", "namespaces"), conf["PodNodeSelector"])
 		},

@@ -20,12 +20,13 @@ import (
 // refuses required anti-affinity across anything but hosts, and
 // DenyServiceExternalIPs refuses new external IPs, PodNodeSelector gives
 // pods their namespace's node selector, NamespaceAutoProvision makes the
-// namespace a create names; each with kube's message.
+// namespace a create names, PodTolerationRestriction gives pods their
+// namespace's default tolerations; each with kube's message.
 func TestOptionalAdmissionPlugins(t *testing.T) {
 	t.Parallel()
 	k := startKapi(t, func(c *server.Config) {
 		c.EnableAdmissionPlugins = []string{"AlwaysPullImages", "ExtendedResourceToleration", "LimitPodHardAntiAffinityTopology",
-			"DenyServiceExternalIPs", "PodNodeSelector", "NamespaceExists", "NamespaceAutoProvision"}
+			"DenyServiceExternalIPs", "PodNodeSelector", "NamespaceExists", "NamespaceAutoProvision", "PodTolerationRestriction"}
 	})
 	ctx := context.Background()
 	pods := k.client.CoreV1().Pods("default")
@@ -70,7 +71,8 @@ func TestOptionalAdmissionPlugins(t *testing.T) {
 	// PodNodeSelector: the namespace's annotation is merged into the pod's
 	// selector; a conflicting pod is refused.
 	if _, err := k.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pinned",
-		Annotations: map[string]string{"scheduler.alpha.kubernetes.io/node-selector": "pool=pinned"}}}, metav1.CreateOptions{}); err != nil {
+		Annotations: map[string]string{"scheduler.alpha.kubernetes.io/node-selector": "pool=pinned",
+			"scheduler.alpha.kubernetes.io/defaultTolerations": `[{"key":"pool","operator":"Equal","value":"pinned","effect":"NoSchedule"}]`}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	pinned := k.client.CoreV1().Pods("pinned")
@@ -78,6 +80,9 @@ func TestOptionalAdmissionPlugins(t *testing.T) {
 		NodeSelector: map[string]string{"disk": "ssd"}, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}, metav1.CreateOptions{})
 	if err != nil || len(p.Spec.NodeSelector) != 2 || p.Spec.NodeSelector["pool"] != "pinned" || p.Spec.NodeSelector["disk"] != "ssd" {
 		t.Errorf("a pod in the pinned namespace: %v, node selector %v", err, p.Spec.NodeSelector)
+	}
+	if err == nil && !slices.Contains(p.Spec.Tolerations, corev1.Toleration{Key: "pool", Operator: corev1.TolerationOpEqual, Value: "pinned", Effect: corev1.TaintEffectNoSchedule}) {
+		t.Errorf("the namespace's default toleration is not the pod's: %+v", p.Spec.Tolerations)
 	}
 	_, err = pinned.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.PodSpec{
 		NodeSelector: map[string]string{"pool": "other"}, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}, metav1.CreateOptions{})

@@ -78,9 +78,9 @@ func resizeContainers(in, old []corev1.Container) []corev1.Container {
 	return out
 }
 
-// podQOS is kube's GetPodQOS: the class the pod's status records, or the
+// PodQOS is kube's GetPodQOS: the class the pod's status records, or the
 // one its spec gives.
-func podQOS(pod *corev1.Pod) corev1.PodQOSClass {
+func PodQOS(pod *corev1.Pod) corev1.PodQOSClass {
 	if pod.Status.QOSClass != "" {
 		return pod.Status.QOSClass
 	}
@@ -106,7 +106,7 @@ func validatePodResize(pod, old *corev1.Pod) field.ErrorList {
 	if old.Spec.OS != nil && old.Spec.OS.Name == corev1.Windows {
 		return field.ErrorList{field.Forbidden(field.NewPath(""), "windows pods cannot be resized")}
 	}
-	if podQOS(old) != qosClass(&pod.Spec) {
+	if PodQOS(old) != qosClass(&pod.Spec) {
 		errs = append(errs, field.Invalid(specPath, pod.Status.QOSClass, "Pod QOS Class may not change as a result of resizing"))
 	}
 	if !resizeSupported(old) {
