@@ -11,11 +11,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
 
+	"kapi/internal/authz"
+	"kapi/internal/registry"
 	"kapi/internal/registry/core"
 )
 
@@ -519,4 +524,107 @@ func (p *PodTolerationRestriction) namespaceTolerations(ctx context.Context, nam
 		return nil, err
 	}
 	return ts, nil
+}
+
+// OwnerReferencesPermissionEnforcement is kube's garbage collector
+// admission: changing an object's owner references needs delete on the
+// object (but for a create, which could as well not have been made), and
+// a new blocking owner reference (blockOwnerDeletion: true) needs update
+// on the owner's finalizers subresource, since it keeps the owner from
+// being deleted. pods/status is left alone, as in kube.
+type OwnerReferencesPermissionEnforcement struct {
+	Authorizer authz.Authorizer
+	Catalogue  *registry.Catalogue
+}
+
+// Validate implements Validator.
+func (p OwnerReferencesPermissionEnforcement) Validate(ctx context.Context, a *Attributes) error {
+	if a.Resource == nil || (a.Operation != Create && a.Operation != Update) || (is(a, "", "pods") && a.Subresource == "status") {
+		return nil
+	}
+	newRefs, ok := ownerRefs(a.Object)
+	if !ok {
+		return nil
+	}
+	oldRefs, oldOK := ownerRefs(a.OldObject)
+	if a.OldObject == nil {
+		if len(newRefs) == 0 {
+			return nil
+		}
+	} else if !oldOK || apiequality.Semantic.DeepEqual(oldRefs, newRefs) && len(oldRefs) == len(newRefs) {
+		return nil
+	}
+	if a.Operation != Create {
+		d, reason, err := p.Authorizer.Authorize(ctx, authz.Attributes{User: a.User, Verb: "delete", ResourceRequest: true,
+			Namespace: a.Namespace, APIGroup: a.Resource.Group, APIVersion: a.Resource.Version, Resource: a.Resource.Name,
+			Subresource: a.Subresource, Name: a.Name})
+		if d != authz.Allow {
+			return Forbidden(a, fmt.Errorf("cannot set an ownerRef on a resource you can't delete: %v, %v", reason, err))
+		}
+	}
+	blocking := newBlockingRefs(newRefs, oldRefs)
+	if len(blocking) == 0 {
+		return nil
+	}
+	// One check that the user may finalize anything spares the others.
+	if d, _, _ := p.Authorizer.Authorize(ctx, authz.Attributes{User: a.User, Verb: "update", ResourceRequest: true,
+		APIGroup: "*", APIVersion: "*", Resource: "*", Subresource: "finalizers", Name: "*"}); d == authz.Allow {
+		return nil
+	}
+	for _, ref := range blocking {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			return Forbidden(a, fmt.Errorf("cannot set blockOwnerDeletion in this case because cannot find RESTMapping for APIVersion %s Kind %s: %v", ref.APIVersion, ref.Kind, err))
+		}
+		var owners []*registry.Resource
+		for _, st := range p.Catalogue.Snapshot().Stores() {
+			if st.R.Group == gv.Group && st.R.Version == gv.Version && st.R.Kind == ref.Kind {
+				owners = append(owners, st.R)
+			}
+		}
+		if len(owners) == 0 {
+			err := &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, SearchedVersions: []string{gv.Version}}
+			return Forbidden(a, fmt.Errorf("cannot set blockOwnerDeletion in this case because cannot find RESTMapping for APIVersion %s Kind %s: %v", ref.APIVersion, ref.Kind, err))
+		}
+		// A kind served by several resources needs all of them.
+		for _, r := range owners {
+			attrs := authz.Attributes{User: a.User, Verb: "update", ResourceRequest: true, APIGroup: r.Group, APIVersion: r.Version,
+				Resource: r.Name, Subresource: "finalizers", Name: ref.Name}
+			if r.Namespaced {
+				attrs.Namespace = a.Namespace // an owner is in its dependent's namespace
+			}
+			if d, reason, err := p.Authorizer.Authorize(ctx, attrs); d != authz.Allow {
+				return Forbidden(a, fmt.Errorf("cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on: %v, %v", reason, err))
+			}
+		}
+	}
+	return nil
+}
+
+// ownerRefs are o's owner references; false when o has no metadata.
+func ownerRefs(o runtime.Object) ([]metav1.OwnerReference, bool) {
+	if o == nil {
+		return nil, false
+	}
+	m, err := meta.Accessor(o)
+	if err != nil {
+		return nil, false
+	}
+	return m.GetOwnerReferences(), true
+}
+
+// newBlockingRefs are kube's newBlockingOwnerDeletionRefs: the blocking
+// references that are new, or were not blocking before (by uid).
+func newBlockingRefs(refs, old []metav1.OwnerReference) []metav1.OwnerReference {
+	var out []metav1.OwnerReference
+	for _, ref := range refs {
+		if ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion {
+			continue
+		}
+		i := slices.IndexFunc(old, func(o metav1.OwnerReference) bool { return o.UID == ref.UID })
+		if i < 0 || old[i].BlockOwnerDeletion == nil || !*old[i].BlockOwnerDeletion {
+			out = append(out, ref)
+		}
+	}
+	return out
 }

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/registry"
 )
 
 func TestAlwaysAdmitAndDeny(t *testing.T) {
@@ -279,5 +281,38 @@ func TestPodTolerationRestriction(t *testing.T) {
 	}
 	if _, err := NewPodTolerationRestriction(namespaces, []byte(`{"apiVersion":"v1","kind":"Pod"}`)); err == nil {
 		t.Error("a configuration of another kind was taken")
+	}
+}
+
+func TestOwnerReferencesPermissionEnforcement(t *testing.T) {
+	p := OwnerReferencesPermissionEnforcement{Authorizer: denyAll{}, Catalogue: registry.NewCatalogue()}
+	yes, no := true, false
+	cm := func(refs ...metav1.OwnerReference) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "c", OwnerReferences: refs}}
+	}
+	widget := func(block *bool) metav1.OwnerReference {
+		return metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "Widget", Name: "w", UID: "u1", BlockOwnerDeletion: block}
+	}
+	configmaps := row("v1/configmaps", true)
+	ctx := context.Background()
+	// A create may name owners; an update that keeps them needs nothing.
+	for _, a := range []*Attributes{
+		attrs(Create, configmaps, "", cm(widget(&no)), nil),
+		attrs(Update, configmaps, "", cm(widget(&yes)), cm(widget(&yes))),
+		attrs(Update, row("v1/pods", true), "status", cm(), cm(widget(nil))),
+	} {
+		if err := p.Validate(ctx, a); err != nil {
+			t.Fatalf("%s %s: %v", a.Operation, a.Resource.Name, err)
+		}
+	}
+	wantErr(t, p.Validate(ctx, attrs(Update, configmaps, "", cm(), cm(widget(nil)))),
+		`configmaps "c" is forbidden: cannot set an ownerRef on a resource you can't delete: , <nil>`, 403)
+	wantErr(t, p.Validate(ctx, attrs(Create, configmaps, "", cm(widget(&yes)), nil)),
+		`configmaps "c" is forbidden: cannot set blockOwnerDeletion in this case because cannot find RESTMapping for APIVersion example.com/v1 Kind Widget: no matches for kind "Widget" in version "example.com/v1"`, 403)
+	if got := newBlockingRefs([]metav1.OwnerReference{widget(&yes)}, []metav1.OwnerReference{widget(&no)}); len(got) != 1 {
+		t.Errorf("a reference made blocking: %v", got)
+	}
+	if got := newBlockingRefs([]metav1.OwnerReference{widget(&yes)}, []metav1.OwnerReference{widget(&yes)}); len(got) != 0 {
+		t.Errorf("a reference already blocking: %v", got)
 	}
 }

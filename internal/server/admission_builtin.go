@@ -91,6 +91,9 @@ func builtinPlugins(cat *registry.Catalogue, authorizer authz.Authorizer, conf m
 		"ExtendedResourceToleration":       func() any { return admission.ExtendedResourceToleration{} },
 		"NamespaceExists":                  func() any { return admission.NamespaceExists{Namespaces: objs("", "v1", "namespaces")} },
 		"PodTolerationRestriction":         func() any { return tolerations },
+		"OwnerReferencesPermissionEnforcement": func() any {
+			return admission.OwnerReferencesPermissionEnforcement{Authorizer: authorizer, Catalogue: cat}
+		},
 		"PodNodeSelector": func() any {
 			return admission.NewPodNodeSelector(objs("", "v1", "namespaces"), conf["PodNodeSelector"])
 		},
