@@ -19,14 +19,17 @@ type Objects interface {
 }
 
 // Forbidden is kube-apiserver's admission.NewForbidden: a Forbidden
-// StatusError naming the object by its name, else its generateName, else
-// "Unknown" (a name is not generated yet when mutating admission runs).
+// StatusError naming the object by the request's name, else the object's
+// name or generateName, else "Unknown" (a name is not generated yet when
+// mutating admission runs).
 func Forbidden(a *Attributes, err error) error {
 	if apierrors.IsForbidden(err) {
 		return err
 	}
 	name := "Unknown"
-	if a.Object != nil {
+	if a.Name != "" {
+		name = a.Name
+	} else if a.Object != nil {
 		if m, merr := meta.Accessor(a.Object); merr == nil {
 			if m.GetName() != "" {
 				name = m.GetName()

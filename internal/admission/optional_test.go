@@ -21,7 +21,7 @@ func TestAlwaysAdmitAndDeny(t *testing.T) {
 	}
 	wantErr(t, NewAlwaysDeny().Admit(context.Background(), a), `configmaps "c" is forbidden: admission control is denying all modifications`, 403)
 	wantErr(t, NewAlwaysDeny().Validate(context.Background(), attrs(Delete, row("v1/configmaps", true), "", nil, cm)),
-		"admission control is denying all modifications", 403)
+		`configmaps "c" is forbidden: admission control is denying all modifications`, 403)
 	if !handlesConnect(NewAlwaysDeny()) {
 		t.Error("AlwaysDeny does not handle CONNECT")
 	}
