@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,13 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		return nil, err
 	}
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(cat)} }
+	if slices.Contains(names, "EventRateLimit") { // its configuration is required
+		erl, err := admission.NewEventRateLimit(conf.plugins["EventRateLimit"])
+		if err != nil {
+			return nil, fmt.Errorf("configuration of admission plugin EventRateLimit: %w", err)
+		}
+		plugins["EventRateLimit"] = func() any { return erl }
+	}
 	plugins["NamespaceAutoProvision"] = func() any {
 		client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
 		return admission.NamespaceAutoProvision{Namespaces: catalogueObjects{cat: cat, gvr: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}},

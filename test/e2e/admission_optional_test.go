@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,5 +100,41 @@ func TestOptionalAdmissionPlugins(t *testing.T) {
 	}
 	if _, err := k.client.CoreV1().Namespaces().Get(ctx, "made-on-demand", metav1.GetOptions{}); err != nil {
 		t.Errorf("the namespace made: %v", err)
+	}
+}
+
+// TestEventRateLimit: kube's EventRateLimit, configured through
+// --admission-control-config-file, answers an Event beyond the server's
+// burst with kube's 429; other kinds are not counted.
+func TestEventRateLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	limits := filepath.Join(dir, "eventratelimit.yaml")
+	config := filepath.Join(dir, "admission.yaml")
+	if err := os.WriteFile(limits, []byte("apiVersion: eventratelimit.admission.k8s.io/v1alpha1\nkind: Configuration\nlimits:\n- type: Server\n  qps: 1\n  burst: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n  path: "+limits+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := startKapi(t, func(c *server.Config) {
+		c.EnableAdmissionPlugins, c.AdmissionControlConfigFile = []string{"EventRateLimit"}, config
+	})
+	ctx := context.Background()
+	events := k.client.CoreV1().Events("default")
+	var refused error
+	for i := range 100 { // the bucket refills at 1/s: creates one after another outrun it
+		_, err := events.Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{GenerateName: "e-"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "p"}, Reason: "Test", Message: strconv.Itoa(i)}, metav1.CreateOptions{})
+		if err != nil {
+			refused = err
+			break
+		}
+	}
+	if !apierrors.IsTooManyRequests(refused) || refused.Error() != "Too many requests: limit reached on type Server for key " {
+		t.Fatalf("events beyond the burst: %v", refused)
+	}
+	if _, err := k.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "not-an-event"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("a ConfigMap while events are refused: %v", err)
 	}
 }
