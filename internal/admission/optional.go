@@ -82,7 +82,7 @@ func (AlwaysPullImages) Admit(_ context.Context, a *Attributes) error {
 	if pod == nil || err != nil {
 		return err
 	}
-	visitContainers(&pod.Spec, func(c *corev1.Container, _ *field.Path) { c.ImagePullPolicy = corev1.PullAlways })
+	core.VisitContainers(&pod.Spec, specPath, func(c *corev1.Container, _ *field.Path) { c.ImagePullPolicy = corev1.PullAlways })
 	return nil
 }
 
@@ -93,7 +93,7 @@ func (AlwaysPullImages) Validate(_ context.Context, a *Attributes) error {
 		return err
 	}
 	var errs []error
-	visitContainers(&pod.Spec, func(c *corev1.Container, p *field.Path) {
+	core.VisitContainers(&pod.Spec, specPath, func(c *corev1.Container, p *field.Path) {
 		if c.ImagePullPolicy != corev1.PullAlways {
 			errs = append(errs, Forbidden(a, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, []string{string(corev1.PullAlways)})))
 		}
@@ -114,6 +114,8 @@ func (AlwaysPullImages) Validate(_ context.Context, a *Attributes) error {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonUnknown, Message: msg}}
 }
 
+var specPath = field.NewPath("spec")
+
 // alwaysPullImagesPod is the pod AlwaysPullImages looks at, nil when it
 // ignores the write: not a pod (or its ephemeralcontainers), or an update
 // with no image the stored pod lacks.
@@ -127,29 +129,14 @@ func alwaysPullImagesPod(a *Attributes) (*corev1.Pod, error) {
 	}
 	if old, ok := a.OldObject.(*corev1.Pod); ok && a.Operation == Update {
 		var images []string
-		visitContainers(&old.Spec, func(c *corev1.Container, _ *field.Path) { images = append(images, c.Image) })
+		core.VisitContainers(&old.Spec, specPath, func(c *corev1.Container, _ *field.Path) { images = append(images, c.Image) })
 		added := false
-		visitContainers(&pod.Spec, func(c *corev1.Container, _ *field.Path) { added = added || !slices.Contains(images, c.Image) })
+		core.VisitContainers(&pod.Spec, specPath, func(c *corev1.Container, _ *field.Path) { added = added || !slices.Contains(images, c.Image) })
 		if !added {
 			return nil, nil
 		}
 	}
 	return pod, nil
-}
-
-// visitContainers is kube's VisitContainersWithPath: init containers,
-// containers, then ephemeral containers.
-func visitContainers(spec *corev1.PodSpec, f func(*corev1.Container, *field.Path)) {
-	p := field.NewPath("spec")
-	for i := range spec.InitContainers {
-		f(&spec.InitContainers[i], p.Child("initContainers").Index(i))
-	}
-	for i := range spec.Containers {
-		f(&spec.Containers[i], p.Child("containers").Index(i))
-	}
-	for i := range spec.EphemeralContainers {
-		f((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), p.Child("ephemeralContainers").Index(i))
-	}
 }
 
 // DenyServiceExternalIPs refuses a Service that adds an external IP:
@@ -345,10 +332,10 @@ func podNodeSelectorPod(a *Attributes) *corev1.Pod {
 	return pod
 }
 
-// namespaceSelector is kube's getNamespaceNodeSelectorMap: the
-// namespace's annotation, or the cluster's default.
-func (p *PodNodeSelector) namespaceSelector(ctx context.Context, name string) (labels.Set, error) {
-	o, err := p.Namespaces.Get(ctx, "", name)
+// getNamespace is kube's plugins' getNamespace: a namespace that is not
+// there is its 404, any other failure a 500.
+func getNamespace(ctx context.Context, namespaces Objects, name string) (*corev1.Namespace, error) {
+	o, err := namespaces.Get(ctx, "", name)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, err
@@ -358,6 +345,16 @@ func (p *PodNodeSelector) namespaceSelector(ctx context.Context, name string) (l
 	ns, ok := o.(*corev1.Namespace)
 	if !ok {
 		return nil, apierrors.NewInternalError(fmt.Errorf("expected a Namespace, got %T", o))
+	}
+	return ns, nil
+}
+
+// namespaceSelector is kube's getNamespaceNodeSelectorMap: the
+// namespace's annotation, or the cluster's default.
+func (p *PodNodeSelector) namespaceSelector(ctx context.Context, name string) (labels.Set, error) {
+	ns, err := getNamespace(ctx, p.Namespaces, name)
+	if err != nil {
+		return nil, err
 	}
 	if s, ok := ns.Annotations[namespaceNodeSelector]; ok {
 		return labels.ConvertSelectorToLabelsMap(s)
@@ -501,16 +498,9 @@ func podTolerationPod(a *Attributes) *corev1.Pod {
 // namespaceTolerations is kube's extractNSTolerations: nil when the
 // namespace has no such annotation, none when it is empty.
 func (p *PodTolerationRestriction) namespaceTolerations(ctx context.Context, name, key string) ([]corev1.Toleration, error) {
-	o, err := p.Namespaces.Get(ctx, "", name)
+	ns, err := getNamespace(ctx, p.Namespaces, name)
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, err
-		}
-		return nil, apierrors.NewInternalError(err)
-	}
-	ns, ok := o.(*corev1.Namespace)
-	if !ok {
-		return nil, apierrors.NewInternalError(fmt.Errorf("expected a Namespace, got %T", o))
+		return nil, err
 	}
 	v, ok := ns.Annotations[key]
 	if !ok {

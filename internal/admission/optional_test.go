@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kapi/internal/registry"
+	"kapi/internal/registry/core"
 )
 
 func TestAlwaysAdmitAndDeny(t *testing.T) {
@@ -39,7 +40,7 @@ func TestAlwaysPullImages(t *testing.T) {
 	}
 	policies := func(p *corev1.Pod) []corev1.PullPolicy {
 		var out []corev1.PullPolicy
-		visitContainers(&p.Spec, func(c *corev1.Container, _ *field.Path) { out = append(out, c.ImagePullPolicy) })
+		core.VisitContainers(&p.Spec, specPath, func(c *corev1.Container, _ *field.Path) { out = append(out, c.ImagePullPolicy) })
 		return out
 	}
 	always := []corev1.PullPolicy{corev1.PullAlways, corev1.PullAlways}

@@ -159,7 +159,7 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, annotations map[str
 		}
 	}
 	podAppArmor := spec.SecurityContext != nil && spec.SecurityContext.AppArmorProfile != nil
-	visitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
+	VisitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
 		if c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil {
 			key := corev1.SeccompContainerAnnotationKeyPrefix + c.Name
 			if _, ok := annotations[key]; ok {
@@ -195,9 +195,9 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, annotations map[str
 	return w
 }
 
-// visitContainers calls f with every container of spec (init, regular,
+// VisitContainers is kube's VisitContainersWithPath: it calls f with every container of spec (init, regular,
 // ephemeral) and its field path.
-func visitContainers(spec *corev1.PodSpec, specPath *field.Path, f func(*corev1.Container, *field.Path)) {
+func VisitContainers(spec *corev1.PodSpec, specPath *field.Path, f func(*corev1.Container, *field.Path)) {
 	for i := range spec.InitContainers {
 		f(&spec.InitContainers[i], specPath.Child("initContainers").Index(i))
 	}
@@ -252,7 +252,7 @@ func portWarnings(spec *corev1.PodSpec, specPath *field.Path) []string {
 	}
 	var w warnings
 	all := map[string][]block{}
-	visitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
+	VisitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
 		for i, port := range c.Ports {
 			pp := p.Child("ports").Index(i)
 			if port.HostIP != "" && port.HostPort == 0 {

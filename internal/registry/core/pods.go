@@ -78,7 +78,7 @@ func appArmorFromAnnotations(ctx context.Context, pod *corev1.Pod) {
 	if pod.Spec.SecurityContext != nil {
 		podProfile = pod.Spec.SecurityContext.AppArmorProfile
 	}
-	visitContainers(&pod.Spec, nil, func(c *corev1.Container, _ *field.Path) {
+	VisitContainers(&pod.Spec, nil, func(c *corev1.Container, _ *field.Path) {
 		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
 		annotation, ok := pod.Annotations[key]
 		if !ok || (c.SecurityContext != nil && c.SecurityContext.AppArmorProfile != nil) {

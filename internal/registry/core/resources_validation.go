@@ -173,7 +173,7 @@ func usesIndivisibleHugePages(s *corev1.PodSpec) bool {
 		return false
 	}
 	found := false
-	visitContainers(s, nil, func(c *corev1.Container, _ *field.Path) {
+	VisitContainers(s, nil, func(c *corev1.Container, _ *field.Path) {
 		found = found || bad(c.Resources.Limits) || bad(c.Resources.Requests)
 	})
 	return found || bad(s.Overhead)
