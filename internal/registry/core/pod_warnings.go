@@ -195,8 +195,8 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, annotations map[str
 	return w
 }
 
-// VisitContainers is kube's VisitContainersWithPath: it calls f with every container of spec (init, regular,
-// ephemeral) and its field path.
+// VisitContainers is kube's VisitContainersWithPath: it calls f with
+// every container of spec (init, regular, ephemeral) and its field path.
 func VisitContainers(spec *corev1.PodSpec, specPath *field.Path, f func(*corev1.Container, *field.Path)) {
 	for i := range spec.InitContainers {
 		f(&spec.InitContainers[i], specPath.Child("initContainers").Index(i))
