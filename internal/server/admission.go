@@ -68,6 +68,13 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		}
 		plugins["EventRateLimit"] = func() any { return erl }
 	}
+	if slices.Contains(names, "ImagePolicyWebhook") { // its configuration is required
+		ipw, err := admission.NewImagePolicyWebhook(conf.plugins["ImagePolicyWebhook"])
+		if err != nil {
+			return nil, fmt.Errorf("configuration of admission plugin ImagePolicyWebhook: %w", err)
+		}
+		plugins["ImagePolicyWebhook"] = func() any { return ipw }
+	}
 	plugins["NamespaceAutoProvision"] = func() any {
 		client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
 		return admission.NamespaceAutoProvision{Namespaces: catalogueObjects{cat: cat, gvr: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}},
