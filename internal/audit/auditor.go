@@ -67,12 +67,16 @@ func (a *Auditor) Evaluate(u *request.User, info *request.Info) Config {
 	return c
 }
 
-// process hands ev to every sink; it never waits.
-func (a *Auditor) process(ev *auditv1.Event) {
+// process hands ev to every sink: a batching sink buffers it, a blocking
+// one delivers it now. It reports false when a blocking-strict sink could
+// not deliver it.
+func (a *Auditor) process(ev *auditv1.Event) bool {
 	eventCounter.WithLabelValues().Inc()
+	ok := true
 	for _, s := range a.sinks {
-		s.add(ev)
+		ok = s.add(ev) && ok
 	}
+	return ok
 }
 
 // Shutdown stops taking events and flushes the sinks: the log written and

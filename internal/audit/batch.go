@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,9 @@ type batchConfig struct {
 	maxWait    time.Duration // how long the first event of a batch waits for more; 0: no wait
 	throttle   flowcontrol.RateLimiter
 	async      bool // deliver batches concurrently, at most maxInFlightBatches
+	// mode is kube's: batch (or ""), or blocking and blocking-strict, in
+	// which add delivers each event itself, in the request's goroutine.
+	mode string
 }
 
 // batcher is the asynchronous front of a sink: add never waits; one
@@ -55,6 +59,8 @@ type batcher struct {
 	cancel   context.CancelFunc
 
 	lastDropLog atomic.Int64 // unix seconds; drops are logged at most once a second
+
+	syncMu sync.Mutex // serializes blocking deliveries to a sink that is not async (a file)
 }
 
 func newBatcher(name string, cfg batchConfig, deliver deliverFunc, closeFn func() error) *batcher {
@@ -75,18 +81,32 @@ func newBatcher(name string, cfg batchConfig, deliver deliverFunc, closeFn func(
 }
 
 // add queues ev for delivery, or drops it (and counts it) when the buffer
-// is full or the sink shut down. It never blocks.
-func (b *batcher) add(ev *auditv1.Event) {
+// is full or the sink shut down; it never blocks. In a blocking mode it
+// delivers ev before it returns. It reports false only when a
+// blocking-strict sink failed to deliver ev.
+func (b *batcher) add(ev *auditv1.Event) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if b.cfg.mode == ModeBlocking || b.cfg.mode == ModeBlockingStrict {
+		if b.closed {
+			b.dropped(ev)
+			return b.cfg.mode != ModeBlockingStrict
+		}
+		if !b.cfg.async {
+			b.syncMu.Lock()
+			defer b.syncMu.Unlock()
+		}
+		return b.deliverBatch([]*auditv1.Event{ev}) == nil || b.cfg.mode != ModeBlockingStrict
+	}
 	if !b.closed {
 		select {
 		case b.buffer <- ev:
-			return
+			return true
 		default:
 		}
 	}
 	b.dropped(ev)
+	return true
 }
 
 func (b *batcher) dropped(ev *auditv1.Event) {
@@ -195,8 +215,9 @@ func (b *batcher) send(batch []*auditv1.Event) {
 	}()
 }
 
-// deliverBatch delivers, counting the events of a failed batch as errors.
-func (b *batcher) deliverBatch(batch []*auditv1.Event) {
+// deliverBatch delivers, counting the events of a failed batch as errors
+// (those a partialError names, when it is one).
+func (b *batcher) deliverBatch(batch []*auditv1.Event) error {
 	err := b.ctx.Err()
 	if err == nil {
 		err = func() (err error) {
@@ -209,10 +230,25 @@ func (b *batcher) deliverBatch(batch []*auditv1.Event) {
 		}()
 	}
 	if err != nil {
-		errorCounter.WithLabelValues(b.name).Add(float64(len(batch)))
-		klog.ErrorS(err, "Error in audit plugin affecting audit events", "plugin", b.name, "events", len(batch))
+		failed := len(batch)
+		var pe *partialError
+		if errors.As(err, &pe) {
+			failed = pe.failed
+		}
+		errorCounter.WithLabelValues(b.name).Add(float64(failed))
+		klog.ErrorS(err, "Error in audit plugin affecting audit events", "plugin", b.name, "events", failed)
 	}
+	return err
 }
+
+// partialError is a delivery in which some of the events failed.
+type partialError struct {
+	failed int
+	err    error
+}
+
+func (e *partialError) Error() string { return e.err.Error() }
+func (e *partialError) Unwrap() error { return e.err }
 
 // shutdown stops taking events and delivers the buffered ones. When ctx
 // ends first, deliveries still running are abandoned and their events

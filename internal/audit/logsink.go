@@ -14,7 +14,6 @@ import (
 
 	"gopkg.in/natefinch/lumberjack.v2"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
-	"k8s.io/klog/v2"
 )
 
 // Log formats, as kube-apiserver's --audit-log-format.
@@ -66,13 +65,12 @@ func newLogSink(o Options) (*batcher, error) {
 			}
 		}
 		if failed > 0 {
-			errorCounter.WithLabelValues("log").Add(float64(failed))
-			klog.ErrorS(lastErr, "Error in audit plugin affecting audit events", "plugin", "log", "events", failed)
+			return &partialError{failed: failed, err: lastErr}
 		}
 		return nil
 	}
 	// The batches of a file are only what is waiting, written in a row.
-	cfg := batchConfig{bufferSize: o.LogBatchBufferSize, maxSize: 100}
+	cfg := batchConfig{bufferSize: o.LogBatchBufferSize, maxSize: 100, mode: o.LogMode}
 	return newBatcher("log", cfg, o.LogTruncate.wrap(write), closeFn), nil
 }
 

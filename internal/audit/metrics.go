@@ -14,10 +14,19 @@ var (
 	levelCounter = metrics.Counter("apiserver_audit_level_total",
 		"[ALPHA] Counter of policy levels for audit events (1 per request).",
 		"level")
+	rejectedCounter = metrics.Counter("apiserver_audit_requests_rejected_total",
+		"[ALPHA] Counter of apiserver requests rejected due to an error in audit logging backend.")
 	droppedCounter = metrics.Counter("apiserver_audit_event_dropped_total",
 		"Counter of audit events dropped because the buffer of the audit backend was full or shut down. Plugin identifies the backend.",
 		"plugin")
 )
 
-// The event counter has no labels: served from the start, at 0, as kube's.
-func init() { eventCounter.WithLabelValues() }
+// The counters without labels are served from the start, at 0, as kube's.
+func init() {
+	eventCounter.WithLabelValues()
+	rejectedCounter.WithLabelValues()
+}
+
+// Rejected counts a request refused because a blocking-strict sink could
+// not take its first event.
+func Rejected() { rejectedCounter.WithLabelValues().Inc() }

@@ -10,8 +10,10 @@ import (
 )
 
 // Options are the audit flags, named and defaulted as kube-apiserver's.
-// Unlike kube-apiserver, both sinks always buffer and batch: auditing never
-// makes a request wait.
+// A sink's mode is kube's: batch buffers events and delivers them apart
+// from the request; blocking delivers each event as the request emits it,
+// ignoring failures; blocking-strict also fails a request whose first
+// event could not be delivered.
 type Options struct {
 	PolicyFile string // --audit-policy-file
 
@@ -24,6 +26,7 @@ type Options struct {
 	LogBatchBufferSize int      // --audit-log-batch-buffer-size
 	LogTruncate        Truncate // --audit-log-truncate-*
 	LogVersion         string   // --audit-log-version: audit.k8s.io/v1, the only one
+	LogMode            string   // --audit-log-mode: blocking (kube's default), batch, blocking-strict
 
 	WebhookConfigFile          string        // --audit-webhook-config-file
 	WebhookInitialBackoff      time.Duration // --audit-webhook-initial-backoff
@@ -35,7 +38,15 @@ type Options struct {
 	WebhookBatchThrottleBurst  int           // --audit-webhook-batch-throttle-burst
 	WebhookTruncate            Truncate      // --audit-webhook-truncate-*
 	WebhookVersion             string        // --audit-webhook-version
+	WebhookMode                string        // --audit-webhook-mode: batch (kube's default), blocking, blocking-strict
 }
+
+// The sinks' modes, as kube's.
+const (
+	ModeBatch          = "batch"
+	ModeBlocking       = "blocking"
+	ModeBlockingStrict = "blocking-strict"
+)
 
 // DefaultOptions are kube-apiserver's defaults.
 func DefaultOptions() Options {
@@ -47,6 +58,7 @@ func DefaultOptions() Options {
 		LogBatchBufferSize: 10000,
 		LogTruncate:        DefaultTruncate,
 		LogVersion:         auditv1.SchemeGroupVersion.String(),
+		LogMode:            ModeBlocking,
 
 		WebhookInitialBackoff:      10 * time.Second,
 		WebhookBatchBufferSize:     10000,
@@ -57,6 +69,7 @@ func DefaultOptions() Options {
 		WebhookBatchThrottleBurst:  15,
 		WebhookTruncate:            DefaultTruncate,
 		WebhookVersion:             auditv1.SchemeGroupVersion.String(),
+		WebhookMode:                ModeBatch,
 	}
 }
 
@@ -109,6 +122,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 			"Maximum size of the audit event sent to the underlying backend. If the size of an event is greater than this number, first request and response are removed, and if this doesn't reduce the size enough, event is discarded.")
 		fs.StringVar(t.version, "audit-"+t.sink+"-version", *t.version, "API group and version used for serializing audit events written to "+t.sink+".")
 	}
+	for _, m := range []struct {
+		sink string
+		mode *string
+	}{{"log", &o.LogMode}, {"webhook", &o.WebhookMode}} {
+		fs.StringVar(m.mode, "audit-"+m.sink+"-mode", *m.mode, "Strategy for sending audit events. Blocking indicates sending events should block server responses. Batch causes the backend to buffer and write events asynchronously. Known modes are batch,blocking,blocking-strict.")
+	}
 }
 
 // complete fills in the defaults of settings left at zero where zero
@@ -128,6 +147,8 @@ func (o *Options) complete() {
 	setDefault(&o.WebhookTruncate.MaxBatchSize, d.WebhookTruncate.MaxBatchSize)
 	setDefault(&o.LogVersion, d.LogVersion)
 	setDefault(&o.WebhookVersion, d.WebhookVersion)
+	setDefault(&o.LogMode, d.LogMode)
+	setDefault(&o.WebhookMode, d.WebhookMode)
 	if o.WebhookBatchThrottleEnable {
 		setDefault(&o.WebhookBatchThrottleQPS, d.WebhookBatchThrottleQPS)
 		setDefault(&o.WebhookBatchThrottleBurst, d.WebhookBatchThrottleBurst)
@@ -167,12 +188,15 @@ func (o *Options) validate() error {
 		errs = append(errs, errors.New("--audit-webhook-batch-max-wait and --audit-webhook-initial-backoff can't be negative"))
 	}
 	for _, c := range []struct {
-		sink, version string
-		truncate      Truncate
-		enabled       bool
-	}{{"log", o.LogVersion, o.LogTruncate, o.LogPath != ""}, {"webhook", o.WebhookVersion, o.WebhookTruncate, o.WebhookConfigFile != ""}} {
+		sink, version, mode string
+		truncate            Truncate
+		enabled             bool
+	}{{"log", o.LogVersion, o.LogMode, o.LogTruncate, o.LogPath != ""}, {"webhook", o.WebhookVersion, o.WebhookMode, o.WebhookTruncate, o.WebhookConfigFile != ""}} {
 		if !c.enabled { // as kube, a sink's options are checked when it is on
 			continue
+		}
+		if c.mode != ModeBatch && c.mode != ModeBlocking && c.mode != ModeBlockingStrict {
+			errs = append(errs, fmt.Errorf("invalid audit %s mode %s, allowed modes are %q", c.sink, c.mode, "batch,blocking,blocking-strict"))
 		}
 		if err := c.truncate.validate(c.sink); err != nil {
 			errs = append(errs, err)

@@ -95,10 +95,11 @@ func userInfo(u *request.User) authnv1.UserInfo {
 func (rec *Record) Level() auditv1.Level { return rec.cfg.Level }
 
 // Stage sends the event, at stage s, to the sinks, unless the policy omits
-// s. It never waits for a sink.
-func (rec *Record) Stage(s auditv1.Stage) {
+// s; a sink in a blocking mode delivers it before Stage returns. It
+// reports false when a blocking-strict sink could not deliver it.
+func (rec *Record) Stage(s auditv1.Stage) bool {
 	if rec.cfg.omits(s) {
-		return
+		return true
 	}
 	rec.mu.Lock()
 	rec.ev.Stage = s
@@ -109,7 +110,7 @@ func (rec *Record) Stage(s auditv1.Stage) {
 	}
 	ev := rec.ev.DeepCopy()
 	rec.mu.Unlock()
-	rec.a.process(ev)
+	return rec.a.process(ev)
 }
 
 // SetResponseCode records the status code of the response (the first one

@@ -351,3 +351,57 @@ func TestBlockedSinkDrops(t *testing.T) {
 		t.Error("shutdown of a blocked sink: no error")
 	}
 }
+
+// TestBlockingModes: kube's modes. A blocking log has the event written
+// when add returns; a blocking webhook has delivered it; blocking-strict
+// reports a failed delivery (which refuses the request), plain blocking
+// does not; a mode kube does not know is refused with kube's message.
+func TestBlockingModes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	o := DefaultOptions()
+	o.LogPath = path
+	if o.LogMode != ModeBlocking || o.WebhookMode != ModeBatch {
+		t.Fatalf("default modes %q and %q, want kube's blocking and batch", o.LogMode, o.WebhookMode)
+	}
+	log, err := newLogSink(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !log.add(testEvent("written", 0)) {
+		t.Fatal("a blocking log's add failed")
+	}
+	if evs := readEvents(t, path); len(evs) != 1 || evs[0].AuditID != "written" {
+		t.Errorf("the log when add returned: %+v", evs)
+	}
+	log.shutdown(context.Background())
+
+	wr := newWebhookReceiver(t)
+	for _, c := range []struct {
+		mode string
+		fail int
+		ok   bool
+	}{{ModeBlocking, 0, true}, {ModeBlocking, 100, true}, {ModeBlockingStrict, 100, false}, {ModeBlockingStrict, 0, true}} {
+		wr.mu.Lock()
+		wr.fail, wr.batches = c.fail, nil
+		wr.mu.Unlock()
+		o := DefaultOptions()
+		o.WebhookConfigFile, o.WebhookMode, o.WebhookInitialBackoff = wr.kubeconfig(t), c.mode, time.Millisecond
+		s, err := newWebhookSink(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok := s.add(testEvent("e", 0)); ok != c.ok {
+			t.Errorf("%s with a receiver failing %d times: add %v, want %v", c.mode, c.fail, ok, c.ok)
+		}
+		if _, ids := wr.sizes(); c.fail == 0 && len(ids) != 1 {
+			t.Errorf("%s: the receiver had %d events when add returned, want 1", c.mode, len(ids))
+		}
+		s.shutdown(context.Background())
+	}
+
+	o = DefaultOptions()
+	o.LogPath, o.LogMode = path, "eventually"
+	if err := o.validate(); err == nil || err.Error() != `invalid audit log mode eventually, allowed modes are "batch,blocking,blocking-strict"` {
+		t.Errorf("a bad mode: %v", err)
+	}
+}

@@ -58,6 +58,7 @@ func newWebhookSink(o Options) (*batcher, error) {
 		maxSize:    o.WebhookBatchMaxSize,
 		maxWait:    o.WebhookBatchMaxWait,
 		async:      true,
+		mode:       o.WebhookMode,
 	}
 	if o.WebhookBatchThrottleEnable {
 		cfg.throttle = flowcontrol.NewTokenBucketRateLimiter(o.WebhookBatchThrottleQPS, o.WebhookBatchThrottleBurst)

@@ -3,6 +3,7 @@ package filters
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -61,7 +62,13 @@ func Audit(a *audit.Auditor) func(http.Handler) http.Handler {
 			}
 			rec := a.NewRecord(r, id, received, cfg)
 			r = r.WithContext(audit.WithRecord(ctx, rec))
-			rec.Stage(auditv1.StageRequestReceived)
+			if !rec.Stage(auditv1.StageRequestReceived) {
+				// As kube: a blocking-strict sink that cannot take the
+				// request's first event refuses the request.
+				audit.Rejected()
+				http.Error(w, htmlSanitizer.Replace(fmt.Sprintf("Internal Server Error: %q: %v", r.RequestURI, "failed to store audit event")), http.StatusInternalServerError)
+				return
+			}
 
 			longRunning := isLongRunning(info)
 			aw := &auditWriter{ResponseWriter: w, rec: rec, startedStage: longRunning}
@@ -278,3 +285,6 @@ func (w *auditWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *auditWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// htmlSanitizer is kube's responsewriters' for its plain-text errors.
+var htmlSanitizer = strings.NewReplacer(`&`, "&amp;", `<`, "&lt;", `>`, "&gt;")
