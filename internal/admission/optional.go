@@ -167,12 +167,9 @@ type LimitPodHardAntiAffinityTopology struct{}
 
 // Validate implements Validator.
 func (LimitPodHardAntiAffinityTopology) Validate(_ context.Context, a *Attributes) error {
-	if !is(a, "", "pods") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
+	pod := writtenPod(a)
+	if pod == nil {
 		return nil
-	}
-	pod, ok := a.Object.(*corev1.Pod)
-	if !ok {
-		return apierrors.NewBadRequest("Resource was marked with kind Pod but was unable to be converted")
 	}
 	if aff := pod.Spec.Affinity; aff != nil && aff.PodAntiAffinity != nil {
 		for _, term := range aff.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
@@ -192,12 +189,9 @@ type ExtendedResourceToleration struct{}
 
 // Admit implements Mutator.
 func (ExtendedResourceToleration) Admit(_ context.Context, a *Attributes) error {
-	if !is(a, "", "pods") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
+	pod := writtenPod(a)
+	if pod == nil {
 		return nil
-	}
-	pod, ok := a.Object.(*corev1.Pod)
-	if !ok {
-		return apierrors.NewBadRequest(fmt.Sprintf("expected *core.Pod but got %T", a.Object))
 	}
 	var names []string
 	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
@@ -434,7 +428,7 @@ func NewPodTolerationRestriction(namespaces Objects, config []byte) (*PodTolerat
 
 // Admit merges the tolerations, then validates.
 func (p *PodTolerationRestriction) Admit(ctx context.Context, a *Attributes) error {
-	pod := podTolerationPod(a)
+	pod := writtenPod(a)
 	if pod == nil {
 		return nil
 	}
@@ -460,7 +454,7 @@ func (p *PodTolerationRestriction) Admit(ctx context.Context, a *Attributes) err
 
 // Validate checks the pod's tolerations against the whitelist.
 func (p *PodTolerationRestriction) Validate(ctx context.Context, a *Attributes) error {
-	pod := podTolerationPod(a)
+	pod := writtenPod(a)
 	if pod == nil || len(pod.Spec.Tolerations) == 0 {
 		return nil
 	}
@@ -485,9 +479,9 @@ func (p *PodTolerationRestriction) Validate(ctx context.Context, a *Attributes) 
 	return nil
 }
 
-// podTolerationPod is the pod PodTolerationRestriction looks at: a pod
-// created or updated, not a subresource.
-func podTolerationPod(a *Attributes) *corev1.Pod {
+// writtenPod is the pod of a create or update of a pod itself (not a
+// subresource), which most pod plugins look at; nil otherwise.
+func writtenPod(a *Attributes) *corev1.Pod {
 	if !is(a, "", "pods") || a.Subresource != "" || (a.Operation != Create && a.Operation != Update) {
 		return nil
 	}
