@@ -35,8 +35,9 @@ type batchConfig struct {
 	mode string
 }
 
-// batcher is the asynchronous front of a sink: add never waits; one
-// goroutine gathers the buffered events in batches and delivers them.
+// batcher is the front of a sink. In mode batch, add never waits; one
+// goroutine gathers the buffered events in batches and delivers them. In
+// the blocking modes add delivers the event itself.
 //
 // A batch is sent when it holds maxSize events, or maxWait after its
 // first event arrived, whichever comes first. Shutdown delivers what is
