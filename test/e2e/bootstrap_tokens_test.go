@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	"slices"
 	"testing"
 	"time"
@@ -234,6 +235,18 @@ func TestTLSBootstrap(t *testing.T) {
 		group("system:nodes"))
 	// Another token's group may ask, not be approved.
 	bind("others-may-ask", "system:node-bootstrapper", group("system:bootstrappers:others"))
+	// The bindings reach the RBAC authorizer through its informers.
+	for _, c := range []struct{ group, subresource string }{
+		{"system:bootstrappers:kubeadm:default-node-token", ""}, {"system:bootstrappers:kubeadm:default-node-token", "nodeclient"},
+		{"system:nodes", "selfnodeclient"}, {"system:bootstrappers:others", ""},
+	} {
+		settle(t, "the binding of "+c.group, func() bool {
+			sar, err := k.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: "probe", Groups: []string{c.group}, ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Subresource: c.subresource, Verb: "create"}}}, metav1.CreateOptions{})
+			return err == nil && sar.Status.Allowed
+		})
+	}
 	for _, s := range []*corev1.Secret{
 		bootstrapToken("abcdef", secret, time.Now().Add(time.Hour), nil),
 		bootstrapToken("zyxwvu", secret, time.Now().Add(time.Hour), map[string]string{"auth-extra-groups": "system:bootstrappers:others"}),
