@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/component-base/metrics/legacyregistry"
 	psadmission "k8s.io/pod-security-admission/admission"
 	psconfig "k8s.io/pod-security-admission/admission/api"
 	psload "k8s.io/pod-security-admission/admission/api/load"
@@ -59,7 +61,7 @@ func NewPodSecurity(cfg *psconfig.PodSecurityConfiguration, namespaces, pods Obj
 	d := &psadmission.Admission{
 		Configuration:    cfg,
 		Evaluator:        evaluator,
-		Metrics:          noMetrics{},
+		Metrics:          podSecurityMetrics(),
 		PodSpecExtractor: psadmission.DefaultPodSpecExtractor{},
 		NamespaceGetter:  podSecurityNamespaces{namespaces},
 		PodLister:        podSecurityPods{pods},
@@ -175,11 +177,13 @@ func (l podSecurityPods) ListPods(ctx context.Context, ns string) ([]*corev1.Pod
 	return pods, nil
 }
 
-// noMetrics drops the library's metrics: kapi does not serve
-// pod_security_evaluations_total and its kin yet.
-type noMetrics struct{}
-
-func (noMetrics) RecordEvaluation(metrics.Decision, psapi.LevelVersion, metrics.Mode, psapi.Attributes) {
-}
-func (noMetrics) RecordExemption(psapi.Attributes)   {}
-func (noMetrics) RecordError(bool, psapi.Attributes) {}
+// podSecurityMetrics is kube-apiserver's recorder of the library's
+// metrics (pod_security_evaluations_total, pod_security_exemptions_total,
+// pod_security_errors_total): made once, at the API version kube's is
+// made at, and registered in component-base's legacy registry, as kube
+// registers it.
+var podSecurityMetrics = sync.OnceValue(func() metrics.Recorder {
+	r := metrics.NewPrometheusRecorder(psapi.GetAPIVersion())
+	r.MustRegister(legacyregistry.MustRegister)
+	return r
+})

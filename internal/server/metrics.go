@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/component-base/metrics/legacyregistry"
 
 	"kapi/internal/metrics"
 	"kapi/internal/registry"
@@ -19,16 +20,21 @@ import (
 )
 
 // metricsHandler serves /metrics in the Prometheus text format: kapi's
-// metrics and kube's metrics of encryption at rest (encryptionMetrics) and
-// of the authentication and authorization webhooks (authMetrics) and of API
-// Priority and Fairness (fairnessMetrics), less the hidden and disabled
-// ones (metrics.Exposed). The
-// authorize filter asks RBAC for "get" on the non-resource URL /metrics,
-// as kube-apiserver does (the bootstrap role system:monitoring, bound to
-// the group system:monitoring, allows it).
+// metrics and kube's metrics of encryption at rest (encryptionMetrics), of
+// the authentication and authorization webhooks (authMetrics), of API
+// Priority and Fairness (fairnessMetrics) and of PodSecurity
+// (podSecurityMetrics), less the hidden and disabled ones
+// (metrics.Exposed). The authorize filter asks RBAC for "get" on the
+// non-resource URL /metrics, as kube-apiserver does (the bootstrap role
+// system:monitoring, bound to the group system:monitoring, allows it).
 func metricsHandler() http.Handler {
-	return promhttp.HandlerFor(metrics.Exposed(metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics), promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(metrics.Exposed(metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics, podSecurityMetrics), promhttp.HandlerOpts{})
 }
+
+// podSecurityMetrics are the PodSecurity plugin's, which the
+// pod-security-admission library records in component-base's legacy
+// registry (internal/admission's podSecurityMetrics).
+var podSecurityMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_"}}
 
 // sliHandler serves /metrics/slis, kube's service-level indicators: the
 // health checks' results.

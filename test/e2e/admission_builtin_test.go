@@ -139,6 +139,16 @@ func TestAdmissionBuiltin(t *testing.T) {
 		if w := warnings.take(); len(w) != 1 || w[0] != `would violate PodSecurity "baseline:latest": privileged (container "c" must not set securityContext.privileged=true)` {
 			t.Fatalf("warnings: %q", w)
 		}
+		// kube's metrics of the evaluations (the process's: other tests'
+		// kapis count too, so these are at least this test's).
+		for labels, what := range map[string]string{
+			`decision="deny",mode="enforce",policy_level="restricted",policy_version="latest",request_operation="create",resource="pod",subresource=""`: "the refusal",
+			`decision="deny",mode="warn",policy_level="baseline",policy_version="latest",request_operation="create",resource="pod",subresource=""`:      "the warning",
+		} {
+			if v, err := metric(ctx, k.client, "pod_security_evaluations_total", labels); err != nil || v < 1 {
+				t.Errorf("pod_security_evaluations_total for %s: %v (%v)", what, v, err)
+			}
+		}
 	})
 
 	t.Run("priority", func(t *testing.T) {
