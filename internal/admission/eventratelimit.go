@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
@@ -129,7 +130,7 @@ func (p *EventRateLimit) Validate(_ context.Context, a *Attributes) error {
 	if !is(a, "", "events") || a.Subresource != "" || a.DryRun || (a.Operation != Create && a.Operation != Update) {
 		return nil
 	}
-	var refused []string
+	var refused []error
 	for _, e := range p.enforcers {
 		rl, key := e.single, ""
 		if rl == nil {
@@ -144,15 +145,11 @@ func (p *EventRateLimit) Validate(_ context.Context, a *Attributes) error {
 			e.mu.Unlock()
 		}
 		if !rl.TryAccept() {
-			refused = append(refused, fmt.Sprintf("limit reached on type %v for key %v", e.kind, key))
+			refused = append(refused, fmt.Errorf("limit reached on type %v for key %v", e.kind, key))
 		}
 	}
-	switch len(refused) {
-	case 0:
-		return nil
-	case 1:
-		return apierrors.NewTooManyRequestsError(refused[0])
-	default:
-		return apierrors.NewTooManyRequestsError("[" + strings.Join(refused, ", ") + "]")
+	if agg := utilerrors.NewAggregate(refused); agg != nil {
+		return apierrors.NewTooManyRequestsError(agg.Error())
 	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/klog/v2"
 
@@ -98,20 +98,17 @@ func (AlwaysPullImages) Validate(_ context.Context, a *Attributes) error {
 			errs = append(errs, Forbidden(a, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, []string{string(corev1.PullAlways)})))
 		}
 	})
-	if len(errs) == 0 {
-		return nil
+	if agg := utilerrors.NewAggregate(errs); agg != nil {
+		return plainError(agg)
 	}
-	// kube's aggregate of the refusals is no Status: kube answers it as
-	// an unknown 500 with the aggregate's message.
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	msg := msgs[0]
-	if len(msgs) > 1 {
-		msg = "[" + strings.Join(msgs, ", ") + "]"
-	}
-	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonUnknown, Message: msg}}
+	return nil
+}
+
+// plainError is how kube answers an error a plugin returns that is not a
+// Status (its aggregate of refusals, a fmt error): an unknown 500 with the
+// error's message.
+func plainError(err error) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonUnknown, Message: err.Error()}}
 }
 
 var specPath = field.NewPath("spec")
@@ -234,10 +231,7 @@ func (p NamespaceExists) Validate(ctx context.Context, a *Attributes) error {
 	if a.Namespace == "" || is(a, "", "namespaces") || (a.Operation != Create && a.Operation != Update && a.Operation != Delete) {
 		return nil
 	}
-	_, err := p.Namespaces.Get(ctx, "", a.Namespace)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return apierrors.NewInternalError(err)
-	}
+	_, err := getNamespace(ctx, p.Namespaces, a.Namespace)
 	return err
 }
 
@@ -270,7 +264,8 @@ func NewPodNodeSelector(namespaces Objects, config []byte) *PodNodeSelector {
 	return &PodNodeSelector{Namespaces: namespaces, Selectors: c.Selectors}
 }
 
-// Admit merges the namespace's selector into the pod's.
+// Admit merges the namespace's selector into the pod's, then checks the
+// result as Validate does.
 func (p *PodNodeSelector) Admit(ctx context.Context, a *Attributes) error {
 	pod := podNodeSelectorPod(a)
 	if pod == nil {
@@ -280,11 +275,11 @@ func (p *PodNodeSelector) Admit(ctx context.Context, a *Attributes) error {
 	if err != nil {
 		return err
 	}
-	if labels.Conflicts(ns, labels.Set(pod.Spec.NodeSelector)) {
-		return apierrors.NewForbidden(a.Resource.GVR().GroupResource(), pod.Name, errors.New("pod node label selector conflicts with its namespace node label selector"))
+	if err := p.conflicts(a, pod, ns); err != nil {
+		return err
 	}
 	pod.Spec.NodeSelector = labels.Merge(ns, pod.Spec.NodeSelector)
-	return p.Validate(ctx, a)
+	return p.whitelisted(a, pod)
 }
 
 // Validate checks the pod's selector against the namespace's and its
@@ -298,10 +293,23 @@ func (p *PodNodeSelector) Validate(ctx context.Context, a *Attributes) error {
 	if err != nil {
 		return err
 	}
-	gr := a.Resource.GVR().GroupResource()
-	if labels.Conflicts(ns, labels.Set(pod.Spec.NodeSelector)) {
-		return apierrors.NewForbidden(gr, pod.Name, errors.New("pod node label selector conflicts with its namespace node label selector"))
+	if err := p.conflicts(a, pod, ns); err != nil {
+		return err
 	}
+	return p.whitelisted(a, pod)
+}
+
+// conflicts refuses a pod whose selector conflicts with its namespace's.
+func (p *PodNodeSelector) conflicts(a *Attributes, pod *corev1.Pod, ns labels.Set) error {
+	if labels.Conflicts(ns, labels.Set(pod.Spec.NodeSelector)) {
+		return apierrors.NewForbidden(a.Resource.GVR().GroupResource(), pod.Name, errors.New("pod node label selector conflicts with its namespace node label selector"))
+	}
+	return nil
+}
+
+// whitelisted refuses a pod whose selector goes beyond the whitelist the
+// configuration gives its namespace.
+func (p *PodNodeSelector) whitelisted(a *Attributes, pod *corev1.Pod) error {
 	whitelist, err := labels.ConvertSelectorToLabelsMap(p.Selectors[a.Namespace])
 	if err != nil {
 		return err
@@ -309,7 +317,7 @@ func (p *PodNodeSelector) Validate(ctx context.Context, a *Attributes) error {
 	if len(whitelist) > 0 {
 		for k, v := range pod.Spec.NodeSelector {
 			if w, ok := whitelist[k]; !ok || w != v {
-				return apierrors.NewForbidden(gr, pod.Name, errors.New("pod node label selector labels conflict with its namespace whitelist"))
+				return apierrors.NewForbidden(a.Resource.GVR().GroupResource(), pod.Name, errors.New("pod node label selector labels conflict with its namespace whitelist"))
 			}
 		}
 	}
@@ -426,15 +434,21 @@ func NewPodTolerationRestriction(namespaces Objects, config []byte) (*PodTolerat
 	return p, nil
 }
 
-// Admit merges the tolerations, then validates.
+// Admit merges the tolerations, then checks them as Validate does.
 func (p *PodTolerationRestriction) Admit(ctx context.Context, a *Attributes) error {
 	pod := writtenPod(a)
 	if pod == nil {
 		return nil
 	}
+	// The namespace is read once, when there is something to read it for.
+	var ns *corev1.Namespace
 	var extra []corev1.Toleration
 	if a.Operation == Create {
-		ts, err := p.namespaceTolerations(ctx, a.Namespace, namespaceDefaultTolerations)
+		var err error
+		if ns, err = getNamespace(ctx, p.Namespaces, a.Namespace); err != nil {
+			return err
+		}
+		ts, err := namespaceTolerations(ns, namespaceDefaultTolerations)
 		if err != nil {
 			return err
 		}
@@ -449,7 +463,16 @@ func (p *PodTolerationRestriction) Admit(ctx context.Context, a *Attributes) err
 	if len(extra) > 0 {
 		pod.Spec.Tolerations = mergeTolerations(pod.Spec.Tolerations, extra)
 	}
-	return p.Validate(ctx, a)
+	if len(pod.Spec.Tolerations) == 0 {
+		return nil
+	}
+	if ns == nil {
+		var err error
+		if ns, err = getNamespace(ctx, p.Namespaces, a.Namespace); err != nil {
+			return err
+		}
+	}
+	return p.whitelisted(pod, ns)
 }
 
 // Validate checks the pod's tolerations against the whitelist.
@@ -458,7 +481,17 @@ func (p *PodTolerationRestriction) Validate(ctx context.Context, a *Attributes) 
 	if pod == nil || len(pod.Spec.Tolerations) == 0 {
 		return nil
 	}
-	whitelist, err := p.namespaceTolerations(ctx, a.Namespace, namespaceTolerationsWhitelist)
+	ns, err := getNamespace(ctx, p.Namespaces, a.Namespace)
+	if err != nil {
+		return err
+	}
+	return p.whitelisted(pod, ns)
+}
+
+// whitelisted refuses a pod with a toleration that the namespace's
+// whitelist, else the configuration's, does not cover.
+func (p *PodTolerationRestriction) whitelisted(pod *corev1.Pod, ns *corev1.Namespace) error {
+	whitelist, err := namespaceTolerations(ns, namespaceTolerationsWhitelist)
 	if err != nil {
 		return err
 	}
@@ -471,9 +504,7 @@ func (p *PodTolerationRestriction) Validate(ctx context.Context, a *Attributes) 
 	}
 	for _, t := range pod.Spec.Tolerations {
 		if !slices.ContainsFunc(whitelist, func(w corev1.Toleration) bool { return tolerationSuperset(w, t) }) {
-			// kube's plain error, which it answers as an unknown 500.
-			return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonUnknown,
-				Message: fmt.Sprintf("pod tolerations (possibly merged with namespace default tolerations) conflict with its %s whitelist", scope)}}
+			return plainError(fmt.Errorf("pod tolerations (possibly merged with namespace default tolerations) conflict with its %s whitelist", scope))
 		}
 	}
 	return nil
@@ -491,11 +522,7 @@ func writtenPod(a *Attributes) *corev1.Pod {
 
 // namespaceTolerations is kube's extractNSTolerations: nil when the
 // namespace has no such annotation, none when it is empty.
-func (p *PodTolerationRestriction) namespaceTolerations(ctx context.Context, name, key string) ([]corev1.Toleration, error) {
-	ns, err := getNamespace(ctx, p.Namespaces, name)
-	if err != nil {
-		return nil, err
-	}
+func namespaceTolerations(ns *corev1.Namespace, key string) ([]corev1.Toleration, error) {
 	v, ok := ns.Annotations[key]
 	if !ok {
 		return nil, nil
