@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/request"
@@ -233,7 +234,7 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 	if len(tokenAuds) == 0 {
 		tokenAuds = s.Audiences
 	}
-	auds := intersect(tokenAuds, audiences)
+	auds := authenticator.Audiences(tokenAuds).Intersect(audiences)
 	if len(auds) == 0 && len(s.Audiences) != 0 {
 		return nil, false, fmt.Errorf("token audiences %q is invalid for the target audiences %q", tokenAuds, audiences)
 	}

@@ -3,9 +3,9 @@ package authn
 import (
 	"context"
 	"net/http"
-	"slices"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 
 	"kapi/internal/audit"
 	"kapi/internal/request"
@@ -119,18 +119,6 @@ func (u *TokenUse) add(other *TokenUse) {
 	}
 }
 
-// intersect is kube's Audiences.Intersect: the audiences of a that are in
-// b, in a's order.
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // record adds the annotations to ctx's audit event and the warnings to its
 // response.
 func (u *TokenUse) record(ctx context.Context) {
@@ -159,7 +147,7 @@ func (a AudienceAgnostic) AuthenticateToken(ctx context.Context, token string, a
 	if audiences == nil {
 		return a.Tokens.AuthenticateToken(ctx, token, audiences, use)
 	}
-	auds := intersect(a.APIAudiences, audiences)
+	auds := authenticator.Audiences(a.APIAudiences).Intersect(audiences)
 	if len(auds) == 0 {
 		return nil, false, nil
 	}
