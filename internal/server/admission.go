@@ -61,19 +61,23 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 		return nil, err
 	}
 	plugins["NamespaceLifecycle"] = func() any { return admission.NamespaceLifecycle{Get: namespaceGetter(cat)} }
-	if slices.Contains(names, "EventRateLimit") { // its configuration is required
-		erl, err := admission.NewEventRateLimit(conf.plugins["EventRateLimit"])
-		if err != nil {
-			return nil, fmt.Errorf("configuration of admission plugin EventRateLimit: %w", err)
+	// The plugins whose configuration is required: built, and their
+	// configuration checked, only when they are named.
+	for _, p := range []struct {
+		name  string
+		build func([]byte) (any, error)
+	}{
+		{"EventRateLimit", func(c []byte) (any, error) { return admission.NewEventRateLimit(c) }},
+		{"ImagePolicyWebhook", func(c []byte) (any, error) { return admission.NewImagePolicyWebhook(c) }},
+	} {
+		if !slices.Contains(names, p.name) {
+			continue
 		}
-		plugins["EventRateLimit"] = func() any { return erl }
-	}
-	if slices.Contains(names, "ImagePolicyWebhook") { // its configuration is required
-		ipw, err := admission.NewImagePolicyWebhook(conf.plugins["ImagePolicyWebhook"])
+		plugin, err := p.build(conf.plugins[p.name])
 		if err != nil {
-			return nil, fmt.Errorf("configuration of admission plugin ImagePolicyWebhook: %w", err)
+			return nil, fmt.Errorf("configuration of admission plugin %s: %w", p.name, err)
 		}
-		plugins["ImagePolicyWebhook"] = func() any { return ipw }
+		plugins[p.name] = func() any { return plugin }
 	}
 	plugins["NamespaceAutoProvision"] = func() any {
 		client := kubernetes.NewForConfigOrDie(lb.Config(APIServerUser))
