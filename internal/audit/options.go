@@ -3,6 +3,8 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -47,6 +49,9 @@ const (
 	ModeBlocking       = "blocking"
 	ModeBlockingStrict = "blocking-strict"
 )
+
+// modes are the modes kube allows, in its order.
+var modes = []string{ModeBatch, ModeBlocking, ModeBlockingStrict}
 
 // DefaultOptions are kube-apiserver's defaults.
 func DefaultOptions() Options {
@@ -195,8 +200,8 @@ func (o *Options) validate() error {
 		if !c.enabled { // as kube, a sink's options are checked when it is on
 			continue
 		}
-		if c.mode != ModeBatch && c.mode != ModeBlocking && c.mode != ModeBlockingStrict {
-			errs = append(errs, fmt.Errorf("invalid audit %s mode %s, allowed modes are %q", c.sink, c.mode, "batch,blocking,blocking-strict"))
+		if !slices.Contains(modes, c.mode) {
+			errs = append(errs, fmt.Errorf("invalid audit %s mode %s, allowed modes are %q", c.sink, c.mode, strings.Join(modes, ",")))
 		}
 		if err := c.truncate.validate(c.sink); err != nil {
 			errs = append(errs, err)
