@@ -155,7 +155,7 @@ func TestTokenRequest(t *testing.T) {
 		err        string
 	}{
 		{auds: []string{"other", "vault"}, want: []string{"vault"}},
-		{auds: []string{"vault", "sts.example.com"}, want: []string{"sts.example.com", "vault"}},
+		{auds: []string{"vault", "sts.example.com"}, want: []string{"vault", "sts.example.com"}}, // kube keeps the order asked for
 		{auds: []string{"other"}, err: `token audiences ["sts.example.com" "vault"] is invalid for the target audiences ["other"]`},
 		{auds: nil, err: `token audiences ["sts.example.com" "vault"] is invalid for the target audiences ["` + server.DefaultIssuer + `"]`},
 	} {
