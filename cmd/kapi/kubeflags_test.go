@@ -124,7 +124,7 @@ var implementedForTest = []string{
 	"shutdown-watch-termination-grace-period", "watch-cache-sizes", "external-hostname", "livez-grace-period", "storage-media-type", "etcd-servers-overrides",
 	"audit-log-truncate-enabled", "audit-log-truncate-max-batch-size", "audit-log-truncate-max-event-size", "audit-log-version",
 	"audit-webhook-truncate-enabled", "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "audit-webhook-version",
-	"audit-log-mode", "audit-webhook-mode",
+	"audit-log-mode", "audit-webhook-mode", "feature-gates",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -353,6 +353,44 @@ func TestEveryKubeTypeChecked(t *testing.T) {
 	for _, f := range allKubeFlags() {
 		if _, ok := kubeTypes[f.Type]; !ok && !free[f.Type] && !slices.Contains(implementedForTest, f.Name) && f.Name != "version" {
 			t.Errorf("--%s: kube type %s is not checked", f.Name, f.Type)
+		}
+	}
+}
+
+// TestFeatureGates: --feature-gates knows kube 1.37's gates (kube's own,
+// not only the libraries'), refuses what kube refuses with kube's
+// message, warns about each gate it sets that kapi does not honour, and
+// gives the server the gate; --help lists kube's gates.
+func TestFeatureGates(t *testing.T) {
+	var warned []string
+	warn := func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--feature-gates=WatchList=false,MutablePVNodeAffinity=true", "--feature-gates=PodLevelResources=true"}, &bytes.Buffer{}, warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.FeatureGates == nil || cfg.FeatureGates.Enabled("WatchList") || !cfg.FeatureGates.Enabled("MutablePVNodeAffinity") {
+		t.Fatalf("the server's gate does not hold the settings")
+	}
+	// WatchList is honoured, PodLevelResources=true is its default.
+	if !slices.Equal(warned, []string{"--feature-gates: MutablePVNodeAffinity=true has no effect in kapi"}) {
+		t.Errorf("warnings %q", warned)
+	}
+	for arg, want := range map[string]string{
+		"--feature-gates=NoSuchGate=true":                                            "unrecognized feature gate: NoSuchGate",
+		"--feature-gates=WatchCacheInitializationPostStartHook=false":                "cannot set feature gate WatchCacheInitializationPostStartHook to false, feature is locked to true",
+		"--feature-gates=wardle:featureA=true":                                       "component not registered: wardle",
+		"--feature-gates=DRAConsumableCapacity=true,DynamicResourceAllocation=false": "cannot set feature gate DynamicResourceAllocation to false",
+	} {
+		_, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, func(string, ...any) {})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", arg, err, want)
+		}
+	}
+	var help bytes.Buffer
+	parseFlags("kube-apiserver", []string{"--help"}, &help, func(string, ...any) {})
+	for _, want := range []string{"kube:WatchList=true|false (BETA - default=true)", "kube:MutablePVNodeAffinity=true|false (ALPHA - default=false)"} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("--help lacks %q", want)
 		}
 	}
 }

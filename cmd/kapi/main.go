@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"kapi/internal/features"
 	"kapi/internal/router"
 	"kapi/internal/server"
 )
@@ -83,6 +85,14 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		}
 	}
 	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
+	gate := features.New()
+	if err := features.Set(gate, late.featureGates); err != nil {
+		return cfg, proc, err
+	}
+	if set := features.NoEffect(gate); len(set) > 0 {
+		warn("--feature-gates: %s has no effect in kapi", strings.Join(set, ","))
+	}
+	cfg.FeatureGates = gate
 	if fs.Changed("audit-webhook-batch-initial-backoff") {
 		warn("Flag --audit-webhook-batch-initial-backoff has been deprecated, Deprecated, use --audit-webhook-initial-backoff instead.")
 	}

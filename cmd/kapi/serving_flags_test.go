@@ -50,6 +50,7 @@ func TestServingFlagsSetConfig(t *testing.T) {
 	want.GoawayChance = 0.02
 	got := cfg
 	got.Flagz, want.Flagz = nil, nil
+	got.FeatureGates, want.FeatureGates = nil, nil // two gates, each with its own state
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("config\n got %+v\nwant %+v", got, want)
 	}

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
+
+	"kapi/internal/features"
 )
 
 // gzipThreshold is the response size from which a client that accepts
@@ -144,6 +146,11 @@ func (d *deferredWriter) Close() error {
 var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 func acceptsGzip(r *http.Request) bool {
+	// APIResponseCompression off: no answer is gzipped (kube's deferred
+	// response writer asks the gate).
+	if !features.Enabled(features.FromContext(r.Context()), features.APIResponseCompression) {
+		return false
+	}
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		if strings.TrimSpace(strings.SplitN(part, ";", 2)[0]) == "gzip" {
 			return true

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"k8s.io/component-base/featuregate"
 
 	"kapi/internal/authn"
 	"kapi/internal/authz"
@@ -14,6 +15,9 @@ import (
 
 // Config is what the filters need.
 type Config struct {
+	// Features are the server's feature gates (--feature-gates); nil is
+	// kube's defaults.
+	Features      featuregate.FeatureGate
 	Authenticator authn.Authenticator
 	// Anonymous allows requests without credentials as system:anonymous
 	// (--anonymous-auth).
@@ -100,6 +104,7 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		Recover,
 		Logging,
 		RequestInfo,
+		Features(c.Features),
 		Latencies,
 		retryAfter,
 		HSTS(c.HSTSDirectives),

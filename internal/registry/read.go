@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"kapi/internal/features"
 	"kapi/internal/storage"
 )
 
@@ -96,7 +97,7 @@ func (st *Store) ListShared(ctx context.Context, ns string, opts *metav1.ListOpt
 }
 
 func (st *Store) list(ctx context.Context, ns string, opts *metav1.ListOptions, shared bool) (*SharedList, error) {
-	lo, err := st.listOptions(opts, false)
+	lo, err := st.listOptions(ctx, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ func (st *Store) WatchShared(ctx context.Context, ns string, opts *metav1.ListOp
 }
 
 func (st *Store) watch(ctx context.Context, ns string, opts *metav1.ListOptions, shared bool) (watch.Interface, error) {
-	lo, err := st.listOptions(opts, true)
+	lo, err := st.listOptions(ctx, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -168,12 +169,13 @@ func (st *Store) watch(ctx context.Context, ns string, opts *metav1.ListOptions,
 
 // listOptions validates the list options as kube-apiserver does and turns
 // them into storage options.
-func (st *Store) listOptions(opts *metav1.ListOptions, isWatch bool) (storage.ListOptions, error) {
+func (st *Store) listOptions(ctx context.Context, opts *metav1.ListOptions, isWatch bool) (storage.ListOptions, error) {
 	var lo storage.ListOptions
 	if opts == nil {
 		opts = &metav1.ListOptions{}
 	}
-	if errs := validateListOptions(opts, isWatch); len(errs) > 0 {
+	watchList := features.Enabled(features.FromContext(ctx), features.WatchList)
+	if errs := validateListOptions(opts, isWatch, watchList); len(errs) > 0 {
 		return lo, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("ListOptions").GroupKind(), "", errs)
 	}
 	if opts.ResourceVersion != "" {
@@ -198,7 +200,9 @@ func (st *Store) listOptions(opts *metav1.ListOptions, isWatch bool) (storage.Li
 	return lo, nil
 }
 
-func validateListOptions(opts *metav1.ListOptions, isWatch bool) field.ErrorList {
+// validateListOptions is kube's ValidateListOptions; watchList is the
+// WatchList gate.
+func validateListOptions(opts *metav1.ListOptions, isWatch, watchList bool) field.ErrorList {
 	var errs field.ErrorList
 	if opts.Continue != "" && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
 		errs = append(errs, field.Forbidden(field.NewPath("resourceVersion"), "specifying resource version is not allowed when using continue"))
@@ -228,6 +232,9 @@ func validateListOptions(opts *metav1.ListOptions, isWatch bool) field.ErrorList
 		}
 		if opts.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan {
 			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+		}
+		if isWatch && !watchList {
+			errs = append(errs, field.Forbidden(field.NewPath("sendInitialEvents"), "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"))
 		}
 		if !opts.AllowWatchBookmarks {
 			errs = append(errs, field.Forbidden(field.NewPath("allowWatchBookmarks"), "sendInitialEvents requires setting allowWatchBookmarks to true"))

@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/component-base/featuregate"
 
 	"kapi/internal/endpoints"
 	"kapi/internal/proxy"
@@ -28,6 +29,8 @@ type Config struct {
 	// Flagz reads the command line for /flagz (see Flagz); nil serves
 	// no /flagz, as kube-apiserver without a flag reader.
 	Flagz func() map[string]string
+	// Features are the server's feature gates; nil is kube's defaults.
+	Features featuregate.FeatureGate
 }
 
 // New returns the MUX.

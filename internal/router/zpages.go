@@ -23,6 +23,7 @@ import (
 	compbasemetrics "k8s.io/component-base/metrics"
 
 	"kapi/internal/endpoints"
+	"kapi/internal/features"
 	"kapi/internal/request"
 )
 
@@ -313,21 +314,31 @@ func zpagesPaths(served []string) []string {
 	return slices.Compact(out)
 }
 
-// zpages are the z-pages' handlers by path: /statusz always, /flagz when
-// the server was given its command line (kube installs it only with a
-// flag reader).
+// zpages are the z-pages' handlers by path (zpageNames).
 func zpages(cfg Config) map[string]http.Handler {
-	pages := map[string]http.Handler{"/statusz": newStatusz(zpagesPaths(ownPaths(cfg)))}
-	if cfg.Flagz != nil {
-		pages["/flagz"] = newFlagz(cfg.Flagz)
+	pages := map[string]http.Handler{}
+	for _, p := range zpageNames(cfg) {
+		switch p {
+		case "/statusz":
+			pages[p] = newStatusz(zpagesPaths(ownPaths(cfg)))
+		case "/flagz":
+			pages[p] = newFlagz(cfg.Flagz)
+		}
 	}
 	return pages
 }
 
-// zpageNames are the paths of the z-pages served, for the root listing.
+// zpageNames are the paths of the z-pages served: /statusz with the
+// ComponentStatusz gate (on by default), /flagz with ComponentFlagz when
+// the server was given its command line (kube installs it only with a
+// flag reader).
 func zpageNames(cfg Config) []string {
-	if cfg.Flagz != nil {
-		return []string{"/statusz", "/flagz"}
+	var out []string
+	if features.Enabled(cfg.Features, features.ComponentStatusz) {
+		out = append(out, "/statusz")
 	}
-	return []string{"/statusz"}
+	if cfg.Flagz != nil && features.Enabled(cfg.Features, features.ComponentFlagz) {
+		out = append(out, "/flagz")
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -18,6 +19,8 @@ import (
 	statuszv1alpha1 "k8s.io/apiserver/pkg/server/statusz/api/v1alpha1"
 	statuszv1beta1 "k8s.io/apiserver/pkg/server/statusz/api/v1beta1"
 	"sigs.k8s.io/yaml"
+
+	"kapi/internal/features"
 )
 
 // zpagesTestConfig serves what kube-apiserver's integration test
@@ -333,5 +336,37 @@ func TestZpagesAnyMethod(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/statusz", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "apiserver statusz") {
 		t.Errorf("POST: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestZpagesFeatureGates: /statusz and /flagz are served, and listed at
+// the root, only with their gates (ComponentStatusz, ComponentFlagz; on
+// by default), as kube-apiserver installs them.
+func TestZpagesFeatureGates(t *testing.T) {
+	for _, tc := range []struct {
+		gates string
+		want  []string
+	}{
+		{"", []string{"/flagz", "/statusz"}},
+		{"ComponentStatusz=false", []string{"/flagz"}},
+		{"ComponentFlagz=false", []string{"/statusz"}},
+		{"ComponentFlagz=false,ComponentStatusz=false", nil},
+	} {
+		cfg := zpagesTestConfig(map[string]string{"v": "2"})
+		g := features.New()
+		if err := g.Set(tc.gates); tc.gates != "" && err != nil {
+			t.Fatal(err)
+		}
+		cfg.Features = g
+		served := slices.Sorted(maps.Keys(zpages(cfg)))
+		if !slices.Equal(served, tc.want) {
+			t.Errorf("%q: served %v, want %v", tc.gates, served, tc.want)
+		}
+		root := ownPaths(cfg) // the root's listing, but for the groups
+		for _, p := range []string{"/flagz", "/statusz"} {
+			if listed := slices.Contains(root, p); listed != slices.Contains(tc.want, p) {
+				t.Errorf("%q: %s listed at the root: %t", tc.gates, p, listed)
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/featuregate"
 
 	"kapi/internal/audit"
 	"kapi/internal/authn"
@@ -281,6 +282,9 @@ type Config struct {
 	// Flagz reads the command line for /flagz (router.Flagz); nil (an
 	// embedded kapi, tests) serves no /flagz.
 	Flagz func() map[string]string
+	// FeatureGates is --feature-gates: kube's gates (features.New), set.
+	// nil is every gate at kube's default.
+	FeatureGates featuregate.FeatureGate
 
 	// Out receives the start-up line; nil means stdout.
 	Out io.Writer

@@ -22,19 +22,20 @@ import (
 // metricsHandler serves /metrics in the Prometheus text format: kapi's
 // metrics and kube's metrics of encryption at rest (encryptionMetrics), of
 // the authentication and authorization webhooks (authMetrics), of API
-// Priority and Fairness (fairnessMetrics) and of PodSecurity
-// (podSecurityMetrics), less the hidden and disabled ones
+// Priority and Fairness (fairnessMetrics), of PodSecurity and of the
+// feature gates (legacyMetrics), less the hidden and disabled ones
 // (metrics.Exposed). The authorize filter asks RBAC for "get" on the
 // non-resource URL /metrics, as kube-apiserver does (the bootstrap role
 // system:monitoring, bound to the group system:monitoring, allows it).
 func metricsHandler() http.Handler {
-	return promhttp.HandlerFor(metrics.Exposed(metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics, podSecurityMetrics), promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(metrics.Exposed(metrics.Registry, encryptionMetrics, authMetrics, fairnessMetrics, legacyMetrics), promhttp.HandlerOpts{})
 }
 
-// podSecurityMetrics are the PodSecurity plugin's, which the
-// pod-security-admission library records in component-base's legacy
-// registry (internal/admission's podSecurityMetrics).
-var podSecurityMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_"}}
+// legacyMetrics are the metrics libraries record in component-base's
+// legacy registry: the PodSecurity plugin's (pod-security-admission;
+// internal/admission's podSecurityMetrics) and the feature gates'
+// (kubernetes_feature_enabled, features.RecordMetrics).
+var legacyMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_", "kubernetes_feature_enabled"}}
 
 // sliHandler serves /metrics/slis, kube's service-level indicators: the
 // health checks' results.

@@ -25,6 +25,7 @@ import (
 	"kapi/internal/authn"
 	"kapi/internal/controllers"
 	"kapi/internal/endpoints"
+	"kapi/internal/features"
 	"kapi/internal/filters"
 	"kapi/internal/registry"
 	"kapi/internal/registry/builtin"
@@ -123,6 +124,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	features.RecordMetrics(cfg.FeatureGates)
 	s := &Server{PKI: newPKI(filepath.Join(cfg.DataDir, "pki")), stopping: make(chan struct{}), served: make(chan error, 1), conns: newIdleConns()}
 	var cleanups []func()
 	fail := func(err error) (*Server, error) {
@@ -374,7 +376,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := issuerDiscovery(cfg, an.sa, ln, extra); err != nil {
 		klog.FromContext(ctx).Error(err, "the service account issuer's discovery documents are not served")
 	}
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg).WithServerAddress(externalAddress(cfg, ln)), Health: health, Extra: extra, Aggregator: agg, Flagz: cfg.Flagz})
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg).WithServerAddress(externalAddress(cfg, ln)), Health: health, Extra: extra, Aggregator: agg, Flagz: cfg.Flagz, Features: cfg.FeatureGates})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {
 		return fail(err)
@@ -403,7 +405,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.http = &http.Server{
 		Handler: filters.Chain(mux, filters.Config{
-			Authenticator: an.union, Anonymous: cfg.AnonymousAuth, Authorizer: az.authorizer,
+			Features: cfg.FeatureGates, Authenticator: an.union, Anonymous: cfg.AnonymousAuth, Authorizer: az.authorizer,
 			Audit:              filters.Audit(auditor),
 			AuditFailed:        filters.AuditFailedAuthentication(auditor),
 			OnImpersonate:      func(r *http.Request, u *request.User, c string) { audit.SetImpersonatedUser(r.Context(), u, c) },

@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/rest"
+
+	"kapi/internal/features"
+	"kapi/internal/server"
+)
+
+// TestFeatureGates: a kapi started with kube's gates that kapi honours
+// turned off answers as kube-apiserver does with them off: a watch asking
+// for its initial events is refused (WatchList), a large list is not
+// gzipped though the client asks (APIResponseCompression), and /statusz
+// is not served (ComponentStatusz). /metrics shows every gate
+// (kubernetes_feature_enabled). TestContent has the default answers.
+func TestFeatureGates(t *testing.T) {
+	t.Parallel()
+	g := features.New()
+	if err := g.Set("WatchList=false,APIResponseCompression=false,ComponentStatusz=false"); err != nil {
+		t.Fatal(err)
+	}
+	k := startKapi(t, func(c *server.Config) { c.FeatureGates = g })
+	ctx := context.Background()
+
+	cms := "/api/v1/namespaces/default/configmaps"
+	code, st, body := k.do(t, "GET", cms+"?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true", "", nil)
+	if code != http.StatusUnprocessableEntity || st == nil || !strings.Contains(st.Message, "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled") {
+		t.Errorf("a watch list with WatchList off: %d %s", code, body)
+	}
+
+	// Over 128 KiB, which a default kapi gzips (TestContent).
+	for i := range 40 {
+		cm := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big%d"},"data":{"a":"%s"}}`, i, strings.Repeat("x", 4096))
+		if code, _, body := k.do(t, "POST", cms, "application/json", []byte(cm)); code != 201 {
+			t.Fatalf("create: %d %s", code, body)
+		}
+	}
+	hc, err := rest.HTTPClientFor(k.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", k.srv.URL+cms, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := hc.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if enc := resp.Header.Get("Content-Encoding"); enc != "" || len(raw) < 128<<10 || !strings.Contains(string(raw), `"big39"`) {
+		t.Errorf("a large list with APIResponseCompression off: Content-Encoding %q, %d bytes", enc, len(raw))
+	}
+
+	if code, _, _ := k.do(t, "GET", "/statusz", "", nil); code != http.StatusNotFound {
+		t.Errorf("/statusz with ComponentStatusz off: %d", code)
+	}
+	// The gauge is the process's, which other kapis of this test binary
+	// set to their gates too: its series, not its value, are this test's.
+	for _, labels := range []string{`name="WatchList",stage="BETA"`, `name="InPlacePodVerticalScaling",stage=""`} {
+		if v, err := metric(ctx, k.client, "kubernetes_feature_enabled", labels); err != nil || v < 0 {
+			t.Errorf("kubernetes_feature_enabled{%s}: %v, %v", labels, v, err)
+		}
+	}
+}
