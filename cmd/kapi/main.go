@@ -15,6 +15,12 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	// client-go's metrics (rest_client_*) of this process's clients, kapi's
+	// loopback ones, in component-base's registry, as kube-apiserver
+	// imports it. Only the binary: an embedded kapi (kapitest) leaves
+	// client-go's metrics to its host process (controller-runtime
+	// registers its own, once per process).
+	_ "k8s.io/component-base/metrics/prometheus/restclient"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/features"

@@ -33,9 +33,10 @@ func metricsHandler() http.Handler {
 
 // legacyMetrics are the metrics libraries record in component-base's
 // legacy registry: the PodSecurity plugin's (pod-security-admission;
-// internal/admission's podSecurityMetrics) and the feature gates'
-// (kubernetes_feature_enabled, features.RecordMetrics).
-var legacyMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_", "kubernetes_feature_enabled"}}
+// internal/admission's podSecurityMetrics), the feature gates'
+// (kubernetes_feature_enabled, features.RecordMetrics) and client-go's
+// (rest_client_*: the kapi binary registers them, cmd/kapi).
+var legacyMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_", "kubernetes_feature_enabled", "rest_client_"}}
 
 // sliHandler serves /metrics/slis, kube's service-level indicators: the
 // health checks' results.

@@ -17,7 +17,8 @@ import (
 // component-base's registry does: the hidden apiserver_storage_objects
 // shown by --show-hidden-metrics-for-version=1.36 (any other version
 // refused with kube's message), --disabled-metrics, their two counters,
-// kubernetes_build_info, version_info and the Go runtime's metrics.
+// kubernetes_build_info, version_info, the Go runtime's metrics and
+// client-go's (rest_client_*).
 func TestMetricsExposition(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command(bins.kapi, "--data-dir", t.TempDir(), "--show-hidden-metrics-for-version=1.35").CombinedOutput()
@@ -86,5 +87,20 @@ func TestMetricsExposition(t *testing.T) {
 		if _, ok := families[name]; !ok {
 			t.Errorf("no %s (the Go runtime's metrics, as kube's registry has them)", name)
 		}
+	}
+	// client-go's metrics of the process's clients (kapi's loopback
+	// ones, which its control loops use from the start), as the
+	// restclient package kube-apiserver imports records them.
+	var ok200 bool
+	for _, m := range families["rest_client_requests_total"].GetMetric() {
+		if l := labels(m); l["code"] == "200" && l["method"] == "GET" && l["host"] != "" && m.GetCounter().GetValue() > 0 {
+			ok200 = true
+		}
+	}
+	if !ok200 {
+		t.Errorf("no rest_client_requests_total{code=\"200\",method=\"GET\"}: %v", families["rest_client_requests_total"])
+	}
+	if f := families["rest_client_request_duration_seconds"]; f.GetType() != dto.MetricType_HISTOGRAM || len(f.GetMetric()) == 0 {
+		t.Errorf("rest_client_request_duration_seconds: %v", f)
 	}
 }
