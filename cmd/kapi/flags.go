@@ -83,6 +83,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 
 	// Features flags
 	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling, "Enable profiling via web interface host:port/debug/pprof/.")
+	fs.BoolVar(&cfg.EnableLogsHandler, "enable-logs-handler", cfg.EnableLogsHandler, "If true, install a /logs handler for the apiserver logs.")
 
 	// Authentication flags
 	fs.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "Enables anonymous requests to the secure port. Anonymous requests have a username of system:anonymous, and a group name of system:unauthenticated.")

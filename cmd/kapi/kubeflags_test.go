@@ -124,7 +124,7 @@ var implementedForTest = []string{
 	"shutdown-watch-termination-grace-period", "watch-cache-sizes", "external-hostname", "livez-grace-period", "storage-media-type", "etcd-servers-overrides",
 	"audit-log-truncate-enabled", "audit-log-truncate-max-batch-size", "audit-log-truncate-max-event-size", "audit-log-version",
 	"audit-webhook-truncate-enabled", "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "audit-webhook-version",
-	"audit-log-mode", "audit-webhook-mode", "feature-gates",
+	"audit-log-mode", "audit-webhook-mode", "feature-gates", "enable-logs-handler",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,

@@ -182,7 +182,7 @@ var misc = []flag{
 	{"coordinated-leadership-renew-deadline", "", "duration", "10s", "The deadline for renewing a coordinated leader election lease."},
 	{"coordinated-leadership-retry-period", "", "duration", "2s", "The period for retrying to renew a coordinated leader election lease."},
 	{"enable-aggregator-routing", "", "bool", "false", "Turns on aggregator routing requests to endpoints IP rather than cluster IP."},
-	{"enable-logs-handler", "", "bool", "false", "If true, install a /logs handler for the apiserver logs. (DEPRECATED: Log handler functionality is deprecated)"},
+	{"enable-logs-handler", "", "bool", "false", "If true, install a /logs handler for the apiserver logs."},
 	{"endpoint-reconciler-type", "", "string", "lease", "Use an endpoint reconciler (master-count, lease, none) master-count is deprecated, and will be removed in a future version."},
 	{"event-ttl", "", "duration", "1h0m0s", "Amount of time to retain events."},
 	{"kubelet-certificate-authority", "", "string", "", "Path to a cert file for the certificate authority."},

@@ -181,7 +181,7 @@ var Sections = []Section{
 		{Name: "coordinated-leadership-renew-deadline", Short: "", Type: "duration", Default: "10s", Usage: "The deadline for renewing a coordinated leader election lease."},
 		{Name: "coordinated-leadership-retry-period", Short: "", Type: "duration", Default: "2s", Usage: "The period for retrying to renew a coordinated leader election lease."},
 		{Name: "enable-aggregator-routing", Short: "", Type: "bool", Default: "false", Usage: "Turns on aggregator routing requests to endpoints IP rather than cluster IP."},
-		{Name: "enable-logs-handler", Short: "", Type: "bool", Default: "false", Usage: "If true, install a /logs handler for the apiserver logs. (DEPRECATED: Log handler functionality is deprecated)"},
+		{Name: "enable-logs-handler", Short: "", Type: "bool", Default: "false", Usage: "If true, install a /logs handler for the apiserver logs."},
 		{Name: "endpoint-reconciler-type", Short: "", Type: "string", Default: "lease", Usage: "Use an endpoint reconciler (master-count, lease, none) master-count is deprecated, and will be removed in a future version."},
 		{Name: "event-ttl", Short: "", Type: "duration", Default: "1h0m0s", Usage: "Amount of time to retain events."},
 		{Name: "kubelet-certificate-authority", Short: "", Type: "string", Default: "", Usage: "Path to a cert file for the certificate authority."},

@@ -236,6 +236,7 @@ type Config struct {
 	RequestTimeout              time.Duration // --request-timeout
 	MinRequestTimeout           time.Duration // --min-request-timeout
 	Profiling                   bool          // --profiling
+	EnableLogsHandler           bool          // --enable-logs-handler: /logs/ serves /var/log
 
 	Audit audit.Options // --audit-*
 

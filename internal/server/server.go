@@ -368,6 +368,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	extra["GET /metrics"] = metricsHandler()
 	extra["GET /metrics/slis"] = sliHandler()
 	storageMetrics.add(cat, s.etcd.client, s.stopping)
+	if cfg.EnableLogsHandler {
+		extra["GET /logs/{path...}"] = logsHandler(logsDir)
+	}
 	if cfg.Profiling {
 		for p, h := range profilingHandlers() {
 			extra[p] = h
