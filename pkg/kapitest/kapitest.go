@@ -72,6 +72,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/client-go/rest"
 
+	"kapi/internal/features"
 	"kapi/internal/server"
 )
 
@@ -106,6 +107,7 @@ type options struct {
 	controllers    []string
 	setControllers bool
 	timeout        time.Duration
+	featureGates   []string
 }
 
 // CRDs installs the CustomResourceDefinitions in the YAML or JSON files
@@ -129,6 +131,16 @@ func CRDObjects(crds ...*apiextensionsv1.CustomResourceDefinition) Option {
 // name that is no loop.
 func Controllers(names ...string) Option {
 	return func(o *options) { o.controllers, o.setControllers = append([]string{}, names...), true }
+}
+
+// FeatureGates sets kube's feature gates as kube-apiserver's
+// --feature-gates does ("WatchList=false", "APIResponseCompression=false"),
+// for a test of how a controller does against a server with a feature
+// off: FeatureGates("WatchList=false") makes client-go's informers fall
+// back from watch lists to a list and a watch. Start fails the test on a
+// setting kube refuses; a gate kapi does not honour is logged.
+func FeatureGates(settings ...string) Option {
+	return func(o *options) { o.featureGates = append(o.featureGates, settings...) }
 }
 
 // Timeout bounds the start, CRDs included (default one minute).
@@ -167,6 +179,16 @@ func Start(t testing.TB, opts ...Option) *Server {
 	cfg.LeaderElect = false
 	if o.setControllers {
 		cfg.Controllers = o.controllers
+	}
+	if len(o.featureGates) > 0 {
+		g := features.New()
+		if err := features.Set(g, map[string][]string{"": o.featureGates}); err != nil {
+			t.Fatalf("kapitest: feature gates: %v", err)
+		}
+		for _, s := range features.NoEffect(g) {
+			t.Logf("kapitest: feature gate %s has no effect in kapi", s)
+		}
+		cfg.FeatureGates = g
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()

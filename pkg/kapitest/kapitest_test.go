@@ -23,7 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	clientfeatures "k8s.io/client-go/features"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"kapi/pkg/kapitest"
@@ -271,3 +274,50 @@ func TestPrivilegedAllowed(t *testing.T) {
 		t.Fatalf("a privileged pod template: %v", err)
 	}
 }
+
+// TestFeatureGatesWatchListOff: with kube's WatchList gate off, kapi
+// refuses a watch asking for its initial events, as kube-apiserver does,
+// and client-go's informers, which ask for watch lists by default, fall
+// back to a list and a watch and still sync and follow changes.
+func TestFeatureGatesWatchListOff(t *testing.T) {
+	t.Parallel()
+	if !clientfeatures.FeatureGates().Enabled(clientfeatures.WatchListClient) {
+		t.Fatal("client-go does not ask for watch lists: the test's premise is gone")
+	}
+	s := kapitest.Start(t, kapitest.FeatureGates("WatchList=false"), kapitest.Controllers())
+	c := kubernetes.NewForConfigOrDie(s.Config)
+	ctx := context.Background()
+	_, err := c.CoreV1().ConfigMaps("default").Watch(ctx, metav1.ListOptions{SendInitialEvents: ptrTo(true),
+		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled") {
+		t.Fatalf("a watch list with WatchList off: %v", err)
+	}
+	if _, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace("default"))
+	cms := factory.Core().V1().ConfigMaps()
+	inf := cms.Informer()
+	stop := make(chan struct{})
+	defer func() { close(stop); factory.Shutdown() }()
+	factory.Start(stop)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if !cache.WaitForCacheSync(sctx.Done(), inf.HasSynced) {
+		t.Fatal("the informer did not sync")
+	}
+	if _, err := cms.Lister().ConfigMaps("default").Get("before"); err != nil {
+		t.Fatalf("the synced informer lacks the ConfigMap: %v", err)
+	}
+	if _, err := c.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(sctx, 20*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		_, err := cms.Lister().ConfigMaps("default").Get("after")
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("the informer's watch did not bring the new ConfigMap: %v", err)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
