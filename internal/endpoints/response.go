@@ -148,9 +148,11 @@ var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<
 func acceptsGzip(r *http.Request) bool {
 	// APIResponseCompression off: no answer is gzipped (kube's deferred
 	// response writer asks the gate).
-	if !features.Enabled(features.FromContext(r.Context()), features.APIResponseCompression) {
-		return false
-	}
+	return features.Enabled(features.FromContext(r.Context()), features.APIResponseCompression) && takesGzip(r)
+}
+
+// takesGzip reports whether the client's Accept-Encoding names gzip.
+func takesGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		if strings.TrimSpace(strings.SplitN(part, ";", 2)[0]) == "gzip" {
 			return true

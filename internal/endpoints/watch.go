@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"kapi/internal/features"
 	"kapi/internal/request"
 	"kapi/internal/storage"
 )
@@ -68,14 +70,13 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Transfer-Encoding", "chunked")
+	out := newWatchStream(w, r, &opts)
+	defer out.Close()
 	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
-		flusher.Flush()
-	}
+	out.Flush() // the headers
 	// rec counts the bytes of each event's frame: written whole when it
 	// is shared, or by the stream's framer.
-	rec := newWatchRecorder(w, s)
+	rec := newWatchRecorder(out, s)
 	frames := frameIDs(s, stream)
 	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(rec), stream.Serializer)
 	// The events are taken in this goroutine when the watch allows it
@@ -83,7 +84,7 @@ func (h *Resources) watch(w http.ResponseWriter, r *http.Request, s *scope) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	defer h.watches.add(cancel)()
-	events := newEventPump(wi, flusher)
+	events := newEventPump(wi, out)
 	first := true
 	var buf bytes.Buffer
 	for {
@@ -257,4 +258,65 @@ func (h *Resources) watchObject(r *http.Request, s *scope, ev watch.Event, first
 		return ev.Object, nil
 	}
 	return nil, NotAcceptable()
+}
+
+// watchStream is where a watch's frames go. A watch list (initial events
+// asked for, with bookmarks) whose client takes gzip is compressed, as
+// kube-apiserver 1.37 does with WatchListCompression (on by default): the
+// header says gzip, and each flush ends a gzip member, so that what was
+// flushed can be read at once (a reader of concatenated members, as Go's
+// and every gzip reader is, reads the stream whole). Other watches, and
+// every watch with the gate off, are written as they are.
+type watchStream struct {
+	w       http.ResponseWriter
+	flusher http.Flusher
+	gzip    bool
+	gz      *gzip.Writer // the member being written; nil between flushes
+}
+
+func newWatchStream(w http.ResponseWriter, r *http.Request, opts *metav1.ListOptions) *watchStream {
+	s := &watchStream{w: w}
+	s.flusher, _ = w.(http.Flusher)
+	isWatchList := opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.AllowWatchBookmarks
+	if isWatchList && features.Enabled(features.FromContext(r.Context()), features.WatchListCompression) && takesGzip(r) {
+		s.gzip = true
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+	}
+	return s
+}
+
+func (s *watchStream) Write(p []byte) (int, error) {
+	if !s.gzip {
+		return s.w.Write(p)
+	}
+	if s.gz == nil {
+		s.gz = gzipWriters.Get().(*gzip.Writer)
+		s.gz.Reset(s.w)
+	}
+	return s.gz.Write(p)
+}
+
+// Flush ends the gzip member, if any, and sends what was written.
+func (s *watchStream) Flush() {
+	s.Close()
+	if s.flusher != nil {
+		s.flusher.Flush()
+	}
+}
+
+// Close ends the gzip member, if any (its error shows in the next write,
+// or nowhere once the watch is over). The member's data is flushed before
+// its end, as kube's perFlushGzipWriter does: a reader then has all of it
+// from a deflate block that does not end the member, and hands it over
+// before it waits for the next member's header.
+func (s *watchStream) Close() {
+	if s.gz == nil {
+		return
+	}
+	s.gz.Flush()
+	s.gz.Close()
+	s.gz.Reset(nil)
+	gzipWriters.Put(s.gz)
+	s.gz = nil
 }

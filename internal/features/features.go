@@ -106,12 +106,15 @@ const (
 	// WatchList: watches may ask for their initial events
 	// (sendInitialEvents).
 	WatchList featuregate.Feature = "WatchList"
+	// WatchListCompression: a watch list is gzipped for clients that
+	// take it.
+	WatchListCompression featuregate.Feature = "WatchListCompression"
 	// ComponentFlagz and ComponentStatusz serve /flagz and /statusz.
 	ComponentFlagz   featuregate.Feature = "ComponentFlagz"
 	ComponentStatusz featuregate.Feature = "ComponentStatusz"
 )
 
-var asked = []featuregate.Feature{APIResponseCompression, WatchList, ComponentFlagz, ComponentStatusz}
+var asked = []featuregate.Feature{APIResponseCompression, WatchList, WatchListCompression, ComponentFlagz, ComponentStatusz}
 
 // defaults is kube's gate as it is unset, for servers given none.
 var defaults = sync.OnceValue(func() featuregate.FeatureGate { return New() })
