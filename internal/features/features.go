@@ -109,12 +109,16 @@ const (
 	// WatchListCompression: a watch list is gzipped for clients that
 	// take it.
 	WatchListCompression featuregate.Feature = "WatchListCompression"
+	// ExcludeAdmissionWebhookVirtualResources: no webhook sees writes of
+	// the access and token reviews.
+	ExcludeAdmissionWebhookVirtualResources featuregate.Feature = "ExcludeAdmissionWebhookVirtualResources"
 	// ComponentFlagz and ComponentStatusz serve /flagz and /statusz.
 	ComponentFlagz   featuregate.Feature = "ComponentFlagz"
 	ComponentStatusz featuregate.Feature = "ComponentStatusz"
 )
 
-var asked = []featuregate.Feature{APIResponseCompression, WatchList, WatchListCompression, ComponentFlagz, ComponentStatusz}
+var asked = []featuregate.Feature{APIResponseCompression, WatchList, WatchListCompression, ExcludeAdmissionWebhookVirtualResources,
+	ComponentFlagz, ComponentStatusz}
 
 // defaults is kube's gate as it is unset, for servers given none.
 var defaults = sync.OnceValue(func() featuregate.FeatureGate { return New() })

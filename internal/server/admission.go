@@ -24,6 +24,7 @@ import (
 	"kapi/internal/admission/webhook"
 	"kapi/internal/authz"
 	"kapi/internal/controllers"
+	"kapi/internal/features"
 	"kapi/internal/registry"
 )
 
@@ -88,7 +89,8 @@ func (s *Server) newAdmission(ctx context.Context, cfg Config, cat *registry.Cat
 			}}
 	}
 	celAuthz := match.CELAuthorizer(authorizer)
-	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz}
+	deps := webhook.Deps{Catalogue: cat, Namespace: namespaceGetter(cat), Resolve: serviceResolver(cat, cfg.ProxyAllowLoopback), Authorizer: celAuthz,
+		SeeVirtualResources: !features.Enabled(cfg.FeatureGates, features.ExcludeAdmissionWebhookVirtualResources)}
 	// The configuration objects load in parallel: each informer's first
 	// list may wait for etcd to report its cache current.
 	var loads []func() error

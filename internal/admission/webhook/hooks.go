@@ -75,6 +75,10 @@ type Deps struct {
 	// or of a Service: client certificates and bearer tokens of the
 	// AdmissionConfiguration's kubeconfig. nil, or a nil answer: none.
 	Auth func(hostPort, svcName, svcNamespace string, svcPort int) (*rest.Config, error)
+	// SeeVirtualResources: the hooks see writes of the virtual resources
+	// (access and token reviews) too, as kube's with its
+	// ExcludeAdmissionWebhookVirtualResources gate off.
+	SeeVirtualResources bool
 }
 
 // set is the hooks of one version of the configurations.

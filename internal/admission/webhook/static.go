@@ -145,9 +145,13 @@ func (h *hooks) keepClients() {
 }
 
 // candidatesFor are the hooks that may take a, in kube's order: the
-// static ones first, then the API's (see match.ReachOf).
+// static ones first, then the API's (see match.ReachOf; the virtual
+// resources too with Deps.SeeVirtualResources).
 func (h *hooks) candidatesFor(a *admission.Attributes) []candidate {
 	reach := match.ReachOf(a, false)
+	if reach == match.NoHooks && h.deps.SeeVirtualResources {
+		reach = match.AllHooks
+	}
 	if reach == match.NoHooks {
 		return nil
 	}

@@ -31,7 +31,7 @@ webhooks:
     url: https://127.0.0.1:1/validate
   rules:
   - operations: ["CREATE"]
-    apiGroups: ["", "admissionregistration.k8s.io"]
+    apiGroups: ["", "admissionregistration.k8s.io", "authentication.k8s.io"]
     apiVersions: ["v1"]
     resources: ["configmaps", "validatingwebhookconfigurations", "tokenreviews"]
   sideEffects: None
@@ -178,6 +178,12 @@ func TestStaticWebhooksSee(t *testing.T) {
 		if got := seen(c.res); got != c.want {
 			t.Errorf("%s: %s, want %s", c.res.Name, got, c.want)
 		}
+	}
+	// With ExcludeAdmissionWebhookVirtualResources off, every hook sees
+	// the reviews, as kube's before the gate.
+	v.deps.SeeVirtualResources = true
+	if got := seen(tokenReviews); got != "[static.kapi.test api.kapi.test]" {
+		t.Errorf("tokenreviews with the virtual resources seen: %s", got)
 	}
 }
 
