@@ -112,13 +112,16 @@ const (
 	// ExcludeAdmissionWebhookVirtualResources: no webhook sees writes of
 	// the access and token reviews.
 	ExcludeAdmissionWebhookVirtualResources featuregate.Feature = "ExcludeAdmissionWebhookVirtualResources"
+	// StorageVersionHash: discovery gives each resource its storage
+	// version's hash.
+	StorageVersionHash featuregate.Feature = "StorageVersionHash"
 	// ComponentFlagz and ComponentStatusz serve /flagz and /statusz.
 	ComponentFlagz   featuregate.Feature = "ComponentFlagz"
 	ComponentStatusz featuregate.Feature = "ComponentStatusz"
 )
 
 var asked = []featuregate.Feature{APIResponseCompression, WatchList, WatchListCompression, ExcludeAdmissionWebhookVirtualResources,
-	ComponentFlagz, ComponentStatusz}
+	StorageVersionHash, ComponentFlagz, ComponentStatusz}
 
 // defaults is kube's gate as it is unset, for servers given none.
 var defaults = sync.OnceValue(func() featuregate.FeatureGate { return New() })

@@ -11,8 +11,10 @@ import (
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/component-base/featuregate"
 
 	"kapi/internal/endpoints"
+	"kapi/internal/features"
 	"kapi/internal/proxy"
 	"kapi/internal/registry"
 )
@@ -31,6 +33,9 @@ type Discovery struct {
 	// serverAddress, when set, is /api's serverAddressByClientCIDRs, for
 	// every client (0.0.0.0/0), as kube's.
 	serverAddress string
+	// noHashes leaves out the resources' storageVersionHash, as kube
+	// with its StorageVersionHash gate off.
+	noHashes bool
 }
 
 // discoveryDocs are the documents of one snapshot of the catalogue.
@@ -69,7 +74,7 @@ func (d *Discovery) docs() *discoveryDocs {
 	if cur := d.cur.Load(); cur != nil && cur.gen == snap.Gen && cur.aggGen == aggGen {
 		return cur
 	}
-	built := buildDiscovery(snap)
+	built := buildDiscovery(snap, !d.noHashes)
 	if d.agg != nil {
 		ext := d.agg.Discovery()
 		built.aggGen = ext.Gen
@@ -86,6 +91,12 @@ func (d *Discovery) WithServerAddress(addr string) *Discovery {
 	return d
 }
 
+// WithFeatures applies the server's feature gates (StorageVersionHash).
+func (d *Discovery) WithFeatures(g featuregate.FeatureGate) *Discovery {
+	d.noHashes = !features.Enabled(g, features.StorageVersionHash)
+	return d
+}
+
 // WithAggregator makes the documents include the groups agg proxies.
 func (d *Discovery) WithAggregator(agg *proxy.Aggregator) *Discovery {
 	d.agg = agg
@@ -98,7 +109,7 @@ func (d *Discovery) WithAggregator(agg *proxy.Aggregator) *Discovery {
 // priority. A group's versions are in the order of preferredVersions for
 // built-in groups and by Kubernetes version priority for the others
 // (v2 before v1 before v1beta1), the first one preferred.
-func buildDiscovery(snap *registry.Snapshot) *discoveryDocs {
+func buildDiscovery(snap *registry.Snapshot, hashes bool) *discoveryDocs {
 	d := &discoveryDocs{
 		gen:         snap.Gen,
 		core:        &metav1.APIVersions{Versions: []string{"v1"}},
@@ -142,7 +153,7 @@ func buildDiscovery(snap *registry.Snapshot) *discoveryDocs {
 			versionsOf[r.Group] = append(versionsOf[r.Group], r.Version)
 			aggVersions[r.Group][r.Version] = &apidiscoveryv2.APIVersionDiscovery{Version: r.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
 		}
-		list.APIResources = append(list.APIResources, apiResource(r))
+		list.APIResources = append(list.APIResources, apiResource(r, hashes))
 		for _, sub := range r.Subresources {
 			list.APIResources = append(list.APIResources, apiSubresource(r, sub))
 		}
@@ -194,12 +205,17 @@ func orderVersions(group string, versions []string, builtin bool) []string {
 	return out
 }
 
-func apiResource(r *registry.Resource) metav1.APIResource {
-	return metav1.APIResource{
+// apiResource is r's entry in its group-version's APIResourceList, with
+// its storage version's hash when hashes.
+func apiResource(r *registry.Resource, hashes bool) metav1.APIResource {
+	res := metav1.APIResource{
 		Name: r.Name, SingularName: r.SingularName(), Namespaced: r.Namespaced, Kind: r.Kind,
 		Verbs: r.VerbList(), ShortNames: r.ShortNames, Categories: r.Categories,
-		StorageVersionHash: storageVersionHash(r),
 	}
+	if hashes {
+		res.StorageVersionHash = storageVersionHash(r)
+	}
+	return res
 }
 
 // subresourceKind is the kind discovery shows for a subresource: its

@@ -379,7 +379,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := issuerDiscovery(cfg, an.sa, ln, extra); err != nil {
 		klog.FromContext(ctx).Error(err, "the service account issuer's discovery documents are not served")
 	}
-	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg).WithServerAddress(externalAddress(cfg, ln)), Health: health, Extra: extra, Aggregator: agg, Flagz: cfg.Flagz, Features: cfg.FeatureGates})
+	mux := router.New(router.Config{Resources: resources, Discovery: router.NewDiscovery(cat).WithAggregator(agg).WithServerAddress(externalAddress(cfg, ln)).WithFeatures(cfg.FeatureGates), Health: health, Extra: extra, Aggregator: agg, Flagz: cfg.Flagz, Features: cfg.FeatureGates})
 	auditor, err := audit.New(cfg.Audit)
 	if err != nil {
 		return fail(err)

@@ -17,13 +17,15 @@ import (
 // TestFeatureGates: a kapi started with kube's gates that kapi honours
 // turned off answers as kube-apiserver does with them off: a watch asking
 // for its initial events is refused (WatchList), a large list is not
-// gzipped though the client asks (APIResponseCompression), and /statusz
-// is not served (ComponentStatusz). /metrics shows every gate
-// (kubernetes_feature_enabled). TestContent has the default answers.
+// gzipped though the client asks (APIResponseCompression), /statusz is
+// not served (ComponentStatusz), and discovery gives no storage version
+// hashes (StorageVersionHash). /metrics shows every gate
+// (kubernetes_feature_enabled). TestContent, TestZpagesStatusz and
+// TestCRDDiscoveryAndOpenAPI have the default answers.
 func TestFeatureGates(t *testing.T) {
 	t.Parallel()
 	g := features.New()
-	if err := g.Set("WatchList=false,APIResponseCompression=false,ComponentStatusz=false"); err != nil {
+	if err := g.Set("WatchList=false,APIResponseCompression=false,ComponentStatusz=false,StorageVersionHash=false"); err != nil {
 		t.Fatal(err)
 	}
 	k := startKapi(t, func(c *server.Config) { c.FeatureGates = g })
@@ -58,6 +60,15 @@ func TestFeatureGates(t *testing.T) {
 		t.Errorf("a large list with APIResponseCompression off: Content-Encoding %q, %d bytes", enc, len(raw))
 	}
 
+	res, err := k.client.Discovery().ServerResourcesForGroupVersion("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.APIResources {
+		if r.StorageVersionHash != "" {
+			t.Errorf("%s has a storageVersionHash with StorageVersionHash off", r.Name)
+		}
+	}
 	if code, _, _ := k.do(t, "GET", "/statusz", "", nil); code != http.StatusNotFound {
 		t.Errorf("/statusz with ComponentStatusz off: %d", code)
 	}
