@@ -101,23 +101,8 @@ func TestContentTypes(t *testing.T) {
 	}
 
 	// Over 128 KiB: gzip when asked.
-	for i := 0; i < 40; i++ {
-		cm := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big%d"},"data":{"a":"%s"}}`, i, strings.Repeat("x", 4096))
-		if code, _, body := k.do(t, "POST", cms, "application/json", []byte(cm)); code != 201 {
-			t.Fatalf("create: %d %s", code, body)
-		}
-	}
-	hc, err := rest.HTTPClientFor(k.rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("GET", k.srv.URL+cms, nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := hc.Transport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	createLargeConfigMaps(t, k, cms)
+	resp := getAskingGzip(context.Background(), t, k, cms)
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("large list without gzip: %s, %d bytes", resp.Header, len(raw))
@@ -229,4 +214,40 @@ func minorOf(t *testing.T, s string) int {
 		t.Fatalf("minor version %q: %v", s, err)
 	}
 	return n
+}
+
+// createLargeConfigMaps creates 40 ConfigMaps of 4 KiB at cms (their
+// collection's path): a list of them is over the 128 KiB from which kapi
+// gzips an answer.
+func createLargeConfigMaps(t *testing.T, k *kapi, cms string) {
+	t.Helper()
+	for i := range 40 {
+		cm := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big%d"},"data":{"a":"%s"}}`, i, strings.Repeat("x", 4096))
+		if code, _, body := k.do(t, "POST", cms, "application/json", []byte(cm)); code != 201 {
+			t.Fatalf("create: %d %s", code, body)
+		}
+	}
+}
+
+// getAskingGzip GETs path (a watch too) asking for gzip itself, so that
+// the transport leaves the body as sent; the answer must be 200. The body
+// is closed when the test ends.
+func getAskingGzip(ctx context.Context, t *testing.T, k *kapi, path string) *http.Response {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(k.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", k.srv.URL+path, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := hc.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+	}
+	return resp
 }

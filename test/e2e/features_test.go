@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-
-	"k8s.io/client-go/rest"
 
 	"kapi/internal/features"
 	"kapi/internal/server"
@@ -38,24 +35,9 @@ func TestFeatureGates(t *testing.T) {
 	}
 
 	// Over 128 KiB, which a default kapi gzips (TestContent).
-	for i := range 40 {
-		cm := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big%d"},"data":{"a":"%s"}}`, i, strings.Repeat("x", 4096))
-		if code, _, body := k.do(t, "POST", cms, "application/json", []byte(cm)); code != 201 {
-			t.Fatalf("create: %d %s", code, body)
-		}
-	}
-	hc, err := rest.HTTPClientFor(k.rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("GET", k.srv.URL+cms, nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := hc.Transport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	createLargeConfigMaps(t, k, cms)
+	resp := getAskingGzip(ctx, t, k, cms)
 	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if enc := resp.Header.Get("Content-Encoding"); enc != "" || len(raw) < 128<<10 || !strings.Contains(string(raw), `"big39"`) {
 		t.Errorf("a large list with APIResponseCompression off: Content-Encoding %q, %d bytes", enc, len(raw))
 	}

@@ -5,14 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"kapi/internal/features"
 	"kapi/internal/server"
@@ -35,7 +32,7 @@ func TestWatchListCompression(t *testing.T) {
 		t.Fatal(err)
 	}
 	const watchList = "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
-	resp := rawWatch(ctx, t, k, watchList)
+	resp := getAskingGzip(ctx, t, k, watchList)
 	if resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("a watch list asking for gzip: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
 	}
@@ -80,7 +77,7 @@ func TestWatchListCompression(t *testing.T) {
 		break
 	}
 
-	if resp := rawWatch(ctx, t, k, "/api/v1/namespaces/default/configmaps?watch=true"); resp.Header.Get("Content-Encoding") != "" {
+	if resp := getAskingGzip(ctx, t, k, "/api/v1/namespaces/default/configmaps?watch=true"); resp.Header.Get("Content-Encoding") != "" {
 		t.Errorf("a plain watch: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
 	}
 	g := features.New()
@@ -88,30 +85,7 @@ func TestWatchListCompression(t *testing.T) {
 		t.Fatal(err)
 	}
 	off := startKapi(t, withoutLoops(rootCAPublisher), func(c *server.Config) { c.FeatureGates = g })
-	if resp := rawWatch(ctx, t, off, watchList); resp.Header.Get("Content-Encoding") != "" {
+	if resp := getAskingGzip(ctx, t, off, watchList); resp.Header.Get("Content-Encoding") != "" {
 		t.Errorf("a watch list with WatchListCompression off: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
 	}
-}
-
-// rawWatch starts a watch at path asking for gzip itself, so that the
-// transport leaves the body as sent; the body is closed when the test
-// ends.
-func rawWatch(ctx context.Context, t *testing.T, k *kapi, path string) *http.Response {
-	t.Helper()
-	hc, err := rest.HTTPClientFor(k.rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", k.srv.URL+path, nil)
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := hc.Transport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-	}
-	return resp
 }
