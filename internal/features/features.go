@@ -13,15 +13,15 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 )
 
-// Version is the kube version whose gates and defaults kapi has.
-var Version = version.MustParse("1.37")
+// kubeVersion is the kube version whose gates and defaults kapi has.
+var kubeVersion = version.MustParse("1.37")
 
 // New returns kube-apiserver 1.37's feature gate, every gate at its
 // default: kube's own and the libraries' its table lists (generated from
 // kube's source), client-go's and the logging options', which
 // kube-apiserver adds beside them.
 func New() featuregate.MutableVersionedFeatureGate {
-	g := featuregate.NewVersionedFeatureGate(Version)
+	g := featuregate.NewVersionedFeatureGate(kubeVersion)
 	must(clientfeatures.AddVersionedFeaturesToExistingFeatureGates(clientGates{g}))
 	must(g.AddVersioned(kubeFeatures))
 	must(g.AddDependencies(kubeDependencies))
