@@ -115,13 +115,16 @@ const (
 	// StorageVersionHash: discovery gives each resource its storage
 	// version's hash.
 	StorageVersionHash featuregate.Feature = "StorageVersionHash"
+	// ConstrainedImpersonation: the constrained modes of impersonation
+	// (KEP-5284) beside the legacy one.
+	ConstrainedImpersonation featuregate.Feature = "ConstrainedImpersonation"
 	// ComponentFlagz and ComponentStatusz serve /flagz and /statusz.
 	ComponentFlagz   featuregate.Feature = "ComponentFlagz"
 	ComponentStatusz featuregate.Feature = "ComponentStatusz"
 )
 
 var asked = []featuregate.Feature{APIResponseCompression, WatchList, WatchListCompression, ExcludeAdmissionWebhookVirtualResources,
-	StorageVersionHash, ComponentFlagz, ComponentStatusz}
+	StorageVersionHash, ConstrainedImpersonation, ComponentFlagz, ComponentStatusz}
 
 // defaults is kube's gate as it is unset, for servers given none.
 var defaults = sync.OnceValue(func() featuregate.FeatureGate { return New() })

@@ -10,6 +10,7 @@ import (
 
 	"kapi/internal/authn"
 	"kapi/internal/authz"
+	"kapi/internal/features"
 	"kapi/internal/request"
 )
 
@@ -92,6 +93,12 @@ func Chain(mux http.Handler, c Config) http.Handler {
 	if c.Fairness == nil {
 		limit = MaxInFlight(c.MaxRequestsInFlight, c.MaxMutatingInFlight)
 	}
+	// kube's filter, and the name its latency is recorded under, follow
+	// the ConstrainedImpersonation gate.
+	impersonation := TraceFilter(c.Tracer, "constrainedimpersonation", TimeFilter("constrainedimpersonation", Impersonate(c.Authorizer, c.OnImpersonate)))
+	if !features.Enabled(c.Features, features.ConstrainedImpersonation) {
+		impersonation = TraceFilter(c.Tracer, "impersonation", TimeFilter("impersonation", LegacyImpersonate(c.Authorizer, c.OnImpersonate)))
+	}
 	var retryAfter, waitGroup func(http.Handler) http.Handler
 	if c.Shutdown != nil {
 		waitGroup = WaitGroup(c.Shutdown)
@@ -115,7 +122,7 @@ func Chain(mux http.Handler, c Config) http.Handler {
 		TimeFilter("authentication", Authenticate(c.Authenticator, c.Anonymous, failed)),
 		Trace(c.Tracer),
 		TraceFilter(c.Tracer, "audit", TimeFilter("audit", audit)),
-		TraceFilter(c.Tracer, "constrainedimpersonation", TimeFilter("constrainedimpersonation", Impersonate(c.Authorizer, c.OnImpersonate))),
+		impersonation,
 		limit,
 		TraceFilter(c.Tracer, "authorization", TimeFilter("authorization", Authorize(c.Authorizer, c.Annotate))),
 		Metrics(c.Served, c.Annotate),

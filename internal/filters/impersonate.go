@@ -3,11 +3,14 @@ package filters
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -42,8 +45,8 @@ const (
 //
 // The request goes on as the impersonated user, without the headers;
 // onImpersonate (audit) sees it, with the constraint that allowed it.
-// (kapi has no switch back to kube's filter of before the feature, whose
-// refusals name the legacy verb.)
+// With the gate off, kube runs its filter of before the feature:
+// LegacyImpersonate.
 func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
 	im := &impersonator{az: az, modes: impersonationModes(), last: newModeIndex()}
 	return func(next http.Handler) http.Handler {
@@ -63,21 +66,104 @@ func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *req
 			took := time.Since(start)
 			if err != nil {
 				recordImpersonation("", "denied", took)
-				request.LogFrom(r.Context()).Add("impersonate", "denied")
-				filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
-				writeError(w, r, err)
+				refuseImpersonation(w, r, err)
 				return
 			}
 			recordImpersonation(modeOfConstraint(got.constraint), "allowed", took)
-			request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", a.User.Name, got.user.Name))
-			filterOutcomes.WithLabelValues("impersonate", "allowed").Inc()
-			r = r.WithContext(request.WithUser(r.Context(), got.user))
-			if onImpersonate != nil {
-				onImpersonate(r, got.user, got.constraint)
-			}
-			next.ServeHTTP(w, r)
+			serveImpersonated(next, w, r, a.User, got, onImpersonate)
 		})
 	}
+}
+
+// LegacyImpersonate is kube-apiserver's impersonation filter with its
+// ConstrainedImpersonation gate off (WithImpersonation): the
+// "impersonate" verb on each identity is the only right that allows, in
+// the order kube asks (the user or service account, the groups, the
+// extra, the uid); nothing is cached, nor counted in the impersonation
+// metrics; a group, uid or extra without a user is the old filter's 400.
+func LegacyImpersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
+	legacy := &impersonationMode{name: "legacy", verb: "impersonate", unmetered: true, legacyOrder: true}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if bad := legacyWithoutUser(r.Header); bad != nil {
+				writeError(w, r, bad)
+				return
+			}
+			wanted, bad := wantedUser(r.Header)
+			if bad != nil {
+				writeError(w, r, bad)
+				return
+			}
+			if wanted == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			a := Attributes(r)
+			got, err := legacy.identity(r.Context(), az, wanted, a.User)
+			if err != nil {
+				refuseImpersonation(w, r, err)
+				return
+			}
+			serveImpersonated(next, w, r, a.User, got, onImpersonate)
+		})
+	}
+}
+
+// refuseImpersonation answers a refused impersonation.
+func refuseImpersonation(w http.ResponseWriter, r *http.Request, err *apierrors.StatusError) {
+	request.LogFrom(r.Context()).Add("impersonate", "denied")
+	filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
+	writeError(w, r, err)
+}
+
+// serveImpersonated goes on with the request as got's user; audit
+// (onImpersonate) sees it, with the constraint that allowed it.
+func serveImpersonated(next http.Handler, w http.ResponseWriter, r *http.Request, requestor *request.User, got *impersonated,
+	onImpersonate func(r *http.Request, u *request.User, constraint string)) {
+	request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", requestor.Name, got.user.Name))
+	filterOutcomes.WithLabelValues("impersonate", "allowed").Inc()
+	r = r.WithContext(request.WithUser(r.Context(), got.user))
+	if onImpersonate != nil {
+		onImpersonate(r, got.user, got.constraint)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// legacyWithoutUser is the old filter's 400 for impersonation headers that
+// name groups, extra or a uid but no user: its message prints the
+// requests it built from them (buildImpersonationRequests), extra keys
+// in their headers' order here (a map's, random, in kube).
+func legacyWithoutUser(h http.Header) *apierrors.StatusError {
+	if h.Get(impersonateUserHeader) != "" {
+		return nil
+	}
+	var reqs []corev1.ObjectReference
+	for _, g := range h[impersonateGroupHeader] {
+		reqs = append(reqs, corev1.ObjectReference{Kind: "Group", Name: g})
+	}
+	extra := false
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		key, ok := strings.CutPrefix(name, impersonateExtraPrefix)
+		if !ok {
+			continue
+		}
+		extra = true
+		key = strings.ToLower(key)
+		if unescaped, err := url.PathUnescape(key); err == nil {
+			key = unescaped
+		}
+		for _, v := range h[name] {
+			reqs = append(reqs, corev1.ObjectReference{Kind: "UserExtra", APIVersion: "authentication.k8s.io/v1", Name: v, FieldPath: key})
+		}
+	}
+	uid := h.Get(impersonateUIDHeader)
+	if uid != "" {
+		reqs = append(reqs, corev1.ObjectReference{Kind: "UID", Name: uid, APIVersion: "authentication.k8s.io/v1"})
+	}
+	if len(h[impersonateGroupHeader]) == 0 && !extra && uid == "" {
+		return nil
+	}
+	return apierrors.NewBadRequest(fmt.Sprintf("requested %v without impersonating a user", reqs))
 }
 
 // wantedUser is the user the impersonation headers ask for, as sent

@@ -71,6 +71,10 @@ type impersonationMode struct {
 	anyNode bool
 	// outer and inner cache successes; see impersonationCache.
 	outer, inner *impersonationCache
+	// unmetered and legacyOrder are LegacyImpersonate's, kube's filter of
+	// before KEP-5284: its checks are not counted, and the uid is
+	// checked last (after the groups and the extra) rather than second.
+	unmetered, legacyOrder bool
 }
 
 // impersonationModes are kube's, in kube's order.
@@ -186,8 +190,14 @@ func (m *impersonationMode) identity(ctx context.Context, az authz.Authorizer, w
 	if err := m.authorize(ctx, az, a); err != nil {
 		return nil, err
 	}
-	if wanted.UID != "" {
-		if err := m.authorize(ctx, az, check(authenticationGroup, "uids", wanted.UID)); err != nil {
+	uid := func() *apierrors.StatusError {
+		if wanted.UID == "" {
+			return nil
+		}
+		return m.authorize(ctx, az, check(authenticationGroup, "uids", wanted.UID))
+	}
+	if !m.legacyOrder {
+		if err := uid(); err != nil {
 			return nil, err
 		}
 	}
@@ -196,6 +206,11 @@ func (m *impersonationMode) identity(ctx context.Context, az authz.Authorizer, w
 	}
 	if err := m.extra(ctx, az, check(authenticationGroup, "userextras", ""), wanted.Extra); err != nil {
 		return nil, err
+	}
+	if m.legacyOrder {
+		if err := uid(); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case u.Name == request.Anonymous:
@@ -310,7 +325,9 @@ func (m *impersonationMode) authorize(ctx context.Context, az authz.Authorizer, 
 	}
 	start := time.Now()
 	d, reason, err := az.Authorize(ctx, a)
-	recordImpersonationCheck(a.Verb, d, time.Since(start))
+	if !m.unmetered {
+		recordImpersonationCheck(a.Verb, d, time.Since(start))
+	}
 	if d == authz.Allow { // an authorizer may allow despite an error
 		return nil
 	}

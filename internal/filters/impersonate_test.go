@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/transport"
 
@@ -162,6 +164,13 @@ type impersonationHarness struct {
 }
 
 func newImpersonationHarness(rules func(authz.Attributes) (authz.Decision, string, error)) *impersonationHarness {
+	return newImpersonationHarnessOf(Impersonate, rules)
+}
+
+// newImpersonationHarnessOf is newImpersonationHarness of another filter
+// (LegacyImpersonate).
+func newImpersonationHarnessOf(filter func(authz.Authorizer, func(*http.Request, *request.User, string)) func(http.Handler) http.Handler,
+	rules func(authz.Attributes) (authz.Decision, string, error)) *impersonationHarness {
 	h := &impersonationHarness{az: &recordingAuthorizer{rules: rules}}
 	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.got = request.UserFrom(r.Context())
@@ -171,7 +180,7 @@ func newImpersonationHarness(rules func(authz.Attributes) (authz.Decision, strin
 			}
 		}
 	})
-	h.handler = Impersonate(h.az, func(r *http.Request, u *request.User, constraint string) {
+	h.handler = filter(h.az, func(r *http.Request, u *request.User, constraint string) {
 		h.audited, h.constraint = u, constraint
 	})(echo)
 	return h
@@ -1041,4 +1050,77 @@ type authorizerFunc func(authz.Attributes) (authz.Decision, string, error)
 
 func (f authorizerFunc) Authorize(_ context.Context, a authz.Attributes) (authz.Decision, string, error) {
 	return f(a)
+}
+
+// TestLegacyImpersonationFilter: with the ConstrainedImpersonation gate
+// off, kube's filter of before the feature (LegacyImpersonate). Kube's
+// TestImpersonationFilter cases (legacyImpersonationCases) get the same
+// codes and users, refusals name the "impersonate" verb on the identity
+// the first failing check was about, checked in the old order (user,
+// groups, extra, uid), and a header without a user is the old 400.
+// Constrained rights allow nothing, and no impersonation metric counts.
+func TestLegacyImpersonationFilter(t *testing.T) {
+	for _, c := range legacyImpersonationCases() {
+		t.Run(c.name, func(t *testing.T) {
+			h := newImpersonationHarnessOf(LegacyImpersonate, kubeLegacyRules)
+			code, msg := h.serve(t, impersonationRequest{requestor: c.requestor, info: c.info, as: c.as, header: c.header})
+			if code != c.code {
+				t.Fatalf("got %d %q, want %d", code, msg, c.code)
+			}
+			switch {
+			case code == http.StatusForbidden && (!strings.Contains(msg, " cannot impersonate resource ") || strings.Contains(msg, "impersonate-on")):
+				t.Errorf("refusal %q does not name the legacy verb on an identity", msg)
+			case code == http.StatusOK && (!reflect.DeepEqual(h.got, c.user) || h.constraint != ""):
+				t.Errorf("user %+v (constraint %q), want %+v", h.got, h.constraint, c.user)
+			}
+		})
+	}
+	tester, dev := &request.User{Name: "tester"}, &request.User{Name: "dev", Groups: []string{"wheel"}}
+	info := &request.Info{IsResourceRequest: true, Verb: "get", APIVersion: "v1", Resource: "pods"}
+	for _, c := range []struct {
+		requestor *request.User
+		as        transport.ImpersonationConfig
+		code      int
+		message   string
+	}{
+		{tester, transport.ImpersonationConfig{UserName: "anyone"}, 403,
+			`users "anyone" is forbidden: User "tester" cannot impersonate resource "users" in API group "" at the cluster scope: works on my machine`},
+		{tester, transport.ImpersonationConfig{Groups: []string{"some-group"}}, 400,
+			fmt.Sprintf("requested %v without impersonating a user", []corev1.ObjectReference{{Kind: "Group", Name: "some-group"}})},
+		{tester, transport.ImpersonationConfig{UID: "u", Extra: map[string][]string{"scopes": {"a"}}}, 400,
+			`requested [{UserExtra  a  authentication.k8s.io/v1  scopes} {UID  u  authentication.k8s.io/v1  }] without impersonating a user`},
+		// The groups before the uid, as the old filter asks.
+		{dev, transport.ImpersonationConfig{UserName: "tester", UID: "x", Groups: []string{"g"}}, 403,
+			`groups "g" is forbidden: User "dev" cannot impersonate resource "groups" in API group "" at the cluster scope: deny by default`},
+	} {
+		h := newImpersonationHarnessOf(LegacyImpersonate, kubeLegacyRules)
+		if code, msg := h.serve(t, impersonationRequest{requestor: c.requestor, info: info, as: c.as}); code != c.code || msg != c.message {
+			t.Errorf("as %+v: got %d %q, want %d %q", c.as, code, msg, c.code, c.message)
+		}
+	}
+
+	// Constrained rights: user-info may act as alice for gets of pods.
+	constrainedOnly := func(a authz.Attributes) (authz.Decision, string, error) {
+		if a.Verb == "impersonate:user-info" && a.Resource == "users" || a.Verb == "impersonate-on:user-info:get" && a.Resource == "pods" {
+			return authz.Allow, "", nil
+		}
+		return authz.NoOpinion, "deny by default", nil
+	}
+	bob := &request.User{Name: "bob"}
+	asAlice := transport.ImpersonationConfig{UserName: "alice"}
+	if code, msg := newImpersonationHarness(constrainedOnly).serve(t, impersonationRequest{requestor: bob, info: info, as: asAlice}); code != 200 {
+		t.Fatalf("constrained filter: %d %q", code, msg)
+	}
+	attempts, checks := impersonationCounts(t)
+	code, msg := newImpersonationHarnessOf(LegacyImpersonate, constrainedOnly).serve(t, impersonationRequest{requestor: bob, info: info, as: asAlice})
+	if want := `users "alice" is forbidden: User "bob" cannot impersonate resource "users" in API group "" at the cluster scope: deny by default`; code != 403 || msg != want {
+		t.Errorf("legacy filter, constrained rights only: %d %q, want 403 %q", code, msg, want)
+	}
+	attemptsAfter, checksAfter := impersonationCounts(t)
+	if d := countsSince(attempts, attemptsAfter); d != nil {
+		t.Errorf("the legacy filter counted attempts: %v", d)
+	}
+	if d := countsSince(checks, checksAfter); d != nil {
+		t.Errorf("the legacy filter counted checks: %v", d)
+	}
 }
