@@ -49,30 +49,16 @@ const (
 // LegacyImpersonate.
 func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
 	im := &impersonator{az: az, modes: impersonationModes(), last: newModeIndex()}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			wanted, bad := wantedUser(r.Header)
-			if bad != nil {
-				writeError(w, r, bad)
-				return
-			}
-			if wanted == nil {
-				next.ServeHTTP(w, r)
-				return
-			}
-			a := Attributes(r)
-			start := time.Now()
-			got, err := im.impersonate(r.Context(), wanted, a)
-			took := time.Since(start)
-			if err != nil {
-				recordImpersonation("", "denied", took)
-				refuseImpersonation(w, r, err)
-				return
-			}
-			recordImpersonation(modeOfConstraint(got.constraint), "allowed", took)
-			serveImpersonated(next, w, r, a.User, got, onImpersonate)
-		})
-	}
+	return impersonationFrame(nil, func(ctx context.Context, wanted *request.User, a authz.Attributes) (*impersonated, *apierrors.StatusError) {
+		start := time.Now()
+		got, err := im.impersonate(ctx, wanted, a)
+		if err != nil {
+			recordImpersonation("", "denied", time.Since(start))
+			return nil, err
+		}
+		recordImpersonation(modeOfConstraint(got.constraint), "allowed", time.Since(start))
+		return got, nil
+	}, onImpersonate)
 }
 
 // LegacyImpersonate is kube-apiserver's impersonation filter with its
@@ -83,11 +69,25 @@ func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *req
 // metrics; a group, uid or extra without a user is the old filter's 400.
 func LegacyImpersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
 	legacy := &impersonationMode{name: "legacy", verb: "impersonate", unmetered: true, legacyOrder: true}
+	return impersonationFrame(legacyWithoutUser, func(ctx context.Context, wanted *request.User, a authz.Attributes) (*impersonated, *apierrors.StatusError) {
+		return legacy.identity(ctx, az, wanted, a.User)
+	}, onImpersonate)
+}
+
+// impersonationFrame is the frame of both filters: a request with bad
+// impersonation headers (badHeaders, when given, then wantedUser's
+// checks) is a 400, one without goes on as it came, and one with is
+// refused or goes on as the user decide gives it.
+func impersonationFrame(badHeaders func(http.Header) *apierrors.StatusError,
+	decide func(ctx context.Context, wanted *request.User, a authz.Attributes) (*impersonated, *apierrors.StatusError),
+	onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if bad := legacyWithoutUser(r.Header); bad != nil {
-				writeError(w, r, bad)
-				return
+			if badHeaders != nil {
+				if bad := badHeaders(r.Header); bad != nil {
+					writeError(w, r, bad)
+					return
+				}
 			}
 			wanted, bad := wantedUser(r.Header)
 			if bad != nil {
@@ -99,7 +99,7 @@ func LegacyImpersonate(az authz.Authorizer, onImpersonate func(r *http.Request, 
 				return
 			}
 			a := Attributes(r)
-			got, err := legacy.identity(r.Context(), az, wanted, a.User)
+			got, err := decide(r.Context(), wanted, a)
 			if err != nil {
 				refuseImpersonation(w, r, err)
 				return
