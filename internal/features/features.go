@@ -118,13 +118,16 @@ const (
 	// ConstrainedImpersonation: the constrained modes of impersonation
 	// (KEP-5284) beside the legacy one.
 	ConstrainedImpersonation featuregate.Feature = "ConstrainedImpersonation"
+	// APIServerIdentity: each API server keeps an identity Lease in
+	// kube-system, and collects the expired ones.
+	APIServerIdentity featuregate.Feature = "APIServerIdentity"
 	// ComponentFlagz and ComponentStatusz serve /flagz and /statusz.
 	ComponentFlagz   featuregate.Feature = "ComponentFlagz"
 	ComponentStatusz featuregate.Feature = "ComponentStatusz"
 )
 
 var asked = []featuregate.Feature{APIResponseCompression, WatchList, WatchListCompression, ExcludeAdmissionWebhookVirtualResources,
-	StorageVersionHash, ConstrainedImpersonation, ComponentFlagz, ComponentStatusz}
+	StorageVersionHash, ConstrainedImpersonation, APIServerIdentity, ComponentFlagz, ComponentStatusz}
 
 // defaults is kube's gate as it is unset, for servers given none.
 var defaults = sync.OnceValue(func() featuregate.FeatureGate { return New() })

@@ -11,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/controllers"
+	"kapi/internal/features"
 	"kapi/internal/registry"
 )
 
@@ -59,14 +60,20 @@ func (s *Server) apiserverLoops(ctx context.Context, cfg Config, cat *registry.C
 		repair.Election = &controllers.LeaderElection{Client: client, Namespace: le.ResourceNamespace, Name: serviceRepairLease,
 			LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod}
 	}
-	return []func(context.Context){
+	loops := []func(context.Context){
 		leases.Run,
-		controllers.IdentityLease(client, cfg.APIServerID, identityComponent, net.JoinHostPort(leases.ip, strconv.Itoa(int(leases.port))), cfg.IdentityLease),
-		controllers.IdentityLeaseGC(client, identityComponent, cfg.IdentityLease),
 		controllers.NewLegacyTokenTracking(client, configMaps).Run,
 		controllers.NewAuthenticationTrust(client, configMaps, s.authenticationInfo(cfg)).Run,
 		repair.Run,
-	}, env.Informers
+	}
+	// The identity Lease and its collector, with kube's APIServerIdentity
+	// gate (on by default).
+	if features.Enabled(cfg.FeatureGates, features.APIServerIdentity) {
+		loops = append(loops,
+			controllers.IdentityLease(client, cfg.APIServerID, identityComponent, net.JoinHostPort(leases.ip, strconv.Itoa(int(leases.port))), cfg.IdentityLease),
+			controllers.IdentityLeaseGC(client, identityComponent, cfg.IdentityLease))
+	}
+	return loops, env.Informers
 }
 
 // serviceRepairLease is the Lease of the replica that repairs Services'

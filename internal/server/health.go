@@ -14,7 +14,9 @@ type postStartHooks struct {
 	apiserverLoops                                  func()
 }
 
-func newPostStartHooks(h *router.Health, fairness bool) *postStartHooks {
+// identity is kube's APIServerIdentity gate: the identity Lease's two
+// hooks, as its loops, only with it.
+func newPostStartHooks(h *router.Health, fairness, identity bool) *postStartHooks {
 	hook := h.PostStartHook
 	all := func(names ...string) func() {
 		var dones []func()
@@ -55,10 +57,7 @@ func newPostStartHooks(h *router.Health, fairness bool) *postStartHooks {
 		// The kubernetes Service's endpoints, the Services' repair and
 		// extension-apiserver-authentication loops started, with the
 		// loops' shared informers.
-		apiserverLoops: all("bootstrap-controller", "start-service-ip-repair-controllers",
-			"start-cluster-authentication-info-controller", "generic-apiserver-start-informers",
-			"start-kube-apiserver-identity-lease-controller", "start-kube-apiserver-identity-lease-garbage-collector",
-			"start-legacy-token-tracking-controller"),
+		apiserverLoops: all(apiserverLoopHooks(identity)...),
 	}
 }
 
@@ -69,4 +68,15 @@ func fairnessHooks(on bool, all func(...string) func()) func() {
 	}
 	return all("priority-and-fairness-filter", "priority-and-fairness-config-consumer",
 		"priority-and-fairness-config-producer", "storage-object-count-tracker-hook")
+}
+
+// apiserverLoopHooks are the hooks of kube-apiserver's own loops (the
+// identity Lease's with the APIServerIdentity gate).
+func apiserverLoopHooks(identity bool) []string {
+	hooks := []string{"bootstrap-controller", "start-service-ip-repair-controllers",
+		"start-cluster-authentication-info-controller", "generic-apiserver-start-informers"}
+	if identity {
+		hooks = append(hooks, "start-kube-apiserver-identity-lease-controller", "start-kube-apiserver-identity-lease-garbage-collector")
+	}
+	return append(hooks, "start-legacy-token-tracking-controller")
 }

@@ -227,7 +227,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		health.AddAll(router.Check{Name: fmt.Sprintf("etcd-override-%d", i), Fn: check})
 		health.Add("readyz", router.Check{Name: fmt.Sprintf("etcd-override-readiness-%d", i), Fn: check})
 	}
-	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness)
+	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness, features.Enabled(cfg.FeatureGates, features.APIServerIdentity))
 	stores, stopCaches, err := newStores(clusters, cfg, builtin.Resources(), enc)
 	if err != nil {
 		return fail(err)

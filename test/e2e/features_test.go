@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"kapi/internal/features"
 	"kapi/internal/server"
 )
@@ -15,14 +17,16 @@ import (
 // turned off answers as kube-apiserver does with them off: a watch asking
 // for its initial events is refused (WatchList), a large list is not
 // gzipped though the client asks (APIResponseCompression), /statusz is
-// not served (ComponentStatusz), and discovery gives no storage version
-// hashes (StorageVersionHash). /metrics shows every gate
+// not served (ComponentStatusz), discovery gives no storage version
+// hashes (StorageVersionHash), and the identity Lease's loops and hooks
+// are not there (APIServerIdentity). /metrics shows every gate
 // (kubernetes_feature_enabled). TestContent, TestZpagesStatusz and
 // TestCRDDiscoveryAndOpenAPI have the default answers.
 func TestFeatureGates(t *testing.T) {
 	t.Parallel()
 	g := features.New()
-	if err := g.Set("WatchList=false,APIResponseCompression=false,ComponentStatusz=false,StorageVersionHash=false"); err != nil {
+	if err := g.Set("WatchList=false,APIResponseCompression=false,ComponentStatusz=false,StorageVersionHash=false," +
+		"APIServerIdentity=false,UnknownVersionInteroperabilityProxy=false"); err != nil {
 		t.Fatal(err)
 	}
 	k := startKapi(t, func(c *server.Config) { c.FeatureGates = g })
@@ -50,6 +54,15 @@ func TestFeatureGates(t *testing.T) {
 		if r.StorageVersionHash != "" {
 			t.Errorf("%s has a storageVersionHash with StorageVersionHash off", r.Name)
 		}
+	}
+	code, _, body = k.do(t, "GET", "/readyz?verbose", "", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "poststarthook/start-legacy-token-tracking-controller ok") ||
+		strings.Contains(string(body), "identity-lease") {
+		t.Errorf("/readyz with APIServerIdentity off: %d\n%s", code, body)
+	}
+	leases, err := k.client.CoordinationV1().Leases("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "apiserver.kubernetes.io/identity"})
+	if err != nil || len(leases.Items) != 0 {
+		t.Errorf("identity Leases with APIServerIdentity off: %v %v", leases, err)
 	}
 	if code, _, _ := k.do(t, "GET", "/statusz", "", nil); code != http.StatusNotFound {
 		t.Errorf("/statusz with ComponentStatusz off: %d", code)
