@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/featuregate"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
@@ -40,8 +41,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.BoolVar(&cfg.ShutdownSendRetryAfter, "shutdown-send-retry-after", cfg.ShutdownSendRetryAfter, "If true the HTTP Server will continue listening until all non long running request(s) in flight have been drained, during this window all incoming requests will be rejected with a status code 429 and a 'Retry-After' response header, in addition 'Connection: close' response header is set in order to tear down the TCP connection when idle.")
 	fs.DurationVar(&cfg.ShutdownWatchTerminationGracePeriod, "shutdown-watch-termination-grace-period", cfg.ShutdownWatchTerminationGracePeriod, "This option, if set, represents the maximum amount of grace period the apiserver will wait for active watch request(s) to drain during the graceful server shutdown window.")
 	fs.Float64Var(&cfg.GoawayChance, "goaway-chance", cfg.GoawayChance, "To prevent HTTP/2 clients from getting stuck on a single apiserver, randomly close a connection (GOAWAY). The client's other in-flight requests won't be affected, and the client will reconnect, likely landing on a different apiserver after going through the load balancer again. This argument sets the fraction of requests that will be sent a GOAWAY. Clusters with single apiservers, or which don't use a load balancer, should NOT enable this. Min is 0 (off), Max is .02 (1/50 requests); .001 (1/1000) is a recommended starting point.")
-	p.featureGates = map[string][]string{}
-	fs.Var(cliflag.NewColonSeparatedMultimapStringStringAllowDefaultEmptyKey(&p.featureGates), "feature-gates", features.Usage(features.New()))
+	p.gate, p.featureGates = features.New(), map[string][]string{}
+	fs.Var(cliflag.NewColonSeparatedMultimapStringStringAllowDefaultEmptyKey(&p.featureGates), "feature-gates", features.Usage(p.gate))
 	fs.StringSliceVar(&cfg.StrictTransportSecurityDirectives, "strict-transport-security-directives", nil, "List of directives for HSTS, comma separated. If this list is empty, then HSTS directives will not be added. Example: 'max-age=31536000,includeSubDomains,preload'")
 
 	// Etcd flags
@@ -192,9 +193,11 @@ type parsed struct {
 	minRequestTimeout *int      // --min-request-timeout: kube's seconds, a Duration in the Config
 	leaseReuse        *int64    // --lease-reuse-duration-seconds: the same
 	admissionControl  *[]string // --admission-control: applied over the two plugin lists
-	// --feature-gates, by component: checked against kube's gates once
-	// parsed, as kube's ComponentGlobalsRegistry.Set does.
+	// --feature-gates, by component: set on gate (kube's gates, whose
+	// help the flag shows) once parsed, as kube's
+	// ComponentGlobalsRegistry.Set does.
 	featureGates map[string][]string
+	gate         featuregate.MutableVersionedFeatureGate
 }
 
 // process is what the command line says to the process itself.

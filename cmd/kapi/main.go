@@ -91,14 +91,13 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		}
 	}
 	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
-	gate := features.New()
-	if err := features.Set(gate, late.featureGates); err != nil {
+	if err := features.Set(late.gate, late.featureGates); err != nil {
 		return cfg, proc, err
 	}
-	if set := features.NoEffect(gate); len(set) > 0 {
+	if set := features.NoEffect(late.gate); len(set) > 0 {
 		warn("--feature-gates: %s has no effect in kapi", strings.Join(set, ","))
 	}
-	cfg.FeatureGates = gate
+	cfg.FeatureGates = late.gate
 	if fs.Changed("audit-webhook-batch-initial-backoff") {
 		warn("Flag --audit-webhook-batch-initial-backoff has been deprecated, Deprecated, use --audit-webhook-initial-backoff instead.")
 	}
