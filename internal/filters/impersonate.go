@@ -68,7 +68,7 @@ func Impersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *req
 // extra, the uid); nothing is cached, nor counted in the impersonation
 // metrics; a group, uid or extra without a user is the old filter's 400.
 func LegacyImpersonate(az authz.Authorizer, onImpersonate func(r *http.Request, u *request.User, constraint string)) func(http.Handler) http.Handler {
-	legacy := &impersonationMode{name: "legacy", verb: "impersonate", unmetered: true, legacyOrder: true}
+	legacy := &impersonationMode{name: "legacy", verb: "impersonate", oldFilter: true}
 	return impersonationFrame(legacyWithoutUser, func(ctx context.Context, wanted *request.User, a authz.Attributes) (*impersonated, *apierrors.StatusError) {
 		return legacy.identity(ctx, az, wanted, a.User)
 	}, onImpersonate)

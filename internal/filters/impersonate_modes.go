@@ -71,10 +71,10 @@ type impersonationMode struct {
 	anyNode bool
 	// outer and inner cache successes; see impersonationCache.
 	outer, inner *impersonationCache
-	// unmetered and legacyOrder are LegacyImpersonate's, kube's filter of
-	// before KEP-5284: its checks are not counted, and the uid is
-	// checked last (after the groups and the extra) rather than second.
-	unmetered, legacyOrder bool
+	// oldFilter is LegacyImpersonate's mode, kube's filter of before
+	// KEP-5284: its checks are not counted, and the uid is checked last
+	// (after the groups and the extra) rather than second.
+	oldFilter bool
 }
 
 // impersonationModes are kube's, in kube's order.
@@ -196,7 +196,7 @@ func (m *impersonationMode) identity(ctx context.Context, az authz.Authorizer, w
 		}
 		return m.authorize(ctx, az, check(authenticationGroup, "uids", wanted.UID))
 	}
-	if !m.legacyOrder {
+	if !m.oldFilter {
 		if err := uid(); err != nil {
 			return nil, err
 		}
@@ -207,7 +207,7 @@ func (m *impersonationMode) identity(ctx context.Context, az authz.Authorizer, w
 	if err := m.extra(ctx, az, check(authenticationGroup, "userextras", ""), wanted.Extra); err != nil {
 		return nil, err
 	}
-	if m.legacyOrder {
+	if m.oldFilter {
 		if err := uid(); err != nil {
 			return nil, err
 		}
@@ -325,7 +325,7 @@ func (m *impersonationMode) authorize(ctx context.Context, az authz.Authorizer, 
 	}
 	start := time.Now()
 	d, reason, err := az.Authorize(ctx, a)
-	if !m.unmetered {
+	if !m.oldFilter {
 		recordImpersonationCheck(a.Verb, d, time.Since(start))
 	}
 	if d == authz.Allow { // an authorizer may allow despite an error
