@@ -34,9 +34,14 @@ func metricsHandler() http.Handler {
 // legacyMetrics are the metrics libraries record in component-base's
 // legacy registry: the PodSecurity plugin's (pod-security-admission;
 // internal/admission's podSecurityMetrics), the feature gates'
-// (kubernetes_feature_enabled, features.RecordMetrics) and client-go's
-// (rest_client_*: the kapi binary registers them, cmd/kapi).
-var legacyMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_", "kubernetes_feature_enabled", "rest_client_"}}
+// (kubernetes_feature_enabled, features.RecordMetrics), client-go's
+// (rest_client_*: the kapi binary registers them, cmd/kapi), CEL's
+// (apiserver_cel_*: the CRD validation rules' compilations and
+// evaluations, which apiextensions-apiserver's validator times) and the
+// admission policies' (their checks, which internal/admission/policy
+// counts in k8s.io/apiserver's metrics, as kube's dispatchers do).
+var legacyMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_", "kubernetes_feature_enabled", "rest_client_",
+	"apiserver_cel_", "apiserver_validating_admission_policy_", "apiserver_mutating_admission_policy_"}}
 
 // sliHandler serves /metrics/slis, kube's service-level indicators: the
 // health checks' results.

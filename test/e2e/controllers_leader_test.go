@@ -35,11 +35,18 @@ func startReplica(t *testing.T, name, etcd string, args ...string) *replica {
 
 // metric reads one sample of kapi's /metrics (-1 when absent).
 func metric(ctx context.Context, c kubernetes.Interface, name, labels string) (float64, error) {
+	return metricSeries(ctx, c, name+"{"+labels+"}")
+}
+
+// metricSeries is the value of one series of /metrics, written as its line
+// starts (name{labels}, or the name of a series without labels); -1 when
+// there is none.
+func metricSeries(ctx context.Context, c kubernetes.Interface, series string) (float64, error) {
 	raw, err := c.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return 0, err
 	}
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name+"{"+labels+"}") + ` (\S+)$`)
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
 	m := re.FindSubmatch(raw)
 	if m == nil {
 		return -1, nil

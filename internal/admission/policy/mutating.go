@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	apiadmission "k8s.io/apiserver/pkg/admission"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
+	mapmetrics "k8s.io/apiserver/pkg/admission/plugin/policy/mutating/metrics"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
@@ -242,7 +245,7 @@ func (m *Mutating) apply(ctx context.Context, p *map_, a *admission.Attributes, 
 			return changed, fmt.Errorf("failed to configure binding: %w", err)
 		}
 		for _, param := range ps {
-			c, err := m.applyOne(ctx, p, a, matchedAs, param, namespace)
+			c, err := m.applyOne(ctx, p, b.binding.Name, a, matchedAs, param, namespace)
 			if err != nil {
 				return changed, err
 			}
@@ -253,8 +256,9 @@ func (m *Mutating) apply(ctx context.Context, p *map_, a *admission.Attributes, 
 }
 
 // applyOne applies p's mutations with one parameter: on a's object as
-// the version the policy matched, converted back after.
-func (m *Mutating) applyOne(ctx context.Context, p *map_, a *admission.Attributes, as *registry.Resource, param runtime.Object, namespace *corev1.Namespace) (bool, error) {
+// the version the policy matched, converted back after. Each mutation is
+// counted in kube's metrics, as kube's dispatcher counts it.
+func (m *Mutating) applyOne(ctx context.Context, p *map_, binding string, a *admission.Attributes, as *registry.Resource, param runtime.Object, namespace *corev1.Namespace) (bool, error) {
 	kind, obj, old, err := objectsAs(a, as)
 	if err != nil {
 		return false, err
@@ -276,15 +280,18 @@ func (m *Mutating) applyOne(ctx context.Context, p *map_, a *admission.Attribute
 	}
 	before := obj
 	for _, patcher := range p.patchers {
+		start := time.Now()
 		out, err := patcher.Patch(ctx, patch.Request{MatchedResource: as.GVR(), VersionedAttributes: versioned, ObjectInterfaces: objectInterfaces,
 			OptionalVariables: celplugin.OptionalVariableBindings{VersionedParams: param, Authorizer: m.deps.Authorizer}, Namespace: namespace, TypeConverter: tc},
 			celconfig.RuntimeCELCostBudget)
+		if err == nil {
+			out, err = typed(out, before)
+		}
 		if err != nil {
+			mapmetrics.Metrics.ObserveRejection(ctx, time.Since(start), p.policy.Name, binding, mutatingErrorType(err))
 			return false, err
 		}
-		if out, err = typed(out, before); err != nil {
-			return false, err
-		}
+		mapmetrics.Metrics.ObserveAdmission(ctx, time.Since(start), p.policy.Name, binding, mapmetrics.MutationNoError)
 		versioned.UpdateObject(out)
 	}
 	after := versioned.VersionedObject.Object()
@@ -322,4 +329,17 @@ func typed(out, like runtime.Object) (runtime.Object, error) {
 	}
 	obj.GetObjectKind().SetGroupVersionKind(like.GetObjectKind().GroupVersionKind())
 	return obj, nil
+}
+
+// mutatingErrorType is kube's label for a mutation's error (its
+// mutating.ErrorType, whose package this one does not import: it is the
+// whole plugin of kube's), by the message's start as kube tells them.
+func mutatingErrorType(err error) mapmetrics.MutationErrorType {
+	switch msg := err.Error(); {
+	case strings.HasPrefix(msg, "compilation"):
+		return mapmetrics.MutationCompileError
+	case strings.HasPrefix(msg, "validation failed due to running out of cost budget"):
+		return mapmetrics.MutatingOutOfBudget
+	}
+	return mapmetrics.MutatingInvalidError
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -16,9 +17,11 @@ import (
 	apiadmission "k8s.io/apiserver/pkg/admission"
 	celplugin "k8s.io/apiserver/pkg/admission/plugin/cel"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	vapmetrics "k8s.io/apiserver/pkg/admission/plugin/policy/validating/metrics"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
 	"kapi/internal/admission/match"
@@ -192,7 +195,7 @@ func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) erro
 			continue
 		}
 		var versioned *apiadmission.VersionedAttributes
-		annotations := map[string]string{}
+		annotations := annotationCollector{}
 		for _, b := range p.bindings {
 			matchedAs := as
 			if b.resources != nil {
@@ -226,48 +229,107 @@ func (v *Validating) Validate(ctx context.Context, a *admission.Attributes) erro
 				}
 				namespaceRead = true
 			}
+			policy, binding := p.policy.Name, b.binding.Name
 			for _, param := range ps {
 				result := p.validator.Validate(ctx, matchedAs.GVR(), versioned, param, namespace, celconfig.RuntimeCELCostBudget, v.deps.Authorizer)
 				for i, d := range result.Decisions {
+					// Counted in kube's metrics where kube's dispatcher
+					// counts them: an error the failurePolicy let
+					// through, and each action a failed validation took.
+					errType := validating.ErrorType(&d)
 					if d.Action != validating.ActionDeny {
+						if d.Evaluation == validating.EvalError {
+							vapmetrics.Metrics.ObserveAdmission(ctx, d.Elapsed, policy, binding, errType)
+						}
 						continue
 					}
 					for _, action := range b.binding.Spec.ValidationActions {
 						switch action {
 						case admissionregistrationv1.Deny:
-							denials = append(denials, denial{p.policy.Name, b.binding.Name, d})
+							denials = append(denials, denial{policy, binding, d})
+							vapmetrics.Metrics.ObserveRejection(ctx, d.Elapsed, policy, binding, errType)
 						case admissionregistrationv1.Warn:
-							request.AddWarning(ctx, fmt.Sprintf("Validation failed for ValidatingAdmissionPolicy '%s' with binding '%s': %s", p.policy.Name, b.binding.Name, d.Message))
+							request.AddWarning(ctx, fmt.Sprintf("Validation failed for ValidatingAdmissionPolicy '%s' with binding '%s': %s", policy, binding, d.Message))
+							vapmetrics.Metrics.ObserveWarn(ctx, d.Elapsed, policy, binding, errType)
 						case admissionregistrationv1.Audit:
-							failures = append(failures, failure{Message: d.Message, Policy: p.policy.Name, Binding: b.binding.Name,
+							failures = append(failures, failure{Message: d.Message, Policy: policy, Binding: binding,
 								ExpressionIndex: i, ValidationActions: b.binding.Spec.ValidationActions})
+							vapmetrics.Metrics.ObserveAudit(ctx, d.Elapsed, policy, binding, errType)
 						}
 					}
 				}
 				for _, an := range result.AuditAnnotations {
 					switch an.Action {
 					case validating.AuditAnnotationActionPublish:
-						annotations[an.Key] = an.Value
+						annotations.add(an.Key, an.Value)
 					case validating.AuditAnnotationActionError:
-						denials = append(denials, denial{p.policy.Name, b.binding.Name,
-							validating.PolicyDecision{Action: validating.ActionDeny, Evaluation: validating.EvalError, Message: an.Error}})
+						d := validating.PolicyDecision{Action: validating.ActionDeny, Evaluation: validating.EvalError, Message: an.Error, Elapsed: an.Elapsed}
+						denials = append(denials, denial{policy, binding, d})
+						vapmetrics.Metrics.ObserveRejection(ctx, an.Elapsed, policy, binding, validating.ErrorType(&d))
 					}
 				}
 			}
 		}
-		for k, val := range annotations {
+		for k, val := range annotations.values() {
 			audit.AddAnnotation(ctx, p.policy.Name+"/"+k, val)
 		}
 	}
-	if len(failures) > 0 {
-		if js, err := json.Marshal(failures); err == nil {
-			audit.AddAnnotation(ctx, "validation.policy.admission.k8s.io/validation_failure", string(js))
-		}
+	if value, ok := failureAnnotation(a, failures); ok {
+		audit.AddAnnotation(ctx, "validation.policy.admission.k8s.io/validation_failure", value)
 	}
 	if len(denials) == 0 {
 		return nil
 	}
 	return denied(a, denials[0])
+}
+
+// annotationCollector gathers a policy's audit annotations over its
+// bindings and parameters, as kube-apiserver's: a value longer than 10
+// KiB is cut there, a key's equal values count once, and its distinct
+// values (parameters may make them differ) are joined by ", ".
+type annotationCollector map[string][]string
+
+const maxAnnotationValue = 10 << 10
+
+func (c annotationCollector) add(key, value string) {
+	if len(value) > maxAnnotationValue {
+		value = value[:maxAnnotationValue]
+	}
+	for _, v := range c[key] {
+		if v == value {
+			return
+		}
+	}
+	c[key] = append(c[key], value)
+}
+
+func (c annotationCollector) values() map[string]string {
+	out := make(map[string]string, len(c))
+	for k, vs := range c {
+		out[k] = strings.Join(vs, ", ")
+	}
+	return out
+}
+
+// maxValidationFailures is how many failed validations the audit
+// annotation lists at most, as kube-apiserver's (about 10 KB).
+const maxValidationFailures = 50
+
+// failureAnnotation is the audit annotation of the failed validations
+// with the Audit action (false: none, or they could not be encoded).
+func failureAnnotation(a *admission.Attributes, failures []failure) (string, bool) {
+	if len(failures) == 0 {
+		return "", false
+	}
+	if len(failures) > maxValidationFailures {
+		klog.Warningf("Validation failures count %d for resource %s exceeds limit of %d; truncating audit annotation", len(failures), a.GVR().String(), maxValidationFailures)
+		failures = failures[:maxValidationFailures]
+	}
+	js, err := json.Marshal(failures)
+	if err != nil {
+		return "", false
+	}
+	return string(js), true
 }
 
 // denied is kube-apiserver's error for a denial: Forbidden's message
