@@ -37,11 +37,14 @@ func metricsHandler() http.Handler {
 // (kubernetes_feature_enabled, features.RecordMetrics), client-go's
 // (rest_client_*: the kapi binary registers them, cmd/kapi), CEL's
 // (apiserver_cel_*: the CRD validation rules' compilations and
-// evaluations, which apiextensions-apiserver's validator times) and the
+// evaluations, which apiextensions-apiserver's validator times), the
 // admission policies' (their checks, which internal/admission/policy
-// counts in k8s.io/apiserver's metrics, as kube's dispatchers do).
+// counts in k8s.io/apiserver's metrics, as kube's dispatchers do) and the
+// match conditions' of webhooks and policies (their evaluations, which
+// k8s.io/apiserver's matcher counts, and the webhooks they leave out,
+// which internal/admission/webhook counts).
 var legacyMetrics prometheus.Gatherer = prefixGatherer{legacyregistry.DefaultGatherer, []string{"pod_security_", "kubernetes_feature_enabled", "rest_client_",
-	"apiserver_cel_", "apiserver_validating_admission_policy_", "apiserver_mutating_admission_policy_"}}
+	"apiserver_cel_", "apiserver_validating_admission_policy_", "apiserver_mutating_admission_policy_", "apiserver_admission_match_condition_"}}
 
 // sliHandler serves /metrics/slis, kube's service-level indicators: the
 // health checks' results.

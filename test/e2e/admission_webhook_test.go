@@ -347,6 +347,49 @@ func TestAdmissionWebhooks(t *testing.T) {
 				t.Errorf("%s/%s: %v", c.ns, c.name, err)
 			}
 		}
+		// kube's count of the calls the conditions left out ("other-1"
+		// above, and one more now).
+		exclusions := `apiserver_admission_match_condition_exclusions_total{kind="webhook",name="match.kapi.test",operation="CREATE",type="validating"}`
+		before, err := metricSeries(ctx, e.k.client, exclusions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cms("wh-match").Create(ctx, cm("other-2", nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if after, err := metricSeries(ctx, e.k.client, exclusions); err != nil || before < 1 || after != before+1 {
+			t.Errorf("%s: %v -> %v (%v), want one more", exclusions, before, after, err)
+		}
+		// Conditions that fail to evaluate (a label the object does not
+		// have) refuse the request under failurePolicy Fail, as kube's
+		// do: 403, the evaluation's error.
+		e.srv.on("/broken-mc", func(r *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+			return &admissionv1.AdmissionResponse{Allowed: true}
+		})
+		broken := validatingHook("broken-mc.kapi.test", e.srv.clientConfig("/broken-mc"), "wh-match")
+		broken.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "team", Expression: `object.metadata.labels["team"] == "x"`}}
+		e.validating(t, "broken-mc.kapi.test", broken)
+		settle(t, "the webhook whose conditions fail", func() bool {
+			e.cms("wh-match").Delete(ctx, "bm", metav1.DeleteOptions{})
+			_, err = e.cms("wh-match").Create(ctx, cm("bm", nil), metav1.CreateOptions{})
+			return err != nil
+		})
+		if !apierrors.IsForbidden(err) || !strings.HasPrefix(err.Error(), `configmaps "bm" is forbidden: `) || !strings.Contains(err.Error(), `expression 'object.metadata.labels["team"] == "x"' resulted in error: no such key: labels`) {
+			t.Errorf("conditions that fail to evaluate: %v", err)
+		}
+		if n := len(e.srv.requests("/broken-mc")); n != 0 {
+			t.Errorf("the webhook whose conditions fail was called %d times", n)
+		}
+		// The evaluations, timed, and their errors, which kube's matcher
+		// counts.
+		for _, series := range []string{
+			`apiserver_admission_match_condition_evaluation_seconds_count{kind="webhook",name="match.kapi.test",operation="CREATE",type="validating"}`,
+			`apiserver_admission_match_condition_evaluation_errors_total{kind="webhook",name="broken-mc.kapi.test",operation="CREATE",type="validating"}`,
+		} {
+			if v, err := metricSeries(ctx, e.k.client, series); err != nil || v < 1 {
+				t.Errorf("%s = %v (%v)", series, v, err)
+			}
+		}
 	})
 
 	t.Run("dry run and side effects", func(t *testing.T) {

@@ -21,11 +21,16 @@ func compileConditions(conds []admissionregistrationv1.MatchCondition, failurePo
 	for i, c := range conds {
 		exprs[i] = &matchconditions.MatchCondition{Name: c.Name, Expression: c.Expression}
 	}
-	typ := "validating"
-	if mutating {
-		typ = "admit"
-	}
 	return matchconditions.NewMatcher(conditionCompiler.CompileCondition(exprs,
 		celplugin.OptionalVariableDeclarations{HasParams: false, HasAuthorizer: true}, environment.StoredExpressions),
-		failurePolicy, "webhook", typ, name)
+		failurePolicy, "webhook", stepType(mutating), name)
+}
+
+// stepType is kube's name of a webhook's kind in the match conditions'
+// metrics: "admit" for mutating webhooks, "validating" for the others.
+func stepType(mutating bool) string {
+	if mutating {
+		return "admit"
+	}
+	return "validating"
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	admissionmetrics "k8s.io/apiserver/pkg/admission/metrics"
 	"k8s.io/klog/v2"
 
 	"kapi/internal/admission"
@@ -45,6 +46,10 @@ func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invoc
 	var out []*invocation
 	for _, c := range cands {
 		ok, err := h.takes(ctx, c, a)
+		var se *apierrors.StatusError
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		if err != nil {
 			if c.h.failOpen {
 				klog.FromContext(ctx).Info("Failed calling webhook, failing open", "webhook", c.h.name, "err", err)
@@ -66,7 +71,11 @@ func (h *hooks) matching(ctx context.Context, a *admission.Attributes) ([]*invoc
 
 // takes reports whether c's hook is to be called for a: its rules name
 // the operation in the resource's scope, its selectors select the
-// namespace and the object, and its matchConditions hold.
+// namespace and the object, and its matchConditions hold. As in kube, a
+// hook its matchConditions leave out is counted
+// (apiserver_admission_match_condition_exclusions_total, k8s.io/apiserver's
+// series, beside the evaluations its matcher counts), and conditions that
+// fail to evaluate under failurePolicy Fail refuse the request (403).
 func (h *hooks) takes(ctx context.Context, c candidate, a *admission.Attributes) (bool, error) {
 	k := c.h
 	if !k.takes(c.as.GVR(), a.Subresource, a.Operation, a.Resource.Namespaced) {
@@ -84,7 +93,11 @@ func (h *hooks) takes(ctx context.Context, c candidate, a *admission.Attributes)
 	if k.matcher != nil {
 		r := k.matcher.Match(ctx, match.Versioned(a, a.Kind, a.Object, a.OldObject), nil, h.deps.Authorizer)
 		if r.Error != nil {
-			return false, &callError{name: k.name, reason: fmt.Errorf("failed to evaluate match conditions: %w", r.Error)}
+			klog.FromContext(ctx).Info("Failed evaluating match conditions, failing closed", "webhook", k.name, "err", r.Error)
+			return false, apierrors.NewForbidden(a.GVR().GroupResource(), a.Name, r.Error)
+		}
+		if !r.Matches {
+			admissionmetrics.Metrics.ObserveMatchConditionExclusion(ctx, k.name, "webhook", stepType(h.mutating), string(a.Operation))
 		}
 		return r.Matches, nil
 	}
