@@ -22,6 +22,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/audit"
+	"kapi/internal/x509metrics"
 )
 
 // ImagePolicyWebhook is kube's plugin of that name: the images of a pod
@@ -85,6 +86,7 @@ func NewImagePolicyWebhook(config []byte) (*ImagePolicyWebhook, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Wrap(x509metrics.Wrap)
 	scheme := runtime.NewScheme()
 	if err := imagepolicyv1alpha1.AddToScheme(scheme); err != nil {
 		return nil, err

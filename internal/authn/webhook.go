@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/webhook"
 
 	"kapi/internal/request"
+	"kapi/internal/x509metrics"
 )
 
 // WebhookToken asks a remote service who a bearer token is, with a
@@ -35,6 +36,7 @@ func NewWebhookToken(configFile, version string, ttl time.Duration, audiences []
 	if err != nil {
 		return nil, fmt.Errorf("--authentication-token-webhook-config-file: %w", err)
 	}
+	cfg.Wrap(x509metrics.Wrap)
 	w, err := webhook.New(cfg, version, authenticator.Audiences(audiences), webhookutil.DefaultRetryBackoffWithInitialDelay(500*time.Millisecond))
 	if err != nil {
 		return nil, fmt.Errorf("--authentication-token-webhook-config-file: %w", err)

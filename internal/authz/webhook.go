@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/request"
+	"kapi/internal/x509metrics"
 )
 
 // Webhook asks a remote service with a SubjectAccessReview
@@ -54,6 +55,7 @@ func NewWebhook(name string, c *apiserver.WebhookConfiguration) (*Webhook, error
 	if c.Timeout.Duration != 0 {
 		cfg.Timeout = c.Timeout.Duration
 	}
+	cfg.Wrap(x509metrics.Wrap)
 	onError := authorizer.DecisionNoOpinion
 	if c.FailurePolicy == apiserver.FailurePolicyDeny {
 		onError = authorizer.DecisionDeny

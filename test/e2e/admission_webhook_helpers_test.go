@@ -36,13 +36,24 @@ type admissionServer struct {
 
 func newAdmissionServer(t *testing.T, dnsNames ...string) *admissionServer {
 	t.Helper()
+	var cert *tls.Certificate
+	if len(dnsNames) > 0 {
+		c := selfSigned(t, dnsNames)
+		cert = &c
+	}
+	return newAdmissionServerWith(t, cert)
+}
+
+// newAdmissionServerWith serves with cert (nil: httptest's).
+func newAdmissionServerWith(t *testing.T, cert *tls.Certificate) *admissionServer {
+	t.Helper()
 	s := &admissionServer{answers: map[string]func(*admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse{},
 		raw: map[string]func(http.ResponseWriter, *admissionv1.AdmissionReview){}, calls: map[string][]*admissionv1.AdmissionRequest{},
 		versions: map[string][]string{}}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.srv.EnableHTTP2 = true
-	if len(dnsNames) > 0 {
-		s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t, dnsNames)}}
+	if cert != nil {
+		s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{*cert}}
 	}
 	s.srv.StartTLS()
 	t.Cleanup(s.srv.Close)

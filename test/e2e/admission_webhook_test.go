@@ -392,6 +392,39 @@ func TestAdmissionWebhooks(t *testing.T) {
 		}
 	})
 
+	t.Run("a server certificate without SANs", func(t *testing.T) {
+		// Go refuses a certificate that names its host in the legacy
+		// Common Name only; kube counts such failures
+		// (apiserver_webhooks_x509_missing_san_total).
+		e.namespace(t, "wh-cn")
+		cert := selfSignedFor(t, "127.0.0.1", nil)
+		srv := newAdmissionServerWith(t, &cert)
+		srv.on("/cn", func(*admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+			return &admissionv1.AdmissionResponse{Allowed: true}
+		})
+		e.validating(t, "cn-only.kapi.test", validatingHook("cn-only.kapi.test", srv.clientConfig("/cn"), "wh-cn"))
+		const missingSAN = "apiserver_webhooks_x509_missing_san_total"
+		before, err := metricSeries(ctx, e.k.client, missingSAN)
+		if err != nil || before < 0 {
+			t.Fatalf("%s: %v %v", missingSAN, before, err)
+		}
+		settle(t, "the webhook", func() bool {
+			e.cms("wh-cn").Delete(ctx, "c", metav1.DeleteOptions{})
+			_, err = e.cms("wh-cn").Create(ctx, cm("c", nil), metav1.CreateOptions{})
+			return err != nil
+		})
+		if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), `failed calling webhook "cn-only.kapi.test"`) ||
+			!strings.Contains(err.Error(), "x509: certificate relies on legacy Common Name field") {
+			t.Fatalf("a webhook with a Common Name only: %v", err)
+		}
+		if after, err := metricSeries(ctx, e.k.client, missingSAN); err != nil || after < before+1 {
+			t.Errorf("%s: %v -> %v (%v)", missingSAN, before, after, err)
+		}
+		if n := len(srv.requests("/cn")); n != 0 {
+			t.Errorf("the webhook was reached %d times", n)
+		}
+	})
+
 	t.Run("dry run and side effects", func(t *testing.T) {
 		e.namespace(t, "wh-dry")
 		e.srv.on("/dry", addLabel("dry", "seen"))

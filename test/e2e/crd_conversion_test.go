@@ -104,6 +104,12 @@ func newConvWebhook(t *testing.T, dnsNames ...string) *convWebhook {
 
 // selfSigned is a serving certificate for dnsNames that is its own CA.
 func selfSigned(t *testing.T, dnsNames []string) tls.Certificate {
+	return selfSignedFor(t, dnsNames[0], dnsNames)
+}
+
+// selfSignedFor is a self-signed serving certificate with the Common
+// Name cn and the SANs dnsNames (none: the legacy Common Name only).
+func selfSignedFor(t *testing.T, cn string, dnsNames []string) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -111,7 +117,7 @@ func selfSigned(t *testing.T, dnsNames []string) tls.Certificate {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: dnsNames[0]},
+		Subject:      pkix.Name{CommonName: cn},
 		DNSNames:     dnsNames,
 		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,

@@ -18,6 +18,8 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/client-go/rest"
+
+	"kapi/internal/x509metrics"
 )
 
 // client calls one webhook endpoint: a URL, or a Service's port resolved
@@ -116,7 +118,7 @@ func (c *clients) make(cc admissionregistrationv1.WebhookClientConfig, key clien
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
-	cl := &client{http: &http.Client{Transport: transport}}
+	cl := &client{http: &http.Client{Transport: x509metrics.Wrap(transport)}}
 	if cc.URL != nil {
 		u, err := url.Parse(*cc.URL)
 		if err != nil {

@@ -21,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kapi/internal/x509metrics"
 )
 
 // converter converts custom resources between the versions of a CRD.
@@ -99,8 +101,8 @@ func newWebhookConverter(crd *apiextensionsv1.CustomResourceDefinition, resolve 
 	default:
 		return nil, errors.New("spec.conversion.webhook.clientConfig needs a url or a service")
 	}
-	c.client = &http.Client{Timeout: webhookTimeout, Transport: &http.Transport{TLSClientConfig: tlsConfig,
-		MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}}
+	c.client = &http.Client{Timeout: webhookTimeout, Transport: x509metrics.Wrap(&http.Transport{TLSClientConfig: tlsConfig,
+		MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true})}
 	return c, nil
 }
 
