@@ -11,6 +11,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestMetricsExposition: what /metrics leaves out and adds as
@@ -102,5 +104,27 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if f := families["rest_client_request_duration_seconds"]; f.GetType() != dto.MetricType_HISTOGRAM || len(f.GetMetric()) == 0 {
 		t.Errorf("rest_client_request_duration_seconds: %v", f)
+	}
+
+	// kube's allocator metrics: the kubernetes Service's address (static,
+	// at start), then a NodePort Service's address and port (dynamic).
+	ctx := context.Background()
+	if _, err := client.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "np"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for series, want := range map[string]float64{
+		`kube_apiserver_clusterip_allocator_allocation_total{cidr="10.96.0.0/12",scope="static"}`:   1,
+		`kube_apiserver_clusterip_allocator_allocation_total{cidr="10.96.0.0/12",scope="dynamic"}`:  1,
+		`kube_apiserver_clusterip_allocator_allocated_ips{cidr="10.96.0.0/12"}`:                     2,
+		`kube_apiserver_clusterip_allocator_available_ips{cidr="10.96.0.0/12"}`:                     1<<20 - 2 - 2,
+		`kube_apiserver_clusterip_allocator_allocation_duration_seconds_count{cidr="10.96.0.0/12"}`: 2,
+		`kube_apiserver_nodeport_allocator_allocation_total{scope="dynamic"}`:                       1,
+		`kube_apiserver_nodeport_allocator_allocated_ports`:                                         1,
+		`kube_apiserver_nodeport_allocator_available_ports`:                                         2767,
+	} {
+		if got, err := metricSeries(ctx, client, series); err != nil || got != want {
+			t.Errorf("%s = %v (%v), want %v", series, got, err, want)
+		}
 	}
 }

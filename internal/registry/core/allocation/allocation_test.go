@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -73,6 +74,15 @@ func (f *fakeObjects) List(context.Context, string, *metav1.ListOptions) (runtim
 		l.Items = append(l.Items, *o)
 	}
 	return l, nil
+}
+
+func (f *fakeObjects) ListShared(ctx context.Context, ns string, opts *metav1.ListOptions) (*registry.SharedList, error) {
+	l, _ := f.List(ctx, ns, opts)
+	out := &registry.SharedList{List: l}
+	for i := range l.(*networkingv1.IPAddressList).Items {
+		out.Items = append(out.Items, &l.(*networkingv1.IPAddressList).Items[i])
+	}
+	return out, nil
 }
 
 func TestClusterIPsRange(t *testing.T) {
@@ -203,6 +213,14 @@ func TestNodePortsOnEtcd(t *testing.T) {
 		return p
 	}
 	one, two := newStore(), newStore()
+	counts := func() [4]float64 {
+		return [4]float64{testutil.ToFloat64(portAllocations.WithLabelValues(static)), testutil.ToFloat64(portAllocations.WithLabelValues(dynamic)),
+			testutil.ToFloat64(portAllocationErrors.WithLabelValues(static)), testutil.ToFloat64(portAllocationErrors.WithLabelValues(dynamic))}
+	}
+	before := counts()
+	if _, err := one.AllocateNext(ctx, true); err != nil {
+		t.Fatal(err)
+	}
 	if err := one.Allocate(ctx, 30005, false); err != nil {
 		t.Fatal(err)
 	}
@@ -252,5 +270,15 @@ func TestNodePortsOnEtcd(t *testing.T) {
 	raw, err := e.Client.Get(ctx, "/registry/ranges/servicenodeports")
 	if err != nil || len(raw.Kvs) != 1 {
 		t.Fatalf("no RangeAllocation at /registry/ranges/servicenodeports: %v", err)
+	}
+	// kube's metrics: allocations by scope (30005, 30006; the 39 others),
+	// errors (30005 again, 29999; the full range), none for the dry run;
+	// the gauges as the last allocation left the bitmap.
+	after := counts()
+	if d := [4]float64{after[0] - before[0], after[1] - before[1], after[2] - before[2], after[3] - before[3]}; d != [4]float64{2, 39, 2, 1} {
+		t.Errorf("allocations static, dynamic, errors static, dynamic: %v more, want [2 39 2 1]", d)
+	}
+	if used, left := testutil.ToFloat64(portAllocated), testutil.ToFloat64(portAvailable); used != 39 || left != 1 {
+		t.Errorf("allocated_ports %v, available_ports %v; want 39, 1", used, left)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,6 +48,7 @@ type Objects interface {
 	Get(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error)
 	GetShared(ctx context.Context, ns, name string, opts *metav1.GetOptions) (runtime.Object, error)
 	Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, adm registry.Admission, dryRun bool) (runtime.Object, bool, error)
+	ListShared(ctx context.Context, ns string, opts *metav1.ListOptions) (*registry.SharedList, error)
 }
 
 // CIDRs is where the ServiceCIDR objects live: the servicecidrs store of
@@ -222,6 +224,7 @@ func (a *ClusterIPs) ranges(ctx context.Context, fresh bool) ([]ipRange, error) 
 // against etcd: a ServiceCIDR made a moment ago may not be in the cache
 // yet. With dryRun it only checks.
 func (a *ClusterIPs) Allocate(ctx context.Context, ip netip.Addr, owner Owner, dryRun bool) error {
+	start := time.Now()
 	ip = ip.Unmap()
 	for _, fresh := range []bool{false, true} {
 		ranges, err := a.ranges(ctx, fresh)
@@ -230,10 +233,13 @@ func (a *ClusterIPs) Allocate(ctx context.Context, ip netip.Addr, owner Owner, d
 		}
 		for _, r := range ranges {
 			if PrefixContainsIP(r.cidr, ip) {
-				return a.create(ctx, ip, owner, dryRun)
+				return a.createIn(ctx, r, ip, owner, dryRun, static, start)
 			}
 		}
 		if a.cidrs == nil {
+			if !dryRun {
+				ipAllocationErrors.WithLabelValues(a.cidr.String(), static).Inc()
+			}
 			return &ErrNotInRange{Value: ip.String(), Range: a.cidr.String()}
 		}
 	}
@@ -275,10 +281,14 @@ func (a *ClusterIPs) AllocateNext(ctx context.Context, owner Owner, dryRun bool)
 // of the range first, leaving the lower part (where people pick static
 // addresses) for when the upper part is full.
 func (a *ClusterIPs) allocateNextIn(ctx context.Context, r ipRange, owner Owner, dryRun bool) (netip.Addr, error) {
+	start := time.Now()
 	low := staticBand(r.size)
-	ip, err := a.allocateFrom(ctx, r, low, r.size, owner, dryRun)
+	ip, err := a.allocateFrom(ctx, r, low, r.size, owner, dryRun, start)
 	if errors.Is(err, ErrFull) && low > 0 {
-		return a.allocateFrom(ctx, r, 0, low, owner, dryRun)
+		ip, err = a.allocateFrom(ctx, r, 0, low, owner, dryRun, start)
+	}
+	if err != nil && !dryRun {
+		ipAllocationErrors.WithLabelValues(r.cidr.String(), dynamic).Inc()
 	}
 	return ip, err
 }
@@ -287,14 +297,14 @@ func (a *ClusterIPs) allocateNextIn(ctx context.Context, r ipRange, owner Owner,
 // kube's allocateFromRange: an address the watch cache holds an IPAddress
 // for is skipped; one it does not is created, and one another allocation
 // took meanwhile (the create finds it) is skipped too.
-func (a *ClusterIPs) allocateFrom(ctx context.Context, r ipRange, lo, hi uint64, owner Owner, dryRun bool) (netip.Addr, error) {
+func (a *ClusterIPs) allocateFrom(ctx context.Context, r ipRange, lo, hi uint64, owner Owner, dryRun bool, start time.Time) (netip.Addr, error) {
 	n := hi - lo
 	if n == 0 {
 		return netip.Addr{}, ErrFull
 	}
-	start := rand.Uint64N(n)
+	from := rand.Uint64N(n)
 	for i := uint64(0); i < n; i++ {
-		ip := r.at(lo + (start+i)%n)
+		ip := r.at(lo + (from+i)%n)
 		known, err := a.known(ctx, ip)
 		if err != nil {
 			return netip.Addr{}, err
@@ -302,7 +312,7 @@ func (a *ClusterIPs) allocateFrom(ctx context.Context, r ipRange, lo, hi uint64,
 		if known {
 			continue
 		}
-		err = a.create(ctx, ip, owner, dryRun)
+		err = a.createIn(ctx, r, ip, owner, dryRun, dynamic, start)
 		if !errors.Is(err, ErrAllocated) {
 			return ip, err
 		}
@@ -393,6 +403,17 @@ func (a *ClusterIPs) Release(ctx context.Context, ip netip.Addr, owner Owner) er
 	_, _, err = a.objects.Delete(ctx, "", ip.String(), &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}, nil, false)
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
+	}
+	if err == nil {
+		// The gauges of the range that holds ip now, if any.
+		if ranges, rerr := a.ranges(ctx, false); rerr == nil {
+			for _, r := range ranges {
+				if PrefixContainsIP(r.cidr, ip) {
+					a.recordUse(ctx, r)
+					break
+				}
+			}
+		}
 	}
 	return err
 }

@@ -76,15 +76,31 @@ func (p *NodePorts) Contains(port int) bool { return port >= p.base && port < p.
 // Allocate reserves port (with dryRun only checks it is free).
 func (p *NodePorts) Allocate(ctx context.Context, port int, dryRun bool) error {
 	if !p.Contains(port) {
+		if !dryRun {
+			portAllocationErrors.WithLabelValues(static).Inc()
+		}
 		return &ErrPortNotInRange{Range: p.text}
 	}
-	return p.update(ctx, dryRun, func(bits *big.Int) error {
+	return p.count(static, dryRun, p.update(ctx, dryRun, func(bits *big.Int) error {
 		if bits.Bit(port-p.base) == 1 {
 			return ErrPortAllocated
 		}
 		bits.SetBit(bits, port-p.base, 1)
 		return nil
-	})
+	}))
+}
+
+// count counts an allocation of scope, or its error, as kube's port
+// allocator does; a dry run counts nothing.
+func (p *NodePorts) count(scope string, dryRun bool, err error) error {
+	switch {
+	case dryRun:
+	case err != nil:
+		portAllocationErrors.WithLabelValues(scope).Inc()
+	default:
+		portAllocations.WithLabelValues(scope).Inc()
+	}
+	return err
 }
 
 // AllocateNext reserves a free port, starting the search at a random one.
@@ -102,7 +118,7 @@ func (p *NodePorts) AllocateNext(ctx context.Context, dryRun bool) (int, error) 
 		}
 		return ErrFull
 	})
-	return got, err
+	return got, p.count(dynamic, dryRun, err)
 }
 
 // Release frees ports; ports outside the range are ignored.
@@ -133,8 +149,16 @@ func (p *NodePorts) Allocated(ctx context.Context, port int) (bool, error) {
 // update changes the bitmap with f in one compare-and-swap (retried by
 // the store when another writer came first).
 func (p *NodePorts) update(ctx context.Context, dryRun bool, f func(bits *big.Int) error) error {
+	return p.updateRecording(ctx, dryRun, true, f)
+}
+
+// updateRecording is update, setting the gauges from the bitmap written
+// when record (kube's repair loop has an allocator of its own, which
+// sets none).
+func (p *NodePorts) updateRecording(ctx context.Context, dryRun, record bool, f func(bits *big.Int) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var written *big.Int
 	_, err := p.store.Update(ctx, p.key, true, func(current runtime.Object) (storage.Decision, error) {
 		ra := &corev1.RangeAllocation{}
 		if current != nil {
@@ -148,8 +172,12 @@ func (p *NodePorts) update(ctx context.Context, dryRun bool, f func(bits *big.In
 			return storage.Decision{Action: storage.NoWrite}, nil
 		}
 		ra.Range, ra.Data = p.text, bits.Bytes()
+		written = bits
 		return storage.WriteObject(ra), nil
 	})
+	if err == nil && written != nil && record {
+		p.recordPorts(written)
+	}
 	return err
 }
 
@@ -158,7 +186,7 @@ func (p *NodePorts) update(ctx context.Context, dryRun bool, f func(bits *big.In
 // to mark (ports outside the range are dropped). keep runs again when
 // another writer came first, so it must only compute.
 func (p *NodePorts) Repair(ctx context.Context, keep func(held []int) ([]int, error)) error {
-	return p.update(ctx, false, func(bits *big.Int) error {
+	return p.updateRecording(ctx, false, false, func(bits *big.Int) error {
 		var held []int
 		for i := 0; i < p.size; i++ {
 			if bits.Bit(i) == 1 {
