@@ -12,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"kapi/internal/metrics"
 	"kapi/internal/storage/embedded"
 	"kapi/internal/storage/etcd"
 )
@@ -50,6 +53,17 @@ func connectEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 	return &etcdBackend{client: c, close: func() { c.Close() }}, nil
 }
 
+// etcdClientMetrics are kube-apiserver's grpc_client_* of its etcd
+// client: the calls started and handled, by code, and the messages sent
+// and received, by gRPC service and method (grpc-ecosystem's metrics, as
+// kube's storage factory registers them). An embedded etcd is called in
+// process, without gRPC, so only an external one is counted.
+var etcdClientMetrics = func() *grpcprom.ClientMetrics {
+	m := grpcprom.NewClientMetrics()
+	metrics.Registry.MustRegister(m)
+	return m
+}()
+
 // dialEtcd connects to the etcd cluster of servers with the --etcd-*
 // TLS files, and waits until it answers.
 func dialEtcd(ctx context.Context, cfg Config, servers []string) (*clientv3.Client, error) {
@@ -57,7 +71,10 @@ func dialEtcd(ctx context.Context, cfg Config, servers []string) (*clientv3.Clie
 	// or cut off) is found out and left for another within 40 s, before
 	// a request's 60 s timeout.
 	ccfg := clientv3.Config{Endpoints: servers, DialTimeout: 10 * time.Second, Logger: zap.NewNop(),
-		DialKeepAliveTime: 30 * time.Second, DialKeepAliveTimeout: 10 * time.Second}
+		DialKeepAliveTime: 30 * time.Second, DialKeepAliveTimeout: 10 * time.Second,
+		// Chained after the client's own (retries): each attempt counted.
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(etcdClientMetrics.UnaryClientInterceptor()),
+			grpc.WithChainStreamInterceptor(etcdClientMetrics.StreamClientInterceptor())}}
 	if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" {
 		tc, err := etcdTLS(cfg)
 		if err != nil {

@@ -113,6 +113,17 @@ func TestExternalEtcd(t *testing.T) {
 	if fmt.Sprint(resp.Kvs[0].ModRevision) == "" {
 		t.Fatal("no revision")
 	}
+	// kube's metrics of its etcd client's gRPC calls (the process's: more
+	// than this kapi's).
+	for _, series := range []string{
+		`grpc_client_handled_total{grpc_code="OK",grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"}`,
+		`grpc_client_started_total{grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"}`,
+		`grpc_client_msg_received_total{grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"}`,
+	} {
+		if v, err := metricSeries(ctx, k.client, series); err != nil || v < 1 {
+			t.Errorf("%s = %v (%v)", series, v, err)
+		}
+	}
 
 	// A second replica on the same etcd sees the same objects and watches
 	// the first one's writes.
