@@ -115,6 +115,7 @@ func BenchmarkGzipList(b *testing.B) {
 	}
 	for _, name := range []string{"one", "parallel"} {
 		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
 			b.SetBytes(int64(len(in)))
 			compress := compressors[name]()
 			for b.Loop() {
