@@ -41,7 +41,7 @@ func (p pooledGzip) Close() error {
 
 // parallelGzip compresses a large answer on every core, as pigz does: the
 // stream is cut into blocks of gzipBlock bytes, and each block is
-// compressed by a helper goroutine with the 32 KiB before it as its
+// compressed by a helper goroutine with the gzipWindow bytes before it as its
 // dictionary, so that the output is nearly as small as one compressor's.
 // Every block but the last ends with a sync flush (byte-aligned, not
 // final), so the blocks joined in order make one DEFLATE stream; the CRC-32
@@ -55,8 +55,8 @@ func (p pooledGzip) Close() error {
 type parallelGzip struct {
 	dst   io.Writer
 	level int
-	cur   []byte // the block being filled
-	dict  []byte // the 32 KiB before cur
+	cur   []byte  // the block being filled
+	dict  *[]byte // the window before cur, of dictBuffers; nil at first
 	// queue holds the blocks in compression, oldest first; they are
 	// written out in order.
 	queue   []*gzipBlockJob
@@ -77,6 +77,7 @@ const gzipWindow = 8 << 10
 type gzipBlockJob struct {
 	done chan struct{}
 	in   []byte
+	dict *[]byte // of dictBuffers; nil for the first block
 	out  *bytes.Buffer
 	crc  uint32
 	err  error
@@ -89,6 +90,10 @@ func newParallelGzip(dst io.Writer, level int) *parallelGzip {
 var (
 	blockBuffers  = sync.Pool{New: func() any { return make([]byte, 0, gzipBlock) }}
 	outputBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, gzipBlock/2)) }}
+	dictBuffers   = sync.Pool{New: func() any {
+		b := make([]byte, 0, gzipWindow)
+		return &b
+	}}
 )
 
 // flateWriters are the helpers' compressors, reset with each block's
@@ -115,15 +120,24 @@ func (z *parallelGzip) Write(p []byte) (int, error) {
 // (and 8) is in compression, beyond that the oldest is waited for and
 // written: the memory a large answer holds stays a few blocks.
 func (z *parallelGzip) submit(last bool) {
-	job := &gzipBlockJob{done: make(chan struct{}), in: z.cur, out: outputBuffers.Get().(*bytes.Buffer)}
-	dict := z.dict
+	job := &gzipBlockJob{done: make(chan struct{}), in: z.cur, dict: z.dict, out: outputBuffers.Get().(*bytes.Buffer)}
+	var dict []byte
+	if job.dict != nil {
+		dict = *job.dict
+	}
 	go job.compress(z.level, dict, last)
 	z.queue = append(z.queue, job)
-	// The next block's dictionary is this one's tail (copied: this block
-	// goes back to the pool when written).
-	tail := z.cur[max(0, len(z.cur)-gzipWindow):]
-	z.dict = append(make([]byte, 0, gzipWindow), tail...)
-	z.cur = blockBuffers.Get().([]byte)[:0]
+	if last {
+		// Nothing follows: no dictionary, no block to fill.
+		z.dict, z.cur = nil, nil
+	} else {
+		// The next block's dictionary is this one's tail (copied: this
+		// block goes back to the pool when written).
+		tail := z.cur[max(0, len(z.cur)-gzipWindow):]
+		z.dict = dictBuffers.Get().(*[]byte)
+		*z.dict = append((*z.dict)[:0], tail...)
+		z.cur = blockBuffers.Get().([]byte)[:0]
+	}
 	for len(z.queue) > min(runtime.GOMAXPROCS(0), 8) {
 		z.writeOldest()
 	}
@@ -180,6 +194,9 @@ func (z *parallelGzip) writeOldest() {
 	}
 	z.size += uint32(len(job.in))
 	blockBuffers.Put(job.in[:0])
+	if job.dict != nil {
+		dictBuffers.Put(job.dict)
+	}
 	job.out.Reset()
 	outputBuffers.Put(job.out)
 }
@@ -190,6 +207,14 @@ func (z *parallelGzip) Close() error {
 	if z.err != nil {
 		for len(z.queue) > 0 { // let the helpers finish
 			z.writeOldest()
+		}
+		if z.cur != nil {
+			blockBuffers.Put(z.cur[:0])
+			z.cur = nil
+		}
+		if z.dict != nil {
+			dictBuffers.Put(z.dict)
+			z.dict = nil
 		}
 		return z.err
 	}

@@ -50,6 +50,7 @@ func WriteObjectAs(w http.ResponseWriter, r *http.Request, code int, out Output,
 func finish(w http.ResponseWriter, r *http.Request, d *deferredWriter, err error) {
 	if err != nil {
 		if !d.started() {
+			d.release()
 			writeStatus(w, r, apierrors.NewInternalError(fmt.Errorf("encoding response: %w", err)))
 			return
 		}
@@ -73,8 +74,11 @@ type deferredWriter struct {
 	code        int
 	contentType string
 	buf         []byte
-	out         io.Writer // nil until started
-	gz          io.WriteCloser
+	// held is buf's array once the answer outgrew smallAnswer: one of
+	// heldBuffers, of gzipThreshold bytes, given back once buf is written.
+	held *[]byte
+	out  io.Writer // nil until started
+	gz   io.WriteCloser
 	// bw gathers a large answer into big writes: each write to an HTTP/2
 	// response is a hand-over to the connection's goroutine and a frame,
 	// so 64 KiB at a time rather than an item or a 4 KiB buffer at a time.
@@ -87,16 +91,45 @@ func (d *deferredWriter) Write(p []byte) (int, error) {
 	if d.out != nil {
 		return d.out.Write(p)
 	}
-	if len(d.buf)+len(p) < gzipThreshold {
+	if n := len(d.buf) + len(p); n < gzipThreshold {
+		if n > cap(d.buf) && n > smallAnswer && d.held == nil {
+			// On to gzipThreshold in one buffer, kept for the next
+			// answer: a large answer, written an item at a time,
+			// grew its buffer by a quarter at a time, about five
+			// times the threshold in copies, each answer (garbage
+			// that made the collector mark a large heap again and
+			// again while lists were served).
+			d.held = heldBuffers.Get().(*[]byte)
+			d.buf = append((*d.held)[:0], d.buf...)
+		}
 		d.buf = append(d.buf, p...)
 		return len(p), nil
 	}
 	d.start(true)
-	if _, err := d.out.Write(d.buf); err != nil {
+	_, err := d.out.Write(d.buf)
+	d.release()
+	if err != nil {
 		return 0, err
 	}
-	d.buf = nil
 	return d.out.Write(p)
+}
+
+// smallAnswer is how far an answer grows its own buffer; past it, it
+// takes one of heldBuffers.
+const smallAnswer = 8 << 10
+
+var heldBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, gzipThreshold)
+	return &b
+}}
+
+// release gives buf's array back when it is one of heldBuffers.
+func (d *deferredWriter) release() {
+	if d.held != nil {
+		heldBuffers.Put(d.held)
+		d.held = nil
+	}
+	d.buf = nil
 }
 
 func (d *deferredWriter) start(large bool) {
@@ -125,6 +158,7 @@ func (d *deferredWriter) Close() error {
 	if d.out == nil {
 		d.start(false)
 		_, err := d.out.Write(d.buf)
+		d.release()
 		return err
 	}
 	var err error
