@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/natefinch/lumberjack.v2"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // Log formats, as kube-apiserver's --audit-log-format.
@@ -69,8 +70,13 @@ func newLogSink(o Options) (*batcher, error) {
 		}
 		return nil
 	}
-	// The batches of a file are only what is waiting, written in a row.
-	cfg := batchConfig{bufferSize: o.LogBatchBufferSize, maxSize: 100, mode: o.LogMode}
+	// In batch mode, kube's batches: one event by default (batching does
+	// not help a file, kube says), each written in the batcher's
+	// goroutine.
+	cfg := batchConfig{bufferSize: o.LogBatchBufferSize, maxSize: o.LogBatchMaxSize, maxWait: o.LogBatchMaxWait, mode: o.LogMode}
+	if o.LogBatchThrottleEnable {
+		cfg.throttle = flowcontrol.NewTokenBucketRateLimiter(o.LogBatchThrottleQPS, o.LogBatchThrottleBurst)
+	}
 	return newBatcher("log", cfg, o.LogTruncate.wrap(write), closeFn), nil
 }
 

@@ -19,16 +19,23 @@ import (
 type Options struct {
 	PolicyFile string // --audit-policy-file
 
-	LogPath            string   // --audit-log-path; "-" is stdout
-	LogMaxAge          int      // --audit-log-maxage, days
-	LogMaxBackups      int      // --audit-log-maxbackup
-	LogMaxSize         int      // --audit-log-maxsize, MB; 0 does not rotate
-	LogFormat          string   // --audit-log-format: json or legacy
-	LogCompress        bool     // --audit-log-compress
-	LogBatchBufferSize int      // --audit-log-batch-buffer-size
-	LogTruncate        Truncate // --audit-log-truncate-*
-	LogVersion         string   // --audit-log-version: audit.k8s.io/v1, the only one
-	LogMode            string   // --audit-log-mode: blocking (kube's default), batch, blocking-strict
+	LogPath            string // --audit-log-path; "-" is stdout
+	LogMaxAge          int    // --audit-log-maxage, days
+	LogMaxBackups      int    // --audit-log-maxbackup
+	LogMaxSize         int    // --audit-log-maxsize, MB; 0 does not rotate
+	LogFormat          string // --audit-log-format: json or legacy
+	LogCompress        bool   // --audit-log-compress
+	LogBatchBufferSize int    // --audit-log-batch-buffer-size
+	// The log's batches in batch mode, as the webhook's below (kube's
+	// defaults: one event a batch, no wait, no throttle).
+	LogBatchMaxSize        int           // --audit-log-batch-max-size
+	LogBatchMaxWait        time.Duration // --audit-log-batch-max-wait
+	LogBatchThrottleEnable bool          // --audit-log-batch-throttle-enable
+	LogBatchThrottleQPS    float32       // --audit-log-batch-throttle-qps
+	LogBatchThrottleBurst  int           // --audit-log-batch-throttle-burst
+	LogTruncate            Truncate      // --audit-log-truncate-*
+	LogVersion             string        // --audit-log-version: audit.k8s.io/v1, the only one
+	LogMode                string        // --audit-log-mode: blocking (kube's default), batch, blocking-strict
 
 	WebhookConfigFile          string        // --audit-webhook-config-file
 	WebhookInitialBackoff      time.Duration // --audit-webhook-initial-backoff
@@ -61,6 +68,7 @@ func DefaultOptions() Options {
 		LogMaxSize:         100,
 		LogFormat:          FormatJSON,
 		LogBatchBufferSize: 10000,
+		LogBatchMaxSize:    1,
 		LogTruncate:        DefaultTruncate,
 		LogVersion:         auditv1.SchemeGroupVersion.String(),
 		LogMode:            ModeBlocking,
@@ -96,25 +104,24 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		`Format of saved audits. "legacy" indicates 1-line text format for each event. "json" indicates structured json format. Known formats are legacy,json.`)
 	fs.BoolVar(&o.LogCompress, "audit-log-compress", o.LogCompress,
 		"If set, the rotated log files will be compressed using gzip.")
-	fs.IntVar(&o.LogBatchBufferSize, "audit-log-batch-buffer-size", o.LogBatchBufferSize,
-		"The size of the buffer to store events before batching and writing; events beyond it are dropped.")
 
 	fs.StringVar(&o.WebhookConfigFile, "audit-webhook-config-file", o.WebhookConfigFile,
 		"Path to a kubeconfig formatted file that defines the audit webhook configuration.")
 	fs.DurationVar(&o.WebhookInitialBackoff, "audit-webhook-initial-backoff", o.WebhookInitialBackoff,
 		"The amount of time to wait before retrying the first failed request.")
-	fs.IntVar(&o.WebhookBatchBufferSize, "audit-webhook-batch-buffer-size", o.WebhookBatchBufferSize,
-		"The size of the buffer to store events before batching and writing; events beyond it are dropped.")
-	fs.IntVar(&o.WebhookBatchMaxSize, "audit-webhook-batch-max-size", o.WebhookBatchMaxSize,
-		"The maximum size of a batch.")
-	fs.DurationVar(&o.WebhookBatchMaxWait, "audit-webhook-batch-max-wait", o.WebhookBatchMaxWait,
-		"The amount of time to wait before force writing the batch that hadn't reached the max size.")
-	fs.BoolVar(&o.WebhookBatchThrottleEnable, "audit-webhook-batch-throttle-enable", o.WebhookBatchThrottleEnable,
-		"Whether batching throttling is enabled.")
-	fs.Float32Var(&o.WebhookBatchThrottleQPS, "audit-webhook-batch-throttle-qps", o.WebhookBatchThrottleQPS,
-		"Maximum average number of batches per second.")
-	fs.IntVar(&o.WebhookBatchThrottleBurst, "audit-webhook-batch-throttle-burst", o.WebhookBatchThrottleBurst,
-		"Maximum number of requests sent at the same moment if ThrottleQPS was not utilized before.")
+	for _, b := range o.batches() {
+		fs.IntVar(b.bufferSize, "audit-"+b.sink+"-batch-buffer-size", *b.bufferSize,
+			"The size of the buffer to store events before batching and writing. Only used in batch mode.")
+		fs.IntVar(b.maxSize, "audit-"+b.sink+"-batch-max-size", *b.maxSize, "The maximum size of a batch. Only used in batch mode.")
+		fs.DurationVar(b.maxWait, "audit-"+b.sink+"-batch-max-wait", *b.maxWait,
+			"The amount of time to wait before force writing the batch that hadn't reached the max size. Only used in batch mode.")
+		fs.BoolVar(b.throttleEnable, "audit-"+b.sink+"-batch-throttle-enable", *b.throttleEnable,
+			"Whether batching throttling is enabled. Only used in batch mode.")
+		fs.Float32Var(b.throttleQPS, "audit-"+b.sink+"-batch-throttle-qps", *b.throttleQPS,
+			"Maximum average number of batches per second. Only used in batch mode.")
+		fs.IntVar(b.throttleBurst, "audit-"+b.sink+"-batch-throttle-burst", *b.throttleBurst,
+			"Maximum number of requests sent at the same moment if ThrottleQPS was not utilized before. Only used in batch mode.")
+	}
 	for _, t := range []struct {
 		sink    string
 		opts    *Truncate
@@ -135,6 +142,45 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	}
 }
 
+// batchFlags are one sink's batch options, as kube's AuditBatchOptions.
+type batchFlags struct {
+	sink           string
+	mode           *string
+	bufferSize     *int
+	maxSize        *int
+	maxWait        *time.Duration
+	throttleEnable *bool
+	throttleQPS    *float32
+	throttleBurst  *int
+}
+
+func (o *Options) batches() []batchFlags {
+	return []batchFlags{
+		{"log", &o.LogMode, &o.LogBatchBufferSize, &o.LogBatchMaxSize, &o.LogBatchMaxWait, &o.LogBatchThrottleEnable, &o.LogBatchThrottleQPS, &o.LogBatchThrottleBurst},
+		{"webhook", &o.WebhookMode, &o.WebhookBatchBufferSize, &o.WebhookBatchMaxSize, &o.WebhookBatchMaxWait, &o.WebhookBatchThrottleEnable, &o.WebhookBatchThrottleQPS, &o.WebhookBatchThrottleBurst},
+	}
+}
+
+// validate is kube's validateBackendBatchOptions: in batch mode, the
+// buffer and the batches are at least one event, and a throttle has a
+// rate and a burst.
+func (b batchFlags) validate() error {
+	if *b.mode != ModeBatch {
+		return nil // as kube: the options are not used
+	}
+	switch {
+	case *b.bufferSize <= 0:
+		return fmt.Errorf("invalid audit batch %s buffer size %v, must be a positive number", b.sink, *b.bufferSize)
+	case *b.maxSize <= 0:
+		return fmt.Errorf("invalid audit batch %s max batch size %v, must be a positive number", b.sink, *b.maxSize)
+	case *b.throttleEnable && *b.throttleQPS <= 0:
+		return fmt.Errorf("invalid audit batch %s throttle QPS %v, must be a positive number", b.sink, *b.throttleQPS)
+	case *b.throttleEnable && *b.throttleBurst <= 0:
+		return fmt.Errorf("invalid audit batch %s throttle burst %v, must be a positive number", b.sink, *b.throttleBurst)
+	}
+	return nil
+}
+
 // complete fills in the defaults of settings left at zero where zero
 // means nothing (sizes, waits, rates), so that Options{PolicyFile: ...,
 // LogPath: ...} works as the flags' defaults do. Zero keeps its meaning
@@ -143,6 +189,7 @@ func (o *Options) complete() {
 	d := DefaultOptions()
 	setDefault(&o.LogFormat, d.LogFormat)
 	setDefault(&o.LogBatchBufferSize, d.LogBatchBufferSize)
+	setDefault(&o.LogBatchMaxSize, d.LogBatchMaxSize)
 	setDefault(&o.WebhookBatchBufferSize, d.WebhookBatchBufferSize)
 	setDefault(&o.WebhookBatchMaxSize, d.WebhookBatchMaxSize)
 	setDefault(&o.WebhookBatchMaxWait, d.WebhookBatchMaxWait)
@@ -167,51 +214,46 @@ func setDefault[T comparable](p *T, v T) {
 	}
 }
 
-// validate refuses what kube-apiserver refuses.
+// validate refuses what kube-apiserver refuses, with its messages, in
+// its order (AuditOptions.Validate): a sink's options are checked when
+// the sink is on, its batch options only in batch mode.
 func (o *Options) validate() error {
 	var errs []error
-	for _, c := range []struct {
-		flag string
-		v    int
-	}{
-		{"--audit-log-maxage", o.LogMaxAge},
-		{"--audit-log-maxbackup", o.LogMaxBackups},
-		{"--audit-log-maxsize", o.LogMaxSize},
-		{"--audit-log-batch-buffer-size", o.LogBatchBufferSize},
-		{"--audit-webhook-batch-buffer-size", o.WebhookBatchBufferSize},
-		{"--audit-webhook-batch-max-size", o.WebhookBatchMaxSize},
-		{"--audit-webhook-batch-throttle-burst", o.WebhookBatchThrottleBurst},
-	} {
-		if c.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %d can't be a negative number", c.flag, c.v))
-		}
-	}
-	if o.WebhookBatchThrottleQPS < 0 {
-		errs = append(errs, fmt.Errorf("--audit-webhook-batch-throttle-qps %v can't be a negative number", o.WebhookBatchThrottleQPS))
-	}
-	if o.WebhookBatchMaxWait < 0 || o.WebhookInitialBackoff < 0 {
-		errs = append(errs, errors.New("--audit-webhook-batch-max-wait and --audit-webhook-initial-backoff can't be negative"))
-	}
-	for _, c := range []struct {
-		sink, version, mode string
-		truncate            Truncate
-		enabled             bool
-	}{{"log", o.LogVersion, o.LogMode, o.LogTruncate, o.LogPath != ""}, {"webhook", o.WebhookVersion, o.WebhookMode, o.WebhookTruncate, o.WebhookConfigFile != ""}} {
-		if !c.enabled { // as kube, a sink's options are checked when it is on
+	batches := o.batches()
+	for i, c := range []struct {
+		version  string
+		truncate Truncate
+		enabled  bool
+	}{{o.LogVersion, o.LogTruncate, o.LogPath != ""}, {o.WebhookVersion, o.WebhookTruncate, o.WebhookConfigFile != ""}} {
+		if !c.enabled {
 			continue
 		}
-		if !slices.Contains(modes, c.mode) {
-			errs = append(errs, fmt.Errorf("invalid audit %s mode %s, allowed modes are %q", c.sink, c.mode, strings.Join(modes, ",")))
+		b := batches[i]
+		if !slices.Contains(modes, *b.mode) {
+			errs = append(errs, fmt.Errorf("invalid audit %s mode %s, allowed modes are %q", b.sink, *b.mode, strings.Join(modes, ",")))
+		} else if err := b.validate(); err != nil {
+			errs = append(errs, err)
 		}
-		if err := c.truncate.validate(c.sink); err != nil {
+		if err := c.truncate.validate(b.sink); err != nil {
 			errs = append(errs, err)
 		}
 		if c.version != auditv1.SchemeGroupVersion.String() {
 			errs = append(errs, fmt.Errorf("invalid group version, allowed versions are %q", []string{auditv1.SchemeGroupVersion.String()}))
 		}
-	}
-	if o.LogFormat != FormatJSON && o.LogFormat != FormatLegacy {
-		errs = append(errs, fmt.Errorf("--audit-log-format %q: known formats are %s,%s", o.LogFormat, FormatLegacy, FormatJSON))
+		if b.sink != "log" {
+			continue
+		}
+		if o.LogFormat != FormatJSON && o.LogFormat != FormatLegacy {
+			errs = append(errs, fmt.Errorf("invalid audit log format %s, allowed formats are %q", o.LogFormat, FormatLegacy+","+FormatJSON))
+		}
+		for _, n := range []struct {
+			flag string
+			v    int
+		}{{"--audit-log-maxage", o.LogMaxAge}, {"--audit-log-maxbackup", o.LogMaxBackups}, {"--audit-log-maxsize", o.LogMaxSize}} {
+			if n.v < 0 {
+				errs = append(errs, fmt.Errorf("%s %v can't be a negative number", n.flag, n.v))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -405,3 +405,71 @@ func TestBlockingModes(t *testing.T) {
 		t.Errorf("a bad mode: %v", err)
 	}
 }
+
+// TestLogBatchOptions: the log's --audit-log-batch-* options, as kube's:
+// one event a batch by default, the options given taken in batch mode,
+// and kube's checks of them (in batch mode only).
+func TestLogBatchOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	o := DefaultOptions()
+	o.LogPath = path
+	s, err := newLogSink(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cfg.maxSize != 1 || s.cfg.maxWait != 0 || s.cfg.throttle != nil {
+		t.Errorf("default log batches: %+v, want kube's one event, no wait, no throttle", s.cfg)
+	}
+	s.shutdown(context.Background())
+
+	o.LogMode, o.LogBatchMaxSize, o.LogBatchMaxWait = ModeBatch, 3, 200*time.Millisecond
+	o.LogBatchThrottleEnable, o.LogBatchThrottleQPS, o.LogBatchThrottleBurst = true, 50, 2
+	if err := o.validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = newLogSink(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cfg.maxSize != 3 || s.cfg.maxWait != 200*time.Millisecond || s.cfg.throttle == nil {
+		t.Errorf("log batches: %+v, want 3 events, 200ms, a throttle", s.cfg)
+	}
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprint("id-", i)
+		want = append(want, id)
+		if !s.add(testEvent(id, 0)) {
+			t.Fatal("add refused")
+		}
+	}
+	if err := s.shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range readEvents(t, path) {
+		got = append(got, string(ev.AuditID))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the log holds %v, want %v", got, want)
+	}
+
+	for _, c := range []struct {
+		change func(*Options)
+		want   string
+	}{
+		{func(o *Options) { o.LogBatchBufferSize = 0 }, "invalid audit batch log buffer size 0, must be a positive number"},
+		{func(o *Options) { o.LogBatchMaxSize = -1 }, "invalid audit batch log max batch size -1, must be a positive number"},
+		{func(o *Options) { o.LogBatchThrottleQPS = 0 }, "invalid audit batch log throttle QPS 0, must be a positive number"},
+		{func(o *Options) { o.LogBatchThrottleBurst = 0 }, "invalid audit batch log throttle burst 0, must be a positive number"},
+		{func(o *Options) { o.LogMode, o.LogBatchMaxSize = ModeBlocking, 0 }, ""}, // unused: not checked, as kube
+		{func(o *Options) { o.LogFormat = "yaml" }, `invalid audit log format yaml, allowed formats are "legacy,json"`},
+		{func(o *Options) { o.WebhookConfigFile, o.WebhookBatchMaxSize = "hook.kubeconfig", 0 }, "invalid audit batch webhook max batch size 0, must be a positive number"},
+	} {
+		o := o
+		c.change(&o)
+		err := o.validate()
+		if got := fmt.Sprint(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}
