@@ -55,6 +55,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", cfg.EtcdCompactionInterval, "The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
 	fs.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "List of etcd servers to connect with (scheme://ip:port), comma separated. When set, no embedded etcd is started.")
 	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "Amount of time to retain events.")
+	p.storageBackend = fs.String("storage-backend", "", "The storage backend for persistence. Options: 'etcd3' (default).")
 	p.leaseReuse = fs.Int64("lease-reuse-duration-seconds", int64(cfg.LeaseReuse/time.Second), "The time in seconds that each lease is reused. A lower value could avoid large number of objects reusing the same lease. Notice that a too small value may cause performance problems at storage layer.")
 	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "Serve gets, lists and watches from an in-memory cache of each resource, kept current by one etcd watch.")
 	fs.StringSliceVar(&cfg.EtcdServersOverrides, "etcd-servers-overrides", cfg.EtcdServersOverrides, "Per-resource etcd servers overrides, comma separated. The individual override format: group/resource#servers, where servers are URLs, semicolon separated. Note that this applies only to resources compiled into this server binary. e.g. \"/pods#http://etcd4:2379;http://etcd5:2379,/events#http://etcd6:2379\"")
@@ -84,6 +85,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 
 	// Features flags
 	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling, "Enable profiling via web interface host:port/debug/pprof/.")
+	fs.BoolVar(&cfg.ContentionProfiling, "contention-profiling", cfg.ContentionProfiling, "Enable block profiling, if profiling is enabled")
+	fs.StringVar(&cfg.DebugSocketPath, "debug-socket-path", cfg.DebugSocketPath, "Use an unprotected (no authn/authz) unix-domain socket for profiling with the given path")
 	fs.BoolVar(&cfg.EnableLogsHandler, "enable-logs-handler", cfg.EnableLogsHandler, "If true, install a /logs handler for the apiserver logs.")
 
 	// Authentication flags
@@ -158,6 +161,7 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.StringVar(&cfg.Kubelet.ClientKey, "kubelet-client-key", "", "Path to a client key file for TLS.")
 	fs.StringSliceVar(&cfg.Kubelet.PreferredAddressTypes, "kubelet-preferred-address-types", []string{"Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"}, "List of the preferred NodeAddressTypes to use for kubelet connections.")
 	fs.DurationVar(&cfg.Kubelet.Timeout, "kubelet-timeout", 5*time.Second, "Timeout for kubelet operations.")
+	fs.BoolVar(&cfg.ServiceAccountLookup, "service-account-lookup", cfg.ServiceAccountLookup, "If true, validate ServiceAccount tokens exist in etcd as part of authentication.")
 	fs.StringVar(&cfg.ServiceAccountSigningKeyFile, "service-account-signing-key-file", "", "Path to the file that contains the current private key of the service account token issuer. Defaults to <data-dir>/pki/sa.key, generated on first start.")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs. The first address goes to the kubernetes Service.")
 	fs.Var(kubeString{&cfg.ServiceNodePortRange, "portRange"}, "service-node-port-range", "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends of the range.")
@@ -192,6 +196,7 @@ type parsed struct {
 	advertise         *net.IP   // --advertise-address: kube's ip, a string in the Config
 	minRequestTimeout *int      // --min-request-timeout: kube's seconds, a Duration in the Config
 	leaseReuse        *int64    // --lease-reuse-duration-seconds: the same
+	storageBackend    *string   // --storage-backend: etcd3, the only one, as kube's
 	admissionControl  *[]string // --admission-control: applied over the two plugin lists
 	// --feature-gates, by component: set on gate (kube's gates, whose
 	// help the flag shows) once parsed, as kube's

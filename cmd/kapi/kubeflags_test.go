@@ -23,6 +23,7 @@ func plausible(f kubeflags.Flag) string {
 		"service-cluster-ip-range": "10.96.0.0/12", "secure-port": "6443", "bind-address": "127.0.0.1",
 		"show-hidden-metrics-for-version": "1.36", "goaway-chance": "0.01", "tls-min-version": "VersionTLS12",
 		"tls-cipher-suites": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "strict-transport-security-directives": "max-age=31536000",
+		"storage-backend": "etcd3",
 	}
 	if v, ok := special[f.Name]; ok {
 		return v
@@ -125,6 +126,8 @@ var implementedForTest = []string{
 	"audit-log-truncate-enabled", "audit-log-truncate-max-batch-size", "audit-log-truncate-max-event-size", "audit-log-version",
 	"audit-webhook-truncate-enabled", "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "audit-webhook-version",
 	"audit-log-mode", "audit-webhook-mode", "feature-gates", "enable-logs-handler",
+	"contention-profiling", "debug-socket-path", "service-account-lookup", "storage-backend",
+	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 
 // TestBadKubeValues: a value that is not of the flag's kube type fails,
@@ -392,5 +395,24 @@ func TestFeatureGates(t *testing.T) {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("--help lacks %q", want)
 		}
+	}
+}
+
+// TestNewlyHonouredFlags: flags that took no effect before and do now,
+// read into the Config, with kube's checks: --storage-backend takes only
+// etcd3, with kube's message.
+func TestNewlyHonouredFlags(t *testing.T) {
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--service-account-lookup=false", "--contention-profiling", "--debug-socket-path=/run/kapi.sock",
+		"--storage-backend=etcd3", "--audit-log-batch-max-size=7", "--audit-log-batch-throttle-enable"}, &bytes.Buffer{}, func(string, ...any) {})
+	if err != nil || cfg.ServiceAccountLookup || !cfg.ContentionProfiling || cfg.DebugSocketPath != "/run/kapi.sock" ||
+		cfg.Audit.LogBatchMaxSize != 7 || !cfg.Audit.LogBatchThrottleEnable {
+		t.Errorf("%+v, %v", cfg, err)
+	}
+	if cfg, _, _ := parseFlags("kube-apiserver", nil, &bytes.Buffer{}, func(string, ...any) {}); !cfg.ServiceAccountLookup || cfg.Audit.LogBatchMaxSize != 1 {
+		t.Errorf("defaults: lookup %v, log batch %d; want kube's true, 1", cfg.ServiceAccountLookup, cfg.Audit.LogBatchMaxSize)
+	}
+	_, _, err = parseFlags("kube-apiserver", []string{"--storage-backend=etcd2"}, &bytes.Buffer{}, func(string, ...any) {})
+	if err == nil || err.Error() != "--storage-backend invalid, allowed values: etcd3. If not specified, it will default to 'etcd3'" {
+		t.Errorf("--storage-backend=etcd2: %v", err)
 	}
 }

@@ -114,6 +114,9 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		return cfg, proc, err
 	}
 	cfg.LeaseReuse = time.Duration(*late.leaseReuse) * time.Second
+	if b := *late.storageBackend; b != "" && b != "etcd3" {
+		return cfg, proc, errors.New("--storage-backend invalid, allowed values: etcd3. If not specified, it will default to 'etcd3'")
+	}
 	if fs.Changed("cert-dir") && !fs.Changed("data-dir") {
 		cfg.DataDir = cfg.CertDir
 	}

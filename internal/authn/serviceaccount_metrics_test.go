@@ -269,3 +269,28 @@ func TestServiceAccountTokenMetricNames(t *testing.T) {
 		t.Errorf("served %v, want %v", got, want)
 	}
 }
+
+// TestLegacyTokensWithoutLookup: with --service-account-lookup=false a
+// legacy token is taken on its signature and claims, as kube's legacy
+// validator without lookup takes it: its Secret gone, it still
+// authenticates, and nothing is read, tracked or annotated but its being
+// legacy.
+func TestLegacyTokensWithoutLookup(t *testing.T) {
+	w := newTokenWorld(t, time.Now())
+	delete(w.secrets, "manual")
+	if ok, _, _ := authenticateAudited(t, w.sa, w.tokens["manual"], false); ok {
+		t.Fatal("a legacy token whose Secret is gone was taken with the lookup on")
+	}
+	w.sa.NoLegacyLookup = true
+	w.sa.LegacySecret = func(context.Context, string, string) ([]byte, map[string]string, bool, error) {
+		t.Error("the Secret was read")
+		return nil, nil, false, nil
+	}
+	ok, annotations, warnings := authenticateAudited(t, w.sa, w.tokens["manual"], false)
+	if !ok || len(warnings) != 0 || len(w.used) != 0 {
+		t.Errorf("without the lookup: ok %v, warnings %v, tracked %v", ok, warnings, w.used)
+	}
+	if len(annotations) != 1 || annotations["authentication.k8s.io/legacy-token"] == "" {
+		t.Errorf("annotations %v, want only authentication.k8s.io/legacy-token", annotations)
+	}
+}

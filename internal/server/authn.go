@@ -102,7 +102,7 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		}
 	}
 	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
-		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores),
+		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores), NoLegacyLookup: !cfg.ServiceAccountLookup,
 		LegacySecret:         legacySecret(findStore(stores, "", "v1", "secrets")),
 		LegacyServiceAccount: legacyServiceAccount(findStore(stores, "", "v1", "serviceaccounts"))}
 	for _, k := range keys {

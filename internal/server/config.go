@@ -174,6 +174,7 @@ type Config struct {
 	IdentityLease                    controllers.IdentityLeaseTiming
 	ServiceAccountKeyFiles           []string      // --service-account-key-file
 	ServiceAccountSigningKeyFile     string        // --service-account-signing-key-file
+	ServiceAccountLookup             bool          // --service-account-lookup: legacy tokens checked against their Secret and account
 	ServiceAccountIssuers            []string      // --service-account-issuer
 	APIAudiences                     []string      // --api-audiences
 	ServiceAccountMaxTokenExpiration time.Duration // --service-account-max-token-expiration
@@ -236,6 +237,8 @@ type Config struct {
 	RequestTimeout              time.Duration // --request-timeout
 	MinRequestTimeout           time.Duration // --min-request-timeout
 	Profiling                   bool          // --profiling
+	ContentionProfiling         bool          // --contention-profiling: block profiles too
+	DebugSocketPath             string        // --debug-socket-path: the profiling handlers on a unix socket, unprotected
 	EnableLogsHandler           bool          // --enable-logs-handler: /logs/ serves /var/log
 
 	Audit audit.Options // --audit-*
@@ -345,6 +348,7 @@ func Defaults() Config {
 		Profiling:                           true,
 		Audit:                               audit.DefaultOptions(),
 		ServiceAccountExtendTokenExpiration: true,
+		ServiceAccountLookup:                true,
 		Controllers:                         []string{"*"},
 		LeaderElect:                         true,
 		LeaderElection:                      DefaultLeaderElection(),

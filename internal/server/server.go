@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,7 @@ type Server struct {
 	FrontProxy *FrontProxy
 
 	http     *http.Server
+	debug    *http.Server // --debug-socket-path's
 	conns    *idleConns
 	etcd     *etcdBackend
 	stopping chan struct{}
@@ -376,6 +378,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			extra[p] = h
 		}
 	}
+	if cfg.ContentionProfiling && (cfg.Profiling || cfg.DebugSocketPath != "") {
+		runtime.SetBlockProfileRate(1) // the process's, as kube's
+	}
+	if cfg.DebugSocketPath != "" {
+		// As kube, a socket that cannot be opened is logged, not fatal.
+		if s.debug, err = debugSocket(cfg.DebugSocketPath); err != nil {
+			klog.FromContext(ctx).Error(err, "the debug socket is not served")
+		}
+	}
 	if err := issuerDiscovery(cfg, an.sa, ln, extra); err != nil {
 		klog.FromContext(ctx).Error(err, "the service account issuer's discovery documents are not served")
 	}
@@ -538,6 +549,9 @@ func (s *Server) Stop() error {
 		}
 		if watchesEnded != nil {
 			<-watchesEnded
+		}
+		if s.debug != nil {
+			s.debug.Close()
 		}
 		s.auditor.Shutdown(ctx)
 		s.tracing.Shutdown(ctx)
