@@ -127,6 +127,7 @@ var implementedForTest = []string{
 	"audit-webhook-truncate-enabled", "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "audit-webhook-version",
 	"audit-log-mode", "audit-webhook-mode", "feature-gates", "enable-logs-handler",
 	"contention-profiling", "debug-socket-path", "service-account-lookup", "storage-backend",
+	"etcd-healthcheck-timeout", "etcd-readycheck-timeout",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 

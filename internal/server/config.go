@@ -31,6 +31,11 @@ type Config struct {
 	// EtcdCompactionInterval (--etcd-compaction-interval) is how often
 	// etcd is compacted, as kube-apiserver compacts it; 0 is never.
 	EtcdCompactionInterval time.Duration
+	// EtcdHealthcheckTimeout and EtcdReadycheckTimeout
+	// (--etcd-healthcheck-timeout, --etcd-readycheck-timeout) bound each
+	// probe of etcd by the health checks etcd and etcd-readiness.
+	EtcdHealthcheckTimeout time.Duration
+	EtcdReadycheckTimeout  time.Duration
 	// EtcdSnapshotInterval (--etcd-snapshot-interval) is how often kapi
 	// saves a snapshot of etcd into EtcdSnapshotDir (default
 	// <data-dir>/snapshots), keeping the newest EtcdSnapshotRetention
@@ -322,6 +327,8 @@ func Defaults() Config {
 		SecurePort:             6443,
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
+		EtcdHealthcheckTimeout: 2 * time.Second,
+		EtcdReadycheckTimeout:  2 * time.Second,
 		EtcdSnapshotRetention:  5,
 
 		AuthenticationTokenWebhookVersion:        "v1beta1",

@@ -222,12 +222,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		_, err := nsStore.Storage.Revision(ctx)
 		return err
 	}
-	health.AddAll(router.Check{Name: "etcd", Fn: etcdCheck})
-	health.Add("readyz", router.Check{Name: "etcd-readiness", Fn: etcdCheck})
+	health.AddAll(router.Check{Name: "etcd", Fn: newEtcdProbe(etcdCheck, cfg.EtcdHealthcheckTimeout)})
+	health.Add("readyz", router.Check{Name: "etcd-readiness", Fn: newEtcdProbe(etcdCheck, cfg.EtcdReadycheckTimeout)})
 	for i, c := range distinct { // kube's names
 		check := func(ctx context.Context) error { return etcdAnswers(ctx, c.client) }
-		health.AddAll(router.Check{Name: fmt.Sprintf("etcd-override-%d", i), Fn: check})
-		health.Add("readyz", router.Check{Name: fmt.Sprintf("etcd-override-readiness-%d", i), Fn: check})
+		health.AddAll(router.Check{Name: fmt.Sprintf("etcd-override-%d", i), Fn: newEtcdProbe(check, cfg.EtcdHealthcheckTimeout)})
+		health.Add("readyz", router.Check{Name: fmt.Sprintf("etcd-override-readiness-%d", i), Fn: newEtcdProbe(check, cfg.EtcdReadycheckTimeout)})
 	}
 	hooks := newPostStartHooks(health, cfg.EnablePriorityAndFairness, features.Enabled(cfg.FeatureGates, features.APIServerIdentity))
 	stores, stopCaches, err := newStores(clusters, cfg, builtin.Resources(), enc)
