@@ -78,3 +78,40 @@ func Histogram(name, help string, buckets []float64, labels ...string) *promethe
 	Registry.MustRegister(h)
 	return h
 }
+
+// Find is the value of the series of the metric name in g whose labels
+// are exactly labels (a histogram's: its count of observations), and
+// whether the series exists. Tests read metrics with it, from kapi's
+// registry or from component-base's.
+func Find(g prometheus.Gatherer, name string, labels map[string]string) (float64, bool, error) {
+	families, err := g.Gather()
+	if err != nil {
+		return 0, false, err
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; !ok || v != l.GetValue() {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue(), true, nil
+			case m.Gauge != nil:
+				return m.Gauge.GetValue(), true, nil
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount()), true, nil
+			}
+			return 0, true, nil
+		}
+	}
+	return 0, false, nil
+}

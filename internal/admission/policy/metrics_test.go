@@ -11,38 +11,18 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 
 	"kapi/internal/admission"
+	"kapi/internal/metrics"
 )
 
-// policyMetric is the value of kube's validating policy metric (the
-// check counter, or the duration histogram's count) for one series, 0
-// when it has none.
+// policyMetric is the value of one of kube's series of the policies
+// (component-base's registry), 0 when it has none.
 func policyMetric(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	fams, err := legacyregistry.DefaultGatherer.Gather()
+	v, _, err := metrics.Find(legacyregistry.DefaultGatherer, name, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.Metric {
-			if len(m.Label) != len(labels) {
-				continue
-			}
-			for _, l := range m.Label {
-				if labels[l.GetName()] != l.GetValue() {
-					continue series
-				}
-			}
-			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	return v
 }
 
 // TestValidatingPolicyMetrics: each binding's action on a failed

@@ -58,34 +58,9 @@ func Next(t testing.TB, w watch.Interface) watch.Event {
 // observations), and whether the series exists.
 func Metric(t testing.TB, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
+	v, ok, err := metrics.Find(metrics.Registry, name, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, l := range m.GetLabel() {
-				if v, ok := labels[l.GetName()]; !ok || v != l.GetValue() {
-					continue series
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue(), true
-			case m.Gauge != nil:
-				return m.Gauge.GetValue(), true
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount()), true
-			}
-			return 0, true
-		}
-	}
-	return 0, false
+	return v, ok
 }
