@@ -166,6 +166,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.BoolVar(&cfg.ServiceAccountLookup, "service-account-lookup", cfg.ServiceAccountLookup, "If true, validate ServiceAccount tokens exist in etcd as part of authentication.")
 	fs.StringVar(&cfg.ServiceAccountSigningKeyFile, "service-account-signing-key-file", "", "Path to the file that contains the current private key of the service account token issuer. Defaults to <data-dir>/pki/sa.key, generated on first start.")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", cfg.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs. The first address goes to the kubernetes Service.")
+	fs.IntVar(&cfg.KubernetesServiceNodePort, "kubernetes-service-node-port", cfg.KubernetesServiceNodePort, "If non-zero, the Kubernetes master service (which apiserver creates/maintains) will be of type NodePort, using this as the value of the port. If zero, the Kubernetes master service will be of type ClusterIP.")
+	fs.StringVar(&cfg.EndpointReconcilerType, "endpoint-reconciler-type", cfg.EndpointReconcilerType, "Use an endpoint reconciler (master-count, lease, none) master-count is deprecated, and will be removed in a future version.")
 	fs.Var(kubeString{&cfg.ServiceNodePortRange, "portRange"}, "service-node-port-range", "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends of the range.")
 
 	// Global flags

@@ -23,7 +23,7 @@ func plausible(f kubeflags.Flag) string {
 		"service-cluster-ip-range": "10.96.0.0/12", "secure-port": "6443", "bind-address": "127.0.0.1",
 		"show-hidden-metrics-for-version": "1.36", "goaway-chance": "0.01", "tls-min-version": "VersionTLS12",
 		"tls-cipher-suites": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "strict-transport-security-directives": "max-age=31536000",
-		"storage-backend": "etcd3",
+		"storage-backend": "etcd3", "kubernetes-service-node-port": "30443", "endpoint-reconciler-type": "none",
 	}
 	if v, ok := special[f.Name]; ok {
 		return v
@@ -127,7 +127,7 @@ var implementedForTest = []string{
 	"audit-webhook-truncate-enabled", "audit-webhook-truncate-max-batch-size", "audit-webhook-truncate-max-event-size", "audit-webhook-version",
 	"audit-log-mode", "audit-webhook-mode", "feature-gates", "enable-logs-handler",
 	"contention-profiling", "debug-socket-path", "service-account-lookup", "storage-backend",
-	"etcd-healthcheck-timeout", "etcd-readycheck-timeout",
+	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 
@@ -415,5 +415,29 @@ func TestNewlyHonouredFlags(t *testing.T) {
 	_, _, err = parseFlags("kube-apiserver", []string{"--storage-backend=etcd2"}, &bytes.Buffer{}, func(string, ...any) {})
 	if err == nil || err.Error() != "--storage-backend invalid, allowed values: etcd3. If not specified, it will default to 'etcd3'" {
 		t.Errorf("--storage-backend=etcd2: %v", err)
+	}
+}
+
+// TestKubernetesServiceFlags: --kubernetes-service-node-port and
+// --endpoint-reconciler-type, checked with kube's messages.
+func TestKubernetesServiceFlags(t *testing.T) {
+	var warned []string
+	warn := func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--kubernetes-service-node-port=30443", "--endpoint-reconciler-type=none"}, &bytes.Buffer{}, warn)
+	if err != nil || cfg.KubernetesServiceNodePort != 30443 || cfg.EndpointReconcilerType != "none" || len(warned) != 0 {
+		t.Errorf("%d %q %v %q", cfg.KubernetesServiceNodePort, cfg.EndpointReconcilerType, err, warned)
+	}
+	cfg, _, err = parseFlags("kube-apiserver", []string{"--endpoint-reconciler-type=master-count"}, &bytes.Buffer{}, warn)
+	if err != nil || cfg.EndpointReconcilerType != "lease" || len(warned) != 1 || !strings.Contains(warned[0], "master-count has no effect in kapi") {
+		t.Errorf("master-count: %q %v %q", cfg.EndpointReconcilerType, err, warned)
+	}
+	for arg, want := range map[string]string{
+		"--kubernetes-service-node-port=70000":      "--kubernetes-service-node-port 70000 must be between 0 and 65535, inclusive. If 0, the Kubernetes master service will be of type ClusterIP",
+		"--kubernetes-service-node-port=443":        "kubernetes service node port range 30000-32767 doesn't contain 443",
+		"--endpoint-reconciler-type=something-else": "Reconciler not implemented: something-else",
+	} {
+		if _, _, err := parseFlags("kube-apiserver", []string{arg}, &bytes.Buffer{}, warn); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", arg, err, want)
+		}
 	}
 }

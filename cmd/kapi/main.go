@@ -24,6 +24,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"kapi/internal/features"
+	"kapi/internal/registry/core/allocation"
 	"kapi/internal/router"
 	"kapi/internal/server"
 )
@@ -114,6 +115,9 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		return cfg, proc, err
 	}
 	cfg.LeaseReuse = time.Duration(*late.leaseReuse) * time.Second
+	if err := checkKubernetesService(&cfg, warn); err != nil {
+		return cfg, proc, err
+	}
 	if b := *late.storageBackend; b != "" && b != "etcd3" {
 		return cfg, proc, errors.New("--storage-backend invalid, allowed values: etcd3. If not specified, it will default to 'etcd3'")
 	}
@@ -127,4 +131,30 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 		return cfg, proc, err
 	}
 	return cfg, proc, nil
+}
+
+// checkKubernetesService checks the flags of the kubernetes Service and
+// its endpoints as kube-apiserver does: the node port within 0-65535 and
+// the node port range; the reconciler lease or none (master-count, which
+// kube deprecates, is warned about and runs as lease; any other kube
+// refuses at start).
+func checkKubernetesService(cfg *server.Config, warn func(string, ...any)) error {
+	if p := cfg.KubernetesServiceNodePort; p < 0 || p > 65535 {
+		return fmt.Errorf("--kubernetes-service-node-port %v must be between 0 and 65535, inclusive. If 0, the Kubernetes master service will be of type ClusterIP", p)
+	}
+	if p := cfg.KubernetesServiceNodePort; p > 0 {
+		base, size, err := allocation.ParsePortRange(cfg.ServiceNodePortRange)
+		if err == nil && (p < base || p >= base+size) {
+			return fmt.Errorf("kubernetes service node port range %d-%d doesn't contain %v", base, base+size-1, p)
+		}
+	}
+	switch cfg.EndpointReconcilerType {
+	case "lease", "none":
+	case "master-count":
+		warn("--endpoint-reconciler-type=master-count has no effect in kapi: the lease reconciler runs")
+		cfg.EndpointReconcilerType = "lease"
+	default:
+		return fmt.Errorf("Reconciler not implemented: %v", cfg.EndpointReconcilerType)
+	}
+	return nil
 }

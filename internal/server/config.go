@@ -231,6 +231,13 @@ type Config struct {
 
 	ServiceClusterIPRange string // --service-cluster-ip-range
 	ServiceNodePortRange  string // --service-node-port-range
+	// KubernetesServiceNodePort (--kubernetes-service-node-port), when
+	// not 0, makes the kubernetes Service a NodePort one on this port.
+	KubernetesServiceNodePort int
+	// EndpointReconcilerType (--endpoint-reconciler-type) is "lease"
+	// (kube's default: each replica in the kubernetes endpoints while its
+	// lease lives) or "none" (kapi leaves them alone).
+	EndpointReconcilerType string
 
 	CORSAllowedOrigins []string // --cors-allowed-origins
 	// EnablePriorityAndFairness replaces the two in-flight limits by API
@@ -347,6 +354,7 @@ func Defaults() Config {
 		AuthorizationModes:                  []string{"RBAC"},
 		ServiceClusterIPRange:               "10.96.0.0/12",
 		ServiceNodePortRange:                "30000-32767",
+		EndpointReconcilerType:              "lease",
 		EnablePriorityAndFairness:           true,
 		MaxRequestsInFlight:                 400,
 		MaxMutatingRequestsInFlight:         200,

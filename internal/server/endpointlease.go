@@ -64,6 +64,9 @@ type endpointLeases struct {
 	transformer value.Transformer
 	// serializer writes the leases (--storage-media-type).
 	serializer runtime.Serializer
+	// none: --endpoint-reconciler-type=none, no lease and no endpoints
+	// written (the address stays, for the identity Lease).
+	none bool
 }
 
 // kube-apiserver's defaults: --endpoint-reconciler lease TTL 15 s, a
@@ -94,6 +97,9 @@ func (l *endpointLeases) key() string {
 // died leaves the endpoints when its lease expires, within the TTL of
 // its last renewal, rather than up to an interval later, as kube's.
 func (l *endpointLeases) Run(ctx context.Context) {
+	if l.none {
+		return
+	}
 	t := time.NewTicker(l.interval)
 	defer t.Stop()
 	var changes clientv3.WatchChan

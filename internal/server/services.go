@@ -77,7 +77,7 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.
 		return nil, err
 	}
 	port := int32(addr.(*net.TCPAddr).Port)
-	if err := ensureKubernetesService(ctx, services, ips.First().String(), port); err != nil {
+	if err := ensureKubernetesService(ctx, services, ips.First().String(), port, int32(cfg.KubernetesServiceNodePort)); err != nil {
 		return nil, err
 	}
 	serializer, err := storageSerializer(cfg)
@@ -86,6 +86,10 @@ func ensureKubernetesServices(ctx context.Context, cfg Config, client *clientv3.
 	}
 	leases := newEndpointLeases(client, cfg.EtcdPrefix, advertiseAddress(cfg), port, stores, serializer)
 	leases.transformer = enc.For(schema.GroupResource{Resource: "apiServerIPInfo"})
+	if cfg.EndpointReconcilerType == "none" {
+		leases.none = true
+		return leases, nil
+	}
 	if err := leases.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("writing the kubernetes endpoints: %w", err)
 	}
@@ -161,15 +165,26 @@ var kubernetesLabels = map[string]string{"component": "apiserver", "provider": "
 
 // ensureKubernetesService creates the kubernetes Service unless it exists;
 // another replica starting at the same moment may win, which is fine.
-func ensureKubernetesService(ctx context.Context, services *registry.Store, clusterIP string, port int32) error {
+// With nodePort (--kubernetes-service-node-port) it is a NodePort Service
+// on that port, as kube's createPortAndServiceSpec makes it.
+func ensureKubernetesService(ctx context.Context, services *registry.Store, clusterIP string, port, nodePort int32) error {
+	ports := []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port), NodePort: nodePort}}
+	typ := corev1.ServiceTypeClusterIP
+	if nodePort > 0 {
+		typ = corev1.ServiceTypeNodePort
+	}
 	if cur, err := services.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); err == nil {
-		// Kept from an earlier start; point it at this start's port.
-		if p := cur.(*corev1.Service).Spec.Ports; len(p) == 1 && p[0].TargetPort.IntValue() == int(port) {
+		// Kept from an earlier start; point it at this start's ports.
+		if s := cur.(*corev1.Service).Spec; s.Type == typ && len(s.Ports) == 1 && s.Ports[0].TargetPort.IntValue() == int(port) &&
+			s.Ports[0].NodePort == nodePort {
 			return nil
 		}
 		_, _, err := services.Update(ctx, metav1.NamespaceDefault, "kubernetes", nil, func(_ context.Context, old runtime.Object) (runtime.Object, error) {
 			svc := old.(*corev1.Service)
-			svc.Spec.Ports = []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}
+			svc.Spec.Type, svc.Spec.Ports = typ, ports
+			if typ == corev1.ServiceTypeClusterIP {
+				svc.Spec.ExternalTrafficPolicy = ""
+			}
 			return svc, nil
 		}, nil, false)
 		return err
@@ -178,8 +193,7 @@ func ensureKubernetesService(ctx context.Context, services *registry.Store, clus
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault, Labels: kubernetesLabels},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: clusterIP,
-			Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(port)}}},
+		Spec:       corev1.ServiceSpec{Type: typ, ClusterIP: clusterIP, Ports: ports},
 	}
 	_, err := services.Create(ctx, metav1.NamespaceDefault, svc, nil, false)
 	if apierrors.IsAlreadyExists(err) || apierrors.IsInvalid(err) {

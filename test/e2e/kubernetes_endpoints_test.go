@@ -6,14 +6,19 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"kapi/internal/server"
 )
 
 // kubernetesEndpoints reads the kubernetes Service's Endpoints and
@@ -123,4 +128,44 @@ func TestKubernetesEndpointsRestart(t *testing.T) {
 	waitKubernetesEndpoints(t, k.client, []string{fmt.Sprintf("127.0.0.1:%d", portOf(t, k.srv.URL))}, 30*time.Second)
 	k.restart()
 	waitKubernetesEndpoints(t, k.client, []string{fmt.Sprintf("127.0.0.1:%d", portOf(t, k.srv.URL))}, 30*time.Second)
+}
+
+// TestKubernetesServiceFlags: --kubernetes-service-node-port makes the
+// kubernetes Service a NodePort one on that port (allocated: no other
+// Service gets it), and --endpoint-reconciler-type=none leaves its
+// Endpoints and EndpointSlices to someone else, as in kube; a restart
+// without the node port makes it a ClusterIP Service again.
+func TestKubernetesServiceFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	k := startKapi(t, func(c *server.Config) {
+		c.DataDir, c.KubernetesServiceNodePort, c.EndpointReconcilerType = dir, 30443, "none"
+	})
+	ctx := context.Background()
+	svc, err := k.client.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].NodePort != 30443 || svc.Spec.Ports[0].Port != 443 {
+		t.Fatalf("the kubernetes Service: %+v", svc.Spec)
+	}
+	_, err = k.client.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "taker"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80, NodePort: 30443}}}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "provided port is already allocated") {
+		t.Errorf("another Service on the kubernetes Service's node port: %v", err)
+	}
+	if _, err := k.client.CoreV1().Endpoints("default").Get(ctx, "kubernetes", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the kubernetes Endpoints with the reconciler none: %v", err)
+	}
+	if err := k.srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	k = startKapi(t, func(c *server.Config) { c.DataDir = dir })
+	svc, err = k.client.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil || svc.Spec.Type != corev1.ServiceTypeClusterIP || svc.Spec.Ports[0].NodePort != 0 {
+		t.Fatalf("after a restart without the node port: %+v %v", svc.Spec, err)
+	}
+	if _, _, err := kubernetesEndpoints(ctx, k.client); err != nil {
+		t.Errorf("the kubernetes endpoints with the lease reconciler: %v", err)
+	}
 }
