@@ -128,6 +128,7 @@ var implementedForTest = []string{
 	"audit-log-mode", "audit-webhook-mode", "feature-gates", "enable-logs-handler",
 	"contention-profiling", "debug-socket-path", "service-account-lookup", "storage-backend",
 	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
+	"aggregator-reject-forwarding-redirect",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 

@@ -43,6 +43,10 @@ type Aggregator struct {
 	AllowLoopback bool
 	// Error writes a failure as a Status.
 	Error func(w http.ResponseWriter, r *http.Request, err error)
+	// AllowRedirects passes an extension's redirects on to the client
+	// (--aggregator-reject-forwarding-redirect=false); by default they
+	// are refused with a 502, as kube's aggregator refuses them.
+	AllowRedirects bool
 
 	mu     sync.Mutex // one Update at a time
 	routes atomic.Pointer[aggregatorRoutes]
@@ -191,7 +195,7 @@ func (a *Aggregator) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	out.Header = r.Header.Clone()
 	out.Header.Del("Authorization")
 	transport.SetAuthProxyHeaders(out, user.Name, user.UID, user.Groups, user.Extra)
-	Handler(Location{URL: u, Transport: rt.transport}, Options{Error: a.Error, KeepQuery: true}).ServeHTTP(w, out)
+	Handler(Location{URL: u, Transport: rt.transport}, Options{Error: a.Error, KeepQuery: true, RejectRedirects: !a.AllowRedirects}).ServeHTTP(w, out)
 }
 
 func port(ref *apiregistrationv1.ServiceReference) int32 {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -53,6 +54,11 @@ type Options struct {
 	// (Handler's; Connect gives each request its own).
 	Rewrite bool
 	Rest    string
+	// RejectRedirects: an answer that redirects (3xx with a Location) is
+	// not passed on but replaced by a 502, as kube's upgrade-aware proxy
+	// does with RejectForwardingRedirects (the aggregator's, by default:
+	// --aggregator-reject-forwarding-redirect).
+	RejectRedirects bool
 }
 
 // Handler streams r to loc and the answer back: bodies both ways without
@@ -135,7 +141,31 @@ func newStreamer(transport http.RoundTripper, opts Options) *streamer {
 	if opts.Rewrite {
 		s.rp.ModifyResponse = dropCORS
 	}
+	if opts.RejectRedirects {
+		then := s.rp.ModifyResponse
+		s.rp.ModifyResponse = func(resp *http.Response) error {
+			if err := rejectRedirect(resp); err != nil || then == nil {
+				return err
+			}
+			return then(resp)
+		}
+	}
 	return s
+}
+
+// redirectRejected is kube's answer in place of a redirect.
+const redirectRejected = "the backend attempted to redirect this request, which is not permitted"
+
+// rejectRedirect replaces a redirecting answer by kube's 502, with its
+// words as the body and no header of the backend's.
+func rejectRedirect(resp *http.Response) error {
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || resp.Header.Get("Location") == "" {
+		return nil
+	}
+	resp.Body.Close()
+	*resp = http.Response{StatusCode: http.StatusBadGateway, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(redirectRejected)),
+		ContentLength: int64(len(redirectRejected)), Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor, Request: resp.Request}
+	return nil
 }
 
 // serve streams r to u; rest is the client's escaped path below the

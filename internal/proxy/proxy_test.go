@@ -72,6 +72,45 @@ func TestHandlerRedirectsEmptyPath(t *testing.T) {
 	}
 }
 
+// TestHandlerRejectsRedirects: with RejectRedirects (the aggregator's,
+// by default) a backend's redirect reaches the client as kube's 502,
+// without the backend's headers; without it, as the backend sent it. An
+// answer that is no redirect passes either way.
+func TestHandlerRejectsRedirects(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/away") {
+			w.Header().Set("X-Backend", "yes")
+			http.Redirect(w, r, "https://elsewhere.example.com/", http.StatusFound)
+			return
+		}
+		io.WriteString(w, "here")
+	}))
+	defer backend.Close()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(f *httptest.Server, path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get(f.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	rejecting := front(t, backend.URL, Options{RejectRedirects: true})
+	if resp, body := get(rejecting, "/front/away"); resp.StatusCode != http.StatusBadGateway || body != redirectRejected ||
+		resp.Header.Get("Location") != "" || resp.Header.Get("X-Backend") != "" {
+		t.Errorf("a rejected redirect: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if resp, body := get(rejecting, "/front/stay"); resp.StatusCode != http.StatusOK || body != "here" {
+		t.Errorf("an answer that is no redirect: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := get(front(t, backend.URL, Options{}), "/front/away"); resp.StatusCode != http.StatusFound ||
+		resp.Header.Get("Location") != "https://elsewhere.example.com/" {
+		t.Errorf("a redirect passed on: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
 func TestHandlerUnreachableIs503(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()

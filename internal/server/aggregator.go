@@ -23,6 +23,7 @@ func newAggregator(cfg Config, cat *registry.Catalogue, fp *FrontProxy) *proxy.A
 		ClientCertificate: fp.GetClientCertificate,
 		AllowLoopback:     cfg.ProxyAllowLoopback,
 		Error:             endpoints.WriteError,
+		AllowRedirects:    !cfg.AggregatorRejectForwardingRedirect,
 	}
 }
 

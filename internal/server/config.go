@@ -238,6 +238,11 @@ type Config struct {
 	// (kube's default: each replica in the kubernetes endpoints while its
 	// lease lives) or "none" (kapi leaves them alone).
 	EndpointReconcilerType string
+	// AggregatorRejectForwardingRedirect
+	// (--aggregator-reject-forwarding-redirect, true as in kube): an
+	// aggregated API server's redirect is answered with a 502 rather than
+	// passed to the client.
+	AggregatorRejectForwardingRedirect bool
 
 	CORSAllowedOrigins []string // --cors-allowed-origins
 	// EnablePriorityAndFairness replaces the two in-flight limits by API
@@ -355,6 +360,7 @@ func Defaults() Config {
 		ServiceClusterIPRange:               "10.96.0.0/12",
 		ServiceNodePortRange:                "30000-32767",
 		EndpointReconcilerType:              "lease",
+		AggregatorRejectForwardingRedirect:  true,
 		EnablePriorityAndFairness:           true,
 		MaxRequestsInFlight:                 400,
 		MaxMutatingRequestsInFlight:         200,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 )
 
 // TestAggregationAvailability: the Available condition of APIServices
@@ -31,12 +33,32 @@ func TestAggregationAvailability(t *testing.T) {
 	// A server that answers discovery: Passed. Its priority puts it
 	// first in /apis, after apiregistration.k8s.io (18000), before apps (17800).
 	good := startAggExtension(t, k, "ext", "good", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/redirect") {
+			http.Redirect(w, r, "https://elsewhere.example.com/", http.StatusFound)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(metav1.APIResourceList{GroupVersion: "good.example.com/v1", APIResources: []metav1.APIResource{}})
 	}))
 	aggService(t, k, "ext", "good", good.Port, true)
 	aggAPIService(t, k, "good.example.com", "v1", "ext", "good", good.CA, 17900, 10)
 	aggWaitCondition(t, k, "v1.good.example.com", "Passed", "all checks passed")
+	// Its redirect is not passed on (--aggregator-reject-forwarding-redirect,
+	// true by default as in kube): a 502 with kube's words.
+	hc, err := rest.HTTPClientFor(k.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Get(k.rest.Host + "/apis/good.example.com/v1/redirect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || string(body) != "the backend attempted to redirect this request, which is not permitted" {
+		t.Errorf("an extension's redirect: %d %q", resp.StatusCode, body)
+	}
 
 	// A server that fails its discovery: FailedDiscoveryCheck, and a 503
 	// Status for requests of the group.
@@ -46,7 +68,7 @@ func TestAggregationAvailability(t *testing.T) {
 	aggService(t, k, "ext", "bad", bad.Port, true)
 	aggAPIService(t, k, "bad.example.com", "v1", "ext", "bad", bad.CA, 100, 10)
 	aggWaitCondition(t, k, "v1.bad.example.com", "FailedDiscoveryCheck", "bad status from https://127.0.0.1:")
-	_, err := k.dynamic.Resource(schema.GroupVersionResource{Group: "bad.example.com", Version: "v1", Resource: "things"}).List(ctx, metav1.ListOptions{})
+	_, err = k.dynamic.Resource(schema.GroupVersionResource{Group: "bad.example.com", Version: "v1", Resource: "things"}).List(ctx, metav1.ListOptions{})
 	if !apierrors.IsServiceUnavailable(err) || !strings.Contains(err.Error(), "service unavailable") {
 		t.Fatalf("a request of the unavailable group: %v", err)
 	}
