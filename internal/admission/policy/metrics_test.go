@@ -1,13 +1,10 @@
 package policy
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/component-base/metrics/legacyregistry"
 
 	"kapi/internal/admission"
@@ -75,11 +72,7 @@ spec:
 	if err := publish(); err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string) error {
-		return v.Validate(context.Background(), &admission.Attributes{Operation: admission.Create, Resource: policies, Kind: policies.GVK(), Name: name,
-			Object: &admissionregistrationv1.ValidatingAdmissionPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
-				ObjectMeta: metav1.ObjectMeta{Name: name}}})
-	}
+	write := func(name string) error { return createPolicy(v, name) }
 	if err := write("good"); err != nil {
 		t.Fatalf("a good name: %v", err)
 	}

@@ -200,11 +200,7 @@ func TestStaticPoliciesSee(t *testing.T) {
 			t.Errorf("%s: %v, want %s", c.res.Name, got, c.want)
 		}
 	}
-	write := func(name string) error {
-		return v.Validate(context.Background(), &admission.Attributes{Operation: admission.Create, Resource: policies, Kind: policies.GVK(), Name: name,
-			Object: &admissionregistrationv1.ValidatingAdmissionPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
-				ObjectMeta: metav1.ObjectMeta{Name: name}}})
-	}
+	write := func(name string) error { return createPolicy(v, name) }
 	if err := write("good"); err != nil {
 		t.Errorf("a good policy: %v", err)
 	}
@@ -212,4 +208,12 @@ func TestStaticPoliciesSee(t *testing.T) {
 	if err := write("bad"); err == nil || err.Error() != want {
 		t.Errorf("a bad policy: %v", err)
 	}
+}
+
+// createPolicy validates the creation of a ValidatingAdmissionPolicy
+// named name (a cluster-scoped object, no namespace to read).
+func createPolicy(v *Validating, name string) error {
+	return v.Validate(context.Background(), &admission.Attributes{Operation: admission.Create, Resource: policies, Kind: policies.GVK(), Name: name,
+		Object: &admissionregistrationv1.ValidatingAdmissionPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+			ObjectMeta: metav1.ObjectMeta{Name: name}}})
 }
