@@ -186,7 +186,7 @@ func TestKubeFlagList(t *testing.T) {
 		"feature-gates": "kube:AllAlpha=false", "runtime-config": "api/all=true", "emulated-version": "kube=1.37",
 		"storage-backend": "etcd3", "storage-media-type": "application/vnd.kubernetes.protobuf", "watch-cache-sizes": "",
 		"tls-sni-cert-key": files["cert"] + "," + files["key"], "oidc-required-claim": "tier=gold", "allow-metric-labels": "apiserver_request_total,verb=GET",
-		"service-account-jwks-uri": "", "endpoint-reconciler-type": "lease", "kubelet-preferred-address-types": "InternalIP,Hostname",
+		"service-account-jwks-uri": "", "endpoint-reconciler-type": "lease", "kubernetes-service-node-port": "0", "kubelet-preferred-address-types": "InternalIP,Hostname",
 		"tls-min-version": "VersionTLS12", "tls-cipher-suites": "", "tls-curve-preferences": "23,29", "show-hidden-metrics-for-version": "",
 		"min-compatibility-version": "kube=1.37", "profiling": "true", "watch-cache": "true", "anonymous-auth": "true",
 		"shutdown-delay-duration": "1s", "shutdown-watch-termination-grace-period": "1s",
