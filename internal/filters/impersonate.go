@@ -101,32 +101,22 @@ func impersonationFrame(badHeaders func(http.Header) *apierrors.StatusError,
 			a := Attributes(r)
 			got, err := decide(r.Context(), wanted, a)
 			if err != nil {
-				refuseImpersonation(w, r, err)
+				request.LogFrom(r.Context()).Add("impersonate", "denied")
+				filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
+				writeError(w, r, err)
 				return
 			}
-			serveImpersonated(next, w, r, a.User, got, onImpersonate)
+			// On as got's user; audit (onImpersonate) sees it, with
+			// the constraint that allowed it.
+			request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", a.User.Name, got.user.Name))
+			filterOutcomes.WithLabelValues("impersonate", "allowed").Inc()
+			r = r.WithContext(request.WithUser(r.Context(), got.user))
+			if onImpersonate != nil {
+				onImpersonate(r, got.user, got.constraint)
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// refuseImpersonation answers a refused impersonation.
-func refuseImpersonation(w http.ResponseWriter, r *http.Request, err *apierrors.StatusError) {
-	request.LogFrom(r.Context()).Add("impersonate", "denied")
-	filterOutcomes.WithLabelValues("impersonate", "denied").Inc()
-	writeError(w, r, err)
-}
-
-// serveImpersonated goes on with the request as got's user; audit
-// (onImpersonate) sees it, with the constraint that allowed it.
-func serveImpersonated(next http.Handler, w http.ResponseWriter, r *http.Request, requestor *request.User, got *impersonated,
-	onImpersonate func(r *http.Request, u *request.User, constraint string)) {
-	request.LogFrom(r.Context()).Add("impersonate", fmt.Sprintf("%s as %s", requestor.Name, got.user.Name))
-	filterOutcomes.WithLabelValues("impersonate", "allowed").Inc()
-	r = r.WithContext(request.WithUser(r.Context(), got.user))
-	if onImpersonate != nil {
-		onImpersonate(r, got.user, got.constraint)
-	}
-	next.ServeHTTP(w, r)
 }
 
 // legacyWithoutUser is the old filter's 400 for impersonation headers that
