@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
@@ -84,7 +85,7 @@ type ipRange struct {
 }
 
 // maxSize bounds the addresses considered in a large (IPv6) range.
-const maxSize = 1 << 32
+const maxSize = 1<<32 - 1
 
 // NewClusterIPs returns the allocator of cidr ("10.96.0.0/12").
 func NewClusterIPs(cidr string, objects Objects) (*ClusterIPs, error) {
@@ -110,19 +111,26 @@ func (a *ClusterIPs) WithServiceCIDRs(cidrs CIDRs) *ClusterIPs {
 // IPv4, the broadcast address is usable.
 func newRange(p netip.Prefix) (ipRange, error) {
 	p = p.Masked()
-	hostBits := p.Addr().BitLen() - p.Bits()
-	var size uint64 = maxSize
-	if hostBits < 32 {
-		size = uint64(1) << hostBits
-	}
-	size--
-	if p.Addr().Is4() && size > 0 {
-		size--
-	}
+	size := min(hostsPerNetwork(p), maxSize)
 	if size < 1 {
 		return ipRange{}, fmt.Errorf("%s has no usable address", p)
 	}
 	return ipRange{cidr: p, first: p.Addr().Next(), size: size}, nil
+}
+
+// hostsPerNetwork is the usable addresses of p as kube counts them (its
+// ipallocator's: not the network address, nor IPv4's broadcast), not
+// bounded as a range is (newRange): the maximum for 64 host bits or more.
+func hostsPerNetwork(p netip.Prefix) uint64 {
+	hostBits := p.Addr().BitLen() - p.Bits()
+	if hostBits >= 64 {
+		return math.MaxUint64
+	}
+	n := uint64(1)<<hostBits - 1
+	if p.Addr().Is4() && n > 0 {
+		n--
+	}
+	return n
 }
 
 // CIDR is --service-cluster-ip-range.

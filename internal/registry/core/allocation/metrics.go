@@ -93,21 +93,6 @@ func (a *ClusterIPs) recordUse(ctx context.Context, r ipRange) {
 	ipAvailable.WithLabelValues(label).Set(float64(free(hostsPerNetwork(r.cidr), used)))
 }
 
-// hostsPerNetwork is the usable addresses of p as kube counts them (its
-// ipallocator's: not the network address, nor IPv4's broadcast), not
-// bounded as the range is: the maximum for 64 host bits or more.
-func hostsPerNetwork(p netip.Prefix) uint64 {
-	hostBits := p.Addr().BitLen() - p.Bits()
-	if hostBits >= 64 {
-		return math.MaxUint64
-	}
-	n := uint64(1)<<hostBits - 1
-	if p.Addr().Is4() && n > 0 {
-		n--
-	}
-	return n
-}
-
 // free is kube's Allocator.Free: the size less the used, within an int.
 func free(size uint64, used int) int {
 	if size > math.MaxInt {

@@ -76,10 +76,7 @@ func (p *NodePorts) Contains(port int) bool { return port >= p.base && port < p.
 // Allocate reserves port (with dryRun only checks it is free).
 func (p *NodePorts) Allocate(ctx context.Context, port int, dryRun bool) error {
 	if !p.Contains(port) {
-		if !dryRun {
-			portAllocationErrors.WithLabelValues(static).Inc()
-		}
-		return &ErrPortNotInRange{Range: p.text}
+		return p.count(static, dryRun, &ErrPortNotInRange{Range: p.text})
 	}
 	return p.count(static, dryRun, p.update(ctx, dryRun, func(bits *big.Int) error {
 		if bits.Bit(port-p.base) == 1 {
