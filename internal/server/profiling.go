@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net"
 	"net/http"
@@ -35,7 +34,7 @@ func profilingHandlers() map[string]http.Handler {
 // debugFlagsIndex is kube's page of the flags /debug/flags sets.
 func debugFlagsIndex(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "<html>\n<head>\n<title>/debug/flags/</title>\n</head>\n<body>\n/debug/flags/<br>\n<br>\nflags:<br>\n<table>\n"+
-		"<tr>"+html.EscapeString("v")+"<br>\n</table>\n<br>\nfull flags configurable<br>\n</body>\n</html>\n")
+		"<tr>v<br>\n</table>\n<br>\nfull flags configurable<br>\n</body>\n</html>\n")
 }
 
 // putVerbosity sets klog's -v from a PUT's body, with kube's answers.

@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"kapi/internal/request"
 )
@@ -45,15 +44,6 @@ func serve(t *testing.T, leaf *x509.Certificate, leafKey any, ca *x509.Certifica
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return srv.URL, &http.Client{Transport: Wrap(tr)}
-}
-
-func value(t *testing.T, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
 }
 
 // call makes one call in a request's context and returns its error and
@@ -88,15 +78,15 @@ func TestMissingSAN(t *testing.T) {
 	cert := template(1, "127.0.0.1")
 	cert.IsCA, cert.BasicConstraintsValid = true, true
 	url, c := serve(t, cert, key, cert, key)
-	before, sha1Before := value(t, missingSAN), value(t, insecureSHA1)
+	before, sha1Before := testutil.ToFloat64(missingSAN), testutil.ToFloat64(insecureSHA1)
 	err, annotations := call(t, c, url)
 	if err == nil {
 		t.Fatal("a certificate without SANs was accepted")
 	}
-	if got := value(t, missingSAN); got != before+1 {
+	if got := testutil.ToFloat64(missingSAN); got != before+1 {
 		t.Errorf("missing SAN counted %v -> %v (%v)", before, got, err)
 	}
-	if got := value(t, insecureSHA1); got != sha1Before {
+	if got := testutil.ToFloat64(insecureSHA1); got != sha1Before {
 		t.Errorf("insecure SHA-1 counted %v -> %v", sha1Before, got)
 	}
 	if got := annotations["missing-san.invalid-cert.kubernetes.io/127.0.0.1"]; got != "relies on a legacy Common Name field instead of the SAN extension for subject validation" {
@@ -136,7 +126,7 @@ func TestInsecureSHA1(t *testing.T) {
 			leaf.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
 			leaf.SignatureAlgorithm = c.alg
 			url, client := serve(t, leaf, leafKey, ca, caKey)
-			before, sanBefore := value(t, insecureSHA1), value(t, missingSAN)
+			before, sanBefore := testutil.ToFloat64(insecureSHA1), testutil.ToFloat64(missingSAN)
 			err, annotations := call(t, client, url)
 			if (err != nil) != c.fail {
 				t.Fatalf("error %v", err)
@@ -150,10 +140,10 @@ func TestInsecureSHA1(t *testing.T) {
 			} else if len(annotations) != 0 {
 				t.Errorf("annotations %v", annotations)
 			}
-			if got := value(t, insecureSHA1); got != want {
+			if got := testutil.ToFloat64(insecureSHA1); got != want {
 				t.Errorf("insecure SHA-1 counted %v -> %v, want %v (%v)", before, got, want, err)
 			}
-			if got := value(t, missingSAN); got != sanBefore {
+			if got := testutil.ToFloat64(missingSAN); got != sanBefore {
 				t.Errorf("missing SAN counted %v -> %v", sanBefore, got)
 			}
 		})
