@@ -128,7 +128,7 @@ var implementedForTest = []string{
 	"audit-log-mode", "audit-webhook-mode", "feature-gates", "enable-logs-handler",
 	"contention-profiling", "debug-socket-path", "service-account-lookup", "storage-backend",
 	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
-	"aggregator-reject-forwarding-redirect",
+	"aggregator-reject-forwarding-redirect", "delete-collection-workers", "enable-garbage-collector",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 
@@ -335,9 +335,9 @@ func TestHiddenKubeFlags(t *testing.T) {
 // line, and kube flags left unset warn nothing.
 func TestNoEffectWarnsOnce(t *testing.T) {
 	var warned []string
-	_, _, err := parseFlags("kube-apiserver", []string{"--delete-collection-workers=2", "--delete-collection-workers=3", "--secure-port=6443"}, &bytes.Buffer{},
+	_, _, err := parseFlags("kube-apiserver", []string{"--apiserver-count=2", "--apiserver-count=3", "--secure-port=6443"}, &bytes.Buffer{},
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
-	if err != nil || !slices.Equal(warned, []string{"--delete-collection-workers has no effect in kapi"}) {
+	if err != nil || !slices.Equal(warned, []string{"--apiserver-count has no effect in kapi"}) {
 		t.Fatalf("warnings %q, %v", warned, err)
 	}
 }

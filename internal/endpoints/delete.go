@@ -1,13 +1,14 @@
 package endpoints
 
 import (
+	"context"
 	"net/http"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"kapi/internal/registry"
 	"kapi/internal/request"
@@ -87,8 +88,16 @@ func (h *Resources) delete(w http.ResponseWriter, r *http.Request, s *scope) {
 	respond(w, r, s, http.StatusOK, obj)
 }
 
-// deleteCollection serves DELETE of a collection: every object the list
-// options select is deleted; the answer lists them.
+// deleteCollectionPageSize is the page a deletecollection lists at a time
+// when the request sets no limit (kube's deleteCollectionPageSize).
+const deleteCollectionPageSize = 10000
+
+// deleteCollection serves DELETE of a collection as kube-apiserver's
+// DeleteCollection: the objects the list options select are listed a
+// page at a time (one page only when the request sets a limit) and
+// deleted by DeleteCollectionWorkers workers, each with its own copy of
+// the options; an object already gone is no error, any other error ends
+// the request with it. The answer lists the objects as they were listed.
 func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *scope) {
 	var listOpts metav1.ListOptions
 	if err := decodeOptions(r, &listOpts); err != nil {
@@ -105,45 +114,122 @@ func (h *Resources) deleteCollection(w http.ResponseWriter, r *http.Request, s *
 		return
 	}
 	warnOrphaning(r, s, opts)
-	list, err := s.store.List(r.Context(), s.namespace(), &listOpts)
+	base := h.admit(w, r, s, opts, dry)
+	list := func(o *metav1.ListOptions) (runtime.Object, error) {
+		return s.store.List(r.Context(), s.namespace(), o)
+	}
+	answer, err := deleteListed(r.Context(), list, &listOpts, h.DeleteCollectionWorkers, func(item runtime.Object) error {
+		m, err := meta.Accessor(item)
+		if err != nil {
+			return err
+		}
+		adm := *base
+		o := opts.DeepCopy()
+		adm.Options, adm.Namespace, adm.Name = o, m.GetNamespace(), m.GetName()
+		_, _, err = s.store.Delete(r.Context(), m.GetNamespace(), m.GetName(), o, &adm, dry)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		WriteError(w, r, apierrors.NewInternalError(err))
-		return
-	}
-	var deleted []runtime.Object
-	for _, it := range items {
-		m, err := meta.Accessor(it)
-		if err != nil {
-			continue
-		}
-		adm := h.admit(w, r, s, opts, dry)
-		adm.Namespace, adm.Name = m.GetNamespace(), m.GetName()
-		obj, _, err := s.store.Delete(r.Context(), m.GetNamespace(), m.GetName(), opts, adm, dry)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		if !s.store.R.Type.KindInListItems {
-			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
-		}
-		deleted = append(deleted, obj)
-	}
-	if err := meta.SetList(list, deleted); err != nil {
-		WriteError(w, r, apierrors.NewInternalError(err))
-		return
-	}
-	obj, err := transform(r, s, list, true)
+	obj, err := transform(r, s, answer, true)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
 	WriteObject(w, r, http.StatusOK, s.out, obj)
+}
+
+// deleteListed lists what opts select with list, a page at a time (the
+// one page a limit asks for, else pages of deleteCollectionPageSize), and
+// hands each item to del on workers workers while the next page is
+// listed. It returns the first page's list holding every item listed,
+// or the first error of the list or of a deletion; after an error it
+// lists no further.
+func deleteListed(ctx context.Context, list func(*metav1.ListOptions) (runtime.Object, error), opts *metav1.ListOptions, workers int, del func(runtime.Object) error) (runtime.Object, error) {
+	workers = max(workers, 1)
+	todo := make(chan runtime.Object, max(2*workers, 256))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	failed := make(chan struct{})
+	for range workers {
+		wg.Go(func() {
+			for item := range todo {
+				if err := del(item); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+						close(failed)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	out, err := listPages(ctx, list, opts, todo, failed)
+	close(todo)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// listPages lists into todo until the list ends or failed is closed.
+func listPages(ctx context.Context, list func(*metav1.ListOptions) (runtime.Object, error), opts *metav1.ListOptions, todo chan<- runtime.Object, failed <-chan struct{}) (runtime.Object, error) {
+	paged := opts.Limit > 0
+	if !paged {
+		opts.Limit = deleteCollectionPageSize
+	}
+	var first runtime.Object
+	var items []runtime.Object
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l, err := list(opts)
+		if err != nil {
+			return nil, err
+		}
+		page, err := meta.ExtractList(l)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		for _, it := range page {
+			select {
+			case todo <- it:
+			case <-failed:
+				return nil, nil
+			}
+		}
+		if paged {
+			return l, nil
+		}
+		items = append(items, page...)
+		if first == nil {
+			first = l
+		}
+		m, err := meta.ListAccessor(l)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		if m.GetContinue() == "" {
+			if err := meta.SetList(first, items); err != nil {
+				return nil, apierrors.NewInternalError(err)
+			}
+			return first, nil
+		}
+		opts.Continue, opts.ResourceVersion, opts.ResourceVersionMatch = m.GetContinue(), "", ""
+	}
 }

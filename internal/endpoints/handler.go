@@ -35,6 +35,9 @@ type Resources struct {
 	// Authorizer decides what a handler checks beyond the request's own
 	// verb (an unsafe deletion's "unsafe-delete-ignore-read-errors").
 	Authorizer authz.Authorizer
+	// DeleteCollectionWorkers is --delete-collection-workers: how many
+	// deletes of one deletecollection run at once (fewer than 1 is 1).
+	DeleteCollectionWorkers int
 }
 
 // NewResources returns the handler for the catalogue's stores, with

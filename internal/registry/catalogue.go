@@ -21,6 +21,11 @@ import (
 // "crd/<name>" for the versions of a custom resource. An owner's stores
 // are replaced whole.
 type Catalogue struct {
+	// NoCollector says no garbage collector runs
+	// (--enable-garbage-collector=false): every store published marks
+	// itself so (Store.NoCollector). Set it before the first Set.
+	NoCollector bool
+
 	cur atomic.Pointer[Snapshot]
 
 	mu     sync.Mutex // one writer at a time
@@ -90,6 +95,11 @@ func (c *Catalogue) Set(owner string, stores []*Store) error {
 		}
 		if other, ok := old.ownerOf[st.R.GVR()]; ok && other != owner {
 			return fmt.Errorf("%s is already served by %s", st.R.GVR(), other)
+		}
+	}
+	for _, st := range stores {
+		if st.NoCollector != c.NoCollector { // only a new store: a published one is read without a lock
+			st.NoCollector = c.NoCollector
 		}
 	}
 	known := false

@@ -20,7 +20,8 @@ import (
 //     garbage collector's finalizers: Orphan adds "orphan", Foreground
 //     adds "foregroundDeletion", Background neither; without one, the
 //     object's own such finalizer, else the row's GarbageCollection,
-//     decides (gcFinalizers);
+//     decides (gcFinalizers); with no collector (NoCollector), they stay
+//     as they are;
 //   - an object with finalizers, or that its row retains, is marked with
 //     a deletionTimestamp and a zero grace period and stays until they go;
 //   - a row with a GracePeriod (pods) marks the object with a
@@ -125,7 +126,7 @@ func (st *Store) deletion(obj runtime.Object, opts *metav1.DeleteOptions) (stay 
 		}
 		return st.mustFinalize(obj)
 	}
-	if fin, changed := gcFinalizers(m.GetFinalizers(), opts, st.R.GarbageCollection); changed {
+	if fin, changed := gcFinalizers(m.GetFinalizers(), opts, st.R.GarbageCollection); changed && !st.NoCollector {
 		m.SetFinalizers(fin)
 	}
 	var grace int64

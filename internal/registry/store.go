@@ -22,6 +22,11 @@ import (
 type Store struct {
 	R       *Resource
 	Storage storage.Interface
+	// NoCollector: no garbage collector runs, so a delete leaves the
+	// object's finalizers as they are, setting neither "orphan" nor
+	// "foregroundDeletion" (kube's store without EnableGarbageCollection).
+	// The catalogue sets it when it publishes the store.
+	NoCollector bool
 }
 
 // NewStore returns the store of r on s.

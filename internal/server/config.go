@@ -51,6 +51,14 @@ type Config struct {
 	EncryptionProviderConfig                string
 	EncryptionProviderConfigAutomaticReload bool
 	WatchCache                              bool // --watch-cache
+	// DeleteCollectionWorkers (--delete-collection-workers) is how many
+	// deletes of one deletecollection run at once.
+	DeleteCollectionWorkers int
+	// EnableGarbageCollector (--enable-garbage-collector) runs the garbage
+	// collector's loop, and lets deletes set its finalizers (orphan,
+	// foregroundDeletion); off, they leave an object's finalizers as
+	// they are, as kube's stores do without the collector.
+	EnableGarbageCollector bool
 	// EtcdServersOverrides (--etcd-servers-overrides) store resources in
 	// other etcd clusters: group/resource#server;server, e.g.
 	// "/events#https://etcd-events:2379".
@@ -349,6 +357,8 @@ func Defaults() Config {
 		AuthorizationWebhookCacheAuthorizedTTL:   5 * time.Minute,
 		AuthorizationWebhookCacheUnauthorizedTTL: 30 * time.Second,
 		WatchCache:                               true,
+		DeleteCollectionWorkers:                  1,
+		EnableGarbageCollector:                   true,
 		EventTTL:                                 time.Hour,
 		LeaseReuse:                               60 * time.Second,
 		Out:                                      os.Stdout,

@@ -102,6 +102,9 @@ func (s *Server) runControllerLoops(ctx context.Context, cfg Config, cat *regist
 	if enabled == nil {
 		enabled = []string{"*"}
 	}
+	if !cfg.EnableGarbageCollector { // as kube-controller-manager's --enable-garbage-collector=false
+		enabled = append([]string{"-garbage-collector-controller"}, enabled...)
+	}
 	m := &controllers.Manager{Loops: loops, Enabled: enabled}
 	if cfg.LeaderElect {
 		le := cfg.LeaderElection

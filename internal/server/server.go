@@ -328,6 +328,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	csRow, csChecks := core.ComponentStatuses(controlPlaneComponents(cfg, s.etcd.client))
 	stores = append(stores, registry.NewStore(builtin.Typed(csRow)[0], csChecks))
 	cat := registry.NewCatalogue()
+	cat.NoCollector = !cfg.EnableGarbageCollector
 	proxySubresources(cfg, cat, stores)
 	if err := kubeletSubresources(cfg, cat, stores, az.authorizer); err != nil {
 		return fail(err)
@@ -353,6 +354,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	resources := endpoints.NewResources(cat, adm)
 	s.resources, s.shutdown, s.shutdownCfg = resources, filters.NewShutdown(), cfg
 	resources.MinRequestTimeout = cfg.MinRequestTimeout
+	resources.DeleteCollectionWorkers = cfg.DeleteCollectionWorkers
 	resources.Fields = newFieldManagers(cat)
 	resources.Authorizer = az.authorizer
 	docs, err := openapi.New(cat)

@@ -220,7 +220,7 @@ func TestKubeFlagList(t *testing.T) {
 	waitReadyz(t, port, k)
 	log := strings.Join(k.out.lines(), "\n")
 	t.Logf("kapi started with %d of kube-apiserver's flags", n)
-	for _, name := range []string{"enable-aggregator-routing", "max-connection-bytes-per-sec", "peer-ca-file", "delete-collection-workers"} {
+	for _, name := range []string{"enable-aggregator-routing", "max-connection-bytes-per-sec", "peer-ca-file", "apiserver-count"} {
 		if c := strings.Count(log, "--"+name+" has no effect in kapi"); c != 1 {
 			t.Errorf("--%s: %d warnings, want 1", name, c)
 		}
@@ -229,7 +229,8 @@ func TestKubeFlagList(t *testing.T) {
 		strings.Contains(log, "--allow-privileged has no effect") || strings.Contains(log, "--event-ttl has no effect") ||
 		strings.Contains(log, "--tls-min-version has no effect") || strings.Contains(log, "--enable-bootstrap-token-auth has no effect") ||
 		strings.Contains(log, "--shutdown-delay-duration has no effect") || strings.Contains(log, "--storage-media-type has no effect") ||
-		strings.Contains(log, "--enable-logs-handler has no effect") || strings.Contains(log, "--feature-gates has no effect") {
+		strings.Contains(log, "--enable-logs-handler has no effect") || strings.Contains(log, "--feature-gates has no effect") ||
+		strings.Contains(log, "--delete-collection-workers has no effect") || strings.Contains(log, "--enable-garbage-collector has no effect") {
 		t.Error("an implemented flag was warned about")
 	}
 }
