@@ -59,6 +59,8 @@ func configFlags(fs *pflag.FlagSet, cfg *server.Config, proc *process) *parsed {
 	fs.DurationVar(&cfg.EventTTL, "event-ttl", cfg.EventTTL, "Amount of time to retain events.")
 	p.storageBackend = fs.String("storage-backend", "", "The storage backend for persistence. Options: 'etcd3' (default).")
 	p.leaseReuse = fs.Int64("lease-reuse-duration-seconds", int64(cfg.LeaseReuse/time.Second), "The time in seconds that each lease is reused. A lower value could avoid large number of objects reusing the same lease. Notice that a too small value may cause performance problems at storage layer.")
+	fs.DurationVar(&cfg.EtcdCountMetricPollPeriod, "etcd-count-metric-poll-period", cfg.EtcdCountMetricPollPeriod, "Frequency of polling etcd for number of resources per type. 0 disables the metric collection.")
+	fs.DurationVar(&cfg.EtcdDBMetricPollInterval, "etcd-db-metric-poll-interval", cfg.EtcdDBMetricPollInterval, "The interval of requests to poll etcd and update metric. 0 disables the metric collection")
 	fs.IntVar(&cfg.DeleteCollectionWorkers, "delete-collection-workers", cfg.DeleteCollectionWorkers, "Number of workers spawned for DeleteCollection call. These are used to speed up namespace cleanup.")
 	fs.BoolVar(&cfg.EnableGarbageCollector, "enable-garbage-collector", cfg.EnableGarbageCollector, "Enables the generic garbage collector. MUST be synced with the corresponding flag of the kube-controller-manager.")
 	fs.BoolVar(&cfg.WatchCache, "watch-cache", cfg.WatchCache, "Serve gets, lists and watches from an in-memory cache of each resource, kept current by one etcd watch.")

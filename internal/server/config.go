@@ -51,6 +51,15 @@ type Config struct {
 	EncryptionProviderConfig                string
 	EncryptionProviderConfigAutomaticReload bool
 	WatchCache                              bool // --watch-cache
+	// EtcdCountMetricPollPeriod (--etcd-count-metric-poll-period) is how
+	// often API Priority and Fairness learns each resource's count; 0
+	// turns the counts off, and with them apiserver_storage_objects,
+	// apiserver_resource_objects and apiserver_resource_size_estimate_bytes
+	// (read at each scrape otherwise). EtcdDBMetricPollInterval
+	// (--etcd-db-metric-poll-interval) 0 turns apiserver_storage_size_bytes
+	// off (read at each scrape otherwise).
+	EtcdCountMetricPollPeriod time.Duration
+	EtcdDBMetricPollInterval  time.Duration
 	// DeleteCollectionWorkers (--delete-collection-workers) is how many
 	// deletes of one deletecollection run at once.
 	DeleteCollectionWorkers int
@@ -358,6 +367,8 @@ func Defaults() Config {
 		AuthorizationWebhookCacheUnauthorizedTTL: 30 * time.Second,
 		WatchCache:                               true,
 		DeleteCollectionWorkers:                  1,
+		EtcdCountMetricPollPeriod:                time.Minute,
+		EtcdDBMetricPollInterval:                 30 * time.Second,
 		EnableGarbageCollector:                   true,
 		EventTTL:                                 time.Hour,
 		LeaseReuse:                               60 * time.Second,

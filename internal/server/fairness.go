@@ -77,7 +77,7 @@ func newFairness(cfg Config, lb *loopback, cat *registry.Catalogue) (*fairness, 
 		counts:   counts,
 		ensurer:  controllers.NewFlowControlBootstrap(client.FlowcontrolV1(), factory.Flowcontrol().V1()),
 		cat:      cat,
-		interval: time.Minute,
+		interval: cfg.EtcdCountMetricPollPeriod,
 	}, nil
 }
 
@@ -107,13 +107,17 @@ func (f *fairness) loops() []func(context.Context) {
 		},
 		f.ensurer.Run,
 		func(ctx context.Context) { f.counts.RunUntil(ctx.Done()) },
-		func(ctx context.Context) { wait.UntilWithContext(ctx, f.count, f.interval) },
+		func(ctx context.Context) {
+			if f.interval > 0 { // kube's --etcd-count-metric-poll-period=0: no counts
+				wait.UntilWithContext(ctx, f.count, f.interval)
+			}
+		},
 	}
 }
 
 // count tells the work estimator how many objects each resource has, as
-// kube-apiserver's storage does every minute (the watch cache's count, or
-// a count-only read of etcd).
+// kube-apiserver's storage does every --etcd-count-metric-poll-period
+// (the watch cache's count, or a count-only read of etcd).
 func (f *fairness) count(ctx context.Context) {
 	seen := map[string]bool{}
 	for _, st := range f.cat.Snapshot().Stores() {

@@ -106,6 +106,9 @@ type storageSource struct {
 	cat    *registry.Catalogue
 	client *clientv3.Client
 	done   <-chan struct{}
+	// counts and dbSize report the objects' counts and sizes and the
+	// database's size (kube's poll periods not 0).
+	counts, dbSize bool
 }
 
 type storageCollector struct {
@@ -113,11 +116,11 @@ type storageCollector struct {
 	sources []storageSource
 }
 
-// add reports the storage of cat and client until done closes.
-func (c *storageCollector) add(cat *registry.Catalogue, client *clientv3.Client, done <-chan struct{}) {
+// add reports the storage of src until src.done closes.
+func (c *storageCollector) add(src storageSource) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sources = append(c.sources, storageSource{cat, client, done})
+	c.sources = append(c.sources, src)
 }
 
 // current is the newest source still running.
@@ -157,7 +160,7 @@ func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range src.cat.Snapshot().Stores() {
 		gr := st.GroupResource()
 		counter, ok := st.Storage.(storage.Counter)
-		if seen[gr] || !ok {
+		if seen[gr] || !ok || !src.counts {
 			continue
 		}
 		seen[gr] = true
@@ -181,6 +184,9 @@ func (c *storageCollector) Collect(ch chan<- prometheus.Metric) {
 	// cluster ("etcd-0"); a member that does not answer reports nothing.
 	// The embedded etcd's in-process client has no endpoint, and answers
 	// for its one member.
+	if !src.dbSize {
+		return
+	}
 	endpoint := ""
 	if eps := src.client.Endpoints(); len(eps) > 0 {
 		endpoint = eps[rand.IntN(len(eps))]

@@ -371,7 +371,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	extra["GET /metrics"] = metricsHandler()
 	extra["GET /metrics/slis"] = sliHandler()
-	storageMetrics.add(cat, s.etcd.client, s.stopping)
+	storageMetrics.add(storageSource{cat: cat, client: s.etcd.client, done: s.stopping,
+		counts: cfg.EtcdCountMetricPollPeriod > 0, dbSize: cfg.EtcdDBMetricPollInterval > 0})
 	if cfg.EnableLogsHandler {
 		extra["GET /logs/{path...}"] = logsHandler(logsDir)
 	}

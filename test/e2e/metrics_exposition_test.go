@@ -128,3 +128,34 @@ func TestMetricsExposition(t *testing.T) {
 		}
 	}
 }
+
+// TestStoragePollsOff: --etcd-count-metric-poll-period=0 and
+// --etcd-db-metric-poll-interval=0 turn off, as in kube, the objects'
+// counts and sizes and the database's size, which a kapi with the
+// defaults serves.
+func TestStoragePollsOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	names := []string{"apiserver_resource_objects", "apiserver_resource_size_estimate_bytes", "apiserver_storage_size_bytes"}
+	for _, off := range []bool{false, true} {
+		args := []string{"--secure-port", fmt.Sprint(portOf(t, "https://"+freeAddr(t)))}
+		if off {
+			args = append(args, "--etcd-count-metric-poll-period=0", "--etcd-db-metric-poll-interval=0")
+		}
+		_, _, client := runKapiBinary(t, t.TempDir(), args...)
+		raw, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := p.TextToMetricFamilies(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			if _, served := families[name]; served == off {
+				t.Errorf("polls off %v: %s served %v", off, name, served)
+			}
+		}
+	}
+}
