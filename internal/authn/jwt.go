@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -25,6 +26,13 @@ import (
 
 // jwsAlgorithms are the algorithms a token may be signed with.
 var jwsAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.ES384, jose.ES512}
+
+// TokenSigner signs service-account tokens: a key kapi holds (Signer),
+// or kube's external signer (ExternalSigner).
+type TokenSigner interface {
+	// Sign returns the compact JWS of claims.
+	Sign(ctx context.Context, claims any) (string, error)
+}
 
 // Signer signs tokens with --service-account-signing-key-file.
 type Signer struct {
@@ -81,7 +89,7 @@ func KeyID(pub crypto.PublicKey) (string, error) {
 }
 
 // Sign returns the compact JWS of claims.
-func (s *Signer) Sign(claims any) (string, error) {
+func (s *Signer) Sign(_ context.Context, claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
@@ -93,6 +101,44 @@ func (s *Signer) Sign(claims any) (string, error) {
 	return jws.CompactSerialize()
 }
 
+// KeySet is the keys service-account tokens are verified with.
+type KeySet interface {
+	// For returns the keys that may have signed a token of key id kid
+	// ("": a token without one).
+	For(ctx context.Context, kid string) []crypto.PublicKey
+	// Published returns the keys the issuer's discovery documents list.
+	Published() []PublicKey
+}
+
+// PublicKey is a verification key under its key id.
+type PublicKey struct {
+	ID  string
+	Key crypto.PublicKey
+}
+
+// StaticKeys are keys read from files (--service-account-key-file): a
+// token of any key id is tried with each, and each is published under
+// kube's key id (KeyID).
+type StaticKeys []crypto.PublicKey
+
+// For returns every key.
+func (s StaticKeys) For(context.Context, string) []crypto.PublicKey { return s }
+
+// Published returns the keys under their key ids, each once.
+func (s StaticKeys) Published() []PublicKey {
+	var out []PublicKey
+	seen := map[string]bool{}
+	for _, k := range s {
+		kid, err := KeyID(k)
+		if err != nil || seen[kid] {
+			continue
+		}
+		seen[kid] = true
+		out = append(out, PublicKey{ID: kid, Key: k})
+	}
+	return out
+}
+
 // errNotJWT: the bearer token is not a JWS at all (it may be a static
 // token); errBadSignature: no key verifies it.
 var (
@@ -100,9 +146,9 @@ var (
 	errBadSignature = errors.New("invalid signature")
 )
 
-// verifyJWT checks the signature of token against keys and decodes its
-// claims into out.
-func verifyJWT(token string, keys []crypto.PublicKey, out any) error {
+// verifyJWT checks the signature of token against the keys of its key
+// id (the header's kid, "" without one) and decodes its claims into out.
+func verifyJWT(ctx context.Context, token string, keys KeySet, out any) error {
 	if !looksLikeJWS(token) {
 		return errNotJWT
 	}
@@ -110,8 +156,15 @@ func verifyJWT(token string, keys []crypto.PublicKey, out any) error {
 	if err != nil {
 		return fmt.Errorf("malformed token: %w", err)
 	}
+	kid := ""
+	for _, sig := range jws.Signatures {
+		if sig.Header.KeyID != "" {
+			kid = sig.Header.KeyID
+			break
+		}
+	}
 	var payload []byte
-	for _, k := range keys {
+	for _, k := range keys.For(ctx, kid) {
 		if payload, err = jws.Verify(k); err == nil {
 			break
 		}

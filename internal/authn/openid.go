@@ -1,7 +1,6 @@
 package authn
 
 import (
-	"crypto"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -19,7 +18,7 @@ import (
 // workload identity) check service-account tokens with them. The issuer
 // and the key set's URL must be https URLs without query or fragment,
 // else the documents are not served (kube logs the same refusal).
-func OpenIDMetadata(issuer, jwksURI string, keys []crypto.PublicKey) (config, jwks []byte, err error) {
+func OpenIDMetadata(issuer, jwksURI string, keys []PublicKey) (config, jwks []byte, err error) {
 	if err := httpsURL("issuer", issuer); err != nil {
 		return nil, nil, err
 	}
@@ -28,21 +27,13 @@ func OpenIDMetadata(issuer, jwksURI string, keys []crypto.PublicKey) (config, jw
 	}
 	var set jose.JSONWebKeySet
 	algs := map[string]bool{}
-	seen := map[string]bool{}
 	for _, k := range keys {
-		alg, err := algFor(k)
+		alg, err := algFor(k.Key)
 		if err != nil {
 			return nil, nil, err
 		}
-		kid, err := KeyID(k)
-		if err != nil {
-			return nil, nil, err
-		}
-		if seen[kid] {
-			continue
-		}
-		seen[kid], algs[string(alg)] = true, true
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k, KeyID: kid, Algorithm: string(alg), Use: "sig"})
+		algs[string(alg)] = true
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Key, KeyID: k.ID, Algorithm: string(alg), Use: "sig"})
 	}
 	var signing []string
 	for a := range algs {

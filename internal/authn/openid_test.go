@@ -19,7 +19,7 @@ import (
 func TestOpenIDMetadata(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs, _ := rsa.GenerateKey(rand.Reader, 2048)
-	keys := []crypto.PublicKey{ec.Public(), rs.Public(), ec.Public()}
+	keys := StaticKeys{ec.Public(), rs.Public(), ec.Public()}.Published()
 	config, jwks, err := OpenIDMetadata("https://kubernetes.default.svc.cluster.local", "https://10.0.0.1:6443/openid/v1/jwks", keys)
 	if err != nil {
 		t.Fatal(err)

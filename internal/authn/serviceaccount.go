@@ -2,7 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -33,8 +32,8 @@ type Lookup func(ctx context.Context, kind, namespace, name string) (uid string,
 type ServiceAccounts struct {
 	Issuers   []string // the first issues
 	Audiences []string
-	Keys      []crypto.PublicKey
-	Signer    *Signer
+	Keys      KeySet
+	Signer    TokenSigner
 	Lookup    Lookup
 	// LegacySecret reads a legacy token's Secret: its "token" and its
 	// labels; found is false when the Secret is gone or being deleted.
@@ -137,12 +136,12 @@ type Token struct {
 }
 
 // Issue signs a bound token now; it returns the token and its expiry.
-func (s *ServiceAccounts) Issue(t Token) (string, time.Time, error) {
-	return s.IssueAt(t, s.now())
+func (s *ServiceAccounts) Issue(ctx context.Context, t Token) (string, time.Time, error) {
+	return s.IssueAt(ctx, t, s.now())
 }
 
 // IssueAt signs a bound token issued at now.
-func (s *ServiceAccounts) IssueAt(t Token, now time.Time) (string, time.Time, error) {
+func (s *ServiceAccounts) IssueAt(ctx context.Context, t Token, now time.Time) (string, time.Time, error) {
 	if s.Signer == nil {
 		return "", time.Time{}, errors.New("no service-account signing key")
 	}
@@ -170,7 +169,7 @@ func (s *ServiceAccounts) IssueAt(t Token, now time.Time) (string, time.Time, er
 	if !t.WarnAfter.IsZero() {
 		c.Kubernetes.WarnAfter = t.WarnAfter.Unix()
 	}
-	tok, err := s.Signer.Sign(c)
+	tok, err := s.Signer.Sign(ctx, c)
 	return tok, now.Add(exp), err
 }
 
@@ -211,7 +210,7 @@ func (s *ServiceAccounts) AuthenticateToken(ctx context.Context, token string, a
 		audiences = s.Audiences
 	}
 	var c claims
-	err := verifyJWT(token, s.Keys, &c)
+	err := verifyJWT(ctx, token, s.Keys, &c)
 	if errors.Is(err, errNotJWT) {
 		return nil, false, nil
 	}
@@ -415,11 +414,11 @@ func (s *ServiceAccounts) legacyUsed(ctx context.Context, ns, secret string, lab
 // puts into a Secret of type kubernetes.io/service-account-token: issuer
 // kubernetes/serviceaccount, no audience and no expiry, the service
 // account and the Secret in kubernetes.io/serviceaccount/* claims.
-func LegacyToken(signer *Signer, namespace, serviceAccount, serviceAccountUID, secret string) (string, error) {
+func LegacyToken(ctx context.Context, signer TokenSigner, namespace, serviceAccount, serviceAccountUID, secret string) (string, error) {
 	if signer == nil {
 		return "", errors.New("no service-account signing key")
 	}
-	return signer.Sign(claims{Issuer: legacyIssuer, Subject: ServiceAccountUser(namespace, serviceAccount),
+	return signer.Sign(ctx, claims{Issuer: legacyIssuer, Subject: ServiceAccountUser(namespace, serviceAccount),
 		LegacyNamespace: namespace, LegacySecret: secret, LegacyName: serviceAccount, LegacyUID: serviceAccountUID})
 }
 

@@ -3,7 +3,6 @@ package authn
 import (
 	"bufio"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -49,7 +48,7 @@ func newTokenWorld(t *testing.T, now time.Time) *tokenWorld {
 	}
 	w := &tokenWorld{tokens: map[string]string{}, secrets: map[string]map[string]string{
 		"auto": {}, "manual": {}, "invalid": {legacyTokenInvalidSince: "2020-01-01"}}}
-	w.sa = &ServiceAccounts{Issuers: []string{testIssuer}, Audiences: []string{testIssuer}, Keys: []crypto.PublicKey{key.Public()}, Signer: signer,
+	w.sa = &ServiceAccounts{Issuers: []string{testIssuer}, Audiences: []string{testIssuer}, Keys: StaticKeys{key.Public()}, Signer: signer,
 		Now: func() time.Time { return now },
 		Lookup: func(_ context.Context, kind, ns, name string) (string, bool, error) {
 			switch {
@@ -73,7 +72,7 @@ func newTokenWorld(t *testing.T, now time.Time) *tokenWorld {
 		},
 	}
 	for name := range w.secrets {
-		if w.tokens[name], err = LegacyToken(signer, "ns", "bot", "sa-uid", name); err != nil {
+		if w.tokens[name], err = LegacyToken(context.Background(), signer, "ns", "bot", "sa-uid", name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,7 +172,7 @@ func TestServiceAccountTokenUse(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	w := newTokenWorld(t, now)
 	extended := func(warnAfter time.Time) string {
-		tok, _, err := w.sa.IssueAt(Token{Namespace: "ns", ServiceAccount: "bot", ServiceAccountUID: "sa-uid",
+		tok, _, err := w.sa.IssueAt(context.Background(), Token{Namespace: "ns", ServiceAccount: "bot", ServiceAccountUID: "sa-uid",
 			Expiration: 365 * 24 * time.Hour, BoundKind: "Pod", Bound: Ref{Name: "web", UID: "pod-uid"}, WarnAfter: warnAfter},
 			now.Add(-2*time.Hour))
 		if err != nil {
@@ -181,7 +180,7 @@ func TestServiceAccountTokenUse(t *testing.T) {
 		}
 		return tok
 	}
-	bound, _, err := w.sa.IssueAt(Token{Namespace: "ns", ServiceAccount: "bot", ServiceAccountUID: "sa-uid", Expiration: time.Hour}, now)
+	bound, _, err := w.sa.IssueAt(context.Background(), Token{Namespace: "ns", ServiceAccount: "bot", ServiceAccountUID: "sa-uid", Expiration: time.Hour}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,11 +33,11 @@ func BenchmarkServiceAccountToken(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sa := &ServiceAccounts{Issuers: []string{testIssuer}, Audiences: []string{testIssuer}, Keys: []crypto.PublicKey{k.key.Public()}, Signer: signer,
+		sa := &ServiceAccounts{Issuers: []string{testIssuer}, Audiences: []string{testIssuer}, Keys: StaticKeys{k.key.Public()}, Signer: signer,
 			Lookup: func(_ context.Context, kind, ns, name string) (string, bool, error) {
 				return map[string]string{"ServiceAccount": "sa-uid", "Pod": "pod-uid"}[kind], true, nil
 			}}
-		token, _, err := sa.Issue(Token{Namespace: "ns", ServiceAccount: "bot", ServiceAccountUID: "sa-uid", Expiration: time.Hour,
+		token, _, err := sa.Issue(context.Background(), Token{Namespace: "ns", ServiceAccount: "bot", ServiceAccountUID: "sa-uid", Expiration: time.Hour,
 			BoundKind: "Pod", Bound: Ref{Name: "web", UID: "pod-uid"}, Node: &Ref{Name: "node-1", UID: "node-uid"}})
 		if err != nil {
 			b.Fatal(err)

@@ -41,7 +41,7 @@ type Tokens struct {
 }
 
 // SignLegacyToken signs a legacy token of a service account for a Secret.
-type SignLegacyToken func(namespace, serviceAccount, serviceAccountUID, secret string) (string, error)
+type SignLegacyToken func(ctx context.Context, namespace, serviceAccount, serviceAccountUID, secret string) (string, error)
 
 type accountKey struct {
 	namespace, name string
@@ -242,7 +242,7 @@ func (c *Tokens) fill(ctx context.Context, sa *corev1.ServiceAccount, cached *co
 		live.Data[corev1.ServiceAccountNamespaceKey] = []byte(live.Namespace)
 	}
 	if needsToken {
-		token, err := c.sign(sa.Namespace, sa.Name, string(sa.UID), live.Name)
+		token, err := c.sign(ctx, sa.Namespace, sa.Name, string(sa.UID), live.Name)
 		if err != nil {
 			return false, err
 		}

@@ -91,23 +91,18 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	if len(keyFiles) == 0 {
 		keyFiles = []string{signingKey}
 	}
-	var keys []any
+	var keys authn.StaticKeys
 	for _, f := range keyFiles {
 		ks, err := authn.ReadPublicKeys(f)
 		if err != nil {
 			return nil, fmt.Errorf("--service-account-key-file: %w", err)
 		}
-		for _, k := range ks {
-			keys = append(keys, k)
-		}
+		keys = append(keys, ks...)
 	}
-	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer,
+	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer, Keys: keys,
 		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores), NoLegacyLookup: !cfg.ServiceAccountLookup,
 		LegacySecret:         legacySecret(findStore(stores, "", "v1", "secrets")),
 		LegacyServiceAccount: legacyServiceAccount(findStore(stores, "", "v1", "serviceaccounts"))}
-	for _, k := range keys {
-		p.sa.Keys = append(p.sa.Keys, k)
-	}
 	tokens = append(tokens, p.sa)
 	if cfg.EnableBootstrapTokenAuth {
 		tokens = append(tokens, authn.AudienceAgnostic{APIAudiences: audiences,

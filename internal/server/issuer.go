@@ -21,7 +21,7 @@ func issuerDiscovery(cfg Config, sa *authn.ServiceAccounts, ln net.Listener, ext
 	if jwksURI == "" {
 		jwksURI = "https://" + externalAddress(cfg, ln) + "/openid/v1/jwks"
 	}
-	config, jwks, err := authn.OpenIDMetadata(sa.Issuers[0], jwksURI, sa.Keys)
+	config, jwks, err := authn.OpenIDMetadata(sa.Issuers[0], jwksURI, sa.Keys.Published())
 	if err != nil {
 		return err
 	}

@@ -106,8 +106,8 @@ func tokensController(s *Server, cfg *Config, env *controllers.Env) (*controller
 	if err != nil {
 		return nil, fmt.Errorf("reading the CA bundle: %w", err)
 	}
-	sign := func(namespace, serviceAccount, uid, secret string) (string, error) {
-		return authn.LegacyToken(signer, namespace, serviceAccount, uid, secret)
+	sign := func(ctx context.Context, namespace, serviceAccount, uid, secret string) (string, error) {
+		return authn.LegacyToken(ctx, signer, namespace, serviceAccount, uid, secret)
 	}
 	return controllers.NewTokens(env, sign, ca), nil
 }

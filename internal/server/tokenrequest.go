@@ -128,7 +128,7 @@ func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store,
 			exp = extendedTokenSeconds
 		}
 		t.Expiration = time.Duration(exp) * time.Second
-		token, _, err := p.sa.IssueAt(t, now)
+		token, _, err := p.sa.IssueAt(ctx, t, now)
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("failed to generate token: %v", err))
 		}

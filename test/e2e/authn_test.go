@@ -140,9 +140,9 @@ func TestAuthentication(t *testing.T) {
 			"exp": exp.Unix(), "iat": time.Now().Add(-2 * time.Hour).Unix(), "nbf": time.Now().Add(-2 * time.Hour).Unix(),
 			"kubernetes.io": map[string]any{"namespace": "default", "serviceaccount": map[string]string{"name": "robot", "uid": string(sa.UID)}}}
 	}
-	expired, _ := signer.Sign(claims(time.Now().Add(-time.Hour)))
-	forged, _ := forger.Sign(claims(time.Now().Add(time.Hour)))
-	valid, _ := signer.Sign(claims(time.Now().Add(time.Hour)))
+	expired, _ := signer.Sign(context.Background(), claims(time.Now().Add(-time.Hour)))
+	forged, _ := forger.Sign(context.Background(), claims(time.Now().Add(time.Hour)))
+	valid, _ := signer.Sign(context.Background(), claims(time.Now().Add(time.Hour)))
 	if code, body := k.rawGet(t, "/api/v1/namespaces/default/configmaps", valid); code == 401 {
 		t.Fatalf("a well-signed hand-made token is refused: %s", body)
 	}

@@ -142,7 +142,7 @@ func TestServiceAccountTokenAudit(t *testing.T) {
 	}
 	warnAfter := time.Now().Add(-5 * time.Second).Unix()
 	kube["warnafter"] = warnAfter
-	stale, err := signer.Sign(claims)
+	stale, err := signer.Sign(context.Background(), claims)
 	if err != nil {
 		t.Fatal(err)
 	}
