@@ -129,7 +129,7 @@ var implementedForTest = []string{
 	"contention-profiling", "debug-socket-path", "service-account-lookup", "storage-backend",
 	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
 	"aggregator-reject-forwarding-redirect", "delete-collection-workers", "enable-garbage-collector",
-	"etcd-count-metric-poll-period", "etcd-db-metric-poll-interval",
+	"etcd-count-metric-poll-period", "etcd-db-metric-poll-interval", "service-account-signing-endpoint",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 

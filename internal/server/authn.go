@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -33,6 +35,9 @@ type authnParts struct {
 	rows  []*registry.Resource
 	token *registry.Subresource
 	jwt   *authn.JWT // nil without identity providers
+	// extendedSeconds is an extended token's lifetime (kube's
+	// MaxExtendedExpiration).
+	extendedSeconds int64
 }
 
 // newAuthn builds the authenticators in kube-apiserver's order:
@@ -72,35 +77,18 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		tokens = append(tokens, authn.AudienceAgnostic{APIAudiences: audiences, Tokens: tokenFile})
 	}
 
-	signingKey := cfg.ServiceAccountSigningKeyFile
-	if signingKey == "" {
-		signingKey = filepath.Join(s.PKI.Dir, "sa.key")
-		if err := ensureSAKey(signingKey); err != nil {
-			return nil, err
-		}
-	}
-	key, err := authn.ReadPrivateKey(signingKey)
-	if err != nil {
-		return nil, fmt.Errorf("--service-account-signing-key-file: %w", err)
-	}
-	signer, err := authn.NewSigner(key)
+	signer, keys, maxExpiration, err := s.newTokenSigner(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	keyFiles := cfg.ServiceAccountKeyFiles
-	if len(keyFiles) == 0 {
-		keyFiles = []string{signingKey}
-	}
-	var keys authn.StaticKeys
-	for _, f := range keyFiles {
-		ks, err := authn.ReadPublicKeys(f)
-		if err != nil {
-			return nil, fmt.Errorf("--service-account-key-file: %w", err)
-		}
-		keys = append(keys, ks...)
+	// As kube's, an extended token lives a year, or as long as the
+	// external signer signs tokens for.
+	p.extendedSeconds = extendedTokenSeconds
+	if _, ok := signer.(*authn.ExternalSigner); ok {
+		p.extendedSeconds = min(p.extendedSeconds, int64(maxExpiration/time.Second))
 	}
 	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer, Keys: keys,
-		MaxExpiration: cfg.ServiceAccountMaxTokenExpiration, Lookup: lookup(stores), NoLegacyLookup: !cfg.ServiceAccountLookup,
+		MaxExpiration: maxExpiration, Lookup: lookup(stores), NoLegacyLookup: !cfg.ServiceAccountLookup,
 		LegacySecret:         legacySecret(findStore(stores, "", "v1", "secrets")),
 		LegacyServiceAccount: legacyServiceAccount(findStore(stores, "", "v1", "serviceaccounts"))}
 	tokens = append(tokens, p.sa)
@@ -143,6 +131,82 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores, cfg.ServiceAccountExtendTokenExpiration))
 	return p, nil
 }
+
+// newTokenSigner is what signs and verifies service-account tokens, and
+// the longest token it issues (0: no limit): kube's external signer at
+// --service-account-signing-endpoint, else --service-account-signing-key-file
+// (or the key kapi keeps in <data-dir>/pki/sa.key) and
+// --service-account-key-file (or the signing key), with
+// --service-account-max-token-expiration.
+func (s *Server) newTokenSigner(ctx context.Context, cfg Config) (authn.TokenSigner, authn.KeySet, time.Duration, error) {
+	if ep := cfg.ServiceAccountSigningEndpoint; ep != "" {
+		return externalSigner(ctx, cfg, ep)
+	}
+	signingKey := cfg.ServiceAccountSigningKeyFile
+	if signingKey == "" {
+		signingKey = filepath.Join(s.PKI.Dir, "sa.key")
+		if err := ensureSAKey(signingKey); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	key, err := authn.ReadPrivateKey(signingKey)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("--service-account-signing-key-file: %w", err)
+	}
+	signer, err := authn.NewSigner(key)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	keyFiles := cfg.ServiceAccountKeyFiles
+	if len(keyFiles) == 0 {
+		keyFiles = []string{signingKey}
+	}
+	var keys authn.StaticKeys
+	for _, f := range keyFiles {
+		ks, err := authn.ReadPublicKeys(f)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("--service-account-key-file: %w", err)
+		}
+		keys = append(keys, ks...)
+	}
+	return signer, keys, cfg.ServiceAccountMaxTokenExpiration, nil
+}
+
+// externalSigner connects to kube's external JWT signer as
+// kube-apiserver does at start, with its checks and messages: the
+// signer's keys fetched within a minute, its longest token asked within
+// 10 s, at least 10 minutes, and at least --service-account-max-token-expiration
+// (which it sets when 0).
+func externalSigner(ctx context.Context, cfg Config, endpoint string) (authn.TokenSigner, authn.KeySet, time.Duration, error) {
+	if cfg.ServiceAccountSigningKeyFile != "" || len(cfg.ServiceAccountKeyFiles) != 0 {
+		return nil, nil, 0, errors.New("can't set `--service-account-signing-key-file` and/or `--service-account-key-file` with `--service-account-signing-endpoint` (They are mutually exclusive)")
+	}
+	if strings.HasPrefix(endpoint, "@") && !abstractSocket.MatchString(endpoint) {
+		return nil, nil, 0, fmt.Errorf("invalid value %q passed for `--service-account-signing-endpoint`, when prefixed with @ must be a valid abstract socket name", endpoint)
+	}
+	ext, err := authn.DialExternalSigner(ctx, endpoint, time.Minute)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("while setting up external-jwt-signer: %w", err)
+	}
+	longest, err := ext.MaxTokenExpiration(ctx, 10*time.Second)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("while setting up external-jwt-signer: %w", err)
+	}
+	if longest < minTokenSeconds*time.Second {
+		return nil, nil, 0, fmt.Errorf("max token life supported by external-jwt-signer (%ds) is less than acceptable (min %ds)", int64(longest/time.Second), minTokenSeconds)
+	}
+	maxExpiration := cfg.ServiceAccountMaxTokenExpiration
+	switch {
+	case maxExpiration == 0:
+		maxExpiration = longest
+	case maxExpiration > longest:
+		return nil, nil, 0, fmt.Errorf("service-account-max-token-expiration cannot be set longer than the token expiration supported by service-account-signing-endpoint: %s > %s", maxExpiration, longest)
+	}
+	return ext, ext, maxExpiration, nil
+}
+
+// abstractSocket is kube's check of an abstract socket's name.
+var abstractSocket = regexp.MustCompile(`^@([a-zA-Z0-9_-]+\.)*[a-zA-Z0-9_-]+$`)
 
 // newJWT starts the JWT authenticators of --authentication-config or of
 // the --oidc-* flags; nil when neither is set. saIssuers are refused as

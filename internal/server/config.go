@@ -193,9 +193,13 @@ type Config struct {
 	APIServerID string
 	// IdentityLease times the identity Lease (no flags, as kube's; tests
 	// shorten it): zero is kube's hour, 10 s renewals and hourly GC.
-	IdentityLease                    controllers.IdentityLeaseTiming
-	ServiceAccountKeyFiles           []string      // --service-account-key-file
-	ServiceAccountSigningKeyFile     string        // --service-account-signing-key-file
+	IdentityLease                controllers.IdentityLeaseTiming
+	ServiceAccountKeyFiles       []string // --service-account-key-file
+	ServiceAccountSigningKeyFile string   // --service-account-signing-key-file
+	// ServiceAccountSigningEndpoint (--service-account-signing-endpoint)
+	// is the unix socket of kube's external JWT signer, which then signs
+	// every service-account token and whose keys verify them.
+	ServiceAccountSigningEndpoint    string
 	ServiceAccountLookup             bool          // --service-account-lookup: legacy tokens checked against their Secret and account
 	ServiceAccountIssuers            []string      // --service-account-issuer
 	APIAudiences                     []string      // --api-audiences

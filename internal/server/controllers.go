@@ -48,7 +48,7 @@ func controllerLoops(s *Server, cfg *Config, env *controllers.Env) []controllers
 			controllers.NewRootCAPublisher(env, ca).Run(ctx)
 		}},
 		{Name: "serviceaccount-token-controller", Aliases: []string{"serviceaccount-token"}, Run: func(ctx context.Context) {
-			tokens, err := tokensController(s, cfg, env)
+			tokens, err := tokensController(s, env)
 			if err != nil {
 				klog.ErrorS(err, "serviceaccount-token-controller")
 				return

@@ -1,19 +1,27 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/klog/v2"
 
 	"kapi/internal/authn"
 )
 
 // issuerDiscovery adds to extra the service-account issuer's OpenID
 // discovery documents (GET /.well-known/openid-configuration and
-// /openid/v1/jwks), rendered once, as kube-apiserver renders them at
-// start-up: for the first issuer, with the keys tokens are checked
-// with. The key set's URL is --service-account-jwks-uri, or kapi's own at
-// its external address (externalAddress). RBAC lets service accounts read them
+// /openid/v1/jwks), as kube-apiserver renders them: for the first
+// issuer, with the published keys of those tokens are checked with. Key
+// files' documents are rendered once and cached by clients for an hour;
+// an external signer's are rendered again whenever its keys change, and
+// cached until it is next asked for them. The key set's URL is
+// --service-account-jwks-uri, or kapi's own at its external address
+// (externalAddress). RBAC lets service accounts read them
 // (system:service-account-issuer-discovery). An issuer that is not an
 // https URL has no documents, as in kube.
 func issuerDiscovery(cfg Config, sa *authn.ServiceAccounts, ln net.Listener, extra map[string]http.Handler) error {
@@ -21,19 +29,36 @@ func issuerDiscovery(cfg Config, sa *authn.ServiceAccounts, ln net.Listener, ext
 	if jwksURI == "" {
 		jwksURI = "https://" + externalAddress(cfg, ln) + "/openid/v1/jwks"
 	}
-	config, jwks, err := authn.OpenIDMetadata(sa.Issuers[0], jwksURI, sa.Keys.Published())
-	if err != nil {
+	type documents struct{ config, jwks []byte }
+	var docs atomic.Pointer[documents]
+	render := func() error {
+		config, jwks, err := authn.OpenIDMetadata(sa.Issuers[0], jwksURI, sa.Keys.Published())
+		if err == nil {
+			docs.Store(&documents{config, jwks})
+		}
 		return err
 	}
-	serve := func(body []byte, contentType string) http.Handler {
+	if err := render(); err != nil {
+		return err
+	}
+	maxAge := func() int { return 3600 }
+	if ext, ok := sa.Keys.(*authn.ExternalSigner); ok {
+		ext.OnChange(func() {
+			if err := render(); err != nil {
+				klog.ErrorS(err, "failed to update openid config metadata")
+			}
+		})
+		maxAge = func() int { return int(ext.MaxAge() / time.Second) }
+	}
+	serve := func(body func(*documents) []byte, contentType string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", contentType)
-			w.Header().Set("Cache-Control", "public, max-age=3600")
-			w.Write(body)
+			w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", maxAge()))
+			w.Write(body(docs.Load()))
 		})
 	}
-	extra["GET /.well-known/openid-configuration"] = serve(config, "application/json")
-	extra["GET /openid/v1/jwks"] = serve(jwks, "application/jwk-set+json")
+	extra["GET /.well-known/openid-configuration"] = serve(func(d *documents) []byte { return d.config }, "application/json")
+	extra["GET /openid/v1/jwks"] = serve(func(d *documents) []byte { return d.jwks }, "application/jwk-set+json")
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -85,29 +84,17 @@ func legacyTokenUsed(lb *loopback) func(ctx context.Context, ns, name, date stri
 }
 
 // tokensController is kube-controller-manager's serviceaccount-token
-// controller: it signs with the key the server signs service-account
-// tokens with (--service-account-signing-key-file, or the one kapi keeps
-// in its data folder), which is one of those the authenticator verifies
-// with, and hands out kapi's CA.
-func tokensController(s *Server, cfg *Config, env *controllers.Env) (*controllers.Tokens, error) {
-	keyFile := cfg.ServiceAccountSigningKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(s.PKI.Dir, "sa.key")
-	}
-	key, err := authn.ReadPrivateKey(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading the service-account signing key: %w", err)
-	}
-	signer, err := authn.NewSigner(key)
-	if err != nil {
-		return nil, err
-	}
+// controller: it signs with what the server signs service-account
+// tokens with (--service-account-signing-key-file, the key kapi keeps in
+// its data folder, or the external signer), which the authenticator
+// verifies, and hands out kapi's CA.
+func tokensController(s *Server, env *controllers.Env) (*controllers.Tokens, error) {
 	ca, err := os.ReadFile(s.PKI.CACert)
 	if err != nil {
 		return nil, fmt.Errorf("reading the CA bundle: %w", err)
 	}
 	sign := func(ctx context.Context, namespace, serviceAccount, uid, secret string) (string, error) {
-		return authn.LegacyToken(ctx, signer, namespace, serviceAccount, uid, secret)
+		return authn.LegacyToken(ctx, s.tokenSigner, namespace, serviceAccount, uid, secret)
 	}
 	return controllers.NewTokens(env, sign, ca), nil
 }

@@ -70,6 +70,9 @@ type Server struct {
 	compaction *etcd.Compaction
 	ready      atomic.Bool
 	served     chan error
+	// tokenSigner signs service-account tokens: the server's and the
+	// token controller's legacy ones.
+	tokenSigner authn.TokenSigner
 	// enc is encryption at rest (--encryption-provider-config).
 	enc *encryption
 	// certs are the serving certificates, reloaded while serving.
@@ -291,6 +294,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	lb := newLoopback()
 	an.union = append(authn.Union{lb}, an.union...)
 	an.sa.LegacyTokenUsed = legacyTokenUsed(lb)
+	s.tokenSigner = an.sa.Signer
 	replaceRow(stores, "", "serviceaccounts", func(r *registry.Resource) *registry.Resource {
 		return r.WithSubresource(an.token)
 	})

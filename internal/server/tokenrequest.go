@@ -28,6 +28,9 @@ const (
 	warnOnlyTokenSeconds = 60*60 + 7
 	// extendedTokenSeconds is that year (kube's ExpirationExtensionSeconds).
 	extendedTokenSeconds = 24 * 365 * 60 * 60
+	// minTokenSeconds is the shortest token a TokenRequest may ask for
+	// (kube's MinTokenAgeSec).
+	minTokenSeconds = 600
 )
 
 // tokenRequest serves serviceaccounts/<name>/token (TokenRequest, as
@@ -125,7 +128,7 @@ func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store,
 		exp := *req.Spec.ExpirationSeconds
 		if extend && pod != nil && exp == warnOnlyTokenSeconds && apiAudiences(req.Spec.Audiences, p.sa.Audiences) {
 			t.WarnAfter = now.Add(time.Duration(exp) * time.Second)
-			exp = extendedTokenSeconds
+			exp = p.extendedSeconds
 		}
 		t.Expiration = time.Duration(exp) * time.Second
 		token, _, err := p.sa.IssueAt(ctx, t, now)
@@ -144,7 +147,7 @@ func (p *authnParts) tokenRequest(sas *registry.Store, stores []*registry.Store,
 func validateTokenRequest(tr *authenticationv1.TokenRequest) field.ErrorList {
 	var errs field.ErrorList
 	p := field.NewPath("spec")
-	if exp := *tr.Spec.ExpirationSeconds; exp < 600 {
+	if exp := *tr.Spec.ExpirationSeconds; exp < minTokenSeconds {
 		errs = append(errs, field.Invalid(p.Child("expirationSeconds"), exp, "may not specify a duration less than 10 minutes"))
 	} else if exp > 1<<32 {
 		errs = append(errs, field.Invalid(p.Child("expirationSeconds"), exp, "may not specify a duration larger than 2^32 seconds"))
