@@ -36,20 +36,3 @@ func addKubeFlags(fs *pflag.FlagSet) []string {
 	}
 	return noEffect
 }
-
-// authorizationModes keeps the modes kapi implements; ABAC, the one
-// kube mode kapi lacks, is dropped with a warning: it could only allow
-// what the kept ones refuse, so dropping it never grants more. A name
-// kube does not know is kept, for the server to refuse.
-func authorizationModes(modes []string, warn func(string, ...any)) []string {
-	var out []string
-	for _, m := range modes {
-		switch m {
-		case "ABAC":
-			warn("--authorization-mode=%s has no effect in kapi: the other modes decide alone", m)
-		default:
-			out = append(out, m)
-		}
-	}
-	return out
-}

@@ -130,6 +130,7 @@ var implementedForTest = []string{
 	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
 	"aggregator-reject-forwarding-redirect", "delete-collection-workers", "enable-garbage-collector",
 	"etcd-count-metric-poll-period", "etcd-db-metric-poll-interval", "service-account-signing-endpoint",
+	"authorization-policy-file",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 
@@ -152,15 +153,15 @@ func TestBadKubeValues(t *testing.T) {
 	}
 }
 
-// TestAuthorizationModes: ABAC, the kube mode kapi lacks, is dropped with
-// a warning; Node and RBAC stay, in order. --authorization-config refuses
-// the mode and webhook flags beside it, with kube's message.
+// TestAuthorizationModes: the modes stay, in order, ABAC among them,
+// with its policy file. --authorization-config refuses the mode and
+// webhook flags beside it, with kube's message.
 func TestAuthorizationModes(t *testing.T) {
 	var warned []string
-	cfg, _, err := parseFlags("kube-apiserver", []string{"--authorization-mode=Node,ABAC,RBAC"}, &bytes.Buffer{},
+	cfg, _, err := parseFlags("kube-apiserver", []string{"--authorization-mode=Node,ABAC,RBAC", "--authorization-policy-file=/p.jsonl"}, &bytes.Buffer{},
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
-	if err != nil || !slices.Equal(cfg.AuthorizationModes, []string{"Node", "RBAC"}) || len(warned) != 1 || !strings.Contains(warned[0], "ABAC") {
-		t.Fatalf("modes %v, warnings %q, %v", cfg.AuthorizationModes, warned, err)
+	if err != nil || !slices.Equal(cfg.AuthorizationModes, []string{"Node", "ABAC", "RBAC"}) || cfg.AuthorizationPolicyFile != "/p.jsonl" || len(warned) != 0 {
+		t.Fatalf("modes %v, policy file %q, warnings %q, %v", cfg.AuthorizationModes, cfg.AuthorizationPolicyFile, warned, err)
 	}
 	for _, flag := range []string{"--authorization-mode=RBAC", "--authorization-webhook-config-file=/x", "--authorization-webhook-version=v1",
 		"--authorization-webhook-cache-authorized-ttl=1s", "--authorization-webhook-cache-unauthorized-ttl=1s"} {

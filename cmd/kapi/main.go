@@ -91,7 +91,6 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 			}
 		}
 	}
-	cfg.AuthorizationModes = authorizationModes(cfg.AuthorizationModes, warn)
 	if err := features.Set(late.gate, late.featureGates); err != nil {
 		return cfg, proc, err
 	}

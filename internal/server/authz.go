@@ -51,6 +51,11 @@ func (s *Server) newAuthz(ctx context.Context, cfg Config, stores []*registry.St
 			if b.node, err = s.newNodeAuthorizer(ctx, stores); err != nil {
 				return nil, err
 			}
+		case "ABAC":
+			// Read once, at start, as kube reads it.
+			if b.abac, err = authz.LoadABAC(cfg.AuthorizationPolicyFile); err != nil {
+				return nil, err
+			}
 		}
 	}
 	u, err := b.union(conf)
@@ -70,10 +75,12 @@ func (s *Server) newAuthz(ctx context.Context, cfg Config, stores []*registry.St
 }
 
 // authzBuilder makes the union of a configuration's authorizers, with the
-// Node and RBAC authorizers made at start (a reload may not add them).
+// Node, RBAC and ABAC authorizers made at start (a reload may not add
+// them).
 type authzBuilder struct {
 	rbac authz.Authorizer
 	node authz.Authorizer
+	abac authz.Authorizer
 }
 
 // union is the system:masters shortcut, then each configured authorizer,
@@ -87,9 +94,14 @@ func (b *authzBuilder) union(conf *apiserver.AuthorizationConfiguration) (authz.
 			az = authz.AlwaysAllow{}
 		case "AlwaysDeny":
 			az = authz.AlwaysDeny{}
-		case "RBAC", "Node":
-			if az = b.rbac; a.Type == "Node" {
+		case "RBAC", "Node", "ABAC":
+			switch a.Type {
+			case "RBAC":
+				az = b.rbac
+			case "Node":
 				az = b.node
+			case "ABAC":
+				az = b.abac
 			}
 			if az == nil {
 				return nil, fmt.Errorf("authorizer type %s is not allowed if it was not enabled at initial server startup", a.Type)

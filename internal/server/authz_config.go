@@ -98,6 +98,13 @@ func legacyAuthorizationConfiguration(cfg Config) (*apiserver.AuthorizationConfi
 	if sets.New(modes...).Len() != len(modes) {
 		return nil, fmt.Errorf("authorization-mode %q has mode specified more than once", modes)
 	}
+	abac := slices.Contains(modes, "ABAC")
+	if abac && cfg.AuthorizationPolicyFile == "" {
+		return nil, fmt.Errorf("authorization-mode ABAC's authorization policy file not passed")
+	}
+	if !abac && cfg.AuthorizationPolicyFile != "" {
+		return nil, fmt.Errorf("cannot specify --authorization-policy-file without mode ABAC")
+	}
 	webhook := slices.Contains(modes, "Webhook")
 	if webhook && cfg.AuthorizationWebhookConfigFile == "" {
 		return nil, fmt.Errorf("authorization-mode Webhook's authorization config file not passed")

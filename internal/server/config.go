@@ -173,6 +173,9 @@ type Config struct {
 	AuthorizationWebhookVersion              string
 	AuthorizationWebhookCacheAuthorizedTTL   time.Duration
 	AuthorizationWebhookCacheUnauthorizedTTL time.Duration
+	// AuthorizationPolicyFile (--authorization-policy-file) is the ABAC
+	// mode's policies, one JSON policy a line.
+	AuthorizationPolicyFile string
 	// AuthorizationConfig (--authorization-config) is kube's
 	// AuthorizationConfiguration file; it replaces AuthorizationModes and
 	// the webhook flags.
