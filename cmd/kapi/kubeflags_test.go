@@ -130,7 +130,7 @@ var implementedForTest = []string{
 	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
 	"aggregator-reject-forwarding-redirect", "delete-collection-workers", "enable-garbage-collector",
 	"etcd-count-metric-poll-period", "etcd-db-metric-poll-interval", "service-account-signing-endpoint",
-	"authorization-policy-file",
+	"authorization-policy-file", "max-connection-bytes-per-sec",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 

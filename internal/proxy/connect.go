@@ -14,10 +14,11 @@ import (
 // pods/proxy): locate finds the target of the object's segment
 // ("https:web:8443"), the path below the subresource is asked of it, and
 // the request and its answer stream through Handler, with kube's
-// X-Forwarded-Uri and its rewriting of redirects below the proxy.
+// X-Forwarded-Uri and its rewriting of redirects below the proxy; an
+// upgraded connection is throttled to maxBytesPerSec (0: not).
 func Connect(locate func(ctx context.Context, ns, id string) (*url.URL, error), transport http.RoundTripper,
-	writeError func(w http.ResponseWriter, r *http.Request, err error)) func(ctx context.Context, ns, name, rest string) (http.Handler, error) {
-	s := newStreamer(transport, Options{Error: writeError, KeepQuery: true, RedirectEmptyPath: true, Rewrite: true})
+	writeError func(w http.ResponseWriter, r *http.Request, err error), maxBytesPerSec int64) func(ctx context.Context, ns, name, rest string) (http.Handler, error) {
+	s := newStreamer(transport, Options{Error: writeError, KeepQuery: true, RedirectEmptyPath: true, Rewrite: true, MaxBytesPerSec: maxBytesPerSec})
 	return func(ctx context.Context, ns, name, rest string) (http.Handler, error) {
 		u, err := locate(ctx, ns, name)
 		if err != nil {

@@ -46,6 +46,9 @@ type KubeletConfig struct {
 	// AuthorizePodWebsocketUpgradeCreatePermission (on by default since
 	// 1.35) checks.
 	Authorize func(r *http.Request, verb string) error
+	// MaxBytesPerSec throttles the upgraded connections to kubelets
+	// (--max-connection-bytes-per-sec; Options.MaxBytesPerSec).
+	MaxBytesPerSec int64
 }
 
 // DefaultKubeletPort is where a kubelet serves when its node does not say
@@ -64,6 +67,7 @@ type Kubelets struct {
 	allowLoopback bool
 	errorf        func(w http.ResponseWriter, r *http.Request, err error)
 	authorize     func(r *http.Request, verb string) error
+	maxBytes      int64
 	// transports, by [insecureSkipTLSVerifyBackend][silent]: silent ones
 	// do not time out waiting for an answer's headers.
 	transports [2][2]*http.Transport
@@ -95,7 +99,8 @@ func NewKubelets(cfg KubeletConfig, objects Getter) (*Kubelets, error) {
 	} else {
 		base.InsecureSkipVerify = true //nolint:gosec // kube-apiserver's default without --kubelet-certificate-authority
 	}
-	k := &Kubelets{objects: objects, allowLoopback: cfg.AllowLoopback, errorf: cfg.Error, authorize: cfg.Authorize, other: NewTransport(cfg.AllowLoopback)}
+	k := &Kubelets{objects: objects, allowLoopback: cfg.AllowLoopback, errorf: cfg.Error, authorize: cfg.Authorize, maxBytes: cfg.MaxBytesPerSec,
+		other: NewTransport(cfg.AllowLoopback)}
 	if len(cfg.PreferredAddressTypes) == 0 {
 		cfg.PreferredAddressTypes = []string{"Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"}
 	}

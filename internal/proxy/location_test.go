@@ -126,7 +126,7 @@ func TestConnectRewritesRedirects(t *testing.T) {
 	backendURL = backend.URL
 	const prefix = "/api/v1/namespaces/ns/services/web/proxy"
 	locate := func(context.Context, string, string) (*url.URL, error) { return url.Parse(backend.URL) }
-	connect := Connect(locate, http.DefaultTransport, writeError)
+	connect := Connect(locate, http.DefaultTransport, writeError, 0)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, err := connect(r.Context(), "ns", "web", strings.TrimPrefix(r.URL.EscapedPath(), prefix))
 		if err != nil {

@@ -40,5 +40,5 @@ func (k *Kubelets) NodeProxy(ctx context.Context, _, id, rest string) (http.Hand
 	if err := JoinPath(loc, rest); err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid path %q", rest))
 	}
-	return Handler(Location{URL: loc, Transport: rt}, Options{Error: k.errorf, KeepQuery: true, RedirectEmptyPath: true, Rewrite: true, Rest: rest}), nil
+	return Handler(Location{URL: loc, Transport: rt}, Options{Error: k.errorf, KeepQuery: true, RedirectEmptyPath: true, Rewrite: true, Rest: rest, MaxBytesPerSec: k.maxBytes}), nil
 }

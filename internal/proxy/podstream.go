@@ -109,10 +109,10 @@ func (k *Kubelets) streamTarget(r *http.Request, ns, name, sub string) (http.Han
 	}
 	loc := &url.URL{Scheme: "https", Host: kl.hostPort(), Path: path, RawQuery: params.Encode()}
 	rt := k.transports[0][0]
-	upgrade := Handler(Location{URL: loc, Transport: rt}, Options{Error: k.errorf})
+	upgrade := Handler(Location{URL: loc, Transport: rt}, Options{Error: k.errorf, MaxBytesPerSec: k.maxBytes})
 	switch {
 	case sub != "portforward" && wsstream.IsWebSocketRequestWithStreamCloseProtocol(r):
-		return utilproxy.NewStreamTranslatorHandler(loc, rt, 0, utilproxy.Options{
+		return utilproxy.NewStreamTranslatorHandler(loc, rt, k.maxBytes, utilproxy.Options{
 			Stdin: registry.QueryBool(q, "stdin"), Stdout: registry.QueryBool(q, "stdout"), Stderr: registry.QueryBool(q, "stderr"), Tty: registry.QueryBool(q, "tty"),
 		}), nil
 	case sub == "portforward" && wsstream.IsWebSocketRequestWithTunnelingProtocol(r):

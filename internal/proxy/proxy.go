@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mxk/go-flowrate/flowrate"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 )
@@ -59,6 +60,11 @@ type Options struct {
 	// does with RejectForwardingRedirects (the aggregator's, by default:
 	// --aggregator-reject-forwarding-redirect).
 	RejectRedirects bool
+	// MaxBytesPerSec throttles an upgraded connection (exec, attach,
+	// port forwarding, a WebSocket through a proxy) to this many bytes a
+	// second each way between kapi and the target, as kube's upgrade-aware
+	// proxy does with --max-connection-bytes-per-sec; 0 does not.
+	MaxBytesPerSec int64
 }
 
 // Handler streams r to loc and the answer back: bodies both ways without
@@ -141,6 +147,18 @@ func newStreamer(transport http.RoundTripper, opts Options) *streamer {
 	if opts.Rewrite {
 		s.rp.ModifyResponse = dropCORS
 	}
+	if opts.MaxBytesPerSec > 0 {
+		then := s.rp.ModifyResponse
+		s.rp.ModifyResponse = func(resp *http.Response) error {
+			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+				resp.Body = newThrottled(rwc, opts.MaxBytesPerSec)
+			}
+			if then == nil {
+				return nil
+			}
+			return then(resp)
+		}
+	}
 	if opts.RejectRedirects {
 		then := s.rp.ModifyResponse
 		s.rp.ModifyResponse = func(resp *http.Response) error {
@@ -152,6 +170,21 @@ func newStreamer(transport http.RoundTripper, opts Options) *streamer {
 	}
 	return s
 }
+
+// throttled is an upgraded connection to a target read and written at a
+// bounded rate (kube's flowrate reader and writer).
+type throttled struct {
+	io.Closer
+	r *flowrate.Reader
+	w *flowrate.Writer
+}
+
+func newThrottled(c io.ReadWriteCloser, bytesPerSec int64) *throttled {
+	return &throttled{Closer: c, r: flowrate.NewReader(c, bytesPerSec), w: flowrate.NewWriter(c, bytesPerSec)}
+}
+
+func (t *throttled) Read(p []byte) (int, error)  { return t.r.Read(p) }
+func (t *throttled) Write(p []byte) (int, error) { return t.w.Write(p) }
 
 // redirectRejected is kube's answer in place of a redirect.
 const redirectRejected = "the backend attempted to redirect this request, which is not permitted"

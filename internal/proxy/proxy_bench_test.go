@@ -15,7 +15,7 @@ import (
 func benchFront(b *testing.B, backend http.Handler) (front, direct string, c *http.Client) {
 	be := httptest.NewServer(backend)
 	b.Cleanup(be.Close)
-	connect := Connect(func(context.Context, string, string) (*url.URL, error) { return url.Parse(be.URL) }, NewTransport(true), writeError)
+	connect := Connect(func(context.Context, string, string) (*url.URL, error) { return url.Parse(be.URL) }, NewTransport(true), writeError, 0)
 	fr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, err := connect(r.Context(), "ns", "web", strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"))
 		if err != nil {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -128,8 +129,49 @@ func TestHandlerUnreachableIs503(t *testing.T) {
 }
 
 // TestHandlerUpgrade: a 101 from the target splices the two
-// connections; bytes go both ways after it.
+// connections; bytes go both ways after it, throttled or not.
 func TestHandlerUpgrade(t *testing.T) {
+	for _, opts := range []Options{{}, {MaxBytesPerSec: 1 << 20}} {
+		upgradeEcho(t, opts)
+	}
+}
+
+// TestThrottledUpgrade: with MaxBytesPerSec, the target's side of an
+// upgraded connection is read and written through rate limiters of that
+// rate (kube's flowrate); an answer that is no upgrade is left alone.
+func TestThrottledUpgrade(t *testing.T) {
+	s := newStreamer(http.DefaultTransport, Options{Error: writeError, MaxBytesPerSec: 4096})
+	conn := &fakeConn{}
+	resp := &http.Response{StatusCode: http.StatusSwitchingProtocols, Body: conn}
+	if err := s.rp.ModifyResponse(resp); err != nil {
+		t.Fatal(err)
+	}
+	th, ok := resp.Body.(*throttled)
+	if !ok {
+		t.Fatalf("the upgraded connection is a %T", resp.Body)
+	}
+	if r, w := th.r.SetLimit(4096), th.w.SetLimit(4096); r != 4096 || w != 4096 {
+		t.Errorf("limits %d and %d, want 4096 each way", r, w)
+	}
+	if n, err := th.Write([]byte("hello")); n != 5 || err != nil || conn.written.String() != "hello" {
+		t.Errorf("wrote %d %v: %q", n, err, conn.written.String())
+	}
+	plain := &http.Response{StatusCode: http.StatusOK, Body: conn}
+	if s.rp.ModifyResponse(plain); plain.Body != conn {
+		t.Errorf("a 200's body became a %T", plain.Body)
+	}
+	if newStreamer(http.DefaultTransport, Options{Error: writeError}).rp.ModifyResponse != nil {
+		t.Error("a streamer without a limit changes answers")
+	}
+}
+
+type fakeConn struct{ written bytes.Buffer }
+
+func (c *fakeConn) Read([]byte) (int, error)    { return 0, io.EOF }
+func (c *fakeConn) Write(p []byte) (int, error) { return c.written.Write(p) }
+func (c *fakeConn) Close() error                { return nil }
+
+func upgradeEcho(t *testing.T, opts Options) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "echo" {
 			http.Error(w, "no upgrade", 400)
@@ -148,7 +190,7 @@ func TestHandlerUpgrade(t *testing.T) {
 		rw.Flush()
 	}))
 	defer backend.Close()
-	f := front(t, backend.URL, Options{})
+	f := front(t, backend.URL, opts)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(f.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)

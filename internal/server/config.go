@@ -173,6 +173,11 @@ type Config struct {
 	AuthorizationWebhookVersion              string
 	AuthorizationWebhookCacheAuthorizedTTL   time.Duration
 	AuthorizationWebhookCacheUnauthorizedTTL time.Duration
+	// MaxConnectionBytesPerSec (--max-connection-bytes-per-sec)
+	// throttles each upgraded connection kapi proxies (exec, attach, port
+	// forwarding, WebSockets through services, pods and nodes proxies) to
+	// this many bytes a second each way; 0 does not.
+	MaxConnectionBytesPerSec int64
 	// AuthorizationPolicyFile (--authorization-policy-file) is the ABAC
 	// mode's policies, one JSON policy a line.
 	AuthorizationPolicyFile string

@@ -27,6 +27,7 @@ func kubeletSubresources(cfg Config, cat *registry.Catalogue, stores []*registry
 		AllowLoopback:         cfg.ProxyAllowLoopback,
 		Error:                 endpoints.WriteError,
 		Authorize:             alsoAllowed(az),
+		MaxBytesPerSec:        cfg.MaxConnectionBytesPerSec,
 	}, kubeletObjects(cat))
 	if err != nil {
 		return err

@@ -30,11 +30,11 @@ func proxySubresources(cfg Config, cat *registry.Catalogue, stores []*registry.S
 	pods := &proxy.Pods{Objects: objects, AllowLoopback: cfg.ProxyAllowLoopback}
 	replaceRow(stores, "", "services", func(r *registry.Resource) *registry.Resource {
 		return r.WithSubresource(registry.ConnectSubresource("proxy", corev1.SchemeGroupVersion.WithKind("ServiceProxyOptions"),
-			registry.ProxyVerbs, proxy.Connect(services.Location, transport, endpoints.WriteError)))
+			registry.ProxyVerbs, proxy.Connect(services.Location, transport, endpoints.WriteError, cfg.MaxConnectionBytesPerSec)))
 	})
 	replaceRow(stores, "", "pods", func(r *registry.Resource) *registry.Resource {
 		return r.WithSubresource(registry.ConnectSubresource("proxy", corev1.SchemeGroupVersion.WithKind("PodProxyOptions"),
-			registry.ProxyVerbs, proxy.Connect(pods.Location, transport, endpoints.WriteError)))
+			registry.ProxyVerbs, proxy.Connect(pods.Location, transport, endpoints.WriteError, cfg.MaxConnectionBytesPerSec)))
 	})
 }
 

@@ -220,7 +220,7 @@ func TestKubeFlagList(t *testing.T) {
 	waitReadyz(t, port, k)
 	log := strings.Join(k.out.lines(), "\n")
 	t.Logf("kapi started with %d of kube-apiserver's flags", n)
-	for _, name := range []string{"enable-aggregator-routing", "max-connection-bytes-per-sec", "peer-ca-file", "apiserver-count"} {
+	for _, name := range []string{"enable-aggregator-routing", "peer-ca-file", "apiserver-count"} {
 		if c := strings.Count(log, "--"+name+" has no effect in kapi"); c != 1 {
 			t.Errorf("--%s: %d warnings, want 1", name, c)
 		}
