@@ -130,7 +130,7 @@ var implementedForTest = []string{
 	"etcd-healthcheck-timeout", "etcd-readycheck-timeout", "kubernetes-service-node-port", "endpoint-reconciler-type",
 	"aggregator-reject-forwarding-redirect", "delete-collection-workers", "enable-garbage-collector",
 	"etcd-count-metric-poll-period", "etcd-db-metric-poll-interval", "service-account-signing-endpoint",
-	"authorization-policy-file", "max-connection-bytes-per-sec",
+	"authorization-policy-file", "max-connection-bytes-per-sec", "default-watch-cache-size",
 	"audit-log-batch-max-size", "audit-log-batch-max-wait", "audit-log-batch-throttle-enable", "audit-log-batch-throttle-qps", "audit-log-batch-throttle-burst",
 }
 
@@ -320,13 +320,17 @@ func TestAllowPrivileged(t *testing.T) {
 
 // TestHiddenKubeFlags: kube's deprecated spelling of
 // --audit-webhook-initial-backoff sets it, with kube's deprecation
-// warning; --default-watch-cache-size parses and has no effect.
+// warning; --default-watch-cache-size parses, with kube's deprecation
+// warning (a no-op in kube too).
 func TestHiddenKubeFlags(t *testing.T) {
 	var warned []string
 	cfg, _, err := parseFlags("kube-apiserver", []string{"--audit-webhook-batch-initial-backoff=3s", "--default-watch-cache-size=0"}, &bytes.Buffer{},
 		func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) })
 	if err != nil || len(warned) != 2 {
 		t.Fatalf("warnings %q, %v", warned, err)
+	}
+	if !strings.HasPrefix(warned[1], "Flag --default-watch-cache-size has been deprecated, Watch caches are sized automatically.") {
+		t.Errorf("--default-watch-cache-size warned %q", warned[1])
 	}
 	if cfg.Audit.WebhookInitialBackoff != 3*time.Second {
 		t.Errorf("--audit-webhook-batch-initial-backoff=3s: the webhook's initial backoff is %s", cfg.Audit.WebhookInitialBackoff)

@@ -101,6 +101,9 @@ func parseFlags(program string, args []string, help io.Writer, warn func(string,
 	if fs.Changed("audit-webhook-batch-initial-backoff") {
 		warn("Flag --audit-webhook-batch-initial-backoff has been deprecated, Deprecated, use --audit-webhook-initial-backoff instead.")
 	}
+	if fs.Changed("default-watch-cache-size") {
+		warn("Flag --default-watch-cache-size has been deprecated, Watch caches are sized automatically. This flag is no-op and it will be removed in a future version.")
+	}
 	if fs.Changed("admission-control") {
 		if err := applyAdmissionControl(&cfg, *late.admissionControl, warn); err != nil {
 			return cfg, proc, err
