@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -9,8 +8,6 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -31,15 +28,7 @@ func TestMetricsExposition(t *testing.T) {
 
 	_, _, client := runKapiBinary(t, t.TempDir(), "--secure-port", fmt.Sprint(portOf(t, "https://"+freeAddr(t))),
 		"--show-hidden-metrics-for-version=1.36", "--disabled-metrics=apiserver_request_total,go_goroutines,no_such_metric")
-	raw, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrape(t, client)
 	for _, off := range []string{"apiserver_request_total", "go_goroutines"} {
 		if _, ok := families[off]; ok {
 			t.Errorf("%s is served; it is disabled", off)
@@ -135,7 +124,6 @@ func TestMetricsExposition(t *testing.T) {
 // defaults serves.
 func TestStoragePollsOff(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	names := []string{"apiserver_resource_objects", "apiserver_resource_size_estimate_bytes", "apiserver_storage_size_bytes"}
 	for _, off := range []bool{false, true} {
 		args := []string{"--secure-port", fmt.Sprint(portOf(t, "https://"+freeAddr(t)))}
@@ -143,15 +131,7 @@ func TestStoragePollsOff(t *testing.T) {
 			args = append(args, "--etcd-count-metric-poll-period=0", "--etcd-db-metric-poll-interval=0")
 		}
 		_, _, client := runKapiBinary(t, t.TempDir(), args...)
-		raw, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		families, err := p.TextToMetricFamilies(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
+		families := scrape(t, client)
 		for _, name := range names {
 			if _, served := families[name]; served == off {
 				t.Errorf("polls off %v: %s served %v", off, name, served)
