@@ -77,18 +77,13 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		tokens = append(tokens, authn.AudienceAgnostic{APIAudiences: audiences, Tokens: tokenFile})
 	}
 
-	signer, keys, maxExpiration, err := s.newTokenSigner(ctx, cfg)
+	signing, err := s.newTokenSigning(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	// As kube's, an extended token lives a year, or as long as the
-	// external signer signs tokens for.
-	p.extendedSeconds = extendedTokenSeconds
-	if _, ok := signer.(*authn.ExternalSigner); ok {
-		p.extendedSeconds = min(p.extendedSeconds, int64(maxExpiration/time.Second))
-	}
-	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signer, Keys: keys,
-		MaxExpiration: maxExpiration, Lookup: lookup(stores), NoLegacyLookup: !cfg.ServiceAccountLookup,
+	p.extendedSeconds = signing.extendedSeconds
+	p.sa = &authn.ServiceAccounts{Issuers: issuers, Audiences: audiences, Signer: signing.signer, Keys: signing.keys,
+		MaxExpiration: signing.maxExpiration, Lookup: lookup(stores), NoLegacyLookup: !cfg.ServiceAccountLookup,
 		LegacySecret:         legacySecret(findStore(stores, "", "v1", "secrets")),
 		LegacyServiceAccount: legacyServiceAccount(findStore(stores, "", "v1", "serviceaccounts"))}
 	tokens = append(tokens, p.sa)
@@ -132,30 +127,39 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 	return p, nil
 }
 
-// newTokenSigner is what signs and verifies service-account tokens, and
-// the longest token it issues (0: no limit): kube's external signer at
+// tokenSigning is what signs and verifies service-account tokens, the
+// longest token a TokenRequest gets (0: no limit), and an extended
+// token's lifetime (kube's MaxExtendedExpiration).
+type tokenSigning struct {
+	signer          authn.TokenSigner
+	keys            authn.KeySet
+	maxExpiration   time.Duration
+	extendedSeconds int64
+}
+
+// newTokenSigning is kube's external signer at
 // --service-account-signing-endpoint, else --service-account-signing-key-file
 // (or the key kapi keeps in <data-dir>/pki/sa.key) and
 // --service-account-key-file (or the signing key), with
-// --service-account-max-token-expiration.
-func (s *Server) newTokenSigner(ctx context.Context, cfg Config) (authn.TokenSigner, authn.KeySet, time.Duration, error) {
+// --service-account-max-token-expiration and a year for extended tokens.
+func (s *Server) newTokenSigning(ctx context.Context, cfg Config) (*tokenSigning, error) {
 	if ep := cfg.ServiceAccountSigningEndpoint; ep != "" {
-		return externalSigner(ctx, cfg, ep)
+		return externalSigning(ctx, cfg, ep)
 	}
 	signingKey := cfg.ServiceAccountSigningKeyFile
 	if signingKey == "" {
 		signingKey = filepath.Join(s.PKI.Dir, "sa.key")
 		if err := ensureSAKey(signingKey); err != nil {
-			return nil, nil, 0, err
+			return nil, err
 		}
 	}
 	key, err := authn.ReadPrivateKey(signingKey)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("--service-account-signing-key-file: %w", err)
+		return nil, fmt.Errorf("--service-account-signing-key-file: %w", err)
 	}
 	signer, err := authn.NewSigner(key)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
 	keyFiles := cfg.ServiceAccountKeyFiles
 	if len(keyFiles) == 0 {
@@ -165,44 +169,46 @@ func (s *Server) newTokenSigner(ctx context.Context, cfg Config) (authn.TokenSig
 	for _, f := range keyFiles {
 		ks, err := authn.ReadPublicKeys(f)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("--service-account-key-file: %w", err)
+			return nil, fmt.Errorf("--service-account-key-file: %w", err)
 		}
 		keys = append(keys, ks...)
 	}
-	return signer, keys, cfg.ServiceAccountMaxTokenExpiration, nil
+	return &tokenSigning{signer: signer, keys: keys, maxExpiration: cfg.ServiceAccountMaxTokenExpiration,
+		extendedSeconds: extendedTokenSeconds}, nil
 }
 
-// externalSigner connects to kube's external JWT signer as
+// externalSigning connects to kube's external JWT signer as
 // kube-apiserver does at start, with its checks and messages: the
 // signer's keys fetched within a minute, its longest token asked within
 // 10 s, at least 10 minutes, and at least --service-account-max-token-expiration
-// (which it sets when 0).
-func externalSigner(ctx context.Context, cfg Config, endpoint string) (authn.TokenSigner, authn.KeySet, time.Duration, error) {
+// (which it sets when 0); an extended token lives at most that longest.
+func externalSigning(ctx context.Context, cfg Config, endpoint string) (*tokenSigning, error) {
 	if cfg.ServiceAccountSigningKeyFile != "" || len(cfg.ServiceAccountKeyFiles) != 0 {
-		return nil, nil, 0, errors.New("can't set `--service-account-signing-key-file` and/or `--service-account-key-file` with `--service-account-signing-endpoint` (They are mutually exclusive)")
+		return nil, errors.New("can't set `--service-account-signing-key-file` and/or `--service-account-key-file` with `--service-account-signing-endpoint` (They are mutually exclusive)")
 	}
 	if strings.HasPrefix(endpoint, "@") && !abstractSocket.MatchString(endpoint) {
-		return nil, nil, 0, fmt.Errorf("invalid value %q passed for `--service-account-signing-endpoint`, when prefixed with @ must be a valid abstract socket name", endpoint)
+		return nil, fmt.Errorf("invalid value %q passed for `--service-account-signing-endpoint`, when prefixed with @ must be a valid abstract socket name", endpoint)
 	}
 	ext, err := authn.DialExternalSigner(ctx, endpoint, time.Minute)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("while setting up external-jwt-signer: %w", err)
+		return nil, fmt.Errorf("while setting up external-jwt-signer: %w", err)
 	}
 	longest, err := ext.MaxTokenExpiration(ctx, 10*time.Second)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("while setting up external-jwt-signer: %w", err)
+		return nil, fmt.Errorf("while setting up external-jwt-signer: %w", err)
 	}
 	if longest < minTokenSeconds*time.Second {
-		return nil, nil, 0, fmt.Errorf("max token life supported by external-jwt-signer (%ds) is less than acceptable (min %ds)", int64(longest/time.Second), minTokenSeconds)
+		return nil, fmt.Errorf("max token life supported by external-jwt-signer (%ds) is less than acceptable (min %ds)", int64(longest/time.Second), minTokenSeconds)
 	}
 	maxExpiration := cfg.ServiceAccountMaxTokenExpiration
 	switch {
 	case maxExpiration == 0:
 		maxExpiration = longest
 	case maxExpiration > longest:
-		return nil, nil, 0, fmt.Errorf("service-account-max-token-expiration cannot be set longer than the token expiration supported by service-account-signing-endpoint: %s > %s", maxExpiration, longest)
+		return nil, fmt.Errorf("service-account-max-token-expiration cannot be set longer than the token expiration supported by service-account-signing-endpoint: %s > %s", maxExpiration, longest)
 	}
-	return ext, ext, maxExpiration, nil
+	return &tokenSigning{signer: ext, keys: ext, maxExpiration: maxExpiration,
+		extendedSeconds: min(extendedTokenSeconds, int64(longest/time.Second))}, nil
 }
 
 // abstractSocket is kube's check of an abstract socket's name.

@@ -173,6 +173,25 @@ func TestExternalJWTSigner(t *testing.T) {
 	if u := whoami(t, k.asToken(t, first)); u.Username != "system:serviceaccount:default:default" {
 		t.Errorf("the token is %q", u.Username)
 	}
+	// A kubelet's pod token (an hour and 7 s) is extended, as kube's, to
+	// a year bounded by the signer's longest.
+	pod, err := k.client.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet := int64(3607)
+	bound, err := k.client.CoreV1().ServiceAccounts("default").CreateToken(ctx, "default", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &kubelet, BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: "p", UID: pod.UID}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, _ = jose.ParseSigned(bound.Status.Token, []jose.SignatureAlgorithm{jose.ES256})
+	payload, _ = jws.Verify(k1.Public())
+	json.Unmarshal(payload, &claims)
+	if claims.Exp-claims.Iat != 7200 {
+		t.Errorf("an extended pod token lives %d s, want the signer's 7200", claims.Exp-claims.Iat)
+	}
 
 	// The published keys: the signer's, less the one excluded.
 	cfg := rest.CopyConfig(k.rest)
