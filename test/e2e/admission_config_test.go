@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -153,19 +152,7 @@ plugins:
 			c.AdmissionControlConfigFile = write("bad.yaml", "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: NoSuchPlugin\n")
 		}, `plugin "NoSuchPlugin" is unknown`},
 	} {
-		cfg := server.Defaults()
-		cfg.DataDir, cfg.SecurePort, cfg.Out = t.TempDir(), 0, io.Discard
-		c.set(&cfg)
-		startCtx, cancel := context.WithTimeout(ctx, time.Minute)
-		s, err := server.Start(startCtx, cfg)
-		cancel()
-		if err == nil {
-			s.Stop()
-			t.Fatalf("%s: kapi started with an unknown admission plugin", c.name)
-		}
-		if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v (want %q)", c.name, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) { startRefused(t, c.want, c.set) })
 	}
 }
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,19 +243,9 @@ func TestStaticAdmission(t *testing.T) {
 			dir = t.TempDir()
 			writeManifests(t, dir, "webhook.yaml", c.webhook)
 		}
-		cfg := server.Defaults()
-		cfg.DataDir, cfg.SecurePort, cfg.Out = t.TempDir(), 0, io.Discard
-		cfg.AdmissionControlConfigFile = staticAdmissionConfig(t, dir, goodPolicies)
-		startCtx, cancel := context.WithTimeout(ctx, time.Minute)
-		s, err := server.Start(startCtx, cfg)
-		cancel()
-		if err == nil {
-			s.Stop()
-			t.Errorf("%s: kapi started", c.name)
-			continue
-		}
-		if want := strings.ReplaceAll(c.want, "DIR", dir); !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v\nwant %s", c.name, err, want)
-		}
+		config := staticAdmissionConfig(t, dir, goodPolicies)
+		t.Run(c.name, func(t *testing.T) {
+			startRefused(t, strings.ReplaceAll(c.want, "DIR", dir), func(cfg *server.Config) { cfg.AdmissionControlConfigFile = config })
+		})
 	}
 }

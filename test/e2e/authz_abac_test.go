@@ -2,12 +2,10 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -81,17 +79,6 @@ func TestABACFlags(t *testing.T) {
 		"authorization-mode ABAC's authorization policy file not passed": func(c *server.Config) { c.AuthorizationModes = []string{"ABAC"} },
 		"cannot specify --authorization-policy-file without mode ABAC":   func(c *server.Config) { c.AuthorizationPolicyFile = "/p.jsonl" },
 	} {
-		cfg := server.Defaults()
-		cfg.DataDir, cfg.SecurePort, cfg.Out = t.TempDir(), 0, io.Discard
-		set(&cfg)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		s, err := server.Start(ctx, cfg)
-		cancel()
-		if err == nil {
-			s.Stop()
-			t.Errorf("started, want %q", want)
-		} else if !strings.Contains(err.Error(), want) {
-			t.Errorf("%v, want %q", err, want)
-		}
+		startRefused(t, want, set)
 	}
 }

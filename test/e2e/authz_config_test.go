@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -210,18 +209,8 @@ authorizers:
 		{"apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers: []\n",
 			"authorizers: Required value: at least one authorization mode must be defined"},
 	} {
-		cfg := server.Defaults()
-		cfg.DataDir, cfg.SecurePort, cfg.Out = t.TempDir(), 0, io.Discard
-		cfg.AuthorizationConfig = authzConfigFile(t, c.doc)
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		s, err := server.Start(sctx, cfg)
-		cancel()
-		if err == nil {
-			s.Stop()
-			t.Errorf("kapi started with %q", c.doc)
-		} else if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q: %v, want %q", c.doc, err, c.want)
-		}
+		file := authzConfigFile(t, c.doc)
+		startRefused(t, c.want, func(cfg *server.Config) { cfg.AuthorizationConfig = file })
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -304,20 +303,6 @@ func TestExternalJWTSignerRefused(t *testing.T) {
 		{"a bad abstract socket", func(c *server.Config) { c.ServiceAccountSigningEndpoint = "@no/slash" },
 			"invalid value \"@no/slash\" passed for `--service-account-signing-endpoint`, when prefixed with @ must be a valid abstract socket name"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := server.Defaults()
-			cfg.DataDir, cfg.SecurePort, cfg.Out = t.TempDir(), 0, io.Discard
-			c.set(&cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			s, err := server.Start(ctx, cfg)
-			if err == nil {
-				s.Stop()
-				t.Fatal("kapi started")
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("%v\nwant %s", err, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { startRefused(t, c.want, c.set) })
 	}
 }

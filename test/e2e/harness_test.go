@@ -138,6 +138,26 @@ func startKapi(t testing.TB, opts ...func(*server.Config)) *kapi {
 	return k
 }
 
+// startRefused starts kapi with the defaults changed by set (a fresh data
+// folder, a free port) and checks that it refuses to start with an error
+// holding want; one that starts is stopped.
+func startRefused(t testing.TB, want string, set func(*server.Config)) {
+	t.Helper()
+	cfg := server.Defaults()
+	cfg.DataDir, cfg.SecurePort, cfg.Out = t.TempDir(), 0, io.Discard
+	set(&cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := server.Start(ctx, cfg)
+	switch {
+	case err == nil:
+		s.Stop()
+		t.Errorf("kapi started; want it refused with %q", want)
+	case !strings.Contains(err.Error(), want):
+		t.Errorf("kapi refused to start with %v\nwant %s", err, want)
+	}
+}
+
 func (k *kapi) start() {
 	k.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
