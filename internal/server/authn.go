@@ -141,8 +141,12 @@ type tokenSigning struct {
 // --service-account-signing-endpoint, else --service-account-signing-key-file
 // (or the key kapi keeps in <data-dir>/pki/sa.key) and
 // --service-account-key-file (or the signing key), with
-// --service-account-max-token-expiration and a year for extended tokens.
+// --service-account-max-token-expiration (0, or between an hour and 2^32
+// seconds, as kube checks it) and a year for extended tokens.
 func (s *Server) newTokenSigning(ctx context.Context, cfg Config) (*tokenSigning, error) {
+	if m := cfg.ServiceAccountMaxTokenExpiration; m != 0 && (m < time.Hour || m > (1<<32)*time.Second) {
+		return nil, errors.New("the service-account-max-token-expiration must be between 1 hour and 2^32 seconds")
+	}
 	if ep := cfg.ServiceAccountSigningEndpoint; ep != "" {
 		return externalSigning(ctx, cfg, ep)
 	}

@@ -189,7 +189,7 @@ func TestKubeFlagList(t *testing.T) {
 		"service-account-jwks-uri": "", "endpoint-reconciler-type": "lease", "kubernetes-service-node-port": "0", "kubelet-preferred-address-types": "InternalIP,Hostname",
 		"tls-min-version": "VersionTLS12", "tls-cipher-suites": "", "tls-curve-preferences": "23,29", "show-hidden-metrics-for-version": "",
 		"min-compatibility-version": "kube=1.37", "profiling": "true", "watch-cache": "true", "anonymous-auth": "true",
-		"shutdown-delay-duration": "1s", "shutdown-watch-termination-grace-period": "1s",
+		"shutdown-delay-duration": "1s", "shutdown-watch-termination-grace-period": "1s", "service-account-max-token-expiration": "2h",
 	}
 	skip := map[string]bool{"help": true, "version": true}
 	var args []string

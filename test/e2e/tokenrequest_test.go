@@ -204,3 +204,13 @@ func jwtClaims(t *testing.T, token string) map[string]any {
 	}
 	return out
 }
+
+// TestMaxTokenExpirationBounds: --service-account-max-token-expiration
+// is 0 or between an hour and 2^32 seconds, as kube checks it.
+func TestMaxTokenExpirationBounds(t *testing.T) {
+	t.Parallel()
+	for _, d := range []time.Duration{30 * time.Minute, (1<<32 + 1) * time.Second} {
+		startRefused(t, "the service-account-max-token-expiration must be between 1 hour and 2^32 seconds",
+			func(c *server.Config) { c.ServiceAccountMaxTokenExpiration = d })
+	}
+}
