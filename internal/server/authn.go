@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"kapi/internal/authn"
 	"kapi/internal/registry"
@@ -60,6 +62,9 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		return nil, err
 	}
 	p.union = append(p.union, rh, &authn.X509{Roots: roots})
+	if err := checkIssuerFlags(cfg); err != nil {
+		return nil, err
+	}
 	issuers := cfg.ServiceAccountIssuers
 	if len(issuers) == 0 {
 		issuers = []string{DefaultIssuer}
@@ -125,6 +130,37 @@ func (s *Server) newAuthn(ctx context.Context, cfg Config, stores []*registry.St
 		func() runtime.Object { return &authenticationv1.TokenRequest{} },
 		p.tokenRequest(findStore(stores, "", "v1", "serviceaccounts"), stores, cfg.ServiceAccountExtendTokenExpiration))
 	return p, nil
+}
+
+// checkIssuerFlags checks --service-account-issuer and
+// --service-account-jwks-uri as kube-apiserver does, with its messages
+// (kapi, unlike kube, takes no issuer for DefaultIssuer).
+func checkIssuerFlags(cfg Config) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, issuer := range cfg.ServiceAccountIssuers {
+		if strings.Contains(issuer, ":") {
+			if _, err := url.Parse(issuer); err != nil {
+				errs = append(errs, fmt.Errorf("service-account-issuer %q contained a ':' but was not a valid URL: %v", issuer, err))
+				continue
+			}
+		}
+		switch {
+		case issuer == "":
+			errs = append(errs, errors.New("service-account-issuer should not be an empty string"))
+		case seen[issuer]:
+			errs = append(errs, fmt.Errorf("service-account-issuer %q is already specified", issuer))
+		}
+		seen[issuer] = true
+	}
+	if uri := cfg.ServiceAccountJWKSURI; uri != "" {
+		if u, err := url.Parse(uri); err != nil {
+			errs = append(errs, fmt.Errorf("service-account-jwks-uri must be a valid URL: %v", err))
+		} else if u.Scheme != "https" {
+			errs = append(errs, fmt.Errorf("service-account-jwks-uri requires https scheme, parsed as: %v", u.String()))
+		}
+	}
+	return utilerrors.NewAggregate(errs)
 }
 
 // tokenSigning is what signs and verifies service-account tokens, the

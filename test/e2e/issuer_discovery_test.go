@@ -158,3 +158,20 @@ func TestExternalHostname(t *testing.T) {
 		k.stop()
 	}
 }
+
+// TestIssuerFlags: --service-account-issuer and --service-account-jwks-uri
+// are checked as kube checks them, with its messages.
+func TestIssuerFlags(t *testing.T) {
+	t.Parallel()
+	for want, set := range map[string]func(*server.Config){
+		`service-account-issuer "https://a.example" is already specified`: func(c *server.Config) {
+			c.ServiceAccountIssuers = []string{"https://a.example", "https://a.example"}
+		},
+		"service-account-issuer should not be an empty string": func(c *server.Config) { c.ServiceAccountIssuers = []string{""} },
+		"service-account-jwks-uri requires https scheme, parsed as: http://a.example/jwks": func(c *server.Config) {
+			c.ServiceAccountJWKSURI = "http://a.example/jwks"
+		},
+	} {
+		startRefused(t, want, set)
+	}
+}
