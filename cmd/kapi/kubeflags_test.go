@@ -24,6 +24,7 @@ func plausible(f kubeflags.Flag) string {
 		"show-hidden-metrics-for-version": "1.36", "goaway-chance": "0.01", "tls-min-version": "VersionTLS12",
 		"tls-cipher-suites": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "strict-transport-security-directives": "max-age=31536000",
 		"storage-backend": "etcd3", "kubernetes-service-node-port": "30443", "endpoint-reconciler-type": "none",
+		"cors-allowed-origins": `//example\.com(:|$)`,
 	}
 	if v, ok := special[f.Name]; ok {
 		return v

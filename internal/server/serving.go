@@ -3,7 +3,9 @@ package server
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -15,8 +17,9 @@ import (
 // CheckServing is kube-apiserver's validation of the secure-serving flags
 // that take names or bounds, with kube's messages: --tls-min-version,
 // --tls-cipher-suites (and the cipher HTTP/2 needs among them),
-// --tls-curve-preferences, --goaway-chance and
-// --strict-transport-security-directives. The command line checks them
+// --tls-curve-preferences, --goaway-chance,
+// --strict-transport-security-directives, --cors-allowed-origins and the
+// bounds of kube's ServerRunOptions. The command line checks them
 // at once; Start checks them again for embedded configurations.
 func CheckServing(cfg Config) error {
 	var errs []error
@@ -33,11 +36,59 @@ func CheckServing(cfg Config) error {
 	if cfg.LivezGracePeriod < 0 {
 		errs = append(errs, errors.New("--livez-grace-period can not be a negative value"))
 	}
+	if cfg.MaxRequestsInFlight < 0 {
+		errs = append(errs, errors.New("--max-requests-inflight can not be negative value"))
+	}
+	if cfg.MaxMutatingRequestsInFlight < 0 {
+		errs = append(errs, errors.New("--max-mutating-requests-inflight can not be negative value"))
+	}
+	if cfg.RequestTimeout < 0 {
+		errs = append(errs, errors.New("--request-timeout can not be negative value"))
+	}
+	if cfg.MinRequestTimeout < 0 {
+		errs = append(errs, errors.New("--min-request-timeout can not be negative value"))
+	}
+	if err := checkCORSOrigins(cfg.CORSAllowedOrigins); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.ShutdownDelayDuration < 0 {
 		errs = append(errs, errors.New("--shutdown-delay-duration can not be negative value"))
 	}
 	if cfg.ShutdownWatchTerminationGracePeriod < 0 {
 		errs = append(errs, errors.New("shutdown-watch-termination-grace-period, if provided, can not be a negative value"))
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+// corsHelp is kube's help for --cors-allowed-origins, in its errors.
+const corsHelp = "List of allowed origins for CORS, comma separated. " +
+	"An allowed origin can be a regular expression to support subdomain matching. " +
+	"If this list is empty CORS will not be enabled. " +
+	"Please ensure each expression matches the entire hostname by anchoring " +
+	"to the start with '^' or including the '//' prefix, and by anchoring to the " +
+	"end with '$' or including the ':' port separator suffix. " +
+	"Examples of valid expressions are '//example\\.com(:|$)' and '^https://example\\.com(:|$)'"
+
+// checkCORSOrigins is kube's validateCorsAllowedOriginList: each origin
+// is a regular expression pinned to the start of the host ('^' or '//')
+// and to its end ('$' or ':'), so that "example.com" cannot match
+// "example.com.evil.org" (CVE-2022-1996).
+func checkCORSOrigins(origins []string) error {
+	var errs []error
+	for _, o := range origins {
+		if o == "" {
+			errs = append(errs, fmt.Errorf("empty value in --cors-allowed-origins, help: %s", corsHelp))
+			continue
+		}
+		_, err := regexp.Compile(o)
+		pinStart := strings.Contains(o, "^") || strings.Contains(o, "//")
+		pinEnd := strings.Contains(o, "$") || strings.Contains(o, ":")
+		if err == nil && (!pinStart || !pinEnd) {
+			err = errors.New("regular expression does not pin to start/end of host in the origin header")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--cors-allowed-origins has an invalid regular expression: %v, help: %s", err, corsHelp))
+		}
 	}
 	return utilerrors.NewAggregate(errs)
 }

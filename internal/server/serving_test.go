@@ -290,3 +290,35 @@ func TestListenPortSharing(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestCheckServerRunOptions: kube's ServerRunOptions checks: no negative
+// limits or timeouts, and CORS origins that compile and pin the start and
+// the end of the host (CVE-2022-1996), with kube's messages.
+func TestCheckServerRunOptions(t *testing.T) {
+	cfg := Defaults()
+	cfg.MaxRequestsInFlight, cfg.MaxMutatingRequestsInFlight, cfg.RequestTimeout, cfg.MinRequestTimeout = -1, -1, -time.Second, -time.Second
+	err := CheckServing(cfg)
+	for _, want := range []string{"--max-requests-inflight can not be negative value", "--max-mutating-requests-inflight can not be negative value",
+		"--request-timeout can not be negative value", "--min-request-timeout can not be negative value"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: want %q", err, want)
+		}
+	}
+	for origin, want := range map[string]string{
+		`example\.com`:           "--cors-allowed-origins has an invalid regular expression: regular expression does not pin to start/end of host in the origin header, help: List of allowed origins",
+		`//example\.com`:         "regular expression does not pin to start/end of host",
+		`example\.com$`:          "regular expression does not pin to start/end of host",
+		`//(example\.com`:        "--cors-allowed-origins has an invalid regular expression: error parsing regexp",
+		``:                       "empty value in --cors-allowed-origins, help: List of allowed origins",
+		`//example\.com(:|$)`:    "",
+		`^https://example\.com$`: "",
+		`https://a.example`:      "", // "//" and the scheme's ":": kube's check is that loose
+	} {
+		cfg := Defaults()
+		cfg.CORSAllowedOrigins = []string{origin}
+		err := CheckServing(cfg)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: %v, want %q", origin, err, want)
+		}
+	}
+}
