@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	resourcev1 "k8s.io/api/resource/v1"
@@ -77,6 +79,20 @@ func TestResourceClaimChecks(t *testing.T) {
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 			Subjects: []rbacv1.Subject{subject}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
+		}
+		// The RBAC authorizer learns of the binding through its watch:
+		// wait until it allows what the role grants.
+		who := subject.Name
+		if subject.Kind == "ServiceAccount" {
+			who = "system:serviceaccount:" + subject.Namespace + ":" + subject.Name
+		}
+		if err := waitUntil(20*time.Second, func() bool {
+			sar, err := k.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: who, ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "resource.k8s.io", Resource: "resourceclaims",
+					Subresource: "status", Verb: "update", Namespace: ns}}}, metav1.CreateOptions{})
+			return err == nil && sar.Status.Allowed
+		}); err != nil {
+			t.Fatalf("%s's role did not take effect: %v", who, err)
 		}
 	}
 	binder := rbacv1.PolicyRule{APIGroups: []string{"resource.k8s.io"}, Resources: []string{"resourceclaims/binding"}, Verbs: []string{"update"}}
