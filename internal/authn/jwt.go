@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -108,6 +109,12 @@ type KeySet interface {
 	For(ctx context.Context, kid string) []crypto.PublicKey
 	// Published returns the keys the issuer's discovery documents list.
 	Published() []PublicKey
+	// MaxAge is how long a client may cache the published keys (kube's
+	// GetCacheAgeMaxSeconds).
+	MaxAge() time.Duration
+	// OnChange calls f, in a goroutine of its own, whenever the keys
+	// change (kube's AddListener).
+	OnChange(f func())
 }
 
 // PublicKey is a verification key under its key id.
@@ -123,6 +130,12 @@ type StaticKeys []crypto.PublicKey
 
 // For returns every key.
 func (s StaticKeys) For(context.Context, string) []crypto.PublicKey { return s }
+
+// MaxAge is an hour, as kube's static keys answer.
+func (StaticKeys) MaxAge() time.Duration { return time.Hour }
+
+// OnChange does nothing: the files' keys are read once.
+func (StaticKeys) OnChange(func()) {}
 
 // Published returns the keys under their key ids, each once.
 func (s StaticKeys) Published() []PublicKey {

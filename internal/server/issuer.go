@@ -16,10 +16,10 @@ import (
 // issuerDiscovery adds to extra the service-account issuer's OpenID
 // discovery documents (GET /.well-known/openid-configuration and
 // /openid/v1/jwks), as kube-apiserver renders them: for the first
-// issuer, with the published keys of those tokens are checked with. Key
-// files' documents are rendered once and cached by clients for an hour;
-// an external signer's are rendered again whenever its keys change, and
-// cached until it is next asked for them. The key set's URL is
+// issuer, with the published keys of those tokens are checked with,
+// rendered again whenever the keys change (an external signer's) and
+// cached by clients for as long as the keys say (an hour for key files,
+// until an external signer is next asked for them). The key set's URL is
 // --service-account-jwks-uri, or kapi's own at its external address
 // (externalAddress). RBAC lets service accounts read them
 // (system:service-account-issuer-discovery). An issuer that is not an
@@ -41,19 +41,15 @@ func issuerDiscovery(cfg Config, sa *authn.ServiceAccounts, ln net.Listener, ext
 	if err := render(); err != nil {
 		return err
 	}
-	maxAge := func() int { return 3600 }
-	if ext, ok := sa.Keys.(*authn.ExternalSigner); ok {
-		ext.OnChange(func() {
-			if err := render(); err != nil {
-				klog.ErrorS(err, "failed to update openid config metadata")
-			}
-		})
-		maxAge = func() int { return int(ext.MaxAge() / time.Second) }
-	}
+	sa.Keys.OnChange(func() {
+		if err := render(); err != nil {
+			klog.ErrorS(err, "failed to update openid config metadata")
+		}
+	})
 	serve := func(body func(*documents) []byte, contentType string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", contentType)
-			w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", maxAge()))
+			w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(sa.Keys.MaxAge()/time.Second)))
 			w.Write(body(docs.Load()))
 		})
 	}
